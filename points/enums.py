@@ -1,0 +1,40 @@
+"""Choices other apps pass into points.services."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class EntryKind(models.TextChoices):
+    EARN = "earn", _("Earned")
+    VEST = "vest", _("Became available")
+    SPEND = "spend", _("Spent")
+    REFUND = "refund", _("Refunded")
+    REVERSE = "reverse", _("Reversed")
+    EXPIRE = "expire", _("Expired")
+    ADJUST = "adjust", _("Adjusted")
+    DEBT_REPAY = "debt_repay", _("Owed points repaid")
+
+
+class LotStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    AVAILABLE = "available", _("Available")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class ExpiryMode(models.TextChoices):
+    ROLLING_MONTHS = "rolling", _("Rolling: N months after earning")
+    CALENDAR_YEAR_END = "year_end", _("End of the calendar year")
+    NEVER = "never", _("Never expire")
+
+
+class ExpiryRounding(models.TextChoices):
+    NONE = "none", _("Exact instant")
+    END_OF_DAY = "day", _("End of that day")
+    END_OF_MONTH = "month", _("End of that month")
+
+
+class HistoryFilter(models.TextChoices):
+    ALL = "all", _("All")
+    EARNED = "earned", _("Earned")
+    SPENT = "spent", _("Spent")
+    EXPIRED = "expired", _("Expired")

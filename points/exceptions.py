@@ -1,0 +1,50 @@
+"""Errors the ledger raises. Each carries a stable code and a message a member can read."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+
+class DomainError(Exception):
+    code = "error"
+    default_message = _("The request could not be completed.")
+
+    def __init__(self, message: str | None = None, **params: object) -> None:
+        self.params = params
+        self.message = str(message or self.default_message) % params if params else str(message or self.default_message)
+        super().__init__(self.message)
+
+
+class InvalidAmount(DomainError):
+    code = "invalid_amount"
+    default_message = _("The number of points must be a whole number greater than zero.")
+
+
+class AccountNotFound(DomainError):
+    code = "account_not_found"
+    default_message = _("This member has no points account.")
+
+
+class InsufficientPoints(DomainError):
+    code = "insufficient_points"
+    default_message = _("Not enough points: you have %(available)s, this needs %(required)s.")
+
+
+class IdempotencyConflict(DomainError):
+    code = "idempotency_conflict"
+    default_message = _("This request key was already used for a different operation.")
+
+
+class EntryNotFound(DomainError):
+    code = "entry_not_found"
+    default_message = _("The ledger entry to act on does not exist for this member.")
+
+
+class NothingToRefund(DomainError):
+    code = "nothing_to_refund"
+    default_message = _("This amount is more than what is left to give back: %(left)s points.")
+
+
+class InvalidReason(DomainError):
+    code = "invalid_reason"
+    default_message = _("A reason is required for a manual adjustment.")

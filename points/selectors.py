@@ -1,0 +1,210 @@
+"""Reads of the ledger. Other apps get small frozen dataclasses, never models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.db.models import Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from points import rules
+from points.enums import EntryKind, HistoryFilter, LotStatus
+from points.models import Account, Entry, Lot
+
+EXPIRING_SOON_DAYS = 30
+
+
+@dataclass(frozen=True)
+class ExpiringPoints:
+    expires_on: date
+    points: int
+
+
+@dataclass(frozen=True)
+class BalanceSummary:
+    available: int
+    pending: int
+    owed: int
+    lifetime_earned: int
+    lifetime_spent: int
+    lifetime_expired: int
+    expiring_soon: int
+    expiring: list[ExpiringPoints]
+    next_pending_at: datetime | None
+
+    @property
+    def next_expiry(self) -> ExpiringPoints | None:
+        return self.expiring[0] if self.expiring else None
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    id: int
+    kind: str
+    kind_label: str
+    amount: int
+    pending_amount: int
+    balance_after: int
+    created_at: datetime
+    description: str
+    is_pending_credit: bool
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def header_balance(*, user_id: int) -> int | None:
+    """The available balance for the page header: one indexed query."""
+    return Account.objects.filter(user_id=user_id).values_list("balance", flat=True).first()
+
+
+def balance_summary(*, user_id: int, days: int = EXPIRING_SOON_DAYS) -> BalanceSummary | None:
+    account = Account.objects.filter(user_id=user_id).first()
+    if account is None:
+        return None
+    now = timezone.now()
+    zone = _zone()
+    rows = (
+        Lot.objects.filter(
+            account=account,
+            status=LotStatus.AVAILABLE,
+            remaining__gt=0,
+            expires_at__gt=now,
+            expires_at__lte=now + timedelta(days=days),
+        )
+        .values("expires_at")
+        .annotate(points=Sum("remaining"))
+        .order_by("expires_at")
+    )
+    per_day: dict[date, int] = {}
+    for row in rows:
+        day = rules.last_valid_day(row["expires_at"], zone)
+        per_day[day] = per_day.get(day, 0) + row["points"]
+    expiring = [ExpiringPoints(day, points) for day, points in sorted(per_day.items())]
+    next_pending = (
+        Lot.objects.filter(account=account, status=LotStatus.PENDING, remaining__gt=0)
+        .order_by("available_at")
+        .values_list("available_at", flat=True)
+        .first()
+    )
+    return BalanceSummary(
+        available=account.balance,
+        pending=account.pending,
+        owed=account.debt,
+        lifetime_earned=account.lifetime_earned,
+        lifetime_spent=account.lifetime_spent,
+        lifetime_expired=account.lifetime_expired,
+        expiring_soon=sum(e.points for e in expiring),
+        expiring=expiring,
+        next_pending_at=next_pending,
+    )
+
+
+_FILTERS = {
+    HistoryFilter.ALL: Q(),
+    HistoryFilter.EARNED: Q(kind__in=[EntryKind.EARN, EntryKind.VEST]) | Q(kind=EntryKind.ADJUST, amount__gt=0),
+    HistoryFilter.SPENT: Q(kind__in=[EntryKind.SPEND, EntryKind.REFUND]),
+    HistoryFilter.EXPIRED: Q(kind=EntryKind.EXPIRE),
+}
+
+
+def _describe(entry: Entry) -> str:
+    if entry.kind == EntryKind.EXPIRE:
+        return _("Points expired")
+    if entry.kind == EntryKind.VEST:
+        return _("Now available: %(what)s") % {"what": entry.memo or _("pending points")}
+    if entry.kind == EntryKind.DEBT_REPAY:
+        return _("Repaid points owed from an earlier reversal")
+    if entry.kind == EntryKind.ADJUST:
+        return _("Adjusted by the mall: %(reason)s") % {"reason": entry.memo}
+    if entry.kind == EntryKind.REFUND:
+        return _("Refunded: %(what)s") % {"what": entry.memo} if entry.memo else _("Points refunded")
+    if entry.kind == EntryKind.REVERSE:
+        return _("Taken back: %(what)s") % {"what": entry.memo} if entry.memo else _("Points taken back")
+    return entry.memo or EntryKind(entry.kind).label
+
+
+def history(
+    *,
+    user_id: int,
+    kind: str = HistoryFilter.ALL,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> Page:
+    """A page of the member's entries, newest first, as HistoryRow objects."""
+    entries = Entry.objects.filter(account__user_id=user_id).filter(_FILTERS[HistoryFilter(kind)])
+    zone = _zone()
+    if date_from:
+        entries = entries.filter(created_at__gte=datetime.combine(date_from, datetime.min.time(), tzinfo=zone))
+    if date_to:
+        end = datetime.combine(date_to + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+        entries = entries.filter(created_at__lt=end)
+    paginator = Paginator(entries.order_by("-id"), per_page)
+    result = paginator.get_page(page)
+    result.object_list = [
+        HistoryRow(
+            id=e.pk,
+            kind=e.kind,
+            kind_label=str(EntryKind(e.kind).label),
+            amount=e.amount,
+            pending_amount=e.pending_amount,
+            balance_after=e.balance_after,
+            created_at=e.created_at,
+            description=_describe(e),
+            is_pending_credit=e.amount == 0 and e.pending_amount > 0,
+        )
+        for e in result.object_list
+    ]
+    return result
+
+
+@dataclass(frozen=True)
+class LotView:
+    id: int
+    amount: int
+    remaining: int
+    status: str
+    earned_at: datetime
+    available_at: datetime
+    expires_on: date | None
+
+
+def lots(*, user_id: int, include_empty: bool = False) -> list[LotView]:
+    """The member's lots, soonest expiry first."""
+    zone = _zone()
+    qs = Lot.objects.filter(account__user_id=user_id).exclude(status=LotStatus.CANCELLED)
+    if not include_empty:
+        qs = qs.filter(remaining__gt=0)
+    return [
+        LotView(
+            id=lot.pk,
+            amount=lot.amount,
+            remaining=lot.remaining,
+            status=lot.status,
+            earned_at=lot.earned_at,
+            available_at=lot.available_at,
+            expires_on=rules.last_valid_day(lot.expires_at, zone) if lot.expires_at else None,
+        )
+        for lot in qs.order_by("expires_at", "pk")
+    ]
+
+
+def expiry_policy_text() -> dict:
+    """The live expiry rule, for the rules page."""
+    from points.models import ExpiryPolicy
+
+    policy = ExpiryPolicy.objects.filter(pk=1).first() or ExpiryPolicy()
+    return {
+        "mode": policy.mode,
+        "months": policy.months,
+        "rounding": policy.rounding,
+        "reminder_days": policy.reminder_days,
+    }

@@ -1,0 +1,295 @@
+"""Building blocks shared by the ledger services. Callers hold the account lock."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
+
+from points import rules
+from points.enums import EntryKind, LotStatus
+from points.exceptions import IdempotencyConflict, InvalidAmount
+from points.models import Account, Entry, ExpiryPolicy, Lot, LotMovement
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a ledger service hands back: the entry it wrote and the account after it."""
+
+    entry_id: int
+    kind: str
+    amount: int
+    pending_amount: int
+    debt_change: int
+    balance: int
+    pending: int
+    debt: int
+    replayed: bool = False
+
+
+def check_positive(amount: object) -> int:
+    # bool is an int subclass; True points are a bug in the caller, not one point.
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise InvalidAmount()
+    return amount
+
+
+def receipt(account: Account, entry: Entry, *, replayed: bool = False) -> Receipt:
+    return Receipt(
+        entry_id=entry.pk,
+        kind=entry.kind,
+        amount=entry.amount,
+        pending_amount=entry.pending_amount,
+        debt_change=entry.debt_change,
+        balance=account.balance,
+        pending=account.pending,
+        debt=account.debt,
+        replayed=replayed,
+    )
+
+
+def requested_size(entry: Entry) -> int:
+    """The size of the request that wrote ``entry``, to compare a replay with the original."""
+    if entry.kind == EntryKind.REVERSE:
+        return -entry.amount - entry.pending_amount + entry.debt_change
+    if entry.kind == EntryKind.SPEND:
+        return -entry.amount
+    return entry.amount + entry.pending_amount
+
+
+def replay(account: Account, *, key: str, kind: str, size: int | None) -> Receipt | None:
+    """The first result for ``key`` when it was used before, or None; a different request is refused.
+
+    ``size`` None ("all that is left") matches any earlier size of the same kind.
+
+    Called after the account lock is held, so a concurrent first use has committed or not
+    started: the unique constraint on the key is the backstop, never the normal path.
+    """
+    entry = Entry.objects.filter(idempotency_key=key).first()
+    if entry is None:
+        return None
+    if entry.account_id != account.pk or entry.kind != kind or (size is not None and requested_size(entry) != size):
+        raise IdempotencyConflict()
+    return receipt(account, entry, replayed=True)
+
+
+def sub_key(key: str | None, suffix: str) -> str | None:
+    return f"{key}:{suffix}" if key else None
+
+
+def apply_totals(
+    account: Account,
+    *,
+    balance: int = 0,
+    pending: int = 0,
+    debt: int = 0,
+    earned: int = 0,
+    spent: int = 0,
+    expired: int = 0,
+) -> None:
+    """Change the cached totals in the database with F() and mirror them on the locked row.
+
+    The mirror is exact because every writer holds the account lock.
+    """
+    Account.objects.filter(pk=account.pk).update(
+        balance=F("balance") + balance,
+        pending=F("pending") + pending,
+        debt=F("debt") + debt,
+        lifetime_earned=F("lifetime_earned") + earned,
+        lifetime_spent=F("lifetime_spent") + spent,
+        lifetime_expired=F("lifetime_expired") + expired,
+        updated_at=timezone.now(),
+    )
+    account.balance = account.balance + balance
+    account.pending = account.pending + pending
+    account.debt = account.debt + debt
+    account.lifetime_earned = account.lifetime_earned + earned
+    account.lifetime_spent = account.lifetime_spent + spent
+    account.lifetime_expired = account.lifetime_expired + expired
+
+
+def write_entry(account: Account, *, kind: str, amount: int = 0, pending_amount: int = 0, **fields) -> Entry:
+    return Entry.objects.create(
+        account=account,
+        kind=kind,
+        amount=amount,
+        pending_amount=pending_amount,
+        balance_after=account.balance,
+        pending_after=account.pending,
+        **fields,
+    )
+
+
+def expiry_rule() -> rules.ExpiryRule:
+    policy = ExpiryPolicy.objects.filter(pk=1).first()
+    if policy is None:
+        return rules.ExpiryRule()
+    return rules.ExpiryRule(mode=policy.mode, months=policy.months, rounding=policy.rounding)
+
+
+def open_lot(
+    account: Account,
+    entry: Entry,
+    *,
+    amount: int,
+    earned_at: datetime,
+    available_at: datetime,
+    expires_at: datetime | None,
+) -> Lot:
+    status = LotStatus.PENDING if available_at > timezone.now() else LotStatus.AVAILABLE
+    lot = Lot.objects.create(
+        account=account,
+        entry=entry,
+        amount=amount,
+        remaining=amount,
+        status=status,
+        earned_at=earned_at,
+        available_at=available_at,
+        expires_at=expires_at,
+    )
+    LotMovement.objects.create(entry=entry, lot=lot, amount=amount)
+    return lot
+
+
+def spendable_lots(account: Account, now: datetime) -> list[tuple[int, int]]:
+    """(lot id, remaining) of available, unexpired lots, earliest expiry first (FIFO by expiry)."""
+    return list(
+        Lot.objects.filter(account=account, status=LotStatus.AVAILABLE, remaining__gt=0)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .order_by(F("expires_at").asc(nulls_last=True), "pk")
+        .values_list("pk", "remaining")
+    )
+
+
+def move(entry: Entry, takes: list[tuple[int, int]], *, sign: int) -> None:
+    """Take (sign -1) or put back (sign +1) points on lots, recording each movement.
+
+    The UPDATE is guarded so a lot can never leave 0..amount even if a caller is wrong.
+    """
+    for lot_id, points in takes:
+        if sign < 0:
+            changed = Lot.objects.filter(pk=lot_id, remaining__gte=points).update(remaining=F("remaining") - points)
+        else:
+            changed = Lot.objects.filter(pk=lot_id, remaining__lte=F("amount") - points).update(
+                remaining=F("remaining") + points
+            )
+        if changed != 1:
+            raise RuntimeError(f"lot {lot_id} cannot move {sign * points} points; ledger invariant broken")
+    LotMovement.objects.bulk_create(
+        [LotMovement(entry=entry, lot_id=lot_id, amount=sign * points) for lot_id, points in takes]
+    )
+
+
+def take_fifo(account: Account, entry: Entry, amount: int, now: datetime) -> None:
+    takes = rules.take_fifo(spendable_lots(account, now), amount)
+    if sum(points for _lot, points in takes) != amount:
+        raise RuntimeError(f"account {account.pk}: lots do not cover the balance; ledger invariant broken")
+    move(entry, takes, sign=-1)
+
+
+def expire_accounts(account_ids: list[int], as_of: datetime) -> tuple[int, int, int]:
+    """Expire every due lot of the given, already locked accounts, in a fixed number of queries.
+
+    One expire entry per account, one movement per lot. Returns (lots, points, members).
+    This is the portable path (SQLite, and the per-account settle); Postgres batches use
+    the single-statement SQL in ``batch.py``, which does the same work.
+    """
+    due = list(
+        Lot.objects.filter(
+            account_id__in=account_ids, status=LotStatus.AVAILABLE, remaining__gt=0, expires_at__lte=as_of
+        ).values_list("pk", "account_id", "remaining")
+    )
+    if not due:
+        return 0, 0, 0
+    per_account: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for lot_id, account_id, remaining in due:
+        per_account[account_id].append((lot_id, remaining))
+    totals = {account_id: sum(r for _l, r in lots) for account_id, lots in per_account.items()}
+    accounts = {a.pk: a for a in Account.objects.filter(pk__in=totals)}
+    now = timezone.now()
+    entries = Entry.objects.bulk_create(
+        [
+            Entry(
+                account_id=account_id,
+                kind=EntryKind.EXPIRE,
+                amount=-total,
+                balance_after=accounts[account_id].balance - total,
+                pending_after=accounts[account_id].pending,
+                created_at=now,
+            )
+            for account_id, total in totals.items()
+        ]
+    )
+    entry_by_account = {e.account_id: e for e in entries}
+    LotMovement.objects.bulk_create(
+        [
+            LotMovement(entry=entry_by_account[account_id], lot_id=lot_id, amount=-remaining)
+            for lot_id, account_id, remaining in due
+        ]
+    )
+    Lot.objects.filter(pk__in=[lot_id for lot_id, _a, _r in due]).update(remaining=0)
+    Account.objects.filter(pk__in=totals).update(
+        balance=Case(*[When(pk=a, then=F("balance") - Value(t)) for a, t in totals.items()]),
+        lifetime_expired=Case(*[When(pk=a, then=F("lifetime_expired") + Value(t)) for a, t in totals.items()]),
+        updated_at=now,
+    )
+    return len(due), sum(totals.values()), len(totals)
+
+
+def vest_account(account: Account, now: datetime) -> int:
+    """Make the account's due pending lots spendable, one vest entry per lot. Returns points vested."""
+    due = list(
+        Lot.objects.filter(account=account, status=LotStatus.PENDING, available_at__lte=now, remaining__gt=0)
+        .select_related("entry")
+        .order_by("available_at", "pk")
+    )
+    vested = 0
+    for lot in due:
+        Lot.objects.filter(pk=lot.pk).update(status=LotStatus.AVAILABLE)
+        apply_totals(account, balance=lot.remaining, pending=-lot.remaining, earned=lot.remaining)
+        write_entry(
+            account,
+            kind=EntryKind.VEST,
+            amount=lot.remaining,
+            pending_amount=-lot.remaining,
+            reference=lot.entry.reference,
+            memo=lot.entry.memo,
+            related_entry=lot.entry,
+            idempotency_key=sub_key(lot.entry.idempotency_key, "vest"),
+        )
+        vested = vested + lot.remaining
+    return vested
+
+
+def repay_debt(account: Account, *, key: str | None, related: Entry | None, now: datetime) -> None:
+    """Points that just became available pay off what the member owes, before anything else."""
+    repay = min(account.debt, account.balance)
+    if repay <= 0:
+        return
+    apply_totals(account, balance=-repay, debt=-repay)
+    entry = write_entry(
+        account,
+        kind=EntryKind.DEBT_REPAY,
+        amount=-repay,
+        debt_change=-repay,
+        related_entry=related,
+        idempotency_key=sub_key(key, "repay"),
+    )
+    take_fifo(account, entry, repay, now)
+
+
+def settle(account: Account, now: datetime) -> None:
+    """Bring a locked account up to ``now``: vest what is due, expire what is due, pay debt.
+
+    Every service calls this first, so a member can never spend points that expired a
+    minute ago but were not swept yet, nor miss points that vested a minute ago.
+    """
+    vested = vest_account(account, now)
+    _lots, expired_points, _members = expire_accounts([account.pk], now)
+    if expired_points:
+        account.refresh_from_db(fields=["balance", "pending", "debt", "lifetime_expired"])
+    if vested:
+        repay_debt(account, key=None, related=None, now=now)

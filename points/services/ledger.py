@@ -1,0 +1,299 @@
+"""The member-facing ledger operations: open, earn, spend, refund, reverse, adjust.
+
+Every function is atomic, locks the member's account row first (then lots, which only
+account-lock holders touch) and is idempotent by ``idempotency_key``: a second call with
+the same key returns the first result and changes nothing; the same key with a different
+request raises IdempotencyConflict.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from points import locks, rules
+from points.enums import EntryKind, LotStatus
+from points.exceptions import EntryNotFound, InsufficientPoints, InvalidAmount, InvalidReason, NothingToRefund
+from points.models import Account, Entry, Lot, LotMovement
+from points.services import _core
+from points.services._core import Receipt
+
+
+def account_open(*, user_id: int) -> None:
+    """Open the member's account if it does not exist. Safe to call any number of times."""
+    Account.objects.get_or_create(user_id=user_id)
+
+
+def _lot_expiry(earned_at: datetime) -> datetime | None:
+    from zoneinfo import ZoneInfo
+
+    return rules.expiry_for(earned_at, _core.expiry_rule(), ZoneInfo(settings.TIME_ZONE))
+
+
+@transaction.atomic
+def points_earn(
+    *,
+    user_id: int,
+    amount: int,
+    idempotency_key: str,
+    reference: str = "",
+    memo: str = "",
+    available_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    kind: str = EntryKind.EARN,
+) -> Receipt:
+    """Credit points in a new lot. With ``available_at`` in the future they stay pending until then.
+
+    The lot expires by the operators' expiry policy unless ``expires_at`` is given.
+    Points that become available first pay off any debt (docs/decisions/0006).
+    Locks: the account. Safe to call twice.
+    """
+    _core.check_positive(amount)
+    account = locks.account_for_update(user_id=user_id)
+    if (first := _core.replay(account, key=idempotency_key, kind=kind, size=amount)) is not None:
+        return first
+    now = timezone.now()
+    _core.settle(account, now)
+    available_at = available_at or now
+    pending = available_at > now
+    if pending:
+        _core.apply_totals(account, pending=amount)
+    else:
+        _core.apply_totals(account, balance=amount, earned=amount)
+    entry = _core.write_entry(
+        account,
+        kind=kind,
+        amount=0 if pending else amount,
+        pending_amount=amount if pending else 0,
+        reference=reference,
+        memo=memo,
+        idempotency_key=idempotency_key,
+        created_at=now,
+    )
+    lot_expiry = expires_at if expires_at is not None else _lot_expiry(now)
+    _core.open_lot(account, entry, amount=amount, earned_at=now, available_at=available_at, expires_at=lot_expiry)
+    if not pending:
+        _core.repay_debt(account, key=idempotency_key, related=entry, now=now)
+    return _core.receipt(account, entry)
+
+
+@transaction.atomic
+def points_spend(*, user_id: int, amount: int, idempotency_key: str, reference: str = "", memo: str = "") -> Receipt:
+    """Debit points from the lots that expire first. Raises InsufficientPoints.
+
+    Locks: the account. Safe to call twice.
+    """
+    _core.check_positive(amount)
+    account = locks.account_for_update(user_id=user_id)
+    if (first := _core.replay(account, key=idempotency_key, kind=EntryKind.SPEND, size=amount)) is not None:
+        return first
+    now = timezone.now()
+    _core.settle(account, now)
+    if account.balance < amount:
+        raise InsufficientPoints(available=account.balance, required=amount)
+    _core.apply_totals(account, balance=-amount, spent=amount)
+    entry = _core.write_entry(
+        account,
+        kind=EntryKind.SPEND,
+        amount=-amount,
+        reference=reference,
+        memo=memo,
+        idempotency_key=idempotency_key,
+        created_at=now,
+    )
+    _core.take_fifo(account, entry, amount, now)
+    return _core.receipt(account, entry)
+
+
+def _entry_of(account: Account, entry_id: int, kinds: tuple[str, ...]) -> Entry:
+    entry = Entry.objects.filter(pk=entry_id, account=account, kind__in=kinds).first()
+    if entry is None:
+        raise EntryNotFound()
+    return entry
+
+
+@transaction.atomic
+def points_refund(
+    *,
+    user_id: int,
+    spend_entry_id: int,
+    idempotency_key: str,
+    amount: int | None = None,
+    reference: str = "",
+    memo: str = "",
+) -> Receipt:
+    """Give back (part of) a spend into the very lots it came from, with their original expiry.
+
+    The part that lands in a lot that has expired since expires at once, in a separate
+    expire entry: a refund never mints fresh points (docs/decisions/0005). Without
+    ``amount``, all that is left of the spend is refunded. Partial refunds refill the lots
+    the spend took from last first. Locks: the account. Safe to call twice.
+    """
+    if amount is not None:
+        _core.check_positive(amount)
+    account = locks.account_for_update(user_id=user_id)
+    if (first := _core.replay(account, key=idempotency_key, kind=EntryKind.REFUND, size=amount)) is not None:
+        return first
+    spend = _entry_of(account, spend_entry_id, (EntryKind.SPEND,))
+    consumed = list(LotMovement.objects.filter(entry=spend).order_by("-pk").values_list("lot_id", "amount"))
+    refunded: dict[int, int] = defaultdict(int)
+    for lot_id, points in LotMovement.objects.filter(
+        entry__related_entry=spend, entry__kind=EntryKind.REFUND
+    ).values_list("lot_id", "amount"):
+        refunded[lot_id] += points
+    left_per_lot = [(lot_id, -taken - refunded[lot_id]) for lot_id, taken in consumed]
+    left = sum(points for _lot, points in left_per_lot)
+    size = amount if amount is not None else left
+    if size <= 0 or size > left:
+        raise NothingToRefund(left=left)
+    now = timezone.now()
+    _core.settle(account, now)
+    takes = rules.take_fifo(left_per_lot, size)
+    _core.apply_totals(account, balance=size, spent=-size)
+    entry = _core.write_entry(
+        account,
+        kind=EntryKind.REFUND,
+        amount=size,
+        reference=reference or spend.reference,
+        memo=memo or spend.memo,
+        related_entry=spend,
+        idempotency_key=idempotency_key,
+        created_at=now,
+    )
+    _core.move(entry, takes, sign=+1)
+    expired_lots = set(
+        Lot.objects.filter(pk__in=[lot_id for lot_id, _p in takes], expires_at__lte=now).values_list("pk", flat=True)
+    )
+    lapsed = [(lot_id, points) for lot_id, points in takes if lot_id in expired_lots]
+    if lapsed:
+        lapsed_points = sum(points for _lot, points in lapsed)
+        _core.apply_totals(account, balance=-lapsed_points, expired=lapsed_points)
+        expire_entry = _core.write_entry(
+            account,
+            kind=EntryKind.EXPIRE,
+            amount=-lapsed_points,
+            reference=entry.reference,
+            related_entry=entry,
+            idempotency_key=_core.sub_key(idempotency_key, "expired"),
+            created_at=now,
+        )
+        _core.move(expire_entry, lapsed, sign=-1)
+    _core.repay_debt(account, key=idempotency_key, related=entry, now=now)
+    return _core.receipt(account, entry)
+
+
+@transaction.atomic
+def points_reverse(
+    *,
+    user_id: int,
+    earn_entry_id: int,
+    idempotency_key: str,
+    amount: int | None = None,
+    reference: str = "",
+    memo: str = "",
+) -> Receipt:
+    """Take back (part of) an earn, e.g. when the purchase that earned it is refunded.
+
+    The rule (docs/decisions/0006): still-pending points are cancelled; otherwise points
+    come from the earn's own lot first, then from the member's other lots by expiry, and
+    whatever the balance cannot cover is recorded as debt that later earnings pay off
+    first. Never a negative balance, never a silently skipped claw-back.
+    Locks: the account. Safe to call twice.
+    """
+    if amount is not None:
+        _core.check_positive(amount)
+    account = locks.account_for_update(user_id=user_id)
+    if (first := _core.replay(account, key=idempotency_key, kind=EntryKind.REVERSE, size=amount)) is not None:
+        return first
+    earn = _entry_of(account, earn_entry_id, (EntryKind.EARN, EntryKind.ADJUST))
+    lot = Lot.objects.filter(entry=earn).first()
+    if lot is None:
+        raise EntryNotFound()
+    earlier = Entry.objects.filter(related_entry=earn, kind=EntryKind.REVERSE)
+    reversed_before = sum(_core.requested_size(e) for e in earlier)
+    left = lot.amount - reversed_before
+    size = amount if amount is not None else left
+    if size <= 0 or size > left:
+        raise NothingToRefund(left=left)
+    now = timezone.now()
+    _core.settle(account, now)
+    lot.refresh_from_db()
+    if lot.status == LotStatus.PENDING:
+        # Pending points were never spendable: cancelling them is all there is to do.
+        cancelled = size
+        _core.apply_totals(account, pending=-cancelled)
+        entry = _core.write_entry(
+            account,
+            kind=EntryKind.REVERSE,
+            pending_amount=-cancelled,
+            reference=reference or earn.reference,
+            memo=memo or earn.memo,
+            related_entry=earn,
+            idempotency_key=idempotency_key,
+            created_at=now,
+        )
+        _core.move(entry, [(lot.pk, cancelled)], sign=-1)
+        if lot.remaining == cancelled:
+            Lot.objects.filter(pk=lot.pk).update(status=LotStatus.CANCELLED)
+        return _core.receipt(account, entry)
+    from_own = min(size, lot.remaining)
+    from_others = min(size - from_own, account.balance - from_own)
+    shortfall = size - from_own - from_others
+    taken = from_own + from_others
+    _core.apply_totals(account, balance=-taken, debt=shortfall, earned=-taken - shortfall)
+    entry = _core.write_entry(
+        account,
+        kind=EntryKind.REVERSE,
+        amount=-taken,
+        debt_change=shortfall,
+        reference=reference or earn.reference,
+        memo=memo or earn.memo,
+        related_entry=earn,
+        idempotency_key=idempotency_key,
+        created_at=now,
+    )
+    if from_own:
+        _core.move(entry, [(lot.pk, from_own)], sign=-1)
+    if from_others:
+        _core.take_fifo(account, entry, from_others, now)
+    return _core.receipt(account, entry)
+
+
+@transaction.atomic
+def points_adjust(*, user_id: int, amount: int, reason: str, actor_id: int, idempotency_key: str) -> Receipt:
+    """An operator's manual correction, positive (a new lot) or negative (FIFO), with a reason.
+
+    A negative adjustment larger than the balance is refused. Locks: the account. Safe to call twice.
+    """
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
+        raise InvalidAmount()
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidReason()
+    account = locks.account_for_update(user_id=user_id)
+    if (first := _core.replay(account, key=idempotency_key, kind=EntryKind.ADJUST, size=amount)) is not None:
+        return first
+    now = timezone.now()
+    _core.settle(account, now)
+    if amount < 0 and account.balance < -amount:
+        raise InsufficientPoints(available=account.balance, required=-amount)
+    _core.apply_totals(account, balance=amount, earned=max(amount, 0), spent=0)
+    entry = _core.write_entry(
+        account,
+        kind=EntryKind.ADJUST,
+        amount=amount,
+        memo=reason[:200],
+        actor_id=actor_id,
+        idempotency_key=idempotency_key,
+        created_at=now,
+    )
+    if amount > 0:
+        _core.open_lot(account, entry, amount=amount, earned_at=now, available_at=now, expires_at=_lot_expiry(now))
+        _core.repay_debt(account, key=idempotency_key, related=entry, now=now)
+    else:
+        _core.take_fifo(account, entry, -amount, now)
+    return _core.receipt(account, entry)

@@ -1,0 +1,153 @@
+"""Ledger invariants, each checked over the whole database by one set-based query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+
+# Each check: a name, what must hold, and SQL returning one row per violation
+# (an id and a short detail), capped so a broken database still answers quickly.
+CHECKS: list[tuple[str, str, str]] = [
+    (
+        "balance_equals_entries",
+        "account balance, pending and owed equal the sums of their entries",
+        """
+        SELECT a.id, 'balance=' || a.balance || ' entries=' || COALESCE(e.amount, 0)
+               || ' pending=' || a.pending || ' entries=' || COALESCE(e.pending, 0)
+               || ' owed=' || a.debt || ' entries=' || COALESCE(e.debt, 0)
+        FROM points_account a
+        LEFT JOIN (SELECT account_id, SUM(amount) AS amount, SUM(pending_amount) AS pending,
+                          SUM(debt_change) AS debt
+                   FROM points_entry GROUP BY account_id) e ON e.account_id = a.id
+        WHERE a.balance <> COALESCE(e.amount, 0) OR a.pending <> COALESCE(e.pending, 0)
+           OR a.debt <> COALESCE(e.debt, 0)
+        """,
+    ),
+    (
+        "balance_equals_lots",
+        "available balance equals the remaining points of available lots; pending, of pending lots",
+        """
+        SELECT a.id, 'balance=' || a.balance || ' lots=' || COALESCE(l.available, 0)
+               || ' pending=' || a.pending || ' lots=' || COALESCE(l.pending, 0)
+        FROM points_account a
+        LEFT JOIN (SELECT account_id,
+                          SUM(CASE WHEN status = 'available' THEN remaining ELSE 0 END) AS available,
+                          SUM(CASE WHEN status = 'pending' THEN remaining ELSE 0 END) AS pending
+                   FROM points_lot GROUP BY account_id) l ON l.account_id = a.id
+        WHERE a.balance <> COALESCE(l.available, 0) OR a.pending <> COALESCE(l.pending, 0)
+        """,
+    ),
+    (
+        "no_negative_totals",
+        "no account has a negative balance, pending or owed total",
+        "SELECT id, 'balance=' || balance FROM points_account WHERE balance < 0 OR pending < 0 OR debt < 0",
+    ),
+    (
+        "lot_in_range",
+        "0 <= lot.remaining <= lot.amount",
+        "SELECT id, remaining || '/' || amount FROM points_lot WHERE remaining < 0 OR remaining > amount",
+    ),
+    (
+        "lot_equals_movements",
+        "each lot's remaining equals the sum of its movements",
+        """
+        SELECT l.id, 'remaining=' || l.remaining || ' movements=' || COALESCE(m.total, 0)
+        FROM points_lot l
+        LEFT JOIN (SELECT lot_id, SUM(amount) AS total FROM points_lotmovement GROUP BY lot_id) m
+               ON m.lot_id = l.id
+        WHERE l.remaining <> COALESCE(m.total, 0)
+        """,
+    ),
+    (
+        "entry_equals_movements",
+        "each entry (spend, expire, refund...) equals the sum of its lot movements",
+        """
+        SELECT e.id, e.kind || ' ' || (e.amount + e.pending_amount) || ' movements=' || COALESCE(m.total, 0)
+        FROM points_entry e
+        LEFT JOIN (SELECT entry_id, SUM(amount) AS total FROM points_lotmovement GROUP BY entry_id) m
+               ON m.entry_id = e.id
+        WHERE e.amount + e.pending_amount <> COALESCE(m.total, 0)
+        """,
+    ),
+    (
+        "balance_after_is_running_sum",
+        "each entry's balance_after is the running sum of the account's entries",
+        """
+        SELECT id, 'balance_after=' || balance_after || ' running=' || running FROM (
+            SELECT id, balance_after,
+                   SUM(amount) OVER (PARTITION BY account_id ORDER BY id ROWS UNBOUNDED PRECEDING) AS running
+            FROM points_entry) r
+        WHERE balance_after <> running
+        """,
+    ),
+    (
+        "lifetime_totals",
+        "lifetime earned, spent and expired equal their entries",
+        """
+        SELECT a.id, 'earned=' || a.lifetime_earned || '/' || COALESCE(e.earned, 0)
+               || ' spent=' || a.lifetime_spent || '/' || COALESCE(e.spent, 0)
+               || ' expired=' || a.lifetime_expired || '/' || COALESCE(e.expired, 0)
+        FROM points_account a
+        LEFT JOIN (SELECT account_id,
+                          SUM(CASE WHEN kind IN ('earn', 'vest') OR (kind = 'adjust' AND amount > 0) THEN amount
+                                   WHEN kind = 'reverse' THEN amount - debt_change ELSE 0 END) AS earned,
+                          SUM(CASE WHEN kind IN ('spend', 'refund') THEN -amount ELSE 0 END) AS spent,
+                          SUM(CASE WHEN kind = 'expire' THEN -amount ELSE 0 END) AS expired
+                   FROM points_entry GROUP BY account_id) e ON e.account_id = a.id
+        WHERE a.lifetime_earned <> COALESCE(e.earned, 0) OR a.lifetime_spent <> COALESCE(e.spent, 0)
+           OR a.lifetime_expired <> COALESCE(e.expired, 0)
+        """,
+    ),
+    (
+        "refund_within_spend",
+        "no spend is refunded beyond what it took",
+        """
+        SELECT s.id, 'spent=' || (-s.amount) || ' refunded=' || r.total
+        FROM points_entry s
+        JOIN (SELECT related_entry_id, SUM(amount) AS total FROM points_entry
+              WHERE kind = 'refund' GROUP BY related_entry_id) r ON r.related_entry_id = s.id
+        WHERE s.kind = 'spend' AND r.total > -s.amount
+        """,
+    ),
+    (
+        "one_effect_per_key",
+        "each idempotency key has exactly one entry",
+        """
+        SELECT MIN(id), idempotency_key FROM points_entry WHERE idempotency_key IS NOT NULL
+        GROUP BY idempotency_key HAVING COUNT(*) > 1
+        """,
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Violation:
+    check: str
+    row_id: int
+    detail: str
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    checks: int
+    violations: list[Violation]
+    counts: dict[str, int]
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+def points_verify(*, limit_per_check: int = 50) -> VerifyReport:
+    """Run every invariant check; read-only, safe at any time (it takes no locks)."""
+    violations: list[Violation] = []
+    with connection.cursor() as cursor:
+        for name, _description, sql in CHECKS:
+            cursor.execute(f"SELECT * FROM ({sql}) v LIMIT {int(limit_per_check)}")
+            violations.extend(Violation(name, int(row[0]), str(row[1])) for row in cursor.fetchall())
+        counts = {}
+        for table in ("points_account", "points_entry", "points_lot", "points_lotmovement"):
+            cursor.execute(f"SELECT COUNT(*) FROM {table}")
+            counts[table] = int(cursor.fetchone()[0])
+    return VerifyReport(checks=len(CHECKS), violations=violations, counts=counts)

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import get_language
+
+from points import selectors
+from points.enums import HistoryFilter
+from points.forms import HistoryFilterForm
+from points.models import RulesPage
+
+
+@login_required
+def my_points(request: HttpRequest) -> HttpResponse:
+    form = HistoryFilterForm(request.GET or None)
+    filters: dict = {}
+    if form.is_bound and form.is_valid():
+        filters = {k: v for k, v in form.cleaned_data.items() if v}
+    entries = selectors.history(
+        user_id=request.user.pk,
+        kind=filters.get("kind", HistoryFilter.ALL),
+        date_from=filters.get("date_from"),
+        date_to=filters.get("date_to"),
+        page=filters.get("page", 1),
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "summary": selectors.balance_summary(user_id=request.user.pk),
+        "form": form,
+        "entries": entries,
+        "current_kind": filters.get("kind", HistoryFilter.ALL),
+        "kinds": HistoryFilter.choices,
+        "query": query.urlencode(),
+    }
+    template = "points/partials/history.html" if request.htmx else "points/my_points.html"
+    return render(request, template, context)
+
+
+def rules_page(request: HttpRequest) -> HttpResponse:
+    page = RulesPage.objects.filter(pk=1).first() or RulesPage()
+    english = (get_language() or "").startswith("en")
+    return render(
+        request,
+        "points/rules.html",
+        {
+            "title": page.title_en if english else page.title_zh,
+            "body": page.body_en if english else page.body_zh,
+            "expiry": selectors.expiry_policy_text(),
+        },
+    )

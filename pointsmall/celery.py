@@ -1,0 +1,13 @@
+"""The Celery app. Entry points live in each app's ``jobs.py``: "tasks" is a member-facing app here."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pointsmall.settings")
+
+app = Celery("pointsmall")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks(related_name="jobs")

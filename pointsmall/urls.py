@@ -1,0 +1,29 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from pointsmall import views
+
+admin.site.site_header = "积分商城 · Points Mall"
+admin.site.site_title = "Points Mall admin"
+admin.site.index_title = "Operations"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    # Admin sign-in goes through allauth so two-factor authentication applies to it.
+    path("admin/login/", RedirectView.as_view(pattern_name="account_login", query_string=True)),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("me/", include("accounts.urls")),
+    path("", include("points.urls")),
+]
+
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler403 = "pointsmall.views.permission_denied"
+handler404 = "pointsmall.views.page_not_found"
+handler500 = "pointsmall.views.server_error"

@@ -1,0 +1,30 @@
+"""Project-wide pages: the home page and the error pages in the mall's design."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from points import selectors as points_selectors
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    summary = None
+    if request.user.is_authenticated:
+        summary = points_selectors.balance_summary(user_id=request.user.pk)
+    return render(request, "home.html", {"summary": summary})
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "errors/403.html", status=403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "errors/404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    # No context processors may run here: the database could be what failed.
+    from django.template import loader
+
+    return HttpResponse(loader.get_template("errors/500.html").render(), status=500)
