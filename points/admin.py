@@ -1,2 +1,192 @@
+"""Operators' view of the ledger: read-only rows, one write path (adjust) through the service."""
 
-# Register your models here.
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from points import services
+from points.exceptions import DomainError
+from points.forms import AdjustPointsForm
+from points.models import Account, Entry, ExpiryPolicy, Lot, LotMovement, RulesPage
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Ledger rows are written by points.services only; the admin may look, never touch."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class LotMovementInline(admin.TabularInline):
+    model = LotMovement
+    fields = ("lot", "amount")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdmin):
+    list_display = ("user", "balance", "pending", "debt", "lifetime_earned", "lifetime_spent", "lifetime_expired")
+    search_fields = ("user__email", "user__display_name", "user__phone")
+    list_select_related = ("user",)
+    readonly_fields = (
+        "user",
+        "balance",
+        "pending",
+        "debt",
+        "lifetime_earned",
+        "lifetime_spent",
+        "lifetime_expired",
+        "created_at",
+        "updated_at",
+        "ledger_links",
+    )
+    fields = readonly_fields
+    ordering = ("-pk",)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:account_id>/adjust/", self.admin_site.admin_view(self.adjust_view), name="points_account_adjust"
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description=_("Ledger"))
+    def ledger_links(self, obj: Account) -> str:
+        entries = reverse("admin:points_entry_changelist") + f"?account__id__exact={obj.pk}"
+        lots = reverse("admin:points_lot_changelist") + f"?account__id__exact={obj.pk}"
+        adjust = reverse("admin:points_account_adjust", args=[obj.pk])
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a> · <a href="{}">{}</a>',
+            entries,
+            _("Entries"),
+            lots,
+            _("Lots"),
+            adjust,
+            _("Adjust points"),
+        )
+
+    def adjust_view(self, request: HttpRequest, account_id: int) -> HttpResponse:
+        if not request.user.has_perm("points.change_account"):
+            raise PermissionDenied
+        account = get_object_or_404(Account.objects.select_related("user"), pk=account_id)
+        form = AdjustPointsForm(request.POST or None, initial={"idempotency_key": f"admin-adjust:{uuid.uuid4()}"})
+        if request.method == "POST" and form.is_valid():
+            try:
+                receipt = services.points_adjust(
+                    user_id=account.user_id,
+                    amount=form.cleaned_data["amount"],
+                    reason=form.cleaned_data["reason"],
+                    actor_id=request.user.pk,
+                    idempotency_key=form.cleaned_data["idempotency_key"],
+                )
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(
+                    request,
+                    _("Adjusted %(member)s by %(amount)+d points. Balance now %(balance)d.")
+                    % {"member": account.user, "amount": receipt.amount, "balance": receipt.balance},
+                )
+                return redirect(reverse("admin:points_account_change", args=[account.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Adjust points"),
+            "account": account,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/points/account/adjust.html", context)
+
+
+@admin.register(Entry)
+class EntryAdmin(ReadOnlyAdmin):
+    list_display = ("id", "created_at", "account", "kind", "amount", "pending_amount", "balance_after", "memo", "actor")
+    list_filter = ("kind", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("account__user__email", "reference", "idempotency_key", "memo")
+    list_select_related = ("account__user", "actor")
+    date_hierarchy = "created_at"
+    inlines = [LotMovementInline]
+    ordering = ("-pk",)
+    readonly_fields = (
+        "account",
+        "kind",
+        "amount",
+        "pending_amount",
+        "debt_change",
+        "balance_after",
+        "pending_after",
+        "reference",
+        "memo",
+        "related_entry",
+        "idempotency_key",
+        "actor",
+        "created_at",
+    )
+    fields = readonly_fields
+    show_full_result_count = False  # counting millions of rows on every page is not worth it
+
+
+@admin.register(Lot)
+class LotAdmin(ReadOnlyAdmin):
+    list_display = ("id", "account", "amount", "remaining", "status", "earned_at", "available_at", "expires_at")
+    list_filter = ("status", ("expires_at", admin.DateFieldListFilter))
+    search_fields = ("account__user__email",)
+    list_select_related = ("account__user",)
+    ordering = ("-pk",)
+    readonly_fields = (
+        "account",
+        "entry",
+        "amount",
+        "remaining",
+        "status",
+        "earned_at",
+        "available_at",
+        "expires_at",
+        "reminded_at",
+    )
+    fields = readonly_fields
+    show_full_result_count = False
+
+
+class SingletonAdmin(SimpleHistoryAdmin):
+    """One row, pk=1, created by a migration; operators edit it and the history keeps every change."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(ExpiryPolicy)
+class ExpiryPolicyAdmin(SingletonAdmin):
+    list_display = ("__str__", "mode", "months", "rounding", "reminder_days")
+    fields = ("mode", "months", "rounding", "reminder_days")
+
+
+@admin.register(RulesPage)
+class RulesPageAdmin(SingletonAdmin):
+    list_display = ("__str__", "updated_at")
+    fields = ("title_zh", "body_zh", "title_en", "body_en")

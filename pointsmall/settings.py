@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -115,7 +116,9 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = None
+# Results are kept an hour in Redis so ops (and tests) can read what a job reported.
+CELERY_RESULT_BACKEND = REDIS_URL or None
+CELERY_RESULT_EXPIRES = 3600
 # Without a broker, jobs run in-process so the demo needs nothing else running.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -123,7 +126,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE = {}  # filled by pointsmall.celery from each app's jobs.BEAT_SCHEDULE
+# Beat writes these into django-celery-beat's tables on start; operators can then pause or
+# re-time them in admin. Times are TIME_ZONE (business) times.
+CELERY_BEAT_SCHEDULE = {
+    "points-expire-due": {"task": "points.expire_due", "schedule": crontab(minute=5, hour=0)},
+    "points-vest-due": {"task": "points.vest_due", "schedule": crontab(minute=10)},
+    "points-expiry-reminders": {"task": "points.send_expiry_reminders", "schedule": crontab(minute=0, hour=10)},
+}
 
 # --- Auth -----------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

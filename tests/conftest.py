@@ -58,3 +58,13 @@ def member(db):
 @pytest.fixture
 def other_member(db):
     return MemberFactory()
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default(settings):
+    """Tests assert English messages unless they ask for Chinese (Accept-Language or override)."""
+    settings.LANGUAGE_CODE = "en"
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

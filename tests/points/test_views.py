@@ -1,0 +1,98 @@
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import time_machine
+from django.urls import reverse
+
+from points import services
+from points.models import Entry
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def test_my_points_requires_login(client):
+    response = client.get(reverse("my_points"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_my_points_shows_balance_history_and_next_expiry(client, member):
+    with time_machine.travel(datetime(2026, 1, 5, 10, tzinfo=SHANGHAI), tick=False):
+        services.points_earn(user_id=member.pk, amount=200, idempotency_key="e", memo="Purchase #1001")
+        services.points_spend(user_id=member.pk, amount=50, idempotency_key="s", memo="Redeemed: Bluetooth speaker ×1")
+    with time_machine.travel(datetime(2026, 12, 20, 10, tzinfo=SHANGHAI), tick=False):
+        client.force_login(member)
+        response = client.get(reverse("my_points"), HTTP_ACCEPT_LANGUAGE="en")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Redeemed: Bluetooth speaker ×1" in body
+    assert "Purchase #1001" in body
+    assert "Use by 2027-01-05" in body
+    assert response.context["summary"].available == 150
+    assert response.context["summary"].expiring_soon == 150
+
+
+def test_history_filters_by_kind(client, member):
+    services.points_earn(user_id=member.pk, amount=100, idempotency_key="e", memo="Purchase #1")
+    services.points_spend(user_id=member.pk, amount=10, idempotency_key="s", memo="Redeemed: Mug ×1")
+    client.force_login(member)
+    spent = client.get(reverse("my_points"), {"kind": "spent"}).content.decode()
+    assert "Redeemed: Mug ×1" in spent
+    assert "Purchase #1" not in spent
+    earned = client.get(reverse("my_points"), {"kind": "earned"}).content.decode()
+    assert "Purchase #1" in earned
+    assert "Redeemed: Mug ×1" not in earned
+
+
+def test_htmx_filter_returns_only_the_history_partial(client, member):
+    services.points_earn(user_id=member.pk, amount=100, idempotency_key="e", memo="Purchase #1")
+    client.force_login(member)
+    response = client.get(reverse("my_points"), {"kind": "all"}, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert "Purchase #1" in body
+    assert "<html" not in body
+
+
+def test_bad_filters_show_a_message_and_still_render(client, member):
+    services.points_earn(user_id=member.pk, amount=100, idempotency_key="e", memo="Purchase #1")
+    client.force_login(member)
+    before = Entry.objects.count()
+    response = client.get(
+        reverse("my_points"),
+        {"kind": "hacked", "date_from": "2026-05-01", "date_to": "2026-01-01", "page": "-3"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Select a valid choice." in body
+    assert "The start date must be on or before the end date." in body
+    assert Entry.objects.count() == before
+
+
+def test_members_only_ever_see_their_own_history(client, member, other_member):
+    services.points_earn(user_id=other_member.pk, amount=100, idempotency_key="e", memo="Secret purchase")
+    client.force_login(member)
+    assert "Secret purchase" not in client.get(reverse("my_points")).content.decode()
+
+
+def test_header_shows_live_balance_on_every_page(client, member):
+    services.points_earn(user_id=member.pk, amount=321, idempotency_key="e")
+    client.force_login(member)
+    for url in (reverse("home"), reverse("rules"), reverse("account_overview")):
+        assert 'data-testid="header-points"' in (body := client.get(url).content.decode())
+        assert "<span>321</span>" in body
+
+
+def test_rules_page_states_the_live_expiry_policy(client, db):
+    from points.models import ExpiryPolicy
+
+    ExpiryPolicy.objects.filter(pk=1).update(months=18)
+    body = client.get(reverse("rules"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Points are valid for 18 months from the day they are earned." in body
+    assert "original expiry date" in body
+
+
+def test_unknown_pages_get_the_designed_404(client, db):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert "site-header" in response.content.decode()
