@@ -1,13 +1,309 @@
 from __future__ import annotations
 
+from allauth.mfa.utils import is_mfa_enabled
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import rules, selectors, services
+from accounts.exceptions import (
+    AddressLimitReached,
+    AddressNotFound,
+    InvalidPhone,
+    NotificationNotFound,
+    PasswordIncorrect,
+    PhoneTaken,
+    PinAlreadySet,
+    PinIncorrect,
+    PinLocked,
+    PinNotSet,
+)
+from accounts.forms import AddressForm, PinChangeForm, PinCheckForm, PinSetForm, ProfileForm
 from points import selectors as points_selectors
 
 
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
-    summary = points_selectors.balance_summary(user_id=request.user.pk)
-    return render(request, "accounts/overview.html", {"summary": summary})
+    user_id = request.user.pk
+    addresses = selectors.address_list(user_id=user_id)
+    return render(
+        request,
+        "accounts/overview.html",
+        {
+            "summary": points_selectors.balance_summary(user_id=user_id),
+            "address_count": len(addresses),
+            "default_address": addresses[0] if addresses else None,
+            "pin": selectors.pin_status(user_id=user_id),
+            "now": timezone.now(),
+            "unread_count": selectors.notification_unread_count(user_id=user_id),
+            "mfa_enabled": is_mfa_enabled(request.user),
+            "phone_masked": rules.mask_phone(request.user.phone) if request.user.phone else "",
+        },
+    )
+
+
+def _set_language_cookie(response: HttpResponse, language: str) -> None:
+    # The same cookie Django's set_language view writes, so LocaleMiddleware picks it up.
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if request.method == "POST":
+        form = ProfileForm(request.POST, request.FILES, user_id=user.pk)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.profile_update(
+                    user_id=user.pk,
+                    display_name=data["display_name"],
+                    phone=data["phone"],
+                    language=data["language"],
+                    avatar=data["avatar"],
+                )
+            except (PhoneTaken, InvalidPhone) as error:
+                form.add_error("phone", error.message)
+            else:
+                translation.activate(data["language"])
+                messages.success(request, _("Your profile is saved."))
+                response = redirect("profile")
+                _set_language_cookie(response, data["language"])
+                return response
+    else:
+        form = ProfileForm(
+            initial={
+                "display_name": user.display_name,
+                "phone": user.phone or "",
+                "language": user.language or translation.get_language(),
+            },
+            user_id=user.pk,
+        )
+    return render(request, "accounts/profile.html", {"form": form})
+
+
+@login_required
+def address_list(request: HttpRequest) -> HttpResponse:
+    addresses = selectors.address_list(user_id=request.user.pk)
+    return render(
+        request,
+        "accounts/address_list.html",
+        {"addresses": addresses, "limit": rules.ADDRESS_LIMIT, "at_limit": len(addresses) >= rules.ADDRESS_LIMIT},
+    )
+
+
+def _address_fields(form: AddressForm) -> dict:
+    data = form.cleaned_data
+    return {
+        name: data[name] for name in ("recipient", "phone", "province", "city", "district", "detail", "postal_code")
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def address_create(request: HttpRequest) -> HttpResponse:
+    user_id = request.user.pk
+    if request.method == "POST":
+        form = AddressForm(request.POST)
+        if form.is_valid():
+            try:
+                services.address_create(
+                    user_id=user_id, is_default=form.cleaned_data["is_default"], **_address_fields(form)
+                )
+            except AddressLimitReached as error:
+                messages.error(request, error.message)
+                return redirect("address_list")
+            messages.success(request, _("Address added."))
+            return redirect("address_list")
+    else:
+        if selectors.address_count(user_id=user_id) >= rules.ADDRESS_LIMIT:
+            messages.error(request, AddressLimitReached(limit=rules.ADDRESS_LIMIT).message)
+            return redirect("address_list")
+        form = AddressForm()
+    return render(request, "accounts/address_form.html", {"form": form, "address": None})
+
+
+def _own_address(request: HttpRequest, pk: int) -> selectors.AddressView:
+    try:
+        return selectors.address_get(user_id=request.user.pk, address_id=pk)
+    except AddressNotFound:
+        raise Http404 from None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def address_update(request: HttpRequest, pk: int) -> HttpResponse:
+    address = _own_address(request, pk)
+    if request.method == "POST":
+        form = AddressForm(request.POST, is_current_default=address.is_default)
+        if form.is_valid():
+            try:
+                services.address_update(
+                    user_id=request.user.pk,
+                    address_id=pk,
+                    is_default=form.cleaned_data["is_default"],
+                    **_address_fields(form),
+                )
+            except AddressNotFound:
+                raise Http404 from None
+            messages.success(request, _("Address saved."))
+            return redirect("address_list")
+    else:
+        initial = {
+            "recipient": address.recipient,
+            "phone": address.phone,
+            "province": address.province,
+            "city": address.city,
+            "district": address.district,
+            "detail": address.detail,
+            "postal_code": address.postal_code,
+            "is_default": address.is_default,
+        }
+        form = AddressForm(initial=initial, is_current_default=address.is_default)
+    return render(request, "accounts/address_form.html", {"form": form, "address": address})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def address_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    address = _own_address(request, pk)
+    if request.method == "POST":
+        try:
+            services.address_delete(user_id=request.user.pk, address_id=pk)
+        except AddressNotFound:
+            raise Http404 from None
+        messages.success(request, _("Address deleted."))
+        return redirect("address_list")
+    return render(request, "accounts/address_confirm_delete.html", {"address": address})
+
+
+@login_required
+@require_POST
+def address_set_default(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        services.address_set_default(user_id=request.user.pk, address_id=pk)
+    except AddressNotFound:
+        raise Http404 from None
+    messages.success(request, _("Default address changed."))
+    return redirect("address_list")
+
+
+def _pin_context(request: HttpRequest, **bound_forms) -> dict:
+    status = selectors.pin_status(user_id=request.user.pk)
+    now = timezone.now()
+    context = {"pin": status, "locked": status.is_locked(now), "minutes_locked": status.minutes_locked(now)}
+    if status.is_set:
+        context["change_form"] = bound_forms.get("change_form") or PinChangeForm()
+        context["check_form"] = bound_forms.get("check_form") or PinCheckForm()
+    else:
+        context["set_form"] = bound_forms.get("set_form") or PinSetForm()
+    return context
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def pin_manage(request: HttpRequest) -> HttpResponse:
+    """One page, three forms told apart by their ``action``: set (no PIN yet), change, check."""
+    if request.method == "GET":
+        return render(request, "accounts/pin.html", _pin_context(request))
+    user_id = request.user.pk
+    action = request.POST.get("action")
+    is_set = selectors.pin_is_set(user_id=user_id)
+    if action == "set" and not is_set:
+        form = PinSetForm(request.POST)
+        if form.is_valid():
+            try:
+                services.pin_set(user_id=user_id, pin=form.cleaned_data["pin"])
+            except PinAlreadySet as error:
+                messages.error(request, error.message)
+                return redirect("pin_manage")
+            messages.success(request, _("Your payment PIN is set."))
+            return redirect("pin_manage")
+        return render(request, "accounts/pin.html", _pin_context(request, set_form=form))
+    if action == "change" and is_set:
+        form = PinChangeForm(request.POST)
+        if form.is_valid():
+            try:
+                services.pin_change(
+                    user_id=user_id, password=form.cleaned_data["password"], new_pin=form.cleaned_data["new_pin"]
+                )
+            except PasswordIncorrect as error:
+                form.add_error("password", error.message)
+            except (PinLocked, PinNotSet) as error:
+                messages.error(request, error.message)
+                return redirect("pin_manage")
+            else:
+                messages.success(request, _("Your payment PIN is changed."))
+                return redirect("pin_manage")
+        return render(request, "accounts/pin.html", _pin_context(request, change_form=form))
+    if action == "check" and is_set:
+        form = PinCheckForm(request.POST)
+        if form.is_valid():
+            try:
+                services.pin_verify(user_id=user_id, pin=form.cleaned_data["pin"])
+            except PinIncorrect as error:
+                form.add_error("pin", error.message)
+            except (PinLocked, PinNotSet) as error:
+                messages.error(request, error.message)
+                return redirect("pin_manage")
+            else:
+                messages.success(request, _("That is your payment PIN."))
+                return redirect("pin_manage")
+        return render(request, "accounts/pin.html", _pin_context(request, check_form=form))
+    # A stale page: e.g. "set" posted from a second tab after the PIN was set in the first.
+    messages.error(request, _("This form is out of date. Please try again."))
+    return redirect("pin_manage")
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    user_id = request.user.pk
+    page = selectors.notification_list(user_id=user_id, page=request.GET.get("page", 1))
+    return render(
+        request,
+        "accounts/inbox.html",
+        {"page": page, "unread_count": selectors.notification_unread_count(user_id=user_id)},
+    )
+
+
+@login_required
+@require_POST
+def inbox_mark_read(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        link = services.notification_mark_read(user_id=request.user.pk, notification_id=pk)
+    except NotificationNotFound:
+        raise Http404 from None
+    # Links are checked to be paths on this site when sent; checked again here so a bad row
+    # can never turn the inbox into an open redirect.
+    if (
+        request.POST.get("go") == "link"
+        and link
+        and url_has_allowed_host_and_scheme(link, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+    ):
+        return redirect(link)
+    return redirect("inbox")
+
+
+@login_required
+@require_POST
+def inbox_mark_all_read(request: HttpRequest) -> HttpResponse:
+    count = services.notifications_mark_all_read(user_id=request.user.pk)
+    if count:
+        messages.success(request, _("All messages are marked as read."))
+    return redirect("inbox")

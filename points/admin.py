@@ -17,7 +17,23 @@ from simple_history.admin import SimpleHistoryAdmin
 from points import services
 from points.exceptions import DomainError
 from points.forms import AdjustPointsForm
-from points.models import Account, Entry, ExpiryPolicy, Lot, LotMovement, RulesPage
+from points.models import (
+    Account,
+    Campaign,
+    EarningRule,
+    Entry,
+    ExpiryPolicy,
+    IdentityClaim,
+    Lot,
+    LotMovement,
+    Purchase,
+    PurchasePolicy,
+    PurchaseRate,
+    PurchaseRefund,
+    RulesPage,
+    Tier,
+    TierPolicy,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -190,3 +206,111 @@ class ExpiryPolicyAdmin(SingletonAdmin):
 class RulesPageAdmin(SingletonAdmin):
     list_display = ("__str__", "updated_at")
     fields = ("title_zh", "body_zh", "title_en", "body_en")
+
+
+@admin.register(Tier)
+class TierAdmin(SimpleHistoryAdmin):
+    list_display = ("rank", "name_zh", "name_en", "threshold", "price_percent", "earn_multiplier", "monthly_free_draws")
+    list_display_links = ("name_zh", "name_en")
+    fields = (
+        "code",
+        "rank",
+        "name_zh",
+        "name_en",
+        "threshold",
+        "price_percent",
+        "earn_multiplier",
+        "monthly_free_draws",
+    )
+    ordering = ("rank",)
+
+
+@admin.register(TierPolicy)
+class TierPolicyAdmin(SingletonAdmin):
+    list_display = ("__str__", "window_months", "max_downgrade_steps", "warn_days_before")
+    fields = ("window_months", "max_downgrade_steps", "warn_days_before")
+
+
+@admin.register(EarningRule)
+class EarningRuleAdmin(SimpleHistoryAdmin):
+    list_display = ("source", "points", "daily_cap", "weekly_cap", "monthly_cap", "apply_multipliers", "active")
+    list_editable = ("active",)
+    fields = ("source", "points", "daily_cap", "weekly_cap", "monthly_cap", "apply_multipliers", "active")
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> tuple[str, ...]:
+        return ("source",) if obj else ()
+
+
+@admin.register(PurchasePolicy)
+class PurchasePolicyAdmin(SingletonAdmin):
+    list_display = ("__str__", "points_per_yuan", "pending_days")
+    fields = ("points_per_yuan", "pending_days")
+
+
+@admin.register(PurchaseRate)
+class PurchaseRateAdmin(SimpleHistoryAdmin):
+    list_display = ("scope", "key", "points_per_yuan", "excluded")
+    list_filter = ("scope", "excluded")
+    search_fields = ("key",)
+    fields = ("scope", "key", "points_per_yuan", "excluded")
+
+
+@admin.register(Campaign)
+class CampaignAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "multiplier", "starts_at", "ends_at", "budget", "budget_used", "active")
+    list_filter = ("active",)
+    search_fields = ("name",)
+    fields = ("name", "multiplier", "starts_at", "ends_at", "sources", "tiers", "budget", "budget_used", "active")
+    readonly_fields = ("budget_used",)
+    filter_horizontal = ("tiers",)
+    actions = ("switch_off",)
+
+    @admin.action(description=_("Switch off now"), permissions=["change"])
+    def switch_off(self, request: HttpRequest, queryset) -> None:
+        # Through save() so the change history records who switched each campaign off.
+        for campaign in queryset.filter(active=True):
+            campaign.active = False
+            campaign.save(update_fields=["active"])
+        messages.success(request, _("Switched off."))
+
+
+@admin.register(Purchase)
+class PurchaseAdmin(ReadOnlyAdmin):
+    list_display = ("external_id", "account", "amount", "points", "refunded_amount", "points_taken_back", "occurred_at")
+    search_fields = ("external_id", "account__user__email")
+    list_select_related = ("account__user",)
+    date_hierarchy = "occurred_at"
+    ordering = ("-pk",)
+    readonly_fields = (
+        "external_id",
+        "account",
+        "amount",
+        "base_points",
+        "points",
+        "earn_entry",
+        "bonus_entry",
+        "refunded_amount",
+        "points_taken_back",
+        "occurred_at",
+        "created_at",
+    )
+    fields = readonly_fields
+    show_full_result_count = False
+
+
+@admin.register(PurchaseRefund)
+class PurchaseRefundAdmin(ReadOnlyAdmin):
+    list_display = ("purchase", "amount", "points_taken_back", "created_at")
+    search_fields = ("purchase__external_id",)
+    ordering = ("-pk",)
+    readonly_fields = ("purchase", "idempotency_key", "amount", "points_taken_back", "created_at")
+    fields = readonly_fields
+
+
+@admin.register(IdentityClaim)
+class IdentityClaimAdmin(ReadOnlyAdmin):
+    list_display = ("reward", "identity_hash", "account", "created_at")
+    list_filter = ("reward",)
+    ordering = ("-pk",)
+    readonly_fields = ("reward", "identity_hash", "account", "created_at")
+    fields = readonly_fields

@@ -38,3 +38,33 @@ class HistoryFilter(models.TextChoices):
     EARNED = "earned", _("Earned")
     SPENT = "spent", _("Spent")
     EXPIRED = "expired", _("Expired")
+
+
+class EarningSource(models.TextChoices):
+    SIGNUP = "signup", _("Sign-up bonus")
+    PURCHASE = "purchase", _("Purchase")
+    FIRST_PURCHASE = "first_purchase", _("First purchase bonus")
+    REVIEW = "review", _("Review")
+    SHARE = "share", _("Share")
+    SURVEY = "survey", _("Survey")
+    CHECKIN = "checkin", _("Daily check-in")
+    TASK = "task", _("Task")
+    REFERRAL_SIGNUP = "referral_signup", _("Friend signed up")
+    REFERRAL_FIRST_ORDER = "referral_first_order", _("Friend's first order")
+    LOTTERY = "lottery", _("Prize draw")
+
+
+class CapPeriod(models.TextChoices):
+    DAY = "day", _("day")
+    WEEK = "week", _("week")
+    MONTH = "month", _("month")
+
+
+class PurchaseRateScope(models.TextChoices):
+    CATEGORY = "category", _("Category")
+    SKU = "sku", _("SKU")
+
+
+class TierChange(models.TextChoices):
+    UPGRADE = "upgrade", _("Upgrade")
+    DOWNGRADE = "downgrade", _("Downgrade")

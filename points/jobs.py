@@ -25,3 +25,14 @@ def vest_due() -> dict:
 @shared_task(name="points.send_expiry_reminders", acks_late=True)
 def send_expiry_reminders() -> int:
     return services.points_send_expiry_reminders()
+
+
+@shared_task(name="points.tiers_recalculate", acks_late=True)
+def tiers_recalculate() -> dict:
+    report = services.tiers_recalculate()
+    return {"members": report.members, "upgraded": report.upgraded, "downgraded": report.downgraded}
+
+
+@shared_task(name="points.tiers_warn_downgrades", acks_late=True)
+def tiers_warn_downgrades() -> int:
+    return services.tiers_warn_downgrades()

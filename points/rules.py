@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from decimal import ROUND_FLOOR, Decimal
 
 from points.enums import ExpiryMode, ExpiryRounding
 
@@ -68,3 +69,60 @@ def take_fifo(lots: list[tuple[int, int]], amount: int) -> list[tuple[int, int]]
             takes.append((lot_id, take))
             left -= take
     return takes
+
+
+# --- Earning, caps and tiers ------------------------------------------------------
+
+
+def floor_points(value: Decimal) -> int:
+    """Points are whole numbers and always rounded down (never in the member's disfavour twice)."""
+    return int(value.to_integral_value(rounding=ROUND_FLOOR))
+
+
+def purchase_base_points(lines: list[tuple[Decimal, Decimal]]) -> int:
+    """Points for a purchase: Σ amount × rate over its lines, rounded down once at the end."""
+    return floor_points(sum((amount * rate for amount, rate in lines), Decimal(0)))
+
+
+def boosted(base: int, *multipliers: Decimal) -> int:
+    """``base`` times every multiplier, rounded down once (tier × campaign, not floored twice)."""
+    value = Decimal(base)
+    for multiplier in multipliers:
+        value *= multiplier
+    return floor_points(value)
+
+
+def period_start(now: datetime, period: str, zone: tzinfo) -> datetime:
+    """Start of the business day / week (Monday) / month containing ``now`` in ``zone``."""
+    local = now.astimezone(zone).date()
+    if period == "week":
+        local = local - timedelta(days=local.weekday())
+    elif period == "month":
+        local = local.replace(day=1)
+    return _start_of(local, zone)
+
+
+def cap_room(caps: dict[str, int | None], granted: dict[str, int]) -> int | None:
+    """Points a member may still get under every cap (None: no cap applies)."""
+    rooms = [max(cap - granted.get(period, 0), 0) for period, cap in caps.items() if cap is not None]
+    return min(rooms) if rooms else None
+
+
+def tier_rank_for(points: int, thresholds: list[tuple[int, int]]) -> int:
+    """The highest tier rank whose threshold ``points`` reaches; ``thresholds`` are (rank, threshold)."""
+    reached = [rank for rank, threshold in thresholds if points >= threshold]
+    return max(reached) if reached else min(rank for rank, _t in thresholds)
+
+
+def downgrade_rank(current: int, qualified: int, max_steps: int) -> int:
+    """Where a monthly recalculation moves a member: up at once, down at most ``max_steps``."""
+    if qualified >= current:
+        return qualified
+    return max(qualified, current - max_steps)
+
+
+def points_to_take_back(points: int, amount: Decimal, refunded_total: Decimal) -> int:
+    """Points a (partial) refund takes back in total, proportional and rounded down; all of them on a full refund."""
+    if refunded_total >= amount:
+        return points
+    return floor_points(Decimal(points) * refunded_total / amount)

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from points import rules
-from points.enums import EntryKind, HistoryFilter, LotStatus
-from points.models import Account, Entry, Lot
+from points.enums import EarningSource, EntryKind, HistoryFilter, LotStatus
+from points.models import Account, Entry, Lot, Tier
 
 EXPIRING_SOON_DAYS = 30
 
@@ -127,7 +129,9 @@ def _describe(entry: Entry) -> str:
         return _("Refunded: %(what)s") % {"what": entry.memo} if entry.memo else _("Points refunded")
     if entry.kind == EntryKind.REVERSE:
         return _("Taken back: %(what)s") % {"what": entry.memo} if entry.memo else _("Points taken back")
-    return entry.memo or EntryKind(entry.kind).label
+    if entry.memo:
+        return entry.memo
+    return EarningSource(entry.source).label if entry.source else EntryKind(entry.kind).label
 
 
 def history(
@@ -193,7 +197,8 @@ def lots(*, user_id: int, include_empty: bool = False) -> list[LotView]:
             available_at=lot.available_at,
             expires_on=rules.last_valid_day(lot.expires_at, zone) if lot.expires_at else None,
         )
-        for lot in qs.order_by("expires_at", "pk")
+        # Lots that never expire come last on every database (SQLite sorts NULL first).
+        for lot in qs.order_by(F("expires_at").asc(nulls_last=True), "pk")
     ]
 
 
@@ -208,3 +213,167 @@ def expiry_policy_text() -> dict:
         "rounding": policy.rounding,
         "reminder_days": policy.reminder_days,
     }
+
+
+# --- Tiers and the live rules ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TierView:
+    code: str
+    name: str
+    rank: int
+    threshold: int
+    price_percent: int
+    earn_multiplier: Decimal
+    monthly_free_draws: int
+
+
+@dataclass(frozen=True)
+class TierStatus:
+    current: TierView
+    next: TierView | None
+    qualifying_points: int
+    to_next: int
+    progress_percent: int
+    keep_needed: int
+    keep_deadline: date | None
+    window_months: int
+    ladder: list[TierView]
+
+
+def _tier_view(tier: Tier) -> TierView:
+    english = (get_language() or "").startswith("en")
+    return TierView(
+        code=tier.code,
+        name=tier.name_en if english else tier.name_zh,
+        rank=tier.rank,
+        threshold=tier.threshold,
+        price_percent=tier.price_percent,
+        earn_multiplier=tier.earn_multiplier,
+        monthly_free_draws=tier.monthly_free_draws,
+    )
+
+
+def tier_ladder() -> list[TierView]:
+    return [_tier_view(t) for t in Tier.objects.order_by("rank")]
+
+
+def member_tier(*, user_id: int) -> TierView | None:
+    """The member's tier (the entry tier when none is set); one query."""
+    account = Account.objects.filter(user_id=user_id).select_related("tier").first()
+    if account is None:
+        return None
+    tier = account.tier or Tier.objects.order_by("rank").first()
+    return _tier_view(tier) if tier else None
+
+
+def header_status(*, user_id: int) -> tuple[int, str] | None:
+    """(available balance, tier name) for the page header, in one query."""
+    row = Account.objects.filter(user_id=user_id).values_list("balance", "tier__name_en", "tier__name_zh").first()
+    if row is None:
+        return None
+    balance, name_en, name_zh = row
+    english = (get_language() or "").startswith("en")
+    return balance, (name_en if english else name_zh) or ""
+
+
+def tier_status(*, user_id: int) -> TierStatus | None:
+    from points.services import tiers as tier_service
+
+    account = Account.objects.filter(user_id=user_id).select_related("tier").first()
+    tiers = list(Tier.objects.order_by("rank"))
+    if account is None or not tiers:
+        return None
+    now = timezone.now()
+    current = account.tier or tiers[0]
+    higher = [t for t in tiers if t.rank > current.rank]
+    qualifying = tier_service.qualifying_points(account_id=account.pk, now=now)
+    following = higher[0] if higher else None
+    to_next = max(following.threshold - qualifying, 0) if following else 0
+    if following:
+        span = max(following.threshold - current.threshold, 1)
+        progress = min(max((qualifying - current.threshold) * 100 // span, 0), 100)
+    else:
+        progress = 100
+    keep = tier_service.keep_requirement(account=account, now=now, tiers=tiers)
+    return TierStatus(
+        current=_tier_view(current),
+        next=_tier_view(following) if following else None,
+        qualifying_points=qualifying,
+        to_next=to_next,
+        progress_percent=progress,
+        keep_needed=keep[0] if keep else 0,
+        keep_deadline=keep[1] if keep else None,
+        window_months=tier_service.policy().window_months,
+        ladder=[_tier_view(t) for t in tiers],
+    )
+
+
+@dataclass(frozen=True)
+class EarningRuleView:
+    source: str
+    label: str
+    points: int
+    daily_cap: int | None
+    weekly_cap: int | None
+    monthly_cap: int | None
+    multipliers: bool
+
+
+@dataclass(frozen=True)
+class CampaignView:
+    name: str
+    multiplier: Decimal
+    starts_at: datetime
+    ends_at: datetime
+    sources: list[str]
+
+
+@dataclass(frozen=True)
+class LiveRules:
+    earning: list[EarningRuleView]
+    points_per_yuan: Decimal
+    pending_days: int
+    excluded: list[str]
+    special_rates: list[tuple[str, Decimal]]
+    tiers: list[TierView]
+    tier_window_months: int
+    campaigns: list[CampaignView]
+    expiry: dict
+
+
+def live_rules() -> LiveRules:
+    """Everything the public rules page states, read from the operators' live settings."""
+    from points.models import Campaign, EarningRule, PurchasePolicy, PurchaseRate, TierPolicy
+
+    purchase = PurchasePolicy.objects.filter(pk=1).first() or PurchasePolicy()
+    tier_policy = TierPolicy.objects.filter(pk=1).first() or TierPolicy()
+    rates = list(PurchaseRate.objects.order_by("scope", "key"))
+    now = timezone.now()
+    return LiveRules(
+        earning=[
+            EarningRuleView(
+                source=r.source,
+                label=str(EarningSource(r.source).label),
+                points=r.points,
+                daily_cap=r.daily_cap,
+                weekly_cap=r.weekly_cap,
+                monthly_cap=r.monthly_cap,
+                multipliers=r.apply_multipliers,
+            )
+            for r in EarningRule.objects.filter(active=True).order_by("source")
+            if r.points > 0
+        ],
+        points_per_yuan=purchase.points_per_yuan,
+        pending_days=purchase.pending_days,
+        excluded=[r.key for r in rates if r.excluded],
+        special_rates=[(r.key, r.points_per_yuan) for r in rates if not r.excluded],
+        tiers=tier_ladder(),
+        tier_window_months=tier_policy.window_months,
+        campaigns=[
+            CampaignView(c.name, c.multiplier, c.starts_at, c.ends_at, list(c.sources))
+            for c in Campaign.objects.filter(active=True, ends_at__gt=now).order_by("starts_at")
+        ],
+        expiry=expiry_policy_text(),
+    )

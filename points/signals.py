@@ -5,3 +5,15 @@ from django.dispatch import Signal
 # Sent inside the reminder job's transaction, once per member and reminder batch.
 # Arguments: user_id (int), points (int), expires_on (date: last day the points can be spent).
 expiry_reminder_due = Signal()
+
+# Sent when a member's tier changes. Arguments: user_id, old_tier (code or ""), new_tier (code),
+# change ("upgrade" or "downgrade").
+tier_changed = Signal()
+
+# Sent once per recalculation cycle to a member who would drop a tier at the next one.
+# Arguments: user_id, tier (code), needed (points to earn), deadline (date: last day to earn them).
+tier_downgrade_warning = Signal()
+
+# Sent after a host-shop purchase is recorded. Arguments: user_id, external_id, first (bool),
+# points (int), available_at (datetime: when its points vest).
+purchase_recorded = Signal()

@@ -38,6 +38,11 @@ def my_points(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+@login_required
+def my_tier(request: HttpRequest) -> HttpResponse:
+    return render(request, "points/my_tier.html", {"status": selectors.tier_status(user_id=request.user.pk)})
+
+
 def rules_page(request: HttpRequest) -> HttpResponse:
     page = RulesPage.objects.filter(pk=1).first() or RulesPage()
     english = (get_language() or "").startswith("en")
@@ -47,6 +52,6 @@ def rules_page(request: HttpRequest) -> HttpResponse:
         {
             "title": page.title_en if english else page.title_zh,
             "body": page.body_en if english else page.body_zh,
-            "expiry": selectors.expiry_policy_text(),
+            "live": selectors.live_rules(),
         },
     )

@@ -33,11 +33,14 @@ def _nav_items(request: HttpRequest) -> list[dict]:
 
 
 def shell(request: HttpRequest) -> dict:
-    header_points = None
+    header_points = header_tier = None
     if getattr(request, "user", None) is not None and request.user.is_authenticated:
-        header_points = points_selectors.header_balance(user_id=request.user.pk)
+        status = points_selectors.header_status(user_id=request.user.pk)
+        if status is not None:
+            header_points, header_tier = status
     return {
         "mall_name": settings.MALL_NAME or _("Points Mall"),
         "nav_items": _nav_items(request),
         "header_points": header_points,
+        "header_tier": header_tier,
     }

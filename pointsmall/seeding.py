@@ -1,7 +1,8 @@
 """Demo data for a fresh mall. Idempotent: running it again changes nothing.
 
 Balances are made only through points.services, with stable idempotency keys, so a
-second run replays instead of adding points.
+second run replays instead of adding points. Histories are written at past instants
+(time-machine) so that some points have expired and some expire soon.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import timedelta
+from decimal import Decimal
 
 import time_machine
 from allauth.account.models import EmailAddress
@@ -19,11 +21,14 @@ from accounts.models import User
 from points import services as points_services
 
 DEMO_PASSWORD = "demo-points-2026"  # noqa: S105 (demo members only; printed on purpose)
+# (e-mail, display name, yuan spent a month): spread across the four tiers.
 MEMBERS = [
-    ("alice@example.com", "Alice 王"),
-    ("bob@example.com", "Bob 李"),
-    ("carol@example.com", "Carol 张"),
+    ("alice@example.com", "Alice 王", Decimal("1900")),
+    ("bob@example.com", "Bob 李", Decimal("520")),
+    ("carol@example.com", "Carol 张", Decimal("160")),
+    ("dave@example.com", "Dave 陈", Decimal("12")),
 ]
+CAMPAIGN_NAME = "双倍积分周 · Double points week"
 
 
 def _verified_user(email: str, password: str, **fields) -> tuple[User, bool]:
@@ -35,34 +40,53 @@ def _verified_user(email: str, password: str, **fields) -> tuple[User, bool]:
     return user, created
 
 
-def _history(user: User, index: int) -> None:
-    """Earn and spend over the past 14 months, at the past instants, so some points expired."""
+def _history(user: User, index: int, monthly: Decimal) -> None:
+    """Purchases over the past 14 months, a few redemptions, a review or two."""
     now = timezone.now()
+    with time_machine.travel(now - timedelta(days=430), tick=False):
+        points_services.signup_bonus_grant(user_id=user.pk, identities=[f"email:{user.email}"])
     for month in range(14, 0, -1):
         at = now - timedelta(days=30 * month - index)
         with time_machine.travel(at, tick=False):
-            points_services.points_earn(
+            points_services.purchase_record(
                 user_id=user.pk,
-                amount=80 + 20 * index + month,
-                idempotency_key=f"demo:{user.pk}:earn:{month}",
-                reference=f"shop.order:demo-{user.pk}-{month}",
-                memo=f"Purchase #{1000 + 37 * month + index}",
+                external_id=f"DEMO-{user.pk}-{month}",
+                amount=(monthly * (1 + Decimal(month) / 20) + index).quantize(Decimal("0.01")),
+                occurred_at=at,
             )
-            if month % 3 == 0:
+            if month % 4 == 0:
+                points_services.points_award(
+                    user_id=user.pk, source="review", idempotency_key=f"demo:{user.pk}:review:{month}"
+                )
+            if month % 3 == 0 and month < 13:
                 points_services.points_spend(
                     user_id=user.pk,
                     amount=60,
                     idempotency_key=f"demo:{user.pk}:spend:{month}",
-                    memo="Redeemed: Coffee voucher ×1",
+                    memo="Redeemed: Coffee voucher ×1" if month % 2 else "兑换：品牌保温杯 ×1",
                 )
-    points_services.points_earn(
-        user_id=user.pk,
-        amount=120,
-        idempotency_key=f"demo:{user.pk}:pending",
-        available_at=now + timedelta(days=5),
-        memo="Purchase #2001 (returns window)",
+    with time_machine.travel(now - timedelta(days=2), tick=False):
+        points_services.purchase_record(
+            user_id=user.pk,
+            external_id=f"DEMO-{user.pk}-recent",
+            amount=monthly / 2,
+            occurred_at=now - timedelta(days=2),
+        )
+
+
+def _campaign() -> None:
+    from points.models import Campaign  # the project package may read any app's models for seeding
+
+    now = timezone.now()
+    Campaign.objects.get_or_create(
+        name=CAMPAIGN_NAME,
+        defaults={
+            "starts_at": now - timedelta(days=1),
+            "ends_at": now + timedelta(days=6),
+            "multiplier": Decimal("2"),
+            "sources": ["purchase", "checkin"],
+        },
     )
-    points_services.points_expire_due()
 
 
 def seed_demo(stdout) -> None:
@@ -76,7 +100,10 @@ def seed_demo(stdout) -> None:
             stdout.write(f"Admin:   {admin_email} / {admin_password}")
         else:
             stdout.write(f"Admin:   {admin_email} (exists; set DEMO_ADMIN_PASSWORD to reset its password)")
-        for index, (email, name) in enumerate(MEMBERS):
+        _campaign()
+        for index, (email, name, monthly) in enumerate(MEMBERS):
             user, _created = _verified_user(email, DEMO_PASSWORD, display_name=name)
-            _history(user, index)
+            _history(user, index, monthly)
             stdout.write(f"Member:  {email} / {DEMO_PASSWORD}")
+    points_services.points_vest_due()
+    points_services.points_expire_due()

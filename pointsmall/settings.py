@@ -132,6 +132,11 @@ CELERY_BEAT_SCHEDULE = {
     "points-expire-due": {"task": "points.expire_due", "schedule": crontab(minute=5, hour=0)},
     "points-vest-due": {"task": "points.vest_due", "schedule": crontab(minute=10)},
     "points-expiry-reminders": {"task": "points.send_expiry_reminders", "schedule": crontab(minute=0, hour=10)},
+    "points-tiers-recalculate": {
+        "task": "points.tiers_recalculate",
+        "schedule": crontab(minute=30, hour=0, day_of_month=1),
+    },
+    "points-tiers-warn": {"task": "points.tiers_warn_downgrades", "schedule": crontab(minute=0, hour=11)},
 }
 
 # --- Auth -----------------------------------------------------------------------
@@ -210,6 +215,10 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- The mall's own knobs -----------------------------------------------------------
 MALL_NAME = env.str("MALL_NAME", default="")  # empty: the translated default name
+# One order may use at most this many points (default: 500 yuan at 100 points per yuan).
+CATALOG_ORDER_CAP_POINTS = env.int("CATALOG_ORDER_CAP_POINTS", default=50_000)
+# Points + cash orders not paid within this many minutes are cancelled and refunded.
+CATALOG_PAYMENT_TIMEOUT_MINUTES = env.int("CATALOG_PAYMENT_TIMEOUT_MINUTES", default=15)
 
 LOGGING = {
     "version": 1,

@@ -68,3 +68,9 @@ def _english_by_default(settings):
 
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Tests create many users and PINs; the production hasher's cost is not what they test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -8,7 +8,15 @@ from points.services.batch import (
     points_send_expiry_reminders,
     points_vest_due,
 )
+from points.services.earning import (
+    AwardResult,
+    UnknownSource,
+    claim_identities,
+    points_award,
+    signup_bonus_grant,
+)
 from points.services.ledger import (
+    InvalidExpiry,
     account_open,
     points_adjust,
     points_earn,
@@ -16,17 +24,43 @@ from points.services.ledger import (
     points_reverse,
     points_spend,
 )
+from points.services.locking import account_lock
+from points.services.purchases import (
+    ImportReport,
+    InvalidPurchase,
+    PurchaseLine,
+    PurchaseNotFound,
+    PurchaseRefundResult,
+    PurchaseResult,
+    purchase_record,
+    purchase_refund,
+    purchases_import_csv,
+)
+from points.services.tiers import RecalculationReport, tiers_recalculate, tiers_warn_downgrades
 from points.services.verify import CHECKS, VerifyReport, Violation, points_verify
 
 __all__ = [
     "CHECKS",
+    "AwardResult",
     "BatchReport",
     "FutureAsOf",
+    "ImportReport",
+    "InvalidExpiry",
+    "InvalidPurchase",
+    "PurchaseLine",
+    "PurchaseNotFound",
+    "PurchaseRefundResult",
+    "PurchaseResult",
+    "RecalculationReport",
     "Receipt",
+    "UnknownSource",
     "VerifyReport",
     "Violation",
+    "account_lock",
     "account_open",
+    "claim_identities",
     "points_adjust",
+    "points_award",
     "points_earn",
     "points_expire_due",
     "points_refund",
@@ -35,4 +69,10 @@ __all__ = [
     "points_spend",
     "points_verify",
     "points_vest_due",
+    "purchase_record",
+    "purchase_refund",
+    "purchases_import_csv",
+    "signup_bonus_grant",
+    "tiers_recalculate",
+    "tiers_warn_downgrades",
 ]

@@ -60,10 +60,14 @@ def requested_size(entry: Entry) -> int:
     return entry.amount + entry.pending_amount
 
 
-def replay(account: Account, *, key: str, kind: str, size: int | None) -> Receipt | None:
+def replay(
+    account: Account, *, key: str, kind: str, size: int | None, related_entry_id: int | None = None
+) -> Receipt | None:
     """The first result for ``key`` when it was used before, or None; a different request is refused.
 
-    ``size`` None ("all that is left") matches any earlier size of the same kind.
+    ``size`` None ("all that is left") matches any earlier size of the same kind. A refund
+    or reversal must also name the same spend or earn: replaying another one's receipt
+    would report success for a refund that never happened.
 
     Called after the account lock is held, so a concurrent first use has committed or not
     started: the unique constraint on the key is the backstop, never the normal path.
@@ -71,13 +75,14 @@ def replay(account: Account, *, key: str, kind: str, size: int | None) -> Receip
     entry = Entry.objects.filter(idempotency_key=key).first()
     if entry is None:
         return None
-    if entry.account_id != account.pk or entry.kind != kind or (size is not None and requested_size(entry) != size):
+    if (
+        entry.account_id != account.pk
+        or entry.kind != kind
+        or (size is not None and requested_size(entry) != size)
+        or (related_entry_id is not None and entry.related_entry_id != related_entry_id)
+    ):
         raise IdempotencyConflict()
     return receipt(account, entry, replayed=True)
-
-
-def sub_key(key: str | None, suffix: str) -> str | None:
-    return f"{key}:{suffix}" if key else None
 
 
 def apply_totals(
@@ -139,7 +144,9 @@ def open_lot(
     available_at: datetime,
     expires_at: datetime | None,
 ) -> Lot:
-    status = LotStatus.PENDING if available_at > timezone.now() else LotStatus.AVAILABLE
+    # Decided against the caller's own clock reading: a second timezone.now() here could
+    # disagree with the one that booked the points as pending or available.
+    status = LotStatus.PENDING if available_at > earned_at else LotStatus.AVAILABLE
     lot = Lot.objects.create(
         account=account,
         entry=entry,
@@ -248,7 +255,8 @@ def vest_account(account: Account, now: datetime) -> int:
     )
     vested = 0
     for lot in due:
-        Lot.objects.filter(pk=lot.pk).update(status=LotStatus.AVAILABLE)
+        if Lot.objects.filter(pk=lot.pk, status=LotStatus.PENDING).update(status=LotStatus.AVAILABLE) != 1:
+            raise RuntimeError(f"lot {lot.pk} vested twice; ledger invariant broken")
         apply_totals(account, balance=lot.remaining, pending=-lot.remaining, earned=lot.remaining)
         write_entry(
             account,
@@ -258,14 +266,19 @@ def vest_account(account: Account, now: datetime) -> int:
             reference=lot.entry.reference,
             memo=lot.entry.memo,
             related_entry=lot.entry,
-            idempotency_key=sub_key(lot.entry.idempotency_key, "vest"),
         )
         vested = vested + lot.remaining
     return vested
 
 
-def repay_debt(account: Account, *, key: str | None, related: Entry | None, now: datetime) -> None:
-    """Points that just became available pay off what the member owes, before anything else."""
+def repay_debt(account: Account, *, related: Entry | None, now: datetime) -> None:
+    """Points that just became available pay off what the member owes, before anything else.
+
+    Follow-up entries (repay, vest, a refund's lapse) carry no idempotency key of their own:
+    a key derived from the caller's could collide with a key some caller chose, and the
+    unique constraint would then refuse every later settle of the account. They are made
+    once by the locked operation that causes them and linked to it by ``related_entry``.
+    """
     repay = min(account.debt, account.balance)
     if repay <= 0:
         return
@@ -276,7 +289,6 @@ def repay_debt(account: Account, *, key: str | None, related: Entry | None, now:
         amount=-repay,
         debt_change=-repay,
         related_entry=related,
-        idempotency_key=sub_key(key, "repay"),
     )
     take_fifo(account, entry, repay, now)
 
@@ -292,4 +304,8 @@ def settle(account: Account, now: datetime) -> None:
     if expired_points:
         account.refresh_from_db(fields=["balance", "pending", "debt", "lifetime_expired"])
     if vested:
-        repay_debt(account, key=None, related=None, now=now)
+        repay_debt(account, related=None, now=now)
+        # Vested points now count for tiers (pending ones never do).
+        from points.services import tiers
+
+        tiers.upgrade_if_qualified(account, now)

@@ -50,6 +50,9 @@ class FutureAsOf(DomainError):
 
 # One statement per batch, run after the batch's accounts are locked (a separate statement,
 # so this one's snapshot sees everything committed before the locks were granted).
+# Django's field defaults are not database defaults: the INSERT names every NOT NULL column
+# of points_entry, and a new one must be added here (the Postgres expiry tests in
+# tests/points/test_services.py fail when one is missing).
 _EXPIRE_SQL = """
 WITH due AS (
     SELECT l.id, l.account_id, l.remaining
@@ -68,8 +71,8 @@ acc AS (
 ),
 ent AS (
     INSERT INTO points_entry (account_id, kind, amount, pending_amount, debt_change, balance_after,
-                              pending_after, reference, memo, created_at)
-    SELECT acc.id, 'expire', -acc.total, 0, 0, acc.balance, acc.pending, '', '', %(now)s FROM acc
+                              pending_after, reference, memo, source, created_at)
+    SELECT acc.id, 'expire', -acc.total, 0, 0, acc.balance, acc.pending, '', '', '', %(now)s FROM acc
     RETURNING id, account_id
 ),
 mov AS (

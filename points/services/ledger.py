@@ -14,18 +14,31 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from points import locks, rules
 from points.enums import EntryKind, LotStatus
-from points.exceptions import EntryNotFound, InsufficientPoints, InvalidAmount, InvalidReason, NothingToRefund
-from points.models import Account, Entry, Lot, LotMovement
-from points.services import _core
+from points.exceptions import (
+    DomainError,
+    EntryNotFound,
+    InsufficientPoints,
+    InvalidAmount,
+    InvalidReason,
+    NothingToRefund,
+)
+from points.models import Account, Entry, Lot, LotMovement, Tier
+from points.services import _core, tiers
 from points.services._core import Receipt
+
+
+class InvalidExpiry(DomainError):
+    code = "invalid_expiry"
+    default_message = _("These points would expire before they could be spent.")
 
 
 def account_open(*, user_id: int) -> None:
     """Open the member's account if it does not exist. Safe to call any number of times."""
-    Account.objects.get_or_create(user_id=user_id)
+    Account.objects.get_or_create(user_id=user_id, defaults={"tier": Tier.objects.order_by("rank").first()})
 
 
 def _lot_expiry(earned_at: datetime) -> datetime | None:
@@ -45,6 +58,7 @@ def points_earn(
     available_at: datetime | None = None,
     expires_at: datetime | None = None,
     kind: str = EntryKind.EARN,
+    source: str = "",
 ) -> Receipt:
     """Credit points in a new lot. With ``available_at`` in the future they stay pending until then.
 
@@ -57,8 +71,10 @@ def points_earn(
     if (first := _core.replay(account, key=idempotency_key, kind=kind, size=amount)) is not None:
         return first
     now = timezone.now()
-    _core.settle(account, now)
     available_at = available_at or now
+    if expires_at is not None and expires_at <= max(now, available_at):
+        raise InvalidExpiry()
+    _core.settle(account, now)
     pending = available_at > now
     if pending:
         _core.apply_totals(account, pending=amount)
@@ -71,13 +87,15 @@ def points_earn(
         pending_amount=amount if pending else 0,
         reference=reference,
         memo=memo,
+        source=source,
         idempotency_key=idempotency_key,
         created_at=now,
     )
     lot_expiry = expires_at if expires_at is not None else _lot_expiry(now)
     _core.open_lot(account, entry, amount=amount, earned_at=now, available_at=available_at, expires_at=lot_expiry)
     if not pending:
-        _core.repay_debt(account, key=idempotency_key, related=entry, now=now)
+        _core.repay_debt(account, related=entry, now=now)
+        tiers.upgrade_if_qualified(account, now)
     return _core.receipt(account, entry)
 
 
@@ -136,7 +154,11 @@ def points_refund(
     if amount is not None:
         _core.check_positive(amount)
     account = locks.account_for_update(user_id=user_id)
-    if (first := _core.replay(account, key=idempotency_key, kind=EntryKind.REFUND, size=amount)) is not None:
+    if (
+        first := _core.replay(
+            account, key=idempotency_key, kind=EntryKind.REFUND, size=amount, related_entry_id=spend_entry_id
+        )
+    ) is not None:
         return first
     spend = _entry_of(account, spend_entry_id, (EntryKind.SPEND,))
     consumed = list(LotMovement.objects.filter(entry=spend).order_by("-pk").values_list("lot_id", "amount"))
@@ -178,11 +200,10 @@ def points_refund(
             amount=-lapsed_points,
             reference=entry.reference,
             related_entry=entry,
-            idempotency_key=_core.sub_key(idempotency_key, "expired"),
             created_at=now,
         )
         _core.move(expire_entry, lapsed, sign=-1)
-    _core.repay_debt(account, key=idempotency_key, related=entry, now=now)
+    _core.repay_debt(account, related=entry, now=now)
     return _core.receipt(account, entry)
 
 
@@ -207,7 +228,11 @@ def points_reverse(
     if amount is not None:
         _core.check_positive(amount)
     account = locks.account_for_update(user_id=user_id)
-    if (first := _core.replay(account, key=idempotency_key, kind=EntryKind.REVERSE, size=amount)) is not None:
+    if (
+        first := _core.replay(
+            account, key=idempotency_key, kind=EntryKind.REVERSE, size=amount, related_entry_id=earn_entry_id
+        )
+    ) is not None:
         return first
     earn = _entry_of(account, earn_entry_id, (EntryKind.EARN, EntryKind.ADJUST))
     lot = Lot.objects.filter(entry=earn).first()
@@ -293,7 +318,7 @@ def points_adjust(*, user_id: int, amount: int, reason: str, actor_id: int, idem
     )
     if amount > 0:
         _core.open_lot(account, entry, amount=amount, earned_at=now, available_at=now, expires_at=_lot_expiry(now))
-        _core.repay_debt(account, key=idempotency_key, related=entry, now=now)
+        _core.repay_debt(account, related=entry, now=now)
     else:
         _core.take_fifo(account, entry, -amount, now)
     return _core.receipt(account, entry)

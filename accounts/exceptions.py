@@ -1,0 +1,124 @@
+"""Errors the accounts services raise. Each carries a stable code and a message a member can read."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from accounts import rules
+from points.exceptions import DomainError
+
+
+class InvalidPhone(DomainError):
+    code = "invalid_phone"
+    default_message = _(
+        "Enter a mainland China mobile number (11 digits starting with 1) "
+        "or an international number: + and 8 to 15 digits."
+    )
+
+
+class PhoneTaken(DomainError):
+    code = "phone_taken"
+    default_message = _("This phone number is already used by another account.")
+
+
+class InvalidAvatar(DomainError):
+    code = "invalid_avatar"
+    default_message = _("This file is not an image we can use. Upload a PNG, JPEG, WebP or GIF picture.")
+
+
+class AvatarTooLarge(InvalidAvatar):
+    code = "avatar_too_large"
+    default_message = _("The picture is too large (%(size)s). Upload one of at most %(limit)s.")
+
+
+class AvatarTooManyPixels(InvalidAvatar):
+    code = "avatar_too_many_pixels"
+    default_message = _(
+        "The picture has too many pixels (%(width)s × %(height)s). Upload one of at most %(limit)s megapixels."
+    )
+
+
+class AddressNotFound(DomainError):
+    code = "address_not_found"
+    default_message = _("This address does not exist.")
+
+
+class AddressLimitReached(DomainError):
+    code = "address_limit_reached"
+    default_message = _("You can keep at most %(limit)s addresses. Delete one you no longer use to add another.")
+
+
+class PinNotSet(DomainError):
+    code = "pin_not_set"
+    default_message = _("You have not set a payment PIN yet.")
+
+
+class PinAlreadySet(DomainError):
+    code = "pin_already_set"
+    default_message = _("You already have a payment PIN. Change it with your account password.")
+
+
+class PinInvalid(DomainError):
+    code = "pin_invalid"
+    default_message = _("The PIN must be exactly 6 digits.")
+
+
+class PinTooWeak(DomainError):
+    code = "pin_too_weak"
+    default_message = _("This PIN is too easy to guess: avoid one digit six times or a straight run like 123456.")
+
+
+class PasswordIncorrect(DomainError):
+    code = "password_incorrect"
+
+    def __init__(self, *, attempts_left: int) -> None:
+        self.attempts_left = attempts_left
+        message = ngettext(
+            "Your account password is not correct. %(attempts_left)s attempt left before PIN use is locked.",
+            "Your account password is not correct. %(attempts_left)s attempts left before PIN use is locked.",
+            attempts_left,
+        )
+        super().__init__(message, attempts_left=attempts_left)
+
+
+class PinIncorrect(DomainError):
+    code = "pin_incorrect"
+
+    def __init__(self, *, attempts_left: int) -> None:
+        self.attempts_left = attempts_left
+        message = ngettext(
+            "Wrong PIN. %(attempts_left)s attempt left before PIN use is locked.",
+            "Wrong PIN. %(attempts_left)s attempts left before PIN use is locked.",
+            attempts_left,
+        )
+        super().__init__(message, attempts_left=attempts_left)
+
+
+class PinLocked(DomainError):
+    """Too many wrong attempts: PIN use is locked until ``locked_until`` (``remaining`` from now)."""
+
+    code = "pin_locked"
+
+    def __init__(self, *, locked_until: datetime, now: datetime) -> None:
+        self.locked_until = locked_until
+        self.remaining: timedelta = locked_until - now
+        self.minutes = rules.minutes_left(self.remaining.total_seconds())
+        message = ngettext(
+            "Too many wrong attempts: PIN use is locked. Try again in %(minutes)s minute.",
+            "Too many wrong attempts: PIN use is locked. Try again in %(minutes)s minutes.",
+            self.minutes,
+        )
+        super().__init__(message, minutes=self.minutes)
+
+
+class NotificationNotFound(DomainError):
+    code = "notification_not_found"
+    default_message = _("This message does not exist.")
+
+
+class InvalidNotification(DomainError):
+    code = "invalid_notification"
+    default_message = _("The message is not valid: %(reason)s")

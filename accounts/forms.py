@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from accounts import rules
+from accounts.exceptions import InvalidAvatar, InvalidPhone, PhoneTaken, PinInvalid, PinTooWeak
+from accounts.services import avatar_prepare
+
+PIN_WIDGET_ATTRS = {
+    "inputmode": "numeric",
+    "pattern": "[0-9]*",
+    "maxlength": str(rules.PIN_LENGTH),
+    "autocomplete": "off",
+    "class": "pin-input",
+}
+
+
+def _clean_phone(value: str) -> str:
+    normalized = rules.normalize_phone(value)
+    if normalized is None:
+        raise forms.ValidationError(InvalidPhone().message, code=InvalidPhone.code)
+    return normalized
+
+
+class ProfileForm(forms.Form):
+    display_name = forms.CharField(
+        label=_("Display name"),
+        max_length=40,
+        required=False,
+        help_text=_("What other members see, e.g. on the winners list. Up to 40 characters."),
+    )
+    phone = forms.CharField(
+        label=_("Mobile phone"),
+        max_length=24,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
+        help_text=_("A mainland China mobile (13812345678) or an international number (+4915123456789)."),
+    )
+    avatar = forms.FileField(
+        label=_("Avatar"),
+        required=False,
+        # A plain file input: the current avatar is shown beside it, and the field only ever uploads.
+        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp,image/gif"}),
+        help_text=_("PNG, JPEG, WebP or GIF, up to 5 MB and 20 megapixels."),
+    )
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+
+    def __init__(self, *args, user_id: int, **kwargs) -> None:
+        self.user_id = user_id
+        super().__init__(*args, **kwargs)
+
+    def clean_display_name(self) -> str:
+        name = self.cleaned_data["display_name"]
+        if any(not ch.isprintable() for ch in name):
+            raise forms.ValidationError(_("The display name may not contain control characters."))
+        return name
+
+    def clean_phone(self) -> str | None:
+        value = self.cleaned_data["phone"]
+        if not value:
+            return None
+        phone = _clean_phone(value)
+        if get_user_model().objects.filter(phone=phone).exclude(pk=self.user_id).exists():
+            raise forms.ValidationError(PhoneTaken().message, code=PhoneTaken.code)
+        return phone
+
+    def clean_avatar(self):
+        upload = self.cleaned_data.get("avatar")
+        if not upload:
+            return None
+        try:
+            return avatar_prepare(upload=upload)
+        except InvalidAvatar as error:
+            raise forms.ValidationError(error.message, code=error.code) from None
+
+
+class AddressForm(forms.Form):
+    recipient = forms.CharField(label=_("Recipient"), max_length=40)
+    phone = forms.CharField(
+        label=_("Phone"),
+        max_length=24,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
+    )
+    province = forms.CharField(
+        label=_("Province"), max_length=40, widget=forms.TextInput(attrs={"placeholder": "浙江省"})
+    )
+    city = forms.CharField(label=_("City"), max_length=40, widget=forms.TextInput(attrs={"placeholder": "杭州市"}))
+    district = forms.CharField(
+        label=_("District"), max_length=40, required=False, widget=forms.TextInput(attrs={"placeholder": "西湖区"})
+    )
+    detail = forms.CharField(
+        label=_("Street address"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
+        help_text=_("Street, building, unit and room."),
+    )
+    postal_code = forms.CharField(
+        label=_("Postal code"),
+        max_length=6,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "postal-code"}),
+        help_text=_("6 digits."),
+    )
+    is_default = forms.BooleanField(label=_("Use as my default address"), required=False)
+
+    def __init__(self, *args, is_current_default: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if is_current_default:
+            field = self.fields["is_default"]
+            field.initial = True
+            field.disabled = True
+            field.help_text = _("This is your default address. To change that, make another address the default.")
+
+    def clean_phone(self) -> str:
+        return _clean_phone(self.cleaned_data["phone"])
+
+    def clean_postal_code(self) -> str:
+        code = self.cleaned_data["postal_code"]
+        if code and not rules.is_postal_code(code):
+            raise forms.ValidationError(_("A postal code is 6 digits, like 310000."))
+        return code
+
+
+def _pin_field(label) -> forms.CharField:
+    # No max_length: a too-long entry gets the same "exactly 6 digits" message as a short one.
+    return forms.CharField(label=label, strip=False, widget=forms.PasswordInput(attrs=PIN_WIDGET_ATTRS))
+
+
+def _check_new_pin(pin: str) -> str:
+    if not rules.is_pin_format(pin):
+        raise forms.ValidationError(PinInvalid().message, code=PinInvalid.code)
+    if rules.is_weak_pin(pin):
+        raise forms.ValidationError(PinTooWeak().message, code=PinTooWeak.code)
+    return pin
+
+
+class _NewPinForm(forms.Form):
+    new_pin_field = "pin"
+    confirm_field = "pin_confirm"
+
+    def clean(self) -> dict:
+        data = super().clean()
+        pin, confirm = data.get(self.new_pin_field), data.get(self.confirm_field)
+        if pin and confirm is not None and pin != confirm:
+            self.add_error(self.confirm_field, _("The two PINs do not match."))
+        return data
+
+
+class PinSetForm(_NewPinForm):
+    pin = _pin_field(_("New 6-digit PIN"))
+    pin_confirm = _pin_field(_("Enter the PIN again"))
+
+    def clean_pin(self) -> str:
+        return _check_new_pin(self.cleaned_data["pin"])
+
+
+class PinChangeForm(_NewPinForm):
+    new_pin_field = "new_pin"
+    confirm_field = "new_pin_confirm"
+
+    password = forms.CharField(
+        label=_("Account password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text=_("The password you sign in with."),
+    )
+    new_pin = _pin_field(_("New 6-digit PIN"))
+    new_pin_confirm = _pin_field(_("Enter the new PIN again"))
+
+    def clean_new_pin(self) -> str:
+        return _check_new_pin(self.cleaned_data["new_pin"])
+
+
+class PinCheckForm(forms.Form):
+    pin = _pin_field(_("Your PIN"))
+
+    def clean_pin(self) -> str:
+        pin = self.cleaned_data["pin"]
+        if not rules.is_pin_format(pin):
+            raise forms.ValidationError(PinInvalid().message, code=PinInvalid.code)
+        return pin

@@ -1,0 +1,67 @@
+"""Pure rules of the accounts app: phone numbers, postal codes, payment PINs. No ORM, no clock."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from itertools import pairwise
+from math import ceil
+
+PIN_LENGTH = 6
+PIN_MAX_FAILURES = 5
+PIN_LOCK_DURATION = timedelta(minutes=15)
+ADDRESS_LIMIT = 20
+
+_MAINLAND_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+_INTERNATIONAL = re.compile(r"\+[0-9]{8,15}")
+_POSTAL_CODE = re.compile(r"[0-9]{6}")
+# [0-9], not \d: \d also matches full-width and other scripts' digits.
+_PIN = re.compile(rf"[0-9]{{{PIN_LENGTH}}}")
+# People type numbers the way they read them: "+86 138-1234 5678", "(010) 1234.5678".
+_SEPARATORS = re.compile(r"[\s\-().\u00a0\u3000]")
+
+
+def normalize_phone(raw: str) -> str | None:
+    """The canonical form of a phone number, or None if it is not a plausible mobile number.
+
+    A mainland-China mobile is stored as its 11 digits, with or without +86/0086 when typed,
+    so the same phone typed two ways is one phone. Anything else must be international:
+    ``+`` (or ``00``) and 8 to 15 digits, the E.164 length.
+    """
+    compact = _SEPARATORS.sub("", raw.strip())
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    if compact.startswith("+86"):
+        # A +86 number is a mainland one: it has to be a mainland mobile.
+        return compact[3:] if _MAINLAND_MOBILE.fullmatch(compact[3:]) else None
+    if _MAINLAND_MOBILE.fullmatch(compact) or _INTERNATIONAL.fullmatch(compact):
+        return compact
+    return None
+
+
+def mask_phone(phone: str) -> str:
+    """Hide the middle of a phone number for lists: 138****5678."""
+    if len(phone) <= 7:
+        return phone
+    return f"{phone[:3]}{'*' * (len(phone) - 7)}{phone[-4:]}"
+
+
+def is_postal_code(value: str) -> bool:
+    return bool(_POSTAL_CODE.fullmatch(value))
+
+
+def is_pin_format(pin: str) -> bool:
+    return bool(_PIN.fullmatch(pin))
+
+
+def is_weak_pin(pin: str) -> bool:
+    """True for PINs anyone would try first: one digit six times, or a straight run up or down."""
+    if len(set(pin)) == 1:
+        return True
+    steps = {int(b) - int(a) for a, b in pairwise(pin)}
+    return steps in ({1}, {-1})
+
+
+def minutes_left(seconds: float) -> int:
+    """Whole minutes to wait, rounded up so "in 0 minutes" is never shown while still locked."""
+    return max(1, ceil(seconds / 60))

@@ -1,0 +1,130 @@
+"""The payment PIN (支付密码): set, change, verify, with a lockout after repeated failures.
+
+A failed attempt must be counted even though the call then raises, so the counting
+transaction commits before the error is raised. Callers must therefore call
+``pin_verify`` and ``pin_change`` outside any transaction of their own: if an outer
+transaction rolled back, the failed attempt would be forgotten and guessing would be free.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts import locks, rules
+from accounts.exceptions import (
+    PasswordIncorrect,
+    PinAlreadySet,
+    PinIncorrect,
+    PinInvalid,
+    PinLocked,
+    PinNotSet,
+    PinTooWeak,
+)
+from accounts.models import PaymentPin
+from points.exceptions import DomainError
+
+
+def _check_new_pin(pin: str) -> None:
+    if not rules.is_pin_format(pin):
+        raise PinInvalid()
+    if rules.is_weak_pin(pin):
+        raise PinTooWeak()
+
+
+def _failures_so_far(row: PaymentPin, now: datetime) -> int:
+    # A lock that has run out is forgiven: the member gets a fresh set of attempts.
+    if row.locked_until is not None and row.locked_until <= now:
+        return 0
+    return row.failed_attempts
+
+
+def _raise_if_locked(row: PaymentPin, now: datetime) -> None:
+    if row.locked_until is not None and row.locked_until > now:
+        raise PinLocked(locked_until=row.locked_until, now=now)
+
+
+def _record_failure(row: PaymentPin, now: datetime) -> DomainError:
+    """Count one failed attempt on the locked row; return the error to raise once it is committed."""
+    # Plain values, not F(): the row is locked, so nothing else changed it since we read it.
+    attempts = _failures_so_far(row, now) + 1
+    if attempts >= rules.PIN_MAX_FAILURES:
+        locked_until = now + rules.PIN_LOCK_DURATION
+        PaymentPin.objects.filter(pk=row.pk).update(failed_attempts=attempts, locked_until=locked_until)
+        return PinLocked(locked_until=locked_until, now=now)
+    PaymentPin.objects.filter(pk=row.pk).update(failed_attempts=attempts, locked_until=None)
+    return PinIncorrect(attempts_left=rules.PIN_MAX_FAILURES - attempts)
+
+
+def _reset(row: PaymentPin, **changes: object) -> None:
+    if row.failed_attempts or row.locked_until is not None or changes:
+        PaymentPin.objects.filter(pk=row.pk).update(
+            failed_attempts=0, locked_until=None, updated_at=timezone.now(), **changes
+        )
+
+
+@transaction.atomic
+def pin_set(*, user_id: int, pin: str) -> None:
+    """Set the member's first payment PIN. Raises PinInvalid, PinTooWeak, or PinAlreadySet if one exists.
+
+    Locks nothing (the one-to-one unique constraint settles a race). Safe to call twice:
+    the second call raises PinAlreadySet and changes nothing.
+    """
+    _check_new_pin(pin)
+    if PaymentPin.objects.filter(user_id=user_id).exists():
+        raise PinAlreadySet()
+    try:
+        with transaction.atomic():
+            PaymentPin.objects.create(user_id=user_id, pin_hash=make_password(pin))
+    except IntegrityError:
+        raise PinAlreadySet() from None
+
+
+def pin_change(*, user_id: int, password: str, new_pin: str) -> None:
+    """Replace the member's PIN after checking their account password; clears any failures and lock.
+
+    A wrong password counts as a failed attempt, like a wrong PIN, so this form cannot be
+    used to guess the password either. Raises PinInvalid, PinTooWeak (nothing counted),
+    PinNotSet, PinLocked, PasswordIncorrect. Locks the PIN row. Safe to call twice.
+    Call it outside any transaction (see the module docstring).
+    """
+    _check_new_pin(new_pin)
+    now = timezone.now()
+    with transaction.atomic():
+        row = locks.pin_for_update(user_id=user_id)
+        if row is None:
+            raise PinNotSet()
+        _raise_if_locked(row, now)
+        password_hash = get_user_model().objects.filter(pk=user_id).values_list("password", flat=True).get()
+        if check_password(password, password_hash):
+            _reset(row, pin_hash=make_password(new_pin))
+            return
+        failure = _record_failure(row, now)
+    if isinstance(failure, PinIncorrect):
+        raise PasswordIncorrect(attempts_left=failure.attempts_left)
+    raise failure
+
+
+def pin_verify(*, user_id: int, pin: str) -> None:
+    """Check the member's payment PIN. Returns None when it is right; a right PIN clears the failure count.
+
+    Raises PinNotSet, PinLocked (``remaining``/``minutes`` until it unlocks) or PinIncorrect
+    (``attempts_left``); the fifth wrong PIN in a row raises PinLocked and locks PIN use for
+    15 minutes. Locks the member's PIN row (select_for_update), so concurrent attempts are
+    counted one after the other. Call it outside any transaction (see the module docstring).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        row = locks.pin_for_update(user_id=user_id)
+        if row is None:
+            raise PinNotSet()
+        _raise_if_locked(row, now)
+        if rules.is_pin_format(pin) and check_password(pin, row.pin_hash):
+            _reset(row)
+            return
+        failure = _record_failure(row, now)
+    raise failure

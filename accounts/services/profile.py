@@ -1,0 +1,77 @@
+"""The member's own profile: display name, phone, avatar and language."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+
+from accounts import rules
+from accounts.exceptions import InvalidPhone, PhoneTaken
+from accounts.services.avatars import PreparedAvatar
+
+
+def _store_avatar(user, avatar: PreparedAvatar) -> list[str]:
+    # A random name per upload: old URLs stop working, and nobody can guess another member's picture.
+    stem = f"{user.pk}-{secrets.token_hex(8)}"
+    user.avatar.save(f"{stem}.{avatar.extension}", ContentFile(avatar.image), save=False)
+    user.avatar_thumbnail.save(f"{stem}-160.{avatar.extension}", ContentFile(avatar.thumbnail), save=False)
+    return [user.avatar.name, user.avatar_thumbnail.name]
+
+
+def _delete_files(storage, names: list[str]) -> None:
+    for name in names:
+        if name:
+            storage.delete(name)
+
+
+@transaction.atomic
+def profile_update(
+    *,
+    user_id: int,
+    display_name: str,
+    phone: str | None,
+    language: str,
+    avatar: PreparedAvatar | None = None,
+) -> None:
+    """Save the member's profile; a new avatar (from ``avatar_prepare``) replaces the old files.
+
+    ``phone`` may be given in any format ``rules.normalize_phone`` accepts (None or "" clears it).
+    Raises InvalidPhone, or PhoneTaken if another member has the number. Locks the user row.
+    Safe to call twice: the fields end the same, and each call with an avatar stores a
+    fresh copy and deletes the one it replaces once the transaction commits.
+    """
+    normalized = None
+    if phone:
+        normalized = rules.normalize_phone(phone)
+        if normalized is None:
+            raise InvalidPhone()
+    User = get_user_model()
+    user = User.objects.select_for_update().get(pk=user_id)
+    if normalized and User.objects.filter(phone=normalized).exclude(pk=user_id).exists():
+        raise PhoneTaken()
+    user.display_name = display_name.strip()
+    user.phone = normalized
+    user.language = language
+    fields = ["display_name", "phone", "language"]
+    storage = user.avatar.storage
+    replaced: list[str] = []
+    stored: list[str] = []
+    if avatar is not None:
+        replaced = [user.avatar.name, user.avatar_thumbnail.name]
+        stored = _store_avatar(user, avatar)
+        fields += ["avatar", "avatar_thumbnail"]
+    try:
+        with transaction.atomic():
+            user.save(update_fields=fields)
+    except IntegrityError:
+        # Another member took the number between our check and our write.
+        _delete_files(storage, stored)
+        raise PhoneTaken() from None
+    except BaseException:
+        _delete_files(storage, stored)
+        raise
+    if replaced:
+        transaction.on_commit(lambda: _delete_files(storage, replaced))

@@ -1,0 +1,213 @@
+"""Earning by rule: fixed-points sources (sign-up, review, share, check-in...), with tier and
+campaign multipliers and per-member caps. Purchases are in ``purchases.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from points import locks, rules
+from points.enums import CapPeriod, EarningSource
+from points.exceptions import DomainError, IdempotencyConflict
+from points.models import Account, Campaign, EarningRule, Entry, IdentityClaim
+from points.services import _core
+from points.services._core import Receipt
+from points.services.ledger import points_earn
+
+
+class UnknownSource(DomainError):
+    code = "unknown_source"
+    default_message = "This is not an earning source the mall knows."
+
+
+@dataclass(frozen=True)
+class AwardResult:
+    """What an earning request got. ``granted`` may be less than asked (caps, budget) or 0."""
+
+    granted: int
+    requested: int
+    receipt: Receipt | None
+    message: str = ""
+    replayed: bool = False
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def active_campaign(*, source: str, tier_id: int | None, now: datetime) -> Campaign | None:
+    """The best-paying campaign running now for this source and tier (campaigns do not stack)."""
+    campaigns = Campaign.objects.filter(active=True, starts_at__lte=now, ends_at__gt=now).filter(
+        Q(budget__isnull=True) | Q(budget_used__lt=F("budget"))
+    )
+    best = None
+    for campaign in campaigns.prefetch_related("tiers").order_by("-multiplier", "pk"):
+        if campaign.sources and source not in campaign.sources:
+            continue
+        tier_ids = {t.pk for t in campaign.tiers.all()}
+        if tier_ids and tier_id not in tier_ids:
+            continue
+        best = campaign
+        break
+    return best
+
+
+def granted_in_periods(account: Account, source: str, now: datetime) -> dict[str, int]:
+    """Points this source already gave the member this business day, week and month."""
+    zone = _zone()
+    month_start = rules.period_start(now, CapPeriod.MONTH, zone)
+    week_start = rules.period_start(now, CapPeriod.WEEK, zone)
+    day_start = rules.period_start(now, CapPeriod.DAY, zone)
+    since = min(month_start, week_start)
+    rows = Entry.objects.filter(account=account, source=source, created_at__gte=since).values_list(
+        "created_at", "amount", "pending_amount"
+    )
+    granted = {CapPeriod.DAY: 0, CapPeriod.WEEK: 0, CapPeriod.MONTH: 0}
+    for created_at, amount, pending_amount in rows:
+        points = amount + pending_amount
+        if created_at >= month_start:
+            granted[CapPeriod.MONTH] += points
+        if created_at >= week_start:
+            granted[CapPeriod.WEEK] += points
+        if created_at >= day_start:
+            granted[CapPeriod.DAY] += points
+    return granted
+
+
+def _cap_message(rule: EarningRule, granted: int, requested: int) -> str:
+    label = EarningSource(rule.source).label
+    if granted == 0:
+        return _("You have reached the limit for %(source)s points for now; none were added.") % {"source": label}
+    return _("%(granted)s of %(requested)s %(source)s points were added: the rest is over the limit.") % {
+        "granted": granted,
+        "requested": requested,
+        "source": label,
+    }
+
+
+def _consume_budget(campaign: Campaign, extra: int) -> int:
+    """Take up to ``extra`` points from a campaign's budget; returns what was available."""
+    if campaign.budget is None or extra <= 0:
+        return extra
+    locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    take = min(extra, locked.budget - locked.budget_used)
+    if take > 0:
+        Campaign.objects.filter(pk=campaign.pk).update(budget_used=F("budget_used") + take)
+    return max(take, 0)
+
+
+def award_amount(*, account: Account, rule: EarningRule, base: int, now: datetime) -> tuple[int, Campaign | None]:
+    """Points for ``base`` after the member's tier multiplier and the best running campaign."""
+    if not rule.apply_multipliers:
+        return base, None
+    tier_multiplier = account.tier.earn_multiplier if account.tier_id else Decimal(1)
+    campaign = active_campaign(source=rule.source, tier_id=account.tier_id, now=now)
+    with_tier = rules.boosted(base, tier_multiplier)
+    if campaign is None:
+        return with_tier, None
+    boosted = rules.boosted(base, tier_multiplier, campaign.multiplier)
+    return with_tier + _consume_budget(campaign, boosted - with_tier), campaign
+
+
+@transaction.atomic
+def points_award(
+    *,
+    user_id: int,
+    source: str,
+    idempotency_key: str,
+    base_points: int | None = None,
+    reference: str = "",
+    memo: str = "",
+    available_at: datetime | None = None,
+) -> AwardResult:
+    """Give a member the points an earning source is worth now, within its caps.
+
+    ``base_points`` overrides the rule's fixed points (e.g. a task worth 30). What is over
+    a cap is not granted and the result says why. Locks: the account, then a budgeted
+    campaign row. Safe to call twice (same key: the first result, nothing new).
+    """
+    if source not in EarningSource.values:
+        raise UnknownSource()
+    account = locks.account_for_update(user_id=user_id)
+    existing = Entry.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        if existing.account_id != account.pk or existing.source != source:
+            raise IdempotencyConflict()
+        points = existing.amount + existing.pending_amount
+        return AwardResult(points, points, _core.receipt(account, existing, replayed=True), replayed=True)
+    rule = EarningRule.objects.filter(source=source).first()
+    if rule is None or not rule.active:
+        label = EarningSource(source).label
+        return AwardResult(0, 0, None, _("Points for %(source)s are switched off at the moment.") % {"source": label})
+    base = _core.check_positive(base_points if base_points is not None else rule.points)
+    now = timezone.now()
+    caps = {CapPeriod.DAY: rule.daily_cap, CapPeriod.WEEK: rule.weekly_cap, CapPeriod.MONTH: rule.monthly_cap}
+    room = rules.cap_room(caps, granted_in_periods(account, source, now) if any(caps.values()) else {})
+    requested, _campaign = award_amount(account=account, rule=rule, base=base, now=now)
+    granted = requested if room is None else min(requested, room)
+    message = "" if granted == requested else _cap_message(rule, granted, requested)
+    if granted <= 0:
+        return AwardResult(0, requested, None, message)
+    receipt = points_earn(
+        user_id=user_id,
+        amount=granted,
+        idempotency_key=idempotency_key,
+        reference=reference,
+        memo=memo,
+        available_at=available_at,
+        source=source,
+    )
+    return AwardResult(granted, requested, receipt, message)
+
+
+def identity_hash(identity: str) -> str:
+    """A stable, non-reversible id for an e-mail or phone: lower-cased, trimmed, salted with the secret key."""
+    normalised = identity.strip().lower()
+    return hashlib.sha256(f"{settings.SECRET_KEY}:{normalised}".encode()).hexdigest()
+
+
+@transaction.atomic
+def signup_bonus_grant(*, user_id: int, identities: list[str]) -> AwardResult:
+    """The sign-up bonus, once per person: refused if any of the member's verified identities
+    (``email:…``, ``phone:…``) has claimed it before, on this or a deleted account.
+
+    Locks: the account. Safe to call twice.
+    """
+    account = locks.account_for_update(user_id=user_id)
+    key = f"signup-bonus:{account.pk}"
+    if Entry.objects.filter(idempotency_key=key).exists():
+        return points_award(user_id=user_id, source=EarningSource.SIGNUP, idempotency_key=key)
+    hashes = sorted({identity_hash(i) for i in identities if i and i.split(":", 1)[-1].strip()})
+    if not hashes:
+        return AwardResult(0, 0, None, _("A verified e-mail address is needed for the sign-up bonus."))
+    if IdentityClaim.objects.filter(reward=EarningSource.SIGNUP, identity_hash__in=hashes).exists():
+        return AwardResult(0, 0, None, _("The sign-up bonus was already given to this e-mail address or phone."))
+    try:
+        with transaction.atomic():
+            IdentityClaim.objects.bulk_create(
+                [IdentityClaim(reward=EarningSource.SIGNUP, identity_hash=h, account=account) for h in hashes]
+            )
+    except IntegrityError:
+        # Another account claimed the same identity a moment ago.
+        return AwardResult(0, 0, None, _("The sign-up bonus was already given to this e-mail address or phone."))
+    return points_award(user_id=user_id, source=EarningSource.SIGNUP, idempotency_key=key)
+
+
+def claim_identities(*, user_id: int, identities: list[str]) -> None:
+    """Record identities (e.g. a phone verified later) against an already paid sign-up bonus,
+    so a new account with that phone cannot claim it again."""
+    account = Account.objects.filter(user_id=user_id).first()
+    if account is None or not Entry.objects.filter(idempotency_key=f"signup-bonus:{account.pk}").exists():
+        return
+    for h in {identity_hash(i) for i in identities if i}:
+        IdentityClaim.objects.get_or_create(reward=EarningSource.SIGNUP, identity_hash=h, defaults={"account": account})

@@ -1,0 +1,298 @@
+"""Purchases reported by the host shop: points per yuan, pending for the returns window,
+a first-purchase bonus, and proportional take-back on refunds. Idempotent by the shop's
+order id.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from points import locks, rules
+from points.enums import EarningSource, PurchaseRateScope
+from points.exceptions import DomainError, IdempotencyConflict
+from points.models import Account, EarningRule, Purchase, PurchasePolicy, PurchaseRate, PurchaseRefund
+from points.services.earning import award_amount, points_award
+from points.services.ledger import points_earn, points_reverse
+from points.signals import purchase_recorded
+
+MAX_AMOUNT = Decimal("1000000")
+
+
+class InvalidPurchase(DomainError):
+    code = "invalid_purchase"
+    default_message = "The purchase is not valid: %(reason)s"
+
+
+class PurchaseNotFound(DomainError):
+    code = "purchase_not_found"
+    default_message = "No purchase with this shop order id."
+
+
+@dataclass(frozen=True)
+class PurchaseLine:
+    amount: Decimal
+    sku: str = ""
+    category: str = ""
+
+
+@dataclass(frozen=True)
+class PurchaseResult:
+    external_id: str
+    points: int
+    bonus: int
+    available_at: datetime
+    replayed: bool = False
+
+
+def _policy() -> PurchasePolicy:
+    return PurchasePolicy.objects.filter(pk=1).first() or PurchasePolicy()
+
+
+def _rate_for(line: PurchaseLine, default: Decimal, overrides: dict[tuple[str, str], PurchaseRate]) -> Decimal:
+    for scope, key in ((PurchaseRateScope.SKU, line.sku), (PurchaseRateScope.CATEGORY, line.category)):
+        rate = overrides.get((scope, key)) if key else None
+        if rate is not None:
+            return Decimal(0) if rate.excluded else rate.points_per_yuan
+    return default
+
+
+def purchase_base_points(*, lines: list[PurchaseLine]) -> int:
+    """Points before multipliers: each line at its SKU / category / default rate, rounded down once."""
+    policy = _policy()
+    keys = {(PurchaseRateScope.SKU, line.sku) for line in lines if line.sku} | {
+        (PurchaseRateScope.CATEGORY, line.category) for line in lines if line.category
+    }
+    overrides = {}
+    if keys:
+        for rate in PurchaseRate.objects.filter(key__in={k for _s, k in keys}):
+            overrides[(rate.scope, rate.key)] = rate
+    return rules.purchase_base_points(
+        [(line.amount, _rate_for(line, policy.points_per_yuan, overrides)) for line in lines]
+    )
+
+
+def _validate(external_id: str, amount: Decimal, lines: list[PurchaseLine]) -> None:
+    if not external_id or len(external_id) > 64:
+        raise InvalidPurchase(reason=_("the shop order id is missing or longer than 64 characters"))
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0 or amount > MAX_AMOUNT:
+        raise InvalidPurchase(reason=_("the amount must be more than 0 and at most 1,000,000 yuan"))
+    if amount != amount.quantize(Decimal("0.01")):
+        raise InvalidPurchase(reason=_("the amount has more than two decimals"))
+    if lines and sum(line.amount for line in lines) != amount:
+        raise InvalidPurchase(reason=_("the lines do not add up to the amount"))
+    if any(line.amount <= 0 for line in lines):
+        raise InvalidPurchase(reason=_("every line needs an amount above 0"))
+
+
+@transaction.atomic
+def purchase_record(
+    *,
+    user_id: int,
+    external_id: str,
+    amount: Decimal,
+    lines: list[PurchaseLine] | None = None,
+    occurred_at: datetime | None = None,
+) -> PurchaseResult:
+    """Record a host-shop purchase and credit its points, pending for the returns window.
+
+    A member's first purchase also earns the first-purchase bonus (pending the same way).
+    Locks: the account. Safe to call twice: the same order id and amount replays; the same
+    order id with another member or amount raises IdempotencyConflict.
+    """
+    lines = lines or [PurchaseLine(amount=amount)]
+    _validate(external_id, amount, lines)
+    account = locks.account_for_update(user_id=user_id)
+    existing = Purchase.objects.filter(external_id=external_id).first()
+    if existing is not None:
+        if existing.account_id != account.pk or existing.amount != amount:
+            raise IdempotencyConflict()
+        bonus = existing.bonus_entry.pending_amount + existing.bonus_entry.amount if existing.bonus_entry else 0
+        return PurchaseResult(external_id, existing.points, bonus, existing.occurred_at, replayed=True)
+    now = timezone.now()
+    occurred_at = min(occurred_at or now, now)
+    available_at = occurred_at + timedelta(days=_policy().pending_days)
+    base = purchase_base_points(lines=lines)
+    rule = EarningRule.objects.filter(source=EarningSource.PURCHASE).first()
+    points = 0
+    earn_entry_id = None
+    if base > 0 and rule is not None and rule.active:
+        points, _campaign = award_amount(account=account, rule=rule, base=base, now=now)
+        receipt = points_earn(
+            user_id=user_id,
+            amount=points,
+            idempotency_key=f"purchase:{external_id}",
+            reference=f"shop.order:{external_id}",
+            memo=_("Purchase %(order)s") % {"order": external_id},
+            available_at=available_at,
+            source=EarningSource.PURCHASE,
+        )
+        earn_entry_id = receipt.entry_id
+    first = not Purchase.objects.filter(account=account).exists()
+    bonus = 0
+    bonus_entry_id = None
+    if first:
+        result = points_award(
+            user_id=user_id,
+            source=EarningSource.FIRST_PURCHASE,
+            idempotency_key=f"first-purchase:{account.pk}",
+            reference=f"shop.order:{external_id}",
+            available_at=available_at,
+        )
+        bonus = result.granted
+        bonus_entry_id = result.receipt.entry_id if result.receipt else None
+    Purchase.objects.create(
+        external_id=external_id,
+        account=account,
+        amount=amount,
+        base_points=base,
+        points=points,
+        earn_entry_id=earn_entry_id,
+        bonus_entry_id=bonus_entry_id,
+        occurred_at=occurred_at,
+        created_at=now,
+    )
+    purchase_recorded.send(
+        sender=Purchase,
+        user_id=user_id,
+        external_id=external_id,
+        first=first,
+        points=points,
+        available_at=available_at,
+    )
+    return PurchaseResult(external_id, points, bonus, available_at)
+
+
+@dataclass(frozen=True)
+class PurchaseRefundResult:
+    external_id: str
+    points_taken_back: int
+    refunded_amount: Decimal
+
+
+@transaction.atomic
+def purchase_refund(*, external_id: str, amount: Decimal | None = None, idempotency_key: str) -> PurchaseRefundResult:
+    """Take back the points of a (partly) refunded purchase, in proportion, rounded down.
+
+    Inside the returns window the pending points are cancelled; after it they are reversed
+    (own lot, other lots, then debt: docs/decisions/0006). A full refund of a first purchase
+    also takes back the first-purchase bonus. Locks: the account, then the purchase row.
+    Safe to call twice with the same key.
+    """
+    purchase = Purchase.objects.filter(external_id=external_id).select_related("account").first()
+    if purchase is None:
+        raise PurchaseNotFound()
+    locks.account_for_update(user_id=purchase.account.user_id)
+    purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
+    refund_key = f"purchase-refund:{idempotency_key}"
+    earlier = PurchaseRefund.objects.filter(idempotency_key=refund_key).first()
+    if earlier is not None:
+        if earlier.purchase_id != purchase.pk or (amount is not None and earlier.amount != amount):
+            raise IdempotencyConflict()
+        return PurchaseRefundResult(external_id, purchase.points_taken_back, purchase.refunded_amount)
+    left = purchase.amount - purchase.refunded_amount
+    amount = left if amount is None else amount
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0 or amount > left:
+        raise InvalidPurchase(reason=_("the refund must be more than 0 and at most %(left)s yuan") % {"left": left})
+    refunded_total = purchase.refunded_amount + amount
+    target = rules.points_to_take_back(purchase.points, purchase.amount, refunded_total)
+    delta = target - purchase.points_taken_back
+    user_id = purchase.account.user_id
+    if delta > 0 and purchase.earn_entry_id:
+        points_reverse(
+            user_id=user_id,
+            earn_entry_id=purchase.earn_entry_id,
+            amount=delta,
+            idempotency_key=refund_key,
+            memo=_("Refund of purchase %(order)s") % {"order": external_id},
+        )
+    if refunded_total >= purchase.amount and purchase.bonus_entry_id:
+        points_reverse(
+            user_id=user_id,
+            earn_entry_id=purchase.bonus_entry_id,
+            idempotency_key=f"{refund_key}:bonus",
+            memo=_("First purchase bonus (order %(order)s refunded)") % {"order": external_id},
+        )
+    Purchase.objects.filter(pk=purchase.pk).update(refunded_amount=refunded_total, points_taken_back=target)
+    PurchaseRefund.objects.create(
+        purchase=purchase, idempotency_key=refund_key, amount=amount, points_taken_back=max(delta, 0)
+    )
+    return PurchaseRefundResult(external_id, target, refunded_total)
+
+
+# --- CSV import -----------------------------------------------------------------------
+
+CSV_COLUMNS = ["order_id", "member_email", "amount", "purchased_at", "sku", "category"]
+
+
+@dataclass
+class ImportReport:
+    accepted: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, order id, reason)
+
+
+def _parse_row(row: dict) -> tuple[str, str, Decimal, datetime | None, str, str]:
+    order_id = (row.get("order_id") or "").strip()
+    email = (row.get("member_email") or "").strip()
+    if not order_id:
+        raise InvalidPurchase(reason=_("order_id is empty"))
+    if not email:
+        raise InvalidPurchase(reason=_("member_email is empty"))
+    try:
+        amount = Decimal((row.get("amount") or "").strip())
+    except InvalidOperation:
+        raise InvalidPurchase(reason=_("amount is not a number")) from None
+    when_text = (row.get("purchased_at") or "").strip()
+    when = None
+    if when_text:
+        when = parse_datetime(when_text)
+        if when is None:
+            raise InvalidPurchase(reason=_("purchased_at is not an ISO date-time"))
+        if timezone.is_naive(when):
+            when = timezone.make_aware(when)
+    return order_id, email, amount, when, (row.get("sku") or "").strip(), (row.get("category") or "").strip()
+
+
+def purchases_import_csv(*, text: str) -> ImportReport:
+    """Record every good row of a purchases CSV; bad rows are reported and never stop good ones.
+
+    Columns: order_id, member_email, amount, purchased_at (ISO, optional), sku, category
+    (optional). Each row is its own transaction; a re-import reports duplicates.
+    """
+    report = ImportReport()
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in ("order_id", "member_email", "amount") if c not in (reader.fieldnames or [])]
+    if missing:
+        raise InvalidPurchase(reason=_("missing columns: %(columns)s") % {"columns": ", ".join(missing)})
+    users = get_user_model().objects
+    for line_number, row in enumerate(reader, start=2):
+        order_id = (row.get("order_id") or "").strip()
+        try:
+            order_id, email, amount, when, sku, category = _parse_row(row)
+            user = users.filter(email__iexact=email).first()
+            if user is None or not Account.objects.filter(user=user).exists():
+                raise InvalidPurchase(reason=_("no member with the e-mail %(email)s") % {"email": email})
+            result = purchase_record(
+                user_id=user.pk,
+                external_id=order_id,
+                amount=amount,
+                lines=[PurchaseLine(amount=amount, sku=sku, category=category)],
+                occurred_at=when,
+            )
+        except IdempotencyConflict:
+            report.rejected.append((line_number, order_id, _("this order id was already imported with other data")))
+        except DomainError as error:
+            report.rejected.append((line_number, order_id, error.message))
+        else:
+            (report.duplicates if result.replayed else report.accepted).append(order_id)
+    return report

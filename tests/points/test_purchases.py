@@ -1,0 +1,185 @@
+from datetime import datetime, timedelta
+from decimal import Decimal
+from io import StringIO
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core.management import CommandError, call_command
+
+from points import services
+from points.exceptions import IdempotencyConflict
+from points.models import Account, Entry, Purchase, PurchaseRate
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DAY0 = datetime(2026, 5, 1, 10, tzinfo=SHANGHAI)
+
+
+def account(user):
+    return Account.objects.get(user=user)
+
+
+def test_purchase_earns_points_per_yuan_pending_for_the_window_plus_first_purchase_bonus(member):
+    with time_machine.travel(DAY0, tick=False):
+        result = services.purchase_record(user_id=member.pk, external_id="SO-1", amount=Decimal("129.90"))
+    assert (result.points, result.bonus) == (129, 50)
+    assert result.available_at == DAY0 + timedelta(days=7)
+    acc = account(member)
+    assert (acc.balance, acc.pending) == (0, 179)
+    with time_machine.travel(DAY0 + timedelta(days=7), tick=False):
+        services.points_vest_due()
+    acc = account(member)
+    assert (acc.balance, acc.pending) == (179, 0)
+    assert services.points_verify().ok
+
+
+def test_second_purchase_gets_no_bonus(member):
+    services.purchase_record(user_id=member.pk, external_id="SO-1", amount=Decimal("10"))
+    second = services.purchase_record(user_id=member.pk, external_id="SO-2", amount=Decimal("10"))
+    assert second.bonus == 0
+    assert account(member).pending == 70
+
+
+def test_purchase_replay_and_conflict(member, other_member):
+    services.purchase_record(user_id=member.pk, external_id="SO-1", amount=Decimal("10"))
+    again = services.purchase_record(user_id=member.pk, external_id="SO-1", amount=Decimal("10"))
+    assert again.replayed and again.points == 10
+    before = Entry.objects.count()
+    with pytest.raises(IdempotencyConflict):
+        services.purchase_record(user_id=member.pk, external_id="SO-1", amount=Decimal("11"))
+    with pytest.raises(IdempotencyConflict):
+        services.purchase_record(user_id=other_member.pk, external_id="SO-1", amount=Decimal("10"))
+    assert Entry.objects.count() == before
+
+
+def test_category_and_sku_rates_and_exclusions(member):
+    PurchaseRate.objects.create(scope="category", key="food", excluded=True)
+    PurchaseRate.objects.create(scope="category", key="electronics", points_per_yuan=Decimal("2"))
+    PurchaseRate.objects.create(scope="sku", key="TV-55", points_per_yuan=Decimal("0.5"))
+    lines = [
+        services.PurchaseLine(amount=Decimal("30"), category="food"),
+        services.PurchaseLine(amount=Decimal("100"), category="electronics"),
+        services.PurchaseLine(amount=Decimal("1000"), sku="TV-55", category="electronics"),
+        services.PurchaseLine(amount=Decimal("20.5"), category="books"),
+    ]
+    result = services.purchase_record(user_id=member.pk, external_id="SO-9", amount=Decimal("1150.5"), lines=lines)
+    assert result.points == 0 + 200 + 500 + 20
+
+
+@pytest.mark.parametrize(
+    ("amount", "reason"),
+    [
+        (Decimal("0"), "the amount must be more than 0"),
+        (Decimal("-5"), "the amount must be more than 0"),
+        (Decimal("10.001"), "more than two decimals"),
+        (Decimal("NaN"), "the amount must be more than 0"),
+        (Decimal("2000000"), "at most 1,000,000 yuan"),
+    ],
+)
+def test_bad_purchases_are_refused_and_write_nothing(member, amount, reason):
+    with pytest.raises(services.InvalidPurchase, match=reason):
+        services.purchase_record(user_id=member.pk, external_id="SO-1", amount=amount)
+    assert (Purchase.objects.count(), Entry.objects.count()) == (0, 0)
+
+
+def test_lines_must_add_up(member):
+    with pytest.raises(services.InvalidPurchase, match="do not add up"):
+        services.purchase_record(
+            user_id=member.pk,
+            external_id="SO-1",
+            amount=Decimal("10"),
+            lines=[services.PurchaseLine(amount=Decimal("9"))],
+        )
+    assert Purchase.objects.count() == 0
+
+
+def test_refund_inside_the_window_cancels_pending_points(member):
+    with time_machine.travel(DAY0, tick=False):
+        services.purchase_record(user_id=member.pk, external_id="SO-1", amount=Decimal("100"))
+    with time_machine.travel(DAY0 + timedelta(days=3), tick=False):
+        half = services.purchase_refund(external_id="SO-1", amount=Decimal("50"), idempotency_key="r1")
+        assert half.points_taken_back == 50
+        assert account(member).pending == 100  # 50 purchase points left + the 50 bonus
+        services.purchase_refund(external_id="SO-1", idempotency_key="r2")
+    acc = account(member)
+    assert (acc.balance, acc.pending, acc.debt) == (0, 0, 0)
+    assert services.points_verify().ok
+
+
+def test_refund_after_the_window_reverses_and_records_debt_if_spent(member):
+    with time_machine.travel(DAY0, tick=False):
+        services.purchase_record(user_id=member.pk, external_id="SO-1", amount=Decimal("100"))
+    with time_machine.travel(DAY0 + timedelta(days=8), tick=False):
+        services.points_spend(user_id=member.pk, amount=120, idempotency_key="s")
+        services.purchase_refund(external_id="SO-1", idempotency_key="r")
+    acc = account(member)
+    # 150 vested, 120 spent, 30 left; taking back 100 + 50 bonus leaves 120 owed.
+    assert (acc.balance, acc.debt) == (0, 120)
+    assert services.points_verify().ok
+
+
+def test_partial_refunds_take_back_in_proportion_rounded_down_and_never_more(member):
+    services.purchase_record(user_id=member.pk, external_id="SO-1", amount=Decimal("3"))
+    purchase_points = Purchase.objects.get().points
+    assert purchase_points == 3
+    taken = [
+        services.purchase_refund(external_id="SO-1", amount=Decimal("1"), idempotency_key=f"r{i}").points_taken_back
+        for i in range(3)
+    ]
+    assert taken == [1, 2, 3]
+    with pytest.raises(services.InvalidPurchase, match="at most 0"):
+        services.purchase_refund(external_id="SO-1", amount=Decimal("1"), idempotency_key="r9")
+
+
+def test_refund_replay_is_one_refund(member):
+    services.purchase_record(user_id=member.pk, external_id="SO-1", amount=Decimal("100"))
+    services.purchase_refund(external_id="SO-1", amount=Decimal("0.5"), idempotency_key="r1")
+    services.purchase_refund(external_id="SO-1", amount=Decimal("0.5"), idempotency_key="r1")
+    assert Purchase.objects.get().refunded_amount == Decimal("0.5")
+    with pytest.raises(IdempotencyConflict):
+        services.purchase_refund(external_id="SO-1", amount=Decimal("2"), idempotency_key="r1")
+
+
+def test_refund_of_unknown_purchase(db):
+    with pytest.raises(services.PurchaseNotFound):
+        services.purchase_refund(external_id="nope", idempotency_key="r")
+
+
+def test_csv_import_reports_accepted_duplicate_and_rejected_rows(member, tmp_path):
+    csv_file = tmp_path / "purchases.csv"
+    csv_file.write_text(
+        "order_id,member_email,amount,purchased_at,sku,category\n"
+        f"A-1,{member.email},88.80,2026-05-01T10:00:00+08:00,,books\n"
+        f"A-2,{member.email.upper()},12,,SKU-9,\n"
+        f"A-1,{member.email},88.80,2026-05-01T10:00:00+08:00,,books\n"
+        f"A-3,nobody@example.com,10,,,\n"
+        f"A-4,{member.email},ten,,,\n"
+        f",{member.email},5,,,\n"
+        f"A-5,{member.email},5,yesterday,,\n"
+        f"A-1,{member.email},99,,,\n",
+        encoding="utf-8",
+    )
+    out = StringIO()
+    with time_machine.travel(DAY0 + timedelta(days=1), tick=False):
+        call_command("points_import_purchases", str(csv_file), stdout=out)
+    text = out.getvalue()
+    assert "Accepted 2, duplicates 1, rejected 5." in text
+    assert "rejected line 5 (A-3): The purchase is not valid: no member with the e-mail nobody@example.com" in text
+    assert "rejected line 6 (A-4): The purchase is not valid: amount is not a number" in text
+    assert "rejected line 7 (no order id)" in text
+    assert "rejected line 8 (A-5): The purchase is not valid: purchased_at is not an ISO date-time" in text
+    assert "rejected line 9 (A-1): this order id was already imported with other data" in text
+    assert sorted(Purchase.objects.values_list("external_id", flat=True)) == ["A-1", "A-2"]
+    out2 = StringIO()
+    call_command("points_import_purchases", str(csv_file), stdout=out2)
+    assert "Accepted 0, duplicates 3, rejected 5." in out2.getvalue()
+    assert services.points_verify().ok
+
+
+def test_csv_import_refuses_a_file_without_the_columns(tmp_path, db):
+    csv_file = tmp_path / "bad.csv"
+    csv_file.write_text("id,email\n1,a@b.c\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="missing columns: order_id, member_email, amount"):
+        call_command("points_import_purchases", str(csv_file))
+    with pytest.raises(CommandError, match="No such file"):
+        call_command("points_import_purchases", str(tmp_path / "missing.csv"))
