@@ -48,3 +48,13 @@ class NothingToRefund(DomainError):
 class InvalidReason(DomainError):
     code = "invalid_reason"
     default_message = _("A reason is required for a manual adjustment.")
+
+
+class InvalidExpiry(DomainError):
+    code = "invalid_expiry"
+    default_message = _("These points would expire before they could be spent.")
+
+
+class FutureAsOf(DomainError):
+    code = "future_as_of"
+    default_message = _("The time may not be in the future: that would expire or release points early.")

@@ -205,7 +205,7 @@ class RulesPage(models.Model):
 class Tier(models.Model):
     """A membership level. Members qualify by points earned in the rolling window."""
 
-    code = models.SlugField(_("code"), max_length=20, unique=True)
+    code = models.SlugField(_("tier code"), max_length=20, unique=True)
     name_zh = models.CharField(_("name (Chinese)"), max_length=20)
     name_en = models.CharField(_("name (English)"), max_length=20)
     rank = models.PositiveSmallIntegerField(_("rank"), unique=True, help_text=_("0 is the entry tier."))

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import F, Q, Sum
+from django.db.models import F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -55,19 +56,49 @@ class HistoryRow:
     created_at: datetime
     description: str
     is_pending_credit: bool
+    # For earnings that arrived pending: when they became (or become) spendable.
+    available_at: datetime | None = None
+
+    @property
+    def shown_amount(self) -> int:
+        """The points this row added or took, whether they are pending or not."""
+        return self.amount + self.pending_amount
+
+    @property
+    def arrived_later(self) -> bool:
+        return self.available_at is not None and not self.is_pending_credit
 
 
 def _zone() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
 
 
+def _overdue_points() -> Subquery:
+    """Points of the account's lots that expired but the nightly sweep has not reached yet.
+
+    They are no longer spendable (every spend settles them first), so pages must not show them.
+    """
+    return Subquery(
+        Lot.objects.filter(
+            account=OuterRef("pk"), status=LotStatus.AVAILABLE, remaining__gt=0, expires_at__lte=timezone.now()
+        )
+        .values("account")
+        .annotate(total=Sum("remaining"))
+        .values("total")[:1]
+    )
+
+
+def _spendable(accounts):
+    return accounts.annotate(spendable=F("balance") - Coalesce(_overdue_points(), 0))
+
+
 def header_balance(*, user_id: int) -> int | None:
-    """The available balance for the page header: one indexed query."""
-    return Account.objects.filter(user_id=user_id).values_list("balance", flat=True).first()
+    """The spendable balance for the page header: one indexed query."""
+    return _spendable(Account.objects.filter(user_id=user_id)).values_list("spendable", flat=True).first()
 
 
 def balance_summary(*, user_id: int, days: int = EXPIRING_SOON_DAYS) -> BalanceSummary | None:
-    account = Account.objects.filter(user_id=user_id).first()
+    account = _spendable(Account.objects.filter(user_id=user_id)).first()
     if account is None:
         return None
     now = timezone.now()
@@ -96,7 +127,7 @@ def balance_summary(*, user_id: int, days: int = EXPIRING_SOON_DAYS) -> BalanceS
         .first()
     )
     return BalanceSummary(
-        available=account.balance,
+        available=account.spendable,
         pending=account.pending,
         owed=account.debt,
         lifetime_earned=account.lifetime_earned,
@@ -110,7 +141,7 @@ def balance_summary(*, user_id: int, days: int = EXPIRING_SOON_DAYS) -> BalanceS
 
 _FILTERS = {
     HistoryFilter.ALL: Q(),
-    HistoryFilter.EARNED: Q(kind__in=[EntryKind.EARN, EntryKind.VEST]) | Q(kind=EntryKind.ADJUST, amount__gt=0),
+    HistoryFilter.EARNED: Q(kind=EntryKind.EARN) | Q(kind=EntryKind.ADJUST, amount__gt=0),
     HistoryFilter.SPENT: Q(kind__in=[EntryKind.SPEND, EntryKind.REFUND]),
     HistoryFilter.EXPIRED: Q(kind=EntryKind.EXPIRE),
 }
@@ -143,8 +174,17 @@ def history(
     page: int = 1,
     per_page: int = 20,
 ) -> Page:
-    """A page of the member's entries, newest first, as HistoryRow objects."""
-    entries = Entry.objects.filter(account__user_id=user_id).filter(_FILTERS[HistoryFilter(kind)])
+    """A page of the member's entries, newest first, as HistoryRow objects.
+
+    One row per earning: an earning that arrived pending shows its current state (pending
+    until / available since) instead of a second "became available" row; the vest entries
+    stay in the ledger and in the admin.
+    """
+    entries = (
+        Entry.objects.filter(account__user_id=user_id)
+        .exclude(kind=EntryKind.VEST)
+        .filter(_FILTERS[HistoryFilter(kind)])
+    )
     zone = _zone()
     if date_from:
         entries = entries.filter(created_at__gte=datetime.combine(date_from, datetime.min.time(), tzinfo=zone))
@@ -153,6 +193,13 @@ def history(
         entries = entries.filter(created_at__lt=end)
     paginator = Paginator(entries.order_by("-id"), per_page)
     result = paginator.get_page(page)
+    pending_earns = [e.pk for e in result.object_list if e.pending_amount > 0 and e.kind != EntryKind.VEST]
+    lot_state = {
+        entry_id: (status, available_at)
+        for entry_id, status, available_at in Lot.objects.filter(entry_id__in=pending_earns).values_list(
+            "entry_id", "status", "available_at"
+        )
+    }
     result.object_list = [
         HistoryRow(
             id=e.pk,
@@ -163,7 +210,8 @@ def history(
             balance_after=e.balance_after,
             created_at=e.created_at,
             description=_describe(e),
-            is_pending_credit=e.amount == 0 and e.pending_amount > 0,
+            is_pending_credit=lot_state.get(e.pk, ("",))[0] == LotStatus.PENDING,
+            available_at=lot_state[e.pk][1] if e.pk in lot_state else None,
         )
         for e in result.object_list
     ]
@@ -270,7 +318,11 @@ def member_tier(*, user_id: int) -> TierView | None:
 
 def header_status(*, user_id: int) -> tuple[int, str] | None:
     """(available balance, tier name) for the page header, in one query."""
-    row = Account.objects.filter(user_id=user_id).values_list("balance", "tier__name_en", "tier__name_zh").first()
+    row = (
+        _spendable(Account.objects.filter(user_id=user_id))
+        .values_list("spendable", "tier__name_en", "tier__name_zh")
+        .first()
+    )
     if row is None:
         return None
     balance, name_en, name_zh = row

@@ -26,6 +26,8 @@ def my_points(request: HttpRequest) -> HttpResponse:
     )
     query = request.GET.copy()
     query.pop("page", None)
+    dates = query.copy()
+    dates.pop("kind", None)
     context = {
         "summary": selectors.balance_summary(user_id=request.user.pk),
         "form": form,
@@ -33,6 +35,7 @@ def my_points(request: HttpRequest) -> HttpResponse:
         "current_kind": filters.get("kind", HistoryFilter.ALL),
         "kinds": HistoryFilter.choices,
         "query": query.urlencode(),
+        "dates_query": dates.urlencode(),
     }
     template = "points/partials/history.html" if request.htmx else "points/my_points.html"
     return render(request, template, context)

@@ -2,13 +2,14 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from pointsmall import views
 
-admin.site.site_header = "积分商城 · Points Mall"
-admin.site.site_title = "Points Mall admin"
-admin.site.index_title = "Operations"
+admin.site.site_header = _("Points Mall · operations")
+admin.site.site_title = _("Points Mall admin")
+admin.site.index_title = _("Operations")
 
 urlpatterns = [
     path("", views.home, name="home"),

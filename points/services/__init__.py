@@ -1,9 +1,9 @@
 """The ledger's public write surface. No other module writes a points table, ever."""
 
+from points.exceptions import FutureAsOf, InvalidExpiry
 from points.services._core import Receipt
 from points.services.batch import (
     BatchReport,
-    FutureAsOf,
     points_expire_due,
     points_send_expiry_reminders,
     points_vest_due,
@@ -16,7 +16,6 @@ from points.services.earning import (
     signup_bonus_grant,
 )
 from points.services.ledger import (
-    InvalidExpiry,
     account_open,
     points_adjust,
     points_earn,

@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -117,15 +118,23 @@ def apply_totals(
 
 
 def write_entry(account: Account, *, kind: str, amount: int = 0, pending_amount: int = 0, **fields) -> Entry:
-    return Entry.objects.create(
-        account=account,
-        kind=kind,
-        amount=amount,
-        pending_amount=pending_amount,
-        balance_after=account.balance,
-        pending_after=account.pending,
-        **fields,
-    )
+    """Append an entry. A key committed meanwhile by another member's request (the replay
+    check only sees keys of this account's serialised requests) is a conflict, not a crash."""
+    try:
+        with transaction.atomic():
+            return Entry.objects.create(
+                account=account,
+                kind=kind,
+                amount=amount,
+                pending_amount=pending_amount,
+                balance_after=account.balance,
+                pending_after=account.pending,
+                **fields,
+            )
+    except IntegrityError:
+        if fields.get("idempotency_key") and Entry.objects.filter(idempotency_key=fields["idempotency_key"]).exists():
+            raise IdempotencyConflict() from None
+        raise
 
 
 def expiry_rule() -> rules.ExpiryRule:

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from points import locks, rules
 from points.enums import LotStatus
-from points.exceptions import DomainError
+from points.exceptions import FutureAsOf
 from points.models import Account, ExpiryPolicy, Lot
 from points.services import _core
 from points.signals import expiry_reminder_due
@@ -41,11 +41,6 @@ class BatchReport:
             self.batches + 1,
             self.skipped_members + skipped,
         )
-
-
-class FutureAsOf(DomainError):
-    code = "future_as_of"
-    default_message = "--as-of may not be in the future: that would expire points early."
 
 
 # One statement per batch, run after the batch's accounts are locked (a separate statement,
@@ -146,6 +141,8 @@ def points_expire_due(
 
 def points_vest_due(*, now: datetime | None = None, batch_size: int = 500) -> BatchReport:
     """Make pending points spendable once their returns window is over. Safe to run twice."""
+    if now is not None and now > timezone.now():
+        raise FutureAsOf()
     now = now or timezone.now()
     report = BatchReport()
     after = 0

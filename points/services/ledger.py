@@ -14,26 +14,20 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from points import locks, rules
 from points.enums import EntryKind, LotStatus
 from points.exceptions import (
-    DomainError,
     EntryNotFound,
     InsufficientPoints,
     InvalidAmount,
+    InvalidExpiry,
     InvalidReason,
     NothingToRefund,
 )
 from points.models import Account, Entry, Lot, LotMovement, Tier
 from points.services import _core, tiers
 from points.services._core import Receipt
-
-
-class InvalidExpiry(DomainError):
-    code = "invalid_expiry"
-    default_message = _("These points would expire before they could be spent.")
 
 
 def account_open(*, user_id: int) -> None:

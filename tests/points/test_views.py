@@ -96,3 +96,16 @@ def test_unknown_pages_get_the_designed_404(client, db):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert "site-header" in response.content.decode()
+
+
+def test_points_past_expiry_are_not_shown_as_available_before_the_sweep(client, member):
+    with time_machine.travel(datetime(2025, 1, 5, 10, tzinfo=SHANGHAI), tick=False):
+        services.points_earn(user_id=member.pk, amount=100, idempotency_key="old")
+    with time_machine.travel(datetime(2026, 1, 1, 10, tzinfo=SHANGHAI), tick=False):
+        services.points_earn(user_id=member.pk, amount=40, idempotency_key="new")
+    # 2026-01-06: the first lot expired at midnight, the nightly sweep has not run yet.
+    with time_machine.travel(datetime(2026, 1, 6, 0, 1, tzinfo=SHANGHAI), tick=False):
+        client.force_login(member)
+        response = client.get(reverse("my_points"))
+        assert response.context["summary"].available == 40
+        assert response.context["header_points"] == 40
