@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from catalog.demo import seed_catalog
 from points import services as points_services
 
 DEMO_PASSWORD = "demo-points-2026"  # noqa: S105 (demo members only; printed on purpose)
@@ -107,3 +108,5 @@ def seed_demo(stdout) -> None:
             stdout.write(f"Member:  {email} / {DEMO_PASSWORD}")
     points_services.points_vest_due()
     points_services.points_expire_due()
+    # Outside the transaction above: each demo order checks a PIN, which commits on its own.
+    seed_catalog(stdout)

@@ -126,6 +126,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Task modules outside <app>.jobs (the sandbox gateway's notifier).
+CELERY_IMPORTS = ["catalog.payment_jobs"]
 # Beat writes these into django-celery-beat's tables on start; operators can then pause or
 # re-time them in admin. Times are TIME_ZONE (business) times.
 CELERY_BEAT_SCHEDULE = {
@@ -137,6 +139,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=30, hour=0, day_of_month=1),
     },
     "points-tiers-warn": {"task": "points.tiers_warn_downgrades", "schedule": crontab(minute=0, hour=11)},
+    "catalog-cancel-unpaid": {"task": "catalog.cancel_unpaid", "schedule": crontab(minute="*")},
 }
 
 # --- Auth -----------------------------------------------------------------------
@@ -219,6 +222,11 @@ MALL_NAME = env.str("MALL_NAME", default="")  # empty: the translated default na
 CATALOG_ORDER_CAP_POINTS = env.int("CATALOG_ORDER_CAP_POINTS", default=50_000)
 # Points + cash orders not paid within this many minutes are cancelled and refunded.
 CATALOG_PAYMENT_TIMEOUT_MINUTES = env.int("CATALOG_PAYMENT_TIMEOUT_MINUTES", default=15)
+# "sandbox" behaves like a real gateway but moves no money: never the default in production.
+CATALOG_PAYMENT_BACKEND = env.str("CATALOG_PAYMENT_BACKEND", default="sandbox" if DEBUG else "offline")
+SANDBOX_PAYMENT_SECRET = env.str("SANDBOX_PAYMENT_SECRET", default=SECRET_KEY)
+CATALOG_PAYMENT_CALLBACK_BASE = env.str("CATALOG_PAYMENT_CALLBACK_BASE", default="http://127.0.0.1:8000")
+CATALOG_FLASH_GATE_TTL_SECONDS = env.int("CATALOG_FLASH_GATE_TTL_SECONDS", default=60)
 
 LOGGING = {
     "version": 1,

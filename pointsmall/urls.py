@@ -5,14 +5,15 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
-from pointsmall import views
+from catalog import views as catalog_views
 
 admin.site.site_header = _("Points Mall · operations")
 admin.site.site_title = _("Points Mall admin")
 admin.site.index_title = _("Operations")
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    # The mall's front page is the catalog's home; /mall/ serves it too.
+    path("", catalog_views.home, name="home"),
     # Admin sign-in goes through allauth so two-factor authentication applies to it.
     path("admin/login/", RedirectView.as_view(pattern_name="account_login", query_string=True)),
     path("admin/", admin.site.urls),
@@ -20,6 +21,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("me/", include("accounts.urls")),
     path("", include("points.urls")),
+    path("mall/", include("catalog.urls")),
 ]
 
 if settings.DEBUG:

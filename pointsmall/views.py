@@ -1,18 +1,9 @@
-"""Project-wide pages: the home page and the error pages in the mall's design."""
+"""Project-wide pages: the error pages in the mall's design."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-
-from points import selectors as points_selectors
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    summary = None
-    if request.user.is_authenticated:
-        summary = points_selectors.balance_summary(user_id=request.user.pk)
-    return render(request, "home.html", {"summary": summary})
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -74,3 +74,46 @@ def _english_by_default(settings):
 def _fast_password_hashing(settings):
     """Tests create many users and PINs; the production hasher's cost is not what they test."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+_OUR_APPS = {"accounts", "points", "catalog", "tasks", "lottery"}
+_migration_state: dict = {}
+
+
+def _restore_reference_data() -> None:
+    """Recreate what migrations put in an empty database: the Site, content types and
+    permissions (post_migrate), then our apps' data migrations (tiers, rules, policies,
+    staff groups). Every one of those functions is idempotent."""
+    from django.core.management.sql import emit_post_migrate_signal
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+    from django.db.migrations.operations.special import RunPython
+
+    emit_post_migrate_signal(verbosity=0, interactive=False, db=connection.alias)
+    if not _migration_state:
+        executor = MigrationExecutor(connection)
+        graph = executor.loader.graph
+        plan: list[tuple[str, str]] = []
+        for leaf in graph.leaf_nodes():
+            plan += [key for key in graph.forwards_plan(leaf) if key[0] in _OUR_APPS and key not in plan]
+        functions = [op.code for key in plan for op in graph.nodes[key].operations if isinstance(op, RunPython)]
+        _migration_state["apps"] = executor.loader.project_state().apps
+        _migration_state["functions"] = functions
+    for function in _migration_state["functions"]:
+        function(_migration_state["apps"], None)
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_in_transactional_tests(request):
+    """Transactional tests (threads, live server, Celery worker) start from a flushed database.
+
+    Their teardown truncates every table, including what data migrations created; each such
+    test therefore puts the reference data back first, so it sees the mall as migrated.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    by_marker = marker is not None and bool(marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+    by_fixture = any(name in request.fixturenames for name in ("transactional_db", "live_server"))
+    if by_marker or by_fixture:
+        request.getfixturevalue("transactional_db")
+        _restore_reference_data()
+    yield

@@ -1,0 +1,329 @@
+"""Forms of the catalog admin: they validate what operators type; services and ``catalog.images`` do the writing."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.utils.translation import gettext_lazy as _
+
+from catalog.enums import ProductKind
+from catalog.images import InvalidProductImage, PreparedImage, product_image_attach, product_image_prepare
+from catalog.models import Category, Order, Product, ProductImage, SalePrice
+from points import selectors as points_selectors
+
+MAX_STOCK_CHANGE = 1_000_000
+CODE_FILE_MAX_BYTES = 2 * 1024 * 1024
+TRACKING_NUMBER = re.compile(r"[A-Z0-9][A-Z0-9-]{5,39}")
+# Suggestions for the carrier field (free text: regional couriers exist too).
+CARRIERS = [
+    "顺丰速运 SF Express",
+    "京东物流 JD Logistics",
+    "中通快递 ZTO",
+    "圆通速递 YTO",
+    "申通快递 STO",
+    "韵达快递 Yunda",
+    "EMS",
+    "中国邮政 China Post",
+]
+
+
+class CategoryForm(forms.ModelForm):
+    class Meta:
+        model = Category
+        fields = ("name_zh", "name_en", "slug", "parent", "sort", "active")
+
+    def clean_parent(self) -> Category | None:
+        parent = self.cleaned_data.get("parent")
+        if parent is None or self.instance.pk is None:
+            return parent
+        # Walk up from the new parent: meeting this category means the tree would loop.
+        seen: set[int] = set()
+        node: Category | None = parent
+        while node is not None and node.pk not in seen:
+            if node.pk == self.instance.pk:
+                raise ValidationError(_("A category can't be placed under itself or one of its subcategories."))
+            seen.add(node.pk)
+            node = node.parent
+        return parent
+
+
+def _at_least(field: forms.Field | None, minimum: int) -> None:
+    if field is not None:
+        field.validators.append(MinValueValidator(minimum))
+        field.widget.attrs["min"] = minimum
+
+
+def _tier_choices() -> list[tuple[int, str]]:
+    ladder = points_selectors.tier_ladder()
+    choices = [(0, _("Everyone"))]
+    choices += [(t.rank, _("%(tier)s and above") % {"tier": t.name}) for t in ladder if t.rank > 0]
+    return choices
+
+
+class ProductForm(forms.ModelForm):
+    initial_stock = forms.IntegerField(
+        label=_("Initial stock"),
+        min_value=0,
+        max_value=MAX_STOCK_CHANGE,
+        required=False,
+        help_text=_("Recorded as a restock. Later changes go through the product's Stock page."),
+    )
+
+    class Meta:
+        model = Product
+        fields = (
+            "name_zh",
+            "name_en",
+            "description_zh",
+            "description_en",
+            "category",
+            "kind",
+            "market_price",
+            "points_price",
+            "cash_price",
+            "per_order_limit",
+            "per_day_limit",
+            "lifetime_limit",
+            "min_tier_rank",
+            "on_shelf",
+            "sale_starts_at",
+            "sale_ends_at",
+            "flash_sale",
+            "requires_review",
+            "coupon_valid_days",
+            "sort_weight",
+            "low_stock_threshold",
+            "auto_off_shelf",
+            "supplier",
+            "cost_price",
+        )
+        widgets = {
+            "description_zh": forms.Textarea(attrs={"rows": 4}),
+            "description_en": forms.Textarea(attrs={"rows": 4}),
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "min_tier_rank" in self.fields:
+            choices = _tier_choices()
+            current = self.instance.min_tier_rank if self.instance.pk else 0
+            if current not in {rank for rank, _label in choices}:
+                choices.append((current, str(current)))
+            self.fields["min_tier_rank"] = forms.TypedChoiceField(
+                label=self.fields["min_tier_rank"].label,
+                choices=choices,
+                coerce=int,
+                initial=current,
+                help_text=_("Members below this tier see the item but can't redeem it."),
+            )
+        if self.instance.pk:
+            self.fields.pop("initial_stock", None)
+        # Readable messages instead of the database constraints' generic ones.
+        _at_least(self.fields.get("points_price"), 1)
+        _at_least(self.fields.get("per_order_limit"), 1)
+        _at_least(self.fields.get("cash_price"), 0)
+        _at_least(self.fields.get("market_price"), 0)
+        _at_least(self.fields.get("cost_price"), 0)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        starts, ends = data.get("sale_starts_at"), data.get("sale_ends_at")
+        if starts and ends and ends <= starts:
+            self.add_error("sale_ends_at", _("The sale must end after it starts."))
+        if data.get("flash_sale") and not (starts and ends):
+            self.add_error("flash_sale", _("A flash sale needs both a start and an end."))
+        kind = data.get("kind")
+        if data.get("initial_stock") and kind in (ProductKind.VIRTUAL, ProductKind.COUPON):
+            self.add_error("initial_stock", _("The stock of a code item is its pool: import codes instead."))
+        return data
+
+
+class ProductImageForm(forms.ModelForm):
+    upload = forms.FileField(
+        label=_("Picture"),
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+        help_text=_("PNG, JPEG or WebP, at most 5 MB and 20 megapixels."),
+    )
+
+    class Meta:
+        model = ProductImage
+        fields = ("sort",)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.prepared: PreparedImage | None = None
+
+    def clean(self) -> dict:
+        data = super().clean()
+        upload = data.get("upload")
+        if upload:
+            try:
+                self.prepared = product_image_prepare(upload=upload)
+            except InvalidProductImage as error:
+                self.add_error("upload", error.message)
+        elif self.instance.pk is None:
+            self.add_error("upload", _("Choose a picture."))
+        return data
+
+    def save(self, commit: bool = True) -> ProductImage:
+        image = super().save(commit=False)
+        if self.prepared is not None:
+            product_image_attach(image=image, prepared=self.prepared)
+        if commit:
+            image.save()
+        return image
+
+
+class SalePriceForm(forms.ModelForm):
+    class Meta:
+        model = SalePrice
+        fields = ("product", "points_price", "starts_at", "ends_at")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        _at_least(self.fields["points_price"], 1)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        starts, ends = data.get("starts_at"), data.get("ends_at")
+        if starts and ends and ends <= starts:
+            self.add_error("ends_at", _("The sale price must end after it starts."))
+        product, points = data.get("product"), data.get("points_price")
+        if product is not None and points is not None and points >= product.points_price:
+            self.add_error("points_price", _("A sale price must be lower than the regular price."))
+        return data
+
+
+class StockAdjustForm(forms.Form):
+    RESTOCK, CORRECTION = "restock", "correction"
+    kind = forms.ChoiceField(
+        label=_("Change"),
+        choices=[(RESTOCK, _("Restock (goods arrived)")), (CORRECTION, _("Correction (stocktake, damage, loss)"))],
+        widget=forms.RadioSelect,
+        initial=RESTOCK,
+    )
+    delta = forms.IntegerField(
+        label=_("Quantity"),
+        min_value=-MAX_STOCK_CHANGE,
+        max_value=MAX_STOCK_CHANGE,
+        help_text=_("Restock: how many arrived. Correction: positive adds, negative removes."),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"size": 60}),
+        help_text=_("Kept with the movement for the stock audit, e.g. a delivery note or stocktake number."),
+        error_messages={"required": _("A reason is required.")},
+    )
+
+    def __init__(self, *args, product: Product, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.product = product
+        if product.needs_code:
+            # A code item's stock is its pool: it only grows by importing codes.
+            self.fields["kind"].choices = [c for c in self.fields["kind"].choices if c[0] == self.CORRECTION]
+            self.fields["kind"].initial = self.CORRECTION
+
+    def clean(self) -> dict:
+        data = super().clean()
+        delta, kind = data.get("delta"), data.get("kind")
+        if delta is None or kind is None:
+            return data
+        if delta == 0:
+            self.add_error("delta", _("Enter a number other than zero."))
+        elif kind == self.RESTOCK and delta < 0:
+            self.add_error("delta", _("A restock adds goods: use a correction to remove some."))
+        elif delta > 0 and self.product.needs_code:
+            self.add_error("delta", _("The stock of a code item is its pool: import codes to add to it."))
+        return data
+
+
+class CodeImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file"),
+        required=False,
+        widget=forms.FileInput(attrs={"accept": ".csv,.txt,text/csv,text/plain"}),
+        help_text=_("UTF-8, one code per line or in the first column; a header row named “code” is skipped."),
+    )
+    text = forms.CharField(
+        label=_("Or paste codes"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 60, "spellcheck": "false", "autocomplete": "off"}),
+    )
+
+    def clean_file(self) -> str:
+        upload = self.cleaned_data.get("file")
+        if not upload:
+            return ""
+        if upload.size > CODE_FILE_MAX_BYTES:
+            raise ValidationError(_("The file is too large: at most 2 MB per import."))
+        raw = upload.read()
+        if b"\x00" in raw:
+            raise ValidationError(_("This is not a text file. Upload a UTF-8 CSV file."))
+        try:
+            return raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationError(_("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")) from None
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.errors:
+            return data
+        uploaded, pasted = data.get("file") or "", (data.get("text") or "").strip()
+        if uploaded and pasted:
+            # One source per import, so the line numbers in the report point into it.
+            raise ValidationError(_("Choose a CSV file or paste codes, not both."))
+        if not (uploaded.strip() or pasted):
+            raise ValidationError(_("Choose a CSV file or paste some codes."))
+        data["codes"] = uploaded or pasted
+        return data
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason shown to the member"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"size": 70}),
+        error_messages={"required": _("A reason is required.")},
+    )
+
+
+class ShipForm(forms.Form):
+    """One carrier and tracking number per order; a carrier typed at the top fills the rows left empty."""
+
+    default_carrier = forms.CharField(label=_("Carrier for every order"), max_length=40, required=False)
+
+    def __init__(self, *args, orders: list[Order], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.orders = orders
+        for order in orders:
+            self.fields[f"carrier_{order.pk}"] = forms.CharField(label=_("Carrier"), max_length=40, required=False)
+            self.fields[f"tracking_{order.pk}"] = forms.CharField(label=_("Tracking number"), max_length=40)
+
+    def rows(self) -> list[tuple[Order, forms.BoundField, forms.BoundField]]:
+        return [(o, self[f"carrier_{o.pk}"], self[f"tracking_{o.pk}"]) for o in self.orders]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        default = (data.get("default_carrier") or "").strip()
+        shipments = {}
+        for order in self.orders:
+            carrier = (data.get(f"carrier_{order.pk}") or "").strip() or default
+            tracking = re.sub(r"\s+", "", data.get(f"tracking_{order.pk}") or "").upper()
+            if not carrier:
+                self.add_error(f"carrier_{order.pk}", _("Enter the carrier, here or for every order above."))
+            if f"tracking_{order.pk}" in self.errors:
+                continue
+            if not TRACKING_NUMBER.fullmatch(tracking):
+                self.add_error(
+                    f"tracking_{order.pk}",
+                    _("A tracking number is 6 to 40 letters, digits or dashes."),
+                )
+                continue
+            shipments[order.pk] = (carrier, tracking)
+        data["shipments"] = shipments
+        return data

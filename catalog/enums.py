@@ -1,0 +1,39 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ProductKind(models.TextChoices):
+    PHYSICAL = "physical", _("Physical goods")
+    VIRTUAL = "virtual", _("Virtual (code)")
+    COUPON = "coupon", _("Coupon")
+    PRIVILEGE = "privilege", _("Privilege")
+
+
+class OrderStatus(models.TextChoices):
+    AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")
+    PENDING_REVIEW = "pending_review", _("Under review")
+    APPROVED = "approved", _("Approved")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    COMPLETED = "completed", _("Completed")
+    REJECTED = "rejected", _("Rejected")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class StockReason(models.TextChoices):
+    RESTOCK = "restock", _("Restock")
+    REDEMPTION = "redemption", _("Redemption")
+    RETURN = "return", _("Returned by a cancelled order")
+    CORRECTION = "correction", _("Manual correction")
+
+
+class PaymentBackendName(models.TextChoices):
+    OFFLINE = "offline", _("Offline (confirmed by an operator)")
+    SANDBOX = "sandbox", _("Sandbox gateway")
+
+
+class SortOrder(models.TextChoices):
+    POPULAR = "popular", _("Popular")
+    NEWEST = "newest", _("Newest")
+    POINTS_ASC = "points", _("Points: low to high")
+    POINTS_DESC = "-points", _("Points: high to low")

@@ -1,0 +1,205 @@
+"""A Redis gate in front of the database for flash sales (限时抢购): it sheds load, it never decides.
+
+For a product with ``flash_sale`` set, the counter ``flash:stock:<pk>`` holds the units the
+gate still lets through. A redemption takes its units from the counter before it opens its
+database transaction; when the counter cannot cover them the request is refused at once,
+with no database work. When the redemption then fails for any reason the units are given
+back. The guarded stock UPDATE in the database stays the only thing that decides who gets
+an item, so the counter may safely run *above* the real stock (more requests reach the
+database, which refuses them). It must not stay *below* it (buyers would be turned away
+while stock is left): a counter lives at most ``CATALOG_FLASH_GATE_TTL_SECONDS`` and is then
+rebuilt from the database stock, stock returned by a cancelled order is added back, and
+``manage.py flash_gate_reconcile`` rebuilds every counter at once after a Redis restart.
+
+Rebuilding from the database can only over-count: a redemption in flight has either
+committed (the stock read includes it) or not (its units are still in the stock read,
+and a failure gives them back on top).
+
+Without REDIS_URL the gate is a no-op; when Redis does not answer it lets everyone
+through to the database, and says so in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+
+import redis
+from django.conf import settings
+from django.db import transaction
+
+from catalog.exceptions import OutOfStock, SoldOut
+from catalog.models import Product
+
+logger = logging.getLogger(__name__)
+
+KEY_PREFIX = "flash:stock:"
+DEFAULT_TTL_SECONDS = 60
+
+# Take the units only if the counter covers them, in one step. The plain sequence
+# "DECRBY, and INCRBY back when it went below zero" has a window in which a concurrent
+# buyer of one unit sees the other buyer's transient negative value and is refused
+# although a unit is left. Returns {1, left after} when taken, {0, left} when refused,
+# {-1, 0} when there is no counter (not a flash product, or the counter must be rebuilt).
+_TAKE = """
+local left = redis.call('GET', KEYS[1])
+if not left then return {-1, 0} end
+left = tonumber(left)
+local want = tonumber(ARGV[1])
+if left < want then return {0, left} end
+return {1, redis.call('DECRBY', KEYS[1], want)}
+"""
+
+# Give units back only to a live counter: a missing one is rebuilt from the database,
+# which already counts them.
+_GIVE_BACK = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end
+return nil
+"""
+
+
+def key_for(product_id: int) -> str:
+    return f"{KEY_PREFIX}{product_id}"
+
+
+def ttl_seconds() -> int:
+    return int(getattr(settings, "CATALOG_FLASH_GATE_TTL_SECONDS", DEFAULT_TTL_SECONDS))
+
+
+@lru_cache(maxsize=4)
+def _client_for(url: str) -> redis.Redis:
+    # Short timeouts: a slow Redis must not hold a buyer longer than the database would.
+    return redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5, decode_responses=True)
+
+
+def client() -> redis.Redis | None:
+    """The gate's Redis client, or None when Redis is not configured (the gate is off)."""
+    url = getattr(settings, "REDIS_URL", "")
+    return _client_for(url) if url else None
+
+
+@lru_cache(maxsize=8)
+def _script(url: str, source: str):
+    return _client_for(url).register_script(source)
+
+
+def _run(source: str, key: str, amount: int):
+    # EVALSHA, falling back to EVAL once after a Redis restart emptied the script cache.
+    return _script(settings.REDIS_URL, source)(keys=[key], args=[amount])
+
+
+def _rebuild(product_id: int) -> bool:
+    """Create the counter from the database stock if the product is a flash sale. Returns whether it is one."""
+    row = Product.objects.filter(pk=product_id).values_list("flash_sale", "stock").first()
+    if row is None or not row[0]:
+        return False
+    connection = client()
+    assert connection is not None
+    # NX: when several buyers find the counter missing at once, the first one's value stands.
+    connection.set(key_for(product_id), row[1], nx=True, ex=ttl_seconds())
+    return True
+
+
+@dataclass
+class Hold:
+    """Units taken from a product's counter for one redemption attempt."""
+
+    product_id: int
+    quantity: int
+    active: bool
+
+    def keep(self) -> None:
+        """The database sold these units: they stay taken."""
+        self.active = False
+
+    def release(self) -> None:
+        """The attempt sold nothing: give the units back. Safe to call twice."""
+        if not self.active:
+            return
+        self.active = False
+        try:
+            _run(_GIVE_BACK, key_for(self.product_id), self.quantity)
+        except redis.RedisError:
+            # The counter is now low by these units until it expires and is rebuilt.
+            logger.exception("flash gate: could not give back %s of product %s", self.quantity, self.product_id)
+
+
+def take(*, product_id: int, quantity: int) -> Hold:
+    """Take ``quantity`` units of a flash product from its counter, or refuse with SoldOut/OutOfStock.
+
+    Does no database work when the counter exists. For a product that is not a flash sale,
+    with Redis off or unreachable, or for a quantity the database will refuse anyway, it
+    returns an inactive hold and the database decides alone.
+    """
+    if client() is None or isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        return Hold(product_id, quantity, active=False)
+    key = key_for(product_id)
+    try:
+        for _attempt in range(2):
+            status, left = _run(_TAKE, key, quantity)
+            if status == 1:
+                return Hold(product_id, quantity, active=True)
+            if status == 0:
+                raise OutOfStock(left=left) if left > 0 else SoldOut()
+            if not _rebuild(product_id):
+                return Hold(product_id, quantity, active=False)
+    except redis.RedisError:
+        logger.warning("flash gate: Redis unavailable, product %s goes straight to the database", product_id)
+        return Hold(product_id, quantity, active=False)
+    # The counter vanished right after it was rebuilt (expired or reset): let the database decide.
+    return Hold(product_id, quantity, active=False)
+
+
+@contextmanager
+def hold(*, product_id: int, quantity: int) -> Iterator[Hold]:
+    """Hold units for the block; they are given back when it ends unless ``keep()`` was called."""
+    held = take(product_id=product_id, quantity=quantity)
+    try:
+        yield held
+    finally:
+        held.release()
+
+
+def stock_returned(*, product_id: int, quantity: int) -> None:
+    """Stock went back into the database (a cancelled order): add it to the counter once that commits."""
+    if client() is None:
+        return
+
+    def give_back() -> None:
+        Hold(product_id, quantity, active=True).release()
+
+    transaction.on_commit(give_back)
+
+
+@dataclass(frozen=True)
+class CounterChange:
+    product_id: int
+    before: int | None  # None: there was no counter
+    after: int | None  # None: the counter was removed (no longer a flash sale)
+
+
+def reconcile() -> list[CounterChange]:
+    """Set every flash product's counter to its database stock; drop counters of other products.
+
+    For after a Redis restart (or a restore of an old snapshot). Safe to run during a sale:
+    it can only over-count, which the database absorbs. Returns what changed.
+    """
+    connection = client()
+    if connection is None:
+        return []
+    changes: list[CounterChange] = []
+    flash = dict(Product.objects.filter(flash_sale=True).order_by("pk").values_list("pk", "stock"))
+    for product_id, stock in flash.items():
+        before = connection.set(key_for(product_id), stock, ex=ttl_seconds(), get=True)
+        before_value = int(before) if before is not None else None
+        if before_value != stock:
+            changes.append(CounterChange(product_id, before_value, stock))
+    for key in connection.scan_iter(match=f"{KEY_PREFIX}*", count=500):
+        suffix = key.removeprefix(KEY_PREFIX)
+        if suffix.isdigit() and int(suffix) not in flash:
+            before = connection.getdel(key)
+            changes.append(CounterChange(int(suffix), int(before) if before is not None else None, None))
+    return sorted(changes, key=lambda change: change.product_id)

@@ -1,0 +1,193 @@
+"""Forms of the member's catalog pages: the catalog filters, the redemption steps, the review."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
+
+from catalog.enums import ProductKind, SortOrder
+from catalog.images import InvalidProductImage, product_image_prepare
+from catalog.selectors import CatalogQuery, CategoryView
+from catalog.services.reviews import REVIEW_MAX_LENGTH
+
+MAX_POINTS_FILTER = 100_000_000
+PIN_PATTERN = re.compile(r"[0-9]{6}")
+POSTAL_CODE_PATTERN = re.compile(r"[0-9]{6}")
+PIN_ATTRS = {
+    "inputmode": "numeric",
+    "pattern": "[0-9]*",
+    "maxlength": "6",
+    "autocomplete": "off",
+    "class": "pin-input",
+}
+
+
+class CatalogFilterForm(forms.Form):
+    """The catalog page's GET filters. A bad value is dropped (and named), the rest still apply."""
+
+    q = forms.CharField(
+        label=_("Search"),
+        max_length=80,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Search the mall"), "autocomplete": "off"}),
+    )
+    category = forms.ChoiceField(label=_("Category"), required=False)
+    kind = forms.ChoiceField(label=_("Type"), required=False, choices=[("", _("All types")), *ProductKind.choices])
+    min_points = forms.IntegerField(
+        label=_("Minimum points"),
+        required=False,
+        min_value=0,
+        max_value=MAX_POINTS_FILTER,
+        widget=forms.NumberInput(attrs={"placeholder": _("Min"), "inputmode": "numeric"}),
+    )
+    max_points = forms.IntegerField(
+        label=_("Maximum points"),
+        required=False,
+        min_value=0,
+        max_value=MAX_POINTS_FILTER,
+        widget=forms.NumberInput(attrs={"placeholder": _("Max"), "inputmode": "numeric"}),
+    )
+    affordable = forms.BooleanField(label=_("Only what I can afford"), required=False)
+    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SortOrder.choices)
+
+    def __init__(self, *args, categories: list[CategoryView], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [("", _("All categories"))] + [(c.slug, c.name) for c in categories]
+
+    def clean_q(self) -> str:
+        return " ".join(self.cleaned_data["q"].split())
+
+    def clean(self) -> dict:
+        data = super().clean()
+        low, high = data.get("min_points"), data.get("max_points")
+        if low is not None and high is not None and low > high:
+            self.add_error("max_points", _("The maximum must not be below the minimum."))
+        return data
+
+    def query(self) -> CatalogQuery:
+        """The filters that are valid; an invalid one is left out (call after is_valid())."""
+        data = getattr(self, "cleaned_data", {})
+        return CatalogQuery(
+            search=data.get("q") or "",
+            category=data.get("category") or "",
+            kind=data.get("kind") or "",
+            min_points=data.get("min_points"),
+            max_points=data.get("max_points"),
+            affordable=bool(data.get("affordable")),
+            sort=data.get("sort") or SortOrder.POPULAR,
+        )
+
+    def error_summary(self) -> list[str]:
+        return [f"{self.fields[name].label}: {' '.join(errors)}" for name, errors in self.errors.items()]
+
+
+class RedeemChoiceForm(forms.Form):
+    """What the product page sends to the confirmation page (GET): how many, and where to."""
+
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=999)
+    address = forms.IntegerField(label=_("Shipping address"), required=False, min_value=1)
+
+
+class RedeemForm(RedeemChoiceForm):
+    """The confirmation page's POST: the choice again, the payment PIN and the request's idempotency key."""
+
+    idempotency_key = forms.CharField(
+        widget=forms.HiddenInput,
+        validators=[RegexValidator(r"^[0-9a-f]{32}$", _("This form is out of date. Please try again."))],
+        error_messages={"required": _("This form is out of date. Please try again.")},
+    )
+    pin = forms.CharField(
+        label=_("Payment PIN"),
+        strip=False,
+        widget=forms.PasswordInput(attrs=PIN_ATTRS),
+        error_messages={"required": _("Enter your 6-digit payment PIN.")},
+    )
+
+    def clean_pin(self) -> str:
+        pin = self.cleaned_data["pin"]
+        # A typo in the format is not a guess: refused here, it does not count towards the PIN lock.
+        if not PIN_PATTERN.fullmatch(pin):
+            raise forms.ValidationError(_("The PIN must be exactly 6 digits."), code="pin_invalid")
+        return pin
+
+
+class InlineAddressForm(forms.Form):
+    """A new shipping address added from the product page, then used for this redemption."""
+
+    quantity = forms.IntegerField(min_value=1, max_value=999, initial=1, widget=forms.HiddenInput)
+    recipient = forms.CharField(
+        label=_("Recipient"), max_length=40, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    phone = forms.CharField(
+        label=_("Phone"),
+        max_length=24,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
+    )
+    province = forms.CharField(
+        label=_("Province"), max_length=40, widget=forms.TextInput(attrs={"placeholder": "浙江省"})
+    )
+    city = forms.CharField(label=_("City"), max_length=40, widget=forms.TextInput(attrs={"placeholder": "杭州市"}))
+    district = forms.CharField(
+        label=_("District"), max_length=40, required=False, widget=forms.TextInput(attrs={"placeholder": "西湖区"})
+    )
+    detail = forms.CharField(
+        label=_("Street address"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
+        help_text=_("Street, building, unit and room."),
+    )
+    postal_code = forms.CharField(
+        label=_("Postal code"),
+        max_length=6,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "postal-code"}),
+    )
+
+    def clean_postal_code(self) -> str:
+        code = self.cleaned_data["postal_code"].strip()
+        if code and not POSTAL_CODE_PATTERN.fullmatch(code):
+            raise forms.ValidationError(_("A postal code is 6 digits, like 310000."))
+        return code
+
+
+RATING_CHOICES = [(5, _("5 stars")), (4, _("4 stars")), (3, _("3 stars")), (2, _("2 stars")), (1, _("1 star"))]
+
+
+class ReviewForm(forms.Form):
+    rating = forms.TypedChoiceField(
+        label=_("Your rating"),
+        choices=RATING_CHOICES,
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose 1 to 5 stars.")},
+    )
+    text = forms.CharField(
+        label=_("Your review"),
+        max_length=REVIEW_MAX_LENGTH,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 5,
+                "maxlength": str(REVIEW_MAX_LENGTH),
+                "placeholder": _("How is it? Quality, delivery, anything other members should know."),
+            }
+        ),
+        error_messages={"required": _("Write a few words about the item.")},
+    )
+    photo = forms.FileField(
+        label=_("Photo"),
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+        help_text=_("PNG, JPEG or WebP, up to 5 MB and 20 megapixels."),
+    )
+
+    def clean_photo(self):
+        upload = self.cleaned_data.get("photo")
+        if not upload:
+            return None
+        try:
+            return product_image_prepare(upload=upload)
+        except InvalidProductImage as error:
+            raise forms.ValidationError(error.message, code=error.code) from None

@@ -1,0 +1,329 @@
+"""Catalog tables: categories, products, images, code pools, orders, stock movements, reviews.
+
+Only ``catalog.services`` writes them. Stock changes with a guarded UPDATE and a
+StockMovement row each time, so stock can be audited and reconstructed.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from catalog.enums import OrderStatus, PaymentBackendName, ProductKind, StockReason
+
+
+def _english() -> bool:
+    return (get_language() or "").startswith("en")
+
+
+class Category(models.Model):
+    name_zh = models.CharField(_("name (Chinese)"), max_length=40)
+    name_en = models.CharField(_("name (English)"), max_length=40)
+    slug = models.SlugField(_("slug"), max_length=40, unique=True)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent")
+    )
+    sort = models.PositiveSmallIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("shown"), default=True)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["sort", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_en if _english() else self.name_zh
+
+
+class Product(models.Model):
+    name_zh = models.CharField(_("name (Chinese)"), max_length=80)
+    name_en = models.CharField(_("name (English)"), max_length=80)
+    description_zh = models.TextField(_("description (Chinese)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="products", verbose_name=_("category")
+    )
+    kind = models.CharField(_("type"), max_length=12, choices=ProductKind.choices, default=ProductKind.PHYSICAL)
+    market_price = models.DecimalField(_("market price, yuan"), max_digits=10, decimal_places=2, default=0)
+    points_price = models.PositiveIntegerField(_("points price"))
+    cash_price = models.DecimalField(_("cash part, yuan"), max_digits=10, decimal_places=2, default=0)
+    stock = models.PositiveIntegerField(_("stock"), default=0)
+    sold = models.PositiveIntegerField(_("redeemed"), default=0)
+    per_order_limit = models.PositiveSmallIntegerField(_("max per order"), default=5)
+    per_day_limit = models.PositiveSmallIntegerField(_("max per member a day"), null=True, blank=True)
+    lifetime_limit = models.PositiveSmallIntegerField(_("max per member ever"), null=True, blank=True)
+    min_tier_rank = models.PositiveSmallIntegerField(
+        _("tier required (rank)"), default=0, help_text=_("0: everyone. 2: Gold and above with the default tiers.")
+    )
+    on_shelf = models.BooleanField(_("on shelf"), default=True)
+    sale_starts_at = models.DateTimeField(_("sale starts"), null=True, blank=True)
+    sale_ends_at = models.DateTimeField(_("sale ends"), null=True, blank=True)
+    flash_sale = models.BooleanField(_("flash sale"), default=False)
+    requires_review = models.BooleanField(_("orders need review"), default=False)
+    coupon_valid_days = models.PositiveSmallIntegerField(_("coupon valid for, days"), default=30)
+    sort_weight = models.IntegerField(_("sort weight"), default=0)
+    low_stock_threshold = models.PositiveIntegerField(_("low-stock alert at"), default=5)
+    auto_off_shelf = models.BooleanField(_("take off shelf at zero"), default=False)
+    supplier = models.CharField(_("supplier"), max_length=80, blank=True)
+    cost_price = models.DecimalField(_("cost price, yuan"), max_digits=10, decimal_places=2, null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        indexes = [
+            models.Index(fields=["on_shelf", "category", "-sort_weight"], name="catalog_product_listing"),
+            models.Index(fields=["on_shelf", "-sold"], name="catalog_product_popular"),
+            models.Index(fields=["on_shelf", "-created_at"], name="catalog_product_newest"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(points_price__gt=0), name="catalog_product_points_positive"),
+            models.CheckConstraint(condition=Q(cash_price__gte=0), name="catalog_product_cash_not_negative"),
+            models.CheckConstraint(condition=Q(per_order_limit__gte=1), name="catalog_product_order_limit_positive"),
+            models.CheckConstraint(
+                condition=Q(sale_starts_at__isnull=True)
+                | Q(sale_ends_at__isnull=True)
+                | Q(sale_ends_at__gt=F("sale_starts_at")),
+                name="catalog_product_sale_window_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("product_detail", args=[self.pk])
+
+    @property
+    def name(self) -> str:
+        return self.name_en if _english() else self.name_zh
+
+    @property
+    def description(self) -> str:
+        return self.description_en if _english() else self.description_zh
+
+    @property
+    def needs_code(self) -> bool:
+        return self.kind in (ProductKind.VIRTUAL, ProductKind.COUPON)
+
+
+class ProductImage(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images", verbose_name=_("product"))
+    image = models.ImageField(_("image"), upload_to="products/%Y/%m/")
+    thumb_list = models.ImageField(_("list thumbnail"), upload_to="products/%Y/%m/")
+    thumb_detail = models.ImageField(_("detail image"), upload_to="products/%Y/%m/")
+    sort = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("product image")
+        verbose_name_plural = _("product images")
+        ordering = ["sort", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}#{self.sort}"
+
+
+class SalePrice(models.Model):
+    """A temporary lower points price (折扣兑换) inside a window."""
+
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="sale_prices", verbose_name=_("product")
+    )
+    points_price = models.PositiveIntegerField(_("sale points price"))
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+
+    class Meta:
+        verbose_name = _("sale price")
+        verbose_name_plural = _("sale prices")
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="catalog_saleprice_window_valid"),
+            models.CheckConstraint(condition=Q(points_price__gt=0), name="catalog_saleprice_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.points_price}"
+
+
+class Code(models.Model):
+    """One redeemable code of a virtual or coupon product; given to exactly one order."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="codes", verbose_name=_("product"))
+    code = models.CharField(_("code"), max_length=64)
+    order = models.OneToOneField(
+        "Order", on_delete=models.PROTECT, null=True, blank=True, related_name="code", verbose_name=_("order")
+    )
+    assigned_at = models.DateTimeField(_("given out"), null=True, blank=True)
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("verified by"),
+    )
+    imported_at = models.DateTimeField(_("imported"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("code")
+        verbose_name_plural = _("codes")
+        constraints = [models.UniqueConstraint(fields=["product", "code"], name="catalog_code_unique_in_pool")]
+        indexes = [
+            models.Index(fields=["product"], name="catalog_code_free", condition=Q(order__isnull=True)),
+            models.Index(fields=["code"], name="catalog_code_lookup"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code[:4]}…"
+
+
+class Order(models.Model):
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders", verbose_name=_("member")
+    )
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="orders", verbose_name=_("product"))
+    product_name = models.CharField(_("product name"), max_length=170)
+    kind = models.CharField(_("type"), max_length=12, choices=ProductKind.choices)
+    quantity = models.PositiveSmallIntegerField(_("quantity"))
+    unit_points = models.PositiveIntegerField(_("points each"))
+    points_total = models.PositiveIntegerField(_("points"))
+    points_saved = models.PositiveIntegerField(_("points saved by tier"), default=0)
+    cash_total = models.DecimalField(_("cash, yuan"), max_digits=10, decimal_places=2, default=0)
+    status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices, db_index=True)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=80, unique=True)
+    spend_entry_id = models.BigIntegerField(_("ledger spend entry"), null=True, blank=True)
+    recipient = models.CharField(_("recipient"), max_length=40, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=10, blank=True)
+    carrier = models.CharField(_("carrier"), max_length=40, blank=True)
+    tracking_number = models.CharField(_("tracking number"), max_length=60, blank=True)
+    payment_backend = models.CharField(_("payment"), max_length=12, choices=PaymentBackendName.choices, blank=True)
+    payment_reference = models.CharField(_("payment reference"), max_length=64, blank=True)
+    paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    pay_by = models.DateTimeField(_("pay by"), null=True, blank=True)
+    reject_reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("ordered"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        indexes = [
+            models.Index(fields=["member", "-created_at"], name="catalog_order_member_recent"),
+            models.Index(fields=["member", "product", "created_at"], name="catalog_order_member_product"),
+            models.Index(fields=["status", "pay_by"], name="catalog_order_payment_due"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="catalog_order_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.product_name} ×{self.quantity}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("order_detail", args=[self.pk])
+
+
+class OrderEvent(models.Model):
+    """One status change of an order: who, when, from what to what."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events", verbose_name=_("order"))
+    from_status = models.CharField(_("from"), max_length=20, choices=OrderStatus.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, choices=OrderStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_status} → {self.to_status}"
+
+
+class StockMovement(models.Model):
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="stock_movements", verbose_name=_("product")
+    )
+    delta = models.IntegerField(_("change"))
+    stock_after = models.PositiveIntegerField(_("stock after"))
+    reason = models.CharField(_("reason"), max_length=12, choices=StockReason.choices)
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, null=True, blank=True, related_name="stock_movements", verbose_name=_("order")
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("stock movement")
+        verbose_name_plural = _("stock movements")
+        constraints = [models.CheckConstraint(condition=~Q(delta=0), name="catalog_stockmovement_not_zero")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.delta:+d}"
+
+
+class Review(models.Model):
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="review", verbose_name=_("order"))
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="reviews", verbose_name=_("product"))
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("member")
+    )
+    rating = models.PositiveSmallIntegerField(_("stars"))
+    text = models.TextField(_("review"), max_length=1000)
+    photo = models.ImageField(_("photo"), upload_to="reviews/%Y/%m/", blank=True)
+    created_at = models.DateTimeField(_("posted"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("review")
+        verbose_name_plural = _("reviews")
+        constraints = [
+            models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="catalog_review_rating_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.rating}★"
+
+
+class ProductView(models.Model):
+    """A member looked at a product: for "recently viewed" and recommendations (one row per pair)."""
+
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    viewed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member", "product"], name="catalog_productview_once")]
+        indexes = [models.Index(fields=["member", "-viewed_at"], name="catalog_productview_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} viewed {self.product_id}"

@@ -1,0 +1,161 @@
+"""Paying the cash part of an order: start, the sandbox test gateway, its signed callback, the result.
+
+Only the callback marks an order paid, and only after the notification's signature checked
+out: the gateway pages and the member's return to the mall never do (no fake success path).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from catalog import payment_jobs, payments, services
+from catalog.enums import OrderStatus, PaymentBackendName
+from catalog.exceptions import InvalidTransition, OrderNotFound
+from catalog.models import Order
+from catalog.payments import InvalidNotification, PaymentExpired
+
+logger = logging.getLogger(__name__)
+
+
+def _own_order(request: HttpRequest, order_pk: int) -> Order:
+    return get_object_or_404(Order, pk=order_pk, member_id=request.user.pk)
+
+
+def _sandbox_order(request: HttpRequest, reference: str) -> Order:
+    return get_object_or_404(
+        Order, payment_reference=reference, payment_backend=PaymentBackendName.SANDBOX, member_id=request.user.pk
+    )
+
+
+def _deadline(order: Order) -> str:
+    return date_format(timezone.localtime(order.pay_by), "Y-m-d H:i") if order.pay_by else ""
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def payment_start(request: HttpRequest, order_pk: int) -> HttpResponse:
+    """Create or reuse the order's payment, then send the member to the backend's page (or its instructions)."""
+    order = _own_order(request, order_pk)
+    try:
+        start = services.payment_begin(order_id=order.pk, member_id=request.user.pk)
+    except OrderNotFound:
+        raise Http404 from None
+    except (InvalidTransition, PaymentExpired) as error:
+        messages.warning(request, error.message)
+        return redirect("payment_status", order_pk=order.pk)
+    if start.redirect_url:
+        return redirect(start.redirect_url)
+    return render(request, "catalog/payments/offline.html", {"order": order, "start": start})
+
+
+@login_required
+@require_GET
+def sandbox_gateway(request: HttpRequest, reference: str) -> HttpResponse:
+    """The test gateway's checkout page: "Pay ¥X" or "Cancel"."""
+    order = _sandbox_order(request, reference)
+    expired = order.pay_by is not None and order.pay_by <= timezone.now()
+    payable = order.status == OrderStatus.AWAITING_PAYMENT and order.paid_at is None and not expired
+    return render(
+        request,
+        "catalog/payments/sandbox_gateway.html",
+        {"order": order, "payable": payable, "expired": expired, "deadline": _deadline(order)},
+    )
+
+
+@login_required
+@require_POST
+def sandbox_pay(request: HttpRequest, reference: str) -> HttpResponse:
+    """The member pays on the test gateway: the gateway notifies the mall asynchronously, signed."""
+    order = _sandbox_order(request, reference)
+    if order.status != OrderStatus.AWAITING_PAYMENT or order.paid_at is not None:
+        messages.info(request, _("There is nothing left to pay for this order."))
+        return redirect("payment_status", order_pk=order.pk)
+    if order.pay_by is not None and order.pay_by <= timezone.now():
+        messages.error(
+            request, _("This payment expired at %(time)s. Nothing was charged.") % {"time": _deadline(order)}
+        )
+        return redirect("payment_status", order_pk=order.pk)
+    payment_jobs.sandbox_notify.delay(reference)
+    messages.info(
+        request,
+        _("The gateway accepted your payment. Your order goes ahead as soon as the gateway confirms it to the mall."),
+    )
+    return redirect("payment_status", order_pk=order.pk)
+
+
+@login_required
+@require_POST
+def sandbox_cancel(request: HttpRequest, reference: str) -> HttpResponse:
+    """The member leaves the test gateway without paying; the gateway tells the mall nothing."""
+    order = _sandbox_order(request, reference)
+    messages.info(
+        request,
+        _(
+            "You left the payment page without paying. You can still pay until %(time)s; "
+            "after that the order is cancelled and your points are refunded."
+        )
+        % {"time": _deadline(order)},
+    )
+    return redirect("payment_status", order_pk=order.pk)
+
+
+@csrf_exempt  # the gateway's servers post here: the HMAC signature is the authentication
+@require_POST
+def payment_callback_sandbox(request: HttpRequest) -> HttpResponse:
+    """The sandbox gateway's signed notification. 200: paid (or already was); 400: refused; 409: too late."""
+    backend = payments.backend_named(PaymentBackendName.SANDBOX)
+    try:
+        notification = backend.verify_notification(request)
+        outcome = services.payment_notification_apply(notification=notification, backend=backend.name)
+    except InvalidNotification as error:
+        logger.warning(
+            "sandbox payment callback refused (%s) from %s: %s", error.code, request.META.get("REMOTE_ADDR"), error
+        )
+        return HttpResponse(error.message, status=400, content_type="text/plain")
+    except InvalidTransition as error:
+        logger.error("sandbox payment %s could not be applied: %s", notification.reference, error)
+        return HttpResponse(f"conflict: {error.message}", status=409, content_type="text/plain")
+    if outcome == services.PaymentOutcome.LATE:
+        # A real gateway answers a 409 by refunding the payer: the order was cancelled (and its
+        # points refunded) before the money arrived, and it stays cancelled.
+        return HttpResponse(
+            f"late: order {notification.order_id} was cancelled before this payment arrived "
+            f"(payment timeout). It stays cancelled; refund {notification.amount} to the payer "
+            f"(reference {notification.reference}).",
+            status=409,
+            content_type="text/plain",
+        )
+    if outcome == services.PaymentOutcome.ALREADY_PROCESSED:
+        return HttpResponse("already processed", content_type="text/plain")
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@login_required
+@require_GET
+def payment_status(request: HttpRequest, order_pk: int) -> HttpResponse:
+    """Where the gateway sends the member back: what the mall knows about the payment, nothing more."""
+    order = _own_order(request, order_pk)
+    waiting = order.status == OrderStatus.AWAITING_PAYMENT
+    expired = waiting and order.pay_by is not None and order.pay_by <= timezone.now()
+    return render(
+        request,
+        "catalog/payments/status.html",
+        {
+            "order": order,
+            "waiting": waiting,
+            "expired": expired,
+            # Refresh while a started payment may still be confirmed by the gateway's notification.
+            "refresh": waiting and not expired and bool(order.payment_reference),
+            "deadline": _deadline(order),
+        },
+    )

@@ -1,0 +1,316 @@
+"""Payment backends for the cash part of points + cash orders: a small pluggable interface.
+
+A backend gives an order a payment reference, tells the member how to pay
+(``start(order)``: a page to go to, or instructions), and checks what the gateway reports
+back (``verify_notification(request)``). Marking an order paid is the services' job
+(``catalog.services.payment_notification_apply`` / ``order_mark_paid``), never a backend's.
+
+Which backend new payments use: ``settings.CATALOG_PAYMENT_BACKEND`` ("sandbox" by default).
+An order keeps the backend it started paying with.
+
+- "offline": the member sees instructions and quotes the reference; an operator confirms
+  the payment in the admin.
+- "sandbox": behaves like a real gateway. The member pays on a test gateway page; the
+  gateway then sends an asynchronous notification signed with HMAC-SHA256 to our callback,
+  which verifies it before anything is written. The gateway side lives here too
+  (``SandboxBackend.gateway_*``), so the merchant side can be tested against it for real.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+import urllib.error
+import urllib.request
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from catalog.enums import PaymentBackendName
+from catalog.models import Order
+from points.exceptions import DomainError
+
+SIGNATURE_HEADER = "X-Sandbox-Signature"
+# A notification older (or, with a skewed clock, newer) than this is refused: it bounds how
+# long a captured notification could be replayed.
+NOTIFICATION_MAX_AGE_SECONDS = 600
+STATUS_PAID = "paid"
+CALLBACK_TIMEOUT_SECONDS = 5
+NOTIFICATION_FIELDS = {"reference", "order_id", "amount", "status", "timestamp", "nonce"}
+
+
+class PaymentError(DomainError):
+    code = "payment_error"
+    default_message = gettext_lazy("The payment could not be started.")
+
+
+class PaymentExpired(PaymentError):
+    code = "payment_expired"
+    default_message = gettext_lazy(
+        "The time to pay for this order ran out at %(time)s. It will be cancelled and your points refunded."
+    )
+
+
+class InvalidNotification(PaymentError):
+    """A notification we will not act on. Its message goes back to the gateway, not to a member."""
+
+    code = "invalid_notification"
+    default_message = "Invalid notification: %(reason)s"
+
+
+class BadSignature(InvalidNotification):
+    code = "bad_signature"
+    default_message = "Invalid notification: missing or wrong signature."
+
+
+class StaleNotification(InvalidNotification):
+    code = "stale_notification"
+    default_message = "Invalid notification: its timestamp is more than %(limit)s seconds away from ours."
+
+
+@dataclass(frozen=True)
+class PaymentStart:
+    """How the member pays one order: go to ``redirect_url``, or follow ``instructions``."""
+
+    backend: str
+    order_id: int
+    reference: str
+    amount: Decimal
+    pay_by: datetime | None
+    redirect_url: str = ""
+    instructions: str = ""
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A verified report from a gateway that a payment happened."""
+
+    reference: str
+    order_id: int
+    amount: Decimal
+    status: str
+    timestamp: int
+    nonce: str
+
+
+class PaymentBackend(ABC):
+    name: str
+    reference_prefix: str
+
+    def new_reference(self, order: Order) -> str:
+        # The order number keeps references unique; the random part makes them unguessable.
+        return f"{self.reference_prefix}-{order.pk}-{secrets.token_hex(8)}"
+
+    @abstractmethod
+    def start(self, order: Order) -> PaymentStart:
+        """How the member pays ``order`` (which already has its payment reference)."""
+
+    @abstractmethod
+    def verify_notification(self, request: HttpRequest) -> Notification:
+        """The gateway's report in ``request``, verified; raises InvalidNotification."""
+
+
+def _money(amount: Decimal) -> str:
+    return f"¥{amount:.2f}"
+
+
+class OfflineBackend(PaymentBackend):
+    """The member pays outside the mall (bank transfer, at the service desk); an operator confirms it."""
+
+    name = PaymentBackendName.OFFLINE
+    reference_prefix = "OFF"
+
+    def start(self, order: Order) -> PaymentStart:
+        deadline = date_format(timezone.localtime(order.pay_by), "Y-m-d H:i") if order.pay_by else ""
+        instructions = _(
+            "Pay %(amount)s by bank transfer or at the service desk before %(deadline)s, quoting the reference "
+            "%(reference)s. Your order goes ahead as soon as an operator confirms the payment; if it has not "
+            "arrived by then, the order is cancelled and your points are refunded."
+        ) % {"amount": _money(order.cash_total), "deadline": deadline, "reference": order.payment_reference}
+        return PaymentStart(
+            backend=self.name,
+            order_id=order.pk,
+            reference=order.payment_reference,
+            amount=order.cash_total,
+            pay_by=order.pay_by,
+            instructions=instructions,
+        )
+
+    def verify_notification(self, request: HttpRequest) -> Notification:
+        # There is no gateway to hear from: an operator's admin action is the confirmation.
+        raise InvalidNotification(reason="offline payments are confirmed by an operator, not by notifications")
+
+
+def sandbox_secret() -> bytes:
+    return str(getattr(settings, "SANDBOX_PAYMENT_SECRET", settings.SECRET_KEY)).encode()
+
+
+def sign(body: bytes) -> str:
+    """hex(HMAC-SHA256(secret, body)): what the sandbox gateway puts in the X-Sandbox-Signature header."""
+    return hmac.new(sandbox_secret(), body, hashlib.sha256).hexdigest()
+
+
+def _parse_amount(value: object) -> Decimal:
+    # Money never travels as a float: "12.50" (or a whole number) only.
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidNotification(reason="amount must be a decimal string")
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise InvalidNotification(reason="amount must be a decimal string") from None
+    if not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -2:
+        raise InvalidNotification(reason="amount must be positive, in yuan with at most 2 decimals")
+    return amount
+
+
+def parse_notification(body: bytes) -> Notification:
+    """The fields of a notification body whose signature was already checked."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidNotification(reason="the body is not JSON") from None
+    if not isinstance(data, dict) or set(data) != NOTIFICATION_FIELDS:
+        raise InvalidNotification(reason="expected exactly the fields " + ", ".join(sorted(NOTIFICATION_FIELDS)))
+    for field in ("reference", "status", "nonce"):
+        if not isinstance(data[field], str) or not data[field] or len(data[field]) > 64:
+            raise InvalidNotification(reason=f"{field} must be a non-empty string of at most 64 characters")
+    for field in ("order_id", "timestamp"):
+        if isinstance(data[field], bool) or not isinstance(data[field], int) or data[field] <= 0:
+            raise InvalidNotification(reason=f"{field} must be a positive integer")
+    return Notification(
+        reference=data["reference"],
+        order_id=data["order_id"],
+        amount=_parse_amount(data["amount"]),
+        status=data["status"],
+        timestamp=data["timestamp"],
+        nonce=data["nonce"],
+    )
+
+
+def verify_signed(body: bytes, signature: str, *, now: float | None = None) -> Notification:
+    """Check the signature first (nothing unauthenticated is trusted), then the fields, then the age."""
+    expected = sign(body).encode()
+    given = (signature or "").strip().lower().encode("utf-8", "replace")
+    if not given or not hmac.compare_digest(expected, given):
+        raise BadSignature()
+    notification = parse_notification(body)
+    now = time.time() if now is None else now
+    if abs(now - notification.timestamp) > NOTIFICATION_MAX_AGE_SECONDS:
+        raise StaleNotification(limit=NOTIFICATION_MAX_AGE_SECONDS)
+    return notification
+
+
+class SandboxBackend(PaymentBackend):
+    """A test gateway that behaves like a real one: its own page, then a signed asynchronous notification."""
+
+    name = PaymentBackendName.SANDBOX
+    reference_prefix = "SBX"
+
+    def start(self, order: Order) -> PaymentStart:
+        return PaymentStart(
+            backend=self.name,
+            order_id=order.pk,
+            reference=order.payment_reference,
+            amount=order.cash_total,
+            pay_by=order.pay_by,
+            redirect_url=reverse("payment_sandbox_gateway", args=[order.payment_reference]),
+        )
+
+    def verify_notification(self, request: HttpRequest) -> Notification:
+        return verify_signed(request.body, request.headers.get(SIGNATURE_HEADER, ""))
+
+    # --- The gateway's side: what its servers send to the merchant --------------------------
+
+    @staticmethod
+    def gateway_callback_url() -> str:
+        base = getattr(settings, "CATALOG_PAYMENT_CALLBACK_BASE", "http://127.0.0.1:8000")
+        return base.rstrip("/") + reverse("payment_callback_sandbox")
+
+    @staticmethod
+    def gateway_notification(*, reference: str, order_id: int, amount: Decimal, now: float | None = None) -> bytes:
+        """The JSON body of a "paid" notification, with a fresh timestamp and nonce."""
+        payload = {
+            "reference": reference,
+            "order_id": order_id,
+            "amount": f"{amount:.2f}",
+            "status": STATUS_PAID,
+            "timestamp": int(time.time() if now is None else now),
+            "nonce": secrets.token_hex(16),
+        }
+        return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+
+
+BACKENDS: dict[str, PaymentBackend] = {
+    PaymentBackendName.OFFLINE: OfflineBackend(),
+    PaymentBackendName.SANDBOX: SandboxBackend(),
+}
+
+
+def configured_backend_name() -> str:
+    name = getattr(settings, "CATALOG_PAYMENT_BACKEND", PaymentBackendName.SANDBOX)
+    if name not in BACKENDS:
+        raise ImproperlyConfigured(f"CATALOG_PAYMENT_BACKEND={name!r}: choose one of {', '.join(sorted(BACKENDS))}")
+    return name
+
+
+def backend_named(name: str) -> PaymentBackend:
+    if name not in BACKENDS:
+        raise ImproperlyConfigured(f"Unknown payment backend {name!r}")
+    return BACKENDS[name]
+
+
+def backend_for(order: Order) -> PaymentBackend:
+    """The backend the order pays with: the one it started with, else the configured one."""
+    return backend_named(order.payment_backend or configured_backend_name())
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the merchant's callback answered the sandbox gateway."""
+
+    status: int
+    body: str
+
+
+def sandbox_gateway_deliver(*, reference: str) -> Delivery | None:
+    """The sandbox gateway sends its signed "paid" notification for ``reference`` to the callback URL.
+
+    Returns the callback's answer (None for a reference the gateway never issued). Network
+    errors propagate, so the caller can retry as a real gateway does.
+    """
+    order = (
+        Order.objects.filter(payment_reference=reference, payment_backend=PaymentBackendName.SANDBOX)
+        .values_list("pk", "cash_total")
+        .first()
+    )
+    if order is None:
+        return None
+    order_id, amount = order
+    body = SandboxBackend.gateway_notification(reference=reference, order_id=order_id, amount=amount)
+    url = SandboxBackend.gateway_callback_url()
+    if not url.startswith(("http://", "https://")):
+        raise ImproperlyConfigured(f"CATALOG_PAYMENT_CALLBACK_BASE must be an http(s) URL, not {url!r}")
+    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(body)},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=CALLBACK_TIMEOUT_SECONDS) as response:  # noqa: S310
+            return Delivery(status=response.status, body=response.read(2000).decode("utf-8", "replace"))
+    except urllib.error.HTTPError as error:
+        return Delivery(status=error.code, body=error.read(2000).decode("utf-8", "replace"))

@@ -1,0 +1,36 @@
+"""Pure pricing and limit rules of the catalog: no ORM, no clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Price:
+    list_points: int  # the catalogue price (or the running sale price)
+    unit_points: int  # what this member pays for one, after the tier discount
+    regular_points: int  # the normal price, shown struck through during a sale
+
+    @property
+    def saved_per_unit(self) -> int:
+        return self.list_points - self.unit_points
+
+    @property
+    def on_sale(self) -> bool:
+        return self.list_points < self.regular_points
+
+
+def tier_price(points: int, price_percent: int) -> int:
+    """The member's price: ``price_percent`` of ``points``, rounded down, never below 1."""
+    return max(points * price_percent // 100, 1)
+
+
+def price_for(*, regular: int, sale: int | None, price_percent: int) -> Price:
+    listed = min(regular, sale) if sale else regular
+    return Price(list_points=listed, unit_points=tier_price(listed, price_percent), regular_points=regular)
+
+
+def in_window(now: datetime, starts: datetime | None, ends: datetime | None) -> bool:
+    """Inclusive start, exclusive end; an open side is unbounded."""
+    return (starts is None or now >= starts) and (ends is None or now < ends)

@@ -1,0 +1,47 @@
+"""The catalog's public write surface."""
+
+from catalog.services.alerts import low_stock_notify
+from catalog.services.coupons import CouponView, coupon_lookup, coupon_redeem_in_store
+from catalog.services.orders import (
+    order_approve,
+    order_cancel,
+    order_confirm_receipt,
+    order_deliver,
+    order_mark_paid,
+    order_reject,
+    order_ship,
+    orders_cancel_unpaid,
+)
+from catalog.services.payments import PaymentMismatch as PaymentMismatch
+from catalog.services.payments import PaymentOutcome as PaymentOutcome
+from catalog.services.payments import payment_begin as payment_begin
+from catalog.services.payments import payment_notification_apply as payment_notification_apply
+from catalog.services.redemption import Quote, order_redeem, redemption_quote
+from catalog.services.reviews import ReviewResult, review_post
+from catalog.services.stock import CodeImportReport, InvalidStockChange, codes_import, stock_adjust
+from catalog.services.views_log import product_view_record
+
+__all__ = [
+    "CodeImportReport",
+    "CouponView",
+    "InvalidStockChange",
+    "Quote",
+    "ReviewResult",
+    "codes_import",
+    "coupon_lookup",
+    "coupon_redeem_in_store",
+    "low_stock_notify",
+    "order_approve",
+    "order_cancel",
+    "order_confirm_receipt",
+    "order_deliver",
+    "order_mark_paid",
+    "order_redeem",
+    "order_reject",
+    "order_ship",
+    "orders_cancel_unpaid",
+    "product_view_record",
+    "redemption_quote",
+    "review_post",
+    "stock_adjust",
+]

@@ -1,0 +1,42 @@
+"""Operator alerts of the catalog."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts import services as accounts_services
+from catalog.models import Product
+
+
+def _operators():
+    permission = Q(
+        groups__permissions__codename="change_product", groups__permissions__content_type__app_label="catalog"
+    )
+    return get_user_model().objects.filter(Q(is_superuser=True) | permission, is_staff=True, is_active=True).distinct()
+
+
+def low_stock_notify(*, product_id: int) -> int:
+    """Tell every operator (inbox) that a product's stock is at or below its threshold, once a day.
+
+    Returns the number of operators told. Safe to run twice (a dedupe key per product and day).
+    """
+    product = Product.objects.filter(pk=product_id).first()
+    if product is None or product.stock > product.low_stock_threshold:
+        return 0
+    day = timezone.localdate().isoformat()
+    title = _("Low stock: %(name)s (%(stock)s left)") % {"name": product.name, "stock": product.stock}
+    told = 0
+    for operator in _operators():
+        accounts_services.notification_send(
+            user_id=operator.pk,
+            kind="order",
+            title=title[:120],
+            body=_("Restock it or take it off the shelf in the admin."),
+            link=f"/admin/catalog/product/{product.pk}/change/",
+            dedupe_key=f"low-stock:{product.pk}:{day}",
+        )
+        told += 1
+    return told

@@ -1,0 +1,286 @@
+"""Redemption (兑换): quote, then redeem in one transaction that leaves nothing behind on failure.
+
+Lock order: the member's points account (serialises one member's redemptions, so the
+per-day and lifetime limits cannot be raced), then a free code (SKIP LOCKED), then the
+product's stock row last with a guarded UPDATE — the hot row is held for the shortest time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from accounts import selectors as accounts_selectors
+from accounts import services as accounts_services
+from catalog import flash_gate, rules
+from catalog.enums import OrderStatus, ProductKind, StockReason
+from catalog.exceptions import (
+    AddressRequired,
+    DailyLimitReached,
+    InvalidQuantity,
+    LifetimeLimitReached,
+    NoCodesLeft,
+    OrderCapExceeded,
+    OutOfStock,
+    ProductUnavailable,
+    RequestConflict,
+    SaleEnded,
+    SaleNotStarted,
+    SoldOut,
+    TierRequired,
+)
+from catalog.models import Code, Order, OrderEvent, Product, SalePrice, StockMovement
+from points import selectors as points_selectors
+from points import services as points_services
+from points.exceptions import InsufficientPoints
+
+COUNTED_STATUSES = [s for s in OrderStatus.values if s not in (OrderStatus.CANCELLED, OrderStatus.REJECTED)]
+
+
+@dataclass(frozen=True)
+class Quote:
+    product_id: int
+    quantity: int
+    price: rules.Price
+    points_total: int
+    points_saved: int
+    cash_total: Decimal
+    balance: int
+    needs_address: bool
+
+    @property
+    def balance_after(self) -> int:
+        return self.balance - self.points_total
+
+    @property
+    def affordable(self) -> bool:
+        return self.balance >= self.points_total
+
+
+def _sale_points(product: Product, now) -> int | None:
+    return (
+        SalePrice.objects.filter(product=product, starts_at__lte=now, ends_at__gt=now)
+        .order_by("points_price")
+        .values_list("points_price", flat=True)
+        .first()
+    )
+
+
+def _check_on_sale(product: Product, now) -> None:
+    if not product.on_shelf:
+        raise ProductUnavailable()
+    if product.sale_starts_at and now < product.sale_starts_at:
+        raise SaleNotStarted(start=date_format(timezone.localtime(product.sale_starts_at), "Y-m-d H:i"))
+    if product.sale_ends_at and now >= product.sale_ends_at:
+        raise SaleEnded()
+
+
+def _check_tier(product: Product, tier_rank: int) -> None:
+    if product.min_tier_rank > tier_rank:
+        names = {t.rank: t.name for t in points_selectors.tier_ladder()}
+        raise TierRequired(tier=names.get(product.min_tier_rank, product.min_tier_rank))
+
+
+def _check_limits(product: Product, user_id: int, quantity: int, now) -> None:
+    if quantity < 1 or quantity > product.per_order_limit:
+        raise InvalidQuantity(limit=product.per_order_limit)
+    if product.per_day_limit is None and product.lifetime_limit is None:
+        return
+    from zoneinfo import ZoneInfo
+
+    from points.rules import period_start  # pure date math, shared with the ledger
+
+    orders = Order.objects.filter(member_id=user_id, product=product, status__in=COUNTED_STATUSES)
+    if product.per_day_limit is not None:
+        today = period_start(now, "day", ZoneInfo(settings.TIME_ZONE))
+        used = orders.filter(created_at__gte=today).aggregate(n=Sum("quantity"))["n"] or 0
+        if used + quantity > product.per_day_limit:
+            raise DailyLimitReached(limit=product.per_day_limit, left=max(product.per_day_limit - used, 0))
+    if product.lifetime_limit is not None:
+        used = orders.aggregate(n=Sum("quantity"))["n"] or 0
+        if used + quantity > product.lifetime_limit:
+            raise LifetimeLimitReached(limit=product.lifetime_limit, left=max(product.lifetime_limit - used, 0))
+
+
+def _product(product_id: int) -> Product:
+    product = Product.objects.filter(pk=product_id).first()
+    if product is None:
+        raise ProductUnavailable()
+    return product
+
+
+def redemption_quote(*, user_id: int, product_id: int, quantity: int) -> Quote:
+    """Everything the confirmation page shows, with every rule checked (stock is re-checked on redeem)."""
+    product = _product(product_id)
+    now = timezone.now()
+    _check_on_sale(product, now)
+    tier = points_selectors.member_tier(user_id=user_id)
+    _check_tier(product, tier.rank if tier else 0)
+    _check_limits(product, user_id, quantity, now)
+    if product.stock < quantity:
+        raise OutOfStock(left=product.stock) if product.stock else SoldOut()
+    price = rules.price_for(
+        regular=product.points_price, sale=_sale_points(product, now), price_percent=tier.price_percent if tier else 100
+    )
+    total = price.unit_points * quantity
+    if total > settings.CATALOG_ORDER_CAP_POINTS:
+        raise OrderCapExceeded(cap=settings.CATALOG_ORDER_CAP_POINTS)
+    return Quote(
+        product_id=product.pk,
+        quantity=quantity,
+        price=price,
+        points_total=total,
+        points_saved=price.saved_per_unit * quantity,
+        cash_total=product.cash_price * quantity,
+        balance=points_selectors.header_balance(user_id=user_id) or 0,
+        needs_address=product.kind == ProductKind.PHYSICAL,
+    )
+
+
+def _replay(idempotency_key: str, user_id: int, product_id: int, quantity: int) -> Order | None:
+    order = Order.objects.filter(idempotency_key=idempotency_key).first()
+    if order is None:
+        return None
+    if order.member_id != user_id or order.product_id != product_id or order.quantity != quantity:
+        raise RequestConflict()
+    return order
+
+
+def _take_stock(product: Product, quantity: int, order: Order) -> None:
+    """The guarded decrement: the database refuses to go below zero, whoever else is buying."""
+    updated = Product.objects.filter(pk=product.pk, stock__gte=quantity).update(
+        stock=F("stock") - quantity, sold=F("sold") + quantity
+    )
+    if updated != 1:
+        left = Product.objects.filter(pk=product.pk).values_list("stock", flat=True).get()
+        raise OutOfStock(left=left) if left else SoldOut()
+    stock_after = Product.objects.filter(pk=product.pk).values_list("stock", flat=True).get()
+    StockMovement.objects.create(
+        product=product, delta=-quantity, stock_after=stock_after, reason=StockReason.REDEMPTION, order=order
+    )
+    if stock_after == 0 and product.auto_off_shelf:
+        Product.objects.filter(pk=product.pk).update(on_shelf=False)
+    if stock_after <= product.low_stock_threshold:
+        from catalog import jobs
+
+        transaction.on_commit(lambda: jobs.low_stock_alert.delay(product.pk))
+
+
+def _first_status(product: Product) -> str:
+    if product.cash_price > 0:
+        return OrderStatus.AWAITING_PAYMENT
+    if product.requires_review:
+        return OrderStatus.PENDING_REVIEW
+    if product.kind == ProductKind.PHYSICAL:
+        return OrderStatus.APPROVED
+    return OrderStatus.COMPLETED
+
+
+def order_redeem(
+    *,
+    user_id: int,
+    product_id: int,
+    quantity: int,
+    idempotency_key: str,
+    pin: str,
+    address_id: int | None = None,
+) -> Order:
+    """Redeem ``quantity`` of a product: check the PIN, then debit points, take a code and stock.
+
+    The PIN is checked first in its own transaction, so a wrong PIN is counted even though
+    nothing else happens. Everything else happens in one transaction: any refusal leaves no
+    order, no debit, no stock change behind. Safe to call twice: the same key returns the
+    first order (a double click or a retried POST is one redemption). For a flash sale the
+    Redis gate may refuse first (SoldOut/OutOfStock), before any database transaction.
+    """
+    if (order := _replay(idempotency_key, user_id, product_id, quantity)) is not None:
+        return order
+    accounts_services.pin_verify(user_id=user_id, pin=pin)
+    # A flash sale's Redis gate refuses a sold-out burst before it reaches the database; the
+    # units it hands out go back unless this call really sold them (catalog/flash_gate.py).
+    with flash_gate.hold(product_id=product_id, quantity=quantity) as held:
+        try:
+            order, created = _redeem(
+                user_id=user_id,
+                product_id=product_id,
+                quantity=quantity,
+                idempotency_key=idempotency_key,
+                address_id=address_id,
+            )
+        except IntegrityError:
+            # The same key committed by a parallel request between our replay check and insert.
+            if (order := _replay(idempotency_key, user_id, product_id, quantity)) is not None:
+                return order
+            raise
+        if created:
+            held.keep()
+        return order
+
+
+@transaction.atomic
+def _redeem(
+    *, user_id: int, product_id: int, quantity: int, idempotency_key: str, address_id: int | None
+) -> tuple[Order, bool]:
+    """The redemption transaction; returns the order and whether this call created it."""
+    points_services.account_lock(user_id=user_id)
+    if (order := _replay(idempotency_key, user_id, product_id, quantity)) is not None:
+        return order, False
+    quote = redemption_quote(user_id=user_id, product_id=product_id, quantity=quantity)
+    if quote.balance < quote.points_total:
+        raise InsufficientPoints(available=quote.balance, required=quote.points_total)
+    product = _product(product_id)
+    address = None
+    if product.kind == ProductKind.PHYSICAL:
+        if address_id is None:
+            raise AddressRequired()
+        address = accounts_selectors.address_get(user_id=user_id, address_id=address_id)
+    now = timezone.now()
+    status = _first_status(product)
+    order = Order.objects.create(
+        member_id=user_id,
+        product=product,
+        product_name=product.name,
+        kind=product.kind,
+        quantity=quantity,
+        unit_points=quote.price.unit_points,
+        points_total=quote.points_total,
+        points_saved=quote.points_saved,
+        cash_total=quote.cash_total,
+        status=status,
+        idempotency_key=idempotency_key,
+        recipient=address.recipient if address else "",
+        phone=address.phone if address else "",
+        address=f"{address.region} {address.detail}" if address else "",
+        postal_code=address.postal_code if address else "",
+        pay_by=now + timezone.timedelta(minutes=settings.CATALOG_PAYMENT_TIMEOUT_MINUTES)
+        if status == OrderStatus.AWAITING_PAYMENT
+        else None,
+        created_at=now,
+    )
+    receipt = points_services.points_spend(
+        user_id=user_id,
+        amount=quote.points_total,
+        idempotency_key=f"catalog.order:{order.pk}:spend",
+        reference=f"catalog.order:{order.pk}",
+        memo=_("Redeemed: %(name)s ×%(quantity)s") % {"name": product.name, "quantity": quantity},
+    )
+    if product.needs_code:
+        code = Code.objects.select_for_update(skip_locked=True).filter(product=product, order__isnull=True).first()
+        if code is None:
+            raise NoCodesLeft()
+        valid_until = (
+            now + timezone.timedelta(days=product.coupon_valid_days) if product.kind == ProductKind.COUPON else None
+        )
+        Code.objects.filter(pk=code.pk).update(order=order, assigned_at=now, valid_until=valid_until)
+    _take_stock(product, quantity, order)
+    Order.objects.filter(pk=order.pk).update(spend_entry_id=receipt.entry_id)
+    order.spend_entry_id = receipt.entry_id
+    OrderEvent.objects.create(order=order, from_status="", to_status=status, created_at=now)
+    return order, True

@@ -1,0 +1,372 @@
+"""The member's side of the catalog: the mall home, the catalog, a product, redeeming, orders, reviews.
+
+Thin views: read through ``catalog.selectors``, write through ``catalog.services``, and
+turn every refusal (a DomainError) into a message that says why.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import selectors as accounts_selectors
+from accounts import services as accounts_services
+from accounts.exceptions import AddressLimitReached, InvalidPhone, PinLocked, PinNotSet
+from catalog import selectors, services
+from catalog.enums import ProductKind
+from catalog.exceptions import OrderNotFound, RequestConflict
+from catalog.forms import CatalogFilterForm, InlineAddressForm, RedeemChoiceForm, RedeemForm, ReviewForm
+from catalog.selectors import ORDER_TABS, CatalogQuery, MemberPricing
+from points.exceptions import DomainError, InsufficientPoints
+
+ORDER_TAB_LABELS = {
+    "all": gettext_lazy("All"),
+    "unpaid": gettext_lazy("To pay"),
+    "processing": gettext_lazy("Processing"),
+    "shipped": gettext_lazy("Shipped"),
+    "done": gettext_lazy("Completed"),
+    "closed": gettext_lazy("Cancelled"),
+}
+
+
+def _pricing(request: HttpRequest) -> MemberPricing:
+    return selectors.member_pricing(user_id=request.user.pk if request.user.is_authenticated else None)
+
+
+def _is_partial(request: HttpRequest) -> bool:
+    # A history restore asks for the whole page: htmx has nothing cached to put the fragment into.
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _new_request_key() -> str:
+    return uuid.uuid4().hex
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    pricing = _pricing(request)
+    return render(request, "catalog/home.html", {"home": selectors.mall_home(pricing=pricing), "pricing": pricing})
+
+
+@require_GET
+def product_list(request: HttpRequest) -> HttpResponse:
+    categories = selectors.category_list()
+    form = CatalogFilterForm(request.GET or None, categories=categories)
+    filter_errors: list[str] = []
+    query = CatalogQuery()
+    if form.is_bound:
+        if not form.is_valid():
+            filter_errors = form.error_summary()
+        query = form.query()
+    pricing = _pricing(request)
+    if query.affordable and not pricing.signed_in:
+        query = replace(query, affordable=False)
+    page = selectors.product_page(query=query, pricing=pricing, page=request.GET.get("page", 1))
+    params = request.GET.copy()
+    params.pop("page", None)
+    context = {
+        "form": form,
+        "query": query,
+        "page": page,
+        "pricing": pricing,
+        "categories": categories,
+        "filter_errors": filter_errors,
+        "querystring": params.urlencode(),
+    }
+    template = "catalog/partials/product_results.html" if _is_partial(request) else "catalog/product_list.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _product_page(request: HttpRequest, pk: int, *, address_form: InlineAddressForm | None = None) -> HttpResponse:
+    pricing = _pricing(request)
+    detail = selectors.product_detail(product_id=pk, pricing=pricing)
+    if detail is None:
+        raise Http404
+    choice = RedeemChoiceForm(request.GET)
+    quantity, address_id = 1, None
+    if choice.is_valid():
+        quantity = min(choice.cleaned_data["quantity"], detail.max_quantity)
+        address_id = choice.cleaned_data["address"]
+    addresses = []
+    if request.user.is_authenticated:
+        services.product_view_record(member_id=request.user.pk, product_id=pk)
+        if detail.needs_address:
+            addresses = accounts_selectors.address_list(user_id=request.user.pk)
+    if address_id is None and addresses:
+        address_id = addresses[0].id
+    context = {
+        "detail": detail,
+        "card": detail.card,
+        "pricing": pricing,
+        "quantity": quantity,
+        "addresses": addresses,
+        "address_id": address_id,
+        "address_form": address_form or InlineAddressForm(initial={"quantity": quantity}, auto_id="addr_%s"),
+    }
+    return render(request, "catalog/product_detail.html", context)
+
+
+@require_GET
+def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _product_page(request, pk)
+
+
+@login_required
+@require_POST
+def redeem_address_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """The product page's inline "new address" form: save it, then go on to the confirmation with it."""
+    if selectors.product_card(product_id=pk, pricing=MemberPricing()) is None:
+        raise Http404
+    form = InlineAddressForm(request.POST, auto_id="addr_%s")
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            address = accounts_services.address_create(
+                user_id=request.user.pk,
+                recipient=data["recipient"],
+                phone=data["phone"],
+                province=data["province"],
+                city=data["city"],
+                district=data["district"],
+                detail=data["detail"],
+                postal_code=data["postal_code"],
+            )
+        except InvalidPhone as error:
+            form.add_error("phone", error.message)
+        except AddressLimitReached as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Address saved."))
+            query = urlencode({"quantity": data["quantity"], "address": address.id})
+            return redirect(f"{reverse('redeem_confirm', args=[pk])}?{query}")
+    return _product_page(request, pk, address_form=form)
+
+
+def _address_for(user_id: int, address_id: int | None):
+    """(the member's addresses, the chosen one or their default, an error message)."""
+    addresses = accounts_selectors.address_list(user_id=user_id)
+    if address_id is None:
+        return addresses, (addresses[0] if addresses else None), ""
+    chosen = next((a for a in addresses if a.id == address_id), None)
+    if chosen is None:
+        return addresses, None, _("This address does not exist.")
+    return addresses, chosen, ""
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def redeem_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """Step 2 of 3: what it costs, where it goes, the PIN. The POST redeems; a refusal re-shows this page."""
+    user_id = request.user.pk
+    pricing = _pricing(request)
+    card = selectors.product_card(product_id=pk, pricing=pricing)
+    if card is None:
+        raise Http404
+    if request.method == "GET":
+        choice = RedeemChoiceForm(request.GET or {"quantity": 1})
+        choice.is_valid()
+        return _confirm_page(request, card, pricing, choice, key=_new_request_key())
+    form = RedeemForm(request.POST)
+    refusal: DomainError | None = None
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            order = services.order_redeem(
+                user_id=user_id,
+                product_id=pk,
+                quantity=data["quantity"],
+                # Namespaced per member: one member's key can never collide with another's.
+                idempotency_key=f"web:{user_id}:{data['idempotency_key']}",
+                pin=data["pin"],
+                address_id=data["address"],
+            )
+        except DomainError as error:
+            refusal = error
+        else:
+            return redirect(f"{reverse('order_detail', args=[order.pk])}?placed=1")
+    # Nothing was written, so the same key may be sent again; a key already spent on another redemption may not.
+    key = form.cleaned_data.get("idempotency_key")
+    if not key or isinstance(refusal, RequestConflict):
+        key = _new_request_key()
+    return _confirm_page(request, card, pricing, form, key=key, refusal=refusal)
+
+
+def _confirm_page(
+    request: HttpRequest,
+    card: selectors.ProductCard,
+    pricing: MemberPricing,
+    form: RedeemChoiceForm,
+    *,
+    key: str,
+    refusal: DomainError | None = None,
+) -> HttpResponse:
+    user_id = request.user.pk
+    quantity = form.cleaned_data.get("quantity")
+    quote = None
+    if quantity is not None:
+        try:
+            quote = services.redemption_quote(user_id=user_id, product_id=card.id, quantity=quantity)
+        except DomainError as error:
+            refusal = refusal or error
+        else:
+            if refusal is None and not quote.affordable:
+                refusal = InsufficientPoints(available=quote.balance, required=quote.points_total)
+    addresses, address, address_error = [], None, ""
+    if card.kind == ProductKind.PHYSICAL:
+        addresses, address, address_error = _address_for(user_id, form.cleaned_data.get("address"))
+    pin = accounts_selectors.pin_status(user_id=user_id)
+    context = {
+        "card": card,
+        "pricing": pricing,
+        "quote": quote,
+        "quantity": quantity or 1,
+        "addresses": addresses,
+        "address": address,
+        "address_error": address_error,
+        "idempotency_key": key,
+        "refusal": refusal,
+        "pin_not_set": not pin.is_set or isinstance(refusal, PinNotSet),
+        "pin_locked_minutes": refusal.minutes if isinstance(refusal, PinLocked) else pin.minutes_locked(timezone.now()),
+        "pin_error": " ".join(form.errors.get("pin", [])),
+        "form_errors": [error for name, errors in form.errors.items() if name != "pin" for error in errors],
+    }
+    return render(request, "catalog/redeem_confirm.html", context)
+
+
+@login_required
+@require_GET
+def order_list(request: HttpRequest) -> HttpResponse:
+    tab = request.GET.get("status", "all")
+    if tab not in ORDER_TABS:
+        tab = "all"
+    counts = selectors.order_tab_counts(member_id=request.user.pk)
+    tabs = [(value, ORDER_TAB_LABELS[value], counts[value]) for value in ORDER_TABS]
+    page = selectors.order_page(member_id=request.user.pk, tab=tab, page=request.GET.get("page", 1))
+    return render(
+        request,
+        "catalog/order_list.html",
+        {
+            "page": page,
+            "rows": [(row, _payment_url(row.id) if row.awaiting_payment else None) for row in page],
+            "tab": tab,
+            "tabs": tabs,
+        },
+    )
+
+
+def _payment_url(order_id: int) -> str | None:
+    # The payment pages are another part of the mall; until they are mounted the order page still works.
+    try:
+        return reverse("payment_start", args=[order_id])
+    except NoReverseMatch:
+        return None
+
+
+@login_required
+@require_GET
+def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    detail = selectors.order_detail(member_id=request.user.pk, order_id=pk)
+    if detail is None:
+        raise Http404
+    return render(
+        request,
+        "catalog/order_detail.html",
+        {
+            "order": detail,
+            "placed": request.GET.get("placed") == "1",
+            "payment_url": _payment_url(pk) if detail.awaiting_payment else None,
+        },
+    )
+
+
+@login_required
+@require_POST
+def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        order = services.order_cancel(order_id=pk, member_id=request.user.pk, actor_id=request.user.pk)
+    except OrderNotFound:
+        raise Http404 from None
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "Order cancelled. %(points)s point is back in your account.",
+                "Order cancelled. %(points)s points are back in your account.",
+                order.points_total,
+            )
+            % {"points": order.points_total},
+        )
+    return redirect("order_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def order_confirm_receipt(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        services.order_confirm_receipt(order_id=pk, member_id=request.user.pk)
+    except OrderNotFound:
+        raise Http404 from None
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Thanks for confirming. How was it? Write a review and earn points."))
+    return redirect("order_detail", pk=pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def order_review(request: HttpRequest, pk: int) -> HttpResponse:
+    user_id = request.user.pk
+    detail = selectors.order_detail(member_id=user_id, order_id=pk)
+    if detail is None:
+        raise Http404
+    if detail.review is not None:
+        messages.info(request, _("You have already reviewed this order."))
+        return redirect("order_detail", pk=pk)
+    if not detail.can_review:
+        messages.error(request, _("You can review this item once it has been delivered."))
+        return redirect("order_detail", pk=pk)
+    form = ReviewForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = services.review_post(
+                order_id=pk, member_id=user_id, rating=data["rating"], text=data["text"], photo=data["photo"]
+            )
+        except OrderNotFound:
+            raise Http404 from None
+        except DomainError as error:
+            messages.error(request, error.message)
+            return redirect("order_detail", pk=pk)
+        if result.points:
+            messages.success(
+                request,
+                ngettext(
+                    "Thanks for your review! You earned %(points)s point.",
+                    "Thanks for your review! You earned %(points)s points.",
+                    result.points,
+                )
+                % {"points": result.points},
+            )
+        else:
+            messages.success(request, _("Thanks for your review!"))
+        if result.message:
+            messages.info(request, result.message)
+        return redirect("order_detail", pk=pk)
+    return render(request, "catalog/order_review.html", {"order": detail, "form": form})

@@ -1,0 +1,153 @@
+/* The mall's small enhancements: live countdowns, the copy button, the quantity stepper, the gallery,
+   the review counter and single-submit forms. Every page works without this file. */
+(function () {
+  "use strict";
+
+  function pad(n) { return n < 10 ? "0" + n : String(n); }
+
+  function formatLeft(ms, dayLabel) {
+    var total = Math.floor(ms / 1000);
+    var days = Math.floor(total / 86400);
+    var hours = Math.floor((total % 86400) / 3600);
+    var minutes = Math.floor((total % 3600) / 60);
+    var seconds = total % 60;
+    var clock = pad(hours) + ":" + pad(minutes) + ":" + pad(seconds);
+    return days > 0 ? days + (dayLabel || "d") + " " + clock : clock;
+  }
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("[data-countdown-to]").forEach(function (el) {
+      var target = Date.parse(el.getAttribute("data-countdown-to"));
+      var value = el.querySelector(".cd-value");
+      if (isNaN(target) || !value) { return; }
+      var left = target - now;
+      if (left <= 0) {
+        value.textContent = el.getAttribute("data-countdown-done") || "";
+        el.classList.add("is-done");
+        var label = el.querySelector(".cd-label");
+        if (label) { label.hidden = true; }
+        return;
+      }
+      value.textContent = formatLeft(left, el.getAttribute("data-countdown-day"));
+    });
+  }
+
+  function copyText(button) {
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    if (!source) { return; }
+    var text = source.value || source.textContent;
+    var done = function () {
+      var label = button.querySelector("span");
+      var original = label ? label.textContent : "";
+      button.classList.add("is-copied");
+      if (label) { label.textContent = button.getAttribute("data-copied-label") || original; }
+      setTimeout(function () {
+        button.classList.remove("is-copied");
+        if (label) { label.textContent = original; }
+      }, 1800);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () { source.select(); });
+    } else if (source.select) {
+      // Plain-HTTP fallback: select the code so one more tap copies it.
+      source.focus();
+      source.select();
+      try { if (document.execCommand("copy")) { done(); } } catch (e) { /* selection is enough */ }
+    }
+  }
+
+  function stepQuantity(button) {
+    var stepper = button.closest("[data-stepper]");
+    var input = stepper && stepper.querySelector("input");
+    if (!input) { return; }
+    var min = parseInt(input.min || "1", 10);
+    var max = parseInt(input.max || "999", 10);
+    var next = (parseInt(input.value, 10) || min) + parseInt(button.getAttribute("data-step"), 10);
+    input.value = Math.max(min, Math.min(max, next));
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  function syncStepper(input) {
+    var stepper = input.closest("[data-stepper]");
+    if (!stepper) { return; }
+    var value = parseInt(input.value, 10) || 1;
+    stepper.querySelectorAll("[data-step]").forEach(function (button) {
+      var step = parseInt(button.getAttribute("data-step"), 10);
+      button.hidden = false;
+      button.disabled = step < 0 ? value <= parseInt(input.min || "1", 10) : value >= parseInt(input.max || "999", 10);
+    });
+    // The inline "new address" form continues to the confirmation with the chosen quantity.
+    document.querySelectorAll("form[data-testid=address-form] input[name=quantity]").forEach(function (hidden) {
+      hidden.value = value;
+    });
+  }
+
+  function showImage(link) {
+    var main = document.querySelector("[data-gallery-main]");
+    if (!main) { return false; }
+    var img = main.querySelector("img");
+    img.src = link.getAttribute("data-detail");
+    main.href = link.href;
+    document.querySelectorAll("[data-gallery-thumb]").forEach(function (other) { other.removeAttribute("aria-current"); });
+    link.setAttribute("aria-current", "true");
+    return true;
+  }
+
+  function init(root) {
+    root.querySelectorAll(".copy-btn[hidden]").forEach(function (button) { button.hidden = false; });
+    root.querySelectorAll("[data-stepper] input").forEach(syncStepper);
+    root.querySelectorAll("[data-count-for]").forEach(function (counter) {
+      var field = document.getElementById(counter.getAttribute("data-count-for"));
+      if (field) { counter.textContent = field.value.length; }
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var copy = event.target.closest("[data-copy]");
+    if (copy) { copyText(copy); return; }
+    var step = event.target.closest("[data-step]");
+    if (step) { stepQuantity(step); return; }
+    var thumb = event.target.closest("[data-gallery-thumb]");
+    if (thumb && showImage(thumb)) { event.preventDefault(); }
+  });
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("[data-stepper] input")) { syncStepper(event.target); }
+  });
+
+  document.addEventListener("input", function (event) {
+    var counter = event.target.id && document.querySelector('[data-count-for="' + event.target.id + '"]');
+    if (counter) { counter.textContent = event.target.value.length; }
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) { event.preventDefault(); return; }
+    if (form.hasAttribute("data-once")) {
+      // A second click would only replay the same request (the server is idempotent); don't send it.
+      if (form.dataset.sent) { event.preventDefault(); return; }
+      form.dataset.sent = "1";
+      form.querySelectorAll("button[type=submit]").forEach(function (button) { button.classList.add("is-busy"); });
+    }
+  });
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    // Empty filters are left out, so the address bar reads ?category=books rather than a list of blanks.
+    var form = event.detail.elt;
+    if (!form.matches || !form.matches("[data-drop-empty]") || !event.detail.formData) { return; }
+    var empty = [];
+    event.detail.formData.forEach(function (value, name) { if (value === "") { empty.push(name); } });
+    empty.forEach(function (name) { event.detail.formData.delete(name); });
+  });
+
+  window.addEventListener("pageshow", function (event) {
+    // Back from the next page: the form is usable again.
+    if (event.persisted) { document.querySelectorAll("form[data-sent]").forEach(function (form) { delete form.dataset.sent; }); }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { init(document); tick(); });
+  document.addEventListener("htmx:load", function (event) { init(event.detail.elt); tick(); });
+  setInterval(tick, 1000);
+})();
