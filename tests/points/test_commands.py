@@ -34,7 +34,7 @@ def test_points_verify_fails_and_names_the_account_when_a_balance_is_tampered_wi
     out = StringIO()
     with pytest.raises(CommandError, match="violation"):
         call_command("points_verify", stdout=out)
-    assert f"#{account.pk}: balance=90 entries=100" in out.getvalue()
+    assert f"#{account.pk}: balance=90/100" in out.getvalue()
 
 
 def test_points_expire_prints_a_summary_and_rerun_expires_nothing(member, other_member):

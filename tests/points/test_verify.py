@@ -92,7 +92,7 @@ def _damage_refund(rows):
         (_damage_lot, {"balance_equals_lots": "account", "lot_equals_movements": "lot"}),
         (_damage_movement, {"lot_equals_movements": "lot", "entry_equals_movements": "spend"}),
         (_damage_balance_after, {"balance_after_is_running_sum": "spend"}),
-        (_damage_lifetime, {"lifetime_totals": "account"}),
+        (_damage_lifetime, {"balance_equals_entries": "account"}),
         (_damage_refund, {"refund_within_spend": "spend"}),
     ],
     ids=lambda value: value.__name__.removeprefix("_damage_") if callable(value) else "",
