@@ -1,16 +1,21 @@
-"""Admin for members: users (e-mail login), addresses and inbox messages, read-only where services own the writes."""
+"""Admin for members: users (e-mail login), addresses, inbox messages, invite codes and referrals.
+
+Read-only where services own the writes; referrals are reviewed with approve/deny actions.
+"""
 
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from accounts import rules
+from accounts import rules, services
 from accounts.exceptions import InvalidPhone
-from accounts.models import Address, Notification, User
+from accounts.models import Address, InviteCode, Notification, Referral, User
+from points.exceptions import DomainError
 
 
 def _admin_clean_phone(form: forms.ModelForm) -> str | None:
@@ -114,3 +119,87 @@ class NotificationAdmin(ReadOnlyAdmin):
     ordering = ("-created_at",)
     date_hierarchy = "created_at"
     fields = ("user", "kind", "title", "body", "link", "created_at", "read_at")
+
+
+@admin.register(InviteCode)
+class InviteCodeAdmin(ReadOnlyAdmin):
+    list_display = ("code", "user", "created_at")
+    search_fields = ("code", "user__email")
+    list_select_related = ("user",)
+    ordering = ("-created_at",)
+    fields = ("user", "code", "created_at")
+
+
+@admin.register(Referral)
+class ReferralAdmin(ReadOnlyAdmin):
+    """Invitations, and the review of those held as suspicious: approve pays what they earned."""
+
+    list_display = (
+        "invitee",
+        "inviter",
+        "status",
+        "signup_ip",
+        "created_at",
+        "verified_at",
+        "signup_points",
+        "first_order_points",
+        "reviewed_by",
+    )
+    list_filter = (
+        "status",
+        "held_reason",
+        "no_reward_reason",
+        "created_at",
+        ("verified_at", admin.EmptyFieldListFilter),
+    )
+    search_fields = ("inviter__email", "invitee__email", "=signup_ip")
+    list_select_related = ("inviter", "invitee", "reviewed_by")
+    ordering = ("-created_at",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    actions = ("approve_referrals", "deny_referrals")
+    fields = (
+        "invitee",
+        "inviter",
+        "created_at",
+        "signup_ip",
+        "status",
+        "held_reason",
+        "reviewed_by",
+        "reviewed_at",
+        "verified_at",
+        "rewarded_at",
+        "no_reward_reason",
+        "signup_points",
+        "first_order_reference",
+        "first_order_available_at",
+        "first_order_points",
+        "first_order_withdrawn_at",
+    )
+
+    def has_review_permission(self, request) -> bool:
+        return request.user.has_perm("accounts.review_referral")
+
+    def _review(self, request, queryset, service) -> int:
+        """Run ``service`` on each selected referral; refusals are listed, the rest counted."""
+        done = 0
+        for referral_id in queryset.order_by("pk").values_list("pk", flat=True):
+            try:
+                service(referral_id=referral_id, reviewer_id=request.user.pk)
+            except DomainError as error:
+                self.message_user(request, f"#{referral_id}: {error.message}", messages.WARNING)
+            else:
+                done += 1
+        return done
+
+    @admin.action(description=_("Approve the selected held referrals (pays their rewards)"), permissions=["review"])
+    def approve_referrals(self, request, queryset) -> None:
+        if done := self._review(request, queryset, services.referral_approve):
+            message = ngettext("%(n)s referral approved.", "%(n)s referrals approved.", done) % {"n": done}
+            self.message_user(request, message, messages.SUCCESS)
+
+    @admin.action(description=_("Deny the selected referrals (no rewards)"), permissions=["review"])
+    def deny_referrals(self, request, queryset) -> None:
+        if done := self._review(request, queryset, services.referral_deny):
+            message = ngettext("%(n)s referral denied.", "%(n)s referrals denied.", done) % {"n": done}
+            self.message_user(request, message, messages.SUCCESS)

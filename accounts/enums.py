@@ -9,3 +9,19 @@ class NotificationKind(models.TextChoices):
     ORDER = "order", _("Orders")
     ACCOUNT = "account", _("Account and security")
     ANNOUNCEMENT = "announcement", _("Announcements")
+
+
+class ReferralStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for e-mail confirmation")
+    HELD = "held", _("Held for review")
+    APPROVED = "approved", _("Approved")
+    DENIED = "denied", _("Denied")
+
+
+class HoldReason(models.TextChoices):
+    SAME_IP = "same_ip", _("Many sign-ups from one IP address within an hour")
+
+
+class NoRewardReason(models.TextChoices):
+    MONTHLY_CAP = "monthly_cap", _("Over the inviter's monthly limit of rewarded invites")
+    KNOWN_EMAIL = "known_email", _("This e-mail address was invited before")

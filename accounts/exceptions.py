@@ -122,3 +122,33 @@ class NotificationNotFound(DomainError):
 class InvalidNotification(DomainError):
     code = "invalid_notification"
     default_message = _("The message is not valid: %(reason)s")
+
+
+class InviteCodeUnknown(DomainError):
+    code = "invite_code_unknown"
+    default_message = _("This invite code does not exist. Check it with your friend, or leave the field empty.")
+
+
+class ReferralSelf(DomainError):
+    code = "referral_self"
+    default_message = _("You cannot use your own invite code.")
+
+
+class ReferralAlreadyBound(DomainError):
+    code = "referral_already_bound"
+    default_message = _("This member was already invited by someone; an invitation cannot be changed.")
+
+
+class ReferralNotFound(DomainError):
+    code = "referral_not_found"
+    default_message = _("This referral does not exist.")
+
+
+class ReferralNotHeld(DomainError):
+    code = "referral_not_held"
+    default_message = _("Only referrals held for review can be approved (this one: %(status)s).")
+
+
+class ReferralNotDeniable(DomainError):
+    code = "referral_not_deniable"
+    default_message = _("Only pending or held referrals can be denied (this one: %(status)s).")

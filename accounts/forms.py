@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+from allauth.account.forms import SignupForm as AllauthSignupForm
+from allauth.core import context
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from accounts import rules
-from accounts.exceptions import InvalidAvatar, InvalidPhone, PhoneTaken, PinInvalid, PinTooWeak
+from accounts import rules, selectors
+from accounts.adapters import bind_invite
+from accounts.exceptions import InvalidAvatar, InvalidPhone, InviteCodeUnknown, PhoneTaken, PinInvalid, PinTooWeak
 from accounts.services import avatar_prepare
 
 PIN_WIDGET_ATTRS = {
@@ -182,3 +186,55 @@ class PinCheckForm(forms.Form):
         if not rules.is_pin_format(pin):
             raise forms.ValidationError(PinInvalid().message, code=PinInvalid.code)
         return pin
+
+
+class SignupForm(AllauthSignupForm):
+    """allauth's sign-up form with an optional invite code (邀请码), pre-filled from an invite link.
+
+    ``/accounts/signup/?invite=CODE`` keeps the code in the session, so it is still there when
+    the visitor comes back to the form later, or signs up with a social account instead.
+    """
+
+    invite_code = forms.CharField(
+        label=_("Invite code"),
+        max_length=24,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
+        help_text=_("Invited by a friend? Enter their code and you both get points."),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Last, after whatever fields ACCOUNT_SIGNUP_FIELDS asks for: it is the optional extra.
+        self.fields["invite_code"] = self.fields.pop("invite_code")
+        self.inviter: selectors.Inviter | None = None
+        # allauth's sign-up view does not hand the request to its form; its middleware keeps it here.
+        request: HttpRequest | None = context.request
+        if request is None or self.is_bound:
+            return
+        linked = rules.normalize_invite_code(request.GET.get("invite", ""))[:24]
+        code = linked or request.session.get(rules.INVITE_SESSION_KEY, "")
+        if not code:
+            return
+        self.fields["invite_code"].initial = code
+        self.inviter = selectors.invite_code_owner(code=code)
+        if linked and self.inviter:
+            # Only a code that works is kept: a mistyped link must not replace a good one.
+            request.session[rules.INVITE_SESSION_KEY] = linked
+
+    def clean_invite_code(self) -> str:
+        code = rules.normalize_invite_code(self.cleaned_data["invite_code"])
+        if not code:
+            return ""
+        inviter = selectors.invite_code_owner(code=code)
+        if inviter is None:
+            raise forms.ValidationError(InviteCodeUnknown().message, code=InviteCodeUnknown.code)
+        self.inviter = inviter
+        return code
+
+    def signup(self, request: HttpRequest, user) -> None:
+        """allauth's hook, called once the new user is saved."""
+        # Taken out whatever happens: a code the member cleared from the field must not be used later.
+        request.session.pop(rules.INVITE_SESSION_KEY, None)
+        if code := self.cleaned_data.get("invite_code"):
+            bind_invite(request, user_id=user.pk, code=code)

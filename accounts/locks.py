@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 
-from accounts.models import PaymentPin
+from accounts.models import PaymentPin, Referral
 
 
 def member_for_update(*, user_id: int) -> None:
@@ -19,3 +19,24 @@ def member_for_update(*, user_id: int) -> None:
 def pin_for_update(*, user_id: int) -> PaymentPin | None:
     """Lock and return the member's payment PIN row, or None if no PIN is set."""
     return PaymentPin.objects.select_for_update().filter(user_id=user_id).first()
+
+
+def referral_for_update(*, invitee_id: int) -> Referral | None:
+    """Lock and return the referral that brought this member in (with the member), or None.
+
+    Take the inviter's points account first.
+    """
+    return _referrals_for_update().filter(invitee_id=invitee_id).first()
+
+
+def referral_by_id_for_update(*, referral_id: int) -> Referral | None:
+    """Lock and return a referral by its id (with the invited member), or None.
+
+    Take the inviter's points account first.
+    """
+    return _referrals_for_update().filter(pk=referral_id).first()
+
+
+def _referrals_for_update():
+    # Only the referral row: the invited member's user row is read, not locked.
+    return Referral.objects.select_for_update(of=("self",)).select_related("invitee")

@@ -1,16 +1,16 @@
-"""Members: the user, shipping addresses, payment PIN and the notifications inbox."""
+"""Members: the user, shipping addresses, payment PIN, the notifications inbox, invite codes and referrals."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.enums import NotificationKind
+from accounts.enums import HoldReason, NoRewardReason, NotificationKind, ReferralStatus
 
 
 class UserManager(BaseUserManager["User"]):
@@ -154,3 +154,87 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+class InviteCode(models.Model):
+    """A member's invite code (邀请码). Made when the member is created and never changed."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invite_code", verbose_name=_("member")
+    )
+    code = models.CharField(_("invite code"), max_length=16, unique=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("invite code")
+        verbose_name_plural = _("invite codes")
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Referral(models.Model):
+    """One member invited another (邀请好友): bound at the friend's sign-up, once, never changed.
+
+    The inviter's rewards are recorded here as they are decided, so a retried event pays
+    nothing twice and the invite page reads what was paid without asking the ledger.
+    """
+
+    invitee = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="referral", verbose_name=_("invited member")
+    )
+    inviter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="referrals_made", verbose_name=_("inviter")
+    )
+    created_at = models.DateTimeField(_("signed up"), default=timezone.now, editable=False)
+    signup_ip = models.GenericIPAddressField(_("sign-up IP address"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=ReferralStatus.choices, default=ReferralStatus.PENDING
+    )
+    held_reason = models.CharField(_("why held"), max_length=20, choices=HoldReason.choices, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+    verified_at = models.DateTimeField(_("friend's e-mail confirmed"), null=True, blank=True)
+    # Keyed hash of the friend's confirmed e-mail: an address invited before earns nothing again.
+    invitee_identity = models.CharField(_("friend's e-mail (hashed)"), max_length=64, blank=True, editable=False)
+    # When the sign-up reward was decided; one with points takes one of that month's rewarded invites (the cap).
+    rewarded_at = models.DateTimeField(_("sign-up reward decided"), null=True, blank=True)
+    no_reward_reason = models.CharField(
+        _("why not rewarded"), max_length=20, choices=NoRewardReason.choices, blank=True
+    )
+    signup_points = models.PositiveIntegerField(_("sign-up reward, points"), default=0)
+    signup_available_at = models.DateTimeField(_("sign-up reward available from"), null=True, blank=True)
+    # The ledger entries of the rewards, to cancel them while they are pending (a hold, a refund).
+    signup_entry_id = models.BigIntegerField(_("sign-up reward entry"), null=True, blank=True, editable=False)
+    first_order_reference = models.CharField(_("friend's first order"), max_length=100, blank=True)
+    first_order_available_at = models.DateTimeField(_("first-order reward available from"), null=True, blank=True)
+    first_order_rewarded_at = models.DateTimeField(_("first-order reward decided"), null=True, blank=True)
+    first_order_points = models.PositiveIntegerField(_("first-order reward, points"), default=0)
+    first_order_entry_id = models.BigIntegerField(_("first-order reward entry"), null=True, blank=True, editable=False)
+    first_order_withdrawn_at = models.DateTimeField(_("first-order reward cancelled"), null=True, blank=True)
+    # How often a hold cancelled rewards that were still pending; rewards paid after that use fresh keys.
+    reward_round = models.PositiveSmallIntegerField(_("rewards cancelled by a hold"), default=0, editable=False)
+
+    class Meta:
+        verbose_name = _("referral")
+        verbose_name_plural = _("referrals")
+        permissions = [("review_referral", _("Can approve or deny held referrals"))]
+        constraints = [
+            models.CheckConstraint(condition=~Q(inviter=F("invitee")), name="accounts_referral_not_self"),
+        ]
+        indexes = [
+            models.Index(fields=["inviter", "-created_at"], name="accounts_referral_inviter"),
+            models.Index(fields=["inviter", "rewarded_at"], name="accounts_referral_rewarded"),
+            models.Index(fields=["signup_ip", "created_at"], name="accounts_referral_ip_recent"),
+            models.Index(fields=["invitee_identity"], name="accounts_referral_identity"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.inviter} → {self.invitee}"

@@ -1,9 +1,12 @@
-"""Pure rules of the accounts app: phone numbers, postal codes, payment PINs. No ORM, no clock."""
+"""Pure rules of the accounts app: phone numbers, postal codes, payment PINs, invite codes. No ORM, no clock."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta, tzinfo
 from itertools import pairwise
 from math import ceil
 
@@ -65,3 +68,45 @@ def is_weak_pin(pin: str) -> bool:
 def minutes_left(seconds: float) -> int:
     """Whole minutes to wait, rounded up so "in 0 minutes" is never shown while still locked."""
     return max(1, ceil(seconds / 60))
+
+
+# No 0/O, 1/I: a code read aloud or copied from a screenshot has one spelling.
+INVITE_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+INVITE_CODE_LENGTH = 8
+_INVITE_CODE = re.compile(rf"[{INVITE_CODE_ALPHABET}]{{{INVITE_CODE_LENGTH}}}")
+_INVITE_SEPARATORS = re.compile(r"[\s\-\u00a0\u3000]")
+
+
+def new_invite_code(choice: Callable[[str], str]) -> str:
+    """A fresh invite code; ``choice`` is ``secrets.choice`` (a parameter so tests can pin it)."""
+    return "".join(choice(INVITE_CODE_ALPHABET) for _ in range(INVITE_CODE_LENGTH))
+
+
+def normalize_invite_code(raw: str) -> str:
+    """The code as stored: upper case, without the spaces or dashes people type or paste with it."""
+    return _INVITE_SEPARATORS.sub("", raw).upper()
+
+
+def is_invite_code(code: str) -> bool:
+    return bool(_INVITE_CODE.fullmatch(code))
+
+
+def mask_email(email: str) -> str:
+    """Hide most of an e-mail address for lists other people see: al***@example.com."""
+    local, _sep, domain = email.partition("@")
+    return f"{local[:2]}***@{domain}" if domain else f"{local[:2]}***"
+
+
+def identity_hash(value: str, secret: str) -> str:
+    """A stable, non-reversible id for an e-mail address: trimmed, lower-cased, keyed with ``secret``."""
+    return hmac.new(secret.encode(), value.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+
+def month_start(now: datetime, zone: tzinfo) -> datetime:
+    """Midnight of the first day of ``now``'s month in the business time zone (for monthly limits)."""
+    local = now.astimezone(zone)
+    return datetime(local.year, local.month, 1, tzinfo=zone)
+
+
+# Where the code from an invite link waits while the visitor signs up (and signs in with a social account).
+INVITE_SESSION_KEY = "accounts.invite_code"

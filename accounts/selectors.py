@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.paginator import Page, Paginator
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from accounts import rules
+from accounts.enums import NoRewardReason, ReferralStatus
 from accounts.exceptions import AddressNotFound
-from accounts.models import Address, Notification, PaymentPin
+from accounts.models import Address, InviteCode, Notification, PaymentPin, Referral
 
 INBOX_PAGE_SIZE = 20
+INVITED_PAGE_SIZE = 20
+DEFAULT_REFERRAL_MONTHLY_CAP = 20
+DEFAULT_REFERRAL_IP_HOURLY_LIMIT = 5
 
 
 @dataclass(frozen=True)
@@ -151,3 +159,141 @@ def notification_list(*, user_id: int, page: int | str = 1, per_page: int = INBO
 
 def notification_unread_count(*, user_id: int) -> int:
     return Notification.objects.filter(user_id=user_id, read_at__isnull=True).count()
+
+
+def member_language(*, user_id: int) -> str:
+    """The language to write to a member in: their own choice, else the mall's default."""
+    language = get_user_model().objects.filter(pk=user_id).values_list("language", flat=True).first()
+    return language or settings.LANGUAGE_CODE
+
+
+# --- Invite codes and referrals -----------------------------------------------------------
+
+
+def referral_monthly_cap() -> int:
+    """Rewarded invites per inviter per business month; more friends are still bound, unpaid."""
+    return int(getattr(settings, "REFERRAL_MONTHLY_CAP", DEFAULT_REFERRAL_MONTHLY_CAP))
+
+
+def referral_ip_hourly_limit() -> int:
+    """Sign-ups through invites from one IP address within an hour at which they are held for review."""
+    return int(getattr(settings, "REFERRAL_IP_HOURLY_LIMIT", DEFAULT_REFERRAL_IP_HOURLY_LIMIT))
+
+
+def business_month_start(now: datetime) -> datetime:
+    return rules.month_start(now, ZoneInfo(settings.TIME_ZONE))
+
+
+@dataclass(frozen=True)
+class Inviter:
+    user_id: int
+    name: str
+
+
+def invite_code_owner(*, code: str) -> Inviter | None:
+    """The active member a typed or linked invite code belongs to, or None."""
+    normalized = rules.normalize_invite_code(code)
+    if not rules.is_invite_code(normalized):
+        return None
+    row = (
+        InviteCode.objects.filter(code=normalized, user__is_active=True)
+        .values_list("user_id", "user__display_name", "user__email")
+        .first()
+    )
+    if row is None:
+        return None
+    user_id, display_name, email = row
+    return Inviter(user_id=user_id, name=display_name or rules.mask_email(email))
+
+
+def invite_code_of(*, user_id: int) -> str | None:
+    return InviteCode.objects.filter(user_id=user_id).values_list("code", flat=True).first()
+
+
+@dataclass(frozen=True)
+class InvitedFriend:
+    id: int
+    email_masked: str
+    joined_at: datetime
+    status: str
+    status_label: str
+    no_reward_label: str
+    signup_points: int
+    signup_pending: bool
+    first_order_points: int
+    first_order_available_at: datetime | None
+    first_order_pending: bool
+    first_order_cancelled: bool
+
+
+@dataclass(frozen=True)
+class InviteSummary:
+    invited: int
+    earned: int
+    pending: int
+    under_review: int
+    rewarded_this_month: int
+    monthly_cap: int
+    friends: Page
+
+
+def _signup_reward(now: datetime, *, pending: bool) -> Q:
+    return Q(signup_available_at__gt=now) if pending else Q(signup_available_at__lte=now)
+
+
+def _first_order_reward(now: datetime, *, pending: bool) -> Q:
+    timing = Q(first_order_available_at__gt=now) if pending else Q(first_order_available_at__lte=now)
+    return Q(first_order_withdrawn_at__isnull=True, first_order_points__gt=0) & timing
+
+
+def invite_summary(*, user_id: int, page: int | str = 1, per_page: int = INVITED_PAGE_SIZE) -> InviteSummary:
+    """What the invite page shows: the friends a member invited (newest first, e-mails masked)
+    and the rewards: earned (available now), pending (a sign-up reward in its first hour, a
+    first-order reward in the returns window), and this month's rewarded invites against the cap.
+    """
+    now = timezone.now()
+    referrals = Referral.objects.filter(inviter_id=user_id)
+    totals = referrals.aggregate(
+        invited=Count("pk"),
+        signup=Sum("signup_points", filter=_signup_reward(now, pending=False), default=0),
+        signup_pending=Sum("signup_points", filter=_signup_reward(now, pending=True), default=0),
+        first_order=Sum("first_order_points", filter=_first_order_reward(now, pending=False), default=0),
+        first_order_pending=Sum("first_order_points", filter=_first_order_reward(now, pending=True), default=0),
+        under_review=Count("pk", filter=Q(status=ReferralStatus.HELD)),
+        this_month=Count("pk", filter=Q(rewarded_at__gte=business_month_start(now), signup_points__gt=0)),
+    )
+    paginator = Paginator(
+        referrals.select_related("invitee").order_by("-created_at", "-pk"), per_page, allow_empty_first_page=True
+    )
+    friends = paginator.get_page(page)
+    friends.object_list = [
+        InvitedFriend(
+            id=r.pk,
+            email_masked=rules.mask_email(r.invitee.email),
+            joined_at=r.created_at,
+            status=r.status,
+            status_label=ReferralStatus(r.status).label,
+            no_reward_label=NoRewardReason(r.no_reward_reason).label if r.no_reward_reason else "",
+            signup_points=r.signup_points,
+            signup_pending=bool(r.signup_points and r.signup_available_at and r.signup_available_at > now),
+            first_order_points=r.first_order_points,
+            first_order_available_at=r.first_order_available_at,
+            first_order_pending=bool(
+                r.first_order_points
+                and r.first_order_withdrawn_at is None
+                and r.first_order_available_at
+                and r.first_order_available_at > now
+            ),
+            first_order_cancelled=r.first_order_withdrawn_at is not None,
+        )
+        for r in friends.object_list
+    ]
+    return InviteSummary(
+        invited=totals["invited"],
+        earned=totals["signup"] + totals["first_order"],
+        pending=totals["signup_pending"] + totals["first_order_pending"],
+        under_review=totals["under_review"],
+        rewarded_this_month=totals["this_month"],
+        monthly_cap=referral_monthly_cap(),
+        friends=friends,
+    )

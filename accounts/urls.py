@@ -14,4 +14,6 @@ urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/read-all/", views.inbox_mark_all_read, name="inbox_mark_all_read"),
     path("inbox/<int:pk>/read/", views.inbox_mark_read, name="inbox_mark_read"),
+    path("invite/", views.invite, name="invite"),
+    path("invite/qr.svg", views.invite_qr, name="invite_qr"),
 ]

@@ -1,15 +1,19 @@
 from __future__ import annotations
 
+import qrcode
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_http_methods, require_POST
+from qrcode.image.svg import SvgPathFillImage
 
 from accounts import rules, selectors, services
 from accounts.exceptions import (
@@ -26,6 +30,7 @@ from accounts.exceptions import (
 )
 from accounts.forms import AddressForm, PinChangeForm, PinCheckForm, PinSetForm, ProfileForm
 from points import selectors as points_selectors
+from points.enums import EarningSource
 
 
 @login_required
@@ -307,3 +312,35 @@ def inbox_mark_all_read(request: HttpRequest) -> HttpResponse:
     if count:
         messages.success(request, _("All messages are marked as read."))
     return redirect("inbox")
+
+
+def _invite_link(request: HttpRequest, code: str) -> str:
+    return request.build_absolute_uri(f"{reverse('account_signup')}?{urlencode({'invite': code})}")
+
+
+@login_required
+def invite(request: HttpRequest) -> HttpResponse:
+    code = services.invite_code_ensure(user_id=request.user.pk)
+    rules_now = points_selectors.live_rules()
+    rewards = {rule.source: rule.points for rule in rules_now.earning}
+    return render(
+        request,
+        "accounts/invite.html",
+        {
+            "code": code,
+            "link": _invite_link(request, code),
+            "summary": selectors.invite_summary(user_id=request.user.pk, page=request.GET.get("page", 1)),
+            "signup_reward": rewards.get(EarningSource.REFERRAL_SIGNUP, 0),
+            "first_order_reward": rewards.get(EarningSource.REFERRAL_FIRST_ORDER, 0),
+            "pending_days": rules_now.pending_days,
+        },
+    )
+
+
+@login_required
+@cache_control(private=True, max_age=3600)
+def invite_qr(request: HttpRequest) -> HttpResponse:
+    """The invite link as a QR code (SVG with a white background, so it scans on any page colour)."""
+    code = services.invite_code_ensure(user_id=request.user.pk)
+    image = qrcode.make(_invite_link(request, code), image_factory=SvgPathFillImage, border=2)
+    return HttpResponse(image.to_string(encoding="unicode"), content_type="image/svg+xml")

@@ -17,3 +17,10 @@ tier_downgrade_warning = Signal()
 # Sent after a host-shop purchase is recorded. Arguments: user_id, external_id, first (bool),
 # points (int), available_at (datetime: when its points vest).
 purchase_recorded = Signal()
+
+# Sent inside the transaction of a member's first spend (first redemption). Arguments: user_id,
+# entry_id, amount, reference, available_at (when a reward tied to it may vest: after the returns window).
+points_spent = Signal()
+
+# Sent after a host-shop purchase refund is recorded. Arguments: user_id, external_id, full (bool).
+purchase_refunded = Signal()

@@ -164,6 +164,13 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+# The sign-up form adds the optional invite code (filled from an invite link).
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
+# Rewarded invitations per inviter and month; sign-ups from one IP in an hour before they are held for review.
+REFERRAL_MONTHLY_CAP = env.int("REFERRAL_MONTHLY_CAP", default=20)
+REFERRAL_IP_HOURLY_LIMIT = env.int("REFERRAL_IP_HOURLY_LIMIT", default=5)
+# Behind the reverse proxy set this to 1, or every visitor has the proxy's IP (holds, rate limits).
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Points Mall")

@@ -1,10 +1,22 @@
-"""The accounts app's public write surface: profile, addresses, payment PIN, notifications inbox."""
+"""The accounts app's public write surface: profile, addresses, payment PIN, notifications inbox,
+the sign-up bonus, invite codes and referrals."""
 
 from accounts.services.addresses import address_create, address_delete, address_set_default, address_update
 from accounts.services.avatars import PreparedAvatar, avatar_prepare
 from accounts.services.notifications import notification_mark_read, notification_send, notifications_mark_all_read
 from accounts.services.pin import pin_change, pin_set, pin_verify
 from accounts.services.profile import profile_update
+from accounts.services.referrals import (
+    invite_code_ensure,
+    referral_approve,
+    referral_bind,
+    referral_confirm,
+    referral_deny,
+    referral_first_order_record,
+    referral_first_order_withdraw,
+    referral_hold,
+)
+from accounts.services.signup import signup_bonus_claim
 
 __all__ = [
     "PreparedAvatar",
@@ -13,6 +25,7 @@ __all__ = [
     "address_set_default",
     "address_update",
     "avatar_prepare",
+    "invite_code_ensure",
     "notification_mark_read",
     "notification_send",
     "notifications_mark_all_read",
@@ -20,4 +33,12 @@ __all__ = [
     "pin_set",
     "pin_verify",
     "profile_update",
+    "referral_approve",
+    "referral_bind",
+    "referral_confirm",
+    "referral_deny",
+    "referral_first_order_record",
+    "referral_first_order_withdraw",
+    "referral_hold",
+    "signup_bonus_claim",
 ]

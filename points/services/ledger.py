@@ -9,7 +9,7 @@ request raises IdempotencyConflict.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -28,6 +28,7 @@ from points.exceptions import (
 from points.models import Account, Entry, Lot, LotMovement, Tier
 from points.services import _core, tiers
 from points.services._core import Receipt
+from points.signals import points_spent
 
 
 def account_open(*, user_id: int) -> None:
@@ -107,6 +108,7 @@ def points_spend(*, user_id: int, amount: int, idempotency_key: str, reference: 
     _core.settle(account, now)
     if account.balance < amount:
         raise InsufficientPoints(available=account.balance, required=amount)
+    first_spend = account.lifetime_spent == 0
     _core.apply_totals(account, balance=-amount, spent=amount)
     entry = _core.write_entry(
         account,
@@ -118,6 +120,20 @@ def points_spend(*, user_id: int, amount: int, idempotency_key: str, reference: 
         created_at=now,
     )
     _core.take_fifo(account, entry, amount, now)
+    if first_spend:
+        # Rewards tied to a first redemption (referrals) vest after the same returns window as purchases.
+        from points.models import PurchasePolicy
+
+        policy = PurchasePolicy.objects.filter(pk=1).first()
+        window = timedelta(days=policy.pending_days if policy else 7)
+        points_spent.send(
+            sender=Entry,
+            user_id=user_id,
+            entry_id=entry.pk,
+            amount=amount,
+            reference=reference,
+            available_at=now + window,
+        )
     return _core.receipt(account, entry)
 
 

@@ -23,7 +23,7 @@ from points.exceptions import DomainError, IdempotencyConflict
 from points.models import Account, EarningRule, Purchase, PurchasePolicy, PurchaseRate, PurchaseRefund
 from points.services.earning import award_amount, points_award
 from points.services.ledger import points_earn, points_reverse
-from points.signals import purchase_recorded
+from points.signals import purchase_recorded, purchase_refunded
 
 MAX_AMOUNT = Decimal("1000000")
 
@@ -225,6 +225,9 @@ def purchase_refund(*, external_id: str, amount: Decimal | None = None, idempote
     Purchase.objects.filter(pk=purchase.pk).update(refunded_amount=refunded_total, points_taken_back=target)
     PurchaseRefund.objects.create(
         purchase=purchase, idempotency_key=refund_key, amount=amount, points_taken_back=max(delta, 0)
+    )
+    purchase_refunded.send(
+        sender=Purchase, user_id=user_id, external_id=external_id, full=refunded_total >= purchase.amount
     )
     return PurchaseRefundResult(external_id, target, refunded_total)
 

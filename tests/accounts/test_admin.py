@@ -28,16 +28,25 @@ def codenames(group_name: str) -> set[str]:
     )
 
 
-def test_operators_get_every_accounts_permission_but_deleting_users(db):
-    assert codenames("Operators") == {
-        f"{action}_{model}"
-        for action in ("add", "change", "delete", "view")
-        for model in ("user", "address", "paymentpin", "notification")
-    } - {"delete_user"}
+def test_operators_manage_members_but_only_look_at_and_review_referrals(db):
+    assert codenames("Operators") == (
+        {
+            f"{action}_{model}"
+            for action in ("add", "change", "delete", "view")
+            for model in ("user", "address", "paymentpin", "notification")
+        }
+        - {"delete_user"}
+    ) | {"view_invitecode", "view_referral", "review_referral"}
 
 
 def test_customer_service_can_only_look(db):
-    assert codenames("Customer service") == {"view_user", "view_address", "view_notification"}
+    assert codenames("Customer service") == {
+        "view_user",
+        "view_address",
+        "view_notification",
+        "view_invitecode",
+        "view_referral",
+    }
 
 
 def test_customer_service_keeps_its_points_permissions(db):

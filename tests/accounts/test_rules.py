@@ -1,6 +1,10 @@
-"""Pure rules: phone numbers, postal codes, PIN strength, lock countdown."""
+"""Pure rules: phone numbers, postal codes, PIN strength, lock countdown, invite codes, masking."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from itertools import cycle
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -95,3 +99,49 @@ def test_pins_that_are_not_trivially_weak(pin):
 )
 def test_lock_countdown_rounds_up_to_whole_minutes(seconds, minutes):
     assert rules.minutes_left(seconds) == minutes
+
+
+def test_a_new_invite_code_is_eight_unambiguous_characters():
+    letters = cycle("AB2Z9")
+    code = rules.new_invite_code(lambda alphabet: next(letters))
+    assert code == "AB2Z9AB2"
+    assert rules.is_invite_code(code) is True
+
+
+def test_the_invite_alphabet_leaves_out_characters_people_confuse():
+    assert set("01IO") & set(rules.INVITE_CODE_ALPHABET) == set()
+    assert len(rules.INVITE_CODE_ALPHABET) == 32
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("abcd2345", "ABCD2345"), (" ABCD-2345 ", "ABCD2345"), ("abcd\u30002345", "ABCD2345")],
+)
+def test_typed_invite_codes_are_normalised(raw, expected):
+    assert rules.normalize_invite_code(raw) == expected
+
+
+@pytest.mark.parametrize("code", ["ABCD234", "ABCD23456", "ABCD2340", "ABCDO234", "ABCD234I", "abcd2345", ""])
+def test_invite_codes_outside_the_alphabet_or_length_are_not_codes(code):
+    assert rules.is_invite_code(code) is False
+
+
+@pytest.mark.parametrize(
+    ("email", "masked"),
+    [("alice@example.com", "al***@example.com"), ("a@b.cn", "a***@b.cn"), ("no-at-sign", "no***")],
+)
+def test_email_mask_keeps_two_letters_and_the_domain(email, masked):
+    assert rules.mask_email(email) == masked
+
+
+def test_identity_hash_ignores_case_and_spaces_and_depends_on_the_secret():
+    assert rules.identity_hash(" Alice@Example.com ", "s1") == rules.identity_hash("alice@example.com", "s1")
+    assert rules.identity_hash("alice@example.com", "s1") != rules.identity_hash("alice@example.com", "s2")
+    assert len(rules.identity_hash("alice@example.com", "s1")) == 64
+
+
+def test_month_start_is_midnight_on_the_first_in_the_business_time_zone():
+    shanghai = ZoneInfo("Asia/Shanghai")
+    # 2026-12-31 16:30 UTC is already 1 January 00:30 in Shanghai.
+    now = datetime(2026, 12, 31, 16, 30, tzinfo=ZoneInfo("UTC"))
+    assert rules.month_start(now, shanghai) == datetime(2027, 1, 1, tzinfo=shanghai)

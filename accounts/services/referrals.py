@@ -1,0 +1,500 @@
+"""Invite codes and referrals (邀请好友): binding a new member to the inviter, and the inviter's rewards.
+
+Lock order: the inviter's points account, then the referral row. A referral's rewards are
+also paid from inside the friend's own ledger operations (a first purchase holds the
+friend's account), so two accounts are then locked friend first, inviter second. That
+order never reverses: a member is bound once, at sign-up, to someone who already existed,
+so following "invited by" from any member never comes back to them. A service that
+acts for several inviters (a sign-up that reveals a burst) locks one at a time.
+
+A sign-up reward stays pending for the first hour after the friend signed up: a burst of
+sign-ups from the friend's IP address found within that hour can still cancel it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext, ngettext
+
+from accounts import locks, rules, selectors
+from accounts.enums import HoldReason, NoRewardReason, NotificationKind, ReferralStatus
+from accounts.exceptions import (
+    InviteCodeUnknown,
+    ReferralAlreadyBound,
+    ReferralNotDeniable,
+    ReferralNotFound,
+    ReferralNotHeld,
+    ReferralSelf,
+)
+from accounts.models import InviteCode, Referral
+from accounts.services.notifications import notification_send
+from points import services as points_services
+from points.enums import EarningSource
+
+CODE_ATTEMPTS = 5
+IP_WINDOW = timedelta(hours=1)
+
+
+@transaction.atomic
+def invite_code_ensure(*, user_id: int) -> str:
+    """The member's invite code, made now if they have none yet (members get one when created).
+
+    Locks nothing. Safe to call twice, also concurrently: the unique member column makes
+    the second caller read the first one's code.
+    """
+    if existing := selectors.invite_code_of(user_id=user_id):
+        return existing
+    for _attempt in range(CODE_ATTEMPTS):
+        code = rules.new_invite_code(secrets.choice)
+        try:
+            with transaction.atomic():
+                InviteCode.objects.create(user_id=user_id, code=code)
+        except IntegrityError:
+            # The member got a code concurrently, or (about 1 in 10^12 per member) the code is taken.
+            if existing := selectors.invite_code_of(user_id=user_id):
+                return existing
+            continue
+        return code
+    raise RuntimeError(f"no free invite code for member {user_id} after {CODE_ATTEMPTS} attempts")
+
+
+def _tell_inviter(referral: Referral, event: str, compose: Callable[[str], tuple[str, str]]) -> None:
+    """An inbox message to the inviter, in their language, about the friend (masked); once per event
+    (and round: rewards paid again after a hold are announced again)."""
+    friend = rules.mask_email(referral.invitee.email)
+    with translation.override(selectors.member_language(user_id=referral.inviter_id)):
+        title, body = compose(friend)
+        link = reverse("invite")
+    notification_send(
+        user_id=referral.inviter_id,
+        kind=NotificationKind.POINTS,
+        title=title,
+        body=body,
+        link=link,
+        dedupe_key=_key(referral, event),
+    )
+
+
+def _held_message(friend: str) -> tuple[str, str]:
+    return (
+        gettext("Your invitation of %(friend)s is being reviewed") % {"friend": friend},
+        gettext(
+            "Several sign-ups came from the same place within a short time, so we check them before "
+            "paying invitation rewards. You will get a message when the review is done."
+        ),
+    )
+
+
+def referral_bind(*, invitee_id: int, code: str, signup_ip: str | None = None) -> str:
+    """Bind a member who is signing up to the member whose invite code they used; returns the status.
+
+    Once per member, never to oneself, never changed: raises InviteCodeUnknown, ReferralSelf
+    or ReferralAlreadyBound and writes nothing. When this sign-up makes
+    ``REFERRAL_IP_HOURLY_LIMIT`` or more through invites from one IP address within an hour,
+    it is held for review, and so are the others from that address in that hour whose
+    rewards are not final yet (their pending sign-up rewards are cancelled).
+
+    The binding is one transaction; each earlier referral held is another, which locks that
+    inviter's points account and then the referral, so one inviter is locked at a time.
+    Call it outside a transaction (the sign-up does). Not repeatable: a second call for the
+    same member raises ReferralAlreadyBound.
+    """
+    status, burst = _bind(invitee_id=invitee_id, code=code, signup_ip=signup_ip)
+    for referral_id in burst:
+        referral_hold(referral_id=referral_id)
+    return status
+
+
+@transaction.atomic
+def _bind(*, invitee_id: int, code: str, signup_ip: str | None) -> tuple[str, list[int]]:
+    inviter = selectors.invite_code_owner(code=code)
+    if inviter is None:
+        raise InviteCodeUnknown()
+    if inviter.user_id == invitee_id:
+        raise ReferralSelf()
+    if Referral.objects.filter(invitee_id=invitee_id).exists():
+        raise ReferralAlreadyBound()
+    now = timezone.now()
+    status, held_reason = ReferralStatus.PENDING, ""
+    burst: list[int] = []
+    if signup_ip:
+        recent = Referral.objects.filter(signup_ip=signup_ip, created_at__gt=now - IP_WINDOW)
+        if recent.count() + 1 >= selectors.referral_ip_hourly_limit():
+            status, held_reason = ReferralStatus.HELD, HoldReason.SAME_IP
+            burst = list(
+                recent.filter(status__in=[ReferralStatus.PENDING, ReferralStatus.APPROVED], reviewed_at__isnull=True)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+    try:
+        with transaction.atomic():
+            referral = Referral.objects.create(
+                invitee_id=invitee_id,
+                inviter_id=inviter.user_id,
+                created_at=now,
+                signup_ip=signup_ip or None,
+                status=status,
+                held_reason=held_reason,
+            )
+    except IntegrityError:
+        # The same member bound concurrently (a double-submitted sign-up).
+        raise ReferralAlreadyBound() from None
+    if status == ReferralStatus.HELD:
+        _tell_inviter(referral, "held", _held_message)
+    return status, burst
+
+
+@transaction.atomic
+def referral_hold(*, referral_id: int) -> bool:
+    """Hold a referral for review because of a burst of sign-ups from its IP address: its
+    rewards that are still pending are cancelled (paid again, in full, if an operator
+    approves). Returns whether it was held.
+
+    Nothing changes for a referral an operator reviewed, one denied or held already, one
+    that earns nothing anyway (over the cap, a known e-mail), or one whose sign-up reward is
+    already available. Locks: the inviter's points account, then the referral. Safe to call twice.
+    """
+    referral = _locked_referral(referral_id)
+    now = timezone.now()
+    if referral.reviewed_at is not None or referral.no_reward_reason:
+        return False
+    if referral.status == ReferralStatus.APPROVED:
+        if referral.signup_available_at is not None and referral.signup_available_at <= now:
+            return False
+        _cancel_pending(referral, referral.signup_entry_id, "signup")
+        if referral.first_order_available_at is not None and referral.first_order_available_at > now:
+            _cancel_pending(referral, referral.first_order_entry_id, "first_order")
+            referral.first_order_rewarded_at = None
+            referral.first_order_points = 0
+            referral.first_order_entry_id = None
+        referral.rewarded_at = None
+        referral.signup_points = 0
+        referral.signup_available_at = None
+        referral.signup_entry_id = None
+        referral.reward_round += 1
+    elif referral.status != ReferralStatus.PENDING:
+        return False
+    referral.status = ReferralStatus.HELD
+    referral.held_reason = HoldReason.SAME_IP
+    referral.save()
+    _tell_inviter(referral, "held", _held_message)
+    return True
+
+
+def _cancel_pending(referral: Referral, entry_id: int | None, what: str) -> None:
+    if entry_id is None:
+        return
+    with translation.override(selectors.member_language(user_id=referral.inviter_id)):
+        memo = gettext("Invitation held for review")
+    points_services.points_reverse(
+        user_id=referral.inviter_id,
+        earn_entry_id=entry_id,
+        idempotency_key=f"{_key(referral, what)}:held",
+        memo=memo,
+    )
+
+
+def _key(referral: Referral, what: str) -> str:
+    """The idempotency key of a reward (or an inbox message); rewards paid again after a hold get fresh ones."""
+    key = f"referral:{referral.pk}:{what}"
+    return f"{key}:{referral.reward_round}" if referral.reward_round else key
+
+
+def _save(referral: Referral, *fields: str) -> None:
+    referral.save(update_fields=list(fields))
+
+
+def _pay_signup_reward(referral: Referral, now: datetime) -> None:
+    rewarded = Referral.objects.filter(
+        inviter_id=referral.inviter_id, rewarded_at__gte=selectors.business_month_start(now), signup_points__gt=0
+    ).count()
+    cap = selectors.referral_monthly_cap()
+    if rewarded >= cap:
+        referral.no_reward_reason = NoRewardReason.MONTHLY_CAP
+        _save(referral, "no_reward_reason")
+        _tell_inviter(
+            referral,
+            "monthly_cap",
+            lambda friend: (
+                gettext("Your friend %(friend)s joined") % {"friend": friend},
+                ngettext(
+                    "You have reached this month's limit of %(cap)s rewarded invitation, so this one earns no "
+                    "points. The limit starts again on the 1st of next month.",
+                    "You have reached this month's limit of %(cap)s rewarded invitations, so this one earns no "
+                    "points. The limit starts again on the 1st of next month.",
+                    cap,
+                )
+                % {"cap": cap},
+            ),
+        )
+        return
+    # Pending while a burst from the friend's IP address could still turn up; an operator's approval is final.
+    checking = referral.signup_ip and referral.reviewed_at is None and referral.created_at + IP_WINDOW > now
+    available_at = referral.created_at + IP_WINDOW if checking else now
+    friend = rules.mask_email(referral.invitee.email)
+    with translation.override(selectors.member_language(user_id=referral.inviter_id)):
+        result = points_services.points_award(
+            user_id=referral.inviter_id,
+            source=EarningSource.REFERRAL_SIGNUP,
+            idempotency_key=_key(referral, "signup"),
+            reference=f"referral:{referral.pk}",
+            memo=gettext("Friend joined: %(friend)s") % {"friend": friend},
+            available_at=available_at if checking else None,
+        )
+    referral.rewarded_at = now
+    referral.signup_points = result.granted
+    referral.signup_available_at = available_at if result.granted else None
+    referral.signup_entry_id = result.receipt.entry_id if result.receipt else None
+    _save(referral, "rewarded_at", "signup_points", "signup_available_at", "signup_entry_id")
+
+    def compose(friend: str) -> tuple[str, str]:
+        if not result.granted:
+            return gettext("Your friend %(friend)s joined") % {"friend": friend}, result.message
+        title = ngettext(
+            "Your friend %(friend)s joined: %(points)s point for you",
+            "Your friend %(friend)s joined: %(points)s points for you",
+            result.granted,
+        ) % {"friend": friend, "points": result.granted}
+        if checking:
+            body = gettext(
+                "They become available at %(time)s, after a routine check of recent sign-ups. "
+                "Their first purchase earns you a further reward."
+            ) % {"time": timezone.localtime(available_at).strftime("%H:%M")}
+        else:
+            body = gettext("Thank you for inviting them. Their first purchase earns you a further reward.")
+        return title, body
+
+    _tell_inviter(referral, "signup", compose)
+
+
+def _pay_first_order_reward(referral: Referral, now: datetime) -> None:
+    friend = rules.mask_email(referral.invitee.email)
+    with translation.override(selectors.member_language(user_id=referral.inviter_id)):
+        result = points_services.points_award(
+            user_id=referral.inviter_id,
+            source=EarningSource.REFERRAL_FIRST_ORDER,
+            idempotency_key=_key(referral, "first_order"),
+            reference=f"referral:{referral.pk}",
+            memo=gettext("Friend's first order: %(friend)s") % {"friend": friend},
+            available_at=referral.first_order_available_at,
+        )
+    referral.first_order_rewarded_at = now
+    referral.first_order_points = result.granted
+    referral.first_order_entry_id = result.receipt.entry_id if result.receipt else None
+    _save(referral, "first_order_rewarded_at", "first_order_points", "first_order_entry_id")
+    available_at = referral.first_order_available_at
+
+    def compose(friend: str) -> tuple[str, str]:
+        title = gettext("%(friend)s made a first purchase") % {"friend": friend}
+        if not result.granted:
+            return title, result.message
+        if available_at and available_at > now:
+            day = timezone.localtime(available_at).date().isoformat()
+            body = ngettext(
+                "%(points)s point for you, available from %(date)s, once your friend's returns window is over.",
+                "%(points)s points for you, available from %(date)s, once your friend's returns window is over.",
+                result.granted,
+            ) % {"points": result.granted, "date": day}
+        else:
+            body = ngettext(
+                "%(points)s point for you, available now.", "%(points)s points for you, available now.", result.granted
+            ) % {"points": result.granted}
+        return title, body
+
+    _tell_inviter(referral, "first_order", compose)
+
+
+def _pay_due(referral: Referral, now: datetime) -> None:
+    """Pay the inviter whatever this referral has earned and not been paid yet.
+
+    The caller holds the inviter's points account lock and the referral's row lock.
+    """
+    if referral.status != ReferralStatus.APPROVED or referral.verified_at is None or referral.no_reward_reason:
+        return
+    if referral.rewarded_at is None:
+        _pay_signup_reward(referral, now)
+        if referral.no_reward_reason:
+            return
+    if (
+        referral.first_order_reference
+        and referral.first_order_rewarded_at is None
+        and referral.first_order_withdrawn_at is None
+    ):
+        _pay_first_order_reward(referral, now)
+
+
+def _locked_referral_of(invitee_id: int) -> Referral | None:
+    inviter_id = Referral.objects.filter(invitee_id=invitee_id).values_list("inviter_id", flat=True).first()
+    if inviter_id is None:
+        return None
+    points_services.account_lock(user_id=inviter_id)
+    return locks.referral_for_update(invitee_id=invitee_id)
+
+
+@transaction.atomic
+def referral_confirm(*, invitee_id: int, email: str) -> None:
+    """The invited friend confirmed their e-mail: approve the referral (unless it is held or
+    denied) and pay the inviter's sign-up reward, within the inviter's monthly cap (pending
+    until an hour after the sign-up, see the module docstring).
+
+    An address that was invited before (an account deleted and made again) earns nothing.
+    Members who were not invited: nothing happens. Locks: the inviter's points account,
+    then the referral. Safe to call twice: only the first confirmation counts.
+    """
+    referral = _locked_referral_of(invitee_id)
+    if referral is None or referral.verified_at is not None:
+        return
+    now = timezone.now()
+    identity = rules.identity_hash(email, settings.SECRET_KEY)
+    referral.verified_at = now
+    referral.invitee_identity = identity
+    if Referral.objects.filter(invitee_identity=identity).exclude(pk=referral.pk).exists():
+        referral.no_reward_reason = NoRewardReason.KNOWN_EMAIL
+    if referral.status == ReferralStatus.PENDING:
+        referral.status = ReferralStatus.APPROVED
+    _save(referral, "verified_at", "invitee_identity", "no_reward_reason", "status")
+    if referral.no_reward_reason == NoRewardReason.KNOWN_EMAIL:
+        _tell_inviter(
+            referral,
+            "known_email",
+            lambda friend: (
+                gettext("Your friend %(friend)s joined") % {"friend": friend},
+                gettext("This e-mail address was invited before, so this invitation earns no points."),
+            ),
+        )
+        return
+    _pay_due(referral, now)
+
+
+@transaction.atomic
+def referral_first_order_record(*, invitee_id: int, reference: str, available_at: datetime) -> None:
+    """The invited friend's first order: the inviter's reward, pending until ``available_at``
+    (the end of the friend's returns window), so a self-referral cannot cash out at once.
+
+    Only the friend's first order counts. Paid now if the referral is approved, otherwise
+    when it is (an operator's approval, or the friend's e-mail confirmation); never if it is
+    denied or over the cap. Members who were not invited: nothing happens. Locks: the
+    inviter's points account, then the referral. Safe to call twice.
+    """
+    referral = _locked_referral_of(invitee_id)
+    if referral is None or referral.first_order_reference:
+        return
+    referral.first_order_reference = reference[:100]
+    referral.first_order_available_at = available_at
+    _save(referral, "first_order_reference", "first_order_available_at")
+    _pay_due(referral, timezone.now())
+
+
+@transaction.atomic
+def referral_first_order_withdraw(*, invitee_id: int, reference: str) -> bool:
+    """The friend's first order was refunded: cancel the inviter's first-order reward while it
+    is still pending (or never pay it, if it was not paid yet). A reward that has become
+    available stays with the inviter. Returns whether the reward was cancelled.
+
+    Locks: the inviter's points account, then the referral. Safe to call twice.
+    """
+    referral = _locked_referral_of(invitee_id)
+    if referral is None or referral.first_order_reference != reference or referral.first_order_withdrawn_at:
+        return False
+    now = timezone.now()
+    if referral.first_order_entry_id is not None:
+        if referral.first_order_available_at is None or referral.first_order_available_at <= now:
+            return False
+        with translation.override(selectors.member_language(user_id=referral.inviter_id)):
+            memo = gettext("Friend's first order was refunded")
+        points_services.points_reverse(
+            user_id=referral.inviter_id,
+            earn_entry_id=referral.first_order_entry_id,
+            idempotency_key=f"{_key(referral, 'first_order')}:withdrawn",
+            memo=memo,
+        )
+        points = referral.first_order_points
+        _tell_inviter(
+            referral,
+            "first_order_withdrawn",
+            lambda friend: (
+                gettext("The first-order reward for %(friend)s was cancelled") % {"friend": friend},
+                ngettext(
+                    "Your friend's first purchase was refunded within its returns window, so its %(points)s "
+                    "pending point will not be added.",
+                    "Your friend's first purchase was refunded within its returns window, so its %(points)s "
+                    "pending points will not be added.",
+                    points,
+                )
+                % {"points": points},
+            ),
+        )
+    referral.first_order_withdrawn_at = now
+    _save(referral, "first_order_withdrawn_at")
+    return True
+
+
+def _locked_referral(referral_id: int) -> Referral:
+    inviter_id = Referral.objects.filter(pk=referral_id).values_list("inviter_id", flat=True).first()
+    if inviter_id is None:
+        raise ReferralNotFound()
+    points_services.account_lock(user_id=inviter_id)
+    return locks.referral_by_id_for_update(referral_id=referral_id)
+
+
+@transaction.atomic
+def referral_approve(*, referral_id: int, reviewer_id: int) -> None:
+    """An operator clears a referral held for review: the inviter is paid what it has earned
+    so far (within the monthly cap), the rest as it comes.
+
+    Raises ReferralNotFound, or ReferralNotHeld (writing nothing) for one that is not held.
+    Locks: the inviter's points account, then the referral. A second call raises ReferralNotHeld.
+    """
+    referral = _locked_referral(referral_id)
+    if referral.status != ReferralStatus.HELD:
+        raise ReferralNotHeld(status=ReferralStatus(referral.status).label)
+    now = timezone.now()
+    referral.status = ReferralStatus.APPROVED
+    referral.reviewed_by_id = reviewer_id
+    referral.reviewed_at = now
+    _save(referral, "status", "reviewed_by", "reviewed_at")
+    if referral.verified_at is None:
+        _tell_inviter(
+            referral,
+            "approved",
+            lambda friend: (
+                gettext("Your invitation of %(friend)s was approved") % {"friend": friend},
+                gettext("You get your reward as soon as your friend confirms their e-mail address."),
+            ),
+        )
+        return
+    _pay_due(referral, now)
+
+
+@transaction.atomic
+def referral_deny(*, referral_id: int, reviewer_id: int) -> None:
+    """An operator refuses a pending or held referral: it never earns the inviter anything.
+    The friend stays bound (an invitation never changes) and keeps their own account.
+
+    Raises ReferralNotFound, or ReferralNotDeniable (writing nothing) once it is approved or
+    denied. Locks: the inviter's points account, then the referral. A second call raises.
+    """
+    referral = _locked_referral(referral_id)
+    if referral.status not in (ReferralStatus.PENDING, ReferralStatus.HELD):
+        raise ReferralNotDeniable(status=ReferralStatus(referral.status).label)
+    referral.status = ReferralStatus.DENIED
+    referral.reviewed_by_id = reviewer_id
+    referral.reviewed_at = timezone.now()
+    _save(referral, "status", "reviewed_by", "reviewed_at")
+    _tell_inviter(
+        referral,
+        "denied",
+        lambda friend: (
+            gettext("Your invitation of %(friend)s earns no rewards") % {"friend": friend},
+            gettext(
+                "After a review, this invitation does not qualify for rewards. Your friend's account is not affected."
+            ),
+        ),
+    )
