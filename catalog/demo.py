@@ -14,9 +14,11 @@ import hashlib
 import io
 import random
 import textwrap
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
@@ -934,6 +936,49 @@ def _icon(draw: ImageDraw.ImageDraw, icon: str, cx: int, cy: int, r: int) -> Non
         draw.line((cx - r * 0.1, cy - r * 0.4, cx - r * 0.6, cy + r * 0.4), fill=white, width=line // 2 + 1)
 
 
+# A font with the accented Latin letters of the demo names, where the system has one.
+_FONT_FILES = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+)
+
+
+def _picture_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    for path in _FONT_FILES:
+        if Path(path).exists():
+            return ImageFont.truetype(path, size=size)
+    return ImageFont.load_default(size=size)
+
+
+def _drawable(text: str, font) -> str:
+    """``text`` with every character the font cannot draw replaced, never a tofu box (⊠).
+
+    "¥" becomes "CNY "; an accented letter the font lacks loses its accent ("é" → "e").
+    """
+    text = text.replace("¥", "CNY ") if not _has_glyph(font, "¥") else text
+    out = []
+    for char in text:
+        if char.isspace() or _has_glyph(font, char):
+            out.append(char)
+        else:
+            base = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
+            out.append(base or "?")
+    return "".join(out)
+
+
+def _has_glyph(font, char: str) -> bool:
+    # A missing glyph renders as the font's .notdef box: compare with a character no font has.
+    try:
+        return _mask_bytes(font, char) != _mask_bytes(font, "\U0010fffd")
+    except (OSError, ValueError):
+        return False
+
+
+def _mask_bytes(font, char: str) -> tuple:
+    mask = font.getmask(char)
+    return mask.size, bytes(Image.Image()._new(mask).tobytes())
+
+
 def product_picture(name: str, hue: float, icon: str) -> bytes:
     """A distinct, recognisable product picture: a two-tone gradient, soft circles, an icon and the name."""
     rng = random.Random(hashlib.sha256(name.encode()).digest())  # noqa: S311 (decoration, not security)
@@ -949,9 +994,8 @@ def product_picture(name: str, hue: float, icon: str) -> bytes:
         x, y = rng.randint(0, side), rng.randint(0, side)
         draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=(255, 255, 255, rng.randint(18, 40)))
     _icon(draw, icon, side // 2, int(side * 0.4), side // 5)
-    font = ImageFont.load_default(size=side // 14)
-    # The bundled font has no ¥ glyph.
-    lines = textwrap.wrap(name.replace("¥", "CNY "), width=22)[:2]
+    font = _picture_font(side // 14)
+    lines = textwrap.wrap(_drawable(name, font), width=22)[:2]
     y = int(side * 0.72)
     for line in lines:
         width = draw.textlength(line, font=font)

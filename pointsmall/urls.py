@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
+from django.templatetags.static import static as static_url
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
@@ -14,6 +15,8 @@ admin.site.index_title = _("Operations")
 urlpatterns = [
     # The mall's front page is the catalog's home; /mall/ serves it too.
     path("", catalog_views.home, name="home"),
+    # Browsers and bookmark tools ask for /favicon.ico whatever the page's <link rel="icon"> says.
+    path("favicon.ico", RedirectView.as_view(url=static_url("img/favicon.svg"), permanent=True)),
     # Admin sign-in goes through allauth so two-factor authentication applies to it.
     path("admin/login/", RedirectView.as_view(pattern_name="account_login", query_string=True)),
     path("admin/", admin.site.urls),

@@ -1,0 +1,54 @@
+/* Small enhancements used on every page, loaded by base.html. They live in a static file
+   because the Content-Security-Policy allows no inline script; every page works without them. */
+(function () {
+  "use strict";
+
+  function ready(fn) {
+    if (document.readyState !== "loading") { fn(); } else { document.addEventListener("DOMContentLoaded", fn); }
+  }
+
+  ready(function () {
+    // The language menu (and any other [data-autosubmit] select) applies as soon as it changes.
+    document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+      select.addEventListener("change", function () { select.form.submit(); });
+    });
+
+    // On phones the account nav is a horizontal strip: bring the current page's tab into view.
+    document.querySelectorAll("[data-scroll-active]").forEach(function (nav) {
+      var active = nav.querySelector(".active");
+      if (active && nav.scrollWidth > nav.clientWidth) { nav.scrollLeft = active.offsetLeft - nav.offsetLeft - 16; }
+    });
+
+    // Copy the value of the input named by data-copy-id, with a fallback for plain-http pages.
+    document.querySelectorAll("[data-copy-id]").forEach(function (button) {
+      var input = document.getElementById(button.dataset.copyId);
+      var label = button.textContent;
+      function copied() {
+        button.textContent = button.dataset.copiedLabel;
+        setTimeout(function () { button.textContent = label; }, 2000);
+      }
+      function fallback() {
+        input.select();
+        if (document.execCommand("copy")) { copied(); }
+      }
+      button.addEventListener("click", function () {
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(input.value).then(copied, fallback);
+        } else {
+          fallback();
+        }
+      });
+    });
+
+    // The system share sheet, where the browser has one (phones).
+    if (navigator.share) {
+      document.querySelectorAll("[data-share-id]").forEach(function (button) {
+        var input = document.getElementById(button.dataset.shareId);
+        button.hidden = false;
+        button.addEventListener("click", function () {
+          navigator.share({ title: button.dataset.shareTitle, url: input.value }).catch(function () {});
+        });
+      });
+    }
+  });
+})();
