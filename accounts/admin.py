@@ -67,7 +67,7 @@ class MemberChangeForm(UserChangeForm):
 
     def save(self, commit: bool = True):
         # A number changed by hand is not verified: only its holder can verify it (by SMS code).
-        if "phone" in self.changed_data:
+        if self.cleaned_data.get("phone") != self.initial.get("phone"):
             self.instance.phone_verified_at = None
         return super().save(commit=commit)
 

@@ -608,6 +608,9 @@ def test_an_operator_changing_a_members_number_unverifies_it(client, db, setting
     data.pop("groups", None)
     data.pop("user_permissions", None)
     data.pop("avatar", None)
+    same_number = client.post(url, data | {"phone": "+86 138 1234 5678"})
+    assert same_number.status_code == 302, same_number.context["adminform"].form.errors
+    assert verified(member) == (PHONE, True)
     response = client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert verified(member) == ("13900001111", False)
