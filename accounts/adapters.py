@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter, get_adapter
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
-from accounts import services
+from accounts import rules, services
+from accounts.exceptions import InvalidText
 from points.exceptions import DomainError
 
 
 class AccountAdapter(DefaultAccountAdapter):
     """The mall's allauth adapter. Sign-up rules live in accounts.forms.SignupForm and the receivers."""
+
+    def clean_email(self, email: str) -> str:
+        """Every address a member types (sign-up, adding an address, password reset) follows the
+        member-text rule: a direction override or control character is refused, an invisible
+        character removed. Django's e-mail check lets both through in the domain part (an
+        international name may hold any character above U+00A0), and a zero-width space there
+        would make a second spelling of one address."""
+        try:
+            email = rules.clean_member_text(email)
+        except rules.UnsafeText:
+            raise forms.ValidationError(InvalidText().message, code=InvalidText.code) from None
+        return super().clean_email(email)
 
 
 def client_ip(request: HttpRequest) -> str | None:

@@ -5,16 +5,19 @@ Read-only where services own the writes; referrals are reviewed with approve/den
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import rules, services
-from accounts.exceptions import InvalidPhone
-from accounts.models import Address, InviteCode, Notification, Referral, User
+from accounts.exceptions import InvalidPhone, InvalidText
+from accounts.models import Address, EmailProviderRule, IdentityPolicy, InviteCode, Notification, Referral, User
 from points.exceptions import DomainError
 
 
@@ -52,8 +55,21 @@ class MemberChangeForm(UserChangeForm):
         )
 
     def clean_phone(self) -> str | None:
-        # Same canonical form as the profile page, so the unique constraint catches one phone typed two ways.
+        # Same canonical form as the profile page, so one phone typed two ways is one phone.
         return _admin_clean_phone(self)
+
+    def clean_display_name(self) -> str:
+        # What other members see: the same text rule as the member's own profile form.
+        try:
+            return rules.clean_member_text(self.cleaned_data.get("display_name") or "")
+        except rules.UnsafeText:
+            raise forms.ValidationError(InvalidText().message) from None
+
+    def save(self, commit: bool = True):
+        # A number changed by hand is not verified: only its holder can verify it (by SMS code).
+        if self.cleaned_data.get("phone") != self.initial.get("phone"):
+            self.instance.phone_verified_at = None
+        return super().save(commit=commit)
 
 
 @admin.register(User)
@@ -62,12 +78,15 @@ class UserAdmin(DjangoUserAdmin):
     add_form = MemberCreationForm
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        (_("Profile"), {"fields": ("display_name", "phone", "language", "avatar", "avatar_thumbnail")}),
+        (
+            _("Profile"),
+            {"fields": ("display_name", "phone", "phone_verified_at", "language", "avatar", "avatar_thumbnail")},
+        ),
         (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "usable_password", "password1", "password2")}),)
-    readonly_fields = ("avatar_thumbnail", "last_login", "date_joined")
+    readonly_fields = ("avatar_thumbnail", "phone_verified_at", "last_login", "date_joined")
     list_display = ("email", "display_name", "phone", "is_staff", "is_active", "date_joined")
     list_filter = ("is_staff", "is_superuser", "is_active", "date_joined", "groups")
     search_fields = ("email", "display_name", "phone")
@@ -203,3 +222,55 @@ class ReferralAdmin(ReadOnlyAdmin):
         if done := self._review(request, queryset, services.referral_deny):
             message = ngettext("%(n)s referral denied.", "%(n)s referrals denied.", done) % {"n": done}
             self.message_user(request, message, messages.SUCCESS)
+
+
+# A host name in punycode: labels of letters, digits and inner hyphens, at least one dot.
+_DOMAIN = re.compile(r"(?=.{1,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}")
+
+
+class EmailProviderRuleForm(forms.ModelForm):
+    class Meta:
+        model = EmailProviderRule
+        fields = ("domain", "ignore_dots", "same_as")
+
+    def _domain(self, name: str) -> str:
+        value = rules.normalize_domain(self.cleaned_data.get(name) or "")
+        if value and not _DOMAIN.fullmatch(value):
+            raise forms.ValidationError(_("Enter a domain name such as gmail.com, without @ or spaces."))
+        return value
+
+    def clean_domain(self) -> str:
+        return self._domain("domain")
+
+    def clean_same_as(self) -> str:
+        return self._domain("same_as")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("same_as") and data.get("same_as") == data.get("domain"):
+            self.add_error("same_as", _("A domain cannot be the same mailboxes as itself; leave this empty."))
+        return data
+
+
+class EmailProviderRuleInline(admin.TabularInline):
+    model = EmailProviderRule
+    form = EmailProviderRuleForm
+    fields = ("domain", "ignore_dots", "same_as")
+    extra = 0
+
+
+@admin.register(IdentityPolicy)
+class IdentityPolicyAdmin(SimpleHistoryAdmin):
+    """One row, pk=1, made by a migration: how addresses that reach one mailbox are one person.
+
+    Changes apply to claims made from then on; what was claimed before keeps its hashes."""
+
+    list_display = ("__str__", "ignore_plus_tags")
+    fields = ("ignore_plus_tags",)
+    inlines = (EmailProviderRuleInline,)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -25,3 +25,4 @@ class HoldReason(models.TextChoices):
 class NoRewardReason(models.TextChoices):
     MONTHLY_CAP = "monthly_cap", _("Over the inviter's monthly limit of rewarded invites")
     KNOWN_EMAIL = "known_email", _("This e-mail address was invited before")
+    SELF_REFERRAL = "self_referral", _("The friend's e-mail or phone is the inviter's own")

@@ -19,9 +19,68 @@ class InvalidPhone(DomainError):
     )
 
 
-class PhoneTaken(DomainError):
-    code = "phone_taken"
-    default_message = _("This phone number is already used by another account.")
+class InvalidText(DomainError):
+    code = "invalid_text"
+    default_message = _(
+        "This text contains hidden control characters (for example one that reverses the text direction). "
+        "Please type it again without them."
+    )
+
+
+class PhoneNotSet(DomainError):
+    code = "phone_not_set"
+    default_message = _("Add a mobile number to your profile first.")
+
+
+class PhoneAlreadyVerified(DomainError):
+    code = "phone_already_verified"
+    default_message = _("This number is already verified.")
+
+
+class PhoneCodeTooSoon(DomainError):
+    code = "phone_code_too_soon"
+
+    def __init__(self, *, seconds: int) -> None:
+        self.seconds = seconds
+        message = ngettext(
+            "A code was sent a moment ago. You can ask for another one in %(seconds)s second.",
+            "A code was sent a moment ago. You can ask for another one in %(seconds)s seconds.",
+            seconds,
+        )
+        super().__init__(message, seconds=seconds)
+
+
+class PhoneCodeLimitReached(DomainError):
+    code = "phone_code_limit"
+    default_message = _("You have asked for %(limit)s codes within 24 hours. Please try again tomorrow.")
+
+
+class PhoneCodeExpired(DomainError):
+    code = "phone_code_expired"
+    default_message = _("This code has expired or was entered wrong too often. Ask for a new code.")
+
+
+class PhoneCodeIncorrect(DomainError):
+    code = "phone_code_incorrect"
+
+    def __init__(self, *, attempts_left: int) -> None:
+        self.attempts_left = attempts_left
+        message = ngettext(
+            "This code is not correct. %(attempts_left)s attempt left.",
+            "This code is not correct. %(attempts_left)s attempts left.",
+            attempts_left,
+        )
+        super().__init__(message, attempts_left=attempts_left)
+
+
+class PhoneNotVerifiable(DomainError):
+    """Only the holder of the phone gets here (they had the code): they may learn it is in use."""
+
+    code = "phone_not_verifiable"
+    default_message = _(
+        "This number is already verified on another account, so it cannot be verified here. "
+        "If that account is yours, sign in to it; otherwise contact customer service."
+    )
 
 
 class InvalidAvatar(DomainError):
@@ -105,7 +164,7 @@ class PinLocked(DomainError):
     def __init__(self, *, locked_until: datetime, now: datetime) -> None:
         self.locked_until = locked_until
         self.remaining: timedelta = locked_until - now
-        self.minutes = rules.minutes_left(self.remaining.total_seconds())
+        self.minutes = rules.lock_minutes_left(self.remaining)
         message = ngettext(
             "Too many wrong attempts: PIN use is locked. Try again in %(minutes)s minute.",
             "Too many wrong attempts: PIN use is locked. Try again in %(minutes)s minutes.",

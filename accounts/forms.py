@@ -4,13 +4,13 @@ from allauth.account.forms import SignupForm as AllauthSignupForm
 from allauth.core import context
 from django import forms
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from accounts import rules, selectors
 from accounts.adapters import bind_invite
-from accounts.exceptions import InvalidAvatar, InvalidPhone, InviteCodeUnknown, PhoneTaken, PinInvalid, PinTooWeak
+from accounts.exceptions import InvalidAvatar, InvalidPhone, InviteCodeUnknown, PinInvalid, PinTooWeak
+from accounts.fields import InvisibleFreeField, MemberTextField
 from accounts.services import avatar_prepare
 
 PIN_WIDGET_ATTRS = {
@@ -30,7 +30,7 @@ def _clean_phone(value: str) -> str:
 
 
 class ProfileForm(forms.Form):
-    display_name = forms.CharField(
+    display_name = MemberTextField(
         label=_("Display name"),
         max_length=40,
         required=False,
@@ -56,20 +56,13 @@ class ProfileForm(forms.Form):
         self.user_id = user_id
         super().__init__(*args, **kwargs)
 
-    def clean_display_name(self) -> str:
-        name = self.cleaned_data["display_name"]
-        if any(not ch.isprintable() for ch in name):
-            raise forms.ValidationError(_("The display name may not contain control characters."))
-        return name
-
     def clean_phone(self) -> str | None:
+        # Not compared with other members' numbers: that would tell anyone who uses a number.
+        # A number counts (and must be unique) once verified by SMS code (services.phone).
         value = self.cleaned_data["phone"]
         if not value:
             return None
-        phone = _clean_phone(value)
-        if get_user_model().objects.filter(phone=phone).exclude(pk=self.user_id).exists():
-            raise forms.ValidationError(PhoneTaken().message, code=PhoneTaken.code)
-        return phone
+        return _clean_phone(value)
 
     def clean_avatar(self):
         upload = self.cleaned_data.get("avatar")
@@ -82,26 +75,26 @@ class ProfileForm(forms.Form):
 
 
 class AddressForm(forms.Form):
-    recipient = forms.CharField(label=_("Recipient"), max_length=40)
+    recipient = MemberTextField(label=_("Recipient"), max_length=40)
     phone = forms.CharField(
         label=_("Phone"),
         max_length=24,
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
     )
-    province = forms.CharField(
+    province = MemberTextField(
         label=_("Province"), max_length=40, widget=forms.TextInput(attrs={"placeholder": "浙江省"})
     )
-    city = forms.CharField(label=_("City"), max_length=40, widget=forms.TextInput(attrs={"placeholder": "杭州市"}))
-    district = forms.CharField(
+    city = MemberTextField(label=_("City"), max_length=40, widget=forms.TextInput(attrs={"placeholder": "杭州市"}))
+    district = MemberTextField(
         label=_("District"), max_length=40, required=False, widget=forms.TextInput(attrs={"placeholder": "西湖区"})
     )
-    detail = forms.CharField(
+    detail = MemberTextField(
         label=_("Street address"),
         max_length=200,
         widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
         help_text=_("Street, building, unit and room."),
     )
-    postal_code = forms.CharField(
+    postal_code = InvisibleFreeField(
         label=_("Postal code"),
         max_length=6,
         required=False,
@@ -188,6 +181,30 @@ class PinCheckForm(forms.Form):
         return pin
 
 
+class PhoneCodeForm(forms.Form):
+    """The code the member received by SMS."""
+
+    code = forms.CharField(
+        label=_("Verification code"),
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "numeric",
+                "pattern": "[0-9]*",
+                "maxlength": str(rules.PHONE_CODE_LENGTH),
+                "autocomplete": "one-time-code",
+            }
+        ),
+    )
+
+    def clean_code(self) -> str:
+        code = "".join(rules.strip_invisible(self.cleaned_data["code"]).split())
+        if not rules.is_phone_code_format(code):
+            raise forms.ValidationError(
+                _("The code is the %(length)s digits in the text message.") % {"length": rules.PHONE_CODE_LENGTH}
+            )
+        return code
+
+
 class SignupForm(AllauthSignupForm):
     """allauth's sign-up form with an optional invite code (邀请码), pre-filled from an invite link.
 
@@ -195,7 +212,7 @@ class SignupForm(AllauthSignupForm):
     the visitor comes back to the form later, or signs up with a social account instead.
     """
 
-    invite_code = forms.CharField(
+    invite_code = InvisibleFreeField(
         label=_("Invite code"),
         max_length=24,
         required=False,

@@ -16,6 +16,11 @@ def member_for_update(*, user_id: int) -> None:
     get_user_model().objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True).get()
 
 
+def member_row_for_update(*, user_id: int):
+    """Lock and return the member's user row (for a change of its phone or its verification)."""
+    return get_user_model().objects.select_for_update().get(pk=user_id)
+
+
 def pin_for_update(*, user_id: int) -> PaymentPin | None:
     """Lock and return the member's payment PIN row, or None if no PIN is set."""
     return PaymentPin.objects.select_for_update().filter(user_id=user_id).first()

@@ -9,6 +9,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from accounts.enums import HoldReason, NoRewardReason, NotificationKind, ReferralStatus
 
@@ -41,8 +42,10 @@ class User(AbstractUser):
     username = models.CharField(_("username"), max_length=150, unique=True, null=True, blank=True)
     email = models.EmailField(_("e-mail address"), unique=True)
     display_name = models.CharField(_("display name"), max_length=40, blank=True)
-    # NULL rather than "" so that the unique constraint only applies to phones that are set.
-    phone = models.CharField(_("phone"), max_length=20, unique=True, null=True, blank=True)
+    # Typed in the profile, it proves nothing: many members may type the same number. It becomes
+    # the member's (unique, counted as their identity) only once verified by an SMS code.
+    phone = models.CharField(_("phone"), max_length=20, null=True, blank=True)
+    phone_verified_at = models.DateTimeField(_("phone verified"), null=True, blank=True)
     avatar = models.ImageField(_("avatar"), upload_to="avatars/%Y/%m/", blank=True)
     avatar_thumbnail = models.ImageField(_("avatar thumbnail"), upload_to="avatars/%Y/%m/", blank=True)
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True)
@@ -55,10 +58,26 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
-        constraints = [models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique")]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            # One verified holder per number; unverified numbers are not unique (nobody can squat one).
+            models.UniqueConstraint(
+                fields=["phone"],
+                condition=Q(phone_verified_at__isnull=False),
+                name="accounts_user_verified_phone_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(phone_verified_at__isnull=True) | Q(phone__isnull=False),
+                name="accounts_user_verified_phone_is_set",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.display_name or self.email
+
+    @property
+    def phone_verified(self) -> bool:
+        return self.phone_verified_at is not None
 
     @property
     def public_name(self) -> str:
@@ -119,6 +138,80 @@ class PaymentPin(models.Model):
 
     def __str__(self) -> str:
         return f"PIN #{self.pk} (user {self.user_id})"
+
+
+class PhoneVerification(models.Model):
+    """A code sent by SMS to prove the member holds a phone number. Only a keyed hash of the code is kept."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="phone_verifications",
+        verbose_name=_("member"),
+    )
+    phone = models.CharField(_("phone"), max_length=20)
+    code_hash = models.CharField(_("code (hashed)"), max_length=64)
+    created_at = models.DateTimeField(_("sent"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    failed_attempts = models.PositiveSmallIntegerField(_("wrong codes entered"), default=0)
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("phone verification")
+        verbose_name_plural = _("phone verifications")
+        indexes = [models.Index(fields=["user", "-created_at"], name="accounts_phonever_user_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class IdentityPolicy(models.Model):
+    """How the mall tells that two e-mail addresses are one person, for rewards paid once per
+    person (the sign-up bonus, invitation rewards). One row (pk=1), edited by operators."""
+
+    ignore_plus_tags = models.BooleanField(
+        _("ignore +tags"),
+        default=True,
+        help_text=_("alice+shop@example.com counts as alice@example.com."),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("identity policy")
+        verbose_name_plural = _("identity policy")
+
+    def __str__(self) -> str:
+        return str(_("Identity policy"))
+
+
+class EmailProviderRule(models.Model):
+    """What one e-mail provider does with addresses: ignores dots, or is another domain's mailboxes."""
+
+    policy = models.ForeignKey(
+        IdentityPolicy, on_delete=models.CASCADE, related_name="providers", verbose_name=_("identity policy")
+    )
+    domain = models.CharField(_("domain"), max_length=253, unique=True, help_text=_("For example gmail.com."))
+    ignore_dots = models.BooleanField(
+        _("dots don't count"), default=False, help_text=_("a.lice@gmail.com counts as alice@gmail.com.")
+    )
+    same_as = models.CharField(
+        _("same mailboxes as"),
+        max_length=253,
+        blank=True,
+        help_text=_("Another domain that reaches the same mailboxes, e.g. googlemail.com → gmail.com."),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("e-mail provider rule")
+        verbose_name_plural = _("e-mail provider rules")
+        ordering = ["domain"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(same_as=F("domain")), name="accounts_emailprovider_not_own_alias")
+        ]
+
+    def __str__(self) -> str:
+        return self.domain
 
 
 class Notification(models.Model):

@@ -1,11 +1,12 @@
-"""Pure rules of the accounts app: phone numbers, postal codes, payment PINs, invite codes. No ORM, no clock."""
+"""Pure rules of the accounts app: phone numbers, postal codes, payment PINs, invite codes,
+member-entered text and the e-mail identity of a person. No ORM, no clock."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from itertools import pairwise
 from math import ceil
@@ -23,6 +24,13 @@ _PIN = re.compile(rf"[0-9]{{{PIN_LENGTH}}}")
 # People type numbers the way they read them: "+86 138-1234 5678", "(010) 1234.5678".
 _SEPARATORS = re.compile(r"[\s\-().\u00a0\u3000]")
 
+PHONE_CODE_LENGTH = 6
+PHONE_CODE_LIFETIME = timedelta(minutes=10)
+PHONE_CODE_MAX_FAILURES = 5
+PHONE_CODE_RESEND_AFTER = timedelta(seconds=60)
+PHONE_CODES_PER_DAY = 5
+_PHONE_CODE = re.compile(rf"[0-9]{{{PHONE_CODE_LENGTH}}}")
+
 
 def normalize_phone(raw: str) -> str | None:
     """The canonical form of a phone number, or None if it is not a plausible mobile number.
@@ -31,7 +39,8 @@ def normalize_phone(raw: str) -> str | None:
     so the same phone typed two ways is one phone. Anything else must be international:
     ``+`` (or ``00``) and 8 to 15 digits, the E.164 length.
     """
-    compact = _SEPARATORS.sub("", raw.strip())
+    # Contacts apps wrap copied numbers in invisible direction marks: they are not part of the number.
+    compact = _SEPARATORS.sub("", strip_invisible(raw).strip())
     if compact.startswith("00"):
         compact = "+" + compact[2:]
     if compact.startswith("+86"):
@@ -70,6 +79,25 @@ def minutes_left(seconds: float) -> int:
     return max(1, ceil(seconds / 60))
 
 
+def lock_minutes_left(remaining: timedelta, lock: timedelta = PIN_LOCK_DURATION) -> int:
+    """Whole minutes until a lock of length ``lock`` ends, ``remaining`` from now.
+
+    Rounded up, and never more than the lock itself: a lock of 15 minutes reads "15 minutes"
+    at its start even when the clock that set it ran a few milliseconds ahead of this one
+    (another web host), instead of rounding 15 min + 2 ms up to "16 minutes".
+    """
+    return minutes_left(min(remaining, lock).total_seconds())
+
+
+def new_phone_code(choice: Callable[[str], str]) -> str:
+    """A fresh SMS verification code; ``choice`` is ``secrets.choice``."""
+    return "".join(choice("0123456789") for _ in range(PHONE_CODE_LENGTH))
+
+
+def is_phone_code_format(code: str) -> bool:
+    return bool(_PHONE_CODE.fullmatch(code))
+
+
 # No 0/O, 1/I: a code read aloud or copied from a screenshot has one spelling.
 INVITE_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 INVITE_CODE_LENGTH = 8
@@ -83,8 +111,9 @@ def new_invite_code(choice: Callable[[str], str]) -> str:
 
 
 def normalize_invite_code(raw: str) -> str:
-    """The code as stored: upper case, without the spaces or dashes people type or paste with it."""
-    return _INVITE_SEPARATORS.sub("", raw).upper()
+    """The code as stored: upper case, without the spaces, dashes or invisible characters people
+    type or paste with it."""
+    return _INVITE_SEPARATORS.sub("", strip_invisible(raw)).upper()
 
 
 def is_invite_code(code: str) -> bool:
@@ -97,11 +126,6 @@ def mask_email(email: str) -> str:
     return f"{local[:2]}***@{domain}" if domain else f"{local[:2]}***"
 
 
-def identity_hash(value: str, secret: str) -> str:
-    """A stable, non-reversible id for an e-mail address: trimmed, lower-cased, keyed with ``secret``."""
-    return hmac.new(secret.encode(), value.strip().lower().encode(), hashlib.sha256).hexdigest()
-
-
 def month_start(now: datetime, zone: tzinfo) -> datetime:
     """Midnight of the first day of ``now``'s month in the business time zone (for monthly limits)."""
     local = now.astimezone(zone)
@@ -110,3 +134,184 @@ def month_start(now: datetime, zone: tzinfo) -> datetime:
 
 # Where the code from an invite link waits while the visitor signs up (and signs in with a social account).
 INVITE_SESSION_KEY = "accounts.invite_code"
+
+
+# --- Text members type -------------------------------------------------------------------
+#
+# One rule for every field a member types that is stored or shown to someone (names,
+# addresses, reviews, codes). Characters that change how the text around them is *displayed*
+# are refused, so that what a member, an operator or a courier reads is what was typed:
+# direction overrides, embeddings and isolates (an RLO turns "gpj.exe" into "exe.jpg") and
+# control characters. Characters that are invisible and carry no meaning in our languages
+# (zero-width spaces, byte-order marks, soft hyphens, fillers) are removed, since pasted text
+# often brings them along; they stay only where they shape a visible character (the joiner
+# inside an emoji family, a variation selector after its base, a flag's tag sequence).
+
+# Embeddings, overrides (U+202A..U+202E) and isolates (U+2066..U+2069): refused.
+_DIRECTION_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Control characters that are whitespace: kept as a space or a line break.
+_WHITESPACE_CONTROLS = frozenset("\t\n\r\x0b\x0c\x85")
+_LINE_BREAKS = re.compile(r"\r\n|[\n\r\x0b\x0c\x85\u2028\u2029]")
+_BLANK_LINES = re.compile(r"\n{3,}")
+# Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt), as ranges.
+_IGNORABLE_RANGES = (
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x061C, 0x061C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
+_ZWJ = "\u200d"
+_BLACK_FLAG = "\U0001f3f4"
+
+
+def _is_ignorable(ch: str) -> bool:
+    code = ord(ch)
+    return any(low <= code <= high for low, high in _IGNORABLE_RANGES)
+
+
+def _is_variation_selector(ch: str) -> bool:
+    return 0xFE00 <= ord(ch) <= 0xFE0F or 0xE0100 <= ord(ch) <= 0xE01EF
+
+
+def _is_tag(ch: str) -> bool:
+    return 0xE0020 <= ord(ch) <= 0xE007F
+
+
+def _is_emoji_part(ch: str) -> bool:
+    # Pictographs are "So"; skin tones are "Sk"; U+FE0F asks for emoji presentation.
+    return unicodedata.category(ch) in ("So", "Sk") or ch == "\ufe0f"
+
+
+class UnsafeText(ValueError):
+    """Text with a character that is refused rather than removed (see ``clean_member_text``)."""
+
+    def __init__(self, char: str) -> None:
+        self.char = char
+        super().__init__(f"U+{ord(char):04X} is not allowed")
+
+
+def unsafe_char(text: str) -> str | None:
+    """The first character ``clean_member_text`` refuses, or None."""
+    for ch in text:
+        if ch in _DIRECTION_CONTROLS:
+            return ch
+        category = unicodedata.category(ch)
+        if (category == "Cc" and ch not in _WHITESPACE_CONTROLS) or category == "Cs":
+            return ch
+    return None
+
+
+def _drop_invisible(text: str) -> str:
+    kept: list[str] = []
+    for index, ch in enumerate(text):
+        if not _is_ignorable(ch):
+            kept.append(ch)
+            continue
+        previous = kept[-1] if kept else ""
+        following = text[index + 1] if index + 1 < len(text) else ""
+        if _is_variation_selector(ch):
+            keep = bool(previous) and not previous.isspace() and not _is_variation_selector(previous)
+        elif ch == _ZWJ:
+            keep = bool(previous) and _is_emoji_part(previous) and bool(following) and _is_emoji_part(following)
+        elif _is_tag(ch):
+            keep = previous == _BLACK_FLAG or (bool(previous) and _is_tag(previous))
+        else:
+            keep = False
+        if keep:
+            kept.append(ch)
+    return "".join(kept)
+
+
+def clean_member_text(raw: str, *, multiline: bool = False) -> str:
+    """The text a member typed, as it is stored and shown: the one rule for every member field.
+
+    Raises UnsafeText for a direction override/embedding/isolate (U+202A..U+202E,
+    U+2066..U+2069), a control character other than whitespace, or a lone surrogate.
+    Otherwise returns the text in NFC with invisible characters removed (zero-width space,
+    joiner and non-joiner, word joiner, BOM, soft hyphen, direction marks, Hangul fillers...;
+    a joiner between emoji and a variation selector after a visible character are kept),
+    each run of whitespace (tabs, full-width and no-break spaces) as one space, and trimmed.
+    ``multiline`` keeps line breaks (as ``\\n``, at most one blank line in a row); otherwise
+    a line break is a space.
+    """
+    bad = unsafe_char(raw)
+    if bad is not None:
+        raise UnsafeText(bad)
+    text = _drop_invisible(unicodedata.normalize("NFC", raw))
+    if not multiline:
+        return " ".join(text.split())
+    lines = [" ".join(line.split()) for line in _LINE_BREAKS.split(text)]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n")
+
+
+def strip_invisible(raw: str) -> str:
+    """``raw`` without any invisible or control character: for values checked against a strict
+    format afterwards (phone numbers, codes, e-mail addresses, search queries)."""
+    return "".join(
+        ch
+        for ch in raw
+        if not _is_ignorable(ch) and (unicodedata.category(ch) not in ("Cc", "Cs") or ch in _WHITESPACE_CONTROLS)
+    )
+
+
+# --- The person behind an e-mail address (once-per-person rewards) -----------------------
+
+
+@dataclass(frozen=True)
+class EmailIdentityRules:
+    """How addresses that reach one mailbox are told to be one person (operators edit these
+    in admin: accounts.IdentityPolicy and its e-mail provider rows).
+
+    ``ignore_plus_tags``: ``alice+shop@x`` is ``alice@x``. ``dotless_domains``: providers where
+    dots in the name do not count (``a.lice@gmail.com`` is ``alice@gmail.com``).
+    ``domain_aliases``: domains that are another one's mailboxes (googlemail.com → gmail.com).
+    """
+
+    ignore_plus_tags: bool = True
+    dotless_domains: frozenset[str] = frozenset({"gmail.com", "googlemail.com"})
+    domain_aliases: Mapping[str, str] = field(default_factory=lambda: {"googlemail.com": "gmail.com"})
+
+
+def normalize_domain(domain: str) -> str:
+    """A domain as DNS sees it: lower case, no trailing dot, international names in punycode
+    (so ``Exämple.com`` and ``xn--exmple-cua.com`` are one domain)."""
+    domain = strip_invisible(domain).strip().rstrip(".").lower()
+    try:
+        return domain.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return domain
+
+
+def normalize_email_identity(address: str, rules: EmailIdentityRules) -> str:
+    """The mailbox behind ``address``, for telling whether two addresses are one person.
+
+    Trimmed and lower-cased, invisible characters removed, the domain in punycode and mapped
+    through ``rules.domain_aliases``; then a ``+tag`` is dropped (if ``ignore_plus_tags``)
+    and dots are dropped for ``rules.dotless_domains``. Never used to send mail: only for
+    the identity claim of once-per-person rewards.
+    """
+    text = strip_invisible(address).strip()
+    local, at, domain = text.rpartition("@")
+    if not at:
+        return text.lower()
+    domain = normalize_domain(domain)
+    domain = rules.domain_aliases.get(domain, domain)
+    local = local.lower()
+    if rules.ignore_plus_tags:
+        local = local.split("+", 1)[0] or local
+    if domain in rules.dotless_domains:
+        local = local.replace(".", "") or local
+    return f"{local}@{domain}"

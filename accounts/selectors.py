@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.paginator import Page, Paginator
@@ -15,7 +16,16 @@ from django.utils import timezone
 from accounts import rules
 from accounts.enums import NoRewardReason, ReferralStatus
 from accounts.exceptions import AddressNotFound
-from accounts.models import Address, InviteCode, Notification, PaymentPin, Referral
+from accounts.models import (
+    Address,
+    EmailProviderRule,
+    IdentityPolicy,
+    InviteCode,
+    Notification,
+    PaymentPin,
+    PhoneVerification,
+    Referral,
+)
 
 INBOX_PAGE_SIZE = 20
 INVITED_PAGE_SIZE = 20
@@ -100,10 +110,10 @@ class PinStatus:
         return self.locked_until is not None and self.locked_until > now
 
     def minutes_locked(self, now: datetime) -> int:
-        """Whole minutes until PIN use unlocks (0 when it is not locked)."""
+        """Whole minutes until PIN use unlocks (0 when it is not locked), as PinLocked says them."""
         if not self.is_locked(now):
             return 0
-        return rules.minutes_left((self.locked_until - now).total_seconds())
+        return rules.lock_minutes_left(self.locked_until - now)
 
 
 def pin_is_set(*, user_id: int) -> bool:
@@ -165,6 +175,88 @@ def member_language(*, user_id: int) -> str:
     """The language to write to a member in: their own choice, else the mall's default."""
     language = get_user_model().objects.filter(pk=user_id).values_list("language", flat=True).first()
     return language or settings.LANGUAGE_CODE
+
+
+# --- Identity: what makes two accounts one person -----------------------------------------
+
+
+def email_identity_rules() -> rules.EmailIdentityRules:
+    """The operators' rules for telling addresses apart (IdentityPolicy and its provider rows);
+    the defaults when the row is missing."""
+    policy = IdentityPolicy.objects.filter(pk=1).first()
+    if policy is None:
+        return rules.EmailIdentityRules()
+    providers = list(EmailProviderRule.objects.filter(policy=policy).values_list("domain", "ignore_dots", "same_as"))
+    return rules.EmailIdentityRules(
+        ignore_plus_tags=policy.ignore_plus_tags,
+        dotless_domains=frozenset(domain for domain, ignore_dots, _same in providers if ignore_dots),
+        domain_aliases={domain: same_as for domain, _dots, same_as in providers if same_as},
+    )
+
+
+def email_identity(*, email: str, identity_rules: rules.EmailIdentityRules | None = None) -> str:
+    """``email:<mailbox>``: the normalised identity of an address (see rules.normalize_email_identity)."""
+    return f"email:{rules.normalize_email_identity(email, identity_rules or email_identity_rules())}"
+
+
+def verified_phone(*, user_id: int) -> str | None:
+    """The member's phone number if they verified it by SMS code, else None."""
+    return (
+        get_user_model()
+        .objects.filter(pk=user_id, phone_verified_at__isnull=False)
+        .values_list("phone", flat=True)
+        .first()
+    )
+
+
+def reward_identities(*, user_id: int, email: str) -> list[str]:
+    """What the sign-up bonus is claimed by: the confirmed ``email`` as typed (what claims made
+    before normalisation hold) and as its mailbox, and the verified phone; unverified phones
+    count for nothing (anyone can type any number)."""
+    identities = [f"email:{email.strip().lower()}", email_identity(email=email)]
+    if phone := verified_phone(user_id=user_id):
+        identities.append(f"phone:{phone}")
+    return list(dict.fromkeys(identities))
+
+
+def person_identities(*, user_id: int, identity_rules: rules.EmailIdentityRules | None = None) -> frozenset[str]:
+    """Every identity an account holds: each of its e-mail addresses as a mailbox (confirmed or
+    not: the member typed them all) and its verified phone. Two accounts sharing one are one person."""
+    identity_rules = identity_rules or email_identity_rules()
+    addresses = set(EmailAddress.objects.filter(user_id=user_id).values_list("email", flat=True))
+    addresses.update(get_user_model().objects.filter(pk=user_id).values_list("email", flat=True))
+    identities = {email_identity(email=address, identity_rules=identity_rules) for address in addresses if address}
+    if phone := verified_phone(user_id=user_id):
+        identities.add(f"phone:{phone}")
+    return frozenset(identities)
+
+
+@dataclass(frozen=True)
+class PhoneStatus:
+    phone: str
+    verified: bool
+    # A code was sent for this number and can still be entered.
+    code_pending: bool
+
+    @property
+    def masked(self) -> str:
+        return rules.mask_phone(self.phone)
+
+
+def phone_status(*, user_id: int) -> PhoneStatus | None:
+    """The member's profile phone and whether it is verified, or None without a phone."""
+    row = get_user_model().objects.filter(pk=user_id).values("phone", "phone_verified_at").first()
+    if row is None or not row["phone"]:
+        return None
+    now = timezone.now()
+    pending = PhoneVerification.objects.filter(
+        user_id=user_id,
+        phone=row["phone"],
+        used_at__isnull=True,
+        expires_at__gt=now,
+        failed_attempts__lt=rules.PHONE_CODE_MAX_FAILURES,
+    ).exists()
+    return PhoneStatus(phone=row["phone"], verified=row["phone_verified_at"] is not None, code_pending=pending)
 
 
 # --- Invite codes and referrals -----------------------------------------------------------

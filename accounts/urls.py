@@ -5,6 +5,7 @@ from accounts import views
 urlpatterns = [
     path("", views.overview, name="account_overview"),
     path("profile/", views.profile, name="profile"),
+    path("profile/phone/", views.phone_verify, name="phone_verify"),
     path("addresses/", views.address_list, name="address_list"),
     path("addresses/new/", views.address_create, name="address_create"),
     path("addresses/<int:pk>/edit/", views.address_update, name="address_update"),

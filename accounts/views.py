@@ -20,15 +20,22 @@ from accounts.exceptions import (
     AddressLimitReached,
     AddressNotFound,
     InvalidPhone,
+    InvalidText,
     NotificationNotFound,
     PasswordIncorrect,
-    PhoneTaken,
+    PhoneAlreadyVerified,
+    PhoneCodeExpired,
+    PhoneCodeIncorrect,
+    PhoneCodeLimitReached,
+    PhoneCodeTooSoon,
+    PhoneNotSet,
+    PhoneNotVerifiable,
     PinAlreadySet,
     PinIncorrect,
     PinLocked,
     PinNotSet,
 )
-from accounts.forms import AddressForm, PinChangeForm, PinCheckForm, PinSetForm, ProfileForm
+from accounts.forms import AddressForm, PhoneCodeForm, PinChangeForm, PinCheckForm, PinSetForm, ProfileForm
 from points import selectors as points_selectors
 from points.enums import EarningSource
 
@@ -83,8 +90,10 @@ def profile(request: HttpRequest) -> HttpResponse:
                     language=data["language"],
                     avatar=data["avatar"],
                 )
-            except (PhoneTaken, InvalidPhone) as error:
+            except InvalidPhone as error:
                 form.add_error("phone", error.message)
+            except InvalidText as error:
+                form.add_error("display_name", error.message)
             else:
                 translation.activate(data["language"])
                 messages.success(request, _("Your profile is saved."))
@@ -100,7 +109,48 @@ def profile(request: HttpRequest) -> HttpResponse:
             },
             user_id=user.pk,
         )
-    return render(request, "accounts/profile.html", {"form": form})
+    return render(request, "accounts/profile.html", {"form": form, "phone": selectors.phone_status(user_id=user.pk)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def phone_verify(request: HttpRequest) -> HttpResponse:
+    """Verify the profile phone: "send" texts a code to it, "confirm" checks the code entered."""
+    user_id = request.user.pk
+    form = PhoneCodeForm()
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "send":
+            try:
+                sent = services.phone_code_send(user_id=user_id)
+            except (PhoneNotSet, PhoneAlreadyVerified) as error:
+                messages.info(request, error.message)
+                return redirect("profile")
+            except (PhoneCodeTooSoon, PhoneCodeLimitReached) as error:
+                messages.error(request, error.message)
+            else:
+                messages.success(request, _("We sent a code to %(phone)s.") % {"phone": sent.phone_masked})
+            return redirect("phone_verify")
+        if action == "confirm":
+            form = PhoneCodeForm(request.POST)
+            if form.is_valid():
+                try:
+                    services.phone_code_confirm(user_id=user_id, code=form.cleaned_data["code"])
+                except PhoneCodeIncorrect as error:
+                    form.add_error("code", error.message)
+                except (PhoneCodeExpired, PhoneNotVerifiable, PhoneNotSet) as error:
+                    messages.error(request, error.message)
+                    return redirect("phone_verify")
+                else:
+                    messages.success(request, _("Your phone number is verified."))
+                    return redirect("profile")
+        else:
+            messages.error(request, _("This form is out of date. Please try again."))
+            return redirect("phone_verify")
+    phone = selectors.phone_status(user_id=user_id)
+    if phone is None or phone.verified:
+        return redirect("profile")
+    return render(request, "accounts/phone_verify.html", {"phone": phone, "form": form})
 
 
 @login_required
@@ -134,6 +184,9 @@ def address_create(request: HttpRequest) -> HttpResponse:
             except AddressLimitReached as error:
                 messages.error(request, error.message)
                 return redirect("address_list")
+            except (InvalidText, InvalidPhone) as error:
+                form.add_error(None, error.message)
+                return render(request, "accounts/address_form.html", {"form": form, "address": None})
             messages.success(request, _("Address added."))
             return redirect("address_list")
     else:
@@ -167,6 +220,9 @@ def address_update(request: HttpRequest, pk: int) -> HttpResponse:
                 )
             except AddressNotFound:
                 raise Http404 from None
+            except (InvalidText, InvalidPhone) as error:
+                form.add_error(None, error.message)
+                return render(request, "accounts/address_form.html", {"form": form, "address": address})
             messages.success(request, _("Address saved."))
             return redirect("address_list")
     else:

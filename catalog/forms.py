@@ -8,6 +8,7 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
+from accounts.fields import InvisibleFreeField, MemberTextField
 from catalog.enums import ProductKind, SortOrder
 from catalog.images import InvalidProductImage, product_image_prepare
 from catalog.selectors import CatalogQuery, CategoryView
@@ -28,7 +29,7 @@ PIN_ATTRS = {
 class CatalogFilterForm(forms.Form):
     """The catalog page's GET filters. A bad value is dropped (and named), the rest still apply."""
 
-    q = forms.CharField(
+    q = InvisibleFreeField(
         label=_("Search"),
         max_length=80,
         required=False,
@@ -118,7 +119,7 @@ class InlineAddressForm(forms.Form):
     """A new shipping address added from the product page, then used for this redemption."""
 
     quantity = forms.IntegerField(min_value=1, max_value=999, initial=1, widget=forms.HiddenInput)
-    recipient = forms.CharField(
+    recipient = MemberTextField(
         label=_("Recipient"), max_length=40, widget=forms.TextInput(attrs={"autocomplete": "name"})
     )
     phone = forms.CharField(
@@ -126,20 +127,20 @@ class InlineAddressForm(forms.Form):
         max_length=24,
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
     )
-    province = forms.CharField(
+    province = MemberTextField(
         label=_("Province"), max_length=40, widget=forms.TextInput(attrs={"placeholder": "浙江省"})
     )
-    city = forms.CharField(label=_("City"), max_length=40, widget=forms.TextInput(attrs={"placeholder": "杭州市"}))
-    district = forms.CharField(
+    city = MemberTextField(label=_("City"), max_length=40, widget=forms.TextInput(attrs={"placeholder": "杭州市"}))
+    district = MemberTextField(
         label=_("District"), max_length=40, required=False, widget=forms.TextInput(attrs={"placeholder": "西湖区"})
     )
-    detail = forms.CharField(
+    detail = MemberTextField(
         label=_("Street address"),
         max_length=200,
         widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
         help_text=_("Street, building, unit and room."),
     )
-    postal_code = forms.CharField(
+    postal_code = InvisibleFreeField(
         label=_("Postal code"),
         max_length=6,
         required=False,
@@ -164,7 +165,8 @@ class ReviewForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": _("Choose 1 to 5 stars.")},
     )
-    text = forms.CharField(
+    text = MemberTextField(
+        multiline=True,
         label=_("Your review"),
         max_length=REVIEW_MAX_LENGTH,
         widget=forms.Textarea(

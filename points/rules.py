@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_FLOOR, Decimal
@@ -126,3 +127,11 @@ def points_to_take_back(points: int, amount: Decimal, refunded_total: Decimal) -
     if refunded_total >= amount:
         return points
     return floor_points(Decimal(points) * refunded_total / amount)
+
+
+def identity_hash(identity: str, secret: str) -> str:
+    """A stable, non-reversible id of an identity (``email:…``, ``phone:…``) for once-per-person
+    rewards: trimmed, lower-cased and hashed with ``secret`` (the SECRET_KEY), so the claim
+    tables hold no personal data. Callers pass identities already normalised (accounts.rules)."""
+    normalised = identity.strip().lower()
+    return hashlib.sha256(f"{secret}:{normalised}".encode()).hexdigest()

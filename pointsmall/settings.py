@@ -215,6 +215,8 @@ EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Points Mall <noreply@localhost>")
+# Phone verification codes: a class with send_messages() (accounts.sms); the console one only logs them.
+SMS_BACKEND = env.str("SMS_BACKEND", default="accounts.sms.ConsoleBackend")
 
 # --- Security (production profile when DJANGO_DEBUG is off) -------------------------
 if not DEBUG:

@@ -4,6 +4,7 @@ the sign-up bonus, invite codes and referrals."""
 from accounts.services.addresses import address_create, address_delete, address_set_default, address_update
 from accounts.services.avatars import PreparedAvatar, avatar_prepare
 from accounts.services.notifications import notification_mark_read, notification_send, notifications_mark_all_read
+from accounts.services.phone import PhoneCodeSent, phone_code_confirm, phone_code_send
 from accounts.services.pin import pin_change, pin_set, pin_verify
 from accounts.services.profile import profile_update
 from accounts.services.referrals import (
@@ -19,6 +20,7 @@ from accounts.services.referrals import (
 from accounts.services.signup import signup_bonus_claim
 
 __all__ = [
+    "PhoneCodeSent",
     "PreparedAvatar",
     "address_create",
     "address_delete",
@@ -29,6 +31,8 @@ __all__ = [
     "notification_mark_read",
     "notification_send",
     "notifications_mark_all_read",
+    "phone_code_confirm",
+    "phone_code_send",
     "pin_change",
     "pin_set",
     "pin_verify",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from accounts import locks, rules
-from accounts.exceptions import AddressLimitReached, AddressNotFound, InvalidPhone
+from accounts.exceptions import AddressLimitReached, AddressNotFound, InvalidPhone, InvalidText
 from accounts.models import Address
 from accounts.selectors import AddressView, address_get
 
@@ -17,6 +17,14 @@ def _normalized_phone(phone: str) -> str:
     if normalized is None:
         raise InvalidPhone()
     return normalized
+
+
+def _cleaned(**fields: str) -> dict[str, str]:
+    """The text fields as stored: the one member-text rule (rules.clean_member_text)."""
+    try:
+        return {name: rules.clean_member_text(value or "") for name, value in fields.items()}
+    except rules.UnsafeText:
+        raise InvalidText() from None
 
 
 def _locked_address(*, user_id: int, address_id: int) -> Address:
@@ -47,9 +55,13 @@ def address_create(
 ) -> AddressView:
     """Add an address. The member's first address is the default whatever ``is_default`` says.
 
-    Raises AddressLimitReached at 20 addresses, InvalidPhone. Locks the member's user row.
+    Text fields are cleaned by ``rules.clean_member_text``. Raises InvalidText, InvalidPhone,
+    AddressLimitReached at 20 addresses. Locks the member's user row.
     Not idempotent: calling twice adds two addresses.
     """
+    text = _cleaned(
+        recipient=recipient, province=province, city=city, district=district, detail=detail, postal_code=postal_code
+    )
     normalized = _normalized_phone(phone)
     locks.member_for_update(user_id=user_id)
     count = Address.objects.filter(user_id=user_id).count()
@@ -58,17 +70,7 @@ def address_create(
     make_default = is_default or count == 0
     if make_default:
         _clear_default(user_id=user_id)
-    address = Address.objects.create(
-        user_id=user_id,
-        recipient=recipient.strip(),
-        phone=normalized,
-        province=province.strip(),
-        city=city.strip(),
-        district=district.strip(),
-        detail=detail.strip(),
-        postal_code=postal_code.strip(),
-        is_default=make_default,
-    )
+    address = Address.objects.create(user_id=user_id, phone=normalized, is_default=make_default, **text)
     return address_get(user_id=user_id, address_id=address.pk)
 
 
@@ -90,20 +92,20 @@ def address_update(
 
     The default stays the default when ``is_default`` is False: a member always has one,
     and changes it by making another address the default. Raises AddressNotFound for an
-    address that is not the member's, InvalidPhone. Locks the member's user row. Safe to call twice.
+    address that is not the member's, InvalidText, InvalidPhone. Locks the member's user row.
+    Safe to call twice.
     """
+    text = _cleaned(
+        recipient=recipient, province=province, city=city, district=district, detail=detail, postal_code=postal_code
+    )
     normalized = _normalized_phone(phone)
     address = _locked_address(user_id=user_id, address_id=address_id)
     if is_default and not address.is_default:
         _clear_default(user_id=user_id)
         address.is_default = True
-    address.recipient = recipient.strip()
+    for name, value in text.items():
+        setattr(address, name, value)
     address.phone = normalized
-    address.province = province.strip()
-    address.city = city.strip()
-    address.district = district.strip()
-    address.detail = detail.strip()
-    address.postal_code = postal_code.strip()
     address.save()
     return address_get(user_id=user_id, address_id=address.pk)
 

@@ -36,6 +36,16 @@ def _check_new_pin(pin: str) -> None:
         raise PinTooWeak()
 
 
+def _now_holding_the_lock():
+    """The time of an attempt: read once the PIN row is locked, never before.
+
+    An attempt that waited for the lock while another one locked PIN use must not measure
+    the lock from the moment it started waiting: that made the 15-minute lock read as
+    "16 minutes" (15 min plus the wait, rounded up), and counted the failure at a stale time.
+    """
+    return timezone.now()
+
+
 def _failures_so_far(row: PaymentPin, now: datetime) -> int:
     # A lock that has run out is forgiven: the member gets a fresh set of attempts.
     if row.locked_until is not None and row.locked_until <= now:
@@ -93,11 +103,11 @@ def pin_change(*, user_id: int, password: str, new_pin: str) -> None:
     Call it outside any transaction (see the module docstring).
     """
     _check_new_pin(new_pin)
-    now = timezone.now()
     with transaction.atomic():
         row = locks.pin_for_update(user_id=user_id)
         if row is None:
             raise PinNotSet()
+        now = _now_holding_the_lock()
         _raise_if_locked(row, now)
         password_hash = get_user_model().objects.filter(pk=user_id).values_list("password", flat=True).get()
         if check_password(password, password_hash):
@@ -117,11 +127,11 @@ def pin_verify(*, user_id: int, pin: str) -> None:
     15 minutes. Locks the member's PIN row (select_for_update), so concurrent attempts are
     counted one after the other. Call it outside any transaction (see the module docstring).
     """
-    now = timezone.now()
     with transaction.atomic():
         row = locks.pin_for_update(user_id=user_id)
         if row is None:
             raise PinNotSet()
+        now = _now_holding_the_lock()
         _raise_if_locked(row, now)
         if rules.is_pin_format(pin) and check_password(pin, row.pin_hash):
             _reset(row)

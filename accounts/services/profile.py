@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import secrets
 
-from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
-from accounts import rules
-from accounts.exceptions import InvalidPhone, PhoneTaken
+from accounts import locks, rules
+from accounts.exceptions import InvalidPhone, InvalidText
 from accounts.services.avatars import PreparedAvatar
 
 
@@ -38,24 +37,30 @@ def profile_update(
 ) -> None:
     """Save the member's profile; a new avatar (from ``avatar_prepare``) replaces the old files.
 
-    ``phone`` may be given in any format ``rules.normalize_phone`` accepts (None or "" clears it).
-    Raises InvalidPhone, or PhoneTaken if another member has the number. Locks the user row.
-    Safe to call twice: the fields end the same, and each call with an avatar stores a
-    fresh copy and deletes the one it replaces once the transaction commits.
+    ``display_name`` is cleaned by ``rules.clean_member_text``. ``phone`` may be given in any
+    format ``rules.normalize_phone`` accepts (None or "" clears it). A number is not checked
+    against other members' (that would tell anyone who uses it): a new number is saved
+    unverified, and only verifying it (services.phone) makes it count. Raises InvalidText,
+    InvalidPhone. Locks the user row. Safe to call twice: the fields end the same, and each
+    call with an avatar stores a fresh copy and deletes the one it replaces once the
+    transaction commits.
     """
+    try:
+        name = rules.clean_member_text(display_name)
+    except rules.UnsafeText:
+        raise InvalidText() from None
     normalized = None
     if phone:
         normalized = rules.normalize_phone(phone)
         if normalized is None:
             raise InvalidPhone()
-    User = get_user_model()
-    user = User.objects.select_for_update().get(pk=user_id)
-    if normalized and User.objects.filter(phone=normalized).exclude(pk=user_id).exists():
-        raise PhoneTaken()
-    user.display_name = display_name.strip()
+    user = locks.member_row_for_update(user_id=user_id)
+    if normalized != user.phone:
+        user.phone_verified_at = None
+    user.display_name = name
     user.phone = normalized
     user.language = language
-    fields = ["display_name", "phone", "language"]
+    fields = ["display_name", "phone", "phone_verified_at", "language"]
     storage = user.avatar.storage
     replaced: list[str] = []
     stored: list[str] = []
@@ -66,10 +71,6 @@ def profile_update(
     try:
         with transaction.atomic():
             user.save(update_fields=fields)
-    except IntegrityError:
-        # Another member took the number between our check and our write.
-        _delete_files(storage, stored)
-        raise PhoneTaken() from None
     except BaseException:
         _delete_files(storage, stored)
         raise

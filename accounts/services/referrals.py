@@ -17,7 +17,6 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -338,13 +337,26 @@ def _locked_referral_of(invitee_id: int) -> Referral | None:
     return locks.referral_for_update(invitee_id=invitee_id)
 
 
+def _is_self_referral(referral: Referral, email: str, identity_rules: rules.EmailIdentityRules) -> bool:
+    """Whether the friend is the inviter: the confirmed address, any other address or the
+    verified phone of the friend's account is one of the inviter's (as normalised mailboxes)."""
+    friend = selectors.person_identities(user_id=referral.invitee_id, identity_rules=identity_rules)
+    friend |= {selectors.email_identity(email=email, identity_rules=identity_rules)}
+    return not friend.isdisjoint(
+        selectors.person_identities(user_id=referral.inviter_id, identity_rules=identity_rules)
+    )
+
+
 @transaction.atomic
 def referral_confirm(*, invitee_id: int, email: str) -> None:
     """The invited friend confirmed their e-mail: approve the referral (unless it is held or
     denied) and pay the inviter's sign-up reward, within the inviter's monthly cap (pending
     until an hour after the sign-up, see the module docstring).
 
-    An address that was invited before (an account deleted and made again) earns nothing.
+    Earns nothing, now or at the friend's first order, and takes no place under the cap: a
+    friend who is the inviter (one of the friend's addresses or verified phone is the
+    inviter's, compared as normalised mailboxes: ``alice+2@`` inviting from ``alice@``), and
+    an address whose mailbox was invited before (an account deleted and made again).
     Members who were not invited: nothing happens. Locks: the inviter's points account,
     then the referral. Safe to call twice: only the first confirmation counts.
     """
@@ -352,14 +364,29 @@ def referral_confirm(*, invitee_id: int, email: str) -> None:
     if referral is None or referral.verified_at is not None:
         return
     now = timezone.now()
-    identity = rules.identity_hash(email, settings.SECRET_KEY)
+    identity_rules = selectors.email_identity_rules()
+    identity = points_services.identity_hash(selectors.email_identity(email=email, identity_rules=identity_rules))
     referral.verified_at = now
     referral.invitee_identity = identity
-    if Referral.objects.filter(invitee_identity=identity).exclude(pk=referral.pk).exists():
+    if _is_self_referral(referral, email, identity_rules):
+        referral.no_reward_reason = NoRewardReason.SELF_REFERRAL
+    elif Referral.objects.filter(invitee_identity=identity).exclude(pk=referral.pk).exists():
         referral.no_reward_reason = NoRewardReason.KNOWN_EMAIL
     if referral.status == ReferralStatus.PENDING:
         referral.status = ReferralStatus.APPROVED
     _save(referral, "verified_at", "invitee_identity", "no_reward_reason", "status")
+    if referral.no_reward_reason == NoRewardReason.SELF_REFERRAL:
+        _tell_inviter(
+            referral,
+            "self_referral",
+            lambda friend: (
+                gettext("Your friend %(friend)s joined") % {"friend": friend},
+                gettext(
+                    "This account has your own e-mail address or phone number, so this invitation earns no points."
+                ),
+            ),
+        )
+        return
     if referral.no_reward_reason == NoRewardReason.KNOWN_EMAIL:
         _tell_inviter(
             referral,

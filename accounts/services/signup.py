@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.urls import reverse
 from django.utils import translation
@@ -19,13 +18,14 @@ def signup_bonus_claim(*, user_id: int, email: str) -> points_services.AwardResu
     """A member confirmed ``email``: the sign-up bonus if this person never had it, and an
     inbox message saying what happened (in the member's language).
 
-    The person is the confirmed e-mail and the member's phone, if set: one of them that
-    claimed the bonus before, on any account, gets a refusal. A later confirmation (a second
-    address) adds that address to the bonus already paid, so it cannot earn one elsewhere.
-    Locks: the member's points account. Safe to call twice: one bonus, one message.
+    The person is the confirmed e-mail, as typed and as its normalised mailbox (case, +tag,
+    the operators' provider rules: ``alice+2@`` is ``alice@``), and the member's phone once
+    verified: one of them that claimed the bonus before, on any account, gets a refusal. A
+    later confirmation (a second address) adds that address to the bonus already paid, so it
+    cannot earn one elsewhere. Locks: the member's points account. Safe to call twice: one
+    bonus, one message.
     """
-    phone = get_user_model().objects.filter(pk=user_id).values_list("phone", flat=True).first()
-    identities = [f"email:{email}"] + ([f"phone:{phone}"] if phone else [])
+    identities = selectors.reward_identities(user_id=user_id, email=email)
     with translation.override(selectors.member_language(user_id=user_id)):
         result = points_services.signup_bonus_grant(user_id=user_id, identities=identities)
         if result.replayed:

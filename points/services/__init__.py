@@ -12,6 +12,7 @@ from points.services.earning import (
     AwardResult,
     UnknownSource,
     claim_identities,
+    identity_hash,
     points_award,
     signup_bonus_grant,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "account_lock",
     "account_open",
     "claim_identities",
+    "identity_hash",
     "points_adjust",
     "points_award",
     "points_earn",

@@ -4,7 +4,6 @@ campaign multipliers and per-member caps. Purchases are in ``purchases.py``.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -171,9 +170,9 @@ def points_award(
 
 
 def identity_hash(identity: str) -> str:
-    """A stable, non-reversible id for an e-mail or phone: lower-cased, trimmed, salted with the secret key."""
-    normalised = identity.strip().lower()
-    return hashlib.sha256(f"{settings.SECRET_KEY}:{normalised}".encode()).hexdigest()
+    """The keyed hash every once-per-person record stores for an identity (``email:…``, ``phone:…``):
+    the sign-up bonus claims here, the invited e-mail of a referral in accounts. One helper, one key."""
+    return rules.identity_hash(identity, settings.SECRET_KEY)
 
 
 @transaction.atomic
@@ -181,6 +180,9 @@ def signup_bonus_grant(*, user_id: int, identities: list[str]) -> AwardResult:
     """The sign-up bonus, once per person: refused if any of the member's verified identities
     (``email:…``, ``phone:…``) has claimed it before, on this or a deleted account.
 
+    The ledger does not know what makes two addresses one person: the caller passes every
+    form that must match (accounts passes the address as typed and its normalised mailbox,
+    see accounts.rules.normalize_email_identity), and all of them are claimed together.
     Locks: the account. Safe to call twice.
     """
     account = locks.account_for_update(user_id=user_id)

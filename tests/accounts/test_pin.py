@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from django.contrib.auth.hashers import check_password
+from django.db import connection, transaction
 from django.urls import reverse
 
-from accounts import selectors, services
+from accounts import locks, selectors, services
 from accounts.exceptions import (
     PasswordIncorrect,
     PinAlreadySet,
@@ -21,7 +23,7 @@ from accounts.exceptions import (
 )
 from accounts.models import PaymentPin
 from points.exceptions import DomainError
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, MemberFactory
 
 PIN = "135790"
 NEW_PIN = "246813"
@@ -135,6 +137,91 @@ def test_while_locked_even_the_right_pin_is_refused_with_the_time_left(member_wi
     assert locked.value.remaining == timedelta(minutes=13, seconds=30)
     assert locked.value.message == "Too many wrong attempts: PIN use is locked. Try again in 14 minutes."
     assert pin_row(member_with_pin)["locked_until"] == T0 + timedelta(minutes=15)
+
+
+LOCKED_15 = "Too many wrong attempts: PIN use is locked. Try again in 15 minutes."
+
+
+def test_a_lock_set_by_a_clock_a_little_ahead_still_reads_15_minutes():
+    """Another web host's clock set the lock 2 ms "later": 15 min + 2 ms must not round up to 16."""
+    locked_until = T0 + timedelta(minutes=15, milliseconds=2)
+    assert PinLocked(locked_until=locked_until, now=T0).message == LOCKED_15
+    assert selectors.PinStatus(is_set=True, failed_attempts=5, locked_until=locked_until).minutes_locked(T0) == 15
+
+
+def test_the_minutes_left_round_up_within_the_lock():
+    assert [
+        PinLocked(locked_until=T0 + timedelta(minutes=15), now=T0 + delta).minutes
+        for delta in (timedelta(0), timedelta(seconds=1), timedelta(minutes=14), timedelta(minutes=14, seconds=59))
+    ] == [15, 15, 1, 1]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_attempt_that_waited_for_another_ones_lock_says_15_minutes_not_16():
+    """Two wrong PINs at once: the one that waited for the row while the other locked PIN use
+    measured the lock from when it started waiting ("16 minutes"). It must read the real time."""
+    member = MemberFactory()
+    services.pin_set(user_id=member.pk, pin=PIN)
+    with at():
+        fail(member, 4)
+    holding, release = threading.Event(), threading.Event()
+    results: dict[str, object] = {}
+
+    def fifth_wrong_pin_a_minute_later() -> None:
+        try:
+            with transaction.atomic():
+                locks.pin_for_update(user_id=member.pk)
+                holding.set()
+                release.wait(30)
+                try:
+                    services.pin_verify(user_id=member.pk, pin="000001")
+                except PinLocked as error:
+                    results["first"] = error
+        finally:
+            connection.close()
+
+    def waiting_wrong_pin() -> None:
+        try:
+            services.pin_verify(user_id=member.pk, pin="000002")
+        except Exception as error:
+            results["second"] = error
+        finally:
+            connection.close()
+
+    with time_machine.travel(T0, tick=False) as clock:
+        first = threading.Thread(target=fifth_wrong_pin_a_minute_later, daemon=True)
+        first.start()
+        assert holding.wait(30)
+        second = threading.Thread(target=waiting_wrong_pin, daemon=True)
+        second.start()
+        _wait_until_a_query_waits_for_a_lock()
+        clock.shift(timedelta(minutes=1))
+        release.set()
+        first.join(30)
+        second.join(30)
+    assert not first.is_alive() and not second.is_alive()
+    assert [(type(results[k]).__name__, results[k].message) for k in ("first", "second")] == [
+        ("PinLocked", LOCKED_15),
+        ("PinLocked", LOCKED_15),
+    ]
+    # The waiting attempt neither counted nor moved the lock.
+    assert pin_row(member)["failed_attempts"] == 5
+    assert pin_row(member)["locked_until"] == T0 + timedelta(minutes=16)
+
+
+def _wait_until_a_query_waits_for_a_lock() -> None:
+    """Poll Postgres (not the clock) until another connection is blocked on a row lock."""
+    for _ in range(3000):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0]:
+                return
+        threading.Event().wait(0.01)
+    raise AssertionError("the second attempt never waited for the PIN row")
 
 
 def test_after_the_lock_the_right_pin_works_and_resets_the_count(member_with_pin):

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from accounts import rules
+from points import rules as points_rules
 
 
 @pytest.mark.parametrize(
@@ -134,10 +135,15 @@ def test_email_mask_keeps_two_letters_and_the_domain(email, masked):
     assert rules.mask_email(email) == masked
 
 
-def test_identity_hash_ignores_case_and_spaces_and_depends_on_the_secret():
-    assert rules.identity_hash(" Alice@Example.com ", "s1") == rules.identity_hash("alice@example.com", "s1")
-    assert rules.identity_hash("alice@example.com", "s1") != rules.identity_hash("alice@example.com", "s2")
-    assert len(rules.identity_hash("alice@example.com", "s1")) == 64
+def test_the_one_identity_hash_ignores_case_and_spaces_and_depends_on_the_secret():
+    """Referrals and the sign-up bonus share the ledger's identity hash (points.rules)."""
+    assert points_rules.identity_hash(" email:Alice@Example.com ", "s1") == points_rules.identity_hash(
+        "email:alice@example.com", "s1"
+    )
+    assert points_rules.identity_hash("email:alice@example.com", "s1") != points_rules.identity_hash(
+        "email:alice@example.com", "s2"
+    )
+    assert len(points_rules.identity_hash("email:alice@example.com", "s1")) == 64
 
 
 def test_month_start_is_midnight_on_the_first_in_the_business_time_zone():

@@ -265,11 +265,12 @@ def test_a_second_confirmed_address_is_claimed_for_the_bonus_already_paid(member
 
 
 def test_a_phone_that_claimed_the_bonus_cannot_claim_it_on_another_account(db):
-    first = MemberFactory(phone="13812345678")
+    # Only a verified phone counts (tests/accounts/test_identity.py has the unverified case).
+    first = MemberFactory(phone="13812345678", phone_verified_at=T0)
     services.signup_bonus_claim(user_id=first.pk, email=first.email)
-    first.phone = None
+    first.phone, first.phone_verified_at = None, None
     first.save()
-    second = MemberFactory(phone="13812345678")
+    second = MemberFactory(phone="13812345678", phone_verified_at=T0)
     result = services.signup_bonus_claim(user_id=second.pk, email=second.email)
     assert (available(first), result.granted, available(second)) == (100, 0, 0)
     assert inbox(second)[0][1] == "The sign-up bonus was already given to this e-mail address or phone."
