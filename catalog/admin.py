@@ -30,7 +30,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from catalog import services
+from catalog import payments, services
 from catalog.admin_forms import (
     CARRIERS,
     CategoryForm,
@@ -42,8 +42,20 @@ from catalog.admin_forms import (
     ShipForm,
     StockAdjustForm,
 )
-from catalog.enums import OrderStatus, PaymentBackendName, ProductKind
-from catalog.models import Category, Code, Order, OrderEvent, Product, ProductImage, Review, SalePrice, StockMovement
+from catalog.admin_refunds import REFUND_PERMISSION, CashRefundFilter, RefundRecordForm, refund_pill, refund_summary
+from catalog.enums import OrderStatus, PaymentBackendName, ProductKind, RefundReason, RefundStatus
+from catalog.models import (
+    CashRefund,
+    Category,
+    Code,
+    Order,
+    OrderEvent,
+    Product,
+    ProductImage,
+    Review,
+    SalePrice,
+    StockMovement,
+)
 from points.exceptions import DomainError
 
 CODE_KINDS = (ProductKind.VIRTUAL, ProductKind.COUPON)
@@ -688,6 +700,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_display_links = ("number",)
     list_filter = (
         "status",
+        CashRefundFilter,
         "kind",
         ("product", admin.RelatedOnlyFieldListFilter),
         "payment_backend",
@@ -707,9 +720,12 @@ class OrderAdmin(admin.ModelAdmin):
         "ship_orders",
         "deliver_orders",
         "confirm_cash_payment",
+        "record_cash_refund",
+        "retry_cash_refunds",
+        "record_late_offline_payment",
         "export_csv",
     )
-    readonly_fields = ("number", "member_link", "product_link", "code_info", "ledger_links")
+    readonly_fields = ("number", "member_link", "product_link", "code_info", "ledger_links", "cash_refunds")
     fieldsets = (
         (
             None,
@@ -733,7 +749,7 @@ class OrderAdmin(admin.ModelAdmin):
         ),
         (_("Points ledger"), {"fields": ("ledger_links",)}),
         (_("Code"), {"fields": ("code_info",)}),
-        (_("Payment"), {"fields": ("payment_backend", "payment_reference", "paid_at", "pay_by")}),
+        (_("Payment"), {"fields": ("payment_backend", "payment_reference", "paid_at", "pay_by", "cash_refunds")}),
         (
             _("Shipping"),
             {"fields": ("recipient", "phone", "address", "postal_code", "carrier", "tracking_number")},
@@ -752,6 +768,13 @@ class OrderAdmin(admin.ModelAdmin):
         if obj is not None:
             return False
         return super().has_change_permission(request, obj)
+
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(REFUND_PERMISSION)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        latest = CashRefund.objects.filter(order=OuterRef("pk")).order_by("-created_at", "-pk")
+        return super().get_queryset(request).annotate(refund_status=Subquery(latest.values("status")[:1]))
 
     # Columns
 
@@ -775,9 +798,21 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description=_("paid with"), ordering="points_total")
     def price(self, obj: Order) -> str:
         points = _("%(points)s points") % {"points": obj.points_total}
-        if obj.cash_total:
-            return format_html('{}<br><span style="white-space:nowrap">+ ¥{}</span>', points, obj.cash_total)
-        return points
+        if not obj.cash_total:
+            return points
+        refund_status = getattr(obj, "refund_status", None)
+        if refund_status:
+            return format_html(
+                '{}<br><span style="white-space:nowrap">+ ¥{}</span><br>{}',
+                points,
+                obj.cash_total,
+                refund_pill(refund_status, RefundStatus(refund_status).label),
+            )
+        return format_html('{}<br><span style="white-space:nowrap">+ ¥{}</span>', points, obj.cash_total)
+
+    @admin.display(description=_("cash refunds"))
+    def cash_refunds(self, obj: Order) -> str:
+        return refund_summary(obj)
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj: Order) -> str:
@@ -889,14 +924,18 @@ class OrderAdmin(admin.ModelAdmin):
         form = RejectForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
             reason = form.cleaned_data["reason"]
+            base, started = payments.callback_base(request), timezone.now()
             self._each(
                 request,
                 queryset,
-                lambda order_id: services.order_reject(order_id=order_id, actor_id=request.user.pk, reason=reason),
+                lambda order_id: services.order_reject(
+                    order_id=order_id, actor_id=request.user.pk, reason=reason, callback_base=base
+                ),
                 lambda n: ngettext(
                     "%(n)d order rejected; points refunded.", "%(n)d orders rejected; points refunded.", n
                 ),
             )
+            self._report_refunds_opened(request, queryset, since=started)
             return None
         return self._intermediate(
             request, queryset, "admin/catalog/order/reject.html", title=_("Reject orders"), form=form
@@ -969,6 +1008,122 @@ class OrderAdmin(admin.ModelAdmin):
             queryset,
             confirm,
             lambda n: ngettext("Payment confirmed for %(n)d order.", "Payment confirmed for %(n)d orders.", n),
+        )
+
+    def _report_refunds_opened(self, request: HttpRequest, queryset: QuerySet, *, since) -> None:
+        """Say which rejected orders now owe cash back, and who moves it (the gateway, or the operator)."""
+        opened = CashRefund.objects.filter(
+            order__in=queryset, reason=RefundReason.REJECTED, created_by_id=request.user.pk, created_at__gte=since
+        ).order_by("order_id")
+        for refund in opened:
+            by_gateway = payments.backend_named(refund.backend).refunds_by_gateway
+            self.message_user(
+                request,
+                (
+                    _("Order #%(id)s: cash refund of ¥%(amount)s due; the payment gateway refunds it.")
+                    if by_gateway
+                    else _(
+                        "Order #%(id)s: cash refund of ¥%(amount)s due. Pay it back, then record it with "
+                        '"Record cash refund made".'
+                    )
+                )
+                % {"id": refund.order_id, "amount": refund.amount},
+                messages.WARNING,
+            )
+
+    @admin.action(description=_("Record cash refund made (bank or counter)…"), permissions=["refund"])
+    def record_cash_refund(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        owed = list(
+            CashRefund.objects.filter(order__in=queryset, status__in=(RefundStatus.DUE, RefundStatus.FAILED))
+            .select_related("order", "member")
+            .order_by("order_id", "pk")
+        )
+        # A gateway refund still due is the gateway's: paying it by hand as well would pay twice.
+        recordable = [
+            r
+            for r in owed
+            if r.status == RefundStatus.FAILED or not payments.backend_named(r.backend).refunds_by_gateway
+        ]
+        if not recordable:
+            self.message_user(
+                request,
+                _(
+                    "None of the selected orders has a cash refund to record by hand: only refunds due on offline "
+                    "payments, and gateway refunds that failed, are recorded here."
+                ),
+                messages.ERROR,
+            )
+            return None
+        form = RefundRecordForm(request.POST if "apply" in request.POST else None, refunds=recordable)
+        if form.is_bound and form.is_valid():
+            done = 0
+            for refund_id, reference in form.references().items():
+                try:
+                    services.cash_refund_record(refund_id=refund_id, actor_id=request.user.pk, reference=reference)
+                except DomainError as error:
+                    self.message_user(request, error.message, messages.ERROR)
+                else:
+                    done += 1
+            if done:
+                self.message_user(
+                    request,
+                    ngettext("Cash refund recorded for %(n)d order.", "Cash refunds recorded for %(n)d orders.", done)
+                    % {"n": done},
+                    messages.SUCCESS,
+                )
+            return None
+        return self._intermediate(
+            request,
+            queryset,
+            "admin/catalog/order/refund_record.html",
+            title=_("Record cash refunds"),
+            form=form,
+            skipped=[r for r in owed if r not in recordable],
+        )
+
+    @admin.action(description=_("Retry failed cash refunds (payment gateway)"), permissions=["refund"])
+    def retry_cash_refunds(self, request: HttpRequest, queryset: QuerySet) -> None:
+        failed = CashRefund.objects.filter(order__in=queryset, status=RefundStatus.FAILED).order_by("pk")
+        if not failed.exists():
+            self.message_user(request, _("None of the selected orders has a failed cash refund."), messages.ERROR)
+            return
+        done = 0
+        for refund in failed:
+            try:
+                services.cash_refund_retry(refund_id=refund.pk, actor_id=request.user.pk)
+            except DomainError as error:
+                self.message_user(
+                    request,
+                    _("Order #%(id)s: %(message)s") % {"id": refund.order_id, "message": error.message},
+                    messages.ERROR,
+                )
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(n)d cash refund asked of the gateway again.",
+                    "%(n)d cash refunds asked of the gateway again.",
+                    done,
+                )
+                % {"n": done},
+                messages.SUCCESS,
+            )
+
+    @admin.action(
+        description=_("Record an offline payment received after cancellation (refund due)"), permissions=["refund"]
+    )
+    def record_late_offline_payment(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._each(
+            request,
+            queryset,
+            lambda order_id: services.payment_offline_late_record(order_id=order_id, actor_id=request.user.pk),
+            lambda n: ngettext(
+                "Late payment recorded for %(n)d order: its cash refund is due.",
+                "Late payments recorded for %(n)d orders: their cash refunds are due.",
+                n,
+            ),
         )
 
     @admin.action(description=_("Export selected orders as CSV"), permissions=["change"])

@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ProductKind(models.TextChoices):
@@ -37,3 +38,15 @@ class SortOrder(models.TextChoices):
     NEWEST = "newest", _("Newest")
     POINTS_ASC = "points", _("Points: low to high")
     POINTS_DESC = "-points", _("Points: high to low")
+
+
+class RefundStatus(models.TextChoices):
+    DUE = "due", pgettext_lazy("cash refund", "Refund due")
+    REFUNDED = "refunded", pgettext_lazy("cash refund", "Refunded")
+    FAILED = "failed", pgettext_lazy("cash refund", "Refund failed")
+
+
+class RefundReason(models.TextChoices):
+    CANCELLED = "cancelled", _("Order cancelled after payment")
+    REJECTED = "rejected", _("Order rejected after payment")
+    LATE_PAYMENT = "late_payment", _("Payment arrived after the order was cancelled")

@@ -85,3 +85,30 @@ class ReasonRequired(DomainError):
 class RequestConflict(DomainError):
     code = "request_conflict"
     default_message = _("This request was already used for a different redemption.")
+
+
+class RefundNotFound(DomainError):
+    code = "refund_not_found"
+    default_message = _("This order has no cash refund.")
+
+
+class RefundReferenceRequired(DomainError):
+    code = "refund_reference_required"
+    default_message = _("Enter the reference of the bank transfer or receipt that paid the money back.")
+
+
+class RefundAlreadyRecorded(DomainError):
+    code = "refund_already_recorded"
+    default_message = _("This cash refund was already made on %(time)s.")
+
+
+class RefundInProgress(DomainError):
+    code = "refund_in_progress"
+    default_message = _(
+        "The payment gateway is refunding this. Record a refund by hand only after the gateway reports it failed."
+    )
+
+
+class RefundNotRetryable(DomainError):
+    code = "refund_not_retryable"
+    default_message = _("Only a failed gateway refund can be tried again (this one is: %(status)s).")

@@ -11,10 +11,10 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from catalog.enums import OrderStatus, PaymentBackendName, ProductKind, StockReason
+from catalog.enums import OrderStatus, PaymentBackendName, ProductKind, RefundReason, RefundStatus, StockReason
 
 
 def _english() -> bool:
@@ -188,6 +188,16 @@ class Code(models.Model):
         return f"{self.code[:4]}…"
 
 
+class StampedQuerySet(models.QuerySet):
+    """For tables with an ``updated_at``: a queryset ``update()`` sets it too, unless told a value."""
+
+    def update(self, **kwargs) -> int:
+        # The services move orders with guarded UPDATEs, which skip ``auto_now``: every write
+        # still says when it happened, whoever writes it.
+        kwargs.setdefault("updated_at", timezone.now())
+        return super().update(**kwargs)
+
+
 class Order(models.Model):
     member = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders", verbose_name=_("member")
@@ -216,6 +226,8 @@ class Order(models.Model):
     reject_reason = models.CharField(_("reason"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("ordered"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = StampedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("order")
@@ -260,6 +272,71 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.from_status} → {self.to_status}"
+
+
+class CashRefund(models.Model):
+    """Cash the mall owes a member back: one row per payment to refund, from "due" to "refunded".
+
+    Opened in the same transaction as what makes it owed (a paid order cancelled or rejected,
+    a payment that arrived after its order was cancelled). A gateway refund is asked for with
+    ``reference`` and confirmed by the gateway's signed notification for ``attempt``; an
+    offline refund is recorded by an operator with the bank's or receipt's reference.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="cash_refunds", verbose_name=_("order"))
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("owed to")
+    )
+    reason = models.CharField(_("why"), max_length=20, choices=RefundReason.choices)
+    backend = models.CharField(_("paid with"), max_length=12, choices=PaymentBackendName.choices)
+    payment_reference = models.CharField(_("payment reference"), max_length=64, unique=True)
+    amount = models.DecimalField(_("amount, yuan"), max_digits=10, decimal_places=2)
+    status = models.CharField(
+        _("status"), max_length=12, choices=RefundStatus.choices, default=RefundStatus.DUE, db_index=True
+    )
+    reference = models.CharField(_("refund reference"), max_length=64, unique=True)
+    attempt = models.PositiveSmallIntegerField(_("attempt"), default=1)
+    requested_at = models.DateTimeField(_("asked the gateway"), null=True, blank=True)
+    retry_at = models.DateTimeField(_("next automatic try"), null=True, blank=True)
+    failure = models.CharField(_("last failure"), max_length=200, blank=True)
+    settled_reference = models.CharField(_("bank or gateway reference"), max_length=64, blank=True)
+    notify_url = models.CharField(_("confirmation URL"), max_length=300, blank=True)
+    created_at = models.DateTimeField(pgettext_lazy("cash refund", "opened"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("opened by"),
+    )
+    refunded_at = models.DateTimeField(pgettext_lazy("cash refund", "refunded"), null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = StampedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("cash refund")
+        verbose_name_plural = _("cash refunds")
+        indexes = [models.Index(fields=["status", "retry_at"], name="catalog_cashrefund_open")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="catalog_cashrefund_amount_positive"),
+            models.CheckConstraint(
+                condition=~Q(status=RefundStatus.REFUNDED) | Q(refunded_at__isnull=False),
+                name="catalog_cashrefund_refunded_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ¥{self.amount}"
 
 
 class StockMovement(models.Model):

@@ -1,8 +1,16 @@
-"""The sandbox gateway's servers: after the member pays on the test gateway page they notify
-the mall asynchronously, signed, and retry when the mall does not answer — like a real gateway.
+"""Celery tasks of the cash part: the sandbox gateway's servers, and the mall asking for refunds.
+
+The sandbox gateway's servers: after the member pays on the test gateway page they notify
+the mall asynchronously, signed, and retry when the mall does not answer — like a real
+gateway; after the mall asks for a refund they confirm it the same way.
+
+The mall's side: ``refund_request`` asks the order's gateway to refund one CashRefund
+(dispatched on commit by the service that opened or retried it), and ``refunds_retry``
+(beat) retries failed gateway refunds on a back-off and asks again for those whose
+confirmation never came.
 
 Celery autodiscovers only ``<app>.jobs``; this module is imported by
-``catalog.services.payments``, which registers the task wherever the services are loaded
+``catalog.services.payments``, which registers the tasks wherever the services are loaded
 (and CELERY_IMPORTS names it, so a worker knows it before anything else is loaded).
 """
 
@@ -16,21 +24,22 @@ from celery import shared_task
 logger = logging.getLogger(__name__)
 
 MAX_RETRIES = 5
+NETWORK_ERRORS = (urllib.error.URLError, TimeoutError, ConnectionError)
 
 
 @shared_task(name="catalog.sandbox_notify", bind=True, acks_late=True, max_retries=MAX_RETRIES)
-def sandbox_notify(self, reference: str) -> str:
-    """Deliver the "paid" notification for ``reference``. Safe to run twice: the callback is idempotent.
+def sandbox_notify(self, reference: str, callback_url: str = "") -> str:
+    """Deliver the "paid" notification for ``reference`` to ``callback_url``. Safe to run twice.
 
-    Returns "delivered", "refunded" (the mall had cancelled the order: the gateway gives the
-    money back), "rejected" (the mall refused it), "unknown" (no such payment) or
-    "undelivered" (in-process mode, the mall did not answer).
+    Returns "delivered", "late" (the mall had cancelled the order and owes the payer a
+    refund, which it asks for through the refund API), "rejected" (the mall refused it),
+    "unknown" (no such payment) or "undelivered" (in-process mode, the mall did not answer).
     """
     from catalog import payments
 
     try:
-        delivery = payments.sandbox_gateway_deliver(reference=reference)
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+        delivery = payments.sandbox_gateway_deliver(reference=reference, callback_url=callback_url)
+    except NETWORK_ERRORS as error:
         if self.request.is_eager:
             logger.error("sandbox gateway: could not notify the mall of payment %s: %s", reference, error)
             return "undelivered"
@@ -39,13 +48,68 @@ def sandbox_notify(self, reference: str) -> str:
         logger.error("sandbox gateway: no payment with reference %s", reference)
         return "unknown"
     if delivery.status == 200:
+        if delivery.body.startswith("late:"):
+            logger.warning(
+                "sandbox gateway: payment %s arrived after its order was cancelled: %s", reference, delivery.body
+            )
+            return "late"
         return "delivered"
-    if delivery.status == 409:
-        # The mall cancelled the order (payment timeout) before our notification landed. A real
-        # gateway would now refund the payer; the sandbox moved no money, so saying so is the refund.
-        logger.error("sandbox gateway: payment %s arrived too late, refunding the payer: %s", reference, delivery.body)
-        return "refunded"
     if delivery.status >= 500 and not self.request.is_eager:
         raise self.retry(countdown=10 * 2**self.request.retries)
     logger.error("sandbox gateway: the mall refused payment %s (%s): %s", reference, delivery.status, delivery.body)
     return "rejected"
+
+
+@shared_task(name="catalog.sandbox_refund_notify", bind=True, acks_late=True, max_retries=MAX_RETRIES)
+def sandbox_refund_notify(self, reference: str, attempt: int, callback_url: str = "") -> str:
+    """Deliver the outcome of refund ``reference`` (``attempt``) to ``callback_url``. Safe to run twice.
+
+    Returns "delivered", "rejected" (the mall refused it), "unknown" (no such refund) or
+    "undelivered" (in-process mode, the mall did not answer).
+    """
+    from catalog import payments
+
+    try:
+        delivery = payments.sandbox_gateway_refund_deliver(
+            reference=reference, attempt=attempt, callback_url=callback_url
+        )
+    except NETWORK_ERRORS as error:
+        if self.request.is_eager:
+            logger.error("sandbox gateway: could not confirm refund %s to the mall: %s", reference, error)
+            return "undelivered"
+        raise self.retry(exc=error, countdown=10 * 2**self.request.retries) from error
+    if delivery is None:
+        logger.error("sandbox gateway: no refund with reference %s", reference)
+        return "unknown"
+    if delivery.status == 200:
+        return "delivered"
+    if delivery.status >= 500 and not self.request.is_eager:
+        raise self.retry(countdown=10 * 2**self.request.retries)
+    logger.error("sandbox gateway: the mall refused refund %s (%s): %s", reference, delivery.status, delivery.body)
+    return "rejected"
+
+
+@shared_task(name="catalog.refund_request", bind=True, acks_late=True, max_retries=MAX_RETRIES)
+def refund_request(self, refund_id: int) -> str:
+    """Ask the gateway to make refund ``refund_id``. Safe to run twice and on several workers.
+
+    Returns what ``cash_refund_request`` reports; a gateway that cannot be reached is
+    retried with back-off (in-process mode: "undelivered", and the beat sweep asks again).
+    """
+    from catalog.services import cash_refund_request
+
+    try:
+        return cash_refund_request(refund_id=refund_id)
+    except NETWORK_ERRORS as error:
+        if self.request.is_eager:
+            logger.error("could not reach the gateway for cash refund %s: %s", refund_id, error)
+            return "undelivered"
+        raise self.retry(exc=error, countdown=30 * 2**self.request.retries) from error
+
+
+@shared_task(name="catalog.refunds_retry", acks_late=True)
+def refunds_retry() -> int:
+    """Retry failed gateway refunds whose time has come; ask again where no confirmation came."""
+    from catalog.services import cash_refunds_retry_due
+
+    return cash_refunds_retry_due()

@@ -1,7 +1,8 @@
-"""Paying the cash part of an order: start, the sandbox test gateway, its signed callback, the result.
+"""Paying the cash part of an order: start, the sandbox test gateway, its signed callbacks, the result.
 
-Only the callback marks an order paid, and only after the notification's signature checked
-out: the gateway pages and the member's return to the mall never do (no fake success path).
+Only the callback marks an order paid (or a refund made), and only after the
+notification's signature checked out: the gateway pages and the member's return to the
+mall never do (no fake success path). GET never writes: a payment starts with a POST.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from catalog import payment_jobs, payments, services
+from catalog import payment_jobs, payments, selectors, services
 from catalog.enums import OrderStatus, PaymentBackendName
 from catalog.exceptions import InvalidTransition, OrderNotFound
 from catalog.models import Order
@@ -44,8 +46,22 @@ def _deadline(order: Order) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def payment_start(request: HttpRequest, order_pk: int) -> HttpResponse:
-    """Create or reuse the order's payment, then send the member to the backend's page (or its instructions)."""
+    """GET: how to pay (a pay button, or the offline instructions once started); writes nothing.
+
+    POST: create or reuse the order's payment, then send the member to the backend's page
+    (sandbox) or back here for its instructions (offline).
+    """
     order = _own_order(request, order_pk)
+    if request.method == "GET":
+        if order.status != OrderStatus.AWAITING_PAYMENT:
+            return redirect("payment_status", order_pk=order.pk)
+        if order.payment_reference and order.payment_backend == PaymentBackendName.OFFLINE:
+            start = payments.backend_for(order).start(order)
+            return render(request, "catalog/payments/offline.html", {"order": order, "start": start})
+        expired = order.pay_by is not None and order.pay_by <= timezone.now()
+        return render(
+            request, "catalog/payments/start.html", {"order": order, "expired": expired, "deadline": _deadline(order)}
+        )
     try:
         start = services.payment_begin(order_id=order.pk, member_id=request.user.pk)
     except OrderNotFound:
@@ -53,9 +69,7 @@ def payment_start(request: HttpRequest, order_pk: int) -> HttpResponse:
     except (InvalidTransition, PaymentExpired) as error:
         messages.warning(request, error.message)
         return redirect("payment_status", order_pk=order.pk)
-    if start.redirect_url:
-        return redirect(start.redirect_url)
-    return render(request, "catalog/payments/offline.html", {"order": order, "start": start})
+    return redirect(start.redirect_url or reverse("payment_start", args=[order.pk]))
 
 
 @login_required
@@ -85,7 +99,10 @@ def sandbox_pay(request: HttpRequest, reference: str) -> HttpResponse:
             request, _("This payment expired at %(time)s. Nothing was charged.") % {"time": _deadline(order)}
         )
         return redirect("payment_status", order_pk=order.pk)
-    payment_jobs.sandbox_notify.delay(reference)
+    # The gateway notifies the mall where the member reached it (any host and port), unless
+    # CATALOG_PAYMENT_CALLBACK_BASE says otherwise.
+    callback = payments.notify_url("payment_callback_sandbox", payments.callback_base(request))
+    payment_jobs.sandbox_notify.delay(reference, callback)
     messages.info(
         request,
         _("The gateway accepted your payment. Your order goes ahead as soon as the gateway confirms it to the mall."),
@@ -116,7 +133,9 @@ def payment_callback_sandbox(request: HttpRequest) -> HttpResponse:
     backend = payments.backend_named(PaymentBackendName.SANDBOX)
     try:
         notification = backend.verify_notification(request)
-        outcome = services.payment_notification_apply(notification=notification, backend=backend.name)
+        outcome = services.payment_notification_apply(
+            notification=notification, backend=backend.name, callback_base=payments.callback_base(request)
+        )
     except InvalidNotification as error:
         logger.warning(
             "sandbox payment callback refused (%s) from %s: %s", error.code, request.META.get("REMOTE_ADDR"), error
@@ -126,18 +145,37 @@ def payment_callback_sandbox(request: HttpRequest) -> HttpResponse:
         logger.error("sandbox payment %s could not be applied: %s", notification.reference, error)
         return HttpResponse(f"conflict: {error.message}", status=409, content_type="text/plain")
     if outcome == services.PaymentOutcome.LATE:
-        # A real gateway answers a 409 by refunding the payer: the order was cancelled (and its
-        # points refunded) before the money arrived, and it stays cancelled.
+        # Acknowledged (a gateway retries anything else for a day): the order stays cancelled,
+        # and the mall has opened a refund of this payment, which it asks the gateway for.
         return HttpResponse(
-            f"late: order {notification.order_id} was cancelled before this payment arrived "
-            f"(payment timeout). It stays cancelled; refund {notification.amount} to the payer "
-            f"(reference {notification.reference}).",
-            status=409,
+            f"late: order {notification.order_id} was cancelled before this payment arrived. "
+            f"It stays cancelled; the mall refunds {notification.amount} to the payer "
+            f"(payment {notification.reference}).",
             content_type="text/plain",
         )
     if outcome == services.PaymentOutcome.ALREADY_PROCESSED:
         return HttpResponse("already processed", content_type="text/plain")
     return HttpResponse("ok", content_type="text/plain")
+
+
+@csrf_exempt  # the gateway's servers post here: the HMAC signature is the authentication
+@require_POST
+def refund_callback_sandbox(request: HttpRequest) -> HttpResponse:
+    """The sandbox gateway's signed refund confirmation. 200: applied, already applied or superseded; 400: refused."""
+    backend = payments.backend_named(PaymentBackendName.SANDBOX)
+    try:
+        notification = backend.verify_refund_notification(request)
+        outcome = services.refund_notification_apply(notification=notification, backend=backend.name)
+    except InvalidNotification as error:
+        logger.warning(
+            "sandbox refund callback refused (%s) from %s: %s", error.code, request.META.get("REMOTE_ADDR"), error
+        )
+        return HttpResponse(error.message, status=400, content_type="text/plain")
+    body = {
+        services.RefundOutcome.ALREADY_PROCESSED: "already processed",
+        services.RefundOutcome.SUPERSEDED: "superseded: a later attempt is under way",
+    }.get(outcome, "ok")
+    return HttpResponse(body, content_type="text/plain")
 
 
 @login_required
@@ -157,5 +195,6 @@ def payment_status(request: HttpRequest, order_pk: int) -> HttpResponse:
             # Refresh while a started payment may still be confirmed by the gateway's notification.
             "refresh": waiting and not expired and bool(order.payment_reference),
             "deadline": _deadline(order),
+            "cash": selectors.order_cash(member_id=request.user.pk, order_id=order.pk),
         },
     )

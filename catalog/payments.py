@@ -2,18 +2,24 @@
 
 A backend gives an order a payment reference, tells the member how to pay
 (``start(order)``: a page to go to, or instructions), and checks what the gateway reports
-back (``verify_notification(request)``). Marking an order paid is the services' job
-(``catalog.services.payment_notification_apply`` / ``order_mark_paid``), never a backend's.
+back (``verify_notification(request)``). Refunds work the same way: the mall asks
+(``refund_request(refund)``) and the gateway confirms with a signed notification
+(``verify_refund_notification(request)``). Marking an order paid or a refund done is the
+services' job (``catalog.services``), never a backend's.
 
 Which backend new payments use: ``settings.CATALOG_PAYMENT_BACKEND`` ("sandbox" by default).
 An order keeps the backend it started paying with.
 
 - "offline": the member sees instructions and quotes the reference; an operator confirms
-  the payment in the admin.
+  the payment in the admin, and records a refund (with the bank's reference) once made.
 - "sandbox": behaves like a real gateway. The member pays on a test gateway page; the
   gateway then sends an asynchronous notification signed with HMAC-SHA256 to our callback,
   which verifies it before anything is written. The gateway side lives here too
   (``SandboxBackend.gateway_*``), so the merchant side can be tested against it for real.
+
+Where the gateway sends its notifications: ``CATALOG_PAYMENT_CALLBACK_BASE`` when set,
+else the scheme and host of the request that started the payment or refund, else the
+Sites framework's domain (``callback_base``).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.contrib.sites.models import Site
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.urls import reverse
@@ -40,7 +47,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog.enums import PaymentBackendName
-from catalog.models import Order
+from catalog.models import CashRefund, Order
 from points.exceptions import DomainError
 
 SIGNATURE_HEADER = "X-Sandbox-Signature"
@@ -48,8 +55,21 @@ SIGNATURE_HEADER = "X-Sandbox-Signature"
 # long a captured notification could be replayed.
 NOTIFICATION_MAX_AGE_SECONDS = 600
 STATUS_PAID = "paid"
+REFUND_STATUS_REFUNDED = "refunded"
+REFUND_STATUS_FAILED = "failed"
 CALLBACK_TIMEOUT_SECONDS = 5
 NOTIFICATION_FIELDS = {"reference", "order_id", "amount", "status", "timestamp", "nonce"}
+REFUND_NOTIFICATION_FIELDS = {
+    "reference",
+    "payment_reference",
+    "order_id",
+    "amount",
+    "status",
+    "attempt",
+    "reason",
+    "timestamp",
+    "nonce",
+}
 
 
 class PaymentError(DomainError):
@@ -81,6 +101,13 @@ class StaleNotification(InvalidNotification):
     default_message = "Invalid notification: its timestamp is more than %(limit)s seconds away from ours."
 
 
+class RefundRefused(PaymentError):
+    """The gateway will not refund this (it never took the payment, or the amount is wrong)."""
+
+    code = "refund_refused"
+    default_message = "The gateway refused the refund: %(reason)s"
+
+
 @dataclass(frozen=True)
 class PaymentStart:
     """How the member pays one order: go to ``redirect_url``, or follow ``instructions``."""
@@ -106,9 +133,29 @@ class Notification:
     nonce: str
 
 
+@dataclass(frozen=True)
+class RefundNotification:
+    """A verified report from a gateway that a refund went through (or failed)."""
+
+    reference: str
+    payment_reference: str
+    order_id: int
+    amount: Decimal
+    status: str
+    attempt: int
+    reason: str
+    timestamp: int
+    nonce: str
+
+
 class PaymentBackend(ABC):
     name: str
     reference_prefix: str
+    # What the member is promised before cancelling a paid order: the refund reaches the
+    # original payment method within this many working days.
+    refund_working_days: int
+    # The URL name of the callback where the gateway confirms refunds ("" without one).
+    refund_callback: str = ""
 
     def new_reference(self, order: Order) -> str:
         # The order number keeps references unique; the random part makes them unguessable.
@@ -122,6 +169,19 @@ class PaymentBackend(ABC):
     def verify_notification(self, request: HttpRequest) -> Notification:
         """The gateway's report in ``request``, verified; raises InvalidNotification."""
 
+    @property
+    def refunds_by_gateway(self) -> bool:
+        """True when the gateway makes the refund and confirms it; False when an operator records it."""
+        return bool(self.refund_callback)
+
+    def refund_request(self, refund: CashRefund) -> None:
+        """Ask the gateway to refund ``refund`` (it confirms later, by notification). Safe to call twice."""
+        raise RefundRefused(reason=f"{self.name} refunds are made and recorded by an operator")
+
+    def verify_refund_notification(self, request: HttpRequest) -> RefundNotification:
+        """The gateway's refund report in ``request``, verified; raises InvalidNotification."""
+        raise InvalidNotification(reason=f"{self.name} refunds are recorded by an operator, not by notifications")
+
 
 def _money(amount: Decimal) -> str:
     return f"¥{amount:.2f}"
@@ -132,6 +192,7 @@ class OfflineBackend(PaymentBackend):
 
     name = PaymentBackendName.OFFLINE
     reference_prefix = "OFF"
+    refund_working_days = 3
 
     def start(self, order: Order) -> PaymentStart:
         deadline = date_format(timezone.localtime(order.pay_by), "Y-m-d H:i") if order.pay_by else ""
@@ -176,20 +237,28 @@ def _parse_amount(value: object) -> Decimal:
     return amount
 
 
-def parse_notification(body: bytes) -> Notification:
-    """The fields of a notification body whose signature was already checked."""
+def _fields(body: bytes, expected: set[str], *, strings: tuple[str, ...], integers: tuple[str, ...]) -> dict:
+    """The JSON object in ``body`` with exactly the ``expected`` fields, the given ones type-checked."""
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise InvalidNotification(reason="the body is not JSON") from None
-    if not isinstance(data, dict) or set(data) != NOTIFICATION_FIELDS:
-        raise InvalidNotification(reason="expected exactly the fields " + ", ".join(sorted(NOTIFICATION_FIELDS)))
-    for field in ("reference", "status", "nonce"):
+    if not isinstance(data, dict) or set(data) != expected:
+        raise InvalidNotification(reason="expected exactly the fields " + ", ".join(sorted(expected)))
+    for field in strings:
         if not isinstance(data[field], str) or not data[field] or len(data[field]) > 64:
             raise InvalidNotification(reason=f"{field} must be a non-empty string of at most 64 characters")
-    for field in ("order_id", "timestamp"):
+    for field in integers:
         if isinstance(data[field], bool) or not isinstance(data[field], int) or data[field] <= 0:
             raise InvalidNotification(reason=f"{field} must be a positive integer")
+    return data
+
+
+def parse_notification(body: bytes) -> Notification:
+    """The fields of a payment notification body whose signature was already checked."""
+    data = _fields(
+        body, NOTIFICATION_FIELDS, strings=("reference", "status", "nonce"), integers=("order_id", "timestamp")
+    )
     return Notification(
         reference=data["reference"],
         order_id=data["order_id"],
@@ -200,13 +269,40 @@ def parse_notification(body: bytes) -> Notification:
     )
 
 
-def verify_signed(body: bytes, signature: str, *, now: float | None = None) -> Notification:
-    """Check the signature first (nothing unauthenticated is trusted), then the fields, then the age."""
+def parse_refund_notification(body: bytes) -> RefundNotification:
+    """The fields of a refund notification body whose signature was already checked."""
+    data = _fields(
+        body,
+        REFUND_NOTIFICATION_FIELDS,
+        strings=("reference", "payment_reference", "status", "nonce"),
+        integers=("order_id", "attempt", "timestamp"),
+    )
+    if not isinstance(data["reason"], str) or len(data["reason"]) > 200:
+        raise InvalidNotification(reason="reason must be a string of at most 200 characters")
+    return RefundNotification(
+        reference=data["reference"],
+        payment_reference=data["payment_reference"],
+        order_id=data["order_id"],
+        amount=_parse_amount(data["amount"]),
+        status=data["status"],
+        attempt=data["attempt"],
+        reason=data["reason"],
+        timestamp=data["timestamp"],
+        nonce=data["nonce"],
+    )
+
+
+def verify_signed(body: bytes, signature: str, *, now: float | None = None, parse=parse_notification):
+    """Check the signature first (nothing unauthenticated is trusted), then the fields, then the age.
+
+    ``parse`` reads the fields: ``parse_notification`` (payments) or ``parse_refund_notification``;
+    a body of the one kind is refused by the other, so neither can be replayed as the other.
+    """
     expected = sign(body).encode()
     given = (signature or "").strip().lower().encode("utf-8", "replace")
     if not given or not hmac.compare_digest(expected, given):
         raise BadSignature()
-    notification = parse_notification(body)
+    notification = parse(body)
     now = time.time() if now is None else now
     if abs(now - notification.timestamp) > NOTIFICATION_MAX_AGE_SECONDS:
         raise StaleNotification(limit=NOTIFICATION_MAX_AGE_SECONDS)
@@ -218,6 +314,8 @@ class SandboxBackend(PaymentBackend):
 
     name = PaymentBackendName.SANDBOX
     reference_prefix = "SBX"
+    refund_working_days = 1
+    refund_callback = "refund_callback_sandbox"
 
     def start(self, order: Order) -> PaymentStart:
         return PaymentStart(
@@ -232,12 +330,37 @@ class SandboxBackend(PaymentBackend):
     def verify_notification(self, request: HttpRequest) -> Notification:
         return verify_signed(request.body, request.headers.get(SIGNATURE_HEADER, ""))
 
+    def refund_request(self, refund: CashRefund) -> None:
+        """The gateway's refund API: it checks the refund against the payment it took, then confirms later.
+
+        Like a real gateway, asking twice for the same refund reference and attempt is one
+        refund: the confirmation is sent again, and the mall's callback acknowledges it once.
+        """
+        taken = Order.objects.filter(
+            payment_reference=refund.payment_reference, payment_backend=PaymentBackendName.SANDBOX
+        ).values_list("cash_total", flat=True)
+        if not taken:
+            raise RefundRefused(reason=f"no payment with reference {refund.payment_reference}")
+        if refund.amount > taken[0]:
+            raise RefundRefused(reason=f"{refund.amount} is more than the {taken[0]} paid")
+        from catalog import payment_jobs  # the gateway's own workers; imported late (they import this module)
+
+        payment_jobs.sandbox_refund_notify.delay(refund.reference, refund.attempt, refund.notify_url)
+
+    def verify_refund_notification(self, request: HttpRequest) -> RefundNotification:
+        return verify_signed(request.body, request.headers.get(SIGNATURE_HEADER, ""), parse=parse_refund_notification)
+
     # --- The gateway's side: what its servers send to the merchant --------------------------
 
     @staticmethod
     def gateway_callback_url() -> str:
-        base = getattr(settings, "CATALOG_PAYMENT_CALLBACK_BASE", "http://127.0.0.1:8000")
-        return base.rstrip("/") + reverse("payment_callback_sandbox")
+        """Where payment notifications go when the task was not told (tasks queued by an older version)."""
+        return notify_url("payment_callback_sandbox", callback_base())
+
+    @staticmethod
+    def gateway_refund_outcome(refund: CashRefund) -> tuple[str, str]:
+        """(status, reason) the sandbox reports for a refund: it always succeeds; tests make it fail."""
+        return REFUND_STATUS_REFUNDED, ""
 
     @staticmethod
     def gateway_notification(*, reference: str, order_id: int, amount: Decimal, now: float | None = None) -> bytes:
@@ -247,6 +370,29 @@ class SandboxBackend(PaymentBackend):
             "order_id": order_id,
             "amount": f"{amount:.2f}",
             "status": STATUS_PAID,
+            "timestamp": int(time.time() if now is None else now),
+            "nonce": secrets.token_hex(16),
+        }
+        return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+
+    @staticmethod
+    def gateway_refund_notification(
+        *,
+        refund: CashRefund,
+        attempt: int,
+        status: str = REFUND_STATUS_REFUNDED,
+        reason: str = "",
+        now: float | None = None,
+    ) -> bytes:
+        """The JSON body of a refund notification for one attempt, with a fresh timestamp and nonce."""
+        payload = {
+            "reference": refund.reference,
+            "payment_reference": refund.payment_reference,
+            "order_id": refund.order_id,
+            "amount": f"{refund.amount:.2f}",
+            "status": status,
+            "attempt": attempt,
+            "reason": reason,
             "timestamp": int(time.time() if now is None else now),
             "nonce": secrets.token_hex(16),
         }
@@ -285,24 +431,34 @@ class Delivery:
     body: str
 
 
-def sandbox_gateway_deliver(*, reference: str) -> Delivery | None:
-    """The sandbox gateway sends its signed "paid" notification for ``reference`` to the callback URL.
+def callback_base(request: HttpRequest | None = None) -> str:
+    """Scheme and host where gateways reach the mall, without a trailing slash.
 
-    Returns the callback's answer (None for a reference the gateway never issued). Network
-    errors propagate, so the caller can retry as a real gateway does.
+    ``CATALOG_PAYMENT_CALLBACK_BASE`` when set (a proxy that rewrites hosts, a tunnel);
+    else the request that starts the payment or refund (its scheme, host and port: the
+    mall is wherever the member reached it); else the Sites framework's domain, over https
+    unless DEBUG.
     """
-    order = (
-        Order.objects.filter(payment_reference=reference, payment_backend=PaymentBackendName.SANDBOX)
-        .values_list("pk", "cash_total")
-        .first()
-    )
-    if order is None:
-        return None
-    order_id, amount = order
-    body = SandboxBackend.gateway_notification(reference=reference, order_id=order_id, amount=amount)
-    url = SandboxBackend.gateway_callback_url()
+    configured = (getattr(settings, "CATALOG_PAYMENT_CALLBACK_BASE", "") or "").strip()
+    if configured:
+        return configured.rstrip("/")
+    if request is not None:
+        return request.build_absolute_uri("/").rstrip("/")
+    scheme = "http" if settings.DEBUG else "https"
+    return f"{scheme}://{Site.objects.get_current().domain}"
+
+
+def notify_url(url_name: str, base: str) -> str:
+    """The absolute URL of the callback ``url_name`` under ``base``; only http(s) is accepted."""
+    if not base.startswith(("http://", "https://")):
+        raise ImproperlyConfigured(f"CATALOG_PAYMENT_CALLBACK_BASE must be an http(s) URL, not {base!r}")
+    return base.rstrip("/") + reverse(url_name)
+
+
+def _post_signed(url: str, body: bytes) -> Delivery:
+    """POST ``body`` signed to ``url``; the answer, 4xx/5xx included. Network errors propagate (callers retry)."""
     if not url.startswith(("http://", "https://")):
-        raise ImproperlyConfigured(f"CATALOG_PAYMENT_CALLBACK_BASE must be an http(s) URL, not {url!r}")
+        raise ImproperlyConfigured(f"A gateway callback must be an http(s) URL, not {url!r}")
     request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
         url,
         data=body,
@@ -314,3 +470,41 @@ def sandbox_gateway_deliver(*, reference: str) -> Delivery | None:
             return Delivery(status=response.status, body=response.read(2000).decode("utf-8", "replace"))
     except urllib.error.HTTPError as error:
         return Delivery(status=error.code, body=error.read(2000).decode("utf-8", "replace"))
+
+
+def sandbox_gateway_deliver(*, reference: str, callback_url: str = "") -> Delivery | None:
+    """The sandbox gateway sends its signed "paid" notification for ``reference`` to ``callback_url``.
+
+    ``callback_url`` is where the mall asked to be notified when the payment started (empty:
+    ``callback_base()`` without a request). Returns the callback's answer (None for a
+    reference the gateway never issued). Network errors propagate, so the caller can retry
+    as a real gateway does.
+    """
+    order = (
+        Order.objects.filter(payment_reference=reference, payment_backend=PaymentBackendName.SANDBOX)
+        .values_list("pk", "cash_total")
+        .first()
+    )
+    if order is None:
+        return None
+    order_id, amount = order
+    body = SandboxBackend.gateway_notification(reference=reference, order_id=order_id, amount=amount)
+    if getattr(settings, "CATALOG_PAYMENT_CALLBACK_BASE", ""):
+        callback_url = notify_url("payment_callback_sandbox", callback_base())
+    return _post_signed(callback_url or SandboxBackend.gateway_callback_url(), body)
+
+
+def sandbox_gateway_refund_deliver(*, reference: str, attempt: int, callback_url: str = "") -> Delivery | None:
+    """The sandbox gateway confirms refund ``reference`` (one ``attempt``) with a signed notification.
+
+    Returns the callback's answer (None for a refund the gateway was never asked for).
+    Network errors propagate, so the caller can retry.
+    """
+    refund = CashRefund.objects.filter(reference=reference, backend=PaymentBackendName.SANDBOX).first()
+    if refund is None:
+        return None
+    status, reason = SandboxBackend.gateway_refund_outcome(refund)
+    body = SandboxBackend.gateway_refund_notification(refund=refund, attempt=attempt, status=status, reason=reason)
+    if getattr(settings, "CATALOG_PAYMENT_CALLBACK_BASE", "") or not callback_url:
+        callback_url = notify_url("refund_callback_sandbox", callback_base())
+    return _post_signed(callback_url, body)

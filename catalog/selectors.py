@@ -31,9 +31,20 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog import rules
-from catalog.enums import OrderStatus, ProductKind, SortOrder
-from catalog.models import Category, Code, Order, OrderEvent, Product, ProductImage, ProductView, Review, SalePrice
+from catalog import payments, rules
+from catalog.enums import OrderStatus, ProductKind, RefundReason, RefundStatus, SortOrder
+from catalog.models import (
+    CashRefund,
+    Category,
+    Code,
+    Order,
+    OrderEvent,
+    Product,
+    ProductImage,
+    ProductView,
+    Review,
+    SalePrice,
+)
 from points import selectors as points_selectors
 from points.enums import EarningSource
 
@@ -782,4 +793,66 @@ def order_detail(*, member_id: int, order_id: int) -> OrderDetail | None:
         events=events,
         code=CodeView(**code) if code else None,
         review=_review_view(review) if review else None,
+    )
+
+
+@dataclass(frozen=True)
+class CashRefundView:
+    amount: Decimal
+    status: str
+    status_label: str
+    reason: str
+    created_at: datetime
+    refunded_at: datetime | None
+
+    @property
+    def owed(self) -> bool:
+        """The money is still on its way back (due, or failed and being retried)."""
+        return self.status != RefundStatus.REFUNDED
+
+    @property
+    def late_payment(self) -> bool:
+        return self.reason == RefundReason.LATE_PAYMENT
+
+
+@dataclass(frozen=True)
+class OrderCash:
+    """The cash part of one order: what was paid, how long a refund takes, the refunds made or owed."""
+
+    amount: Decimal
+    paid_at: datetime | None
+    refund_working_days: int
+    refunds: list[CashRefundView]
+
+    @property
+    def refund(self) -> CashRefundView | None:
+        return self.refunds[0] if self.refunds else None
+
+
+def order_cash(*, member_id: int, order_id: int) -> OrderCash | None:
+    """The member's own order's cash part (None: not theirs, or points only). Two queries."""
+    order = (
+        Order.objects.filter(pk=order_id, member_id=member_id, cash_total__gt=0)
+        .values("cash_total", "paid_at", "payment_backend")
+        .first()
+    )
+    if order is None:
+        return None
+    backend = payments.backend_named(order["payment_backend"] or payments.configured_backend_name())
+    refunds = [
+        CashRefundView(
+            amount=r.amount,
+            status=r.status,
+            status_label=r.get_status_display(),
+            reason=r.reason,
+            created_at=r.created_at,
+            refunded_at=r.refunded_at,
+        )
+        for r in CashRefund.objects.filter(order_id=order_id).order_by("-created_at", "-pk")
+    ]
+    return OrderCash(
+        amount=order["cash_total"],
+        paid_at=order["paid_at"],
+        refund_working_days=backend.refund_working_days,
+        refunds=refunds,
     )

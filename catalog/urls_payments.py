@@ -11,4 +11,5 @@ urlpatterns = [
     path("sandbox/<str:reference>/pay/", payment_views.sandbox_pay, name="payment_sandbox_pay"),
     path("sandbox/<str:reference>/cancel/", payment_views.sandbox_cancel, name="payment_sandbox_cancel"),
     path("callback/sandbox/", payment_views.payment_callback_sandbox, name="payment_callback_sandbox"),
+    path("callback/sandbox/refund/", payment_views.refund_callback_sandbox, name="refund_callback_sandbox"),
 ]

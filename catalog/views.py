@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import selectors as accounts_selectors
 from accounts import services as accounts_services
 from accounts.exceptions import AddressLimitReached, InvalidPhone, PinLocked, PinNotSet
-from catalog import selectors, services
+from catalog import payments, selectors, services
 from catalog.enums import ProductKind
 from catalog.exceptions import OrderNotFound, RequestConflict
 from catalog.forms import CatalogFilterForm, InlineAddressForm, RedeemChoiceForm, RedeemForm, ReviewForm
@@ -287,6 +287,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "catalog/order_detail.html",
         {
             "order": detail,
+            "cash": selectors.order_cash(member_id=request.user.pk, order_id=pk),
             "placed": request.GET.get("placed") == "1",
             "payment_url": _payment_url(pk) if detail.awaiting_payment else None,
         },
@@ -297,7 +298,12 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        order = services.order_cancel(order_id=pk, member_id=request.user.pk, actor_id=request.user.pk)
+        order = services.order_cancel(
+            order_id=pk,
+            member_id=request.user.pk,
+            actor_id=request.user.pk,
+            callback_base=payments.callback_base(request),
+        )
     except OrderNotFound:
         raise Http404 from None
     except DomainError as error:
@@ -312,6 +318,17 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
             )
             % {"points": order.points_total},
         )
+        cash = selectors.order_cash(member_id=request.user.pk, order_id=pk)
+        if cash is not None and cash.refund is not None:
+            messages.info(
+                request,
+                ngettext(
+                    "¥%(cash)s will be refunded to your original payment method within %(days)s working day.",
+                    "¥%(cash)s will be refunded to your original payment method within %(days)s working days.",
+                    cash.refund_working_days,
+                )
+                % {"cash": cash.refund.amount, "days": cash.refund_working_days},
+            )
     return redirect("order_detail", pk=pk)
 
 

@@ -131,7 +131,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Task modules outside <app>.jobs (the sandbox gateway's notifier).
+# Task modules outside <app>.jobs (the sandbox gateway's notifiers, the cash refund requests).
 CELERY_IMPORTS = ["catalog.payment_jobs"]
 # Beat writes these into django-celery-beat's tables on start; operators can then pause or
 # re-time them in admin. Times are TIME_ZONE (business) times.
@@ -145,6 +145,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "points-tiers-warn": {"task": "points.tiers_warn_downgrades", "schedule": crontab(minute=0, hour=11)},
     "catalog-cancel-unpaid": {"task": "catalog.cancel_unpaid", "schedule": crontab(minute="*")},
+    "catalog-refunds-retry": {"task": "catalog.refunds_retry", "schedule": crontab(minute="*/5")},
 }
 
 # --- Auth -----------------------------------------------------------------------
@@ -278,7 +279,9 @@ CATALOG_PAYMENT_TIMEOUT_MINUTES = env.int("CATALOG_PAYMENT_TIMEOUT_MINUTES", def
 # "sandbox" behaves like a real gateway but moves no money: never the default in production.
 CATALOG_PAYMENT_BACKEND = env.str("CATALOG_PAYMENT_BACKEND", default="sandbox" if DEBUG else "offline")
 SANDBOX_PAYMENT_SECRET = env.str("SANDBOX_PAYMENT_SECRET", default=SECRET_KEY)
-CATALOG_PAYMENT_CALLBACK_BASE = env.str("CATALOG_PAYMENT_CALLBACK_BASE", default="http://127.0.0.1:8000")
+# Where gateways send their notifications. Empty: the scheme and host of the request that
+# started the payment or refund (else the Sites domain); set it when gateways must use another address.
+CATALOG_PAYMENT_CALLBACK_BASE = env.str("CATALOG_PAYMENT_CALLBACK_BASE", default="")
 CATALOG_FLASH_GATE_TTL_SECONDS = env.int("CATALOG_FLASH_GATE_TTL_SECONDS", default=60)
 
 LOGGING = {

@@ -1,6 +1,7 @@
 """Order life cycle. Every change locks the order row, checks the transition, writes an
 OrderEvent (who, when), and — for rejections and cancellations — refunds the points into
-their original lots, returns the stock and releases an unused code, in one transaction.
+their original lots, returns the stock, releases an unused code and, for a paid order,
+opens the refund of its cash (``services.refunds``), in one transaction.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog import flash_gate
-from catalog.enums import OrderStatus, ProductKind, StockReason
+from catalog.enums import OrderStatus, ProductKind, RefundReason, StockReason
 from catalog.exceptions import InvalidTransition, OrderNotFound, ReasonRequired
-from catalog.models import Code, Order, OrderEvent, Product, StockMovement
+from catalog.models import CashRefund, Code, Order, OrderEvent, Product, StockMovement
+from catalog.services.refunds import cash_refund_open
 from points import services as points_services
 
 # Which statuses each action may start from.
@@ -98,6 +100,20 @@ def _undo(order: Order, *, actor_id: int | None, note: str) -> None:
     flash_gate.stock_returned(product_id=order.product_id, quantity=order.quantity)
 
 
+def _refund_cash(order: Order, *, reason: str, actor_id: int | None, callback_base: str) -> CashRefund | None:
+    """A paid order's cash goes back the way it came: open its refund (the order is locked)."""
+    if order.paid_at is None or order.cash_total <= 0:
+        return None
+    return cash_refund_open(
+        order=order,
+        reason=reason,
+        amount=order.cash_total,
+        payment_reference=order.payment_reference or f"order:{order.pk}",
+        actor_id=actor_id,
+        callback_base=callback_base,
+    )
+
+
 def _with_member_lock(order_id: int):
     """Lock order: the member's points account first (refunds write the ledger), then the order."""
     member_id = Order.objects.filter(pk=order_id).values_list("member_id", flat=True).first()
@@ -109,29 +125,44 @@ def _with_member_lock(order_id: int):
 
 @transaction.atomic
 def order_cancel(
-    *, order_id: int, member_id: int | None = None, actor_id: int | None = None, reason: str = ""
+    *,
+    order_id: int,
+    member_id: int | None = None,
+    actor_id: int | None = None,
+    reason: str = "",
+    callback_base: str = "",
 ) -> Order:
     """Cancel an order that has not shipped (by its member, an operator or the payment timeout).
 
-    ``member_id`` restricts it to that member's order (others: OrderNotFound). Safe to call
-    twice: a cancelled order is refused with InvalidTransition and nothing changes.
+    Points back to their lots, stock back, an unused code back to the pool and, when the
+    cash part was paid, a CashRefund opened ("due") for the whole cash total, asked of the
+    gateway on commit (``callback_base``: see ``catalog.payments.callback_base``).
+    Locks the member's points account, then the order. ``member_id`` restricts it to that
+    member's order (others: OrderNotFound). Safe to call twice: a cancelled order is
+    refused with InvalidTransition and nothing changes.
     """
     if member_id is not None and not Order.objects.filter(pk=order_id, member_id=member_id).exists():
         raise OrderNotFound()
     order = _with_member_lock(order_id)
     order = _move(order, "cancel", actor_id=actor_id, note=reason)
     _undo(order, actor_id=actor_id, note=reason or "cancelled")
+    _refund_cash(order, reason=RefundReason.CANCELLED, actor_id=actor_id, callback_base=callback_base)
     return order
 
 
 @transaction.atomic
-def order_reject(*, order_id: int, actor_id: int, reason: str) -> Order:
+def order_reject(*, order_id: int, actor_id: int, reason: str, callback_base: str = "") -> Order:
+    """An operator rejects an order under review or approved: undone like a cancellation (cash refund included).
+
+    Raises ReasonRequired (blank reason), OrderNotFound, InvalidTransition. Safe to call twice.
+    """
     reason = (reason or "").strip()
     if not reason:
         raise ReasonRequired()
     order = _with_member_lock(order_id)
     order = _move(order, "reject", actor_id=actor_id, note=reason, reject_reason=reason[:200])
     _undo(order, actor_id=actor_id, note=reason)
+    _refund_cash(order, reason=RefundReason.REJECTED, actor_id=actor_id, callback_base=callback_base)
     return order
 
 

@@ -2,7 +2,8 @@
 
 Lock order: the order row only — paying never touches the ledger. A payment and the
 timeout cancellation (member's account, then the order) meet on the order row, so exactly
-one of them wins; a notification that arrives after the cancellation is answered "late".
+one of them wins; a payment that arrives after the cancellation is "late": the order
+stays cancelled and a CashRefund for the money received is opened in the same transaction.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from catalog import (
     payment_jobs,  # noqa: F401 - registers the sandbox gateway's Celery task
     payments,
 )
-from catalog.enums import OrderStatus
+from catalog.enums import OrderStatus, PaymentBackendName, RefundReason
 from catalog.exceptions import InvalidTransition, OrderNotFound
-from catalog.models import Order
+from catalog.models import CashRefund, Order
 from catalog.payments import InvalidNotification, Notification, PaymentExpired, PaymentStart
 from catalog.services.orders import ACTION_LABELS, order_mark_paid
+from catalog.services.refunds import cash_refund_open
 
 logger = logging.getLogger(__name__)
 
@@ -64,13 +66,14 @@ def payment_begin(*, order_id: int, member_id: int) -> PaymentStart:
 
 
 @transaction.atomic
-def payment_notification_apply(*, notification: Notification, backend: str) -> PaymentOutcome:
+def payment_notification_apply(*, notification: Notification, backend: str, callback_base: str = "") -> PaymentOutcome:
     """Act on a verified gateway notification: the order is marked paid once.
 
     Locks the order row. Safe to call any number of times: for an order already paid with
     this reference nothing is written (ALREADY_PROCESSED). For an order cancelled before the
-    payment arrived nothing is written either (LATE): the order stays cancelled and the
-    gateway must give the money back. Raises PaymentMismatch when the notification names an
+    payment arrived (LATE) the order stays cancelled and a CashRefund of the amount received
+    is opened (once per payment: a replay finds it) and asked of the gateway on commit,
+    confirmed at ``callback_base``. Raises PaymentMismatch when the notification names an
     unknown order, another reference or backend, another amount, or a status other than paid.
     """
     # No nonce is stored (no table for it): a replay is harmless because paying is idempotent,
@@ -87,12 +90,49 @@ def payment_notification_apply(*, notification: Notification, backend: str) -> P
     if order.paid_at is not None:
         return PaymentOutcome.ALREADY_PROCESSED
     if order.status == OrderStatus.CANCELLED:
-        logger.error(
-            "LATE PAYMENT: order %s was cancelled before payment %s of ¥%s arrived; the payer must be refunded",
+        refund = cash_refund_open(
+            order=order,
+            reason=RefundReason.LATE_PAYMENT,
+            amount=notification.amount,
+            payment_reference=notification.reference,
+            actor_id=None,
+            callback_base=callback_base,
+        )
+        logger.warning(
+            "LATE PAYMENT: order %s was cancelled before payment %s of ¥%s arrived; cash refund %s is due",
             order.pk,
             notification.reference,
             notification.amount,
+            refund.reference,
         )
         return PaymentOutcome.LATE
     order_mark_paid(order_id=order.pk, payment_reference=notification.reference)
     return PaymentOutcome.PAID
+
+
+@transaction.atomic
+def payment_offline_late_record(*, order_id: int, actor_id: int) -> CashRefund:
+    """An operator records an offline payment that arrived after its order was cancelled: refund due.
+
+    The order stays cancelled (its points are back already); the money received is owed
+    back, as a CashRefund the operator records once paid back. Locks the order row. Raises
+    OrderNotFound, InvalidTransition (not a cancelled, unpaid offline order with a cash part).
+    Safe to call twice: the second call returns the same refund.
+    """
+    order = Order.objects.select_for_update().filter(pk=order_id).first()
+    if order is None:
+        raise OrderNotFound()
+    if (
+        order.status != OrderStatus.CANCELLED
+        or order.paid_at is not None
+        or order.cash_total <= 0
+        or order.payment_backend == PaymentBackendName.SANDBOX
+    ):
+        raise InvalidTransition(action=str(ACTION_LABELS["pay"]), status=order.get_status_display())
+    return cash_refund_open(
+        order=order,
+        reason=RefundReason.LATE_PAYMENT,
+        amount=order.cash_total,
+        payment_reference=order.payment_reference or f"offline:{order.pk}",
+        actor_id=actor_id,
+    )

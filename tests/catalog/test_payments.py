@@ -27,8 +27,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
 from catalog import payment_jobs, payments, services
-from catalog.enums import OrderStatus, PaymentBackendName
-from catalog.models import Order, OrderEvent
+from catalog.enums import OrderStatus, PaymentBackendName, RefundReason, RefundStatus
+from catalog.models import CashRefund, Order, OrderEvent
 from catalog.payments import SIGNATURE_HEADER, SandboxBackend
 from points import selectors as points_selectors
 from points import services as points_services
@@ -79,9 +79,19 @@ def member_client(client, buyer):
 
 @pytest.fixture
 def dispatched(monkeypatch) -> list[str]:
-    """What the gateway page handed to its notification task (nothing is sent yet)."""
+    """The references the gateway page handed to its notification task (nothing is sent yet)."""
     sent: list[str] = []
-    monkeypatch.setattr(payment_jobs.sandbox_notify, "delay", sent.append)
+    monkeypatch.setattr(payment_jobs.sandbox_notify, "delay", lambda reference, callback_url="": sent.append(reference))
+    return sent
+
+
+@pytest.fixture
+def dispatched_to(monkeypatch) -> list[tuple[str, str]]:
+    """(reference, callback URL) the gateway page handed to its notification task."""
+    sent: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        payment_jobs.sandbox_notify, "delay", lambda reference, callback_url="": sent.append((reference, callback_url))
+    )
     return sent
 
 
@@ -105,7 +115,7 @@ def network_is_the_test_client(monkeypatch, client):
 
 
 def started(member_client, order) -> Order:
-    response = member_client.get(reverse("payment_start", args=[order.pk]))
+    response = member_client.post(reverse("payment_start", args=[order.pk]))
     order.refresh_from_db()
     assert response.status_code == 302
     assert response.url == f"/mall/pay/sandbox/{order.payment_reference}/"
@@ -191,6 +201,41 @@ def test_starting_twice_reuses_the_payment_reference(member_client, order):
     assert started(member_client, order).payment_reference == first
 
 
+def test_opening_the_payment_page_writes_nothing_only_its_pay_button_starts_the_payment(
+    member_client, order, nothing_written
+):
+    url = reverse("payment_start", args=[order.pk])
+    with nothing_written():
+        page = member_client.get(url)
+    order.refresh_from_db()
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert (order.payment_reference, order.payment_backend) == ("", "")
+    assert f'<form method="post" action="{url}" data-once>' in html
+    assert 'data-testid="pay-now"' in html
+    assert "Pay ¥12.50" in html
+    assert started(member_client, order).payment_reference.startswith(f"SBX-{order.pk}-")
+
+
+def test_no_payment_page_writes_on_get(member_client, order, nothing_written):
+    """Every GET of the payment pages, before and after the payment started: the order is unchanged."""
+    before = written(order)
+    with nothing_written():
+        member_client.get(reverse("payment_start", args=[order.pk]))
+        member_client.get(reverse("payment_status", args=[order.pk]))
+    assert written(order) == before
+    order = started(member_client, order)
+    reference = order.payment_reference
+    before = written(order)
+    with nothing_written():
+        member_client.get(f"/mall/pay/sandbox/{reference}/")
+        member_client.get(reverse("payment_start", args=[order.pk]))
+        member_client.get(reverse("payment_status", args=[order.pk]))
+        assert member_client.get(f"/mall/pay/sandbox/{reference}/pay/").status_code == 405
+        assert member_client.get(f"/mall/pay/sandbox/{reference}/cancel/").status_code == 405
+    assert written(order) == before
+
+
 def test_cancel_on_the_gateway_sends_nothing_and_the_order_still_waits(member_client, order, dispatched):
     order = started(member_client, order)
     before = written(order)
@@ -216,7 +261,10 @@ def test_the_gateway_refuses_to_take_an_expired_payment(member_client, order, di
 
 def test_a_payment_cannot_start_after_its_time_ran_out(member_client, order, clock):
     clock.move_to(T0 + timedelta(minutes=15))
-    response = member_client.get(reverse("payment_start", args=[order.pk]), follow=True)
+    page = member_client.get(reverse("payment_start", args=[order.pk]))
+    assert page.context["expired"] is True
+    assert 'data-testid="pay-now"' not in page.content.decode()
+    response = member_client.post(reverse("payment_start", args=[order.pk]), follow=True)
     assert response.redirect_chain == [(f"/mall/pay/{order.pk}/status/", 302)]
     assert messages_of(response) == [
         "The time to pay for this order ran out at 2025-06-01 10:15. It will be cancelled and your points refunded."
@@ -228,9 +276,11 @@ def test_a_payment_cannot_start_after_its_time_ran_out(member_client, order, clo
 def test_a_paid_order_has_nothing_left_to_pay(member_client, order, network_is_the_test_client):
     order = started(member_client, order)
     payment_jobs.sandbox_notify.apply(args=[order.payment_reference]).get()
-    response = member_client.get(reverse("payment_start", args=[order.pk]), follow=True)
+    response = member_client.post(reverse("payment_start", args=[order.pk]), follow=True)
     assert response.redirect_chain == [(f"/mall/pay/{order.pk}/status/", 302)]
     assert messages_of(response) == ["This order can't be paid in its current state (Approved)."]
+    page = member_client.get(reverse("payment_start", args=[order.pk]))
+    assert (page.status_code, page.url) == (302, f"/mall/pay/{order.pk}/status/")
 
 
 # --- The callback: replayed, forged, stale, late ------------------------------------------------
@@ -292,8 +342,15 @@ def test_a_notification_older_or_newer_than_ten_minutes_is_refused(
     assert response.content == b"Invalid notification: its timestamp is more than 600 seconds away from ours."
 
 
-def test_a_late_notification_after_the_timeout_is_a_conflict_and_the_order_stays_cancelled(
-    member_client, order, dispatched, network_is_the_test_client, clock, caplog, buyer
+def test_a_late_notification_after_the_timeout_keeps_the_order_cancelled_and_opens_a_refund(
+    member_client,
+    order,
+    dispatched,
+    network_is_the_test_client,
+    clock,
+    caplog,
+    buyer,
+    django_capture_on_commit_callbacks,
 ):
     order = started(member_client, order)
     member_client.post(f"/mall/pay/sandbox/{order.payment_reference}/pay/")
@@ -302,24 +359,46 @@ def test_a_late_notification_after_the_timeout_is_a_conflict_and_the_order_stays
     clock.move_to(T0 + timedelta(minutes=16))
     assert services.orders_cancel_unpaid() == 1
     assert points_selectors.header_balance(user_id=buyer.pk) == 2000
+    assert not CashRefund.objects.exists()  # nothing was paid yet: nothing is owed
     cancelled = written(order)
 
-    with caplog.at_level(logging.ERROR):
-        assert payment_jobs.sandbox_notify.apply(args=[order.payment_reference]).get() == "refunded"
-        body, signature = notification(order)
-        response = post_notification(member_client, body, signature)
+    with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks() as asked:
+        assert payment_jobs.sandbox_notify.apply(args=[order.payment_reference]).get() == "late"
 
-    assert response.status_code == 409
-    assert response.content.decode() == (
-        f"late: order {order.pk} was cancelled before this payment arrived (payment timeout). "
-        f"It stays cancelled; refund 12.50 to the payer (reference {order.payment_reference})."
+    # The money that arrived is owed back: one row, with its amount, payment and state.
+    refund = CashRefund.objects.get()
+    assert (refund.order_id, refund.member_id, refund.reason, refund.status) == (
+        order.pk,
+        buyer.pk,
+        RefundReason.LATE_PAYMENT,
+        RefundStatus.DUE,
     )
+    assert (refund.amount, refund.payment_reference, refund.backend) == (
+        Decimal("12.50"),
+        order.payment_reference,
+        PaymentBackendName.SANDBOX,
+    )
+    assert refund.notify_url == "http://testserver/mall/pay/callback/sandbox/refund/"
+    assert len(asked) == 1  # the refund is asked of the gateway once the transaction commits
     assert written(order) == cancelled
     assert cancelled[:2] == (OrderStatus.CANCELLED, None)
     assert f"LATE PAYMENT: order {order.pk} was cancelled" in caplog.text
-    assert "arrived too late, refunding the payer" in caplog.text
+    assert f"cash refund {refund.reference} is due" in caplog.text
+
+    # The same notification again (the gateway retries): acknowledged, still one refund.
+    body, signature = notification(order)
+    response = post_notification(member_client, body, signature)
+    assert response.status_code == 200
+    assert response.content.decode() == (
+        f"late: order {order.pk} was cancelled before this payment arrived. It stays cancelled; "
+        f"the mall refunds 12.50 to the payer (payment {order.payment_reference})."
+    )
+    assert CashRefund.objects.count() == 1
+    assert written(order) == cancelled
     status = member_client.get(f"/mall/pay/{order.pk}/status/")
-    assert "This order was cancelled and its points were refunded." in status.content.decode()
+    html = status.content.decode()
+    assert "This order was cancelled and its points were refunded." in html
+    assert "¥12.50 is being refunded to your original payment method. Expect it within 1 working day." in html
 
 
 @pytest.mark.parametrize(
@@ -375,6 +454,7 @@ def test_another_members_order_is_not_found_on_every_payment_page(member_client,
     order = started(member_client, order)
     client.force_login(other_member)
     assert client.get(f"/mall/pay/{order.pk}/").status_code == 404
+    assert client.post(f"/mall/pay/{order.pk}/").status_code == 404
     assert client.get(f"/mall/pay/{order.pk}/status/").status_code == 404
     assert client.get(f"/mall/pay/sandbox/{order.payment_reference}/").status_code == 404
     assert client.post(f"/mall/pay/sandbox/{order.payment_reference}/pay/").status_code == 404
@@ -393,7 +473,9 @@ def test_payment_pages_need_a_signed_in_member(order, client):
 
 def test_the_offline_backend_shows_instructions_with_a_stable_reference(member_client, order, settings):
     settings.CATALOG_PAYMENT_BACKEND = "offline"
-    response = member_client.get(f"/mall/pay/{order.pk}/")
+    posted = member_client.post(f"/mall/pay/{order.pk}/")
+    assert (posted.status_code, posted.url) == (302, f"/mall/pay/{order.pk}/")
+    response = member_client.get(posted.url)
     order.refresh_from_db()
     html = response.content.decode()
     assert response.status_code == 200
@@ -404,16 +486,16 @@ def test_the_offline_backend_shows_instructions_with_a_stable_reference(member_c
         f"{order.payment_reference}." in html
     )
     assert response.context["start"].redirect_url == ""
-    again = member_client.get(f"/mall/pay/{order.pk}/")
+    again = member_client.post(f"/mall/pay/{order.pk}/", follow=True)
     assert again.context["start"].reference == order.payment_reference
     assert written(order)[:2] == (OrderStatus.AWAITING_PAYMENT, None)
 
 
 def test_an_order_keeps_the_backend_it_started_paying_with(member_client, order, settings):
     settings.CATALOG_PAYMENT_BACKEND = "offline"
-    member_client.get(f"/mall/pay/{order.pk}/")
+    member_client.post(f"/mall/pay/{order.pk}/")
     settings.CATALOG_PAYMENT_BACKEND = "sandbox"
-    response = member_client.get(f"/mall/pay/{order.pk}/")
+    response = member_client.post(f"/mall/pay/{order.pk}/", follow=True)
     assert response.status_code == 200
     assert response.context["start"].backend == PaymentBackendName.OFFLINE
 
@@ -443,6 +525,74 @@ def test_the_gateway_reports_when_the_mall_does_not_answer(member_client, order,
 
 def test_the_gateway_knows_only_references_it_issued(db):
     assert payment_jobs.sandbox_notify.apply(args=["SBX-1-unknown"]).get() == "unknown"
+
+
+@pytest.fixture
+def eager_jobs():
+    """Jobs run in-process, as with no broker (CI has one: a ``.delay()`` there would only be queued)."""
+    from pointsmall.celery import app as celery_app
+
+    before = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = before
+
+
+def test_the_gateway_notifies_the_host_and_port_the_member_paid_on(member_client, order, dispatched_to, settings):
+    settings.ALLOWED_HOSTS = ["testserver", "mall.example.net"]
+    order = started(member_client, order)
+    member_client.post(f"/mall/pay/sandbox/{order.payment_reference}/pay/", headers={"host": "mall.example.net:8123"})
+    assert dispatched_to == [(order.payment_reference, "http://mall.example.net:8123/mall/pay/callback/sandbox/")]
+
+
+def test_the_callback_base_setting_overrides_the_request(member_client, order, dispatched_to, settings):
+    settings.CATALOG_PAYMENT_CALLBACK_BASE = "https://callbacks.example.com/"
+    order = started(member_client, order)
+    member_client.post(f"/mall/pay/sandbox/{order.payment_reference}/pay/", headers={"host": "localhost:8123"})
+    assert dispatched_to == [(order.payment_reference, "https://callbacks.example.com/mall/pay/callback/sandbox/")]
+
+
+def test_without_a_request_or_setting_the_callback_goes_to_the_sites_domain(db, settings):
+    from django.contrib.sites.models import Site
+
+    Site.objects.filter(pk=settings.SITE_ID).update(domain="mall.example.org")
+    Site.objects.clear_cache()
+    settings.DEBUG = False
+    assert payments.callback_base() == "https://mall.example.org"
+    settings.DEBUG = True
+    assert payments.callback_base() == "http://mall.example.org"
+    Site.objects.clear_cache()
+
+
+def test_a_callback_base_that_is_not_http_is_a_configuration_error(settings):
+    settings.CATALOG_PAYMENT_CALLBACK_BASE = "ftp://mall.example.com"
+    with pytest.raises(ImproperlyConfigured, match="must be an http"):
+        payments.notify_url("payment_callback_sandbox", payments.callback_base())
+
+
+def test_sandbox_payment_works_on_any_port_with_no_callback_setting(
+    live_server, settings, buyer, make_product, eager_jobs
+):
+    """Item 11: the live server listens on a random port (never 8000) and nothing is configured.
+
+    The member pays on the gateway page reached at the live server's host and port; the
+    gateway's job POSTs over a real socket to the callback derived from that request.
+    """
+    assert not settings.CATALOG_PAYMENT_CALLBACK_BASE
+    host = urlsplit(live_server.url).netloc
+    assert not host.endswith(":8000")
+    from django.test import Client
+
+    member = Client(headers={"host": host})
+    member.force_login(buyer)
+    product = make_product(points_price=100, cash_price=Decimal("3.00"), kind="privilege")
+    placed = services.order_redeem(user_id=buyer.pk, product_id=product.pk, quantity=1, idempotency_key="port", pin=PIN)
+    assert member.post(reverse("payment_start", args=[placed.pk])).status_code == 302
+    placed.refresh_from_db()
+    response = member.post(f"/mall/pay/sandbox/{placed.payment_reference}/pay/")
+    assert response.status_code == 302
+    placed.refresh_from_db()
+    assert (placed.status, placed.paid_at) == (OrderStatus.COMPLETED, T0)
 
 
 def test_the_notification_travels_over_a_real_socket_to_the_callback(live_server, settings, buyer, make_product):

@@ -213,7 +213,9 @@ def test_a_points_and_cash_order_offers_the_payment_page(client, buyer):
     html = client.get(response["Location"]).content.decode()
 
     assert order.status == OrderStatus.AWAITING_PAYMENT
-    assert f'href="{reverse("payment_start", args=[order.pk])}" data-testid="pay-button"' in html
+    # Starting a payment writes its reference: a form that POSTs, never a link (no writes on GET).
+    assert f'<form method="post" action="{reverse("payment_start", args=[order.pk])}" data-once>' in html
+    assert 'data-testid="pay-button"' in html
     assert "Pay ¥19.90" in html
 
 
