@@ -16,7 +16,13 @@ from catalog.services.payments import PaymentMismatch as PaymentMismatch
 from catalog.services.payments import PaymentOutcome as PaymentOutcome
 from catalog.services.payments import payment_begin as payment_begin
 from catalog.services.payments import payment_notification_apply as payment_notification_apply
-from catalog.services.redemption import Quote, order_redeem, redemption_quote
+from catalog.services.redemption import (
+    Quote,
+    order_redeem,
+    redemption_confirmation_read,
+    redemption_confirmation_sign,
+    redemption_quote,
+)
 from catalog.services.reviews import ReviewResult, review_post
 from catalog.services.stock import CodeImportReport, InvalidStockChange, codes_import, stock_adjust
 from catalog.services.views_log import product_view_record
@@ -41,6 +47,8 @@ __all__ = [
     "order_ship",
     "orders_cancel_unpaid",
     "product_view_record",
+    "redemption_confirmation_read",
+    "redemption_confirmation_sign",
     "redemption_quote",
     "review_post",
     "stock_adjust",
