@@ -23,7 +23,7 @@ from catalog.services.redemption import (
     redemption_confirmation_sign,
     redemption_quote,
 )
-from catalog.services.reviews import ReviewResult, review_post
+from catalog.services.reviews import ReviewNotFound, ReviewResult, review_post, review_remove
 from catalog.services.stock import CodeImportReport, InvalidStockChange, codes_import, stock_adjust
 from catalog.services.views_log import product_view_record
 
@@ -32,6 +32,7 @@ __all__ = [
     "CouponView",
     "InvalidStockChange",
     "Quote",
+    "ReviewNotFound",
     "ReviewResult",
     "codes_import",
     "coupon_lookup",
@@ -51,5 +52,6 @@ __all__ = [
     "redemption_confirmation_sign",
     "redemption_quote",
     "review_post",
+    "review_remove",
     "stock_adjust",
 ]
