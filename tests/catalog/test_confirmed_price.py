@@ -472,3 +472,12 @@ def test_a_price_edited_while_a_redemption_is_in_flight(make_product, make_buyer
     assert (late.points_total, balance(member_c)) == (300, 700)
     product.refresh_from_db()
     assert (product.points_price, product.stock, product.sold) == (300, 3, 2)
+
+
+def test_the_new_price_reads_in_chinese_too():
+    from django.utils import translation
+
+    with translation.override("zh-hans"), pytest.raises(PriceChanged) as refused:
+        confirmation.confirmation_check(confirmed=Totals(100), actual=Totals(1200, Decimal("12.50")))
+
+    assert refused.value.message == "价格已变更，现为1,200积分 + ¥12.50。未扣除任何积分或金额，请核对新价格后重新确认。"
