@@ -20,6 +20,7 @@ from points import services as points_services
 from points.enums import TierChange
 from points.signals import (
     expiry_reminder_due,
+    points_refunded,
     points_spent,
     purchase_recorded,
     purchase_refunded,
@@ -181,6 +182,16 @@ def reward_inviter_for_first_redemption(sender, user_id: int, reference: str, av
 
 @receiver(purchase_refunded, dispatch_uid="accounts.withdraw_first_order_reward")
 def withdraw_first_order_reward(sender, user_id: int, external_id: str, full: bool, **kwargs) -> None:
-    """A fully refunded first purchase inside its window takes the pending reward back."""
+    """A fully refunded first purchase takes the inviter's first-order reward back (pending or not)."""
     if full:
         services.referral_first_order_withdraw(invitee_id=user_id, reference=f"shop.order:{external_id}")
+
+
+@receiver(points_refunded, dispatch_uid="accounts.withdraw_first_redemption_reward")
+def withdraw_first_redemption_reward(sender, user_id: int, reference: str, full: bool, **kwargs) -> None:
+    """A first redemption that is given back in full (cancelled by the friend, rejected by an
+    operator, or cancelled because its cash part was not paid in time) takes the inviter's
+    first-order reward back. Runs inside the refund's transaction: the withdrawal commits
+    with the refund or not at all."""
+    if full:
+        services.referral_first_order_withdraw(invitee_id=user_id, reference=reference)

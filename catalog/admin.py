@@ -600,7 +600,10 @@ class StockMovementAdmin(ReadOnlyAdmin):
 
 @admin.register(Review)
 class ReviewAdmin(admin.ModelAdmin):
-    """Reviews are posted by members; operators read them and delete abusive ones."""
+    """Reviews are posted by members; operators read them and delete abusive ones.
+
+    Deleting goes through ``services.review_remove``: the review points go with the review.
+    """
 
     list_display = ("created_at", "product", "member", "stars", "excerpt", "has_photo")
     list_filter = ("rating", ("created_at", admin.DateFieldListFilter))
@@ -616,6 +619,22 @@ class ReviewAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    def delete_model(self, request: HttpRequest, obj: Review) -> None:
+        self._remove(request, [obj.pk])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._remove(request, list(queryset.values_list("pk", flat=True)))
+
+    def _remove(self, request: HttpRequest, review_ids: list[int]) -> None:
+        taken = 0
+        for review_id in review_ids:
+            try:
+                taken += services.review_remove(review_id=review_id, actor_id=request.user.pk)
+            except services.ReviewNotFound:
+                continue  # removed meanwhile by someone else: already done
+        if taken:
+            self.message_user(request, _("Review points taken back: %(points)s.") % {"points": taken}, messages.INFO)
 
     @admin.display(description=_("stars"), ordering="rating")
     def stars(self, obj: Review) -> str:

@@ -93,8 +93,14 @@ class RedeemChoiceForm(forms.Form):
 
 
 class RedeemForm(RedeemChoiceForm):
-    """The confirmation page's POST: the choice again, the payment PIN and the request's idempotency key."""
+    """The confirmation page's POST: the choice again, the payment PIN, the request's idempotency key
+    and the signed totals the page showed (``confirmation``).
 
+    The token is read by the view (``catalog.services.redemption_confirmation_read``): it needs the
+    member and the product, and a missing or altered one is a 400, not a form error to correct.
+    """
+
+    confirmation = forms.CharField(widget=forms.HiddenInput, required=False, strip=False)
     idempotency_key = forms.CharField(
         widget=forms.HiddenInput,
         validators=[RegexValidator(r"^[0-9a-f]{32}$", _("This form is out of date. Please try again."))],

@@ -378,6 +378,9 @@ class Review(models.Model):
     rating = models.PositiveSmallIntegerField(_("stars"))
     text = models.TextField(_("review"), max_length=1000)
     photo = models.ImageField(_("photo"), upload_to="reviews/%Y/%m/", blank=True)
+    # The ledger entry of the review points (none when a cap or a switched-off rule gave none):
+    # what is taken back when an operator removes the review.
+    points_entry_id = models.BigIntegerField(_("review points entry"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("posted"), default=timezone.now)
 
     class Meta:

@@ -29,7 +29,7 @@ from catalog.enums import ProductKind
 from catalog.exceptions import OrderNotFound, RequestConflict
 from catalog.forms import CatalogFilterForm, InlineAddressForm, RedeemChoiceForm, RedeemForm, ReviewForm
 from catalog.selectors import ORDER_TABS, CatalogQuery, MemberPricing
-from points.exceptions import DomainError, InsufficientPoints
+from points.exceptions import ConfirmationInvalid, DomainError, InsufficientPoints
 
 ORDER_TAB_LABELS = {
     "all": gettext_lazy("All"),
@@ -170,7 +170,13 @@ def _address_for(user_id: int, address_id: int | None):
 @login_required
 @require_http_methods(["GET", "POST"])
 def redeem_confirm(request: HttpRequest, pk: int) -> HttpResponse:
-    """Step 2 of 3: what it costs, where it goes, the PIN. The POST redeems; a refusal re-shows this page."""
+    """Step 2 of 3: what it costs, where it goes, the PIN. The POST redeems; a refusal re-shows this page.
+
+    The page signs the totals it shows into the form (docs/decisions/0016); the POST charges
+    exactly those or nothing. A missing or altered token is a 400; a price that changed
+    meanwhile is refused by the service, and the page comes back with the new price and a
+    fresh token to confirm.
+    """
     user_id = request.user.pk
     pricing = _pricing(request)
     card = selectors.product_card(product_id=pk, pricing=pricing)
@@ -182,9 +188,13 @@ def redeem_confirm(request: HttpRequest, pk: int) -> HttpResponse:
         return _confirm_page(request, card, pricing, choice, key=_new_request_key())
     form = RedeemForm(request.POST)
     refusal: DomainError | None = None
+    status = 200
     if form.is_valid():
         data = form.cleaned_data
         try:
+            confirmed = services.redemption_confirmation_read(
+                token=data["confirmation"], user_id=user_id, product_id=pk, quantity=data["quantity"]
+            )
             order = services.order_redeem(
                 user_id=user_id,
                 product_id=pk,
@@ -193,7 +203,10 @@ def redeem_confirm(request: HttpRequest, pk: int) -> HttpResponse:
                 idempotency_key=f"web:{user_id}:{data['idempotency_key']}",
                 pin=data["pin"],
                 address_id=data["address"],
+                confirmed=confirmed,
             )
+        except ConfirmationInvalid as error:
+            refusal, status = error, 400
         except DomainError as error:
             refusal = error
         else:
@@ -202,7 +215,7 @@ def redeem_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     key = form.cleaned_data.get("idempotency_key")
     if not key or isinstance(refusal, RequestConflict):
         key = _new_request_key()
-    return _confirm_page(request, card, pricing, form, key=key, refusal=refusal)
+    return _confirm_page(request, card, pricing, form, key=key, refusal=refusal, status=status)
 
 
 def _confirm_page(
@@ -213,6 +226,7 @@ def _confirm_page(
     *,
     key: str,
     refusal: DomainError | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     user_id = request.user.pk
     quantity = form.cleaned_data.get("quantity")
@@ -238,13 +252,19 @@ def _confirm_page(
         "address": address,
         "address_error": address_error,
         "idempotency_key": key,
+        # Always signed afresh from the quote shown now: after a price change, the new price.
+        "confirmation": services.redemption_confirmation_sign(
+            user_id=user_id, product_id=quote.product_id, quantity=quote.quantity, totals=quote.totals
+        )
+        if quote
+        else "",
         "refusal": refusal,
         "pin_not_set": not pin.is_set or isinstance(refusal, PinNotSet),
         "pin_locked_minutes": refusal.minutes if isinstance(refusal, PinLocked) else pin.minutes_locked(timezone.now()),
         "pin_error": " ".join(form.errors.get("pin", [])),
         "form_errors": [error for name, errors in form.errors.items() if name != "pin" for error in errors],
     }
-    return render(request, "catalog/redeem_confirm.html", context)
+    return render(request, "catalog/redeem_confirm.html", context, status=status)
 
 
 @login_required

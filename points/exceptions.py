@@ -35,6 +35,20 @@ class IdempotencyConflict(DomainError):
     default_message = _("This request key was already used for a different operation.")
 
 
+class ConfirmationInvalid(DomainError):
+    code = "confirmation_invalid"
+    default_message = _(
+        "This confirmation is out of date or not valid, so nothing was charged. Check the price and confirm again."
+    )
+
+
+class PriceChanged(DomainError):
+    code = "price_changed"
+    default_message = _(
+        "The price has changed: it is now %(price)s. Nothing was charged; check the new price and confirm again."
+    )
+
+
 class EntryNotFound(DomainError):
     code = "entry_not_found"
     default_message = _("The ledger entry to act on does not exist for this member.")

@@ -22,5 +22,12 @@ purchase_recorded = Signal()
 # entry_id, amount, reference, available_at (when a reward tied to it may vest: after the returns window).
 points_spent = Signal()
 
+# Sent inside the transaction of every refund of a spend (a redemption cancelled, rejected or
+# timed out gives its points back), never for a replayed refund. Arguments: user_id,
+# spend_entry_id, refund_entry_id, amount (points given back by this refund), reference (the
+# spend's reference, e.g. "catalog.order:7"), full (bool: nothing of the spend is left to refund).
+# Rewards given because of that spend (a referral's first-order reward) are withdrawn on it.
+points_refunded = Signal()
+
 # Sent after a host-shop purchase refund is recorded. Arguments: user_id, external_id, full (bool).
 purchase_refunded = Signal()

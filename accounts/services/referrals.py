@@ -421,19 +421,24 @@ def referral_first_order_record(*, invitee_id: int, reference: str, available_at
 
 @transaction.atomic
 def referral_first_order_withdraw(*, invitee_id: int, reference: str) -> bool:
-    """The friend's first order was refunded: cancel the inviter's first-order reward while it
-    is still pending (or never pay it, if it was not paid yet). A reward that has become
-    available stays with the inviter. Returns whether the reward was cancelled.
+    """The friend's first order was undone (a purchase refunded in full, a redemption cancelled,
+    rejected or timed out): the inviter's first-order reward goes with it. Returns whether
+    the reward was withdrawn.
 
-    Locks: the inviter's points account, then the referral. Safe to call twice.
+    Still pending: the pending points are cancelled. Already available: they are reversed
+    like any earn whose cause is undone (own lot, then other lots, then debt:
+    docs/decisions/0006). Not paid yet (the referral is pending or held): it never will be.
+    Either way the inviter is told, and the same friend's later orders are not a first order
+    again. Another order's reference changes nothing. Locks: the inviter's points account,
+    then the referral (called from inside the friend's ledger operation, the friend's account
+    is locked before both). Safe to call twice: the second call returns False.
     """
     referral = _locked_referral_of(invitee_id)
     if referral is None or referral.first_order_reference != reference or referral.first_order_withdrawn_at:
         return False
     now = timezone.now()
     if referral.first_order_entry_id is not None:
-        if referral.first_order_available_at is None or referral.first_order_available_at <= now:
-            return False
+        was_pending = referral.first_order_available_at is not None and referral.first_order_available_at > now
         with translation.override(selectors.member_language(user_id=referral.inviter_id)):
             memo = gettext("Friend's first order was refunded")
         points_services.points_reverse(
@@ -448,12 +453,22 @@ def referral_first_order_withdraw(*, invitee_id: int, reference: str) -> bool:
             "first_order_withdrawn",
             lambda friend: (
                 gettext("The first-order reward for %(friend)s was cancelled") % {"friend": friend},
-                ngettext(
-                    "Your friend's first purchase was refunded within its returns window, so its %(points)s "
-                    "pending point will not be added.",
-                    "Your friend's first purchase was refunded within its returns window, so its %(points)s "
-                    "pending points will not be added.",
-                    points,
+                (
+                    ngettext(
+                        "Your friend's first order was cancelled or refunded, so its %(points)s pending point "
+                        "will not be added.",
+                        "Your friend's first order was cancelled or refunded, so its %(points)s pending points "
+                        "will not be added.",
+                        points,
+                    )
+                    if was_pending
+                    else ngettext(
+                        "Your friend's first order was cancelled or refunded, so the %(points)s point it earned "
+                        "you was taken back.",
+                        "Your friend's first order was cancelled or refunded, so the %(points)s points it earned "
+                        "you were taken back.",
+                        points,
+                    )
                 )
                 % {"points": points},
             ),

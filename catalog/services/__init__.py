@@ -17,7 +17,13 @@ from catalog.services.payments import PaymentOutcome as PaymentOutcome
 from catalog.services.payments import payment_begin as payment_begin
 from catalog.services.payments import payment_notification_apply as payment_notification_apply
 from catalog.services.payments import payment_offline_late_record as payment_offline_late_record
-from catalog.services.redemption import Quote, order_redeem, redemption_quote
+from catalog.services.redemption import (
+    Quote,
+    order_redeem,
+    redemption_confirmation_read,
+    redemption_confirmation_sign,
+    redemption_quote,
+)
 from catalog.services.refunds import RefundMismatch as RefundMismatch
 from catalog.services.refunds import RefundOutcome as RefundOutcome
 from catalog.services.refunds import cash_refund_record as cash_refund_record
@@ -25,7 +31,7 @@ from catalog.services.refunds import cash_refund_request as cash_refund_request
 from catalog.services.refunds import cash_refund_retry as cash_refund_retry
 from catalog.services.refunds import cash_refunds_retry_due as cash_refunds_retry_due
 from catalog.services.refunds import refund_notification_apply as refund_notification_apply
-from catalog.services.reviews import ReviewResult, review_post
+from catalog.services.reviews import ReviewNotFound, ReviewResult, review_post, review_remove
 from catalog.services.stock import CodeImportReport, InvalidStockChange, codes_import, stock_adjust
 from catalog.services.views_log import product_view_record
 
@@ -34,6 +40,7 @@ __all__ = [
     "CouponView",
     "InvalidStockChange",
     "Quote",
+    "ReviewNotFound",
     "ReviewResult",
     "codes_import",
     "coupon_lookup",
@@ -49,7 +56,10 @@ __all__ = [
     "order_ship",
     "orders_cancel_unpaid",
     "product_view_record",
+    "redemption_confirmation_read",
+    "redemption_confirmation_sign",
     "redemption_quote",
     "review_post",
+    "review_remove",
     "stock_adjust",
 ]

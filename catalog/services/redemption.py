@@ -39,9 +39,11 @@ from catalog.exceptions import (
 from catalog.models import Code, Order, OrderEvent, Product, SalePrice, StockMovement
 from points import selectors as points_selectors
 from points import services as points_services
-from points.exceptions import InsufficientPoints
+from points.confirmation import Totals, confirmation_check, confirmation_read, confirmation_sign
+from points.exceptions import DomainError, InsufficientPoints
 
 COUNTED_STATUSES = [s for s in OrderStatus.values if s not in (OrderStatus.CANCELLED, OrderStatus.REJECTED)]
+CONFIRMATION_PURPOSE = "catalog.redeem"
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,10 @@ class Quote:
     @property
     def affordable(self) -> bool:
         return self.balance >= self.points_total
+
+    @property
+    def totals(self) -> Totals:
+        return Totals(points=self.points_total, cash=self.cash_total)
 
 
 def _sale_points(product: Product, now) -> int | None:
@@ -144,6 +150,45 @@ def redemption_quote(*, user_id: int, product_id: int, quantity: int) -> Quote:
     )
 
 
+def _confirmation_subject(product_id: int, quantity: int) -> str:
+    return f"product:{product_id}:quantity:{quantity}"
+
+
+def redemption_confirmation_sign(*, user_id: int, product_id: int, quantity: int, totals: Totals) -> str:
+    """The token the confirmation page sends with its form: the totals it shows (a quote's
+    ``totals``), for this member, product and quantity (points.confirmation). Pure: writes nothing."""
+    return confirmation_sign(
+        purpose=CONFIRMATION_PURPOSE,
+        user_id=user_id,
+        subject=_confirmation_subject(product_id, quantity),
+        totals=totals,
+    )
+
+
+def redemption_confirmation_read(*, token: str, user_id: int, product_id: int, quantity: int) -> Totals:
+    """The totals the member confirmed. Raises ConfirmationInvalid for a missing or altered token, or
+    one made for another member, product or quantity. Pure: writes nothing."""
+    return confirmation_read(
+        token=token,
+        purpose=CONFIRMATION_PURPOSE,
+        user_id=user_id,
+        subject=_confirmation_subject(product_id, quantity),
+    )
+
+
+def _price_still_confirmed(*, user_id: int, product_id: int, quantity: int, confirmed: Totals) -> None:
+    """Before the PIN: a price that changed since the page was shown is refused without a PIN attempt.
+
+    Any other refusal of the quote is left to the transaction, after the PIN, as before
+    (docs/decisions/0010); the transaction compares the price again, under the account lock.
+    """
+    try:
+        quote = redemption_quote(user_id=user_id, product_id=product_id, quantity=quantity)
+    except DomainError:
+        return
+    confirmation_check(confirmed=confirmed, actual=quote.totals)
+
+
 def _replay(idempotency_key: str, user_id: int, product_id: int, quantity: int) -> Order | None:
     order = Order.objects.filter(idempotency_key=idempotency_key).first()
     if order is None:
@@ -191,17 +236,29 @@ def order_redeem(
     idempotency_key: str,
     pin: str,
     address_id: int | None = None,
+    confirmed: Totals | None = None,
 ) -> Order:
     """Redeem ``quantity`` of a product: check the PIN, then debit points, take a code and stock.
+
+    ``confirmed`` is what the member confirmed the whole order costs (points and cash, from
+    the confirmation page's token): if the price computed now differs in any way, up or
+    down, PriceChanged is raised with the new totals and nothing is charged or written. A
+    change already visible before the PIN check is refused without checking (or counting)
+    the PIN; one that lands between the PIN and the transaction is refused by the
+    transaction, after a PIN check that then counts as usual. Every member-facing caller
+    passes it; ``None`` is for callers no member watches (demo seeding, tests).
 
     The PIN is checked first in its own transaction, so a wrong PIN is counted even though
     nothing else happens. Everything else happens in one transaction: any refusal leaves no
     order, no debit, no stock change behind. Safe to call twice: the same key returns the
-    first order (a double click or a retried POST is one redemption). For a flash sale the
-    Redis gate may refuse first (SoldOut/OutOfStock), before any database transaction.
+    first order at the price it was charged (a double click or a retried POST is one
+    redemption), whatever ``confirmed`` says. For a flash sale the Redis gate may refuse
+    first (SoldOut/OutOfStock), before any database transaction.
     """
     if (order := _replay(idempotency_key, user_id, product_id, quantity)) is not None:
         return order
+    if confirmed is not None:
+        _price_still_confirmed(user_id=user_id, product_id=product_id, quantity=quantity, confirmed=confirmed)
     accounts_services.pin_verify(user_id=user_id, pin=pin)
     # A flash sale's Redis gate refuses a sold-out burst before it reaches the database; the
     # units it hands out go back unless this call really sold them (catalog/flash_gate.py).
@@ -213,6 +270,7 @@ def order_redeem(
                 quantity=quantity,
                 idempotency_key=idempotency_key,
                 address_id=address_id,
+                confirmed=confirmed,
             )
         except IntegrityError:
             # The same key committed by a parallel request between our replay check and insert.
@@ -226,13 +284,23 @@ def order_redeem(
 
 @transaction.atomic
 def _redeem(
-    *, user_id: int, product_id: int, quantity: int, idempotency_key: str, address_id: int | None
+    *,
+    user_id: int,
+    product_id: int,
+    quantity: int,
+    idempotency_key: str,
+    address_id: int | None,
+    confirmed: Totals | None,
 ) -> tuple[Order, bool]:
     """The redemption transaction; returns the order and whether this call created it."""
     points_services.account_lock(user_id=user_id)
     if (order := _replay(idempotency_key, user_id, product_id, quantity)) is not None:
         return order, False
     quote = redemption_quote(user_id=user_id, product_id=product_id, quantity=quantity)
+    if confirmed is not None:
+        # The price that is charged is the one computed here, under the account lock: it must be
+        # the one the member confirmed, or nothing happens (docs/decisions/0016).
+        confirmation_check(confirmed=confirmed, actual=quote.totals)
     if quote.balance < quote.points_total:
         raise InsufficientPoints(available=quote.balance, required=quote.points_total)
     product = _product(product_id)

@@ -1,7 +1,12 @@
-"""Members review what they redeemed: one review per order, review points once per order."""
+"""Members review what they redeemed: one review per order, review points once per order.
+
+An operator who removes a review (abusive, spam) takes its review points back with it: a
+reward does not outlive its cause (docs/decisions/0022-rewards-follow-their-cause.md).
+"""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 
@@ -18,6 +23,8 @@ from points import services as points_services
 from points.enums import EarningSource
 from points.exceptions import DomainError
 
+logger = logging.getLogger(__name__)
+
 REVIEW_MAX_LENGTH = 1000
 REVIEWABLE_STATUSES = (OrderStatus.DELIVERED, OrderStatus.COMPLETED)
 
@@ -30,6 +37,11 @@ class ReviewNotAllowed(DomainError):
 class AlreadyReviewed(DomainError):
     code = "already_reviewed"
     default_message = gettext_lazy("You have already reviewed this order.")
+
+
+class ReviewNotFound(DomainError):
+    code = "review_not_found"
+    default_message = gettext_lazy("This review does not exist (any more).")
 
 
 class InvalidReview(DomainError):
@@ -63,7 +75,8 @@ def review_post(
     (not delivered yet) or AlreadyReviewed, and then writes nothing. Locks the member's
     points account, then the order row. Safe to call twice: the second call raises
     AlreadyReviewed, and the points carry the key ``catalog.review:<order>``, so they are
-    paid once per order whatever happens.
+    paid once per order whatever happens: a new review of an order whose review points were
+    paid before (its first review was removed) earns 0 and says so.
     """
     text = _check(rating, text)
     if not Order.objects.filter(pk=order_id, member_id=member_id).exists():
@@ -77,7 +90,6 @@ def review_post(
     review = Review(order=order, product_id=order.product_id, member_id=member_id, rating=rating, text=text)
     if photo is not None:
         review.photo.save(f"{uuid.uuid4().hex}.{photo.extension}", ContentFile(photo.detail), save=False)
-    review.save()
     award = points_services.points_award(
         user_id=member_id,
         source=EarningSource.REVIEW,
@@ -85,4 +97,47 @@ def review_post(
         reference=f"catalog.order:{order.pk}",
         memo=_("Review: %(name)s") % {"name": order.product_name},
     )
+    if award.replayed:
+        # Paid for an earlier review of this order (removed since): nothing new is credited.
+        review.save()
+        return ReviewResult(review_id=review.pk, points=0, message=_("This order's review points were paid before."))
+    review.points_entry_id = award.receipt.entry_id if award.receipt else None
+    review.save()
     return ReviewResult(review_id=review.pk, points=award.granted, message=award.message)
+
+
+@transaction.atomic
+def review_remove(*, review_id: int, actor_id: int) -> int:
+    """An operator removes a review (abusive, spam, not about the item): the review and its
+    photo go, and the review points it earned are taken back (pending: cancelled; available:
+    own lot, other lots, then debt, docs/decisions/0006). Returns the points taken back.
+
+    The member may review the order again, for no points (they are paid once per order).
+    Raises ReviewNotFound. Locks the member's points account, then the review row. A second
+    call raises ReviewNotFound; the claw-back's key ``catalog.review:<order>:removed`` keeps
+    the ledger to one claw-back whatever happens.
+    """
+    member_id = Review.objects.filter(pk=review_id).values_list("member_id", flat=True).first()
+    if member_id is None:
+        raise ReviewNotFound()
+    points_services.account_lock(user_id=member_id)
+    review = Review.objects.select_for_update().filter(pk=review_id).select_related("order").first()
+    if review is None:
+        raise ReviewNotFound()
+    taken = 0
+    if review.points_entry_id is not None:
+        receipt = points_services.points_reverse(
+            user_id=member_id,
+            earn_entry_id=review.points_entry_id,
+            idempotency_key=f"catalog.review:{review.order_id}:removed",
+            reference=f"catalog.order:{review.order_id}",
+            memo=_("Review removed: %(name)s") % {"name": review.order.product_name},
+        )
+        taken = -receipt.amount - receipt.pending_amount + receipt.debt_change
+    order_id, photo = review.order_id, review.photo.name
+    review.delete()
+    if photo:
+        storage = Review._meta.get_field("photo").storage
+        transaction.on_commit(lambda: storage.delete(photo))
+    logger.info("review %s of order %s removed by user %s; %s points taken back", review_id, order_id, actor_id, taken)
+    return taken

@@ -28,7 +28,7 @@ from points.exceptions import (
 from points.models import Account, Entry, Lot, LotMovement, Tier
 from points.services import _core, tiers
 from points.services._core import Receipt
-from points.signals import points_spent
+from points.signals import points_refunded, points_spent
 
 
 def account_open(*, user_id: int) -> None:
@@ -159,7 +159,9 @@ def points_refund(
     The part that lands in a lot that has expired since expires at once, in a separate
     expire entry: a refund never mints fresh points (docs/decisions/0005). Without
     ``amount``, all that is left of the spend is refunded. Partial refunds refill the lots
-    the spend took from last first. Locks: the account. Safe to call twice.
+    the spend took from last first. Sends ``points_refunded`` inside the transaction (not
+    for a replay), so rewards caused by the spend are withdrawn with it, or not at all.
+    Locks: the account (then whatever the signal's receivers lock). Safe to call twice.
     """
     if amount is not None:
         _core.check_positive(amount)
@@ -214,6 +216,15 @@ def points_refund(
         )
         _core.move(expire_entry, lapsed, sign=-1)
     _core.repay_debt(account, related=entry, now=now)
+    points_refunded.send(
+        sender=Entry,
+        user_id=user_id,
+        spend_entry_id=spend.pk,
+        refund_entry_id=entry.pk,
+        amount=size,
+        reference=spend.reference,
+        full=size == left,
+    )
     return _core.receipt(account, entry)
 
 

@@ -497,15 +497,20 @@ def test_a_refund_inside_the_window_cancels_the_pending_reward(inviter, friend, 
     assert inbox(inviter)[-1][0] == "The first-order reward for fr***@example.com was cancelled"
 
 
-def test_a_refund_after_the_window_leaves_the_reward(inviter, friend, clock):
+def test_a_refund_after_the_window_takes_the_available_reward_back(inviter, friend, clock):
     bind(friend, inviter, ip=None)
     confirm(friend)
     points_services.purchase_record(user_id=friend.pk, external_id="R-2", amount=Decimal("88.00"))
     clock.move_to(T0 + timedelta(days=8))
-    assert services.referral_first_order_withdraw(invitee_id=friend.pk, reference="shop.order:R-2") is False
     points_services.points_vest_due()
     assert points(inviter) == (80, 0)
-    assert referral_of(friend).first_order_withdrawn_at is None
+    assert services.referral_first_order_withdraw(invitee_id=friend.pk, reference="shop.order:R-2") is True
+    assert points(inviter) == (50, 0)
+    assert referral_of(friend).first_order_withdrawn_at == T0 + timedelta(days=8)
+    assert inbox(inviter)[-1][1] == (
+        "Your friend's first order was cancelled or refunded, so the 30 points it earned you were taken back."
+    )
+    assert points_services.points_verify().ok
 
 
 def test_a_refund_of_another_order_or_before_payment_is_handled(inviter, friend):

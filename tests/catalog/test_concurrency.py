@@ -27,6 +27,7 @@ from catalog.exceptions import InvalidTransition, NoCodesLeft, OutOfStock, SoldO
 from catalog.models import Code, Order, Product, StockMovement
 from points import selectors as points_selectors
 from points import services as points_services
+from points.confirmation import Totals
 from points.enums import EntryKind
 from points.models import Entry
 from tests.catalog.conftest import PIN
@@ -162,7 +163,11 @@ def test_a_code_pool_never_gives_a_code_twice(make_product, make_codes, make_buy
 def test_the_same_redemption_post_sent_ten_times_at_once_is_one_order(make_product, make_buyers):
     product = make_product(kind=ProductKind.PRIVILEGE, points_price=PRICE, stock=5)
     (buyer,) = make_buyers(1, 3 * PRICE)
-    form = {"quantity": "1", "pin": PIN, "idempotency_key": uuid.uuid4().hex}
+    # What the confirmation page puts in its form: the key and the signed totals it showed.
+    confirmation = services.redemption_confirmation_sign(
+        user_id=buyer.pk, product_id=product.pk, quantity=1, totals=Totals(points=PRICE)
+    )
+    form = {"quantity": "1", "pin": PIN, "idempotency_key": uuid.uuid4().hex, "confirmation": confirmation}
     url = f"/mall/products/{product.pk}/redeem/"
     clients = []
     for _copy in range(10):

@@ -107,7 +107,8 @@ def test_the_review_award_is_keyed_by_order_so_points_are_never_paid_twice():
 
     result = services.review_post(order_id=order.pk, member_id=member.pk, rating=3, text="Fine")
 
-    assert result.points == 5  # the first award's result, replayed
+    # Paid once already: nothing new, and the member is not told they earned points again.
+    assert (result.points, result.message) == (0, "This order's review points were paid before.")
     assert _balance(member) == before
     assert len(_review_entries(order)) == 1
 

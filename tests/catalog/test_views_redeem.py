@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from accounts.models import Address, PaymentPin
-from catalog import views
+from catalog import services, views
 from catalog.enums import OrderStatus, ProductKind
 from catalog.models import Order
+from points.confirmation import Totals
+from points.exceptions import DomainError
 from tests.catalog.factories import (
     PIN,
     WRONG_PIN,
@@ -33,9 +36,24 @@ def _confirm_url(product) -> str:
     return reverse("redeem_confirm", args=[product.pk])
 
 
+def _confirmation(client, product, quantity) -> str:
+    """The token the confirmation page would carry: its quote's totals (the list price when the
+    quote itself is refused, as it is for the refusals these tests expect from the service)."""
+    user_id = int(client.session["_auth_user_id"])
+    try:
+        totals = services.redemption_quote(user_id=user_id, product_id=product.pk, quantity=quantity).totals
+    except DomainError:
+        totals = Totals(points=product.points_price * quantity, cash=Decimal(product.cash_price) * quantity)
+    return services.redemption_confirmation_sign(
+        user_id=user_id, product_id=product.pk, quantity=quantity, totals=totals
+    )
+
+
 def _post(client, product, **data):
     values = {"quantity": 1, "pin": PIN, "idempotency_key": KEY}
     values.update(data)
+    if "confirmation" not in values:
+        values["confirmation"] = _confirmation(client, product, int(values["quantity"]))
     return client.post(_confirm_url(product), {k: v for k, v in values.items() if v is not None})
 
 
