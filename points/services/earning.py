@@ -106,10 +106,16 @@ def _consume_budget(campaign: Campaign, extra: int) -> int:
     return max(take, 0)
 
 
-def award_amount(*, account: Account, rule: EarningRule, base: int, now: datetime) -> tuple[int, Campaign | None]:
-    """Points for ``base`` after the member's tier multiplier and the best running campaign."""
+def award_amount(
+    *, account: Account, rule: EarningRule, base: int | Decimal, now: datetime
+) -> tuple[int, Campaign | None]:
+    """Points for ``base`` after the member's tier multiplier and the best running campaign.
+
+    ``base`` may be a fraction (a purchase's exact Σ amount × rate); the result is rounded
+    down once, at the end (docs/decisions/0007).
+    """
     if not rule.apply_multipliers:
-        return base, None
+        return rules.boosted(base), None
     tier_multiplier = account.tier.earn_multiplier if account.tier_id else Decimal(1)
     campaign = active_campaign(source=rule.source, tier_id=account.tier_id, now=now)
     with_tier = rules.boosted(base, tier_multiplier)
