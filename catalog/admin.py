@@ -43,7 +43,19 @@ from catalog.admin_forms import (
     StockAdjustForm,
 )
 from catalog.enums import OrderStatus, PaymentBackendName, ProductKind
-from catalog.models import Category, Code, Order, OrderEvent, Product, ProductImage, Review, SalePrice, StockMovement
+from catalog.models import (
+    Category,
+    Code,
+    Order,
+    OrderEffect,
+    OrderEvent,
+    Product,
+    ProductImage,
+    Review,
+    SalePrice,
+    StockMovement,
+)
+from catalog.services import privileges
 from points.exceptions import DomainError
 
 CODE_KINDS = (ProductKind.VIRTUAL, ProductKind.COUPON)
@@ -260,6 +272,16 @@ class ProductAdmin(admin.ModelAdmin):
                     )
                 },
             ),
+            (
+                _("Privilege effect"),
+                {
+                    "fields": ("effect", "effect_tier", "effect_days", "effect_multiplier"),
+                    "description": _(
+                        "What a privilege item does once its order completes. Only effects the mall can "
+                        "deliver today can be put on sale."
+                    ),
+                },
+            ),
             (_("Supplier and cost"), {"fields": ("supplier", "cost_price"), "classes": ("collapse",)}),
         )
 
@@ -390,11 +412,21 @@ class ProductAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Put selected products on the shelf"), permissions=["change"])
     def put_on_shelf(self, request: HttpRequest, queryset: QuerySet) -> None:
-        changed = queryset.filter(on_shelf=False).update(on_shelf=True)
+        # A privilege whose effect isn't available stays off the shelf (docs/decisions/0020).
+        candidates = list(queryset.filter(on_shelf=False))
+        refused = [p for p in candidates if not privileges.product_sellable(p)]
+        changed = Product.objects.filter(pk__in=[p.pk for p in candidates if p not in refused]).update(on_shelf=True)
         self.message_user(
             request,
             ngettext("%(n)d product put on the shelf.", "%(n)d products put on the shelf.", changed) % {"n": changed},
         )
+        if refused:
+            self.message_user(
+                request,
+                _("Not put on sale, their effect is not available yet: %(names)s")
+                % {"names": ", ".join(p.name for p in refused)},
+                level=messages.WARNING,
+            )
 
     @admin.action(description=_("Take selected products off the shelf"), permissions=["change"])
     def take_off_shelf(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -709,7 +741,7 @@ class OrderAdmin(admin.ModelAdmin):
         "confirm_cash_payment",
         "export_csv",
     )
-    readonly_fields = ("number", "member_link", "product_link", "code_info", "ledger_links")
+    readonly_fields = ("number", "member_link", "product_link", "code_info", "effect_info", "ledger_links")
     fieldsets = (
         (
             None,
@@ -733,6 +765,7 @@ class OrderAdmin(admin.ModelAdmin):
         ),
         (_("Points ledger"), {"fields": ("ledger_links",)}),
         (_("Code"), {"fields": ("code_info",)}),
+        (_("Privilege effect"), {"fields": ("effect_info",)}),
         (_("Payment"), {"fields": ("payment_backend", "payment_reference", "paid_at", "pay_by")}),
         (
             _("Shipping"),
@@ -795,6 +828,22 @@ class OrderAdmin(admin.ModelAdmin):
         if obj.tracking_number:
             return f"{obj.carrier} {obj.tracking_number}"
         return obj.recipient or "—"
+
+    @admin.display(description=_("effect"))
+    def effect_info(self, obj: Order) -> str:
+        effect = OrderEffect.objects.filter(order=obj).first()
+        if effect is None:
+            return "—"
+        if effect.applied_at is None:
+            state = _("not applied yet: it applies when the order completes")
+        elif effect.ends_at:
+            state = _("applied %(at)s, lasts until %(until)s") % {
+                "at": timezone.localtime(effect.applied_at).strftime("%Y-%m-%d %H:%M"),
+                "until": timezone.localtime(effect.ends_at).strftime("%Y-%m-%d %H:%M"),
+            }
+        else:
+            state = _("applied %(at)s") % {"at": timezone.localtime(effect.applied_at).strftime("%Y-%m-%d %H:%M")}
+        return format_html("{} · {}", effect.get_effect_display(), state)
 
     @admin.display(description=_("member"))
     def member_link(self, obj: Order) -> str:

@@ -85,3 +85,13 @@ class ReasonRequired(DomainError):
 class RequestConflict(DomainError):
     code = "request_conflict"
     default_message = _("This request was already used for a different redemption.")
+
+
+class PrivilegeUnavailable(ProductUnavailable):
+    code = "privilege_unavailable"
+    default_message = _("This privilege can't be redeemed yet: what it would give is not available.")
+
+
+class PrivilegeNotNeeded(DomainError):
+    code = "privilege_not_needed"
+    default_message = _("You already enjoy %(tier)s or higher: this trial would give you nothing.")

@@ -15,6 +15,7 @@ from catalog import flash_gate
 from catalog.enums import OrderStatus, ProductKind, StockReason
 from catalog.exceptions import InvalidTransition, OrderNotFound, ReasonRequired
 from catalog.models import Code, Order, OrderEvent, Product, StockMovement
+from catalog.services import privileges
 from points import services as points_services
 
 # Which statuses each action may start from.
@@ -68,6 +69,8 @@ def _move(order: Order, action: str, *, actor_id: int | None, note: str = "", **
         setattr(order, name, value)
     order.status = target
     OrderEvent.objects.create(order=order, from_status=previous, to_status=target, actor_id=actor_id, note=note[:200])
+    # A completed privilege order delivers its effect in this transaction (docs/decisions/0020).
+    privileges.order_effect_apply(order=order)
     return order
 
 
@@ -151,6 +154,7 @@ def _move_complete_now(order: Order, actor_id: int | None) -> Order:
     Order.objects.filter(pk=order.pk).update(status=OrderStatus.COMPLETED)
     order.status = OrderStatus.COMPLETED
     OrderEvent.objects.create(order=order, from_status=previous, to_status=OrderStatus.COMPLETED, actor_id=actor_id)
+    privileges.order_effect_apply(order=order)
     return order
 
 

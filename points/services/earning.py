@@ -23,6 +23,7 @@ from points.models import Account, Campaign, EarningRule, Entry, IdentityClaim
 from points.services import _core
 from points.services._core import Receipt
 from points.services.ledger import points_earn
+from points.services.tiers import effective_tier
 
 
 class UnknownSource(DomainError):
@@ -116,8 +117,10 @@ def award_amount(
     """
     if not rule.apply_multipliers:
         return rules.boosted(base), None
-    tier_multiplier = account.tier.earn_multiplier if account.tier_id else Decimal(1)
-    campaign = active_campaign(source=rule.source, tier_id=account.tier_id, now=now)
+    # The tier whose benefits the member enjoys now: a running tier trial counts (docs/decisions/0020).
+    tier = effective_tier(account, now)
+    tier_multiplier = tier.earn_multiplier if tier is not None else Decimal(1)
+    campaign = active_campaign(source=rule.source, tier_id=tier.pk if tier is not None else None, now=now)
     with_tier = rules.boosted(base, tier_multiplier)
     if campaign is None:
         return with_tier, None
