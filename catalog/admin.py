@@ -30,7 +30,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from catalog import services
+from catalog import flash_gate, services
 from catalog.admin_forms import (
     CARRIERS,
     CategoryForm,
@@ -400,7 +400,15 @@ class ProductAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request: HttpRequest, obj: Product, form, change: bool) -> None:
-        super().save_model(request, obj, form, change)
+        if change:
+            # Never write stock or sold from the form's copy: a redemption committed since it was
+            # read would be undone. Stock changes go through catalog.services (docs/decisions/0020).
+            fields = [f.name for f in Product._meta.concrete_fields if f.name not in ("id", "stock", "sold")]
+            obj.save(update_fields=fields)
+            if "flash_sale" in form.changed_data:
+                flash_gate.product_changed(product_id=obj.pk)
+        else:
+            super().save_model(request, obj, form, change)
         initial = form.cleaned_data.get("initial_stock") if not change else None
         if initial:
             # Through the service, so even the first stock has its movement row for the audit.
