@@ -15,6 +15,7 @@ from django.utils.translation import gettext, ngettext
 from accounts import rules, selectors, services
 from accounts.adapters import bind_invite
 from accounts.enums import NotificationKind
+from points import features as points_features
 from points import selectors as points_selectors
 from points import services as points_services
 from points.enums import TierChange
@@ -105,22 +106,32 @@ def notify_tier_changed(sender, user_id: int, old_tier: str, new_tier: str, chan
         name = tier.name if tier else new_tier
         if change == TierChange.UPGRADE:
             title = gettext("Congratulations, you are now %(tier)s") % {"tier": name}
-            body = (
-                ngettext(
-                    "Your benefits: redeem at %(percent)s%% of the points price, earn points ×%(multiplier)s "
-                    "and draw %(draws)s free prize a month.",
-                    "Your benefits: redeem at %(percent)s%% of the points price, earn points ×%(multiplier)s "
-                    "and draw %(draws)s free prizes a month.",
-                    tier.monthly_free_draws,
+            benefits = {
+                "percent": tier.price_percent if tier else 100,
+                "multiplier": f"{tier.earn_multiplier.normalize():f}" if tier else "1",
+                "draws": tier.monthly_free_draws if tier else 0,
+            }
+            if tier is None:
+                body = ""
+            elif points_features.feature_live(points_features.LOTTERY) and tier.monthly_free_draws:
+                body = (
+                    ngettext(
+                        "Your benefits: redeem at %(percent)s%% of the points price, earn points ×%(multiplier)s "
+                        "and draw %(draws)s free prize a month.",
+                        "Your benefits: redeem at %(percent)s%% of the points price, earn points ×%(multiplier)s "
+                        "and draw %(draws)s free prizes a month.",
+                        tier.monthly_free_draws,
+                    )
+                    % benefits
                 )
-                % {
-                    "percent": tier.price_percent,
-                    "multiplier": f"{tier.earn_multiplier.normalize():f}",
-                    "draws": tier.monthly_free_draws,
-                }
-                if tier
-                else ""
-            )
+            else:
+                # No prize draws until the lottery exists: the notice promises only what the mall gives.
+                body = (
+                    gettext(
+                        "Your benefits: redeem at %(percent)s%% of the points price and earn points ×%(multiplier)s."
+                    )
+                    % benefits
+                )
         else:
             title = gettext("Your tier is now %(tier)s") % {"tier": name}
             body = gettext(

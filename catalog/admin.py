@@ -30,7 +30,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from catalog import payments, services
+from catalog import flash_gate, payments, services
 from catalog.admin_forms import (
     CARRIERS,
     CategoryForm,
@@ -49,6 +49,7 @@ from catalog.models import (
     Category,
     Code,
     Order,
+    OrderEffect,
     OrderEvent,
     Product,
     ProductImage,
@@ -56,6 +57,7 @@ from catalog.models import (
     SalePrice,
     StockMovement,
 )
+from catalog.services import privileges
 from points.exceptions import DomainError
 
 CODE_KINDS = (ProductKind.VIRTUAL, ProductKind.COUPON)
@@ -272,6 +274,16 @@ class ProductAdmin(admin.ModelAdmin):
                     )
                 },
             ),
+            (
+                _("Privilege effect"),
+                {
+                    "fields": ("effect", "effect_tier", "effect_days", "effect_multiplier"),
+                    "description": _(
+                        "What a privilege item does once its order completes. Only effects the mall can "
+                        "deliver today can be put on sale."
+                    ),
+                },
+            ),
             (_("Supplier and cost"), {"fields": ("supplier", "cost_price"), "classes": ("collapse",)}),
         )
 
@@ -390,7 +402,15 @@ class ProductAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request: HttpRequest, obj: Product, form, change: bool) -> None:
-        super().save_model(request, obj, form, change)
+        if change:
+            # Never write stock or sold from the form's copy: a redemption committed since it was
+            # read would be undone. Stock changes go through catalog.services (docs/decisions/0020).
+            fields = [f.name for f in Product._meta.concrete_fields if f.name not in ("id", "stock", "sold")]
+            obj.save(update_fields=fields)
+            if "flash_sale" in form.changed_data:
+                flash_gate.product_changed(product_id=obj.pk)
+        else:
+            super().save_model(request, obj, form, change)
         initial = form.cleaned_data.get("initial_stock") if not change else None
         if initial:
             # Through the service, so even the first stock has its movement row for the audit.
@@ -402,11 +422,21 @@ class ProductAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Put selected products on the shelf"), permissions=["change"])
     def put_on_shelf(self, request: HttpRequest, queryset: QuerySet) -> None:
-        changed = queryset.filter(on_shelf=False).update(on_shelf=True)
+        # A privilege whose effect isn't available stays off the shelf (docs/decisions/0020).
+        candidates = list(queryset.filter(on_shelf=False))
+        refused = [p for p in candidates if not privileges.product_sellable(p)]
+        changed = Product.objects.filter(pk__in=[p.pk for p in candidates if p not in refused]).update(on_shelf=True)
         self.message_user(
             request,
             ngettext("%(n)d product put on the shelf.", "%(n)d products put on the shelf.", changed) % {"n": changed},
         )
+        if refused:
+            self.message_user(
+                request,
+                _("Not put on sale, their effect is not available yet: %(names)s")
+                % {"names": ", ".join(p.name for p in refused)},
+                level=messages.WARNING,
+            )
 
     @admin.action(description=_("Take selected products off the shelf"), permissions=["change"])
     def take_off_shelf(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -744,7 +774,15 @@ class OrderAdmin(admin.ModelAdmin):
         "record_late_offline_payment",
         "export_csv",
     )
-    readonly_fields = ("number", "member_link", "product_link", "code_info", "ledger_links", "cash_refunds")
+    readonly_fields = (
+        "number",
+        "member_link",
+        "product_link",
+        "code_info",
+        "effect_info",
+        "ledger_links",
+        "cash_refunds",
+    )
     fieldsets = (
         (
             None,
@@ -768,6 +806,7 @@ class OrderAdmin(admin.ModelAdmin):
         ),
         (_("Points ledger"), {"fields": ("ledger_links",)}),
         (_("Code"), {"fields": ("code_info",)}),
+        (_("Privilege effect"), {"fields": ("effect_info",)}),
         (_("Payment"), {"fields": ("payment_backend", "payment_reference", "paid_at", "pay_by", "cash_refunds")}),
         (
             _("Shipping"),
@@ -849,6 +888,22 @@ class OrderAdmin(admin.ModelAdmin):
         if obj.tracking_number:
             return f"{obj.carrier} {obj.tracking_number}"
         return obj.recipient or "—"
+
+    @admin.display(description=_("effect"))
+    def effect_info(self, obj: Order) -> str:
+        effect = OrderEffect.objects.filter(order=obj).first()
+        if effect is None:
+            return "—"
+        if effect.applied_at is None:
+            state = _("not applied yet: it applies when the order completes")
+        elif effect.ends_at:
+            state = _("applied %(at)s, lasts until %(until)s") % {
+                "at": timezone.localtime(effect.applied_at).strftime("%Y-%m-%d %H:%M"),
+                "until": timezone.localtime(effect.ends_at).strftime("%Y-%m-%d %H:%M"),
+            }
+        else:
+            state = _("applied %(at)s") % {"at": timezone.localtime(effect.applied_at).strftime("%Y-%m-%d %H:%M")}
+        return format_html("{} · {}", effect.get_effect_display(), state)
 
     @admin.display(description=_("member"))
     def member_link(self, obj: Order) -> str:

@@ -99,6 +99,10 @@ class ProductForm(forms.ModelForm):
             "auto_off_shelf",
             "supplier",
             "cost_price",
+            "effect",
+            "effect_tier",
+            "effect_days",
+            "effect_multiplier",
         )
         widgets = {
             "description_zh": forms.Textarea(attrs={"rows": 4}),
@@ -118,6 +122,18 @@ class ProductForm(forms.ModelForm):
                 coerce=int,
                 initial=current,
                 help_text=_("Members below this tier see the item but can't redeem it."),
+            )
+        if "effect_tier" in self.fields:
+            # The tier a trial lends: any tier above the entry tier (Product.clean checks it too).
+            current_code = self.instance.effect_tier if self.instance.pk else ""
+            codes = [(t.code, t.name) for t in points_selectors.tier_ladder()[1:]]
+            if current_code and current_code not in {code for code, _name in codes}:
+                codes.append((current_code, current_code))
+            self.fields["effect_tier"] = forms.ChoiceField(
+                label=self.fields["effect_tier"].label,
+                choices=[("", "—"), *codes],
+                required=False,
+                help_text=self.fields["effect_tier"].help_text,
             )
         if self.instance.pk:
             self.fields.pop("initial_stock", None)

@@ -630,16 +630,31 @@ ITEMS = [
         5500,
         0,
     ),
+    # Privileges do what they say (docs/decisions/0020): a tier trial is delivered when the
+    # order completes. The check-in cards wait, declared and off the shelf, for the check-in app.
     Item(
         "virtual-top-ups",
-        "Free shipping pass, 1 month",
-        "包邮月卡",
-        "Free shipping on every order this month.",
-        "本月所有订单免运费。",
+        "Gold tier trial, 7 days",
+        "金牌会员体验卡（7天）",
+        "Enjoy Gold member prices and ×1.2 points for 7 days from redemption. For members below Gold.",
+        "兑换后7天内享受金牌会员兑换价和1.2倍积分。适用于金牌以下会员。",
         PR,
         "10",
         600,
         500,
+        extra={"effect": "tier_trial", "effect_tier": "gold", "effect_days": 7, "per_order_limit": 4},
+    ),
+    Item(
+        "virtual-top-ups",
+        "Silver tier trial, 30 days",
+        "银牌会员体验卡（30天）",
+        "Enjoy Silver member prices and ×1.1 points for 30 days from redemption. For Regular members.",
+        "兑换后30天内享受银牌会员兑换价和1.1倍积分。适用于普通会员。",
+        PR,
+        "5",
+        400,
+        500,
+        extra={"effect": "tier_trial", "effect_tier": "silver", "effect_days": 30, "per_order_limit": 1},
     ),
     Item(
         "virtual-top-ups",
@@ -651,6 +666,7 @@ ITEMS = [
         "5",
         400,
         500,
+        extra={"effect": "checkin_multiplier", "effect_days": 7, "effect_multiplier": Decimal("2"), "on_shelf": False},
     ),
     # Travel & tickets
     Item(
@@ -824,6 +840,7 @@ ORDERS = [
     DemoOrder("pens", "carol@example.com", "Gel pen set, 12 colours", 2, OrderStatus.COMPLETED),
     DemoOrder("sketchbook", "bob@example.com", "Limited-edition artist sketchbook", 1, OrderStatus.REJECTED),
     DemoOrder("cap", "alice@example.com", "Baseball cap", 1, OrderStatus.CANCELLED),
+    DemoOrder("gold-trial", "carol@example.com", "Gold tier trial, 7 days", 1, OrderStatus.COMPLETED),
 ]
 FORWARD = [
     OrderStatus.AWAITING_PAYMENT,

@@ -50,3 +50,15 @@ class RefundReason(models.TextChoices):
     CANCELLED = "cancelled", _("Order cancelled after payment")
     REJECTED = "rejected", _("Order rejected after payment")
     LATE_PAYMENT = "late_payment", _("Payment arrived after the order was cancelled")
+
+
+class PrivilegeEffect(models.TextChoices):
+    """What a privilege item does for the member once its order completes (docs/decisions/0020).
+
+    Only effects with a service that delivers them may be put on sale (``catalog.services.
+    privileges``); the check-in cards are declared here and delivered by the check-in app.
+    """
+
+    TIER_TRIAL = "tier_trial", _("Tier trial: a higher tier for some days")
+    MAKEUP_CARD = "makeup_card", _("Make-up check-in card (needs the check-in app)")
+    CHECKIN_MULTIPLIER = "checkin_multiplier", _("Check-in points multiplier (needs the check-in app)")

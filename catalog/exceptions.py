@@ -112,3 +112,13 @@ class RefundInProgress(DomainError):
 class RefundNotRetryable(DomainError):
     code = "refund_not_retryable"
     default_message = _("Only a failed gateway refund can be tried again (this one is: %(status)s).")
+
+
+class PrivilegeUnavailable(ProductUnavailable):
+    code = "privilege_unavailable"
+    default_message = _("This privilege can't be redeemed yet: what it would give is not available.")
+
+
+class PrivilegeNotNeeded(DomainError):
+    code = "privilege_not_needed"
+    default_message = _("You already enjoy %(tier)s or higher: this trial would give you nothing.")

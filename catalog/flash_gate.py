@@ -7,9 +7,15 @@ with no database work. When the redemption then fails for any reason the units a
 back. The guarded stock UPDATE in the database stays the only thing that decides who gets
 an item, so the counter may safely run *above* the real stock (more requests reach the
 database, which refuses them). It must not stay *below* it (buyers would be turned away
-while stock is left): a counter lives at most ``CATALOG_FLASH_GATE_TTL_SECONDS`` and is then
-rebuilt from the database stock, stock returned by a cancelled order is added back, and
-``manage.py flash_gate_reconcile`` rebuilds every counter at once after a Redis restart.
+while stock is left): every other stock change (a restock, a correction, imported codes,
+stock returned by a cancelled order) moves the counter by the same amount once it commits
+(``stock_changed``), a counter lives at most ``CATALOG_FLASH_GATE_TTL_SECONDS`` and is then
+rebuilt from the database stock, and ``manage.py flash_gate_reconcile`` rebuilds every
+counter at once after a Redis restart.
+
+Changes are applied as deltas, not as "set to the stock just read": deltas commute, so two
+commits whose callbacks reach Redis in the other order still leave the right count, where a
+late "set" could write an old, lower value over a newer restock.
 
 Rebuilding from the database can only over-count: a redemption in flight has either
 committed (the stock read includes it) or not (its units are still in the stock read,
@@ -53,8 +59,8 @@ if left < want then return {0, left} end
 return {1, redis.call('DECRBY', KEYS[1], want)}
 """
 
-# Give units back only to a live counter: a missing one is rebuilt from the database,
-# which already counts them.
+# Give units back (or move the counter by a committed stock change, either way) only on a
+# live counter: a missing one is rebuilt from the database, which already counts them.
 _GIVE_BACK = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end
 return nil
@@ -163,15 +169,49 @@ def hold(*, product_id: int, quantity: int) -> Iterator[Hold]:
         held.release()
 
 
+def _move_counter(product_id: int, delta: int) -> None:
+    try:
+        _run(_GIVE_BACK, key_for(product_id), delta)
+    except redis.RedisError:
+        # The counter keeps its old value until it expires and is rebuilt from the database.
+        logger.exception("flash gate: could not move the counter of product %s by %s", product_id, delta)
+
+
+def stock_changed(*, product_id: int, delta: int) -> None:
+    """The database stock of a product changed by ``delta`` (a restock, a correction, imported
+    codes, a cancelled order's return): move its counter by the same amount once that commits.
+
+    Nothing happens if the transaction rolls back, nor for a product without a counter (it is
+    built from the database when needed). Redemptions don't call this: they take their units
+    from the counter before their transaction (``hold``). Safe without Redis (a no-op).
+    """
+    if client() is None or not delta:
+        return
+    transaction.on_commit(lambda: _move_counter(product_id, delta))
+
+
 def stock_returned(*, product_id: int, quantity: int) -> None:
     """Stock went back into the database (a cancelled order): add it to the counter once that commits."""
-    if client() is None:
+    stock_changed(product_id=product_id, delta=quantity)
+
+
+def product_changed(*, product_id: int) -> None:
+    """A product's flash-sale setting changed: drop its counter once that commits.
+
+    A product that stopped being a flash sale must not stay gated; one that became one gets
+    its counter built from the database stock on the next attempt.
+    """
+    connection = client()
+    if connection is None:
         return
 
-    def give_back() -> None:
-        Hold(product_id, quantity, active=True).release()
+    def drop() -> None:
+        try:
+            connection.delete(key_for(product_id))
+        except redis.RedisError:
+            logger.exception("flash gate: could not drop the counter of product %s", product_id)
 
-    transaction.on_commit(give_back)
+    transaction.on_commit(drop)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ StockMovement row each time, so stock can be audited and reconstructed.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -14,7 +15,15 @@ from django.utils import timezone
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from catalog.enums import OrderStatus, PaymentBackendName, ProductKind, RefundReason, RefundStatus, StockReason
+from catalog.enums import (
+    OrderStatus,
+    PaymentBackendName,
+    PrivilegeEffect,
+    ProductKind,
+    RefundReason,
+    RefundStatus,
+    StockReason,
+)
 
 
 def _english() -> bool:
@@ -75,6 +84,31 @@ class Product(models.Model):
     auto_off_shelf = models.BooleanField(_("take off shelf at zero"), default=False)
     supplier = models.CharField(_("supplier"), max_length=80, blank=True)
     cost_price = models.DecimalField(_("cost price, yuan"), max_digits=10, decimal_places=2, null=True, blank=True)
+    # What a privilege item does once its order completes, and its parameters (docs/decisions/0020).
+    effect = models.CharField(
+        _("effect"),
+        max_length=24,
+        choices=PrivilegeEffect.choices,
+        blank=True,
+        help_text=_("Privilege items only. An item can be put on sale only once its effect is available."),
+    )
+    effect_tier = models.SlugField(
+        _("tier lent"), max_length=20, blank=True, help_text=_("Tier trial: the tier the member enjoys.")
+    )
+    effect_days = models.PositiveSmallIntegerField(
+        _("effect lasts, days"),
+        null=True,
+        blank=True,
+        help_text=_("Tier trial and check-in multiplier: days per item redeemed."),
+    )
+    effect_multiplier = models.DecimalField(
+        _("effect multiplier"),
+        max_digits=4,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Check-in multiplier: e.g. 2 for double points."),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -95,6 +129,17 @@ class Product(models.Model):
                 | Q(sale_ends_at__gt=F("sale_starts_at")),
                 name="catalog_product_sale_window_valid",
             ),
+            models.CheckConstraint(
+                condition=Q(effect="") | Q(kind=ProductKind.PRIVILEGE), name="catalog_product_effect_on_privilege"
+            ),
+            models.CheckConstraint(
+                condition=Q(effect_days__isnull=True) | Q(effect_days__gte=1, effect_days__lte=366),
+                name="catalog_product_effect_days_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(effect_multiplier__isnull=True) | Q(effect_multiplier__gt=1, effect_multiplier__lte=10),
+                name="catalog_product_effect_multiplier_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -102,6 +147,15 @@ class Product(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("product_detail", args=[self.pk])
+
+    def clean(self) -> None:
+        """An effect only on privilege items, with the parameters it needs; on sale only when available."""
+        super().clean()
+        from catalog.services import privileges  # the rules live with the service that applies them
+
+        errors = privileges.product_effect_errors(self)
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def name(self) -> str:
@@ -246,6 +300,32 @@ class Order(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("order_detail", args=[self.pk])
+
+
+class OrderEffect(models.Model):
+    """The effect a privilege order delivers, as declared when it was redeemed (one per order).
+
+    Written at redemption from the product's effect, applied once when the order completes
+    (``catalog.services.privileges.order_effect_apply``): ``applied_at`` says when, and
+    ``reference`` names what it created (e.g. the points app's tier trial key).
+    """
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="effect", verbose_name=_("order"))
+    effect = models.CharField(_("effect"), max_length=24, choices=PrivilegeEffect.choices)
+    tier = models.SlugField(_("tier lent"), max_length=20, blank=True)
+    days = models.PositiveIntegerField(_("days"), null=True, blank=True)
+    multiplier = models.DecimalField(_("multiplier"), max_digits=4, decimal_places=2, null=True, blank=True)
+    applied_at = models.DateTimeField(_("applied"), null=True, blank=True)
+    reference = models.CharField(_("reference"), max_length=120, blank=True)
+    starts_at = models.DateTimeField(_("effect from"), null=True, blank=True)
+    ends_at = models.DateTimeField(_("effect until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order effect")
+        verbose_name_plural = _("order effects")
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.effect}"
 
 
 class OrderEvent(models.Model):

@@ -252,6 +252,38 @@ class TierPolicy(models.Model):
         return str(_("Tier policy"))
 
 
+class TierGrant(models.Model):
+    """A tier lent to a member for a while (a tier trial bought in the mall).
+
+    The member enjoys ``tier`` from ``starts_at`` until ``ends_at`` (exclusive) whenever it is
+    higher than the tier they earned; it never lowers anyone and it ends by itself (it is
+    read, never swept). It does not touch ``Account.tier`` (the earned tier that the monthly
+    recalculation keeps), so it neither counts towards nor delays an upgrade or a downgrade.
+    Written only by ``points.services.tier_trial_grant`` (docs/decisions/0020).
+    """
+
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="tier_grants", verbose_name=_("account")
+    )
+    tier = models.ForeignKey(Tier, on_delete=models.PROTECT, related_name="+", verbose_name=_("tier"))
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("until"))
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=120, unique=True)
+    created_at = models.DateTimeField(_("granted"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("tier trial")
+        verbose_name_plural = _("tier trials")
+        indexes = [models.Index(fields=["account", "ends_at"], name="points_tiergrant_account_ends")]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="points_tiergrant_window_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.tier_id} until {self.ends_at:%Y-%m-%d %H:%M}"
+
+
 class EarningRule(models.Model):
     """Points for one earning source, with per-member caps. One row per source."""
 

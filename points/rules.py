@@ -80,13 +80,22 @@ def floor_points(value: Decimal) -> int:
     return int(value.to_integral_value(rounding=ROUND_FLOOR))
 
 
+def purchase_base_value(lines: list[tuple[Decimal, Decimal]]) -> Decimal:
+    """Σ amount × rate over a purchase's lines, exact (not rounded: multipliers still apply)."""
+    return sum((amount * rate for amount, rate in lines), Decimal(0))
+
+
 def purchase_base_points(lines: list[tuple[Decimal, Decimal]]) -> int:
-    """Points for a purchase: Σ amount × rate over its lines, rounded down once at the end."""
-    return floor_points(sum((amount * rate for amount, rate in lines), Decimal(0)))
+    """Points for a purchase before multipliers: Σ amount × rate over its lines, rounded down once."""
+    return floor_points(purchase_base_value(lines))
 
 
-def boosted(base: int, *multipliers: Decimal) -> int:
-    """``base`` times every multiplier, rounded down once (tier × campaign, not floored twice)."""
+def boosted(base: int | Decimal, *multipliers: Decimal) -> int:
+    """``base`` times every multiplier, rounded down once (tier × campaign, not floored twice).
+
+    ``base`` may be a fraction (a purchase's exact Σ amount × rate): it is rounded only here,
+    at the end, so ¥9.99 at ×2 earns 19, not 2 × 9 = 18 (docs/decisions/0007).
+    """
     value = Decimal(base)
     for multiplier in multipliers:
         value *= multiplier

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from points import rules
+from points import features, rules
 from points.enums import EarningSource, EntryKind, HistoryFilter, LotStatus
-from points.models import Account, Entry, Lot, Tier
+from points.models import Account, Entry, Lot, Tier, TierGrant
 
 EXPIRING_SOON_DAYS = 30
 
@@ -279,7 +279,7 @@ class TierView:
 
 @dataclass(frozen=True)
 class TierStatus:
-    current: TierView
+    current: TierView  # the earned tier: what progress, keeping and the monthly review are about
     next: TierView | None
     qualifying_points: int
     to_next: int
@@ -288,6 +288,17 @@ class TierStatus:
     keep_deadline: date | None
     window_months: int
     ladder: list[TierView]
+    # The tier whose benefits apply now: ``current`` or a higher tier trial, and the trials to come.
+    enjoyed: TierView | None = None
+    trials: list[TierTrialView] = field(default_factory=list)
+    free_draws: bool = False  # the lottery exists, so tiers' free draws mean something
+
+    @property
+    def trial(self):
+        """The running trial that lifts the member above their earned tier, if any."""
+        if self.enjoyed is None or self.enjoyed.code == self.current.code:
+            return None
+        return next((t for t in self.trials if t.running and t.tier.code == self.enjoyed.code), None)
 
 
 def _tier_view(tier: Tier) -> TierView:
@@ -308,7 +319,19 @@ def tier_ladder() -> list[TierView]:
 
 
 def member_tier(*, user_id: int) -> TierView | None:
-    """The member's tier (the entry tier when none is set); one query."""
+    """The tier whose benefits the member enjoys now: the earned one (the entry tier when none
+    is set) or a higher tier trial running now (docs/decisions/0020). Two queries."""
+    from points.services import tiers as tier_service
+
+    account = Account.objects.filter(user_id=user_id).select_related("tier").first()
+    if account is None:
+        return None
+    tier = tier_service.effective_tier(account)
+    return _tier_view(tier) if tier else None
+
+
+def earned_tier(*, user_id: int) -> TierView | None:
+    """The tier the member earned (the entry tier when none is set), ignoring tier trials."""
     account = Account.objects.filter(user_id=user_id).select_related("tier").first()
     if account is None:
         return None
@@ -316,18 +339,51 @@ def member_tier(*, user_id: int) -> TierView | None:
     return _tier_view(tier) if tier else None
 
 
+def _running_trials(now: datetime):
+    return TierGrant.objects.filter(account=OuterRef("pk"), starts_at__lte=now, ends_at__gt=now).order_by("-tier__rank")
+
+
 def header_status(*, user_id: int) -> tuple[int, str] | None:
-    """(available balance, tier name) for the page header, in one query."""
+    """(available balance, name of the tier enjoyed now) for the page header, in one query."""
+    trials = _running_trials(timezone.now())
     row = (
         _spendable(Account.objects.filter(user_id=user_id))
-        .values_list("spendable", "tier__name_en", "tier__name_zh")
+        .annotate(
+            trial_rank=Subquery(trials.values("tier__rank")[:1]),
+            trial_en=Subquery(trials.values("tier__name_en")[:1]),
+            trial_zh=Subquery(trials.values("tier__name_zh")[:1]),
+        )
+        .values_list("spendable", "tier__rank", "tier__name_en", "tier__name_zh", "trial_rank", "trial_en", "trial_zh")
         .first()
     )
     if row is None:
         return None
-    balance, name_en, name_zh = row
+    balance, rank, name_en, name_zh, trial_rank, trial_en, trial_zh = row
+    if trial_rank is not None and (rank is None or trial_rank > rank):
+        name_en, name_zh = trial_en, trial_zh
     english = (get_language() or "").startswith("en")
     return balance, (name_en if english else name_zh) or ""
+
+
+@dataclass(frozen=True)
+class TierTrialView:
+    tier: TierView
+    starts_at: datetime
+    ends_at: datetime
+
+    @property
+    def running(self) -> bool:
+        return self.starts_at <= timezone.now() < self.ends_at
+
+
+def tier_trials(*, user_id: int) -> list[TierTrialView]:
+    """The member's tier trials running now or still to come, in the order they run."""
+    grants = (
+        TierGrant.objects.filter(account__user_id=user_id, ends_at__gt=timezone.now())
+        .select_related("tier")
+        .order_by("starts_at", "pk")
+    )
+    return [TierTrialView(_tier_view(g.tier), g.starts_at, g.ends_at) for g in grants]
 
 
 def tier_status(*, user_id: int) -> TierStatus | None:
@@ -349,6 +405,7 @@ def tier_status(*, user_id: int) -> TierStatus | None:
     else:
         progress = 100
     keep = tier_service.keep_requirement(account=account, now=now, tiers=tiers)
+    enjoyed = tier_service.effective_tier(account, now) or current
     return TierStatus(
         current=_tier_view(current),
         next=_tier_view(following) if following else None,
@@ -359,6 +416,9 @@ def tier_status(*, user_id: int) -> TierStatus | None:
         keep_deadline=keep[1] if keep else None,
         window_months=tier_service.policy().window_months,
         ladder=[_tier_view(t) for t in tiers],
+        enjoyed=_tier_view(enjoyed),
+        trials=tier_trials(user_id=user_id),
+        free_draws=features.feature_live(features.LOTTERY),
     )
 
 
@@ -393,6 +453,7 @@ class LiveRules:
     tier_window_months: int
     campaigns: list[CampaignView]
     expiry: dict
+    free_draws: bool = False  # the lottery exists, so tiers' free draws mean something
 
 
 def live_rules() -> LiveRules:
@@ -415,7 +476,8 @@ def live_rules() -> LiveRules:
                 multipliers=r.apply_multipliers,
             )
             for r in EarningRule.objects.filter(active=True).order_by("source")
-            if r.points > 0
+            # Only what members can earn today: no rule of a feature that isn't built yet.
+            if r.points > 0 and features.source_live(r.source)
         ],
         points_per_yuan=purchase.points_per_yuan,
         pending_days=purchase.pending_days,
@@ -423,9 +485,20 @@ def live_rules() -> LiveRules:
         special_rates=[(r.key, r.points_per_yuan) for r in rates if not r.excluded],
         tiers=tier_ladder(),
         tier_window_months=tier_policy.window_months,
-        campaigns=[
-            CampaignView(c.name, c.multiplier, c.starts_at, c.ends_at, list(c.sources))
-            for c in Campaign.objects.filter(active=True, ends_at__gt=now).order_by("starts_at")
-        ],
+        campaigns=_live_campaigns(Campaign.objects.filter(active=True, ends_at__gt=now).order_by("starts_at")),
         expiry=expiry_policy_text(),
+        free_draws=features.feature_live(features.LOTTERY),
     )
+
+
+def _live_campaigns(campaigns) -> list[CampaignView]:
+    """Campaigns as members may read them: only sources that exist today are named, and a
+    campaign for nothing but features still to come is not shown at all."""
+    views = []
+    for c in campaigns:
+        sources = list(c.sources) if isinstance(c.sources, list) else []
+        live = [source for source in sources if features.source_live(source)]
+        if sources and not live:
+            continue
+        views.append(CampaignView(c.name, c.multiplier, c.starts_at, c.ends_at, live))
+    return views

@@ -85,7 +85,8 @@ def _campaign() -> None:
             "starts_at": now - timedelta(days=1),
             "ends_at": now + timedelta(days=6),
             "multiplier": Decimal("2"),
-            "sources": ["purchase", "checkin"],
+            # Only sources members can earn from today (docs/decisions/0020): no check-in yet.
+            "sources": ["purchase", "review"],
         },
     )
 

@@ -16,6 +16,7 @@ from catalog import flash_gate
 from catalog.enums import OrderStatus, ProductKind, RefundReason, StockReason
 from catalog.exceptions import InvalidTransition, OrderNotFound, ReasonRequired
 from catalog.models import CashRefund, Code, Order, OrderEvent, Product, StockMovement
+from catalog.services import privileges
 from catalog.services.refunds import cash_refund_open
 from points import services as points_services
 
@@ -70,6 +71,8 @@ def _move(order: Order, action: str, *, actor_id: int | None, note: str = "", **
         setattr(order, name, value)
     order.status = target
     OrderEvent.objects.create(order=order, from_status=previous, to_status=target, actor_id=actor_id, note=note[:200])
+    # A completed privilege order delivers its effect in this transaction (docs/decisions/0020).
+    privileges.order_effect_apply(order=order)
     return order
 
 
@@ -168,7 +171,8 @@ def order_reject(*, order_id: int, actor_id: int, reason: str, callback_base: st
 
 @transaction.atomic
 def order_approve(*, order_id: int, actor_id: int) -> Order:
-    order = _lock(order_id)
+    # Member's account first: approving a code or privilege completes it, and a privilege writes the ledger.
+    order = _with_member_lock(order_id)
     target_complete = order.kind != ProductKind.PHYSICAL
     order = _move(order, "approve", actor_id=actor_id)
     if target_complete:
@@ -182,6 +186,7 @@ def _move_complete_now(order: Order, actor_id: int | None) -> Order:
     Order.objects.filter(pk=order.pk).update(status=OrderStatus.COMPLETED)
     order.status = OrderStatus.COMPLETED
     OrderEvent.objects.create(order=order, from_status=previous, to_status=OrderStatus.COMPLETED, actor_id=actor_id)
+    privileges.order_effect_apply(order=order)
     return order
 
 
@@ -219,9 +224,11 @@ def order_confirm_receipt(*, order_id: int, member_id: int) -> Order:
 def order_mark_paid(*, order_id: int, payment_reference: str, actor_id: int | None = None) -> Order:
     """Record the cash part as paid (an operator for the offline backend, the gateway's callback for sandbox).
 
-    Safe to call twice: an already paid order with the same reference is returned unchanged.
+    Locks the member's points account, then the order (paying may complete a privilege order,
+    which writes the ledger). Safe to call twice: an already paid order with the same
+    reference is returned unchanged.
     """
-    order = _lock(order_id)
+    order = _with_member_lock(order_id)
     if order.paid_at is not None:
         if order.payment_reference != payment_reference:
             raise InvalidTransition(action=str(ACTION_LABELS["pay"]), status=order.get_status_display())

@@ -24,6 +24,7 @@ from catalog.models import CashRefund, Order
 from catalog.payments import InvalidNotification, Notification, PaymentExpired, PaymentStart
 from catalog.services.orders import ACTION_LABELS, order_mark_paid
 from catalog.services.refunds import cash_refund_open
+from points import services as points_services
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,12 @@ def payment_notification_apply(*, notification: Notification, backend: str, call
     # and the signed timestamp bounds how long a captured notification is accepted at all.
     if notification.status != payments.STATUS_PAID:
         raise PaymentMismatch(reason=f"unsupported status {notification.status!r}")
+    # The member's points account first, then the order (the lock order of every order write):
+    # marking paid may complete the order and apply a privilege, which writes the ledger.
+    member_id = Order.objects.filter(pk=notification.order_id).values_list("member_id", flat=True).first()
+    if member_id is None:
+        raise PaymentMismatch(reason=f"no order {notification.order_id}")
+    points_services.account_lock(user_id=member_id)
     order = Order.objects.select_for_update().filter(pk=notification.order_id).first()
     if order is None:
         raise PaymentMismatch(reason=f"no order {notification.order_id}")

@@ -37,6 +37,7 @@ from catalog.exceptions import (
     TierRequired,
 )
 from catalog.models import Code, Order, OrderEvent, Product, SalePrice, StockMovement
+from catalog.services import privileges
 from points import selectors as points_selectors
 from points import services as points_services
 from points.confirmation import Totals, confirmation_check, confirmation_read, confirmation_sign
@@ -127,6 +128,8 @@ def redemption_quote(*, user_id: int, product_id: int, quantity: int) -> Quote:
     product = _product(product_id)
     now = timezone.now()
     _check_on_sale(product, now)
+    # A privilege that would do nothing is not sold (docs/decisions/0020).
+    privileges.privilege_check(product=product, user_id=user_id)
     tier = points_selectors.member_tier(user_id=user_id)
     _check_tier(product, tier.rank if tier else 0)
     _check_limits(product, user_id, quantity, now)
@@ -199,7 +202,11 @@ def _replay(idempotency_key: str, user_id: int, product_id: int, quantity: int) 
 
 
 def _take_stock(product: Product, quantity: int, order: Order) -> None:
-    """The guarded decrement: the database refuses to go below zero, whoever else is buying."""
+    """The guarded decrement: the database refuses to go below zero, whoever else is buying.
+
+    The flash gate already moved: ``order_redeem`` took these units from the counter before
+    this transaction, keeps them once it commits and gives them back if it rolls back.
+    """
     updated = Product.objects.filter(pk=product.pk, stock__gte=quantity).update(
         stock=F("stock") - quantity, sold=F("sold") + quantity
     )
@@ -351,4 +358,7 @@ def _redeem(
     Order.objects.filter(pk=order.pk).update(spend_entry_id=receipt.entry_id)
     order.spend_entry_id = receipt.entry_id
     OrderEvent.objects.create(order=order, from_status="", to_status=status, created_at=now)
+    # A privilege order carries what it delivers, and delivers it when it completes (here, or later).
+    privileges.order_effect_record(order=order, product=product)
+    privileges.order_effect_apply(order=order)
     return order, True

@@ -1,4 +1,5 @@
-"""Stock and code pools. Every stock change is a StockMovement, so stock can be audited (盘点)."""
+"""Stock and code pools. Every stock change is a StockMovement, so stock can be audited (盘点),
+and moves a flash sale's Redis gate by the same amount once it commits (``flash_gate``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
+from catalog import flash_gate
 from catalog.enums import StockReason
 from catalog.exceptions import ProductUnavailable, ReasonRequired
 from catalog.models import Code, Product, StockMovement
@@ -46,6 +48,8 @@ def stock_adjust(*, product_id: int, delta: int, actor_id: int, reason: str = ""
     if updated != 1:
         stock = Product.objects.filter(pk=product_id).values_list("stock", flat=True).get()
         raise InvalidStockChange(stock=stock, delta=delta)
+    # A flash sale's Redis gate follows on commit: a restocked item is not "sold out" for a minute.
+    flash_gate.stock_changed(product_id=product_id, delta=delta)
     return _record(
         product_id, delta, StockReason.RESTOCK if restock else StockReason.CORRECTION, actor_id=actor_id, note=reason
     )
@@ -90,6 +94,7 @@ def codes_import(*, product_id: int, text: str, actor_id: int | None) -> CodeImp
     report.added = len(new)
     if new:
         Product.objects.filter(pk=product.pk).update(stock=F("stock") + len(new))
+        flash_gate.stock_changed(product_id=product.pk, delta=len(new))
         _record(
             product.pk,
             len(new),

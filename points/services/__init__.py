@@ -36,24 +36,37 @@ from points.services.purchases import (
     purchase_refund,
     purchases_import_csv,
 )
-from points.services.tiers import RecalculationReport, tiers_recalculate, tiers_warn_downgrades
+from points.services.tiers import (
+    MAX_TRIAL_DAYS,
+    InvalidTierTrial,
+    RecalculationReport,
+    TierTrialResult,
+    UnknownTier,
+    tier_trial_grant,
+    tiers_recalculate,
+    tiers_warn_downgrades,
+)
 from points.services.verify import CHECKS, VerifyReport, Violation, points_verify
 
 __all__ = [
     "CHECKS",
+    "MAX_TRIAL_DAYS",
     "AwardResult",
     "BatchReport",
     "FutureAsOf",
     "ImportReport",
     "InvalidExpiry",
     "InvalidPurchase",
+    "InvalidTierTrial",
     "PurchaseLine",
     "PurchaseNotFound",
     "PurchaseRefundResult",
     "PurchaseResult",
     "RecalculationReport",
     "Receipt",
+    "TierTrialResult",
     "UnknownSource",
+    "UnknownTier",
     "VerifyReport",
     "Violation",
     "account_lock",
@@ -74,6 +87,7 @@ __all__ = [
     "purchase_refund",
     "purchases_import_csv",
     "signup_bonus_grant",
+    "tier_trial_grant",
     "tiers_recalculate",
     "tiers_warn_downgrades",
 ]

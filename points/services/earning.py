@@ -22,6 +22,7 @@ from points.models import Account, Campaign, EarningRule, Entry, IdentityClaim
 from points.services import _core
 from points.services._core import Receipt
 from points.services.ledger import points_earn
+from points.services.tiers import effective_tier
 
 
 class UnknownSource(DomainError):
@@ -105,12 +106,20 @@ def _consume_budget(campaign: Campaign, extra: int) -> int:
     return max(take, 0)
 
 
-def award_amount(*, account: Account, rule: EarningRule, base: int, now: datetime) -> tuple[int, Campaign | None]:
-    """Points for ``base`` after the member's tier multiplier and the best running campaign."""
+def award_amount(
+    *, account: Account, rule: EarningRule, base: int | Decimal, now: datetime
+) -> tuple[int, Campaign | None]:
+    """Points for ``base`` after the member's tier multiplier and the best running campaign.
+
+    ``base`` may be a fraction (a purchase's exact Σ amount × rate); the result is rounded
+    down once, at the end (docs/decisions/0007).
+    """
     if not rule.apply_multipliers:
-        return base, None
-    tier_multiplier = account.tier.earn_multiplier if account.tier_id else Decimal(1)
-    campaign = active_campaign(source=rule.source, tier_id=account.tier_id, now=now)
+        return rules.boosted(base), None
+    # The tier whose benefits the member enjoys now: a running tier trial counts (docs/decisions/0020).
+    tier = effective_tier(account, now)
+    tier_multiplier = tier.earn_multiplier if tier is not None else Decimal(1)
+    campaign = active_campaign(source=rule.source, tier_id=tier.pk if tier is not None else None, now=now)
     with_tier = rules.boosted(base, tier_multiplier)
     if campaign is None:
         return with_tier, None

@@ -66,8 +66,12 @@ def _rate_for(line: PurchaseLine, default: Decimal, overrides: dict[tuple[str, s
     return default
 
 
-def purchase_base_points(*, lines: list[PurchaseLine]) -> int:
-    """Points before multipliers: each line at its SKU / category / default rate, rounded down once."""
+def purchase_base_value(*, lines: list[PurchaseLine]) -> Decimal:
+    """Points before multipliers, exact: Σ line amount × its SKU / category / default rate.
+
+    Not rounded: multipliers apply to this value and the result is rounded down once, at the
+    end (docs/decisions/0007). Rounding here too made ¥9.99 at ×2 earn 18 instead of 19.
+    """
     policy = _policy()
     keys = {(PurchaseRateScope.SKU, line.sku) for line in lines if line.sku} | {
         (PurchaseRateScope.CATEGORY, line.category) for line in lines if line.category
@@ -76,9 +80,14 @@ def purchase_base_points(*, lines: list[PurchaseLine]) -> int:
     if keys:
         for rate in PurchaseRate.objects.filter(key__in={k for _s, k in keys}):
             overrides[(rate.scope, rate.key)] = rate
-    return rules.purchase_base_points(
+    return rules.purchase_base_value(
         [(line.amount, _rate_for(line, policy.points_per_yuan, overrides)) for line in lines]
     )
+
+
+def purchase_base_points(*, lines: list[PurchaseLine]) -> int:
+    """Points before multipliers, rounded down once (what ``Purchase.base_points`` records)."""
+    return rules.floor_points(purchase_base_value(lines=lines))
 
 
 def _validate(external_id: str, amount: Decimal, lines: list[PurchaseLine]) -> None:
@@ -121,12 +130,15 @@ def purchase_record(
     now = timezone.now()
     occurred_at = min(occurred_at or now, now)
     available_at = occurred_at + timedelta(days=_policy().pending_days)
-    base = purchase_base_points(lines=lines)
+    value = purchase_base_value(lines=lines)
+    base = rules.floor_points(value)
     rule = EarningRule.objects.filter(source=EarningSource.PURCHASE).first()
     points = 0
     earn_entry_id = None
-    if base > 0 and rule is not None and rule.active:
-        points, _campaign = award_amount(account=account, rule=rule, base=base, now=now)
+    if value > 0 and rule is not None and rule.active:
+        # The exact value goes in: multipliers apply to it and the result is rounded down once.
+        points, _campaign = award_amount(account=account, rule=rule, base=value, now=now)
+    if points > 0:
         receipt = points_earn(
             user_id=user_id,
             amount=points,

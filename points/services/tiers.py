@@ -3,6 +3,12 @@
 Qualifying points are the points that became available from earning (earn and vest
 entries) minus reversals of them, inside the window. Pending points do not count until
 they vest; operator adjustments and refunds of spends never count.
+
+A member may also enjoy a higher tier for a while without earning it: a tier trial
+(``TierGrant``, bought in the mall). The tier whose benefits apply is the higher of the
+earned tier and the trials running now (``effective_tier``); trials never change the
+earned tier, so the recalculation, the warnings and the upgrade notices ignore them
+(docs/decisions/0020).
 """
 
 from __future__ import annotations
@@ -13,13 +19,29 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, IntegerField, Q, Sum, When
+from django.db.models import Case, F, IntegerField, Max, Q, Sum, When
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from points import rules
+from points import locks, rules
 from points.enums import EntryKind, TierChange
-from points.models import Account, Entry, Tier, TierPolicy
+from points.exceptions import DomainError, IdempotencyConflict
+from points.models import Account, Entry, Tier, TierGrant, TierPolicy
 from points.signals import tier_changed, tier_downgrade_warning
+
+# Ten years: a bound on what one trial (days × quantity of an order) may lend.
+MAX_TRIAL_DAYS = 3660
+
+
+class UnknownTier(DomainError):
+    code = "unknown_tier"
+    default_message = _("There is no tier “%(tier)s”.")
+
+
+class InvalidTierTrial(DomainError):
+    code = "invalid_tier_trial"
+    default_message = _("A tier trial needs a tier above the entry tier and 1 to %(max)s days.")
+
 
 _QUALIFYING = Case(
     When(Q(kind__in=[EntryKind.EARN, EntryKind.VEST], amount__gt=0), then=F("amount")),
@@ -48,6 +70,83 @@ def qualifying_points(*, account_id: int, now: datetime | None = None, since: da
         total=Sum(_QUALIFYING)
     )["total"]
     return max(total or 0, 0)
+
+
+def trial_tier(*, account_id: int, now: datetime) -> Tier | None:
+    """The highest tier a trial lends the member at ``now``, or None (one indexed query)."""
+    grant = (
+        TierGrant.objects.filter(account_id=account_id, starts_at__lte=now, ends_at__gt=now)
+        .select_related("tier")
+        .order_by("-tier__rank")
+        .first()
+    )
+    return grant.tier if grant else None
+
+
+def effective_tier(account: Account, now: datetime | None = None) -> Tier | None:
+    """The tier whose benefits the member enjoys at ``now``: the earned one or a higher trial.
+
+    A trial never lowers a member who is already higher, and stops counting at its end
+    without any job running. None only when no tier exists at all.
+    """
+    now = now or timezone.now()
+    earned = account.tier if account.tier_id else Tier.objects.order_by("rank").first()
+    lent = trial_tier(account_id=account.pk, now=now)
+    if lent is not None and (earned is None or lent.rank > earned.rank):
+        return lent
+    return earned
+
+
+@dataclass(frozen=True)
+class TierTrialResult:
+    tier: str  # tier code
+    starts_at: datetime
+    ends_at: datetime
+    replayed: bool = False
+
+
+@transaction.atomic
+def tier_trial_grant(
+    *, user_id: int, tier_code: str, days: int, idempotency_key: str, reference: str = ""
+) -> TierTrialResult:
+    """Lend a member the tier ``tier_code`` for ``days`` × 24 hours (a tier trial).
+
+    The trial starts now, or when the member's running trials of this tier or a higher one
+    end, so that two 7-day Gold trials make 14 days of Gold. The member enjoys the higher of
+    their earned tier and the trial, so a trial never lowers anyone; it ends by itself.
+    Raises UnknownTier, InvalidTierTrial (the entry tier, or days outside 1..MAX_TRIAL_DAYS).
+    Locks: the account. Safe to call twice: the same key returns the first grant
+    (IdempotencyConflict when it was used for another member or tier).
+    """
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_TRIAL_DAYS:
+        raise InvalidTierTrial(max=MAX_TRIAL_DAYS)
+    account = locks.account_for_update(user_id=user_id)
+    existing = TierGrant.objects.filter(idempotency_key=idempotency_key).select_related("tier").first()
+    if existing is not None:
+        if existing.account_id != account.pk or existing.tier.code != tier_code:
+            raise IdempotencyConflict()
+        return TierTrialResult(existing.tier.code, existing.starts_at, existing.ends_at, replayed=True)
+    tiers = ladder()
+    tier = next((t for t in tiers if t.code == tier_code), None)
+    if tier is None:
+        raise UnknownTier(tier=tier_code)
+    if tier.rank == tiers[0].rank:
+        raise InvalidTierTrial(max=MAX_TRIAL_DAYS)
+    now = timezone.now()
+    covered_until = TierGrant.objects.filter(account=account, ends_at__gt=now, tier__rank__gte=tier.rank).aggregate(
+        until=Max("ends_at")
+    )["until"]
+    starts_at = max(now, covered_until) if covered_until else now
+    grant = TierGrant.objects.create(
+        account=account,
+        tier=tier,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(days=days),
+        reference=reference[:100],
+        idempotency_key=idempotency_key,
+        created_at=now,
+    )
+    return TierTrialResult(tier.code, grant.starts_at, grant.ends_at)
 
 
 def _tier_at(tiers: list[Tier], rank: int) -> Tier:

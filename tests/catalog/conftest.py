@@ -16,7 +16,7 @@ import redis
 from accounts import services as accounts_services
 from accounts.models import PaymentPin
 from catalog import services as catalog_services
-from catalog.enums import ProductKind
+from catalog.enums import PrivilegeEffect, ProductKind
 from catalog.models import Category, Code, Order, OrderEvent, Product, StockMovement
 from points import services as points_services
 from points.models import Account, Entry, Lot, LotMovement
@@ -52,6 +52,9 @@ def make_product(category) -> Callable[..., Product]:
             "low_stock_threshold": 0,
         }
         values.update(fields)
+        if values["kind"] == ProductKind.PRIVILEGE and "effect" not in fields:
+            # A privilege on sale must do something (docs/decisions/0020): a 7-day Silver trial.
+            values.update(effect=PrivilegeEffect.TIER_TRIAL, effect_tier="silver", effect_days=7)
         return Product.objects.create(**values)
 
     return make

@@ -16,7 +16,7 @@ from PIL import Image
 
 from accounts import services as accounts_services
 from catalog import services as catalog_services
-from catalog.enums import ProductKind
+from catalog.enums import PrivilegeEffect, ProductKind
 from catalog.images import product_image_create
 from catalog.models import Category, Code, Order, OrderEvent, Product, ProductImage, Review, StockMovement
 from points import selectors as points_selectors
@@ -52,6 +52,9 @@ def make_product(category: Category | None = None, **fields) -> Product:
         "low_stock_threshold": 3,
     }
     values.update(fields)
+    if values["kind"] == ProductKind.PRIVILEGE and "effect" not in fields:
+        # A privilege on sale must do something (docs/decisions/0020): a 7-day Silver trial.
+        values.update(effect=PrivilegeEffect.TIER_TRIAL, effect_tier="silver", effect_days=7)
     return Product.objects.create(**values)
 
 

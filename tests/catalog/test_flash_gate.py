@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 
 import pytest
+from django.contrib import admin
 from django.core.management import CommandError, call_command
+from django.db import transaction
+from django.test import RequestFactory
 
 from catalog import flash_gate, services
+from catalog.admin import ProductAdmin
 from catalog.exceptions import OutOfStock, SoldOut
 from catalog.models import Order, Product
 from points import services as points_services
@@ -187,3 +192,148 @@ def test_the_gate_admits_only_whole_requests(flash_product, gate):
     held.release()
     held.release()
     assert counter(flash_product, gate) == 1
+
+
+# --- Every stock change moves the gate once it commits ----------------------------------------
+
+
+def sell_out(product: Product, make_buyer) -> None:
+    redeem(make_buyer(), product, product.stock)
+    product.refresh_from_db()
+    assert product.stock == 0
+
+
+@redis_only
+def test_after_a_restock_of_a_sold_out_flash_item_the_next_redemption_succeeds_at_once(
+    make_buyer, flash_product, operator, gate, django_capture_on_commit_callbacks
+):
+    sell_out(flash_product, make_buyer)
+    assert counter(flash_product, gate) == 0
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert services.stock_adjust(product_id=flash_product.pk, delta=3, actor_id=operator.pk, restock=True) == 3
+    assert counter(flash_product, gate) == 0  # not before the restock commits
+    for callback in callbacks:
+        callback()
+    assert counter(flash_product, gate) == 3
+
+    order = redeem(make_buyer(), flash_product)  # used to be "Sold out" for up to a minute
+
+    assert order.quantity == 1
+    assert counter(flash_product, gate) == 2
+    flash_product.refresh_from_db()
+    assert flash_product.stock == 2
+
+
+@redis_only
+def test_a_restock_that_rolls_back_leaves_the_gate_alone(flash_product, operator, gate):
+    gate.set(flash_gate.key_for(flash_product.pk), 0)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.stock_adjust(product_id=flash_product.pk, delta=3, actor_id=operator.pk, restock=True)
+        raise RuntimeError("the operator's request failed after the restock")
+    assert counter(flash_product, gate) == 0
+    flash_product.refresh_from_db()
+    assert flash_product.stock == 5
+
+
+@redis_only
+def test_after_a_correction_down_the_gate_refuses_without_the_database(
+    make_buyer,
+    flash_product,
+    operator,
+    gate,
+    nothing_written,
+    django_capture_on_commit_callbacks,
+    django_assert_num_queries,
+):
+    redeem(make_buyer(), flash_product)
+    assert counter(flash_product, gate) == 4
+    with django_capture_on_commit_callbacks(execute=True):
+        services.stock_adjust(product_id=flash_product.pk, delta=-4, actor_id=operator.pk, reason="Stocktake: 4 broken")
+    assert counter(flash_product, gate) == 0
+    with django_assert_num_queries(0), pytest.raises(SoldOut):
+        flash_gate.take(product_id=flash_product.pk, quantity=1)
+    buyer = make_buyer()
+    with nothing_written(), pytest.raises(SoldOut):
+        redeem(buyer, flash_product)
+
+
+@redis_only
+def test_a_partial_correction_down_leaves_exactly_what_is_left(
+    make_buyer, flash_product, operator, gate, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.stock_adjust(product_id=flash_product.pk, delta=-3, actor_id=operator.pk, reason="Damaged")
+    redeem(make_buyer(), flash_product)  # builds the counter from the database: 2, takes 1
+    assert counter(flash_product, gate) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        services.stock_adjust(product_id=flash_product.pk, delta=4, actor_id=operator.pk, restock=True)
+    assert counter(flash_product, gate) == 5
+    with pytest.raises(OutOfStock, match=r"^Only 5 left\.$"):
+        flash_gate.take(product_id=flash_product.pk, quantity=6)
+
+
+@redis_only
+def test_imported_codes_of_a_sold_out_flash_item_open_the_gate(
+    make_product, make_codes, gate, django_capture_on_commit_callbacks
+):
+    product = make_product(kind="virtual", flash_sale=True, stock=0, points_price=100)
+    gate.set(flash_gate.key_for(product.pk), 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        make_codes(product, 3)
+    assert counter(product, gate) == 3
+    with django_capture_on_commit_callbacks(execute=True):
+        report = services.codes_import(product_id=product.pk, text=f"P{product.pk}-CODE-0000\nNEW-1\n", actor_id=None)
+    assert (report.added, report.duplicates) == (1, [f"P{product.pk}-CODE-0000"])
+    assert counter(product, gate) == 4  # only the code really added
+
+
+@redis_only
+def test_a_stock_change_of_a_product_without_a_counter_creates_none(
+    flash_product, operator, gate, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.stock_adjust(product_id=flash_product.pk, delta=2, actor_id=operator.pk, restock=True)
+    assert counter(flash_product, gate) is None  # built from the database (7) on the next attempt
+    held = flash_gate.take(product_id=flash_product.pk, quantity=7)
+    assert (held.active, counter(flash_product, gate)) == (True, 0)
+    held.release()
+
+
+def test_without_redis_a_stock_change_schedules_nothing(
+    flash_product, operator, settings, django_capture_on_commit_callbacks
+):
+    settings.REDIS_URL = ""
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.stock_adjust(product_id=flash_product.pk, delta=2, actor_id=operator.pk, restock=True)
+    assert callbacks == []
+
+
+# --- The product admin: no stale stock, no stale gate ---------------------------------------
+
+
+def _admin_save(product: Product, operator, changed: list[str]) -> None:
+    request = RequestFactory().post("/admin/catalog/product/")
+    request.user = operator
+    form = SimpleNamespace(changed_data=changed, cleaned_data={})
+    ProductAdmin(Product, admin.site).save_model(request, product, form, change=True)
+
+
+def test_saving_a_product_in_admin_never_writes_back_a_stale_stock(make_buyer, flash_product, operator):
+    edited = Product.objects.get(pk=flash_product.pk)  # the admin's copy: 5 in stock
+    redeem(make_buyer(), flash_product, 2)  # a member redeems while the operator edits
+    edited.name_en = "Renamed"
+    _admin_save(edited, operator, ["name_en"])
+    flash_product.refresh_from_db()
+    assert (flash_product.name_en, flash_product.stock, flash_product.sold) == ("Renamed", 3, 2)
+
+
+@redis_only
+def test_a_product_taken_out_of_the_flash_sale_loses_its_counter(
+    flash_product, operator, gate, django_capture_on_commit_callbacks
+):
+    gate.set(flash_gate.key_for(flash_product.pk), 0)
+    flash_product.flash_sale = False
+    with django_capture_on_commit_callbacks(execute=True):
+        _admin_save(flash_product, operator, ["flash_sale"])
+    assert counter(flash_product, gate) is None
+    assert flash_gate.take(product_id=flash_product.pk, quantity=1).active is False

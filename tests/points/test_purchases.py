@@ -183,3 +183,74 @@ def test_csv_import_refuses_a_file_without_the_columns(tmp_path, db):
         call_command("points_import_purchases", str(csv_file))
     with pytest.raises(CommandError, match="No such file"):
         call_command("points_import_purchases", str(tmp_path / "missing.csv"))
+
+
+# --- Rounding: once, at the end (docs/decisions/0007) ---------------------------------------
+
+
+@pytest.fixture
+def double_points_week():
+    """The demo's double-points campaign: ×2 on purchases, running on DAY0."""
+    from points.models import Campaign
+
+    return Campaign.objects.create(
+        name="Double points week",
+        starts_at=DAY0 - timedelta(days=1),
+        ends_at=DAY0 + timedelta(days=6),
+        multiplier=Decimal("2"),
+        sources=["purchase"],
+    )
+
+
+def _as_tier(user, code: str) -> None:
+    from points.models import Tier
+
+    Account.objects.filter(user=user).update(tier=Tier.objects.get(code=code))
+
+
+@pytest.mark.parametrize(
+    ("tier", "amount", "expected"),
+    [
+        ("regular", "9.99", 19),  # 19.98; flooring ¥9.99 first gave 9 × 2 = 18
+        ("diamond", "9.99", 29),  # 9.99 × 1.5 × 2 = 29.97; flooring first gave 27
+        ("regular", "0.99", 1),  # a purchase under ¥1 earns at ×2; flooring first gave 0
+        ("diamond", "0.50", 1),  # 0.5 × 1.5 × 2 = 1.5
+        ("regular", "129.90", 259),
+    ],
+)
+def test_purchase_points_are_computed_exactly_and_rounded_down_once(member, double_points_week, tier, amount, expected):
+    _as_tier(member, tier)
+    with time_machine.travel(DAY0, tick=False):
+        result = services.purchase_record(user_id=member.pk, external_id="SO-R", amount=Decimal(amount))
+    assert result.points == expected
+    purchase = Purchase.objects.get(external_id="SO-R")
+    assert purchase.points == expected
+    assert purchase.base_points == int(Decimal(amount))  # before multipliers, rounded down once
+    assert Entry.objects.get(idempotency_key="purchase:SO-R").pending_amount == expected
+    assert services.points_verify().ok
+
+
+def test_lines_under_one_yuan_count_together_before_the_single_rounding(member, double_points_week):
+    lines = [services.PurchaseLine(amount=Decimal("0.50"), sku=f"SKU-{n}") for n in range(3)]
+    with time_machine.travel(DAY0, tick=False):
+        result = services.purchase_record(user_id=member.pk, external_id="SO-L", amount=Decimal("1.50"), lines=lines)
+    assert result.points == 3  # 1.50 × 2; flooring the base first gave 1 × 2 = 2
+    assert services.points_verify().ok
+
+
+def test_a_purchase_worth_less_than_a_point_earns_nothing_and_writes_no_earn_entry(member):
+    with time_machine.travel(DAY0, tick=False):
+        result = services.purchase_record(user_id=member.pk, external_id="SO-S", amount=Decimal("0.99"))
+    assert (result.points, result.bonus) == (0, 50)  # only the first-purchase bonus
+    assert not Entry.objects.filter(idempotency_key="purchase:SO-S").exists()
+    assert Purchase.objects.get(external_id="SO-S").earn_entry is None
+    assert services.points_verify().ok
+
+
+def test_a_refund_of_an_exactly_rounded_purchase_takes_back_in_proportion(member, double_points_week):
+    with time_machine.travel(DAY0, tick=False):
+        services.purchase_record(user_id=member.pk, external_id="SO-F", amount=Decimal("9.99"))
+        services.purchase_refund(external_id="SO-F", amount=Decimal("5.00"), idempotency_key="r1")
+    purchase = Purchase.objects.get(external_id="SO-F")
+    assert (purchase.points, purchase.points_taken_back) == (19, 9)  # floor(19 × 5 / 9.99) = 9
+    assert services.points_verify().ok

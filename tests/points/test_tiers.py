@@ -172,7 +172,7 @@ def test_my_tier_page(client, member):
 def test_rules_page_lists_live_earning_rules_and_tiers(client, db):
     from points.models import EarningRule, PurchasePolicy
 
-    EarningRule.objects.filter(source="share").update(points=15, daily_cap=60)
+    EarningRule.objects.filter(source="review").update(points=15, daily_cap=60)  # "share" waits for tasks
     PurchasePolicy.objects.filter(pk=1).update(pending_days=10)
     body = client.get("/rules/").content.decode()
     assert "pending for 10 days" in body
