@@ -21,7 +21,7 @@ from django.urls import reverse
 from accounts import services as accounts_services
 from accounts.models import PaymentPin
 from catalog import services
-from catalog.enums import ProductKind
+from catalog.enums import PrivilegeEffect, ProductKind
 from catalog.models import Order, Product, SalePrice
 from catalog.services import redemption
 from points import confirmation
@@ -217,7 +217,14 @@ def test_a_sale_that_ends_between_confirm_and_submit_charges_nothing(make_buyer,
 
 
 def test_a_tier_dropped_between_confirm_and_submit_charges_nothing(make_buyer, make_product, fund, nothing_written):
-    product = make_product(kind=ProductKind.PRIVILEGE, points_price=1000)
+    # A Diamond trial: worth buying for a Gold or Silver member alike (docs/decisions/0020).
+    product = make_product(
+        kind=ProductKind.PRIVILEGE,
+        points_price=1000,
+        effect=PrivilegeEffect.TIER_TRIAL,
+        effect_tier="diamond",
+        effect_days=7,
+    )
     buyer = make_buyer(0)
     points_services.points_earn(user_id=buyer.pk, amount=5000, idempotency_key="qualify-for-gold")
     assert points_selectors.member_tier(user_id=buyer.pk).code == "gold"
@@ -236,7 +243,14 @@ def test_a_tier_dropped_between_confirm_and_submit_charges_nothing(make_buyer, m
 
 
 def test_a_tier_benefit_edited_between_confirm_and_submit_charges_nothing(make_buyer, make_product, nothing_written):
-    product = make_product(kind=ProductKind.PRIVILEGE, points_price=1000)
+    # A Diamond trial: worth buying for a Gold or Silver member alike (docs/decisions/0020).
+    product = make_product(
+        kind=ProductKind.PRIVILEGE,
+        points_price=1000,
+        effect=PrivilegeEffect.TIER_TRIAL,
+        effect_tier="diamond",
+        effect_days=7,
+    )
     buyer = make_buyer(0)
     points_services.points_earn(user_id=buyer.pk, amount=5000, idempotency_key="qualify-for-gold")
     confirmed = quoted(buyer, product)
