@@ -9,12 +9,12 @@ from django.conf import settings
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.translation import gettext, ngettext
+from django.utils import timezone
 
-from accounts import rules, selectors, services
+from accounts import notices, rules, services
 from accounts.adapters import bind_invite
 from accounts.enums import NotificationKind
+from points import notices as notices_base
 from points import selectors as points_selectors
 from points import services as points_services
 from points.enums import TierChange
@@ -43,29 +43,22 @@ def make_invite_code(sender, instance, created: bool, **kwargs) -> None:
 
 
 @receiver(expiry_reminder_due, dispatch_uid="accounts.notify_points_expiring")
-def notify_points_expiring(sender, user_id: int, points: int, expires_on: date, **kwargs) -> None:
-    """Tell the member, in their own language, that points are about to expire.
+def notify_points_expiring(
+    sender, user_id: int, points: int, dates: list[tuple[date, int]], reminder_id: int, **kwargs
+) -> None:
+    """Tell the member which points are about to expire: how many on each day.
 
     Runs inside the reminder job's transaction, so the message and the "reminded" mark on
-    the lots commit together; the dedupe key keeps a retried batch from sending it twice.
+    the lots commit together; the dedupe key (the reminder's first lot, reminded once) keeps
+    a retried batch from sending it twice. Rendered in the reader's language when read.
     """
-    day = expires_on.isoformat()
-    with translation.override(selectors.member_language(user_id=user_id)):
-        title = ngettext("%(points)s point expires on %(date)s", "%(points)s points expire on %(date)s", points) % {
-            "points": points,
-            "date": day,
-        }
-        body = gettext(
-            "Spend them by the end of %(date)s, or they expire. Your points page lists what expires when."
-        ) % {"date": day}
-        link = reverse("my_points")
     services.notification_send(
         user_id=user_id,
         kind=NotificationKind.POINTS,
-        title=title,
-        body=body,
-        link=link,
-        dedupe_key=f"points.expiry_reminder:{day}:{points}",
+        message_code=notices.EXPIRY_REMINDER,
+        params={"points": points, "dates": [[when.isoformat(), amount] for when, amount in dates]},
+        link=reverse("my_points"),
+        dedupe_key=f"points.expiry_reminder:{reminder_id}",
     )
 
 
@@ -86,54 +79,37 @@ def bind_invite_from_session(sender, request, user, **kwargs) -> None:
         bind_invite(request, user_id=user.pk, code=code)
 
 
-def _tier_name(code: str) -> str:
-    """The tier's name in the active language (the code if the tier was removed since)."""
-    return next((tier.name for tier in points_selectors.tier_ladder() if tier.code == code), code)
+def _tier_name(code: str) -> dict:
+    """The tier's names in both languages, for the reader's to pick (the code if the tier was removed since)."""
+    tier = points_selectors.tier_names().get(code)
+    return tier if tier is not None else notices_base.bilingual(zh=code, en=code)
 
 
 @receiver(tier_changed, dispatch_uid="accounts.notify_tier_changed")
 def notify_tier_changed(sender, user_id: int, old_tier: str, new_tier: str, change: str, **kwargs) -> None:
-    """Congratulate on an upgrade, explain a downgrade; in the member's language.
+    """Congratulate on an upgrade (with the tier's benefits then), explain a downgrade.
 
     Runs inside the ledger's transaction. Tiers change at most once a day in each direction
     between two given tiers, so the day is enough to keep a retried job from repeating it.
     """
-    with translation.override(selectors.member_language(user_id=user_id)):
-        ladder = {tier.code: tier for tier in points_selectors.tier_ladder()}
-        tier = ladder.get(new_tier)
-        name = tier.name if tier else new_tier
-        if change == TierChange.UPGRADE:
-            title = gettext("Congratulations, you are now %(tier)s") % {"tier": name}
-            body = (
-                ngettext(
-                    "Your benefits: redeem at %(percent)s%% of the points price, earn points ×%(multiplier)s "
-                    "and draw %(draws)s free prize a month.",
-                    "Your benefits: redeem at %(percent)s%% of the points price, earn points ×%(multiplier)s "
-                    "and draw %(draws)s free prizes a month.",
-                    tier.monthly_free_draws,
-                )
-                % {
-                    "percent": tier.price_percent,
-                    "multiplier": f"{tier.earn_multiplier.normalize():f}",
-                    "draws": tier.monthly_free_draws,
-                }
-                if tier
-                else ""
-            )
-        else:
-            title = gettext("Your tier is now %(tier)s") % {"tier": name}
-            body = gettext(
-                "Tiers follow the points you earned over the last months. Your tier page shows what it takes "
-                "to move up again."
-            )
-        link = reverse("my_tier")
+    tier = next((t for t in points_selectors.tier_ladder() if t.code == new_tier), None)
+    if change == TierChange.UPGRADE and tier is not None:
+        code = notices.TIER_UPGRADED
+        params = {
+            "tier": _tier_name(new_tier),
+            "percent": tier.price_percent,
+            "multiplier": f"{tier.earn_multiplier.normalize():f}",
+            "draws": tier.monthly_free_draws,
+        }
+    else:
+        code, params = notices.TIER_DOWNGRADED, {"tier": _tier_name(new_tier)}
     day = timezone.localdate().isoformat()
     services.notification_send(
         user_id=user_id,
         kind=NotificationKind.POINTS,
-        title=title,
-        body=body,
-        link=link,
+        message_code=code,
+        params=params,
+        link=reverse("my_tier"),
         dedupe_key=f"points.tier_changed:{day}:{old_tier}:{new_tier}",
     )
 
@@ -142,22 +118,12 @@ def notify_tier_changed(sender, user_id: int, old_tier: str, new_tier: str, chan
 def notify_tier_downgrade_warning(sender, user_id: int, tier: str, needed: int, deadline: date, **kwargs) -> None:
     """Warn, once per recalculation, what it takes to keep the tier ("earn 320 more points by …")."""
     day = deadline.isoformat()
-    with translation.override(selectors.member_language(user_id=user_id)):
-        title = ngettext(
-            "Earn %(points)s more point by %(date)s to keep %(tier)s",
-            "Earn %(points)s more points by %(date)s to keep %(tier)s",
-            needed,
-        ) % {"points": needed, "date": day, "tier": _tier_name(tier)}
-        body = gettext(
-            "Tiers are reviewed on the 1st of each month. Points count once they are available, not while pending."
-        )
-        link = reverse("my_tier")
     services.notification_send(
         user_id=user_id,
         kind=NotificationKind.POINTS,
-        title=title,
-        body=body,
-        link=link,
+        message_code=notices.TIER_WARNING,
+        params={"points": needed, "date": day, "tier": _tier_name(tier)},
+        link=reverse("my_tier"),
         dedupe_key=f"points.tier_warning:{tier}:{day}",
     )
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from catalog import flash_gate
+from catalog import flash_gate, notices
 from catalog.enums import OrderStatus, ProductKind, StockReason
 from catalog.exceptions import InvalidTransition, OrderNotFound, ReasonRequired
 from catalog.models import Code, Order, OrderEvent, Product, StockMovement
@@ -79,7 +79,8 @@ def _undo(order: Order, *, actor_id: int | None, note: str) -> None:
             spend_entry_id=order.spend_entry_id,
             idempotency_key=f"catalog.order:{order.pk}:refund",
             reference=f"catalog.order:{order.pk}",
-            memo=_("Refunded: %(name)s ×%(quantity)s") % {"name": order.product_name, "quantity": order.quantity},
+            memo_code=notices.REFUNDED,
+            memo_params={"name": notices.product_name(order.product), "quantity": order.quantity},
         )
     Product.objects.filter(pk=order.product_id).update(
         stock=F("stock") + order.quantity, sold=F("sold") - order.quantity

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from catalog import notices
 from catalog.enums import OrderStatus
 from catalog.exceptions import OrderNotFound
 from catalog.images import PreparedImage
@@ -83,6 +83,7 @@ def review_post(
         source=EarningSource.REVIEW,
         idempotency_key=f"catalog.review:{order.pk}",
         reference=f"catalog.order:{order.pk}",
-        memo=_("Review: %(name)s") % {"name": order.product_name},
+        memo_code=notices.REVIEW,
+        memo_params={"name": notices.product_name(order.product)},
     )
     return ReviewResult(review_id=review.pk, points=award.granted, message=award.message)

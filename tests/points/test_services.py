@@ -57,6 +57,8 @@ def ledger_stays_consistent(db):
     assert report.ok, report.violations
 
 
+MUG = {"name": {"zh": "马克杯", "en": "Mug"}, "quantity": 2}
+
 def earn(user, amount, key, **kwargs) -> Receipt:
     return services.points_earn(user_id=user.pk, amount=amount, idempotency_key=key, **kwargs)
 
@@ -138,7 +140,9 @@ def set_policy(**fields) -> None:
 
 
 def test_earn_opens_an_available_lot_that_expires_by_the_policy(member, clock):
-    receipt = earn(member, 100, "order:1:earn", reference="shop.order:1", memo="Purchase #1")
+    receipt = earn(
+        member, 100, "order:1:earn", reference="shop.order:1", memo_code="points.purchase", memo_params={"order": "1"}
+    )
 
     assert receipt == Receipt(
         entry_id=receipt.entry_id,
@@ -158,9 +162,10 @@ def test_earn_opens_an_available_lot_that_expires_by_the_policy(member, clock):
         100,
         0,
     )
-    assert (entry.reference, entry.memo, entry.idempotency_key, entry.created_at) == (
+    assert (entry.reference, entry.memo_code, entry.memo_params, entry.idempotency_key, entry.created_at) == (
         "shop.order:1",
-        "Purchase #1",
+        "points.purchase",
+        {"order": "1"},
         "order:1:earn",
         T0,
     )
@@ -254,7 +259,15 @@ def test_a_pending_earn_is_pending_even_when_the_clock_moves_during_the_call(mem
 
 
 def test_the_vest_job_makes_due_pending_points_available(member, clock):
-    pending = earn(member, 100, "e", available_at=T0 + timedelta(days=7), reference="shop.order:9", memo="Purchase")
+    pending = earn(
+        member,
+        100,
+        "e",
+        available_at=T0 + timedelta(days=7),
+        reference="shop.order:9",
+        memo_code="points.purchase",
+        memo_params={"order": "9"},
+    )
 
     clock.move_to(T0 + timedelta(days=7) - timedelta(microseconds=1))
     assert services.points_vest_due() == NOTHING_DONE
@@ -267,7 +280,12 @@ def test_the_vest_job_makes_due_pending_points_available(member, clock):
     assert lot_of(pending).status == LotStatus.AVAILABLE
     vest = Entry.objects.get(kind=EntryKind.VEST)
     assert (vest.amount, vest.pending_amount, vest.balance_after, vest.pending_after) == (100, -100, 100, 0)
-    assert (vest.related_entry_id, vest.reference, vest.memo) == (pending.entry_id, "shop.order:9", "Purchase")
+    assert (vest.related_entry_id, vest.reference, vest.memo_code, vest.memo_params) == (
+        pending.entry_id,
+        "shop.order:9",
+        "points.purchase",
+        {"order": "9"},
+    )
     assert moves(vest) == []
 
     assert services.points_vest_due() == NOTHING_DONE
@@ -313,7 +331,7 @@ def test_spend_takes_the_lots_that_expire_first(member, clock):
     february = earn(member, 70, "c", expires_at=datetime(2025, 2, 1, tzinfo=SHANGHAI))
     march_too = earn(member, 30, "d", expires_at=datetime(2025, 3, 1, tzinfo=SHANGHAI))
 
-    first = spend(member, 150, "s1", reference="catalog.order:1", memo="Redeemed: Mug ×1")
+    first = spend(member, 150, "s1", reference="catalog.order:1", memo_code="catalog.redeemed", memo_params=MUG)
 
     assert first == Receipt(
         entry_id=first.entry_id,
@@ -328,7 +346,12 @@ def test_spend_takes_the_lots_that_expire_first(member, clock):
     # Same expiry: the older lot first.
     assert moves(first) == [(lot_of(february).pk, -70), (lot_of(march).pk, -50), (lot_of(march_too).pk, -30)]
     entry = Entry.objects.get(pk=first.entry_id)
-    assert (entry.balance_after, entry.reference, entry.memo) == (100, "catalog.order:1", "Redeemed: Mug ×1")
+    assert (entry.balance_after, entry.reference, entry.memo_code, entry.memo_params) == (
+        100,
+        "catalog.order:1",
+        "catalog.redeemed",
+        MUG,
+    )
 
     second = spend(member, 40, "s2")
     assert moves(second) == [(lot_of(latest).pk, -40)]
@@ -359,7 +382,7 @@ def test_spend_of_the_whole_balance_leaves_zero(member, clock):
 def test_refund_puts_points_back_into_the_exact_lots_with_their_expiry(member, clock):
     later = earn(member, 100, "a")
     sooner = earn(member, 50, "b", expires_at=datetime(2025, 2, 1, tzinfo=SHANGHAI))
-    spent = spend(member, 120, "s", reference="catalog.order:7", memo="Redeemed: Mug ×2")
+    spent = spend(member, 120, "s", reference="catalog.order:7", memo_code="catalog.redeemed", memo_params=MUG)
     assert moves(spent) == [(lot_of(sooner).pk, -50), (lot_of(later).pk, -70)]
 
     receipt = refund(member, spent, "r")
@@ -380,10 +403,12 @@ def test_refund_puts_points_back_into_the_exact_lots_with_their_expiry(member, c
         (50, datetime(2025, 2, 1, tzinfo=SHANGHAI)),
     ]
     entry = Entry.objects.get(pk=receipt.entry_id)
-    assert (entry.related_entry_id, entry.reference, entry.memo, entry.balance_after) == (
+    # The refund names its spend; it never copies the spend's text (that is how texts doubled).
+    assert (entry.related_entry_id, entry.reference, entry.memo_code, entry.memo, entry.balance_after) == (
         spent.entry_id,
         "catalog.order:7",
-        "Redeemed: Mug ×2",
+        "",
+        "",
         150,
     )
     assert lifetime(member) == (150, 0, 0)
