@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from allauth.account.signals import email_confirmed, user_signed_up
+from allauth.account.signals import email_confirmed, user_logged_in, user_signed_up
 from django.conf import settings
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts import notices, rules, services
 from accounts.adapters import bind_invite
 from accounts.enums import NotificationKind
+from accounts.middleware import set_language_cookie
 from points import notices as notices_base
 from points import selectors as points_selectors
 from points import services as points_services
@@ -77,6 +78,24 @@ def bind_invite_from_session(sender, request, user, **kwargs) -> None:
     code = request.session.pop(rules.INVITE_SESSION_KEY, None) if request is not None else None
     if code:
         bind_invite(request, user_id=user.pk, code=code)
+
+
+@receiver(user_logged_in, dispatch_uid="accounts.apply_profile_language")
+def apply_profile_language(sender, request, user, response=None, **kwargs) -> None:
+    """Signing in on any device switches the mall to the member's profile language at once
+    (the "signed in" message included), and the language cookie follows it. A member who never
+    chose one keeps the language they signed in with, and it becomes their profile language."""
+    if user.language in dict(settings.LANGUAGES):
+        language = user.language
+    else:
+        language = translation.get_language() or settings.LANGUAGE_CODE
+        services.profile_language_set(user_id=user.pk, language=language)
+        user.language = language
+    translation.activate(language)
+    if request is not None:
+        request.LANGUAGE_CODE = language
+    if response is not None:
+        set_language_cookie(response, language)
 
 
 def _tier_name(code: str) -> dict:

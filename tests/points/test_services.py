@@ -59,6 +59,7 @@ def ledger_stays_consistent(db):
 
 MUG = {"name": {"zh": "马克杯", "en": "Mug"}, "quantity": 2}
 
+
 def earn(user, amount, key, **kwargs) -> Receipt:
     return services.points_earn(user_id=user.pk, amount=amount, idempotency_key=key, **kwargs)
 
