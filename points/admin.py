@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from points import selectors, services
@@ -122,7 +123,11 @@ class AccountAdmin(ReadOnlyAdmin):
             else:
                 messages.success(
                     request,
-                    _("Adjusted %(member)s by %(amount)+d points. Balance now %(balance)d.")
+                    ngettext(
+                        "Adjusted %(member)s by %(amount)+d point. Balance now %(balance)d.",
+                        "Adjusted %(member)s by %(amount)+d points. Balance now %(balance)d.",
+                        abs(receipt.amount),
+                    )
                     % {"member": account.user, "amount": receipt.amount, "balance": receipt.balance},
                 )
                 return redirect(reverse("admin:points_account_change", args=[account.pk]))

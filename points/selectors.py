@@ -58,6 +58,8 @@ class HistoryRow:
     is_pending_credit: bool
     # For earnings that arrived pending: when they became (or become) spendable.
     available_at: datetime | None = None
+    # A pending earning taken back before it became spendable (e.g. its purchase was refunded).
+    cancelled: bool = False
 
     @property
     def shown_amount(self) -> int:
@@ -189,6 +191,23 @@ def entry_description(entry: Entry) -> str:
     return str(EarningSource(entry.source).label if entry.source else EntryKind(entry.kind).label)
 
 
+def _history_row(entry: Entry, lot_status: str, available_at: datetime | None) -> HistoryRow:
+    return HistoryRow(
+        id=entry.pk,
+        kind=entry.kind,
+        kind_label=str(EntryKind(entry.kind).label),
+        amount=entry.amount,
+        pending_amount=entry.pending_amount,
+        balance_after=entry.balance_after,
+        created_at=entry.created_at,
+        description=entry_description(entry),
+        is_pending_credit=lot_status == LotStatus.PENDING,
+        # A pending earning cancelled before it vested never became available: no "available since".
+        available_at=None if lot_status == LotStatus.CANCELLED else available_at,
+        cancelled=lot_status == LotStatus.CANCELLED,
+    )
+
+
 def history(
     *,
     user_id: int,
@@ -224,22 +243,31 @@ def history(
             "entry_id", "status", "available_at"
         )
     }
-    result.object_list = [
-        HistoryRow(
-            id=e.pk,
-            kind=e.kind,
-            kind_label=str(EntryKind(e.kind).label),
-            amount=e.amount,
-            pending_amount=e.pending_amount,
-            balance_after=e.balance_after,
-            created_at=e.created_at,
-            description=entry_description(e),
-            is_pending_credit=lot_state.get(e.pk, ("",))[0] == LotStatus.PENDING,
-            available_at=lot_state[e.pk][1] if e.pk in lot_state else None,
-        )
-        for e in result.object_list
-    ]
+    result.object_list = [_history_row(e, *lot_state.get(e.pk, ("", None))) for e in result.object_list]
     return result
+
+
+@dataclass(frozen=True)
+class RefundOutcome:
+    """What the refunds of one spend gave back: ``refunded`` points, of which ``expired`` landed in
+    lots that had expired meanwhile and expired at once (docs/decisions/0005)."""
+
+    refunded: int
+    expired: int
+
+    @property
+    def spendable(self) -> int:
+        return self.refunded - self.expired
+
+
+def refund_outcome(*, user_id: int, spend_entry_id: int) -> RefundOutcome:
+    """The points the refunds of a member's spend really gave back, so a message can state them."""
+    refunds = Entry.objects.filter(
+        account__user_id=user_id, kind=EntryKind.REFUND, related_entry_id=spend_entry_id
+    ).values("pk")
+    refunded = Entry.objects.filter(pk__in=refunds).aggregate(total=Sum("amount"))["total"] or 0
+    lapsed = Entry.objects.filter(kind=EntryKind.EXPIRE, related_entry__in=refunds).aggregate(total=Sum("amount"))
+    return RefundOutcome(refunded=refunded, expired=-(lapsed["total"] or 0))
 
 
 @dataclass(frozen=True)
