@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from points.notices import Params, Text, bilingual, localized, register
+from points.notices import Params, Text, bilingual, localized, register, render
 
 # History texts (ledger entries).
 REDEEMED = "catalog.redeemed"
@@ -17,6 +17,8 @@ REFUNDED = "catalog.refunded"
 REVIEW = "catalog.review"
 # Inbox messages.
 LOW_STOCK = "catalog.low_stock"
+# Notes the mall itself writes on an order's history (OrderEvent.note); people's notes are free text.
+PAYMENT_TIMEOUT = "catalog.payment_timeout"
 
 
 def product_name(product) -> dict:
@@ -37,6 +39,19 @@ def _refunded(params: Params) -> str:
 @register(REVIEW)
 def _review(params: Params) -> str:
     return _("Review: %(name)s") % {"name": localized(params["name"])}
+
+
+def note_text(note: str) -> str:
+    """An order event's note as the reader reads it: a note the mall wrote (a code) in their
+    language, a person's note (a member's cancel reason, an operator's) as written."""
+    if note.startswith("catalog.") and (text := render(note, {})) is not None:
+        return text.title
+    return note
+
+
+@register(PAYMENT_TIMEOUT)
+def _payment_timeout(params: Params) -> str:
+    return _("Payment not received in time")
 
 
 @register(LOW_STOCK)

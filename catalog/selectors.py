@@ -31,7 +31,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog import rules
+from catalog import notices, rules
 from catalog.enums import OrderStatus, ProductKind, SortOrder
 from catalog.models import Category, Code, Order, OrderEvent, Product, ProductImage, ProductView, Review, SalePrice
 from points import selectors as points_selectors
@@ -746,7 +746,7 @@ def order_detail(*, member_id: int, order_id: int) -> OrderDetail | None:
         OrderEventView(
             status=e.to_status,
             status_label=str(OrderStatus(e.to_status).label),
-            note=e.note,
+            note=notices.note_text(e.note),
             created_at=e.created_at,
             by_member=e.actor_id == member_id,
         )

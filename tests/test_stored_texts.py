@@ -21,6 +21,7 @@ from accounts import services as accounts_services
 from accounts.enums import NotificationKind
 from accounts.exceptions import InvalidNotification
 from accounts.models import Notification, User
+from catalog import selectors as catalog_selectors
 from catalog import services as catalog_services
 from catalog.enums import ProductKind
 from catalog.models import Category, Product
@@ -302,6 +303,7 @@ NOTICES = [
         "库存不足：雨伞（剩余3件）",
         "请在管理后台补货或将其下架。",
     ),
+    ("catalog.payment_timeout", {}, "Payment not received in time", "", "超时未支付", ""),
 ]
 
 
@@ -762,3 +764,22 @@ def test_a_visitors_language_switch_changes_no_profile(client, member):
     response = client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
     assert response.cookies["django_language"].value == "zh-hans"
     assert User.objects.filter(language="zh-hans").count() == 0
+
+
+def test_the_order_note_migration_turns_the_timeout_note_into_a_code(buyer, umbrella):
+    from catalog.models import OrderEvent
+
+    migration = importlib.import_module("catalog.migrations.0003_order_event_notes_to_codes")
+    order = redeem(buyer, umbrella)
+    OrderEvent.objects.filter(order=order).update(note="超时未支付")
+    OrderEvent.objects.create(order=order, from_status="approved", to_status="cancelled", note="Changed my mind")
+
+    migration.forwards(django_apps, None)
+
+    assert sorted(OrderEvent.objects.filter(order=order).values_list("note", flat=True)) == [
+        "Changed my mind",
+        "catalog.payment_timeout",
+    ]
+    with translation.override("en"):
+        notes = [e.note for e in catalog_selectors.order_detail(member_id=buyer.pk, order_id=order.pk).events]
+    assert sorted(notes) == ["Changed my mind", "Payment not received in time"]
