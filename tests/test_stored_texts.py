@@ -304,6 +304,15 @@ NOTICES = [
         "请在管理后台补货或将其下架。",
     ),
     ("catalog.payment_timeout", {}, "Payment not received in time", "", "超时未支付", ""),
+    ("catalog.coupon_used", {}, "Coupon used in store", "", "优惠券已在门店核销", ""),
+    (
+        "catalog.coupon_second_use_refused",
+        {"used_at": "2026-05-01 10:30", "used_by": "Till 1"},
+        "Second use refused (used 2026-05-01 10:30 by Till 1)",
+        "",
+        "拒绝重复核销（已于2026-05-01 10:30由Till 1核销）",
+        "",
+    ),
 ]
 
 
@@ -772,14 +781,23 @@ def test_the_order_note_migration_turns_the_timeout_note_into_a_code(buyer, umbr
     migration = importlib.import_module("catalog.migrations.0003_order_event_notes_to_codes")
     order = redeem(buyer, umbrella)
     OrderEvent.objects.filter(order=order).update(note="超时未支付")
-    OrderEvent.objects.create(order=order, from_status="approved", to_status="cancelled", note="Changed my mind")
+    for note in ("Changed my mind", "Coupon used in store", "拒绝重复核销（已于2026-05-01 10:30由Till 1核销）"):
+        OrderEvent.objects.create(order=order, from_status="approved", to_status="approved", note=note)
 
     migration.forwards(django_apps, None)
+    migration.forwards(django_apps, None)
 
-    assert sorted(OrderEvent.objects.filter(order=order).values_list("note", flat=True)) == [
-        "Changed my mind",
+    assert list(OrderEvent.objects.filter(order=order).order_by("pk").values_list("note", flat=True)) == [
         "catalog.payment_timeout",
+        "Changed my mind",
+        "catalog.coupon_used",
+        'catalog.coupon_second_use_refused {"used_at":"2026-05-01 10:30","used_by":"Till 1"}',
     ]
     with translation.override("en"):
         notes = [e.note for e in catalog_selectors.order_detail(member_id=buyer.pk, order_id=order.pk).events]
-    assert sorted(notes) == ["Changed my mind", "Payment not received in time"]
+    assert notes == [
+        "Payment not received in time",
+        "Changed my mind",
+        "Coupon used in store",
+        "Second use refused (used 2026-05-01 10:30 by Till 1)",
+    ]

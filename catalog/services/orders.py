@@ -206,7 +206,7 @@ def _cancel_if_unpaid(*, order_id: int, now) -> bool:
     order = _with_member_lock(order_id)
     if order.status != OrderStatus.AWAITING_PAYMENT or order.pay_by is None or order.pay_by > now:
         return False
-    reason = notices.PAYMENT_TIMEOUT  # rendered in the reader's language (catalog.notices.note_text)
+    reason = notices.event_note(notices.PAYMENT_TIMEOUT)  # read in each reader's language
     order = _move(order, "cancel", actor_id=None, note=reason)
     _undo(order, actor_id=None, note=reason)
     return True
