@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -848,8 +848,8 @@ def _normalised_ledger(user) -> dict:
 def reminders():
     sent = []
 
-    def record(sender, user_id, points, expires_on, **kwargs):
-        sent.append({"user_id": user_id, "points": points, "expires_on": expires_on})
+    def record(sender, user_id, points, expires_on, dates, **kwargs):
+        sent.append({"user_id": user_id, "points": points, "expires_on": expires_on, "dates": dates})
 
     expiry_reminder_due.connect(record)
     yield sent
@@ -863,9 +863,20 @@ def test_expiry_reminders_are_sent_once_per_lot(member, other_member, clock, rem
     other = earn(other_member, 10, "d", expires_at=T0 + timedelta(days=5))
 
     assert services.points_send_expiry_reminders() == 2
+    # Each day's points on their own: 100 expire after 01-30 and 40 after 02-04, not 140 on 01-30.
     assert sorted(reminders, key=lambda r: r["user_id"]) == [
-        {"user_id": member.pk, "points": 140, "expires_on": datetime(2025, 1, 30).date()},
-        {"user_id": other_member.pk, "points": 10, "expires_on": datetime(2025, 1, 15).date()},
+        {
+            "user_id": member.pk,
+            "points": 140,
+            "expires_on": date(2025, 1, 30),
+            "dates": [(date(2025, 1, 30), 100), (date(2025, 2, 4), 40)],
+        },
+        {
+            "user_id": other_member.pk,
+            "points": 10,
+            "expires_on": date(2025, 1, 15),
+            "dates": [(date(2025, 1, 15), 10)],
+        },
     ]
     assert [lot_of(r).reminded_at for r in (first, second, outside, other)] == [T0, T0, None, T0]
 
@@ -875,7 +886,9 @@ def test_expiry_reminders_are_sent_once_per_lot(member, other_member, clock, rem
 
     clock.move_to(T0 + timedelta(days=15))
     assert services.points_send_expiry_reminders() == 1
-    assert reminders == [{"user_id": member.pk, "points": 70, "expires_on": datetime(2025, 2, 19).date()}]
+    assert reminders == [
+        {"user_id": member.pk, "points": 70, "expires_on": date(2025, 2, 19), "dates": [(date(2025, 2, 19), 70)]}
+    ]
 
 
 def test_expiry_reminders_skip_spent_and_expired_lots(member, clock, reminders):
@@ -886,7 +899,9 @@ def test_expiry_reminders_skip_spent_and_expired_lots(member, clock, reminders):
     clock.move_to(T0 + timedelta(days=2))
 
     assert services.points_send_expiry_reminders(days=30) == 1
-    assert reminders == [{"user_id": member.pk, "points": 100, "expires_on": datetime(2025, 1, 30).date()}]
+    assert reminders == [
+        {"user_id": member.pk, "points": 100, "expires_on": date(2025, 1, 30), "dates": [(date(2025, 1, 30), 100)]}
+    ]
     assert [lot_of(r).reminded_at for r in (spent, lapsed)] == [None, None]
 
 
