@@ -336,8 +336,20 @@ def forwards(apps, schema_editor) -> None:
 
 
 def backwards(apps, schema_editor) -> None:
-    """Drop the codes of the messages that kept their text; the others keep theirs (no text to go back to)."""
+    """Drop the codes: a message that has only a code gets its text in the mall's default
+    language (the old way) first."""
+    from django.utils import translation
+
+    from points import notices  # the live renderers: only to write the text back once
+
     Notification = apps.get_model("accounts", "Notification")
+    with translation.override(settings.LANGUAGE_CODE):
+        for pk, code, params in (
+            Notification.objects.exclude(message_code="").filter(title="").values_list("pk", "message_code", "params")
+        ):
+            text = notices.render(code, params)
+            if text is not None:
+                Notification.objects.filter(pk=pk).update(title=text.title[:120], body=text.body[:2000])
     Notification.objects.exclude(message_code="").exclude(title="").update(message_code="", params={})
 
 

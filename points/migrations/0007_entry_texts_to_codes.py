@@ -156,8 +156,21 @@ def forwards(apps, schema_editor) -> None:
 
 
 def backwards(apps, schema_editor) -> None:
-    """Drop the codes; refunds and reversals copy their related memo again, as they used to."""
+    """Drop the codes: a row that has only a code gets its text in the mall's default language
+    (the old way); refunds and reversals copy their related memo again, as they used to."""
+    from django.conf import settings
+    from django.utils import translation
+
+    from points import notices  # the live renderers: only to write the text back once
+
     Entry = apps.get_model("points", "Entry")
+    with translation.override(settings.LANGUAGE_CODE):
+        for pk, code, params in (
+            Entry.objects.exclude(memo_code="").filter(memo="").values_list("pk", "memo_code", "memo_params")
+        ):
+            text = notices.render(code, params)
+            if text is not None:
+                Entry.objects.filter(pk=pk).update(memo=text.title[:200])
     Entry.objects.exclude(memo_code="").update(memo_code="", memo_params={})
     for pk, related_memo in (
         Entry.objects.filter(kind__in=["refund", "reverse"], memo="")
