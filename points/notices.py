@@ -64,12 +64,16 @@ def register(code: str) -> Callable[[Callable[[Params], Text | str]], Renderer]:
 
         renderer.__wrapped__ = function  # type: ignore[attr-defined]
         existing = _registry.get(code)
-        if existing is not None and existing.__wrapped__.__qualname__ != function.__qualname__:  # type: ignore[attr-defined]
+        if existing is not None and _origin(existing.__wrapped__) != _origin(function):  # type: ignore[attr-defined]
             raise ImproperlyConfigured(f"message code {code!r} is registered twice")
         _registry[code] = renderer
         return renderer
 
     return decorator
+
+
+def _origin(function: Callable) -> tuple[str, str]:
+    return function.__module__, function.__qualname__
 
 
 def is_registered(code: str) -> bool:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.apps import apps as django_apps
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 from django.utils import translation
 
@@ -336,6 +337,25 @@ def test_every_notice_renders_in_both_languages(code, params, en_title, en_body,
 def test_every_registered_code_is_rendered_above():
     # A new app's notices.py registers its codes at start-up (autodiscovered): each needs a row above.
     assert set(notices.codes()) == {row[0] for row in NOTICES}
+
+
+def test_a_new_app_adds_its_codes_without_touching_the_ledger(member, monkeypatch):
+    monkeypatch.setattr(notices, "_registry", dict(notices._registry))
+
+    @notices.register("lottery.prize_won")  # what a lottery/notices.py would do
+    def _prize_won(params):
+        return f"Prize: {notices.localized(params['prize'])}"
+
+    points_services.points_earn(
+        user_id=member.pk,
+        amount=10,
+        idempotency_key="e",
+        memo_code="lottery.prize_won",
+        memo_params={"prize": {"zh": "耳机", "en": "Headphones"}},
+    )
+    assert (history(member, "en"), history(member, "zh-hans")) == (["Prize: Headphones"], ["Prize: 耳机"])
+    with pytest.raises(ImproperlyConfigured):
+        notices.register("lottery.prize_won")(lambda params: "another text for a taken code")
 
 
 def test_a_code_that_does_not_exist_or_does_not_fit_is_refused_when_written(member):
