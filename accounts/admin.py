@@ -131,13 +131,35 @@ class AddressAdmin(ReadOnlyAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ("user", "kind", "title", "created_at", "read_at")
+    list_display = ("user", "kind", "shown_title", "created_at", "read_at")
     list_filter = ("kind", ("read_at", admin.EmptyFieldListFilter), "created_at")
-    search_fields = ("user__email", "title")
+    search_fields = ("user__email", "title", "message_code")
     list_select_related = ("user",)
     ordering = ("-created_at",)
     date_hierarchy = "created_at"
-    fields = ("user", "kind", "title", "body", "link", "created_at", "read_at")
+    fields = (
+        "user",
+        "kind",
+        "shown_title",
+        "shown_body",
+        "message_code",
+        "params",
+        "title",
+        "body",
+        "link",
+        "created_at",
+        "read_at",
+    )
+    readonly_fields = ("shown_title", "shown_body")
+
+    # What the member reads, rendered in the operator's language from the stored code.
+    @admin.display(description=_("title"))
+    def shown_title(self, notification: Notification) -> str:
+        return notification.text().title
+
+    @admin.display(description=_("body"))
+    def shown_body(self, notification: Notification) -> str:
+        return notification.text().body
 
 
 @admin.register(InviteCode)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from accounts.enums import HoldReason, NoRewardReason, NotificationKind, ReferralStatus
+from points import notices
 
 
 class UserManager(BaseUserManager["User"]):
@@ -221,7 +222,12 @@ class Notification(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("member")
     )
     kind = models.CharField(_("kind"), max_length=20, choices=NotificationKind.choices)
-    title = models.CharField(_("title"), max_length=120)
+    # What the member reads, rendered in their language when read (accounts.notices and the other
+    # apps' notices.py): a message code and its parameters. ``title``/``body`` are free text shown
+    # as written, for what an operator writes (and messages stored before codes).
+    message_code = models.CharField(_("message code"), max_length=60, blank=True)
+    params = models.JSONField(_("message parameters"), default=dict, blank=True)
+    title = models.CharField(_("title"), max_length=120, blank=True)
     body = models.TextField(_("body"), max_length=2000, blank=True)
     link = models.CharField(_("link"), max_length=300, blank=True)
     # Set by senders that may run twice (a retried job): the second send finds the first.
@@ -242,11 +248,19 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.title
+        return self.text().title
 
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+    def text(self) -> notices.Text:
+        """Title and body in the active language: the code rendered, else the stored free text."""
+        if self.message_code:
+            rendered = notices.render(self.message_code, self.params)
+            if rendered is not None:
+                return rendered
+        return notices.Text(self.title or str(self.get_kind_display()), self.body)
 
 
 class InviteCode(models.Model):

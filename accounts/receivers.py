@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from allauth.account.signals import email_confirmed, user_signed_up
+from allauth.account.signals import email_confirmed, user_logged_in, user_signed_up
 from django.conf import settings
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext, ngettext
 
-from accounts import rules, selectors, services
+from accounts import notices, rules, services
 from accounts.adapters import bind_invite
 from accounts.enums import NotificationKind
-from points import features as points_features
+from accounts.middleware import set_language_cookie
+from points import notices as notices_base
 from points import selectors as points_selectors
 from points import services as points_services
 from points.enums import TierChange
@@ -45,29 +45,22 @@ def make_invite_code(sender, instance, created: bool, **kwargs) -> None:
 
 
 @receiver(expiry_reminder_due, dispatch_uid="accounts.notify_points_expiring")
-def notify_points_expiring(sender, user_id: int, points: int, expires_on: date, **kwargs) -> None:
-    """Tell the member, in their own language, that points are about to expire.
+def notify_points_expiring(
+    sender, user_id: int, points: int, dates: list[tuple[date, int]], reminder_id: int, **kwargs
+) -> None:
+    """Tell the member which points are about to expire: how many on each day.
 
     Runs inside the reminder job's transaction, so the message and the "reminded" mark on
-    the lots commit together; the dedupe key keeps a retried batch from sending it twice.
+    the lots commit together; the dedupe key (the reminder's first lot, reminded once) keeps
+    a retried batch from sending it twice. Rendered in the reader's language when read.
     """
-    day = expires_on.isoformat()
-    with translation.override(selectors.member_language(user_id=user_id)):
-        title = ngettext("%(points)s point expires on %(date)s", "%(points)s points expire on %(date)s", points) % {
-            "points": points,
-            "date": day,
-        }
-        body = gettext(
-            "Spend them by the end of %(date)s, or they expire. Your points page lists what expires when."
-        ) % {"date": day}
-        link = reverse("my_points")
     services.notification_send(
         user_id=user_id,
         kind=NotificationKind.POINTS,
-        title=title,
-        body=body,
-        link=link,
-        dedupe_key=f"points.expiry_reminder:{day}:{points}",
+        message_code=notices.EXPIRY_REMINDER,
+        params={"points": points, "dates": [[when.isoformat(), amount] for when, amount in dates]},
+        link=reverse("my_points"),
+        dedupe_key=f"points.expiry_reminder:{reminder_id}",
     )
 
 
@@ -88,64 +81,55 @@ def bind_invite_from_session(sender, request, user, **kwargs) -> None:
         bind_invite(request, user_id=user.pk, code=code)
 
 
-def _tier_name(code: str) -> str:
-    """The tier's name in the active language (the code if the tier was removed since)."""
-    return next((tier.name for tier in points_selectors.tier_ladder() if tier.code == code), code)
+@receiver(user_logged_in, dispatch_uid="accounts.apply_profile_language")
+def apply_profile_language(sender, request, user, response=None, **kwargs) -> None:
+    """Signing in on any device switches the mall to the member's profile language at once
+    (the "signed in" message included), and the language cookie follows it. A member who never
+    chose one keeps the language they signed in with, and it becomes their profile language."""
+    if user.language in dict(settings.LANGUAGES):
+        language = user.language
+    else:
+        language = translation.get_language() or settings.LANGUAGE_CODE
+        services.profile_language_set(user_id=user.pk, language=language)
+        user.language = language
+    translation.activate(language)
+    if request is not None:
+        request.LANGUAGE_CODE = language
+    if response is not None:
+        set_language_cookie(response, language)
+
+
+def _tier_name(code: str) -> dict:
+    """The tier's names in both languages, for the reader's to pick (the code if the tier was removed since)."""
+    tier = points_selectors.tier_names().get(code)
+    return tier if tier is not None else notices_base.bilingual(zh=code, en=code)
 
 
 @receiver(tier_changed, dispatch_uid="accounts.notify_tier_changed")
 def notify_tier_changed(sender, user_id: int, old_tier: str, new_tier: str, change: str, **kwargs) -> None:
-    """Congratulate on an upgrade, explain a downgrade; in the member's language.
+    """Congratulate on an upgrade (with the tier's benefits then), explain a downgrade.
 
     Runs inside the ledger's transaction. Tiers change at most once a day in each direction
     between two given tiers, so the day is enough to keep a retried job from repeating it.
     """
-    with translation.override(selectors.member_language(user_id=user_id)):
-        ladder = {tier.code: tier for tier in points_selectors.tier_ladder()}
-        tier = ladder.get(new_tier)
-        name = tier.name if tier else new_tier
-        if change == TierChange.UPGRADE:
-            title = gettext("Congratulations, you are now %(tier)s") % {"tier": name}
-            benefits = {
-                "percent": tier.price_percent if tier else 100,
-                "multiplier": f"{tier.earn_multiplier.normalize():f}" if tier else "1",
-                "draws": tier.monthly_free_draws if tier else 0,
-            }
-            if tier is None:
-                body = ""
-            elif points_features.feature_live(points_features.LOTTERY) and tier.monthly_free_draws:
-                body = (
-                    ngettext(
-                        "Your benefits: redeem at %(percent)s%% of the points price, earn points ×%(multiplier)s "
-                        "and draw %(draws)s free prize a month.",
-                        "Your benefits: redeem at %(percent)s%% of the points price, earn points ×%(multiplier)s "
-                        "and draw %(draws)s free prizes a month.",
-                        tier.monthly_free_draws,
-                    )
-                    % benefits
-                )
-            else:
-                # No prize draws until the lottery exists: the notice promises only what the mall gives.
-                body = (
-                    gettext(
-                        "Your benefits: redeem at %(percent)s%% of the points price and earn points ×%(multiplier)s."
-                    )
-                    % benefits
-                )
-        else:
-            title = gettext("Your tier is now %(tier)s") % {"tier": name}
-            body = gettext(
-                "Tiers follow the points you earned over the last months. Your tier page shows what it takes "
-                "to move up again."
-            )
-        link = reverse("my_tier")
+    tier = next((t for t in points_selectors.tier_ladder() if t.code == new_tier), None)
+    if change == TierChange.UPGRADE and tier is not None:
+        code = notices.TIER_UPGRADED
+        params = {
+            "tier": _tier_name(new_tier),
+            "percent": tier.price_percent,
+            "multiplier": f"{tier.earn_multiplier.normalize():f}",
+            "draws": tier.monthly_free_draws,
+        }
+    else:
+        code, params = notices.TIER_DOWNGRADED, {"tier": _tier_name(new_tier)}
     day = timezone.localdate().isoformat()
     services.notification_send(
         user_id=user_id,
         kind=NotificationKind.POINTS,
-        title=title,
-        body=body,
-        link=link,
+        message_code=code,
+        params=params,
+        link=reverse("my_tier"),
         dedupe_key=f"points.tier_changed:{day}:{old_tier}:{new_tier}",
     )
 
@@ -154,22 +138,12 @@ def notify_tier_changed(sender, user_id: int, old_tier: str, new_tier: str, chan
 def notify_tier_downgrade_warning(sender, user_id: int, tier: str, needed: int, deadline: date, **kwargs) -> None:
     """Warn, once per recalculation, what it takes to keep the tier ("earn 320 more points by …")."""
     day = deadline.isoformat()
-    with translation.override(selectors.member_language(user_id=user_id)):
-        title = ngettext(
-            "Earn %(points)s more point by %(date)s to keep %(tier)s",
-            "Earn %(points)s more points by %(date)s to keep %(tier)s",
-            needed,
-        ) % {"points": needed, "date": day, "tier": _tier_name(tier)}
-        body = gettext(
-            "Tiers are reviewed on the 1st of each month. Points count once they are available, not while pending."
-        )
-        link = reverse("my_tier")
     services.notification_send(
         user_id=user_id,
         kind=NotificationKind.POINTS,
-        title=title,
-        body=body,
-        link=link,
+        message_code=notices.TIER_WARNING,
+        params={"points": needed, "date": day, "tier": _tier_name(tier)},
+        link=reverse("my_tier"),
         dedupe_key=f"points.tier_warning:{tier}:{day}",
     )
 

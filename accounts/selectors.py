@@ -147,23 +147,27 @@ class NotificationView:
         return self.read_at is not None
 
 
+def _notification_view(notification: Notification) -> NotificationView:
+    text = notification.text()
+    return NotificationView(
+        id=notification.pk,
+        kind=notification.kind,
+        kind_label=notification.get_kind_display(),
+        title=text.title,
+        body=text.body,
+        link=notification.link,
+        created_at=notification.created_at,
+        read_at=notification.read_at,
+    )
+
+
 def notification_list(*, user_id: int, page: int | str = 1, per_page: int = INBOX_PAGE_SIZE) -> Page:
-    """A page of the member's inbox, newest first, as NotificationView objects."""
+    """A page of the member's inbox, newest first, as NotificationView objects whose title and
+    body are rendered in the active language (the reader's), whatever language was active when
+    they were sent."""
     paginator = Paginator(Notification.objects.filter(user_id=user_id).order_by("-created_at", "-pk"), per_page)
     result = paginator.get_page(page)
-    result.object_list = [
-        NotificationView(
-            id=n.pk,
-            kind=n.kind,
-            kind_label=n.get_kind_display(),
-            title=n.title,
-            body=n.body,
-            link=n.link,
-            created_at=n.created_at,
-            read_at=n.read_at,
-        )
-        for n in result.object_list
-    ]
+    result.object_list = [_notification_view(n) for n in result.object_list]
     return result
 
 

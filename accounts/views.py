@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import qrcode
 from allauth.mfa.utils import is_mfa_enabled
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -11,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.views import i18n
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_http_methods, require_POST
 from qrcode.image.svg import SvgPathFillImage
@@ -36,6 +36,7 @@ from accounts.exceptions import (
     PinNotSet,
 )
 from accounts.forms import AddressForm, PhoneCodeForm, PinChangeForm, PinCheckForm, PinSetForm, ProfileForm
+from accounts.middleware import set_language_cookie
 from points import selectors as points_selectors
 from points.enums import EarningSource
 
@@ -57,20 +58,6 @@ def overview(request: HttpRequest) -> HttpResponse:
             "mfa_enabled": is_mfa_enabled(request.user),
             "phone_masked": rules.mask_phone(request.user.phone) if request.user.phone else "",
         },
-    )
-
-
-def _set_language_cookie(response: HttpResponse, language: str) -> None:
-    # The same cookie Django's set_language view writes, so LocaleMiddleware picks it up.
-    response.set_cookie(
-        settings.LANGUAGE_COOKIE_NAME,
-        language,
-        max_age=settings.LANGUAGE_COOKIE_AGE,
-        path=settings.LANGUAGE_COOKIE_PATH,
-        domain=settings.LANGUAGE_COOKIE_DOMAIN,
-        secure=settings.LANGUAGE_COOKIE_SECURE,
-        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
     )
 
 
@@ -98,7 +85,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                 translation.activate(data["language"])
                 messages.success(request, _("Your profile is saved."))
                 response = redirect("profile")
-                _set_language_cookie(response, data["language"])
+                set_language_cookie(response, data["language"])
                 return response
     else:
         form = ProfileForm(
@@ -151,6 +138,18 @@ def phone_verify(request: HttpRequest) -> HttpResponse:
     if phone is None or phone.verified:
         return redirect("profile")
     return render(request, "accounts/phone_verify.html", {"phone": phone, "form": form})
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """The language switcher: Django's own view, and for a signed-in member also their profile,
+    so the choice follows them to every device they sign in on."""
+    response = i18n.set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and translation.check_for_language(language):
+        services.profile_language_set(user_id=request.user.pk, language=language)
+        request.user.language = language
+    return response
 
 
 @login_required

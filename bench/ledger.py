@@ -233,8 +233,9 @@ _PLAIN_SQL_EXPIRY = [
     """,
     """
     INSERT INTO points_entry (id, account_id, kind, amount, pending_amount, debt_change, balance_after, pending_after,
-                              reference, memo, source, created_at)
-    SELECT x.entry_id, x.account_id, 'expire', -x.total, 0, 0, a.balance, a.pending, '', '', '', %(now)s
+                              reference, memo_code, memo_params, memo, source, created_at)
+    SELECT x.entry_id, x.account_id, 'expire', -x.total, 0, 0, a.balance, a.pending, '', '', '{}'::jsonb, '', '',
+           %(now)s
     FROM bench_expiry x JOIN points_account a ON a.id = x.account_id
     """,
     """

@@ -54,10 +54,10 @@ FROM generate_series(1, %(accounts)s) a
 
 _ENTRIES_SQL = """
 INSERT INTO points_entry (id, account_id, kind, amount, pending_amount, debt_change, balance_after, pending_after,
-                          reference, memo, source, idempotency_key, created_at)
+                          reference, memo_code, memo_params, memo, source, idempotency_key, created_at)
 SELECT id, account_id, 'earn', amount, 0, 0,
        SUM(amount) OVER (PARTITION BY account_id ORDER BY j ROWS UNBOUNDED PRECEDING), 0,
-       'bench-order-' || id, '', 'purchase', 'bench:earn:' || id, expires_at - interval '365 days'
+       'bench-order-' || id, '', '{}'::jsonb, '', 'purchase', 'bench:earn:' || id, expires_at - interval '365 days'
 FROM bench_plan ORDER BY id
 """
 

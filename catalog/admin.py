@@ -30,7 +30,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from catalog import flash_gate, payments, services
+from catalog import flash_gate, notices, payments, services
 from catalog.admin_forms import (
     CARRIERS,
     CategoryForm,
@@ -690,10 +690,15 @@ class ReviewAdmin(admin.ModelAdmin):
 
 class OrderEventInline(ReadOnlyInline):
     model = OrderEvent
-    fields = ("created_at", "from_status", "to_status", "actor", "note")
+    fields = ("created_at", "from_status", "to_status", "actor", "shown_note")
     readonly_fields = fields
     ordering = ("created_at", "pk")
     verbose_name_plural = _("status history")
+
+    @admin.display(description=_("note"))
+    def shown_note(self, obj: OrderEvent) -> str:
+        """A note the mall wrote, in the operator's language; a person's note as written."""
+        return notices.note_text(obj.note)
 
 
 class OrderStockMovementInline(ReadOnlyInline):

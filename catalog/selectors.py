@@ -31,7 +31,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog import payments, rules
+from catalog import notices, payments, rules
 from catalog.enums import OrderStatus, ProductKind, RefundReason, RefundStatus, SortOrder
 from catalog.models import (
     CashRefund,
@@ -757,7 +757,7 @@ def order_detail(*, member_id: int, order_id: int) -> OrderDetail | None:
         OrderEventView(
             status=e.to_status,
             status_label=str(OrderStatus(e.to_status).label),
-            note=e.note,
+            note=notices.note_text(e.note),
             created_at=e.created_at,
             by_member=e.actor_id == member_id,
         )

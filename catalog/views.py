@@ -29,6 +29,7 @@ from catalog.enums import ProductKind
 from catalog.exceptions import OrderNotFound, RequestConflict
 from catalog.forms import CatalogFilterForm, InlineAddressForm, RedeemChoiceForm, RedeemForm, ReviewForm
 from catalog.selectors import ORDER_TABS, CatalogQuery, MemberPricing
+from points import selectors as points_selectors
 from points.exceptions import ConfirmationInvalid, DomainError, InsufficientPoints
 
 ORDER_TAB_LABELS = {
@@ -329,27 +330,54 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as error:
         messages.error(request, error.message)
     else:
+        _tell_points_back(request, order)
+        _tell_cash_back(request, pk)
+    return redirect("order_detail", pk=pk)
+
+
+def _tell_points_back(request: HttpRequest, order) -> None:
+    """Say what the refund really gave back: points refunded into lots that expired since the
+    redemption expire again at once (docs/decisions/0005), and are not "back in your account"."""
+    outcome = points_selectors.refund_outcome(user_id=order.member_id, spend_entry_id=order.spend_entry_id)
+    if outcome.spendable:
         messages.success(
             request,
             ngettext(
                 "Order cancelled. %(points)s point is back in your account.",
                 "Order cancelled. %(points)s points are back in your account.",
-                order.points_total,
+                outcome.spendable,
             )
-            % {"points": order.points_total},
+            % {"points": outcome.spendable},
         )
-        cash = selectors.order_cash(member_id=request.user.pk, order_id=pk)
-        if cash is not None and cash.refund is not None:
-            messages.info(
-                request,
-                ngettext(
-                    "¥%(cash)s will be refunded to your original payment method within %(days)s working day.",
-                    "¥%(cash)s will be refunded to your original payment method within %(days)s working days.",
-                    cash.refund_working_days,
-                )
-                % {"cash": cash.refund.amount, "days": cash.refund_working_days},
+    else:
+        messages.success(request, _("Order cancelled."))
+    if outcome.expired:
+        messages.info(
+            request,
+            ngettext(
+                "%(points)s point of this order had passed its expiry date since you redeemed, "
+                "so it expired as it came back.",
+                "%(points)s points of this order had passed their expiry date since you redeemed, "
+                "so they expired as they came back.",
+                outcome.expired,
             )
-    return redirect("order_detail", pk=pk)
+            % {"points": outcome.expired},
+        )
+
+
+def _tell_cash_back(request: HttpRequest, order_id: int) -> None:
+    """A paid order's cash goes back by its own refund (docs/decisions/0015): say how much and when."""
+    cash = selectors.order_cash(member_id=request.user.pk, order_id=order_id)
+    if cash is not None and cash.refund is not None:
+        messages.info(
+            request,
+            ngettext(
+                "¥%(cash)s will be refunded to your original payment method within %(days)s working day.",
+                "¥%(cash)s will be refunded to your original payment method within %(days)s working days.",
+                cash.refund_working_days,
+            )
+            % {"cash": cash.refund.amount, "days": cash.refund_working_days},
+        )
 
 
 @login_required

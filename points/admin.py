@@ -12,9 +12,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from points import services
+from points import selectors, services
 from points.exceptions import DomainError
 from points.forms import AdjustPointsForm
 from points.models import (
@@ -122,7 +123,11 @@ class AccountAdmin(ReadOnlyAdmin):
             else:
                 messages.success(
                     request,
-                    _("Adjusted %(member)s by %(amount)+d points. Balance now %(balance)d.")
+                    ngettext(
+                        "Adjusted %(member)s by %(amount)+d point. Balance now %(balance)d.",
+                        "Adjusted %(member)s by %(amount)+d points. Balance now %(balance)d.",
+                        abs(receipt.amount),
+                    )
                     % {"member": account.user, "amount": receipt.amount, "balance": receipt.balance},
                 )
                 return redirect(reverse("admin:points_account_change", args=[account.pk]))
@@ -138,10 +143,20 @@ class AccountAdmin(ReadOnlyAdmin):
 
 @admin.register(Entry)
 class EntryAdmin(ReadOnlyAdmin):
-    list_display = ("id", "created_at", "account", "kind", "amount", "pending_amount", "balance_after", "memo", "actor")
+    list_display = (
+        "id",
+        "created_at",
+        "account",
+        "kind",
+        "amount",
+        "pending_amount",
+        "balance_after",
+        "description",
+        "actor",
+    )
     list_filter = ("kind", ("created_at", admin.DateFieldListFilter))
-    search_fields = ("account__user__email", "reference", "idempotency_key", "memo")
-    list_select_related = ("account__user", "actor")
+    search_fields = ("account__user__email", "reference", "idempotency_key", "memo", "memo_code")
+    list_select_related = ("account__user", "actor", "related_entry")
     date_hierarchy = "created_at"
     inlines = [LotMovementInline]
     ordering = ("-pk",)
@@ -154,6 +169,9 @@ class EntryAdmin(ReadOnlyAdmin):
         "balance_after",
         "pending_after",
         "reference",
+        "description",
+        "memo_code",
+        "memo_params",
         "memo",
         "related_entry",
         "idempotency_key",
@@ -162,6 +180,11 @@ class EntryAdmin(ReadOnlyAdmin):
     )
     fields = readonly_fields
     show_full_result_count = False  # counting millions of rows on every page is not worth it
+
+    @admin.display(description=_("description"))
+    def description(self, entry: Entry) -> str:
+        """What the member reads, in the operator's language (rendered from the stored code)."""
+        return selectors.entry_description(entry)
 
 
 @admin.register(Lot)

@@ -72,3 +72,10 @@ class InvalidExpiry(DomainError):
 class FutureAsOf(DomainError):
     code = "future_as_of"
     default_message = _("The time may not be in the future: that would expire or release points early.")
+
+
+class InvalidMessage(DomainError):
+    """A stored text's code or parameters are wrong: a programming error in the caller."""
+
+    code = "invalid_message"
+    default_message = "The stored message is not valid: %(reason)s"

@@ -65,6 +65,10 @@ class Entry(models.Model):
     balance_after = models.BigIntegerField(_("balance after"))
     pending_after = models.BigIntegerField(_("pending after"), default=0)
     reference = models.CharField(_("reference"), max_length=100, blank=True, db_index=True)
+    # What the member reads, rendered in their language when read (points.notices): a message
+    # code and its parameters. ``memo`` is free text shown as written: an operator's reason.
+    memo_code = models.CharField(_("message code"), max_length=60, blank=True)
+    memo_params = models.JSONField(_("message parameters"), default=dict, blank=True)
     memo = models.CharField(_("description"), max_length=200, blank=True)
     # What earned the points (EarningSource), for caps, campaigns and reports; blank otherwise.
     source = models.CharField(_("source"), max_length=24, choices=EarningSource.choices, blank=True)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from points import features, rules
+from points import features, notices, rules
 from points.enums import EarningSource, EntryKind, HistoryFilter, LotStatus
 from points.models import Account, Entry, Lot, Tier, TierGrant
 
@@ -58,6 +58,8 @@ class HistoryRow:
     is_pending_credit: bool
     # For earnings that arrived pending: when they became (or become) spendable.
     available_at: datetime | None = None
+    # A pending earning taken back before it became spendable (e.g. its purchase was refunded).
+    cancelled: bool = False
 
     @property
     def shown_amount(self) -> int:
@@ -147,22 +149,63 @@ _FILTERS = {
 }
 
 
-def _describe(entry: Entry) -> str:
+def _own_text(entry: Entry) -> str:
+    """The entry's stored text in the active language: its message code rendered, else its free text."""
+    if entry.memo_code:
+        text = notices.render(entry.memo_code, entry.memo_params)
+        if text is not None:
+            return text.title
+    return entry.memo
+
+
+def _subject(entry: Entry | None) -> str:
+    """What an entry was about, to name it in a refund or reversal of it ("" if it says nothing)."""
+    if entry is None:
+        return ""
+    return _own_text(entry) or (str(EarningSource(entry.source).label) if entry.source else "")
+
+
+def entry_description(entry: Entry) -> str:
+    """The history line of an entry in the active language (uses ``entry.related_entry``: select it).
+
+    Coded texts are complete sentences; only entries without one get a kind's wording around
+    what they relate to, so a text is never wrapped twice ("Refunded: Refunded: …").
+    """
     if entry.kind == EntryKind.EXPIRE:
         return _("Points expired")
-    if entry.kind == EntryKind.VEST:
-        return _("Now available: %(what)s") % {"what": entry.memo or _("pending points")}
     if entry.kind == EntryKind.DEBT_REPAY:
         return _("Repaid points owed from an earlier reversal")
     if entry.kind == EntryKind.ADJUST:
+        # The operator's own words, shown as written.
         return _("Adjusted by the mall: %(reason)s") % {"reason": entry.memo}
-    if entry.kind == EntryKind.REFUND:
-        return _("Refunded: %(what)s") % {"what": entry.memo} if entry.memo else _("Points refunded")
-    if entry.kind == EntryKind.REVERSE:
-        return _("Taken back: %(what)s") % {"what": entry.memo} if entry.memo else _("Points taken back")
-    if entry.memo:
-        return entry.memo
-    return EarningSource(entry.source).label if entry.source else EntryKind(entry.kind).label
+    own = _own_text(entry)
+    if entry.kind == EntryKind.VEST:
+        return _("Now available: %(what)s") % {"what": own or _("pending points")}
+    if entry.kind in (EntryKind.REFUND, EntryKind.REVERSE) and not own:
+        what = _subject(entry.related_entry) if entry.related_entry_id else ""
+        if entry.kind == EntryKind.REFUND:
+            return _("Refunded: %(what)s") % {"what": what} if what else _("Points refunded")
+        return _("Taken back: %(what)s") % {"what": what} if what else _("Points taken back")
+    if own:
+        return own
+    return str(EarningSource(entry.source).label if entry.source else EntryKind(entry.kind).label)
+
+
+def _history_row(entry: Entry, lot_status: str, available_at: datetime | None) -> HistoryRow:
+    return HistoryRow(
+        id=entry.pk,
+        kind=entry.kind,
+        kind_label=str(EntryKind(entry.kind).label),
+        amount=entry.amount,
+        pending_amount=entry.pending_amount,
+        balance_after=entry.balance_after,
+        created_at=entry.created_at,
+        description=entry_description(entry),
+        is_pending_credit=lot_status == LotStatus.PENDING,
+        # A pending earning cancelled before it vested never became available: no "available since".
+        available_at=None if lot_status == LotStatus.CANCELLED else available_at,
+        cancelled=lot_status == LotStatus.CANCELLED,
+    )
 
 
 def history(
@@ -191,7 +234,7 @@ def history(
     if date_to:
         end = datetime.combine(date_to + timedelta(days=1), datetime.min.time(), tzinfo=zone)
         entries = entries.filter(created_at__lt=end)
-    paginator = Paginator(entries.order_by("-id"), per_page)
+    paginator = Paginator(entries.select_related("related_entry").order_by("-id"), per_page)
     result = paginator.get_page(page)
     pending_earns = [e.pk for e in result.object_list if e.pending_amount > 0 and e.kind != EntryKind.VEST]
     lot_state = {
@@ -200,22 +243,31 @@ def history(
             "entry_id", "status", "available_at"
         )
     }
-    result.object_list = [
-        HistoryRow(
-            id=e.pk,
-            kind=e.kind,
-            kind_label=str(EntryKind(e.kind).label),
-            amount=e.amount,
-            pending_amount=e.pending_amount,
-            balance_after=e.balance_after,
-            created_at=e.created_at,
-            description=_describe(e),
-            is_pending_credit=lot_state.get(e.pk, ("",))[0] == LotStatus.PENDING,
-            available_at=lot_state[e.pk][1] if e.pk in lot_state else None,
-        )
-        for e in result.object_list
-    ]
+    result.object_list = [_history_row(e, *lot_state.get(e.pk, ("", None))) for e in result.object_list]
     return result
+
+
+@dataclass(frozen=True)
+class RefundOutcome:
+    """What the refunds of one spend gave back: ``refunded`` points, of which ``expired`` landed in
+    lots that had expired meanwhile and expired at once (docs/decisions/0005)."""
+
+    refunded: int
+    expired: int
+
+    @property
+    def spendable(self) -> int:
+        return self.refunded - self.expired
+
+
+def refund_outcome(*, user_id: int, spend_entry_id: int) -> RefundOutcome:
+    """The points the refunds of a member's spend really gave back, so a message can state them."""
+    refunds = Entry.objects.filter(
+        account__user_id=user_id, kind=EntryKind.REFUND, related_entry_id=spend_entry_id
+    ).values("pk")
+    refunded = Entry.objects.filter(pk__in=refunds).aggregate(total=Sum("amount"))["total"] or 0
+    lapsed = Entry.objects.filter(kind=EntryKind.EXPIRE, related_entry__in=refunds).aggregate(total=Sum("amount"))
+    return RefundOutcome(refunded=refunded, expired=-(lapsed["total"] or 0))
 
 
 @dataclass(frozen=True)
@@ -312,6 +364,14 @@ def _tier_view(tier: Tier) -> TierView:
         earn_multiplier=tier.earn_multiplier,
         monthly_free_draws=tier.monthly_free_draws,
     )
+
+
+def tier_names() -> dict[str, dict]:
+    """Each tier's name in both languages by code (``points.notices.bilingual``), for stored texts."""
+    return {
+        code: notices.bilingual(zh=name_zh, en=name_en)
+        for code, name_zh, name_en in Tier.objects.values_list("code", "name_zh", "name_en")
+    }
 
 
 def tier_ladder() -> list[TierView]:

@@ -3,7 +3,9 @@
 from django.dispatch import Signal
 
 # Sent inside the reminder job's transaction, once per member and reminder batch.
-# Arguments: user_id (int), points (int), expires_on (date: last day the points can be spent).
+# Arguments: user_id (int), dates (list of (date, points) in date order: the points that can be
+# spent up to the end of that day and no longer), points (int: their total), expires_on (date:
+# the first of those days), reminder_id (int: stable id of this reminder, for deduplication).
 expiry_reminder_due = Signal()
 
 # Sent when a member's tier changes. Arguments: user_id, old_tier (code or ""), new_tier (code),

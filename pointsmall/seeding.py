@@ -18,8 +18,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from catalog import notices as catalog_notices
 from catalog.demo import seed_catalog
 from points import services as points_services
+from points.notices import bilingual
 
 DEMO_PASSWORD = "demo-points-2026"  # noqa: S105 (demo members only; printed on purpose)
 # (e-mail, display name, yuan spent a month): spread across the four tiers.
@@ -30,6 +32,11 @@ MEMBERS = [
     ("dave@example.com", "Dave 陈", Decimal("12")),
 ]
 CAMPAIGN_NAME = "双倍积分周 · Double points week"
+# What the demo's older redemptions (before the catalog existed) say, in both languages.
+DEMO_SPENDS = [
+    bilingual(zh="品牌保温杯", en="Branded thermos"),
+    bilingual(zh="咖啡券", en="Coffee voucher"),
+]
 
 
 def _verified_user(email: str, password: str, **fields) -> tuple[User, bool]:
@@ -64,7 +71,8 @@ def _history(user: User, index: int, monthly: Decimal) -> None:
                     user_id=user.pk,
                     amount=60,
                     idempotency_key=f"demo:{user.pk}:spend:{month}",
-                    memo="Redeemed: Coffee voucher ×1" if month % 2 else "兑换：品牌保温杯 ×1",
+                    memo_code=catalog_notices.REDEEMED,
+                    memo_params={"name": DEMO_SPENDS[month % 2], "quantity": 1},
                 )
     with time_machine.travel(now - timedelta(days=2), tick=False):
         points_services.purchase_record(

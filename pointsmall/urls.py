@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
+from accounts import views as accounts_views
 from catalog import views as catalog_views
 
 admin.site.site_header = _("Points Mall · operations")
@@ -21,6 +22,8 @@ urlpatterns = [
     path("admin/login/", RedirectView.as_view(pattern_name="account_login", query_string=True)),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    # The language switcher also saves a signed-in member's choice in their profile.
+    path("i18n/setlang/", accounts_views.set_language, name="set_language"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("me/", include("accounts.urls")),
     path("", include("points.urls")),

@@ -6,7 +6,7 @@ from accounts.services.avatars import PreparedAvatar, avatar_prepare
 from accounts.services.notifications import notification_mark_read, notification_send, notifications_mark_all_read
 from accounts.services.phone import PhoneCodeSent, phone_code_confirm, phone_code_send
 from accounts.services.pin import pin_change, pin_set, pin_verify
-from accounts.services.profile import profile_update
+from accounts.services.profile import profile_language_set, profile_update
 from accounts.services.referrals import (
     invite_code_ensure,
     referral_approve,
@@ -36,6 +36,7 @@ __all__ = [
     "pin_change",
     "pin_set",
     "pin_verify",
+    "profile_language_set",
     "profile_update",
     "referral_approve",
     "referral_bind",

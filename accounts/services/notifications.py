@@ -8,6 +8,8 @@ from django.utils import timezone
 from accounts.enums import NotificationKind
 from accounts.exceptions import InvalidNotification, NotificationNotFound
 from accounts.models import Notification
+from points import notices
+from points.exceptions import InvalidMessage
 
 TITLE_MAX = 120
 BODY_MAX = 2000
@@ -17,7 +19,7 @@ LINK_MAX = 300
 def _check(kind: str, title: str, body: str, link: str) -> None:
     if kind not in NotificationKind.values:
         raise InvalidNotification(reason=f"unknown kind {kind!r}")
-    if not title.strip() or len(title) > TITLE_MAX:
+    if len(title) > TITLE_MAX:
         raise InvalidNotification(reason=f"the title must be 1 to {TITLE_MAX} characters")
     if len(body) > BODY_MAX:
         raise InvalidNotification(reason=f"the body may be at most {BODY_MAX} characters")
@@ -32,23 +34,47 @@ def _check(kind: str, title: str, body: str, link: str) -> None:
         raise InvalidNotification(reason="the link must be a path on this site, like /points/")
 
 
+def _message(message_code: str, params: dict | None, title: str, body: str) -> dict:
+    """The stored fields of the message: a checked code and parameters, or an operator's free text."""
+    if message_code:
+        if title or body:
+            raise InvalidNotification(reason="a message has a code or a free-text title, not both")
+        try:
+            return {"message_code": message_code, "params": notices.check(message_code, params)}
+        except InvalidMessage as error:
+            raise InvalidNotification(reason=error.params["reason"]) from None
+    if params:
+        raise InvalidNotification(reason="parameters without a message code")
+    if not title.strip():
+        raise InvalidNotification(reason=f"the title must be 1 to {TITLE_MAX} characters")
+    return {"title": title.strip(), "body": body.strip()}
+
+
 @transaction.atomic
 def notification_send(
     *,
     user_id: int,
     kind: str,
-    title: str,
-    body: str,
+    message_code: str = "",
+    params: dict | None = None,
+    title: str = "",
+    body: str = "",
     link: str = "",
     dedupe_key: str | None = None,
 ) -> int:
-    """Put a message in the member's inbox and return its id. Title and body are shown as plain text.
+    """Put a message in the member's inbox and return its id.
+
+    Apps send a ``message_code`` registered in their notices.py with its ``params`` (JSON
+    values); the member reads it rendered in their language when they open the inbox. A
+    ``title`` and ``body`` instead are free text shown as written, for what an operator writes.
+    Either way it is shown as plain text.
 
     With a ``dedupe_key`` (unique per member) the send is safe to call twice: a second call
     with the same key returns the first message's id and writes nothing. Without one, each
     call sends a message. Raises InvalidNotification. Locks nothing.
     """
     _check(kind, title, body, link)
+    fields = _message(message_code, params, title, body)
     if dedupe_key is not None:
         existing = Notification.objects.filter(user_id=user_id, dedupe_key=dedupe_key).values_list("pk", flat=True)
         if first := existing.first():
@@ -56,7 +82,7 @@ def notification_send(
     try:
         with transaction.atomic():
             notification = Notification.objects.create(
-                user_id=user_id, kind=kind, title=title.strip(), body=body.strip(), link=link, dedupe_key=dedupe_key
+                user_id=user_id, kind=kind, link=link, dedupe_key=dedupe_key, **fields
             )
     except IntegrityError:
         # A concurrent sender with the same key got there first.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import transaction
 
@@ -76,3 +78,15 @@ def profile_update(
         raise
     if replaced:
         transaction.on_commit(lambda: _delete_files(storage, replaced))
+
+
+@transaction.atomic
+def profile_language_set(*, user_id: int, language: str) -> bool:
+    """Make ``language`` (one of settings.LANGUAGES) the member's language on every device.
+
+    Returns whether it changed; an unknown language changes nothing. Locks nothing (one
+    guarded UPDATE). Safe to call twice.
+    """
+    if language not in dict(settings.LANGUAGES):
+        return False
+    return bool(get_user_model().objects.filter(pk=user_id).exclude(language=language).update(language=language))

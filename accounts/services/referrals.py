@@ -14,15 +14,13 @@ sign-ups from the friend's IP address found within that hour can still cancel it
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.translation import gettext, ngettext
+from django.utils import timezone
 
-from accounts import locks, rules, selectors
+from accounts import locks, notices, rules, selectors
 from accounts.enums import HoldReason, NoRewardReason, NotificationKind, ReferralStatus
 from accounts.exceptions import (
     InviteCodeUnknown,
@@ -64,30 +62,21 @@ def invite_code_ensure(*, user_id: int) -> str:
     raise RuntimeError(f"no free invite code for member {user_id} after {CODE_ATTEMPTS} attempts")
 
 
-def _tell_inviter(referral: Referral, event: str, compose: Callable[[str], tuple[str, str]]) -> None:
-    """An inbox message to the inviter, in their language, about the friend (masked); once per event
-    (and round: rewards paid again after a hold are announced again)."""
-    friend = rules.mask_email(referral.invitee.email)
-    with translation.override(selectors.member_language(user_id=referral.inviter_id)):
-        title, body = compose(friend)
-        link = reverse("invite")
+def _friend(referral: Referral) -> str:
+    return rules.mask_email(referral.invitee.email)
+
+
+def _tell_inviter(referral: Referral, event: str, message_code: str, **params: object) -> None:
+    """An inbox message to the inviter about the friend (masked, added as ``friend``), rendered in
+    the inviter's language when read (accounts.notices); once per event (and round: rewards paid
+    again after a hold are announced again)."""
     notification_send(
         user_id=referral.inviter_id,
         kind=NotificationKind.POINTS,
-        title=title,
-        body=body,
-        link=link,
+        message_code=message_code,
+        params={"friend": _friend(referral), **params},
+        link=reverse("invite"),
         dedupe_key=_key(referral, event),
-    )
-
-
-def _held_message(friend: str) -> tuple[str, str]:
-    return (
-        gettext("Your invitation of %(friend)s is being reviewed") % {"friend": friend},
-        gettext(
-            "Several sign-ups came from the same place within a short time, so we check them before "
-            "paying invitation rewards. You will get a message when the review is done."
-        ),
     )
 
 
@@ -146,7 +135,7 @@ def _bind(*, invitee_id: int, code: str, signup_ip: str | None) -> tuple[str, li
         # The same member bound concurrently (a double-submitted sign-up).
         raise ReferralAlreadyBound() from None
     if status == ReferralStatus.HELD:
-        _tell_inviter(referral, "held", _held_message)
+        _tell_inviter(referral, "held", notices.REFERRAL_HELD)
     return status, burst
 
 
@@ -183,20 +172,18 @@ def referral_hold(*, referral_id: int) -> bool:
     referral.status = ReferralStatus.HELD
     referral.held_reason = HoldReason.SAME_IP
     referral.save()
-    _tell_inviter(referral, "held", _held_message)
+    _tell_inviter(referral, "held", notices.REFERRAL_HELD)
     return True
 
 
 def _cancel_pending(referral: Referral, entry_id: int | None, what: str) -> None:
     if entry_id is None:
         return
-    with translation.override(selectors.member_language(user_id=referral.inviter_id)):
-        memo = gettext("Invitation held for review")
     points_services.points_reverse(
         user_id=referral.inviter_id,
         earn_entry_id=entry_id,
         idempotency_key=f"{_key(referral, what)}:held",
-        memo=memo,
+        memo_code=notices.REFERRAL_HELD_MEMO,
     )
 
 
@@ -218,96 +205,63 @@ def _pay_signup_reward(referral: Referral, now: datetime) -> None:
     if rewarded >= cap:
         referral.no_reward_reason = NoRewardReason.MONTHLY_CAP
         _save(referral, "no_reward_reason")
-        _tell_inviter(
-            referral,
-            "monthly_cap",
-            lambda friend: (
-                gettext("Your friend %(friend)s joined") % {"friend": friend},
-                ngettext(
-                    "You have reached this month's limit of %(cap)s rewarded invitation, so this one earns no "
-                    "points. The limit starts again on the 1st of next month.",
-                    "You have reached this month's limit of %(cap)s rewarded invitations, so this one earns no "
-                    "points. The limit starts again on the 1st of next month.",
-                    cap,
-                )
-                % {"cap": cap},
-            ),
-        )
+        _tell_inviter(referral, "monthly_cap", notices.REFERRAL_MONTHLY_CAP, cap=cap)
         return
     # Pending while a burst from the friend's IP address could still turn up; an operator's approval is final.
     checking = referral.signup_ip and referral.reviewed_at is None and referral.created_at + IP_WINDOW > now
     available_at = referral.created_at + IP_WINDOW if checking else now
-    friend = rules.mask_email(referral.invitee.email)
-    with translation.override(selectors.member_language(user_id=referral.inviter_id)):
-        result = points_services.points_award(
-            user_id=referral.inviter_id,
-            source=EarningSource.REFERRAL_SIGNUP,
-            idempotency_key=_key(referral, "signup"),
-            reference=f"referral:{referral.pk}",
-            memo=gettext("Friend joined: %(friend)s") % {"friend": friend},
-            available_at=available_at if checking else None,
-        )
+    result = points_services.points_award(
+        user_id=referral.inviter_id,
+        source=EarningSource.REFERRAL_SIGNUP,
+        idempotency_key=_key(referral, "signup"),
+        reference=f"referral:{referral.pk}",
+        memo_code=notices.REFERRAL_SIGNUP_MEMO,
+        memo_params={"friend": _friend(referral)},
+        available_at=available_at if checking else None,
+    )
     referral.rewarded_at = now
     referral.signup_points = result.granted
     referral.signup_available_at = available_at if result.granted else None
     referral.signup_entry_id = result.receipt.entry_id if result.receipt else None
     _save(referral, "rewarded_at", "signup_points", "signup_available_at", "signup_entry_id")
-
-    def compose(friend: str) -> tuple[str, str]:
-        if not result.granted:
-            return gettext("Your friend %(friend)s joined") % {"friend": friend}, result.message
-        title = ngettext(
-            "Your friend %(friend)s joined: %(points)s point for you",
-            "Your friend %(friend)s joined: %(points)s points for you",
-            result.granted,
-        ) % {"friend": friend, "points": result.granted}
-        if checking:
-            body = gettext(
-                "They become available at %(time)s, after a routine check of recent sign-ups. "
-                "Their first purchase earns you a further reward."
-            ) % {"time": timezone.localtime(available_at).strftime("%H:%M")}
-        else:
-            body = gettext("Thank you for inviting them. Their first purchase earns you a further reward.")
-        return title, body
-
-    _tell_inviter(referral, "signup", compose)
+    if not result.granted:
+        _tell_inviter(referral, "signup", notices.REFERRAL_SIGNUP_NO_REWARD, reason=result.reason)
+        return
+    _tell_inviter(
+        referral,
+        "signup",
+        notices.REFERRAL_SIGNUP_REWARD,
+        points=result.granted,
+        available_at=available_at.isoformat() if checking else None,
+    )
 
 
 def _pay_first_order_reward(referral: Referral, now: datetime) -> None:
-    friend = rules.mask_email(referral.invitee.email)
-    with translation.override(selectors.member_language(user_id=referral.inviter_id)):
-        result = points_services.points_award(
-            user_id=referral.inviter_id,
-            source=EarningSource.REFERRAL_FIRST_ORDER,
-            idempotency_key=_key(referral, "first_order"),
-            reference=f"referral:{referral.pk}",
-            memo=gettext("Friend's first order: %(friend)s") % {"friend": friend},
-            available_at=referral.first_order_available_at,
-        )
+    result = points_services.points_award(
+        user_id=referral.inviter_id,
+        source=EarningSource.REFERRAL_FIRST_ORDER,
+        idempotency_key=_key(referral, "first_order"),
+        reference=f"referral:{referral.pk}",
+        memo_code=notices.REFERRAL_FIRST_ORDER_MEMO,
+        memo_params={"friend": _friend(referral)},
+        available_at=referral.first_order_available_at,
+    )
     referral.first_order_rewarded_at = now
     referral.first_order_points = result.granted
     referral.first_order_entry_id = result.receipt.entry_id if result.receipt else None
     _save(referral, "first_order_rewarded_at", "first_order_points", "first_order_entry_id")
     available_at = referral.first_order_available_at
-
-    def compose(friend: str) -> tuple[str, str]:
-        title = gettext("%(friend)s made a first purchase") % {"friend": friend}
-        if not result.granted:
-            return title, result.message
-        if available_at and available_at > now:
-            day = timezone.localtime(available_at).date().isoformat()
-            body = ngettext(
-                "%(points)s point for you, available from %(date)s, once your friend's returns window is over.",
-                "%(points)s points for you, available from %(date)s, once your friend's returns window is over.",
-                result.granted,
-            ) % {"points": result.granted, "date": day}
-        else:
-            body = ngettext(
-                "%(points)s point for you, available now.", "%(points)s points for you, available now.", result.granted
-            ) % {"points": result.granted}
-        return title, body
-
-    _tell_inviter(referral, "first_order", compose)
+    if not result.granted:
+        _tell_inviter(referral, "first_order", notices.REFERRAL_FIRST_ORDER_NO_REWARD, reason=result.reason)
+        return
+    later = available_at is not None and available_at > now
+    _tell_inviter(
+        referral,
+        "first_order",
+        notices.REFERRAL_FIRST_ORDER_REWARD,
+        points=result.granted,
+        available_on=timezone.localtime(available_at).date().isoformat() if later else None,
+    )
 
 
 def _pay_due(referral: Referral, now: datetime) -> None:
@@ -376,26 +330,10 @@ def referral_confirm(*, invitee_id: int, email: str) -> None:
         referral.status = ReferralStatus.APPROVED
     _save(referral, "verified_at", "invitee_identity", "no_reward_reason", "status")
     if referral.no_reward_reason == NoRewardReason.SELF_REFERRAL:
-        _tell_inviter(
-            referral,
-            "self_referral",
-            lambda friend: (
-                gettext("Your friend %(friend)s joined") % {"friend": friend},
-                gettext(
-                    "This account has your own e-mail address or phone number, so this invitation earns no points."
-                ),
-            ),
-        )
+        _tell_inviter(referral, "self_referral", notices.REFERRAL_SELF)
         return
     if referral.no_reward_reason == NoRewardReason.KNOWN_EMAIL:
-        _tell_inviter(
-            referral,
-            "known_email",
-            lambda friend: (
-                gettext("Your friend %(friend)s joined") % {"friend": friend},
-                gettext("This e-mail address was invited before, so this invitation earns no points."),
-            ),
-        )
+        _tell_inviter(referral, "known_email", notices.REFERRAL_KNOWN_EMAIL)
         return
     _pay_due(referral, now)
 
@@ -439,39 +377,18 @@ def referral_first_order_withdraw(*, invitee_id: int, reference: str) -> bool:
     now = timezone.now()
     if referral.first_order_entry_id is not None:
         was_pending = referral.first_order_available_at is not None and referral.first_order_available_at > now
-        with translation.override(selectors.member_language(user_id=referral.inviter_id)):
-            memo = gettext("Friend's first order was refunded")
         points_services.points_reverse(
             user_id=referral.inviter_id,
             earn_entry_id=referral.first_order_entry_id,
             idempotency_key=f"{_key(referral, 'first_order')}:withdrawn",
-            memo=memo,
+            memo_code=notices.REFERRAL_FIRST_ORDER_REFUNDED_MEMO,
         )
-        points = referral.first_order_points
         _tell_inviter(
             referral,
             "first_order_withdrawn",
-            lambda friend: (
-                gettext("The first-order reward for %(friend)s was cancelled") % {"friend": friend},
-                (
-                    ngettext(
-                        "Your friend's first order was cancelled or refunded, so its %(points)s pending point "
-                        "will not be added.",
-                        "Your friend's first order was cancelled or refunded, so its %(points)s pending points "
-                        "will not be added.",
-                        points,
-                    )
-                    if was_pending
-                    else ngettext(
-                        "Your friend's first order was cancelled or refunded, so the %(points)s point it earned "
-                        "you was taken back.",
-                        "Your friend's first order was cancelled or refunded, so the %(points)s points it earned "
-                        "you were taken back.",
-                        points,
-                    )
-                )
-                % {"points": points},
-            ),
+            notices.REFERRAL_FIRST_ORDER_WITHDRAWN,
+            points=referral.first_order_points,
+            pending=was_pending,
         )
     referral.first_order_withdrawn_at = now
     _save(referral, "first_order_withdrawn_at")
@@ -503,14 +420,7 @@ def referral_approve(*, referral_id: int, reviewer_id: int) -> None:
     referral.reviewed_at = now
     _save(referral, "status", "reviewed_by", "reviewed_at")
     if referral.verified_at is None:
-        _tell_inviter(
-            referral,
-            "approved",
-            lambda friend: (
-                gettext("Your invitation of %(friend)s was approved") % {"friend": friend},
-                gettext("You get your reward as soon as your friend confirms their e-mail address."),
-            ),
-        )
+        _tell_inviter(referral, "approved", notices.REFERRAL_APPROVED)
         return
     _pay_due(referral, now)
 
@@ -530,13 +440,4 @@ def referral_deny(*, referral_id: int, reviewer_id: int) -> None:
     referral.reviewed_by_id = reviewer_id
     referral.reviewed_at = timezone.now()
     _save(referral, "status", "reviewed_by", "reviewed_at")
-    _tell_inviter(
-        referral,
-        "denied",
-        lambda friend: (
-            gettext("Your invitation of %(friend)s earns no rewards") % {"friend": friend},
-            gettext(
-                "After a review, this invitation does not qualify for rewards. Your friend's account is not affected."
-            ),
-        ),
-    )
+    _tell_inviter(referral, "denied", notices.REFERRAL_DENIED)

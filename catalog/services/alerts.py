@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from accounts import services as accounts_services
+from catalog import notices
 from catalog.models import Product
 
 
@@ -27,14 +27,13 @@ def low_stock_notify(*, product_id: int) -> int:
     if product is None or product.stock > product.low_stock_threshold:
         return 0
     day = timezone.localdate().isoformat()
-    title = _("Low stock: %(name)s (%(stock)s left)") % {"name": product.name, "stock": product.stock}
     told = 0
     for operator in _operators():
         accounts_services.notification_send(
             user_id=operator.pk,
             kind="order",
-            title=title[:120],
-            body=_("Restock it or take it off the shelf in the admin."),
+            message_code=notices.LOW_STOCK,
+            params={"name": notices.product_name(product), "stock": product.stock},
             link=f"/admin/catalog/product/{product.pk}/change/",
             dedupe_key=f"low-stock:{product.pk}:{day}",
         )

@@ -15,9 +15,9 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from catalog import notices
 from catalog.enums import OrderStatus, ProductKind
 from catalog.models import Code, OrderEvent
 from points.exceptions import DomainError
@@ -169,7 +169,7 @@ def _use(code_id: int, code: str, actor_id: int, now: datetime) -> tuple[CouponV
             from_status=view.order_status,
             to_status=view.order_status,
             actor_id=actor_id,
-            note=_("Coupon used in store"),
+            note=notices.event_note(notices.COUPON_USED),
             created_at=now,
         )
         return _view(_issued_coupons().get(pk=coupon.pk)), None
@@ -188,10 +188,9 @@ def _use(code_id: int, code: str, actor_id: int, now: datetime) -> tuple[CouponV
         from_status=view.order_status,
         to_status=view.order_status,
         actor_id=actor_id,
-        note=(
-            _("Second use refused (used %(used_at)s by %(used_by)s)")
-            % {"used_at": _local(first.used_at), "used_by": first.used_by}
-        )[:200],
+        note=notices.event_note(
+            notices.COUPON_SECOND_USE_REFUSED, used_at=_local(first.used_at), used_by=str(first.used_by)[:60]
+        ),
         created_at=now,
     )
     return first, CouponAlreadyUsed(used_at=_local(first.used_at), used_by=first.used_by)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from catalog import flash_gate
+from catalog import flash_gate, notices
 from catalog.enums import OrderStatus, ProductKind, RefundReason, StockReason
 from catalog.exceptions import InvalidTransition, OrderNotFound, ReasonRequired
 from catalog.models import CashRefund, Code, Order, OrderEvent, Product, StockMovement
@@ -84,7 +84,8 @@ def _undo(order: Order, *, actor_id: int | None, note: str) -> None:
             spend_entry_id=order.spend_entry_id,
             idempotency_key=f"catalog.order:{order.pk}:refund",
             reference=f"catalog.order:{order.pk}",
-            memo=_("Refunded: %(name)s ×%(quantity)s") % {"name": order.product_name, "quantity": order.quantity},
+            memo_code=notices.REFUNDED,
+            memo_params={"name": notices.product_name(order.product), "quantity": order.quantity},
         )
     Product.objects.filter(pk=order.product_id).update(
         stock=F("stock") + order.quantity, sold=F("sold") - order.quantity
@@ -243,7 +244,7 @@ def _cancel_if_unpaid(*, order_id: int, now) -> bool:
     order = _with_member_lock(order_id)
     if order.status != OrderStatus.AWAITING_PAYMENT or order.pay_by is None or order.pay_by > now:
         return False
-    reason = _("Payment not received in time")
+    reason = notices.event_note(notices.PAYMENT_TIMEOUT)  # read in each reader's language
     order = _move(order, "cancel", actor_id=None, note=reason)
     _undo(order, actor_id=None, note=reason)
     return True

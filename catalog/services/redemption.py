@@ -15,11 +15,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext as _
 
 from accounts import selectors as accounts_selectors
 from accounts import services as accounts_services
-from catalog import flash_gate, rules
+from catalog import flash_gate, notices, rules
 from catalog.enums import OrderStatus, ProductKind, StockReason
 from catalog.exceptions import (
     AddressRequired,
@@ -344,7 +343,8 @@ def _redeem(
         amount=quote.points_total,
         idempotency_key=f"catalog.order:{order.pk}:spend",
         reference=f"catalog.order:{order.pk}",
-        memo=_("Redeemed: %(name)s ×%(quantity)s") % {"name": product.name, "quantity": quantity},
+        memo_code=notices.REDEEMED,
+        memo_params={"name": notices.product_name(product), "quantity": quantity},
     )
     if product.needs_code:
         code = Code.objects.select_for_update(skip_locked=True).filter(product=product, order__isnull=True).first()

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from catalog import notices
 from catalog.enums import OrderStatus
 from catalog.exceptions import OrderNotFound
 from catalog.images import PreparedImage
@@ -95,7 +96,8 @@ def review_post(
         source=EarningSource.REVIEW,
         idempotency_key=f"catalog.review:{order.pk}",
         reference=f"catalog.order:{order.pk}",
-        memo=_("Review: %(name)s") % {"name": order.product_name},
+        memo_code=notices.REVIEW,
+        memo_params={"name": notices.product_name(order.product)},
     )
     if award.replayed:
         # Paid for an earlier review of this order (removed since): nothing new is credited.
@@ -131,7 +133,8 @@ def review_remove(*, review_id: int, actor_id: int) -> int:
             earn_entry_id=review.points_entry_id,
             idempotency_key=f"catalog.review:{review.order_id}:removed",
             reference=f"catalog.order:{review.order_id}",
-            memo=_("Review removed: %(name)s") % {"name": review.order.product_name},
+            memo_code=notices.REVIEW_REMOVED,
+            memo_params={"name": notices.product_name(review.order.product)},
         )
         taken = -receipt.amount - receipt.pending_amount + receipt.debt_change
     order_id, photo = review.order_id, review.photo.name

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from catalog import flash_gate
 from catalog.enums import StockReason
@@ -100,6 +101,6 @@ def codes_import(*, product_id: int, text: str, actor_id: int | None) -> CodeImp
             len(new),
             StockReason.RESTOCK,
             actor_id=actor_id,
-            note=_("%(n)s codes imported") % {"n": len(new)},
+            note=ngettext("%(n)s code imported", "%(n)s codes imported", len(new)) % {"n": len(new)},
         )
     return report

@@ -10,9 +10,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from points import rules
+from points import notices, rules
 from points.enums import EntryKind, LotStatus
-from points.exceptions import IdempotencyConflict, InvalidAmount
+from points.exceptions import IdempotencyConflict, InvalidAmount, InvalidMessage
 from points.models import Account, Entry, ExpiryPolicy, Lot, LotMovement
 
 
@@ -115,6 +115,15 @@ def apply_totals(
     account.lifetime_earned = account.lifetime_earned + earned
     account.lifetime_spent = account.lifetime_spent + spent
     account.lifetime_expired = account.lifetime_expired + expired
+
+
+def memo_fields(code: str, params: dict | None) -> dict:
+    """The entry fields of a history text: a checked code and its parameters (InvalidMessage if wrong)."""
+    if not code:
+        if params:
+            raise InvalidMessage(reason="parameters without a message code")
+        return {}
+    return {"memo_code": code, "memo_params": notices.check(code, params)}
 
 
 def write_entry(account: Account, *, kind: str, amount: int = 0, pending_amount: int = 0, **fields) -> Entry:
@@ -273,6 +282,8 @@ def vest_account(account: Account, now: datetime) -> int:
             amount=lot.remaining,
             pending_amount=-lot.remaining,
             reference=lot.entry.reference,
+            memo_code=lot.entry.memo_code,
+            memo_params=lot.entry.memo_params,
             memo=lot.entry.memo,
             related_entry=lot.entry,
         )

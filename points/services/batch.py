@@ -7,6 +7,7 @@ spend settles their expiry inline), and a re-run finds nothing new to do.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Min, Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from points import locks, rules
@@ -66,8 +67,9 @@ acc AS (
 ),
 ent AS (
     INSERT INTO points_entry (account_id, kind, amount, pending_amount, debt_change, balance_after,
-                              pending_after, reference, memo, source, created_at)
-    SELECT acc.id, 'expire', -acc.total, 0, 0, acc.balance, acc.pending, '', '', '', %(now)s FROM acc
+                              pending_after, reference, memo_code, memo_params, memo, source, created_at)
+    SELECT acc.id, 'expire', -acc.total, 0, 0, acc.balance, acc.pending, '', '', '{}'::jsonb, '', '', %(now)s
+    FROM acc
     RETURNING id, account_id
 ),
 mov AS (
@@ -168,10 +170,13 @@ def points_vest_due(*, now: datetime | None = None, batch_size: int = 500) -> Ba
 
 
 def points_send_expiry_reminders(*, now: datetime | None = None, days: int | None = None) -> int:
-    """Tell each member, once per batch of lots, how many points expire within ``days``.
+    """Tell each member, once per lot, which points expire within ``days``: one message per
+    member and run, with the points that expire on each day (never one sum under the first day).
 
-    Lots are marked reminded in the same transaction as the notice, so a re-run or a
-    second worker sends nothing twice. Returns the number of members told.
+    Each day's figure is every spendable point that expires that day (also from lots reminded
+    before), so the message states what will happen. Lots are marked reminded in the same
+    transaction as the notice, so a re-run or a second worker sends nothing twice; the notice's
+    key is the first lot it is the first reminder for. Returns the number of members told.
     """
     now = now or timezone.now()
     if days is None:
@@ -193,18 +198,34 @@ def points_send_expiry_reminders(*, now: datetime | None = None, days: int | Non
             .values_list("pk", flat=True)
         )
         lot_ids = list(due)
-        per_member = (
-            Lot.objects.filter(pk__in=lot_ids)
-            .values("account__user_id")
-            .annotate(points=Sum("remaining"), first_expiry=Min("expires_at"))
-            .order_by("account__user_id")
+        # Per account: the days its newly reminded lots expire on, and the first of those lots.
+        reminded: dict[int, tuple[set, int]] = {}
+        for lot_id, account_id, expires_at in (
+            Lot.objects.filter(pk__in=lot_ids).order_by("pk").values_list("pk", "account_id", "expires_at")
+        ):
+            day_set, _first = reminded.setdefault(account_id, (set(), lot_id))
+            day_set.add(rules.last_valid_day(expires_at, zone))
+        expiring = (
+            Lot.objects.filter(account_id__in=reminded, status=LotStatus.AVAILABLE, remaining__gt=0, expires_at__gt=now)
+            .values("account_id", "account__user_id", "expires_at")
+            .annotate(points=Sum("remaining"))
         )
-        for row in per_member:
+        per_day: dict[int, dict] = defaultdict(lambda: defaultdict(int))
+        user_of: dict[int, int] = {}
+        for row in expiring:
+            when = rules.last_valid_day(row["expires_at"], zone)
+            if when in reminded[row["account_id"]][0]:
+                per_day[row["account_id"]][when] += row["points"]
+                user_of[row["account_id"]] = row["account__user_id"]
+        for account_id in sorted(per_day, key=lambda a: user_of[a]):
+            dates = sorted(per_day[account_id].items())
             expiry_reminder_due.send(
                 sender=Lot,
-                user_id=row["account__user_id"],
-                points=row["points"],
-                expires_on=rules.last_valid_day(row["first_expiry"], zone),
+                user_id=user_of[account_id],
+                points=sum(points for _day, points in dates),
+                expires_on=dates[0][0],
+                dates=dates,
+                reminder_id=reminded[account_id][1],
             )
             told += 1
         Lot.objects.filter(pk__in=lot_ids).update(reminded_at=now)

@@ -13,9 +13,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from points import locks, rules
+from points import locks, notices, rules
 from points.enums import CapPeriod, EarningSource
 from points.exceptions import DomainError, IdempotencyConflict
 from points.models import Account, Campaign, EarningRule, Entry, IdentityClaim
@@ -39,6 +38,14 @@ class AwardResult:
     receipt: Receipt | None
     message: str = ""
     replayed: bool = False
+    # The same reason as a stored text (points.notices.nested), for messages read later.
+    reason: dict | None = None
+
+
+def _short(got: int, asked: int, receipt: Receipt | None, code: str, **params: object) -> AwardResult:
+    """A result that gave less than the rule's points, with why: now (``message``) and to store (``reason``)."""
+    reason = notices.nested(code, params)
+    return AwardResult(got, asked, receipt, notices.render_nested(reason), reason=reason)
 
 
 def _zone() -> ZoneInfo:
@@ -84,17 +91,6 @@ def granted_in_periods(account: Account, source: str, now: datetime) -> dict[str
     return granted
 
 
-def _cap_message(rule: EarningRule, granted: int, requested: int) -> str:
-    label = EarningSource(rule.source).label
-    if granted == 0:
-        return _("You have reached the limit for %(source)s points for now; none were added.") % {"source": label}
-    return _("%(granted)s of %(requested)s %(source)s points were added: the rest is over the limit.") % {
-        "granted": granted,
-        "requested": requested,
-        "source": label,
-    }
-
-
 def _consume_budget(campaign: Campaign, extra: int) -> int:
     """Take up to ``extra`` points from a campaign's budget; returns what was available."""
     if campaign.budget is None or extra <= 0:
@@ -135,13 +131,15 @@ def points_award(
     idempotency_key: str,
     base_points: int | None = None,
     reference: str = "",
-    memo: str = "",
+    memo_code: str = "",
+    memo_params: dict | None = None,
     available_at: datetime | None = None,
 ) -> AwardResult:
     """Give a member the points an earning source is worth now, within its caps.
 
     ``base_points`` overrides the rule's fixed points (e.g. a task worth 30). What is over
-    a cap is not granted and the result says why. Locks: the account, then a budgeted
+    a cap is not granted and the result says why (``message`` now, ``reason`` to store).
+    ``memo_code``/``memo_params``: the history text (points_earn). Locks: the account, then a budgeted
     campaign row. Safe to call twice (same key: the first result, nothing new).
     """
     if source not in EarningSource.values:
@@ -155,27 +153,30 @@ def points_award(
         return AwardResult(points, points, _core.receipt(account, existing, replayed=True), replayed=True)
     rule = EarningRule.objects.filter(source=source).first()
     if rule is None or not rule.active:
-        label = EarningSource(source).label
-        return AwardResult(0, 0, None, _("Points for %(source)s are switched off at the moment.") % {"source": label})
+        return _short(0, 0, None, notices.AWARD_SWITCHED_OFF, source=source)
     base = _core.check_positive(base_points if base_points is not None else rule.points)
     now = timezone.now()
     caps = {CapPeriod.DAY: rule.daily_cap, CapPeriod.WEEK: rule.weekly_cap, CapPeriod.MONTH: rule.monthly_cap}
     room = rules.cap_room(caps, granted_in_periods(account, source, now) if any(caps.values()) else {})
     requested, _campaign = award_amount(account=account, rule=rule, base=base, now=now)
     granted = requested if room is None else min(requested, room)
-    message = "" if granted == requested else _cap_message(rule, granted, requested)
     if granted <= 0:
-        return AwardResult(0, requested, None, message)
+        return _short(0, requested, None, notices.AWARD_NONE, source=source)
     receipt = points_earn(
         user_id=user_id,
         amount=granted,
         idempotency_key=idempotency_key,
         reference=reference,
-        memo=memo,
+        memo_code=memo_code,
+        memo_params=memo_params,
         available_at=available_at,
         source=source,
     )
-    return AwardResult(granted, requested, receipt, message)
+    if granted < requested:
+        return _short(
+            granted, requested, receipt, notices.AWARD_CAPPED, source=source, granted=granted, requested=requested
+        )
+    return AwardResult(granted, requested, receipt)
 
 
 def identity_hash(identity: str) -> str:
@@ -200,9 +201,9 @@ def signup_bonus_grant(*, user_id: int, identities: list[str]) -> AwardResult:
         return points_award(user_id=user_id, source=EarningSource.SIGNUP, idempotency_key=key)
     hashes = sorted({identity_hash(i) for i in identities if i and i.split(":", 1)[-1].strip()})
     if not hashes:
-        return AwardResult(0, 0, None, _("A verified e-mail address is needed for the sign-up bonus."))
+        return _short(0, 0, None, notices.SIGNUP_NEEDS_EMAIL)
     if IdentityClaim.objects.filter(reward=EarningSource.SIGNUP, identity_hash__in=hashes).exists():
-        return AwardResult(0, 0, None, _("The sign-up bonus was already given to this e-mail address or phone."))
+        return _short(0, 0, None, notices.SIGNUP_ALREADY_GIVEN)
     try:
         with transaction.atomic():
             IdentityClaim.objects.bulk_create(
@@ -210,7 +211,7 @@ def signup_bonus_grant(*, user_id: int, identities: list[str]) -> AwardResult:
             )
     except IntegrityError:
         # Another account claimed the same identity a moment ago.
-        return AwardResult(0, 0, None, _("The sign-up bonus was already given to this e-mail address or phone."))
+        return _short(0, 0, None, notices.SIGNUP_ALREADY_GIVEN)
     return points_award(user_id=user_id, source=EarningSource.SIGNUP, idempotency_key=key)
 
 

@@ -49,7 +49,8 @@ def points_earn(
     amount: int,
     idempotency_key: str,
     reference: str = "",
-    memo: str = "",
+    memo_code: str = "",
+    memo_params: dict | None = None,
     available_at: datetime | None = None,
     expires_at: datetime | None = None,
     kind: str = EntryKind.EARN,
@@ -57,11 +58,14 @@ def points_earn(
 ) -> Receipt:
     """Credit points in a new lot. With ``available_at`` in the future they stay pending until then.
 
+    ``memo_code`` and ``memo_params`` say what the member reads in the history, rendered in
+    their language when read (points.notices; InvalidMessage for an unknown code).
     The lot expires by the operators' expiry policy unless ``expires_at`` is given.
     Points that become available first pay off any debt (docs/decisions/0006).
     Locks: the account. Safe to call twice.
     """
     _core.check_positive(amount)
+    memo = _core.memo_fields(memo_code, memo_params)
     account = locks.account_for_update(user_id=user_id)
     if (first := _core.replay(account, key=idempotency_key, kind=kind, size=amount)) is not None:
         return first
@@ -81,7 +85,7 @@ def points_earn(
         amount=0 if pending else amount,
         pending_amount=amount if pending else 0,
         reference=reference,
-        memo=memo,
+        **memo,
         source=source,
         idempotency_key=idempotency_key,
         created_at=now,
@@ -95,12 +99,22 @@ def points_earn(
 
 
 @transaction.atomic
-def points_spend(*, user_id: int, amount: int, idempotency_key: str, reference: str = "", memo: str = "") -> Receipt:
+def points_spend(
+    *,
+    user_id: int,
+    amount: int,
+    idempotency_key: str,
+    reference: str = "",
+    memo_code: str = "",
+    memo_params: dict | None = None,
+) -> Receipt:
     """Debit points from the lots that expire first. Raises InsufficientPoints.
 
-    Locks: the account. Safe to call twice.
+    ``memo_code``/``memo_params``: the history text (see points_earn). Locks: the account.
+    Safe to call twice.
     """
     _core.check_positive(amount)
+    memo = _core.memo_fields(memo_code, memo_params)
     account = locks.account_for_update(user_id=user_id)
     if (first := _core.replay(account, key=idempotency_key, kind=EntryKind.SPEND, size=amount)) is not None:
         return first
@@ -115,7 +129,7 @@ def points_spend(*, user_id: int, amount: int, idempotency_key: str, reference: 
         kind=EntryKind.SPEND,
         amount=-amount,
         reference=reference,
-        memo=memo,
+        **memo,
         idempotency_key=idempotency_key,
         created_at=now,
     )
@@ -152,9 +166,14 @@ def points_refund(
     idempotency_key: str,
     amount: int | None = None,
     reference: str = "",
-    memo: str = "",
+    memo_code: str = "",
+    memo_params: dict | None = None,
 ) -> Receipt:
     """Give back (part of) a spend into the very lots it came from, with their original expiry.
+
+    ``memo_code``/``memo_params`` describe the refund in full ("Refunded: Umbrella ×1"); without
+    them the history reads "Refunded: <what the spend says>", rendered when read. The spend's
+    text is never copied into the refund, so it can't be wrapped twice.
 
     The part that lands in a lot that has expired since expires at once, in a separate
     expire entry: a refund never mints fresh points (docs/decisions/0005). Without
@@ -165,6 +184,7 @@ def points_refund(
     """
     if amount is not None:
         _core.check_positive(amount)
+    memo = _core.memo_fields(memo_code, memo_params)
     account = locks.account_for_update(user_id=user_id)
     if (
         first := _core.replay(
@@ -193,7 +213,7 @@ def points_refund(
         kind=EntryKind.REFUND,
         amount=size,
         reference=reference or spend.reference,
-        memo=memo or spend.memo,
+        **memo,
         related_entry=spend,
         idempotency_key=idempotency_key,
         created_at=now,
@@ -236,9 +256,13 @@ def points_reverse(
     idempotency_key: str,
     amount: int | None = None,
     reference: str = "",
-    memo: str = "",
+    memo_code: str = "",
+    memo_params: dict | None = None,
 ) -> Receipt:
     """Take back (part of) an earn, e.g. when the purchase that earned it is refunded.
+
+    ``memo_code``/``memo_params`` say why; without them the history reads "Taken back: <what
+    the earn says>", rendered when read (the earn's text is never copied).
 
     The rule (docs/decisions/0006): still-pending points are cancelled; otherwise points
     come from the earn's own lot first, then from the member's other lots by expiry, and
@@ -248,6 +272,7 @@ def points_reverse(
     """
     if amount is not None:
         _core.check_positive(amount)
+    memo = _core.memo_fields(memo_code, memo_params)
     account = locks.account_for_update(user_id=user_id)
     if (
         first := _core.replay(
@@ -277,7 +302,7 @@ def points_reverse(
             kind=EntryKind.REVERSE,
             pending_amount=-cancelled,
             reference=reference or earn.reference,
-            memo=memo or earn.memo,
+            **memo,
             related_entry=earn,
             idempotency_key=idempotency_key,
             created_at=now,
@@ -297,7 +322,7 @@ def points_reverse(
         amount=-taken,
         debt_change=shortfall,
         reference=reference or earn.reference,
-        memo=memo or earn.memo,
+        **memo,
         related_entry=earn,
         idempotency_key=idempotency_key,
         created_at=now,
@@ -312,6 +337,8 @@ def points_reverse(
 @transaction.atomic
 def points_adjust(*, user_id: int, amount: int, reason: str, actor_id: int, idempotency_key: str) -> Receipt:
     """An operator's manual correction, positive (a new lot) or negative (FIFO), with a reason.
+
+    The reason is the operator's own words and is shown to the member as written.
 
     A negative adjustment larger than the balance is refused. Locks: the account. Safe to call twice.
     """

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from points import locks, rules
+from points import locks, notices, rules
 from points.enums import EarningSource, PurchaseRateScope
 from points.exceptions import DomainError, IdempotencyConflict
 from points.models import Account, EarningRule, Purchase, PurchasePolicy, PurchaseRate, PurchaseRefund
@@ -144,7 +144,8 @@ def purchase_record(
             amount=points,
             idempotency_key=f"purchase:{external_id}",
             reference=f"shop.order:{external_id}",
-            memo=_("Purchase %(order)s") % {"order": external_id},
+            memo_code=notices.PURCHASE,
+            memo_params={"order": external_id},
             available_at=available_at,
             source=EarningSource.PURCHASE,
         )
@@ -225,14 +226,16 @@ def purchase_refund(*, external_id: str, amount: Decimal | None = None, idempote
             earn_entry_id=purchase.earn_entry_id,
             amount=delta,
             idempotency_key=refund_key,
-            memo=_("Refund of purchase %(order)s") % {"order": external_id},
+            memo_code=notices.PURCHASE_REFUND,
+            memo_params={"order": external_id},
         )
     if refunded_total >= purchase.amount and purchase.bonus_entry_id:
         points_reverse(
             user_id=user_id,
             earn_entry_id=purchase.bonus_entry_id,
             idempotency_key=f"{refund_key}:bonus",
-            memo=_("First purchase bonus (order %(order)s refunded)") % {"order": external_id},
+            memo_code=notices.FIRST_PURCHASE_BONUS_REFUND,
+            memo_params={"order": external_id},
         )
     Purchase.objects.filter(pk=purchase.pk).update(refunded_amount=refunded_total, points_taken_back=target)
     PurchaseRefund.objects.create(

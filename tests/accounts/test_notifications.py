@@ -9,12 +9,15 @@ import pytest
 import time_machine
 from django.db import transaction
 from django.urls import reverse
+from django.utils import translation
 
 from accounts import selectors, services
 from accounts.enums import NotificationKind
 from accounts.exceptions import InvalidNotification, NotificationNotFound
 from accounts.models import Notification, User
+from points import selectors as points_selectors
 from points import services as points_services
+from points.models import Lot
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 12, 5, 10, tzinfo=SHANGHAI)
@@ -272,28 +275,94 @@ def earn_expiring(user, amount: int, expires_at: datetime, key: str) -> None:
     points_services.points_earn(user_id=user.pk, amount=amount, idempotency_key=key, expires_at=expires_at)
 
 
+def reminders(user) -> list[dict]:
+    """The member's reminders as read now (in the active language), with what is stored."""
+    return [
+        {"title": n.text().title, "body": n.text().body, "link": n.link, "read_at": n.read_at, "key": n.dedupe_key}
+        for n in Notification.objects.filter(user=user, message_code="accounts.expiry_reminder").order_by("pk")
+    ]
+
+
 def test_expiry_reminder_lands_in_the_inbox_once(member):
     with time_machine.travel(T0, tick=False):
         earn_expiring(member, 120, datetime(2027, 1, 1, tzinfo=SHANGHAI), "e1")
         assert points_services.points_send_expiry_reminders() == 1
         assert points_services.points_send_expiry_reminders() == 0
-    rows = list(Notification.objects.filter(user=member).values("kind", "title", "body", "link", "read_at"))
-    assert rows == [
+    first_lot = Lot.objects.get(account__user=member).pk
+    assert reminders(member) == [
         {
-            "kind": "points",
             "title": "120 points expire on 2026-12-31",
             "body": "Spend them by the end of 2026-12-31, or they expire. Your points page lists what expires when.",
             "link": "/points/",
             "read_at": None,
+            "key": f"points.expiry_reminder:{first_lot}",
         }
     ]
+    stored = Notification.objects.values("message_code", "params", "title", "body").get(user=member)
+    assert stored == {
+        "message_code": "accounts.expiry_reminder",
+        "params": {"points": 120, "dates": [["2026-12-31", 120]]},
+        "title": "",
+        "body": "",
+    }
 
 
-def test_expiry_reminder_says_point_for_one(member):
+def test_expiry_reminder_says_point_and_it_for_one(member):
     with time_machine.travel(T0, tick=False):
         earn_expiring(member, 1, datetime(2026, 12, 20, 12, tzinfo=SHANGHAI), "e1")
         points_services.points_send_expiry_reminders()
-    assert Notification.objects.get(user=member).title == "1 point expires on 2026-12-20"
+    [reminder] = reminders(member)
+    assert (reminder["title"], reminder["body"]) == (
+        "1 point expires on 2026-12-20",
+        "Spend it by the end of 2026-12-20, or it expires. Your points page lists what expires when.",
+    )
+
+
+def test_points_expiring_on_different_days_are_listed_per_day_not_added_under_the_first(member):
+    # The report: "1209 points expire on 12-10" when 459 expire on 12-10 and 750 on 12-20.
+    with time_machine.travel(T0, tick=False):
+        earn_expiring(member, 459, datetime(2026, 12, 11, tzinfo=SHANGHAI), "e1")
+        earn_expiring(member, 750, datetime(2026, 12, 21, tzinfo=SHANGHAI), "e2")
+        assert points_services.points_send_expiry_reminders() == 1
+    [reminder] = reminders(member)
+    assert reminder["title"] == "1209 points expire between 2026-12-10 and 2026-12-20"
+    assert reminder["body"] == (
+        "2026-12-10: 459 points\n"
+        "2026-12-20: 750 points\n"
+        "Spend them by the end of each day, or they expire. Your points page lists what expires when."
+    )
+    assert balance_summary_days(member) == [("2026-12-10", 459), ("2026-12-20", 750)]
+
+
+def balance_summary_days(user) -> list[tuple[str, int]]:
+    summary = points_selectors.balance_summary(user_id=user.pk)
+    return [(e.expires_on.isoformat(), e.points) for e in summary.expiring]
+
+
+def test_a_later_reminder_for_the_same_day_states_every_point_expiring_that_day(member):
+    with time_machine.travel(T0, tick=False):
+        earn_expiring(member, 100, datetime(2027, 1, 1, tzinfo=SHANGHAI), "e1")
+        points_services.points_send_expiry_reminders()
+    with time_machine.travel(T0 + timedelta(days=1), tick=False):
+        # Another lot that expires the same day: its reminder says what will expire that day in all.
+        earn_expiring(member, 40, datetime(2027, 1, 1, tzinfo=SHANGHAI), "e2")
+        assert points_services.points_send_expiry_reminders() == 1
+    titles = [r["title"] for r in reminders(member)]
+    assert titles == ["100 points expire on 2026-12-31", "140 points expire on 2026-12-31"]
+    # Each reminder has its own key (its first lot), so the second is not swallowed as a repeat.
+    assert len({r["key"] for r in reminders(member)}) == 2
+
+
+def test_a_rerun_after_a_rolled_back_run_sends_the_reminder_once(member):
+    with time_machine.travel(T0, tick=False):
+        earn_expiring(member, 120, datetime(2027, 1, 1, tzinfo=SHANGHAI), "e1")
+        with pytest.raises(RuntimeError), transaction.atomic():
+            points_services.points_send_expiry_reminders()
+            raise RuntimeError("the worker died before commit")
+        assert Notification.objects.filter(user=member).count() == 0
+        assert points_services.points_send_expiry_reminders() == 1
+        assert points_services.points_send_expiry_reminders() == 0
+    assert [r["title"] for r in reminders(member)] == ["120 points expire on 2026-12-31"]
 
 
 def test_points_outside_the_reminder_window_send_nothing(member):
@@ -303,36 +372,12 @@ def test_points_outside_the_reminder_window_send_nothing(member):
     assert inbox_rows(member) == []
 
 
-@pytest.fixture
-def languages_used(monkeypatch) -> list[str]:
-    """The active language each time the reminder text is rendered."""
-    from django.utils import translation
-
-    seen: list[str] = []
-    real_ngettext = translation.ngettext
-
-    def spy(singular, plural, number):
-        seen.append(translation.get_language())
-        return real_ngettext(singular, plural, number)
-
-    monkeypatch.setattr("accounts.receivers.ngettext", spy)
-    return seen
-
-
-def test_the_reminder_is_rendered_in_the_members_language(member, other_member, languages_used):
+def test_the_reminder_is_read_in_the_readers_language(member):
     User.objects.filter(pk=member.pk).update(language="zh-hans")
     with time_machine.travel(T0, tick=False):
         earn_expiring(member, 120, datetime(2027, 1, 1, tzinfo=SHANGHAI), "e1")
-        earn_expiring(other_member, 80, datetime(2027, 1, 1, tzinfo=SHANGHAI), "e2")
-        assert points_services.points_send_expiry_reminders() == 2
-    # Members are told in user-id order: member first, then other_member (site language: en in tests).
-    assert languages_used == ["zh-hans", "en"]
-    assert Notification.objects.get(user=other_member).title == "80 points expire on 2026-12-31"
-
-
-def test_a_member_without_a_language_gets_the_site_language(member, settings, languages_used):
-    settings.LANGUAGE_CODE = "zh-hans"
-    with time_machine.travel(T0, tick=False):
-        earn_expiring(member, 120, datetime(2027, 1, 1, tzinfo=SHANGHAI), "e1")
         points_services.points_send_expiry_reminders()
-    assert languages_used == ["zh-hans"]
+    with translation.override("zh-hans"):
+        chinese = reminders(member)[0]["title"]
+    english = reminders(member)[0]["title"]
+    assert (chinese, english) == ("120积分将于2026-12-31过期", "120 points expire on 2026-12-31")

@@ -61,7 +61,8 @@ def anonymise(user) -> None:
 
 
 def inbox(user) -> list[tuple[str, str, str]]:
-    return list(Notification.objects.filter(user=user).order_by("pk").values_list("title", "body", "link"))
+    """(title, body, link) of each message, oldest first, rendered in the active language (the reader's)."""
+    return [(n.text().title, n.text().body, n.link) for n in Notification.objects.filter(user=user).order_by("pk")]
 
 
 @pytest.fixture

@@ -66,7 +66,8 @@ def pending(user) -> int:
 
 
 def inbox(user) -> list[tuple[str, str, str]]:
-    return list(Notification.objects.filter(user=user).order_by("pk").values_list("title", "body", "link"))
+    """(title, body, link) of each message, oldest first, rendered in the active language (the reader's)."""
+    return [(n.text().title, n.text().body, n.link) for n in Notification.objects.filter(user=user).order_by("pk")]
 
 
 # ---------- the invite code on the sign-up form ----------

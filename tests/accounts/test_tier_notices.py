@@ -6,6 +6,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import time_machine
+from django.utils import translation
 
 from accounts.models import Notification
 from points import services as points_services
@@ -15,7 +16,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def inbox(user) -> list[tuple[str, str, str]]:
-    return list(Notification.objects.filter(user=user).order_by("pk").values_list("title", "body", "link"))
+    """(title, body, link) of each message, oldest first, rendered in the active language (the reader's)."""
+    return [(n.text().title, n.text().body, n.link) for n in Notification.objects.filter(user=user).order_by("pk")]
 
 
 def test_an_upgrade_congratulates_with_the_new_benefits(member):
@@ -79,16 +81,17 @@ def test_a_repeated_event_sends_one_message(member):
     ]
 
 
-def test_notices_use_the_members_language(member):
+def test_notices_are_read_in_the_readers_language(member):
     member.language = "zh-hans"
     member.save()
     tier_changed.send(sender=None, user_id=member.pk, old_tier="silver", new_tier="gold", change="upgrade")
     tier_downgrade_warning.send(sender=None, user_id=member.pk, tier="gold", needed=320, deadline=date(2026, 6, 30))
-    titles = [title for title, _body, _link in inbox(member)]
+    with translation.override("zh-hans"):
+        titles = [title for title, _body, _link in inbox(member)]
     # The tier names come from the operators' settings in each language.
-    assert "金牌会员" in titles[0]
-    assert "金牌会员" in titles[1]
-    assert "Gold" not in "".join(titles)
+    assert titles == ["恭喜您，已成为金牌会员", "请在2026-06-30前再获得320积分，即可保持金牌会员"]
+    english = [title for title, _body, _link in inbox(member)]
+    assert english == ["Congratulations, you are now Gold", "Earn 320 more points by 2026-06-30 to keep Gold"]
 
 
 def test_a_tier_removed_since_is_named_by_its_code(member):

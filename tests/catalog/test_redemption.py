@@ -13,10 +13,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.utils import translation
 
 from accounts import selectors as accounts_selectors
 from accounts.exceptions import AddressNotFound, PinIncorrect, PinLocked, PinNotSet
-from catalog import services
+from catalog import selectors, services
 from catalog.enums import OrderStatus, ProductKind, StockReason
 from catalog.exceptions import (
     AddressRequired,
@@ -593,7 +594,15 @@ def test_an_unpaid_order_is_cancelled_and_refunded_when_its_time_runs_out(buyer,
         OrderStatus.AWAITING_PAYMENT,
         OrderStatus.CANCELLED,
         None,
-        "Payment not received in time",
+        "catalog.payment_timeout",
+    )
+    # The note is the mall's, stored as a code: each member reads it in their own language.
+    with translation.override("zh-hans"):
+        assert [e.note for e in selectors.order_detail(member_id=buyer.pk, order_id=order.pk).events][
+            -1
+        ] == "超时未支付"
+    assert [e.note for e in selectors.order_detail(member_id=buyer.pk, order_id=order.pk).events][-1] == (
+        "Payment not received in time"
     )
 
 

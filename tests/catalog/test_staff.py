@@ -13,11 +13,12 @@ import time_machine
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from catalog import services
 from catalog.enums import OrderStatus, ProductKind
 from catalog.models import Code, OrderEvent
+from catalog.notices import note_text
 from catalog.services.coupons import CouponAlreadyUsed, CouponExpired, CouponNotActive, CouponNotFound
 from tests.catalog.conftest import PIN
 from tests.factories import MemberFactory
@@ -167,7 +168,8 @@ def test_marking_used_sets_who_and_when_once_and_notes_it_on_the_order(staff_cli
     used_at, used_by = used_state(coupon)
     assert (timezone.localtime(used_at).strftime("%Y-%m-%d %H:%M"), used_by) == ("2026-05-01 10:30", shop_staff.pk)
     event = OrderEvent.objects.filter(order_id=coupon.order_id).order_by("pk").last()
-    assert (event.actor_id, event.note, event.to_status) == (shop_staff.pk, "Coupon used in store", "completed")
+    assert (event.actor_id, event.note, event.to_status) == (shop_staff.pk, "catalog.coupon_used", "completed")
+    assert note_text(event.note) == "Coupon used in store"
     page = staff_client.get(URL)
     assert "Used: Latte voucher for " in page.content.decode()
 
@@ -189,7 +191,10 @@ def test_a_second_use_is_refused_with_when_and_by_whom_and_logged(staff_client, 
     assert used_state(coupon) == first
     assert "Second in-store use of coupon" in caplog.text
     note = OrderEvent.objects.filter(order_id=coupon.order_id, actor=other_till).get()
-    assert note.note == "Second use refused (used 2026-05-01 10:30 by Till 1)"
+    # Stored as a code with its parameters, read in each reader's language.
+    assert note_text(note.note) == "Second use refused (used 2026-05-01 10:30 by Till 1)"
+    with translation.override("zh-hans"):
+        assert note_text(note.note) == "拒绝重复核销（已于2026-05-01 10:30由Till 1核销）"
 
 
 def test_the_service_refuses_a_second_use(coupon, shop_staff):

@@ -35,22 +35,27 @@ def member_with_history(member) -> History:
     ago (soonest expiry first), so 100 expire within the month. Balance 500, pending 120.
     """
     now = timezone.now()
+    coffee = {"name": {"zh": "咖啡券", "en": "Coffee voucher"}, "quantity": 1}
+    speaker = {"name": {"zh": "蓝牙音箱", "en": "Bluetooth speaker"}, "quantity": 1}
     steps = [
-        (400, points_services.points_earn, 300, "Purchase #1001"),
-        (380, points_services.points_spend, 120, "Redeemed: Coffee voucher ×1"),
-        (350, points_services.points_earn, 250, "Purchase #1002"),
-        (20, points_services.points_earn, 400, "Purchase #1003"),
-        (5, points_services.points_spend, 150, "Redeemed: Bluetooth speaker ×1"),
+        (400, points_services.points_earn, 300, "points.purchase", {"order": "#1001"}),
+        (380, points_services.points_spend, 120, "catalog.redeemed", coffee),
+        (350, points_services.points_earn, 250, "points.purchase", {"order": "#1002"}),
+        (20, points_services.points_earn, 400, "points.purchase", {"order": "#1003"}),
+        (5, points_services.points_spend, 150, "catalog.redeemed", speaker),
     ]
-    for number, (days_ago, service, amount, memo) in enumerate(steps):
+    for number, (days_ago, service, amount, code, params) in enumerate(steps):
         with time_machine.travel(now - timedelta(days=days_ago), tick=False):
-            service(user_id=member.pk, amount=amount, idempotency_key=f"e2e:{number}", memo=memo)
+            service(
+                user_id=member.pk, amount=amount, idempotency_key=f"e2e:{number}", memo_code=code, memo_params=params
+            )
     points_services.points_earn(
         user_id=member.pk,
         amount=120,
         idempotency_key="e2e:pending",
         available_at=now + timedelta(days=5),
-        memo="Purchase #2001 (returns window)",
+        memo_code="points.purchase",
+        memo_params={"order": "#2001"},
     )
     earned_local = (now - timedelta(days=350)).astimezone(ZoneInfo(settings.TIME_ZONE))
     return History(email=member.email, expiring_day=rules.add_months(earned_local, 12).date())
@@ -85,7 +90,7 @@ def test_member_sees_exact_balance_expiring_points_and_readable_history(page, lo
     expect(expiring.locator("strong")).to_have_text("100")
     expect(page.get_by_test_id("history").locator(".title")).to_have_text(
         [
-            "Purchase #2001 (returns window)",
+            "Purchase #2001",
             "Redeemed: Bluetooth speaker ×1",
             "Purchase #1003",
             "Points expired",
@@ -109,7 +114,7 @@ def test_member_sees_exact_balance_expiring_points_and_readable_history(page, lo
         pytest.param(
             "Earned",
             "earned",
-            ["Purchase #2001 (returns window)", "Purchase #1003", "Purchase #1002", "Purchase #1001"],
+            ["Purchase #2001", "Purchase #1003", "Purchase #1002", "Purchase #1001"],
             id="earned",
         ),
     ],

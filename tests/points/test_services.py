@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -55,6 +55,9 @@ def ledger_stays_consistent(db):
     yield
     report = services.points_verify()
     assert report.ok, report.violations
+
+
+MUG = {"name": {"zh": "马克杯", "en": "Mug"}, "quantity": 2}
 
 
 def earn(user, amount, key, **kwargs) -> Receipt:
@@ -138,7 +141,9 @@ def set_policy(**fields) -> None:
 
 
 def test_earn_opens_an_available_lot_that_expires_by_the_policy(member, clock):
-    receipt = earn(member, 100, "order:1:earn", reference="shop.order:1", memo="Purchase #1")
+    receipt = earn(
+        member, 100, "order:1:earn", reference="shop.order:1", memo_code="points.purchase", memo_params={"order": "1"}
+    )
 
     assert receipt == Receipt(
         entry_id=receipt.entry_id,
@@ -158,9 +163,10 @@ def test_earn_opens_an_available_lot_that_expires_by_the_policy(member, clock):
         100,
         0,
     )
-    assert (entry.reference, entry.memo, entry.idempotency_key, entry.created_at) == (
+    assert (entry.reference, entry.memo_code, entry.memo_params, entry.idempotency_key, entry.created_at) == (
         "shop.order:1",
-        "Purchase #1",
+        "points.purchase",
+        {"order": "1"},
         "order:1:earn",
         T0,
     )
@@ -254,7 +260,15 @@ def test_a_pending_earn_is_pending_even_when_the_clock_moves_during_the_call(mem
 
 
 def test_the_vest_job_makes_due_pending_points_available(member, clock):
-    pending = earn(member, 100, "e", available_at=T0 + timedelta(days=7), reference="shop.order:9", memo="Purchase")
+    pending = earn(
+        member,
+        100,
+        "e",
+        available_at=T0 + timedelta(days=7),
+        reference="shop.order:9",
+        memo_code="points.purchase",
+        memo_params={"order": "9"},
+    )
 
     clock.move_to(T0 + timedelta(days=7) - timedelta(microseconds=1))
     assert services.points_vest_due() == NOTHING_DONE
@@ -267,7 +281,12 @@ def test_the_vest_job_makes_due_pending_points_available(member, clock):
     assert lot_of(pending).status == LotStatus.AVAILABLE
     vest = Entry.objects.get(kind=EntryKind.VEST)
     assert (vest.amount, vest.pending_amount, vest.balance_after, vest.pending_after) == (100, -100, 100, 0)
-    assert (vest.related_entry_id, vest.reference, vest.memo) == (pending.entry_id, "shop.order:9", "Purchase")
+    assert (vest.related_entry_id, vest.reference, vest.memo_code, vest.memo_params) == (
+        pending.entry_id,
+        "shop.order:9",
+        "points.purchase",
+        {"order": "9"},
+    )
     assert moves(vest) == []
 
     assert services.points_vest_due() == NOTHING_DONE
@@ -313,7 +332,7 @@ def test_spend_takes_the_lots_that_expire_first(member, clock):
     february = earn(member, 70, "c", expires_at=datetime(2025, 2, 1, tzinfo=SHANGHAI))
     march_too = earn(member, 30, "d", expires_at=datetime(2025, 3, 1, tzinfo=SHANGHAI))
 
-    first = spend(member, 150, "s1", reference="catalog.order:1", memo="Redeemed: Mug ×1")
+    first = spend(member, 150, "s1", reference="catalog.order:1", memo_code="catalog.redeemed", memo_params=MUG)
 
     assert first == Receipt(
         entry_id=first.entry_id,
@@ -328,7 +347,12 @@ def test_spend_takes_the_lots_that_expire_first(member, clock):
     # Same expiry: the older lot first.
     assert moves(first) == [(lot_of(february).pk, -70), (lot_of(march).pk, -50), (lot_of(march_too).pk, -30)]
     entry = Entry.objects.get(pk=first.entry_id)
-    assert (entry.balance_after, entry.reference, entry.memo) == (100, "catalog.order:1", "Redeemed: Mug ×1")
+    assert (entry.balance_after, entry.reference, entry.memo_code, entry.memo_params) == (
+        100,
+        "catalog.order:1",
+        "catalog.redeemed",
+        MUG,
+    )
 
     second = spend(member, 40, "s2")
     assert moves(second) == [(lot_of(latest).pk, -40)]
@@ -359,7 +383,7 @@ def test_spend_of_the_whole_balance_leaves_zero(member, clock):
 def test_refund_puts_points_back_into_the_exact_lots_with_their_expiry(member, clock):
     later = earn(member, 100, "a")
     sooner = earn(member, 50, "b", expires_at=datetime(2025, 2, 1, tzinfo=SHANGHAI))
-    spent = spend(member, 120, "s", reference="catalog.order:7", memo="Redeemed: Mug ×2")
+    spent = spend(member, 120, "s", reference="catalog.order:7", memo_code="catalog.redeemed", memo_params=MUG)
     assert moves(spent) == [(lot_of(sooner).pk, -50), (lot_of(later).pk, -70)]
 
     receipt = refund(member, spent, "r")
@@ -380,10 +404,12 @@ def test_refund_puts_points_back_into_the_exact_lots_with_their_expiry(member, c
         (50, datetime(2025, 2, 1, tzinfo=SHANGHAI)),
     ]
     entry = Entry.objects.get(pk=receipt.entry_id)
-    assert (entry.related_entry_id, entry.reference, entry.memo, entry.balance_after) == (
+    # The refund names its spend; it never copies the spend's text (that is how texts doubled).
+    assert (entry.related_entry_id, entry.reference, entry.memo_code, entry.memo, entry.balance_after) == (
         spent.entry_id,
         "catalog.order:7",
-        "Redeemed: Mug ×2",
+        "",
+        "",
         150,
     )
     assert lifetime(member) == (150, 0, 0)
@@ -822,8 +848,8 @@ def _normalised_ledger(user) -> dict:
 def reminders():
     sent = []
 
-    def record(sender, user_id, points, expires_on, **kwargs):
-        sent.append({"user_id": user_id, "points": points, "expires_on": expires_on})
+    def record(sender, user_id, points, expires_on, dates, **kwargs):
+        sent.append({"user_id": user_id, "points": points, "expires_on": expires_on, "dates": dates})
 
     expiry_reminder_due.connect(record)
     yield sent
@@ -837,9 +863,20 @@ def test_expiry_reminders_are_sent_once_per_lot(member, other_member, clock, rem
     other = earn(other_member, 10, "d", expires_at=T0 + timedelta(days=5))
 
     assert services.points_send_expiry_reminders() == 2
+    # Each day's points on their own: 100 expire after 01-30 and 40 after 02-04, not 140 on 01-30.
     assert sorted(reminders, key=lambda r: r["user_id"]) == [
-        {"user_id": member.pk, "points": 140, "expires_on": datetime(2025, 1, 30).date()},
-        {"user_id": other_member.pk, "points": 10, "expires_on": datetime(2025, 1, 15).date()},
+        {
+            "user_id": member.pk,
+            "points": 140,
+            "expires_on": date(2025, 1, 30),
+            "dates": [(date(2025, 1, 30), 100), (date(2025, 2, 4), 40)],
+        },
+        {
+            "user_id": other_member.pk,
+            "points": 10,
+            "expires_on": date(2025, 1, 15),
+            "dates": [(date(2025, 1, 15), 10)],
+        },
     ]
     assert [lot_of(r).reminded_at for r in (first, second, outside, other)] == [T0, T0, None, T0]
 
@@ -849,7 +886,9 @@ def test_expiry_reminders_are_sent_once_per_lot(member, other_member, clock, rem
 
     clock.move_to(T0 + timedelta(days=15))
     assert services.points_send_expiry_reminders() == 1
-    assert reminders == [{"user_id": member.pk, "points": 70, "expires_on": datetime(2025, 2, 19).date()}]
+    assert reminders == [
+        {"user_id": member.pk, "points": 70, "expires_on": date(2025, 2, 19), "dates": [(date(2025, 2, 19), 70)]}
+    ]
 
 
 def test_expiry_reminders_skip_spent_and_expired_lots(member, clock, reminders):
@@ -860,7 +899,9 @@ def test_expiry_reminders_skip_spent_and_expired_lots(member, clock, reminders):
     clock.move_to(T0 + timedelta(days=2))
 
     assert services.points_send_expiry_reminders(days=30) == 1
-    assert reminders == [{"user_id": member.pk, "points": 100, "expires_on": datetime(2025, 1, 30).date()}]
+    assert reminders == [
+        {"user_id": member.pk, "points": 100, "expires_on": date(2025, 1, 30), "dates": [(date(2025, 1, 30), 100)]}
+    ]
     assert [lot_of(r).reminded_at for r in (spent, lapsed)] == [None, None]
 
 

@@ -8,6 +8,7 @@ from points import services
 from points.models import Entry
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+MUG = {"name": {"zh": "马克杯", "en": "Mug"}, "quantity": 1}
 
 
 def test_my_points_requires_login(client):
@@ -18,8 +19,20 @@ def test_my_points_requires_login(client):
 
 def test_my_points_shows_balance_history_and_next_expiry(client, member):
     with time_machine.travel(datetime(2026, 1, 5, 10, tzinfo=SHANGHAI), tick=False):
-        services.points_earn(user_id=member.pk, amount=200, idempotency_key="e", memo="Purchase #1001")
-        services.points_spend(user_id=member.pk, amount=50, idempotency_key="s", memo="Redeemed: Bluetooth speaker ×1")
+        services.points_earn(
+            user_id=member.pk,
+            amount=200,
+            idempotency_key="e",
+            memo_code="points.purchase",
+            memo_params={"order": "#1001"},
+        )
+        services.points_spend(
+            user_id=member.pk,
+            amount=50,
+            idempotency_key="s",
+            memo_code="catalog.redeemed",
+            memo_params={"name": {"zh": "蓝牙音箱", "en": "Bluetooth speaker"}, "quantity": 1},
+        )
     with time_machine.travel(datetime(2026, 12, 20, 10, tzinfo=SHANGHAI), tick=False):
         client.force_login(member)
         response = client.get(reverse("my_points"), HTTP_ACCEPT_LANGUAGE="en")
@@ -33,8 +46,12 @@ def test_my_points_shows_balance_history_and_next_expiry(client, member):
 
 
 def test_history_filters_by_kind(client, member):
-    services.points_earn(user_id=member.pk, amount=100, idempotency_key="e", memo="Purchase #1")
-    services.points_spend(user_id=member.pk, amount=10, idempotency_key="s", memo="Redeemed: Mug ×1")
+    services.points_earn(
+        user_id=member.pk, amount=100, idempotency_key="e", memo_code="points.purchase", memo_params={"order": "#1"}
+    )
+    services.points_spend(
+        user_id=member.pk, amount=10, idempotency_key="s", memo_code="catalog.redeemed", memo_params=MUG
+    )
     client.force_login(member)
     spent = client.get(reverse("my_points"), {"kind": "spent"}).content.decode()
     assert "Redeemed: Mug ×1" in spent
@@ -45,7 +62,9 @@ def test_history_filters_by_kind(client, member):
 
 
 def test_htmx_filter_returns_only_the_history_partial(client, member):
-    services.points_earn(user_id=member.pk, amount=100, idempotency_key="e", memo="Purchase #1")
+    services.points_earn(
+        user_id=member.pk, amount=100, idempotency_key="e", memo_code="points.purchase", memo_params={"order": "#1"}
+    )
     client.force_login(member)
     response = client.get(reverse("my_points"), {"kind": "all"}, HTTP_HX_REQUEST="true")
     body = response.content.decode()
@@ -54,7 +73,9 @@ def test_htmx_filter_returns_only_the_history_partial(client, member):
 
 
 def test_bad_filters_show_a_message_and_still_render(client, member):
-    services.points_earn(user_id=member.pk, amount=100, idempotency_key="e", memo="Purchase #1")
+    services.points_earn(
+        user_id=member.pk, amount=100, idempotency_key="e", memo_code="points.purchase", memo_params={"order": "#1"}
+    )
     client.force_login(member)
     before = Entry.objects.count()
     response = client.get(
@@ -70,9 +91,15 @@ def test_bad_filters_show_a_message_and_still_render(client, member):
 
 
 def test_members_only_ever_see_their_own_history(client, member, other_member):
-    services.points_earn(user_id=other_member.pk, amount=100, idempotency_key="e", memo="Secret purchase")
+    services.points_earn(
+        user_id=other_member.pk,
+        amount=100,
+        idempotency_key="e",
+        memo_code="points.purchase",
+        memo_params={"order": "SECRET-7"},
+    )
     client.force_login(member)
-    assert "Secret purchase" not in client.get(reverse("my_points")).content.decode()
+    assert "SECRET-7" not in client.get(reverse("my_points")).content.decode()
 
 
 def test_header_shows_live_balance_on_every_page(client, member):

@@ -1,0 +1,305 @@
+"""What the accounts app tells members: inbox messages and history texts, one renderer per code.
+
+Senders store a code and parameters (``notification_send(message_code=…, params=…)``,
+``points_award(memo_code=…, memo_params=…)``); these functions turn them into text in the
+reader's language when the inbox or history is read (points.notices, docs/decisions/0019).
+Dates are stored as ISO strings, names of tiers as ``{"zh": …, "en": …}``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from points import features as points_features
+from points.notices import Params, Text, day, localized, register, render_nested
+
+# History texts (ledger entries) of referral rewards.
+REFERRAL_SIGNUP_MEMO = "accounts.referral_signup"
+REFERRAL_FIRST_ORDER_MEMO = "accounts.referral_first_order"
+REFERRAL_HELD_MEMO = "accounts.referral_held"
+REFERRAL_FIRST_ORDER_REFUNDED_MEMO = "accounts.referral_first_order_refunded"
+
+# Inbox messages.
+EXPIRY_REMINDER = "accounts.expiry_reminder"
+TIER_UPGRADED = "accounts.tier_upgraded"
+TIER_DOWNGRADED = "accounts.tier_downgraded"
+TIER_WARNING = "accounts.tier_warning"
+SIGNUP_BONUS = "accounts.signup_bonus"
+SIGNUP_BONUS_REFUSED = "accounts.signup_bonus_refused"
+REFERRAL_HELD = "accounts.referral_held_notice"
+REFERRAL_MONTHLY_CAP = "accounts.referral_monthly_cap"
+REFERRAL_SIGNUP_REWARD = "accounts.referral_signup_reward"
+REFERRAL_SIGNUP_NO_REWARD = "accounts.referral_signup_no_reward"
+REFERRAL_FIRST_ORDER_REWARD = "accounts.referral_first_order_reward"
+REFERRAL_FIRST_ORDER_NO_REWARD = "accounts.referral_first_order_no_reward"
+REFERRAL_FIRST_ORDER_WITHDRAWN = "accounts.referral_first_order_withdrawn"
+REFERRAL_APPROVED = "accounts.referral_approved"
+REFERRAL_DENIED = "accounts.referral_denied"
+REFERRAL_KNOWN_EMAIL = "accounts.referral_known_email"
+REFERRAL_SELF = "accounts.referral_self"
+
+
+# --- History texts ------------------------------------------------------------------------
+
+
+@register(REFERRAL_SIGNUP_MEMO)
+def _referral_signup_memo(params: Params) -> str:
+    return _("Friend joined: %(friend)s") % {"friend": params["friend"]}
+
+
+@register(REFERRAL_FIRST_ORDER_MEMO)
+def _referral_first_order_memo(params: Params) -> str:
+    return _("Friend's first order: %(friend)s") % {"friend": params["friend"]}
+
+
+@register(REFERRAL_HELD_MEMO)
+def _referral_held_memo(params: Params) -> str:
+    return _("Invitation held for review")
+
+
+@register(REFERRAL_FIRST_ORDER_REFUNDED_MEMO)
+def _referral_first_order_refunded_memo(params: Params) -> str:
+    return _("Friend's first order was refunded")
+
+
+# --- Points ---------------------------------------------------------------------------------
+
+
+@register(EXPIRY_REMINDER)
+def _expiry_reminder(params: Params) -> Text:
+    """``dates``: [[ISO date, points], …] in date order, each the points that expire at the end
+    of that day; ``points``: their total."""
+    dates = [(day(when), int(points)) for when, points in params["dates"]]
+    total = int(params["points"])
+    if len(dates) == 1:
+        ((when, _points),) = dates
+        title = ngettext("%(points)s point expires on %(date)s", "%(points)s points expire on %(date)s", total) % {
+            "points": total,
+            "date": when,
+        }
+        body = ngettext(
+            "Spend it by the end of %(date)s, or it expires. Your points page lists what expires when.",
+            "Spend them by the end of %(date)s, or they expire. Your points page lists what expires when.",
+            total,
+        ) % {"date": when}
+        return Text(title, body)
+    title = ngettext(
+        "%(points)s point expires between %(first)s and %(last)s",
+        "%(points)s points expire between %(first)s and %(last)s",
+        total,
+    ) % {"points": total, "first": dates[0][0], "last": dates[-1][0]}
+    lines = [
+        ngettext("%(date)s: %(points)s point", "%(date)s: %(points)s points", points) % {"date": when, "points": points}
+        for when, points in dates
+    ]
+    body = "\n".join(
+        [*lines, _("Spend them by the end of each day, or they expire. Your points page lists what expires when.")]
+    )
+    return Text(title, body)
+
+
+@register(TIER_UPGRADED)
+def _tier_upgraded(params: Params) -> Text:
+    draws = int(params["draws"])
+    values = {"percent": params["percent"], "multiplier": params["multiplier"], "draws": draws}
+    if draws and points_features.feature_live(points_features.LOTTERY):
+        body = ngettext(
+            "Your benefits: redeem at %(percent)s%% of the points price, earn points ×%(multiplier)s "
+            "and draw %(draws)s free prize a month.",
+            "Your benefits: redeem at %(percent)s%% of the points price, earn points ×%(multiplier)s "
+            "and draw %(draws)s free prizes a month.",
+            draws,
+        )
+    else:
+        # No prize draws until the lottery exists: the notice promises only what the mall gives
+        # (decided when it is read, so the draws appear once the lottery is live).
+        body = _("Your benefits: redeem at %(percent)s%% of the points price and earn points ×%(multiplier)s.")
+    return Text(_("Congratulations, you are now %(tier)s") % {"tier": localized(params["tier"])}, body % values)
+
+
+@register(TIER_DOWNGRADED)
+def _tier_downgraded(params: Params) -> Text:
+    return Text(
+        _("Your tier is now %(tier)s") % {"tier": localized(params["tier"])},
+        _(
+            "Tiers follow the points you earned over the last months. Your tier page shows what it takes "
+            "to move up again."
+        ),
+    )
+
+
+@register(TIER_WARNING)
+def _tier_warning(params: Params) -> Text:
+    points = int(params["points"])
+    return Text(
+        ngettext(
+            "Earn %(points)s more point by %(date)s to keep %(tier)s",
+            "Earn %(points)s more points by %(date)s to keep %(tier)s",
+            points,
+        )
+        % {"points": points, "date": day(params["date"]), "tier": localized(params["tier"])},
+        _("Tiers are reviewed on the 1st of each month. Points count once they are available, not while pending."),
+    )
+
+
+@register(SIGNUP_BONUS)
+def _signup_bonus(params: Params) -> Text:
+    points = int(params["points"])
+    return Text(
+        ngettext("Welcome! %(points)s point was added", "Welcome! %(points)s points were added", points)
+        % {"points": points},
+        _(
+            "Thank you for confirming your e-mail address. Spend your points in the mall, "
+            "or read the points rules for more ways to earn."
+        ),
+    )
+
+
+@register(SIGNUP_BONUS_REFUSED)
+def _signup_bonus_refused(params: Params) -> Text:
+    return Text(_("About your sign-up bonus"), render_nested(params["reason"]))
+
+
+# --- Referrals ------------------------------------------------------------------------------
+
+
+def _joined(friend: str) -> str:
+    return _("Your friend %(friend)s joined") % {"friend": friend}
+
+
+@register(REFERRAL_HELD)
+def _referral_held(params: Params) -> Text:
+    return Text(
+        _("Your invitation of %(friend)s is being reviewed") % {"friend": params["friend"]},
+        _(
+            "Several sign-ups came from the same place within a short time, so we check them before "
+            "paying invitation rewards. You will get a message when the review is done."
+        ),
+    )
+
+
+@register(REFERRAL_MONTHLY_CAP)
+def _referral_monthly_cap(params: Params) -> Text:
+    cap = int(params["cap"])
+    return Text(
+        _joined(params["friend"]),
+        ngettext(
+            "You have reached this month's limit of %(cap)s rewarded invitation, so this one earns no "
+            "points. The limit starts again on the 1st of next month.",
+            "You have reached this month's limit of %(cap)s rewarded invitations, so this one earns no "
+            "points. The limit starts again on the 1st of next month.",
+            cap,
+        )
+        % {"cap": cap},
+    )
+
+
+@register(REFERRAL_SIGNUP_REWARD)
+def _referral_signup_reward(params: Params) -> Text:
+    """``available_at``: ISO date-time when the points stop being pending, or None (available now)."""
+    points = int(params["points"])
+    title = ngettext(
+        "Your friend %(friend)s joined: %(points)s point for you",
+        "Your friend %(friend)s joined: %(points)s points for you",
+        points,
+    ) % {"friend": params["friend"], "points": points}
+    if params.get("available_at"):
+        local = datetime.fromisoformat(params["available_at"]).astimezone(ZoneInfo(settings.TIME_ZONE))
+        body = ngettext(
+            "It becomes available at %(time)s, after a routine check of recent sign-ups. "
+            "Their first purchase earns you a further reward.",
+            "They become available at %(time)s, after a routine check of recent sign-ups. "
+            "Their first purchase earns you a further reward.",
+            points,
+        ) % {"time": local.strftime("%H:%M")}
+    else:
+        body = _("Thank you for inviting them. Their first purchase earns you a further reward.")
+    return Text(title, body)
+
+
+@register(REFERRAL_SIGNUP_NO_REWARD)
+def _referral_signup_no_reward(params: Params) -> Text:
+    return Text(_joined(params["friend"]), render_nested(params["reason"]))
+
+
+@register(REFERRAL_SELF)
+def _referral_self(params: Params) -> Text:
+    return Text(
+        _joined(params["friend"]),
+        _("This account has your own e-mail address or phone number, so this invitation earns no points."),
+    )
+
+
+@register(REFERRAL_FIRST_ORDER_REWARD)
+def _referral_first_order_reward(params: Params) -> Text:
+    """``available_on``: ISO date the points become available, or None (available now)."""
+    points = int(params["points"])
+    title = _("%(friend)s made a first purchase") % {"friend": params["friend"]}
+    if params.get("available_on"):
+        body = ngettext(
+            "%(points)s point for you, available from %(date)s, once your friend's returns window is over.",
+            "%(points)s points for you, available from %(date)s, once your friend's returns window is over.",
+            points,
+        ) % {"points": points, "date": day(params["available_on"])}
+    else:
+        body = ngettext(
+            "%(points)s point for you, available now.", "%(points)s points for you, available now.", points
+        ) % {"points": points}
+    return Text(title, body)
+
+
+@register(REFERRAL_FIRST_ORDER_NO_REWARD)
+def _referral_first_order_no_reward(params: Params) -> Text:
+    return Text(_("%(friend)s made a first purchase") % {"friend": params["friend"]}, render_nested(params["reason"]))
+
+
+@register(REFERRAL_FIRST_ORDER_WITHDRAWN)
+def _referral_first_order_withdrawn(params: Params) -> Text:
+    points = int(params["points"])
+    # Rows written before rewards were also taken back once available have no "pending": they were.
+    if params.get("pending", True):
+        body = ngettext(
+            "Your friend's first order was cancelled or refunded, so its %(points)s pending point will not be added.",
+            "Your friend's first order was cancelled or refunded, so its %(points)s pending points will not be added.",
+            points,
+        )
+    else:
+        body = ngettext(
+            "Your friend's first order was cancelled or refunded, so the %(points)s point it earned "
+            "you was taken back.",
+            "Your friend's first order was cancelled or refunded, so the %(points)s points it earned "
+            "you were taken back.",
+            points,
+        )
+    return Text(
+        _("The first-order reward for %(friend)s was cancelled") % {"friend": params["friend"]},
+        body % {"points": points},
+    )
+
+
+@register(REFERRAL_APPROVED)
+def _referral_approved(params: Params) -> Text:
+    return Text(
+        _("Your invitation of %(friend)s was approved") % {"friend": params["friend"]},
+        _("You get your reward as soon as your friend confirms their e-mail address."),
+    )
+
+
+@register(REFERRAL_DENIED)
+def _referral_denied(params: Params) -> Text:
+    return Text(
+        _("Your invitation of %(friend)s earns no rewards") % {"friend": params["friend"]},
+        _("After a review, this invitation does not qualify for rewards. Your friend's account is not affected."),
+    )
+
+
+@register(REFERRAL_KNOWN_EMAIL)
+def _referral_known_email(params: Params) -> Text:
+    return Text(
+        _joined(params["friend"]), _("This e-mail address was invited before, so this invitation earns no points.")
+    )

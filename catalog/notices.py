@@ -1,0 +1,104 @@
+"""What the catalog tells members and operators: history texts of redemptions and inbox alerts.
+
+Stored as a code and parameters, rendered in the reader's language when read (points.notices,
+docs/decisions/0019). Product names are stored in both languages (``product_name``), so an
+English reader sees the English name of an item redeemed while Chinese was active.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.utils.translation import gettext as _
+
+from points.notices import Params, Text, bilingual, check, localized, register, render
+
+NOTE_MAX = 200
+
+# History texts (ledger entries).
+REDEEMED = "catalog.redeemed"
+REFUNDED = "catalog.refunded"
+REVIEW = "catalog.review"
+REVIEW_REMOVED = "catalog.review_removed"
+# Inbox messages.
+LOW_STOCK = "catalog.low_stock"
+# Notes the mall itself writes on an order's history (OrderEvent.note, see event_note); people's notes
+# (a member's cancel reason, an operator's rejection) are free text.
+PAYMENT_TIMEOUT = "catalog.payment_timeout"
+COUPON_USED = "catalog.coupon_used"
+COUPON_SECOND_USE_REFUSED = "catalog.coupon_second_use_refused"
+
+
+def product_name(product) -> dict:
+    """A product's name in both languages, to store in a text's parameters."""
+    return bilingual(zh=product.name_zh, en=product.name_en)
+
+
+@register(REDEEMED)
+def _redeemed(params: Params) -> str:
+    return _("Redeemed: %(name)s ×%(quantity)s") % {"name": localized(params["name"]), "quantity": params["quantity"]}
+
+
+@register(REFUNDED)
+def _refunded(params: Params) -> str:
+    return _("Refunded: %(name)s ×%(quantity)s") % {"name": localized(params["name"]), "quantity": params["quantity"]}
+
+
+@register(REVIEW)
+def _review(params: Params) -> str:
+    return _("Review: %(name)s") % {"name": localized(params["name"])}
+
+
+@register(REVIEW_REMOVED)
+def _review_removed(params: Params) -> str:
+    return _("Review removed: %(name)s") % {"name": localized(params["name"])}
+
+
+def event_note(code: str, **params: object) -> str:
+    """The note to store on an order event for a text the mall writes: its code, then its
+    parameters as JSON ("catalog.coupon_used", 'catalog.x {"n":1}'). The field stays a short
+    string, so every writer of notes keeps passing one; ``note_text`` renders it when read."""
+    check(code, params)
+    note = f"{code} {json.dumps(params, ensure_ascii=False, separators=(',', ':'))}" if params else code
+    if len(note) > NOTE_MAX:
+        raise ValueError(f"an order event note may be at most {NOTE_MAX} characters: {note!r}")
+    return note
+
+
+def note_text(note: str) -> str:
+    """An order event's note as the reader reads it: a note the mall wrote (``event_note``) in
+    their language, a person's note as written."""
+    if not note.startswith("catalog."):
+        return note
+    code, _sep, params = note.partition(" ")
+    try:
+        text = render(code, json.loads(params) if params else {})
+    except ValueError:
+        text = None
+    return text.title if text is not None else note
+
+
+@register(PAYMENT_TIMEOUT)
+def _payment_timeout(params: Params) -> str:
+    return _("Payment not received in time")
+
+
+@register(COUPON_USED)
+def _coupon_used(params: Params) -> str:
+    return _("Coupon used in store")
+
+
+@register(COUPON_SECOND_USE_REFUSED)
+def _coupon_second_use_refused(params: Params) -> str:
+    return _("Second use refused (used %(used_at)s by %(used_by)s)") % {
+        "used_at": params["used_at"],
+        "used_by": params["used_by"],
+    }
+
+
+@register(LOW_STOCK)
+def _low_stock(params: Params) -> Text:
+    return Text(
+        _("Low stock: %(name)s (%(stock)s left)") % {"name": localized(params["name"]), "stock": params["stock"]},
+        _("Restock it or take it off the shelf in the admin."),
+    )

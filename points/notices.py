@@ -1,0 +1,221 @@
+"""Stored texts: a message code plus parameters, rendered in the reader's language when read.
+
+Anything a member reads later (a history line, an inbox message) is stored as a code and
+JSON parameters, never as a finished sentence (docs/decisions/0019). Each app's
+``notices.py`` registers the codes it writes with :func:`register`; the ledger finds them
+without importing any app because ``PointsConfig.ready()`` imports every installed app's
+``notices`` module (like the admin's autodiscovery). A new app adds a ``notices.py`` and
+touches nothing here.
+
+A renderer takes the stored parameters and returns a :class:`Text` (title, and a body for
+inbox messages) in the active language. Parameters are JSON values: numbers, strings, ISO
+dates, and bilingual names as ``{"zh": …, "en": …}`` (see :func:`bilingual`), so the
+reader's language picks the name too.
+
+This module also holds the ledger's own codes (purchases, and the reasons an earning was
+cut short).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from points.enums import EarningSource
+from points.exceptions import InvalidMessage
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Text:
+    """A rendered stored text: a one-line title and, for inbox messages, a body."""
+
+    title: str
+    body: str = ""
+
+
+Params = Mapping[str, Any]
+Renderer = Callable[[Params], Text]
+
+_registry: dict[str, Renderer] = {}
+
+
+def register(code: str) -> Callable[[Callable[[Params], Text | str]], Renderer]:
+    """Register a renderer for ``code`` (``"<app>.<what>"``). It may return a Text or a plain title.
+
+    Registering the same function again is harmless (a module imported twice); another
+    function for a code that is taken is a programming error.
+    """
+
+    def decorator(function: Callable[[Params], Text | str]) -> Renderer:
+        def renderer(params: Params) -> Text:
+            result = function(params)
+            return result if isinstance(result, Text) else Text(str(result))
+
+        renderer.__wrapped__ = function  # type: ignore[attr-defined]
+        existing = _registry.get(code)
+        if existing is not None and _origin(existing.__wrapped__) != _origin(function):  # type: ignore[attr-defined]
+            raise ImproperlyConfigured(f"message code {code!r} is registered twice")
+        _registry[code] = renderer
+        return renderer
+
+    return decorator
+
+
+def _origin(function: Callable) -> tuple[str, str]:
+    return function.__module__, function.__qualname__
+
+
+def is_registered(code: str) -> bool:
+    return code in _registry
+
+
+def codes() -> list[str]:
+    return sorted(_registry)
+
+
+def render(code: str, params: Params | None = None) -> Text | None:
+    """``code`` rendered with ``params`` in the active language; None for an unknown code or
+    parameters that do not fit it (the caller then shows its fallback)."""
+    renderer = _registry.get(code)
+    if renderer is None:
+        if code:
+            logger.warning("no renderer for stored message code %r", code)
+        return None
+    try:
+        return renderer(params or {})
+    except (KeyError, TypeError, ValueError, AttributeError):
+        logger.warning("stored message %r does not fit its parameters %r", code, params, exc_info=True)
+        return None
+
+
+def check(code: str, params: Params | None) -> dict:
+    """Validate a code and its parameters before they are stored, and return the parameters to store.
+
+    The code must be registered, the parameters JSON values, and the text must render in
+    every language of the mall: a mistake fails the write, not a member's page later.
+    Raises InvalidMessage.
+    """
+    params = dict(params or {})
+    if code not in _registry:
+        raise InvalidMessage(reason=f"unknown message code {code!r}")
+    try:
+        stored = json.loads(json.dumps(params))
+    except (TypeError, ValueError):
+        raise InvalidMessage(reason=f"the parameters of {code!r} are not JSON values") from None
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            if render(code, stored) is None:
+                raise InvalidMessage(reason=f"{code!r} cannot be rendered with {stored!r}")
+    return stored
+
+
+def nested(code: str, params: Params | None = None) -> dict:
+    """A stored text inside another one's parameters (e.g. why a reward was not paid)."""
+    return {"code": code, "params": dict(params or {})}
+
+
+def render_nested(value: Params | None) -> str:
+    """The title of a text stored with :func:`nested`; "" when there is none."""
+    if not value:
+        return ""
+    text = render(value["code"], value.get("params"))
+    return text.title if text else ""
+
+
+# --- Parameter helpers ------------------------------------------------------------------
+
+
+def english() -> bool:
+    return (translation.get_language() or "").startswith("en")
+
+
+def bilingual(*, zh: str, en: str) -> dict:
+    """A name as both catalogue languages hold it; :func:`localized` picks one when read."""
+    return {"zh": zh, "en": en}
+
+
+def localized(value: Any) -> str:
+    """A bilingual value in the active language (the other one when it is empty); a plain string as it is."""
+    if isinstance(value, Mapping):
+        first, second = ("en", "zh") if english() else ("zh", "en")
+        return str(value.get(first) or value.get(second) or "")
+    return "" if value is None else str(value)
+
+
+def day(value: date | str) -> str:
+    """A stored date (ISO) as members read it."""
+    return value.isoformat() if isinstance(value, date) else date.fromisoformat(value).isoformat()
+
+
+def source_label(source: str) -> str:
+    return str(EarningSource(source).label) if source in EarningSource.values else source
+
+
+# --- The ledger's own codes ---------------------------------------------------------------
+
+PURCHASE = "points.purchase"
+PURCHASE_REFUND = "points.purchase_refund"
+FIRST_PURCHASE_BONUS_REFUND = "points.first_purchase_bonus_refund"
+# Why an earning gave fewer points than its rule (AwardResult.reason).
+AWARD_CAPPED = "points.award_capped"
+AWARD_NONE = "points.award_none"
+AWARD_SWITCHED_OFF = "points.award_switched_off"
+SIGNUP_NEEDS_EMAIL = "points.signup_needs_email"
+SIGNUP_ALREADY_GIVEN = "points.signup_already_given"
+
+
+@register(PURCHASE)
+def _purchase(params: Params) -> str:
+    return _("Purchase %(order)s") % {"order": params["order"]}
+
+
+@register(PURCHASE_REFUND)
+def _purchase_refund(params: Params) -> str:
+    return _("Taken back: purchase %(order)s was refunded") % {"order": params["order"]}
+
+
+@register(FIRST_PURCHASE_BONUS_REFUND)
+def _first_purchase_bonus_refund(params: Params) -> str:
+    return _("Taken back: first purchase bonus (order %(order)s refunded)") % {"order": params["order"]}
+
+
+@register(AWARD_CAPPED)
+def _award_capped(params: Params) -> str:
+    return _("%(granted)s of %(requested)s %(source)s points were added: the rest is over the limit.") % {
+        "granted": params["granted"],
+        "requested": params["requested"],
+        "source": source_label(params["source"]),
+    }
+
+
+@register(AWARD_NONE)
+def _award_none(params: Params) -> str:
+    return _("You have reached the limit for %(source)s points for now; none were added.") % {
+        "source": source_label(params["source"])
+    }
+
+
+@register(AWARD_SWITCHED_OFF)
+def _award_switched_off(params: Params) -> str:
+    return _("Points for %(source)s are switched off at the moment.") % {"source": source_label(params["source"])}
+
+
+@register(SIGNUP_NEEDS_EMAIL)
+def _signup_needs_email(params: Params) -> str:
+    return _("A verified e-mail address is needed for the sign-up bonus.")
+
+
+@register(SIGNUP_ALREADY_GIVEN)
+def _signup_already_given(params: Params) -> str:
+    return _("The sign-up bonus was already given to this e-mail address or phone.")
