@@ -133,7 +133,7 @@ def test_no_demo_item_on_sale_promises_a_feature_that_is_not_there():
 def test_the_tier_upgrade_notice_promises_no_prize_draws(db):
     member = MemberFactory()
     points_services.points_earn(user_id=member.pk, amount=5000, idempotency_key="phantom:gold")
-    texts = list(Notification.objects.filter(user=member).values_list("title", "body"))
+    texts = [(n.text().title, n.text().body) for n in Notification.objects.filter(user=member)]
     assert texts == [
         ("Congratulations, you are now Gold", "Your benefits: redeem at 85% of the points price and earn points ×1.2.")
     ]
@@ -172,7 +172,7 @@ def test_once_the_apps_serve_pages_their_rules_and_benefits_are_shown(client, wi
     Account.objects.filter(user=diamond_member).update(tier=Tier.objects.get(code="gold"))
     member = MemberFactory()
     points_services.points_earn(user_id=member.pk, amount=1000, idempotency_key="phantom:silver")
-    assert Notification.objects.filter(user=member).values_list("body", flat=True).get() == (
+    assert Notification.objects.filter(user=member).get().text().body == (
         "Your benefits: redeem at 95% of the points price, earn points ×1.1 and draw 1 free prize a month."
     )
 

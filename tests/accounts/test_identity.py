@@ -56,7 +56,8 @@ def pending(user) -> int:
 
 
 def inbox(user) -> list[tuple[str, str]]:
-    return list(Notification.objects.filter(user=user).order_by("pk").values_list("title", "body"))
+    """(title, body) of each message, oldest first, rendered in the active language (the reader's)."""
+    return [(n.text().title, n.text().body) for n in Notification.objects.filter(user=user).order_by("pk")]
 
 
 def code_of(user) -> str:

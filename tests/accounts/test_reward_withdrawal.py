@@ -94,7 +94,8 @@ def referral_of(invitee) -> Referral:
 
 
 def last_notice(user) -> tuple[str, str]:
-    return Notification.objects.filter(user=user).order_by("-pk").values_list("title", "body").first()
+    latest = Notification.objects.filter(user=user).order_by("-pk").first()
+    return (latest.text().title, latest.text().body) if latest else None
 
 
 def redeem(member, *, cash: str = "0", kind: str = ProductKind.PHYSICAL, key: str = "first") -> Order:
