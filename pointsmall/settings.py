@@ -71,7 +71,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
-    "pointsmall.middleware.AdminMFAMiddleware",
+    "pointsmall.middleware.AdminAccessMiddleware",
 ]
 
 ROOT_URLCONF = "pointsmall.urls"
