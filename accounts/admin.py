@@ -137,6 +137,12 @@ class UserAdmin(DjangoUserAdmin):
             return self.list_filter
         return tuple(name for name in self.list_filter if name not in PRIVILEGE_FIELDS)
 
+    def lookup_allowed(self, lookup: str, value: str, request=None) -> bool:
+        # Django allows any local field in the URL (?is_superuser__exact=1) whatever the filters.
+        if request is not None and not request.user.is_superuser and lookup.split("__")[0] in PRIVILEGE_FIELDS:
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
     def save_model(self, request, obj: User, form, change: bool) -> None:
         # The forms above never offer these fields to other staff; this is the last line if a
         # future form does, and it also refuses a member who became staff while the form was open.
