@@ -60,10 +60,6 @@ class MemberChangeForm(UserChangeForm):
 
 # What makes an account powerful. Only superusers see or change these, on any account.
 PRIVILEGE_FIELDS = frozenset({"is_superuser", "is_staff", "groups", "user_permissions"})
-# What the other staff may change on a member: the service fields. E-mail, phone and
-# password are how a member signs in and proves who they are; the member changes them
-# (with verification), a superuser only when the member cannot.
-MEMBER_SERVICE_FIELDS = ("display_name", "language", "is_active")
 
 
 @admin.register(User)
@@ -83,6 +79,9 @@ class UserAdmin(DjangoUserAdmin):
         (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
+    # What other staff change on a member: the service fields (name, language, blocked or not).
+    # E-mail, phone and password are how a member signs in and proves who they are: the member
+    # changes them, with verification; a superuser only when the member cannot.
     member_fieldsets = (
         (None, {"fields": ("email",)}),
         (_("Profile"), {"fields": ("display_name", "phone", "language", "avatar_thumbnail")}),
