@@ -11,6 +11,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
@@ -72,8 +74,19 @@ class MemberChangeForm(UserChangeForm):
         return super().save(commit=commit)
 
 
+# What makes an account powerful. Only superusers see or change these, on any account.
+PRIVILEGE_FIELDS = frozenset({"is_superuser", "is_staff", "groups", "user_permissions"})
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    """Members and staff. Superusers manage everything; other staff edit members' service fields.
+
+    Staff and superuser accounts are read-only for everyone but superusers, and only
+    superusers set passwords (the /password/ page) or grant staff status, groups and
+    permissions: staff can never give themselves or anyone else more than they have.
+    """
+
     form = MemberChangeForm
     add_form = MemberCreationForm
     fieldsets = (
@@ -85,6 +98,20 @@ class UserAdmin(DjangoUserAdmin):
         (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
+    # What other staff change on a member: the service fields (name, language, blocked or not).
+    # E-mail, phone and password are how a member signs in and proves who they are: the member
+    # changes them, with verification; a superuser only when the member cannot.
+    member_fieldsets = (
+        (None, {"fields": ("email",)}),
+        (_("Profile"), {"fields": ("display_name", "phone", "language", "avatar_thumbnail")}),
+        (_("Status"), {"fields": ("is_active",)}),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    staff_fieldsets = (
+        (None, {"fields": ("email",), "description": _("Staff accounts can be changed only by a superuser.")}),
+        (_("Profile"), {"fields": ("display_name", "phone", "language", "avatar_thumbnail")}),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "usable_password", "password1", "password2")}),)
     readonly_fields = ("avatar_thumbnail", "phone_verified_at", "last_login", "date_joined")
     list_display = ("email", "display_name", "phone", "is_staff", "is_active", "date_joined")
@@ -92,6 +119,70 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ("email", "display_name", "phone")
     ordering = ("-date_joined",)
     show_full_result_count = False
+
+    @staticmethod
+    def _is_staff_account(obj: User | None) -> bool:
+        return obj is not None and (obj.is_staff or obj.is_superuser)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and not request.user.is_superuser and self._is_staff_account(obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and not request.user.is_superuser and self._is_staff_account(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None or request.user.is_superuser:
+            return super().get_fieldsets(request, obj)
+        return self.staff_fieldsets if self._is_staff_account(obj) else self.member_fieldsets
+
+    def get_readonly_fields(self, request, obj=None) -> tuple[str, ...]:
+        if obj is None or request.user.is_superuser:
+            return self.readonly_fields
+        # "password" here also drops the form's declared (read-only) password field altogether.
+        return (*self.readonly_fields, "email", "phone", "password")
+
+    def get_list_display(self, request) -> tuple[str, ...]:
+        if request.user.is_superuser:
+            return self.list_display
+        return tuple(name for name in self.list_display if name not in PRIVILEGE_FIELDS)
+
+    def get_list_filter(self, request) -> tuple[str, ...]:
+        if request.user.is_superuser:
+            return self.list_filter
+        return tuple(name for name in self.list_filter if name not in PRIVILEGE_FIELDS)
+
+    def lookup_allowed(self, lookup: str, value: str, request=None) -> bool:
+        # Django allows any local field in the URL (?is_superuser__exact=1) whatever the filters.
+        if request is not None and not request.user.is_superuser and lookup.split("__")[0] in PRIVILEGE_FIELDS:
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def save_model(self, request, obj: User, form, change: bool) -> None:
+        # The forms above never offer these fields to other staff; this is the last line if a
+        # future form does, and it also refuses a member who became staff while the form was open.
+        if not request.user.is_superuser:
+            stored = User.objects.filter(pk=obj.pk).first() if change else None
+            if PRIVILEGE_FIELDS & set(form.changed_data) or self._is_staff_account(stored):
+                raise PermissionDenied
+            if obj.is_staff or obj.is_superuser:
+                raise PermissionDenied
+        super().save_model(request, obj, form, change)
+
+    def delete_queryset(self, request, queryset) -> None:
+        if not request.user.is_superuser and queryset.filter(Q(is_staff=True) | Q(is_superuser=True)).exists():
+            raise PermissionDenied
+        super().delete_queryset(request, queryset)
+
+    def user_change_password(self, request, id, form_url=""):
+        # Setting someone's password is taking over their account: superusers only, for
+        # members too (a member who forgot theirs resets it by e-mail).
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -222,9 +313,17 @@ class ReferralAdmin(ReadOnlyAdmin):
         return request.user.has_perm("accounts.review_referral")
 
     def _review(self, request, queryset, service) -> int:
-        """Run ``service`` on each selected referral; refusals are listed, the rest counted."""
+        """Run ``service`` on each selected referral; refusals are listed, the rest counted.
+
+        Nobody reviews an invitation they are part of: approving pays both sides.
+        """
         done = 0
-        for referral_id in queryset.order_by("pk").values_list("pk", flat=True):
+        rows = queryset.order_by("pk").values_list("pk", "inviter_id", "invitee_id")
+        for referral_id, inviter_id, invitee_id in rows:
+            if request.user.pk in (inviter_id, invitee_id):
+                message = _("you are part of this invitation; another operator must review it.")
+                self.message_user(request, f"#{referral_id}: {message}", messages.WARNING)
+                continue
             try:
                 service(referral_id=referral_id, reviewer_id=request.user.pk)
             except DomainError as error:

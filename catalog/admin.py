@@ -252,7 +252,8 @@ class ProductAdmin(admin.ModelAdmin):
     save_on_top = True
 
     def get_fieldsets(self, request: HttpRequest, obj: Product | None = None):
-        stock_fields = ("initial_stock",) if obj is None else ("stock_summary", "pool_summary")
+        pool = "pool_summary" if self.can_import_codes(request) else "pool_counts"
+        stock_fields = ("initial_stock",) if obj is None else ("stock_summary", pool)
         return (
             (None, {"fields": ("name_zh", "name_en", "category", "kind", "description_zh", "description_en")}),
             (_("Price"), {"fields": ("market_price", "points_price", "cash_price")}),
@@ -286,6 +287,19 @@ class ProductAdmin(admin.ModelAdmin):
             ),
             (_("Supplier and cost"), {"fields": ("supplier", "cost_price"), "classes": ("collapse",)}),
         )
+
+    def can_import_codes(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("catalog.add_code")
+
+    def get_list_display(self, request: HttpRequest):
+        # Links only for those who may follow them: the code import page needs catalog.add_code.
+        columns = super().get_list_display(request)
+        if self.can_import_codes(request):
+            return columns
+        return tuple("pool_counts" if column == "pool_column" else column for column in columns)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Product | None = None):
+        return (*super().get_readonly_fields(request, obj), "pool_counts")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         images = Prefetch("images", queryset=ProductImage.objects.order_by("sort", "pk"))
@@ -341,6 +355,12 @@ class ProductAdmin(admin.ModelAdmin):
             label = _("out") if obj.stock == 0 else _("low")
             return format_html('<a href="{}" style="{}">{} · {}</a>', url, WARNING_PILL, obj.stock, label)
         return format_html('<a href="{}" style="{}">{}</a>', url, PLAIN_LINK, obj.stock)
+
+    @admin.display(description=_("codes"))
+    def pool_counts(self, obj: Product) -> str:
+        if obj.kind not in CODE_KINDS:
+            return "—"
+        return _pool_text(obj.pool_free, obj.pool_given, obj.pool_used)
 
     @admin.display(description=_("codes"))
     def pool_column(self, obj: Product) -> str:
@@ -399,6 +419,7 @@ class ProductAdmin(admin.ModelAdmin):
                 messages.warning(
                     request, _("The code pool of this item is empty: members can't redeem it until codes are imported.")
                 )
+        extra_context = {**(extra_context or {}), "can_import_codes": self.can_import_codes(request)}
         return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request: HttpRequest, obj: Product, form, change: bool) -> None:
@@ -496,6 +517,7 @@ class ProductAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "product": product,
             "form": form if can_change else None,
+            "can_import_codes": self.can_import_codes(request),
             "page": page,
             "recorded": recorded,
             "audit_ok": recorded == product.stock and broken_rows == 0,
@@ -542,7 +564,9 @@ class ProductAdmin(admin.ModelAdmin):
             "duplicates_shown": report.duplicates[:REPORT_LIST_LIMIT] if report else [],
             "rejected_shown": report.rejected[:REPORT_LIST_LIMIT] if report else [],
             "pool": counts,
-            "codes_url": reverse("admin:catalog_code_changelist") + "?" + urlencode({"product__id__exact": product.pk}),
+            "codes_url": reverse("admin:catalog_code_changelist") + "?" + urlencode({"product__id__exact": product.pk})
+            if request.user.has_perm("catalog.view_code")
+            else None,
         }
         return TemplateResponse(request, "admin/catalog/product/codes_import.html", context)
 
@@ -959,9 +983,21 @@ class OrderAdmin(admin.ModelAdmin):
     # Actions
 
     def _each(self, request: HttpRequest, queryset: QuerySet, call: Callable[[int], object], done_message) -> None:
-        """Run ``call`` on every selected order; a refused order is reported and the others still go through."""
+        """Run ``call`` on every selected order; a refused order is reported and the others still go through.
+
+        Nobody acts on their own order (approving it, confirming its cash, shipping it): staff
+        never grant themselves what members must earn or pay for (docs/decisions/0013).
+        """
         done = 0
-        for order_id in queryset.order_by("pk").values_list("pk", flat=True):
+        for order_id, member_id in queryset.order_by("pk").values_list("pk", "member_id"):
+            if member_id == request.user.pk:
+                self.message_user(
+                    request,
+                    _("Order #%(id)s: %(message)s")
+                    % {"id": order_id, "message": _("this is your own order; another operator must handle it.")},
+                    messages.ERROR,
+                )
+                continue
             try:
                 call(order_id)
             except DomainError as error:

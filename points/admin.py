@@ -10,7 +10,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
@@ -63,6 +62,9 @@ class LotMovementInline(admin.TabularInline):
 
 @admin.register(Account)
 class AccountAdmin(ReadOnlyAdmin):
+    """Accounts are read-only; the change page links to the account's entries and lots, and to
+    the adjustment form for those who may adjust (never on their own account)."""
+
     list_display = ("user", "balance", "pending", "debt", "lifetime_earned", "lifetime_spent", "lifetime_expired")
     search_fields = ("user__email", "user__display_name", "user__phone")
     list_select_related = ("user",)
@@ -76,7 +78,6 @@ class AccountAdmin(ReadOnlyAdmin):
         "lifetime_expired",
         "created_at",
         "updated_at",
-        "ledger_links",
     )
     fields = readonly_fields
     ordering = ("-pk",)
@@ -89,25 +90,33 @@ class AccountAdmin(ReadOnlyAdmin):
             *super().get_urls(),
         ]
 
-    @admin.display(description=_("Ledger"))
-    def ledger_links(self, obj: Account) -> str:
-        entries = reverse("admin:points_entry_changelist") + f"?account__id__exact={obj.pk}"
-        lots = reverse("admin:points_lot_changelist") + f"?account__id__exact={obj.pk}"
-        adjust = reverse("admin:points_account_adjust", args=[obj.pk])
-        return format_html(
-            '<a href="{}">{}</a> · <a href="{}">{}</a> · <a href="{}">{}</a>',
-            entries,
-            _("Entries"),
-            lots,
-            _("Lots"),
-            adjust,
-            _("Adjust points"),
-        )
+    def has_adjust_permission(self, request: HttpRequest, account: Account) -> bool:
+        # Staff never grant themselves points, whatever their permissions (the service refuses too).
+        return request.user.has_perm("points.change_account") and account.user_id != request.user.pk
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+        account = self.get_object(request, object_id)
+        if account is not None:
+            query = f"?account__id__exact={account.pk}"
+            extra_context = {
+                **(extra_context or {}),
+                # Only the links this user may follow: a link that ends in a 403 is a broken promise.
+                "entries_url": reverse("admin:points_entry_changelist") + query
+                if request.user.has_perm("points.view_entry")
+                else None,
+                "lots_url": reverse("admin:points_lot_changelist") + query
+                if request.user.has_perm("points.view_lot")
+                else None,
+                "adjust_url": reverse("admin:points_account_adjust", args=[account.pk])
+                if self.has_adjust_permission(request, account)
+                else None,
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def adjust_view(self, request: HttpRequest, account_id: int) -> HttpResponse:
-        if not request.user.has_perm("points.change_account"):
-            raise PermissionDenied
         account = get_object_or_404(Account.objects.select_related("user"), pk=account_id)
+        if not self.has_adjust_permission(request, account):
+            raise PermissionDenied
         form = AdjustPointsForm(request.POST or None, initial={"idempotency_key": f"admin-adjust:{uuid.uuid4()}"})
         if request.method == "POST" and form.is_valid():
             try:
@@ -115,6 +124,7 @@ class AccountAdmin(ReadOnlyAdmin):
                     user_id=account.user_id,
                     amount=form.cleaned_data["amount"],
                     reason=form.cleaned_data["reason"],
+                    note=form.cleaned_data["note"],
                     actor_id=request.user.pk,
                     idempotency_key=form.cleaned_data["idempotency_key"],
                 )
@@ -155,7 +165,7 @@ class EntryAdmin(ReadOnlyAdmin):
         "actor",
     )
     list_filter = ("kind", ("created_at", admin.DateFieldListFilter))
-    search_fields = ("account__user__email", "reference", "idempotency_key", "memo", "memo_code")
+    search_fields = ("account__user__email", "reference", "idempotency_key", "memo", "memo_code", "staff_note")
     list_select_related = ("account__user", "actor", "related_entry")
     date_hierarchy = "created_at"
     inlines = [LotMovementInline]
@@ -173,6 +183,7 @@ class EntryAdmin(ReadOnlyAdmin):
         "memo_code",
         "memo_params",
         "memo",
+        "staff_note",
         "related_entry",
         "idempotency_key",
         "actor",

@@ -64,6 +64,11 @@ class InvalidReason(DomainError):
     default_message = _("A reason is required for a manual adjustment.")
 
 
+class SelfAdjustment(DomainError):
+    code = "self_adjustment"
+    default_message = _("Nobody may adjust their own points: ask another operator to do it.")
+
+
 class InvalidExpiry(DomainError):
     code = "invalid_expiry"
     default_message = _("These points would expire before they could be spent.")

@@ -26,7 +26,19 @@ class AdjustPointsForm(forms.Form):
         min_value=-10_000_000,
         max_value=10_000_000,
     )
-    reason = forms.CharField(label=_("Reason"), max_length=200, widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        label=_("Reason shown to the member"),
+        help_text=_("The member reads this, word for word, in their points history."),
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    note = forms.CharField(
+        label=_("Internal note"),
+        help_text=_("Only staff see this: the ticket, who asked, what you checked. Optional."),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
     idempotency_key = forms.CharField(widget=forms.HiddenInput)
 
     def clean_amount(self) -> int:

@@ -47,7 +47,9 @@ class Account(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} · {self.balance}"
+        # The member only: lists of entries, lots and purchases show an account on every row,
+        # and a balance here would be today's, not the row's (the row has ``balance_after``).
+        return str(self.user)
 
 
 class Entry(models.Model):
@@ -70,6 +72,9 @@ class Entry(models.Model):
     memo_code = models.CharField(_("message code"), max_length=60, blank=True)
     memo_params = models.JSONField(_("message parameters"), default=dict, blank=True)
     memo = models.CharField(_("description"), max_length=200, blank=True)
+    # An operator's adjustment: why, for the staff only. The member reads ``memo``, never this.
+    # A database default too, so the batch jobs' raw INSERTs need not name it.
+    staff_note = models.CharField(_("internal note"), max_length=500, blank=True, default="", db_default="")
     # What earned the points (EarningSource), for caps, campaigns and reports; blank otherwise.
     source = models.CharField(_("source"), max_length=24, choices=EarningSource.choices, blank=True)
     related_entry = models.ForeignKey(

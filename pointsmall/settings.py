@@ -76,7 +76,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
-    "pointsmall.middleware.AdminMFAMiddleware",
+    "pointsmall.middleware.AdminAccessMiddleware",
     "pointsmall.headers.PrivatePagesMiddleware",
 ]
 

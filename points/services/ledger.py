@@ -24,6 +24,7 @@ from points.exceptions import (
     InvalidExpiry,
     InvalidReason,
     NothingToRefund,
+    SelfAdjustment,
 )
 from points.models import Account, Entry, Lot, LotMovement, Tier
 from points.services import _core, tiers
@@ -335,18 +336,24 @@ def points_reverse(
 
 
 @transaction.atomic
-def points_adjust(*, user_id: int, amount: int, reason: str, actor_id: int, idempotency_key: str) -> Receipt:
+def points_adjust(
+    *, user_id: int, amount: int, reason: str, actor_id: int, idempotency_key: str, note: str = ""
+) -> Receipt:
     """An operator's manual correction, positive (a new lot) or negative (FIFO), with a reason.
 
-    The reason is the operator's own words and is shown to the member as written.
-
-    A negative adjustment larger than the balance is refused. Locks: the account. Safe to call twice.
+    The reason is the operator's own words and is shown to the member as written in their
+    history; ``note`` (optional, up to 500 characters) is for the staff only. Raises
+    InvalidAmount, InvalidReason, InsufficientPoints (a debit larger than the balance) and
+    SelfAdjustment (``actor_id`` is the member: nobody adjusts their own points). Locks: the
+    account. Safe to call twice.
     """
     if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
         raise InvalidAmount()
     reason = (reason or "").strip()
     if not reason:
         raise InvalidReason()
+    if actor_id == user_id:
+        raise SelfAdjustment()
     account = locks.account_for_update(user_id=user_id)
     if (first := _core.replay(account, key=idempotency_key, kind=EntryKind.ADJUST, size=amount)) is not None:
         return first
@@ -360,6 +367,7 @@ def points_adjust(*, user_id: int, amount: int, reason: str, actor_id: int, idem
         kind=EntryKind.ADJUST,
         amount=amount,
         memo=reason[:200],
+        staff_note=(note or "").strip()[:500],
         actor_id=actor_id,
         idempotency_key=idempotency_key,
         created_at=now,

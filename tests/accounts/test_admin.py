@@ -177,3 +177,205 @@ def test_customer_service_can_view_but_not_change_users(client, settings, db):
     assert response.status_code == 403
     member.refresh_from_db()
     assert member.display_name == "Before"
+
+
+# --- Only superusers grant privileges; other staff edit members' service fields ---------------
+
+
+def staff_in(group: str, **fields) -> User:
+    user = MemberFactory(is_staff=True, **fields)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def operator(db) -> User:
+    return staff_in("Operators")
+
+
+@pytest.fixture
+def operator_client(client, settings, operator):
+    settings.ADMIN_REQUIRE_MFA = False
+    client.force_login(operator)
+    return client
+
+
+def privileges(user: User) -> tuple:
+    user.refresh_from_db()
+    return (
+        user.is_superuser,
+        user.is_staff,
+        user.is_active,
+        user.email,
+        user.password,
+        set(user.groups.all()),
+        set(user.user_permissions.all()),
+    )
+
+
+ALL_OF_IT = {
+    "is_superuser": "on",
+    "is_staff": "on",
+    "is_active": "on",
+    "date_joined_0": "2026-01-01",
+    "date_joined_1": "10:00:00",
+}
+
+
+def test_an_operator_cannot_make_themselves_superuser(operator_client, operator):
+    """The issue's example: POST /admin/accounts/user/<own id>/change/ with is_superuser=on."""
+    before = privileges(operator)
+    response = operator_client.post(
+        reverse("admin:accounts_user_change", args=[operator.pk]),
+        {
+            **ALL_OF_IT,
+            "email": operator.email,
+            "groups": [g.pk for g in Group.objects.all()],
+            "user_permissions": list(Permission.objects.values_list("pk", flat=True)),
+        },
+    )
+    assert response.status_code == 403
+    assert privileges(operator) == before
+    assert operator.is_superuser is False
+
+
+def test_an_operator_cannot_change_a_superusers_password_or_account(operator_client):
+    root = StaffFactory()
+    before = privileges(root)
+    password_url = reverse("admin:auth_user_password_change", args=[root.pk])
+    assert operator_client.get(password_url).status_code == 403
+    response = operator_client.post(
+        password_url, {"usable_password": "true", "password1": "Take-0ver-now!", "password2": "Take-0ver-now!"}
+    )
+    assert response.status_code == 403
+    response = operator_client.post(
+        reverse("admin:accounts_user_change", args=[root.pk]), {**ALL_OF_IT, "email": "mine@example.com"}
+    )
+    assert response.status_code == 403
+    assert privileges(root) == before
+
+
+def test_an_operator_sees_a_staff_account_read_only_without_its_privileges(operator_client):
+    colleague = staff_in("Customer service", display_name="Li Lei")
+    response = operator_client.get(reverse("admin:accounts_user_change", args=[colleague.pk]))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Staff accounts can be changed only by a superuser." in body
+    assert "Li Lei" in body
+    assert response.context["adminform"].form.fields == {}
+    for name in ("is_superuser", "is_staff", "groups", "user_permissions", "password"):
+        assert f'name="{name}"' not in body
+        assert f"field-{name}" not in body
+
+
+def test_an_operator_edits_a_members_service_fields_and_nothing_else(operator_client):
+    member = MemberFactory(display_name="Before", phone="13812345678")
+    before = privileges(member)
+    url = reverse("admin:accounts_user_change", args=[member.pk])
+    form = operator_client.get(url).context["adminform"].form
+    assert set(form.fields) == {"display_name", "language", "is_active"}
+    response = operator_client.post(
+        url,
+        {
+            "display_name": "After",
+            "language": "en",
+            # is_active left out: the checkbox is cleared, the member is blocked
+            "email": "taken-over@example.com",
+            "phone": "13900000000",
+            "is_superuser": "on",
+            "is_staff": "on",
+            "groups": [g.pk for g in Group.objects.all()],
+            "user_permissions": list(Permission.objects.values_list("pk", flat=True)),
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    member.refresh_from_db()
+    assert (member.display_name, member.language, member.is_active, member.phone) == (
+        "After",
+        "en",
+        False,
+        "13812345678",
+    )
+    after = privileges(member)
+    assert after[:2] == before[:2]
+    assert after[3:] == before[3:]
+
+
+def test_only_superusers_set_a_members_password(operator_client, client):
+    member = MemberFactory()
+    before = privileges(member)
+    url = reverse("admin:auth_user_password_change", args=[member.pk])
+    assert operator_client.get(url).status_code == 403
+    data = {"usable_password": "true", "password1": "a-New-pass-6613", "password2": "a-New-pass-6613"}
+    assert operator_client.post(url, data).status_code == 403
+    assert privileges(member) == before
+    client.force_login(StaffFactory())
+    assert client.post(url, data).status_code == 302
+    member.refresh_from_db()
+    assert member.check_password("a-New-pass-6613")
+
+
+def test_an_operator_adds_members_but_never_staff(operator_client):
+    response = operator_client.post(
+        reverse("admin:accounts_user_add"),
+        {
+            "email": "walk-in@example.com",
+            "usable_password": "true",
+            "password1": "a-Long-pass-9271",
+            "password2": "a-Long-pass-9271",
+            "is_staff": "on",
+            "is_superuser": "on",
+            "groups": [Group.objects.get(name="Operators").pk],
+        },
+    )
+    assert response.status_code == 302
+    created = User.objects.get(email="walk-in@example.com")
+    assert (created.is_staff, created.is_superuser, list(created.groups.all())) == (False, False, [])
+
+
+def test_other_staff_neither_see_nor_filter_by_privileges(operator_client):
+    root = StaffFactory(email="root@example.com")
+    url = reverse("admin:accounts_user_changelist")
+    response = operator_client.get(url)
+    assert response.status_code == 200
+    assert "is_staff" not in response.context["cl"].list_display
+    assert [f.title for f in response.context["cl"].filter_specs] == ["active", "date joined"]
+    assert operator_client.get(url, {"is_superuser__exact": "1"}).status_code == 400
+    assert operator_client.get(url, {"groups__id__exact": "1"}).status_code == 400
+    assert root.email in response.content.decode()
+
+
+def test_even_with_delete_permission_other_staff_cannot_delete_a_staff_account(operator_client, operator, rf):
+    from django.contrib import admin
+    from django.core.exceptions import PermissionDenied
+
+    operator.user_permissions.add(Permission.objects.get(codename="delete_user"))
+    colleague = staff_in("Customer service")
+    member = MemberFactory()
+    delete = reverse("admin:accounts_user_delete", args=[colleague.pk])
+    assert operator_client.post(delete, {"post": "yes"}).status_code == 403
+    operator_client.post(
+        reverse("admin:accounts_user_changelist"),
+        {"action": "delete_selected", "_selected_action": [colleague.pk, member.pk], "post": "yes"},
+    )
+    assert User.objects.filter(pk__in=[colleague.pk, member.pk]).count() == 2
+    # The bulk delete's last step refuses too, should a future model stop protecting users.
+    request = rf.post("/")
+    request.user = User.objects.get(pk=operator.pk)
+    with pytest.raises(PermissionDenied):
+        admin.site._registry[User].delete_queryset(request, User.objects.filter(pk__in=[colleague.pk, member.pk]))
+    assert User.objects.filter(pk__in=[colleague.pk, member.pk]).count() == 2
+
+
+def test_a_superuser_makes_a_member_an_operator(client, settings, db):
+    settings.ADMIN_REQUIRE_MFA = False
+    client.force_login(StaffFactory())
+    member = MemberFactory()
+    operators = Group.objects.get(name="Operators")
+    response = client.post(
+        reverse("admin:accounts_user_change", args=[member.pk]),
+        {**ALL_OF_IT, "is_superuser": "", "email": member.email, "groups": [operators.pk]},
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    member.refresh_from_db()
+    assert (member.is_staff, member.is_superuser, list(member.groups.all())) == (True, False, [operators])

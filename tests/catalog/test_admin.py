@@ -601,7 +601,13 @@ def test_operators_may_run_the_catalog_but_never_delete_audit_rows(db):
 
 
 def test_customer_service_and_shop_staff_get_only_what_they_need(db):
-    assert group_perms("Customer service") == {"view_order", "view_product", "view_orderevent", "view_cashrefund"}
+    assert group_perms("Customer service") == {
+        "view_order",
+        "view_product",
+        "view_orderevent",
+        "view_cashrefund",
+        "view_category",
+    }
     assert group_perms("Shop staff") == {"verify_coupon"}
 
 
