@@ -45,6 +45,7 @@ from catalog.admin_forms import (
 from catalog.enums import OrderStatus, PaymentBackendName, ProductKind
 from catalog.models import Category, Code, Order, OrderEvent, Product, ProductImage, Review, SalePrice, StockMovement
 from points.exceptions import DomainError
+from points.validators import BoundedNumbersMixin
 
 CODE_KINDS = (ProductKind.VIRTUAL, ProductKind.COUPON)
 REPORT_LIST_LIMIT = 50
@@ -129,7 +130,7 @@ class CategoryTreeChangeList(ChangeList):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     form = CategoryForm
     list_display = ("tree_name", "name_en", "slug", "sort", "active", "product_count")
     list_display_links = ("tree_name",)
@@ -171,7 +172,7 @@ class CategoryAdmin(admin.ModelAdmin):
 # --- Products -----------------------------------------------------------------------
 
 
-class ProductImageInline(admin.TabularInline):
+class ProductImageInline(BoundedNumbersMixin, admin.TabularInline):
     model = ProductImage
     form = ProductImageForm
     fields = ("preview", "upload", "sort")
@@ -190,7 +191,7 @@ class ProductImageInline(admin.TabularInline):
         )
 
 
-class SalePriceInline(admin.TabularInline):
+class SalePriceInline(BoundedNumbersMixin, admin.TabularInline):
     model = SalePrice
     form = SalePriceForm
     fields = ("points_price", "starts_at", "ends_at")
@@ -213,7 +214,7 @@ class StockLevelFilter(admin.SimpleListFilter):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     form = ProductForm
     change_form_template = "admin/catalog/product/change_form.html"
     list_display = (
@@ -378,7 +379,13 @@ class ProductAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request: HttpRequest, obj: Product, form, change: bool) -> None:
-        super().save_model(request, obj, form, change)
+        if change:
+            # Stock and sold change only through catalog.services (guarded F() updates); writing
+            # back the values read with the form would undo a redemption made meanwhile.
+            service_owned = {"id", "stock", "sold"}
+            obj.save(update_fields=[f.name for f in Product._meta.concrete_fields if f.name not in service_owned])
+        else:
+            super().save_model(request, obj, form, change)
         initial = form.cleaned_data.get("initial_stock") if not change else None
         if initial:
             # Through the service, so even the first stock has its movement row for the audit.
@@ -506,7 +513,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(SalePrice)
-class SalePriceAdmin(admin.ModelAdmin):
+class SalePriceAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     form = SalePriceForm
     list_display = ("product", "points_price", "regular_price", "starts_at", "ends_at", "running")
     list_filter = (("starts_at", admin.DateFieldListFilter),)

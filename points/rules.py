@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import calendar
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_FLOOR, Decimal
 
-from points.enums import ExpiryMode, ExpiryRounding
+from points.enums import EarningSource, ExpiryMode, ExpiryRounding
 
 
 @dataclass(frozen=True)
@@ -126,3 +127,28 @@ def points_to_take_back(points: int, amount: Decimal, refunded_total: Decimal) -
     if refunded_total >= amount:
         return points
     return floor_points(Decimal(points) * refunded_total / amount)
+
+
+# --- Campaigns --------------------------------------------------------------------------
+
+
+def campaign_sources(raw: object) -> frozenset[str] | None:
+    """The earning sources a campaign's stored ``sources`` value names; None means every source.
+
+    Read defensively: whatever a row holds (written before validation existed, or by hand),
+    an earning or a page must not crash on it, and a value that names nothing known gives
+    nothing extra. Empty (``[]``, ``""``, null) is every source; a list keeps its known
+    codes; a string is read as codes separated by anything else (``"purchase,checkin"``),
+    matched whole, so ``"first_purchase"`` never matches ``purchase``; anything else (a
+    number, an object) names no source.
+    """
+    if raw is None or raw == [] or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if isinstance(raw, str):
+        items: list[object] = re.findall(r"[a-z_]+", raw.lower())
+    elif isinstance(raw, list):
+        items = raw
+    else:
+        return frozenset()
+    known = set(EarningSource.values)
+    return frozenset(item for item in items if isinstance(item, str) and item in known)

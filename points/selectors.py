@@ -395,6 +395,12 @@ class LiveRules:
     expiry: dict
 
 
+def _campaign_sources(campaign) -> list[str]:
+    """The campaign's source codes in the enum's order; empty means every source."""
+    codes = campaign.source_codes or frozenset()
+    return [code for code in EarningSource.values if code in codes]
+
+
 def live_rules() -> LiveRules:
     """Everything the public rules page states, read from the operators' live settings."""
     from points.models import Campaign, EarningRule, PurchasePolicy, PurchaseRate, TierPolicy
@@ -424,8 +430,10 @@ def live_rules() -> LiveRules:
         tiers=tier_ladder(),
         tier_window_months=tier_policy.window_months,
         campaigns=[
-            CampaignView(c.name, c.multiplier, c.starts_at, c.ends_at, list(c.sources))
+            CampaignView(c.name, c.multiplier, c.starts_at, c.ends_at, _campaign_sources(c))
             for c in Campaign.objects.filter(active=True, ends_at__gt=now).order_by("starts_at")
+            # A campaign whose stored sources name nothing known gives nothing: never announce it.
+            if c.source_codes != frozenset()
         ],
         expiry=expiry_policy_text(),
     )

@@ -52,7 +52,9 @@ def active_campaign(*, source: str, tier_id: int | None, now: datetime) -> Campa
     )
     best = None
     for campaign in campaigns.prefetch_related("tiers").order_by("-multiplier", "pk"):
-        if campaign.sources and source not in campaign.sources:
+        # Read defensively: whatever the row holds, an earning never fails on it (decision 0014).
+        sources = campaign.source_codes
+        if sources is not None and source not in sources:
             continue
         tier_ids = {t.pk for t in campaign.tiers.all()}
         if tier_ids and tier_id not in tier_ids:
@@ -147,6 +149,10 @@ def points_award(
         return AwardResult(points, points, _core.receipt(account, existing, replayed=True), replayed=True)
     rule = EarningRule.objects.filter(source=source).first()
     if rule is None or not rule.active:
+        label = EarningSource(source).label
+        return AwardResult(0, 0, None, _("Points for %(source)s are switched off at the moment.") % {"source": label})
+    if base_points is None and rule.points <= 0:
+        # A fixed-points rule set to 0 gives nothing; it must not make the member's action fail.
         label = EarningSource(source).label
         return AwardResult(0, 0, None, _("Points for %(source)s are switched off at the moment.") % {"source": label})
     base = _core.check_positive(base_points if base_points is not None else rule.points)
