@@ -304,7 +304,7 @@ class Tier(models.Model):
             models.CheckConstraint(
                 condition=Q(price_percent__gte=1, price_percent__lte=100),
                 name="points_tier_price_percent_range",
-                violation_error_message=_("The redemption price must be between 1 and 100 %."),
+                violation_error_message=_("The price share must be from 1 to 100."),
             ),
             models.CheckConstraint(
                 condition=Q(earn_multiplier__gte=1),
