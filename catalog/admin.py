@@ -59,6 +59,7 @@ from catalog.models import (
 )
 from catalog.services import privileges
 from points.exceptions import DomainError
+from points.validators import BoundedNumbersMixin
 
 CODE_KINDS = (ProductKind.VIRTUAL, ProductKind.COUPON)
 REPORT_LIST_LIMIT = 50
@@ -143,7 +144,7 @@ class CategoryTreeChangeList(ChangeList):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     form = CategoryForm
     list_display = ("tree_name", "name_en", "slug", "sort", "active", "product_count")
     list_display_links = ("tree_name",)
@@ -185,7 +186,7 @@ class CategoryAdmin(admin.ModelAdmin):
 # --- Products -----------------------------------------------------------------------
 
 
-class ProductImageInline(admin.TabularInline):
+class ProductImageInline(BoundedNumbersMixin, admin.TabularInline):
     model = ProductImage
     form = ProductImageForm
     fields = ("preview", "upload", "sort")
@@ -204,7 +205,7 @@ class ProductImageInline(admin.TabularInline):
         )
 
 
-class SalePriceInline(admin.TabularInline):
+class SalePriceInline(BoundedNumbersMixin, admin.TabularInline):
     model = SalePrice
     form = SalePriceForm
     fields = ("points_price", "starts_at", "ends_at")
@@ -227,7 +228,7 @@ class StockLevelFilter(admin.SimpleListFilter):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     form = ProductForm
     change_form_template = "admin/catalog/product/change_form.html"
     list_display = (
@@ -572,7 +573,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(SalePrice)
-class SalePriceAdmin(admin.ModelAdmin):
+class SalePriceAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     form = SalePriceForm
     list_display = ("product", "points_price", "regular_price", "starts_at", "ends_at", "running")
     list_filter = (("starts_at", admin.DateFieldListFilter),)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from catalog.enums import ProductKind
 from catalog.images import InvalidProductImage, PreparedImage, product_image_attach, product_image_prepare
 from catalog.models import Category, Order, Product, ProductImage, SalePrice
+from catalog.rules import tier_price
 from points import selectors as points_selectors
+from points.validators import INT_MAX
 
 MAX_STOCK_CHANGE = 1_000_000
 CODE_FILE_MAX_BYTES = 2 * 1024 * 1024
@@ -48,12 +50,6 @@ class CategoryForm(forms.ModelForm):
             seen.add(node.pk)
             node = node.parent
         return parent
-
-
-def _at_least(field: forms.Field | None, minimum: int) -> None:
-    if field is not None:
-        field.validators.append(MinValueValidator(minimum))
-        field.widget.attrs["min"] = minimum
 
 
 def _tier_choices() -> list[tuple[int, str]]:
@@ -137,12 +133,6 @@ class ProductForm(forms.ModelForm):
             )
         if self.instance.pk:
             self.fields.pop("initial_stock", None)
-        # Readable messages instead of the database constraints' generic ones.
-        _at_least(self.fields.get("points_price"), 1)
-        _at_least(self.fields.get("per_order_limit"), 1)
-        _at_least(self.fields.get("cash_price"), 0)
-        _at_least(self.fields.get("market_price"), 0)
-        _at_least(self.fields.get("cost_price"), 0)
 
     def clean(self) -> dict:
         data = super().clean()
@@ -154,7 +144,21 @@ class ProductForm(forms.ModelForm):
         kind = data.get("kind")
         if data.get("initial_stock") and kind in (ProductKind.VIRTUAL, ProductKind.COUPON):
             self.add_error("initial_stock", _("The stock of a code item is its pool: import codes instead."))
+        points = data.get("points_price")
+        if points and self._cheapest_price(points, data.get("min_tier_rank") or 0) > settings.CATALOG_ORDER_CAP_POINTS:
+            # The redemption service refuses any order above the cap: such an item could never be redeemed.
+            self.add_error(
+                "points_price",
+                _("One order may use at most %(cap)s points, so no member could redeem this item: lower the price.")
+                % {"cap": settings.CATALOG_ORDER_CAP_POINTS},
+            )
         return data
+
+    @staticmethod
+    def _cheapest_price(points: int, min_rank: int) -> int:
+        """The lowest price any member who may redeem the item pays for one (the best tier's share)."""
+        percents = [t.price_percent for t in points_selectors.tier_ladder() if t.rank >= min_rank]
+        return tier_price(points, min(percents, default=100))
 
 
 class ProductImageForm(forms.ModelForm):
@@ -198,10 +202,6 @@ class SalePriceForm(forms.ModelForm):
     class Meta:
         model = SalePrice
         fields = ("product", "points_price", "starts_at", "ends_at")
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        _at_least(self.fields["points_price"], 1)
 
     def clean(self) -> dict:
         data = super().clean()
@@ -255,6 +255,8 @@ class StockAdjustForm(forms.Form):
             self.add_error("delta", _("A restock adds goods: use a correction to remove some."))
         elif delta > 0 and self.product.needs_code:
             self.add_error("delta", _("The stock of a code item is its pool: import codes to add to it."))
+        elif self.product.stock + delta > INT_MAX:
+            self.add_error("delta", _("The stock can't go above %(max)s.") % {"max": INT_MAX})
         return data
 
 

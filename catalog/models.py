@@ -6,8 +6,11 @@ StockMovement row each time, so stock can be audited and reconstructed.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -24,6 +27,13 @@ from catalog.enums import (
     RefundStatus,
     StockReason,
 )
+from points.validators import INT_MAX, SMALL_INT_MAX
+
+# The most one order may cost, in the order's columns (Order.points_total, Order.cash_total).
+ORDER_POINTS_MAX = INT_MAX
+ORDER_CASH_MAX = Decimal("99999999.99")
+# A coupon valid for more than ten years is a typo.
+MAX_COUPON_DAYS = 3650
 
 
 def _english() -> bool:
@@ -37,7 +47,7 @@ class Category(models.Model):
     parent = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent")
     )
-    sort = models.PositiveSmallIntegerField(_("order"), default=0)
+    sort = models.PositiveSmallIntegerField(_("order"), default=0, validators=[MaxValueValidator(SMALL_INT_MAX)])
     active = models.BooleanField(_("shown"), default=True)
 
     class Meta:
@@ -62,28 +72,64 @@ class Product(models.Model):
         Category, on_delete=models.PROTECT, related_name="products", verbose_name=_("category")
     )
     kind = models.CharField(_("type"), max_length=12, choices=ProductKind.choices, default=ProductKind.PHYSICAL)
-    market_price = models.DecimalField(_("market price, yuan"), max_digits=10, decimal_places=2, default=0)
-    points_price = models.PositiveIntegerField(_("points price"))
-    cash_price = models.DecimalField(_("cash part, yuan"), max_digits=10, decimal_places=2, default=0)
+    market_price = models.DecimalField(
+        _("market price, yuan"), max_digits=10, decimal_places=2, default=0, validators=[MinValueValidator(Decimal(0))]
+    )
+    points_price = models.PositiveIntegerField(
+        _("points price"), validators=[MinValueValidator(1), MaxValueValidator(INT_MAX)]
+    )
+    cash_price = models.DecimalField(
+        _("cash part, yuan"), max_digits=10, decimal_places=2, default=0, validators=[MinValueValidator(Decimal(0))]
+    )
     stock = models.PositiveIntegerField(_("stock"), default=0)
     sold = models.PositiveIntegerField(_("redeemed"), default=0)
-    per_order_limit = models.PositiveSmallIntegerField(_("max per order"), default=5)
-    per_day_limit = models.PositiveSmallIntegerField(_("max per member a day"), null=True, blank=True)
-    lifetime_limit = models.PositiveSmallIntegerField(_("max per member ever"), null=True, blank=True)
+    per_order_limit = models.PositiveSmallIntegerField(
+        _("max per order"), default=5, validators=[MinValueValidator(1), MaxValueValidator(SMALL_INT_MAX)]
+    )
+    per_day_limit = models.PositiveSmallIntegerField(
+        _("max per member a day"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: no limit."),
+        validators=[MinValueValidator(1), MaxValueValidator(SMALL_INT_MAX)],
+    )
+    lifetime_limit = models.PositiveSmallIntegerField(
+        _("max per member ever"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: no limit."),
+        validators=[MinValueValidator(1), MaxValueValidator(SMALL_INT_MAX)],
+    )
     min_tier_rank = models.PositiveSmallIntegerField(
-        _("tier required (rank)"), default=0, help_text=_("0: everyone. 2: Gold and above with the default tiers.")
+        _("tier required (rank)"),
+        default=0,
+        help_text=_("0: everyone. 2: Gold and above with the default tiers."),
+        validators=[MaxValueValidator(SMALL_INT_MAX)],
     )
     on_shelf = models.BooleanField(_("on shelf"), default=True)
     sale_starts_at = models.DateTimeField(_("sale starts"), null=True, blank=True)
     sale_ends_at = models.DateTimeField(_("sale ends"), null=True, blank=True)
     flash_sale = models.BooleanField(_("flash sale"), default=False)
     requires_review = models.BooleanField(_("orders need review"), default=False)
-    coupon_valid_days = models.PositiveSmallIntegerField(_("coupon valid for, days"), default=30)
-    sort_weight = models.IntegerField(_("sort weight"), default=0)
-    low_stock_threshold = models.PositiveIntegerField(_("low-stock alert at"), default=5)
+    coupon_valid_days = models.PositiveSmallIntegerField(
+        _("coupon valid for, days"), default=30, validators=[MinValueValidator(1), MaxValueValidator(MAX_COUPON_DAYS)]
+    )
+    sort_weight = models.IntegerField(
+        _("sort weight"), default=0, validators=[MinValueValidator(-INT_MAX - 1), MaxValueValidator(INT_MAX)]
+    )
+    low_stock_threshold = models.PositiveIntegerField(
+        _("low-stock alert at"), default=5, validators=[MaxValueValidator(INT_MAX)]
+    )
     auto_off_shelf = models.BooleanField(_("take off shelf at zero"), default=False)
     supplier = models.CharField(_("supplier"), max_length=80, blank=True)
-    cost_price = models.DecimalField(_("cost price, yuan"), max_digits=10, decimal_places=2, null=True, blank=True)
+    cost_price = models.DecimalField(
+        _("cost price, yuan"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0))],
+    )
     # What a privilege item does once its order completes, and its parameters (docs/decisions/0020).
     effect = models.CharField(
         _("effect"),
@@ -120,14 +166,27 @@ class Product(models.Model):
             models.Index(fields=["on_shelf", "-created_at"], name="catalog_product_newest"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(points_price__gt=0), name="catalog_product_points_positive"),
-            models.CheckConstraint(condition=Q(cash_price__gte=0), name="catalog_product_cash_not_negative"),
-            models.CheckConstraint(condition=Q(per_order_limit__gte=1), name="catalog_product_order_limit_positive"),
+            models.CheckConstraint(
+                condition=Q(points_price__gt=0),
+                name="catalog_product_points_positive",
+                violation_error_message=_("The points price must be at least 1."),
+            ),
+            models.CheckConstraint(
+                condition=Q(cash_price__gte=0),
+                name="catalog_product_cash_not_negative",
+                violation_error_message=_("The cash part can't be negative."),
+            ),
+            models.CheckConstraint(
+                condition=Q(per_order_limit__gte=1),
+                name="catalog_product_order_limit_positive",
+                violation_error_message=_("At least 1 per order."),
+            ),
             models.CheckConstraint(
                 condition=Q(sale_starts_at__isnull=True)
                 | Q(sale_ends_at__isnull=True)
                 | Q(sale_ends_at__gt=F("sale_starts_at")),
                 name="catalog_product_sale_window_valid",
+                violation_error_message=_("The sale must end after it starts."),
             ),
             models.CheckConstraint(
                 condition=Q(effect="") | Q(kind=ProductKind.PRIVILEGE), name="catalog_product_effect_on_privilege"
@@ -148,15 +207,6 @@ class Product(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("product_detail", args=[self.pk])
 
-    def clean(self) -> None:
-        """An effect only on privilege items, with the parameters it needs; on sale only when available."""
-        super().clean()
-        from catalog.services import privileges  # the rules live with the service that applies them
-
-        errors = privileges.product_effect_errors(self)
-        if errors:
-            raise ValidationError(errors)
-
     @property
     def name(self) -> str:
         return self.name_en if _english() else self.name_zh
@@ -168,6 +218,31 @@ class Product(models.Model):
     @property
     def needs_code(self) -> bool:
         return self.kind in (ProductKind.VIRTUAL, ProductKind.COUPON)
+
+    def clean(self) -> None:
+        """Limits that only make sense together, an order whose totals its columns can hold, and
+        an effect only on privilege items, with the parameters it needs, on sale only when available."""
+        super().clean()
+        from catalog.services import privileges  # the effect rules live with the service that applies them
+
+        errors: dict[str, object] = dict(privileges.product_effect_errors(self))
+        per_order, per_day, lifetime = self.per_order_limit, self.per_day_limit, self.lifetime_limit
+        if per_order is not None and per_day is not None and per_day < per_order:
+            errors["per_day_limit"] = _("Can't be below the max per order (%(n)s).") % {"n": per_order}
+        if lifetime is not None and per_day is not None and lifetime < per_day:
+            errors["lifetime_limit"] = _("Can't be below the max a day (%(n)s).") % {"n": per_day}
+        elif lifetime is not None and per_order is not None and lifetime < per_order:
+            errors["lifetime_limit"] = _("Can't be below the max per order (%(n)s).") % {"n": per_order}
+        if per_order and self.points_price and self.points_price * per_order > ORDER_POINTS_MAX:
+            errors["points_price"] = _(
+                "An order of %(n)s would cost more than %(max)s points: lower the price or the max per order."
+            ) % {"n": per_order, "max": ORDER_POINTS_MAX}
+        if per_order and self.cash_price and self.cash_price * per_order > ORDER_CASH_MAX:
+            errors["cash_price"] = _(
+                "An order of %(n)s would cost more than ¥%(max)s: lower the cash part or the max per order."
+            ) % {"n": per_order, "max": ORDER_CASH_MAX}
+        if errors:
+            raise ValidationError(errors)
 
 
 class ProductImage(models.Model):
@@ -192,7 +267,9 @@ class SalePrice(models.Model):
     product = models.ForeignKey(
         Product, on_delete=models.CASCADE, related_name="sale_prices", verbose_name=_("product")
     )
-    points_price = models.PositiveIntegerField(_("sale points price"))
+    points_price = models.PositiveIntegerField(
+        _("sale points price"), validators=[MinValueValidator(1), MaxValueValidator(INT_MAX)]
+    )
     starts_at = models.DateTimeField(_("starts"))
     ends_at = models.DateTimeField(_("ends"))
 
@@ -200,8 +277,16 @@ class SalePrice(models.Model):
         verbose_name = _("sale price")
         verbose_name_plural = _("sale prices")
         constraints = [
-            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="catalog_saleprice_window_valid"),
-            models.CheckConstraint(condition=Q(points_price__gt=0), name="catalog_saleprice_positive"),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="catalog_saleprice_window_valid",
+                violation_error_message=_("The sale price must end after it starts."),
+            ),
+            models.CheckConstraint(
+                condition=Q(points_price__gt=0),
+                name="catalog_saleprice_positive",
+                violation_error_message=_("The sale points price must be at least 1."),
+            ),
         ]
 
     def __str__(self) -> str:

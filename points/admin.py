@@ -15,6 +15,7 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from points import selectors, services
+from points.admin_forms import CampaignForm, TierForm
 from points.exceptions import DomainError
 from points.forms import AdjustPointsForm
 from points.models import (
@@ -34,6 +35,7 @@ from points.models import (
     Tier,
     TierPolicy,
 )
+from points.validators import BoundedNumbersMixin
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -231,7 +233,7 @@ class SingletonAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ExpiryPolicy)
-class ExpiryPolicyAdmin(SingletonAdmin):
+class ExpiryPolicyAdmin(BoundedNumbersMixin, SingletonAdmin):
     list_display = ("__str__", "mode", "months", "rounding", "reminder_days")
     fields = ("mode", "months", "rounding", "reminder_days")
 
@@ -243,7 +245,8 @@ class RulesPageAdmin(SingletonAdmin):
 
 
 @admin.register(Tier)
-class TierAdmin(SimpleHistoryAdmin):
+class TierAdmin(BoundedNumbersMixin, SimpleHistoryAdmin):
+    form = TierForm
     list_display = ("rank", "name_zh", "name_en", "threshold", "price_percent", "earn_multiplier", "monthly_free_draws")
     list_display_links = ("name_zh", "name_en")
     fields = (
@@ -258,15 +261,21 @@ class TierAdmin(SimpleHistoryAdmin):
     )
     ordering = ("rank",)
 
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Every member starts in the entry tier (the lowest rank): the ladder can't lose it.
+        if obj is not None and not Tier.objects.filter(rank__lt=obj.rank).exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
 
 @admin.register(TierPolicy)
-class TierPolicyAdmin(SingletonAdmin):
+class TierPolicyAdmin(BoundedNumbersMixin, SingletonAdmin):
     list_display = ("__str__", "window_months", "max_downgrade_steps", "warn_days_before")
     fields = ("window_months", "max_downgrade_steps", "warn_days_before")
 
 
 @admin.register(EarningRule)
-class EarningRuleAdmin(SimpleHistoryAdmin):
+class EarningRuleAdmin(BoundedNumbersMixin, SimpleHistoryAdmin):
     list_display = ("source", "points", "daily_cap", "weekly_cap", "monthly_cap", "apply_multipliers", "active")
     list_editable = ("active",)
     fields = ("source", "points", "daily_cap", "weekly_cap", "monthly_cap", "apply_multipliers", "active")
@@ -276,13 +285,13 @@ class EarningRuleAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(PurchasePolicy)
-class PurchasePolicyAdmin(SingletonAdmin):
+class PurchasePolicyAdmin(BoundedNumbersMixin, SingletonAdmin):
     list_display = ("__str__", "points_per_yuan", "pending_days")
     fields = ("points_per_yuan", "pending_days")
 
 
 @admin.register(PurchaseRate)
-class PurchaseRateAdmin(SimpleHistoryAdmin):
+class PurchaseRateAdmin(BoundedNumbersMixin, SimpleHistoryAdmin):
     list_display = ("scope", "key", "points_per_yuan", "excluded")
     list_filter = ("scope", "excluded")
     search_fields = ("key",)
@@ -290,7 +299,8 @@ class PurchaseRateAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(SimpleHistoryAdmin):
+class CampaignAdmin(BoundedNumbersMixin, SimpleHistoryAdmin):
+    form = CampaignForm
     list_display = ("name", "multiplier", "starts_at", "ends_at", "budget", "budget_used", "active")
     list_filter = ("active",)
     search_fields = ("name",)
@@ -298,6 +308,16 @@ class CampaignAdmin(SimpleHistoryAdmin):
     readonly_fields = ("budget_used",)
     filter_horizontal = ("tiers",)
     actions = ("switch_off",)
+
+    def save_model(self, request: HttpRequest, obj: Campaign, form, change: bool) -> None:
+        if change:
+            # budget_used belongs to the earning service (F() updates under the row lock);
+            # writing back the value read with the form would give spent budget out again.
+            obj.save(
+                update_fields=[f.name for f in Campaign._meta.concrete_fields if f.name not in ("id", "budget_used")]
+            )
+        else:
+            obj.save()
 
     @admin.action(description=_("Switch off now"), permissions=["change"])
     def switch_off(self, request: HttpRequest, queryset) -> None:

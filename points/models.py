@@ -7,14 +7,71 @@ checks that over the whole database.
 
 from __future__ import annotations
 
+import itertools
+import json
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Func, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from points import rules
 from points.enums import EarningSource, EntryKind, ExpiryMode, ExpiryRounding, LotStatus, PurchaseRateScope
+from points.validators import (
+    INT_MAX,
+    MAX_DAYS,
+    MAX_MONTHS,
+    MAX_MULTIPLIER,
+    MAX_POINTS_PER_YUAN,
+    SMALL_INT_MAX,
+    validate_earning_sources,
+)
+
+# Sources whose caller says how many points (a purchase's rates, a task's or a prize's own
+# points): their rule's ``points`` is unused and may be 0.
+CALLER_PRICED_SOURCES = frozenset({EarningSource.PURCHASE, EarningSource.TASK, EarningSource.LOTTERY})
+
+
+class JSONListOf(Func):
+    """True when a JSON column holds a list whose items are all among ``allowed`` (for a CheckConstraint).
+
+    Postgres tests jsonb containment. SQLite can't run a subquery over ``json_each`` in a
+    CHECK, so it removes every allowed code, quoted, and the commas from the minified JSON
+    text and expects ``[]`` to remain: anything else (another string, a number, a nested
+    list) leaves more. A quoted code can't match inside another: ``"purchase"`` is not a
+    part of ``"first_purchase"``. Other engines get no database check; model validation
+    still applies there.
+    """
+
+    output_field = models.BooleanField()
+
+    def __init__(self, expression, *, allowed: list[str]) -> None:
+        if not all(code and code.replace("_", "").isalnum() for code in allowed):
+            raise ValueError("allowed values must be plain codes")
+        self.allowed = list(allowed)
+        super().__init__(expression)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        return "(1 = 1)", []
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return (
+            f"(jsonb_typeof({sql}) = 'array' AND ({sql})::jsonb <@ %s::jsonb)",
+            [*params, *params, json.dumps(self.allowed)],
+        )
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        residue, residue_params = f"json({sql})", list(params)
+        for token in [f'"{code}"' for code in self.allowed] + [","]:
+            residue, residue_params = f"REPLACE({residue}, %s, '')", [*residue_params, token]
+        return f"(json_type({sql}) = 'array' AND {residue} = '[]')", [*params, *residue_params]
 
 
 class Account(models.Model):
@@ -177,11 +234,15 @@ class ExpiryPolicy(models.Model):
     """When earned points expire. One row (pk=1), edited by operators in admin."""
 
     mode = models.CharField(_("expiry"), max_length=12, choices=ExpiryMode.choices, default=ExpiryMode.ROLLING_MONTHS)
-    months = models.PositiveSmallIntegerField(_("months (rolling)"), default=12)
+    months = models.PositiveSmallIntegerField(
+        _("months (rolling)"), default=12, validators=[MinValueValidator(1), MaxValueValidator(MAX_MONTHS)]
+    )
     rounding = models.CharField(
         _("round up to"), max_length=8, choices=ExpiryRounding.choices, default=ExpiryRounding.END_OF_DAY
     )
-    reminder_days = models.PositiveSmallIntegerField(_("remind this many days before"), default=30)
+    reminder_days = models.PositiveSmallIntegerField(
+        _("remind this many days before"), default=30, validators=[MaxValueValidator(MAX_DAYS)]
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -198,8 +259,8 @@ class RulesPage(models.Model):
 
     title_zh = models.CharField(_("title (Chinese)"), max_length=100, default="积分规则说明")
     title_en = models.CharField(_("title (English)"), max_length=100, default="Points rules")
-    body_zh = models.TextField(_("text (Chinese)"), blank=True)
-    body_en = models.TextField(_("text (English)"), blank=True)
+    body_zh = models.TextField(_("text (Chinese)"), blank=True, max_length=20_000)
+    body_en = models.TextField(_("text (English)"), blank=True, max_length=20_000)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     history = HistoricalRecords()
 
@@ -217,13 +278,31 @@ class Tier(models.Model):
     code = models.SlugField(_("tier code"), max_length=20, unique=True)
     name_zh = models.CharField(_("name (Chinese)"), max_length=20)
     name_en = models.CharField(_("name (English)"), max_length=20)
-    rank = models.PositiveSmallIntegerField(_("rank"), unique=True, help_text=_("0 is the entry tier."))
-    threshold = models.PositiveIntegerField(_("points to qualify"), help_text=_("Points earned in the window."))
-    price_percent = models.PositiveSmallIntegerField(
-        _("redemption price, %"), default=100, help_text=_("Members of this tier pay this share of the points price.")
+    rank = models.PositiveSmallIntegerField(
+        _("rank"), unique=True, help_text=_("0 is the entry tier."), validators=[MaxValueValidator(SMALL_INT_MAX)]
     )
-    earn_multiplier = models.DecimalField(_("earn multiplier"), max_digits=4, decimal_places=2, default=1)
-    monthly_free_draws = models.PositiveSmallIntegerField(_("free prize draws a month"), default=0)
+    threshold = models.PositiveIntegerField(
+        _("points to qualify"),
+        help_text=_("Points earned in the window. Higher tiers need more; the entry tier needs 0."),
+        validators=[MaxValueValidator(INT_MAX)],
+    )
+    price_percent = models.PositiveSmallIntegerField(
+        _("redemption price, %"),
+        default=100,
+        help_text=_("Members of this tier pay this share of the points price (1–100)."),
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+    )
+    earn_multiplier = models.DecimalField(
+        _("earn multiplier"),
+        max_digits=4,
+        decimal_places=2,
+        default=1,
+        help_text=_("1 to 10: 1.5 earns half as much again."),
+        validators=[MinValueValidator(Decimal(1)), MaxValueValidator(MAX_MULTIPLIER)],
+    )
+    monthly_free_draws = models.PositiveSmallIntegerField(
+        _("free prize draws a month"), default=0, validators=[MaxValueValidator(100)]
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -232,21 +311,44 @@ class Tier(models.Model):
         ordering = ["rank"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(price_percent__gte=1, price_percent__lte=100), name="points_tier_price_percent_range"
+                condition=Q(price_percent__gte=1, price_percent__lte=100),
+                name="points_tier_price_percent_range",
+                violation_error_message=_("The price share must be from 1 to 100."),
             ),
-            models.CheckConstraint(condition=Q(earn_multiplier__gte=1), name="points_tier_multiplier_at_least_one"),
+            models.CheckConstraint(
+                condition=Q(earn_multiplier__gte=1),
+                name="points_tier_multiplier_at_least_one",
+                violation_error_message=_("The earn multiplier must be at least 1."),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name_en} / {self.name_zh}"
 
+    def clean(self) -> None:
+        """A higher tier is better in every way: it needs more points, pays no more and earns no less."""
+        super().clean()
+        if self.rank is None or self.threshold is None:
+            return
+        others = Tier.objects.exclude(pk=self.pk) if self.pk else Tier.objects.all()
+        errors = ladder_errors(self, list(others))
+        if errors:
+            raise ValidationError(errors)
+
 
 class TierPolicy(models.Model):
     """How tiers are kept. One row (pk=1)."""
 
-    window_months = models.PositiveSmallIntegerField(_("qualifying window, months"), default=12)
-    max_downgrade_steps = models.PositiveSmallIntegerField(_("tiers down at most per month"), default=1)
-    warn_days_before = models.PositiveSmallIntegerField(_("warn this many days before a downgrade"), default=14)
+    window_months = models.PositiveSmallIntegerField(
+        _("qualifying window, months"), default=12, validators=[MinValueValidator(1), MaxValueValidator(MAX_MONTHS)]
+    )
+    max_downgrade_steps = models.PositiveSmallIntegerField(
+        _("tiers down at most per month"), default=1, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    # Downgrades happen monthly: a warning more than a month ahead would always be on.
+    warn_days_before = models.PositiveSmallIntegerField(
+        _("warn this many days before a downgrade"), default=14, validators=[MaxValueValidator(31)]
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -297,10 +399,33 @@ class EarningRule(models.Model):
     """Points for one earning source, with per-member caps. One row per source."""
 
     source = models.CharField(_("source"), max_length=24, choices=EarningSource.choices, unique=True)
-    points = models.PositiveIntegerField(_("points"), default=0, help_text=_("For purchases: unused (see rates)."))
-    daily_cap = models.PositiveIntegerField(_("max points per member a day"), null=True, blank=True)
-    weekly_cap = models.PositiveIntegerField(_("max points per member a week"), null=True, blank=True)
-    monthly_cap = models.PositiveIntegerField(_("max points per member a month"), null=True, blank=True)
+    points = models.PositiveIntegerField(
+        _("points"),
+        default=0,
+        help_text=_("For purchases: unused (see rates)."),
+        validators=[MaxValueValidator(INT_MAX)],
+    )
+    daily_cap = models.PositiveIntegerField(
+        _("max points per member a day"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: no limit."),
+        validators=[MinValueValidator(1), MaxValueValidator(INT_MAX)],
+    )
+    weekly_cap = models.PositiveIntegerField(
+        _("max points per member a week"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: no limit."),
+        validators=[MinValueValidator(1), MaxValueValidator(INT_MAX)],
+    )
+    monthly_cap = models.PositiveIntegerField(
+        _("max points per member a month"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: no limit."),
+        validators=[MinValueValidator(1), MaxValueValidator(INT_MAX)],
+    )
     apply_multipliers = models.BooleanField(_("tier and campaign multipliers apply"), default=True)
     active = models.BooleanField(_("active"), default=True)
     history = HistoricalRecords()
@@ -313,12 +438,36 @@ class EarningRule(models.Model):
     def __str__(self) -> str:
         return str(EarningSource(self.source).label)
 
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, str] = {}
+        if self.active and self.points == 0 and self.source and self.source not in CALLER_PRICED_SOURCES:
+            errors["points"] = _("Enter at least 1 point, or switch the rule off.")
+        # A longer period's cap below a shorter one's would make the shorter cap a lie.
+        caps = [("daily_cap", self.daily_cap), ("weekly_cap", self.weekly_cap), ("monthly_cap", self.monthly_cap)]
+        given = [(name, cap) for name, cap in caps if cap is not None]
+        for (_shorter, low), (longer, high) in itertools.pairwise(given):
+            if high < low:
+                errors[longer] = _("A longer period's limit can't be below a shorter period's (%(low)s).") % {
+                    "low": low
+                }
+        if errors:
+            raise ValidationError(errors)
+
 
 class PurchasePolicy(models.Model):
     """How the host shop's purchases earn points. One row (pk=1)."""
 
-    points_per_yuan = models.DecimalField(_("points per yuan"), max_digits=6, decimal_places=2, default=1)
-    pending_days = models.PositiveSmallIntegerField(_("returns window, days"), default=7)
+    points_per_yuan = models.DecimalField(
+        _("points per yuan"),
+        max_digits=6,
+        decimal_places=2,
+        default=1,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(MAX_POINTS_PER_YUAN)],
+    )
+    pending_days = models.PositiveSmallIntegerField(
+        _("returns window, days"), default=7, validators=[MaxValueValidator(MAX_DAYS)]
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -337,7 +486,14 @@ class PurchaseRate(models.Model):
 
     scope = models.CharField(_("applies to"), max_length=10, choices=PurchaseRateScope.choices)
     key = models.CharField(_("category or SKU"), max_length=64)
-    points_per_yuan = models.DecimalField(_("points per yuan"), max_digits=6, decimal_places=2, null=True, blank=True)
+    points_per_yuan = models.DecimalField(
+        _("points per yuan"),
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(MAX_POINTS_PER_YUAN)],
+    )
     excluded = models.BooleanField(_("earns no points"), default=False)
     history = HistoricalRecords()
 
@@ -349,11 +505,19 @@ class PurchaseRate(models.Model):
             models.CheckConstraint(
                 condition=Q(excluded=True) | Q(points_per_yuan__isnull=False),
                 name="points_purchaserate_rate_or_excluded",
+                violation_error_message=_("Enter the points per yuan, or tick “earns no points”."),
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.key}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.excluded and self.points_per_yuan is not None:
+            raise ValidationError({"points_per_yuan": _("An item that earns no points has no rate: leave it empty.")})
+        if not self.excluded and self.points_per_yuan is None:
+            raise ValidationError({"points_per_yuan": _("Enter the points per yuan, or tick “earns no points”.")})
 
 
 class Purchase(models.Model):
@@ -362,8 +526,9 @@ class Purchase(models.Model):
     external_id = models.CharField(_("shop order id"), max_length=64, unique=True)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="purchases", verbose_name=_("account"))
     amount = models.DecimalField(_("amount, yuan"), max_digits=12, decimal_places=2)
-    base_points = models.PositiveIntegerField(_("points before multipliers"))
-    points = models.PositiveIntegerField(_("points"))
+    # 64-bit: a million-yuan order at the highest rate and multipliers is more than 2³¹ points.
+    base_points = models.PositiveBigIntegerField(_("points before multipliers"))
+    points = models.PositiveBigIntegerField(_("points"))
     earn_entry = models.ForeignKey(
         Entry, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("earn entry")
     )
@@ -371,7 +536,7 @@ class Purchase(models.Model):
         Entry, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("first-purchase bonus")
     )
     refunded_amount = models.DecimalField(_("refunded, yuan"), max_digits=12, decimal_places=2, default=0)
-    points_taken_back = models.PositiveIntegerField(_("points taken back"), default=0)
+    points_taken_back = models.PositiveBigIntegerField(_("points taken back"), default=0)
     occurred_at = models.DateTimeField(_("purchased"))
     created_at = models.DateTimeField(_("recorded"), default=timezone.now)
 
@@ -396,10 +561,30 @@ class Campaign(models.Model):
     name = models.CharField(_("name"), max_length=80)
     starts_at = models.DateTimeField(_("starts"))
     ends_at = models.DateTimeField(_("ends"))
-    multiplier = models.DecimalField(_("multiplier"), max_digits=4, decimal_places=2, default=2)
-    sources = models.JSONField(_("sources"), default=list, blank=True, help_text=_("Empty: every source."))
+    multiplier = models.DecimalField(
+        _("multiplier"),
+        max_digits=4,
+        decimal_places=2,
+        default=2,
+        help_text=_("More than 1, at most 10: 2 doubles the points."),
+        validators=[MinValueValidator(Decimal("1.01")), MaxValueValidator(MAX_MULTIPLIER)],
+    )
+    # A list of EarningSource codes; the admin offers them as checkboxes (docs/decisions/0014).
+    sources = models.JSONField(
+        _("sources"),
+        default=list,
+        blank=True,
+        help_text=_("Empty: every source."),
+        validators=[validate_earning_sources],
+    )
     tiers = models.ManyToManyField(Tier, blank=True, verbose_name=_("tiers"), help_text=_("Empty: every tier."))
-    budget = models.PositiveIntegerField(_("extra points budget"), null=True, blank=True)
+    budget = models.PositiveIntegerField(
+        _("extra points budget"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: no limit."),
+        validators=[MinValueValidator(1), MaxValueValidator(INT_MAX)],
+    )
     budget_used = models.PositiveIntegerField(_("extra points given"), default=0)
     active = models.BooleanField(_("switched on"), default=True)
     history = HistoricalRecords(m2m_fields=[tiers])
@@ -409,15 +594,48 @@ class Campaign(models.Model):
         verbose_name_plural = _("campaigns")
         ordering = ["-starts_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="points_campaign_window_valid"),
-            models.CheckConstraint(condition=Q(multiplier__gt=1), name="points_campaign_multiplier_above_one"),
             models.CheckConstraint(
-                condition=Q(budget__isnull=True) | Q(budget_used__lte=F("budget")), name="points_campaign_within_budget"
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="points_campaign_window_valid",
+                violation_error_message=_("The campaign must end after it starts."),
+            ),
+            models.CheckConstraint(
+                condition=Q(multiplier__gt=1),
+                name="points_campaign_multiplier_above_one",
+                violation_error_message=_("The multiplier must be more than 1."),
+            ),
+            models.CheckConstraint(
+                condition=Q(budget__isnull=True) | Q(budget_used__lte=F("budget")),
+                name="points_campaign_within_budget",
+                violation_error_message=_("The budget can't be less than the extra points already given."),
+            ),
+            models.CheckConstraint(
+                condition=JSONListOf("sources", allowed=list(EarningSource.values)),
+                name="points_campaign_sources_known",
+                violation_error_message=_("Choose the sources from the list."),
             ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        # The constraints' checks skip fields the form leaves out (budget_used is read-only there).
+        super().clean()
+        errors: dict[str, str] = {}
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            errors["ends_at"] = _("The campaign must end after it starts.")
+        if self.budget is not None and self.budget < self.budget_used:
+            errors["budget"] = _("The budget can't be less than the %(used)s extra points already given.") % {
+                "used": self.budget_used
+            }
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def source_codes(self) -> frozenset[str] | None:
+        """The sources this campaign applies to, None for every source; never fails on a stored value."""
+        return rules.campaign_sources(self.sources)
 
 
 class IdentityClaim(models.Model):
@@ -447,7 +665,7 @@ class PurchaseRefund(models.Model):
     purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("purchase"))
     idempotency_key = models.CharField(_("idempotency key"), max_length=120, unique=True)
     amount = models.DecimalField(_("amount, yuan"), max_digits=12, decimal_places=2)
-    points_taken_back = models.PositiveIntegerField(_("points taken back"))
+    points_taken_back = models.PositiveBigIntegerField(_("points taken back"))
     created_at = models.DateTimeField(_("recorded"), default=timezone.now)
 
     class Meta:
@@ -457,3 +675,54 @@ class PurchaseRefund(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purchase} −¥{self.amount}"
+
+
+def ladder_errors(tier: Tier, others: list[Tier]) -> dict[str, str]:
+    """Why ``tier`` doesn't fit between the ``others``: each rank up needs more points, pays no
+    higher a share of the price and earns no less; the entry tier (lowest rank) needs 0 points."""
+    errors: dict[str, str] = {}
+    lower = max((t for t in others if t.rank < tier.rank), key=lambda t: t.rank, default=None)
+    higher = min((t for t in others if t.rank > tier.rank), key=lambda t: t.rank, default=None)
+    if lower is None and tier.threshold != 0:
+        errors["threshold"] = _("The entry tier (the lowest rank) needs 0 points.")
+    elif lower is not None and tier.threshold <= lower.threshold:
+        errors["threshold"] = _("Must be more than %(points)s, the points %(tier)s needs: each rank up needs more.") % {
+            "points": lower.threshold,
+            "tier": lower,
+        }
+    elif higher is not None and tier.threshold >= higher.threshold:
+        errors["threshold"] = _("Must be less than %(points)s, the points %(tier)s needs: each rank up needs more.") % {
+            "points": higher.threshold,
+            "tier": higher,
+        }
+    if tier.price_percent is not None:
+        if lower is not None and tier.price_percent > lower.price_percent:
+            errors["price_percent"] = _(
+                "Can't be above %(percent)s, what %(tier)s pays: a higher rank pays no more."
+            ) % {
+                "percent": lower.price_percent,
+                "tier": lower,
+            }
+        elif higher is not None and tier.price_percent < higher.price_percent:
+            errors["price_percent"] = _(
+                "Can't be below %(percent)s, what %(tier)s pays: a higher rank pays no more."
+            ) % {
+                "percent": higher.price_percent,
+                "tier": higher,
+            }
+    if tier.earn_multiplier is not None:
+        if lower is not None and tier.earn_multiplier < lower.earn_multiplier:
+            errors["earn_multiplier"] = _(
+                "Can't be below ×%(times)s, what %(tier)s earns: a higher rank earns no less."
+            ) % {
+                "times": lower.earn_multiplier,
+                "tier": lower,
+            }
+        elif higher is not None and tier.earn_multiplier > higher.earn_multiplier:
+            errors["earn_multiplier"] = _(
+                "Can't be above ×%(times)s, what %(tier)s earns: a higher rank earns no less."
+            ) % {
+                "times": higher.earn_multiplier,
+                "tier": higher,
+            }
+    return errors

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_FLOOR, Decimal
 
-from points.enums import ExpiryMode, ExpiryRounding
+from points.enums import EarningSource, ExpiryMode, ExpiryRounding
 
 
 @dataclass(frozen=True)
@@ -144,3 +145,28 @@ def identity_hash(identity: str, secret: str) -> str:
     tables hold no personal data. Callers pass identities already normalised (accounts.rules)."""
     normalised = identity.strip().lower()
     return hashlib.sha256(f"{secret}:{normalised}".encode()).hexdigest()
+
+
+# --- Campaigns --------------------------------------------------------------------------
+
+
+def campaign_sources(raw: object) -> frozenset[str] | None:
+    """The earning sources a campaign's stored ``sources`` value names; None means every source.
+
+    Read defensively: whatever a row holds (written before validation existed, or by hand),
+    an earning or a page must not crash on it, and a value that names nothing known gives
+    nothing extra. Empty (``[]``, ``""``, null) is every source; a list keeps its known
+    codes; a string is read as codes separated by anything else (``"purchase,checkin"``),
+    matched whole, so ``"first_purchase"`` never matches ``purchase``; anything else (a
+    number, an object) names no source.
+    """
+    if raw is None or raw == [] or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if isinstance(raw, str):
+        items: list[object] = re.findall(r"[a-z_]+", raw.lower())
+    elif isinstance(raw, list):
+        items = raw
+    else:
+        return frozenset()
+    known = set(EarningSource.values)
+    return frozenset(item for item in items if isinstance(item, str) and item in known)

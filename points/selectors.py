@@ -516,6 +516,12 @@ class LiveRules:
     free_draws: bool = False  # the lottery exists, so tiers' free draws mean something
 
 
+def _campaign_sources(campaign) -> list[str]:
+    """The campaign's source codes in the enum's order; empty means every source."""
+    codes = campaign.source_codes or frozenset()
+    return [code for code in EarningSource.values if code in codes]
+
+
 def live_rules() -> LiveRules:
     """Everything the public rules page states, read from the operators' live settings."""
     from points.models import Campaign, EarningRule, PurchasePolicy, PurchaseRate, TierPolicy
@@ -556,7 +562,10 @@ def _live_campaigns(campaigns) -> list[CampaignView]:
     campaign for nothing but features still to come is not shown at all."""
     views = []
     for c in campaigns:
-        sources = list(c.sources) if isinstance(c.sources, list) else []
+        # source_codes never fails on a stored value; frozenset() names nothing known: never announced.
+        sources = _campaign_sources(c)
+        if c.source_codes == frozenset():
+            continue
         live = [source for source in sources if features.source_live(source)]
         if sources and not live:
             continue

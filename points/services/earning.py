@@ -59,7 +59,9 @@ def active_campaign(*, source: str, tier_id: int | None, now: datetime) -> Campa
     )
     best = None
     for campaign in campaigns.prefetch_related("tiers").order_by("-multiplier", "pk"):
-        if campaign.sources and source not in campaign.sources:
+        # Read defensively: whatever the row holds, an earning never fails on it (decision 0014).
+        sources = campaign.source_codes
+        if sources is not None and source not in sources:
             continue
         tier_ids = {t.pk for t in campaign.tiers.all()}
         if tier_ids and tier_id not in tier_ids:
@@ -153,6 +155,9 @@ def points_award(
         return AwardResult(points, points, _core.receipt(account, existing, replayed=True), replayed=True)
     rule = EarningRule.objects.filter(source=source).first()
     if rule is None or not rule.active:
+        return _short(0, 0, None, notices.AWARD_SWITCHED_OFF, source=source)
+    if base_points is None and rule.points <= 0:
+        # A fixed-points rule set to 0 gives nothing; it must not make the member's action fail.
         return _short(0, 0, None, notices.AWARD_SWITCHED_OFF, source=source)
     base = _core.check_positive(base_points if base_points is not None else rule.points)
     now = timezone.now()
