@@ -9,6 +9,7 @@ from django.utils.translation import ngettext
 
 from accounts import rules
 from points.exceptions import DomainError
+from uploads.images import ImageRefused
 
 
 class InvalidPhone(DomainError):
@@ -24,7 +25,7 @@ class PhoneTaken(DomainError):
     default_message = _("This phone number is already used by another account.")
 
 
-class InvalidAvatar(DomainError):
+class InvalidAvatar(ImageRefused):
     code = "invalid_avatar"
     default_message = _("This file is not an image we can use. Upload a PNG, JPEG, WebP or GIF picture.")
 

@@ -10,8 +10,10 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import rules, selectors
 from accounts.adapters import bind_invite
-from accounts.exceptions import InvalidAvatar, InvalidPhone, InviteCodeUnknown, PhoneTaken, PinInvalid, PinTooWeak
+from accounts.exceptions import InvalidPhone, InviteCodeUnknown, PhoneTaken, PinInvalid, PinTooWeak
 from accounts.services import avatar_prepare
+from uploads.images import ImageRefused
+from uploads.rate import UploadRateLimited, upload_count
 
 PIN_WIDGET_ATTRS = {
     "inputmode": "numeric",
@@ -52,8 +54,10 @@ class ProfileForm(forms.Form):
     )
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
 
-    def __init__(self, *args, user_id: int, **kwargs) -> None:
+    def __init__(self, *args, user_id: int, request: HttpRequest | None = None, **kwargs) -> None:
         self.user_id = user_id
+        # The member's request, to count their uploads (uploads.rate); None counts nothing.
+        self.request = request
         super().__init__(*args, **kwargs)
 
     def clean_display_name(self) -> str:
@@ -76,8 +80,10 @@ class ProfileForm(forms.Form):
         if not upload:
             return None
         try:
+            if self.request is not None:
+                upload_count(request=self.request)
             return avatar_prepare(upload=upload)
-        except InvalidAvatar as error:
+        except (UploadRateLimited, ImageRefused) as error:
             raise forms.ValidationError(error.message, code=error.code) from None
 
 

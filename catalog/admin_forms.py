@@ -10,9 +10,10 @@ from django.core.validators import MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from catalog.enums import ProductKind
-from catalog.images import InvalidProductImage, PreparedImage, product_image_attach, product_image_prepare
+from catalog.images import PreparedImage, product_image_attach, product_image_prepare
 from catalog.models import Category, Order, Product, ProductImage, SalePrice
 from points import selectors as points_selectors
+from uploads.images import ImageRefused
 
 MAX_STOCK_CHANGE = 1_000_000
 CODE_FILE_MAX_BYTES = 2 * 1024 * 1024
@@ -163,7 +164,7 @@ class ProductImageForm(forms.ModelForm):
         if upload:
             try:
                 self.prepared = product_image_prepare(upload=upload)
-            except InvalidProductImage as error:
+            except ImageRefused as error:
                 self.add_error("upload", error.message)
         elif self.instance.pk is None:
             self.add_error("upload", _("Choose a picture."))

@@ -6,12 +6,15 @@ import re
 
 from django import forms
 from django.core.validators import RegexValidator
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from catalog.enums import ProductKind, SortOrder
-from catalog.images import InvalidProductImage, product_image_prepare
+from catalog.images import review_photo_prepare
 from catalog.selectors import CatalogQuery, CategoryView
 from catalog.services.reviews import REVIEW_MAX_LENGTH
+from uploads.images import ImageRefused
+from uploads.rate import UploadRateLimited, upload_count
 
 MAX_POINTS_FILTER = 100_000_000
 PIN_PATTERN = re.compile(r"[0-9]{6}")
@@ -183,11 +186,18 @@ class ReviewForm(forms.Form):
         help_text=_("PNG, JPEG or WebP, up to 5 MB and 20 megapixels."),
     )
 
+    def __init__(self, *args, request: HttpRequest | None = None, **kwargs) -> None:
+        # The member's request, to count their uploads (uploads.rate); None counts nothing.
+        self.request = request
+        super().__init__(*args, **kwargs)
+
     def clean_photo(self):
         upload = self.cleaned_data.get("photo")
         if not upload:
             return None
         try:
-            return product_image_prepare(upload=upload)
-        except InvalidProductImage as error:
+            if self.request is not None:
+                upload_count(request=self.request)
+            return review_photo_prepare(upload=upload)
+        except (UploadRateLimited, ImageRefused) as error:
             raise forms.ValidationError(error.message, code=error.code) from None

@@ -42,3 +42,13 @@ def png_header_only(width: int, height: int) -> bytes:
 
 def upload(data: bytes, name: str = "avatar.png", content_type: str = "image/png") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+def jpeg_header_only(width: int, height: int) -> bytes:
+    """A baseline JPEG whose header claims ``width`` × ``height``, cut after the data of an 8 × 8 picture."""
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 120, 200)).save(out, "JPEG")
+    data = bytearray(out.getvalue())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data[:-2])  # no end-of-image marker: the file is truncated
