@@ -50,7 +50,7 @@ class ProfileForm(forms.Form):
         required=False,
         # A plain file input: the current avatar is shown beside it, and the field only ever uploads.
         widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp,image/gif"}),
-        help_text=_("PNG, JPEG, WebP or GIF, up to 5 MB and 20 megapixels."),
+        help_text=_("PNG, JPEG, WebP or GIF, up to 5 MB. Large photos work best as JPEG (up to 20 megapixels)."),
     )
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
 

@@ -147,7 +147,7 @@ class ProductImageForm(forms.ModelForm):
         label=_("Picture"),
         required=False,
         widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
-        help_text=_("PNG, JPEG or WebP, at most 5 MB and 20 megapixels."),
+        help_text=_("PNG, JPEG or WebP, up to 5 MB. Large photos work best as JPEG (up to 20 megapixels)."),
     )
 
     class Meta:

@@ -183,7 +183,7 @@ class ReviewForm(forms.Form):
         label=_("Photo"),
         required=False,
         widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
-        help_text=_("PNG, JPEG or WebP, up to 5 MB and 20 megapixels."),
+        help_text=_("PNG, JPEG or WebP, up to 5 MB. Large photos work best as JPEG (up to 20 megapixels)."),
     )
 
     def __init__(self, *args, request: HttpRequest | None = None, **kwargs) -> None:

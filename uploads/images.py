@@ -82,7 +82,7 @@ class ImageTooManyPixels(ImageRefused):
 class ImageTooCostly(ImageRefused):
     code = "image_too_costly"
     default_message = _(
-        "This picture takes too much memory to open (%(width)s × %(height)s). "
+        "This picture is too large for us to process (%(width)s × %(height)s). "
         "Upload a smaller one, of at most %(limit)s megapixels."
     )
 
@@ -210,7 +210,8 @@ def _mode_for(image: Image.Image) -> str:
 def _fit_in_bands(source: Image.Image, size: tuple[int, int], mode: str) -> Image.Image:
     """``source`` converted to ``mode`` and scaled to ``size``, never holding a full-size copy.
 
-    The same pixels as ``source.convert(mode).reduce(f).resize(size, LANCZOS)``, worked out
+    The same picture as ``source.convert(mode).reduce(f).resize(size, LANCZOS)`` (to within 2 of
+    255 per channel: rounding), worked out
     ``BAND_ROWS`` output rows at a time: each band converts and box-reduces only the source
     rows it reads (with Lanczos' margin), so the memory beyond ``source`` is the result plus one band.
     """
