@@ -158,7 +158,7 @@ def test_a_multipart_body_within_the_limit_reaches_the_view(rf, member):
 
 
 def _run_asgi(scope_headers: list, chunks: int | None) -> tuple[list, int]:
-    """Drive the ASGI handler with a body of ``chunks`` × 10 KB (None: endless); return what it sent and how many chunks it took."""
+    """Drive the ASGI handler with ``chunks`` × 10 KB of body (None: endless); what it sent, chunks it took."""
     taken = 0
     sent: list = []
 
