@@ -169,7 +169,8 @@ def decode_work(image: Image.Image, full_size: tuple[int, int]) -> float:
     """The CPU work of decoding ``image`` and fitting it, in "plain RGB pixels" (about 40 ms a million).
 
     Every decoded pixel is converted, averaged and resampled once; a transparent picture is
-    averaged premultiplied, twice the work; 16-bit samples are twice the data to inflate.
+    averaged premultiplied and its encoders work harder, two and a half times the work; 16-bit
+    samples are twice the data to inflate.
     A JPEG's entropy decoding reads every coefficient of the full picture, whatever the
     draft scale: a tenth of a pixel's work, half for a progressive one. WebP decoding goes
     through libwebp's animation decoder: twice the work.
@@ -177,7 +178,7 @@ def decode_work(image: Image.Image, full_size: tuple[int, int]) -> float:
     width, height = image.size
     work = float(width * height)
     if has_alpha(image):
-        work *= 2
+        work *= 2.5
     rawmode = image.tile[0][3] if image.tile else ""
     if image.format == "PNG" and isinstance(rawmode, str) and "16" in rawmode:
         work *= 2
