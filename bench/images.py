@@ -53,8 +53,9 @@ CASES = [
     Case("png-rgba16-bomb", "PNG bomb: 4472 × 4472 RGBA, 16 bits a sample", False),
     Case("jpeg-progressive", "progressive JPEG: 5472 × 3648, 4:2:0", False),
     Case("webp-12mp", "WebP: 4000 × 3000", False),
-    Case("png-palette-4mp", "palette PNG with transparency: 2000 × 2000 (a member's worst within budget)", False),
-    Case("png-palette-3mp", "palette PNG with transparency: 1788 × 1788 (a product's worst within budget)", False),
+    Case("png-palette-member", "palette PNG with transparency: 1930 × 1930 (an avatar's worst within budget)", False),
+    Case("png-palette-product", "palette PNG with transparency: 1366 × 1366 (a product's worst within budget)", False),
+    Case("png-rgb-product", "RGB PNG: 2449 × 2449, flat (a product's largest RGB PNG)", False),
 ]
 
 
@@ -127,10 +128,12 @@ def make(key: str) -> bytes:
         return _save(_photo((5472, 3648)), "JPEG", quality=80, progressive=True)
     if key == "webp-12mp":
         return _save(_photo((4000, 3000)), "WEBP", quality=80)
-    if key == "png-palette-4mp":
-        return _palette(2000)
-    if key == "png-palette-3mp":
-        return _palette(1788)
+    if key == "png-palette-member":
+        return _palette(1930)
+    if key == "png-palette-product":
+        return _palette(1366)
+    if key == "png-rgb-product":
+        return _save(_disc(2449, "RGB"), "PNG", optimize=True)
     raise ValueError(key)
 
 

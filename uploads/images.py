@@ -38,7 +38,7 @@ MAX_PIXELS = 20_000_000
 # What one decode may cost (see decode_memory and decode_work): with our bands and the
 # encoders on top, one upload stays under ~100 MB and ~0.5 s of CPU (docs/decisions/0018).
 MAX_DECODE_BYTES = 64 * 1024 * 1024
-MAX_DECODE_WORK = 10_000_000
+MAX_DECODE_WORK = 12_000_000
 # Box-reduce by whole factors down to at least this many times the target, then Lanczos:
 # Pillow's ``thumbnail`` default, visually the same as a Lanczos over the full picture.
 REDUCING_GAP = 1.0
@@ -102,6 +102,8 @@ class ImageRules:
     max_pixels: int = MAX_PIXELS
     max_decode_bytes: int = MAX_DECODE_BYTES
     max_decode_work: int = MAX_DECODE_WORK
+    # Work per kept pixel: 1 for one picture written; more for a use that writes several copies.
+    output_work: float = 1.0
 
 
 def has_alpha(image: Image.Image) -> bool:
@@ -190,10 +192,16 @@ def decode_work(image: Image.Image, full_size: tuple[int, int]) -> float:
 
 
 def decode_limit(image: Image.Image, full_size: tuple[int, int], rules: ImageRules) -> int:
-    """The most pixels a picture of this kind (format, mode, draft) may have within the rules' budgets."""
+    """The most pixels a picture of this kind (format, mode, draft) may have within the rules' budgets.
+
+    The work budget pays for what the use writes too: the kept picture's pixels (×2.5 when
+    transparent) times ``rules.output_work``, the rest is left for decoding.
+    """
     pixels = full_size[0] * full_size[1]
+    kept_width, kept_height = fit_size(full_size, (rules.max_side, rules.max_side))
+    writing = kept_width * kept_height * (2.5 if has_alpha(image) else 1.0) * rules.output_work
     by_memory = rules.max_decode_bytes * pixels / max(1, decode_memory(image, full_size))
-    by_work = rules.max_decode_work * pixels / max(1.0, decode_work(image, full_size))
+    by_work = max(0.0, rules.max_decode_work - writing) * pixels / max(1.0, decode_work(image, full_size))
     return int(min(rules.max_pixels, by_memory, by_work))
 
 

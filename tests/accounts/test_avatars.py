@@ -161,7 +161,7 @@ def test_the_4472_pixel_png_bomb_is_refused_before_a_pixel_is_decoded():
 
 @pytest.mark.parametrize(
     ("bit_depth", "color_type", "limit"),
-    [(8, 2, 10), (8, 6, 4), (16, 6, 2), (8, 0, 10)],
+    [(8, 2, 11), (8, 6, 4), (16, 6, 2), (8, 0, 11)],
     ids=["rgb", "rgba", "rgba-16-bit", "grey"],
 )
 def test_the_pixel_budget_of_a_png_depends_on_what_decoding_it_costs(bit_depth, color_type, limit):

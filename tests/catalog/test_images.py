@@ -206,7 +206,7 @@ def test_the_png_bomb_is_refused_before_decoding_with_the_limit_for_its_kind():
         product_image_prepare(upload=upload(png_header(4472, 4472, 8, 2)))
     # Product pictures have a smaller decoding budget: writing the 2000 px original and its copies costs too.
     assert refused.value.message == (
-        "This picture is too large for us to process (4472 × 4472). Upload a smaller one, of at most 8 megapixels."
+        "This picture is too large for us to process (4472 × 4472). Upload a smaller one, of at most 6 megapixels."
     )
 
 
