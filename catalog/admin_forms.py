@@ -253,7 +253,12 @@ class CodeImportForm(forms.Form):
     text = forms.CharField(
         label=_("Or paste codes"),
         required=False,
+        # The same bound as a file: what one import may make the server parse and look up.
+        max_length=CODE_FILE_MAX_BYTES,
         widget=forms.Textarea(attrs={"rows": 8, "cols": 60, "spellcheck": "false", "autocomplete": "off"}),
+        error_messages={
+            "max_length": _("Paste at most 2 MB of codes at once: split a longer list into several imports.")
+        },
     )
 
     def clean_file(self) -> str:

@@ -259,3 +259,16 @@ def test_another_members_uploads_do_not_count(client, member, other_member, medi
     assert response.status_code == 302
     member.refresh_from_db()
     assert member.avatar.name.endswith(".jpg")
+
+
+# --- the same kind elsewhere: a pasted code list is bounded like a code file -------------------------
+
+
+def test_pasted_codes_are_bounded_like_a_code_file(db):
+    from catalog.admin_forms import CODE_FILE_MAX_BYTES, CodeImportForm
+
+    form = CodeImportForm({"text": "A" * (CODE_FILE_MAX_BYTES + 1)})
+
+    assert not form.is_valid()
+    assert form.errors["text"] == ["Paste at most 2 MB of codes at once: split a longer list into several imports."]
+    assert CodeImportForm({"text": "A" * CODE_FILE_MAX_BYTES}).is_valid()
