@@ -64,10 +64,14 @@ class RequestBodyLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        limit = body_limit(request)
-        # Read by BoundedUploadHandler, which Django creates when the body is parsed.
-        request.body_limit = limit  # type: ignore[attr-defined]
         length = _declared_length(request)
+        # Who asks (a session and user lookup) matters only for a body over the members' limit
+        # or of unknown length; BoundedUploadHandler, created when the body is parsed, reads it.
+        if length is not None and length <= settings.REQUEST_BODY_MAX_BYTES:
+            limit = settings.REQUEST_BODY_MAX_BYTES
+        else:
+            limit = body_limit(request)
+        request.body_limit = limit  # type: ignore[attr-defined]
         if length is not None and length > limit:
             return too_large(request, limit)
         return self.get_response(request)
