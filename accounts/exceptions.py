@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts import rules
+from accounts.uploads.images import ImageRefused
 from points.exceptions import DomainError
 
 
@@ -83,7 +84,7 @@ class PhoneNotVerifiable(DomainError):
     )
 
 
-class InvalidAvatar(DomainError):
+class InvalidAvatar(ImageRefused):
     code = "invalid_avatar"
     default_message = _("This file is not an image we can use. Upload a PNG, JPEG, WebP or GIF picture.")
 

@@ -9,9 +9,11 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import rules, selectors
 from accounts.adapters import bind_invite
-from accounts.exceptions import InvalidAvatar, InvalidPhone, InviteCodeUnknown, PinInvalid, PinTooWeak
+from accounts.exceptions import InvalidPhone, InviteCodeUnknown, PinInvalid, PinTooWeak
 from accounts.fields import InvisibleFreeField, MemberTextField
 from accounts.services import avatar_prepare
+from accounts.uploads.images import ImageRefused
+from accounts.uploads.rate import UploadRateLimited, upload_count
 
 PIN_WIDGET_ATTRS = {
     "inputmode": "numeric",
@@ -48,12 +50,14 @@ class ProfileForm(forms.Form):
         required=False,
         # A plain file input: the current avatar is shown beside it, and the field only ever uploads.
         widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp,image/gif"}),
-        help_text=_("PNG, JPEG, WebP or GIF, up to 5 MB and 20 megapixels."),
+        help_text=_("PNG, JPEG, WebP or GIF, up to 5 MB. Large photos work best as JPEG (up to 20 megapixels)."),
     )
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
 
-    def __init__(self, *args, user_id: int, **kwargs) -> None:
+    def __init__(self, *args, user_id: int, request: HttpRequest | None = None, **kwargs) -> None:
         self.user_id = user_id
+        # The member's request, to count their uploads (accounts.uploads.rate); None counts nothing.
+        self.request = request
         super().__init__(*args, **kwargs)
 
     def clean_phone(self) -> str | None:
@@ -69,8 +73,10 @@ class ProfileForm(forms.Form):
         if not upload:
             return None
         try:
+            if self.request is not None:
+                upload_count(request=self.request)
             return avatar_prepare(upload=upload)
-        except InvalidAvatar as error:
+        except (UploadRateLimited, ImageRefused) as error:
             raise forms.ValidationError(error.message, code=error.code) from None
 
 

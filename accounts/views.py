@@ -66,7 +66,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 def profile(request: HttpRequest) -> HttpResponse:
     user = request.user
     if request.method == "POST":
-        form = ProfileForm(request.POST, request.FILES, user_id=user.pk)
+        form = ProfileForm(request.POST, request.FILES, user_id=user.pk, request=request)
         if form.is_valid():
             data = form.cleaned_data
             try:

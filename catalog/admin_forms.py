@@ -9,8 +9,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from accounts.uploads.images import ImageRefused
 from catalog.enums import ProductKind
-from catalog.images import InvalidProductImage, PreparedImage, product_image_attach, product_image_prepare
+from catalog.images import PreparedImage, product_image_attach, product_image_prepare
 from catalog.models import Category, Order, Product, ProductImage, SalePrice
 from catalog.rules import tier_price
 from points import selectors as points_selectors
@@ -166,7 +167,7 @@ class ProductImageForm(forms.ModelForm):
         label=_("Picture"),
         required=False,
         widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
-        help_text=_("PNG, JPEG or WebP, at most 5 MB and 20 megapixels."),
+        help_text=_("PNG, JPEG or WebP, up to 5 MB. Large photos work best as JPEG (up to 20 megapixels)."),
     )
 
     class Meta:
@@ -183,7 +184,7 @@ class ProductImageForm(forms.ModelForm):
         if upload:
             try:
                 self.prepared = product_image_prepare(upload=upload)
-            except InvalidProductImage as error:
+            except ImageRefused as error:
                 self.add_error("upload", error.message)
         elif self.instance.pk is None:
             self.add_error("upload", _("Choose a picture."))
@@ -270,7 +271,12 @@ class CodeImportForm(forms.Form):
     text = forms.CharField(
         label=_("Or paste codes"),
         required=False,
+        # The same bound as a file: what one import may make the server parse and look up.
+        max_length=CODE_FILE_MAX_BYTES,
         widget=forms.Textarea(attrs={"rows": 8, "cols": 60, "spellcheck": "false", "autocomplete": "off"}),
+        error_messages={
+            "max_length": _("Paste at most 2 MB of codes at once: split a longer list into several imports.")
+        },
     )
 
     def clean_file(self) -> str:

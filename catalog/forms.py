@@ -6,11 +6,14 @@ import re
 
 from django import forms
 from django.core.validators import RegexValidator
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import InvisibleFreeField, MemberTextField
+from accounts.uploads.images import ImageRefused
+from accounts.uploads.rate import UploadRateLimited, upload_count
 from catalog.enums import ProductKind, SortOrder
-from catalog.images import InvalidProductImage, product_image_prepare
+from catalog.images import review_photo_prepare
 from catalog.selectors import CatalogQuery, CategoryView
 from catalog.services.reviews import REVIEW_MAX_LENGTH
 
@@ -188,14 +191,21 @@ class ReviewForm(forms.Form):
         label=_("Photo"),
         required=False,
         widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
-        help_text=_("PNG, JPEG or WebP, up to 5 MB and 20 megapixels."),
+        help_text=_("PNG, JPEG or WebP, up to 5 MB. Large photos work best as JPEG (up to 20 megapixels)."),
     )
+
+    def __init__(self, *args, request: HttpRequest | None = None, **kwargs) -> None:
+        # The member's request, to count their uploads (accounts.uploads.rate); None counts nothing.
+        self.request = request
+        super().__init__(*args, **kwargs)
 
     def clean_photo(self):
         upload = self.cleaned_data.get("photo")
         if not upload:
             return None
         try:
-            return product_image_prepare(upload=upload)
-        except InvalidProductImage as error:
+            if self.request is not None:
+                upload_count(request=self.request)
+            return review_photo_prepare(upload=upload)
+        except (UploadRateLimited, ImageRefused) as error:
             raise forms.ValidationError(error.message, code=error.code) from None

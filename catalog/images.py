@@ -10,33 +10,36 @@ from __future__ import annotations
 
 import io
 import uuid
-import warnings
 from dataclasses import dataclass
 
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
+from accounts.uploads import images
 from catalog.models import ProductImage
-from points.exceptions import DomainError
 
-MAX_BYTES = 5 * 1024 * 1024
-MAX_PIXELS = 20_000_000
-ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP")
 # The stored "original" is capped too: nobody zooms into a 20-megapixel mug.
 ORIGINAL_MAX_SIDE = 2000
 DETAIL_MAX_SIDE = 1000
 LIST_SIDE = 400
 JPEG_QUALITY = 85
 WEBP_QUALITY = 82
-# What a broken or hostile file makes Pillow raise while decoding.
-_DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError)
+# The original, the detail image and the list thumbnail are resized and written from each
+# kept pixel: twice a single picture's work (a 2000 px picture: 8 million of the 14).
+PRODUCT_DECODE_WORK = 14_000_000
+PRODUCT_IMAGE_RULES = images.ImageRules(
+    formats=("PNG", "JPEG", "WEBP"), max_side=ORIGINAL_MAX_SIDE, max_decode_work=PRODUCT_DECODE_WORK, output_work=2.0
+)
+# A review keeps one picture, shown at most 1000 px wide: decoded straight to that size.
+REVIEW_PHOTO_RULES = images.ImageRules(formats=("PNG", "JPEG", "WEBP"), max_side=DETAIL_MAX_SIDE)
+MAX_BYTES = PRODUCT_IMAGE_RULES.max_bytes
+MAX_PIXELS = PRODUCT_IMAGE_RULES.max_pixels
 
 
-class InvalidProductImage(DomainError):
+class InvalidProductImage(images.ImageRefused):
     code = "invalid_product_image"
     default_message = _("This file is not an image we can use. Upload a PNG, JPEG or WebP picture.")
 
@@ -67,17 +70,24 @@ class PreparedImage:
     extension: str
 
 
-def _has_alpha(image: Image.Image) -> bool:
-    return image.mode in {"RGBA", "LA", "PA", "RGBa", "La"} or "transparency" in image.info
+@dataclass(frozen=True)
+class PreparedPhoto:
+    """A review photo: one re-encoded picture of at most 1000 px on its long side."""
+
+    image: bytes
+    width: int
+    height: int
+    extension: str
 
 
-def _encode(image: Image.Image) -> bytes:
+def _encode(image: Image.Image, *, progressive: bool = True) -> bytes:
     # Nothing but the pixels is passed to the encoder: no EXIF, XMP or ICC leaves this module.
     out = io.BytesIO()
     if image.mode == "RGBA":
-        image.save(out, "WEBP", quality=WEBP_QUALITY, method=4)
+        # method 0: a tenth of method 4's time (0.09 s against 0.44 s at 2000 px), files within ~15%.
+        image.save(out, "WEBP", quality=WEBP_QUALITY, method=0)
     else:
-        image.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
+        image.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=progressive)
     return out.getvalue()
 
 
@@ -91,21 +101,22 @@ def _cover_square(image: Image.Image, side: int) -> Image.Image:
     )
 
 
-def _reencode(image: Image.Image) -> PreparedImage:
-    upright = ImageOps.exif_transpose(image)
-    clean = upright.convert("RGBA" if _has_alpha(upright) else "RGB")
-    clean.info = {}
-    clean.thumbnail((ORIGINAL_MAX_SIDE, ORIGINAL_MAX_SIDE), Image.Resampling.LANCZOS, reducing_gap=3.0)
-    original = _encode(clean)
+def _reencode(clean: Image.Image) -> PreparedImage:
+    # The 2000 px original is for zooming: a baseline JPEG, four times cheaper to write than a
+    # progressive one. Pages show the detail image, progressive so it appears at once.
+    original = _encode(clean, progressive=False)
     if max(clean.size) > DETAIL_MAX_SIDE:
-        detail_image = clean.copy()
-        detail_image.thumbnail((DETAIL_MAX_SIDE, DETAIL_MAX_SIDE), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        # A gap of 1 halves a 2000 px picture by exact 2 × 2 averages: 0.01 s against 0.1 s of Lanczos.
+        detail_image = clean.resize(
+            images.fit_size(clean.size, (DETAIL_MAX_SIDE, DETAIL_MAX_SIDE)), Image.Resampling.LANCZOS, reducing_gap=1.0
+        )
         detail = _encode(detail_image)
     else:
-        detail = original
+        detail_image, detail = clean, original
     return PreparedImage(
         original=original,
-        list_thumbnail=_encode(_cover_square(clean, LIST_SIDE)),
+        # Cut from the detail image: the same square, a quarter of the pixels to read.
+        list_thumbnail=_encode(_cover_square(detail_image, LIST_SIDE)),
         detail=detail,
         width=clean.width,
         height=clean.height,
@@ -113,8 +124,23 @@ def _reencode(image: Image.Image) -> PreparedImage:
     )
 
 
-def _too_many_pixels() -> ProductImageTooManyPixels:
-    return ProductImageTooManyPixels(limit=MAX_PIXELS // 1_000_000)
+def _refusal(error: images.ImageRefused) -> images.ImageRefused:
+    """The catalog's own error (code and wording) for what the shared decoder refused."""
+    if isinstance(error, images.ImageFileTooLarge):
+        return ProductImageTooLarge(**error.params)
+    if isinstance(error, images.ImageTooManyPixels):
+        return ProductImageTooManyPixels(limit=MAX_PIXELS // 1_000_000)
+    if isinstance(error, images.ImageUnreadable):
+        return InvalidProductImage()
+    # Animated or too costly to open: the shared wording says it for every use.
+    return error
+
+
+def _decode(upload: File, rules: images.ImageRules) -> Image.Image:
+    try:
+        return images.image_decode(upload=upload, rules=rules)
+    except images.ImageRefused as error:
+        raise _refusal(error) from None
 
 
 def product_image_prepare(*, upload: File) -> PreparedImage:
@@ -122,38 +148,26 @@ def product_image_prepare(*, upload: File) -> PreparedImage:
 
     Refuses, with InvalidProductImage or a subclass: files over 5 MB (before reading them),
     files that are not PNG/JPEG/WebP whatever their name says, images over 20 megapixels
-    (read from the header, before a pixel is decoded) and files that fail to decode.
-    Writes nothing; safe to call twice.
+    (read from the header, before a pixel is decoded) and files that fail to decode; and with
+    ``accounts.uploads.images.ImageAnimated`` or ``ImageTooCostly`` animations and pictures whose
+    decoding would cost too much memory. All of them are ``accounts.uploads.images.ImageRefused``.
+    The work is bounded whatever the content (docs/decisions/0018). Writes nothing; safe to call twice.
     """
-    if not upload.size:
-        raise InvalidProductImage()
-    if upload.size > MAX_BYTES:
-        raise ProductImageTooLarge(size=filesizeformat(upload.size), limit=filesizeformat(MAX_BYTES))
-    with warnings.catch_warnings():
-        # Pillow only warns between its own limit and twice that; here any bomb is an error.
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            upload.seek(0)
-            # Opening reads the header only: the size is known before a single pixel is decoded.
-            with Image.open(upload, formats=ACCEPTED_FORMATS) as probe:
-                width, height = probe.size
-                if width * height > MAX_PIXELS:
-                    raise _too_many_pixels()
-                probe.verify()
-            # verify() leaves the image unusable; decode from a fresh handle.
-            upload.seek(0)
-            with Image.open(upload, formats=ACCEPTED_FORMATS) as image:
-                if image.format == "JPEG":
-                    # libjpeg decodes at a reduced scale when it can: less memory for big photos.
-                    image.draft("RGB", (ORIGINAL_MAX_SIDE, ORIGINAL_MAX_SIDE))
-                image.load()
-                return _reencode(image)
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise _too_many_pixels() from None
-        except _DECODE_ERRORS:
-            raise InvalidProductImage() from None
-        finally:
-            upload.seek(0)
+    return _reencode(_decode(upload, PRODUCT_IMAGE_RULES))
+
+
+def review_photo_prepare(*, upload: File) -> PreparedPhoto:
+    """Check a review photo and return it re-encoded, upright and stripped, at most 1000 px on its long side.
+
+    The same checks and refusals as ``product_image_prepare``. Writes nothing; safe to call twice.
+    """
+    clean = _decode(upload, REVIEW_PHOTO_RULES)
+    return PreparedPhoto(
+        image=_encode(clean),
+        width=clean.width,
+        height=clean.height,
+        extension="webp" if clean.mode == "RGBA" else "jpg",
+    )
 
 
 def product_image_attach(*, image: ProductImage, prepared: PreparedImage) -> None:

@@ -407,7 +407,7 @@ def order_review(request: HttpRequest, pk: int) -> HttpResponse:
     if not detail.can_review:
         messages.error(request, _("You can review this item once it has been delivered."))
         return redirect("order_detail", pk=pk)
-    form = ReviewForm(request.POST or None, request.FILES or None)
+    form = ReviewForm(request.POST or None, request.FILES or None, request=request)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -1,16 +1,13 @@
-"""
-ASGI config for pointsmall project.
-
-It exposes the ASGI callable as a module-level variable named ``application``.
-
-For more information on this file, see
-https://docs.djangoproject.com/en/5.2/howto/deployment/asgi/
-"""
+"""ASGI entry point. Production serves WSGI (gunicorn, see Procfile); this one bounds request bodies too."""
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pointsmall.settings")
+django.setup(set_prefix=False)
 
-application = get_asgi_application()
+from pointsmall.limits import BodyLimitASGIHandler  # noqa: E402 (needs the settings loaded)
+
+# Django's get_asgi_application() with a handler that stops reading a body past the limit.
+application = BodyLimitASGIHandler()

@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.ProfileLanguageMiddleware",
+    "pointsmall.limits.RequestBodyLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -205,9 +206,27 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# --- Request bodies and uploads (docs/decisions/0018) ---------------------------------
+# A whole request body, files included: over this, pointsmall.limits answers 413 before
+# reading a byte (Content-Length) or stops reading once the files pass it (no length).
+# Members: one 5 MB picture and its form. Staff: several product pictures or a code file.
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=6 * 1024 * 1024)
+REQUEST_BODY_MAX_BYTES_STAFF = env.int("REQUEST_BODY_MAX_BYTES_STAFF", default=32 * 1024 * 1024)
+FILE_UPLOAD_HANDLERS = [
+    "pointsmall.limits.BoundedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# Uploaded files up to this size are kept in memory while a request is parsed; larger ones
+# go to a temporary file.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-# Uploads are capped at the web layer too; avatar rules (5 MB) are checked in the form.
+# Django's own cap counts only the fields that are NOT files (a pasted code list, say);
+# files are bounded by REQUEST_BODY_MAX_BYTES above. Each picture's own rules (5 MB,
+# 20 megapixels, decoding cost) are checked by accounts.uploads.images.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10_485_760
+# Pictures one member may upload (avatar, review photos), django-ratelimit's "count/period",
+# counted in the default cache (Redis in production: shared by every process).
+UPLOAD_RATE_LIMIT = env.str("UPLOAD_RATE_LIMIT", default="20/h")
 
 # --- E-mail -----------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

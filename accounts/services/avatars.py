@@ -1,4 +1,4 @@
-"""Avatar pictures: check an upload is a real, reasonably sized image and re-encode it.
+"""Avatar pictures: decode an upload within its bounds (``accounts.uploads.images``) and re-encode it.
 
 Nothing here writes: ``avatar_prepare`` turns an upload into clean bytes (or a clear
 refusal) before anything touches storage, so a refused upload leaves no trace.
@@ -7,24 +7,23 @@ refusal) before anything touches storage, so a refused upload leaves no trace.
 from __future__ import annotations
 
 import io
-import warnings
 from dataclasses import dataclass
 
 from django.core.files import File
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from accounts.exceptions import AvatarTooLarge, AvatarTooManyPixels, InvalidAvatar
+from accounts.uploads import images
 
-AVATAR_MAX_BYTES = 5 * 1024 * 1024
-AVATAR_MAX_PIXELS = 20_000_000
 # Stored avatars are downscaled to this; nobody looks at a 20-megapixel face in a 40 px circle.
 AVATAR_MAX_SIDE = 1024
 THUMBNAIL_SIDE = 160
-ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
-# What a broken or hostile file makes Pillow raise while decoding.
-_DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError)
+AVATAR_RULES = images.ImageRules(formats=("PNG", "JPEG", "WEBP", "GIF"), max_side=AVATAR_MAX_SIDE)
+AVATAR_MAX_BYTES = AVATAR_RULES.max_bytes
+AVATAR_MAX_PIXELS = AVATAR_RULES.max_pixels
+# zlib level 6 without ``optimize``: optimize tries every filter at level 9, 4 s for a noisy 1024 px picture.
+PNG_COMPRESS_LEVEL = 1
 
 
 @dataclass(frozen=True)
@@ -36,17 +35,21 @@ class PreparedAvatar:
     height: int
 
 
-def _too_many_pixels(width: int | None = None, height: int | None = None) -> AvatarTooManyPixels:
+def _refusal(error: images.ImageRefused) -> images.ImageRefused:
+    """The avatar's own error (code and wording) for what the shared decoder refused."""
     limit = AVATAR_MAX_PIXELS // 1_000_000
-    if width is None or height is None:
+    if isinstance(error, images.ImageFileTooLarge):
+        return AvatarTooLarge(**error.params)
+    if isinstance(error, images.ImageTooManyPixels):
+        if "width" in error.params:
+            return AvatarTooManyPixels(width=error.params["width"], height=error.params["height"], limit=limit)
         return AvatarTooManyPixels(
             _("The picture has too many pixels. Upload one of at most %(limit)s megapixels."), limit=limit
         )
-    return AvatarTooManyPixels(width=width, height=height, limit=limit)
-
-
-def _has_alpha(image: Image.Image) -> bool:
-    return image.mode in {"RGBA", "LA", "PA", "RGBa", "La"} or "transparency" in image.info
+    if isinstance(error, images.ImageUnreadable):
+        return InvalidAvatar()
+    # Animated or too costly to open: the shared wording says it for every use.
+    return error
 
 
 def _encode(image: Image.Image, image_format: str) -> bytes:
@@ -54,20 +57,26 @@ def _encode(image: Image.Image, image_format: str) -> bytes:
     if image_format == "JPEG":
         image.save(out, "JPEG", quality=85, optimize=True, progressive=True)
     else:
-        image.save(out, "PNG", optimize=True)
+        image.save(out, "PNG", compress_level=PNG_COMPRESS_LEVEL)
     return out.getvalue()
 
 
-def _reencode(image: Image.Image) -> PreparedAvatar:
-    upright = ImageOps.exif_transpose(image)
-    alpha = _has_alpha(upright)
-    clean = upright.convert("RGBA" if alpha else "RGB")
-    # Drop every bit of metadata (EXIF with GPS and camera serials, XMP, ICC, comments):
-    # the encoders fall back to image.info for some of it.
-    clean.info = {}
-    clean.thumbnail((AVATAR_MAX_SIDE, AVATAR_MAX_SIDE), Image.Resampling.LANCZOS)
+def avatar_prepare(*, upload: File) -> PreparedAvatar:
+    """Check an uploaded avatar and return it re-encoded, upright and stripped, with a square thumbnail.
+
+    Refuses, with InvalidAvatar or a subclass: files over 5 MB (before reading them), files
+    that are not PNG/JPEG/WebP/GIF whatever their name says, images over 20 megapixels
+    (read from the header, before anything is decoded) and files that fail to decode; and
+    with ``accounts.uploads.images.ImageAnimated`` or ``ImageTooCostly`` animations and pictures whose
+    decoding would cost too much memory. All of them are ``accounts.uploads.images.ImageRefused``.
+    The work is bounded whatever the content (docs/decisions/0018). Writes nothing; safe to call twice.
+    """
+    try:
+        clean = images.image_decode(upload=upload, rules=AVATAR_RULES)
+    except images.ImageRefused as error:
+        raise _refusal(error) from None
+    alpha = clean.mode == "RGBA"
     thumbnail = ImageOps.fit(clean, (THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
-    thumbnail.info = {}
     image_format = "PNG" if alpha else "JPEG"
     return PreparedAvatar(
         image=_encode(clean, image_format),
@@ -76,40 +85,3 @@ def _reencode(image: Image.Image) -> PreparedAvatar:
         width=clean.width,
         height=clean.height,
     )
-
-
-def avatar_prepare(*, upload: File) -> PreparedAvatar:
-    """Check an uploaded avatar and return it re-encoded, upright and stripped, with a square thumbnail.
-
-    Refuses, with InvalidAvatar or a subclass: files over 5 MB (before reading them), files
-    that are not PNG/JPEG/WebP/GIF whatever their name says, images over 20 megapixels
-    (read from the header, before anything is decoded) and files that fail to decode.
-    Writes nothing; safe to call twice.
-    """
-    if upload.size is None or upload.size > AVATAR_MAX_BYTES:
-        raise AvatarTooLarge(size=filesizeformat(upload.size or 0), limit=filesizeformat(AVATAR_MAX_BYTES))
-    with warnings.catch_warnings():
-        # Pillow only warns between its own limit and twice that; for us any bomb is an error.
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            upload.seek(0)
-            # Opening reads the header only: the size is known before a single pixel is decoded.
-            with Image.open(upload, formats=ACCEPTED_FORMATS) as probe:
-                width, height = probe.size
-                if width * height > AVATAR_MAX_PIXELS:
-                    raise _too_many_pixels(width, height)
-                probe.verify()
-            # verify() leaves the image unusable; decode from a fresh handle.
-            upload.seek(0)
-            with Image.open(upload, formats=ACCEPTED_FORMATS) as image:
-                if image.format == "JPEG":
-                    # Let libjpeg decode at a reduced scale: less memory for large photos.
-                    image.draft("RGB", (AVATAR_MAX_SIDE, AVATAR_MAX_SIDE))
-                image.load()
-                return _reencode(image)
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise _too_many_pixels() from None
-        except _DECODE_ERRORS:
-            raise InvalidAvatar() from None
-        finally:
-            upload.seek(0)

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from catalog import notices
 from catalog.enums import OrderStatus
 from catalog.exceptions import OrderNotFound
-from catalog.images import PreparedImage
+from catalog.images import PreparedPhoto
 from catalog.models import Order, Review
 from points import services as points_services
 from points.enums import EarningSource
@@ -67,11 +67,11 @@ def _check(rating: int, text: str) -> str:
 
 @transaction.atomic
 def review_post(
-    *, order_id: int, member_id: int, rating: int, text: str, photo: PreparedImage | None = None
+    *, order_id: int, member_id: int, rating: int, text: str, photo: PreparedPhoto | None = None
 ) -> ReviewResult:
     """Post the member's review of a delivered or completed order and award the review points.
 
-    ``photo`` is a picture already checked and re-encoded by ``catalog.images.product_image_prepare``.
+    ``photo`` is a picture already checked and re-encoded by ``catalog.images.review_photo_prepare``.
     Refuses with InvalidReview, OrderNotFound (not the member's order), ReviewNotAllowed
     (not delivered yet) or AlreadyReviewed, and then writes nothing. Locks the member's
     points account, then the order row. Safe to call twice: the second call raises
@@ -90,7 +90,7 @@ def review_post(
         raise AlreadyReviewed()
     review = Review(order=order, product_id=order.product_id, member_id=member_id, rating=rating, text=text)
     if photo is not None:
-        review.photo.save(f"{uuid.uuid4().hex}.{photo.extension}", ContentFile(photo.detail), save=False)
+        review.photo.save(f"{uuid.uuid4().hex}.{photo.extension}", ContentFile(photo.image), save=False)
     award = points_services.points_award(
         user_id=member_id,
         source=EarningSource.REVIEW,

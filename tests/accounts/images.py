@@ -33,12 +33,42 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
-def png_header_only(width: int, height: int) -> bytes:
-    """A PNG that claims a size in its header and carries almost no pixel data: what a bomb looks like."""
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit greyscale
+def png_header_only(width: int, height: int, bit_depth: int = 1, color_type: int = 0) -> bytes:
+    """A PNG that claims a size in its header and carries almost no pixel data: what a bomb looks like.
+
+    By default 1-bit greyscale; ``bit_depth=8, color_type=2`` is RGB, ``color_type=6`` RGBA.
+    """
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 64)
     return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
 
 
 def upload(data: bytes, name: str = "avatar.png", content_type: str = "image/png") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+def jpeg_header_only(width: int, height: int) -> bytes:
+    """A baseline JPEG whose header claims ``width`` × ``height``, cut after the data of an 8 × 8 picture."""
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 120, 200)).save(out, "JPEG")
+    data = bytearray(out.getvalue())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data[:-2])  # no end-of-image marker: the file is truncated
+
+
+def animated_gif(frames: int, size: tuple[int, int] = (1, 1)) -> bytes:
+    """A GIF of ``frames`` frames of one pixel each on a ``size`` canvas, written by hand: ~23 bytes a frame."""
+    width, height = size
+    out = bytearray(b"GIF89a" + struct.pack("<HHBBB", width, height, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff")
+    out += b"!\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"
+    frame = b"!\xf9\x04\x00\x01\x00\x00\x00" + b"," + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00"
+    return bytes(out + frame * frames + b";")
+
+
+def webp_header_only(width: int, height: int) -> bytes:
+    """An extended-format WebP header that claims ``width`` × ``height``, followed by nothing useful."""
+    vp8x = b"VP8X" + struct.pack("<I", 10) + b"\x00\x00\x00\x00" + (width - 1).to_bytes(3, "little")
+    vp8x += (height - 1).to_bytes(3, "little")
+    body = b"WEBP" + vp8x + b"\x00" * 64
+    return b"RIFF" + struct.pack("<I", len(body)) + body

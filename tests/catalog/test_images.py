@@ -10,12 +10,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+from accounts.uploads import images
 from catalog.images import (
     InvalidProductImage,
     ProductImageTooLarge,
     ProductImageTooManyPixels,
     product_image_create,
     product_image_prepare,
+    review_photo_prepare,
 )
 from catalog.models import ProductImage
 
@@ -184,3 +186,61 @@ def test_a_refused_picture_writes_no_row_and_no_file(make_product, media_root):
         product_image_create(product_id=product.pk, upload=upload(b"<svg></svg>", "x.png"))
     assert ProductImage.objects.count() == 0
     assert list(media_root.rglob("*.*")) == []
+
+
+# --- bounded cost (issue #8, item 7) ----------------------------------------------------------------
+
+
+def png_header(width: int, height: int, bit_depth: int, color_type: int) -> bytes:
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + _chunk(b"IEND", b"")
+    )
+
+
+def test_the_png_bomb_is_refused_before_decoding_with_the_limit_for_its_kind():
+    with pytest.raises(images.ImageTooCostly) as refused:
+        product_image_prepare(upload=upload(png_header(4472, 4472, 8, 2)))
+    # Product pictures have a smaller decoding budget: writing the 2000 px original and its copies costs too.
+    assert refused.value.message == (
+        "This picture is too large for us to process (4472 × 4472). Upload a smaller one, of at most 6 megapixels."
+    )
+
+
+def test_a_large_jpeg_photo_is_decoded_at_half_size_and_capped_at_2000():
+    prepared = product_image_prepare(upload=upload(image_bytes("JPEG", (5472, 3648)), "big.jpg", "image/jpeg"))
+    assert (prepared.width, prepared.height) == (2000, 1333)
+    assert opened(prepared.detail).size == (1000, 667)
+    assert opened(prepared.list_thumbnail).size == (400, 400)
+
+
+def test_an_animated_png_is_refused():
+    frames = [Image.new("RGB", (40, 40), colour) for colour in ((255, 0, 0), (0, 0, 255))]
+    out = io.BytesIO()
+    frames[0].save(out, "PNG", save_all=True, append_images=frames[1:])
+    with pytest.raises(images.ImageAnimated) as refused:
+        product_image_prepare(upload=upload(out.getvalue()))
+    assert refused.value.message == "Animated pictures can't be used: upload a still picture."
+
+
+def test_an_animated_webp_is_refused():
+    frames = [Image.new("RGB", (40, 40), colour) for colour in ((255, 0, 0), (0, 0, 255))]
+    out = io.BytesIO()
+    frames[0].save(out, "WEBP", save_all=True, append_images=frames[1:])
+    with pytest.raises(images.ImageAnimated):
+        product_image_prepare(upload=upload(out.getvalue(), "a.webp", "image/webp"))
+
+
+def test_a_review_photo_is_decoded_straight_to_1000_pixels():
+    prepared = review_photo_prepare(upload=upload(image_bytes("PNG", (2400, 1200))))
+    assert (prepared.extension, prepared.width, prepared.height) == ("jpg", 1000, 500)
+    assert opened(prepared.image).size == (1000, 500)
+
+
+def test_a_refused_review_photo_uses_the_catalog_wording():
+    with pytest.raises(InvalidProductImage) as refused:
+        review_photo_prepare(upload=upload(b"GIF89a not really", "x.gif", "image/gif"))
+    assert refused.value.message == NOT_AN_IMAGE

@@ -1,0 +1,47 @@
+"""How many pictures one member may upload in a while, counted in the Django cache (django-ratelimit).
+
+Every picture a member sends costs a decode (bounded, ~0.5 s at worst: ``accounts.uploads.images``),
+refused or not; the rate bounds how many of those one account can make the server do.
+Operators' uploads in the admin are not counted.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from django_ratelimit.core import get_usage
+
+from points.exceptions import DomainError
+
+# One budget for every kind of member upload (avatar, review photo): each costs the same decode.
+GROUP = "uploads.member-pictures"
+
+
+class UploadRateLimited(DomainError):
+    code = "upload_rate_limited"
+    default_message = _("You have uploaded many pictures in a short time. Try again later.")
+
+    def __init__(self, *, minutes: int) -> None:
+        self.minutes = minutes
+        message = ngettext(
+            "You have uploaded many pictures in a short time. Try again in %(minutes)s minute.",
+            "You have uploaded many pictures in a short time. Try again in %(minutes)s minutes.",
+            minutes,
+        )
+        super().__init__(message, minutes=minutes)
+
+
+def upload_count(*, request: HttpRequest) -> None:
+    """Count one picture upload by the signed-in member; raise UploadRateLimited past ``UPLOAD_RATE_LIMIT``.
+
+    ``UPLOAD_RATE_LIMIT`` is django-ratelimit's "count/period" (default "20/h", a fixed window
+    per member). Call it before decoding, once per uploaded picture: a refused request is
+    counted too (its decode was the cost). Writes only the counter in the cache. Not idempotent:
+    each call counts one upload.
+    """
+    usage = get_usage(request, group=GROUP, key="user", rate=settings.UPLOAD_RATE_LIMIT, increment=True)
+    if usage is not None and usage["should_limit"]:
+        seconds = max(usage["time_left"], 60)
+        raise UploadRateLimited(minutes=-(-seconds // 60))
