@@ -1,13 +1,13 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.templatetags.static import static as static_url
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from accounts import views as accounts_views
 from catalog import views as catalog_views
+from pointsmall import views as project_views
 
 admin.site.site_header = _("Points Mall · operations")
 admin.site.site_title = _("Points Mall admin")
@@ -16,8 +16,7 @@ admin.site.index_title = _("Operations")
 urlpatterns = [
     # The mall's front page is the catalog's home; /mall/ serves it too.
     path("", catalog_views.home, name="home"),
-    # Browsers and bookmark tools ask for /favicon.ico whatever the page's <link rel="icon"> says.
-    path("favicon.ico", RedirectView.as_view(url=static_url("img/favicon.svg"), permanent=True)),
+    path("favicon.ico", project_views.favicon),
     # Admin sign-in goes through allauth so two-factor authentication applies to it.
     path("admin/login/", RedirectView.as_view(pattern_name="account_login", query_string=True)),
     path("admin/", admin.site.urls),
