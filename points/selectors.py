@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from points import features, notices, rules
 from points.enums import EarningSource, EntryKind, HistoryFilter, LotStatus
-from points.models import Account, Entry, Lot, Tier, TierGrant
+from points.models import Account, Entry, IdentityClaim, Lot, Tier, TierGrant
 
 EXPIRING_SOON_DAYS = 30
 
@@ -571,3 +571,16 @@ def _live_campaigns(campaigns) -> list[CampaignView]:
             continue
         views.append(CampaignView(c.name, c.multiplier, c.starts_at, c.ends_at, live))
     return views
+
+
+def identity_known_elsewhere(*, user_id: int, identities: list[str]) -> bool:
+    """Whether another account (or a deleted one) already holds one of ``identities`` as a
+    person: it claimed the sign-up bonus with it. ``identities`` as for ``signup_bonus_grant``
+    (``email:<mailbox>``, ``phone:<number>``, already normalised by accounts). Reads only."""
+    from points.services.earning import identity_hash  # one keyed hash for every claim
+
+    hashes = {identity_hash(i) for i in identities if i and i.split(":", 1)[-1].strip()}
+    if not hashes:
+        return False
+    claims = IdentityClaim.objects.filter(reward=EarningSource.SIGNUP, identity_hash__in=hashes)
+    return claims.exclude(account__user_id=user_id).exists()

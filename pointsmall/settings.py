@@ -107,6 +107,11 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The demo database: a write transaction takes SQLite's write lock when it begins, so
+    # concurrent requests queue for it (up to 20 s) instead of failing "database is locked"
+    # when two readers both try to upgrade to writers.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
 # Deliberately off: services own their transactions (docs/decisions/0003).
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 

@@ -762,7 +762,9 @@ STORED_SOURCES = [
     (["nonsense"], 5, 10, False),
     ("purchase", 5, 20, True),
     ("first_purchase", 5, 10, True),  # was a substring match for "purchase"
-    ([5, "checkin"], 10, 10, True),
+    # Applies to check-ins, but is not announced while the check-in page does not exist (0020).
+    ([5, "checkin"], 10, 10, False),
+    ([5, "checkin", "purchase"], 10, 20, True),
     ("", 10, 20, True),
 ]
 

@@ -124,7 +124,9 @@ def _one_of_everything(staff: dict[str, User]) -> dict:
     reviewed = make_product(requires_review=True)
     cash = make_product(cash_price=Decimal("9.90"), points_price=100)
     redeem(bob, reviewed)
-    redeem(bob, cash)
+    paid = redeem(bob, cash)
+    catalog_services.order_mark_paid(order_id=paid.pk, payment_reference=paid.payment_reference or "walk-pay")
+    catalog_services.order_cancel(order_id=paid.pk, member_id=bob.pk, actor_id=bob.pk)  # a cash refund is due
 
     for number, person in enumerate(staff.values()):
         accounts_services.pin_set(user_id=person.pk, pin=PIN)

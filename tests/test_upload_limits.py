@@ -6,6 +6,7 @@ import asyncio
 import io
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -184,7 +185,9 @@ def _run_asgi(scope_headers: list, chunks: int | None) -> tuple[list, int]:
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
     }
-    asyncio.run(BodyLimitASGIHandler()(scope, receive, send))
+    # A thread of its own: Playwright's tests leave an event loop marked running in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, BodyLimitASGIHandler()(scope, receive, send)).result()
     return sent, taken
 
 

@@ -32,6 +32,7 @@ from accounts.exceptions import (
 )
 from accounts.models import InviteCode, Referral
 from accounts.services.notifications import notification_send
+from points import selectors as points_selectors
 from points import services as points_services
 from points.enums import EarningSource
 
@@ -324,7 +325,13 @@ def referral_confirm(*, invitee_id: int, email: str) -> None:
     referral.invitee_identity = identity
     if _is_self_referral(referral, email, identity_rules):
         referral.no_reward_reason = NoRewardReason.SELF_REFERRAL
-    elif Referral.objects.filter(invitee_identity=identity).exclude(pk=referral.pk).exists():
+    elif Referral.objects.filter(invitee_identity=identity).exclude(pk=referral.pk).exists() or (
+        # The mailbox of someone who is (or was) a member already: alice+1@ is alice, not a friend.
+        points_selectors.identity_known_elsewhere(
+            user_id=referral.invitee_id,
+            identities=[selectors.email_identity(email=email, identity_rules=identity_rules)],
+        )
+    ):
         referral.no_reward_reason = NoRewardReason.KNOWN_EMAIL
     if referral.status == ReferralStatus.PENDING:
         referral.status = ReferralStatus.APPROVED

@@ -293,6 +293,26 @@ def test_a_claim_holds_the_address_as_typed_and_its_mailbox(db):
 # ---------- self-referral ----------
 
 
+def test_inviting_an_existing_members_plus_address_earns_the_inviter_nothing(client, db, clock):
+    """dave "invites" alice+1@, but alice@ is a member already: she is no new friend."""
+    alice = sign_up_and_confirm(client, "alice@example.com")
+    dave = sign_up_and_confirm(client, "dave@example.com")
+    clock.shift(timedelta(minutes=5))
+    alt = sign_up_and_confirm(client, "Alice+1@Example.com", invite_code=code_of(dave))
+    referral = Referral.objects.get(invitee=alt)
+    assert (referral.inviter_id, referral.no_reward_reason, referral.signup_points) == (
+        dave.pk,
+        NoRewardReason.KNOWN_EMAIL,
+        0,
+    )
+    assert (available(dave), pending(dave), available(alt), pending(alt)) == (100, 0, 0, 0)
+    assert available(alice) == 100
+    clock.shift(timedelta(hours=2))
+    services.referral_first_order_record(invitee_id=alt.pk, reference="shop.order:1", available_at=T0)
+    assert (available(dave), pending(dave)) == (100, 0)
+    assert points_services.points_verify().ok
+
+
 def test_inviting_your_own_plus_address_earns_nobody_anything(client, db, clock):
     alice = sign_up_and_confirm(client, "alice@example.com")
     clock.shift(timedelta(minutes=5))
