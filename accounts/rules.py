@@ -11,6 +11,9 @@ from datetime import datetime, timedelta, tzinfo
 from itertools import pairwise
 from math import ceil
 
+from points.validators import DIRECTION_CONTROLS, WHITESPACE_CONTROLS
+from points.validators import unsafe_char as validators_unsafe_char
+
 PIN_LENGTH = 6
 PIN_MAX_FAILURES = 5
 PIN_LOCK_DURATION = timedelta(minutes=15)
@@ -148,9 +151,9 @@ INVITE_SESSION_KEY = "accounts.invite_code"
 # inside an emoji family, a variation selector after its base, a flag's tag sequence).
 
 # Embeddings, overrides (U+202A..U+202E) and isolates (U+2066..U+2069): refused.
-_DIRECTION_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-# Control characters that are whitespace: kept as a space or a line break.
-_WHITESPACE_CONTROLS = frozenset("\t\n\r\x0b\x0c\x85")
+# The characters refused in any text people read: one rule for members and operators.
+_DIRECTION_CONTROLS = DIRECTION_CONTROLS
+_WHITESPACE_CONTROLS = WHITESPACE_CONTROLS
 _LINE_BREAKS = re.compile(r"\r\n|[\n\r\x0b\x0c\x85\u2028\u2029]")
 _BLANK_LINES = re.compile(r"\n{3,}")
 # Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt), as ranges.
@@ -204,14 +207,8 @@ class UnsafeText(ValueError):
 
 
 def unsafe_char(text: str) -> str | None:
-    """The first character ``clean_member_text`` refuses, or None."""
-    for ch in text:
-        if ch in _DIRECTION_CONTROLS:
-            return ch
-        category = unicodedata.category(ch)
-        if (category == "Cc" and ch not in _WHITESPACE_CONTROLS) or category == "Cs":
-            return ch
-    return None
+    """The first character ``clean_member_text`` refuses, or None (``points.validators.unsafe_char``)."""
+    return validators_unsafe_char(text)
 
 
 def _drop_invisible(text: str) -> str:

@@ -27,7 +27,7 @@ from catalog.enums import (
     RefundStatus,
     StockReason,
 )
-from points.validators import INT_MAX, SMALL_INT_MAX
+from points.validators import INT_MAX, SMALL_INT_MAX, validate_operator_text
 
 # The most one order may cost, in the order's columns (Order.points_total, Order.cash_total).
 ORDER_POINTS_MAX = INT_MAX
@@ -41,8 +41,8 @@ def _english() -> bool:
 
 
 class Category(models.Model):
-    name_zh = models.CharField(_("name (Chinese)"), max_length=40)
-    name_en = models.CharField(_("name (English)"), max_length=40)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=40, validators=[validate_operator_text])
+    name_en = models.CharField(_("name (English)"), max_length=40, validators=[validate_operator_text])
     slug = models.SlugField(_("slug"), max_length=40, unique=True)
     parent = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent")
@@ -64,10 +64,10 @@ class Category(models.Model):
 
 
 class Product(models.Model):
-    name_zh = models.CharField(_("name (Chinese)"), max_length=80)
-    name_en = models.CharField(_("name (English)"), max_length=80)
-    description_zh = models.TextField(_("description (Chinese)"), blank=True)
-    description_en = models.TextField(_("description (English)"), blank=True)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=80, validators=[validate_operator_text])
+    name_en = models.CharField(_("name (English)"), max_length=80, validators=[validate_operator_text])
+    description_zh = models.TextField(_("description (Chinese)"), blank=True, validators=[validate_operator_text])
+    description_en = models.TextField(_("description (English)"), blank=True, validators=[validate_operator_text])
     category = models.ForeignKey(
         Category, on_delete=models.PROTECT, related_name="products", verbose_name=_("category")
     )

@@ -304,7 +304,18 @@ class CampaignAdmin(BoundedNumbersMixin, SimpleHistoryAdmin):
     list_display = ("name", "multiplier", "starts_at", "ends_at", "budget", "budget_used", "active")
     list_filter = ("active",)
     search_fields = ("name",)
-    fields = ("name", "multiplier", "starts_at", "ends_at", "sources", "tiers", "budget", "budget_used", "active")
+    fields = (
+        "name",
+        "name_en",
+        "multiplier",
+        "starts_at",
+        "ends_at",
+        "sources",
+        "tiers",
+        "budget",
+        "budget_used",
+        "active",
+    )
     readonly_fields = ("budget_used",)
     filter_horizontal = ("tiers",)
     actions = ("switch_off",)

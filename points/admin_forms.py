@@ -9,6 +9,7 @@ from django import forms
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from points import features
 from points.enums import EarningSource
 from points.models import Campaign, EarningRule, Tier
 
@@ -24,7 +25,7 @@ class CampaignForm(forms.ModelForm):
 
     class Meta:
         model = Campaign
-        fields = ("name", "multiplier", "starts_at", "ends_at", "sources", "tiers", "budget", "active")
+        fields = ("name", "name_en", "multiplier", "starts_at", "ends_at", "sources", "tiers", "budget", "active")
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -49,6 +50,16 @@ class CampaignForm(forms.ModelForm):
             raise forms.ValidationError(
                 _("Campaigns don't change these points (their earning rule has multipliers off): %(sources)s.")
                 % {"sources": ", ".join(ignored)}
+            )
+        unbuilt = [
+            str(EarningSource(code).label)
+            for code in EarningSource.values
+            if code in chosen and not features.source_live(code)
+        ]
+        if unbuilt:
+            # A campaign for something members cannot do yet would be announced for nothing (0020).
+            raise forms.ValidationError(
+                _("These ways to earn don't exist in the mall yet: %(sources)s.") % {"sources": ", ".join(unbuilt)}
             )
         # Stored in the enum's order, so the history shows real changes only.
         return [code for code in EarningSource.values if code in chosen]

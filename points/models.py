@@ -30,6 +30,7 @@ from points.validators import (
     MAX_POINTS_PER_YUAN,
     SMALL_INT_MAX,
     validate_earning_sources,
+    validate_operator_text,
 )
 
 # Sources whose caller says how many points (a purchase's rates, a task's or a prize's own
@@ -276,8 +277,8 @@ class Tier(models.Model):
     """A membership level. Members qualify by points earned in the rolling window."""
 
     code = models.SlugField(_("tier code"), max_length=20, unique=True)
-    name_zh = models.CharField(_("name (Chinese)"), max_length=20)
-    name_en = models.CharField(_("name (English)"), max_length=20)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=20, validators=[validate_operator_text])
+    name_en = models.CharField(_("name (English)"), max_length=20, validators=[validate_operator_text])
     rank = models.PositiveSmallIntegerField(
         _("rank"), unique=True, help_text=_("0 is the entry tier."), validators=[MaxValueValidator(SMALL_INT_MAX)]
     )
@@ -558,7 +559,16 @@ class Purchase(models.Model):
 class Campaign(models.Model):
     """A time-boxed multiplier (积分翻倍) for some or all sources and tiers, with an optional budget."""
 
-    name = models.CharField(_("name"), max_length=80)
+    name = models.CharField(
+        _("name"), max_length=80, validators=[validate_operator_text], help_text=_("As members read it in Chinese.")
+    )
+    name_en = models.CharField(
+        _("name (English)"),
+        max_length=80,
+        blank=True,
+        validators=[validate_operator_text],
+        help_text=_("As members read it in English; empty: the name above."),
+    )
     starts_at = models.DateTimeField(_("starts"))
     ends_at = models.DateTimeField(_("ends"))
     multiplier = models.DecimalField(

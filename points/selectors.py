@@ -569,7 +569,8 @@ def _live_campaigns(campaigns) -> list[CampaignView]:
         live = [source for source in sources if features.source_live(source)]
         if sources and not live:
             continue
-        views.append(CampaignView(c.name, c.multiplier, c.starts_at, c.ends_at, live))
+        name = c.name_en if c.name_en and (get_language() or "").startswith("en") else c.name
+        views.append(CampaignView(name, c.multiplier, c.starts_at, c.ends_at, live))
     return views
 
 

@@ -9,6 +9,7 @@ not import ``points.models``.
 
 from __future__ import annotations
 
+import unicodedata
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -30,6 +31,45 @@ MAX_POINTS_PER_YUAN = Decimal(1000)
 MAX_MONTHS = 120
 # A returns window or an expiry reminder ahead of time, in days: a year.
 MAX_DAYS = 365
+
+
+# --- Text people read ------------------------------------------------------------------
+# One rule for every text typed by a member (accounts.rules.clean_member_text) or an operator
+# (validate_operator_text): no character that reorders or hides what others read.
+
+DIRECTION_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Control characters that are whitespace: kept as a space or a line break.
+WHITESPACE_CONTROLS = frozenset("\t\n\r\x0b\x0c\x85")
+# Invisible characters an operator has no reason to type in a name members read.
+INVISIBLE = frozenset("\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\ufeff")
+
+
+def unsafe_char(text: str) -> str | None:
+    """The first character that may never be stored in a text people read, or None: a
+    direction override/embedding/isolate (U+202A..U+202E, U+2066..U+2069), a control
+    character other than whitespace, or a lone surrogate."""
+    for ch in text:
+        if ch in DIRECTION_CONTROLS:
+            return ch
+        category = unicodedata.category(ch)
+        if (category == "Cc" and ch not in WHITESPACE_CONTROLS) or category == "Cs":
+            return ch
+    return None
+
+
+def validate_operator_text(value: object) -> None:
+    """Operator text that members read (campaign, tier, category and product names and
+    descriptions): refused, not silently changed, when it holds a character from
+    ``unsafe_char`` or an invisible one (zero-width, BOM, soft hyphen, direction marks)."""
+    if not isinstance(value, str):
+        return
+    bad = unsafe_char(value) or next((ch for ch in value if ch in INVISIBLE), None)
+    if bad is not None:
+        raise ValidationError(
+            _("Remove the invisible or direction-changing character U+%(code)s: members would see the text garbled."),
+            code="unsafe_text",
+            params={"code": f"{ord(bad):04X}"},
+        )
 
 
 def validate_earning_sources(value: object) -> None:

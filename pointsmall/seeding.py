@@ -31,7 +31,8 @@ MEMBERS = [
     ("carol@example.com", "Carol 张", Decimal("160")),
     ("dave@example.com", "Dave 陈", Decimal("12")),
 ]
-CAMPAIGN_NAME = "双倍积分周 · Double points week"
+CAMPAIGN_NAME = "双倍积分周"
+CAMPAIGN_NAME_EN = "Double points week"
 # What the demo's older redemptions (before the catalog existed) say, in both languages.
 DEMO_SPENDS = [
     bilingual(zh="品牌保温杯", en="Branded thermos"),
@@ -92,6 +93,7 @@ def _campaign() -> None:
         defaults={
             "starts_at": now - timedelta(days=1),
             "ends_at": now + timedelta(days=6),
+            "name_en": CAMPAIGN_NAME_EN,
             "multiplier": Decimal("2"),
             # Only sources members can earn from today (docs/decisions/0020): no check-in yet.
             "sources": ["purchase", "review"],

@@ -175,13 +175,16 @@ class AdminForm:
     files: Callable[[], dict] = field(default=lambda: {})
 
 
+UNSAFE_TEXT = "Remove the invisible or direction-changing character U+%s: members would see the text garbled."
+
+
 def _campaign_data() -> dict:
     return {
         "name": "May double points",
         "multiplier": "2",
         **_dt("starts_at", "2099-05-01"),
         **_dt("ends_at", "2099-05-08"),
-        "sources": ["checkin", "review"],
+        "sources": ["purchase", "review"],
         "budget": "",
         "active": "on",
     }
@@ -408,9 +411,17 @@ CASES = [
     ("campaign add", {"sources": "purchase,checkin"}, invalid_choice("purchase,checkin")),
     (
         "campaign add",
-        {"sources": ["checkin", "signup"]},
+        {"sources": ["review", "signup"]},
         "Campaigns don't change these points (their earning rule has multipliers off): Sign-up bonus.",
     ),
+    # Check-in has no page yet: a campaign for it would be announced for nothing (0020).
+    (
+        "campaign add",
+        {"sources": ["checkin", "review"]},
+        "These ways to earn don't exist in the mall yet: Daily check-in.",
+    ),
+    ("campaign add", {"name": "abc\u202eevil"}, UNSAFE_TEXT % "202E"),
+    ("campaign add", {"name_en": "Double\u200bweek"}, UNSAFE_TEXT % "200B"),
     ("campaign add", {"starts_at_0": "2026-13-45"}, "Enter a valid date."),
     ("campaign add", {"ends_at_1": "25:61"}, "Enter a valid time."),
     ("campaign add", {"ends_at_0": "", "ends_at_1": ""}, REQUIRED),
@@ -427,6 +438,7 @@ CASES = [
     ("campaign change", {"multiplier": "0.5"}, "Ensure this value is greater than or equal to 1.01."),
     ("campaign change", _REVERSED_WINDOW, "The campaign must end after it starts."),
     ("tier add", {"code": ""}, REQUIRED),
+    ("tier add", {"name_en": "Plat\u202einum"}, UNSAFE_TEXT % "202E"),
     ("tier add", {"code": "gold"}, "Tier with this Tier code already exists."),
     ("tier add", {"rank": "2"}, "Tier with this Rank already exists."),
     ("tier add", {"rank": "-1"}, NOT_NEGATIVE),
@@ -553,6 +565,8 @@ CASES = [
     ("rules page", {"title_en": "x" * 101}, "Ensure this value has at most 100 characters (it has 101)."),
     ("rules page", {"body_en": _TOO_LONG}, "Ensure this value has at most 20000 characters (it has 20001)."),
     ("product add", {"name_zh": ""}, REQUIRED),
+    ("product add", {"name_en": "Um\u200bbrella"}, UNSAFE_TEXT % "200B"),
+    ("product add", {"description_zh": "好\u202e伞"}, UNSAFE_TEXT % "202E"),
     ("product add", {"category": ""}, REQUIRED),
     ("product add", {"category": "999999"}, "Select a valid choice. That choice is not one of the available choices."),
     ("product add", {"kind": "gold"}, invalid_choice("gold")),
