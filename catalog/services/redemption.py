@@ -66,6 +66,11 @@ class Quote:
         return self.balance >= self.points_total
 
     @property
+    def shortfall(self) -> int:
+        """Points still missing to afford this (0 when affordable): shown instead of a negative balance."""
+        return max(self.points_total - self.balance, 0)
+
+    @property
     def totals(self) -> Totals:
         return Totals(points=self.points_total, cash=self.cash_total)
 

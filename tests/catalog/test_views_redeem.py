@@ -142,7 +142,11 @@ def test_confirmation_get_shows_a_refusal_already(client, buyer):
 
     assert _refusal(response) == "Not enough points: you have 900, this needs 5000."
     assert response.context["quote"].balance_after == -4100
-    assert re.search(r'data-testid="confirm-redeem"\s+disabled', response.content.decode())
+    html = response.content.decode()
+    # What is missing, never a negative balance the member cannot have.
+    assert 'data-testid="quote-shortfall">4,100</dd>' in html
+    assert "quote-balance-after" not in html
+    assert re.search(r'data-testid="confirm-redeem"\s+disabled', html)
 
 
 def test_confirmation_of_an_off_shelf_product_is_404(client, buyer):
