@@ -384,6 +384,9 @@ def test_an_operator_rejecting_a_paid_offline_order_opens_a_refund_and_records_i
     paid, buyer, operator, admin_client, member_client, asked, clock, django_capture_on_commit_callbacks
 ):
     order = paid(backend="offline")
+    # The operator is told about the cash before confirming, as the member is before a cancel.
+    confirm = act(admin_client, "reject_orders", [order]).content.decode()
+    assert "¥12.50 paid: it will be refunded" in confirm
     with django_capture_on_commit_callbacks(execute=True):
         response = act(admin_client, "reject_orders", [order], apply="1", reason="Out of delivery area")
     assert messages_of(response) == [
