@@ -11,8 +11,7 @@ from datetime import datetime, timedelta, tzinfo
 from itertools import pairwise
 from math import ceil
 
-from points.validators import DIRECTION_CONTROLS, WHITESPACE_CONTROLS
-from points.validators import unsafe_char as validators_unsafe_char
+from points.validators import WHITESPACE_CONTROLS, unsafe_char
 
 PIN_LENGTH = 6
 PIN_MAX_FAILURES = 5
@@ -151,9 +150,8 @@ INVITE_SESSION_KEY = "accounts.invite_code"
 # inside an emoji family, a variation selector after its base, a flag's tag sequence).
 
 # Embeddings, overrides (U+202A..U+202E) and isolates (U+2066..U+2069): refused.
-# The characters refused in any text people read: one rule for members and operators.
-_DIRECTION_CONTROLS = DIRECTION_CONTROLS
-_WHITESPACE_CONTROLS = WHITESPACE_CONTROLS
+# The characters refused in any text people read are one rule for members and operators:
+# points.validators.unsafe_char (direction controls, non-whitespace controls, surrogates).
 _LINE_BREAKS = re.compile(r"\r\n|[\n\r\x0b\x0c\x85\u2028\u2029]")
 _BLANK_LINES = re.compile(r"\n{3,}")
 # Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt), as ranges.
@@ -206,11 +204,6 @@ class UnsafeText(ValueError):
         super().__init__(f"U+{ord(char):04X} is not allowed")
 
 
-def unsafe_char(text: str) -> str | None:
-    """The first character ``clean_member_text`` refuses, or None (``points.validators.unsafe_char``)."""
-    return validators_unsafe_char(text)
-
-
 def _drop_invisible(text: str) -> str:
     kept: list[str] = []
     for index, ch in enumerate(text):
@@ -260,7 +253,7 @@ def strip_invisible(raw: str) -> str:
     return "".join(
         ch
         for ch in raw
-        if not _is_ignorable(ch) and (unicodedata.category(ch) not in ("Cc", "Cs") or ch in _WHITESPACE_CONTROLS)
+        if not _is_ignorable(ch) and (unicodedata.category(ch) not in ("Cc", "Cs") or ch in WHITESPACE_CONTROLS)
     )
 
 

@@ -569,7 +569,7 @@ def _live_campaigns(campaigns) -> list[CampaignView]:
         live = [source for source in sources if features.source_live(source)]
         if sources and not live:
             continue
-        name = c.name_en if c.name_en and (get_language() or "").startswith("en") else c.name
+        name = notices.localized(notices.bilingual(zh=c.name, en=c.name_en))
         views.append(CampaignView(name, c.multiplier, c.starts_at, c.ends_at, live))
     return views
 
