@@ -31,7 +31,7 @@ from django.db.models import F
 from django.test import Client
 from django.utils import timezone
 
-from catalog.admin_forms import ProductForm
+from catalog.admin.forms import ProductForm
 from catalog.enums import ProductKind
 from catalog.models import Category, Code, Product, ProductImage, SalePrice, StockMovement
 from points import rules

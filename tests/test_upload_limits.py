@@ -268,7 +268,7 @@ def test_another_members_uploads_do_not_count(client, member, other_member, medi
 
 
 def test_pasted_codes_are_bounded_like_a_code_file(db):
-    from catalog.admin_forms import CODE_FILE_MAX_BYTES, CodeImportForm
+    from catalog.admin.forms import CODE_FILE_MAX_BYTES, CodeImportForm
 
     form = CodeImportForm({"text": "A" * (CODE_FILE_MAX_BYTES + 1)})
 

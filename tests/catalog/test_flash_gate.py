@@ -12,7 +12,7 @@ from django.db import transaction
 from django.test import RequestFactory
 
 from catalog import flash_gate, services
-from catalog.admin import ProductAdmin
+from catalog.admin.products import ProductAdmin
 from catalog.exceptions import OutOfStock, SoldOut
 from catalog.models import Order, Product
 from points import services as points_services

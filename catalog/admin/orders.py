@@ -1,0 +1,583 @@
+"""Orders: read-only rows that move only through actions calling the order services with the operator as actor."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import HttpRequest, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from catalog import notices, payments, services
+from catalog.admin.common import STATUS_COLOURS, ReadOnlyInline
+from catalog.admin.forms import (
+    CARRIERS,
+    RejectForm,
+    ShipForm,
+)
+from catalog.admin.refunds import REFUND_PERMISSION, CashRefundFilter, RefundRecordForm, refund_pill, refund_summary
+from catalog.enums import OrderStatus, PaymentBackendName, RefundReason, RefundStatus
+from catalog.models import (
+    CashRefund,
+    Code,
+    Order,
+    OrderEffect,
+    OrderEvent,
+    StockMovement,
+)
+from points.exceptions import DomainError
+
+
+class OrderEventInline(ReadOnlyInline):
+    model = OrderEvent
+    fields = ("created_at", "from_status", "to_status", "actor", "shown_note")
+    readonly_fields = fields
+    ordering = ("created_at", "pk")
+    verbose_name_plural = _("status history")
+
+    @admin.display(description=_("note"))
+    def shown_note(self, obj: OrderEvent) -> str:
+        """A note the mall wrote, in the operator's language; a person's note as written."""
+        return notices.note_text(obj.note)
+
+
+class OrderStockMovementInline(ReadOnlyInline):
+    model = StockMovement
+    fk_name = "order"
+    fields = ("created_at", "delta", "stock_after", "reason", "actor", "note")
+    readonly_fields = fields
+    verbose_name_plural = _("stock movements")
+
+
+class _Echo:
+    """A file-like object csv.writer writes to that just hands the line back, for streaming."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_cell(value: object) -> object:
+    # A member's address starting with "=" must not become a formula in the operator's spreadsheet.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+EXPORT_COLUMNS: list[tuple[str, Callable[[Order], object]]] = [
+    (_("Order"), lambda o: o.pk),
+    (_("ordered"), lambda o: timezone.localtime(o.created_at).strftime("%Y-%m-%d %H:%M:%S")),
+    (_("member"), lambda o: o.member.email),
+    (_("product"), lambda o: o.product_name),
+    (_("type"), lambda o: o.get_kind_display()),
+    (_("quantity"), lambda o: o.quantity),
+    (_("points each"), lambda o: o.unit_points),
+    (_("points"), lambda o: o.points_total),
+    (_("points saved by tier"), lambda o: o.points_saved),
+    (_("cash, yuan"), lambda o: o.cash_total),
+    (_("status"), lambda o: o.get_status_display()),
+    (_("payment"), lambda o: o.get_payment_backend_display()),
+    (_("payment reference"), lambda o: o.payment_reference),
+    (_("paid"), lambda o: timezone.localtime(o.paid_at).strftime("%Y-%m-%d %H:%M:%S") if o.paid_at else ""),
+    (_("recipient"), lambda o: o.recipient),
+    (_("phone"), lambda o: o.phone),
+    (_("address"), lambda o: o.address),
+    (_("postal code"), lambda o: o.postal_code),
+    (_("carrier"), lambda o: o.carrier),
+    (_("tracking number"), lambda o: o.tracking_number),
+    (_("reason"), lambda o: o.reject_reason),
+]
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ("number", "status_badge", "ordered", "item", "price", "shipping")
+    list_display_links = ("number",)
+    list_filter = (
+        "status",
+        CashRefundFilter,
+        "kind",
+        ("product", admin.RelatedOnlyFieldListFilter),
+        "payment_backend",
+        ("created_at", admin.DateFieldListFilter),
+    )
+    search_fields = ("member__email", "product_name", "tracking_number", "payment_reference")
+    search_help_text = _("Search by member e-mail, product, tracking number or payment reference.")
+    date_hierarchy = "created_at"
+    list_select_related = ("member",)
+    ordering = ("-created_at", "-pk")
+    show_full_result_count = False
+    view_on_site = False
+    inlines = [OrderEventInline, OrderStockMovementInline]
+    actions = (
+        "approve_orders",
+        "reject_orders",
+        "ship_orders",
+        "deliver_orders",
+        "confirm_cash_payment",
+        "record_cash_refund",
+        "retry_cash_refunds",
+        "record_late_offline_payment",
+        "export_csv",
+    )
+    readonly_fields = (
+        "number",
+        "member_link",
+        "product_link",
+        "code_info",
+        "effect_info",
+        "ledger_links",
+        "cash_refunds",
+    )
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "number",
+                    "status",
+                    "member_link",
+                    "product_link",
+                    "kind",
+                    "quantity",
+                    "unit_points",
+                    "points_total",
+                    "points_saved",
+                    "cash_total",
+                    "created_at",
+                    "updated_at",
+                    "reject_reason",
+                )
+            },
+        ),
+        (_("Points ledger"), {"fields": ("ledger_links",)}),
+        (_("Code"), {"fields": ("code_info",)}),
+        (_("Privilege effect"), {"fields": ("effect_info",)}),
+        (_("Payment"), {"fields": ("payment_backend", "payment_reference", "paid_at", "pay_by", "cash_refunds")}),
+        (
+            _("Shipping"),
+            {"fields": ("recipient", "phone", "address", "postal_code", "carrier", "tracking_number")},
+        ),
+        (_("Technical"), {"fields": ("idempotency_key",), "classes": ("collapse",)}),
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        # The order page is read-only (orders move only through the actions); the list keeps the actions.
+        if obj is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(REFUND_PERMISSION)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        latest = CashRefund.objects.filter(order=OuterRef("pk")).order_by("-created_at", "-pk")
+        return super().get_queryset(request).annotate(refund_status=Subquery(latest.values("status")[:1]))
+
+    # Columns
+
+    @admin.display(description=_("order"), ordering="pk")
+    def number(self, obj: Order) -> str:
+        return f"#{obj.pk}"
+
+    @admin.display(description=_("ordered"), ordering="created_at")
+    def ordered(self, obj: Order) -> str:
+        return timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M")
+
+    @admin.display(description=_("item and member"), ordering="product_name")
+    def item(self, obj: Order) -> str:
+        return format_html(
+            '<div style="min-width:11em">{} ×{}<br><span style="color:var(--body-quiet-color)">{}</span></div>',
+            obj.product_name,
+            obj.quantity,
+            obj.member.email,
+        )
+
+    @admin.display(description=_("paid with"), ordering="points_total")
+    def price(self, obj: Order) -> str:
+        points = _("%(points)s points") % {"points": obj.points_total}
+        if not obj.cash_total:
+            return points
+        refund_status = getattr(obj, "refund_status", None)
+        if refund_status:
+            return format_html(
+                '{}<br><span style="white-space:nowrap">+ ¥{}</span><br>{}',
+                points,
+                obj.cash_total,
+                refund_pill(refund_status, RefundStatus(refund_status).label),
+            )
+        return format_html('{}<br><span style="white-space:nowrap">+ ¥{}</span>', points, obj.cash_total)
+
+    @admin.display(description=_("cash refunds"))
+    def cash_refunds(self, obj: Order) -> str:
+        return refund_summary(obj)
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, obj: Order) -> str:
+        background, colour = STATUS_COLOURS.get(obj.status, ("#f5f5f5", "#595959"))
+        return format_html(
+            '<span style="background:{};color:{};padding:2px 8px;border-radius:999px;white-space:nowrap;'
+            'font-weight:600;font-size:.85em">{}</span>',
+            background,
+            colour,
+            obj.get_status_display(),
+        )
+
+    @admin.display(description=_("shipping"))
+    def shipping(self, obj: Order) -> str:
+        if obj.tracking_number:
+            return f"{obj.carrier} {obj.tracking_number}"
+        return obj.recipient or "—"
+
+    @admin.display(description=_("effect"))
+    def effect_info(self, obj: Order) -> str:
+        effect = OrderEffect.objects.filter(order=obj).first()
+        if effect is None:
+            return "—"
+        if effect.applied_at is None:
+            state = _("not applied yet: it applies when the order completes")
+        elif effect.ends_at:
+            state = _("applied %(at)s, lasts until %(until)s") % {
+                "at": timezone.localtime(effect.applied_at).strftime("%Y-%m-%d %H:%M"),
+                "until": timezone.localtime(effect.ends_at).strftime("%Y-%m-%d %H:%M"),
+            }
+        else:
+            state = _("applied %(at)s") % {"at": timezone.localtime(effect.applied_at).strftime("%Y-%m-%d %H:%M")}
+        return format_html("{} · {}", effect.get_effect_display(), state)
+
+    @admin.display(description=_("member"))
+    def member_link(self, obj: Order) -> str:
+        url = reverse("admin:accounts_user_change", args=[obj.member_id])
+        return format_html('<a href="{}">{}</a>', url, obj.member.email)
+
+    @admin.display(description=_("product"))
+    def product_link(self, obj: Order) -> str:
+        url = reverse("admin:catalog_product_change", args=[obj.product_id])
+        return format_html('<a href="{}">{}</a>', url, obj.product_name)
+
+    @admin.display(description=_("code"))
+    def code_info(self, obj: Order) -> str:
+        code = Code.objects.filter(order=obj).select_related("used_by").first()
+        if code is None:
+            return "—"
+        parts = [format_html("<code>{}</code>", code.code)]
+        if code.valid_until:
+            parts.append(
+                format_html("{} {}", _("valid until"), timezone.localtime(code.valid_until).strftime("%Y-%m-%d %H:%M"))
+            )
+        if code.used_at:
+            parts.append(
+                format_html(
+                    "{} {} · {}",
+                    _("used"),
+                    timezone.localtime(code.used_at).strftime("%Y-%m-%d %H:%M"),
+                    code.used_by or "—",
+                )
+            )
+        return format_html_join(" · ", "{}", ((p,) for p in parts))
+
+    @admin.display(description=_("ledger entries"))
+    def ledger_links(self, obj: Order) -> str:
+        entries = reverse("admin:points_entry_changelist") + "?" + urlencode({"reference": f"catalog.order:{obj.pk}"})
+        if not obj.spend_entry_id:
+            return format_html('<a href="{}">{}</a>', entries, _("All ledger entries of this order"))
+        spend = reverse("admin:points_entry_change", args=[obj.spend_entry_id])
+        return format_html(
+            '{} <a href="{}">#{}</a> · <a href="{}">{}</a>',
+            _("Spend entry"),
+            spend,
+            obj.spend_entry_id,
+            entries,
+            _("all ledger entries of this order (spend, refund)"),
+        )
+
+    # Actions
+
+    def _each(self, request: HttpRequest, queryset: QuerySet, call: Callable[[int], object], done_message) -> None:
+        """Run ``call`` on every selected order; a refused order is reported and the others still go through.
+
+        Nobody acts on their own order (approving it, confirming its cash, shipping it): staff
+        never grant themselves what members must earn or pay for (docs/decisions/0013).
+        """
+        done = 0
+        for order_id, member_id in queryset.order_by("pk").values_list("pk", "member_id"):
+            if member_id == request.user.pk:
+                self.message_user(
+                    request,
+                    _("Order #%(id)s: %(message)s")
+                    % {"id": order_id, "message": _("this is your own order; another operator must handle it.")},
+                    messages.ERROR,
+                )
+                continue
+            try:
+                call(order_id)
+            except DomainError as error:
+                self.message_user(
+                    request,
+                    _("Order #%(id)s: %(message)s") % {"id": order_id, "message": error.message},
+                    messages.ERROR,
+                )
+            else:
+                done += 1
+        if done:
+            self.message_user(request, done_message(done) % {"n": done}, messages.SUCCESS)
+
+    def _intermediate(self, request: HttpRequest, queryset: QuerySet, template: str, **context) -> TemplateResponse:
+        return TemplateResponse(
+            request,
+            template,
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "orders": list(queryset.select_related("member").order_by("pk")),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "media": self.media,
+                **context,
+            },
+        )
+
+    @admin.action(description=_("Approve selected orders"), permissions=["change"])
+    def approve_orders(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._each(
+            request,
+            queryset,
+            lambda order_id: services.order_approve(order_id=order_id, actor_id=request.user.pk),
+            lambda n: ngettext("%(n)d order approved.", "%(n)d orders approved.", n),
+        )
+
+    @admin.action(description=_("Reject selected orders and refund the points…"), permissions=["change"])
+    def reject_orders(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        form = RejectForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            base, started = payments.callback_base(request), timezone.now()
+            self._each(
+                request,
+                queryset,
+                lambda order_id: services.order_reject(
+                    order_id=order_id, actor_id=request.user.pk, reason=reason, callback_base=base
+                ),
+                lambda n: ngettext(
+                    "%(n)d order rejected; points refunded.", "%(n)d orders rejected; points refunded.", n
+                ),
+            )
+            self._report_refunds_opened(request, queryset, since=started)
+            return None
+        return self._intermediate(
+            request, queryset, "admin/catalog/order/reject.html", title=_("Reject orders"), form=form
+        )
+
+    @admin.action(description=_("Ship selected orders (enter tracking numbers)…"), permissions=["change"])
+    def ship_orders(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        orders = list(queryset.select_related("member").order_by("pk"))
+        shippable = [o for o in orders if o.status == OrderStatus.APPROVED]
+        others = [o for o in orders if o.status != OrderStatus.APPROVED]
+        if not shippable:
+            self.message_user(
+                request, _("None of the selected orders can be shipped: only approved orders ship."), messages.ERROR
+            )
+            return None
+        form = ShipForm(request.POST if "apply" in request.POST else None, orders=shippable)
+        if form.is_bound and form.is_valid():
+            shipments = form.cleaned_data["shipments"]
+            self._each(
+                request,
+                queryset.filter(pk__in=shipments),
+                lambda order_id: services.order_ship(
+                    order_id=order_id,
+                    actor_id=request.user.pk,
+                    carrier=shipments[order_id][0],
+                    tracking_number=shipments[order_id][1],
+                ),
+                lambda n: ngettext("%(n)d order shipped.", "%(n)d orders shipped.", n),
+            )
+            for order in others:
+                self.message_user(
+                    request,
+                    _("Order #%(id)s was not shipped: it is %(status)s.")
+                    % {"id": order.pk, "status": order.get_status_display()},
+                    messages.ERROR,
+                )
+            return None
+        return self._intermediate(
+            request,
+            queryset,
+            "admin/catalog/order/ship.html",
+            title=_("Ship orders"),
+            form=form,
+            others=others,
+            carriers=CARRIERS,
+        )
+
+    @admin.action(description=_("Mark selected orders delivered"), permissions=["change"])
+    def deliver_orders(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._each(
+            request,
+            queryset,
+            lambda order_id: services.order_deliver(order_id=order_id, actor_id=request.user.pk),
+            lambda n: ngettext("%(n)d order marked delivered.", "%(n)d orders marked delivered.", n),
+        )
+
+    @admin.action(description=_("Confirm cash payment received (offline)"), permissions=["change"])
+    def confirm_cash_payment(self, request: HttpRequest, queryset: QuerySet) -> None:
+        sandbox = set(queryset.filter(payment_backend=PaymentBackendName.SANDBOX).values_list("pk", flat=True))
+
+        def confirm(order_id: int) -> None:
+            if order_id in sandbox:
+                raise DomainError(_("paid through the sandbox gateway: its signed notification confirms the payment."))
+            services.order_mark_paid(
+                order_id=order_id, payment_reference=f"offline:{request.user.pk}:{order_id}", actor_id=request.user.pk
+            )
+
+        self._each(
+            request,
+            queryset,
+            confirm,
+            lambda n: ngettext("Payment confirmed for %(n)d order.", "Payment confirmed for %(n)d orders.", n),
+        )
+
+    def _report_refunds_opened(self, request: HttpRequest, queryset: QuerySet, *, since) -> None:
+        """Say which rejected orders now owe cash back, and who moves it (the gateway, or the operator)."""
+        opened = CashRefund.objects.filter(
+            order__in=queryset, reason=RefundReason.REJECTED, created_by_id=request.user.pk, created_at__gte=since
+        ).order_by("order_id")
+        for refund in opened:
+            by_gateway = payments.backend_named(refund.backend).refunds_by_gateway
+            self.message_user(
+                request,
+                (
+                    _("Order #%(id)s: cash refund of ¥%(amount)s due; the payment gateway refunds it.")
+                    if by_gateway
+                    else _(
+                        "Order #%(id)s: cash refund of ¥%(amount)s due. Pay it back, then record it with "
+                        '"Record cash refund made".'
+                    )
+                )
+                % {"id": refund.order_id, "amount": refund.amount},
+                messages.WARNING,
+            )
+
+    @admin.action(description=_("Record cash refund made (bank or counter)…"), permissions=["refund"])
+    def record_cash_refund(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        owed = list(
+            CashRefund.objects.filter(order__in=queryset, status__in=(RefundStatus.DUE, RefundStatus.FAILED))
+            .select_related("order", "member")
+            .order_by("order_id", "pk")
+        )
+        # A gateway refund still due is the gateway's: paying it by hand as well would pay twice.
+        recordable = [
+            r
+            for r in owed
+            if r.status == RefundStatus.FAILED or not payments.backend_named(r.backend).refunds_by_gateway
+        ]
+        if not recordable:
+            self.message_user(
+                request,
+                _(
+                    "None of the selected orders has a cash refund to record by hand: only refunds due on offline "
+                    "payments, and gateway refunds that failed, are recorded here."
+                ),
+                messages.ERROR,
+            )
+            return None
+        form = RefundRecordForm(request.POST if "apply" in request.POST else None, refunds=recordable)
+        if form.is_bound and form.is_valid():
+            done = 0
+            for refund_id, reference in form.references().items():
+                try:
+                    services.cash_refund_record(refund_id=refund_id, actor_id=request.user.pk, reference=reference)
+                except DomainError as error:
+                    self.message_user(request, error.message, messages.ERROR)
+                else:
+                    done += 1
+            if done:
+                self.message_user(
+                    request,
+                    ngettext("Cash refund recorded for %(n)d order.", "Cash refunds recorded for %(n)d orders.", done)
+                    % {"n": done},
+                    messages.SUCCESS,
+                )
+            return None
+        return self._intermediate(
+            request,
+            queryset,
+            "admin/catalog/order/refund_record.html",
+            title=_("Record cash refunds"),
+            form=form,
+            skipped=[r for r in owed if r not in recordable],
+        )
+
+    @admin.action(description=_("Retry failed cash refunds (payment gateway)"), permissions=["refund"])
+    def retry_cash_refunds(self, request: HttpRequest, queryset: QuerySet) -> None:
+        failed = CashRefund.objects.filter(order__in=queryset, status=RefundStatus.FAILED).order_by("pk")
+        if not failed.exists():
+            self.message_user(request, _("None of the selected orders has a failed cash refund."), messages.ERROR)
+            return
+        done = 0
+        for refund in failed:
+            try:
+                services.cash_refund_retry(refund_id=refund.pk, actor_id=request.user.pk)
+            except DomainError as error:
+                self.message_user(
+                    request,
+                    _("Order #%(id)s: %(message)s") % {"id": refund.order_id, "message": error.message},
+                    messages.ERROR,
+                )
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(n)d cash refund asked of the gateway again.",
+                    "%(n)d cash refunds asked of the gateway again.",
+                    done,
+                )
+                % {"n": done},
+                messages.SUCCESS,
+            )
+
+    @admin.action(
+        description=_("Record an offline payment received after cancellation (refund due)"), permissions=["refund"]
+    )
+    def record_late_offline_payment(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._each(
+            request,
+            queryset,
+            lambda order_id: services.payment_offline_late_record(order_id=order_id, actor_id=request.user.pk),
+            lambda n: ngettext(
+                "Late payment recorded for %(n)d order: its cash refund is due.",
+                "Late payments recorded for %(n)d orders: their cash refunds are due.",
+                n,
+            ),
+        )
+
+    @admin.action(description=_("Export selected orders as CSV"), permissions=["change"])
+    def export_csv(self, request: HttpRequest, queryset: QuerySet) -> StreamingHttpResponse:
+        writer = csv.writer(_Echo())
+        orders = queryset.select_related("member").order_by("pk")
+
+        def lines() -> Iterator[str]:
+            yield "\ufeff"  # so spreadsheet programs read the Chinese names as UTF-8
+            yield writer.writerow([str(title) for title, _value in EXPORT_COLUMNS])
+            for order in orders.iterator(chunk_size=500):
+                yield writer.writerow([_csv_cell(value(order)) for _title, value in EXPORT_COLUMNS])
+
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="orders-{stamp}.csv"'
+        return response

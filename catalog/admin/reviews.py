@@ -1,0 +1,71 @@
+"""Reviews: members post them; operators read them and remove abusive ones through the service."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from catalog import services
+from catalog.models import (
+    Review,
+)
+
+
+@admin.register(Review)
+class ReviewAdmin(admin.ModelAdmin):
+    """Reviews are posted by members; operators read them and delete abusive ones.
+
+    Deleting goes through ``services.review_remove``: the review points go with the review.
+    """
+
+    list_display = ("created_at", "product", "member", "stars", "excerpt", "has_photo")
+    list_filter = ("rating", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("product__name_zh", "product__name_en", "member__email", "text")
+    list_select_related = ("product", "member")
+    date_hierarchy = "created_at"
+    ordering = ("-pk",)
+    fields = ("product", "member", "order", "rating", "text", "photo_preview", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def delete_model(self, request: HttpRequest, obj: Review) -> None:
+        self._remove(request, [obj.pk])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._remove(request, list(queryset.values_list("pk", flat=True)))
+
+    def _remove(self, request: HttpRequest, review_ids: list[int]) -> None:
+        taken = 0
+        for review_id in review_ids:
+            try:
+                taken += services.review_remove(review_id=review_id, actor_id=request.user.pk)
+            except services.ReviewNotFound:
+                continue  # removed meanwhile by someone else: already done
+        if taken:
+            self.message_user(request, _("Review points taken back: %(points)s.") % {"points": taken}, messages.INFO)
+
+    @admin.display(description=_("stars"), ordering="rating")
+    def stars(self, obj: Review) -> str:
+        return "★" * obj.rating + "☆" * (5 - obj.rating)
+
+    @admin.display(description=_("review"))
+    def excerpt(self, obj: Review) -> str:
+        return obj.text if len(obj.text) <= 80 else obj.text[:79] + "…"
+
+    @admin.display(description=_("photo"), boolean=True)
+    def has_photo(self, obj: Review) -> bool:
+        return bool(obj.photo)
+
+    @admin.display(description=_("photo"))
+    def photo_preview(self, obj: Review) -> str:
+        if not obj.photo:
+            return "—"
+        return format_html('<img src="{}" alt="" style="max-width:320px;border-radius:8px">', obj.photo.url)
