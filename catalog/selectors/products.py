@@ -1,9 +1,8 @@
-"""Reads of the catalog for members: the mall home, the product grid, a product, orders.
+"""Reads of the catalog for members: the mall home, the product grid, one product.
 
-Everything comes back as small frozen dataclasses. A grid of products is one query
-whatever its size: the first picture and the running sale price are correlated
-subqueries, the category is joined, and the member's price is computed in SQL so the
-"what I can afford" filter and the points sort agree with what the cards show.
+A grid of products is one query whatever its size: the first picture and the running sale
+price are correlated subqueries, the category is joined, and the member's price is computed
+in SQL so the "what I can afford" filter and the points sort agree with what the cards show.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from django.db.models import (
     Avg,
     Case,
     Count,
-    Exists,
     F,
     IntegerField,
     OuterRef,
@@ -29,90 +27,31 @@ from django.db.models import (
 )
 from django.db.models.functions import Greatest
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from catalog import notices, payments, rules
-from catalog.enums import OrderStatus, ProductKind, RefundReason, RefundStatus, SortOrder
+from catalog import rules
+from catalog.enums import ProductKind, SortOrder
 from catalog.models import (
-    CashRefund,
     Category,
-    Code,
     Order,
-    OrderEvent,
     Product,
     ProductImage,
     ProductView,
     Review,
     SalePrice,
 )
+from catalog.selectors.common import ReviewView, media_url, review_view
+from catalog.selectors.orders import LIVE_STATUSES
+from catalog.selectors.pricing import MemberPricing, tier_names
 from points import selectors as points_selectors
 from points.enums import EarningSource
 
 PAGE_SIZE = 24
-ORDERS_PAGE_SIZE = 10
 SHELF_SIZE = 10  # products in one strip of the home page
 ALSO_LIKE_SIZE = 8
 REVIEWS_SHOWN = 10
 # "Members who redeemed this": how many of its latest buyers to look at. Bounds the query on a best seller.
 CO_BUYERS_SAMPLE = 200
 HISTORY_SAMPLE = 20  # recent views and orders that steer "recommended for you"
-
-# Orders that count as a redemption (the others gave their points back).
-LIVE_STATUSES = [s for s in OrderStatus.values if s not in (OrderStatus.CANCELLED, OrderStatus.REJECTED)]
-CANCELLABLE = {OrderStatus.AWAITING_PAYMENT, OrderStatus.PENDING_REVIEW, OrderStatus.APPROVED}
-RECEIVABLE = {OrderStatus.SHIPPED, OrderStatus.DELIVERED}
-REVIEWABLE = {OrderStatus.DELIVERED, OrderStatus.COMPLETED}
-
-
-def _media_url(file_field_name: str, name: str | None) -> str:
-    if not name:
-        return ""
-    return ProductImage._meta.get_field(file_field_name).storage.url(name)
-
-
-# --- The member's prices -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MemberPricing:
-    """What prices a visitor sees: their tier's percentage and, when signed in, their balance."""
-
-    user_id: int | None = None
-    price_percent: int = 100
-    tier_rank: int = 0
-    tier_name: str = ""
-    balance: int | None = None
-
-    @property
-    def signed_in(self) -> bool:
-        return self.user_id is not None
-
-    @property
-    def discounted(self) -> bool:
-        return self.price_percent < 100
-
-    @property
-    def discount_percent(self) -> int:
-        return 100 - self.price_percent
-
-
-def member_pricing(*, user_id: int | None) -> MemberPricing:
-    """The member's tier discount and balance (two queries); list prices for anonymous visitors."""
-    if user_id is None:
-        return MemberPricing()
-    tier = points_selectors.member_tier(user_id=user_id)
-    return MemberPricing(
-        user_id=user_id,
-        price_percent=tier.price_percent if tier else 100,
-        tier_rank=tier.rank if tier else 0,
-        tier_name=tier.name if tier else "",
-        balance=points_selectors.header_balance(user_id=user_id) or 0,
-    )
-
-
-def tier_names() -> dict[int, str]:
-    """Tier name by rank, for "Gold+" badges and tier requirements (one query)."""
-    return {tier.rank: tier.name for tier in points_selectors.tier_ladder()}
 
 
 # --- Product cards -----------------------------------------------------------------------------
@@ -209,7 +148,7 @@ def _card(product: Product, pricing: MemberPricing, tiers: dict[int, str], now: 
         kind_label=str(ProductKind(product.kind).label),
         category_id=product.category_id,
         category_name=product.category.name,
-        thumb_url=_media_url("thumb_list", product.thumb),
+        thumb_url=media_url("thumb_list", product.thumb),
         price=price,
         cash_price=product.cash_price,
         market_price=product.market_price,
@@ -404,23 +343,6 @@ class ImageView:
 
 
 @dataclass(frozen=True)
-class ReviewView:
-    rating: int
-    text: str
-    photo_url: str
-    author: str
-    created_at: datetime
-
-    @property
-    def stars(self) -> range:
-        return range(self.rating)
-
-    @property
-    def empty_stars(self) -> range:
-        return range(5 - self.rating)
-
-
-@dataclass(frozen=True)
 class ProductDetail:
     card: ProductCard
     description: str
@@ -449,16 +371,6 @@ class ProductDetail:
     @property
     def rating_stars(self) -> int:
         return round(self.rating_average) if self.rating_average is not None else 0
-
-
-def _review_view(review: Review) -> ReviewView:
-    return ReviewView(
-        rating=review.rating,
-        text=review.text,
-        photo_url=review.photo.url if review.photo else "",
-        author=review.member.public_name,
-        created_at=review.created_at,
-    )
 
 
 def product_card(*, product_id: int, pricing: MemberPricing) -> ProductCard | None:
@@ -521,338 +433,7 @@ def product_detail(*, product_id: int, pricing: MemberPricing) -> ProductDetail 
         needs_address=product.kind == ProductKind.PHYSICAL,
         rating_average=Decimal(str(average)).quantize(Decimal("0.1")) if average is not None else None,
         rating_count=summary["count"],
-        reviews=[_review_view(r) for r in latest_reviews],
+        reviews=[review_view(r) for r in latest_reviews],
         same_category=_cards(same_category[:ALSO_LIKE_SIZE], pricing, tiers, now),
         co_redeemed=_cards(co_redeemed, pricing, tiers, now),
-    )
-
-
-# --- Orders ------------------------------------------------------------------------------------
-
-# The tabs of "My orders": (value, statuses). Labels live with the view's template strings.
-ORDER_TABS: dict[str, tuple[str, ...]] = {
-    "all": (),
-    "unpaid": (OrderStatus.AWAITING_PAYMENT,),
-    "processing": (OrderStatus.PENDING_REVIEW, OrderStatus.APPROVED),
-    "shipped": (OrderStatus.SHIPPED,),
-    "done": (OrderStatus.DELIVERED, OrderStatus.COMPLETED),
-    "closed": (OrderStatus.CANCELLED, OrderStatus.REJECTED),
-}
-
-
-@dataclass(frozen=True)
-class OrderRow:
-    id: int
-    product_id: int
-    product_name: str
-    kind: str
-    quantity: int
-    unit_points: int
-    points_total: int
-    cash_total: Decimal
-    status: str
-    status_label: str
-    created_at: datetime
-    pay_by: datetime | None
-    thumb_url: str
-    reviewed: bool
-
-    @property
-    def awaiting_payment(self) -> bool:
-        return self.status == OrderStatus.AWAITING_PAYMENT
-
-    @property
-    def payment_overdue(self) -> bool:
-        return self.awaiting_payment and self.pay_by is not None and self.pay_by <= timezone.now()
-
-    @property
-    def can_review(self) -> bool:
-        return self.status in REVIEWABLE and not self.reviewed
-
-
-def _order_name(order: Order) -> str:
-    """The item's name in the member's language; the order's own snapshot if the product has none."""
-    return order.product.name or order.product_name
-
-
-def _order_thumb() -> Subquery:
-    return Subquery(
-        ProductImage.objects.filter(product=OuterRef("product_id")).order_by("sort", "pk").values("thumb_list")[:1]
-    )
-
-
-def order_page(*, member_id: int, tab: str = "all", page: int | str = 1, per_page: int = ORDERS_PAGE_SIZE) -> Page:
-    """A page of the member's orders, newest first, as OrderRow objects (two queries)."""
-    orders = Order.objects.filter(member_id=member_id)
-    statuses = ORDER_TABS.get(tab, ())
-    if statuses:
-        orders = orders.filter(status__in=statuses)
-    orders = (
-        orders.select_related("product")
-        .defer("product__description_zh", "product__description_en")
-        .annotate(thumb=_order_thumb(), reviewed=Exists(Review.objects.filter(order=OuterRef("pk"))))
-        .order_by("-created_at", "-pk")
-    )
-    result = Paginator(orders, per_page).get_page(page)
-    result.object_list = [
-        OrderRow(
-            id=o.pk,
-            product_id=o.product_id,
-            product_name=_order_name(o),
-            kind=o.kind,
-            quantity=o.quantity,
-            unit_points=o.unit_points,
-            points_total=o.points_total,
-            cash_total=o.cash_total,
-            status=o.status,
-            status_label=o.get_status_display(),
-            created_at=o.created_at,
-            pay_by=o.pay_by,
-            thumb_url=_media_url("thumb_list", o.thumb),
-            reviewed=bool(o.reviewed),
-        )
-        for o in result.object_list
-    ]
-    return result
-
-
-def order_tab_counts(*, member_id: int) -> dict[str, int]:
-    """How many of the member's orders each tab holds (one query)."""
-    by_status = dict(
-        Order.objects.filter(member_id=member_id).values("status").annotate(n=Count("pk")).values_list("status", "n")
-    )
-    return {
-        tab: sum(by_status.values()) if not statuses else sum(by_status.get(s, 0) for s in statuses)
-        for tab, statuses in ORDER_TABS.items()
-    }
-
-
-@dataclass(frozen=True)
-class OrderEventView:
-    status: str
-    status_label: str
-    note: str
-    created_at: datetime
-    by_member: bool
-
-
-@dataclass(frozen=True)
-class CodeView:
-    code: str
-    valid_until: datetime | None
-    used_at: datetime | None
-
-    @property
-    def expired(self) -> bool:
-        return self.valid_until is not None and self.valid_until <= timezone.now()
-
-
-@dataclass(frozen=True)
-class ProgressStep:
-    label: str
-    done: bool
-    current: bool
-
-
-@dataclass(frozen=True)
-class OrderDetail:
-    id: int
-    product_id: int
-    product_name: str
-    product_on_shelf: bool
-    kind: str
-    kind_label: str
-    quantity: int
-    unit_points: int
-    points_total: int
-    points_saved: int
-    cash_total: Decimal
-    status: str
-    status_label: str
-    created_at: datetime
-    pay_by: datetime | None
-    paid_at: datetime | None
-    recipient: str
-    phone_masked: str
-    address: str
-    postal_code: str
-    carrier: str
-    tracking_number: str
-    reject_reason: str
-    thumb_url: str
-    events: list[OrderEventView]
-    code: CodeView | None
-    review: ReviewView | None
-
-    @property
-    def awaiting_payment(self) -> bool:
-        return self.status == OrderStatus.AWAITING_PAYMENT
-
-    @property
-    def closed(self) -> bool:
-        return self.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED)
-
-    @property
-    def payment_overdue(self) -> bool:
-        return self.awaiting_payment and self.pay_by is not None and self.pay_by <= timezone.now()
-
-    @property
-    def can_cancel(self) -> bool:
-        return self.status in CANCELLABLE
-
-    @property
-    def can_confirm_receipt(self) -> bool:
-        return self.status in RECEIVABLE
-
-    @property
-    def can_review(self) -> bool:
-        return self.status in REVIEWABLE and self.review is None
-
-    @property
-    def physical(self) -> bool:
-        return self.kind == ProductKind.PHYSICAL
-
-    @property
-    def has_cash(self) -> bool:
-        return self.cash_total > 0
-
-    @property
-    def progress(self) -> list[ProgressStep]:
-        """The order's road from placed to completed, for the stepper (empty once it is closed)."""
-        if self.closed:
-            return []
-        status = self.status
-        steps = [(_("Placed"), True)]
-        if self.has_cash:
-            steps.append((_("Paid"), status != OrderStatus.AWAITING_PAYMENT))
-        if self.physical:
-            shipped = status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED)
-            steps.append((_("Shipped"), shipped))
-            steps.append((_("Delivered"), status in (OrderStatus.DELIVERED, OrderStatus.COMPLETED)))
-        steps.append((_("Completed"), status == OrderStatus.COMPLETED))
-        first_open = next((index for index, (_label, done) in enumerate(steps) if not done), None)
-        return [
-            ProgressStep(label=str(label), done=done, current=index == first_open)
-            for index, (label, done) in enumerate(steps)
-        ]
-
-
-def _mask_phone(phone: str) -> str:
-    if len(phone) <= 7:
-        return phone
-    return f"{phone[:3]}{'*' * (len(phone) - 7)}{phone[-4:]}"
-
-
-def order_detail(*, member_id: int, order_id: int) -> OrderDetail | None:
-    """One of the member's own orders with its history, code and review; None for anyone else's."""
-    order = (
-        Order.objects.filter(pk=order_id, member_id=member_id)
-        .select_related("product")
-        .annotate(thumb=_order_thumb())
-        .first()
-    )
-    if order is None:
-        return None
-    events = [
-        OrderEventView(
-            status=e.to_status,
-            status_label=str(OrderStatus(e.to_status).label),
-            note=notices.note_text(e.note),
-            created_at=e.created_at,
-            by_member=e.actor_id == member_id,
-        )
-        for e in OrderEvent.objects.filter(order_id=order.pk).order_by("created_at", "pk")
-    ]
-    code = Code.objects.filter(order_id=order.pk).values("code", "valid_until", "used_at").first()
-    review = Review.objects.filter(order_id=order.pk).select_related("member").first()
-    return OrderDetail(
-        id=order.pk,
-        product_id=order.product_id,
-        product_name=_order_name(order),
-        product_on_shelf=order.product.on_shelf,
-        kind=order.kind,
-        kind_label=str(ProductKind(order.kind).label),
-        quantity=order.quantity,
-        unit_points=order.unit_points,
-        points_total=order.points_total,
-        points_saved=order.points_saved,
-        cash_total=order.cash_total,
-        status=order.status,
-        status_label=order.get_status_display(),
-        created_at=order.created_at,
-        pay_by=order.pay_by,
-        paid_at=order.paid_at,
-        recipient=order.recipient,
-        phone_masked=_mask_phone(order.phone),
-        address=order.address,
-        postal_code=order.postal_code,
-        carrier=order.carrier,
-        tracking_number=order.tracking_number,
-        reject_reason=order.reject_reason,
-        thumb_url=_media_url("thumb_list", order.thumb),
-        events=events,
-        code=CodeView(**code) if code else None,
-        review=_review_view(review) if review else None,
-    )
-
-
-@dataclass(frozen=True)
-class CashRefundView:
-    amount: Decimal
-    status: str
-    status_label: str
-    reason: str
-    created_at: datetime
-    refunded_at: datetime | None
-
-    @property
-    def owed(self) -> bool:
-        """The money is still on its way back (due, or failed and being retried)."""
-        return self.status != RefundStatus.REFUNDED
-
-    @property
-    def late_payment(self) -> bool:
-        return self.reason == RefundReason.LATE_PAYMENT
-
-
-@dataclass(frozen=True)
-class OrderCash:
-    """The cash part of one order: what was paid, how long a refund takes, the refunds made or owed."""
-
-    amount: Decimal
-    paid_at: datetime | None
-    refund_working_days: int
-    refunds: list[CashRefundView]
-
-    @property
-    def refund(self) -> CashRefundView | None:
-        return self.refunds[0] if self.refunds else None
-
-
-def order_cash(*, member_id: int, order_id: int) -> OrderCash | None:
-    """The member's own order's cash part (None: not theirs, or points only). Two queries."""
-    order = (
-        Order.objects.filter(pk=order_id, member_id=member_id, cash_total__gt=0)
-        .values("cash_total", "paid_at", "payment_backend")
-        .first()
-    )
-    if order is None:
-        return None
-    backend = payments.backend_named(order["payment_backend"] or payments.configured_backend_name())
-    refunds = [
-        CashRefundView(
-            amount=r.amount,
-            status=r.status,
-            status_label=r.get_status_display(),
-            reason=r.reason,
-            created_at=r.created_at,
-            refunded_at=r.refunded_at,
-        )
-        for r in CashRefund.objects.filter(order_id=order_id).order_by("-created_at", "-pk")
-    ]
-    return OrderCash(
-        amount=order["cash_total"],
-        paid_at=order["paid_at"],
-        refund_working_days=backend.refund_working_days,
-        refunds=refunds,
     )
