@@ -44,7 +44,7 @@ def body_limit(request: HttpRequest) -> int:
 
 def _declared_length(request: HttpRequest) -> int | None:
     try:
-        return int(request.META.get("CONTENT_LENGTH") or "")
+        return int(request.headers.get("content-length") or "")
     except ValueError:
         return None
 

@@ -2,7 +2,7 @@
 
 Balances are made only through points.services, with stable idempotency keys, so a
 second run replays instead of adding points. Histories are written at past instants
-(time-machine) so that some points have expired and some expire soon.
+(each service's ``now=``) so that some points have expired and some expire soon.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import secrets
 from datetime import timedelta
 from decimal import Decimal
 
-import time_machine
 from allauth.account.models import EmailAddress
 from django.db import transaction
 from django.utils import timezone
@@ -50,38 +49,45 @@ def _verified_user(email: str, password: str, **fields) -> tuple[User, bool]:
 
 
 def _history(user: User, index: int, monthly: Decimal) -> None:
-    """Purchases over the past 14 months, a few redemptions, a review or two."""
+    """Purchases over the past 14 months, a few redemptions, a review or two.
+
+    Each service is told the past instant it runs at (``now=``), so entries, lots and tiers
+    are dated as if the member had shopped then; the process clock is never moved.
+    """
     now = timezone.now()
-    with time_machine.travel(now - timedelta(days=430), tick=False):
-        points_services.signup_bonus_grant(user_id=user.pk, identities=[f"email:{user.email}"])
+    points_services.signup_bonus_grant(
+        user_id=user.pk, identities=[f"email:{user.email}"], now=now - timedelta(days=430)
+    )
     for month in range(14, 0, -1):
         at = now - timedelta(days=30 * month - index)
-        with time_machine.travel(at, tick=False):
-            points_services.purchase_record(
-                user_id=user.pk,
-                external_id=f"DEMO-{user.pk}-{month}",
-                amount=(monthly * (1 + Decimal(month) / 20) + index).quantize(Decimal("0.01")),
-                occurred_at=at,
-            )
-            if month % 4 == 0:
-                points_services.points_award(
-                    user_id=user.pk, source="review", idempotency_key=f"demo:{user.pk}:review:{month}"
-                )
-            if month % 3 == 0 and month < 13:
-                points_services.points_spend(
-                    user_id=user.pk,
-                    amount=60,
-                    idempotency_key=f"demo:{user.pk}:spend:{month}",
-                    memo_code=catalog_notices.REDEEMED,
-                    memo_params={"name": DEMO_SPENDS[month % 2], "quantity": 1},
-                )
-    with time_machine.travel(now - timedelta(days=2), tick=False):
         points_services.purchase_record(
             user_id=user.pk,
-            external_id=f"DEMO-{user.pk}-recent",
-            amount=monthly / 2,
-            occurred_at=now - timedelta(days=2),
+            external_id=f"DEMO-{user.pk}-{month}",
+            amount=(monthly * (1 + Decimal(month) / 20) + index).quantize(Decimal("0.01")),
+            occurred_at=at,
+            now=at,
         )
+        if month % 4 == 0:
+            points_services.points_award(
+                user_id=user.pk, source="review", idempotency_key=f"demo:{user.pk}:review:{month}", now=at
+            )
+        if month % 3 == 0 and month < 13:
+            points_services.points_spend(
+                user_id=user.pk,
+                amount=60,
+                idempotency_key=f"demo:{user.pk}:spend:{month}",
+                memo_code=catalog_notices.REDEEMED,
+                memo_params={"name": DEMO_SPENDS[month % 2], "quantity": 1},
+                now=at,
+            )
+    recent = now - timedelta(days=2)
+    points_services.purchase_record(
+        user_id=user.pk,
+        external_id=f"DEMO-{user.pk}-recent",
+        amount=monthly / 2,
+        occurred_at=recent,
+        now=recent,
+    )
 
 
 def _campaign() -> None:

@@ -277,7 +277,7 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 # Powerful browser features the mall never uses are switched off for it and anything it embeds.
-PERMISSIONS_POLICY = {
+PERMISSIONS_POLICY: dict[str, list[str]] = {
     feature: []
     for feature in (
         "accelerometer",

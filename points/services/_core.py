@@ -215,10 +215,11 @@ def take_fifo(account: Account, entry: Entry, amount: int, now: datetime) -> Non
     move(entry, takes, sign=-1)
 
 
-def expire_accounts(account_ids: list[int], as_of: datetime) -> tuple[int, int, int]:
+def expire_accounts(account_ids: list[int], as_of: datetime, *, now: datetime | None = None) -> tuple[int, int, int]:
     """Expire every due lot of the given, already locked accounts, in a fixed number of queries.
 
-    One expire entry per account, one movement per lot. Returns (lots, points, members).
+    One expire entry per account (dated ``now``, default the clock), one movement per lot.
+    Returns (lots, points, members).
     This is the portable path (SQLite, and the per-account settle); Postgres batches use
     the single-statement SQL in ``batch.py``, which does the same work.
     """
@@ -234,7 +235,7 @@ def expire_accounts(account_ids: list[int], as_of: datetime) -> tuple[int, int, 
         per_account[account_id].append((lot_id, remaining))
     totals = {account_id: sum(r for _l, r in lots) for account_id, lots in per_account.items()}
     accounts = {a.pk: a for a in Account.objects.filter(pk__in=totals)}
-    now = timezone.now()
+    now = now or timezone.now()
     entries = Entry.objects.bulk_create(
         [
             Entry(
@@ -286,6 +287,7 @@ def vest_account(account: Account, now: datetime) -> int:
             memo_params=lot.entry.memo_params,
             memo=lot.entry.memo,
             related_entry=lot.entry,
+            created_at=now,
         )
         vested = vested + lot.remaining
     return vested
@@ -309,18 +311,20 @@ def repay_debt(account: Account, *, related: Entry | None, now: datetime) -> Non
         amount=-repay,
         debt_change=-repay,
         related_entry=related,
+        created_at=now,
     )
     take_fifo(account, entry, repay, now)
 
 
 def settle(account: Account, now: datetime) -> None:
     """Bring a locked account up to ``now``: vest what is due, expire what is due, pay debt.
+    The entries this writes are dated ``now`` (the caller's instant, a past one when seeding).
 
     Every service calls this first, so a member can never spend points that expired a
     minute ago but were not swept yet, nor miss points that vested a minute ago.
     """
     vested = vest_account(account, now)
-    _lots, expired_points, _members = expire_accounts([account.pk], now)
+    _lots, expired_points, _members = expire_accounts([account.pk], now, now=now)
     if expired_points:
         account.refresh_from_db(fields=["balance", "pending", "debt", "lifetime_expired"])
     if vested:

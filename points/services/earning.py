@@ -136,6 +136,7 @@ def points_award(
     memo_code: str = "",
     memo_params: dict | None = None,
     available_at: datetime | None = None,
+    now: datetime | None = None,
 ) -> AwardResult:
     """Give a member the points an earning source is worth now, within its caps.
 
@@ -143,6 +144,7 @@ def points_award(
     a cap is not granted and the result says why (``message`` now, ``reason`` to store).
     ``memo_code``/``memo_params``: the history text (points_earn). Locks: the account, then a budgeted
     campaign row. Safe to call twice (same key: the first result, nothing new).
+    ``now``: the instant of the award (default: the clock; see points_earn).
     """
     if source not in EarningSource.values:
         raise UnknownSource()
@@ -160,7 +162,7 @@ def points_award(
         # A fixed-points rule set to 0 gives nothing; it must not make the member's action fail.
         return _short(0, 0, None, notices.AWARD_SWITCHED_OFF, source=source)
     base = _core.check_positive(base_points if base_points is not None else rule.points)
-    now = timezone.now()
+    now = now or timezone.now()
     caps = {CapPeriod.DAY: rule.daily_cap, CapPeriod.WEEK: rule.weekly_cap, CapPeriod.MONTH: rule.monthly_cap}
     room = rules.cap_room(caps, granted_in_periods(account, source, now) if any(caps.values()) else {})
     requested, _campaign = award_amount(account=account, rule=rule, base=base, now=now)
@@ -176,6 +178,7 @@ def points_award(
         memo_params=memo_params,
         available_at=available_at,
         source=source,
+        now=now,
     )
     if granted < requested:
         return _short(
@@ -191,19 +194,20 @@ def identity_hash(identity: str) -> str:
 
 
 @transaction.atomic
-def signup_bonus_grant(*, user_id: int, identities: list[str]) -> AwardResult:
+def signup_bonus_grant(*, user_id: int, identities: list[str], now: datetime | None = None) -> AwardResult:
     """The sign-up bonus, once per person: refused if any of the member's verified identities
     (``email:…``, ``phone:…``) has claimed it before, on this or a deleted account.
 
     The ledger does not know what makes two addresses one person: the caller passes every
     form that must match (accounts passes the address as typed and its normalised mailbox,
     see accounts.rules.normalize_email_identity), and all of them are claimed together.
+    ``now``: the instant of the award (default: the clock; see points_earn).
     Locks: the account. Safe to call twice.
     """
     account = locks.account_for_update(user_id=user_id)
     key = f"signup-bonus:{account.pk}"
     if Entry.objects.filter(idempotency_key=key).exists():
-        return points_award(user_id=user_id, source=EarningSource.SIGNUP, idempotency_key=key)
+        return points_award(user_id=user_id, source=EarningSource.SIGNUP, idempotency_key=key, now=now)
     hashes = sorted({identity_hash(i) for i in identities if i and i.split(":", 1)[-1].strip()})
     if not hashes:
         return _short(0, 0, None, notices.SIGNUP_NEEDS_EMAIL)
@@ -217,7 +221,7 @@ def signup_bonus_grant(*, user_id: int, identities: list[str]) -> AwardResult:
     except IntegrityError:
         # Another account claimed the same identity a moment ago.
         return _short(0, 0, None, notices.SIGNUP_ALREADY_GIVEN)
-    return points_award(user_id=user_id, source=EarningSource.SIGNUP, idempotency_key=key)
+    return points_award(user_id=user_id, source=EarningSource.SIGNUP, idempotency_key=key, now=now)
 
 
 def claim_identities(*, user_id: int, identities: list[str]) -> None:

@@ -56,6 +56,7 @@ def points_earn(
     expires_at: datetime | None = None,
     kind: str = EntryKind.EARN,
     source: str = "",
+    now: datetime | None = None,
 ) -> Receipt:
     """Credit points in a new lot. With ``available_at`` in the future they stay pending until then.
 
@@ -63,14 +64,15 @@ def points_earn(
     their language when read (points.notices; InvalidMessage for an unknown code).
     The lot expires by the operators' expiry policy unless ``expires_at`` is given.
     Points that become available first pay off any debt (docs/decisions/0006).
-    Locks: the account. Safe to call twice.
+    ``now``: the instant the entry is dated and the lot earned (default: the clock); the demo
+    seeding back-fills history with a past one. Locks: the account. Safe to call twice.
     """
     _core.check_positive(amount)
     memo = _core.memo_fields(memo_code, memo_params)
     account = locks.account_for_update(user_id=user_id)
     if (first := _core.replay(account, key=idempotency_key, kind=kind, size=amount)) is not None:
         return first
-    now = timezone.now()
+    now = now or timezone.now()
     available_at = available_at or now
     if expires_at is not None and expires_at <= max(now, available_at):
         raise InvalidExpiry()
@@ -108,10 +110,12 @@ def points_spend(
     reference: str = "",
     memo_code: str = "",
     memo_params: dict | None = None,
+    now: datetime | None = None,
 ) -> Receipt:
     """Debit points from the lots that expire first. Raises InsufficientPoints.
 
-    ``memo_code``/``memo_params``: the history text (see points_earn). Locks: the account.
+    ``memo_code``/``memo_params``: the history text (see points_earn). ``now``: the instant
+    the spend is dated (default: the clock; see points_earn). Locks: the account.
     Safe to call twice.
     """
     _core.check_positive(amount)
@@ -119,7 +123,7 @@ def points_spend(
     account = locks.account_for_update(user_id=user_id)
     if (first := _core.replay(account, key=idempotency_key, kind=EntryKind.SPEND, size=amount)) is not None:
         return first
-    now = timezone.now()
+    now = now or timezone.now()
     _core.settle(account, now)
     if account.balance < amount:
         raise InsufficientPoints(available=account.balance, required=amount)

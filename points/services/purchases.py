@@ -111,12 +111,14 @@ def purchase_record(
     amount: Decimal,
     lines: list[PurchaseLine] | None = None,
     occurred_at: datetime | None = None,
+    now: datetime | None = None,
 ) -> PurchaseResult:
     """Record a host-shop purchase and credit its points, pending for the returns window.
 
     A member's first purchase also earns the first-purchase bonus (pending the same way).
     Locks: the account. Safe to call twice: the same order id and amount replays; the same
     order id with another member or amount raises IdempotencyConflict.
+    ``now``: the instant it is recorded (default: the clock; see points_earn).
     """
     lines = lines or [PurchaseLine(amount=amount)]
     _validate(external_id, amount, lines)
@@ -127,7 +129,7 @@ def purchase_record(
             raise IdempotencyConflict()
         bonus = existing.bonus_entry.pending_amount + existing.bonus_entry.amount if existing.bonus_entry else 0
         return PurchaseResult(external_id, existing.points, bonus, existing.occurred_at, replayed=True)
-    now = timezone.now()
+    now = now or timezone.now()
     occurred_at = min(occurred_at or now, now)
     available_at = occurred_at + timedelta(days=_policy().pending_days)
     value = purchase_base_value(lines=lines)
@@ -148,6 +150,7 @@ def purchase_record(
             memo_params={"order": external_id},
             available_at=available_at,
             source=EarningSource.PURCHASE,
+            now=now,
         )
         earn_entry_id = receipt.entry_id
     first = not Purchase.objects.filter(account=account).exists()
@@ -160,6 +163,7 @@ def purchase_record(
             idempotency_key=f"first-purchase:{account.pk}",
             reference=f"shop.order:{external_id}",
             available_at=available_at,
+            now=now,
         )
         bonus = result.granted
         bonus_entry_id = result.receipt.entry_id if result.receipt else None
