@@ -11,11 +11,9 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
-import time_machine
 
 from points import services
 from points.enums import EntryKind
@@ -24,17 +22,9 @@ from points.models import Account, Entry, Lot, LotMovement
 from points.services import BatchReport, Receipt
 from tests.concurrency import run_together
 from tests.factories import MemberFactory
+from tests.points.helpers import T0
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-T0 = datetime(2025, 1, 10, 12, 0, tzinfo=SHANGHAI)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
 
 
 def of_type(results: list[object], kind: type) -> list:
