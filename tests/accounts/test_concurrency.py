@@ -2,53 +2,22 @@
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.db import connection
 
 from accounts import services
 from accounts.enums import NotificationKind
 from accounts.exceptions import AddressLimitReached, PinIncorrect, PinLocked
 from accounts.models import Address, Notification, PaymentPin
+from tests.concurrency import outcome_counts, run_together
 from tests.factories import MemberFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 T0 = datetime(2026, 5, 1, 12, tzinfo=UTC)
 ADDRESS = {"recipient": "R", "phone": "13812345678", "province": "P", "city": "C", "detail": "D"}
-
-
-def run_together(calls: list[Callable[[], object]], timeout: float = 60) -> list[object]:
-    """Run each call in its own thread, all released at once; return each result or exception."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def worker(index: int, call: Callable[[], object]) -> None:
-        try:
-            connection.ensure_connection()
-            barrier.wait(timeout=timeout)
-            results[index] = call()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call), daemon=True) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck: deadlock or lost lock"
-    return results
-
-
-def outcome_counts(results: list[object]) -> Counter:
-    return Counter(type(r).__name__ for r in results)
 
 
 def test_concurrent_wrong_pins_are_each_counted_and_lock_after_five():

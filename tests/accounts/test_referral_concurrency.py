@@ -14,7 +14,7 @@ from accounts.enums import NoRewardReason, ReferralStatus
 from accounts.models import Notification, Referral
 from points import selectors as points_selectors
 from points import services as points_services
-from tests.accounts.test_concurrency import outcome_counts, run_together
+from tests.concurrency import outcome_counts, run_together
 from tests.factories import MemberFactory, StaffFactory
 
 # The earning rules and tiers these tests need are put back by tests/conftest.py for every transactional test.

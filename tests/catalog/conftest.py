@@ -1,4 +1,6 @@
-"""Catalog fixtures: products, funded members with a payment PIN, and a "nothing written" snapshot.
+"""Catalog fixtures: products, funded members with a payment PIN, and a "nothing written" snapshot;
+the ledger check a module applies with ``pytestmark``, the admin client, and the sandbox gateway
+(its settings, its signature, its network through a test client) shared by payments and refunds.
 
 Points only ever come from ``points.services`` (an operator's adjustment, which does not
 count towards tiers, so prices stay at 100% unless a test earns a tier on purpose).
@@ -6,29 +8,109 @@ count towards tiers, so prices stay at 100% unless a test earns a tier on purpos
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import hmac
+import io
+import urllib.error
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
+from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import pytest
 import redis
 
 from accounts import services as accounts_services
 from accounts.models import PaymentPin
+from catalog import payments
 from catalog import services as catalog_services
 from catalog.enums import PrivilegeEffect, ProductKind
 from catalog.models import Category, Code, Order, OrderEvent, Product, StockMovement
+from catalog.payments import SIGNATURE_HEADER
+from points import selectors as points_selectors
 from points import services as points_services
 from points.models import Account, Entry, Lot, LotMovement
 from tests.factories import MemberFactory, StaffFactory
 
 PIN = "258014"
 WRONG_PIN = "258015"
+SECRET = "sandbox-test-secret"  # the sandbox gateway's signing key (sandbox_gateway)
 
 
 @pytest.fixture
 def operator(db):
     return StaffFactory()
+
+
+@pytest.fixture
+def ledger_invariants_hold(db):
+    """After the test, the whole ledger passes ``points_verify``; a module applies it with ``pytestmark``."""
+    yield
+    report = points_services.points_verify()
+    assert report.ok, report
+
+
+def balance(user) -> int:
+    """The member's spendable points, as the mall shows them."""
+    return points_selectors.header_balance(user_id=user.pk)
+
+
+@pytest.fixture
+def admin_client(client, operator, settings, tmp_path):
+    """The Django test client logged in as ``operator`` in the admin (no MFA; uploads go to a temporary folder).
+
+    Replaces pytest-django's ``admin_client`` in the catalog tests.
+    """
+    settings.ADMIN_REQUIRE_MFA = False
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(operator)
+    return client
+
+
+@pytest.fixture
+def eager_jobs():
+    """Jobs run in-process, as with no broker (CI has one: a ``.delay()`` there would only be queued)."""
+    from pointsmall.celery import app as celery_app
+
+    before = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = before
+
+
+@pytest.fixture
+def sandbox_gateway(settings):
+    """Cash is paid through the sandbox gateway, which signs with ``SECRET``."""
+    settings.CATALOG_PAYMENT_BACKEND = "sandbox"
+    settings.SANDBOX_PAYMENT_SECRET = SECRET
+
+
+def signed(body: bytes, key: str = SECRET) -> str:
+    """The sandbox gateway's signature of ``body``: hex HMAC-SHA256."""
+    return hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
+
+
+def urlopen_through(client, urls: list[str] | None = None) -> Callable:
+    """A stand-in for ``urlopen`` in ``catalog.payments``: the gateway's HTTP POST reaches the real
+    callback view through ``client`` (a Django test client); the URLs it was given go to ``urls``."""
+
+    def urlopen(request, timeout):
+        assert timeout == payments.CALLBACK_TIMEOUT_SECONDS
+        if urls is not None:
+            urls.append(request.full_url)
+        response = client.post(
+            urlsplit(request.full_url).path,
+            data=request.data,
+            content_type=request.get_header("Content-type"),
+            headers={SIGNATURE_HEADER: request.get_header("X-sandbox-signature")},
+        )
+        if response.status_code >= 400:
+            raise urllib.error.HTTPError(request.full_url, response.status_code, "", {}, io.BytesIO(response.content))
+        return contextlib.nullcontext(SimpleNamespace(status=response.status_code, read=lambda _n=-1: response.content))
+
+    return urlopen
 
 
 @pytest.fixture

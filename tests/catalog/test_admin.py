@@ -31,14 +31,6 @@ ORDERS_URL = "/admin/catalog/order/"
 PRODUCTS_URL = "/admin/catalog/product/"
 
 
-@pytest.fixture
-def admin_client(client, operator, settings, tmp_path):
-    settings.ADMIN_REQUIRE_MFA = False
-    settings.MEDIA_ROOT = tmp_path
-    client.force_login(operator)
-    return client
-
-
 def page_text(response) -> str:
     return html.unescape(response.content.decode())
 

@@ -30,18 +30,14 @@ from points import services as points_services
 from points.confirmation import Totals
 from points.exceptions import ConfirmationInvalid, PriceChanged
 from points.models import Tier
-from tests.catalog.conftest import PIN, WRONG_PIN
+from tests.catalog.conftest import PIN, WRONG_PIN, balance
 from tests.catalog.test_concurrency import run_parallel
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 12, 10, 10, tzinfo=SHANGHAI)
 KEY = "0123456789abcdef0123456789abcdef"
 
-
-@pytest.fixture(autouse=True)
-def _ledger_invariants_hold(db):
-    yield
-    assert points_services.points_verify().ok
+pytestmark = pytest.mark.usefixtures("ledger_invariants_hold")
 
 
 @pytest.fixture
@@ -71,10 +67,6 @@ def redeem(buyer, product, confirmed: Totals | None, *, quantity=1, key="k-1", p
 def quoted(buyer, product, quantity=1) -> Totals:
     """The totals the confirmation page shows this member now."""
     return services.redemption_quote(user_id=buyer.pk, product_id=product.pk, quantity=quantity).totals
-
-
-def balance(user) -> int:
-    return points_selectors.header_balance(user_id=user.pk)
 
 
 def set_price(product: Product, **fields) -> None:

@@ -15,11 +15,12 @@ from catalog import flash_gate, services
 from catalog.admin.products import ProductAdmin
 from catalog.exceptions import OutOfStock, SoldOut
 from catalog.models import Order, Product
-from points import services as points_services
 from points.exceptions import InsufficientPoints
 from tests.catalog.conftest import PIN
 
 redis_only = pytest.mark.redis
+
+pytestmark = pytest.mark.usefixtures("ledger_invariants_hold")
 
 
 @pytest.fixture
@@ -47,12 +48,6 @@ def redeem(buyer, product, quantity=1, *, key=None):
         idempotency_key=key or f"flash-{buyer.pk}-{quantity}-{Order.objects.count()}",
         pin=PIN,
     )
-
-
-@pytest.fixture(autouse=True)
-def _ledger_invariants_hold(db):
-    yield
-    assert points_services.points_verify().ok
 
 
 @redis_only

@@ -15,22 +15,17 @@ import time_machine
 
 from catalog import services
 from catalog.models import CashRefund, Order
-from points import services as points_services
 from tests.catalog.conftest import PIN
 
 T0 = datetime(2025, 6, 1, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+pytestmark = pytest.mark.usefixtures("ledger_invariants_hold")
 
 
 @pytest.fixture(autouse=True)
 def clock():
     with time_machine.travel(T0, tick=False) as traveller:
         yield traveller
-
-
-@pytest.fixture(autouse=True)
-def _ledger_invariants_hold(db):
-    yield
-    assert points_services.points_verify().ok
 
 
 @pytest.fixture

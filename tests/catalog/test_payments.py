@@ -7,17 +7,13 @@ once over a real socket to a live server.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
-import io
 import json
 import logging
 import time
-import urllib.error
 from datetime import datetime, timedelta
 from decimal import Decimal
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -31,31 +27,19 @@ from catalog.enums import OrderStatus, PaymentBackendName, RefundReason, RefundS
 from catalog.models import CashRefund, Order, OrderEvent
 from catalog.payments import SIGNATURE_HEADER, SandboxBackend
 from points import selectors as points_selectors
-from points import services as points_services
-from tests.catalog.conftest import PIN
+from tests.catalog.conftest import PIN, SECRET, signed, urlopen_through
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2025, 6, 1, 10, 0, tzinfo=SHANGHAI)
 CALLBACK = "/mall/pay/callback/sandbox/"
-SECRET = "sandbox-test-secret"
+
+pytestmark = pytest.mark.usefixtures("ledger_invariants_hold", "sandbox_gateway")
 
 
 @pytest.fixture(autouse=True)
 def clock():
     with time_machine.travel(T0, tick=False) as traveller:
         yield traveller
-
-
-@pytest.fixture(autouse=True)
-def _sandbox_settings(settings):
-    settings.CATALOG_PAYMENT_BACKEND = "sandbox"
-    settings.SANDBOX_PAYMENT_SECRET = SECRET
-
-
-@pytest.fixture(autouse=True)
-def _ledger_invariants_hold(db):
-    yield
-    assert points_services.points_verify().ok
 
 
 @pytest.fixture
@@ -98,20 +82,7 @@ def dispatched_to(monkeypatch) -> list[tuple[str, str]]:
 @pytest.fixture
 def network_is_the_test_client(monkeypatch, client):
     """The gateway's HTTP POST reaches the real callback view through the test client."""
-
-    def urlopen(request, timeout):
-        assert timeout == payments.CALLBACK_TIMEOUT_SECONDS
-        response = client.post(
-            urlsplit(request.full_url).path,
-            data=request.data,
-            content_type=request.get_header("Content-type"),
-            headers={SIGNATURE_HEADER: request.get_header("X-sandbox-signature")},
-        )
-        if response.status_code >= 400:
-            raise urllib.error.HTTPError(request.full_url, response.status_code, "", {}, io.BytesIO(response.content))
-        return contextlib.nullcontext(SimpleNamespace(status=response.status_code, read=lambda _n=-1: response.content))
-
-    monkeypatch.setattr(payments.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(payments.urllib.request, "urlopen", urlopen_through(client))
 
 
 def started(member_client, order) -> Order:
@@ -130,7 +101,7 @@ def notification(order: Order, *, signing_key: str = SECRET, **changes) -> tuple
         data = json.loads(body)
         data.update(changes)
         body = json.dumps(data).encode()
-    return body, hmac.new(signing_key.encode(), body, hashlib.sha256).hexdigest()
+    return body, signed(body, signing_key)
 
 
 def messages_of(response) -> list[str]:
@@ -525,17 +496,6 @@ def test_the_gateway_reports_when_the_mall_does_not_answer(member_client, order,
 
 def test_the_gateway_knows_only_references_it_issued(db):
     assert payment_jobs.sandbox_notify.apply(args=["SBX-1-unknown"]).get() == "unknown"
-
-
-@pytest.fixture
-def eager_jobs():
-    """Jobs run in-process, as with no broker (CI has one: a ``.delay()`` there would only be queued)."""
-    from pointsmall.celery import app as celery_app
-
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = before
 
 
 def test_the_gateway_notifies_the_host_and_port_the_member_paid_on(member_client, order, dispatched_to, settings):

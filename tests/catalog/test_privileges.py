@@ -21,7 +21,6 @@ from catalog.exceptions import PrivilegeNotNeeded, PrivilegeUnavailable
 from catalog.models import Order, OrderEffect, Product
 from catalog.services import privileges
 from points import selectors as points_selectors
-from points import services as points_services
 from points.models import Account, Tier, TierGrant
 from tests.catalog.conftest import PIN
 from tests.catalog.test_admin import product_form
@@ -30,25 +29,13 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 4, 10, 12, 0, tzinfo=SHANGHAI)
 PRODUCTS_URL = "/admin/catalog/product/"
 
+pytestmark = pytest.mark.usefixtures("ledger_invariants_hold")
+
 
 @pytest.fixture(autouse=True)
 def clock():
     with time_machine.travel(T0, tick=False) as traveller:
         yield traveller
-
-
-@pytest.fixture(autouse=True)
-def _ledger_invariants_hold(db):
-    yield
-    assert points_services.points_verify().ok
-
-
-@pytest.fixture
-def admin_client(client, operator, settings, tmp_path):
-    settings.ADMIN_REQUIRE_MFA = False
-    settings.MEDIA_ROOT = tmp_path
-    client.force_login(operator)
-    return client
 
 
 @pytest.fixture

@@ -43,24 +43,19 @@ from points import services as points_services
 from points.enums import EntryKind
 from points.exceptions import InsufficientPoints
 from points.models import Entry, LotMovement
-from tests.catalog.conftest import PIN, WRONG_PIN
+from tests.catalog.conftest import PIN, WRONG_PIN, balance
 from tests.factories import MemberFactory
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2025, 3, 10, 12, 0, tzinfo=SHANGHAI)
+
+pytestmark = pytest.mark.usefixtures("ledger_invariants_hold")
 
 
 @pytest.fixture(autouse=True)
 def clock():
     with time_machine.travel(T0, tick=False) as traveller:
         yield traveller
-
-
-@pytest.fixture(autouse=True)
-def _ledger_invariants_hold(db):
-    yield
-    report = points_services.points_verify()
-    assert report.ok, report
 
 
 _keys = iter(range(1, 1_000_000))
@@ -75,10 +70,6 @@ def redeem(buyer, product, quantity=1, *, key=None, pin=PIN, address_id=None):
         pin=pin,
         address_id=address_id,
     )
-
-
-def balance(user) -> int:
-    return points_selectors.header_balance(user_id=user.pk)
 
 
 def statuses(order) -> list[tuple[str, str]]:

@@ -8,21 +8,14 @@ timeout racing a late payment runs on Postgres with real threads.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import hmac
-import io
 import json
 import logging
 import threading
 import time
-import urllib.error
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from decimal import Decimal
-from types import SimpleNamespace
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -46,16 +39,17 @@ from catalog.models import CashRefund, Order, OrderEvent
 from catalog.payments import SIGNATURE_HEADER, SandboxBackend
 from points import selectors as points_selectors
 from points import services as points_services
-from tests.catalog.conftest import PIN
+from tests.catalog.conftest import PIN, balance, signed, urlopen_through
 from tests.factories import MemberFactory
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2025, 6, 1, 10, 0, tzinfo=SHANGHAI)
-SECRET = "sandbox-test-secret"
 PAYMENT_CALLBACK = "/mall/pay/callback/sandbox/"
 REFUND_CALLBACK = "/mall/pay/callback/sandbox/refund/"
 ORDERS_ADMIN = "/admin/catalog/order/"
 CASH = Decimal("12.50")
+
+pytestmark = pytest.mark.usefixtures("ledger_invariants_hold", "sandbox_gateway")
 
 
 @pytest.fixture(autouse=True)
@@ -65,27 +59,8 @@ def clock():
 
 
 @pytest.fixture(autouse=True)
-def _sandbox_settings(settings):
-    settings.CATALOG_PAYMENT_BACKEND = "sandbox"
-    settings.SANDBOX_PAYMENT_SECRET = SECRET
+def _admin_without_mfa(settings):
     settings.ADMIN_REQUIRE_MFA = False
-
-
-@pytest.fixture(autouse=True)
-def _ledger_invariants_hold(db):
-    yield
-    assert points_services.points_verify().ok
-
-
-@pytest.fixture
-def eager_jobs():
-    """Jobs run in-process, as with no broker (CI has one: a ``.delay()`` there would only be queued)."""
-    from pointsmall.celery import app as celery_app
-
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = before
 
 
 @pytest.fixture
@@ -100,22 +75,7 @@ def asked(monkeypatch) -> list[int]:
 def network(monkeypatch):
     """The gateway's HTTP POSTs reach the real callback views through a test client; the URLs it was given are kept."""
     urls: list[str] = []
-    gateway = Client()
-
-    def urlopen(request, timeout):
-        assert timeout == payments.CALLBACK_TIMEOUT_SECONDS
-        urls.append(request.full_url)
-        response = gateway.post(
-            urlsplit(request.full_url).path,
-            data=request.data,
-            content_type=request.get_header("Content-type"),
-            headers={SIGNATURE_HEADER: request.get_header("X-sandbox-signature")},
-        )
-        if response.status_code >= 400:
-            raise urllib.error.HTTPError(request.full_url, response.status_code, "", {}, io.BytesIO(response.content))
-        return contextlib.nullcontext(SimpleNamespace(status=response.status_code, read=lambda _n=-1: response.content))
-
-    monkeypatch.setattr(payments.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(payments.urllib.request, "urlopen", urlopen_through(Client(), urls))
     return urls
 
 
@@ -131,10 +91,6 @@ def member_client(buyer):
     client = Client()
     client.force_login(buyer)
     return client
-
-
-def signed(body: bytes, key: str = SECRET) -> str:
-    return hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
 
 
 def pay_by_gateway(order: Order) -> Order:
@@ -221,10 +177,6 @@ def refunds_table() -> list[tuple]:
             "status", "attempt", "requested_at", "retry_at", "refunded_at", "failure", "settled_reference", "updated_at"
         )
     )
-
-
-def balance(user) -> int:
-    return points_selectors.header_balance(user_id=user.pk)
 
 
 def messages_of(response) -> list[str]:

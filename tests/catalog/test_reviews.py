@@ -12,9 +12,9 @@ from catalog import services
 from catalog.exceptions import OrderNotFound
 from catalog.models import Review
 from catalog.services.reviews import AlreadyReviewed, InvalidReview, ReviewNotAllowed
-from points import selectors as points_selectors
 from points import services as points_services
 from points.models import Entry
+from tests.catalog.conftest import balance
 from tests.catalog.factories import (
     delivered_order,
     image_upload,
@@ -41,10 +41,6 @@ def member(client):
     return member
 
 
-def _balance(user) -> int:
-    return points_selectors.header_balance(user_id=user.pk)
-
-
 def _review_entries(order) -> list[tuple[int, str]]:
     return list(
         Entry.objects.filter(reference=f"catalog.order:{order.pk}", source="review").values_list(
@@ -63,7 +59,7 @@ def _messages(response) -> list[str]:
 def test_posting_a_review_stores_it_and_awards_the_review_points_once():
     member = make_member(points=900)
     order = delivered_order(member, make_product(points_price=100))
-    before = _balance(member)
+    before = balance(member)
 
     result = services.review_post(order_id=order.pk, member_id=member.pk, rating=5, text="  Lovely kettle.  ")
 
@@ -76,7 +72,7 @@ def test_posting_a_review_stores_it_and_awards_the_review_points_once():
         "Lovely kettle.",
     )
     assert (result.review_id, result.points, result.message) == (review.pk, 5, "")
-    assert _balance(member) == before + 5
+    assert balance(member) == before + 5
     assert _review_entries(order) == [(5, f"catalog.review:{order.pk}")]
 
 
@@ -103,13 +99,13 @@ def test_the_review_award_is_keyed_by_order_so_points_are_never_paid_twice():
         idempotency_key=f"catalog.review:{order.pk}",
         reference=f"catalog.order:{order.pk}",
     )
-    before = _balance(member)
+    before = balance(member)
 
     result = services.review_post(order_id=order.pk, member_id=member.pk, rating=3, text="Fine")
 
     # Paid once already: nothing new, and the member is not told they earned points again.
     assert (result.points, result.message) == (0, "This order's review points were paid before.")
-    assert _balance(member) == before
+    assert balance(member) == before
     assert len(_review_entries(order)) == 1
 
 

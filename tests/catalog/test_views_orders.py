@@ -8,7 +8,7 @@ from django.urls import reverse
 from catalog import services
 from catalog.enums import OrderStatus, ProductKind
 from catalog.models import Order
-from points import selectors as points_selectors
+from tests.catalog.conftest import balance
 from tests.catalog.factories import (
     add_codes,
     delivered_order,
@@ -28,10 +28,6 @@ def member(client):
     member = make_member(points=900)
     client.force_login(member)
     return member
-
-
-def _balance(user) -> int:
-    return points_selectors.header_balance(user_id=user.pk)
 
 
 def _messages(response) -> list[str]:
@@ -125,7 +121,7 @@ def test_cancelling_before_shipping_refunds_the_points_and_returns_the_stock(cli
     order.refresh_from_db()
     product.refresh_from_db()
     assert order.status == OrderStatus.CANCELLED
-    assert (_balance(member), product.stock) == (900, 5)
+    assert (balance(member), product.stock) == (900, 5)
     assert _messages(response) == ["Order cancelled. 300 points are back in your account."]
     assert response.redirect_chain[-1][0] == reverse("order_detail", args=[order.pk])
 

@@ -9,58 +9,22 @@ which patches the clock for every thread.
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
-import time_machine
-from django.db import connection
 
 from points import services
 from points.enums import EntryKind
 from points.exceptions import InsufficientPoints, NothingToRefund
 from points.models import Account, Entry, Lot, LotMovement
 from points.services import BatchReport, Receipt
+from tests.concurrency import run_together
 from tests.factories import MemberFactory
+from tests.points.helpers import T0
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-T0 = datetime(2025, 1, 10, 12, 0, tzinfo=SHANGHAI)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
-
-
-def run_together(calls: list[Callable[[], object]], timeout: float = 60) -> list[object]:
-    """Run each call in its own thread, all released at once; return each result or exception."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def worker(index: int, call: Callable[[], object]) -> None:
-        try:
-            # Connect before the barrier so the calls race for locks, not for connections.
-            connection.ensure_connection()
-            barrier.wait(timeout=timeout)
-            results[index] = call()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call), daemon=True) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck: deadlock or lost lock"
-    return results
 
 
 def of_type(results: list[object], kind: type) -> list:

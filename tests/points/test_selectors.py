@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
-
-import pytest
-import time_machine
 
 from points import selectors, services
 from points.enums import ExpiryMode, LotStatus
 from points.models import ExpiryPolicy
 from points.selectors import ExpiringPoints
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-T0 = datetime(2025, 1, 10, 12, 0, tzinfo=SHANGHAI)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
+from tests.points.helpers import SHANGHAI, T0
 
 
 def test_lots_list_the_soonest_expiry_first_and_never_expiring_points_last(member, clock):

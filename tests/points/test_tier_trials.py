@@ -22,17 +22,13 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 4, 10, 12, 0, tzinfo=SHANGHAI)
 WEEK = timedelta(days=7)
 
+pytestmark = pytest.mark.usefixtures("ledger_stays_consistent")
+
 
 @pytest.fixture(autouse=True)
 def clock():
     with time_machine.travel(T0, tick=False) as traveller:
         yield traveller
-
-
-@pytest.fixture(autouse=True)
-def _ledger_invariants_hold(db):
-    yield
-    assert services.points_verify().ok
 
 
 def lend(user, tier: str, days: int = 7, key: str | None = None):
