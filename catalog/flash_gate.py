@@ -35,10 +35,10 @@ from functools import lru_cache
 
 import redis
 from django.conf import settings
-from django.db import transaction
 
 from catalog.exceptions import OutOfStock, SoldOut
 from catalog.models import Product
+from pointsmall.kernel.transactions import after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +179,8 @@ def _move_counter(product_id: int, delta: int) -> None:
 
 def stock_changed(*, product_id: int, delta: int) -> None:
     """The database stock of a product changed by ``delta`` (a restock, a correction, imported
-    codes, a cancelled order's return): move its counter by the same amount once that commits.
+    codes, a cancelled order's return, units taken outside a ``hold``): move its counter by the
+    same amount once that commits. Called by ``catalog.services.stock`` only.
 
     Nothing happens if the transaction rolls back, nor for a product without a counter (it is
     built from the database when needed). Redemptions don't call this: they take their units
@@ -187,7 +188,7 @@ def stock_changed(*, product_id: int, delta: int) -> None:
     """
     if client() is None or not delta:
         return
-    transaction.on_commit(lambda: _move_counter(product_id, delta))
+    after_commit(lambda: _move_counter(product_id, delta))
 
 
 def stock_returned(*, product_id: int, quantity: int) -> None:
@@ -211,7 +212,7 @@ def product_changed(*, product_id: int) -> None:
         except redis.RedisError:
             logger.exception("flash gate: could not drop the counter of product %s", product_id)
 
-    transaction.on_commit(drop)
+    after_commit(drop)
 
 
 @dataclass(frozen=True)

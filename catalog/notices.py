@@ -8,6 +8,7 @@ English reader sees the English name of an item redeemed while Chinese was activ
 from __future__ import annotations
 
 import json
+from typing import TypedDict
 
 from django.utils.translation import gettext as _
 
@@ -32,6 +33,63 @@ COUPON_SECOND_USE_REFUSED = "catalog.coupon_second_use_refused"
 def product_name(product) -> dict:
     """A product's name in both languages, to store in a text's parameters."""
     return bilingual(zh=product.name_zh, en=product.name_en)
+
+
+# --- One function per notice: what the services store, as a code and its parameters ------------
+
+
+class Memo(TypedDict):
+    """The history text of a ledger entry, as the points services take it (``**memo``)."""
+
+    memo_code: str
+    memo_params: dict
+
+
+class Message(TypedDict):
+    """An inbox message, as ``accounts.services.notification_send`` takes it (``**message``)."""
+
+    message_code: str
+    params: dict
+
+
+def redeemed(*, product, quantity: int) -> Memo:
+    """The spend entry of a redemption: "Redeemed: <name> ×<quantity>"."""
+    return Memo(memo_code=REDEEMED, memo_params={"name": product_name(product), "quantity": quantity})
+
+
+def refunded(*, product, quantity: int) -> Memo:
+    """The refund entry of a cancelled or rejected order: "Refunded: <name> ×<quantity>"."""
+    return Memo(memo_code=REFUNDED, memo_params={"name": product_name(product), "quantity": quantity})
+
+
+def review_points(*, product) -> Memo:
+    """The review points' entry: "Review: <name>"."""
+    return Memo(memo_code=REVIEW, memo_params={"name": product_name(product)})
+
+
+def review_points_removed(*, product) -> Memo:
+    """The claw-back of a removed review's points: "Review removed: <name>"."""
+    return Memo(memo_code=REVIEW_REMOVED, memo_params={"name": product_name(product)})
+
+
+def low_stock(*, product) -> Message:
+    """The operators' inbox alert: "Low stock: <name> (<n> left)"."""
+    return Message(message_code=LOW_STOCK, params={"name": product_name(product), "stock": product.stock})
+
+
+def payment_timeout_note() -> str:
+    """The note on an order the system cancelled because its payment did not arrive in time."""
+    return event_note(PAYMENT_TIMEOUT)
+
+
+def coupon_used_note() -> str:
+    """The note on a coupon's order when it is used in store."""
+    return event_note(COUPON_USED)
+
+
+def coupon_second_use_refused_note(*, used_at: str, used_by: str) -> str:
+    """The note on a coupon's order when a second use is refused (first used ``used_at`` by ``used_by``)."""
+    return event_note(COUPON_SECOND_USE_REFUSED, used_at=used_at, used_by=used_by[:60])
 
 
 @register(REDEEMED)

@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from catalog import payment_jobs, payments, selectors, services
-from catalog.enums import OrderStatus, PaymentBackendName
+from catalog import order_states, payment_jobs, payments, selectors, services
+from catalog.enums import PaymentBackendName
 from catalog.exceptions import InvalidTransition, OrderNotFound
 from catalog.models import Order
 from catalog.payments import InvalidNotification, PaymentExpired
@@ -53,12 +53,12 @@ def payment_start(request: HttpRequest, order_pk: int) -> HttpResponse:
     """
     order = _own_order(request, order_pk)
     if request.method == "GET":
-        if order.status != OrderStatus.AWAITING_PAYMENT:
+        if order.status not in order_states.AWAITING_PAYMENT:
             return redirect("payment_status", order_pk=order.pk)
         if order.payment_reference and order.payment_backend == PaymentBackendName.OFFLINE:
             start = payments.backend_for(order).start(order)
             return render(request, "catalog/payments/offline.html", {"order": order, "start": start})
-        expired = order.pay_by is not None and order.pay_by <= timezone.now()
+        expired = order_states.payment_overdue(order, timezone.now())
         return render(
             request, "catalog/payments/start.html", {"order": order, "expired": expired, "deadline": _deadline(order)}
         )
@@ -77,8 +77,10 @@ def payment_start(request: HttpRequest, order_pk: int) -> HttpResponse:
 def sandbox_gateway(request: HttpRequest, reference: str) -> HttpResponse:
     """The test gateway's checkout page: "Pay ¥X" or "Cancel"."""
     order = _sandbox_order(request, reference)
-    expired = order.pay_by is not None and order.pay_by <= timezone.now()
-    payable = order.status == OrderStatus.AWAITING_PAYMENT and order.paid_at is None and not expired
+    now = timezone.now()
+    # The gateway's page says "expired" by the clock alone, whatever became of the order.
+    expired = order_states.payment_overdue(order.pay_by, now)
+    payable = order_states.payable(order, now)
     return render(
         request,
         "catalog/payments/sandbox_gateway.html",
@@ -91,10 +93,10 @@ def sandbox_gateway(request: HttpRequest, reference: str) -> HttpResponse:
 def sandbox_pay(request: HttpRequest, reference: str) -> HttpResponse:
     """The member pays on the test gateway: the gateway notifies the mall asynchronously, signed."""
     order = _sandbox_order(request, reference)
-    if order.status != OrderStatus.AWAITING_PAYMENT or order.paid_at is not None:
+    if order.status not in order_states.AWAITING_PAYMENT or order.paid_at is not None:
         messages.info(request, _("There is nothing left to pay for this order."))
         return redirect("payment_status", order_pk=order.pk)
-    if order.pay_by is not None and order.pay_by <= timezone.now():
+    if order_states.payment_overdue(order, timezone.now()):
         messages.error(
             request, _("This payment expired at %(time)s. Nothing was charged.") % {"time": _deadline(order)}
         )
@@ -183,8 +185,8 @@ def refund_callback_sandbox(request: HttpRequest) -> HttpResponse:
 def payment_status(request: HttpRequest, order_pk: int) -> HttpResponse:
     """Where the gateway sends the member back: what the mall knows about the payment, nothing more."""
     order = _own_order(request, order_pk)
-    waiting = order.status == OrderStatus.AWAITING_PAYMENT
-    expired = waiting and order.pay_by is not None and order.pay_by <= timezone.now()
+    waiting = order.status in order_states.AWAITING_PAYMENT
+    expired = order_states.payment_overdue(order, timezone.now())
     return render(
         request,
         "catalog/payments/status.html",
@@ -192,6 +194,7 @@ def payment_status(request: HttpRequest, order_pk: int) -> HttpResponse:
             "order": order,
             "waiting": waiting,
             "expired": expired,
+            "cancelled": order.status in order_states.CANCELLED,
             # Refresh while a started payment may still be confirmed by the gateway's notification.
             "refresh": waiting and not expired and bool(order.payment_reference),
             "deadline": _deadline(order),

@@ -17,7 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from catalog import notices, payments, services
+from catalog import notices, order_states, payments, services
 from catalog.admin.common import STATUS_COLOURS, ReadOnlyInline
 from catalog.admin.forms import (
     CARRIERS,
@@ -25,7 +25,7 @@ from catalog.admin.forms import (
     ShipForm,
 )
 from catalog.admin.refunds import REFUND_PERMISSION, CashRefundFilter, RefundRecordForm, refund_pill, refund_summary
-from catalog.enums import OrderStatus, PaymentBackendName, RefundReason, RefundStatus
+from catalog.enums import PaymentBackendName, RefundReason, RefundStatus
 from catalog.models import (
     CashRefund,
     Code,
@@ -34,6 +34,7 @@ from catalog.models import (
     OrderEvent,
     StockMovement,
 )
+from catalog.order_states import Action, Actor
 from points.exceptions import DomainError
 
 
@@ -384,8 +385,9 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.action(description=_("Ship selected orders (enter tracking numbers)…"), permissions=["change"])
     def ship_orders(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
         orders = list(queryset.select_related("member").order_by("pk"))
-        shippable = [o for o in orders if o.status == OrderStatus.APPROVED]
-        others = [o for o in orders if o.status != OrderStatus.APPROVED]
+        ships = {o.pk: order_states.allows(Action.SHIP, o.status, by=Actor.OPERATOR) for o in orders}
+        shippable = [o for o in orders if ships[o.pk]]
+        others = [o for o in orders if not ships[o.pk]]
         if not shippable:
             self.message_user(
                 request, _("None of the selected orders can be shipped: only approved orders ship."), messages.ERROR

@@ -16,7 +16,7 @@ from django.db.models import (
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog import notices, payments
+from catalog import notices, order_states, payments
 from catalog.enums import OrderStatus, ProductKind, RefundReason, RefundStatus
 from catalog.models import (
     CashRefund,
@@ -26,28 +26,20 @@ from catalog.models import (
     ProductImage,
     Review,
 )
+from catalog.order_states import ORDER_TABS, Action
 from catalog.selectors.common import ReviewView, media_url, review_view
 
 ORDERS_PAGE_SIZE = 10
 
+# The sets come from the one table of order states (kept here under their old names for callers).
 # Orders that count as a redemption (the others gave their points back).
-LIVE_STATUSES = [s for s in OrderStatus.values if s not in (OrderStatus.CANCELLED, OrderStatus.REJECTED)]
-CANCELLABLE = {OrderStatus.AWAITING_PAYMENT, OrderStatus.PENDING_REVIEW, OrderStatus.APPROVED}
-RECEIVABLE = {OrderStatus.SHIPPED, OrderStatus.DELIVERED}
-REVIEWABLE = {OrderStatus.DELIVERED, OrderStatus.COMPLETED}
+LIVE_STATUSES = sorted(order_states.LIVE)
+CANCELLABLE = order_states.CANCELLABLE
+RECEIVABLE = order_states.RECEIVABLE
+REVIEWABLE = order_states.REVIEWABLE
 
 
 # --- Orders ------------------------------------------------------------------------------------
-
-# The tabs of "My orders": (value, statuses). Labels live with the view's template strings.
-ORDER_TABS: dict[str, tuple[str, ...]] = {
-    "all": (),
-    "unpaid": (OrderStatus.AWAITING_PAYMENT,),
-    "processing": (OrderStatus.PENDING_REVIEW, OrderStatus.APPROVED),
-    "shipped": (OrderStatus.SHIPPED,),
-    "done": (OrderStatus.DELIVERED, OrderStatus.COMPLETED),
-    "closed": (OrderStatus.CANCELLED, OrderStatus.REJECTED),
-}
 
 
 @dataclass(frozen=True)
@@ -69,15 +61,19 @@ class OrderRow:
 
     @property
     def awaiting_payment(self) -> bool:
-        return self.status == OrderStatus.AWAITING_PAYMENT
+        return order_states.allows(Action.PAY, self.status)
 
     @property
     def payment_overdue(self) -> bool:
-        return self.awaiting_payment and self.pay_by is not None and self.pay_by <= timezone.now()
+        return order_states.payment_overdue(self, timezone.now())
+
+    @property
+    def can_pay(self) -> bool:
+        return self.awaiting_payment and not self.payment_overdue
 
     @property
     def can_review(self) -> bool:
-        return self.status in REVIEWABLE and not self.reviewed
+        return order_states.allows(Action.REVIEW, self.status) and not self.reviewed
 
 
 def _order_name(order: Order) -> str:
@@ -196,27 +192,31 @@ class OrderDetail:
 
     @property
     def awaiting_payment(self) -> bool:
-        return self.status == OrderStatus.AWAITING_PAYMENT
+        return order_states.allows(Action.PAY, self.status)
 
     @property
     def closed(self) -> bool:
-        return self.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED)
+        return self.status in order_states.CLOSED
 
     @property
     def payment_overdue(self) -> bool:
-        return self.awaiting_payment and self.pay_by is not None and self.pay_by <= timezone.now()
+        return order_states.payment_overdue(self, timezone.now())
+
+    @property
+    def can_pay(self) -> bool:
+        return self.awaiting_payment and not self.payment_overdue
 
     @property
     def can_cancel(self) -> bool:
-        return self.status in CANCELLABLE
+        return order_states.allows(Action.CANCEL, self.status, by=order_states.Actor.MEMBER)
 
     @property
     def can_confirm_receipt(self) -> bool:
-        return self.status in RECEIVABLE
+        return self.status in order_states.RECEIVABLE
 
     @property
     def can_review(self) -> bool:
-        return self.status in REVIEWABLE and self.review is None
+        return order_states.allows(Action.REVIEW, self.status) and self.review is None
 
     @property
     def physical(self) -> bool:
@@ -231,15 +231,17 @@ class OrderDetail:
         """The order's road from placed to completed, for the stepper (empty once it is closed)."""
         if self.closed:
             return []
-        status = self.status
-        steps = [(_("Placed"), True)]
-        if self.has_cash:
-            steps.append((_("Paid"), status != OrderStatus.AWAITING_PAYMENT))
-        if self.physical:
-            shipped = status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED)
-            steps.append((_("Shipped"), shipped))
-            steps.append((_("Delivered"), status in (OrderStatus.DELIVERED, OrderStatus.COMPLETED)))
-        steps.append((_("Completed"), status == OrderStatus.COMPLETED))
+        labels = {
+            "placed": _("Placed"),
+            "paid": _("Paid"),
+            "shipped": _("Shipped"),
+            "delivered": _("Delivered"),
+            "completed": _("Completed"),
+        }
+        steps = [
+            (labels[milestone], done)
+            for milestone, done in order_states.progress(self.status, has_cash=self.has_cash, physical=self.physical)
+        ]
         first_open = next((index for index, (_label, done) in enumerate(steps) if not done), None)
         return [
             ProgressStep(label=str(label), done=done, current=index == first_open)

@@ -7,6 +7,7 @@ from catalog.services.orders import (
     order_cancel,
     order_confirm_receipt,
     order_deliver,
+    order_event_record,
     order_mark_paid,
     order_reject,
     order_ship,
@@ -32,7 +33,16 @@ from catalog.services.refunds import cash_refund_retry as cash_refund_retry
 from catalog.services.refunds import cash_refunds_retry_due as cash_refunds_retry_due
 from catalog.services.refunds import refund_notification_apply as refund_notification_apply
 from catalog.services.reviews import ReviewNotFound, ReviewResult, review_post, review_remove
-from catalog.services.stock import CodeImportReport, InvalidStockChange, codes_import, stock_adjust
+from catalog.services.stock import (
+    CodeImportReport,
+    InvalidStockChange,
+    codes_import,
+    stock_adjust,
+    stock_correct,
+    stock_restock,
+    stock_return,
+    stock_take,
+)
 from catalog.services.views_log import product_view_record
 
 __all__ = [
@@ -50,6 +60,7 @@ __all__ = [
     "order_cancel",
     "order_confirm_receipt",
     "order_deliver",
+    "order_event_record",
     "order_mark_paid",
     "order_redeem",
     "order_reject",
@@ -62,4 +73,8 @@ __all__ = [
     "review_post",
     "review_remove",
     "stock_adjust",
+    "stock_correct",
+    "stock_restock",
+    "stock_return",
+    "stock_take",
 ]

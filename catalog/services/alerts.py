@@ -32,8 +32,7 @@ def low_stock_notify(*, product_id: int) -> int:
         accounts_services.notification_send(
             user_id=operator.pk,
             kind="order",
-            message_code=notices.LOW_STOCK,
-            params={"name": notices.product_name(product), "stock": product.stock},
+            **notices.low_stock(product=product),
             link=f"/admin/catalog/product/{product.pk}/change/",
             dedupe_key=f"low-stock:{product.pk}:{day}",
         )

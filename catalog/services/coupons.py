@@ -17,9 +17,11 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy
 
-from catalog import notices
-from catalog.enums import OrderStatus, ProductKind
-from catalog.models import Code, OrderEvent
+from catalog import notices, order_states
+from catalog.enums import ProductKind
+from catalog.models import Code
+from catalog.order_states import Action
+from catalog.services.orders import order_event_record
 from points.exceptions import DomainError
 
 logger = logging.getLogger(__name__)
@@ -72,7 +74,7 @@ class CouponView:
 
     @property
     def is_active(self) -> bool:
-        return self.order_status == OrderStatus.COMPLETED
+        return order_states.allows(Action.USE_IN_STORE, self.order_status)
 
     def usable(self, now: datetime) -> bool:
         return self.is_active and not self.is_used and not self.is_expired(now)
@@ -164,12 +166,12 @@ def _use(code_id: int, code: str, actor_id: int, now: datetime) -> tuple[CouponV
         return view, CouponExpired(until=_local(view.valid_until))
     used = Code.objects.filter(pk=coupon.pk, used_at__isnull=True).update(used_at=now, used_by_id=actor_id)
     if used == 1:
-        OrderEvent.objects.create(
+        order_event_record(
             order_id=view.order_id,
             from_status=view.order_status,
             to_status=view.order_status,
             actor_id=actor_id,
-            note=notices.event_note(notices.COUPON_USED),
+            note=notices.coupon_used_note(),
             created_at=now,
         )
         return _view(_issued_coupons().get(pk=coupon.pk)), None
@@ -183,14 +185,12 @@ def _use(code_id: int, code: str, actor_id: int, now: datetime) -> tuple[CouponV
         first.used_at.isoformat(),
         first.used_by,
     )
-    OrderEvent.objects.create(
+    order_event_record(
         order_id=view.order_id,
         from_status=view.order_status,
         to_status=view.order_status,
         actor_id=actor_id,
-        note=notices.event_note(
-            notices.COUPON_SECOND_USE_REFUSED, used_at=_local(first.used_at), used_by=str(first.used_by)[:60]
-        ),
+        note=notices.coupon_second_use_refused_note(used_at=_local(first.used_at), used_by=str(first.used_by)),
         created_at=now,
     )
     return first, CouponAlreadyUsed(used_at=_local(first.used_at), used_by=first.used_by)

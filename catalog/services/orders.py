@@ -1,52 +1,56 @@
-"""Order life cycle. Every change locks the order row, checks the transition, writes an
-OrderEvent (who, when), and — for rejections and cancellations — refunds the points into
-their original lots, returns the stock, releases an unused code and, for a paid order,
+"""Order life cycle. Every change locks the order row, checks the transition against the one
+table (``catalog.order_states``), writes an OrderEvent (who, when: ``order_event_record``),
+and — for rejections and cancellations — refunds the points into their original lots,
+returns the stock (``services.stock``), releases an unused code and, for a paid order,
 opens the refund of its cash (``services.refunds``), in one transaction.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from catalog import flash_gate, notices
-from catalog.enums import OrderStatus, ProductKind, RefundReason, StockReason
-from catalog.exceptions import InvalidTransition, OrderNotFound, ReasonRequired
-from catalog.models import CashRefund, Code, Order, OrderEvent, Product, StockMovement
+from catalog import locks, notices, order_states
+from catalog.enums import ProductKind, RefundReason
+from catalog.exceptions import OrderNotFound, ReasonRequired
+from catalog.models import CashRefund, Code, Order, OrderEvent
+from catalog.order_states import Action, Actor
 from catalog.services import privileges
 from catalog.services.refunds import cash_refund_open
+from catalog.services.stock import stock_return
 from points import services as points_services
 
-# Which statuses each action may start from.
-TRANSITIONS: dict[str, tuple[set[str], str]] = {
-    "approve": ({OrderStatus.PENDING_REVIEW}, OrderStatus.APPROVED),
-    "reject": ({OrderStatus.PENDING_REVIEW, OrderStatus.APPROVED}, OrderStatus.REJECTED),
-    "ship": ({OrderStatus.APPROVED}, OrderStatus.SHIPPED),
-    "deliver": ({OrderStatus.SHIPPED}, OrderStatus.DELIVERED),
-    "complete": ({OrderStatus.DELIVERED}, OrderStatus.COMPLETED),
-    "cancel": (
-        {OrderStatus.AWAITING_PAYMENT, OrderStatus.PENDING_REVIEW, OrderStatus.APPROVED},
-        OrderStatus.CANCELLED,
-    ),
-    "pay": ({OrderStatus.AWAITING_PAYMENT}, OrderStatus.APPROVED),
-}
-# Lazy: built at import, these must still read in the language of the request that fails.
-ACTION_LABELS = {
-    "approve": gettext_lazy("approved"),
-    "reject": gettext_lazy("rejected"),
-    "ship": gettext_lazy("shipped"),
-    "deliver": gettext_lazy("delivered"),
-    "complete": gettext_lazy("completed"),
-    "cancel": gettext_lazy("cancelled"),
-    "pay": gettext_lazy("paid"),
-}
+
+def order_event_record(
+    *,
+    order_id: int,
+    from_status: str,
+    to_status: str,
+    actor_id: int | None = None,
+    note: str = "",
+    created_at: datetime | None = None,
+) -> OrderEvent:
+    """Write one line of an order's history: a move ``from_status`` → ``to_status`` (the same
+    status for a note, "" as ``from_status`` for placing), by ``actor_id`` (None: the mall).
+
+    ``note`` is a person's words or a notice the mall writes (``catalog.notices.*_note``),
+    cut at 200 characters. The only writer of OrderEvent. Locks nothing (an insert).
+    """
+    return OrderEvent.objects.create(
+        order_id=order_id,
+        from_status=from_status,
+        to_status=to_status,
+        actor_id=actor_id,
+        note=note[:200],
+        created_at=created_at or timezone.now(),
+    )
 
 
 def _lock(order_id: int, member_id: int | None = None) -> Order:
-    orders = Order.objects.select_for_update()
+    orders = locks.orders_for_update()
     if member_id is not None:
         orders = orders.filter(member_id=member_id)
     order = orders.filter(pk=order_id).first()
@@ -55,23 +59,29 @@ def _lock(order_id: int, member_id: int | None = None) -> Order:
     return order
 
 
-def _move(order: Order, action: str, *, actor_id: int | None, note: str = "", **fields) -> Order:
-    allowed, target = TRANSITIONS[action]
-    if order.status not in allowed:
-        raise InvalidTransition(action=str(ACTION_LABELS[action]), status=order.get_status_display())
-    # After payment an order goes where it would have started without a cash part
-    # (redemption._first_status): review first when the product needs it, whatever its kind.
-    if action == "pay" and order.product.requires_review:
-        target = OrderStatus.PENDING_REVIEW
-    elif action == "pay" and order.kind != ProductKind.PHYSICAL:
-        target = OrderStatus.COMPLETED
+def order_transition(
+    order: Order, action: Action, *, by: Actor, actor_id: int | None, note: str = "", **fields
+) -> Order:
+    """Move a locked order by ``action`` as the table says, with ``fields`` written alongside.
+
+    Raises InvalidTransition when ``action`` is not allowed to ``by`` in the order's status.
+    Writes the order and its event; a privilege order that completes delivers its effect in
+    the same transaction (docs/decisions/0020). The caller holds the order's row lock (and the
+    member's points account before it when points may move).
+    """
+    target = order_states.transition_target(
+        action,
+        order.status,
+        by=by,
+        requires_review=action == Action.PAY and order.product.requires_review,
+        physical=order.kind == ProductKind.PHYSICAL,
+    )
     previous = order.status
     Order.objects.filter(pk=order.pk).update(status=target, **fields)
     for name, value in fields.items():
         setattr(order, name, value)
     order.status = target
-    OrderEvent.objects.create(order=order, from_status=previous, to_status=target, actor_id=actor_id, note=note[:200])
-    # A completed privilege order delivers its effect in this transaction (docs/decisions/0020).
+    order_event_record(order_id=order.pk, from_status=previous, to_status=target, actor_id=actor_id, note=note)
     privileges.order_effect_apply(order=order)
     return order
 
@@ -84,24 +94,10 @@ def _undo(order: Order, *, actor_id: int | None, note: str) -> None:
             spend_entry_id=order.spend_entry_id,
             idempotency_key=f"catalog.order:{order.pk}:refund",
             reference=f"catalog.order:{order.pk}",
-            memo_code=notices.REFUNDED,
-            memo_params={"name": notices.product_name(order.product), "quantity": order.quantity},
+            **notices.refunded(product=order.product, quantity=order.quantity),
         )
-    Product.objects.filter(pk=order.product_id).update(
-        stock=F("stock") + order.quantity, sold=F("sold") - order.quantity
-    )
-    stock_after = Product.objects.filter(pk=order.product_id).values_list("stock", flat=True).get()
-    StockMovement.objects.create(
-        product_id=order.product_id,
-        delta=order.quantity,
-        stock_after=stock_after,
-        reason=StockReason.RETURN,
-        order=order,
-        actor_id=actor_id,
-        note=note[:200],
-    )
+    stock_return(product_id=order.product_id, quantity=order.quantity, order_id=order.pk, actor_id=actor_id, note=note)
     Code.objects.filter(order=order, used_at__isnull=True).update(order=None, assigned_at=None, valid_until=None)
-    flash_gate.stock_returned(product_id=order.product_id, quantity=order.quantity)
 
 
 def _refund_cash(order: Order, *, reason: str, actor_id: int | None, callback_base: str) -> CashRefund | None:
@@ -148,7 +144,8 @@ def order_cancel(
     if member_id is not None and not Order.objects.filter(pk=order_id, member_id=member_id).exists():
         raise OrderNotFound()
     order = _with_member_lock(order_id)
-    order = _move(order, "cancel", actor_id=actor_id, note=reason)
+    by = Actor.MEMBER if member_id is not None else Actor.OPERATOR
+    order = order_transition(order, Action.CANCEL, by=by, actor_id=actor_id, note=reason)
     _undo(order, actor_id=actor_id, note=reason or "cancelled")
     _refund_cash(order, reason=RefundReason.CANCELLED, actor_id=actor_id, callback_base=callback_base)
     return order
@@ -164,7 +161,9 @@ def order_reject(*, order_id: int, actor_id: int, reason: str, callback_base: st
     if not reason:
         raise ReasonRequired()
     order = _with_member_lock(order_id)
-    order = _move(order, "reject", actor_id=actor_id, note=reason, reject_reason=reason[:200])
+    order = order_transition(
+        order, Action.REJECT, by=Actor.OPERATOR, actor_id=actor_id, note=reason, reject_reason=reason[:200]
+    )
     _undo(order, actor_id=actor_id, note=reason)
     _refund_cash(order, reason=RefundReason.REJECTED, actor_id=actor_id, callback_base=callback_base)
     return order
@@ -175,19 +174,10 @@ def order_approve(*, order_id: int, actor_id: int) -> Order:
     # Member's account first: approving a code or privilege completes it, and a privilege writes the ledger.
     order = _with_member_lock(order_id)
     target_complete = order.kind != ProductKind.PHYSICAL
-    order = _move(order, "approve", actor_id=actor_id)
+    order = order_transition(order, Action.APPROVE, by=Actor.OPERATOR, actor_id=actor_id)
     if target_complete:
         # A reviewed code or coupon is delivered the moment it is approved.
-        order = _move_complete_now(order, actor_id)
-    return order
-
-
-def _move_complete_now(order: Order, actor_id: int | None) -> Order:
-    previous = order.status
-    Order.objects.filter(pk=order.pk).update(status=OrderStatus.COMPLETED)
-    order.status = OrderStatus.COMPLETED
-    OrderEvent.objects.create(order=order, from_status=previous, to_status=OrderStatus.COMPLETED, actor_id=actor_id)
-    privileges.order_effect_apply(order=order)
+        order = order_transition(order, Action.FULFIL, by=Actor.SYSTEM, actor_id=actor_id)
     return order
 
 
@@ -197,9 +187,10 @@ def order_ship(*, order_id: int, actor_id: int, carrier: str, tracking_number: s
     if not carrier or not tracking_number:
         raise ReasonRequired(_("A carrier and a tracking number are required."))
     order = _lock(order_id)
-    return _move(
+    return order_transition(
         order,
-        "ship",
+        Action.SHIP,
+        by=Actor.OPERATOR,
         actor_id=actor_id,
         note=f"{carrier} {tracking_number}",
         carrier=carrier[:40],
@@ -209,16 +200,16 @@ def order_ship(*, order_id: int, actor_id: int, carrier: str, tracking_number: s
 
 @transaction.atomic
 def order_deliver(*, order_id: int, actor_id: int | None) -> Order:
-    return _move(_lock(order_id), "deliver", actor_id=actor_id)
+    return order_transition(_lock(order_id), Action.DELIVER, by=Actor.OPERATOR, actor_id=actor_id)
 
 
 @transaction.atomic
 def order_confirm_receipt(*, order_id: int, member_id: int) -> Order:
     """The member confirms they received a shipped parcel: delivered, then completed."""
     order = _lock(order_id, member_id=member_id)
-    if order.status == OrderStatus.SHIPPED:
-        order = _move(order, "deliver", actor_id=member_id)
-    return _move(order, "complete", actor_id=member_id)
+    if order_states.allows(Action.DELIVER, order.status, by=Actor.MEMBER):
+        order = order_transition(order, Action.DELIVER, by=Actor.MEMBER, actor_id=member_id)
+    return order_transition(order, Action.COMPLETE, by=Actor.MEMBER, actor_id=member_id)
 
 
 @transaction.atomic
@@ -232,20 +223,27 @@ def order_mark_paid(*, order_id: int, payment_reference: str, actor_id: int | No
     order = _with_member_lock(order_id)
     if order.paid_at is not None:
         if order.payment_reference != payment_reference:
-            raise InvalidTransition(action=str(ACTION_LABELS["pay"]), status=order.get_status_display())
+            raise order_states.refusal(Action.PAY, order.status)
         return order
-    return _move(order, "pay", actor_id=actor_id, payment_reference=payment_reference[:64], paid_at=timezone.now())
+    return order_transition(
+        order,
+        Action.PAY,
+        by=Actor.OPERATOR if actor_id is not None else Actor.PAYMENT_PROVIDER,
+        actor_id=actor_id,
+        payment_reference=payment_reference[:64],
+        paid_at=timezone.now(),
+    )
 
 
 @transaction.atomic
-def _cancel_if_unpaid(*, order_id: int, now) -> bool:
+def _cancel_if_unpaid(*, order_id: int, now: datetime) -> bool:
     # Re-checked under the lock: a payment may have landed since the sweep listed the order,
     # and "cancel" is also allowed from approved, so order_cancel alone would cancel a paid order.
     order = _with_member_lock(order_id)
-    if order.status != OrderStatus.AWAITING_PAYMENT or order.pay_by is None or order.pay_by > now:
+    if not order_states.allows(Action.CANCEL_UNPAID, order.status) or not order_states.payment_overdue(order, now):
         return False
-    reason = notices.event_note(notices.PAYMENT_TIMEOUT)  # read in each reader's language
-    order = _move(order, "cancel", actor_id=None, note=reason)
+    reason = notices.payment_timeout_note()  # read in each reader's language
+    order = order_transition(order, Action.CANCEL_UNPAID, by=Actor.SYSTEM, actor_id=None, note=reason)
     _undo(order, actor_id=None, note=reason)
     return True
 
@@ -257,5 +255,9 @@ def orders_cancel_unpaid(*, now=None) -> int:
     paid or cancelled meanwhile is left alone.
     """
     now = now or timezone.now()
-    due = list(Order.objects.filter(status=OrderStatus.AWAITING_PAYMENT, pay_by__lte=now).values_list("pk", flat=True))
+    due = list(
+        Order.objects.filter(
+            status__in=order_states.TRANSITIONS[Action.CANCEL_UNPAID].sources, pay_by__lte=now
+        ).values_list("pk", flat=True)
+    )
     return sum(_cancel_if_unpaid(order_id=order_id, now=now) for order_id in due)

@@ -15,14 +15,17 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from catalog import (
+    locks,
+    order_states,
     payment_jobs,  # noqa: F401 - registers the sandbox gateway's Celery task
     payments,
 )
-from catalog.enums import OrderStatus, PaymentBackendName, RefundReason
-from catalog.exceptions import InvalidTransition, OrderNotFound
+from catalog.enums import PaymentBackendName, RefundReason
+from catalog.exceptions import OrderNotFound
 from catalog.models import CashRefund, Order
+from catalog.order_states import Action
 from catalog.payments import InvalidNotification, Notification, PaymentExpired, PaymentStart
-from catalog.services.orders import ACTION_LABELS, order_mark_paid
+from catalog.services.orders import order_mark_paid
 from catalog.services.refunds import cash_refund_open
 from points import services as points_services
 
@@ -49,12 +52,12 @@ def payment_begin(*, order_id: int, member_id: int) -> PaymentStart:
     Locks the order row. Raises OrderNotFound (not this member's order), InvalidTransition
     (not awaiting payment), PaymentExpired (the time to pay has run out). Safe to call twice.
     """
-    order = Order.objects.select_for_update().filter(pk=order_id, member_id=member_id).first()
+    order = locks.orders_for_update().filter(pk=order_id, member_id=member_id).first()
     if order is None:
         raise OrderNotFound()
-    if order.status != OrderStatus.AWAITING_PAYMENT:
-        raise InvalidTransition(action=str(ACTION_LABELS["pay"]), status=order.get_status_display())
-    if order.pay_by is not None and order.pay_by <= timezone.now():
+    if not order_states.allows(Action.PAY, order.status):
+        raise order_states.refusal(Action.PAY, order.status)
+    if order_states.payment_overdue(order, timezone.now()):
         raise PaymentExpired(time=date_format(timezone.localtime(order.pay_by), "Y-m-d H:i"))
     if not order.payment_reference:
         backend = payments.backend_named(payments.configured_backend_name())
@@ -87,7 +90,7 @@ def payment_notification_apply(*, notification: Notification, backend: str, call
     if member_id is None:
         raise PaymentMismatch(reason=f"no order {notification.order_id}")
     points_services.account_lock(user_id=member_id)
-    order = Order.objects.select_for_update().filter(pk=notification.order_id).first()
+    order = locks.orders_for_update().filter(pk=notification.order_id).first()
     if order is None:
         raise PaymentMismatch(reason=f"no order {notification.order_id}")
     if order.payment_backend != backend or order.payment_reference != notification.reference:
@@ -96,7 +99,7 @@ def payment_notification_apply(*, notification: Notification, backend: str, call
         raise PaymentMismatch(reason=f"order {order.pk} costs {order.cash_total}, not {notification.amount}")
     if order.paid_at is not None:
         return PaymentOutcome.ALREADY_PROCESSED
-    if order.status == OrderStatus.CANCELLED:
+    if order_states.allows(Action.REFUND_LATE_PAYMENT, order.status, by=order_states.Actor.PAYMENT_PROVIDER):
         refund = cash_refund_open(
             order=order,
             reason=RefundReason.LATE_PAYMENT,
@@ -126,16 +129,16 @@ def payment_offline_late_record(*, order_id: int, actor_id: int) -> CashRefund:
     OrderNotFound, InvalidTransition (not a cancelled, unpaid offline order with a cash part).
     Safe to call twice: the second call returns the same refund.
     """
-    order = Order.objects.select_for_update().filter(pk=order_id).first()
+    order = locks.orders_for_update().filter(pk=order_id).first()
     if order is None:
         raise OrderNotFound()
     if (
-        order.status != OrderStatus.CANCELLED
+        not order_states.allows(Action.REFUND_LATE_PAYMENT, order.status, by=order_states.Actor.OPERATOR)
         or order.paid_at is not None
         or order.cash_total <= 0
         or order.payment_backend == PaymentBackendName.SANDBOX
     ):
-        raise InvalidTransition(action=str(ACTION_LABELS["pay"]), status=order.get_status_display())
+        raise order_states.refusal(Action.REFUND_LATE_PAYMENT, order.status)
     return cash_refund_open(
         order=order,
         reason=RefundReason.LATE_PAYMENT,

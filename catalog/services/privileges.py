@@ -23,7 +23,8 @@ from decimal import Decimal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog.enums import OrderStatus, PrivilegeEffect, ProductKind
+from catalog import locks, order_states
+from catalog.enums import PrivilegeEffect, ProductKind
 from catalog.exceptions import PrivilegeNotNeeded, PrivilegeUnavailable
 from catalog.models import Order, OrderEffect, Product
 from points import selectors as points_selectors
@@ -209,10 +210,10 @@ def order_effect_apply(*, order: Order) -> OrderEffect | None:
     Raises PrivilegeUnavailable when the effect is no longer delivered (the completion then
     fails and the order stays where it was). Returns None (no query) for any other order.
     """
-    if order.kind != ProductKind.PRIVILEGE or order.status != OrderStatus.COMPLETED:
+    if order.kind != ProductKind.PRIVILEGE or order.status not in order_states.COMPLETED:
         return None
     points_services.account_lock(user_id=order.member_id)
-    effect = OrderEffect.objects.select_for_update().filter(order_id=order.pk).first()
+    effect = locks.order_effects_for_update().filter(order_id=order.pk).first()
     if effect is None or effect.applied_at is not None:
         return effect
     applier = _APPLIERS.get(effect.effect)

@@ -1,8 +1,9 @@
 """Redemption (兑换): quote, then redeem in one transaction that leaves nothing behind on failure.
 
 Lock order: the member's points account (serialises one member's redemptions, so the
-per-day and lifetime limits cannot be raced), then a free code (SKIP LOCKED), then the
-product's stock row last with a guarded UPDATE — the hot row is held for the shortest time.
+per-day and lifetime limits cannot be raced), then a free code (SKIP LOCKED,
+``catalog.locks``), then the product's stock row last with a guarded UPDATE
+(``services.stock.stock_take``) — the hot row is held for the shortest time.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts import selectors as accounts_selectors
 from accounts import services as accounts_services
-from catalog import flash_gate, notices, rules
-from catalog.enums import OrderStatus, ProductKind, StockReason
+from catalog import flash_gate, locks, notices, order_states, rules
+from catalog.enums import ProductKind
 from catalog.exceptions import (
     AddressRequired,
     DailyLimitReached,
@@ -35,14 +36,15 @@ from catalog.exceptions import (
     SoldOut,
     TierRequired,
 )
-from catalog.models import Code, Order, OrderEvent, Product, SalePrice, StockMovement
+from catalog.models import Code, Order, Product, SalePrice
 from catalog.services import privileges
+from catalog.services.orders import order_event_record
+from catalog.services.stock import stock_take
 from points import selectors as points_selectors
 from points import services as points_services
 from points.confirmation import Totals, confirmation_check, confirmation_read, confirmation_sign
 from points.exceptions import DomainError, InsufficientPoints
 
-COUNTED_STATUSES = [s for s in OrderStatus.values if s not in (OrderStatus.CANCELLED, OrderStatus.REJECTED)]
 CONFIRMATION_PURPOSE = "catalog.redeem"
 
 
@@ -108,7 +110,7 @@ def _check_limits(product: Product, user_id: int, quantity: int, now) -> None:
 
     from points.rules import period_start  # pure date math, shared with the ledger
 
-    orders = Order.objects.filter(member_id=user_id, product=product, status__in=COUNTED_STATUSES)
+    orders = Order.objects.filter(member_id=user_id, product=product, status__in=order_states.LIVE)
     if product.per_day_limit is not None:
         today = period_start(now, "day", ZoneInfo(settings.TIME_ZONE))
         used = orders.filter(created_at__gte=today).aggregate(n=Sum("quantity"))["n"] or 0
@@ -205,38 +207,12 @@ def _replay(idempotency_key: str, user_id: int, product_id: int, quantity: int) 
     return order
 
 
-def _take_stock(product: Product, quantity: int, order: Order) -> None:
-    """The guarded decrement: the database refuses to go below zero, whoever else is buying.
-
-    The flash gate already moved: ``order_redeem`` took these units from the counter before
-    this transaction, keeps them once it commits and gives them back if it rolls back.
-    """
-    updated = Product.objects.filter(pk=product.pk, stock__gte=quantity).update(
-        stock=F("stock") - quantity, sold=F("sold") + quantity
-    )
-    if updated != 1:
-        left = Product.objects.filter(pk=product.pk).values_list("stock", flat=True).get()
-        raise OutOfStock(left=left) if left else SoldOut()
-    stock_after = Product.objects.filter(pk=product.pk).values_list("stock", flat=True).get()
-    StockMovement.objects.create(
-        product=product, delta=-quantity, stock_after=stock_after, reason=StockReason.REDEMPTION, order=order
-    )
-    if stock_after == 0 and product.auto_off_shelf:
-        Product.objects.filter(pk=product.pk).update(on_shelf=False)
-    if stock_after <= product.low_stock_threshold:
-        from catalog import jobs
-
-        transaction.on_commit(lambda: jobs.low_stock_alert.delay(product.pk))
-
-
 def _first_status(product: Product) -> str:
-    if product.cash_price > 0:
-        return OrderStatus.AWAITING_PAYMENT
-    if product.requires_review:
-        return OrderStatus.PENDING_REVIEW
-    if product.kind == ProductKind.PHYSICAL:
-        return OrderStatus.APPROVED
-    return OrderStatus.COMPLETED
+    return order_states.opening_status(
+        awaiting_cash=product.cash_price > 0,
+        requires_review=product.requires_review,
+        physical=product.kind == ProductKind.PHYSICAL,
+    )
 
 
 def order_redeem(
@@ -293,7 +269,7 @@ def order_redeem(
         return order
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def _redeem(
     *,
     user_id: int,
@@ -303,7 +279,12 @@ def _redeem(
     address_id: int | None,
     confirmed: Totals | None,
 ) -> tuple[Order, bool]:
-    """The redemption transaction; returns the order and whether this call created it."""
+    """The redemption transaction; returns the order and whether this call created it.
+
+    Durable: it must be the outermost transaction, so a committed order is really committed
+    when ``order_redeem`` keeps the flash gate's units, and the PIN attempt before it commits
+    on its own (docs/decisions/0010).
+    """
     points_services.account_lock(user_id=user_id)
     if (order := _replay(idempotency_key, user_id, product_id, quantity)) is not None:
         return order, False
@@ -339,7 +320,7 @@ def _redeem(
         address=f"{address.region} {address.detail}" if address else "",
         postal_code=address.postal_code if address else "",
         pay_by=now + timezone.timedelta(minutes=settings.CATALOG_PAYMENT_TIMEOUT_MINUTES)
-        if status == OrderStatus.AWAITING_PAYMENT
+        if status in order_states.AWAITING_PAYMENT
         else None,
         created_at=now,
     )
@@ -348,21 +329,22 @@ def _redeem(
         amount=quote.points_total,
         idempotency_key=f"catalog.order:{order.pk}:spend",
         reference=f"catalog.order:{order.pk}",
-        memo_code=notices.REDEEMED,
-        memo_params={"name": notices.product_name(product), "quantity": quantity},
+        **notices.redeemed(product=product, quantity=quantity),
     )
     if product.needs_code:
-        code = Code.objects.select_for_update(skip_locked=True).filter(product=product, order__isnull=True).first()
+        code = locks.free_codes_for_update(product_id=product.pk).first()
         if code is None:
             raise NoCodesLeft()
         valid_until = (
             now + timezone.timedelta(days=product.coupon_valid_days) if product.kind == ProductKind.COUPON else None
         )
         Code.objects.filter(pk=code.pk).update(order=order, assigned_at=now, valid_until=valid_until)
-    _take_stock(product, quantity, order)
+    # The flash gate already moved: ``order_redeem`` took these units from the counter before
+    # this transaction, keeps them once it commits and gives them back if it rolls back.
+    stock_take(product_id=product.pk, quantity=quantity, order_id=order.pk, gate_held=True)
     Order.objects.filter(pk=order.pk).update(spend_entry_id=receipt.entry_id)
     order.spend_entry_id = receipt.entry_id
-    OrderEvent.objects.create(order=order, from_status="", to_status=status, created_at=now)
+    order_event_record(order_id=order.pk, from_status="", to_status=status, created_at=now)
     # A privilege order carries what it delivers, and delivers it when it completes (here, or later).
     privileges.order_effect_record(order=order, product=product)
     privileges.order_effect_apply(order=order)

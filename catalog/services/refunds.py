@@ -27,7 +27,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from catalog import payment_jobs, payments
+from catalog import locks, payment_jobs, payments
 from catalog.enums import PaymentBackendName, RefundStatus
 from catalog.exceptions import (
     RefundAlreadyRecorded,
@@ -38,6 +38,7 @@ from catalog.exceptions import (
 )
 from catalog.models import CashRefund, Order
 from catalog.payments import InvalidNotification, RefundNotification, RefundRefused
+from pointsmall.kernel.transactions import after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -74,9 +75,10 @@ def _ask_on_commit(refund_id: int) -> None:
     def ask() -> None:
         payment_jobs.refund_request.delay(refund_id)
 
-    # robust: a broker outage must not turn the member's committed cancellation into an
-    # error; the refund row is the record, and the beat sweep asks again (REQUEST_LOST_AFTER).
-    transaction.on_commit(ask, robust=True)
+    # A broker outage must not turn the member's committed cancellation into an error
+    # (after_commit logs and swallows it); the refund row is the record, and the beat sweep
+    # asks again (REQUEST_LOST_AFTER).
+    after_commit(ask)
 
 
 def cash_refund_open(
@@ -178,7 +180,7 @@ def refund_notification_apply(*, notification: RefundNotification, backend: str)
     """
     if notification.status not in (payments.REFUND_STATUS_REFUNDED, payments.REFUND_STATUS_FAILED):
         raise RefundMismatch(reason=f"unsupported status {notification.status!r}")
-    refund = CashRefund.objects.select_for_update().filter(reference=notification.reference).first()
+    refund = locks.cash_refunds_for_update().filter(reference=notification.reference).first()
     if refund is None:
         raise RefundMismatch(reason=f"no refund {notification.reference}")
     if (
@@ -220,7 +222,7 @@ def cash_refund_retry(*, refund_id: int, actor_id: int | None = None) -> CashRef
     offline refund, which an operator records instead). Safe to call twice: the second
     call finds the refund due and is refused.
     """
-    refund = CashRefund.objects.select_for_update().filter(pk=refund_id).first()
+    refund = locks.cash_refunds_for_update().filter(pk=refund_id).first()
     if refund is None:
         raise RefundNotFound()
     if refund.status != RefundStatus.FAILED or not payments.backend_named(refund.backend).refunds_by_gateway:
@@ -248,7 +250,7 @@ def cash_refund_record(*, refund_id: int, actor_id: int, reference: str) -> Cash
     reference = " ".join((reference or "").split())
     if not reference:
         raise RefundReferenceRequired()
-    refund = CashRefund.objects.select_for_update().filter(pk=refund_id).first()
+    refund = locks.cash_refunds_for_update().filter(pk=refund_id).first()
     if refund is None:
         raise RefundNotFound()
     if refund.status == RefundStatus.REFUNDED:

@@ -15,19 +15,19 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from catalog import notices
-from catalog.enums import OrderStatus
+from catalog import locks, notices, order_states
 from catalog.exceptions import OrderNotFound
 from catalog.images import PreparedPhoto
 from catalog.models import Order, Review
+from catalog.order_states import Action
 from points import services as points_services
 from points.enums import EarningSource
 from points.exceptions import DomainError
+from pointsmall.kernel.transactions import after_commit
 
 logger = logging.getLogger(__name__)
 
 REVIEW_MAX_LENGTH = 1000
-REVIEWABLE_STATUSES = (OrderStatus.DELIVERED, OrderStatus.COMPLETED)
 
 
 class ReviewNotAllowed(DomainError):
@@ -83,8 +83,8 @@ def review_post(
     if not Order.objects.filter(pk=order_id, member_id=member_id).exists():
         raise OrderNotFound()
     points_services.account_lock(user_id=member_id)
-    order = Order.objects.select_for_update().filter(pk=order_id, member_id=member_id).get()
-    if order.status not in REVIEWABLE_STATUSES:
+    order = locks.orders_for_update().filter(pk=order_id, member_id=member_id).get()
+    if not order_states.allows(Action.REVIEW, order.status, by=order_states.Actor.MEMBER):
         raise ReviewNotAllowed()
     if Review.objects.filter(order_id=order.pk).exists():
         raise AlreadyReviewed()
@@ -96,8 +96,7 @@ def review_post(
         source=EarningSource.REVIEW,
         idempotency_key=f"catalog.review:{order.pk}",
         reference=f"catalog.order:{order.pk}",
-        memo_code=notices.REVIEW,
-        memo_params={"name": notices.product_name(order.product)},
+        **notices.review_points(product=order.product),
     )
     if award.replayed:
         # Paid for an earlier review of this order (removed since): nothing new is credited.
@@ -123,7 +122,7 @@ def review_remove(*, review_id: int, actor_id: int) -> int:
     if member_id is None:
         raise ReviewNotFound()
     points_services.account_lock(user_id=member_id)
-    review = Review.objects.select_for_update().filter(pk=review_id).select_related("order").first()
+    review = locks.reviews_for_update().filter(pk=review_id).first()
     if review is None:
         raise ReviewNotFound()
     taken = 0
@@ -133,14 +132,14 @@ def review_remove(*, review_id: int, actor_id: int) -> int:
             earn_entry_id=review.points_entry_id,
             idempotency_key=f"catalog.review:{review.order_id}:removed",
             reference=f"catalog.order:{review.order_id}",
-            memo_code=notices.REVIEW_REMOVED,
-            memo_params={"name": notices.product_name(review.order.product)},
+            **notices.review_points_removed(product=review.order.product),
         )
         taken = -receipt.amount - receipt.pending_amount + receipt.debt_change
     order_id, photo = review.order_id, review.photo.name
     review.delete()
     if photo:
         storage = Review._meta.get_field("photo").storage
-        transaction.on_commit(lambda: storage.delete(photo))
+        # After commit: a rollback must not lose the photo; a failed delete only leaves a file behind.
+        after_commit(lambda: storage.delete(photo))
     logger.info("review %s of order %s removed by user %s; %s points taken back", review_id, order_id, actor_id, taken)
     return taken

@@ -1,5 +1,24 @@
-"""Stock and code pools. Every stock change is a StockMovement, so stock can be audited (盘点),
-and moves a flash sale's Redis gate by the same amount once it commits (``flash_gate``)."""
+"""Stock: the one module that changes ``Product.stock`` (and ``sold``) and writes StockMovement.
+
+Four verbs, each a guarded ``UPDATE … SET stock = stock ± n`` whose row count is checked
+(never read-modify-save), each writing one StockMovement (so stock can be audited, 盘点) and
+keeping the flash sale's Redis gate in step once it commits (``catalog.flash_gate``):
+
+- ``stock_take``: units leave (a redemption; a lottery prize). Refused below zero.
+- ``stock_return``: units taken come back (a cancelled or rejected order).
+- ``stock_restock``: new units arrive (an operator's restock, imported codes).
+- ``stock_correct``: an operator's correction, with a reason. Refused below zero.
+
+The API is not about orders: a reason, an optional order, an actor and a note (a lottery
+draw passes its reference there). Anchors: saleor ``warehouse/management.py``
+(``decrease_stock``, ``deallocate_stock``), django-oscar ``partner/abstract_models.py``
+(``consume_allocation``, ``cancel_allocation``).
+
+Locks: each function locks only the product's row, with its UPDATE, until the caller's
+transaction ends. Callers take their own locks first, in the catalog's order (the member's
+points account, then the order, then a code: ``catalog.locks``), so the hot product row is
+held for the shortest time. Every function runs inside the caller's transaction (or its own).
+"""
 
 from __future__ import annotations
 
@@ -12,11 +31,12 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from catalog import flash_gate
+from catalog import flash_gate, locks
 from catalog.enums import StockReason
-from catalog.exceptions import ProductUnavailable, ReasonRequired
+from catalog.exceptions import OutOfStock, ProductUnavailable, ReasonRequired, SoldOut
 from catalog.models import Code, Product, StockMovement
 from points.exceptions import DomainError
+from pointsmall.kernel.transactions import after_commit
 
 MAX_CODE_LENGTH = 64
 
@@ -26,34 +46,143 @@ class InvalidStockChange(DomainError):
     default_message = "Stock can't go below zero: %(stock)s left, change %(delta)s."
 
 
-def _record(product_id: int, delta: int, reason: str, *, actor_id: int | None, note: str = "") -> int:
-    stock_after = Product.objects.filter(pk=product_id).values_list("stock", flat=True).get()
+def _stock_of(product_id: int) -> int:
+    return Product.objects.filter(pk=product_id).values_list("stock", flat=True).get()
+
+
+def _change(
+    product_id: int,
+    delta: int,
+    reason: str,
+    *,
+    sold_delta: int = 0,
+    order_id: int | None = None,
+    actor_id: int | None = None,
+    note: str = "",
+) -> int | None:
+    """Move the stock by ``delta`` (and ``sold`` by ``sold_delta``) unless it would go below zero,
+    and record the movement. Returns the stock after, or None when refused (nothing written)."""
+    updates = {"stock": F("stock") + delta}
+    if sold_delta:
+        updates["sold"] = F("sold") + sold_delta
+    if Product.objects.filter(pk=product_id, stock__gte=max(-delta, 0)).update(**updates) != 1:
+        return None
+    stock_after = _stock_of(product_id)
     StockMovement.objects.create(
-        product_id=product_id, delta=delta, stock_after=stock_after, reason=reason, actor_id=actor_id, note=note[:200]
+        product_id=product_id,
+        delta=delta,
+        stock_after=stock_after,
+        reason=reason,
+        order_id=order_id,
+        actor_id=actor_id,
+        note=note[:200],
     )
     return stock_after
 
 
 @transaction.atomic
+def stock_take(
+    *,
+    product_id: int,
+    quantity: int,
+    reason: str = StockReason.REDEMPTION,
+    order_id: int | None = None,
+    actor_id: int | None = None,
+    note: str = "",
+    gate_held: bool = False,
+) -> int:
+    """Take ``quantity`` units (they count as sold). Returns the stock after.
+
+    The database refuses to go below zero, whoever else is taking: OutOfStock (some left)
+    or SoldOut, and nothing is written. At zero a product set to leave the shelf by itself
+    leaves it; at or below its threshold the operators are alerted once this commits.
+    ``gate_held``: the caller already took these units from the flash gate
+    (``flash_gate.hold``, as a redemption does); otherwise the gate follows on commit.
+    Locks the product row (last, after the caller's locks).
+    """
+    stock_after = _change(
+        product_id, -quantity, reason, sold_delta=quantity, order_id=order_id, actor_id=actor_id, note=note
+    )
+    if stock_after is None:
+        left = _stock_of(product_id)
+        raise OutOfStock(left=left) if left else SoldOut()
+    if not gate_held:
+        flash_gate.stock_changed(product_id=product_id, delta=-quantity)
+    auto_off_shelf, threshold = (
+        Product.objects.filter(pk=product_id).values_list("auto_off_shelf", "low_stock_threshold").get()
+    )
+    if stock_after == 0 and auto_off_shelf:
+        Product.objects.filter(pk=product_id).update(on_shelf=False)
+    if stock_after <= threshold:
+        from catalog import jobs  # the job module imports the services
+
+        after_commit(lambda: jobs.low_stock_alert.delay(product_id))
+    return stock_after
+
+
+@transaction.atomic
+def stock_return(
+    *,
+    product_id: int,
+    quantity: int,
+    reason: str = StockReason.RETURN,
+    order_id: int | None = None,
+    actor_id: int | None = None,
+    note: str = "",
+) -> int:
+    """Give back ``quantity`` units taken earlier (no longer sold). Returns the stock after.
+
+    The flash gate gets them back once this commits. Locks the product row.
+    """
+    stock_after = _change(
+        product_id, quantity, reason, sold_delta=-quantity, order_id=order_id, actor_id=actor_id, note=note
+    )
+    assert stock_after is not None  # adding never goes below zero
+    flash_gate.stock_returned(product_id=product_id, quantity=quantity)
+    return stock_after
+
+
+def _operator_change(product_id: int, delta: int, reason: str, *, actor_id: int | None, note: str) -> int:
+    stock_after = _change(product_id, delta, reason, actor_id=actor_id, note=note)
+    if stock_after is None:
+        raise InvalidStockChange(stock=_stock_of(product_id), delta=delta)
+    # A flash sale's Redis gate follows on commit: a restocked item is not "sold out" for a minute.
+    flash_gate.stock_changed(product_id=product_id, delta=delta)
+    return stock_after
+
+
+@transaction.atomic
+def stock_restock(*, product_id: int, quantity: int, actor_id: int | None, note: str = "") -> int:
+    """New units arrive (``quantity``; an operator's negative restock takes units out, never
+    below zero: InvalidStockChange). Returns the stock after. Locks the product row."""
+    return _operator_change(product_id, quantity, StockReason.RESTOCK, actor_id=actor_id, note=note)
+
+
+@transaction.atomic
+def stock_correct(*, product_id: int, delta: int, actor_id: int | None, reason: str) -> int:
+    """An operator corrects the stock by ``delta`` (a count found different), with a reason.
+
+    Returns the stock after. Raises InvalidStockChange below zero. Locks the product row.
+    """
+    return _operator_change(product_id, delta, StockReason.CORRECTION, actor_id=actor_id, note=reason)
+
+
+@transaction.atomic
 def stock_adjust(*, product_id: int, delta: int, actor_id: int, reason: str = "", restock: bool = False) -> int:
-    """Restock (positive) or correct stock with a reason. Returns the stock after. Never below zero."""
+    """The admin's stock form: restock (``restock``) or correct with a reason. Returns the stock after.
+
+    Raises InvalidStockChange (zero, not an integer, or below zero), ReasonRequired (a
+    correction without a reason), ProductUnavailable (no such product). Locks the product row.
+    """
     if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
         raise InvalidStockChange(stock="?", delta=delta)
     if not restock and not (reason or "").strip():
         raise ReasonRequired()
     if not Product.objects.filter(pk=product_id).exists():
         raise ProductUnavailable()
-    updated = Product.objects.filter(pk=product_id, stock__gte=-delta if delta < 0 else 0).update(
-        stock=F("stock") + delta
-    )
-    if updated != 1:
-        stock = Product.objects.filter(pk=product_id).values_list("stock", flat=True).get()
-        raise InvalidStockChange(stock=stock, delta=delta)
-    # A flash sale's Redis gate follows on commit: a restocked item is not "sold out" for a minute.
-    flash_gate.stock_changed(product_id=product_id, delta=delta)
-    return _record(
-        product_id, delta, StockReason.RESTOCK if restock else StockReason.CORRECTION, actor_id=actor_id, note=reason
-    )
+    if restock:
+        return stock_restock(product_id=product_id, quantity=delta, actor_id=actor_id, note=reason)
+    return stock_correct(product_id=product_id, delta=delta, actor_id=actor_id, reason=reason)
 
 
 @dataclass
@@ -68,9 +197,10 @@ def codes_import(*, product_id: int, text: str, actor_id: int | None) -> CodeImp
     """Add codes (one per line, or the first CSV column) to a product's pool; stock rises by the codes added.
 
     Duplicates — within the file or already in the pool — are skipped and reported.
-    Safe to run twice: a second import of the same file adds nothing.
+    Safe to run twice: a second import of the same file adds nothing. Locks the product row
+    (the pool is read under it), then restocks (``stock_restock``).
     """
-    product = Product.objects.select_for_update().filter(pk=product_id).first()
+    product = locks.products_for_update().filter(pk=product_id).first()
     if product is None or not product.needs_code:
         raise ProductUnavailable(_("Codes can only be imported for virtual and coupon items."))
     report = CodeImportReport()
@@ -94,12 +224,9 @@ def codes_import(*, product_id: int, text: str, actor_id: int | None) -> CodeImp
     Code.objects.bulk_create([Code(product=product, code=c) for c in new])
     report.added = len(new)
     if new:
-        Product.objects.filter(pk=product.pk).update(stock=F("stock") + len(new))
-        flash_gate.stock_changed(product_id=product.pk, delta=len(new))
-        _record(
-            product.pk,
-            len(new),
-            StockReason.RESTOCK,
+        stock_restock(
+            product_id=product.pk,
+            quantity=len(new),
             actor_id=actor_id,
             note=ngettext("%(n)s code imported", "%(n)s codes imported", len(new)) % {"n": len(new)},
         )

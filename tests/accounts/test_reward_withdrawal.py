@@ -291,7 +291,7 @@ def test_a_refund_that_fails_leaves_the_reward(inviter, friend, clock, monkeypat
     def fail(**kwargs):
         raise RuntimeError("stock service down")
 
-    monkeypatch.setattr("catalog.services.orders.flash_gate.stock_returned", fail)
+    monkeypatch.setattr("catalog.flash_gate.stock_returned", fail)
     with pytest.raises(RuntimeError):
         catalog_services.order_cancel(order_id=order.pk, member_id=friend.pk, actor_id=friend.pk)
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import transaction
 from django.utils import translation
 
 from accounts import selectors as accounts_selectors
@@ -85,6 +86,18 @@ def test_quote_shows_points_cash_and_the_balance_after(buyer, make_product):
     assert (quote.points_total, quote.points_saved, quote.cash_total) == (1000, 0, Decimal("25.00"))
     assert (quote.balance, quote.balance_after, quote.affordable, quote.needs_address) == (2000, 1000, True, True)
     assert (quote.price.list_points, quote.price.unit_points, quote.price.regular_points) == (500, 500, 500)
+
+
+def test_the_redemption_transaction_refuses_to_run_inside_another_one(buyer, make_product, make_address):
+    """It owns its transaction (durable): nested in a caller's, a rollback there could undo an
+    order whose flash-gate units were already kept. Nothing is written."""
+    product = make_product(points_price=100, stock=3)
+    address_id = make_address(buyer)
+    with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+        redeem(buyer, product, address_id=address_id)
+    assert not Order.objects.exists()
+    product.refresh_from_db()
+    assert product.stock == 3
 
 
 def test_redeeming_a_physical_item_debits_points_takes_stock_and_snapshots_the_address(

@@ -201,6 +201,31 @@ def test_redeeming_creates_the_order_and_shows_it_as_the_done_page(client, buyer
     assert "600 points spent on" in done
 
 
+def test_a_side_effect_failing_after_the_redemption_committed_does_not_turn_it_into_an_error(
+    client, buyer, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    """The low-stock alert is a Celery job sent once the order commits: a broker that refuses
+    it is logged, and the member still sees the order they placed (pointsmall.kernel)."""
+    from catalog import jobs
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(jobs.low_stock_alert, "delay", broker_down)
+    address_id = add_address(buyer)
+    product = make_product(points_price=300, stock=4, low_stock_threshold=3)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(client, product, quantity=1, address=address_id)
+
+    order = Order.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('order_detail', args=[order.pk])}?placed=1"
+    product.refresh_from_db()
+    assert product.stock == 3
+    assert "broker unreachable" in caplog.text
+
+
 def test_a_double_click_or_retried_post_creates_one_order(client, buyer):
     product = make_product(kind=ProductKind.VIRTUAL, stock=0)
     add_codes(product, 3)

@@ -1,0 +1,230 @@
+"""The order state machine: which action may move an order from which status, by whom, to where.
+
+The one table every layer asks (services check a transition with ``transition_target``,
+selectors and views expose flags from ``allows``, the admin offers what ``allows`` permits,
+queries filter by the sets below). Pure: no ORM, no clock (``now`` is passed in).
+
+Anchor: django-oscar ``order/abstract_models.py`` (``pipeline``, ``available_statuses()``,
+``set_status()``); here the pipeline is keyed by action rather than by status, because the
+same move (cancel) is allowed to different people from different statuses, and a refusal
+names the action ("can't be cancelled in its current state").
+
+The road of an order::
+
+    placed ─┬─ awaiting_payment ─pay─┐
+            ├──────────────────────── pending_review ─approve─ approved ─ship─ shipped
+            ├──────────────────────────────────────────────── approved       │ deliver
+            └─ completed (codes, coupons, privileges)                       delivered ─complete─ completed
+
+    cancel (member, operator): awaiting_payment, pending_review, approved → cancelled
+    cancel unpaid (system, once ``pay_by`` passed): awaiting_payment → cancelled
+    reject (operator): pending_review, approved → rejected
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
+
+from catalog.enums import OrderStatus
+from catalog.exceptions import InvalidTransition
+
+S = OrderStatus
+
+
+class Actor(enum.StrEnum):
+    """Who asks for a transition."""
+
+    MEMBER = "member"  # the order's own member
+    OPERATOR = "operator"  # mall staff in the admin or at the till
+    SYSTEM = "system"  # the mall itself: a sweep, or a step that follows another one
+    PAYMENT_PROVIDER = "payment_provider"  # a gateway's signed notification
+
+
+class Action(enum.StrEnum):
+    PLACE = "place"
+    PAY = "pay"
+    APPROVE = "approve"
+    REJECT = "reject"
+    SHIP = "ship"
+    DELIVER = "deliver"
+    COMPLETE = "complete"
+    FULFIL = "fulfil"  # a reviewed code, coupon or privilege is delivered the moment it is approved
+    CANCEL = "cancel"  # by the member or an operator
+    CANCEL_UNPAID = "cancel_unpaid"  # by the system, once the time to pay ran out
+    REVIEW = "review"
+    USE_IN_STORE = "use_in_store"  # a coupon scanned at the till
+    REFUND_LATE_PAYMENT = "refund_late_payment"  # money that arrived after the order was cancelled
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: Action
+    sources: frozenset[str]  # the statuses it is allowed from ("" : no order yet)
+    target: str | None  # None: the status stays (the action records something else)
+    actors: frozenset[Actor]
+    label: Promise  # as in "This order can't be <label> in its current state"
+
+
+def _t(action: Action, sources, target, actors, label: Promise) -> Transition:
+    return Transition(action, frozenset(sources), target, frozenset(actors), label)
+
+
+MEMBER, OPERATOR, SYSTEM, PROVIDER = Actor.MEMBER, Actor.OPERATOR, Actor.SYSTEM, Actor.PAYMENT_PROVIDER
+UNSHIPPED = (S.AWAITING_PAYMENT, S.PENDING_REVIEW, S.APPROVED)
+
+# Labels are lazy: built at import, they must read in the language of the request that fails.
+TRANSITIONS: dict[Action, Transition] = {
+    t.action: t
+    for t in (
+        # Placing: the first status is ``opening_status`` (by the product), not one target.
+        _t(Action.PLACE, {""}, None, {MEMBER}, gettext_lazy("placed")),
+        # After payment the order goes where it would have started without a cash part: see ``target``.
+        _t(Action.PAY, {S.AWAITING_PAYMENT}, S.APPROVED, {PROVIDER, OPERATOR}, gettext_lazy("paid")),
+        _t(Action.APPROVE, {S.PENDING_REVIEW}, S.APPROVED, {OPERATOR}, gettext_lazy("approved")),
+        _t(Action.REJECT, {S.PENDING_REVIEW, S.APPROVED}, S.REJECTED, {OPERATOR}, gettext_lazy("rejected")),
+        _t(Action.SHIP, {S.APPROVED}, S.SHIPPED, {OPERATOR}, gettext_lazy("shipped")),
+        # The member confirming receipt delivers a shipped parcel, then completes it.
+        _t(Action.DELIVER, {S.SHIPPED}, S.DELIVERED, {OPERATOR, MEMBER}, gettext_lazy("delivered")),
+        _t(Action.COMPLETE, {S.DELIVERED}, S.COMPLETED, {MEMBER}, gettext_lazy("completed")),
+        _t(Action.FULFIL, {S.APPROVED}, S.COMPLETED, {SYSTEM}, gettext_lazy("completed")),
+        _t(Action.CANCEL, UNSHIPPED, S.CANCELLED, {MEMBER, OPERATOR}, gettext_lazy("cancelled")),
+        _t(Action.CANCEL_UNPAID, {S.AWAITING_PAYMENT}, S.CANCELLED, {SYSTEM}, gettext_lazy("cancelled")),
+        _t(Action.REVIEW, {S.DELIVERED, S.COMPLETED}, None, {MEMBER}, gettext_lazy("reviewed")),
+        _t(Action.USE_IN_STORE, {S.COMPLETED}, None, {OPERATOR}, gettext_lazy("used")),
+        _t(Action.REFUND_LATE_PAYMENT, {S.CANCELLED}, None, {PROVIDER, OPERATOR}, gettext_lazy("paid")),
+    )
+}
+
+# --- Sets derived from the table --------------------------------------------------------------
+
+# Closed: the order gave its points back (cancelled or rejected).
+CLOSED: frozenset[str] = frozenset(TRANSITIONS[a].target for a in (Action.CANCEL, Action.CANCEL_UNPAID, Action.REJECT))
+CANCELLED: frozenset[str] = frozenset({TRANSITIONS[Action.CANCEL].target})
+# Completed: delivered and done; a privilege's effect is applied when its order gets here.
+COMPLETED: frozenset[str] = frozenset({TRANSITIONS[Action.COMPLETE].target})
+# Live (counted): every other order counts as a redemption (limits, "bought together", sales).
+LIVE: frozenset[str] = frozenset(OrderStatus.values) - CLOSED
+CANCELLABLE: frozenset[str] = TRANSITIONS[Action.CANCEL].sources
+# Confirming receipt delivers (if shipped) and completes.
+RECEIVABLE: frozenset[str] = TRANSITIONS[Action.DELIVER].sources | TRANSITIONS[Action.COMPLETE].sources
+REVIEWABLE: frozenset[str] = TRANSITIONS[Action.REVIEW].sources
+AWAITING_PAYMENT: frozenset[str] = TRANSITIONS[Action.PAY].sources
+# Terminal: no action moves the order on.
+TERMINAL: frozenset[str] = frozenset(OrderStatus.values) - frozenset().union(
+    *(t.sources for t in TRANSITIONS.values() if t.target is not None)
+)
+
+# The tabs of "My orders": tab value -> statuses (empty: all). Labels live with the view.
+ORDER_TABS: dict[str, tuple[str, ...]] = {
+    "all": (),
+    "unpaid": (S.AWAITING_PAYMENT,),
+    "processing": (S.PENDING_REVIEW, S.APPROVED),
+    "shipped": (S.SHIPPED,),
+    "done": (S.DELIVERED, S.COMPLETED),
+    "closed": tuple(sorted(CLOSED)),  # cancelled, rejected
+}
+
+# The happy path, for the member's progress stepper.
+_ROAD = (S.AWAITING_PAYMENT, S.PENDING_REVIEW, S.APPROVED, S.SHIPPED, S.DELIVERED, S.COMPLETED)
+
+
+# --- Questions --------------------------------------------------------------------------------
+
+
+def allows(action: Action, status: str, *, by: Actor | None = None) -> bool:
+    """Whether ``action`` may be taken on an order in ``status`` (by ``by``, when given)."""
+    transition = TRANSITIONS[action]
+    return status in transition.sources and (by is None or by in transition.actors)
+
+
+def available_actions(status: str, *, by: Actor | None = None) -> list[Action]:
+    """Every action allowed from ``status`` (by ``by``), in table order (oscar's ``available_statuses``)."""
+    return [action for action in TRANSITIONS if allows(action, status, by=by)]
+
+
+def opening_status(*, awaiting_cash: bool, requires_review: bool, physical: bool) -> str:
+    """The status an order starts in (or goes to once its cash part is paid: ``awaiting_cash=False``).
+
+    A cash part is paid first; then review when the product needs it, whatever its kind;
+    then a parcel waits to ship, and anything else (a code, a coupon, a privilege) is done.
+    """
+    if awaiting_cash:
+        return S.AWAITING_PAYMENT
+    if requires_review:
+        return S.PENDING_REVIEW
+    if physical:
+        return S.APPROVED
+    return S.COMPLETED
+
+
+def transition_target(
+    action: Action, status: str, *, by: Actor, requires_review: bool = False, physical: bool = True
+) -> str:
+    """The status ``action`` moves an order in ``status`` to (``status`` itself for an action that
+    keeps it). Raises InvalidTransition (naming the action and the status) when the table does
+    not allow ``by`` to take it from ``status``.
+
+    ``requires_review`` and ``physical`` describe the order's product; only paying needs them.
+    """
+    transition = TRANSITIONS[action]
+    if not allows(action, status, by=by):
+        raise InvalidTransition(action=str(transition.label), status=str(_label(status)))
+    if action == Action.PAY:
+        return opening_status(awaiting_cash=False, requires_review=requires_review, physical=physical)
+    return transition.target or status
+
+
+def refusal(action: Action, status: str) -> InvalidTransition:
+    """The error for ``action`` refused in ``status`` (for refusals the table alone can't see)."""
+    return InvalidTransition(action=str(TRANSITIONS[action].label), status=str(_label(status)))
+
+
+def _label(status: str) -> str:
+    return OrderStatus(status).label if status in OrderStatus.values else status
+
+
+class _Payable(Protocol):
+    status: str
+    pay_by: datetime | None
+
+
+def payment_overdue(order_or_pay_by: _Payable | datetime | None, now: datetime) -> bool:
+    """Whether the time to pay ran out: ``pay_by`` has passed (``pay_by <= now``).
+
+    Given an order (anything with ``status`` and ``pay_by``), only an order still awaiting
+    payment is overdue; given a bare ``pay_by``, only the time counts. No ``pay_by``: never.
+    """
+    if order_or_pay_by is None or isinstance(order_or_pay_by, datetime):
+        pay_by = order_or_pay_by
+    else:
+        if order_or_pay_by.status not in AWAITING_PAYMENT:
+            return False
+        pay_by = order_or_pay_by.pay_by
+    return pay_by is not None and pay_by <= now
+
+
+def payable(order, now: datetime) -> bool:
+    """The member may still pay: awaiting payment, not paid, time not run out (``status``, ``pay_by``, ``paid_at``)."""
+    return order.status in AWAITING_PAYMENT and order.paid_at is None and not payment_overdue(order.pay_by, now)
+
+
+def progress(status: str, *, has_cash: bool, physical: bool) -> list[tuple[str, bool]]:
+    """The member's stepper: (milestone, reached) from placed to completed, for an order not closed.
+
+    Milestones: "placed", "paid" (cash orders), "shipped" and "delivered" (parcels), "completed".
+    """
+    reached = _ROAD.index(status) if status in _ROAD else -1
+    steps = [("placed", True)]
+    if has_cash:
+        steps.append(("paid", reached > _ROAD.index(S.AWAITING_PAYMENT)))
+    if physical:
+        steps.append(("shipped", reached >= _ROAD.index(S.SHIPPED)))
+        steps.append(("delivered", reached >= _ROAD.index(S.DELIVERED)))
+    steps.append(("completed", reached >= _ROAD.index(S.COMPLETED)))
+    return steps
