@@ -152,7 +152,7 @@ def redemption_quote(*, user_id: int, product_id: int, quantity: int) -> Quote:
         points_total=total,
         points_saved=price.saved_per_unit * quantity,
         cash_total=product.cash_price * quantity,
-        balance=points_selectors.header_balance(user_id=user_id) or 0,
+        balance=points_selectors.spendable_balance(user_id=user_id) or 0,
         needs_address=product.kind == ProductKind.PHYSICAL,
     )
 
@@ -226,7 +226,7 @@ def _take_stock(product: Product, quantity: int, order: Order) -> None:
     if stock_after <= product.low_stock_threshold:
         from catalog import jobs
 
-        transaction.on_commit(lambda: jobs.low_stock_alert.delay(product.pk))
+        transaction.on_commit(lambda: jobs.low_stock_notify.delay(product.pk))
 
 
 def _first_status(product: Product) -> str:

@@ -74,7 +74,7 @@ def quoted(buyer, product, quantity=1) -> Totals:
 
 
 def balance(user) -> int:
-    return points_selectors.header_balance(user_id=user.pk)
+    return points_selectors.spendable_balance(user_id=user.pk)
 
 
 def set_price(product: Product, **fields) -> None:

@@ -78,7 +78,7 @@ def redeem(buyer, product, quantity=1, *, key=None, pin=PIN, address_id=None):
 
 
 def balance(user) -> int:
-    return points_selectors.header_balance(user_id=user.pk)
+    return points_selectors.spendable_balance(user_id=user.pk)
 
 
 def statuses(order) -> list[tuple[str, str]]:

@@ -42,7 +42,7 @@ def member(client):
 
 
 def _balance(user) -> int:
-    return points_selectors.header_balance(user_id=user.pk)
+    return points_selectors.spendable_balance(user_id=user.pk)
 
 
 def _review_entries(order) -> list[tuple[int, str]]:

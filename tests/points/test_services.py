@@ -271,11 +271,11 @@ def test_the_vest_job_makes_due_pending_points_available(member, clock):
     )
 
     clock.move_to(T0 + timedelta(days=7) - timedelta(microseconds=1))
-    assert services.points_vest_due() == NOTHING_DONE
+    assert services.points_vest() == NOTHING_DONE
     assert totals(member) == (0, 100, 0)
 
     clock.move_to(T0 + timedelta(days=7))
-    assert services.points_vest_due() == BatchReport(lots=0, points=100, members=1, batches=1, skipped_members=0)
+    assert services.points_vest() == BatchReport(lots=0, points=100, members=1, batches=1, skipped_members=0)
     assert totals(member) == (100, 0, 0)
     assert lifetime(member) == (100, 0, 0)
     assert lot_of(pending).status == LotStatus.AVAILABLE
@@ -289,7 +289,7 @@ def test_the_vest_job_makes_due_pending_points_available(member, clock):
     )
     assert moves(vest) == []
 
-    assert services.points_vest_due() == NOTHING_DONE
+    assert services.points_vest() == NOTHING_DONE
     assert Entry.objects.filter(kind=EntryKind.VEST).count() == 1
 
 
@@ -497,7 +497,7 @@ def test_reversing_a_pending_earn_cancels_it(member, clock):
     assert (lot.remaining, lot.status) == (0, LotStatus.CANCELLED)
     assert moves(receipt) == [(lot.pk, -100)]
     clock.move_to(T0 + timedelta(days=8))
-    assert services.points_vest_due() == NOTHING_DONE
+    assert services.points_vest() == NOTHING_DONE
     assert totals(member) == (0, 0, 0)
     assert lifetime(member) == (0, 0, 0)
 
@@ -509,7 +509,7 @@ def test_partly_reversing_a_pending_earn_leaves_the_rest_to_vest(member, clock):
     assert (lot_of(pending).remaining, lot_of(pending).status) == (60, LotStatus.PENDING)
 
     clock.move_to(T0 + timedelta(days=7))
-    services.points_vest_due()
+    services.points_vest()
     assert totals(member) == (60, 0, 0)
     assert lifetime(member) == (60, 0, 0)
 
@@ -578,7 +578,7 @@ def test_a_reversal_the_balance_cannot_cover_becomes_debt_that_later_points_repa
     earn(member, 30, "e3", available_at=T0 + timedelta(days=1))
     assert totals(member) == (0, 30, 40)
     clock.move_to(T0 + timedelta(days=1))
-    services.points_vest_due()
+    services.points_vest()
     assert totals(member) == (0, 0, 10)
 
     # And a refund.
@@ -704,7 +704,7 @@ def test_a_lot_expiring_exactly_at_the_sweep_instant_expires(member, clock, use_
     later = earn(member, 50, "b", expires_at=EXPIRY + timedelta(microseconds=1))
 
     clock.move_to(EXPIRY)
-    report = services.points_expire_due(use_sql=use_sql)
+    report = services.points_expire(use_sql=use_sql)
 
     assert report == BatchReport(lots=1, points=100, members=1, batches=1, skipped_members=0)
     assert remaining(due, later) == [0, 50]
@@ -715,7 +715,7 @@ def test_a_lot_expiring_exactly_at_the_sweep_instant_expires(member, clock, use_
     assert totals(member) == (50, 0, 0)
     assert lifetime(member) == (150, 0, 100)
 
-    assert services.points_expire_due(use_sql=use_sql) == NOTHING_DONE
+    assert services.points_expire(use_sql=use_sql) == NOTHING_DONE
     assert Entry.objects.filter(kind=EntryKind.EXPIRE).count() == 1
 
 
@@ -724,7 +724,7 @@ def test_one_microsecond_before_the_expiry_nothing_expires(member, clock, use_sq
     earn(member, 100, "a", expires_at=EXPIRY)
     clock.move_to(EXPIRY - timedelta(microseconds=1))
 
-    assert services.points_expire_due(use_sql=use_sql) == NOTHING_DONE
+    assert services.points_expire(use_sql=use_sql) == NOTHING_DONE
     assert spend(member, 100, "s").balance == 0
 
 
@@ -748,8 +748,8 @@ def test_points_that_vest_after_their_expiry_expire_as_they_vest(member, clock):
     clock.move_to(T0 + timedelta(days=3))
 
     # The sweep leaves pending lots alone; vesting makes them available and the settle expires them.
-    assert services.points_expire_due() == NOTHING_DONE
-    services.points_vest_due()
+    assert services.points_expire() == NOTHING_DONE
+    services.points_vest()
 
     assert [kind for kind, *_rest in entries_of(member)] == ["earn", "vest", "expire"]
     assert totals(member) == (0, 0, 0)
@@ -775,7 +775,7 @@ def due_scenario(clock):
 
 def test_expire_due_dry_run_counts_and_writes_nothing(due_scenario):
     before = ledger_snapshot()
-    report = services.points_expire_due(dry_run=True)
+    report = services.points_expire(dry_run=True)
     assert report == BatchReport(lots=3, points=155, members=2, batches=0, skipped_members=0)
     assert ledger_snapshot() == before
 
@@ -784,7 +784,7 @@ def test_expire_due_dry_run_counts_and_writes_nothing(due_scenario):
 def test_expire_due_expires_every_due_lot_in_batches(due_scenario, use_sql):
     first, second, third = due_scenario
 
-    report = services.points_expire_due(batch_size=1, use_sql=use_sql)
+    report = services.points_expire(batch_size=1, use_sql=use_sql)
 
     assert report == BatchReport(lots=3, points=155, members=2, batches=2, skipped_members=0)
     assert entries_of(first)[-1] == ("expire", -130, 0, 0, 70)
@@ -792,26 +792,26 @@ def test_expire_due_expires_every_due_lot_in_batches(due_scenario, use_sql):
     assert [kind for kind, *_rest in entries_of(third)] == ["earn", "earn"]
     assert [totals(m) for m in due_scenario] == [(70, 0, 0), (0, 0, 0), (10, 60, 0)]
     assert [lifetime(m)[2] for m in due_scenario] == [130, 25, 0]
-    assert services.points_expire_due(use_sql=use_sql) == NOTHING_DONE
+    assert services.points_expire(use_sql=use_sql) == NOTHING_DONE
 
 
 def test_expire_due_as_of_a_past_instant_expires_only_what_was_due_then(due_scenario, clock):
     clock.move_to(EXPIRY + timedelta(days=5))
-    before = services.points_expire_due(as_of=EXPIRY - timedelta(microseconds=1))
+    before = services.points_expire(as_of=EXPIRY - timedelta(microseconds=1))
     assert before == NOTHING_DONE
-    assert services.points_expire_due(as_of=EXPIRY).points == 155
+    assert services.points_expire(as_of=EXPIRY).points == 155
 
 
 def test_expire_due_refuses_a_future_as_of(due_scenario):
     with refused(FutureAsOf):
-        services.points_expire_due(as_of=EXPIRY + timedelta(microseconds=1))
+        services.points_expire(as_of=EXPIRY + timedelta(microseconds=1))
 
 
 @pytest.mark.postgres
 def test_both_expiry_paths_give_identical_results(due_scenario):
     def outcome(use_sql: bool):
         with transaction.atomic():
-            report = services.points_expire_due(batch_size=2, use_sql=use_sql)
+            report = services.points_expire(batch_size=2, use_sql=use_sql)
             result = (report, [_normalised_ledger(m) for m in due_scenario])
             transaction.set_rollback(True)
         return result
@@ -862,7 +862,7 @@ def test_expiry_reminders_are_sent_once_per_lot(member, other_member, clock, rem
     outside = earn(member, 70, "c", expires_at=T0 + timedelta(days=40))
     other = earn(other_member, 10, "d", expires_at=T0 + timedelta(days=5))
 
-    assert services.points_send_expiry_reminders() == 2
+    assert services.points_remind() == 2
     # Each day's points on their own: 100 expire after 01-30 and 40 after 02-04, not 140 on 01-30.
     assert sorted(reminders, key=lambda r: r["user_id"]) == [
         {
@@ -881,11 +881,11 @@ def test_expiry_reminders_are_sent_once_per_lot(member, other_member, clock, rem
     assert [lot_of(r).reminded_at for r in (first, second, outside, other)] == [T0, T0, None, T0]
 
     reminders.clear()
-    assert services.points_send_expiry_reminders() == 0
+    assert services.points_remind() == 0
     assert reminders == []
 
     clock.move_to(T0 + timedelta(days=15))
-    assert services.points_send_expiry_reminders() == 1
+    assert services.points_remind() == 1
     assert reminders == [
         {"user_id": member.pk, "points": 70, "expires_on": date(2025, 2, 19), "dates": [(date(2025, 2, 19), 70)]}
     ]
@@ -898,7 +898,7 @@ def test_expiry_reminders_skip_spent_and_expired_lots(member, clock, reminders):
     earn(member, 100, "a", expires_at=T0 + timedelta(days=20))
     clock.move_to(T0 + timedelta(days=2))
 
-    assert services.points_send_expiry_reminders(days=30) == 1
+    assert services.points_remind(days=30) == 1
     assert reminders == [
         {"user_id": member.pk, "points": 100, "expires_on": date(2025, 1, 30), "dates": [(date(2025, 1, 30), 100)]}
     ]
@@ -953,7 +953,7 @@ def test_an_immediate_replay_returns_the_first_receipt(member, clock):
 def test_a_pending_earn_replays_after_it_vested(member, clock):
     first = earn(member, 100, "e", available_at=T0 + timedelta(days=1))
     clock.move_to(T0 + timedelta(days=2))
-    services.points_vest_due()
+    services.points_vest()
     again = earn(member, 100, "e", available_at=T0 + timedelta(days=1))
     assert (again.entry_id, again.replayed) == (first.entry_id, True)
     assert totals(member) == (100, 0, 0)
