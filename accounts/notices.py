@@ -1,22 +1,25 @@
 """What the accounts app tells members: inbox messages and history texts, one renderer per code.
 
-Senders store a code and parameters (``notification_send(message_code=…, params=…)``,
-``points_award(memo_code=…, memo_params=…)``); these functions turn them into text in the
-reader's language when the inbox or history is read (points.notices, docs/decisions/0019).
-Dates are stored as ISO strings, names of tiers as ``{"zh": …, "en": …}``.
+Two halves, one per direction. Composing: one public function per notice (``referral_held``,
+``tier_warning``…) builds the code and parameters to store, as a ``points.notices.Notice``
+that services pass on unread (``notification_send(**notice.message)``,
+``points_award(**notice.memo)``). Rendering: the ``@register``-ed functions turn a stored
+code and parameters into text in the reader's language when the inbox or history is read
+(points.notices, docs/decisions/0019). Dates are stored as ISO strings, names of tiers as
+``{"zh": …, "en": …}``. The SMS text of a phone code is composed here too (sent, not stored).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
-from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from points import features as points_features
-from points.notices import Params, Text, day, localized, register, render_nested
+from points.notices import Notice, Params, Text, day, localized, register, render_nested
+from pointsmall.kernel import clock
 
 # History texts (ledger entries) of referral rewards.
 REFERRAL_SIGNUP_MEMO = "accounts.referral_signup"
@@ -209,7 +212,7 @@ def _referral_signup_reward(params: Params) -> Text:
         points,
     ) % {"friend": params["friend"], "points": points}
     if params.get("available_at"):
-        local = datetime.fromisoformat(params["available_at"]).astimezone(ZoneInfo(settings.TIME_ZONE))
+        local = datetime.fromisoformat(params["available_at"]).astimezone(clock.business_zone())
         body = ngettext(
             "It becomes available at %(time)s, after a routine check of recent sign-ups. "
             "Their first purchase earns you a further reward.",
@@ -303,3 +306,132 @@ def _referral_known_email(params: Params) -> Text:
     return Text(
         _joined(params["friend"]), _("This e-mail address was invited before, so this invitation earns no points.")
     )
+
+
+# --- Composing: one function per notice -----------------------------------------------------
+# ``friend`` is the invited friend's masked e-mail (accounts.rules.mask_email); ``tier`` a
+# tier's names in both languages (points.notices.bilingual); ``reason`` a nested text
+# (points.notices.nested: why an earning paid less).
+
+
+def referral_signup_memo(*, friend: str) -> Notice:
+    """History text of the inviter's reward for a friend who joined."""
+    return Notice(REFERRAL_SIGNUP_MEMO, {"friend": friend})
+
+
+def referral_first_order_memo(*, friend: str) -> Notice:
+    """History text of the inviter's reward for a friend's first order."""
+    return Notice(REFERRAL_FIRST_ORDER_MEMO, {"friend": friend})
+
+
+def referral_held_memo() -> Notice:
+    """History text of a pending reward cancelled because its invitation is held for review."""
+    return Notice(REFERRAL_HELD_MEMO)
+
+
+def referral_first_order_refunded_memo() -> Notice:
+    """History text of a first-order reward taken back with its order."""
+    return Notice(REFERRAL_FIRST_ORDER_REFUNDED_MEMO)
+
+
+def expiry_reminder(*, points: int, dates: list[tuple[date, int]]) -> Notice:
+    """Inbox: ``points`` expire, ``dates`` the (last valid day, points) pairs in date order."""
+    return Notice(EXPIRY_REMINDER, {"points": points, "dates": [[when.isoformat(), amount] for when, amount in dates]})
+
+
+def tier_upgraded(*, tier: dict, percent: int, multiplier: str, draws: int) -> Notice:
+    """Inbox: the member moved up to ``tier``, with its benefits at the time."""
+    return Notice(TIER_UPGRADED, {"tier": tier, "percent": percent, "multiplier": multiplier, "draws": draws})
+
+
+def tier_downgraded(*, tier: dict) -> Notice:
+    """Inbox: the member's tier is now ``tier``."""
+    return Notice(TIER_DOWNGRADED, {"tier": tier})
+
+
+def tier_warning(*, points: int, deadline: date, tier: dict) -> Notice:
+    """Inbox: earn ``points`` more by ``deadline`` to keep ``tier``."""
+    return Notice(TIER_WARNING, {"points": points, "date": deadline.isoformat(), "tier": tier})
+
+
+def signup_bonus(*, points: int) -> Notice:
+    """Inbox: the sign-up bonus of ``points`` was added."""
+    return Notice(SIGNUP_BONUS, {"points": points})
+
+
+def signup_bonus_refused(*, reason: dict) -> Notice:
+    """Inbox: no sign-up bonus, and why."""
+    return Notice(SIGNUP_BONUS_REFUSED, {"reason": reason})
+
+
+def referral_held(*, friend: str) -> Notice:
+    """Inbox: the invitation of ``friend`` is held for review."""
+    return Notice(REFERRAL_HELD, {"friend": friend})
+
+
+def referral_monthly_cap(*, friend: str, cap: int) -> Notice:
+    """Inbox: ``friend`` joined, but this month's ``cap`` of rewarded invitations is reached."""
+    return Notice(REFERRAL_MONTHLY_CAP, {"friend": friend, "cap": cap})
+
+
+def referral_signup_reward(*, friend: str, points: int, available_at: datetime | None) -> Notice:
+    """Inbox: ``friend`` joined and earned the inviter ``points``, pending until ``available_at`` (or available now)."""
+    return Notice(
+        REFERRAL_SIGNUP_REWARD,
+        {"friend": friend, "points": points, "available_at": available_at.isoformat() if available_at else None},
+    )
+
+
+def referral_signup_no_reward(*, friend: str, reason: dict | None) -> Notice:
+    """Inbox: ``friend`` joined but earned the inviter nothing, and why."""
+    return Notice(REFERRAL_SIGNUP_NO_REWARD, {"friend": friend, "reason": reason})
+
+
+def referral_first_order_reward(*, friend: str, points: int, available_on: date | None) -> Notice:
+    """Inbox: ``friend``'s first order earned the inviter ``points``, available from ``available_on`` (or now)."""
+    return Notice(
+        REFERRAL_FIRST_ORDER_REWARD,
+        {"friend": friend, "points": points, "available_on": available_on.isoformat() if available_on else None},
+    )
+
+
+def referral_first_order_no_reward(*, friend: str, reason: dict | None) -> Notice:
+    """Inbox: ``friend``'s first order earned the inviter nothing, and why."""
+    return Notice(REFERRAL_FIRST_ORDER_NO_REWARD, {"friend": friend, "reason": reason})
+
+
+def referral_first_order_withdrawn(*, friend: str, points: int, pending: bool) -> Notice:
+    """Inbox: the first-order reward for ``friend`` was cancelled (``pending``) or taken back."""
+    return Notice(REFERRAL_FIRST_ORDER_WITHDRAWN, {"friend": friend, "points": points, "pending": pending})
+
+
+def referral_approved(*, friend: str) -> Notice:
+    """Inbox: an operator approved the held invitation of ``friend``."""
+    return Notice(REFERRAL_APPROVED, {"friend": friend})
+
+
+def referral_denied(*, friend: str) -> Notice:
+    """Inbox: an operator denied the invitation of ``friend``."""
+    return Notice(REFERRAL_DENIED, {"friend": friend})
+
+
+def referral_known_email(*, friend: str) -> Notice:
+    """Inbox: ``friend``'s address was invited before, so no reward."""
+    return Notice(REFERRAL_KNOWN_EMAIL, {"friend": friend})
+
+
+def referral_self(*, friend: str) -> Notice:
+    """Inbox: the friend's account is the inviter's own, so no reward."""
+    return Notice(REFERRAL_SELF, {"friend": friend})
+
+
+def phone_code_sms(*, code: str, minutes: int, language: str) -> str:
+    """The SMS that carries a phone verification ``code`` valid for ``minutes``, in ``language``."""
+    with translation.override(language):
+        return ngettext(
+            "Your Points Mall verification code is %(code)s. It expires in %(minutes)s minute. "
+            "Never share it with anyone.",
+            "Your Points Mall verification code is %(code)s. It expires in %(minutes)s minutes. "
+            "Never share it with anyone.",
+            minutes,
+        ) % {"code": code, "minutes": minutes}

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 
 from accounts import notices, rules, services
 from accounts.adapters import bind_invite
@@ -28,6 +28,7 @@ from points.signals import (
     tier_changed,
     tier_downgrade_warning,
 )
+from pointsmall.kernel import clock
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="accounts.open_points_account")
@@ -57,8 +58,7 @@ def notify_points_expiring(
     services.notification_send(
         user_id=user_id,
         kind=NotificationKind.POINTS,
-        message_code=notices.EXPIRY_REMINDER,
-        params={"points": points, "dates": [[when.isoformat(), amount] for when, amount in dates]},
+        **notices.expiry_reminder(points=points, dates=dates).message,
         link=reverse("my_points"),
         dedupe_key=f"points.expiry_reminder:{reminder_id}",
     )
@@ -114,21 +114,19 @@ def notify_tier_changed(sender, user_id: int, old_tier: str, new_tier: str, chan
     """
     tier = next((t for t in points_selectors.tier_ladder() if t.code == new_tier), None)
     if change == TierChange.UPGRADE and tier is not None:
-        code = notices.TIER_UPGRADED
-        params = {
-            "tier": _tier_name(new_tier),
-            "percent": tier.price_percent,
-            "multiplier": f"{tier.earn_multiplier.normalize():f}",
-            "draws": tier.monthly_free_draws,
-        }
+        notice = notices.tier_upgraded(
+            tier=_tier_name(new_tier),
+            percent=tier.price_percent,
+            multiplier=f"{tier.earn_multiplier.normalize():f}",
+            draws=tier.monthly_free_draws,
+        )
     else:
-        code, params = notices.TIER_DOWNGRADED, {"tier": _tier_name(new_tier)}
-    day = timezone.localdate().isoformat()
+        notice = notices.tier_downgraded(tier=_tier_name(new_tier))
+    day = clock.business_date().isoformat()
     services.notification_send(
         user_id=user_id,
         kind=NotificationKind.POINTS,
-        message_code=code,
-        params=params,
+        **notice.message,
         link=reverse("my_tier"),
         dedupe_key=f"points.tier_changed:{day}:{old_tier}:{new_tier}",
     )
@@ -141,8 +139,7 @@ def notify_tier_downgrade_warning(sender, user_id: int, tier: str, needed: int, 
     services.notification_send(
         user_id=user_id,
         kind=NotificationKind.POINTS,
-        message_code=notices.TIER_WARNING,
-        params={"points": needed, "date": day, "tier": _tier_name(tier)},
+        **notices.tier_warning(points=needed, deadline=deadline, tier=_tier_name(tier)).message,
         link=reverse("my_tier"),
         dedupe_key=f"points.tier_warning:{tier}:{day}",
     )

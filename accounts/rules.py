@@ -138,6 +138,43 @@ def month_start(now: datetime, zone: tzinfo) -> datetime:
 INVITE_SESSION_KEY = "accounts.invite_code"
 
 
+# --- Referral rules (邀请好友) -------------------------------------------------------------
+
+# How long a burst of sign-ups from one IP address is looked for, and a sign-up reward stays pending.
+REFERRAL_IP_WINDOW = timedelta(hours=1)
+
+
+def is_referral_burst(*, recent_signups: int, limit: int) -> bool:
+    """Whether a sign-up through an invite, after ``recent_signups`` from its IP address within
+    ``REFERRAL_IP_WINDOW``, makes a burst of ``limit`` or more (it and they are then held)."""
+    return recent_signups + 1 >= limit
+
+
+def signup_reward_available_at(
+    *, created_at: datetime, signup_ip: str | None, reviewed: bool, now: datetime
+) -> datetime | None:
+    """When the inviter's sign-up reward becomes spendable, or None: at once.
+
+    Pending while a burst from the friend's IP address could still turn up (the first
+    ``REFERRAL_IP_WINDOW`` after the sign-up); an operator's approval is final.
+    """
+    if signup_ip and not reviewed and created_at + REFERRAL_IP_WINDOW > now:
+        return created_at + REFERRAL_IP_WINDOW
+    return None
+
+
+def is_same_person(friend: set[str], inviter: set[str]) -> bool:
+    """Whether a friend is the inviter: they share an identity (normalised mailbox or verified phone)."""
+    return not friend.isdisjoint(inviter)
+
+
+def referral_key(*, referral_id: int, what: str, reward_round: int) -> str:
+    """The idempotency key of a referral's reward or inbox message ``what``; rewards paid again
+    after a hold (a later ``reward_round``) get fresh ones."""
+    key = f"referral:{referral_id}:{what}"
+    return f"{key}:{reward_round}" if reward_round else key
+
+
 # --- Text members type -------------------------------------------------------------------
 #
 # One rule for every field a member types that is stored or shown to someone (names,

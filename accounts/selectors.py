@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -26,6 +25,7 @@ from accounts.models import (
     PhoneVerification,
     Referral,
 )
+from pointsmall.kernel import clock
 
 INBOX_PAGE_SIZE = 20
 INVITED_PAGE_SIZE = 20
@@ -277,7 +277,8 @@ def referral_ip_hourly_limit() -> int:
 
 
 def business_month_start(now: datetime) -> datetime:
-    return rules.month_start(now, ZoneInfo(settings.TIME_ZONE))
+    """Midnight of the first day of ``now``'s month in the business time zone."""
+    return rules.month_start(now, clock.business_zone())
 
 
 @dataclass(frozen=True)

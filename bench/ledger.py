@@ -210,7 +210,7 @@ def bench_spends(*, clients: int, accounts: int, seconds: float) -> tuple[list[S
 
 # --- 2. Expiry -------------------------------------------------------------------------
 
-# The plain-SQL baseline, written independently of points.services.batch: one transaction,
+# The plain-SQL baseline, written independently of points.services.expiry: one transaction,
 # a handful of set-based statements over every due lot at once. It takes no account locks
 # before reading, so it is a speed reference for a quiet database, not a safe job.
 _PLAIN_SQL_EXPIRY = [
@@ -412,7 +412,7 @@ def _measure(contender: Contender, run: Callable[[], tuple[int, int]]) -> None:
 
 
 def _service_run(as_of: datetime, batch_size: int) -> Callable[[], tuple[int, int]]:
-    from points.services import BatchReport, points_expire_due
+    from points.services import BatchReport, points_expire
 
     def run() -> tuple[int, int]:
         last_print = [time.perf_counter()]
@@ -422,7 +422,7 @@ def _service_run(as_of: datetime, batch_size: int) -> Callable[[], tuple[int, in
                 last_print[0] = time.perf_counter()
                 progress(f"  ... {report.batches} batches, {report.lots:,} lots, {report.members:,} members")
 
-        report = points_expire_due(as_of=as_of, batch_size=batch_size, progress=report_progress)
+        report = points_expire(as_of=as_of, batch_size=batch_size, progress=report_progress)
         if report.skipped_members:
             progress(f"  {report.skipped_members} members skipped as locked (nothing else runs: unexpected)")
         return report.lots, report.points
@@ -512,7 +512,7 @@ def bench_expiry(*, lots: int, batch_sizes: list[int], orm_sample: int, verify_r
 
     # 2. every contender on its own copy; full runs interleaved so a busy spell on the machine
     # does not land on one contender only.
-    full = {f"points_expire_due, batch {size:,}": _service_run(built_at, size) for size in batch_sizes}
+    full = {f"points_expire, batch {size:,}": _service_run(built_at, size) for size in batch_sizes}
     full[PLAIN_SQL] = lambda: expire_plain_sql(built_at)
     contenders = [Contender(name) for name in full]
     for attempt in range(repeat):
@@ -582,15 +582,14 @@ def _ratio(numerator: float | None, denominator: float | None) -> float | None:
 def _render_expiry(expiry: ExpiryBench, repeat: int) -> list[str]:
     shape = expiry.shape
     plain = expiry.contender(PLAIN_SQL)
-    services = [c for c in expiry.contenders if c.name.startswith("points_expire_due")]
+    services = [c for c in expiry.contenders if c.name.startswith("points_expire")]
     best_service = max(services, key=lambda c: c.lots_per_second)
     best_service_cpu = max(services, key=lambda c: c.cpu_lots_per_second or 0)
     samples = [c for c in expiry.contenders if c.sample]
     fastest_orm = max(samples, key=lambda c: c.lots_per_second)
     fastest_orm_cpu = max(samples, key=lambda c: c.cpu_lots_per_second or 0)
     lines = [
-        f"### Expiry (`points_expire_due`): {shape.lots:,} lots, {expiry.due_lots:,} due, over {shape.accounts:,} "
-        "members",
+        f"### Expiry (`points_expire`): {shape.lots:,} lots, {expiry.due_lots:,} due, over {shape.accounts:,} members",
         "",
         f"The data set — {shape.lots:,} earn entries, lots and movements, {shape.lots_per_account} lots per member, "
         f"the {shape.due_per_account} oldest of each due ({expiry.due_points:,} points) — is built with set-based SQL "
@@ -648,10 +647,10 @@ def _render_expiry(expiry: ExpiryBench, repeat: int) -> list[str]:
         "",
         "| target (issue #3) | measured | |",
         "|---|---|---|",
-        f"| `points_expire_due` ≥ {SERVICE_TO_PLAIN_SQL_TARGET}× the plain SQL's speed | {service_ratio:.2f}× "
+        f"| `points_expire` ≥ {SERVICE_TO_PLAIN_SQL_TARGET}× the plain SQL's speed | {service_ratio:.2f}× "
         f"({best_service.name.split(', ')[1]}){cpu_text(service_cpu_ratio, 2)} | "
         f"{service_verdict} |",
-        f"| `points_expire_due` ≥ {SERVICE_TO_ORM_TARGET:g}× the per-row ORM loop | {orm_ratio:.0f}× (vs. its "
+        f"| `points_expire` ≥ {SERVICE_TO_ORM_TARGET:g}× the per-row ORM loop | {orm_ratio:.0f}× (vs. its "
         f"faster variant){cpu_text(orm_cpu_ratio, 0)} | "
         f"{orm_verdict} |",
         f"| `points_verify` on {verify.entries:,} entries ≤ {VERIFY_SECONDS_TARGET:g} s | {verify.best:.2f} s "
@@ -721,7 +720,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=8, help="concurrent spending clients (default 8)")
     parser.add_argument("--spend-seconds", type=float, help="length of each spend run (default 10)")
     parser.add_argument("--spend-accounts", type=int, default=10_000, help="members in the spend data set")
-    parser.add_argument("--batch-sizes", default="1000,5000", help="points_expire_due batch sizes to try")
+    parser.add_argument("--batch-sizes", default="1000,5000", help="points_expire batch sizes to try")
     parser.add_argument("--orm-sample", type=int, help="lots the per-row ORM loop expires (default 5,000)")
     parser.add_argument("--verify-runs", type=int, help="timed points_verify runs (default 3)")
     parser.add_argument("--repeat", type=int, help="runs of each full expiry contender (default 2)")

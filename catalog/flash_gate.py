@@ -10,7 +10,7 @@ database, which refuses them). It must not stay *below* it (buyers would be turn
 while stock is left): every other stock change (a restock, a correction, imported codes,
 stock returned by a cancelled order) moves the counter by the same amount once it commits
 (``stock_changed``), a counter lives at most ``CATALOG_FLASH_GATE_TTL_SECONDS`` and is then
-rebuilt from the database stock, and ``manage.py flash_gate_reconcile`` rebuilds every
+rebuilt from the database stock, and ``manage.py catalog_flash_gate_reconcile`` rebuilds every
 counter at once after a Redis restart.
 
 Changes are applied as deltas, not as "set to the stock just read": deltas commute, so two

@@ -4,14 +4,15 @@ The sandbox gateway's servers: after the member pays on the test gateway page th
 the mall asynchronously, signed, and retry when the mall does not answer — like a real
 gateway; after the mall asks for a refund they confirm it the same way.
 
-The mall's side: ``refund_request`` asks the order's gateway to refund one CashRefund
-(dispatched on commit by the service that opened or retried it), and ``refunds_retry``
+The mall's side: ``cash_refund_request`` asks the order's gateway to refund one CashRefund
+(dispatched on commit by the service that opened or retried it), and ``cash_refunds_retry_due``
 (beat) retries failed gateway refunds on a back-off and asks again for those whose
 confirmation never came.
 
 Celery autodiscovers only ``<app>.jobs``; this module is imported by
 ``catalog.services.payments``, which registers the tasks wherever the services are loaded
 (and CELERY_IMPORTS names it, so a worker knows it before anything else is loaded).
+Each task is named for the function it runs (one name per job).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ MAX_RETRIES = 5
 NETWORK_ERRORS = (urllib.error.URLError, TimeoutError, ConnectionError)
 
 
-@shared_task(name="catalog.sandbox_notify", bind=True, acks_late=True, max_retries=MAX_RETRIES)
-def sandbox_notify(self, reference: str, callback_url: str = "") -> str:
+@shared_task(name="catalog.sandbox_gateway_deliver", bind=True, acks_late=True, max_retries=MAX_RETRIES)
+def sandbox_gateway_deliver(self, reference: str, callback_url: str = "") -> str:
     """Deliver the "paid" notification for ``reference`` to ``callback_url``. Safe to run twice.
 
     Returns "delivered", "late" (the mall had cancelled the order and owes the payer a
@@ -60,8 +61,8 @@ def sandbox_notify(self, reference: str, callback_url: str = "") -> str:
     return "rejected"
 
 
-@shared_task(name="catalog.sandbox_refund_notify", bind=True, acks_late=True, max_retries=MAX_RETRIES)
-def sandbox_refund_notify(self, reference: str, attempt: int, callback_url: str = "") -> str:
+@shared_task(name="catalog.sandbox_gateway_refund_deliver", bind=True, acks_late=True, max_retries=MAX_RETRIES)
+def sandbox_gateway_refund_deliver(self, reference: str, attempt: int, callback_url: str = "") -> str:
     """Deliver the outcome of refund ``reference`` (``attempt``) to ``callback_url``. Safe to run twice.
 
     Returns "delivered", "rejected" (the mall refused it), "unknown" (no such refund) or
@@ -89,17 +90,17 @@ def sandbox_refund_notify(self, reference: str, attempt: int, callback_url: str 
     return "rejected"
 
 
-@shared_task(name="catalog.refund_request", bind=True, acks_late=True, max_retries=MAX_RETRIES)
-def refund_request(self, refund_id: int) -> str:
+@shared_task(name="catalog.cash_refund_request", bind=True, acks_late=True, max_retries=MAX_RETRIES)
+def cash_refund_request(self, refund_id: int) -> str:
     """Ask the gateway to make refund ``refund_id``. Safe to run twice and on several workers.
 
     Returns what ``cash_refund_request`` reports; a gateway that cannot be reached is
     retried with back-off (in-process mode: "undelivered", and the beat sweep asks again).
     """
-    from catalog.services import cash_refund_request
+    from catalog import services
 
     try:
-        return cash_refund_request(refund_id=refund_id)
+        return services.cash_refund_request(refund_id=refund_id)
     except NETWORK_ERRORS as error:
         if self.request.is_eager:
             logger.error("could not reach the gateway for cash refund %s: %s", refund_id, error)
@@ -107,9 +108,9 @@ def refund_request(self, refund_id: int) -> str:
         raise self.retry(exc=error, countdown=30 * 2**self.request.retries) from error
 
 
-@shared_task(name="catalog.refunds_retry", acks_late=True)
-def refunds_retry() -> int:
+@shared_task(name="catalog.cash_refunds_retry_due", acks_late=True)
+def cash_refunds_retry_due() -> int:
     """Retry failed gateway refunds whose time has come; ask again where no confirmation came."""
-    from catalog.services import cash_refunds_retry_due
+    from catalog import services
 
-    return cash_refunds_retry_due()
+    return services.cash_refunds_retry_due()

@@ -104,7 +104,7 @@ def sandbox_pay(request: HttpRequest, reference: str) -> HttpResponse:
     # The gateway notifies the mall where the member reached it (any host and port), unless
     # CATALOG_PAYMENT_CALLBACK_BASE says otherwise.
     callback = payments.notify_url("payment_callback_sandbox", payments.callback_base(request))
-    payment_jobs.sandbox_notify.delay(reference, callback)
+    payment_jobs.sandbox_gateway_deliver.delay(reference, callback)
     messages.info(
         request,
         _("The gateway accepted your payment. Your order goes ahead as soon as the gateway confirms it to the mall."),

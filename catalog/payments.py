@@ -345,7 +345,7 @@ class SandboxBackend(PaymentBackend):
             raise RefundRefused(reason=f"{refund.amount} is more than the {taken[0]} paid")
         from catalog import payment_jobs  # the gateway's own workers; imported late (they import this module)
 
-        payment_jobs.sandbox_refund_notify.delay(refund.reference, refund.attempt, refund.notify_url)
+        payment_jobs.sandbox_gateway_refund_deliver.delay(refund.reference, refund.attempt, refund.notify_url)
 
     def verify_refund_notification(self, request: HttpRequest) -> RefundNotification:
         return verify_signed(request.body, request.headers.get(SIGNATURE_HEADER, ""), parse=parse_refund_notification)

@@ -1,6 +1,8 @@
 """Celery entry points of the ledger: no arguments that matter, one service call each.
 
-All are safe to run twice and on several workers at once (see the services' docstrings).
+One name per job: the service ``points_expire``, the command ``points_expire`` and the task
+``points.expire`` (the command's name with its app prefix as the task's namespace). All
+are safe to run twice and on several workers at once (see the services' docstrings).
 """
 
 from __future__ import annotations
@@ -10,21 +12,21 @@ from celery import shared_task
 from points import services
 
 
-@shared_task(name="points.expire_due", acks_late=True)
-def expire_due() -> dict:
-    report = services.points_expire_due()
+@shared_task(name="points.expire", acks_late=True)
+def points_expire() -> dict:
+    report = services.points_expire()
     return {"lots": report.lots, "points": report.points, "members": report.members, "skipped": report.skipped_members}
 
 
-@shared_task(name="points.vest_due", acks_late=True)
-def vest_due() -> dict:
-    report = services.points_vest_due()
+@shared_task(name="points.vest", acks_late=True)
+def points_vest() -> dict:
+    report = services.points_vest()
     return {"points": report.points, "members": report.members}
 
 
-@shared_task(name="points.send_expiry_reminders", acks_late=True)
-def send_expiry_reminders() -> int:
-    return services.points_send_expiry_reminders()
+@shared_task(name="points.remind", acks_late=True)
+def points_remind() -> int:
+    return services.points_remind()
 
 
 @shared_task(name="points.tiers_recalculate", acks_late=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from points.exceptions import AccountNotFound
-from points.models import Account
+from points.models import Account, Campaign, Lot, Purchase
 
 
 def account_for_update(*, user_id: int) -> Account:
@@ -24,3 +24,29 @@ def accounts_for_update_skip_locked(*, account_ids: Iterable[int]) -> list[int]:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+
+
+def account_with_tier_for_update(*, account_id: int) -> Account:
+    """Lock and return an account by its id, with its tier read (not locked)."""
+    return Account.objects.select_for_update(of=("self",)).select_related("tier").get(pk=account_id)
+
+
+def lots_for_update_skip_locked(**filters: object) -> list[int]:
+    """Lock the lots matching ``filters`` in primary-key order, skipping any another job holds.
+
+    Only jobs that never take an account lock afterwards use this (the expiry reminders):
+    lots are otherwise changed only by holders of their account's lock.
+    """
+    return list(
+        Lot.objects.select_for_update(skip_locked=True).filter(**filters).order_by("pk").values_list("pk", flat=True)
+    )
+
+
+def campaign_for_update(*, campaign_id: int) -> Campaign:
+    """Lock and return a campaign (its budget is spent under this lock). Take the account lock first."""
+    return Campaign.objects.select_for_update().get(pk=campaign_id)
+
+
+def purchase_for_update(*, purchase_id: int) -> Purchase:
+    """Lock and return a recorded purchase (a refund of it). Take the member's account lock first."""
+    return Purchase.objects.select_for_update().get(pk=purchase_id)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -42,6 +42,33 @@ class Text:
 
     title: str
     body: str = ""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A text to store: its message code and JSON parameters, rendered when read.
+
+    Each app's ``notices.py`` composes its notices with one function per notice (zulip's
+    ``notify_*``); services pass the result on unread: ``**notice.memo`` to a ledger entry,
+    ``**notice.message`` to an inbox message, ``notice.nested()`` inside another text.
+    """
+
+    code: str
+    params: dict = field(default_factory=dict)
+
+    @property
+    def memo(self) -> dict:
+        """The ``memo_code``/``memo_params`` arguments of a ledger service."""
+        return {"memo_code": self.code, "memo_params": self.params}
+
+    @property
+    def message(self) -> dict:
+        """The ``message_code``/``params`` arguments of ``accounts.services.notification_send``."""
+        return {"message_code": self.code, "params": self.params}
+
+    def nested(self) -> dict:
+        """The notice as a value inside another text's parameters (see :func:`nested`)."""
+        return nested(self.code, self.params)
 
 
 Params = Mapping[str, Any]
@@ -173,6 +200,46 @@ AWARD_NONE = "points.award_none"
 AWARD_SWITCHED_OFF = "points.award_switched_off"
 SIGNUP_NEEDS_EMAIL = "points.signup_needs_email"
 SIGNUP_ALREADY_GIVEN = "points.signup_already_given"
+
+
+def purchase(*, order: str) -> Notice:
+    """History text of the points a host-shop purchase earned."""
+    return Notice(PURCHASE, {"order": order})
+
+
+def purchase_refund(*, order: str) -> Notice:
+    """History text of the points taken back when a purchase was refunded."""
+    return Notice(PURCHASE_REFUND, {"order": order})
+
+
+def first_purchase_bonus_refund(*, order: str) -> Notice:
+    """History text of a first-purchase bonus taken back with its purchase."""
+    return Notice(FIRST_PURCHASE_BONUS_REFUND, {"order": order})
+
+
+def award_capped(*, source: str, granted: int, requested: int) -> Notice:
+    """Why an earning gave ``granted`` of ``requested`` points: a cap."""
+    return Notice(AWARD_CAPPED, {"source": source, "granted": granted, "requested": requested})
+
+
+def award_none(*, source: str) -> Notice:
+    """Why an earning gave nothing: the member reached a cap."""
+    return Notice(AWARD_NONE, {"source": source})
+
+
+def award_switched_off(*, source: str) -> Notice:
+    """Why an earning gave nothing: its rule is off (or worth 0 points)."""
+    return Notice(AWARD_SWITCHED_OFF, {"source": source})
+
+
+def signup_needs_email() -> Notice:
+    """Why no sign-up bonus was paid: no verified identity to claim it with."""
+    return Notice(SIGNUP_NEEDS_EMAIL)
+
+
+def signup_already_given() -> Notice:
+    """Why no sign-up bonus was paid: this person had it before."""
+    return Notice(SIGNUP_ALREADY_GIVEN)
 
 
 @register(PURCHASE)

@@ -108,7 +108,7 @@ class PeriodicTaskScheduleForm(forms.ModelForm):
 class PeriodicTaskAdmin(BeatPeriodicTaskAdmin):
     """Operators pause, resume and re-time the mall's jobs; only superusers choose a task and its arguments.
 
-    A task and its arguments run with the system's authority (``catalog.sandbox_notify`` with
+    A task and its arguments run with the system's authority (``catalog.sandbox_gateway_deliver`` with
     an order's payment reference marks it paid), so they, adding, deleting and "run now" are
     superusers' alone.
     """

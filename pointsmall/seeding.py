@@ -123,7 +123,7 @@ def seed_demo(stdout) -> None:
             user, _created = _verified_user(email, DEMO_PASSWORD, display_name=name)
             _history(user, index, monthly)
             stdout.write(f"Member:  {email} / {DEMO_PASSWORD}")
-    points_services.points_vest_due()
-    points_services.points_expire_due()
+    points_services.points_vest()
+    points_services.points_expire()
     # Outside the transaction above: each demo order checks a PIN, which commits on its own.
     seed_catalog(stdout)

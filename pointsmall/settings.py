@@ -143,16 +143,19 @@ CELERY_IMPORTS = ["catalog.payment_jobs"]
 # Beat writes these into django-celery-beat's tables on start; operators can then pause or
 # re-time them in admin. Times are TIME_ZONE (business) times.
 CELERY_BEAT_SCHEDULE = {
-    "points-expire-due": {"task": "points.expire_due", "schedule": crontab(minute=5, hour=0)},
-    "points-vest-due": {"task": "points.vest_due", "schedule": crontab(minute=10)},
-    "points-expiry-reminders": {"task": "points.send_expiry_reminders", "schedule": crontab(minute=0, hour=10)},
+    # One name per job: the task and the management command name the same thing (``points.expire``
+    # ↔ ``manage.py points_expire``). The entries keep their names: beat updates the stored rows
+    # by name, so existing databases are re-pointed at the renamed tasks on start.
+    "points-expire-due": {"task": "points.expire", "schedule": crontab(minute=5, hour=0)},
+    "points-vest-due": {"task": "points.vest", "schedule": crontab(minute=10)},
+    "points-expiry-reminders": {"task": "points.remind", "schedule": crontab(minute=0, hour=10)},
     "points-tiers-recalculate": {
         "task": "points.tiers_recalculate",
         "schedule": crontab(minute=30, hour=0, day_of_month=1),
     },
     "points-tiers-warn": {"task": "points.tiers_warn_downgrades", "schedule": crontab(minute=0, hour=11)},
-    "catalog-cancel-unpaid": {"task": "catalog.cancel_unpaid", "schedule": crontab(minute="*")},
-    "catalog-refunds-retry": {"task": "catalog.refunds_retry", "schedule": crontab(minute="*/5")},
+    "catalog-cancel-unpaid": {"task": "catalog.orders_cancel_unpaid", "schedule": crontab(minute="*")},
+    "catalog-refunds-retry": {"task": "catalog.cash_refunds_retry_due", "schedule": crontab(minute="*/5")},
 }
 
 # --- Auth -----------------------------------------------------------------------

@@ -150,7 +150,7 @@ def _one_of_everything(staff: dict[str, User]) -> dict:
     IntervalSchedule.objects.create(every=10, period=IntervalSchedule.MINUTES)
     SolarSchedule.objects.create(event="sunrise", latitude=Decimal("31.23"), longitude=Decimal("121.47"))
     ClockedSchedule.objects.create(clocked_time=now + timedelta(days=1))
-    PeriodicTask.objects.create(name="points-expire-due", task="points.expire_due", crontab=crontab)
+    PeriodicTask.objects.create(name="points-expire-due", task="points.expire", crontab=crontab)
     return {"members": [alice, bob]}
 
 
@@ -640,8 +640,8 @@ def test_operators_pause_and_retime_a_periodic_task_but_not_what_it_runs(client,
             "enabled": [],
             "crontab": [""],
             "interval": [str(interval.pk)],
-            "task": ["catalog.sandbox_notify"],
-            "regtask": ["catalog.sandbox_notify"],
+            "task": ["catalog.sandbox_gateway_deliver"],
+            "regtask": ["catalog.sandbox_gateway_deliver"],
             "args": ['["ref-123"]'],
             "_save": "Save",
         }
@@ -650,7 +650,7 @@ def test_operators_pause_and_retime_a_periodic_task_but_not_what_it_runs(client,
     assert client.post(url, data).status_code == 302
     task.refresh_from_db()
     assert (task.enabled, task.interval_id, task.crontab_id) == (False, interval.pk, None)
-    assert (task.task, task.args) == ("points.expire_due", "[]")
+    assert (task.task, task.args) == ("points.expire", "[]")
     assert client.get(_url(PeriodicTask, "add")).status_code == 403
     actions = admin.site._registry[PeriodicTask].get_actions(_request_as(staff["Operators"]))
     assert set(actions) == {"enable_tasks", "disable_tasks", "toggle_tasks"}

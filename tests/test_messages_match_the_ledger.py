@@ -69,7 +69,7 @@ def test_a_cancellation_says_how_many_points_came_back_spendable(client, member,
     response = client.post(reverse("order_cancel", args=[order.pk]), follow=True)
 
     assert messages_of(response) == ["Order cancelled. 120 points are back in your account."]
-    assert points_selectors.header_balance(user_id=member.pk) == 300
+    assert points_selectors.spendable_balance(user_id=member.pk) == 300
 
 
 def test_points_refunded_into_lots_that_expired_meanwhile_are_not_called_back(client, member, clock):
@@ -89,7 +89,7 @@ def test_points_refunded_into_lots_that_expired_meanwhile_are_not_called_back(cl
         "Order cancelled. 20 points are back in your account.",
         "100 points of this order had passed their expiry date since you redeemed, so they expired as they came back.",
     ]
-    assert points_selectors.header_balance(user_id=member.pk) == 50
+    assert points_selectors.spendable_balance(user_id=member.pk) == 50
     assert points_services.points_verify().ok
 
 

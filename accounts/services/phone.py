@@ -6,7 +6,8 @@ and as the member's identity for once-per-person rewards) only once its holder e
 code sent to it; that is where uniqueness is enforced, by a partial unique constraint.
 
 A wrong code must be counted even though the call then raises, so ``phone_code_confirm``
-commits the count before raising: call it outside any transaction of your own.
+commits the count before raising: call it outside any transaction of your own (its
+transaction is durable: ``RuntimeError`` inside another one).
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from math import ceil
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
-from django.utils.translation import ngettext
 
-from accounts import locks, rules, selectors, sms
+from accounts import locks, notices, rules, selectors, sms
 from accounts.exceptions import (
     PhoneAlreadyVerified,
     PhoneCodeExpired,
@@ -35,6 +35,7 @@ from accounts.exceptions import (
 from accounts.models import PhoneVerification
 from points import services as points_services
 from points.exceptions import DomainError
+from pointsmall.kernel.transactions import after_commit
 
 DAY = timedelta(hours=24)
 
@@ -82,16 +83,9 @@ def phone_code_send(*, user_id: int) -> PhoneCodeSent:
         expires_at=expires_at,
     )
     minutes = int(rules.PHONE_CODE_LIFETIME.total_seconds() // 60)
-    with translation.override(selectors.member_language(user_id=user_id)):
-        text = ngettext(
-            "Your Points Mall verification code is %(code)s. It expires in %(minutes)s minute. "
-            "Never share it with anyone.",
-            "Your Points Mall verification code is %(code)s. It expires in %(minutes)s minutes. "
-            "Never share it with anyone.",
-            minutes,
-        ) % {"code": code, "minutes": minutes}
+    text = notices.phone_code_sms(code=code, minutes=minutes, language=selectors.member_language(user_id=user_id))
     phone = user.phone
-    transaction.on_commit(lambda: sms.sms_send(phone=phone, text=text))
+    after_commit(lambda: sms.sms_send(phone=phone, text=text))
     return PhoneCodeSent(phone_masked=rules.mask_phone(phone), expires_at=expires_at)
 
 
@@ -108,7 +102,7 @@ def phone_code_confirm(*, user_id: int, code: str) -> None:
     Call it outside any transaction (see the module docstring).
     """
     failure: DomainError
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         user = locks.member_row_for_update(user_id=user_id)
         if not user.phone:
             raise PhoneNotSet()

@@ -4,6 +4,7 @@ A failed attempt must be counted even though the call then raises, so the counti
 transaction commits before the error is raised. Callers must therefore call
 ``pin_verify`` and ``pin_change`` outside any transaction of their own: if an outer
 transaction rolled back, the failed attempt would be forgotten and guessing would be free.
+Both enforce it: their transaction is durable (``RuntimeError`` inside another one).
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def pin_change(*, user_id: int, password: str, new_pin: str) -> None:
     Call it outside any transaction (see the module docstring).
     """
     _check_new_pin(new_pin)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         row = locks.pin_for_update(user_id=user_id)
         if row is None:
             raise PinNotSet()
@@ -127,7 +128,7 @@ def pin_verify(*, user_id: int, pin: str) -> None:
     15 minutes. Locks the member's PIN row (select_for_update), so concurrent attempts are
     counted one after the other. Call it outside any transaction (see the module docstring).
     """
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         row = locks.pin_for_update(user_id=user_id)
         if row is None:
             raise PinNotSet()

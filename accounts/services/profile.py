@@ -12,6 +12,7 @@ from django.db import transaction
 from accounts import locks, rules
 from accounts.exceptions import InvalidPhone, InvalidText
 from accounts.services.avatars import PreparedAvatar
+from pointsmall.kernel.transactions import after_commit
 
 
 def _store_avatar(user, avatar: PreparedAvatar) -> list[str]:
@@ -77,7 +78,7 @@ def profile_update(
         _delete_files(storage, stored)
         raise
     if replaced:
-        transaction.on_commit(lambda: _delete_files(storage, replaced))
+        after_commit(lambda: _delete_files(storage, replaced))
 
 
 @transaction.atomic

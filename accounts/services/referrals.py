@@ -1,5 +1,8 @@
 """Invite codes and referrals (邀请好友): binding a new member to the inviter, and the inviter's rewards.
 
+This module holds the writes; the pure rules (burst, pending window, self-referral, keys) are
+in ``accounts.rules`` and the texts of every message in ``accounts.notices``.
+
 Lock order: the inviter's points account, then the referral row. A referral's rewards are
 also paid from inside the friend's own ledger operations (a first purchase holds the
 friend's account), so two accounts are then locked friend first, inviter second. That
@@ -14,7 +17,7 @@ sign-ups from the friend's IP address found within that hour can still cancel it
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -35,9 +38,10 @@ from accounts.services.notifications import notification_send
 from points import selectors as points_selectors
 from points import services as points_services
 from points.enums import EarningSource
+from points.notices import Notice
+from pointsmall.kernel import clock
 
 CODE_ATTEMPTS = 5
-IP_WINDOW = timedelta(hours=1)
 
 
 @transaction.atomic
@@ -67,15 +71,14 @@ def _friend(referral: Referral) -> str:
     return rules.mask_email(referral.invitee.email)
 
 
-def _tell_inviter(referral: Referral, event: str, message_code: str, **params: object) -> None:
-    """An inbox message to the inviter about the friend (masked, added as ``friend``), rendered in
-    the inviter's language when read (accounts.notices); once per event (and round: rewards paid
-    again after a hold are announced again)."""
+def _tell_inviter(referral: Referral, event: str, notice: Notice) -> None:
+    """Send the inviter ``notice`` (composed by accounts.notices, rendered in the inviter's
+    language when read); once per event (and round: rewards paid again after a hold are
+    announced again)."""
     notification_send(
         user_id=referral.inviter_id,
         kind=NotificationKind.POINTS,
-        message_code=message_code,
-        params={"friend": _friend(referral), **params},
+        **notice.message,
         link=reverse("invite"),
         dedupe_key=_key(referral, event),
     )
@@ -90,10 +93,11 @@ def referral_bind(*, invitee_id: int, code: str, signup_ip: str | None = None) -
     it is held for review, and so are the others from that address in that hour whose
     rewards are not final yet (their pending sign-up rewards are cancelled).
 
-    The binding is one transaction; each earlier referral held is another, which locks that
-    inviter's points account and then the referral, so one inviter is locked at a time.
-    Call it outside a transaction (the sign-up does). Not repeatable: a second call for the
-    same member raises ReferralAlreadyBound.
+    The binding is one transaction of its own (durable: RuntimeError inside another one);
+    each earlier referral held is another, which locks that inviter's points account and
+    then the referral, so one inviter is locked at a time. Call it outside a transaction
+    (the sign-up does). Not repeatable: a second call for the same member raises
+    ReferralAlreadyBound.
     """
     status, burst = _bind(invitee_id=invitee_id, code=code, signup_ip=signup_ip)
     for referral_id in burst:
@@ -101,7 +105,7 @@ def referral_bind(*, invitee_id: int, code: str, signup_ip: str | None = None) -
     return status
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def _bind(*, invitee_id: int, code: str, signup_ip: str | None) -> tuple[str, list[int]]:
     inviter = selectors.invite_code_owner(code=code)
     if inviter is None:
@@ -114,8 +118,8 @@ def _bind(*, invitee_id: int, code: str, signup_ip: str | None) -> tuple[str, li
     status, held_reason = ReferralStatus.PENDING, ""
     burst: list[int] = []
     if signup_ip:
-        recent = Referral.objects.filter(signup_ip=signup_ip, created_at__gt=now - IP_WINDOW)
-        if recent.count() + 1 >= selectors.referral_ip_hourly_limit():
+        recent = Referral.objects.filter(signup_ip=signup_ip, created_at__gt=now - rules.REFERRAL_IP_WINDOW)
+        if rules.is_referral_burst(recent_signups=recent.count(), limit=selectors.referral_ip_hourly_limit()):
             status, held_reason = ReferralStatus.HELD, HoldReason.SAME_IP
             burst = list(
                 recent.filter(status__in=[ReferralStatus.PENDING, ReferralStatus.APPROVED], reviewed_at__isnull=True)
@@ -136,7 +140,7 @@ def _bind(*, invitee_id: int, code: str, signup_ip: str | None) -> tuple[str, li
         # The same member bound concurrently (a double-submitted sign-up).
         raise ReferralAlreadyBound() from None
     if status == ReferralStatus.HELD:
-        _tell_inviter(referral, "held", notices.REFERRAL_HELD)
+        _tell_inviter(referral, "held", notices.referral_held(friend=_friend(referral)))
     return status, burst
 
 
@@ -173,7 +177,7 @@ def referral_hold(*, referral_id: int) -> bool:
     referral.status = ReferralStatus.HELD
     referral.held_reason = HoldReason.SAME_IP
     referral.save()
-    _tell_inviter(referral, "held", notices.REFERRAL_HELD)
+    _tell_inviter(referral, "held", notices.referral_held(friend=_friend(referral)))
     return True
 
 
@@ -184,14 +188,13 @@ def _cancel_pending(referral: Referral, entry_id: int | None, what: str) -> None
         user_id=referral.inviter_id,
         earn_entry_id=entry_id,
         idempotency_key=f"{_key(referral, what)}:held",
-        memo_code=notices.REFERRAL_HELD_MEMO,
+        **notices.referral_held_memo().memo,
     )
 
 
 def _key(referral: Referral, what: str) -> str:
     """The idempotency key of a reward (or an inbox message); rewards paid again after a hold get fresh ones."""
-    key = f"referral:{referral.pk}:{what}"
-    return f"{key}:{referral.reward_round}" if referral.reward_round else key
+    return rules.referral_key(referral_id=referral.pk, what=what, reward_round=referral.reward_round)
 
 
 def _save(referral: Referral, *fields: str) -> None:
@@ -206,34 +209,33 @@ def _pay_signup_reward(referral: Referral, now: datetime) -> None:
     if rewarded >= cap:
         referral.no_reward_reason = NoRewardReason.MONTHLY_CAP
         _save(referral, "no_reward_reason")
-        _tell_inviter(referral, "monthly_cap", notices.REFERRAL_MONTHLY_CAP, cap=cap)
+        _tell_inviter(referral, "monthly_cap", notices.referral_monthly_cap(friend=_friend(referral), cap=cap))
         return
-    # Pending while a burst from the friend's IP address could still turn up; an operator's approval is final.
-    checking = referral.signup_ip and referral.reviewed_at is None and referral.created_at + IP_WINDOW > now
-    available_at = referral.created_at + IP_WINDOW if checking else now
+    pending_until = rules.signup_reward_available_at(
+        created_at=referral.created_at, signup_ip=referral.signup_ip, reviewed=referral.reviewed_at is not None, now=now
+    )
     result = points_services.points_award(
         user_id=referral.inviter_id,
         source=EarningSource.REFERRAL_SIGNUP,
         idempotency_key=_key(referral, "signup"),
         reference=f"referral:{referral.pk}",
-        memo_code=notices.REFERRAL_SIGNUP_MEMO,
-        memo_params={"friend": _friend(referral)},
-        available_at=available_at if checking else None,
+        **notices.referral_signup_memo(friend=_friend(referral)).memo,
+        available_at=pending_until,
     )
     referral.rewarded_at = now
     referral.signup_points = result.granted
-    referral.signup_available_at = available_at if result.granted else None
+    referral.signup_available_at = (pending_until or now) if result.granted else None
     referral.signup_entry_id = result.receipt.entry_id if result.receipt else None
     _save(referral, "rewarded_at", "signup_points", "signup_available_at", "signup_entry_id")
     if not result.granted:
-        _tell_inviter(referral, "signup", notices.REFERRAL_SIGNUP_NO_REWARD, reason=result.reason)
+        _tell_inviter(
+            referral, "signup", notices.referral_signup_no_reward(friend=_friend(referral), reason=result.reason)
+        )
         return
     _tell_inviter(
         referral,
         "signup",
-        notices.REFERRAL_SIGNUP_REWARD,
-        points=result.granted,
-        available_at=available_at.isoformat() if checking else None,
+        notices.referral_signup_reward(friend=_friend(referral), points=result.granted, available_at=pending_until),
     )
 
 
@@ -243,8 +245,7 @@ def _pay_first_order_reward(referral: Referral, now: datetime) -> None:
         source=EarningSource.REFERRAL_FIRST_ORDER,
         idempotency_key=_key(referral, "first_order"),
         reference=f"referral:{referral.pk}",
-        memo_code=notices.REFERRAL_FIRST_ORDER_MEMO,
-        memo_params={"friend": _friend(referral)},
+        **notices.referral_first_order_memo(friend=_friend(referral)).memo,
         available_at=referral.first_order_available_at,
     )
     referral.first_order_rewarded_at = now
@@ -253,15 +254,21 @@ def _pay_first_order_reward(referral: Referral, now: datetime) -> None:
     _save(referral, "first_order_rewarded_at", "first_order_points", "first_order_entry_id")
     available_at = referral.first_order_available_at
     if not result.granted:
-        _tell_inviter(referral, "first_order", notices.REFERRAL_FIRST_ORDER_NO_REWARD, reason=result.reason)
+        _tell_inviter(
+            referral,
+            "first_order",
+            notices.referral_first_order_no_reward(friend=_friend(referral), reason=result.reason),
+        )
         return
     later = available_at is not None and available_at > now
     _tell_inviter(
         referral,
         "first_order",
-        notices.REFERRAL_FIRST_ORDER_REWARD,
-        points=result.granted,
-        available_on=timezone.localtime(available_at).date().isoformat() if later else None,
+        notices.referral_first_order_reward(
+            friend=_friend(referral),
+            points=result.granted,
+            available_on=clock.business_date(available_at) if later else None,
+        ),
     )
 
 
@@ -297,9 +304,8 @@ def _is_self_referral(referral: Referral, email: str, identity_rules: rules.Emai
     verified phone of the friend's account is one of the inviter's (as normalised mailboxes)."""
     friend = selectors.person_identities(user_id=referral.invitee_id, identity_rules=identity_rules)
     friend |= {selectors.email_identity(email=email, identity_rules=identity_rules)}
-    return not friend.isdisjoint(
-        selectors.person_identities(user_id=referral.inviter_id, identity_rules=identity_rules)
-    )
+    inviter = selectors.person_identities(user_id=referral.inviter_id, identity_rules=identity_rules)
+    return rules.is_same_person(friend, inviter)
 
 
 @transaction.atomic
@@ -337,10 +343,10 @@ def referral_confirm(*, invitee_id: int, email: str) -> None:
         referral.status = ReferralStatus.APPROVED
     _save(referral, "verified_at", "invitee_identity", "no_reward_reason", "status")
     if referral.no_reward_reason == NoRewardReason.SELF_REFERRAL:
-        _tell_inviter(referral, "self_referral", notices.REFERRAL_SELF)
+        _tell_inviter(referral, "self_referral", notices.referral_self(friend=_friend(referral)))
         return
     if referral.no_reward_reason == NoRewardReason.KNOWN_EMAIL:
-        _tell_inviter(referral, "known_email", notices.REFERRAL_KNOWN_EMAIL)
+        _tell_inviter(referral, "known_email", notices.referral_known_email(friend=_friend(referral)))
         return
     _pay_due(referral, now)
 
@@ -388,14 +394,14 @@ def referral_first_order_withdraw(*, invitee_id: int, reference: str) -> bool:
             user_id=referral.inviter_id,
             earn_entry_id=referral.first_order_entry_id,
             idempotency_key=f"{_key(referral, 'first_order')}:withdrawn",
-            memo_code=notices.REFERRAL_FIRST_ORDER_REFUNDED_MEMO,
+            **notices.referral_first_order_refunded_memo().memo,
         )
         _tell_inviter(
             referral,
             "first_order_withdrawn",
-            notices.REFERRAL_FIRST_ORDER_WITHDRAWN,
-            points=referral.first_order_points,
-            pending=was_pending,
+            notices.referral_first_order_withdrawn(
+                friend=_friend(referral), points=referral.first_order_points, pending=was_pending
+            ),
         )
     referral.first_order_withdrawn_at = now
     _save(referral, "first_order_withdrawn_at")
@@ -427,7 +433,7 @@ def referral_approve(*, referral_id: int, reviewer_id: int) -> None:
     referral.reviewed_at = now
     _save(referral, "status", "reviewed_by", "reviewed_at")
     if referral.verified_at is None:
-        _tell_inviter(referral, "approved", notices.REFERRAL_APPROVED)
+        _tell_inviter(referral, "approved", notices.referral_approved(friend=_friend(referral)))
         return
     _pay_due(referral, now)
 
@@ -447,4 +453,4 @@ def referral_deny(*, referral_id: int, reviewer_id: int) -> None:
     referral.reviewed_by_id = reviewer_id
     referral.reviewed_at = timezone.now()
     _save(referral, "status", "reviewed_by", "reviewed_at")
-    _tell_inviter(referral, "denied", notices.REFERRAL_DENIED)
+    _tell_inviter(referral, "denied", notices.referral_denied(friend=_friend(referral)))

@@ -29,14 +29,12 @@ def signup_bonus_claim(*, user_id: int, email: str) -> points_services.AwardResu
         points_services.claim_identities(user_id=user_id, identities=identities)
         return result
     if result.granted:
-        code, params = notices.SIGNUP_BONUS, {"points": result.granted}
+        notice = notices.signup_bonus(points=result.granted)
         link, key = reverse("my_points"), "signup-bonus:granted"
     elif result.reason:
-        code, params = notices.SIGNUP_BONUS_REFUSED, {"reason": result.reason}
+        notice = notices.signup_bonus_refused(reason=result.reason)
         link, key = reverse("rules"), "signup-bonus:refused"
     else:
         return result
-    notification_send(
-        user_id=user_id, kind=NotificationKind.POINTS, message_code=code, params=params, link=link, dedupe_key=key
-    )
+    notification_send(user_id=user_id, kind=NotificationKind.POINTS, **notice.message, link=link, dedupe_key=key)
     return result

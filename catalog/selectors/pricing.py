@@ -42,7 +42,7 @@ def member_pricing(*, user_id: int | None) -> MemberPricing:
         price_percent=tier.price_percent if tier else 100,
         tier_rank=tier.rank if tier else 0,
         tier_name=tier.name if tier else "",
-        balance=points_selectors.header_balance(user_id=user_id) or 0,
+        balance=points_selectors.spendable_balance(user_id=user_id) or 0,
     )
 
 

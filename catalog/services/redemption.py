@@ -154,7 +154,7 @@ def redemption_quote(*, user_id: int, product_id: int, quantity: int) -> Quote:
         points_total=total,
         points_saved=price.saved_per_unit * quantity,
         cash_total=product.cash_price * quantity,
-        balance=points_selectors.header_balance(user_id=user_id) or 0,
+        balance=points_selectors.spendable_balance(user_id=user_id) or 0,
         needs_address=product.kind == ProductKind.PHYSICAL,
     )
 

@@ -5,7 +5,7 @@ what made it owed: a paid order cancelled (member, operator) or rejected, or a p
 that arrived after its order was cancelled (docs/decisions/0015).
 
 - A gateway backend (sandbox) refunds by itself: the row is asked for on commit
-  (``catalog.refund_request``), the gateway confirms with a signed notification
+  (``catalog.cash_refund_request``), the gateway confirms with a signed notification
   (``refund_notification_apply``). A failed attempt is retried automatically on a back-off
   (``cash_refunds_retry_due``, beat), then by an operator (``cash_refund_retry``).
 - The offline backend has no API: an operator pays the member back (bank transfer, at
@@ -73,7 +73,7 @@ def _next_retry(attempt: int, now: datetime) -> datetime | None:
 
 def _ask_on_commit(refund_id: int) -> None:
     def ask() -> None:
-        payment_jobs.refund_request.delay(refund_id)
+        payment_jobs.cash_refund_request.delay(refund_id)
 
     # A broker outage must not turn the member's committed cancellation into an error
     # (after_commit logs and swallows it); the refund row is the record, and the beat sweep
@@ -140,7 +140,7 @@ def _fail(*, refund_id: int, attempt: int, reason: str) -> bool:
 
 
 def cash_refund_request(*, refund_id: int) -> str:
-    """Ask the refund's gateway to make it (what the ``catalog.refund_request`` job does).
+    """Ask the refund's gateway to make it (what the ``catalog.cash_refund_request`` job does).
 
     Calls out to the gateway, so it holds no transaction around the call. Returns
     "requested"; "settled" (no longer due); "by_operator" (an offline refund: nothing to
@@ -301,6 +301,6 @@ def cash_refunds_retry_due(*, now: datetime | None = None) -> int:
             continue
         retried += 1
     for refund_id in lost:
-        payment_jobs.refund_request.delay(refund_id)
+        payment_jobs.cash_refund_request.delay(refund_id)
         retried += 1
     return retried

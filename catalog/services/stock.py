@@ -116,7 +116,7 @@ def stock_take(
     if stock_after <= threshold:
         from catalog import jobs  # the job module imports the services
 
-        after_commit(lambda: jobs.low_stock_alert.delay(product_id))
+        after_commit(lambda: jobs.low_stock_notify.delay(product_id))
     return stock_after
 
 

@@ -1,21 +1,16 @@
 """The ledger's public write surface. No other module writes a points table, ever."""
 
 from points.exceptions import FutureAsOf, InvalidExpiry
+from points.selectors.identities import identity_hash  # accounts hashes the invited e-mail with the same key
 from points.services._core import Receipt
-from points.services.batch import (
-    BatchReport,
-    points_expire_due,
-    points_send_expiry_reminders,
-    points_vest_due,
-)
 from points.services.earning import (
     AwardResult,
     UnknownSource,
     claim_identities,
-    identity_hash,
     points_award,
     signup_bonus_grant,
 )
+from points.services.expiry import points_expire, points_remind
 from points.services.ledger import (
     account_open,
     points_adjust,
@@ -36,6 +31,7 @@ from points.services.purchases import (
     purchase_refund,
     purchases_import_csv,
 )
+from points.services.reports import BatchReport
 from points.services.tiers import (
     MAX_TRIAL_DAYS,
     InvalidTierTrial,
@@ -47,6 +43,7 @@ from points.services.tiers import (
     tiers_warn_downgrades,
 )
 from points.services.verify import CHECKS, VerifyReport, Violation, points_verify
+from points.services.vesting import points_vest
 
 __all__ = [
     "CHECKS",
@@ -76,13 +73,13 @@ __all__ = [
     "points_adjust",
     "points_award",
     "points_earn",
-    "points_expire_due",
+    "points_expire",
     "points_refund",
+    "points_remind",
     "points_reverse",
-    "points_send_expiry_reminders",
     "points_spend",
     "points_verify",
-    "points_vest_due",
+    "points_vest",
     "purchase_record",
     "purchase_refund",
     "purchases_import_csv",

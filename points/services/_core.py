@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import F, Q
 from django.utils import timezone
 
 from points import notices, rules
 from points.enums import EntryKind, LotStatus
 from points.exceptions import IdempotencyConflict, InvalidAmount, InvalidMessage
-from points.models import Account, Entry, ExpiryPolicy, Lot, LotMovement
+from points.models import Account, Entry, Lot, LotMovement
+from points.services import expiry, tiers
 
 
 @dataclass(frozen=True)
@@ -146,13 +146,6 @@ def write_entry(account: Account, *, kind: str, amount: int = 0, pending_amount:
         raise
 
 
-def expiry_rule() -> rules.ExpiryRule:
-    policy = ExpiryPolicy.objects.filter(pk=1).first()
-    if policy is None:
-        return rules.ExpiryRule()
-    return rules.ExpiryRule(mode=policy.mode, months=policy.months, rounding=policy.rounding)
-
-
 def open_lot(
     account: Account,
     entry: Entry,
@@ -215,56 +208,6 @@ def take_fifo(account: Account, entry: Entry, amount: int, now: datetime) -> Non
     move(entry, takes, sign=-1)
 
 
-def expire_accounts(account_ids: list[int], as_of: datetime, *, now: datetime | None = None) -> tuple[int, int, int]:
-    """Expire every due lot of the given, already locked accounts, in a fixed number of queries.
-
-    One expire entry per account (dated ``now``, default the clock), one movement per lot.
-    Returns (lots, points, members).
-    This is the portable path (SQLite, and the per-account settle); Postgres batches use
-    the single-statement SQL in ``batch.py``, which does the same work.
-    """
-    due = list(
-        Lot.objects.filter(
-            account_id__in=account_ids, status=LotStatus.AVAILABLE, remaining__gt=0, expires_at__lte=as_of
-        ).values_list("pk", "account_id", "remaining")
-    )
-    if not due:
-        return 0, 0, 0
-    per_account: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for lot_id, account_id, remaining in due:
-        per_account[account_id].append((lot_id, remaining))
-    totals = {account_id: sum(r for _l, r in lots) for account_id, lots in per_account.items()}
-    accounts = {a.pk: a for a in Account.objects.filter(pk__in=totals)}
-    now = now or timezone.now()
-    entries = Entry.objects.bulk_create(
-        [
-            Entry(
-                account_id=account_id,
-                kind=EntryKind.EXPIRE,
-                amount=-total,
-                balance_after=accounts[account_id].balance - total,
-                pending_after=accounts[account_id].pending,
-                created_at=now,
-            )
-            for account_id, total in totals.items()
-        ]
-    )
-    entry_by_account = {e.account_id: e for e in entries}
-    LotMovement.objects.bulk_create(
-        [
-            LotMovement(entry=entry_by_account[account_id], lot_id=lot_id, amount=-remaining)
-            for lot_id, account_id, remaining in due
-        ]
-    )
-    Lot.objects.filter(pk__in=[lot_id for lot_id, _a, _r in due]).update(remaining=0)
-    Account.objects.filter(pk__in=totals).update(
-        balance=Case(*[When(pk=a, then=F("balance") - Value(t)) for a, t in totals.items()]),
-        lifetime_expired=Case(*[When(pk=a, then=F("lifetime_expired") + Value(t)) for a, t in totals.items()]),
-        updated_at=now,
-    )
-    return len(due), sum(totals.values()), len(totals)
-
-
 def vest_account(account: Account, now: datetime) -> int:
     """Make the account's due pending lots spendable, one vest entry per lot. Returns points vested."""
     due = list(
@@ -324,12 +267,10 @@ def settle(account: Account, now: datetime) -> None:
     minute ago but were not swept yet, nor miss points that vested a minute ago.
     """
     vested = vest_account(account, now)
-    _lots, expired_points, _members = expire_accounts([account.pk], now, now=now)
+    _lots, expired_points, _members = expiry.expire_accounts([account.pk], now, now=now)
     if expired_points:
         account.refresh_from_db(fields=["balance", "pending", "debt", "lifetime_expired"])
     if vested:
         repay_debt(account, related=None, now=now)
         # Vested points now count for tiers (pending ones never do).
-        from points.services import tiers
-
         tiers.upgrade_if_qualified(account, now)

@@ -7,9 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -18,10 +16,12 @@ from points import locks, notices, rules
 from points.enums import CapPeriod, EarningSource
 from points.exceptions import DomainError, IdempotencyConflict
 from points.models import Account, Campaign, EarningRule, Entry, IdentityClaim
+from points.selectors.identities import identity_hash
+from points.selectors.tiers import effective_tier
 from points.services import _core
 from points.services._core import Receipt
 from points.services.ledger import points_earn
-from points.services.tiers import effective_tier
+from pointsmall.kernel import clock
 
 
 class UnknownSource(DomainError):
@@ -42,14 +42,10 @@ class AwardResult:
     reason: dict | None = None
 
 
-def _short(got: int, asked: int, receipt: Receipt | None, code: str, **params: object) -> AwardResult:
+def _short(got: int, asked: int, receipt: Receipt | None, why: notices.Notice) -> AwardResult:
     """A result that gave less than the rule's points, with why: now (``message``) and to store (``reason``)."""
-    reason = notices.nested(code, params)
+    reason = why.nested()
     return AwardResult(got, asked, receipt, notices.render_nested(reason), reason=reason)
-
-
-def _zone() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
 
 
 def active_campaign(*, source: str, tier_id: int | None, now: datetime) -> Campaign | None:
@@ -73,7 +69,7 @@ def active_campaign(*, source: str, tier_id: int | None, now: datetime) -> Campa
 
 def granted_in_periods(account: Account, source: str, now: datetime) -> dict[str, int]:
     """Points this source already gave the member this business day, week and month."""
-    zone = _zone()
+    zone = clock.business_zone()
     month_start = rules.period_start(now, CapPeriod.MONTH, zone)
     week_start = rules.period_start(now, CapPeriod.WEEK, zone)
     day_start = rules.period_start(now, CapPeriod.DAY, zone)
@@ -97,7 +93,7 @@ def _consume_budget(campaign: Campaign, extra: int) -> int:
     """Take up to ``extra`` points from a campaign's budget; returns what was available."""
     if campaign.budget is None or extra <= 0:
         return extra
-    locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    locked = locks.campaign_for_update(campaign_id=campaign.pk)
     take = min(extra, locked.budget - locked.budget_used)
     if take > 0:
         Campaign.objects.filter(pk=campaign.pk).update(budget_used=F("budget_used") + take)
@@ -157,10 +153,10 @@ def points_award(
         return AwardResult(points, points, _core.receipt(account, existing, replayed=True), replayed=True)
     rule = EarningRule.objects.filter(source=source).first()
     if rule is None or not rule.active:
-        return _short(0, 0, None, notices.AWARD_SWITCHED_OFF, source=source)
+        return _short(0, 0, None, notices.award_switched_off(source=source))
     if base_points is None and rule.points <= 0:
         # A fixed-points rule set to 0 gives nothing; it must not make the member's action fail.
-        return _short(0, 0, None, notices.AWARD_SWITCHED_OFF, source=source)
+        return _short(0, 0, None, notices.award_switched_off(source=source))
     base = _core.check_positive(base_points if base_points is not None else rule.points)
     now = now or timezone.now()
     caps = {CapPeriod.DAY: rule.daily_cap, CapPeriod.WEEK: rule.weekly_cap, CapPeriod.MONTH: rule.monthly_cap}
@@ -168,7 +164,7 @@ def points_award(
     requested, _campaign = award_amount(account=account, rule=rule, base=base, now=now)
     granted = requested if room is None else min(requested, room)
     if granted <= 0:
-        return _short(0, requested, None, notices.AWARD_NONE, source=source)
+        return _short(0, requested, None, notices.award_none(source=source))
     receipt = points_earn(
         user_id=user_id,
         amount=granted,
@@ -182,15 +178,9 @@ def points_award(
     )
     if granted < requested:
         return _short(
-            granted, requested, receipt, notices.AWARD_CAPPED, source=source, granted=granted, requested=requested
+            granted, requested, receipt, notices.award_capped(source=source, granted=granted, requested=requested)
         )
     return AwardResult(granted, requested, receipt)
-
-
-def identity_hash(identity: str) -> str:
-    """The keyed hash every once-per-person record stores for an identity (``email:…``, ``phone:…``):
-    the sign-up bonus claims here, the invited e-mail of a referral in accounts. One helper, one key."""
-    return rules.identity_hash(identity, settings.SECRET_KEY)
 
 
 @transaction.atomic
@@ -210,9 +200,9 @@ def signup_bonus_grant(*, user_id: int, identities: list[str], now: datetime | N
         return points_award(user_id=user_id, source=EarningSource.SIGNUP, idempotency_key=key, now=now)
     hashes = sorted({identity_hash(i) for i in identities if i and i.split(":", 1)[-1].strip()})
     if not hashes:
-        return _short(0, 0, None, notices.SIGNUP_NEEDS_EMAIL)
+        return _short(0, 0, None, notices.signup_needs_email())
     if IdentityClaim.objects.filter(reward=EarningSource.SIGNUP, identity_hash__in=hashes).exists():
-        return _short(0, 0, None, notices.SIGNUP_ALREADY_GIVEN)
+        return _short(0, 0, None, notices.signup_already_given())
     try:
         with transaction.atomic():
             IdentityClaim.objects.bulk_create(
@@ -220,7 +210,7 @@ def signup_bonus_grant(*, user_id: int, identities: list[str], now: datetime | N
             )
     except IntegrityError:
         # Another account claimed the same identity a moment ago.
-        return _short(0, 0, None, notices.SIGNUP_ALREADY_GIVEN)
+        return _short(0, 0, None, notices.signup_already_given())
     return points_award(user_id=user_id, source=EarningSource.SIGNUP, idempotency_key=key, now=now)
 
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from points import locks, rules
+from points import locks, policies, rules
 from points.enums import EntryKind, LotStatus
 from points.exceptions import (
     EntryNotFound,
@@ -27,7 +26,7 @@ from points.exceptions import (
     SelfAdjustment,
 )
 from points.models import Account, Entry, Lot, LotMovement, Tier
-from points.services import _core, tiers
+from points.services import _core, expiry, tiers
 from points.services._core import Receipt
 from points.signals import points_refunded, points_spent
 
@@ -35,12 +34,6 @@ from points.signals import points_refunded, points_spent
 def account_open(*, user_id: int) -> None:
     """Open the member's account if it does not exist. Safe to call any number of times."""
     Account.objects.get_or_create(user_id=user_id, defaults={"tier": Tier.objects.order_by("rank").first()})
-
-
-def _lot_expiry(earned_at: datetime) -> datetime | None:
-    from zoneinfo import ZoneInfo
-
-    return rules.expiry_for(earned_at, _core.expiry_rule(), ZoneInfo(settings.TIME_ZONE))
 
 
 @transaction.atomic
@@ -93,7 +86,7 @@ def points_earn(
         idempotency_key=idempotency_key,
         created_at=now,
     )
-    lot_expiry = expires_at if expires_at is not None else _lot_expiry(now)
+    lot_expiry = expires_at if expires_at is not None else expiry.lot_expiry(now)
     _core.open_lot(account, entry, amount=amount, earned_at=now, available_at=available_at, expires_at=lot_expiry)
     if not pending:
         _core.repay_debt(account, related=entry, now=now)
@@ -141,10 +134,7 @@ def points_spend(
     _core.take_fifo(account, entry, amount, now)
     if first_spend:
         # Rewards tied to a first redemption (referrals) vest after the same returns window as purchases.
-        from points.models import PurchasePolicy
-
-        policy = PurchasePolicy.objects.filter(pk=1).first()
-        window = timedelta(days=policy.pending_days if policy else 7)
+        window = timedelta(days=policies.purchase_policy().pending_days)
         points_spent.send(
             sender=Entry,
             user_id=user_id,
@@ -377,7 +367,9 @@ def points_adjust(
         created_at=now,
     )
     if amount > 0:
-        _core.open_lot(account, entry, amount=amount, earned_at=now, available_at=now, expires_at=_lot_expiry(now))
+        _core.open_lot(
+            account, entry, amount=amount, earned_at=now, available_at=now, expires_at=expiry.lot_expiry(now)
+        )
         _core.repay_debt(account, related=entry, now=now)
     else:
         _core.take_fifo(account, entry, -amount, now)

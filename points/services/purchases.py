@@ -17,10 +17,10 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from points import locks, notices, rules
+from points import locks, notices, policies, rules
 from points.enums import EarningSource, PurchaseRateScope
 from points.exceptions import DomainError, IdempotencyConflict
-from points.models import Account, EarningRule, Purchase, PurchasePolicy, PurchaseRate, PurchaseRefund
+from points.models import Account, EarningRule, Purchase, PurchaseRate, PurchaseRefund
 from points.services.earning import award_amount, points_award
 from points.services.ledger import points_earn, points_reverse
 from points.signals import purchase_recorded, purchase_refunded
@@ -54,10 +54,6 @@ class PurchaseResult:
     replayed: bool = False
 
 
-def _policy() -> PurchasePolicy:
-    return PurchasePolicy.objects.filter(pk=1).first() or PurchasePolicy()
-
-
 def _rate_for(line: PurchaseLine, default: Decimal, overrides: dict[tuple[str, str], PurchaseRate]) -> Decimal:
     for scope, key in ((PurchaseRateScope.SKU, line.sku), (PurchaseRateScope.CATEGORY, line.category)):
         rate = overrides.get((scope, key)) if key else None
@@ -72,7 +68,7 @@ def purchase_base_value(*, lines: list[PurchaseLine]) -> Decimal:
     Not rounded: multipliers apply to this value and the result is rounded down once, at the
     end (docs/decisions/0007). Rounding here too made ¥9.99 at ×2 earn 18 instead of 19.
     """
-    policy = _policy()
+    policy = policies.purchase_policy()
     keys = {(PurchaseRateScope.SKU, line.sku) for line in lines if line.sku} | {
         (PurchaseRateScope.CATEGORY, line.category) for line in lines if line.category
     }
@@ -131,7 +127,7 @@ def purchase_record(
         return PurchaseResult(external_id, existing.points, bonus, existing.occurred_at, replayed=True)
     now = now or timezone.now()
     occurred_at = min(occurred_at or now, now)
-    available_at = occurred_at + timedelta(days=_policy().pending_days)
+    available_at = occurred_at + timedelta(days=policies.purchase_policy().pending_days)
     value = purchase_base_value(lines=lines)
     base = rules.floor_points(value)
     rule = EarningRule.objects.filter(source=EarningSource.PURCHASE).first()
@@ -146,8 +142,7 @@ def purchase_record(
             amount=points,
             idempotency_key=f"purchase:{external_id}",
             reference=f"shop.order:{external_id}",
-            memo_code=notices.PURCHASE,
-            memo_params={"order": external_id},
+            **notices.purchase(order=external_id).memo,
             available_at=available_at,
             source=EarningSource.PURCHASE,
             now=now,
@@ -209,7 +204,7 @@ def purchase_refund(*, external_id: str, amount: Decimal | None = None, idempote
     if purchase is None:
         raise PurchaseNotFound()
     locks.account_for_update(user_id=purchase.account.user_id)
-    purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
+    purchase = locks.purchase_for_update(purchase_id=purchase.pk)
     refund_key = f"purchase-refund:{idempotency_key}"
     earlier = PurchaseRefund.objects.filter(idempotency_key=refund_key).first()
     if earlier is not None:
@@ -230,16 +225,14 @@ def purchase_refund(*, external_id: str, amount: Decimal | None = None, idempote
             earn_entry_id=purchase.earn_entry_id,
             amount=delta,
             idempotency_key=refund_key,
-            memo_code=notices.PURCHASE_REFUND,
-            memo_params={"order": external_id},
+            **notices.purchase_refund(order=external_id).memo,
         )
     if refunded_total >= purchase.amount and purchase.bonus_entry_id:
         points_reverse(
             user_id=user_id,
             earn_entry_id=purchase.bonus_entry_id,
             idempotency_key=f"{refund_key}:bonus",
-            memo_code=notices.FIRST_PURCHASE_BONUS_REFUND,
-            memo_params={"order": external_id},
+            **notices.first_purchase_bonus_refund(order=external_id).memo,
         )
     Purchase.objects.filter(pk=purchase.pk).update(refunded_amount=refunded_total, points_taken_back=target)
     PurchaseRefund.objects.create(

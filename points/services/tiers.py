@@ -1,8 +1,9 @@
 """Tiers: qualify by points earned in a rolling window; up at once, down only monthly.
 
 Qualifying points are the points that became available from earning (earn and vest
-entries) minus reversals of them, inside the window. Pending points do not count until
-they vest; operator adjustments and refunds of spends never count.
+entries) minus reversals of them, inside the window; pending points do not count until
+they vest. The reads (qualifying points, the ladder, when the next recalculation is) live
+in ``points.selectors.tiers``; this module holds the writes.
 
 A member may also enjoy a higher tier for a while without earning it: a tier trial
 (``TierGrant``, bought in the mall). The tier whose benefits apply is the higher of the
@@ -14,20 +15,27 @@ earned tier, so the recalculation, the warnings and the upgrade notices ignore t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, IntegerField, Max, Q, Sum, When
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from points import locks, rules
-from points.enums import EntryKind, TierChange
+from points import locks, policies, rules
+from points.enums import TierChange
 from points.exceptions import DomainError, IdempotencyConflict
-from points.models import Account, Entry, Tier, TierGrant, TierPolicy
+from points.models import Account, Tier, TierGrant
+from points.selectors.tiers import (
+    keep_requirement,
+    ladder,
+    next_recalculation,
+    qualifying_by_account,
+    qualifying_points,
+    window_start,
+)
 from points.signals import tier_changed, tier_downgrade_warning
+from pointsmall.kernel import clock
 
 # Ten years: a bound on what one trial (days × quantity of an order) may lend.
 MAX_TRIAL_DAYS = 3660
@@ -41,60 +49,6 @@ class UnknownTier(DomainError):
 class InvalidTierTrial(DomainError):
     code = "invalid_tier_trial"
     default_message = _("A tier trial needs a tier above the entry tier and 1 to %(max)s days.")
-
-
-_QUALIFYING = Case(
-    When(Q(kind__in=[EntryKind.EARN, EntryKind.VEST], amount__gt=0), then=F("amount")),
-    When(kind=EntryKind.REVERSE, then=F("amount") - F("debt_change")),
-    default=0,
-    output_field=IntegerField(),
-)
-
-
-def policy() -> TierPolicy:
-    return TierPolicy.objects.filter(pk=1).first() or TierPolicy()
-
-
-def ladder() -> list[Tier]:
-    return list(Tier.objects.order_by("rank"))
-
-
-def window_start(now: datetime, months: int) -> datetime:
-    return rules.add_months(now, -months)
-
-
-def qualifying_points(*, account_id: int, now: datetime | None = None, since: datetime | None = None) -> int:
-    now = now or timezone.now()
-    since = since or window_start(now, policy().window_months)
-    total = Entry.objects.filter(account_id=account_id, created_at__gte=since, created_at__lte=now).aggregate(
-        total=Sum(_QUALIFYING)
-    )["total"]
-    return max(total or 0, 0)
-
-
-def trial_tier(*, account_id: int, now: datetime) -> Tier | None:
-    """The highest tier a trial lends the member at ``now``, or None (one indexed query)."""
-    grant = (
-        TierGrant.objects.filter(account_id=account_id, starts_at__lte=now, ends_at__gt=now)
-        .select_related("tier")
-        .order_by("-tier__rank")
-        .first()
-    )
-    return grant.tier if grant else None
-
-
-def effective_tier(account: Account, now: datetime | None = None) -> Tier | None:
-    """The tier whose benefits the member enjoys at ``now``: the earned one or a higher trial.
-
-    A trial never lowers a member who is already higher, and stops counting at its end
-    without any job running. None only when no tier exists at all.
-    """
-    now = now or timezone.now()
-    earned = account.tier if account.tier_id else Tier.objects.order_by("rank").first()
-    lent = trial_tier(account_id=account.pk, now=now)
-    if lent is not None and (earned is None or lent.rank > earned.rank):
-        return lent
-    return earned
 
 
 @dataclass(frozen=True)
@@ -184,15 +138,6 @@ class RecalculationReport:
     changes: list[tuple[int, str, str]]  # (user id, from tier code, to tier code)
 
 
-def _qualifying_by_account(since: datetime, now: datetime) -> dict[int, int]:
-    rows = (
-        Entry.objects.filter(created_at__gte=since, created_at__lte=now)
-        .values("account_id")
-        .annotate(total=Sum(_QUALIFYING))
-    )
-    return {row["account_id"]: max(row["total"] or 0, 0) for row in rows}
-
-
 def tiers_recalculate(*, now: datetime | None = None, dry_run: bool = False) -> RecalculationReport:
     """The monthly recalculation: every member to the tier their window earns, down at most N steps.
 
@@ -202,12 +147,12 @@ def tiers_recalculate(*, now: datetime | None = None, dry_run: bool = False) -> 
     """
     now = now or timezone.now()
     tiers = ladder()
-    rules_policy = policy()
+    rules_policy = policies.tier_policy()
     thresholds = [(t.rank, t.threshold) for t in tiers]
-    totals = _qualifying_by_account(window_start(now, rules_policy.window_months), now)
+    totals = qualifying_by_account(window_start(now, rules_policy.window_months), now)
     changes: list[tuple[int, str, str]] = []
     upgraded = downgraded = 0
-    month_start = rules.period_start(now, "month", ZoneInfo(settings.TIME_ZONE))
+    month_start = rules.period_start(now, "month", clock.business_zone())
     accounts = Account.objects.select_related("tier").order_by("pk")
     members = 0
     for account in accounts.iterator(chunk_size=2000):
@@ -228,36 +173,10 @@ def tiers_recalculate(*, now: datetime | None = None, dry_run: bool = False) -> 
             downgraded += 1
         if not dry_run:
             with transaction.atomic():
-                locked = Account.objects.select_for_update(of=("self",)).select_related("tier").get(pk=account.pk)
+                locked = locks.account_with_tier_for_update(account_id=account.pk)
                 if _rank_of(locked, tiers) == current:
                     _set_tier(locked, _tier_at(tiers, target), change, now)
     return RecalculationReport(members, upgraded, downgraded, members - upgraded - downgraded, changes)
-
-
-def next_recalculation(now: datetime) -> datetime:
-    """The next 1st of the month, 00:00 business time: when downgrades happen."""
-    zone = ZoneInfo(settings.TIME_ZONE)
-    local = now.astimezone(zone)
-    first = date(local.year + local.month // 12, local.month % 12 + 1, 1)
-    return datetime.combine(first, datetime.min.time(), tzinfo=zone)
-
-
-def keep_requirement(*, account: Account, now: datetime, tiers: list[Tier] | None = None) -> tuple[int, date] | None:
-    """(points still to earn, last day to earn them) to keep the current tier at the next recalculation.
-
-    At the recalculation the window will have moved on: points earned before its new start
-    no longer count. None when the member keeps the tier anyway (or is in the entry tier).
-    """
-    tiers = tiers or ladder()
-    if not account.tier_id or account.tier.rank == tiers[0].rank:
-        return None
-    at = next_recalculation(now)
-    months = policy().window_months
-    counted_then = qualifying_points(account_id=account.pk, now=now, since=window_start(at, months))
-    needed = account.tier.threshold - counted_then
-    if needed <= 0:
-        return None
-    return needed, (at - timedelta(days=1)).date()
 
 
 def tiers_warn_downgrades(*, now: datetime | None = None) -> int:
@@ -268,7 +187,7 @@ def tiers_warn_downgrades(*, now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     at = next_recalculation(now)
-    if at - now > timedelta(days=policy().warn_days_before):
+    if at - now > timedelta(days=policies.tier_policy().warn_days_before):
         return 0
     tiers = ladder()
     warned = 0

@@ -131,7 +131,7 @@ def test_adding_a_user_by_email_opens_their_points_account(staff_client):
     assert user.check_password("a-Long-pass-9271")
     from points import selectors as points_selectors
 
-    assert points_selectors.header_balance(user_id=user.pk) == 0
+    assert points_selectors.spendable_balance(user_id=user.pk) == 0
 
 
 def test_address_and_notification_admin_list_search_and_are_read_only(staff_client):

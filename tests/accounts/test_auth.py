@@ -65,8 +65,8 @@ def test_every_new_member_gets_a_points_account(client, db):
         reverse("account_signup"), {"email": "points@example.com", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
     )
     user = User.objects.get(email="points@example.com")
-    assert points_selectors.header_balance(user_id=user.pk) == 0
-    assert points_selectors.header_balance(user_id=MemberFactory().pk) == 0
+    assert points_selectors.spendable_balance(user_id=user.pk) == 0
+    assert points_selectors.spendable_balance(user_id=MemberFactory().pk) == 0
 
 
 def test_sign_up_with_a_taken_email_creates_nothing_and_reveals_nothing(client, member):

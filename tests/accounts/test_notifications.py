@@ -286,8 +286,8 @@ def reminders(user) -> list[dict]:
 def test_expiry_reminder_lands_in_the_inbox_once(member):
     with time_machine.travel(T0, tick=False):
         earn_expiring(member, 120, datetime(2027, 1, 1, tzinfo=SHANGHAI), "e1")
-        assert points_services.points_send_expiry_reminders() == 1
-        assert points_services.points_send_expiry_reminders() == 0
+        assert points_services.points_remind() == 1
+        assert points_services.points_remind() == 0
     first_lot = Lot.objects.get(account__user=member).pk
     assert reminders(member) == [
         {
@@ -310,7 +310,7 @@ def test_expiry_reminder_lands_in_the_inbox_once(member):
 def test_expiry_reminder_says_point_and_it_for_one(member):
     with time_machine.travel(T0, tick=False):
         earn_expiring(member, 1, datetime(2026, 12, 20, 12, tzinfo=SHANGHAI), "e1")
-        points_services.points_send_expiry_reminders()
+        points_services.points_remind()
     [reminder] = reminders(member)
     assert (reminder["title"], reminder["body"]) == (
         "1 point expires on 2026-12-20",
@@ -323,7 +323,7 @@ def test_points_expiring_on_different_days_are_listed_per_day_not_added_under_th
     with time_machine.travel(T0, tick=False):
         earn_expiring(member, 459, datetime(2026, 12, 11, tzinfo=SHANGHAI), "e1")
         earn_expiring(member, 750, datetime(2026, 12, 21, tzinfo=SHANGHAI), "e2")
-        assert points_services.points_send_expiry_reminders() == 1
+        assert points_services.points_remind() == 1
     [reminder] = reminders(member)
     assert reminder["title"] == "1209 points expire between 2026-12-10 and 2026-12-20"
     assert reminder["body"] == (
@@ -342,11 +342,11 @@ def balance_summary_days(user) -> list[tuple[str, int]]:
 def test_a_later_reminder_for_the_same_day_states_every_point_expiring_that_day(member):
     with time_machine.travel(T0, tick=False):
         earn_expiring(member, 100, datetime(2027, 1, 1, tzinfo=SHANGHAI), "e1")
-        points_services.points_send_expiry_reminders()
+        points_services.points_remind()
     with time_machine.travel(T0 + timedelta(days=1), tick=False):
         # Another lot that expires the same day: its reminder says what will expire that day in all.
         earn_expiring(member, 40, datetime(2027, 1, 1, tzinfo=SHANGHAI), "e2")
-        assert points_services.points_send_expiry_reminders() == 1
+        assert points_services.points_remind() == 1
     titles = [r["title"] for r in reminders(member)]
     assert titles == ["100 points expire on 2026-12-31", "140 points expire on 2026-12-31"]
     # Each reminder has its own key (its first lot), so the second is not swallowed as a repeat.
@@ -357,18 +357,18 @@ def test_a_rerun_after_a_rolled_back_run_sends_the_reminder_once(member):
     with time_machine.travel(T0, tick=False):
         earn_expiring(member, 120, datetime(2027, 1, 1, tzinfo=SHANGHAI), "e1")
         with pytest.raises(RuntimeError), transaction.atomic():
-            points_services.points_send_expiry_reminders()
+            points_services.points_remind()
             raise RuntimeError("the worker died before commit")
         assert Notification.objects.filter(user=member).count() == 0
-        assert points_services.points_send_expiry_reminders() == 1
-        assert points_services.points_send_expiry_reminders() == 0
+        assert points_services.points_remind() == 1
+        assert points_services.points_remind() == 0
     assert [r["title"] for r in reminders(member)] == ["120 points expire on 2026-12-31"]
 
 
 def test_points_outside_the_reminder_window_send_nothing(member):
     with time_machine.travel(T0, tick=False):
         earn_expiring(member, 50, datetime(2027, 3, 1, tzinfo=SHANGHAI), "e1")
-        assert points_services.points_send_expiry_reminders() == 0
+        assert points_services.points_remind() == 0
     assert inbox_rows(member) == []
 
 
@@ -376,7 +376,7 @@ def test_the_reminder_is_read_in_the_readers_language(member):
     User.objects.filter(pk=member.pk).update(language="zh-hans")
     with time_machine.travel(T0, tick=False):
         earn_expiring(member, 120, datetime(2027, 1, 1, tzinfo=SHANGHAI), "e1")
-        points_services.points_send_expiry_reminders()
+        points_services.points_remind()
     with translation.override("zh-hans"):
         chinese = reminders(member)[0]["title"]
     english = reminders(member)[0]["title"]

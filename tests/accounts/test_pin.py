@@ -11,7 +11,7 @@ from django.contrib.auth.hashers import check_password
 from django.db import connection, transaction
 from django.urls import reverse
 
-from accounts import locks, selectors, services
+from accounts import selectors, services
 from accounts.exceptions import (
     PasswordIncorrect,
     PinAlreadySet,
@@ -22,6 +22,7 @@ from accounts.exceptions import (
     PinTooWeak,
 )
 from accounts.models import PaymentPin
+from accounts.services import pin as pin_service
 from points.exceptions import DomainError
 from tests.factories import PASSWORD, MemberFactory
 
@@ -158,7 +159,7 @@ def test_the_minutes_left_round_up_within_the_lock():
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_an_attempt_that_waited_for_another_ones_lock_says_15_minutes_not_16():
+def test_an_attempt_that_waited_for_another_ones_lock_says_15_minutes_not_16(monkeypatch):
     """Two wrong PINs at once: the one that waited for the row while the other locked PIN use
     measured the lock from when it started waiting ("16 minutes"). It must read the real time."""
     member = MemberFactory()
@@ -167,17 +168,23 @@ def test_an_attempt_that_waited_for_another_ones_lock_says_15_minutes_not_16():
         fail(member, 4)
     holding, release = threading.Event(), threading.Event()
     results: dict[str, object] = {}
+    read_the_time = pin_service._now_holding_the_lock
+
+    def hold_the_row_until_released():
+        # pin_verify owns its transaction (durable): the first attempt holds the PIN row from
+        # inside it, and reads the time only once released, a minute later.
+        if threading.current_thread().name == "first":
+            holding.set()
+            release.wait(30)
+        return read_the_time()
+
+    monkeypatch.setattr(pin_service, "_now_holding_the_lock", hold_the_row_until_released)
 
     def fifth_wrong_pin_a_minute_later() -> None:
         try:
-            with transaction.atomic():
-                locks.pin_for_update(user_id=member.pk)
-                holding.set()
-                release.wait(30)
-                try:
-                    services.pin_verify(user_id=member.pk, pin="000001")
-                except PinLocked as error:
-                    results["first"] = error
+            services.pin_verify(user_id=member.pk, pin="000001")
+        except PinLocked as error:
+            results["first"] = error
         finally:
             connection.close()
 
@@ -190,7 +197,7 @@ def test_an_attempt_that_waited_for_another_ones_lock_says_15_minutes_not_16():
             connection.close()
 
     with time_machine.travel(T0, tick=False) as clock:
-        first = threading.Thread(target=fifth_wrong_pin_a_minute_later, daemon=True)
+        first = threading.Thread(target=fifth_wrong_pin_a_minute_later, name="first", daemon=True)
         first.start()
         assert holding.wait(30)
         second = threading.Thread(target=waiting_wrong_pin, daemon=True)
@@ -478,3 +485,17 @@ def test_check_form_refuses_a_malformed_pin_without_counting(member_client, memb
 def test_the_pin_page_never_echoes_a_pin(member_client, member_with_pin):
     response = member_client.post(URL, {"action": "check", "pin": "975310"})
     assert "975310" not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_pin_checks_refuse_to_run_inside_a_callers_transaction():
+    """A failed attempt commits before the error is raised: inside a caller's transaction it
+    could be rolled back and forgotten, so the checks own theirs (durable) and refuse."""
+    member = MemberFactory()
+    services.pin_set(user_id=member.pk, pin=PIN)
+    with transaction.atomic():
+        with pytest.raises(RuntimeError):
+            services.pin_verify(user_id=member.pk, pin="000001")
+        with pytest.raises(RuntimeError):
+            services.pin_change(user_id=member.pk, password=PASSWORD, new_pin="135790")
+    assert pin_row(member)["failed_attempts"] == 0

@@ -196,7 +196,7 @@ def test_the_friends_confirmed_email_pays_the_inviter_after_the_hour_of_checks(i
         )
     ]
     clock.move_to(T0 + timedelta(hours=1))
-    points_services.points_vest_due()
+    points_services.points_vest()
     assert points(inviter) == (50, 0)
 
 
@@ -321,7 +321,7 @@ def test_thirty_sign_ups_from_one_ip_in_an_hour_are_held(inviter, clock):
     assert Referral.objects.filter(held_reason=HoldReason.SAME_IP).count() == 30
     assert points(inviter) == (0, 0)
     clock.move_to(T0 + timedelta(days=1))
-    points_services.points_vest_due()
+    points_services.points_vest()
     assert points(inviter) == (0, 0)
     assert selectors.invite_summary(user_id=inviter.pk).under_review == 30
     assert points_services.points_verify().ok
@@ -451,7 +451,7 @@ def test_the_friends_first_purchase_pays_the_inviter_pending_until_its_returns_w
     points_services.purchase_record(user_id=friend.pk, external_id="SHOP-2", amount=Decimal("500.00"))
     assert points(inviter) == (50, 30)
     clock.move_to(T0 + timedelta(days=7, seconds=1))
-    points_services.points_vest_due()
+    points_services.points_vest()
     assert points(inviter) == (80, 0)
     summary = selectors.invite_summary(user_id=inviter.pk)
     assert (summary.earned, summary.pending) == (80, 0)
@@ -503,7 +503,7 @@ def test_a_refund_after_the_window_takes_the_available_reward_back(inviter, frie
     confirm(friend)
     points_services.purchase_record(user_id=friend.pk, external_id="R-2", amount=Decimal("88.00"))
     clock.move_to(T0 + timedelta(days=8))
-    points_services.points_vest_due()
+    points_services.points_vest()
     assert points(inviter) == (80, 0)
     assert services.referral_first_order_withdraw(invitee_id=friend.pk, reference="shop.order:R-2") is True
     assert points(inviter) == (50, 0)

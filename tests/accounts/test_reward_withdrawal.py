@@ -144,7 +144,7 @@ def test_the_friend_cancelling_their_first_redemption_withdraws_the_pending_rewa
     assert last_notice(inviter) == WITHDRAWN_PENDING
     # It never vests.
     clock.move_to(T0 + WINDOW + timedelta(days=1))
-    points_services.points_vest_due()
+    points_services.points_vest()
     assert points(inviter) == (50, 0, 0)
     summary = selectors.invite_summary(user_id=inviter.pk)
     assert (summary.earned, summary.pending, summary.friends.object_list[0].first_order_cancelled) == (50, 0, True)
@@ -177,7 +177,7 @@ def test_a_first_redemption_cancelled_for_an_unpaid_cash_part_withdraws_the_rewa
 def test_a_first_redemption_undone_after_the_reward_vested_takes_it_back(inviter, friend, clock):
     order = redeem(friend)  # a parcel that waits for stock: approved, not shipped
     clock.move_to(T0 + WINDOW + timedelta(hours=1))
-    points_services.points_vest_due()
+    points_services.points_vest()
     assert points(inviter) == (80, 0, 0)
 
     catalog_services.order_cancel(order_id=order.pk, member_id=friend.pk, actor_id=friend.pk)
@@ -191,7 +191,7 @@ def test_a_first_redemption_undone_after_the_reward_vested_takes_it_back(inviter
 def test_a_vested_reward_the_inviter_already_spent_becomes_debt(inviter, friend, clock):
     order = redeem(friend)
     clock.move_to(T0 + WINDOW + timedelta(hours=1))
-    points_services.points_vest_due()
+    points_services.points_vest()
     points_services.points_spend(user_id=inviter.pk, amount=80, idempotency_key="inviter-spends-all")
 
     catalog_services.order_cancel(order_id=order.pk, member_id=friend.pk, actor_id=friend.pk)
@@ -320,7 +320,7 @@ def test_a_first_purchase_refunded_in_full_withdraws_the_reward_and_the_friends_
 def test_a_first_purchase_refunded_after_its_window_takes_the_vested_reward_back(inviter, friend, clock):
     points_services.purchase_record(user_id=friend.pk, external_id="SHOP-2", amount=Decimal("60.00"))
     clock.move_to(T0 + WINDOW + timedelta(days=3))
-    points_services.points_vest_due()
+    points_services.points_vest()
     assert points(inviter) == (80, 0, 0)
 
     points_services.purchase_refund(external_id="SHOP-2", idempotency_key="late")

@@ -54,7 +54,7 @@ def ledger_invariants_hold(db):
 
 def balance(user) -> int:
     """The member's spendable points, as the mall shows them."""
-    return points_selectors.header_balance(user_id=user.pk)
+    return points_selectors.spendable_balance(user_id=user.pk)
 
 
 @pytest.fixture

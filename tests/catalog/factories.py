@@ -171,7 +171,7 @@ def written() -> Written:
         entries=Entry.objects.count(),
         reviews=Review.objects.count(),
         stock=dict(Product.objects.values_list("pk", "stock")),
-        balances={user_id: points_selectors.header_balance(user_id=user_id) for user_id in _member_ids()},
+        balances={user_id: points_selectors.spendable_balance(user_id=user_id) for user_id in _member_ids()},
         codes_given=Code.objects.filter(order__isnull=False).count(),
     )
 

@@ -132,7 +132,7 @@ def assert_exactly_sold(product: Product, buyers: list[User], results: list[obje
     winners = {order.member_id for order in orders}
     for buyer in buyers:
         expected = 0 if buyer.pk in winners else PRICE
-        assert points_selectors.header_balance(user_id=buyer.pk) == expected
+        assert points_selectors.spendable_balance(user_id=buyer.pk) == expected
     assert Entry.objects.filter(kind=EntryKind.SPEND).count() == stock
     report = points_services.points_verify()
     assert report.ok, report
@@ -180,7 +180,7 @@ def test_the_same_redemption_post_sent_ten_times_at_once_is_one_order(make_produ
     (order,) = Order.objects.filter(product=product)
     assert [(r.status_code, r.url) for r in responses] == [(302, f"/mall/orders/{order.pk}/?placed=1")] * 10
     assert Entry.objects.filter(kind=EntryKind.SPEND).count() == 1
-    assert points_selectors.header_balance(user_id=buyer.pk) == 2 * PRICE
+    assert points_selectors.spendable_balance(user_id=buyer.pk) == 2 * PRICE
     product.refresh_from_db()
     assert (product.stock, product.sold) == (4, 1)
     assert points_services.points_verify().ok
@@ -226,7 +226,7 @@ def test_cancel_and_ship_of_the_same_order_at_once_exactly_one_wins(make_product
         assert [isinstance(r, Order) for r in (cancel, ship)].count(True) == 1
         assert isinstance(cancel if isinstance(ship, Order) else ship, InvalidTransition)
         order.refresh_from_db()
-        balance = points_selectors.header_balance(user_id=order.member_id)
+        balance = points_selectors.spendable_balance(user_id=order.member_id)
         if isinstance(cancel, Order):
             cancelled += 1
             assert (order.status, balance) == (OrderStatus.CANCELLED, PRICE)
@@ -286,7 +286,7 @@ def test_a_payment_landing_while_the_timeout_sweep_waits_is_not_cancelled(make_p
     assert results == ["paid", 0, "released"]
     order.refresh_from_db()
     assert (order.status, order.payment_reference) == (OrderStatus.APPROVED, "ref-race")
-    assert points_selectors.header_balance(user_id=buyer.pk) == 0
+    assert points_selectors.spendable_balance(user_id=buyer.pk) == 0
     product.refresh_from_db()
     assert product.stock == 2
     assert points_services.points_verify().ok

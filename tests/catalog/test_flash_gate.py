@@ -157,7 +157,7 @@ def test_reconcile_sets_counters_to_the_database_stock_and_drops_stale_ones(make
     gate.set(flash_gate.key_for(right.pk), 2)
     gate.set(flash_gate.key_for(no_longer_flash.pk), 3)
 
-    call_command("flash_gate_reconcile")
+    call_command("catalog_flash_gate_reconcile")
 
     assert capsys.readouterr().out.splitlines() == [
         f"  product {drifted.pk}: 1 → 7",
@@ -166,14 +166,14 @@ def test_reconcile_sets_counters_to_the_database_stock_and_drops_stale_ones(make
         "3 counter(s) changed.",
     ]
     assert [counter(p, gate) for p in (drifted, missing, right, no_longer_flash)] == [7, 4, 2, None]
-    call_command("flash_gate_reconcile")
+    call_command("catalog_flash_gate_reconcile")
     assert capsys.readouterr().out.splitlines() == ["0 counter(s) changed."]
 
 
 def test_reconcile_without_redis_says_why(settings):
     settings.REDIS_URL = ""
     with pytest.raises(CommandError, match="REDIS_URL is not set"):
-        call_command("flash_gate_reconcile")
+        call_command("catalog_flash_gate_reconcile")
 
 
 @redis_only

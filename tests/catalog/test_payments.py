@@ -65,7 +65,9 @@ def member_client(client, buyer):
 def dispatched(monkeypatch) -> list[str]:
     """The references the gateway page handed to its notification task (nothing is sent yet)."""
     sent: list[str] = []
-    monkeypatch.setattr(payment_jobs.sandbox_notify, "delay", lambda reference, callback_url="": sent.append(reference))
+    monkeypatch.setattr(
+        payment_jobs.sandbox_gateway_deliver, "delay", lambda reference, callback_url="": sent.append(reference)
+    )
     return sent
 
 
@@ -74,7 +76,9 @@ def dispatched_to(monkeypatch) -> list[tuple[str, str]]:
     """(reference, callback URL) the gateway page handed to its notification task."""
     sent: list[tuple[str, str]] = []
     monkeypatch.setattr(
-        payment_jobs.sandbox_notify, "delay", lambda reference, callback_url="": sent.append((reference, callback_url))
+        payment_jobs.sandbox_gateway_deliver,
+        "delay",
+        lambda reference, callback_url="": sent.append((reference, callback_url)),
     )
     return sent
 
@@ -120,7 +124,7 @@ def written(order: Order) -> tuple:
         order.paid_at,
         order.payment_reference,
         OrderEvent.objects.filter(order=order).count(),
-        points_selectors.header_balance(user_id=order.member_id),
+        points_selectors.spendable_balance(user_id=order.member_id),
     )
 
 
@@ -153,7 +157,7 @@ def test_sandbox_flow_start_gateway_pay_signed_notification_paid(
     assert waiting.context["refresh"] is True
     assert "Waiting for the payment gateway to confirm your payment." in waiting.content.decode()
 
-    assert payment_jobs.sandbox_notify.apply(args=[order.payment_reference]).get() == "delivered"
+    assert payment_jobs.sandbox_gateway_deliver.apply(args=[order.payment_reference]).get() == "delivered"
 
     order.refresh_from_db()
     assert (order.status, order.paid_at) == (OrderStatus.APPROVED, T0)
@@ -164,7 +168,7 @@ def test_sandbox_flow_start_gateway_pay_signed_notification_paid(
     done = member_client.get(paid.url)
     assert done.context["refresh"] is False
     assert "Payment received on 2025-06-01 10:00." in done.content.decode()
-    assert points_selectors.header_balance(user_id=buyer.pk) == 1500
+    assert points_selectors.spendable_balance(user_id=buyer.pk) == 1500
 
 
 def test_starting_twice_reuses_the_payment_reference(member_client, order):
@@ -246,7 +250,7 @@ def test_a_payment_cannot_start_after_its_time_ran_out(member_client, order, clo
 
 def test_a_paid_order_has_nothing_left_to_pay(member_client, order, network_is_the_test_client):
     order = started(member_client, order)
-    payment_jobs.sandbox_notify.apply(args=[order.payment_reference]).get()
+    payment_jobs.sandbox_gateway_deliver.apply(args=[order.payment_reference]).get()
     response = member_client.post(reverse("payment_start", args=[order.pk]), follow=True)
     assert response.redirect_chain == [(f"/mall/pay/{order.pk}/status/", 302)]
     assert messages_of(response) == ["This order can't be paid in its current state (Approved)."]
@@ -329,12 +333,12 @@ def test_a_late_notification_after_the_timeout_keeps_the_order_cancelled_and_ope
     # The notification is delayed past the payment deadline; the sweep cancels and refunds first.
     clock.move_to(T0 + timedelta(minutes=16))
     assert services.orders_cancel_unpaid() == 1
-    assert points_selectors.header_balance(user_id=buyer.pk) == 2000
+    assert points_selectors.spendable_balance(user_id=buyer.pk) == 2000
     assert not CashRefund.objects.exists()  # nothing was paid yet: nothing is owed
     cancelled = written(order)
 
     with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks() as asked:
-        assert payment_jobs.sandbox_notify.apply(args=[order.payment_reference]).get() == "late"
+        assert payment_jobs.sandbox_gateway_deliver.apply(args=[order.payment_reference]).get() == "late"
 
     # The money that arrived is owed back: one row, with its amount, payment and state.
     refund = CashRefund.objects.get()
@@ -489,13 +493,13 @@ def test_the_gateway_reports_when_the_mall_does_not_answer(member_client, order,
     order = started(member_client, order)
     settings.CATALOG_PAYMENT_CALLBACK_BASE = "http://127.0.0.1:1"
     with caplog.at_level(logging.ERROR, logger="catalog.payment_jobs"):
-        assert payment_jobs.sandbox_notify.apply(args=[order.payment_reference]).get() == "undelivered"
+        assert payment_jobs.sandbox_gateway_deliver.apply(args=[order.payment_reference]).get() == "undelivered"
     assert "could not notify the mall" in caplog.text
     assert written(order)[:2] == (OrderStatus.AWAITING_PAYMENT, None)
 
 
 def test_the_gateway_knows_only_references_it_issued(db):
-    assert payment_jobs.sandbox_notify.apply(args=["SBX-1-unknown"]).get() == "unknown"
+    assert payment_jobs.sandbox_gateway_deliver.apply(args=["SBX-1-unknown"]).get() == "unknown"
 
 
 def test_the_gateway_notifies_the_host_and_port_the_member_paid_on(member_client, order, dispatched_to, settings):
@@ -561,8 +565,8 @@ def test_the_notification_travels_over_a_real_socket_to_the_callback(live_server
     product = make_product(points_price=100, cash_price=Decimal("3.00"), kind="privilege")
     placed = services.order_redeem(user_id=buyer.pk, product_id=product.pk, quantity=1, idempotency_key="live", pin=PIN)
     start = services.payment_begin(order_id=placed.pk, member_id=buyer.pk)
-    assert payment_jobs.sandbox_notify.apply(args=[start.reference]).get() == "delivered"
-    assert payment_jobs.sandbox_notify.apply(args=[start.reference]).get() == "delivered"
+    assert payment_jobs.sandbox_gateway_deliver.apply(args=[start.reference]).get() == "delivered"
+    assert payment_jobs.sandbox_gateway_deliver.apply(args=[start.reference]).get() == "delivered"
     placed.refresh_from_db()
     assert (placed.status, placed.paid_at) == (OrderStatus.COMPLETED, T0)
     assert OrderEvent.objects.filter(order=placed).count() == 2

@@ -66,9 +66,9 @@ def _admin_without_mfa(settings):
 
 @pytest.fixture
 def asked(monkeypatch) -> list[int]:
-    """The refunds handed to the ``catalog.refund_request`` job (nothing is asked of the gateway yet)."""
+    """The refunds handed to the ``catalog.cash_refund_request`` job (nothing is asked of the gateway yet)."""
     sent: list[int] = []
-    monkeypatch.setattr(payment_jobs.refund_request, "delay", sent.append)
+    monkeypatch.setattr(payment_jobs.cash_refund_request, "delay", sent.append)
     return sent
 
 
@@ -255,7 +255,7 @@ def test_the_cash_refund_is_due_until_the_gateway_confirms_it(paid, buyer, membe
     assert "The cash you paid is refunded too (see below)." in page
     assert 'data-testid="order-cash-refund">Refund due</span>' in page
 
-    assert payment_jobs.refund_request.apply(args=[refund.pk]).get() == "requested"
+    assert payment_jobs.cash_refund_request.apply(args=[refund.pk]).get() == "requested"
     assert refund_state(refund)[:3] == (RefundStatus.REFUNDED, 1, T0)
 
 
@@ -320,7 +320,7 @@ def test_a_broker_outage_does_not_fail_the_cancellation_and_the_sweep_asks_again
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(payment_jobs.refund_request, "delay", broker_down)
+    monkeypatch.setattr(payment_jobs.cash_refund_request, "delay", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         response = member_client.post(reverse("order_cancel", args=[order.pk]))
     assert response.status_code == 302
@@ -328,7 +328,7 @@ def test_a_broker_outage_does_not_fail_the_cancellation_and_the_sweep_asks_again
     assert (refund.status, refund.requested_at) == (RefundStatus.DUE, None)
 
     sent: list[int] = []
-    monkeypatch.setattr(payment_jobs.refund_request, "delay", sent.append)
+    monkeypatch.setattr(payment_jobs.cash_refund_request, "delay", sent.append)
     assert services.cash_refunds_retry_due() == 0  # too early: the request may still be on its way
     clock.move_to(T0 + timedelta(minutes=5))
     assert services.cash_refunds_retry_due() == 1
@@ -668,18 +668,20 @@ def test_the_refund_callback_needs_no_csrf_token_and_only_accepts_post(due):
 
 
 def test_asking_the_gateway_twice_refunds_once(due, network, eager_jobs):
-    assert payment_jobs.refund_request.apply(args=[due.pk]).get() == "requested"
+    assert payment_jobs.cash_refund_request.apply(args=[due.pk]).get() == "requested"
     after = refund_state(due)
     assert after[0] == RefundStatus.REFUNDED
-    assert payment_jobs.refund_request.apply(args=[due.pk]).get() == "settled"
+    assert payment_jobs.cash_refund_request.apply(args=[due.pk]).get() == "settled"
     # The gateway's confirmation delivered twice (its worker retried): acknowledged, nothing changes.
-    assert payment_jobs.sandbox_refund_notify.apply(args=[due.reference, 1, due.notify_url]).get() == "delivered"
+    assert (
+        payment_jobs.sandbox_gateway_refund_deliver.apply(args=[due.reference, 1, due.notify_url]).get() == "delivered"
+    )
     assert refund_state(due) == after
 
 
 def test_a_refund_the_gateway_refuses_is_marked_failed(due, eager_jobs):
     Order.objects.filter(pk=due.order_id).update(payment_reference="SBX-elsewhere")
-    assert payment_jobs.refund_request.apply(args=[due.pk]).get() == "refused"
+    assert payment_jobs.cash_refund_request.apply(args=[due.pk]).get() == "refused"
     status, attempt, _refunded, retry_at, failure, _ref = refund_state(due)
     assert (status, attempt, retry_at) == (RefundStatus.FAILED, 1, T0 + timedelta(minutes=10))
     assert failure == f"The gateway refused the refund: no payment with reference {due.payment_reference}"
@@ -687,7 +689,7 @@ def test_a_refund_the_gateway_refuses_is_marked_failed(due, eager_jobs):
 
 def test_a_gateway_that_fails_the_refund_through_its_own_notification(due, network, eager_jobs, monkeypatch):
     monkeypatch.setattr(SandboxBackend, "gateway_refund_outcome", staticmethod(lambda refund: ("failed", "bank down")))
-    assert payment_jobs.refund_request.apply(args=[due.pk]).get() == "requested"
+    assert payment_jobs.cash_refund_request.apply(args=[due.pk]).get() == "requested"
     assert refund_state(due)[::4] == (RefundStatus.FAILED, "bank down")
 
 
@@ -703,7 +705,7 @@ def test_an_offline_refund_is_never_asked_of_a_gateway(paid, buyer, asked):
     order = paid(backend="offline")
     services.order_cancel(order_id=order.pk, member_id=buyer.pk, actor_id=buyer.pk)
     refund = CashRefund.objects.get()
-    assert payment_jobs.refund_request.apply(args=[refund.pk]).get() == "by_operator"
+    assert payment_jobs.cash_refund_request.apply(args=[refund.pk]).get() == "by_operator"
     assert services.cash_refunds_retry_due(now=T0 + timedelta(days=2)) == 0
     with pytest.raises(RefundNotRetryable):
         services.cash_refund_retry(refund_id=refund.pk)
@@ -796,7 +798,7 @@ def test_the_payment_timeout_racing_the_payment_callback_leaves_every_yuan_with_
     make_buyer, make_product, make_address, monkeypatch
 ):
     """Each order ends paid (the callback won) or cancelled with one refund of the late payment: never both."""
-    monkeypatch.setattr(payment_jobs.refund_request, "delay", lambda refund_id: None)
+    monkeypatch.setattr(payment_jobs.cash_refund_request, "delay", lambda refund_id: None)
     product = make_product(points_price=500, cash_price=CASH, stock=RACERS)
     orders = []
     for n in range(RACERS):
@@ -867,7 +869,7 @@ def test_the_payment_timeout_racing_the_payment_callback_leaves_every_yuan_with_
     for order in orders:
         order.refresh_from_db()
         refunds = list(CashRefund.objects.filter(order=order).values_list("reason", "amount", "status"))
-        points = points_selectors.header_balance(user_id=order.member_id)
+        points = points_selectors.spendable_balance(user_id=order.member_id)
         if order.status == OrderStatus.CANCELLED:
             assert (order.paid_at, refunds, points) == (
                 None,

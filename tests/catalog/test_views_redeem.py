@@ -211,7 +211,7 @@ def test_a_side_effect_failing_after_the_redemption_committed_does_not_turn_it_i
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr(jobs.low_stock_alert, "delay", broker_down)
+    monkeypatch.setattr(jobs.low_stock_notify, "delay", broker_down)
     address_id = add_address(buyer)
     product = make_product(points_price=300, stock=4, low_stock_threshold=3)
 

@@ -79,9 +79,7 @@ def test_spends_racing_expiry_sweeps_expire_each_lot_exactly_once(clock):
         for member in members
         for n in range(4)
     ]
-    sweeps = [
-        lambda sql=use_sql: services.points_expire_due(use_sql=sql, batch_size=3) for use_sql in (True, False)
-    ] * 2
+    sweeps = [lambda sql=use_sql: services.points_expire(use_sql=sql, batch_size=3) for use_sql in (True, False)] * 2
     results = run_together(spends + sweeps)
 
     assert_no_unexpected_errors(results, InsufficientPoints)
@@ -211,10 +209,10 @@ def test_many_accounts_spending_while_sweeps_and_vesting_run(clock):
         return run
 
     jobs = [
-        lambda: services.points_expire_due(use_sql=True, batch_size=4),
-        lambda: services.points_expire_due(use_sql=False, batch_size=5),
-        lambda: services.points_vest_due(batch_size=3),
-        lambda: services.points_expire_due(),
+        lambda: services.points_expire(use_sql=True, batch_size=4),
+        lambda: services.points_expire(use_sql=False, batch_size=5),
+        lambda: services.points_vest(batch_size=3),
+        lambda: services.points_expire(),
     ]
     results = run_together([member_session(m) for m in members] + jobs)
 
@@ -243,8 +241,8 @@ def test_mixed_operations_on_one_account_stay_consistent(clock):
             user_id=member.pk, spend_entry_id=spent.entry_id, idempotency_key="r1", amount=40
         ),
         lambda: services.points_reverse(user_id=member.pk, earn_entry_id=earned.entry_id, idempotency_key="v1"),
-        lambda: services.points_expire_due(),
-        lambda: services.points_vest_due(),
+        lambda: services.points_expire(),
+        lambda: services.points_vest(),
     ]
     results = run_together(calls)
 

@@ -1,4 +1,4 @@
-"""Expiry (``points_expire_due``): the exact instant a lot expires, batches, dry runs, both paths.
+"""Expiry (``points_expire``): the exact instant a lot expires, batches, dry runs, both paths.
 
 One behaviour per test, with exact balances, entries, lots and movements (tests/points/helpers.py).
 """
@@ -44,7 +44,7 @@ def test_a_lot_expiring_exactly_at_the_sweep_instant_expires(member, clock, use_
     later = earn(member, 50, "b", expires_at=EXPIRY + timedelta(microseconds=1))
 
     clock.move_to(EXPIRY)
-    report = services.points_expire_due(use_sql=use_sql)
+    report = services.points_expire(use_sql=use_sql)
 
     assert report == BatchReport(lots=1, points=100, members=1, batches=1, skipped_members=0)
     assert remaining(due, later) == [0, 50]
@@ -55,7 +55,7 @@ def test_a_lot_expiring_exactly_at_the_sweep_instant_expires(member, clock, use_
     assert totals(member) == (50, 0, 0)
     assert lifetime(member) == (150, 0, 100)
 
-    assert services.points_expire_due(use_sql=use_sql) == NOTHING_DONE
+    assert services.points_expire(use_sql=use_sql) == NOTHING_DONE
     assert Entry.objects.filter(kind=EntryKind.EXPIRE).count() == 1
 
 
@@ -64,7 +64,7 @@ def test_one_microsecond_before_the_expiry_nothing_expires(member, clock, use_sq
     earn(member, 100, "a", expires_at=EXPIRY)
     clock.move_to(EXPIRY - timedelta(microseconds=1))
 
-    assert services.points_expire_due(use_sql=use_sql) == NOTHING_DONE
+    assert services.points_expire(use_sql=use_sql) == NOTHING_DONE
     assert spend(member, 100, "s").balance == 0
 
 
@@ -88,8 +88,8 @@ def test_points_that_vest_after_their_expiry_expire_as_they_vest(member, clock):
     clock.move_to(T0 + timedelta(days=3))
 
     # The sweep leaves pending lots alone; vesting makes them available and the settle expires them.
-    assert services.points_expire_due() == NOTHING_DONE
-    services.points_vest_due()
+    assert services.points_expire() == NOTHING_DONE
+    services.points_vest()
 
     assert [kind for kind, *_rest in entries_of(member)] == ["earn", "vest", "expire"]
     assert totals(member) == (0, 0, 0)
@@ -115,7 +115,7 @@ def due_scenario(clock):
 
 def test_expire_due_dry_run_counts_and_writes_nothing(due_scenario):
     before = ledger_snapshot()
-    report = services.points_expire_due(dry_run=True)
+    report = services.points_expire(dry_run=True)
     assert report == BatchReport(lots=3, points=155, members=2, batches=0, skipped_members=0)
     assert ledger_snapshot() == before
 
@@ -124,7 +124,7 @@ def test_expire_due_dry_run_counts_and_writes_nothing(due_scenario):
 def test_expire_due_expires_every_due_lot_in_batches(due_scenario, use_sql):
     first, second, third = due_scenario
 
-    report = services.points_expire_due(batch_size=1, use_sql=use_sql)
+    report = services.points_expire(batch_size=1, use_sql=use_sql)
 
     assert report == BatchReport(lots=3, points=155, members=2, batches=2, skipped_members=0)
     assert entries_of(first)[-1] == ("expire", -130, 0, 0, 70)
@@ -132,26 +132,26 @@ def test_expire_due_expires_every_due_lot_in_batches(due_scenario, use_sql):
     assert [kind for kind, *_rest in entries_of(third)] == ["earn", "earn"]
     assert [totals(m) for m in due_scenario] == [(70, 0, 0), (0, 0, 0), (10, 60, 0)]
     assert [lifetime(m)[2] for m in due_scenario] == [130, 25, 0]
-    assert services.points_expire_due(use_sql=use_sql) == NOTHING_DONE
+    assert services.points_expire(use_sql=use_sql) == NOTHING_DONE
 
 
 def test_expire_due_as_of_a_past_instant_expires_only_what_was_due_then(due_scenario, clock):
     clock.move_to(EXPIRY + timedelta(days=5))
-    before = services.points_expire_due(as_of=EXPIRY - timedelta(microseconds=1))
+    before = services.points_expire(as_of=EXPIRY - timedelta(microseconds=1))
     assert before == NOTHING_DONE
-    assert services.points_expire_due(as_of=EXPIRY).points == 155
+    assert services.points_expire(as_of=EXPIRY).points == 155
 
 
 def test_expire_due_refuses_a_future_as_of(due_scenario):
     with refused(FutureAsOf):
-        services.points_expire_due(as_of=EXPIRY + timedelta(microseconds=1))
+        services.points_expire(as_of=EXPIRY + timedelta(microseconds=1))
 
 
 @pytest.mark.postgres
 def test_both_expiry_paths_give_identical_results(due_scenario):
     def outcome(use_sql: bool):
         with transaction.atomic():
-            report = services.points_expire_due(batch_size=2, use_sql=use_sql)
+            report = services.points_expire(batch_size=2, use_sql=use_sql)
             result = (report, [_normalised_ledger(m) for m in due_scenario])
             transaction.set_rollback(True)
         return result

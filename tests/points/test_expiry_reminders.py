@@ -34,7 +34,7 @@ def test_expiry_reminders_are_sent_once_per_lot(member, other_member, clock, rem
     outside = earn(member, 70, "c", expires_at=T0 + timedelta(days=40))
     other = earn(other_member, 10, "d", expires_at=T0 + timedelta(days=5))
 
-    assert services.points_send_expiry_reminders() == 2
+    assert services.points_remind() == 2
     # Each day's points on their own: 100 expire after 01-30 and 40 after 02-04, not 140 on 01-30.
     assert sorted(reminders, key=lambda r: r["user_id"]) == [
         {
@@ -53,11 +53,11 @@ def test_expiry_reminders_are_sent_once_per_lot(member, other_member, clock, rem
     assert [lot_of(r).reminded_at for r in (first, second, outside, other)] == [T0, T0, None, T0]
 
     reminders.clear()
-    assert services.points_send_expiry_reminders() == 0
+    assert services.points_remind() == 0
     assert reminders == []
 
     clock.move_to(T0 + timedelta(days=15))
-    assert services.points_send_expiry_reminders() == 1
+    assert services.points_remind() == 1
     assert reminders == [
         {"user_id": member.pk, "points": 70, "expires_on": date(2025, 2, 19), "dates": [(date(2025, 2, 19), 70)]}
     ]
@@ -70,7 +70,7 @@ def test_expiry_reminders_skip_spent_and_expired_lots(member, clock, reminders):
     earn(member, 100, "a", expires_at=T0 + timedelta(days=20))
     clock.move_to(T0 + timedelta(days=2))
 
-    assert services.points_send_expiry_reminders(days=30) == 1
+    assert services.points_remind(days=30) == 1
     assert reminders == [
         {"user_id": member.pk, "points": 100, "expires_on": date(2025, 1, 30), "dates": [(date(2025, 1, 30), 100)]}
     ]

@@ -63,7 +63,7 @@ def test_an_immediate_replay_returns_the_first_receipt(member, clock):
 def test_a_pending_earn_replays_after_it_vested(member, clock):
     first = earn(member, 100, "e", available_at=T0 + timedelta(days=1))
     clock.move_to(T0 + timedelta(days=2))
-    services.points_vest_due()
+    services.points_vest()
     again = earn(member, 100, "e", available_at=T0 + timedelta(days=1))
     assert (again.entry_id, again.replayed) == (first.entry_id, True)
     assert totals(member) == (100, 0, 0)

@@ -31,8 +31,8 @@ def test_worker_expires_due_points_and_a_second_run_changes_nothing(celery_worke
     with time_machine.travel(datetime(2024, 1, 10, 12, tzinfo=SHANGHAI), tick=False):
         services.points_earn(user_id=member.pk, amount=100, idempotency_key="a")
         services.points_earn(user_id=other_member.pk, amount=40, idempotency_key="b")
-    first = jobs.expire_due.delay().get(timeout=30)
-    second = jobs.expire_due.delay().get(timeout=30)
+    first = jobs.points_expire.delay().get(timeout=30)
+    second = jobs.points_expire.delay().get(timeout=30)
     assert first == {"lots": 2, "points": 140, "members": 2, "skipped": 0}
     assert second == {"lots": 0, "points": 0, "members": 0, "skipped": 0}
     assert Account.objects.get(user=member).balance == 0
@@ -46,7 +46,7 @@ def test_worker_vests_pending_points(celery_worker, member):
         services.points_earn(
             user_id=member.pk, amount=60, idempotency_key="p", available_at=datetime(2026, 1, 8, tzinfo=SHANGHAI)
         )
-    assert jobs.vest_due.delay().get(timeout=30) == {"points": 60, "members": 1}
+    assert jobs.points_vest.delay().get(timeout=30) == {"points": 60, "members": 1}
     account = Account.objects.get(user=member)
     assert (account.balance, account.pending) == (60, 0)
 
@@ -57,7 +57,7 @@ def test_jobs_run_in_process_without_a_broker(member, settings):
         services.points_earn(user_id=member.pk, amount=25, idempotency_key="a")
     celery_app.conf.task_always_eager = True
     try:
-        assert jobs.expire_due.delay().get() == {"lots": 1, "points": 25, "members": 1, "skipped": 0}
+        assert jobs.points_expire.delay().get() == {"lots": 1, "points": 25, "members": 1, "skipped": 0}
     finally:
         celery_app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
 

@@ -451,7 +451,7 @@ class LedgerMachine(RuleBasedStateMachine):
         use_sql = use_sql and connection.vendor == "postgresql"
         expired_before = self.model.expired
         self.model.expire_due()
-        report = services.points_expire_due(use_sql=use_sql)
+        report = services.points_expire(use_sql=use_sql)
         assert report.points == self.model.expired - expired_before
 
     @rule()
@@ -459,7 +459,7 @@ class LedgerMachine(RuleBasedStateMachine):
         pending_before = self.model.pending
         if self.model.has_due_pending():
             self.model.settle()
-        report = services.points_vest_due()
+        report = services.points_vest()
         assert report.points == pending_before - self.model.pending
 
     @precondition(lambda self: self.done)

@@ -27,7 +27,7 @@ def test_purchase_earns_points_per_yuan_pending_for_the_window_plus_first_purcha
     acc = account(member)
     assert (acc.balance, acc.pending) == (0, 179)
     with time_machine.travel(DAY0 + timedelta(days=7), tick=False):
-        services.points_vest_due()
+        services.points_vest()
     acc = account(member)
     assert (acc.balance, acc.pending) == (179, 0)
     assert services.points_verify().ok

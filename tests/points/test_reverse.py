@@ -53,7 +53,7 @@ def test_reversing_a_pending_earn_cancels_it(member, clock):
     assert (lot.remaining, lot.status) == (0, LotStatus.CANCELLED)
     assert moves(receipt) == [(lot.pk, -100)]
     clock.move_to(T0 + timedelta(days=8))
-    assert services.points_vest_due() == NOTHING_DONE
+    assert services.points_vest() == NOTHING_DONE
     assert totals(member) == (0, 0, 0)
     assert lifetime(member) == (0, 0, 0)
 
@@ -65,7 +65,7 @@ def test_partly_reversing_a_pending_earn_leaves_the_rest_to_vest(member, clock):
     assert (lot_of(pending).remaining, lot_of(pending).status) == (60, LotStatus.PENDING)
 
     clock.move_to(T0 + timedelta(days=7))
-    services.points_vest_due()
+    services.points_vest()
     assert totals(member) == (60, 0, 0)
     assert lifetime(member) == (60, 0, 0)
 
@@ -134,7 +134,7 @@ def test_a_reversal_the_balance_cannot_cover_becomes_debt_that_later_points_repa
     earn(member, 30, "e3", available_at=T0 + timedelta(days=1))
     assert totals(member) == (0, 30, 40)
     clock.move_to(T0 + timedelta(days=1))
-    services.points_vest_due()
+    services.points_vest()
     assert totals(member) == (0, 0, 10)
 
     # And a refund.

@@ -46,7 +46,7 @@ def test_pending_points_do_not_count_until_they_vest(member):
         )
         assert tier_of(member) == "regular"
     with time_machine.travel(datetime(2026, 1, 8, tzinfo=SHANGHAI), tick=False):
-        services.points_vest_due()
+        services.points_vest()
     assert tier_of(member) == "gold"
 
 
@@ -154,7 +154,7 @@ def test_tier_status_progress_to_next(member):
 def test_tiers_recalculate_command_dry_run(member):
     Account.objects.filter(user=member).update(tier=Tier.objects.get(code="gold"))
     out = StringIO()
-    call_command("tiers_recalculate", "--dry-run", stdout=out)
+    call_command("points_tiers_recalculate", "--dry-run", stdout=out)
     assert f"member {member.pk}: gold → silver" in out.getvalue()
     assert "Would change 1 of 1 members (0 up, 1 down)." in out.getvalue()
     assert tier_of(member) == "gold"

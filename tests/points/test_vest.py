@@ -1,4 +1,4 @@
-"""Vesting (``points_vest_due``, and a spend vesting what is due first): pending points become available.
+"""Vesting (``points_vest``, and a spend vesting what is due first): pending points become available.
 
 One behaviour per test, with exact balances, entries, lots and movements (tests/points/helpers.py).
 """
@@ -31,11 +31,11 @@ def test_the_vest_job_makes_due_pending_points_available(member, clock):
     )
 
     clock.move_to(T0 + timedelta(days=7) - timedelta(microseconds=1))
-    assert services.points_vest_due() == NOTHING_DONE
+    assert services.points_vest() == NOTHING_DONE
     assert totals(member) == (0, 100, 0)
 
     clock.move_to(T0 + timedelta(days=7))
-    assert services.points_vest_due() == BatchReport(lots=0, points=100, members=1, batches=1, skipped_members=0)
+    assert services.points_vest() == BatchReport(lots=0, points=100, members=1, batches=1, skipped_members=0)
     assert totals(member) == (100, 0, 0)
     assert lifetime(member) == (100, 0, 0)
     assert lot_of(pending).status == LotStatus.AVAILABLE
@@ -49,7 +49,7 @@ def test_the_vest_job_makes_due_pending_points_available(member, clock):
     )
     assert moves(vest) == []
 
-    assert services.points_vest_due() == NOTHING_DONE
+    assert services.points_vest() == NOTHING_DONE
     assert Entry.objects.filter(kind=EntryKind.VEST).count() == 1
 
 

@@ -10,5 +10,5 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=None, help="Override the policy's reminder window.")
 
     def handle(self, *args, days: int | None, **options) -> None:
-        told = services.points_send_expiry_reminders(days=days)
+        told = services.points_remind(days=days)
         self.stdout.write(self.style.SUCCESS(f"Reminded {told} members."))

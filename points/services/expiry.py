@@ -1,54 +1,104 @@
-"""Set-based ledger jobs: expire due lots, vest pending lots, remind before expiry.
+"""Expiry, in one place: when a lot's points expire, expiring what is due, and the reminders.
 
-Each batch is its own short transaction that locks a bounded set of accounts with
-SKIP LOCKED: a member who is spending right now is skipped, not waited for (their own
-spend settles their expiry inline), and a re-run finds nothing new to do.
+The rule itself is pure (``points.rules.expiry_for``/``last_valid_day``); this module reads the
+operators' policy (``points.policies.expiry_policy``) and the business time zone
+(``pointsmall.kernel.clock``) and applies the rule to the ledger:
+
+- ``lot_expiry``: the instant a new lot earned now expires (every earn and positive adjust);
+- ``expire_accounts``: expire the due lots of locked accounts (every operation settles its
+  account with it first, so expired points are never spendable, swept or not);
+- ``points_expire``: the nightly sweep over every account, in short SKIP LOCKED batches;
+- ``points_remind``: tell members, once per lot, what expires within the reminder window.
+
+A refund landing in a lot that expired meanwhile expires at once (``points_refund``,
+docs/decisions/0005); refunds keep the original expiry.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import Case, Count, F, Sum, Value, When
 from django.utils import timezone
 
-from points import locks, rules
-from points.enums import LotStatus
+from points import locks, policies, rules
+from points.enums import EntryKind, LotStatus
 from points.exceptions import FutureAsOf
-from points.models import Account, ExpiryPolicy, Lot
-from points.services import _core
+from points.models import Account, Entry, Lot, LotMovement
+from points.services.reports import BatchReport
 from points.signals import expiry_reminder_due
+from pointsmall.kernel import clock
 
 
-@dataclass(frozen=True)
-class BatchReport:
-    lots: int = 0
-    points: int = 0
-    members: int = 0
-    batches: int = 0
-    skipped_members: int = 0
+def expiry_rule() -> rules.ExpiryRule:
+    """The operators' expiry policy as the pure rule (their defaults until they save it)."""
+    policy = policies.expiry_policy()
+    return rules.ExpiryRule(mode=policy.mode, months=policy.months, rounding=policy.rounding)
 
-    def plus(self, lots: int, points: int, members: int, skipped: int) -> BatchReport:
-        return BatchReport(
-            self.lots + lots,
-            self.points + points,
-            self.members + members,
-            self.batches + 1,
-            self.skipped_members + skipped,
-        )
+
+def lot_expiry(earned_at: datetime) -> datetime | None:
+    """The instant points earned at ``earned_at`` stop being spendable (exclusive), or None: never."""
+    return rules.expiry_for(earned_at, expiry_rule(), clock.business_zone())
+
+
+def expire_accounts(account_ids: list[int], as_of: datetime, *, now: datetime | None = None) -> tuple[int, int, int]:
+    """Expire every due lot of the given, already locked accounts, in a fixed number of queries.
+
+    One expire entry per account (dated ``now``, default the clock), one movement per lot.
+    Returns (lots, points, members).
+    This is the portable path (SQLite, and the per-account settle); Postgres batches use
+    the single-statement ``_EXPIRE_SQL`` below, which does the same work.
+    """
+    due = list(
+        Lot.objects.filter(
+            account_id__in=account_ids, status=LotStatus.AVAILABLE, remaining__gt=0, expires_at__lte=as_of
+        ).values_list("pk", "account_id", "remaining")
+    )
+    if not due:
+        return 0, 0, 0
+    per_account: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for lot_id, account_id, remaining in due:
+        per_account[account_id].append((lot_id, remaining))
+    totals = {account_id: sum(r for _l, r in lots) for account_id, lots in per_account.items()}
+    accounts = {a.pk: a for a in Account.objects.filter(pk__in=totals)}
+    now = now or timezone.now()
+    entries = Entry.objects.bulk_create(
+        [
+            Entry(
+                account_id=account_id,
+                kind=EntryKind.EXPIRE,
+                amount=-total,
+                balance_after=accounts[account_id].balance - total,
+                pending_after=accounts[account_id].pending,
+                created_at=now,
+            )
+            for account_id, total in totals.items()
+        ]
+    )
+    entry_by_account = {e.account_id: e for e in entries}
+    LotMovement.objects.bulk_create(
+        [
+            LotMovement(entry=entry_by_account[account_id], lot_id=lot_id, amount=-remaining)
+            for lot_id, account_id, remaining in due
+        ]
+    )
+    Lot.objects.filter(pk__in=[lot_id for lot_id, _a, _r in due]).update(remaining=0)
+    Account.objects.filter(pk__in=totals).update(
+        balance=Case(*[When(pk=a, then=F("balance") - Value(t)) for a, t in totals.items()]),
+        lifetime_expired=Case(*[When(pk=a, then=F("lifetime_expired") + Value(t)) for a, t in totals.items()]),
+        updated_at=now,
+    )
+    return len(due), sum(totals.values()), len(totals)
 
 
 # One statement per batch, run after the batch's accounts are locked (a separate statement,
 # so this one's snapshot sees everything committed before the locks were granted).
 # Django's field defaults are not database defaults: the INSERT names every NOT NULL column
 # of points_entry, and a new one must be added here (the Postgres expiry tests in
-# tests/points/test_services.py fail when one is missing).
+# tests/points/ fail when one is missing).
 _EXPIRE_SQL = """
 WITH due AS (
     SELECT l.id, l.account_id, l.remaining
@@ -100,7 +150,7 @@ def _expire_batch_sql(account_ids: list[int], as_of: datetime) -> tuple[int, int
     return int(lots), int(points), int(members)
 
 
-def points_expire_due(
+def points_expire(
     *,
     as_of: datetime | None = None,
     batch_size: int = 1000,
@@ -112,7 +162,8 @@ def points_expire_due(
 
     Each batch locks up to ``batch_size`` accounts (pk order, SKIP LOCKED) and expires
     their due lots in one SQL statement on Postgres (``use_sql``), or in a fixed number
-    of ORM queries elsewhere. Safe to run twice and on several workers at once.
+    of ORM queries elsewhere. Raises FutureAsOf. Safe to run twice and on several workers
+    at once.
     """
     now = timezone.now()
     as_of = as_of or now
@@ -134,70 +185,38 @@ def points_expire_due(
             if use_sql:
                 lots, points, members = _expire_batch_sql(locked, as_of)
             else:
-                lots, points, members = _core.expire_accounts(locked, as_of)
+                lots, points, members = expire_accounts(locked, as_of)
         report = report.plus(lots, points, members, len(candidates) - len(locked))
         if progress:
             progress(report)
     return report
 
 
-def points_vest_due(*, now: datetime | None = None, batch_size: int = 500) -> BatchReport:
-    """Make pending points spendable once their returns window is over. Safe to run twice."""
-    if now is not None and now > timezone.now():
-        raise FutureAsOf()
-    now = now or timezone.now()
-    report = BatchReport()
-    after = 0
-    while True:
-        candidates = list(
-            Lot.objects.filter(status=LotStatus.PENDING, available_at__lte=now, remaining__gt=0, account_id__gt=after)
-            .order_by("account_id")
-            .values_list("account_id", flat=True)
-            .distinct()[:batch_size]
-        )
-        if not candidates:
-            return report
-        after = candidates[-1]
-        points = 0
-        with transaction.atomic():
-            locked = locks.accounts_for_update_skip_locked(account_ids=candidates)
-            for account in Account.objects.filter(pk__in=locked).order_by("pk"):
-                # settle() vests, then pays any debt from the newly vested points.
-                before = account.pending
-                _core.settle(account, now)
-                points = points + before - account.pending
-        report = report.plus(0, points, len(locked), len(candidates) - len(locked))
-
-
-def points_send_expiry_reminders(*, now: datetime | None = None, days: int | None = None) -> int:
-    """Tell each member, once per lot, which points expire within ``days``: one message per
-    member and run, with the points that expire on each day (never one sum under the first day).
+def points_remind(*, now: datetime | None = None, days: int | None = None) -> int:
+    """Tell each member, once per lot, which points expire within ``days`` (default: the
+    policy's reminder window): one message per member and run, with the points that expire
+    on each day (never one sum under the first day).
 
     Each day's figure is every spendable point that expires that day (also from lots reminded
     before), so the message states what will happen. Lots are marked reminded in the same
     transaction as the notice, so a re-run or a second worker sends nothing twice; the notice's
-    key is the first lot it is the first reminder for. Returns the number of members told.
+    key is the first lot it is the first reminder for. Locks: the due lots (SKIP LOCKED).
+    Returns the number of members told.
     """
     now = now or timezone.now()
     if days is None:
-        policy = ExpiryPolicy.objects.filter(pk=1).first()
-        days = policy.reminder_days if policy else 30
+        days = policies.expiry_policy().reminder_days
     horizon = now + timedelta(days=days)
-    zone = ZoneInfo(settings.TIME_ZONE)
+    zone = clock.business_zone()
     told = 0
     with transaction.atomic():
-        due = (
-            Lot.objects.select_for_update(skip_locked=True)
-            .filter(
-                status=LotStatus.AVAILABLE,
-                remaining__gt=0,
-                reminded_at__isnull=True,
-                expires_at__gt=now,
-                expires_at__lte=horizon,
-            )
-            .values_list("pk", flat=True)
+        lot_ids = locks.lots_for_update_skip_locked(
+            status=LotStatus.AVAILABLE,
+            remaining__gt=0,
+            reminded_at__isnull=True,
+            expires_at__gt=now,
+            expires_at__lte=horizon,
         )
-        lot_ids = list(due)
         # Per account: the days its newly reminded lots expire on, and the first of those lots.
         reminded: dict[int, tuple[set, int]] = {}
         for lot_id, account_id, expires_at in (

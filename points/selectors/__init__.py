@@ -1,0 +1,72 @@
+"""Reads of the ledger. Other apps get small frozen dataclasses, never models.
+
+One module per area: ``balances`` (spendable balance, expiring points, lots, refunds),
+``entries`` (the history), ``tiers`` (tier views and the tier reads the services use),
+``rules_page`` (the live rules), ``identities`` (the keyed identity hash and claims).
+Selectors never import services.
+"""
+
+from points.selectors.balances import (
+    EXPIRING_SOON_DAYS,
+    BalanceSummary,
+    ExpiringPoints,
+    LotView,
+    RefundOutcome,
+    balance_summary,
+    lots,
+    refund_outcome,
+    spendable_balance,
+)
+from points.selectors.entries import HistoryRow, entry_description, history
+from points.selectors.identities import identity_hash, identity_known_elsewhere
+from points.selectors.rules_page import (
+    CampaignView,
+    EarningRuleView,
+    LiveRules,
+    expiry_policy_text,
+    live_rules,
+)
+from points.selectors.tiers import (
+    TierStatus,
+    TierTrialView,
+    TierView,
+    earned_tier,
+    header_status,
+    member_tier,
+    tier_ladder,
+    tier_names,
+    tier_status,
+    tier_trials,
+)
+
+__all__ = [
+    "EXPIRING_SOON_DAYS",
+    "BalanceSummary",
+    "CampaignView",
+    "EarningRuleView",
+    "ExpiringPoints",
+    "HistoryRow",
+    "LiveRules",
+    "LotView",
+    "RefundOutcome",
+    "TierStatus",
+    "TierTrialView",
+    "TierView",
+    "balance_summary",
+    "earned_tier",
+    "entry_description",
+    "expiry_policy_text",
+    "header_status",
+    "history",
+    "identity_hash",
+    "identity_known_elsewhere",
+    "live_rules",
+    "lots",
+    "member_tier",
+    "refund_outcome",
+    "spendable_balance",
+    "tier_ladder",
+    "tier_names",
+    "tier_status",
+    "tier_trials",
+]

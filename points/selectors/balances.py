@@ -1,0 +1,162 @@
+"""Balances, lots and refunds of the ledger, as members and other apps read them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import F, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from points import rules
+from points.enums import EntryKind, LotStatus
+from points.models import Account, Entry, Lot
+from pointsmall.kernel import clock
+
+EXPIRING_SOON_DAYS = 30
+
+
+@dataclass(frozen=True)
+class ExpiringPoints:
+    expires_on: date
+    points: int
+
+
+@dataclass(frozen=True)
+class BalanceSummary:
+    available: int
+    pending: int
+    owed: int
+    lifetime_earned: int
+    lifetime_spent: int
+    lifetime_expired: int
+    expiring_soon: int
+    expiring: list[ExpiringPoints]
+    next_pending_at: datetime | None
+
+    @property
+    def next_expiry(self) -> ExpiringPoints | None:
+        return self.expiring[0] if self.expiring else None
+
+
+def _overdue_points() -> Subquery:
+    """Points of the account's lots that expired but the nightly sweep has not reached yet.
+
+    They are no longer spendable (every spend settles them first), so pages must not show them.
+    """
+    return Subquery(
+        Lot.objects.filter(
+            account=OuterRef("pk"), status=LotStatus.AVAILABLE, remaining__gt=0, expires_at__lte=timezone.now()
+        )
+        .values("account")
+        .annotate(total=Sum("remaining"))
+        .values("total")[:1]
+    )
+
+
+def _spendable(accounts):
+    return accounts.annotate(spendable=F("balance") - Coalesce(_overdue_points(), 0))
+
+
+def spendable_balance(*, user_id: int) -> int | None:
+    """The points the member can spend now (the balance less lots expired but not swept yet),
+    or None without an account: one indexed query (the page header shows it)."""
+    return _spendable(Account.objects.filter(user_id=user_id)).values_list("spendable", flat=True).first()
+
+
+def balance_summary(*, user_id: int, days: int = EXPIRING_SOON_DAYS) -> BalanceSummary | None:
+    account = _spendable(Account.objects.filter(user_id=user_id)).first()
+    if account is None:
+        return None
+    now = timezone.now()
+    zone = clock.business_zone()
+    rows = (
+        Lot.objects.filter(
+            account=account,
+            status=LotStatus.AVAILABLE,
+            remaining__gt=0,
+            expires_at__gt=now,
+            expires_at__lte=now + timedelta(days=days),
+        )
+        .values("expires_at")
+        .annotate(points=Sum("remaining"))
+        .order_by("expires_at")
+    )
+    per_day: dict[date, int] = {}
+    for row in rows:
+        day = rules.last_valid_day(row["expires_at"], zone)
+        per_day[day] = per_day.get(day, 0) + row["points"]
+    expiring = [ExpiringPoints(day, points) for day, points in sorted(per_day.items())]
+    next_pending = (
+        Lot.objects.filter(account=account, status=LotStatus.PENDING, remaining__gt=0)
+        .order_by("available_at")
+        .values_list("available_at", flat=True)
+        .first()
+    )
+    return BalanceSummary(
+        available=account.spendable,
+        pending=account.pending,
+        owed=account.debt,
+        lifetime_earned=account.lifetime_earned,
+        lifetime_spent=account.lifetime_spent,
+        lifetime_expired=account.lifetime_expired,
+        expiring_soon=sum(e.points for e in expiring),
+        expiring=expiring,
+        next_pending_at=next_pending,
+    )
+
+
+@dataclass(frozen=True)
+class RefundOutcome:
+    """What the refunds of one spend gave back: ``refunded`` points, of which ``expired`` landed in
+    lots that had expired meanwhile and expired at once (docs/decisions/0005)."""
+
+    refunded: int
+    expired: int
+
+    @property
+    def spendable(self) -> int:
+        return self.refunded - self.expired
+
+
+def refund_outcome(*, user_id: int, spend_entry_id: int) -> RefundOutcome:
+    """The points the refunds of a member's spend really gave back, so a message can state them."""
+    refunds = Entry.objects.filter(
+        account__user_id=user_id, kind=EntryKind.REFUND, related_entry_id=spend_entry_id
+    ).values("pk")
+    refunded = Entry.objects.filter(pk__in=refunds).aggregate(total=Sum("amount"))["total"] or 0
+    lapsed = Entry.objects.filter(kind=EntryKind.EXPIRE, related_entry__in=refunds).aggregate(total=Sum("amount"))
+    return RefundOutcome(refunded=refunded, expired=-(lapsed["total"] or 0))
+
+
+@dataclass(frozen=True)
+class LotView:
+    id: int
+    amount: int
+    remaining: int
+    status: str
+    earned_at: datetime
+    available_at: datetime
+    expires_on: date | None
+
+
+def lots(*, user_id: int, include_empty: bool = False) -> list[LotView]:
+    """The member's lots, soonest expiry first."""
+    zone = clock.business_zone()
+    qs = Lot.objects.filter(account__user_id=user_id).exclude(status=LotStatus.CANCELLED)
+    if not include_empty:
+        qs = qs.filter(remaining__gt=0)
+    return [
+        LotView(
+            id=lot.pk,
+            amount=lot.amount,
+            remaining=lot.remaining,
+            status=lot.status,
+            earned_at=lot.earned_at,
+            available_at=lot.available_at,
+            expires_on=rules.last_valid_day(lot.expires_at, zone) if lot.expires_at else None,
+        )
+        # Lots that never expire come last on every database (SQLite sorts NULL first).
+        for lot in qs.order_by(F("expires_at").asc(nulls_last=True), "pk")
+    ]

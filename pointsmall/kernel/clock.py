@@ -1,0 +1,29 @@
+"""The business time zone: the one place that says which calendar the mall's days follow.
+
+Days, weeks and months of the mall (a point's last valid day, a tier month, a daily cap, a
+referral's monthly cap) are dates in ``settings.TIME_ZONE``, whatever zone the server's
+clock runs in. Every app asks these helpers instead of building ``ZoneInfo`` itself.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils import timezone
+
+
+def business_zone() -> ZoneInfo:
+    """The mall's time zone (``settings.TIME_ZONE``, e.g. ``Asia/Shanghai``)."""
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def business_date(moment: datetime | None = None) -> date:
+    """The business date of an aware ``moment`` (default: now)."""
+    return (moment or timezone.now()).astimezone(business_zone()).date()
+
+
+def business_day_start(day: date) -> datetime:
+    """The aware instant ``day`` begins (00:00) in the business time zone."""
+    return datetime.combine(day, time.min, tzinfo=business_zone())
