@@ -35,6 +35,7 @@ from accounts.exceptions import (
 from accounts.models import PhoneVerification
 from points import services as points_services
 from points.exceptions import DomainError
+from pointsmall.kernel.masking import mask_phone
 
 DAY = timedelta(hours=24)
 
@@ -92,7 +93,7 @@ def phone_code_send(*, user_id: int) -> PhoneCodeSent:
         ) % {"code": code, "minutes": minutes}
     phone = user.phone
     transaction.on_commit(lambda: sms.sms_send(phone=phone, text=text))
-    return PhoneCodeSent(phone_masked=rules.mask_phone(phone), expires_at=expires_at)
+    return PhoneCodeSent(phone_masked=mask_phone(phone), expires_at=expires_at)
 
 
 def phone_code_confirm(*, user_id: int, code: str) -> None:

@@ -35,6 +35,7 @@ from accounts.services.notifications import notification_send
 from points import selectors as points_selectors
 from points import services as points_services
 from points.enums import EarningSource
+from pointsmall.kernel.masking import mask_email
 
 CODE_ATTEMPTS = 5
 IP_WINDOW = timedelta(hours=1)
@@ -64,7 +65,7 @@ def invite_code_ensure(*, user_id: int) -> str:
 
 
 def _friend(referral: Referral) -> str:
-    return rules.mask_email(referral.invitee.email)
+    return mask_email(referral.invitee.email)
 
 
 def _tell_inviter(referral: Referral, event: str, message_code: str, **params: object) -> None:
