@@ -36,19 +36,7 @@ from points.models import (
     TierPolicy,
 )
 from points.validators import BoundedNumbersMixin
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Ledger rows are written by points.services only; the admin may look, never touch."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+from pointsmall.kernel.admin import ReadOnlyAdmin, SingletonAdminMixin
 
 
 class LotMovementInline(admin.TabularInline):
@@ -222,14 +210,8 @@ class LotAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
-class SingletonAdmin(SimpleHistoryAdmin):
+class SingletonAdmin(SingletonAdminMixin, SimpleHistoryAdmin):
     """One row, pk=1, created by a migration; operators edit it and the history keeps every change."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(ExpiryPolicy)

@@ -7,11 +7,11 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from catalog.admin.common import ReadOnlyAdmin
 from catalog.models import (
     Code,
     StockMovement,
 )
+from pointsmall.kernel.admin import ReadOnlyAdmin
 
 
 class CodeStateFilter(admin.SimpleListFilter):
@@ -43,7 +43,7 @@ class CodeAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("code"), ordering="code")
     def code_value(self, obj: Code) -> str:
-        return format_html('<code style="white-space:nowrap">{}</code>', obj.code)
+        return format_html('<code class="pm-nowrap">{}</code>', obj.code)
 
     @admin.display(description=_("state"))
     def state(self, obj: Code) -> str:

@@ -18,7 +18,6 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from catalog import notices, payments, services
-from catalog.admin.common import STATUS_COLOURS, ReadOnlyInline
 from catalog.admin.forms import (
     CARRIERS,
     RejectForm,
@@ -35,6 +34,7 @@ from catalog.models import (
     StockMovement,
 )
 from points.exceptions import DomainError
+from pointsmall.kernel.admin import ReadOnlyInline, apply_to_selected
 
 
 class OrderEventInline(ReadOnlyInline):
@@ -201,7 +201,7 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description=_("item and member"), ordering="product_name")
     def item(self, obj: Order) -> str:
         return format_html(
-            '<div style="min-width:11em">{} ×{}<br><span style="color:var(--body-quiet-color)">{}</span></div>',
+            '<div class="pm-cell-item">{} ×{}<br><span class="pm-quiet">{}</span></div>',
             obj.product_name,
             obj.quantity,
             obj.member.email,
@@ -215,12 +215,12 @@ class OrderAdmin(admin.ModelAdmin):
         refund_status = getattr(obj, "refund_status", None)
         if refund_status:
             return format_html(
-                '{}<br><span style="white-space:nowrap">+ ¥{}</span><br>{}',
+                '{}<br><span class="pm-nowrap">+ ¥{}</span><br>{}',
                 points,
                 obj.cash_total,
                 refund_pill(refund_status, RefundStatus(refund_status).label),
             )
-        return format_html('{}<br><span style="white-space:nowrap">+ ¥{}</span>', points, obj.cash_total)
+        return format_html('{}<br><span class="pm-nowrap">+ ¥{}</span>', points, obj.cash_total)
 
     @admin.display(description=_("cash refunds"))
     def cash_refunds(self, obj: Order) -> str:
@@ -228,14 +228,8 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj: Order) -> str:
-        background, colour = STATUS_COLOURS.get(obj.status, ("#f5f5f5", "#595959"))
-        return format_html(
-            '<span style="background:{};color:{};padding:2px 8px;border-radius:999px;white-space:nowrap;'
-            'font-weight:600;font-size:.85em">{}</span>',
-            background,
-            colour,
-            obj.get_status_display(),
-        )
+        # The colour of each state is .pm-status[data-status=…] in static/css/admin.css.
+        return format_html('<span class="pm-status" data-status="{}">{}</span>', obj.status, obj.get_status_display())
 
     @admin.display(description=_("shipping"))
     def shipping(self, obj: Order) -> str:
@@ -313,28 +307,18 @@ class OrderAdmin(admin.ModelAdmin):
         Nobody acts on their own order (approving it, confirming its cash, shipping it): staff
         never grant themselves what members must earn or pay for (docs/decisions/0013).
         """
-        done = 0
-        for order_id, member_id in queryset.order_by("pk").values_list("pk", "member_id"):
-            if member_id == request.user.pk:
-                self.message_user(
-                    request,
-                    _("Order #%(id)s: %(message)s")
-                    % {"id": order_id, "message": _("this is your own order; another operator must handle it.")},
-                    messages.ERROR,
-                )
-                continue
-            try:
-                call(order_id)
-            except DomainError as error:
-                self.message_user(
-                    request,
-                    _("Order #%(id)s: %(message)s") % {"id": order_id, "message": error.message},
-                    messages.ERROR,
-                )
-            else:
-                done += 1
-        if done:
-            self.message_user(request, done_message(done) % {"n": done}, messages.SUCCESS)
+        apply_to_selected(
+            self,
+            request,
+            queryset.order_by("pk").values_list("pk", "member_id"),
+            lambda row: call(row[0]),
+            refusals=(DomainError,),
+            refuse=lambda row: (
+                _("this is your own order; another operator must handle it.") if row[1] == request.user.pk else None
+            ),
+            refused_message=lambda row, reason: _("Order #%(id)s: %(message)s") % {"id": row[0], "message": reason},
+            done_message=lambda n: done_message(n) % {"n": n},
+        )
 
     def _intermediate(self, request: HttpRequest, queryset: QuerySet, template: str, **context) -> TemplateResponse:
         return TemplateResponse(
@@ -527,29 +511,22 @@ class OrderAdmin(admin.ModelAdmin):
         if not failed.exists():
             self.message_user(request, _("None of the selected orders has a failed cash refund."), messages.ERROR)
             return
-        done = 0
-        for refund in failed:
-            try:
-                services.cash_refund_retry(refund_id=refund.pk, actor_id=request.user.pk)
-            except DomainError as error:
-                self.message_user(
-                    request,
-                    _("Order #%(id)s: %(message)s") % {"id": refund.order_id, "message": error.message},
-                    messages.ERROR,
-                )
-            else:
-                done += 1
-        if done:
-            self.message_user(
-                request,
+        apply_to_selected(
+            self,
+            request,
+            failed,
+            lambda refund: services.cash_refund_retry(refund_id=refund.pk, actor_id=request.user.pk),
+            refusals=(DomainError,),
+            refused_message=lambda refund, reason: (
+                _("Order #%(id)s: %(message)s") % {"id": refund.order_id, "message": reason}
+            ),
+            done_message=lambda n: (
                 ngettext(
-                    "%(n)d cash refund asked of the gateway again.",
-                    "%(n)d cash refunds asked of the gateway again.",
-                    done,
+                    "%(n)d cash refund asked of the gateway again.", "%(n)d cash refunds asked of the gateway again.", n
                 )
-                % {"n": done},
-                messages.SUCCESS,
-            )
+                % {"n": n}
+            ),
+        )
 
     @admin.action(
         description=_("Record an offline payment received after cancellation (refund due)"), permissions=["refund"]

@@ -20,7 +20,6 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from catalog import flash_gate, services
-from catalog.admin.common import PLAIN_LINK, WARNING_PILL, WARNING_STYLE
 from catalog.admin.forms import (
     CodeImportForm,
     ProductForm,
@@ -85,7 +84,7 @@ class ProductImageInline(BoundedNumbersMixin, admin.TabularInline):
             return "—"
         return format_html(
             '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="" width="96" height="96" '
-            'style="border-radius:8px;object-fit:cover"></a>',
+            'class="pm-picture"></a>',
             obj.thumb_detail.url,
             obj.thumb_list.url,
         )
@@ -209,19 +208,17 @@ class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     def thumbnail(self, obj: Product) -> str:
         images = list(obj.images.all())
         if not images or not images[0].thumb_list:
-            return mark_safe(
-                '<span style="display:inline-block;width:48px;height:48px;border-radius:6px;background:#f0f0f0"></span>'
-            )
+            return mark_safe('<span class="pm-thumb-empty"></span>')
         return format_html(
-            '<img src="{}" alt="" width="48" height="48" loading="lazy" style="border-radius:6px;object-fit:cover">',
+            '<img src="{}" alt="" width="48" height="48" loading="lazy" class="pm-thumb">',
             images[0].thumb_list.url,
         )
 
     @admin.display(description=_("product"), ordering="name_zh")
     def name_column(self, obj: Product) -> str:
         return format_html(
-            '<div style="min-width:12em">{}<br><span style="color:var(--body-quiet-color)">{}</span><br>'
-            '<span style="color:var(--body-quiet-color);font-size:.85em">{} · {}</span></div>',
+            '<div class="pm-cell-product">{}<br><span class="pm-quiet">{}</span><br>'
+            '<span class="pm-quiet-small">{} · {}</span></div>',
             obj.name_zh,
             obj.name_en,
             obj.get_kind_display(),
@@ -232,7 +229,7 @@ class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     def price_column(self, obj: Product) -> str:
         points = _("%(points)s points") % {"points": obj.points_price}
         if obj.cash_price:
-            return format_html('{}<br><span style="white-space:nowrap">+ ¥{}</span>', points, obj.cash_price)
+            return format_html('{}<br><span class="pm-nowrap">+ ¥{}</span>', points, obj.cash_price)
         return points
 
     @admin.display(description=_("stock"), ordering="stock")
@@ -240,8 +237,8 @@ class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
         url = reverse("admin:catalog_product_stock", args=[obj.pk])
         if obj.stock <= obj.low_stock_threshold:
             label = _("out") if obj.stock == 0 else _("low")
-            return format_html('<a href="{}" style="{}">{} · {}</a>', url, WARNING_PILL, obj.stock, label)
-        return format_html('<a href="{}" style="{}">{}</a>', url, PLAIN_LINK, obj.stock)
+            return format_html('<a href="{}" class="pm-warning-pill">{} · {}</a>', url, obj.stock, label)
+        return format_html('<a href="{}" class="pm-plain-link">{}</a>', url, obj.stock)
 
     @admin.display(description=_("codes"))
     def pool_counts(self, obj: Product) -> str:
@@ -257,24 +254,23 @@ class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
         text = f"{obj.pool_free} / {obj.pool_given} / {obj.pool_used}"
         if obj.pool_free == 0:
             return format_html(
-                '<a href="{}" style="{}" title="{}">{} · {}</a>',
+                '<a href="{}" class="pm-warning-pill" title="{}">{} · {}</a>',
                 url,
-                WARNING_PILL,
                 _("free / given / used"),
                 text,
                 _("empty"),
             )
-        return format_html('<a href="{}" style="{}" title="{}">{}</a>', url, PLAIN_LINK, _("free / given / used"), text)
+        return format_html('<a href="{}" class="pm-plain-link" title="{}">{}</a>', url, _("free / given / used"), text)
 
     # Change page
 
     @admin.display(description=_("stock"))
     def stock_summary(self, obj: Product) -> str:
         url = reverse("admin:catalog_product_stock", args=[obj.pk])
-        style = WARNING_STYLE if obj.stock <= obj.low_stock_threshold else ""
+        warning = "pm-warning" if obj.stock <= obj.low_stock_threshold else ""
         return format_html(
-            '<span style="{}">{}</span> · {} · <a href="{}">{}</a>',
-            style,
+            '<span class="{}">{}</span> · {} · <a href="{}">{}</a>',
+            warning,
             _("%(stock)s in stock") % {"stock": obj.stock},
             _("%(sold)s redeemed") % {"sold": obj.sold},
             url,
@@ -290,8 +286,7 @@ class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
         text = _pool_text(obj.pool_free, obj.pool_given, obj.pool_used)
         if obj.pool_free == 0:
             return format_html(
-                '<span style="{}">{} — {}</span> <a href="{}">{}</a>',
-                WARNING_STYLE,
+                '<span class="pm-warning">{} — {}</span> <a href="{}">{}</a>',
                 text,
                 _("the pool is empty: members can't redeem this item"),
                 url,
