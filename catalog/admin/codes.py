@@ -11,6 +11,7 @@ from catalog.models import (
     Code,
     StockMovement,
 )
+from catalog.selectors.backoffice import CODE_STATES
 from pointsmall.kernel.admin import ReadOnlyAdmin
 
 
@@ -22,13 +23,8 @@ class CodeStateFilter(admin.SimpleListFilter):
         return [("free", _("In the pool")), ("given", _("Given out, not used")), ("used", _("Used in store"))]
 
     def queryset(self, request, queryset):
-        if self.value() == "free":
-            return queryset.filter(order__isnull=True)
-        if self.value() == "given":
-            return queryset.filter(order__isnull=False, used_at__isnull=True)
-        if self.value() == "used":
-            return queryset.filter(used_at__isnull=False)
-        return queryset
+        state = CODE_STATES.get(self.value() or "")
+        return queryset if state is None else queryset.filter(state)
 
 
 @admin.register(Code)

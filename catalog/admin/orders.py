@@ -24,7 +24,7 @@ from catalog.admin.forms import (
     ShipForm,
 )
 from catalog.admin.refunds import REFUND_PERMISSION, CashRefundFilter, RefundRecordForm, refund_pill, refund_summary
-from catalog.enums import OrderStatus, PaymentBackendName, RefundReason, RefundStatus
+from catalog.enums import OrderStatus, PaymentBackendName, RefundStatus
 from catalog.models import (
     CashRefund,
     Code,
@@ -33,6 +33,7 @@ from catalog.models import (
     OrderEvent,
     StockMovement,
 )
+from catalog.selectors import backoffice
 from points.exceptions import DomainError
 from pointsmall.kernel.admin import ReadOnlyInline, apply_to_selected
 
@@ -436,9 +437,7 @@ class OrderAdmin(admin.ModelAdmin):
 
     def _report_refunds_opened(self, request: HttpRequest, queryset: QuerySet, *, since) -> None:
         """Say which rejected orders now owe cash back, and who moves it (the gateway, or the operator)."""
-        opened = CashRefund.objects.filter(
-            order__in=queryset, reason=RefundReason.REJECTED, created_by_id=request.user.pk, created_at__gte=since
-        ).order_by("order_id")
+        opened = backoffice.cash_refunds_opened_by_rejection(orders=queryset, actor_id=request.user.pk, since=since)
         for refund in opened:
             by_gateway = payments.backend_named(refund.backend).refunds_by_gateway
             self.message_user(
@@ -457,17 +456,7 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Record cash refund made (bank or counter)…"), permissions=["refund"])
     def record_cash_refund(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
-        owed = list(
-            CashRefund.objects.filter(order__in=queryset, status__in=(RefundStatus.DUE, RefundStatus.FAILED))
-            .select_related("order", "member")
-            .order_by("order_id", "pk")
-        )
-        # A gateway refund still due is the gateway's: paying it by hand as well would pay twice.
-        recordable = [
-            r
-            for r in owed
-            if r.status == RefundStatus.FAILED or not payments.backend_named(r.backend).refunds_by_gateway
-        ]
+        recordable, skipped = backoffice.cash_refunds_to_record(orders=queryset)
         if not recordable:
             self.message_user(
                 request,
@@ -502,12 +491,12 @@ class OrderAdmin(admin.ModelAdmin):
             "admin/catalog/order/refund_record.html",
             title=_("Record cash refunds"),
             form=form,
-            skipped=[r for r in owed if r not in recordable],
+            skipped=skipped,
         )
 
     @admin.action(description=_("Retry failed cash refunds (payment gateway)"), permissions=["refund"])
     def retry_cash_refunds(self, request: HttpRequest, queryset: QuerySet) -> None:
-        failed = CashRefund.objects.filter(order__in=queryset, status=RefundStatus.FAILED).order_by("pk")
+        failed = backoffice.cash_refunds_failed(orders=queryset)
         if not failed.exists():
             self.message_user(request, _("None of the selected orders has a failed cash refund."), messages.ERROR)
             return

@@ -7,8 +7,7 @@ from urllib.parse import urlencode
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value, Window
-from django.db.models.functions import Coalesce
+from django.db.models import F, Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -29,39 +28,18 @@ from catalog.admin.forms import (
 )
 from catalog.enums import ProductKind
 from catalog.models import (
-    Code,
     Product,
     ProductImage,
     SalePrice,
-    StockMovement,
 )
-from catalog.services import privileges
+from catalog.selectors import backoffice
+from catalog.services import shelf
 from points.exceptions import DomainError
 from points.validators import BoundedNumbersMixin
 
 CODE_KINDS = (ProductKind.VIRTUAL, ProductKind.COUPON)
 REPORT_LIST_LIMIT = 50
 MOVEMENTS_PER_PAGE = 50
-
-
-def _pool_counts() -> dict:
-    """Free / given / used code counts as correlated subqueries: one indexed count each, no row explosion."""
-
-    def counted(condition: Q) -> Coalesce:
-        rows = (
-            Code.objects.filter(condition, product=OuterRef("pk"))
-            .order_by()
-            .values("product")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
-
-    return {
-        "pool_free": counted(Q(order__isnull=True)),
-        "pool_given": counted(Q(order__isnull=False, used_at__isnull=True)),
-        "pool_used": counted(Q(used_at__isnull=False)),
-    }
 
 
 def _pool_text(free: int, given: int, used: int) -> str:
@@ -189,7 +167,7 @@ class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         images = Prefetch("images", queryset=ProductImage.objects.order_by("sort", "pk"))
-        return super().get_queryset(request).annotate(**_pool_counts()).prefetch_related(images)
+        return super().get_queryset(request).annotate(**backoffice.code_pool_annotations()).prefetch_related(images)
 
     def get_urls(self):
         return [
@@ -325,25 +303,23 @@ class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Put selected products on the shelf"), permissions=["change"])
     def put_on_shelf(self, request: HttpRequest, queryset: QuerySet) -> None:
-        # A privilege whose effect isn't available stays off the shelf (docs/decisions/0020).
-        candidates = list(queryset.filter(on_shelf=False))
-        refused = [p for p in candidates if not privileges.product_sellable(p)]
-        changed = Product.objects.filter(pk__in=[p.pk for p in candidates if p not in refused]).update(on_shelf=True)
+        result = shelf.products_shelve(product_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(
             request,
-            ngettext("%(n)d product put on the shelf.", "%(n)d products put on the shelf.", changed) % {"n": changed},
+            ngettext("%(n)d product put on the shelf.", "%(n)d products put on the shelf.", result.changed)
+            % {"n": result.changed},
         )
-        if refused:
+        if result.refused:
             self.message_user(
                 request,
                 _("Not put on sale, their effect is not available yet: %(names)s")
-                % {"names": ", ".join(p.name for p in refused)},
+                % {"names": ", ".join(result.refused)},
                 level=messages.WARNING,
             )
 
     @admin.action(description=_("Take selected products off the shelf"), permissions=["change"])
     def take_off_shelf(self, request: HttpRequest, queryset: QuerySet) -> None:
-        changed = queryset.filter(on_shelf=True).update(on_shelf=False)
+        changed = shelf.products_unshelve(product_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(
             request,
             ngettext("%(n)d product taken off the shelf.", "%(n)d products taken off the shelf.", changed)
@@ -379,20 +355,9 @@ class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
                         % {"product": product.name, "delta": form.cleaned_data["delta"], "stock": stock},
                     )
                     return redirect(reverse("admin:catalog_product_stock", args=[product.pk]))
-        movements = (
-            StockMovement.objects.filter(product=product)
-            .select_related("actor", "order")
-            .annotate(running=Window(Sum("delta"), order_by=F("pk").asc()))
-            .order_by("-pk")
-        )
+        movements = backoffice.stock_movements(product_id=product.pk)
         page = Paginator(movements, MOVEMENTS_PER_PAGE).get_page(request.GET.get("page"))
-        recorded = StockMovement.objects.filter(product=product).aggregate(total=Coalesce(Sum("delta"), 0))["total"]
-        broken_rows = (
-            StockMovement.objects.filter(product=product)
-            .annotate(running=Window(Sum("delta"), order_by=F("pk").asc()))
-            .exclude(running=F("stock_after"))
-            .count()
-        )
+        audit = backoffice.stock_audit(product_id=product.pk, stock=product.stock)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Stock of %(product)s") % {"product": product.name},
@@ -401,10 +366,10 @@ class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
             "form": form if can_change else None,
             "can_import_codes": self.can_import_codes(request),
             "page": page,
-            "recorded": recorded,
-            "audit_ok": recorded == product.stock and broken_rows == 0,
-            "broken_rows": broken_rows,
-            "difference": product.stock - recorded,
+            "recorded": audit.recorded,
+            "audit_ok": audit.ok,
+            "broken_rows": audit.broken_rows,
+            "difference": audit.difference,
         }
         return TemplateResponse(request, "admin/catalog/product/stock.html", context)
 
@@ -434,7 +399,7 @@ class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
                     level,
                 )
                 form = CodeImportForm()
-        counts = Product.objects.filter(pk=product.pk).annotate(**_pool_counts()).values(*_pool_counts()).get()
+        counts = backoffice.product_code_pool(product_id=product.pk)
         product.refresh_from_db(fields=["stock"])
         context = {
             **self.admin_site.each_context(request),
