@@ -36,18 +36,13 @@ from points.models import (
     TierPolicy,
 )
 from points.validators import BoundedNumbersMixin
-from pointsmall.kernel.admin import ReadOnlyAdmin, SingletonAdminMixin
+from pointsmall.kernel.admin import ReadOnlyAdmin, ReadOnlyInline, SingletonAdminMixin
 
 
-class LotMovementInline(admin.TabularInline):
+class LotMovementInline(ReadOnlyInline):
     model = LotMovement
     fields = ("lot", "amount")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(Account)
