@@ -469,21 +469,18 @@ class OrderAdmin(admin.ModelAdmin):
             return None
         form = RefundRecordForm(request.POST if "apply" in request.POST else None, refunds=recordable)
         if form.is_bound and form.is_valid():
-            done = 0
-            for refund_id, reference in form.references().items():
-                try:
-                    services.cash_refund_record(refund_id=refund_id, actor_id=request.user.pk, reference=reference)
-                except DomainError as error:
-                    self.message_user(request, error.message, messages.ERROR)
-                else:
-                    done += 1
-            if done:
-                self.message_user(
-                    request,
-                    ngettext("Cash refund recorded for %(n)d order.", "Cash refunds recorded for %(n)d orders.", done)
-                    % {"n": done},
-                    messages.SUCCESS,
-                )
+            apply_to_selected(
+                self,
+                request,
+                form.references().items(),
+                lambda row: services.cash_refund_record(refund_id=row[0], actor_id=request.user.pk, reference=row[1]),
+                refusals=(DomainError,),
+                refused_message=lambda row, reason: reason,
+                done_message=lambda n: (
+                    ngettext("Cash refund recorded for %(n)d order.", "Cash refunds recorded for %(n)d orders.", n)
+                    % {"n": n}
+                ),
+            )
             return None
         return self._intermediate(
             request,
