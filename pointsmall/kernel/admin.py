@@ -8,32 +8,40 @@ refused row is reported and the others still go through.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.contrib import admin, messages
+from django.db.models import Model
 from django.http import HttpRequest
 
 Row = TypeVar("Row")
+
+if TYPE_CHECKING:
+    _ModelAdmin = admin.ModelAdmin[Any]
+    _TabularInline = admin.TabularInline[Any, Any]
+else:
+    _ModelAdmin = admin.ModelAdmin
+    _TabularInline = admin.TabularInline
 
 
 class ReadOnlyMixin:
     """No add, change or delete in the admin: the rows are written by the app's services only."""
 
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
-class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyMixin, _ModelAdmin):
     """A ModelAdmin to look at rows written by services only; staff look, never touch."""
 
 
-class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):
+class ReadOnlyInline(ReadOnlyMixin, _TabularInline):
     """A tabular inline of service-written rows: no empty extra rows, no delete boxes, no links."""
 
     extra = 0
@@ -44,15 +52,15 @@ class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):
 class SingletonAdminMixin:
     """The one-row policy tables (``pointsmall.kernel.singleton``): edited, never added or deleted."""
 
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
 def apply_to_selected(
-    modeladmin: admin.ModelAdmin,
+    modeladmin: _ModelAdmin,
     request: HttpRequest,
     rows: Iterable[Row],
     action: Callable[[Row], object],
