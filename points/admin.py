@@ -226,16 +226,7 @@ class TierAdmin(BoundedNumbersMixin, SimpleHistoryAdmin):
     form = TierForm
     list_display = ("rank", "name_zh", "name_en", "threshold", "price_percent", "earn_multiplier", "monthly_free_draws")
     list_display_links = ("name_zh", "name_en")
-    fields = (
-        "code",
-        "rank",
-        "name_zh",
-        "name_en",
-        "threshold",
-        "price_percent",
-        "earn_multiplier",
-        "monthly_free_draws",
-    )
+    fields = TierForm.Meta.fields
     ordering = ("rank",)
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
