@@ -21,6 +21,7 @@ from accounts import rules, services
 from accounts.exceptions import InvalidPhone, InvalidText
 from accounts.models import Address, EmailProviderRule, IdentityPolicy, InviteCode, Notification, Referral, User
 from points.exceptions import DomainError
+from pointsmall.kernel.admin import ReadOnlyAdmin, SingletonAdminMixin, apply_to_selected
 
 
 def _admin_clean_phone(form: forms.ModelForm) -> str | None:
@@ -185,19 +186,6 @@ class UserAdmin(DjangoUserAdmin):
         return super().user_change_password(request, id, form_url)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """The rows are written by accounts.services only; staff look, and support answers from what they see."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(Address)
 class AddressAdmin(ReadOnlyAdmin):
     list_display = ("user", "recipient", "phone", "province", "city", "district", "is_default", "created_at")
@@ -312,37 +300,44 @@ class ReferralAdmin(ReadOnlyAdmin):
     def has_review_permission(self, request) -> bool:
         return request.user.has_perm("accounts.review_referral")
 
-    def _review(self, request, queryset, service) -> int:
+    def _review(self, request, queryset, service, done_message) -> int:
         """Run ``service`` on each selected referral; refusals are listed, the rest counted.
 
         Nobody reviews an invitation they are part of: approving pays both sides.
         """
-        done = 0
-        rows = queryset.order_by("pk").values_list("pk", "inviter_id", "invitee_id")
-        for referral_id, inviter_id, invitee_id in rows:
-            if request.user.pk in (inviter_id, invitee_id):
-                message = _("you are part of this invitation; another operator must review it.")
-                self.message_user(request, f"#{referral_id}: {message}", messages.WARNING)
-                continue
-            try:
-                service(referral_id=referral_id, reviewer_id=request.user.pk)
-            except DomainError as error:
-                self.message_user(request, f"#{referral_id}: {error.message}", messages.WARNING)
-            else:
-                done += 1
-        return done
+        return apply_to_selected(
+            self,
+            request,
+            queryset.order_by("pk").values_list("pk", "inviter_id", "invitee_id"),
+            lambda row: service(referral_id=row[0], reviewer_id=request.user.pk),
+            refusals=(DomainError,),
+            refuse=lambda row: (
+                _("you are part of this invitation; another operator must review it.")
+                if request.user.pk in row[1:]
+                else None
+            ),
+            refused_message=lambda row, reason: f"#{row[0]}: {reason}",
+            done_message=done_message,
+            level=messages.WARNING,
+        )
 
     @admin.action(description=_("Approve the selected held referrals (pays their rewards)"), permissions=["review"])
     def approve_referrals(self, request, queryset) -> None:
-        if done := self._review(request, queryset, services.referral_approve):
-            message = ngettext("%(n)s referral approved.", "%(n)s referrals approved.", done) % {"n": done}
-            self.message_user(request, message, messages.SUCCESS)
+        self._review(
+            request,
+            queryset,
+            services.referral_approve,
+            lambda n: ngettext("%(n)s referral approved.", "%(n)s referrals approved.", n) % {"n": n},
+        )
 
     @admin.action(description=_("Deny the selected referrals (no rewards)"), permissions=["review"])
     def deny_referrals(self, request, queryset) -> None:
-        if done := self._review(request, queryset, services.referral_deny):
-            message = ngettext("%(n)s referral denied.", "%(n)s referrals denied.", done) % {"n": done}
-            self.message_user(request, message, messages.SUCCESS)
+        self._review(
+            request,
+            queryset,
+            services.referral_deny,
+            lambda n: ngettext("%(n)s referral denied.", "%(n)s referrals denied.", n) % {"n": n},
+        )
 
 
 # A host name in punycode: labels of letters, digits and inner hyphens, at least one dot.
@@ -381,7 +376,7 @@ class EmailProviderRuleInline(admin.TabularInline):
 
 
 @admin.register(IdentityPolicy)
-class IdentityPolicyAdmin(SimpleHistoryAdmin):
+class IdentityPolicyAdmin(SingletonAdminMixin, SimpleHistoryAdmin):
     """One row, pk=1, made by a migration: how addresses that reach one mailbox are one person.
 
     Changes apply to claims made from then on; what was claimed before keeps its hashes."""
@@ -389,9 +384,3 @@ class IdentityPolicyAdmin(SimpleHistoryAdmin):
     list_display = ("__str__", "ignore_plus_tags")
     fields = ("ignore_plus_tags",)
     inlines = (EmailProviderRuleInline,)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

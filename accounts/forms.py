@@ -80,8 +80,18 @@ class ProfileForm(forms.Form):
             raise forms.ValidationError(error.message, code=error.code) from None
 
 
-class AddressForm(forms.Form):
-    recipient = MemberTextField(label=_("Recipient"), max_length=40)
+class AddressFieldsForm(forms.Form):
+    """A shipping address as members type it, checked like ``services.address_create`` stores it.
+
+    The one address form: the address book (:class:`AddressForm`) and the product page's
+    inline "new address" (``catalog.forms.InlineAddressForm``) both build on it. The phone is
+    normalised (mainland mobile or international, ``rules.normalize_phone``), the postal code
+    is 6 digits or empty, every text field goes through the member text rule.
+    """
+
+    recipient = MemberTextField(
+        label=_("Recipient"), max_length=40, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
     phone = forms.CharField(
         label=_("Phone"),
         max_length=24,
@@ -107,15 +117,6 @@ class AddressForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "postal-code"}),
         help_text=_("6 digits."),
     )
-    is_default = forms.BooleanField(label=_("Use as my default address"), required=False)
-
-    def __init__(self, *args, is_current_default: bool = False, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if is_current_default:
-            field = self.fields["is_default"]
-            field.initial = True
-            field.disabled = True
-            field.help_text = _("This is your default address. To change that, make another address the default.")
 
     def clean_phone(self) -> str:
         return _clean_phone(self.cleaned_data["phone"])
@@ -125,6 +126,20 @@ class AddressForm(forms.Form):
         if code and not rules.is_postal_code(code):
             raise forms.ValidationError(_("A postal code is 6 digits, like 310000."))
         return code
+
+
+class AddressForm(AddressFieldsForm):
+    """The address book's form: the address and whether it is the default."""
+
+    is_default = forms.BooleanField(label=_("Use as my default address"), required=False)
+
+    def __init__(self, *args, is_current_default: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if is_current_default:
+            field = self.fields["is_default"]
+            field.initial = True
+            field.disabled = True
+            field.help_text = _("This is your default address. To change that, make another address the default.")
 
 
 def _pin_field(label) -> forms.CharField:

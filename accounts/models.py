@@ -13,6 +13,7 @@ from simple_history.models import HistoricalRecords
 
 from accounts.enums import HoldReason, NoRewardReason, NotificationKind, ReferralStatus
 from points import notices
+from pointsmall.kernel.singleton import SingletonModel
 
 
 class UserManager(BaseUserManager["User"]):
@@ -166,7 +167,7 @@ class PhoneVerification(models.Model):
         return f"{self.user_id} {self.created_at:%Y-%m-%d %H:%M}"
 
 
-class IdentityPolicy(models.Model):
+class IdentityPolicy(SingletonModel):
     """How the mall tells that two e-mail addresses are one person, for rewards paid once per
     person (the sign-up bonus, invitation rewards). One row (pk=1), edited by operators."""
 

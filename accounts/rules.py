@@ -53,13 +53,6 @@ def normalize_phone(raw: str) -> str | None:
     return None
 
 
-def mask_phone(phone: str) -> str:
-    """Hide the middle of a phone number for lists: 138****5678."""
-    if len(phone) <= 7:
-        return phone
-    return f"{phone[:3]}{'*' * (len(phone) - 7)}{phone[-4:]}"
-
-
 def is_postal_code(value: str) -> bool:
     return bool(_POSTAL_CODE.fullmatch(value))
 
@@ -120,12 +113,6 @@ def normalize_invite_code(raw: str) -> str:
 
 def is_invite_code(code: str) -> bool:
     return bool(_INVITE_CODE.fullmatch(code))
-
-
-def mask_email(email: str) -> str:
-    """Hide most of an e-mail address for lists other people see: al***@example.com."""
-    local, _sep, domain = email.partition("@")
-    return f"{local[:2]}***@{domain}" if domain else f"{local[:2]}***"
 
 
 def month_start(now: datetime, zone: tzinfo) -> datetime:

@@ -26,6 +26,7 @@ from accounts.models import (
     Referral,
 )
 from pointsmall.kernel import clock
+from pointsmall.kernel.masking import mask_email, mask_phone
 
 INBOX_PAGE_SIZE = 20
 INVITED_PAGE_SIZE = 20
@@ -59,7 +60,7 @@ class AddressView:
 
     @property
     def phone_masked(self) -> str:
-        return rules.mask_phone(self.phone)
+        return mask_phone(self.phone)
 
 
 def _address_view(address: Address) -> AddressView:
@@ -187,8 +188,8 @@ def member_language(*, user_id: int) -> str:
 def email_identity_rules() -> rules.EmailIdentityRules:
     """The operators' rules for telling addresses apart (IdentityPolicy and its provider rows);
     the defaults when the row is missing."""
-    policy = IdentityPolicy.objects.filter(pk=1).first()
-    if policy is None:
+    policy = IdentityPolicy.load()
+    if policy.pk is None:
         return rules.EmailIdentityRules()
     providers = list(EmailProviderRule.objects.filter(policy=policy).values_list("domain", "ignore_dots", "same_as"))
     return rules.EmailIdentityRules(
@@ -244,7 +245,7 @@ class PhoneStatus:
 
     @property
     def masked(self) -> str:
-        return rules.mask_phone(self.phone)
+        return mask_phone(self.phone)
 
 
 def phone_status(*, user_id: int) -> PhoneStatus | None:
@@ -300,7 +301,7 @@ def invite_code_owner(*, code: str) -> Inviter | None:
     if row is None:
         return None
     user_id, display_name, email = row
-    return Inviter(user_id=user_id, name=display_name or rules.mask_email(email))
+    return Inviter(user_id=user_id, name=display_name or mask_email(email))
 
 
 def invite_code_of(*, user_id: int) -> str | None:
@@ -366,7 +367,7 @@ def invite_summary(*, user_id: int, page: int | str = 1, per_page: int = INVITED
     friends.object_list = [
         InvitedFriend(
             id=r.pk,
-            email_masked=rules.mask_email(r.invitee.email),
+            email_masked=mask_email(r.invitee.email),
             joined_at=r.created_at,
             status=r.status,
             status_label=ReferralStatus(r.status).label,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from accounts import rules
+from pointsmall.kernel.masking import mask_phone
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class ConsoleBackend:
 
     def send_messages(self, messages: list[SmsMessage]) -> int:
         for message in messages:
-            log.warning("SMS to %s: %s", rules.mask_phone(message.phone), message.text)
+            log.warning("SMS to %s: %s", mask_phone(message.phone), message.text)
         return len(messages)
 
 
@@ -54,5 +54,5 @@ def sms_send(*, phone: str, text: str) -> bool:
     try:
         return backend.send_messages([SmsMessage(phone=phone, text=text)]) == 1
     except Exception:
-        log.exception("SMS to %s failed", rules.mask_phone(phone))
+        log.exception("SMS to %s failed", mask_phone(phone))
         return False

@@ -39,6 +39,7 @@ from accounts.forms import AddressForm, PhoneCodeForm, PinChangeForm, PinCheckFo
 from accounts.middleware import set_language_cookie
 from points import selectors as points_selectors
 from points.enums import EarningSource
+from pointsmall.kernel.masking import mask_phone
 
 
 @login_required
@@ -56,7 +57,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "now": timezone.now(),
             "unread_count": selectors.notification_unread_count(user_id=user_id),
             "mfa_enabled": is_mfa_enabled(request.user),
-            "phone_masked": rules.mask_phone(request.user.phone) if request.user.phone else "",
+            "phone_masked": mask_phone(request.user.phone) if request.user.phone else "",
         },
     )
 

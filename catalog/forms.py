@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import InvisibleFreeField, MemberTextField
+from accounts.forms import AddressFieldsForm
 from accounts.uploads.images import ImageRefused
 from accounts.uploads.rate import UploadRateLimited, upload_count
 from catalog.enums import ProductKind, SortOrder
@@ -19,7 +20,6 @@ from catalog.services.reviews import REVIEW_MAX_LENGTH
 
 MAX_POINTS_FILTER = 100_000_000
 PIN_PATTERN = re.compile(r"[0-9]{6}")
-POSTAL_CODE_PATTERN = re.compile(r"[0-9]{6}")
 PIN_ATTRS = {
     "inputmode": "numeric",
     "pattern": "[0-9]*",
@@ -124,43 +124,15 @@ class RedeemForm(RedeemChoiceForm):
         return pin
 
 
-class InlineAddressForm(forms.Form):
-    """A new shipping address added from the product page, then used for this redemption."""
+class InlineAddressForm(AddressFieldsForm):
+    """A new shipping address added from the product page, then used for this redemption.
+
+    The address book's fields and checks (``accounts.forms.AddressFieldsForm``), plus the quantity chosen.
+    """
+
+    field_order = ("quantity",)
 
     quantity = forms.IntegerField(min_value=1, max_value=999, initial=1, widget=forms.HiddenInput)
-    recipient = MemberTextField(
-        label=_("Recipient"), max_length=40, widget=forms.TextInput(attrs={"autocomplete": "name"})
-    )
-    phone = forms.CharField(
-        label=_("Phone"),
-        max_length=24,
-        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
-    )
-    province = MemberTextField(
-        label=_("Province"), max_length=40, widget=forms.TextInput(attrs={"placeholder": "浙江省"})
-    )
-    city = MemberTextField(label=_("City"), max_length=40, widget=forms.TextInput(attrs={"placeholder": "杭州市"}))
-    district = MemberTextField(
-        label=_("District"), max_length=40, required=False, widget=forms.TextInput(attrs={"placeholder": "西湖区"})
-    )
-    detail = MemberTextField(
-        label=_("Street address"),
-        max_length=200,
-        widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
-        help_text=_("Street, building, unit and room."),
-    )
-    postal_code = InvisibleFreeField(
-        label=_("Postal code"),
-        max_length=6,
-        required=False,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "postal-code"}),
-    )
-
-    def clean_postal_code(self) -> str:
-        code = self.cleaned_data["postal_code"].strip()
-        if code and not POSTAL_CODE_PATTERN.fullmatch(code):
-            raise forms.ValidationError(_("A postal code is 6 digits, like 310000."))
-        return code
 
 
 RATING_CHOICES = [(5, _("5 stars")), (4, _("4 stars")), (3, _("3 stars")), (2, _("2 stars")), (1, _("1 star"))]

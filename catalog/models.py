@@ -15,8 +15,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from catalog.enums import (
     OrderStatus,
@@ -28,16 +28,13 @@ from catalog.enums import (
     StockReason,
 )
 from points.validators import INT_MAX, SMALL_INT_MAX, validate_operator_text
+from pointsmall.kernel.language import pick_language
 
 # The most one order may cost, in the order's columns (Order.points_total, Order.cash_total).
 ORDER_POINTS_MAX = INT_MAX
 ORDER_CASH_MAX = Decimal("99999999.99")
 # A coupon valid for more than ten years is a typo.
 MAX_COUPON_DAYS = 3650
-
-
-def _english() -> bool:
-    return (get_language() or "").startswith("en")
 
 
 class Category(models.Model):
@@ -60,7 +57,7 @@ class Category(models.Model):
 
     @property
     def name(self) -> str:
-        return self.name_en if _english() else self.name_zh
+        return pick_language(zh=self.name_zh, en=self.name_en)
 
 
 class Product(models.Model):
@@ -209,11 +206,11 @@ class Product(models.Model):
 
     @property
     def name(self) -> str:
-        return self.name_en if _english() else self.name_zh
+        return pick_language(zh=self.name_zh, en=self.name_en)
 
     @property
     def description(self) -> str:
-        return self.description_en if _english() else self.description_zh
+        return pick_language(zh=self.description_zh, en=self.description_en)
 
     @property
     def needs_code(self) -> bool:

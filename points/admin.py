@@ -36,30 +36,13 @@ from points.models import (
     TierPolicy,
 )
 from points.validators import BoundedNumbersMixin
+from pointsmall.kernel.admin import ReadOnlyAdmin, ReadOnlyInline, SingletonAdminMixin
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Ledger rows are written by points.services only; the admin may look, never touch."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-
-class LotMovementInline(admin.TabularInline):
+class LotMovementInline(ReadOnlyInline):
     model = LotMovement
     fields = ("lot", "amount")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(Account)
@@ -222,14 +205,8 @@ class LotAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
-class SingletonAdmin(SimpleHistoryAdmin):
+class SingletonAdmin(SingletonAdminMixin, SimpleHistoryAdmin):
     """One row, pk=1, created by a migration; operators edit it and the history keeps every change."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(ExpiryPolicy)
@@ -249,16 +226,7 @@ class TierAdmin(BoundedNumbersMixin, SimpleHistoryAdmin):
     form = TierForm
     list_display = ("rank", "name_zh", "name_en", "threshold", "price_percent", "earn_multiplier", "monthly_free_draws")
     list_display_links = ("name_zh", "name_en")
-    fields = (
-        "code",
-        "rank",
-        "name_zh",
-        "name_en",
-        "threshold",
-        "price_percent",
-        "earn_multiplier",
-        "monthly_free_draws",
-    )
+    fields = TierForm.Meta.fields
     ordering = ("rank",)
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:

@@ -35,6 +35,7 @@ from accounts.exceptions import (
 from accounts.models import PhoneVerification
 from points import services as points_services
 from points.exceptions import DomainError
+from pointsmall.kernel.masking import mask_phone
 from pointsmall.kernel.transactions import after_commit
 
 DAY = timedelta(hours=24)
@@ -86,7 +87,7 @@ def phone_code_send(*, user_id: int) -> PhoneCodeSent:
     text = notices.phone_code_sms(code=code, minutes=minutes, language=selectors.member_language(user_id=user_id))
     phone = user.phone
     after_commit(lambda: sms.sms_send(phone=phone, text=text))
-    return PhoneCodeSent(phone_masked=rules.mask_phone(phone), expires_at=expires_at)
+    return PhoneCodeSent(phone_masked=mask_phone(phone), expires_at=expires_at)
 
 
 def phone_code_confirm(*, user_id: int, code: str) -> None:

@@ -40,6 +40,7 @@ from points import services as points_services
 from points.enums import EarningSource
 from points.notices import Notice
 from pointsmall.kernel import clock
+from pointsmall.kernel.masking import mask_email
 
 CODE_ATTEMPTS = 5
 
@@ -68,7 +69,7 @@ def invite_code_ensure(*, user_id: int) -> str:
 
 
 def _friend(referral: Referral) -> str:
-    return rules.mask_email(referral.invitee.email)
+    return mask_email(referral.invitee.email)
 
 
 def _tell_inviter(referral: Referral, event: str, notice: Notice) -> None:

@@ -7,11 +7,12 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from catalog.admin.common import ReadOnlyAdmin
 from catalog.models import (
     Code,
     StockMovement,
 )
+from catalog.selectors.backoffice import CODE_STATES
+from pointsmall.kernel.admin import ReadOnlyAdmin
 
 
 class CodeStateFilter(admin.SimpleListFilter):
@@ -22,13 +23,8 @@ class CodeStateFilter(admin.SimpleListFilter):
         return [("free", _("In the pool")), ("given", _("Given out, not used")), ("used", _("Used in store"))]
 
     def queryset(self, request, queryset):
-        if self.value() == "free":
-            return queryset.filter(order__isnull=True)
-        if self.value() == "given":
-            return queryset.filter(order__isnull=False, used_at__isnull=True)
-        if self.value() == "used":
-            return queryset.filter(used_at__isnull=False)
-        return queryset
+        state = CODE_STATES.get(self.value() or "")
+        return queryset if state is None else queryset.filter(state)
 
 
 @admin.register(Code)
@@ -43,7 +39,7 @@ class CodeAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("code"), ordering="code")
     def code_value(self, obj: Code) -> str:
-        return format_html('<code style="white-space:nowrap">{}</code>', obj.code)
+        return format_html('<code class="pm-nowrap">{}</code>', obj.code)
 
     @admin.display(description=_("state"))
     def state(self, obj: Code) -> str:

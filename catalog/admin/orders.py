@@ -18,14 +18,13 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from catalog import notices, order_states, payments, services
-from catalog.admin.common import STATUS_COLOURS, ReadOnlyInline
 from catalog.admin.forms import (
     CARRIERS,
     RejectForm,
     ShipForm,
 )
 from catalog.admin.refunds import REFUND_PERMISSION, CashRefundFilter, RefundRecordForm, refund_pill, refund_summary
-from catalog.enums import PaymentBackendName, RefundReason, RefundStatus
+from catalog.enums import PaymentBackendName, RefundStatus
 from catalog.models import (
     CashRefund,
     Code,
@@ -35,7 +34,9 @@ from catalog.models import (
     StockMovement,
 )
 from catalog.order_states import Action, Actor
+from catalog.selectors import backoffice
 from points.exceptions import DomainError
+from pointsmall.kernel.admin import ReadOnlyInline, apply_to_selected
 
 
 class OrderEventInline(ReadOnlyInline):
@@ -202,7 +203,7 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description=_("item and member"), ordering="product_name")
     def item(self, obj: Order) -> str:
         return format_html(
-            '<div style="min-width:11em">{} ×{}<br><span style="color:var(--body-quiet-color)">{}</span></div>',
+            '<div class="pm-cell-item">{} ×{}<br><span class="pm-quiet">{}</span></div>',
             obj.product_name,
             obj.quantity,
             obj.member.email,
@@ -216,12 +217,12 @@ class OrderAdmin(admin.ModelAdmin):
         refund_status = getattr(obj, "refund_status", None)
         if refund_status:
             return format_html(
-                '{}<br><span style="white-space:nowrap">+ ¥{}</span><br>{}',
+                '{}<br><span class="pm-nowrap">+ ¥{}</span><br>{}',
                 points,
                 obj.cash_total,
                 refund_pill(refund_status, RefundStatus(refund_status).label),
             )
-        return format_html('{}<br><span style="white-space:nowrap">+ ¥{}</span>', points, obj.cash_total)
+        return format_html('{}<br><span class="pm-nowrap">+ ¥{}</span>', points, obj.cash_total)
 
     @admin.display(description=_("cash refunds"))
     def cash_refunds(self, obj: Order) -> str:
@@ -229,14 +230,8 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj: Order) -> str:
-        background, colour = STATUS_COLOURS.get(obj.status, ("#f5f5f5", "#595959"))
-        return format_html(
-            '<span style="background:{};color:{};padding:2px 8px;border-radius:999px;white-space:nowrap;'
-            'font-weight:600;font-size:.85em">{}</span>',
-            background,
-            colour,
-            obj.get_status_display(),
-        )
+        # The colour of each state is .pm-status[data-status=…] in static/css/admin.css.
+        return format_html('<span class="pm-status" data-status="{}">{}</span>', obj.status, obj.get_status_display())
 
     @admin.display(description=_("shipping"))
     def shipping(self, obj: Order) -> str:
@@ -314,28 +309,18 @@ class OrderAdmin(admin.ModelAdmin):
         Nobody acts on their own order (approving it, confirming its cash, shipping it): staff
         never grant themselves what members must earn or pay for (docs/decisions/0013).
         """
-        done = 0
-        for order_id, member_id in queryset.order_by("pk").values_list("pk", "member_id"):
-            if member_id == request.user.pk:
-                self.message_user(
-                    request,
-                    _("Order #%(id)s: %(message)s")
-                    % {"id": order_id, "message": _("this is your own order; another operator must handle it.")},
-                    messages.ERROR,
-                )
-                continue
-            try:
-                call(order_id)
-            except DomainError as error:
-                self.message_user(
-                    request,
-                    _("Order #%(id)s: %(message)s") % {"id": order_id, "message": error.message},
-                    messages.ERROR,
-                )
-            else:
-                done += 1
-        if done:
-            self.message_user(request, done_message(done) % {"n": done}, messages.SUCCESS)
+        apply_to_selected(
+            self,
+            request,
+            queryset.order_by("pk").values_list("pk", "member_id"),
+            lambda row: call(row[0]),
+            refusals=(DomainError,),
+            refuse=lambda row: (
+                _("this is your own order; another operator must handle it.") if row[1] == request.user.pk else None
+            ),
+            refused_message=lambda row, reason: _("Order #%(id)s: %(message)s") % {"id": row[0], "message": reason},
+            done_message=lambda n: done_message(n) % {"n": n},
+        )
 
     def _intermediate(self, request: HttpRequest, queryset: QuerySet, template: str, **context) -> TemplateResponse:
         return TemplateResponse(
@@ -454,9 +439,7 @@ class OrderAdmin(admin.ModelAdmin):
 
     def _report_refunds_opened(self, request: HttpRequest, queryset: QuerySet, *, since) -> None:
         """Say which rejected orders now owe cash back, and who moves it (the gateway, or the operator)."""
-        opened = CashRefund.objects.filter(
-            order__in=queryset, reason=RefundReason.REJECTED, created_by_id=request.user.pk, created_at__gte=since
-        ).order_by("order_id")
+        opened = backoffice.cash_refunds_opened_by_rejection(orders=queryset, actor_id=request.user.pk, since=since)
         for refund in opened:
             by_gateway = payments.backend_named(refund.backend).refunds_by_gateway
             self.message_user(
@@ -475,17 +458,7 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Record cash refund made (bank or counter)…"), permissions=["refund"])
     def record_cash_refund(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
-        owed = list(
-            CashRefund.objects.filter(order__in=queryset, status__in=(RefundStatus.DUE, RefundStatus.FAILED))
-            .select_related("order", "member")
-            .order_by("order_id", "pk")
-        )
-        # A gateway refund still due is the gateway's: paying it by hand as well would pay twice.
-        recordable = [
-            r
-            for r in owed
-            if r.status == RefundStatus.FAILED or not payments.backend_named(r.backend).refunds_by_gateway
-        ]
+        recordable, skipped = backoffice.cash_refunds_to_record(orders=queryset)
         if not recordable:
             self.message_user(
                 request,
@@ -498,21 +471,18 @@ class OrderAdmin(admin.ModelAdmin):
             return None
         form = RefundRecordForm(request.POST if "apply" in request.POST else None, refunds=recordable)
         if form.is_bound and form.is_valid():
-            done = 0
-            for refund_id, reference in form.references().items():
-                try:
-                    services.cash_refund_record(refund_id=refund_id, actor_id=request.user.pk, reference=reference)
-                except DomainError as error:
-                    self.message_user(request, error.message, messages.ERROR)
-                else:
-                    done += 1
-            if done:
-                self.message_user(
-                    request,
-                    ngettext("Cash refund recorded for %(n)d order.", "Cash refunds recorded for %(n)d orders.", done)
-                    % {"n": done},
-                    messages.SUCCESS,
-                )
+            apply_to_selected(
+                self,
+                request,
+                form.references().items(),
+                lambda row: services.cash_refund_record(refund_id=row[0], actor_id=request.user.pk, reference=row[1]),
+                refusals=(DomainError,),
+                refused_message=lambda row, reason: reason,
+                done_message=lambda n: (
+                    ngettext("Cash refund recorded for %(n)d order.", "Cash refunds recorded for %(n)d orders.", n)
+                    % {"n": n}
+                ),
+            )
             return None
         return self._intermediate(
             request,
@@ -520,38 +490,31 @@ class OrderAdmin(admin.ModelAdmin):
             "admin/catalog/order/refund_record.html",
             title=_("Record cash refunds"),
             form=form,
-            skipped=[r for r in owed if r not in recordable],
+            skipped=skipped,
         )
 
     @admin.action(description=_("Retry failed cash refunds (payment gateway)"), permissions=["refund"])
     def retry_cash_refunds(self, request: HttpRequest, queryset: QuerySet) -> None:
-        failed = CashRefund.objects.filter(order__in=queryset, status=RefundStatus.FAILED).order_by("pk")
+        failed = backoffice.cash_refunds_failed(orders=queryset)
         if not failed.exists():
             self.message_user(request, _("None of the selected orders has a failed cash refund."), messages.ERROR)
             return
-        done = 0
-        for refund in failed:
-            try:
-                services.cash_refund_retry(refund_id=refund.pk, actor_id=request.user.pk)
-            except DomainError as error:
-                self.message_user(
-                    request,
-                    _("Order #%(id)s: %(message)s") % {"id": refund.order_id, "message": error.message},
-                    messages.ERROR,
-                )
-            else:
-                done += 1
-        if done:
-            self.message_user(
-                request,
+        apply_to_selected(
+            self,
+            request,
+            failed,
+            lambda refund: services.cash_refund_retry(refund_id=refund.pk, actor_id=request.user.pk),
+            refusals=(DomainError,),
+            refused_message=lambda refund, reason: (
+                _("Order #%(id)s: %(message)s") % {"id": refund.order_id, "message": reason}
+            ),
+            done_message=lambda n: (
                 ngettext(
-                    "%(n)d cash refund asked of the gateway again.",
-                    "%(n)d cash refunds asked of the gateway again.",
-                    done,
+                    "%(n)d cash refund asked of the gateway again.", "%(n)d cash refunds asked of the gateway again.", n
                 )
-                % {"n": done},
-                messages.SUCCESS,
-            )
+                % {"n": n}
+            ),
+        )
 
     @admin.action(
         description=_("Record an offline payment received after cancellation (refund due)"), permissions=["refund"]

@@ -7,8 +7,7 @@ from urllib.parse import urlencode
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value, Window
-from django.db.models.functions import Coalesce
+from django.db.models import F, Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -20,7 +19,6 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from catalog import flash_gate, services
-from catalog.admin.common import PLAIN_LINK, WARNING_PILL, WARNING_STYLE
 from catalog.admin.forms import (
     CodeImportForm,
     ProductForm,
@@ -30,39 +28,18 @@ from catalog.admin.forms import (
 )
 from catalog.enums import ProductKind
 from catalog.models import (
-    Code,
     Product,
     ProductImage,
     SalePrice,
-    StockMovement,
 )
-from catalog.services import privileges
+from catalog.selectors import backoffice
+from catalog.services import shelf
 from points.exceptions import DomainError
 from points.validators import BoundedNumbersMixin
 
 CODE_KINDS = (ProductKind.VIRTUAL, ProductKind.COUPON)
 REPORT_LIST_LIMIT = 50
 MOVEMENTS_PER_PAGE = 50
-
-
-def _pool_counts() -> dict:
-    """Free / given / used code counts as correlated subqueries: one indexed count each, no row explosion."""
-
-    def counted(condition: Q) -> Coalesce:
-        rows = (
-            Code.objects.filter(condition, product=OuterRef("pk"))
-            .order_by()
-            .values("product")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
-
-    return {
-        "pool_free": counted(Q(order__isnull=True)),
-        "pool_given": counted(Q(order__isnull=False, used_at__isnull=True)),
-        "pool_used": counted(Q(used_at__isnull=False)),
-    }
 
 
 def _pool_text(free: int, given: int, used: int) -> str:
@@ -85,7 +62,7 @@ class ProductImageInline(BoundedNumbersMixin, admin.TabularInline):
             return "—"
         return format_html(
             '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="" width="96" height="96" '
-            'style="border-radius:8px;object-fit:cover"></a>',
+            'class="pm-picture"></a>',
             obj.thumb_detail.url,
             obj.thumb_list.url,
         )
@@ -190,7 +167,7 @@ class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         images = Prefetch("images", queryset=ProductImage.objects.order_by("sort", "pk"))
-        return super().get_queryset(request).annotate(**_pool_counts()).prefetch_related(images)
+        return super().get_queryset(request).annotate(**backoffice.code_pool_annotations()).prefetch_related(images)
 
     def get_urls(self):
         return [
@@ -209,19 +186,17 @@ class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     def thumbnail(self, obj: Product) -> str:
         images = list(obj.images.all())
         if not images or not images[0].thumb_list:
-            return mark_safe(
-                '<span style="display:inline-block;width:48px;height:48px;border-radius:6px;background:#f0f0f0"></span>'
-            )
+            return mark_safe('<span class="pm-thumb-empty"></span>')
         return format_html(
-            '<img src="{}" alt="" width="48" height="48" loading="lazy" style="border-radius:6px;object-fit:cover">',
+            '<img src="{}" alt="" width="48" height="48" loading="lazy" class="pm-thumb">',
             images[0].thumb_list.url,
         )
 
     @admin.display(description=_("product"), ordering="name_zh")
     def name_column(self, obj: Product) -> str:
         return format_html(
-            '<div style="min-width:12em">{}<br><span style="color:var(--body-quiet-color)">{}</span><br>'
-            '<span style="color:var(--body-quiet-color);font-size:.85em">{} · {}</span></div>',
+            '<div class="pm-cell-product">{}<br><span class="pm-quiet">{}</span><br>'
+            '<span class="pm-quiet-small">{} · {}</span></div>',
             obj.name_zh,
             obj.name_en,
             obj.get_kind_display(),
@@ -232,7 +207,7 @@ class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     def price_column(self, obj: Product) -> str:
         points = _("%(points)s points") % {"points": obj.points_price}
         if obj.cash_price:
-            return format_html('{}<br><span style="white-space:nowrap">+ ¥{}</span>', points, obj.cash_price)
+            return format_html('{}<br><span class="pm-nowrap">+ ¥{}</span>', points, obj.cash_price)
         return points
 
     @admin.display(description=_("stock"), ordering="stock")
@@ -240,8 +215,8 @@ class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
         url = reverse("admin:catalog_product_stock", args=[obj.pk])
         if obj.stock <= obj.low_stock_threshold:
             label = _("out") if obj.stock == 0 else _("low")
-            return format_html('<a href="{}" style="{}">{} · {}</a>', url, WARNING_PILL, obj.stock, label)
-        return format_html('<a href="{}" style="{}">{}</a>', url, PLAIN_LINK, obj.stock)
+            return format_html('<a href="{}" class="pm-warning-pill">{} · {}</a>', url, obj.stock, label)
+        return format_html('<a href="{}" class="pm-plain-link">{}</a>', url, obj.stock)
 
     @admin.display(description=_("codes"))
     def pool_counts(self, obj: Product) -> str:
@@ -257,24 +232,23 @@ class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
         text = f"{obj.pool_free} / {obj.pool_given} / {obj.pool_used}"
         if obj.pool_free == 0:
             return format_html(
-                '<a href="{}" style="{}" title="{}">{} · {}</a>',
+                '<a href="{}" class="pm-warning-pill" title="{}">{} · {}</a>',
                 url,
-                WARNING_PILL,
                 _("free / given / used"),
                 text,
                 _("empty"),
             )
-        return format_html('<a href="{}" style="{}" title="{}">{}</a>', url, PLAIN_LINK, _("free / given / used"), text)
+        return format_html('<a href="{}" class="pm-plain-link" title="{}">{}</a>', url, _("free / given / used"), text)
 
     # Change page
 
     @admin.display(description=_("stock"))
     def stock_summary(self, obj: Product) -> str:
         url = reverse("admin:catalog_product_stock", args=[obj.pk])
-        style = WARNING_STYLE if obj.stock <= obj.low_stock_threshold else ""
+        warning = "pm-warning" if obj.stock <= obj.low_stock_threshold else ""
         return format_html(
-            '<span style="{}">{}</span> · {} · <a href="{}">{}</a>',
-            style,
+            '<span class="{}">{}</span> · {} · <a href="{}">{}</a>',
+            warning,
             _("%(stock)s in stock") % {"stock": obj.stock},
             _("%(sold)s redeemed") % {"sold": obj.sold},
             url,
@@ -290,8 +264,7 @@ class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
         text = _pool_text(obj.pool_free, obj.pool_given, obj.pool_used)
         if obj.pool_free == 0:
             return format_html(
-                '<span style="{}">{} — {}</span> <a href="{}">{}</a>',
-                WARNING_STYLE,
+                '<span class="pm-warning">{} — {}</span> <a href="{}">{}</a>',
                 text,
                 _("the pool is empty: members can't redeem this item"),
                 url,
@@ -330,25 +303,23 @@ class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Put selected products on the shelf"), permissions=["change"])
     def put_on_shelf(self, request: HttpRequest, queryset: QuerySet) -> None:
-        # A privilege whose effect isn't available stays off the shelf (docs/decisions/0020).
-        candidates = list(queryset.filter(on_shelf=False))
-        refused = [p for p in candidates if not privileges.product_sellable(p)]
-        changed = Product.objects.filter(pk__in=[p.pk for p in candidates if p not in refused]).update(on_shelf=True)
+        result = shelf.products_shelve(product_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(
             request,
-            ngettext("%(n)d product put on the shelf.", "%(n)d products put on the shelf.", changed) % {"n": changed},
+            ngettext("%(n)d product put on the shelf.", "%(n)d products put on the shelf.", result.changed)
+            % {"n": result.changed},
         )
-        if refused:
+        if result.refused:
             self.message_user(
                 request,
                 _("Not put on sale, their effect is not available yet: %(names)s")
-                % {"names": ", ".join(p.name for p in refused)},
+                % {"names": ", ".join(result.refused)},
                 level=messages.WARNING,
             )
 
     @admin.action(description=_("Take selected products off the shelf"), permissions=["change"])
     def take_off_shelf(self, request: HttpRequest, queryset: QuerySet) -> None:
-        changed = queryset.filter(on_shelf=True).update(on_shelf=False)
+        changed = shelf.products_unshelve(product_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(
             request,
             ngettext("%(n)d product taken off the shelf.", "%(n)d products taken off the shelf.", changed)
@@ -384,20 +355,9 @@ class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
                         % {"product": product.name, "delta": form.cleaned_data["delta"], "stock": stock},
                     )
                     return redirect(reverse("admin:catalog_product_stock", args=[product.pk]))
-        movements = (
-            StockMovement.objects.filter(product=product)
-            .select_related("actor", "order")
-            .annotate(running=Window(Sum("delta"), order_by=F("pk").asc()))
-            .order_by("-pk")
-        )
+        movements = backoffice.stock_movements(product_id=product.pk)
         page = Paginator(movements, MOVEMENTS_PER_PAGE).get_page(request.GET.get("page"))
-        recorded = StockMovement.objects.filter(product=product).aggregate(total=Coalesce(Sum("delta"), 0))["total"]
-        broken_rows = (
-            StockMovement.objects.filter(product=product)
-            .annotate(running=Window(Sum("delta"), order_by=F("pk").asc()))
-            .exclude(running=F("stock_after"))
-            .count()
-        )
+        audit = backoffice.stock_audit(product_id=product.pk, stock=product.stock)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Stock of %(product)s") % {"product": product.name},
@@ -406,10 +366,10 @@ class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
             "form": form if can_change else None,
             "can_import_codes": self.can_import_codes(request),
             "page": page,
-            "recorded": recorded,
-            "audit_ok": recorded == product.stock and broken_rows == 0,
-            "broken_rows": broken_rows,
-            "difference": product.stock - recorded,
+            "recorded": audit.recorded,
+            "audit_ok": audit.ok,
+            "broken_rows": audit.broken_rows,
+            "difference": audit.difference,
         }
         return TemplateResponse(request, "admin/catalog/product/stock.html", context)
 
@@ -439,7 +399,7 @@ class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
                     level,
                 )
                 form = CodeImportForm()
-        counts = Product.objects.filter(pk=product.pk).annotate(**_pool_counts()).values(*_pool_counts()).get()
+        counts = backoffice.product_code_pool(product_id=product.pk)
         product.refresh_from_db(fields=["stock"])
         context = {
             **self.admin_site.each_context(request),

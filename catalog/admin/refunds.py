@@ -19,14 +19,10 @@ from django.utils.translation import pgettext_lazy
 
 from catalog.enums import RefundStatus
 from catalog.models import CashRefund, Order
+from pointsmall.kernel.admin import ReadOnlyAdmin
 
 REFUND_PERMISSION = "catalog.change_cashrefund"
 OWED = (RefundStatus.DUE, RefundStatus.FAILED)
-REFUND_COLOURS = {
-    RefundStatus.DUE: ("#fff7e6", "#ad6800"),
-    RefundStatus.FAILED: ("#fff1f0", "#cf1322"),
-    RefundStatus.REFUNDED: ("#f6ffed", "#389e0d"),
-}
 
 
 def _when(value) -> str:
@@ -34,15 +30,8 @@ def _when(value) -> str:
 
 
 def refund_pill(status: str, label: str) -> str:
-    background, colour = REFUND_COLOURS.get(status, ("#f5f5f5", "#595959"))
-    return format_html(
-        '<span style="background:{};color:{};padding:1px 8px;border-radius:999px;white-space:nowrap;'
-        'font-weight:600;font-size:.85em" data-refund="{}">{}</span>',
-        background,
-        colour,
-        status,
-        label,
-    )
+    """A cash refund's state as a pill; its colour is ``.pm-refund[data-refund=…]`` in static/css/admin.css."""
+    return format_html('<span class="pm-refund" data-refund="{}">{}</span>', status, label)
 
 
 class CashRefundFilter(admin.SimpleListFilter):
@@ -95,7 +84,7 @@ def refund_summary(order: Order) -> str:
                 )
             )
         if refund.status != RefundStatus.REFUNDED and refund.failure:
-            facts.append(format_html('<span style="color:#cf1322">{} {}</span>', _("last failure:"), refund.failure))
+            facts.append(format_html('<span class="pm-failure">{} {}</span>', _("last failure:"), refund.failure))
         if refund.retry_at:
             facts.append(format_html("{} {}", _("next automatic try"), _when(refund.retry_at)))
         rows.append((format_html_join(" · ", "{}", ((f,) for f in facts)),))
@@ -126,7 +115,7 @@ class RefundRecordForm(forms.Form):
 
 
 @admin.register(CashRefund)
-class CashRefundAdmin(admin.ModelAdmin):
+class CashRefundAdmin(ReadOnlyAdmin):
     list_display = (
         "reference",
         "order_link",
@@ -148,15 +137,6 @@ class CashRefundAdmin(admin.ModelAdmin):
     ordering = ("-created_at", "-pk")
     show_full_result_count = False
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     @admin.display(description=_("order"), ordering="order_id")
     def order_link(self, obj: CashRefund) -> str:

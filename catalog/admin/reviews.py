@@ -68,4 +68,4 @@ class ReviewAdmin(admin.ModelAdmin):
     def photo_preview(self, obj: Review) -> str:
         if not obj.photo:
             return "—"
-        return format_html('<img src="{}" alt="" style="max-width:320px;border-radius:8px">', obj.photo.url)
+        return format_html('<img src="{}" alt="" class="pm-review-photo">', obj.photo.url)

@@ -28,6 +28,7 @@ from catalog.models import (
 )
 from catalog.order_states import ORDER_TABS, Action
 from catalog.selectors.common import ReviewView, media_url, review_view
+from pointsmall.kernel.masking import mask_phone
 
 ORDERS_PAGE_SIZE = 10
 
@@ -249,12 +250,6 @@ class OrderDetail:
         ]
 
 
-def _mask_phone(phone: str) -> str:
-    if len(phone) <= 7:
-        return phone
-    return f"{phone[:3]}{'*' * (len(phone) - 7)}{phone[-4:]}"
-
-
 def order_detail(*, member_id: int, order_id: int) -> OrderDetail | None:
     """One of the member's own orders with its history, code and review; None for anyone else's."""
     order = (
@@ -295,7 +290,7 @@ def order_detail(*, member_id: int, order_id: int) -> OrderDetail | None:
         pay_by=order.pay_by,
         paid_at=order.paid_at,
         recipient=order.recipient,
-        phone_masked=_mask_phone(order.phone),
+        phone_masked=mask_phone(order.phone),
         address=order.address,
         postal_code=order.postal_code,
         carrier=order.carrier,

@@ -23,6 +23,7 @@ from catalog.models import Code
 from catalog.order_states import Action
 from catalog.services.orders import order_event_record
 from points.exceptions import DomainError
+from pointsmall.kernel.masking import mask_email, mask_phone
 
 logger = logging.getLogger(__name__)
 
@@ -78,17 +79,6 @@ class CouponView:
 
     def usable(self, now: datetime) -> bool:
         return self.is_active and not self.is_used and not self.is_expired(now)
-
-
-def mask_email(email: str) -> str:
-    local, _sep, domain = email.partition("@")
-    return f"{local[:2]}***@{domain}" if domain else f"{local[:2]}***"
-
-
-def mask_phone(phone: str) -> str:
-    if len(phone) <= 7:
-        return "*" * len(phone)
-    return f"{phone[:3]}{'*' * (len(phone) - 7)}{phone[-4:]}"
 
 
 def _owner(user) -> str:

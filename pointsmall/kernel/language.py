@@ -1,0 +1,31 @@
+"""Which of the catalogue's two languages the reader gets.
+
+Bilingual content (operator-entered names and texts) is stored as a ``…_zh`` and a ``…_en``
+field. The active Django language decides: any English (``en``, ``en-gb``) reads the English
+field, everything else (``zh-hans``, no language active) the Chinese one, the mall's default.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from django.utils.translation import get_language
+
+T = TypeVar("T")
+
+
+def reader_is_english() -> bool:
+    """True when the active language is any English; False for Chinese or no active language."""
+    return (get_language() or "").startswith("en")
+
+
+def pick_language(*, zh: T, en: T, fallback: bool = False) -> T:
+    """``en`` for an English reader, ``zh`` for everyone else.
+
+    With ``fallback=True`` an empty choice (``""``, ``None``) gives the other language's value
+    instead, for texts where one language may be left blank.
+    """
+    first, second = (en, zh) if reader_is_english() else (zh, en)
+    if fallback and not first:
+        return second
+    return first
