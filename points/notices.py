@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from points.enums import EarningSource
 from points.exceptions import InvalidMessage
+from pointsmall.kernel.language import pick_language
 
 logger = logging.getLogger(__name__)
 
@@ -163,10 +164,6 @@ def render_nested(value: Params | None) -> str:
 # --- Parameter helpers ------------------------------------------------------------------
 
 
-def english() -> bool:
-    return (translation.get_language() or "").startswith("en")
-
-
 def bilingual(*, zh: str, en: str) -> dict:
     """A name as both catalogue languages hold it; :func:`localized` picks one when read."""
     return {"zh": zh, "en": en}
@@ -175,8 +172,7 @@ def bilingual(*, zh: str, en: str) -> dict:
 def localized(value: Any) -> str:
     """A bilingual value in the active language (the other one when it is empty); a plain string as it is."""
     if isinstance(value, Mapping):
-        first, second = ("en", "zh") if english() else ("zh", "en")
-        return str(value.get(first) or value.get(second) or "")
+        return str(pick_language(zh=value.get("zh"), en=value.get("en"), fallback=True) or "")
     return "" if value is None else str(value)
 
 

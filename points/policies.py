@@ -7,30 +7,25 @@ policy calls its loader below instead of querying the table itself.
 
 from __future__ import annotations
 
-from typing import TypeVar
-
-from django.db import models
-
-from points.models import ExpiryPolicy, PurchasePolicy, TierPolicy
-
-_Policy = TypeVar("_Policy", bound=models.Model)
-
-
-def _singleton(model: type[_Policy]) -> _Policy:
-    # One query; the unsaved default row when operators never saved the policy.
-    return model.objects.filter(pk=1).first() or model()  # type: ignore[attr-defined]
+from points.models import ExpiryPolicy, PurchasePolicy, RulesPage, TierPolicy
+from pointsmall.kernel.singleton import singleton_load
 
 
 def expiry_policy() -> ExpiryPolicy:
     """When points expire and how long before members are reminded (one query)."""
-    return _singleton(ExpiryPolicy)
+    return singleton_load(ExpiryPolicy)
 
 
 def purchase_policy() -> PurchasePolicy:
     """Points per yuan, the first-purchase bonus and the returns window (one query)."""
-    return _singleton(PurchasePolicy)
+    return singleton_load(PurchasePolicy)
 
 
 def tier_policy() -> TierPolicy:
     """The tiers' qualifying window, downgrade steps and warning days (one query)."""
-    return _singleton(TierPolicy)
+    return singleton_load(TierPolicy)
+
+
+def rules_page() -> RulesPage:
+    """The operator-written part of the public rules page, both languages (one query)."""
+    return singleton_load(RulesPage)

@@ -3,12 +3,11 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.translation import get_language
 
-from points import selectors
+from points import policies, selectors
 from points.enums import HistoryFilter
 from points.forms import HistoryFilterForm
-from points.models import RulesPage
+from pointsmall.kernel.language import pick_language
 
 
 @login_required
@@ -47,14 +46,13 @@ def my_tier(request: HttpRequest) -> HttpResponse:
 
 
 def rules_page(request: HttpRequest) -> HttpResponse:
-    page = RulesPage.objects.filter(pk=1).first() or RulesPage()
-    english = (get_language() or "").startswith("en")
+    page = policies.rules_page()
     return render(
         request,
         "points/rules.html",
         {
-            "title": page.title_en if english else page.title_zh,
-            "body": page.body_en if english else page.body_zh,
+            "title": pick_language(zh=page.title_zh, en=page.title_en),
+            "body": pick_language(zh=page.body_zh, en=page.body_en),
             "live": selectors.live_rules(),
         },
     )

@@ -18,13 +18,13 @@ from decimal import Decimal
 
 from django.db.models import Case, F, IntegerField, OuterRef, Q, Subquery, Sum, When
 from django.utils import timezone
-from django.utils.translation import get_language
 
 from points import features, notices, policies, rules
 from points.enums import EntryKind
 from points.models import Account, Entry, Tier, TierGrant
 from points.selectors.balances import _spendable
 from pointsmall.kernel import clock
+from pointsmall.kernel.language import pick_language
 
 _QUALIFYING = Case(
     When(Q(kind__in=[EntryKind.EARN, EntryKind.VEST], amount__gt=0), then=F("amount")),
@@ -152,10 +152,9 @@ class TierStatus:
 
 
 def _tier_view(tier: Tier) -> TierView:
-    english = (get_language() or "").startswith("en")
     return TierView(
         code=tier.code,
-        name=tier.name_en if english else tier.name_zh,
+        name=pick_language(zh=tier.name_zh, en=tier.name_en),
         rank=tier.rank,
         threshold=tier.threshold,
         price_percent=tier.price_percent,
@@ -217,8 +216,7 @@ def header_status(*, user_id: int) -> tuple[int, str] | None:
     balance, rank, name_en, name_zh, trial_rank, trial_en, trial_zh = row
     if trial_rank is not None and (rank is None or trial_rank > rank):
         name_en, name_zh = trial_en, trial_zh
-    english = (get_language() or "").startswith("en")
-    return balance, (name_en if english else name_zh) or ""
+    return balance, pick_language(zh=name_zh, en=name_en) or ""
 
 
 @dataclass(frozen=True)
