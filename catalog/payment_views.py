@@ -15,7 +15,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -25,6 +24,7 @@ from catalog.enums import PaymentBackendName
 from catalog.exceptions import InvalidTransition, OrderNotFound
 from catalog.models import Order
 from catalog.payments import InvalidNotification, PaymentExpired
+from pointsmall.kernel import clock
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def _sandbox_order(request: HttpRequest, reference: str) -> Order:
 
 
 def _deadline(order: Order) -> str:
-    return date_format(timezone.localtime(order.pay_by), "Y-m-d H:i") if order.pay_by else ""
+    return clock.minute_text(order.pay_by)
 
 
 @login_required

@@ -41,14 +41,13 @@ from django.contrib.sites.models import Site
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog.enums import PaymentBackendName
 from catalog.models import CashRefund, Order
 from points.exceptions import DomainError
+from pointsmall.kernel import clock
 
 SIGNATURE_HEADER = "X-Sandbox-Signature"
 # A notification older (or, with a skewed clock, newer) than this is refused: it bounds how
@@ -195,7 +194,7 @@ class OfflineBackend(PaymentBackend):
     refund_working_days = 3
 
     def start(self, order: Order) -> PaymentStart:
-        deadline = date_format(timezone.localtime(order.pay_by), "Y-m-d H:i") if order.pay_by else ""
+        deadline = clock.minute_text(order.pay_by)
         instructions = _(
             "Pay %(amount)s by bank transfer or at the service desk before %(deadline)s, quoting the reference "
             "%(reference)s. Your order goes ahead as soon as an operator confirms the payment; if it has not "

@@ -36,6 +36,7 @@ from catalog.models import (
 from catalog.order_states import Action, Actor
 from catalog.selectors import backoffice
 from points.exceptions import DomainError
+from pointsmall.kernel import clock
 from pointsmall.kernel.admin import ReadOnlyInline, apply_to_selected
 
 
@@ -76,7 +77,7 @@ def _csv_cell(value: object) -> object:
 
 EXPORT_COLUMNS: list[tuple[str, Callable[[Order], object]]] = [
     (_("Order"), lambda o: o.pk),
-    (_("ordered"), lambda o: timezone.localtime(o.created_at).strftime("%Y-%m-%d %H:%M:%S")),
+    (_("ordered"), lambda o: clock.business_time(o.created_at).strftime("%Y-%m-%d %H:%M:%S")),
     (_("member"), lambda o: o.member.email),
     (_("product"), lambda o: o.product_name),
     (_("type"), lambda o: o.get_kind_display()),
@@ -88,7 +89,7 @@ EXPORT_COLUMNS: list[tuple[str, Callable[[Order], object]]] = [
     (_("status"), lambda o: o.get_status_display()),
     (_("payment"), lambda o: o.get_payment_backend_display()),
     (_("payment reference"), lambda o: o.payment_reference),
-    (_("paid"), lambda o: timezone.localtime(o.paid_at).strftime("%Y-%m-%d %H:%M:%S") if o.paid_at else ""),
+    (_("paid"), lambda o: clock.business_time(o.paid_at).strftime("%Y-%m-%d %H:%M:%S") if o.paid_at else ""),
     (_("recipient"), lambda o: o.recipient),
     (_("phone"), lambda o: o.phone),
     (_("address"), lambda o: o.address),
@@ -198,7 +199,7 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("ordered"), ordering="created_at")
     def ordered(self, obj: Order) -> str:
-        return timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M")
+        return clock.minute_text(obj.created_at)
 
     @admin.display(description=_("item and member"), ordering="product_name")
     def item(self, obj: Order) -> str:
@@ -248,11 +249,11 @@ class OrderAdmin(admin.ModelAdmin):
             state = _("not applied yet: it applies when the order completes")
         elif effect.ends_at:
             state = _("applied %(at)s, lasts until %(until)s") % {
-                "at": timezone.localtime(effect.applied_at).strftime("%Y-%m-%d %H:%M"),
-                "until": timezone.localtime(effect.ends_at).strftime("%Y-%m-%d %H:%M"),
+                "at": clock.minute_text(effect.applied_at),
+                "until": clock.minute_text(effect.ends_at),
             }
         else:
-            state = _("applied %(at)s") % {"at": timezone.localtime(effect.applied_at).strftime("%Y-%m-%d %H:%M")}
+            state = _("applied %(at)s") % {"at": clock.minute_text(effect.applied_at)}
         return format_html("{} · {}", effect.get_effect_display(), state)
 
     @admin.display(description=_("member"))
@@ -272,15 +273,13 @@ class OrderAdmin(admin.ModelAdmin):
             return "—"
         parts = [format_html("<code>{}</code>", code.code)]
         if code.valid_until:
-            parts.append(
-                format_html("{} {}", _("valid until"), timezone.localtime(code.valid_until).strftime("%Y-%m-%d %H:%M"))
-            )
+            parts.append(format_html("{} {}", _("valid until"), clock.minute_text(code.valid_until)))
         if code.used_at:
             parts.append(
                 format_html(
                     "{} {} · {}",
                     _("used"),
-                    timezone.localtime(code.used_at).strftime("%Y-%m-%d %H:%M"),
+                    clock.minute_text(code.used_at),
                     code.used_by or "—",
                 )
             )
@@ -543,6 +542,6 @@ class OrderAdmin(admin.ModelAdmin):
                 yield writer.writerow([_csv_cell(value(order)) for _title, value in EXPORT_COLUMNS])
 
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        stamp = clock.business_time(timezone.now()).strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="orders-{stamp}.csv"'
         return response

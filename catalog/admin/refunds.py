@@ -12,13 +12,13 @@ from django.contrib import admin
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from catalog.enums import RefundStatus
 from catalog.models import CashRefund, Order
+from pointsmall.kernel import clock
 from pointsmall.kernel.admin import ReadOnlyAdmin
 
 REFUND_PERMISSION = "catalog.change_cashrefund"
@@ -26,7 +26,7 @@ OWED = (RefundStatus.DUE, RefundStatus.FAILED)
 
 
 def _when(value) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "—"
+    return clock.minute_text(value) or "—"
 
 
 def refund_pill(status: str, label: str) -> str:

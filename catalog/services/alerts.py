@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q
-from django.utils import timezone
 
 from accounts import services as accounts_services
 from catalog import notices
 from catalog.models import Product
+from pointsmall.kernel import clock
 
 
 def _operators():
@@ -26,7 +26,7 @@ def low_stock_notify(*, product_id: int) -> int:
     product = Product.objects.filter(pk=product_id).first()
     if product is None or product.stock > product.low_stock_threshold:
         return 0
-    day = timezone.localdate().isoformat()
+    day = clock.business_date().isoformat()
     told = 0
     for operator in _operators():
         accounts_services.notification_send(

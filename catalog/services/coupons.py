@@ -14,7 +14,6 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy
 
 from catalog import notices, order_states
@@ -23,6 +22,7 @@ from catalog.models import Code
 from catalog.order_states import Action
 from catalog.services.orders import order_event_record
 from points.exceptions import DomainError
+from pointsmall.kernel import clock
 from pointsmall.kernel.masking import mask_email, mask_phone
 
 logger = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ def coupon_lookup(*, code: str) -> list[CouponView]:
 
 
 def _local(moment: datetime) -> str:
-    return date_format(timezone.localtime(moment), "Y-m-d H:i")
+    return clock.minute_text(moment)
 
 
 @transaction.atomic

@@ -12,7 +12,6 @@ import logging
 
 from django.db import models, transaction
 from django.utils import timezone
-from django.utils.formats import date_format
 
 from catalog import (
     locks,
@@ -28,6 +27,7 @@ from catalog.payments import InvalidNotification, Notification, PaymentExpired, 
 from catalog.services.orders import order_mark_paid
 from catalog.services.refunds import cash_refund_open
 from points import services as points_services
+from pointsmall.kernel import clock
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def payment_begin(*, order_id: int, member_id: int) -> PaymentStart:
     if not order_states.allows(Action.PAY, order.status):
         raise order_states.refusal(Action.PAY, order.status)
     if order_states.payment_overdue(order, timezone.now()):
-        raise PaymentExpired(time=date_format(timezone.localtime(order.pay_by), "Y-m-d H:i"))
+        raise PaymentExpired(time=clock.minute_text(order.pay_by))
     if not order.payment_reference:
         backend = payments.backend_named(payments.configured_backend_name())
         order.payment_backend = backend.name

@@ -15,7 +15,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
-from django.utils.formats import date_format
 
 from accounts import selectors as accounts_selectors
 from accounts import services as accounts_services
@@ -44,6 +43,7 @@ from points import selectors as points_selectors
 from points import services as points_services
 from points.confirmation import Totals, confirmation_check, confirmation_read, confirmation_sign
 from points.exceptions import DomainError, InsufficientPoints
+from pointsmall.kernel import clock
 
 CONFIRMATION_PURPOSE = "catalog.redeem"
 
@@ -90,7 +90,7 @@ def _check_on_sale(product: Product, now) -> None:
     if not product.on_shelf:
         raise ProductUnavailable()
     if product.sale_starts_at and now < product.sale_starts_at:
-        raise SaleNotStarted(start=date_format(timezone.localtime(product.sale_starts_at), "Y-m-d H:i"))
+        raise SaleNotStarted(start=clock.minute_text(product.sale_starts_at))
     if product.sale_ends_at and now >= product.sale_ends_at:
         raise SaleEnded()
 
@@ -106,13 +106,11 @@ def _check_limits(product: Product, user_id: int, quantity: int, now) -> None:
         raise InvalidQuantity(limit=product.per_order_limit)
     if product.per_day_limit is None and product.lifetime_limit is None:
         return
-    from zoneinfo import ZoneInfo
-
     from points.rules import period_start  # pure date math, shared with the ledger
 
     orders = Order.objects.filter(member_id=user_id, product=product, status__in=order_states.LIVE)
     if product.per_day_limit is not None:
-        today = period_start(now, "day", ZoneInfo(settings.TIME_ZONE))
+        today = period_start(now, "day", clock.business_zone())
         used = orders.filter(created_at__gte=today).aggregate(n=Sum("quantity"))["n"] or 0
         if used + quantity > product.per_day_limit:
             raise DailyLimitReached(limit=product.per_day_limit, left=max(product.per_day_limit - used, 0))

@@ -25,7 +25,6 @@ from decimal import Decimal
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.formats import date_format
 
 from catalog import locks, payment_jobs, payments
 from catalog.enums import PaymentBackendName, RefundStatus
@@ -38,6 +37,7 @@ from catalog.exceptions import (
 )
 from catalog.models import CashRefund, Order
 from catalog.payments import InvalidNotification, RefundNotification, RefundRefused
+from pointsmall.kernel import clock
 from pointsmall.kernel.transactions import after_commit
 
 logger = logging.getLogger(__name__)
@@ -254,7 +254,7 @@ def cash_refund_record(*, refund_id: int, actor_id: int, reference: str) -> Cash
     if refund is None:
         raise RefundNotFound()
     if refund.status == RefundStatus.REFUNDED:
-        raise RefundAlreadyRecorded(time=date_format(timezone.localtime(refund.refunded_at), "Y-m-d H:i"))
+        raise RefundAlreadyRecorded(time=clock.minute_text(refund.refunded_at))
     if refund.status == RefundStatus.DUE and payments.backend_named(refund.backend).refunds_by_gateway:
         raise RefundInProgress()
     now = timezone.now()

@@ -27,3 +27,13 @@ def business_date(moment: datetime | None = None) -> date:
 def business_day_start(day: date) -> datetime:
     """The aware instant ``day`` begins (00:00) in the business time zone."""
     return datetime.combine(day, time.min, tzinfo=business_zone())
+
+
+def business_time(moment: datetime) -> datetime:
+    """An aware ``moment`` on the business clock, for display."""
+    return moment.astimezone(business_zone())
+
+
+def minute_text(moment: datetime | None) -> str:
+    """``moment`` as members and operators read it: ``YYYY-MM-DD HH:MM`` on the business clock; "" for None."""
+    return business_time(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
