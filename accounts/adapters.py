@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
 from accounts import rules, services
-from accounts.exceptions import InvalidText
+from accounts.exceptions import InvalidTextError
 from points.exceptions import DomainError
 
 
@@ -24,8 +24,8 @@ class AccountAdapter(DefaultAccountAdapter):
         would make a second spelling of one address."""
         try:
             email = rules.clean_member_text(email)
-        except rules.UnsafeText:
-            raise forms.ValidationError(InvalidText().message, code=InvalidText.code) from None
+        except rules.UnsafeTextError:
+            raise forms.ValidationError(InvalidTextError().message, code=InvalidTextError.code) from None
         return super().clean_email(email)
 
 

@@ -8,11 +8,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts import rules
-from accounts.uploads.images import ImageRefused
+from accounts.uploads.images import ImageRefusedError
 from points.exceptions import DomainError
 
 
-class InvalidPhone(DomainError):
+class InvalidPhoneError(DomainError):
     code = "invalid_phone"
     default_message = _(
         "Enter a mainland China mobile number (11 digits starting with 1) "
@@ -20,7 +20,7 @@ class InvalidPhone(DomainError):
     )
 
 
-class InvalidText(DomainError):
+class InvalidTextError(DomainError):
     code = "invalid_text"
     default_message = _(
         "This text contains hidden control characters (for example one that reverses the text direction). "
@@ -28,17 +28,17 @@ class InvalidText(DomainError):
     )
 
 
-class PhoneNotSet(DomainError):
+class PhoneNotSetError(DomainError):
     code = "phone_not_set"
     default_message = _("Add a mobile number to your profile first.")
 
 
-class PhoneAlreadyVerified(DomainError):
+class PhoneAlreadyVerifiedError(DomainError):
     code = "phone_already_verified"
     default_message = _("This number is already verified.")
 
 
-class PhoneCodeTooSoon(DomainError):
+class PhoneCodeTooSoonError(DomainError):
     code = "phone_code_too_soon"
 
     def __init__(self, *, seconds: int) -> None:
@@ -51,17 +51,17 @@ class PhoneCodeTooSoon(DomainError):
         super().__init__(message, seconds=seconds)
 
 
-class PhoneCodeLimitReached(DomainError):
+class PhoneCodeLimitReachedError(DomainError):
     code = "phone_code_limit"
     default_message = _("You have asked for %(limit)s codes within 24 hours. Please try again tomorrow.")
 
 
-class PhoneCodeExpired(DomainError):
+class PhoneCodeExpiredError(DomainError):
     code = "phone_code_expired"
     default_message = _("This code has expired or was entered wrong too often. Ask for a new code.")
 
 
-class PhoneCodeIncorrect(DomainError):
+class PhoneCodeIncorrectError(DomainError):
     code = "phone_code_incorrect"
 
     def __init__(self, *, attempts_left: int) -> None:
@@ -74,7 +74,7 @@ class PhoneCodeIncorrect(DomainError):
         super().__init__(message, attempts_left=attempts_left)
 
 
-class PhoneNotVerifiable(DomainError):
+class PhoneNotVerifiableError(DomainError):
     """Only the holder of the phone gets here (they had the code): they may learn it is in use."""
 
     code = "phone_not_verifiable"
@@ -84,54 +84,54 @@ class PhoneNotVerifiable(DomainError):
     )
 
 
-class InvalidAvatar(ImageRefused):
+class InvalidAvatarError(ImageRefusedError):
     code = "invalid_avatar"
     default_message = _("This file is not an image we can use. Upload a PNG, JPEG, WebP or GIF picture.")
 
 
-class AvatarTooLarge(InvalidAvatar):
+class AvatarTooLargeError(InvalidAvatarError):
     code = "avatar_too_large"
     default_message = _("The picture is too large (%(size)s). Upload one of at most %(limit)s.")
 
 
-class AvatarTooManyPixels(InvalidAvatar):
+class AvatarTooManyPixelsError(InvalidAvatarError):
     code = "avatar_too_many_pixels"
     default_message = _(
         "The picture has too many pixels (%(width)s × %(height)s). Upload one of at most %(limit)s megapixels."
     )
 
 
-class AddressNotFound(DomainError):
+class AddressNotFoundError(DomainError):
     code = "address_not_found"
     default_message = _("This address does not exist.")
 
 
-class AddressLimitReached(DomainError):
+class AddressLimitReachedError(DomainError):
     code = "address_limit_reached"
     default_message = _("You can keep at most %(limit)s addresses. Delete one you no longer use to add another.")
 
 
-class PinNotSet(DomainError):
+class PinNotSetError(DomainError):
     code = "pin_not_set"
     default_message = _("You have not set a payment PIN yet.")
 
 
-class PinAlreadySet(DomainError):
+class PinAlreadySetError(DomainError):
     code = "pin_already_set"
     default_message = _("You already have a payment PIN. Change it with your account password.")
 
 
-class PinInvalid(DomainError):
+class PinInvalidError(DomainError):
     code = "pin_invalid"
     default_message = _("The PIN must be exactly 6 digits.")
 
 
-class PinTooWeak(DomainError):
+class PinTooWeakError(DomainError):
     code = "pin_too_weak"
     default_message = _("This PIN is too easy to guess: avoid one digit six times or a straight run like 123456.")
 
 
-class PasswordIncorrect(DomainError):
+class PasswordIncorrectError(DomainError):
     code = "password_incorrect"
 
     def __init__(self, *, attempts_left: int) -> None:
@@ -144,7 +144,7 @@ class PasswordIncorrect(DomainError):
         super().__init__(message, attempts_left=attempts_left)
 
 
-class PinIncorrect(DomainError):
+class PinIncorrectError(DomainError):
     code = "pin_incorrect"
 
     def __init__(self, *, attempts_left: int) -> None:
@@ -157,7 +157,7 @@ class PinIncorrect(DomainError):
         super().__init__(message, attempts_left=attempts_left)
 
 
-class PinLocked(DomainError):
+class PinLockedError(DomainError):
     """Too many wrong attempts: PIN use is locked until ``locked_until`` (``remaining`` from now)."""
 
     code = "pin_locked"
@@ -174,41 +174,41 @@ class PinLocked(DomainError):
         super().__init__(message, minutes=self.minutes)
 
 
-class NotificationNotFound(DomainError):
+class NotificationNotFoundError(DomainError):
     code = "notification_not_found"
     default_message = _("This message does not exist.")
 
 
-class InvalidNotification(DomainError):
+class InvalidNotificationError(DomainError):
     code = "invalid_notification"
     default_message = _("The message is not valid: %(reason)s")
 
 
-class InviteCodeUnknown(DomainError):
+class InviteCodeUnknownError(DomainError):
     code = "invite_code_unknown"
     default_message = _("This invite code does not exist. Check it with your friend, or leave the field empty.")
 
 
-class ReferralSelf(DomainError):
+class ReferralSelfError(DomainError):
     code = "referral_self"
     default_message = _("You cannot use your own invite code.")
 
 
-class ReferralAlreadyBound(DomainError):
+class ReferralAlreadyBoundError(DomainError):
     code = "referral_already_bound"
     default_message = _("This member was already invited by someone; an invitation cannot be changed.")
 
 
-class ReferralNotFound(DomainError):
+class ReferralNotFoundError(DomainError):
     code = "referral_not_found"
     default_message = _("This referral does not exist.")
 
 
-class ReferralNotHeld(DomainError):
+class ReferralNotHeldError(DomainError):
     code = "referral_not_held"
     default_message = _("Only referrals held for review can be approved (this one: %(status)s).")
 
 
-class ReferralNotDeniable(DomainError):
+class ReferralNotDeniableError(DomainError):
     code = "referral_not_deniable"
     default_message = _("Only pending or held referrals can be denied (this one: %(status)s).")

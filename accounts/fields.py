@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import forms
 
 from accounts import rules
-from accounts.exceptions import InvalidText
+from accounts.exceptions import InvalidTextError
 
 
 class MemberTextField(forms.CharField):
@@ -25,8 +25,8 @@ class MemberTextField(forms.CharField):
             return value
         try:
             return rules.clean_member_text(value, multiline=self.multiline)
-        except rules.UnsafeText:
-            raise forms.ValidationError(InvalidText().message, code=InvalidText.code) from None
+        except rules.UnsafeTextError:
+            raise forms.ValidationError(InvalidTextError().message, code=InvalidTextError.code) from None
 
 
 class InvisibleFreeField(forms.CharField):

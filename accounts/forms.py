@@ -9,11 +9,11 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import rules, selectors
 from accounts.adapters import bind_invite
-from accounts.exceptions import InvalidPhone, InviteCodeUnknown, PinInvalid, PinTooWeak
+from accounts.exceptions import InvalidPhoneError, InviteCodeUnknownError, PinInvalidError, PinTooWeakError
 from accounts.fields import InvisibleFreeField, MemberTextField
 from accounts.services import avatar_prepare
-from accounts.uploads.images import ImageRefused
-from accounts.uploads.rate import UploadRateLimited, upload_count
+from accounts.uploads.images import ImageRefusedError
+from accounts.uploads.rate import UploadRateLimitedError, upload_count
 
 PIN_WIDGET_ATTRS = {
     "inputmode": "numeric",
@@ -27,7 +27,7 @@ PIN_WIDGET_ATTRS = {
 def _clean_phone(value: str) -> str:
     normalized = rules.normalize_phone(value)
     if normalized is None:
-        raise forms.ValidationError(InvalidPhone().message, code=InvalidPhone.code)
+        raise forms.ValidationError(InvalidPhoneError().message, code=InvalidPhoneError.code)
     return normalized
 
 
@@ -76,7 +76,7 @@ class ProfileForm(forms.Form):
             if self.request is not None:
                 upload_count(request=self.request)
             return avatar_prepare(upload=upload)
-        except (UploadRateLimited, ImageRefused) as error:
+        except (UploadRateLimitedError, ImageRefusedError) as error:
             raise forms.ValidationError(error.message, code=error.code) from None
 
 
@@ -149,9 +149,9 @@ def _pin_field(label) -> forms.CharField:
 
 def _check_new_pin(pin: str) -> str:
     if not rules.is_pin_format(pin):
-        raise forms.ValidationError(PinInvalid().message, code=PinInvalid.code)
+        raise forms.ValidationError(PinInvalidError().message, code=PinInvalidError.code)
     if rules.is_weak_pin(pin):
-        raise forms.ValidationError(PinTooWeak().message, code=PinTooWeak.code)
+        raise forms.ValidationError(PinTooWeakError().message, code=PinTooWeakError.code)
     return pin
 
 
@@ -198,7 +198,7 @@ class PinCheckForm(forms.Form):
     def clean_pin(self) -> str:
         pin = self.cleaned_data["pin"]
         if not rules.is_pin_format(pin):
-            raise forms.ValidationError(PinInvalid().message, code=PinInvalid.code)
+            raise forms.ValidationError(PinInvalidError().message, code=PinInvalidError.code)
         return pin
 
 
@@ -266,7 +266,7 @@ class SignupForm(AllauthSignupForm):
             return ""
         inviter = selectors.invite_code_owner(code=code)
         if inviter is None:
-            raise forms.ValidationError(InviteCodeUnknown().message, code=InviteCodeUnknown.code)
+            raise forms.ValidationError(InviteCodeUnknownError().message, code=InviteCodeUnknownError.code)
         self.inviter = inviter
         return code
 

@@ -220,7 +220,7 @@ def _is_emoji_part(ch: str) -> bool:
     return unicodedata.category(ch) in ("So", "Sk") or ch == "\ufe0f"
 
 
-class UnsafeText(ValueError):
+class UnsafeTextError(ValueError):
     """Text with a character that is refused rather than removed (see ``clean_member_text``)."""
 
     def __init__(self, char: str) -> None:
@@ -252,7 +252,7 @@ def _drop_invisible(text: str) -> str:
 def clean_member_text(raw: str, *, multiline: bool = False) -> str:
     """The text a member typed, as it is stored and shown: the one rule for every member field.
 
-    Raises UnsafeText for a direction override/embedding/isolate (U+202A..U+202E,
+    Raises UnsafeTextError for a direction override/embedding/isolate (U+202A..U+202E,
     U+2066..U+2069), a control character other than whitespace, or a lone surrogate.
     Otherwise returns the text in NFC with invisible characters removed (zero-width space,
     joiner and non-joiner, word joiner, BOM, soft hyphen, direction marks, Hangul fillers...;
@@ -263,7 +263,7 @@ def clean_member_text(raw: str, *, multiline: bool = False) -> str:
     """
     bad = unsafe_char(raw)
     if bad is not None:
-        raise UnsafeText(bad)
+        raise UnsafeTextError(bad)
     text = _drop_invisible(unicodedata.normalize("NFC", raw))
     if not multiline:
         return " ".join(text.split())

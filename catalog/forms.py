@@ -11,8 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import InvisibleFreeField, MemberTextField
 from accounts.forms import AddressFieldsForm
-from accounts.uploads.images import ImageRefused
-from accounts.uploads.rate import UploadRateLimited, upload_count
+from accounts.uploads.images import ImageRefusedError
+from accounts.uploads.rate import UploadRateLimitedError, upload_count
 from catalog.enums import ProductKind, SortOrder
 from catalog.images import review_photo_prepare
 from catalog.selectors import CatalogQuery, CategoryView
@@ -179,5 +179,5 @@ class ReviewForm(forms.Form):
             if self.request is not None:
                 upload_count(request=self.request)
             return review_photo_prepare(upload=upload)
-        except (UploadRateLimited, ImageRefused) as error:
+        except (UploadRateLimitedError, ImageRefusedError) as error:
             raise forms.ValidationError(error.message, code=error.code) from None

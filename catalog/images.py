@@ -39,17 +39,17 @@ MAX_BYTES = PRODUCT_IMAGE_RULES.max_bytes
 MAX_PIXELS = PRODUCT_IMAGE_RULES.max_pixels
 
 
-class InvalidProductImage(images.ImageRefused):
+class InvalidProductImageError(images.ImageRefusedError):
     code = "invalid_product_image"
     default_message = _("This file is not an image we can use. Upload a PNG, JPEG or WebP picture.")
 
 
-class ProductImageTooLarge(InvalidProductImage):
+class ProductImageTooLargeError(InvalidProductImageError):
     code = "product_image_too_large"
     default_message = _("The picture is too large (%(size)s). Upload one of at most %(limit)s.")
 
 
-class ProductImageTooManyPixels(InvalidProductImage):
+class ProductImageTooManyPixelsError(InvalidProductImageError):
     code = "product_image_too_many_pixels"
     default_message = _("The picture has too many pixels. Upload one of at most %(limit)s megapixels.")
 
@@ -124,14 +124,14 @@ def _reencode(clean: Image.Image) -> PreparedImage:
     )
 
 
-def _refusal(error: images.ImageRefused) -> images.ImageRefused:
+def _refusal(error: images.ImageRefusedError) -> images.ImageRefusedError:
     """The catalog's own error (code and wording) for what the shared decoder refused."""
-    if isinstance(error, images.ImageFileTooLarge):
-        return ProductImageTooLarge(**error.params)
-    if isinstance(error, images.ImageTooManyPixels):
-        return ProductImageTooManyPixels(limit=MAX_PIXELS // 1_000_000)
-    if isinstance(error, images.ImageUnreadable):
-        return InvalidProductImage()
+    if isinstance(error, images.ImageFileTooLargeError):
+        return ProductImageTooLargeError(**error.params)
+    if isinstance(error, images.ImageTooManyPixelsError):
+        return ProductImageTooManyPixelsError(limit=MAX_PIXELS // 1_000_000)
+    if isinstance(error, images.ImageUnreadableError):
+        return InvalidProductImageError()
     # Animated or too costly to open: the shared wording says it for every use.
     return error
 
@@ -139,18 +139,18 @@ def _refusal(error: images.ImageRefused) -> images.ImageRefused:
 def _decode(upload: File, rules: images.ImageRules) -> Image.Image:
     try:
         return images.image_decode(upload=upload, rules=rules)
-    except images.ImageRefused as error:
+    except images.ImageRefusedError as error:
         raise _refusal(error) from None
 
 
 def product_image_prepare(*, upload: File) -> PreparedImage:
     """Check an uploaded product picture and return it re-encoded, upright and stripped, with thumbnails.
 
-    Refuses, with InvalidProductImage or a subclass: files over 5 MB (before reading them),
+    Refuses, with InvalidProductImageError or a subclass: files over 5 MB (before reading them),
     files that are not PNG/JPEG/WebP whatever their name says, images over 20 megapixels
     (read from the header, before a pixel is decoded) and files that fail to decode; and with
-    ``accounts.uploads.images.ImageAnimated`` or ``ImageTooCostly`` animations and pictures whose
-    decoding would cost too much memory. All of them are ``accounts.uploads.images.ImageRefused``.
+    ``accounts.uploads.images.ImageAnimatedError`` or ``ImageTooCostlyError`` animations and pictures whose
+    decoding would cost too much memory. All of them are ``accounts.uploads.images.ImageRefusedError``.
     The work is bounded whatever the content (docs/decisions/0018). Writes nothing; safe to call twice.
     """
     return _reencode(_decode(upload, PRODUCT_IMAGE_RULES))
@@ -180,7 +180,7 @@ def product_image_attach(*, image: ProductImage, prepared: PreparedImage) -> Non
 
 @transaction.atomic
 def product_image_create(*, product_id: int, upload: File, sort: int = 0) -> ProductImage:
-    """Validate and store a new picture of a product. Raises InvalidProductImage (nothing is written then).
+    """Validate and store a new picture of a product. Raises InvalidProductImageError (nothing is written then).
 
     Not idempotent: calling twice adds two pictures.
     """

@@ -32,7 +32,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
 from catalog.enums import OrderStatus
-from catalog.exceptions import InvalidTransition
+from catalog.exceptions import InvalidTransitionError
 
 S = OrderStatus
 
@@ -167,22 +167,22 @@ def transition_target(
     action: Action, status: str, *, by: Actor, requires_review: bool = False, physical: bool = True
 ) -> str:
     """The status ``action`` moves an order in ``status`` to (``status`` itself for an action that
-    keeps it). Raises InvalidTransition (naming the action and the status) when the table does
+    keeps it). Raises InvalidTransitionError (naming the action and the status) when the table does
     not allow ``by`` to take it from ``status``.
 
     ``requires_review`` and ``physical`` describe the order's product; only paying needs them.
     """
     transition = TRANSITIONS[action]
     if not allows(action, status, by=by):
-        raise InvalidTransition(action=str(transition.label), status=str(_label(status)))
+        raise InvalidTransitionError(action=str(transition.label), status=str(_label(status)))
     if action == Action.PAY:
         return opening_status(awaiting_cash=False, requires_review=requires_review, physical=physical)
     return transition.target or status
 
 
-def refusal(action: Action, status: str) -> InvalidTransition:
+def refusal(action: Action, status: str) -> InvalidTransitionError:
     """The error for ``action`` refused in ``status`` (for refusals the table alone can't see)."""
-    return InvalidTransition(action=str(TRANSITIONS[action].label), status=str(_label(status)))
+    return InvalidTransitionError(action=str(TRANSITIONS[action].label), status=str(_label(status)))
 
 
 def _label(status: str) -> str:

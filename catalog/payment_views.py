@@ -21,9 +21,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from catalog import order_states, payment_jobs, payments, selectors, services
 from catalog.enums import PaymentBackendName
-from catalog.exceptions import InvalidTransition, OrderNotFound
+from catalog.exceptions import InvalidTransitionError, OrderNotFoundError
 from catalog.models import Order
-from catalog.payments import InvalidNotification, PaymentExpired
+from catalog.payments import InvalidNotificationError, PaymentExpiredError
 from pointsmall.kernel import clock
 
 logger = logging.getLogger(__name__)
@@ -64,9 +64,9 @@ def payment_start(request: HttpRequest, order_pk: int) -> HttpResponse:
         )
     try:
         start = services.payment_begin(order_id=order.pk, member_id=request.user.pk)
-    except OrderNotFound:
+    except OrderNotFoundError:
         raise Http404 from None
-    except (InvalidTransition, PaymentExpired) as error:
+    except (InvalidTransitionError, PaymentExpiredError) as error:
         messages.warning(request, error.message)
         return redirect("payment_status", order_pk=order.pk)
     return redirect(start.redirect_url or reverse("payment_start", args=[order.pk]))
@@ -138,12 +138,12 @@ def payment_callback_sandbox(request: HttpRequest) -> HttpResponse:
         outcome = services.payment_notification_apply(
             notification=notification, backend=backend.name, callback_base=payments.callback_base(request)
         )
-    except InvalidNotification as error:
+    except InvalidNotificationError as error:
         logger.warning(
             "sandbox payment callback refused (%s) from %s: %s", error.code, request.META.get("REMOTE_ADDR"), error
         )
         return HttpResponse(error.message, status=400, content_type="text/plain")
-    except InvalidTransition as error:
+    except InvalidTransitionError as error:
         logger.error("sandbox payment %s could not be applied: %s", notification.reference, error)
         return HttpResponse(f"conflict: {error.message}", status=409, content_type="text/plain")
     if outcome == services.PaymentOutcome.LATE:
@@ -168,7 +168,7 @@ def refund_callback_sandbox(request: HttpRequest) -> HttpResponse:
     try:
         notification = backend.verify_refund_notification(request)
         outcome = services.refund_notification_apply(notification=notification, backend=backend.name)
-    except InvalidNotification as error:
+    except InvalidNotificationError as error:
         logger.warning(
             "sandbox refund callback refused (%s) from %s: %s", error.code, request.META.get("REMOTE_ADDR"), error
         )

@@ -76,31 +76,31 @@ class PaymentError(DomainError):
     default_message = gettext_lazy("The payment could not be started.")
 
 
-class PaymentExpired(PaymentError):
+class PaymentExpiredError(PaymentError):
     code = "payment_expired"
     default_message = gettext_lazy(
         "The time to pay for this order ran out at %(time)s. It will be cancelled and your points refunded."
     )
 
 
-class InvalidNotification(PaymentError):
+class InvalidNotificationError(PaymentError):
     """A notification we will not act on. Its message goes back to the gateway, not to a member."""
 
     code = "invalid_notification"
     default_message = "Invalid notification: %(reason)s"
 
 
-class BadSignature(InvalidNotification):
+class BadSignatureError(InvalidNotificationError):
     code = "bad_signature"
     default_message = "Invalid notification: missing or wrong signature."
 
 
-class StaleNotification(InvalidNotification):
+class StaleNotificationError(InvalidNotificationError):
     code = "stale_notification"
     default_message = "Invalid notification: its timestamp is more than %(limit)s seconds away from ours."
 
 
-class RefundRefused(PaymentError):
+class RefundRefusedError(PaymentError):
     """The gateway will not refund this (it never took the payment, or the amount is wrong)."""
 
     code = "refund_refused"
@@ -166,7 +166,7 @@ class PaymentBackend(ABC):
 
     @abstractmethod
     def verify_notification(self, request: HttpRequest) -> Notification:
-        """The gateway's report in ``request``, verified; raises InvalidNotification."""
+        """The gateway's report in ``request``, verified; raises InvalidNotificationError."""
 
     @property
     def refunds_by_gateway(self) -> bool:
@@ -175,11 +175,11 @@ class PaymentBackend(ABC):
 
     def refund_request(self, refund: CashRefund) -> None:
         """Ask the gateway to refund ``refund`` (it confirms later, by notification). Safe to call twice."""
-        raise RefundRefused(reason=f"{self.name} refunds are made and recorded by an operator")
+        raise RefundRefusedError(reason=f"{self.name} refunds are made and recorded by an operator")
 
     def verify_refund_notification(self, request: HttpRequest) -> RefundNotification:
-        """The gateway's refund report in ``request``, verified; raises InvalidNotification."""
-        raise InvalidNotification(reason=f"{self.name} refunds are recorded by an operator, not by notifications")
+        """The gateway's refund report in ``request``, verified; raises InvalidNotificationError."""
+        raise InvalidNotificationError(reason=f"{self.name} refunds are recorded by an operator, not by notifications")
 
 
 def _money(amount: Decimal) -> str:
@@ -211,7 +211,7 @@ class OfflineBackend(PaymentBackend):
 
     def verify_notification(self, request: HttpRequest) -> Notification:
         # There is no gateway to hear from: an operator's admin action is the confirmation.
-        raise InvalidNotification(reason="offline payments are confirmed by an operator, not by notifications")
+        raise InvalidNotificationError(reason="offline payments are confirmed by an operator, not by notifications")
 
 
 def sandbox_secret() -> bytes:
@@ -226,13 +226,13 @@ def sign(body: bytes) -> str:
 def _parse_amount(value: object) -> Decimal:
     # Money never travels as a float: "12.50" (or a whole number) only.
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise InvalidNotification(reason="amount must be a decimal string")
+        raise InvalidNotificationError(reason="amount must be a decimal string")
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        raise InvalidNotification(reason="amount must be a decimal string") from None
+        raise InvalidNotificationError(reason="amount must be a decimal string") from None
     if not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -2:
-        raise InvalidNotification(reason="amount must be positive, in yuan with at most 2 decimals")
+        raise InvalidNotificationError(reason="amount must be positive, in yuan with at most 2 decimals")
     return amount
 
 
@@ -241,15 +241,15 @@ def _fields(body: bytes, expected: set[str], *, strings: tuple[str, ...], intege
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        raise InvalidNotification(reason="the body is not JSON") from None
+        raise InvalidNotificationError(reason="the body is not JSON") from None
     if not isinstance(data, dict) or set(data) != expected:
-        raise InvalidNotification(reason="expected exactly the fields " + ", ".join(sorted(expected)))
+        raise InvalidNotificationError(reason="expected exactly the fields " + ", ".join(sorted(expected)))
     for field in strings:
         if not isinstance(data[field], str) or not data[field] or len(data[field]) > 64:
-            raise InvalidNotification(reason=f"{field} must be a non-empty string of at most 64 characters")
+            raise InvalidNotificationError(reason=f"{field} must be a non-empty string of at most 64 characters")
     for field in integers:
         if isinstance(data[field], bool) or not isinstance(data[field], int) or data[field] <= 0:
-            raise InvalidNotification(reason=f"{field} must be a positive integer")
+            raise InvalidNotificationError(reason=f"{field} must be a positive integer")
     return data
 
 
@@ -277,7 +277,7 @@ def parse_refund_notification(body: bytes) -> RefundNotification:
         integers=("order_id", "attempt", "timestamp"),
     )
     if not isinstance(data["reason"], str) or len(data["reason"]) > 200:
-        raise InvalidNotification(reason="reason must be a string of at most 200 characters")
+        raise InvalidNotificationError(reason="reason must be a string of at most 200 characters")
     return RefundNotification(
         reference=data["reference"],
         payment_reference=data["payment_reference"],
@@ -300,11 +300,11 @@ def verify_signed(body: bytes, signature: str, *, now: float | None = None, pars
     expected = sign(body).encode()
     given = (signature or "").strip().lower().encode("utf-8", "replace")
     if not given or not hmac.compare_digest(expected, given):
-        raise BadSignature()
+        raise BadSignatureError()
     notification = parse(body)
     now = time.time() if now is None else now
     if abs(now - notification.timestamp) > NOTIFICATION_MAX_AGE_SECONDS:
-        raise StaleNotification(limit=NOTIFICATION_MAX_AGE_SECONDS)
+        raise StaleNotificationError(limit=NOTIFICATION_MAX_AGE_SECONDS)
     return notification
 
 
@@ -339,9 +339,9 @@ class SandboxBackend(PaymentBackend):
             payment_reference=refund.payment_reference, payment_backend=PaymentBackendName.SANDBOX
         ).values_list("cash_total", flat=True)
         if not taken:
-            raise RefundRefused(reason=f"no payment with reference {refund.payment_reference}")
+            raise RefundRefusedError(reason=f"no payment with reference {refund.payment_reference}")
         if refund.amount > taken[0]:
-            raise RefundRefused(reason=f"{refund.amount} is more than the {taken[0]} paid")
+            raise RefundRefusedError(reason=f"{refund.amount} is more than the {taken[0]} paid")
         from catalog import payment_jobs  # the gateway's own workers; imported late (they import this module)
 
         payment_jobs.sandbox_gateway_refund_deliver.delay(refund.reference, refund.attempt, refund.notify_url)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from catalog import services
-from catalog.services.coupons import MAX_CODE_LENGTH, CouponNotFound, CouponView, normalize_code
+from catalog.services.coupons import MAX_CODE_LENGTH, CouponNotFoundError, CouponView, normalize_code
 from points.exceptions import DomainError
 
 VERIFY_PERMISSION = "catalog.verify_coupon"
@@ -96,7 +96,7 @@ def coupon_verify(request: HttpRequest) -> HttpResponse:
         return _render(request, form)
     try:
         coupons = services.coupon_lookup(code=form.cleaned_data["code"])
-    except CouponNotFound as error:
+    except CouponNotFoundError as error:
         form.add_error("code", error.message)
         return _render(request, form)
     return _render(request, CouponLookupForm(), coupons)
@@ -105,5 +105,5 @@ def coupon_verify(request: HttpRequest) -> HttpResponse:
 def _lookup(use: CouponUseForm) -> list[CouponView]:
     try:
         return services.coupon_lookup(code=use.cleaned_data["code"])
-    except CouponNotFound:
+    except CouponNotFoundError:
         return []

@@ -23,14 +23,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import selectors as accounts_selectors
 from accounts import services as accounts_services
-from accounts.exceptions import AddressLimitReached, InvalidPhone, PinLocked, PinNotSet
+from accounts.exceptions import AddressLimitReachedError, InvalidPhoneError, PinLockedError, PinNotSetError
 from catalog import payments, selectors, services
 from catalog.enums import ProductKind
-from catalog.exceptions import OrderNotFound, RequestConflict
+from catalog.exceptions import OrderNotFoundError, RequestConflictError
 from catalog.forms import CatalogFilterForm, InlineAddressForm, RedeemChoiceForm, RedeemForm, ReviewForm
 from catalog.selectors import ORDER_TABS, CatalogQuery, MemberPricing
 from points import selectors as points_selectors
-from points.exceptions import ConfirmationInvalid, DomainError, InsufficientPoints
+from points.exceptions import ConfirmationInvalidError, DomainError, InsufficientPointsError
 
 ORDER_TAB_LABELS = {
     "all": gettext_lazy("All"),
@@ -146,9 +146,9 @@ def redeem_address_add(request: HttpRequest, pk: int) -> HttpResponse:
                 detail=data["detail"],
                 postal_code=data["postal_code"],
             )
-        except InvalidPhone as error:
+        except InvalidPhoneError as error:
             form.add_error("phone", error.message)
-        except AddressLimitReached as error:
+        except AddressLimitReachedError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, _("Address saved."))
@@ -206,7 +206,7 @@ def redeem_confirm(request: HttpRequest, pk: int) -> HttpResponse:
                 address_id=data["address"],
                 confirmed=confirmed,
             )
-        except ConfirmationInvalid as error:
+        except ConfirmationInvalidError as error:
             refusal, status = error, 400
         except DomainError as error:
             refusal = error
@@ -214,7 +214,7 @@ def redeem_confirm(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(f"{reverse('order_detail', args=[order.pk])}?placed=1")
     # Nothing was written, so the same key may be sent again; a key already spent on another redemption may not.
     key = form.cleaned_data.get("idempotency_key")
-    if not key or isinstance(refusal, RequestConflict):
+    if not key or isinstance(refusal, RequestConflictError):
         key = _new_request_key()
     return _confirm_page(request, card, pricing, form, key=key, refusal=refusal, status=status)
 
@@ -239,7 +239,7 @@ def _confirm_page(
             refusal = refusal or error
         else:
             if refusal is None and not quote.affordable:
-                refusal = InsufficientPoints(available=quote.balance, required=quote.points_total)
+                refusal = InsufficientPointsError(available=quote.balance, required=quote.points_total)
     addresses, address, address_error = [], None, ""
     if card.kind == ProductKind.PHYSICAL:
         addresses, address, address_error = _address_for(user_id, form.cleaned_data.get("address"))
@@ -260,8 +260,10 @@ def _confirm_page(
         if quote
         else "",
         "refusal": refusal,
-        "pin_not_set": not pin.is_set or isinstance(refusal, PinNotSet),
-        "pin_locked_minutes": refusal.minutes if isinstance(refusal, PinLocked) else pin.minutes_locked(timezone.now()),
+        "pin_not_set": not pin.is_set or isinstance(refusal, PinNotSetError),
+        "pin_locked_minutes": refusal.minutes
+        if isinstance(refusal, PinLockedError)
+        else pin.minutes_locked(timezone.now()),
         "pin_error": " ".join(form.errors.get("pin", [])),
         "form_errors": [error for name, errors in form.errors.items() if name != "pin" for error in errors],
     }
@@ -325,7 +327,7 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
             actor_id=request.user.pk,
             callback_base=payments.callback_base(request),
         )
-    except OrderNotFound:
+    except OrderNotFoundError:
         raise Http404 from None
     except DomainError as error:
         messages.error(request, error.message)
@@ -385,7 +387,7 @@ def _tell_cash_back(request: HttpRequest, order_id: int) -> None:
 def order_confirm_receipt(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.order_confirm_receipt(order_id=pk, member_id=request.user.pk)
-    except OrderNotFound:
+    except OrderNotFoundError:
         raise Http404 from None
     except DomainError as error:
         messages.error(request, error.message)
@@ -414,7 +416,7 @@ def order_review(request: HttpRequest, pk: int) -> HttpResponse:
             result = services.review_post(
                 order_id=pk, member_id=user_id, rating=data["rating"], text=data["text"], photo=data["photo"]
             )
-        except OrderNotFound:
+        except OrderNotFoundError:
             raise Http404 from None
         except DomainError as error:
             messages.error(request, error.message)

@@ -31,7 +31,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from points.enums import EarningSource
-from points.exceptions import InvalidMessage
+from points.exceptions import InvalidMessageError
 from pointsmall.kernel.language import pick_language
 
 logger = logging.getLogger(__name__)
@@ -132,19 +132,19 @@ def check(code: str, params: Params | None) -> dict:
 
     The code must be registered, the parameters JSON values, and the text must render in
     every language of the mall: a mistake fails the write, not a member's page later.
-    Raises InvalidMessage.
+    Raises InvalidMessageError.
     """
     params = dict(params or {})
     if code not in _registry:
-        raise InvalidMessage(reason=f"unknown message code {code!r}")
+        raise InvalidMessageError(reason=f"unknown message code {code!r}")
     try:
         stored = json.loads(json.dumps(params))
     except (TypeError, ValueError):
-        raise InvalidMessage(reason=f"the parameters of {code!r} are not JSON values") from None
+        raise InvalidMessageError(reason=f"the parameters of {code!r} are not JSON values") from None
     for language, _name in settings.LANGUAGES:
         with translation.override(language):
             if render(code, stored) is None:
-                raise InvalidMessage(reason=f"{code!r} cannot be rendered with {stored!r}")
+                raise InvalidMessageError(reason=f"{code!r} cannot be rendered with {stored!r}")
     return stored
 
 

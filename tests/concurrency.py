@@ -35,5 +35,5 @@ def run_together(calls: list[Callable[[], object]], timeout: float = 60) -> list
 
 
 def outcome_counts(results: list[object]) -> Counter:
-    """How many results of each kind: {"Receipt": 3, "PinLocked": 7}, by class name."""
+    """How many results of each kind: {"Receipt": 3, "PinLockedError": 7}, by class name."""
     return Counter(type(r).__name__ for r in results)

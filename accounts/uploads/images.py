@@ -59,28 +59,28 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
-class ImageRefused(DomainError):
+class ImageRefusedError(DomainError):
     """An upload that is not a picture this use accepts; the apps' own image errors subclass it."""
 
     code = "image_refused"
     default_message = _("This file is not an image we can use.")
 
 
-class ImageUnreadable(ImageRefused):
+class ImageUnreadableError(ImageRefusedError):
     code = "image_unreadable"
 
 
-class ImageFileTooLarge(ImageRefused):
+class ImageFileTooLargeError(ImageRefusedError):
     code = "image_file_too_large"
     default_message = _("The picture is too large (%(size)s). Upload one of at most %(limit)s.")
 
 
-class ImageTooManyPixels(ImageRefused):
+class ImageTooManyPixelsError(ImageRefusedError):
     code = "image_too_many_pixels"
     default_message = _("The picture has too many pixels. Upload one of at most %(limit)s megapixels.")
 
 
-class ImageTooCostly(ImageRefused):
+class ImageTooCostlyError(ImageRefusedError):
     code = "image_too_costly"
     default_message = _(
         "This picture is too large for us to process (%(width)s × %(height)s). "
@@ -88,7 +88,7 @@ class ImageTooCostly(ImageRefused):
     )
 
 
-class ImageAnimated(ImageRefused):
+class ImageAnimatedError(ImageRefusedError):
     code = "image_animated"
     default_message = _("Animated pictures can't be used: upload a still picture.")
 
@@ -278,13 +278,13 @@ def _orientation(image: Image.Image) -> int | None:
 def _check_header(image: Image.Image, rules: ImageRules) -> None:
     width, height = image.size
     if width * height > rules.max_pixels:
-        raise ImageTooManyPixels(width=width, height=height, limit=rules.max_pixels // 1_000_000)
+        raise ImageTooManyPixelsError(width=width, height=height, limit=rules.max_pixels // 1_000_000)
     if _is_animated(image):
-        raise ImageAnimated()
+        raise ImageAnimatedError()
 
 
-def _too_costly(width: int, height: int, limit: int) -> ImageTooCostly:
-    return ImageTooCostly(width=width, height=height, limit=max(1, limit // 1_000_000))
+def _too_costly(width: int, height: int, limit: int) -> ImageTooCostlyError:
+    return ImageTooCostlyError(width=width, height=height, limit=max(1, limit // 1_000_000))
 
 
 def _peek_webp(upload: IO[bytes], rules: ImageRules) -> None:
@@ -296,7 +296,7 @@ def _peek_webp(upload: IO[bytes], rules: ImageRules) -> None:
         return
     width, height = size
     if width * height > rules.max_pixels:
-        raise ImageTooManyPixels(width=width, height=height, limit=rules.max_pixels // 1_000_000)
+        raise ImageTooManyPixelsError(width=width, height=height, limit=rules.max_pixels // 1_000_000)
     limit = min(rules.max_pixels, rules.max_decode_bytes // 16, rules.max_decode_work // 2)
     if width * height > limit:
         raise _too_costly(width, height, limit)
@@ -306,18 +306,18 @@ def image_decode(*, upload: File, rules: ImageRules) -> Image.Image:
     """Decode an uploaded picture within ``rules`` into an upright RGB or RGBA image, metadata dropped.
 
     The result fits ``rules.max_side`` on its long side (never enlarged) and carries no
-    ``info`` (no EXIF, GPS, XMP, ICC or comments). Refuses, with an ``ImageRefused`` subclass
+    ``info`` (no EXIF, GPS, XMP, ICC or comments). Refuses, with an ``ImageRefusedError`` subclass
     and before decoding a pixel: an empty file or one over ``max_bytes`` (before reading it),
-    a format not in ``rules.formats`` whatever the name says (``ImageUnreadable``), more than
-    ``max_pixels`` (``ImageTooManyPixels``), an animation (``ImageAnimated``), a picture whose
-    decoding would pass the memory or work budget (``ImageTooCostly``, see ``decode_limit``);
-    and then a file that fails to decode, e.g. truncated (``ImageUnreadable``). Costs at most
+    a format not in ``rules.formats`` whatever the name says (``ImageUnreadableError``), more than
+    ``max_pixels`` (``ImageTooManyPixelsError``), an animation (``ImageAnimatedError``), a picture whose
+    decoding would pass the memory or work budget (``ImageTooCostlyError``, see ``decode_limit``);
+    and then a file that fails to decode, e.g. truncated (``ImageUnreadableError``). Costs at most
     ~0.5 s of CPU and ~100 MB whatever the content. Writes nothing; safe to call twice.
     """
     if not upload.size:
-        raise ImageUnreadable()
+        raise ImageUnreadableError()
     if upload.size > rules.max_bytes:
-        raise ImageFileTooLarge(size=filesizeformat(upload.size), limit=filesizeformat(rules.max_bytes))
+        raise ImageFileTooLargeError(size=filesizeformat(upload.size), limit=filesizeformat(rules.max_bytes))
     try:
         upload.seek(0)
         if "WEBP" in rules.formats:
@@ -342,11 +342,11 @@ def image_decode(*, upload: File, rules: ImageRules) -> Image.Image:
             mode = _mode_for(image)
             picture = _fit_in_bands(image, target, mode) if image.size != target else image.convert(mode)
     except Image.DecompressionBombError:
-        raise ImageTooManyPixels(limit=rules.max_pixels // 1_000_000) from None
-    except ImageRefused:
+        raise ImageTooManyPixelsError(limit=rules.max_pixels // 1_000_000) from None
+    except ImageRefusedError:
         raise
     except _DECODE_ERRORS:
-        raise ImageUnreadable() from None
+        raise ImageUnreadableError() from None
     finally:
         upload.seek(0)
     picture = _upright(picture, orientation)

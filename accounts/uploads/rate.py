@@ -19,7 +19,7 @@ from points.exceptions import DomainError
 GROUP = "uploads.member-pictures"
 
 
-class UploadRateLimited(DomainError):
+class UploadRateLimitedError(DomainError):
     code = "upload_rate_limited"
     default_message = _("You have uploaded many pictures in a short time. Try again later.")
 
@@ -34,7 +34,7 @@ class UploadRateLimited(DomainError):
 
 
 def upload_count(*, request: HttpRequest) -> None:
-    """Count one picture upload by the signed-in member; raise UploadRateLimited past ``UPLOAD_RATE_LIMIT``.
+    """Count one picture upload by the signed-in member; raise UploadRateLimitedError past ``UPLOAD_RATE_LIMIT``.
 
     ``UPLOAD_RATE_LIMIT`` is django-ratelimit's "count/period" (default "20/h", a fixed window
     per member). Call it before decoding, once per uploaded picture: a refused request is
@@ -44,4 +44,4 @@ def upload_count(*, request: HttpRequest) -> None:
     usage = get_usage(request, group=GROUP, key="user", rate=settings.UPLOAD_RATE_LIMIT, increment=True)
     if usage is not None and usage["should_limit"]:
         seconds = max(usage["time_left"], 60)
-        raise UploadRateLimited(minutes=-(-seconds // 60))
+        raise UploadRateLimitedError(minutes=-(-seconds // 60))

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from accounts.uploads.images import ImageRefused
+from accounts.uploads.images import ImageRefusedError
 from catalog.enums import ProductKind
 from catalog.images import PreparedImage, product_image_attach, product_image_prepare
 from catalog.models import Category, Order, Product, ProductImage, SalePrice
@@ -184,7 +184,7 @@ class ProductImageForm(forms.ModelForm):
         if upload:
             try:
                 self.prepared = product_image_prepare(upload=upload)
-            except ImageRefused as error:
+            except ImageRefusedError as error:
                 self.add_error("upload", error.message)
         elif self.instance.pk is None:
             self.add_error("upload", _("Choose a picture."))

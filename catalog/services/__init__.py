@@ -13,7 +13,7 @@ from catalog.services.orders import (
     order_ship,
     orders_cancel_unpaid,
 )
-from catalog.services.payments import PaymentMismatch as PaymentMismatch
+from catalog.services.payments import PaymentMismatchError as PaymentMismatchError
 from catalog.services.payments import PaymentOutcome as PaymentOutcome
 from catalog.services.payments import payment_begin as payment_begin
 from catalog.services.payments import payment_notification_apply as payment_notification_apply
@@ -25,17 +25,17 @@ from catalog.services.redemption import (
     redemption_confirmation_sign,
     redemption_quote,
 )
-from catalog.services.refunds import RefundMismatch as RefundMismatch
+from catalog.services.refunds import RefundMismatchError as RefundMismatchError
 from catalog.services.refunds import RefundOutcome as RefundOutcome
 from catalog.services.refunds import cash_refund_record as cash_refund_record
 from catalog.services.refunds import cash_refund_request as cash_refund_request
 from catalog.services.refunds import cash_refund_retry as cash_refund_retry
 from catalog.services.refunds import cash_refunds_retry_due as cash_refunds_retry_due
 from catalog.services.refunds import refund_notification_apply as refund_notification_apply
-from catalog.services.reviews import ReviewNotFound, ReviewResult, review_post, review_remove
+from catalog.services.reviews import ReviewNotFoundError, ReviewResult, review_post, review_remove
 from catalog.services.stock import (
     CodeImportReport,
-    InvalidStockChange,
+    InvalidStockChangeError,
     codes_import,
     stock_adjust,
     stock_correct,
@@ -48,9 +48,9 @@ from catalog.services.views_log import product_view_record
 __all__ = [
     "CodeImportReport",
     "CouponView",
-    "InvalidStockChange",
+    "InvalidStockChangeError",
     "Quote",
-    "ReviewNotFound",
+    "ReviewNotFoundError",
     "ReviewResult",
     "codes_import",
     "coupon_lookup",

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from catalog import locks, notices, order_states
 from catalog.enums import ProductKind, RefundReason
-from catalog.exceptions import OrderNotFound, ReasonRequired
+from catalog.exceptions import OrderNotFoundError, ReasonRequiredError
 from catalog.models import CashRefund, Code, Order, OrderEvent
 from catalog.order_states import Action, Actor
 from catalog.services import privileges
@@ -55,7 +55,7 @@ def _lock(order_id: int, member_id: int | None = None) -> Order:
         orders = orders.filter(member_id=member_id)
     order = orders.filter(pk=order_id).first()
     if order is None:
-        raise OrderNotFound()
+        raise OrderNotFoundError()
     return order
 
 
@@ -64,7 +64,7 @@ def order_transition(
 ) -> Order:
     """Move a locked order by ``action`` as the table says, with ``fields`` written alongside.
 
-    Raises InvalidTransition when ``action`` is not allowed to ``by`` in the order's status.
+    Raises InvalidTransitionError when ``action`` is not allowed to ``by`` in the order's status.
     Writes the order and its event; a privilege order that completes delivers its effect in
     the same transaction (docs/decisions/0020). The caller holds the order's row lock (and the
     member's points account before it when points may move).
@@ -118,7 +118,7 @@ def _with_member_lock(order_id: int):
     """Lock order: the member's points account first (refunds write the ledger), then the order."""
     member_id = Order.objects.filter(pk=order_id).values_list("member_id", flat=True).first()
     if member_id is None:
-        raise OrderNotFound()
+        raise OrderNotFoundError()
     points_services.account_lock(user_id=member_id)
     return _lock(order_id)
 
@@ -138,11 +138,11 @@ def order_cancel(
     cash part was paid, a CashRefund opened ("due") for the whole cash total, asked of the
     gateway on commit (``callback_base``: see ``catalog.payments.callback_base``).
     Locks the member's points account, then the order. ``member_id`` restricts it to that
-    member's order (others: OrderNotFound). Safe to call twice: a cancelled order is
-    refused with InvalidTransition and nothing changes.
+    member's order (others: OrderNotFoundError). Safe to call twice: a cancelled order is
+    refused with InvalidTransitionError and nothing changes.
     """
     if member_id is not None and not Order.objects.filter(pk=order_id, member_id=member_id).exists():
-        raise OrderNotFound()
+        raise OrderNotFoundError()
     order = _with_member_lock(order_id)
     by = Actor.MEMBER if member_id is not None else Actor.OPERATOR
     order = order_transition(order, Action.CANCEL, by=by, actor_id=actor_id, note=reason)
@@ -155,11 +155,11 @@ def order_cancel(
 def order_reject(*, order_id: int, actor_id: int, reason: str, callback_base: str = "") -> Order:
     """An operator rejects an order under review or approved: undone like a cancellation (cash refund included).
 
-    Raises ReasonRequired (blank reason), OrderNotFound, InvalidTransition. Safe to call twice.
+    Raises ReasonRequiredError (blank reason), OrderNotFoundError, InvalidTransitionError. Safe to call twice.
     """
     reason = (reason or "").strip()
     if not reason:
-        raise ReasonRequired()
+        raise ReasonRequiredError()
     order = _with_member_lock(order_id)
     order = order_transition(
         order, Action.REJECT, by=Actor.OPERATOR, actor_id=actor_id, note=reason, reject_reason=reason[:200]
@@ -185,7 +185,7 @@ def order_approve(*, order_id: int, actor_id: int) -> Order:
 def order_ship(*, order_id: int, actor_id: int, carrier: str, tracking_number: str) -> Order:
     carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
     if not carrier or not tracking_number:
-        raise ReasonRequired(_("A carrier and a tracking number are required."))
+        raise ReasonRequiredError(_("A carrier and a tracking number are required."))
     order = _lock(order_id)
     return order_transition(
         order,

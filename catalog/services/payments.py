@@ -20,10 +20,10 @@ from catalog import (
     payments,
 )
 from catalog.enums import PaymentBackendName, RefundReason
-from catalog.exceptions import OrderNotFound
+from catalog.exceptions import OrderNotFoundError
 from catalog.models import CashRefund, Order
 from catalog.order_states import Action
-from catalog.payments import InvalidNotification, Notification, PaymentExpired, PaymentStart
+from catalog.payments import InvalidNotificationError, Notification, PaymentExpiredError, PaymentStart
 from catalog.services.orders import order_mark_paid
 from catalog.services.refunds import cash_refund_open
 from points import services as points_services
@@ -38,7 +38,7 @@ class PaymentOutcome(models.TextChoices):
     LATE = "late"
 
 
-class PaymentMismatch(InvalidNotification):
+class PaymentMismatchError(InvalidNotificationError):
     code = "payment_mismatch"
     default_message = "The notification does not match the order: %(reason)s."
 
@@ -49,16 +49,16 @@ def payment_begin(*, order_id: int, member_id: int) -> PaymentStart:
 
     The first call gives the order a reference with the configured backend; later calls
     reuse it (and that backend), so a member who comes back pays the same payment.
-    Locks the order row. Raises OrderNotFound (not this member's order), InvalidTransition
-    (not awaiting payment), PaymentExpired (the time to pay has run out). Safe to call twice.
+    Locks the order row. Raises OrderNotFoundError (not this member's order), InvalidTransitionError
+    (not awaiting payment), PaymentExpiredError (the time to pay has run out). Safe to call twice.
     """
     order = locks.orders_for_update().filter(pk=order_id, member_id=member_id).first()
     if order is None:
-        raise OrderNotFound()
+        raise OrderNotFoundError()
     if not order_states.allows(Action.PAY, order.status):
         raise order_states.refusal(Action.PAY, order.status)
     if order_states.payment_overdue(order, timezone.now()):
-        raise PaymentExpired(time=clock.minute_text(order.pay_by))
+        raise PaymentExpiredError(time=clock.minute_text(order.pay_by))
     if not order.payment_reference:
         backend = payments.backend_named(payments.configured_backend_name())
         order.payment_backend = backend.name
@@ -77,26 +77,26 @@ def payment_notification_apply(*, notification: Notification, backend: str, call
     this reference nothing is written (ALREADY_PROCESSED). For an order cancelled before the
     payment arrived (LATE) the order stays cancelled and a CashRefund of the amount received
     is opened (once per payment: a replay finds it) and asked of the gateway on commit,
-    confirmed at ``callback_base``. Raises PaymentMismatch when the notification names an
+    confirmed at ``callback_base``. Raises PaymentMismatchError when the notification names an
     unknown order, another reference or backend, another amount, or a status other than paid.
     """
     # No nonce is stored (no table for it): a replay is harmless because paying is idempotent,
     # and the signed timestamp bounds how long a captured notification is accepted at all.
     if notification.status != payments.STATUS_PAID:
-        raise PaymentMismatch(reason=f"unsupported status {notification.status!r}")
+        raise PaymentMismatchError(reason=f"unsupported status {notification.status!r}")
     # The member's points account first, then the order (the lock order of every order write):
     # marking paid may complete the order and apply a privilege, which writes the ledger.
     member_id = Order.objects.filter(pk=notification.order_id).values_list("member_id", flat=True).first()
     if member_id is None:
-        raise PaymentMismatch(reason=f"no order {notification.order_id}")
+        raise PaymentMismatchError(reason=f"no order {notification.order_id}")
     points_services.account_lock(user_id=member_id)
     order = locks.orders_for_update().filter(pk=notification.order_id).first()
     if order is None:
-        raise PaymentMismatch(reason=f"no order {notification.order_id}")
+        raise PaymentMismatchError(reason=f"no order {notification.order_id}")
     if order.payment_backend != backend or order.payment_reference != notification.reference:
-        raise PaymentMismatch(reason=f"order {order.pk} is not paid with reference {notification.reference}")
+        raise PaymentMismatchError(reason=f"order {order.pk} is not paid with reference {notification.reference}")
     if order.cash_total != notification.amount:
-        raise PaymentMismatch(reason=f"order {order.pk} costs {order.cash_total}, not {notification.amount}")
+        raise PaymentMismatchError(reason=f"order {order.pk} costs {order.cash_total}, not {notification.amount}")
     if order.paid_at is not None:
         return PaymentOutcome.ALREADY_PROCESSED
     if order_states.allows(Action.REFUND_LATE_PAYMENT, order.status, by=order_states.Actor.PAYMENT_PROVIDER):
@@ -126,12 +126,12 @@ def payment_offline_late_record(*, order_id: int, actor_id: int) -> CashRefund:
 
     The order stays cancelled (its points are back already); the money received is owed
     back, as a CashRefund the operator records once paid back. Locks the order row. Raises
-    OrderNotFound, InvalidTransition (not a cancelled, unpaid offline order with a cash part).
+    OrderNotFoundError, InvalidTransitionError (not a cancelled, unpaid offline order with a cash part).
     Safe to call twice: the second call returns the same refund.
     """
     order = locks.orders_for_update().filter(pk=order_id).first()
     if order is None:
-        raise OrderNotFound()
+        raise OrderNotFoundError()
     if (
         not order_states.allows(Action.REFUND_LATE_PAYMENT, order.status, by=order_states.Actor.OPERATOR)
         or order.paid_at is not None

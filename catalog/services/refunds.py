@@ -29,14 +29,14 @@ from django.utils import timezone
 from catalog import locks, payment_jobs, payments
 from catalog.enums import PaymentBackendName, RefundStatus
 from catalog.exceptions import (
-    RefundAlreadyRecorded,
-    RefundInProgress,
-    RefundNotFound,
-    RefundNotRetryable,
-    RefundReferenceRequired,
+    RefundAlreadyRecordedError,
+    RefundInProgressError,
+    RefundNotFoundError,
+    RefundNotRetryableError,
+    RefundReferenceRequiredError,
 )
 from catalog.models import CashRefund, Order
-from catalog.payments import InvalidNotification, RefundNotification, RefundRefused
+from catalog.payments import InvalidNotificationError, RefundNotification, RefundRefusedError
 from pointsmall.kernel import clock
 from pointsmall.kernel.transactions import after_commit
 
@@ -58,7 +58,7 @@ class RefundOutcome(models.TextChoices):
     SUPERSEDED = "superseded"
 
 
-class RefundMismatch(InvalidNotification):
+class RefundMismatchError(InvalidNotificationError):
     code = "refund_mismatch"
     default_message = "The refund notification does not match: %(reason)s."
 
@@ -161,7 +161,7 @@ def cash_refund_request(*, refund_id: int) -> str:
     )
     try:
         backend.refund_request(refund)
-    except RefundRefused as error:
+    except RefundRefusedError as error:
         _fail(refund_id=refund.pk, attempt=refund.attempt, reason=error.message)
         return "refused"
     return "requested"
@@ -174,28 +174,30 @@ def refund_notification_apply(*, notification: RefundNotification, backend: str)
     Locks the refund row. Safe to call any number of times: a refund already refunded, or
     already failed for that attempt, is ALREADY_PROCESSED; a notification about an earlier
     attempt than the current one is SUPERSEDED; neither writes anything. A refund that was
-    made is never marked failed afterwards. Raises RefundMismatch when the notification
+    made is never marked failed afterwards. Raises RefundMismatchError when the notification
     names an unknown refund, another payment, order, backend or amount, an attempt never
     asked for, or an unknown status.
     """
     if notification.status not in (payments.REFUND_STATUS_REFUNDED, payments.REFUND_STATUS_FAILED):
-        raise RefundMismatch(reason=f"unsupported status {notification.status!r}")
+        raise RefundMismatchError(reason=f"unsupported status {notification.status!r}")
     refund = locks.cash_refunds_for_update().filter(reference=notification.reference).first()
     if refund is None:
-        raise RefundMismatch(reason=f"no refund {notification.reference}")
+        raise RefundMismatchError(reason=f"no refund {notification.reference}")
     if (
         refund.backend != backend
         or refund.payment_reference != notification.payment_reference
         or refund.order_id != notification.order_id
     ):
-        raise RefundMismatch(
+        raise RefundMismatchError(
             reason=f"refund {refund.reference} is not for payment {notification.payment_reference} "
             f"of order {notification.order_id}"
         )
     if refund.amount != notification.amount:
-        raise RefundMismatch(reason=f"refund {refund.reference} is {refund.amount}, not {notification.amount}")
+        raise RefundMismatchError(reason=f"refund {refund.reference} is {refund.amount}, not {notification.amount}")
     if notification.attempt > refund.attempt:
-        raise RefundMismatch(reason=f"attempt {notification.attempt} of refund {refund.reference} was never asked for")
+        raise RefundMismatchError(
+            reason=f"attempt {notification.attempt} of refund {refund.reference} was never asked for"
+        )
     if refund.status == RefundStatus.REFUNDED:
         if notification.status == payments.REFUND_STATUS_FAILED:
             logger.warning("refund %s: a failure reported after it was refunded is ignored", refund.reference)
@@ -218,15 +220,15 @@ def refund_notification_apply(*, notification: RefundNotification, backend: str)
 def cash_refund_retry(*, refund_id: int, actor_id: int | None = None) -> CashRefund:
     """Try a failed gateway refund again: a new attempt, asked for on commit.
 
-    Locks the refund row. Raises RefundNotFound, RefundNotRetryable (not failed, or an
+    Locks the refund row. Raises RefundNotFoundError, RefundNotRetryableError (not failed, or an
     offline refund, which an operator records instead). Safe to call twice: the second
     call finds the refund due and is refused.
     """
     refund = locks.cash_refunds_for_update().filter(pk=refund_id).first()
     if refund is None:
-        raise RefundNotFound()
+        raise RefundNotFoundError()
     if refund.status != RefundStatus.FAILED or not payments.backend_named(refund.backend).refunds_by_gateway:
-        raise RefundNotRetryable(status=f"{refund.get_status_display()}, {refund.get_backend_display()}")
+        raise RefundNotRetryableError(status=f"{refund.get_status_display()}, {refund.get_backend_display()}")
     refund.attempt += 1
     refund.status = RefundStatus.DUE
     CashRefund.objects.filter(pk=refund.pk).update(
@@ -243,20 +245,20 @@ def cash_refund_record(*, refund_id: int, actor_id: int, reference: str) -> Cash
 
     For offline refunds, and for gateway refunds that failed (paid back by hand). Locks
     the refund row; records who (``actor_id``), when and the bank's or receipt's
-    reference. Raises RefundReferenceRequired, RefundNotFound, RefundAlreadyRecorded,
-    RefundInProgress (the gateway is still on it). Safe to call twice: the second call is
-    refused with RefundAlreadyRecorded and changes nothing.
+    reference. Raises RefundReferenceRequiredError, RefundNotFoundError, RefundAlreadyRecordedError,
+    RefundInProgressError (the gateway is still on it). Safe to call twice: the second call is
+    refused with RefundAlreadyRecordedError and changes nothing.
     """
     reference = " ".join((reference or "").split())
     if not reference:
-        raise RefundReferenceRequired()
+        raise RefundReferenceRequiredError()
     refund = locks.cash_refunds_for_update().filter(pk=refund_id).first()
     if refund is None:
-        raise RefundNotFound()
+        raise RefundNotFoundError()
     if refund.status == RefundStatus.REFUNDED:
-        raise RefundAlreadyRecorded(time=clock.minute_text(refund.refunded_at))
+        raise RefundAlreadyRecordedError(time=clock.minute_text(refund.refunded_at))
     if refund.status == RefundStatus.DUE and payments.backend_named(refund.backend).refunds_by_gateway:
-        raise RefundInProgress()
+        raise RefundInProgressError()
     now = timezone.now()
     CashRefund.objects.filter(pk=refund.pk).update(
         status=RefundStatus.REFUNDED,
@@ -297,7 +299,7 @@ def cash_refunds_retry_due(*, now: datetime | None = None) -> int:
     for refund_id in failed:
         try:
             cash_refund_retry(refund_id=refund_id)
-        except RefundNotRetryable:
+        except RefundNotRetryableError:
             continue
         retried += 1
     for refund_id in lost:

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog import locks, notices, order_states
-from catalog.exceptions import OrderNotFound
+from catalog.exceptions import OrderNotFoundError
 from catalog.images import PreparedPhoto
 from catalog.models import Order, Review
 from catalog.order_states import Action
@@ -30,22 +30,22 @@ logger = logging.getLogger(__name__)
 REVIEW_MAX_LENGTH = 1000
 
 
-class ReviewNotAllowed(DomainError):
+class ReviewNotAllowedError(DomainError):
     code = "review_not_allowed"
     default_message = gettext_lazy("You can review this item once it has been delivered.")
 
 
-class AlreadyReviewed(DomainError):
+class AlreadyReviewedError(DomainError):
     code = "already_reviewed"
     default_message = gettext_lazy("You have already reviewed this order.")
 
 
-class ReviewNotFound(DomainError):
+class ReviewNotFoundError(DomainError):
     code = "review_not_found"
     default_message = gettext_lazy("This review does not exist (any more).")
 
 
-class InvalidReview(DomainError):
+class InvalidReviewError(DomainError):
     code = "invalid_review"
     default_message = gettext_lazy("Give 1 to 5 stars and write a review of at most %(limit)s characters.")
 
@@ -61,7 +61,7 @@ def _check(rating: int, text: str) -> str:
     text = (text or "").strip()
     valid_rating = isinstance(rating, int) and not isinstance(rating, bool) and 1 <= rating <= 5
     if not valid_rating or not text or len(text) > REVIEW_MAX_LENGTH:
-        raise InvalidReview(limit=REVIEW_MAX_LENGTH)
+        raise InvalidReviewError(limit=REVIEW_MAX_LENGTH)
     return text
 
 
@@ -72,22 +72,22 @@ def review_post(
     """Post the member's review of a delivered or completed order and award the review points.
 
     ``photo`` is a picture already checked and re-encoded by ``catalog.images.review_photo_prepare``.
-    Refuses with InvalidReview, OrderNotFound (not the member's order), ReviewNotAllowed
-    (not delivered yet) or AlreadyReviewed, and then writes nothing. Locks the member's
+    Refuses with InvalidReviewError, OrderNotFoundError (not the member's order), ReviewNotAllowedError
+    (not delivered yet) or AlreadyReviewedError, and then writes nothing. Locks the member's
     points account, then the order row. Safe to call twice: the second call raises
-    AlreadyReviewed, and the points carry the key ``catalog.review:<order>``, so they are
+    AlreadyReviewedError, and the points carry the key ``catalog.review:<order>``, so they are
     paid once per order whatever happens: a new review of an order whose review points were
     paid before (its first review was removed) earns 0 and says so.
     """
     text = _check(rating, text)
     if not Order.objects.filter(pk=order_id, member_id=member_id).exists():
-        raise OrderNotFound()
+        raise OrderNotFoundError()
     points_services.account_lock(user_id=member_id)
     order = locks.orders_for_update().filter(pk=order_id, member_id=member_id).get()
     if not order_states.allows(Action.REVIEW, order.status, by=order_states.Actor.MEMBER):
-        raise ReviewNotAllowed()
+        raise ReviewNotAllowedError()
     if Review.objects.filter(order_id=order.pk).exists():
-        raise AlreadyReviewed()
+        raise AlreadyReviewedError()
     review = Review(order=order, product_id=order.product_id, member_id=member_id, rating=rating, text=text)
     if photo is not None:
         review.photo.save(f"{uuid.uuid4().hex}.{photo.extension}", ContentFile(photo.image), save=False)
@@ -114,17 +114,17 @@ def review_remove(*, review_id: int, actor_id: int) -> int:
     own lot, other lots, then debt, docs/decisions/0006). Returns the points taken back.
 
     The member may review the order again, for no points (they are paid once per order).
-    Raises ReviewNotFound. Locks the member's points account, then the review row. A second
-    call raises ReviewNotFound; the claw-back's key ``catalog.review:<order>:removed`` keeps
+    Raises ReviewNotFoundError. Locks the member's points account, then the review row. A second
+    call raises ReviewNotFoundError; the claw-back's key ``catalog.review:<order>:removed`` keeps
     the ledger to one claw-back whatever happens.
     """
     member_id = Review.objects.filter(pk=review_id).values_list("member_id", flat=True).first()
     if member_id is None:
-        raise ReviewNotFound()
+        raise ReviewNotFoundError()
     points_services.account_lock(user_id=member_id)
     review = locks.reviews_for_update().filter(pk=review_id).first()
     if review is None:
-        raise ReviewNotFound()
+        raise ReviewNotFoundError()
     taken = 0
     if review.points_entry_id is not None:
         receipt = points_services.points_reverse(

@@ -33,7 +33,7 @@ from django.utils.translation import ngettext
 
 from catalog import flash_gate, locks
 from catalog.enums import StockReason
-from catalog.exceptions import OutOfStock, ProductUnavailable, ReasonRequired, SoldOut
+from catalog.exceptions import OutOfStockError, ProductUnavailableError, ReasonRequiredError, SoldOutError
 from catalog.models import Code, Product, StockMovement
 from points.exceptions import DomainError
 from pointsmall.kernel.transactions import after_commit
@@ -41,7 +41,7 @@ from pointsmall.kernel.transactions import after_commit
 MAX_CODE_LENGTH = 64
 
 
-class InvalidStockChange(DomainError):
+class InvalidStockChangeError(DomainError):
     code = "invalid_stock_change"
     default_message = "Stock can't go below zero: %(stock)s left, change %(delta)s."
 
@@ -93,8 +93,8 @@ def stock_take(
 ) -> int:
     """Take ``quantity`` units (they count as sold). Returns the stock after.
 
-    The database refuses to go below zero, whoever else is taking: OutOfStock (some left)
-    or SoldOut, and nothing is written. At zero a product set to leave the shelf by itself
+    The database refuses to go below zero, whoever else is taking: OutOfStockError (some left)
+    or SoldOutError, and nothing is written. At zero a product set to leave the shelf by itself
     leaves it; at or below its threshold the operators are alerted once this commits.
     ``gate_held``: the caller already took these units from the flash gate
     (``flash_gate.hold``, as a redemption does); otherwise the gate follows on commit.
@@ -105,7 +105,7 @@ def stock_take(
     )
     if stock_after is None:
         left = _stock_of(product_id)
-        raise OutOfStock(left=left) if left else SoldOut()
+        raise OutOfStockError(left=left) if left else SoldOutError()
     if not gate_held:
         flash_gate.stock_changed(product_id=product_id, delta=-quantity)
     auto_off_shelf, threshold = (
@@ -145,7 +145,7 @@ def stock_return(
 def _operator_change(product_id: int, delta: int, reason: str, *, actor_id: int | None, note: str) -> int:
     stock_after = _change(product_id, delta, reason, actor_id=actor_id, note=note)
     if stock_after is None:
-        raise InvalidStockChange(stock=_stock_of(product_id), delta=delta)
+        raise InvalidStockChangeError(stock=_stock_of(product_id), delta=delta)
     # A flash sale's Redis gate follows on commit: a restocked item is not "sold out" for a minute.
     flash_gate.stock_changed(product_id=product_id, delta=delta)
     return stock_after
@@ -154,7 +154,7 @@ def _operator_change(product_id: int, delta: int, reason: str, *, actor_id: int 
 @transaction.atomic
 def stock_restock(*, product_id: int, quantity: int, actor_id: int | None, note: str = "") -> int:
     """New units arrive (``quantity``; an operator's negative restock takes units out, never
-    below zero: InvalidStockChange). Returns the stock after. Locks the product row."""
+    below zero: InvalidStockChangeError). Returns the stock after. Locks the product row."""
     return _operator_change(product_id, quantity, StockReason.RESTOCK, actor_id=actor_id, note=note)
 
 
@@ -162,7 +162,7 @@ def stock_restock(*, product_id: int, quantity: int, actor_id: int | None, note:
 def stock_correct(*, product_id: int, delta: int, actor_id: int | None, reason: str) -> int:
     """An operator corrects the stock by ``delta`` (a count found different), with a reason.
 
-    Returns the stock after. Raises InvalidStockChange below zero. Locks the product row.
+    Returns the stock after. Raises InvalidStockChangeError below zero. Locks the product row.
     """
     return _operator_change(product_id, delta, StockReason.CORRECTION, actor_id=actor_id, note=reason)
 
@@ -171,15 +171,15 @@ def stock_correct(*, product_id: int, delta: int, actor_id: int | None, reason: 
 def stock_adjust(*, product_id: int, delta: int, actor_id: int, reason: str = "", restock: bool = False) -> int:
     """The admin's stock form: restock (``restock``) or correct with a reason. Returns the stock after.
 
-    Raises InvalidStockChange (zero, not an integer, or below zero), ReasonRequired (a
-    correction without a reason), ProductUnavailable (no such product). Locks the product row.
+    Raises InvalidStockChangeError (zero, not an integer, or below zero), ReasonRequiredError (a
+    correction without a reason), ProductUnavailableError (no such product). Locks the product row.
     """
     if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
-        raise InvalidStockChange(stock="?", delta=delta)
+        raise InvalidStockChangeError(stock="?", delta=delta)
     if not restock and not (reason or "").strip():
-        raise ReasonRequired()
+        raise ReasonRequiredError()
     if not Product.objects.filter(pk=product_id).exists():
-        raise ProductUnavailable()
+        raise ProductUnavailableError()
     if restock:
         return stock_restock(product_id=product_id, quantity=delta, actor_id=actor_id, note=reason)
     return stock_correct(product_id=product_id, delta=delta, actor_id=actor_id, reason=reason)
@@ -202,7 +202,7 @@ def codes_import(*, product_id: int, text: str, actor_id: int | None) -> CodeImp
     """
     product = locks.products_for_update().filter(pk=product_id).first()
     if product is None or not product.needs_code:
-        raise ProductUnavailable(_("Codes can only be imported for virtual and coupon items."))
+        raise ProductUnavailableError(_("Codes can only be imported for virtual and coupon items."))
     report = CodeImportReport()
     seen: set[str] = set()
     candidates: list[str] = []

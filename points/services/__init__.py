@@ -1,11 +1,11 @@
 """The ledger's public write surface. No other module writes a points table, ever."""
 
-from points.exceptions import FutureAsOf, InvalidExpiry
+from points.exceptions import FutureAsOfError, InvalidExpiryError
 from points.selectors.identities import identity_hash  # accounts hashes the invited e-mail with the same key
 from points.services._core import Receipt
 from points.services.earning import (
     AwardResult,
-    UnknownSource,
+    UnknownSourceError,
     claim_identities,
     points_award,
     signup_bonus_grant,
@@ -22,9 +22,9 @@ from points.services.ledger import (
 from points.services.locking import account_lock
 from points.services.purchases import (
     ImportReport,
-    InvalidPurchase,
+    InvalidPurchaseError,
     PurchaseLine,
-    PurchaseNotFound,
+    PurchaseNotFoundError,
     PurchaseRefundResult,
     PurchaseResult,
     purchase_record,
@@ -34,10 +34,10 @@ from points.services.purchases import (
 from points.services.reports import BatchReport
 from points.services.tiers import (
     MAX_TRIAL_DAYS,
-    InvalidTierTrial,
+    InvalidTierTrialError,
     RecalculationReport,
     TierTrialResult,
-    UnknownTier,
+    UnknownTierError,
     tier_trial_grant,
     tiers_recalculate,
     tiers_warn_downgrades,
@@ -50,20 +50,20 @@ __all__ = [
     "MAX_TRIAL_DAYS",
     "AwardResult",
     "BatchReport",
-    "FutureAsOf",
+    "FutureAsOfError",
     "ImportReport",
-    "InvalidExpiry",
-    "InvalidPurchase",
-    "InvalidTierTrial",
+    "InvalidExpiryError",
+    "InvalidPurchaseError",
+    "InvalidTierTrialError",
     "PurchaseLine",
-    "PurchaseNotFound",
+    "PurchaseNotFoundError",
     "PurchaseRefundResult",
     "PurchaseResult",
     "RecalculationReport",
     "Receipt",
     "TierTrialResult",
-    "UnknownSource",
-    "UnknownTier",
+    "UnknownSourceError",
+    "UnknownTierError",
     "VerifyReport",
     "Violation",
     "account_lock",

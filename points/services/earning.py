@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from points import locks, notices, rules
 from points.enums import CapPeriod, EarningSource
-from points.exceptions import DomainError, IdempotencyConflict
+from points.exceptions import DomainError, IdempotencyConflictError
 from points.models import Account, Campaign, EarningRule, Entry, IdentityClaim
 from points.selectors.identities import identity_hash
 from points.selectors.tiers import effective_tier
@@ -24,7 +24,7 @@ from points.services.ledger import points_earn
 from pointsmall.kernel import clock
 
 
-class UnknownSource(DomainError):
+class UnknownSourceError(DomainError):
     code = "unknown_source"
     default_message = "This is not an earning source the mall knows."
 
@@ -143,12 +143,12 @@ def points_award(
     ``now``: the instant of the award (default: the clock; see points_earn).
     """
     if source not in EarningSource.values:
-        raise UnknownSource()
+        raise UnknownSourceError()
     account = locks.account_for_update(user_id=user_id)
     existing = Entry.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         if existing.account_id != account.pk or existing.source != source:
-            raise IdempotencyConflict()
+            raise IdempotencyConflictError()
         points = existing.amount + existing.pending_amount
         return AwardResult(points, points, _core.receipt(account, existing, replayed=True), replayed=True)
     rule = EarningRule.objects.filter(source=source).first()

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from points import locks, policies, rules
 from points.enums import EntryKind, LotStatus
-from points.exceptions import FutureAsOf
+from points.exceptions import FutureAsOfError
 from points.models import Account, Entry, Lot, LotMovement
 from points.services.reports import BatchReport
 from points.signals import expiry_reminder_due
@@ -162,13 +162,13 @@ def points_expire(
 
     Each batch locks up to ``batch_size`` accounts (pk order, SKIP LOCKED) and expires
     their due lots in one SQL statement on Postgres (``use_sql``), or in a fixed number
-    of ORM queries elsewhere. Raises FutureAsOf. Safe to run twice and on several workers
+    of ORM queries elsewhere. Raises FutureAsOfError. Safe to run twice and on several workers
     at once.
     """
     now = timezone.now()
     as_of = as_of or now
     if as_of > now:
-        raise FutureAsOf()
+        raise FutureAsOfError()
     if dry_run:
         due = Lot.objects.filter(status=LotStatus.AVAILABLE, remaining__gt=0, expires_at__lte=as_of).aggregate(
             lots=Count("pk"), points=Sum("remaining"), members=Count("account_id", distinct=True)

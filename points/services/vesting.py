@@ -15,19 +15,19 @@ from django.utils import timezone
 
 from points import locks
 from points.enums import LotStatus
-from points.exceptions import FutureAsOf
+from points.exceptions import FutureAsOfError
 from points.models import Account, Lot
 from points.services import _core
 from points.services.reports import BatchReport
 
 
 def points_vest(*, now: datetime | None = None, batch_size: int = 500) -> BatchReport:
-    """Make pending points spendable once their returns window is over. Raises FutureAsOf.
+    """Make pending points spendable once their returns window is over. Raises FutureAsOfError.
 
     Locks: each batch's accounts (pk order, SKIP LOCKED). Safe to run twice.
     """
     if now is not None and now > timezone.now():
-        raise FutureAsOf()
+        raise FutureAsOfError()
     now = now or timezone.now()
     report = BatchReport()
     after = 0

@@ -9,7 +9,7 @@ import pytest
 
 from catalog import order_states
 from catalog.enums import OrderStatus
-from catalog.exceptions import InvalidTransition
+from catalog.exceptions import InvalidTransitionError
 from catalog.order_states import Action, Actor
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -27,9 +27,9 @@ def test_the_derived_sets_are_the_ones_every_layer_used_before():
 
 def test_a_transition_names_its_target_and_refuses_other_statuses_and_other_people():
     assert order_states.transition_target(Action.SHIP, OrderStatus.APPROVED, by=Actor.OPERATOR) == OrderStatus.SHIPPED
-    with pytest.raises(InvalidTransition, match="can't be shipped in its current state \\(Under review\\)"):
+    with pytest.raises(InvalidTransitionError, match="can't be shipped in its current state \\(Under review\\)"):
         order_states.transition_target(Action.SHIP, OrderStatus.PENDING_REVIEW, by=Actor.OPERATOR)
-    with pytest.raises(InvalidTransition):
+    with pytest.raises(InvalidTransitionError):
         order_states.transition_target(Action.SHIP, OrderStatus.APPROVED, by=Actor.MEMBER)
     assert not order_states.allows(Action.CANCEL_UNPAID, OrderStatus.AWAITING_PAYMENT, by=Actor.MEMBER)
 

@@ -9,9 +9,9 @@ from django.urls import reverse
 from PIL import Image
 
 from catalog import services
-from catalog.exceptions import OrderNotFound
+from catalog.exceptions import OrderNotFoundError
 from catalog.models import Review
-from catalog.services.reviews import AlreadyReviewed, InvalidReview, ReviewNotAllowed
+from catalog.services.reviews import AlreadyReviewedError, InvalidReviewError, ReviewNotAllowedError
 from points import services as points_services
 from points.models import Entry
 from tests.catalog.conftest import balance
@@ -82,7 +82,7 @@ def test_a_second_review_of_the_same_order_is_refused_and_pays_nothing():
     services.review_post(order_id=order.pk, member_id=member.pk, rating=4, text="Good")
     before = written()
 
-    with pytest.raises(AlreadyReviewed):
+    with pytest.raises(AlreadyReviewedError):
         services.review_post(order_id=order.pk, member_id=member.pk, rating=1, text="Changed my mind")
 
     assert written() == before
@@ -114,7 +114,7 @@ def test_an_order_not_yet_delivered_cannot_be_reviewed():
     order = redeem(member, make_product(points_price=100))
     before = written()
 
-    with pytest.raises(ReviewNotAllowed):
+    with pytest.raises(ReviewNotAllowedError):
         services.review_post(order_id=order.pk, member_id=member.pk, rating=5, text="Early")
 
     assert written() == before
@@ -125,7 +125,7 @@ def test_another_members_order_cannot_be_reviewed_by_the_service():
     order = delivered_order(owner, make_product(points_price=100))
     before = written()
 
-    with pytest.raises(OrderNotFound):
+    with pytest.raises(OrderNotFoundError):
         services.review_post(order_id=order.pk, member_id=other.pk, rating=5, text="Not mine")
 
     assert written() == before
@@ -137,7 +137,7 @@ def test_a_review_out_of_range_is_refused(rating, text):
     order = delivered_order(member, make_product(points_price=100))
     before = written()
 
-    with pytest.raises(InvalidReview):
+    with pytest.raises(InvalidReviewError):
         services.review_post(order_id=order.pk, member_id=member.pk, rating=rating, text=text)
 
     assert written() == before

@@ -11,7 +11,7 @@ import pytest
 
 from points import services
 from points.enums import EntryKind
-from points.exceptions import EntryNotFound, InsufficientPoints, InvalidReason
+from points.exceptions import EntryNotFoundError, InsufficientPointsError, InvalidReasonError
 from points.models import Entry
 from tests.points.helpers import DEFAULT_EXPIRY, SHANGHAI, earn, lifetime, lot_of, moves, refused, reverse
 
@@ -45,7 +45,7 @@ def test_adjustments_add_and_remove_points_with_reason_and_actor(member, staff_a
 
 def test_a_negative_adjustment_above_the_balance_is_refused(member, staff_actor, clock):
     earn(member, 40, "e")
-    with refused(InsufficientPoints, "you have 40, this needs 41"):
+    with refused(InsufficientPointsError, "you have 40, this needs 41"):
         services.points_adjust(
             user_id=member.pk, amount=-41, reason="Fraud", actor_id=staff_actor.pk, idempotency_key="a"
         )
@@ -54,7 +54,7 @@ def test_a_negative_adjustment_above_the_balance_is_refused(member, staff_actor,
 @pytest.mark.parametrize("reason", ["", "   ", None])
 def test_an_adjustment_needs_a_reason(member, staff_actor, reason):
     earn(member, 40, "e")
-    with refused(InvalidReason):
+    with refused(InvalidReasonError):
         services.points_adjust(user_id=member.pk, amount=5, reason=reason, actor_id=staff_actor.pk, idempotency_key="a")
 
 
@@ -65,7 +65,7 @@ def test_a_positive_adjustment_can_be_reversed_but_a_negative_one_cannot(member,
     minus = services.points_adjust(
         user_id=member.pk, amount=-10, reason="y", actor_id=staff_actor.pk, idempotency_key="a2"
     )
-    with refused(EntryNotFound):
+    with refused(EntryNotFoundError):
         reverse(member, minus, "r1")
     # 40 are left of the 50 added; the other 10 were taken back already and become owed.
     receipt = reverse(member, plus, "r2")

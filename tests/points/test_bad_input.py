@@ -13,7 +13,13 @@ from django.db.models import Max
 
 from accounts.models import User
 from points import services
-from points.exceptions import AccountNotFound, EntryNotFound, InsufficientPoints, InvalidAmount, NothingToRefund
+from points.exceptions import (
+    AccountNotFoundError,
+    EntryNotFoundError,
+    InsufficientPointsError,
+    InvalidAmountError,
+    NothingToRefundError,
+)
 from tests.points.helpers import earn, refund, refused, reverse, spend
 
 pytestmark = pytest.mark.usefixtures("ledger_stays_consistent")
@@ -31,35 +37,35 @@ def funded(member, clock):
 @pytest.mark.parametrize("amount", BAD_AMOUNTS)
 def test_earn_refuses_an_amount_that_is_not_a_positive_whole_number(funded, amount):
     member, _earned, _spent = funded
-    with refused(InvalidAmount, "whole number greater than zero"):
+    with refused(InvalidAmountError, "whole number greater than zero"):
         earn(member, amount, "bad")
 
 
 @pytest.mark.parametrize("amount", BAD_AMOUNTS)
 def test_spend_refuses_an_amount_that_is_not_a_positive_whole_number(funded, amount):
     member, _earned, _spent = funded
-    with refused(InvalidAmount):
+    with refused(InvalidAmountError):
         spend(member, amount, "bad")
 
 
 @pytest.mark.parametrize("amount", [a for a in BAD_AMOUNTS if a is not None])
 def test_refund_refuses_an_amount_that_is_not_a_positive_whole_number(funded, amount):
     member, _earned, spent = funded
-    with refused(InvalidAmount):
+    with refused(InvalidAmountError):
         refund(member, spent, "bad", amount=amount)
 
 
 @pytest.mark.parametrize("amount", [a for a in BAD_AMOUNTS if a is not None])
 def test_reverse_refuses_an_amount_that_is_not_a_positive_whole_number(funded, amount):
     member, earned, _spent = funded
-    with refused(InvalidAmount):
+    with refused(InvalidAmountError):
         reverse(member, earned, "bad", amount=amount)
 
 
 @pytest.mark.parametrize("amount", [0, 1.5, "10", True, False, None, Decimal(10)])
 def test_adjust_refuses_an_amount_that_is_not_a_nonzero_whole_number(funded, staff_actor, amount):
     member, _earned, _spent = funded
-    with refused(InvalidAmount):
+    with refused(InvalidAmountError):
         services.points_adjust(
             user_id=member.pk, amount=amount, reason="x", actor_id=staff_actor.pk, idempotency_key="b"
         )
@@ -67,7 +73,7 @@ def test_adjust_refuses_an_amount_that_is_not_a_nonzero_whole_number(funded, sta
 
 def test_spend_above_the_balance_says_what_the_member_has_and_needs(funded):
     member, _earned, _spent = funded
-    with refused(InsufficientPoints) as info:
+    with refused(InsufficientPointsError) as info:
         spend(member, 71, "too-much")
     assert info.value.message == "Not enough points: you have 70, this needs 71."
     assert (info.value.code, info.value.params) == ("insufficient_points", {"available": 70, "required": 71})
@@ -86,14 +92,14 @@ def test_every_service_refuses_a_member_without_an_account(funded, staff_actor):
         ),
     ]
     for call in calls:
-        with refused(AccountNotFound, "no points account"):
+        with refused(AccountNotFoundError, "no points account"):
             call()
 
 
 def test_refunding_another_members_spend_is_not_found(funded, other_member):
     _member, _earned, spent = funded
     earn(other_member, 50, "o")
-    with refused(EntryNotFound, "does not exist for this member"):
+    with refused(EntryNotFoundError, "does not exist for this member"):
         refund(other_member, spent, "steal")
 
 
@@ -101,19 +107,19 @@ def test_refunding_another_members_spend_is_not_found(funded, other_member):
 def test_refunding_something_that_is_not_a_spend_is_not_found(funded, target):
     member, earned, _spent = funded
     entry = earned if target == "earn" else dataclasses.replace(earned, entry_id=10**9)
-    with refused(EntryNotFound):
+    with refused(EntryNotFoundError):
         refund(member, entry, "r")
 
 
 def test_reversing_a_spend_or_another_members_earn_is_not_found(funded, other_member):
     member, earned, spent = funded
-    with refused(EntryNotFound):
+    with refused(EntryNotFoundError):
         reverse(member, spent, "r1")
-    with refused(EntryNotFound):
+    with refused(EntryNotFoundError):
         reverse(other_member, earned, "r2")
 
 
 def test_reversing_more_than_was_earned_is_refused(funded):
     member, earned, _spent = funded
-    with refused(NothingToRefund, "left to give back: 100 points"):
+    with refused(NothingToRefundError, "left to give back: 100 points"):
         reverse(member, earned, "r", amount=101)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from points.enums import EntryKind, ExpiryMode, ExpiryRounding, LotStatus
 from points.models import Entry
-from points.services import InvalidExpiry, Receipt
+from points.services import InvalidExpiryError, Receipt
 from tests.points.helpers import (
     DEFAULT_EXPIRY,
     SHANGHAI,
@@ -124,7 +124,7 @@ def test_the_expiry_day_is_the_business_date_not_the_servers_utc_date(member):
 )
 def test_earn_refuses_points_that_would_expire_before_they_can_be_spent(member, clock, available_in, expires_in):
     available_at = T0 + available_in if available_in is not None else None
-    with refused(InvalidExpiry, "would expire before they could be spent"):
+    with refused(InvalidExpiryError, "would expire before they could be spent"):
         earn(member, 50, "e", available_at=available_at, expires_at=T0 + expires_in)
 
 
@@ -135,7 +135,7 @@ def test_an_already_expired_earn_while_in_debt_is_refused_cleanly(member, clock)
     spend(member, 100, "s1")
     reverse(member, first, "r1")
     assert totals(member) == (0, 0, 100)
-    with refused(InvalidExpiry):
+    with refused(InvalidExpiryError):
         earn(member, 50, "late", expires_at=T0 - timedelta(days=1))
 
 

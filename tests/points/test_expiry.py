@@ -12,9 +12,9 @@ from django.db import transaction
 
 from points import services
 from points.enums import EntryKind
-from points.exceptions import InsufficientPoints
+from points.exceptions import InsufficientPointsError
 from points.models import Account, Entry, Lot, LotMovement
-from points.services import BatchReport, FutureAsOf
+from points.services import BatchReport, FutureAsOfError
 from tests.factories import MemberFactory
 from tests.points.helpers import (
     NOTHING_DONE,
@@ -74,7 +74,7 @@ def test_spending_at_the_exact_expiry_instant_cannot_use_the_lot(member, clock):
     clock.move_to(EXPIRY)
 
     # The refused spend's inline expiry is rolled back with it: nothing is written.
-    with refused(InsufficientPoints, "you have 50, this needs 51"):
+    with refused(InsufficientPointsError, "you have 50, this needs 51"):
         spend(member, 51, "s1")
 
     receipt = spend(member, 50, "s2")
@@ -143,7 +143,7 @@ def test_expire_due_as_of_a_past_instant_expires_only_what_was_due_then(due_scen
 
 
 def test_expire_due_refuses_a_future_as_of(due_scenario):
-    with refused(FutureAsOf):
+    with refused(FutureAsOfError):
         services.points_expire(as_of=EXPIRY + timedelta(microseconds=1))
 
 

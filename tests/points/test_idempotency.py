@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from points import services
-from points.exceptions import IdempotencyConflict
+from points.exceptions import IdempotencyConflictError
 from points.services import Receipt
 from tests.points.helpers import T0, earn, ledger_snapshot, refund, refused, reverse, spend, totals
 
@@ -79,13 +79,13 @@ def test_a_retry_after_its_expiry_passed_still_replays(member, clock):
 def test_a_key_reused_with_a_different_amount_kind_or_member_conflicts(member, other_member, clock):
     earn(member, 100, "k")
     spend(member, 10, "sk")
-    with refused(IdempotencyConflict, "already used for a different operation"):
+    with refused(IdempotencyConflictError, "already used for a different operation"):
         earn(member, 99, "k")
-    with refused(IdempotencyConflict):
+    with refused(IdempotencyConflictError):
         spend(member, 100, "k")
-    with refused(IdempotencyConflict):
+    with refused(IdempotencyConflictError):
         spend(member, 11, "sk")
-    with refused(IdempotencyConflict):
+    with refused(IdempotencyConflictError):
         earn(other_member, 100, "k")
 
 
@@ -96,7 +96,7 @@ def test_a_refund_key_reused_for_another_spend_conflicts(member, clock):
     first = spend(member, 10, "s1")
     second = spend(member, 10, "s2")
     refund(member, first, "r")
-    with refused(IdempotencyConflict):
+    with refused(IdempotencyConflictError):
         refund(member, second, "r")
 
 
@@ -104,5 +104,5 @@ def test_a_reversal_key_reused_for_another_earn_conflicts(member, clock):
     first = earn(member, 100, "e1")
     second = earn(member, 100, "e2")
     reverse(member, first, "r", amount=10)
-    with refused(IdempotencyConflict):
+    with refused(IdempotencyConflictError):
         reverse(member, second, "r", amount=10)

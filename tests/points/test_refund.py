@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from points.enums import EntryKind
-from points.exceptions import NothingToRefund
+from points.exceptions import NothingToRefundError
 from points.models import Entry
 from points.services import Receipt
 from tests.points.helpers import (
@@ -78,10 +78,10 @@ def test_partial_refunds_refill_the_last_taken_lot_first_and_stop_at_the_spend(m
     assert moves(refund(member, spent, "r2", amount=60)) == [(later_lot, 40), (sooner_lot, 20)]
     assert totals(member) == (120, 0, 0)
 
-    with refused(NothingToRefund, "more than what is left to give back: 30 points"):
+    with refused(NothingToRefundError, "more than what is left to give back: 30 points"):
         refund(member, spent, "r3", amount=31)
     assert moves(refund(member, spent, "r4", amount=30)) == [(sooner_lot, 30)]
-    with refused(NothingToRefund, "left to give back: 0 points"):
+    with refused(NothingToRefundError, "left to give back: 0 points"):
         refund(member, spent, "r5")
 
     assert remaining(later, sooner) == [100, 50]

@@ -11,7 +11,7 @@ import pytest
 
 from points import services
 from points.enums import EntryKind, LotStatus
-from points.exceptions import NothingToRefund
+from points.exceptions import NothingToRefundError
 from points.models import Entry
 from points.services import Receipt
 from tests.points.helpers import (
@@ -69,7 +69,7 @@ def test_partly_reversing_a_pending_earn_leaves_the_rest_to_vest(member, clock):
     assert totals(member) == (60, 0, 0)
     assert lifetime(member) == (60, 0, 0)
 
-    with refused(NothingToRefund, "left to give back: 60 points"):
+    with refused(NothingToRefundError, "left to give back: 60 points"):
         reverse(member, pending, "r2", amount=61)
     receipt = reverse(member, pending, "r2")
     assert (receipt.amount, receipt.pending_amount, receipt.balance) == (-60, 0, 0)
@@ -178,9 +178,9 @@ def test_a_positive_adjustment_repays_debt(member, staff_actor, clock):
 def test_reversing_part_of_an_earn_twice_never_exceeds_it(member, clock):
     first = earn(member, 100, "e1")
     reverse(member, first, "r1", amount=70)
-    with refused(NothingToRefund, "left to give back: 30 points"):
+    with refused(NothingToRefundError, "left to give back: 30 points"):
         reverse(member, first, "r2", amount=31)
     assert reverse(member, first, "r3").amount == -30
-    with refused(NothingToRefund, "left to give back: 0 points"):
+    with refused(NothingToRefundError, "left to give back: 0 points"):
         reverse(member, first, "r4")
     assert totals(member) == (0, 0, 0)

@@ -11,7 +11,7 @@ import pytest
 
 from points import services
 from points.enums import EntryKind, LotStatus
-from points.exceptions import InsufficientPoints
+from points.exceptions import InsufficientPointsError
 from points.models import Entry
 from points.services import BatchReport
 from tests.points.helpers import NOTHING_DONE, T0, earn, entries_of, lifetime, lot_of, moves, refused, spend, totals
@@ -56,7 +56,7 @@ def test_the_vest_job_makes_due_pending_points_available(member, clock):
 def test_pending_points_cannot_be_spent_before_they_vest(member, clock):
     earn(member, 100, "e", available_at=T0 + timedelta(days=7))
     clock.move_to(T0 + timedelta(days=7) - timedelta(microseconds=1))
-    with refused(InsufficientPoints, "you have 0, this needs 30"):
+    with refused(InsufficientPointsError, "you have 0, this needs 30"):
         spend(member, 30, "s")
 
 
