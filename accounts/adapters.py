@@ -10,7 +10,7 @@ from django.http import HttpRequest
 
 from accounts import rules, services
 from accounts.exceptions import InvalidText
-from points.exceptions import DomainError
+from pointsmall.kernel.errors import DomainError
 
 
 class AccountAdapter(DefaultAccountAdapter):

@@ -20,7 +20,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from accounts import rules, services
 from accounts.exceptions import InvalidPhone, InvalidText
 from accounts.models import Address, EmailProviderRule, IdentityPolicy, InviteCode, Notification, Referral, User
-from points.exceptions import DomainError
+from pointsmall.kernel.errors import DomainError
 
 
 def _admin_clean_phone(form: forms.ModelForm) -> str | None:

@@ -12,8 +12,8 @@ from accounts.adapters import bind_invite
 from accounts.exceptions import InvalidPhone, InviteCodeUnknown, PinInvalid, PinTooWeak
 from accounts.fields import InvisibleFreeField, MemberTextField
 from accounts.services import avatar_prepare
-from accounts.uploads.images import ImageRefused
-from accounts.uploads.rate import UploadRateLimited, upload_count
+from accounts.uploads.exceptions import ImageRefused, UploadRateLimited
+from accounts.uploads.rate import upload_count
 
 PIN_WIDGET_ATTRS = {
     "inputmode": "numeric",

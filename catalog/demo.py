@@ -34,7 +34,7 @@ from catalog import services
 from catalog.enums import OrderStatus, ProductKind
 from catalog.images import product_image_create
 from catalog.models import Category, Code, Order, Product, SalePrice, StockMovement
-from points.exceptions import DomainError
+from pointsmall.kernel.errors import DomainError
 
 DEMO_PIN = "246810"
 SHOP_STAFF_EMAIL = "shop@example.com"

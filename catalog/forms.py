@@ -10,8 +10,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import InvisibleFreeField, MemberTextField
-from accounts.uploads.images import ImageRefused
-from accounts.uploads.rate import UploadRateLimited, upload_count
+from accounts.uploads.exceptions import ImageRefused, UploadRateLimited
+from accounts.uploads.rate import upload_count
 from catalog.enums import ProductKind, SortOrder
 from catalog.images import review_photo_prepare
 from catalog.selectors import CatalogQuery, CategoryView

@@ -22,9 +22,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from catalog import payment_jobs, payments, selectors, services
 from catalog.enums import OrderStatus, PaymentBackendName
-from catalog.exceptions import InvalidTransition, OrderNotFound
+from catalog.exceptions import InvalidNotification, InvalidTransition, OrderNotFound, PaymentExpired
 from catalog.models import Order
-from catalog.payments import InvalidNotification, PaymentExpired
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from catalog import services
-from catalog.services.coupons import MAX_CODE_LENGTH, CouponNotFound, CouponView, normalize_code
-from points.exceptions import DomainError
+from catalog.exceptions import CouponNotFound
+from catalog.services.coupons import MAX_CODE_LENGTH, CouponView, normalize_code
+from pointsmall.kernel.errors import DomainError
 
 VERIFY_PERMISSION = "catalog.verify_coupon"
 

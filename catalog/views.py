@@ -30,7 +30,8 @@ from catalog.exceptions import OrderNotFound, RequestConflict
 from catalog.forms import CatalogFilterForm, InlineAddressForm, RedeemChoiceForm, RedeemForm, ReviewForm
 from catalog.selectors import ORDER_TABS, CatalogQuery, MemberPricing
 from points import selectors as points_selectors
-from points.exceptions import ConfirmationInvalid, DomainError, InsufficientPoints
+from points.exceptions import ConfirmationInvalid, InsufficientPoints
+from pointsmall.kernel.errors import DomainError
 
 ORDER_TAB_LABELS = {
     "all": gettext_lazy("All"),

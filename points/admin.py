@@ -16,7 +16,6 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from points import selectors, services
 from points.admin_forms import CampaignForm, TierForm
-from points.exceptions import DomainError
 from points.forms import AdjustPointsForm
 from points.models import (
     Account,
@@ -36,6 +35,7 @@ from points.models import (
     TierPolicy,
 )
 from points.validators import BoundedNumbersMixin
+from pointsmall.kernel.errors import DomainError
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -108,15 +108,17 @@ def check(code: str, params: Params | None) -> dict:
     """
     params = dict(params or {})
     if code not in _registry:
-        raise InvalidMessage(reason=f"unknown message code {code!r}")
+        raise InvalidMessage(reason=_("unknown message code %(code)r") % {"code": code})
     try:
         stored = json.loads(json.dumps(params))
     except (TypeError, ValueError):
-        raise InvalidMessage(reason=f"the parameters of {code!r} are not JSON values") from None
+        raise InvalidMessage(reason=_("the parameters of %(code)r are not JSON values") % {"code": code}) from None
     for language, _name in settings.LANGUAGES:
         with translation.override(language):
             if render(code, stored) is None:
-                raise InvalidMessage(reason=f"{code!r} cannot be rendered with {stored!r}")
+                raise InvalidMessage(
+                    reason=_("%(code)r cannot be rendered with %(params)r") % {"code": code, "params": stored}
+                )
     return stored
 
 

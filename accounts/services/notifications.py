@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.enums import NotificationKind
 from accounts.exceptions import InvalidNotification, NotificationNotFound
@@ -18,11 +19,11 @@ LINK_MAX = 300
 
 def _check(kind: str, title: str, body: str, link: str) -> None:
     if kind not in NotificationKind.values:
-        raise InvalidNotification(reason=f"unknown kind {kind!r}")
+        raise InvalidNotification(reason=_("unknown kind %(kind)r") % {"kind": kind})
     if len(title) > TITLE_MAX:
-        raise InvalidNotification(reason=f"the title must be 1 to {TITLE_MAX} characters")
+        raise InvalidNotification(reason=_("the title must be 1 to %(max)s characters") % {"max": TITLE_MAX})
     if len(body) > BODY_MAX:
-        raise InvalidNotification(reason=f"the body may be at most {BODY_MAX} characters")
+        raise InvalidNotification(reason=_("the body may be at most %(max)s characters") % {"max": BODY_MAX})
     # Only links into the mall: an inbox message must never send a member to another site.
     # Backslashes and whitespace are refused too: browsers treat a leading "/\" like "//".
     if link and (
@@ -31,22 +32,22 @@ def _check(kind: str, title: str, body: str, link: str) -> None:
         or len(link) > LINK_MAX
         or any(ch == "\\" or ch.isspace() or not ch.isprintable() for ch in link)
     ):
-        raise InvalidNotification(reason="the link must be a path on this site, like /points/")
+        raise InvalidNotification(reason=_("the link must be a path on this site, like /points/"))
 
 
 def _message(message_code: str, params: dict | None, title: str, body: str) -> dict:
     """The stored fields of the message: a checked code and parameters, or an operator's free text."""
     if message_code:
         if title or body:
-            raise InvalidNotification(reason="a message has a code or a free-text title, not both")
+            raise InvalidNotification(reason=_("a message has a code or a free-text title, not both"))
         try:
             return {"message_code": message_code, "params": notices.check(message_code, params)}
         except InvalidMessage as error:
             raise InvalidNotification(reason=error.params["reason"]) from None
     if params:
-        raise InvalidNotification(reason="parameters without a message code")
+        raise InvalidNotification(reason=_("parameters without a message code"))
     if not title.strip():
-        raise InvalidNotification(reason=f"the title must be 1 to {TITLE_MAX} characters")
+        raise InvalidNotification(reason=_("the title must be 1 to %(max)s characters") % {"max": TITLE_MAX})
     return {"title": title.strip(), "body": body.strip()}
 
 

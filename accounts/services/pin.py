@@ -26,7 +26,7 @@ from accounts.exceptions import (
     PinTooWeak,
 )
 from accounts.models import PaymentPin
-from points.exceptions import DomainError
+from pointsmall.kernel.errors import DomainError
 
 
 def _check_new_pin(pin: str) -> None:

@@ -34,7 +34,7 @@ from catalog.models import (
     OrderEvent,
     StockMovement,
 )
-from points.exceptions import DomainError
+from pointsmall.kernel.errors import DomainError
 
 
 class OrderEventInline(ReadOnlyInline):

@@ -37,8 +37,8 @@ from catalog.models import (
     StockMovement,
 )
 from catalog.services import privileges
-from points.exceptions import DomainError
 from points.validators import BoundedNumbersMixin
+from pointsmall.kernel.errors import DomainError
 
 CODE_KINDS = (ProductKind.VIRTUAL, ProductKind.COUPON)
 REPORT_LIST_LIMIT = 50

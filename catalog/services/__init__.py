@@ -1,5 +1,6 @@
 """The catalog's public write surface."""
 
+from catalog.exceptions import InvalidStockChange, ReviewNotFound
 from catalog.services.alerts import low_stock_notify
 from catalog.services.coupons import CouponView, coupon_lookup, coupon_redeem_in_store
 from catalog.services.orders import (
@@ -31,8 +32,8 @@ from catalog.services.refunds import cash_refund_request as cash_refund_request
 from catalog.services.refunds import cash_refund_retry as cash_refund_retry
 from catalog.services.refunds import cash_refunds_retry_due as cash_refunds_retry_due
 from catalog.services.refunds import refund_notification_apply as refund_notification_apply
-from catalog.services.reviews import ReviewNotFound, ReviewResult, review_post, review_remove
-from catalog.services.stock import CodeImportReport, InvalidStockChange, codes_import, stock_adjust
+from catalog.services.reviews import ReviewResult, review_post, review_remove
+from catalog.services.stock import CodeImportReport, codes_import, stock_adjust
 from catalog.services.views_log import product_view_record
 
 __all__ = [

@@ -15,36 +15,16 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext_lazy
 
 from catalog import notices
 from catalog.enums import OrderStatus, ProductKind
+from catalog.exceptions import CouponAlreadyUsed, CouponExpired, CouponNotActive, CouponNotFound
 from catalog.models import Code, OrderEvent
-from points.exceptions import DomainError
+from pointsmall.kernel.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
 MAX_CODE_LENGTH = 64
-
-
-class CouponNotFound(DomainError):
-    code = "coupon_not_found"
-    default_message = gettext_lazy("No coupon has this code. Check the code and try again.")
-
-
-class CouponNotActive(DomainError):
-    code = "coupon_not_active"
-    default_message = gettext_lazy("This coupon can't be used yet: its order is %(status)s.")
-
-
-class CouponExpired(DomainError):
-    code = "coupon_expired"
-    default_message = gettext_lazy("This coupon expired on %(until)s.")
-
-
-class CouponAlreadyUsed(DomainError):
-    code = "coupon_already_used"
-    default_message = gettext_lazy("This coupon was already used on %(used_at)s (verified by %(used_by)s).")
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,8 @@ from catalog.services import privileges
 from points import selectors as points_selectors
 from points import services as points_services
 from points.confirmation import Totals, confirmation_check, confirmation_read, confirmation_sign
-from points.exceptions import DomainError, InsufficientPoints
+from points.exceptions import InsufficientPoints
+from pointsmall.kernel.errors import DomainError
 
 COUNTED_STATUSES = [s for s in OrderStatus.values if s not in (OrderStatus.CANCELLED, OrderStatus.REJECTED)]
 CONFIRMATION_PURPOSE = "catalog.redeem"

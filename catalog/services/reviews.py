@@ -13,41 +13,19 @@ from dataclasses import dataclass
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from catalog import notices
 from catalog.enums import OrderStatus
-from catalog.exceptions import OrderNotFound
+from catalog.exceptions import AlreadyReviewed, InvalidReview, OrderNotFound, ReviewNotAllowed, ReviewNotFound
 from catalog.images import PreparedPhoto
 from catalog.models import Order, Review
 from points import services as points_services
 from points.enums import EarningSource
-from points.exceptions import DomainError
 
 logger = logging.getLogger(__name__)
 
 REVIEW_MAX_LENGTH = 1000
 REVIEWABLE_STATUSES = (OrderStatus.DELIVERED, OrderStatus.COMPLETED)
-
-
-class ReviewNotAllowed(DomainError):
-    code = "review_not_allowed"
-    default_message = gettext_lazy("You can review this item once it has been delivered.")
-
-
-class AlreadyReviewed(DomainError):
-    code = "already_reviewed"
-    default_message = gettext_lazy("You have already reviewed this order.")
-
-
-class ReviewNotFound(DomainError):
-    code = "review_not_found"
-    default_message = gettext_lazy("This review does not exist (any more).")
-
-
-class InvalidReview(DomainError):
-    code = "invalid_review"
-    default_message = gettext_lazy("Give 1 to 5 stars and write a review of at most %(limit)s characters.")
 
 
 @dataclass(frozen=True)

@@ -14,16 +14,10 @@ from django.utils.translation import ngettext
 
 from catalog import flash_gate
 from catalog.enums import StockReason
-from catalog.exceptions import ProductUnavailable, ReasonRequired
+from catalog.exceptions import InvalidStockChange, ProductUnavailable, ReasonRequired
 from catalog.models import Code, Product, StockMovement
-from points.exceptions import DomainError
 
 MAX_CODE_LENGTH = 64
-
-
-class InvalidStockChange(DomainError):
-    code = "invalid_stock_change"
-    default_message = "Stock can't go below zero: %(stock)s left, change %(delta)s."
 
 
 def _record(product_id: int, delta: int, reason: str, *, actor_id: int | None, note: str = "") -> int:

@@ -1,6 +1,14 @@
 """The ledger's public write surface. No other module writes a points table, ever."""
 
-from points.exceptions import FutureAsOf, InvalidExpiry
+from points.exceptions import (
+    FutureAsOf,
+    InvalidExpiry,
+    InvalidPurchase,
+    InvalidTierTrial,
+    PurchaseNotFound,
+    UnknownSource,
+    UnknownTier,
+)
 from points.services._core import Receipt
 from points.services.batch import (
     BatchReport,
@@ -8,14 +16,7 @@ from points.services.batch import (
     points_send_expiry_reminders,
     points_vest_due,
 )
-from points.services.earning import (
-    AwardResult,
-    UnknownSource,
-    claim_identities,
-    identity_hash,
-    points_award,
-    signup_bonus_grant,
-)
+from points.services.earning import AwardResult, claim_identities, identity_hash, points_award, signup_bonus_grant
 from points.services.ledger import (
     account_open,
     points_adjust,
@@ -27,9 +28,7 @@ from points.services.ledger import (
 from points.services.locking import account_lock
 from points.services.purchases import (
     ImportReport,
-    InvalidPurchase,
     PurchaseLine,
-    PurchaseNotFound,
     PurchaseRefundResult,
     PurchaseResult,
     purchase_record,
@@ -38,10 +37,8 @@ from points.services.purchases import (
 )
 from points.services.tiers import (
     MAX_TRIAL_DAYS,
-    InvalidTierTrial,
     RecalculationReport,
     TierTrialResult,
-    UnknownTier,
     tier_trial_grant,
     tiers_recalculate,
     tiers_warn_downgrades,

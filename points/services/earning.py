@@ -16,17 +16,12 @@ from django.utils import timezone
 
 from points import locks, notices, rules
 from points.enums import CapPeriod, EarningSource
-from points.exceptions import DomainError, IdempotencyConflict
+from points.exceptions import IdempotencyConflict, UnknownSource
 from points.models import Account, Campaign, EarningRule, Entry, IdentityClaim
 from points.services import _core
 from points.services._core import Receipt
 from points.services.ledger import points_earn
 from points.services.tiers import effective_tier
-
-
-class UnknownSource(DomainError):
-    code = "unknown_source"
-    default_message = "This is not an earning source the mall knows."
 
 
 @dataclass(frozen=True)

@@ -21,26 +21,15 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, F, IntegerField, Max, Q, Sum, When
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from points import locks, rules
 from points.enums import EntryKind, TierChange
-from points.exceptions import DomainError, IdempotencyConflict
+from points.exceptions import IdempotencyConflict, InvalidTierTrial, UnknownTier
 from points.models import Account, Entry, Tier, TierGrant, TierPolicy
 from points.signals import tier_changed, tier_downgrade_warning
 
 # Ten years: a bound on what one trial (days × quantity of an order) may lend.
 MAX_TRIAL_DAYS = 3660
-
-
-class UnknownTier(DomainError):
-    code = "unknown_tier"
-    default_message = _("There is no tier “%(tier)s”.")
-
-
-class InvalidTierTrial(DomainError):
-    code = "invalid_tier_trial"
-    default_message = _("A tier trial needs a tier above the entry tier and 1 to %(max)s days.")
 
 
 _QUALIFYING = Case(

@@ -22,7 +22,7 @@ from accounts.exceptions import (
     PinTooWeak,
 )
 from accounts.models import PaymentPin
-from points.exceptions import DomainError
+from pointsmall.kernel.errors import DomainError
 from tests.factories import PASSWORD, MemberFactory
 
 PIN = "135790"

@@ -9,9 +9,8 @@ from django.urls import reverse
 from PIL import Image
 
 from catalog import services
-from catalog.exceptions import OrderNotFound
+from catalog.exceptions import AlreadyReviewed, InvalidReview, OrderNotFound, ReviewNotAllowed
 from catalog.models import Review
-from catalog.services.reviews import AlreadyReviewed, InvalidReview, ReviewNotAllowed
 from points import selectors as points_selectors
 from points import services as points_services
 from points.models import Entry

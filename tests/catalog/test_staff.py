@@ -17,9 +17,9 @@ from django.utils import timezone, translation
 
 from catalog import services
 from catalog.enums import OrderStatus, ProductKind
+from catalog.exceptions import CouponAlreadyUsed, CouponExpired, CouponNotActive, CouponNotFound
 from catalog.models import Code, OrderEvent
 from catalog.notices import note_text
-from catalog.services.coupons import CouponAlreadyUsed, CouponExpired, CouponNotActive, CouponNotFound
 from tests.catalog.conftest import PIN
 from tests.factories import MemberFactory
 

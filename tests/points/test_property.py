@@ -39,9 +39,10 @@ from hypothesis.stateful import (
 
 from points import rules, services
 from points.enums import LotStatus
-from points.exceptions import DomainError, EntryNotFound, IdempotencyConflict, InsufficientPoints, NothingToRefund
+from points.exceptions import EntryNotFound, IdempotencyConflict, InsufficientPoints, NothingToRefund
 from points.models import Account, ExpiryPolicy, Lot
 from points.services import InvalidExpiry, Receipt
+from pointsmall.kernel.errors import DomainError
 from tests.factories import MemberFactory
 
 ZONE = ZoneInfo(django_settings.TIME_ZONE)
