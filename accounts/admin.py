@@ -20,7 +20,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from accounts import rules, services
 from accounts.exceptions import InvalidPhone, InvalidText
 from accounts.models import Address, EmailProviderRule, IdentityPolicy, InviteCode, Notification, Referral, User
-from pointsmall.kernel.errors import DomainError
+from pointsmall.kernel.errors import DomainError, message_error, validation_error
 
 
 def _admin_clean_phone(form: forms.ModelForm) -> str | None:
@@ -29,7 +29,7 @@ def _admin_clean_phone(form: forms.ModelForm) -> str | None:
         return None
     normalized = rules.normalize_phone(value)
     if normalized is None:
-        raise forms.ValidationError(InvalidPhone().message)
+        raise validation_error(InvalidPhone())
     return normalized
 
 
@@ -65,7 +65,7 @@ class MemberChangeForm(UserChangeForm):
         try:
             return rules.clean_member_text(self.cleaned_data.get("display_name") or "")
         except rules.UnsafeText:
-            raise forms.ValidationError(InvalidText().message) from None
+            raise validation_error(InvalidText()) from None
 
     def save(self, commit: bool = True):
         # A number changed by hand is not verified: only its holder can verify it (by SMS code).
@@ -327,7 +327,7 @@ class ReferralAdmin(ReadOnlyAdmin):
             try:
                 service(referral_id=referral_id, reviewer_id=request.user.pk)
             except DomainError as error:
-                self.message_user(request, f"#{referral_id}: {error.message}", messages.WARNING)
+                message_error(request, error, level=messages.WARNING, template="#%(id)s: %(message)s", id=referral_id)
             else:
                 done += 1
         return done

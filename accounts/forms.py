@@ -14,6 +14,7 @@ from accounts.fields import InvisibleFreeField, MemberTextField
 from accounts.services import avatar_prepare
 from accounts.uploads.exceptions import ImageRefused, UploadRateLimited
 from accounts.uploads.rate import upload_count
+from pointsmall.kernel.errors import validation_error
 
 PIN_WIDGET_ATTRS = {
     "inputmode": "numeric",
@@ -27,7 +28,7 @@ PIN_WIDGET_ATTRS = {
 def _clean_phone(value: str) -> str:
     normalized = rules.normalize_phone(value)
     if normalized is None:
-        raise forms.ValidationError(InvalidPhone().message, code=InvalidPhone.code)
+        raise validation_error(InvalidPhone())
     return normalized
 
 
@@ -77,7 +78,7 @@ class ProfileForm(forms.Form):
                 upload_count(request=self.request)
             return avatar_prepare(upload=upload)
         except (UploadRateLimited, ImageRefused) as error:
-            raise forms.ValidationError(error.message, code=error.code) from None
+            raise validation_error(error) from None
 
 
 class AddressForm(forms.Form):
@@ -134,9 +135,9 @@ def _pin_field(label) -> forms.CharField:
 
 def _check_new_pin(pin: str) -> str:
     if not rules.is_pin_format(pin):
-        raise forms.ValidationError(PinInvalid().message, code=PinInvalid.code)
+        raise validation_error(PinInvalid())
     if rules.is_weak_pin(pin):
-        raise forms.ValidationError(PinTooWeak().message, code=PinTooWeak.code)
+        raise validation_error(PinTooWeak())
     return pin
 
 
@@ -183,7 +184,7 @@ class PinCheckForm(forms.Form):
     def clean_pin(self) -> str:
         pin = self.cleaned_data["pin"]
         if not rules.is_pin_format(pin):
-            raise forms.ValidationError(PinInvalid().message, code=PinInvalid.code)
+            raise validation_error(PinInvalid())
         return pin
 
 
@@ -251,7 +252,7 @@ class SignupForm(AllauthSignupForm):
             return ""
         inviter = selectors.invite_code_owner(code=code)
         if inviter is None:
-            raise forms.ValidationError(InviteCodeUnknown().message, code=InviteCodeUnknown.code)
+            raise validation_error(InviteCodeUnknown())
         self.inviter = inviter
         return code
 

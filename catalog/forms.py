@@ -16,6 +16,7 @@ from catalog.enums import ProductKind, SortOrder
 from catalog.images import review_photo_prepare
 from catalog.selectors import CatalogQuery, CategoryView
 from catalog.services.reviews import REVIEW_MAX_LENGTH
+from pointsmall.kernel.errors import validation_error
 
 MAX_POINTS_FILTER = 100_000_000
 PIN_PATTERN = re.compile(r"[0-9]{6}")
@@ -208,4 +209,4 @@ class ReviewForm(forms.Form):
                 upload_count(request=self.request)
             return review_photo_prepare(upload=upload)
         except (UploadRateLimited, ImageRefused) as error:
-            raise forms.ValidationError(error.message, code=error.code) from None
+            raise validation_error(error) from None

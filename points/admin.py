@@ -35,7 +35,7 @@ from points.models import (
     TierPolicy,
 )
 from points.validators import BoundedNumbersMixin
-from pointsmall.kernel.errors import DomainError
+from pointsmall.kernel.errors import DomainError, form_error
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -131,7 +131,7 @@ class AccountAdmin(ReadOnlyAdmin):
                     idempotency_key=form.cleaned_data["idempotency_key"],
                 )
             except DomainError as error:
-                form.add_error(None, error.message)
+                form_error(form, error)
             else:
                 messages.success(
                     request,

@@ -34,7 +34,7 @@ from catalog.models import (
     OrderEvent,
     StockMovement,
 )
-from pointsmall.kernel.errors import DomainError
+from pointsmall.kernel.errors import DomainError, message_error
 
 
 class OrderEventInline(ReadOnlyInline):
@@ -326,11 +326,7 @@ class OrderAdmin(admin.ModelAdmin):
             try:
                 call(order_id)
             except DomainError as error:
-                self.message_user(
-                    request,
-                    _("Order #%(id)s: %(message)s") % {"id": order_id, "message": error.message},
-                    messages.ERROR,
-                )
+                message_error(request, error, template=_("Order #%(id)s: %(message)s"), id=order_id)
             else:
                 done += 1
         if done:
@@ -501,7 +497,7 @@ class OrderAdmin(admin.ModelAdmin):
                 try:
                     services.cash_refund_record(refund_id=refund_id, actor_id=request.user.pk, reference=reference)
                 except DomainError as error:
-                    self.message_user(request, error.message, messages.ERROR)
+                    message_error(request, error)
                 else:
                     done += 1
             if done:
@@ -532,11 +528,7 @@ class OrderAdmin(admin.ModelAdmin):
             try:
                 services.cash_refund_retry(refund_id=refund.pk, actor_id=request.user.pk)
             except DomainError as error:
-                self.message_user(
-                    request,
-                    _("Order #%(id)s: %(message)s") % {"id": refund.order_id, "message": error.message},
-                    messages.ERROR,
-                )
+                message_error(request, error, template=_("Order #%(id)s: %(message)s"), id=refund.order_id)
             else:
                 done += 1
         if done:
