@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
 from accounts import rules, services
-from accounts.exceptions import InvalidText
+from accounts.exceptions import InvalidTextError
 from pointsmall.kernel.errors import DomainError, message_error, validation_error
 
 
@@ -23,8 +23,8 @@ class AccountAdapter(DefaultAccountAdapter):
         would make a second spelling of one address."""
         try:
             email = rules.clean_member_text(email)
-        except rules.UnsafeText:
-            raise validation_error(InvalidText()) from None
+        except rules.UnsafeTextError:
+            raise validation_error(InvalidTextError()) from None
         return super().clean_email(email)
 
 

@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import rules, services
-from accounts.exceptions import InvalidPhone, InvalidText
+from accounts.exceptions import InvalidPhoneError, InvalidTextError
 from accounts.models import Address, EmailProviderRule, IdentityPolicy, InviteCode, Notification, Referral, User
 from pointsmall.kernel.errors import DomainError, message_error, validation_error
 
@@ -29,7 +29,7 @@ def _admin_clean_phone(form: forms.ModelForm) -> str | None:
         return None
     normalized = rules.normalize_phone(value)
     if normalized is None:
-        raise validation_error(InvalidPhone())
+        raise validation_error(InvalidPhoneError())
     return normalized
 
 
@@ -64,8 +64,8 @@ class MemberChangeForm(UserChangeForm):
         # What other members see: the same text rule as the member's own profile form.
         try:
             return rules.clean_member_text(self.cleaned_data.get("display_name") or "")
-        except rules.UnsafeText:
-            raise validation_error(InvalidText()) from None
+        except rules.UnsafeTextError:
+            raise validation_error(InvalidTextError()) from None
 
     def save(self, commit: bool = True):
         # A number changed by hand is not verified: only its holder can verify it (by SMS code).

@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from accounts.uploads.exceptions import ImageRefused
+from accounts.uploads.exceptions import ImageRefusedError
 from pointsmall.kernel.errors import DomainError
 
 
-class InvalidPhone(DomainError):
+class InvalidPhoneError(DomainError):
     code = "invalid_phone"
     default_message = _(
         "Enter a mainland China mobile number (11 digits starting with 1) "
@@ -22,7 +22,7 @@ class InvalidPhone(DomainError):
     )
 
 
-class InvalidText(DomainError):
+class InvalidTextError(DomainError):
     code = "invalid_text"
     default_message = _(
         "This text contains hidden control characters (for example one that reverses the text direction). "
@@ -30,8 +30,8 @@ class InvalidText(DomainError):
     )
 
 
-class UnsafeText(InvalidText):
-    """``accounts.rules.clean_member_text`` refused the text because of ``char`` (shown as InvalidText)."""
+class UnsafeTextError(InvalidTextError):
+    """``accounts.rules.clean_member_text`` refused the text because of ``char`` (shown as InvalidTextError)."""
 
     code = "unsafe_text"
 
@@ -40,18 +40,18 @@ class UnsafeText(InvalidText):
         super().__init__()
 
 
-class PhoneNotSet(DomainError):
+class PhoneNotSetError(DomainError):
     code = "phone_not_set"
     default_message = _("Add a mobile number to your profile first.")
 
 
-class PhoneAlreadyVerified(DomainError):
+class PhoneAlreadyVerifiedError(DomainError):
     code = "phone_already_verified"
     http_status = 409
     default_message = _("This number is already verified.")
 
 
-class PhoneCodeTooSoon(DomainError):
+class PhoneCodeTooSoonError(DomainError):
     code = "phone_code_too_soon"
     http_status = 429
 
@@ -65,18 +65,18 @@ class PhoneCodeTooSoon(DomainError):
         super().__init__(message, seconds=seconds)
 
 
-class PhoneCodeLimitReached(DomainError):
+class PhoneCodeLimitReachedError(DomainError):
     code = "phone_code_limit"
     http_status = 429
     default_message = _("You have asked for %(limit)s codes within 24 hours. Please try again tomorrow.")
 
 
-class PhoneCodeExpired(DomainError):
+class PhoneCodeExpiredError(DomainError):
     code = "phone_code_expired"
     default_message = _("This code has expired or was entered wrong too often. Ask for a new code.")
 
 
-class PhoneCodeIncorrect(DomainError):
+class PhoneCodeIncorrectError(DomainError):
     code = "phone_code_incorrect"
 
     def __init__(self, *, attempts_left: int) -> None:
@@ -89,7 +89,7 @@ class PhoneCodeIncorrect(DomainError):
         super().__init__(message, attempts_left=attempts_left)
 
 
-class PhoneNotVerifiable(DomainError):
+class PhoneNotVerifiableError(DomainError):
     """Only the holder of the phone gets here (they had the code): they may learn it is in use."""
 
     code = "phone_not_verifiable"
@@ -99,56 +99,56 @@ class PhoneNotVerifiable(DomainError):
     )
 
 
-class InvalidAvatar(ImageRefused):
+class InvalidAvatarError(ImageRefusedError):
     code = "invalid_avatar"
     default_message = _("This file is not an image we can use. Upload a PNG, JPEG, WebP or GIF picture.")
 
 
-class AvatarTooLarge(InvalidAvatar):
+class AvatarTooLargeError(InvalidAvatarError):
     code = "avatar_too_large"
     default_message = _("The picture is too large (%(size)s). Upload one of at most %(limit)s.")
 
 
-class AvatarTooManyPixels(InvalidAvatar):
+class AvatarTooManyPixelsError(InvalidAvatarError):
     code = "avatar_too_many_pixels"
     default_message = _(
         "The picture has too many pixels (%(width)s × %(height)s). Upload one of at most %(limit)s megapixels."
     )
 
 
-class AddressNotFound(DomainError):
+class AddressNotFoundError(DomainError):
     code = "address_not_found"
     http_status = 404
     default_message = _("This address does not exist.")
 
 
-class AddressLimitReached(DomainError):
+class AddressLimitReachedError(DomainError):
     code = "address_limit_reached"
     default_message = _("You can keep at most %(limit)s addresses. Delete one you no longer use to add another.")
 
 
-class PinNotSet(DomainError):
+class PinNotSetError(DomainError):
     code = "pin_not_set"
     default_message = _("You have not set a payment PIN yet.")
 
 
-class PinAlreadySet(DomainError):
+class PinAlreadySetError(DomainError):
     code = "pin_already_set"
     http_status = 409
     default_message = _("You already have a payment PIN. Change it with your account password.")
 
 
-class PinInvalid(DomainError):
+class PinInvalidError(DomainError):
     code = "pin_invalid"
     default_message = _("The PIN must be exactly 6 digits.")
 
 
-class PinTooWeak(DomainError):
+class PinTooWeakError(DomainError):
     code = "pin_too_weak"
     default_message = _("This PIN is too easy to guess: avoid one digit six times or a straight run like 123456.")
 
 
-class PasswordIncorrect(DomainError):
+class PasswordIncorrectError(DomainError):
     code = "password_incorrect"
 
     def __init__(self, *, attempts_left: int) -> None:
@@ -161,7 +161,7 @@ class PasswordIncorrect(DomainError):
         super().__init__(message, attempts_left=attempts_left)
 
 
-class PinIncorrect(DomainError):
+class PinIncorrectError(DomainError):
     code = "pin_incorrect"
 
     def __init__(self, *, attempts_left: int) -> None:
@@ -174,7 +174,7 @@ class PinIncorrect(DomainError):
         super().__init__(message, attempts_left=attempts_left)
 
 
-class PinLocked(DomainError):
+class PinLockedError(DomainError):
     """Too many wrong attempts: PIN use is locked until ``locked_until`` (``remaining`` from now)."""
 
     code = "pin_locked"
@@ -183,7 +183,7 @@ class PinLocked(DomainError):
     def __init__(self, *, locked_until: datetime, now: datetime) -> None:
         self.locked_until = locked_until
         self.remaining: timedelta = locked_until - now
-        # Imported here: accounts.rules raises UnsafeText from this module.
+        # Imported here: accounts.rules raises UnsafeTextError from this module.
         from accounts.rules import lock_minutes_left
 
         self.minutes = lock_minutes_left(self.remaining)
@@ -195,46 +195,46 @@ class PinLocked(DomainError):
         super().__init__(message, minutes=self.minutes)
 
 
-class NotificationNotFound(DomainError):
+class NotificationNotFoundError(DomainError):
     code = "notification_not_found"
     http_status = 404
     default_message = _("This message does not exist.")
 
 
-class InvalidNotification(DomainError):
+class InvalidNotificationError(DomainError):
     # Not "invalid_notification": that code is the payment gateway's (catalog.exceptions).
     code = "invalid_inbox_notification"
     http_status = 500
     default_message = _("The message is not valid: %(reason)s")
 
 
-class InviteCodeUnknown(DomainError):
+class InviteCodeUnknownError(DomainError):
     code = "invite_code_unknown"
     default_message = _("This invite code does not exist. Check it with your friend, or leave the field empty.")
 
 
-class ReferralSelf(DomainError):
+class ReferralSelfError(DomainError):
     code = "referral_self"
     default_message = _("You cannot use your own invite code.")
 
 
-class ReferralAlreadyBound(DomainError):
+class ReferralAlreadyBoundError(DomainError):
     code = "referral_already_bound"
     http_status = 409
     default_message = _("This member was already invited by someone; an invitation cannot be changed.")
 
 
-class ReferralNotFound(DomainError):
+class ReferralNotFoundError(DomainError):
     code = "referral_not_found"
     http_status = 404
     default_message = _("This referral does not exist.")
 
 
-class ReferralNotHeld(DomainError):
+class ReferralNotHeldError(DomainError):
     code = "referral_not_held"
     default_message = _("Only referrals held for review can be approved (this one: %(status)s).")
 
 
-class ReferralNotDeniable(DomainError):
+class ReferralNotDeniableError(DomainError):
     code = "referral_not_deniable"
     default_message = _("Only pending or held referrals can be denied (this one: %(status)s).")

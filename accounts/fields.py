@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import forms
 
 from accounts import rules
-from accounts.exceptions import InvalidText
+from accounts.exceptions import InvalidTextError
 from pointsmall.kernel.errors import validation_error
 
 
@@ -26,8 +26,8 @@ class MemberTextField(forms.CharField):
             return value
         try:
             return rules.clean_member_text(value, multiline=self.multiline)
-        except rules.UnsafeText:
-            raise validation_error(InvalidText()) from None
+        except rules.UnsafeTextError:
+            raise validation_error(InvalidTextError()) from None
 
 
 class InvisibleFreeField(forms.CharField):

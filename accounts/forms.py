@@ -9,10 +9,10 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import rules, selectors
 from accounts.adapters import bind_invite
-from accounts.exceptions import InvalidPhone, InviteCodeUnknown, PinInvalid, PinTooWeak
+from accounts.exceptions import InvalidPhoneError, InviteCodeUnknownError, PinInvalidError, PinTooWeakError
 from accounts.fields import InvisibleFreeField, MemberTextField
 from accounts.services import avatar_prepare
-from accounts.uploads.exceptions import ImageRefused, UploadRateLimited
+from accounts.uploads.exceptions import ImageRefusedError, UploadRateLimitedError
 from accounts.uploads.rate import upload_count
 from pointsmall.kernel.errors import validation_error
 
@@ -28,7 +28,7 @@ PIN_WIDGET_ATTRS = {
 def _clean_phone(value: str) -> str:
     normalized = rules.normalize_phone(value)
     if normalized is None:
-        raise validation_error(InvalidPhone())
+        raise validation_error(InvalidPhoneError())
     return normalized
 
 
@@ -77,7 +77,7 @@ class ProfileForm(forms.Form):
             if self.request is not None:
                 upload_count(request=self.request)
             return avatar_prepare(upload=upload)
-        except (UploadRateLimited, ImageRefused) as error:
+        except (UploadRateLimitedError, ImageRefusedError) as error:
             raise validation_error(error) from None
 
 
@@ -135,9 +135,9 @@ def _pin_field(label) -> forms.CharField:
 
 def _check_new_pin(pin: str) -> str:
     if not rules.is_pin_format(pin):
-        raise validation_error(PinInvalid())
+        raise validation_error(PinInvalidError())
     if rules.is_weak_pin(pin):
-        raise validation_error(PinTooWeak())
+        raise validation_error(PinTooWeakError())
     return pin
 
 
@@ -184,7 +184,7 @@ class PinCheckForm(forms.Form):
     def clean_pin(self) -> str:
         pin = self.cleaned_data["pin"]
         if not rules.is_pin_format(pin):
-            raise validation_error(PinInvalid())
+            raise validation_error(PinInvalidError())
         return pin
 
 
@@ -252,7 +252,7 @@ class SignupForm(AllauthSignupForm):
             return ""
         inviter = selectors.invite_code_owner(code=code)
         if inviter is None:
-            raise validation_error(InviteCodeUnknown())
+            raise validation_error(InviteCodeUnknownError())
         self.inviter = inviter
         return code
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, tzinfo
 from itertools import pairwise
 from math import ceil
 
-from accounts.exceptions import UnsafeText
+from accounts.exceptions import UnsafeTextError
 from points.validators import WHITESPACE_CONTROLS, unsafe_char
 
 PIN_LENGTH = 6
@@ -221,7 +221,7 @@ def _drop_invisible(text: str) -> str:
 def clean_member_text(raw: str, *, multiline: bool = False) -> str:
     """The text a member typed, as it is stored and shown: the one rule for every member field.
 
-    Raises UnsafeText for a direction override/embedding/isolate (U+202A..U+202E,
+    Raises UnsafeTextError for a direction override/embedding/isolate (U+202A..U+202E,
     U+2066..U+2069), a control character other than whitespace, or a lone surrogate.
     Otherwise returns the text in NFC with invisible characters removed (zero-width space,
     joiner and non-joiner, word joiner, BOM, soft hyphen, direction marks, Hangul fillers...;
@@ -232,7 +232,7 @@ def clean_member_text(raw: str, *, multiline: bool = False) -> str:
     """
     bad = unsafe_char(raw)
     if bad is not None:
-        raise UnsafeText(bad)
+        raise UnsafeTextError(bad)
     text = _drop_invisible(unicodedata.normalize("NFC", raw))
     if not multiline:
         return " ".join(text.split())

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts import rules
 from accounts.enums import NoRewardReason, ReferralStatus
-from accounts.exceptions import AddressNotFound
+from accounts.exceptions import AddressNotFoundError
 from accounts.models import (
     Address,
     EmailProviderRule,
@@ -85,10 +85,10 @@ def address_list(*, user_id: int) -> list[AddressView]:
 
 
 def address_get(*, user_id: int, address_id: int) -> AddressView:
-    """One of the member's addresses (e.g. to copy into an order). Raises AddressNotFound for anyone else's."""
+    """One of the member's addresses (e.g. to copy into an order). Raises AddressNotFoundError for anyone else's."""
     address = Address.objects.filter(user_id=user_id, pk=address_id).first()
     if address is None:
-        raise AddressNotFound()
+        raise AddressNotFoundError()
     return _address_view(address)
 
 
@@ -110,7 +110,7 @@ class PinStatus:
         return self.locked_until is not None and self.locked_until > now
 
     def minutes_locked(self, now: datetime) -> int:
-        """Whole minutes until PIN use unlocks (0 when it is not locked), as PinLocked says them."""
+        """Whole minutes until PIN use unlocks (0 when it is not locked), as PinLockedError says them."""
         if not self.is_locked(now):
             return 0
         return rules.lock_minutes_left(self.locked_until - now)

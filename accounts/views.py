@@ -17,23 +17,23 @@ from qrcode.image.svg import SvgPathFillImage
 
 from accounts import rules, selectors, services
 from accounts.exceptions import (
-    AddressLimitReached,
-    AddressNotFound,
-    InvalidPhone,
-    InvalidText,
-    NotificationNotFound,
-    PasswordIncorrect,
-    PhoneAlreadyVerified,
-    PhoneCodeExpired,
-    PhoneCodeIncorrect,
-    PhoneCodeLimitReached,
-    PhoneCodeTooSoon,
-    PhoneNotSet,
-    PhoneNotVerifiable,
-    PinAlreadySet,
-    PinIncorrect,
-    PinLocked,
-    PinNotSet,
+    AddressLimitReachedError,
+    AddressNotFoundError,
+    InvalidPhoneError,
+    InvalidTextError,
+    NotificationNotFoundError,
+    PasswordIncorrectError,
+    PhoneAlreadyVerifiedError,
+    PhoneCodeExpiredError,
+    PhoneCodeIncorrectError,
+    PhoneCodeLimitReachedError,
+    PhoneCodeTooSoonError,
+    PhoneNotSetError,
+    PhoneNotVerifiableError,
+    PinAlreadySetError,
+    PinIncorrectError,
+    PinLockedError,
+    PinNotSetError,
 )
 from accounts.forms import AddressForm, PhoneCodeForm, PinChangeForm, PinCheckForm, PinSetForm, ProfileForm
 from accounts.middleware import set_language_cookie
@@ -78,9 +78,9 @@ def profile(request: HttpRequest) -> HttpResponse:
                     language=data["language"],
                     avatar=data["avatar"],
                 )
-            except InvalidPhone as error:
+            except InvalidPhoneError as error:
                 form_error(form, error, "phone")
-            except InvalidText as error:
+            except InvalidTextError as error:
                 form_error(form, error, "display_name")
             else:
                 translation.activate(data["language"])
@@ -111,10 +111,10 @@ def phone_verify(request: HttpRequest) -> HttpResponse:
         if action == "send":
             try:
                 sent = services.phone_code_send(user_id=user_id)
-            except (PhoneNotSet, PhoneAlreadyVerified) as error:
+            except (PhoneNotSetError, PhoneAlreadyVerifiedError) as error:
                 message_error(request, error, level=messages.INFO)
                 return redirect("profile")
-            except (PhoneCodeTooSoon, PhoneCodeLimitReached) as error:
+            except (PhoneCodeTooSoonError, PhoneCodeLimitReachedError) as error:
                 message_error(request, error)
             else:
                 messages.success(request, _("We sent a code to %(phone)s.") % {"phone": sent.phone_masked})
@@ -124,9 +124,9 @@ def phone_verify(request: HttpRequest) -> HttpResponse:
             if form.is_valid():
                 try:
                     services.phone_code_confirm(user_id=user_id, code=form.cleaned_data["code"])
-                except PhoneCodeIncorrect as error:
+                except PhoneCodeIncorrectError as error:
                     form_error(form, error, "code")
-                except (PhoneCodeExpired, PhoneNotVerifiable, PhoneNotSet) as error:
+                except (PhoneCodeExpiredError, PhoneNotVerifiableError, PhoneNotSetError) as error:
                     message_error(request, error)
                     return redirect("phone_verify")
                 else:
@@ -181,17 +181,17 @@ def address_create(request: HttpRequest) -> HttpResponse:
                 services.address_create(
                     user_id=user_id, is_default=form.cleaned_data["is_default"], **_address_fields(form)
                 )
-            except AddressLimitReached as error:
+            except AddressLimitReachedError as error:
                 message_error(request, error)
                 return redirect("address_list")
-            except (InvalidText, InvalidPhone) as error:
+            except (InvalidTextError, InvalidPhoneError) as error:
                 form_error(form, error)
                 return render(request, "accounts/address_form.html", {"form": form, "address": None})
             messages.success(request, _("Address added."))
             return redirect("address_list")
     else:
         if selectors.address_count(user_id=user_id) >= rules.ADDRESS_LIMIT:
-            message_error(request, AddressLimitReached(limit=rules.ADDRESS_LIMIT))
+            message_error(request, AddressLimitReachedError(limit=rules.ADDRESS_LIMIT))
             return redirect("address_list")
         form = AddressForm()
     return render(request, "accounts/address_form.html", {"form": form, "address": None})
@@ -200,7 +200,7 @@ def address_create(request: HttpRequest) -> HttpResponse:
 def _own_address(request: HttpRequest, pk: int) -> selectors.AddressView:
     try:
         return selectors.address_get(user_id=request.user.pk, address_id=pk)
-    except AddressNotFound:
+    except AddressNotFoundError:
         raise Http404 from None
 
 
@@ -218,9 +218,9 @@ def address_update(request: HttpRequest, pk: int) -> HttpResponse:
                     is_default=form.cleaned_data["is_default"],
                     **_address_fields(form),
                 )
-            except AddressNotFound:
+            except AddressNotFoundError:
                 raise Http404 from None
-            except (InvalidText, InvalidPhone) as error:
+            except (InvalidTextError, InvalidPhoneError) as error:
                 form_error(form, error)
                 return render(request, "accounts/address_form.html", {"form": form, "address": address})
             messages.success(request, _("Address saved."))
@@ -247,7 +247,7 @@ def address_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         try:
             services.address_delete(user_id=request.user.pk, address_id=pk)
-        except AddressNotFound:
+        except AddressNotFoundError:
             raise Http404 from None
         messages.success(request, _("Address deleted."))
         return redirect("address_list")
@@ -259,7 +259,7 @@ def address_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def address_set_default(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.address_set_default(user_id=request.user.pk, address_id=pk)
-    except AddressNotFound:
+    except AddressNotFoundError:
         raise Http404 from None
     messages.success(request, _("Default address changed."))
     return redirect("address_list")
@@ -291,7 +291,7 @@ def pin_manage(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 services.pin_set(user_id=user_id, pin=form.cleaned_data["pin"])
-            except PinAlreadySet as error:
+            except PinAlreadySetError as error:
                 message_error(request, error)
                 return redirect("pin_manage")
             messages.success(request, _("Your payment PIN is set."))
@@ -304,9 +304,9 @@ def pin_manage(request: HttpRequest) -> HttpResponse:
                 services.pin_change(
                     user_id=user_id, password=form.cleaned_data["password"], new_pin=form.cleaned_data["new_pin"]
                 )
-            except PasswordIncorrect as error:
+            except PasswordIncorrectError as error:
                 form_error(form, error, "password")
-            except (PinLocked, PinNotSet) as error:
+            except (PinLockedError, PinNotSetError) as error:
                 message_error(request, error)
                 return redirect("pin_manage")
             else:
@@ -318,9 +318,9 @@ def pin_manage(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 services.pin_verify(user_id=user_id, pin=form.cleaned_data["pin"])
-            except PinIncorrect as error:
+            except PinIncorrectError as error:
                 form_error(form, error, "pin")
-            except (PinLocked, PinNotSet) as error:
+            except (PinLockedError, PinNotSetError) as error:
                 message_error(request, error)
                 return redirect("pin_manage")
             else:
@@ -348,7 +348,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def inbox_mark_read(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         link = services.notification_mark_read(user_id=request.user.pk, notification_id=pk)
-    except NotificationNotFound:
+    except NotificationNotFoundError:
         raise Http404 from None
     # Links are checked to be paths on this site when sent; checked again here so a bad row
     # can never turn the inbox into an open redirect.

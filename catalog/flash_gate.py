@@ -37,7 +37,7 @@ import redis
 from django.conf import settings
 from django.db import transaction
 
-from catalog.exceptions import OutOfStock, SoldOut
+from catalog.exceptions import OutOfStockError, SoldOutError
 from catalog.models import Product
 
 logger = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ class Hold:
 
 
 def take(*, product_id: int, quantity: int) -> Hold:
-    """Take ``quantity`` units of a flash product from its counter, or refuse with SoldOut/OutOfStock.
+    """Take ``quantity`` units of a flash product from its counter, or refuse with SoldOutError/OutOfStockError.
 
     Does no database work when the counter exists. For a product that is not a flash sale,
     with Redis off or unreachable, or for a quantity the database will refuse anyway, it
@@ -149,7 +149,7 @@ def take(*, product_id: int, quantity: int) -> Hold:
             if status == 1:
                 return Hold(product_id, quantity, active=True)
             if status == 0:
-                raise OutOfStock(left=left) if left > 0 else SoldOut()
+                raise OutOfStockError(left=left) if left > 0 else SoldOutError()
             if not _rebuild(product_id):
                 return Hold(product_id, quantity, active=False)
     except redis.RedisError:

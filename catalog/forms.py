@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import InvisibleFreeField, MemberTextField
-from accounts.uploads.exceptions import ImageRefused, UploadRateLimited
+from accounts.uploads.exceptions import ImageRefusedError, UploadRateLimitedError
 from accounts.uploads.rate import upload_count
 from catalog.enums import ProductKind, SortOrder
 from catalog.images import review_photo_prepare
@@ -208,5 +208,5 @@ class ReviewForm(forms.Form):
             if self.request is not None:
                 upload_count(request=self.request)
             return review_photo_prepare(upload=upload)
-        except (UploadRateLimited, ImageRefused) as error:
+        except (UploadRateLimitedError, ImageRefusedError) as error:
             raise validation_error(error) from None

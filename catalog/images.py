@@ -18,7 +18,7 @@ from django.db import transaction
 from PIL import Image
 
 from accounts.uploads import images
-from catalog.exceptions import InvalidProductImage, ProductImageTooLarge, ProductImageTooManyPixels
+from catalog.exceptions import InvalidProductImageError, ProductImageTooLargeError, ProductImageTooManyPixelsError
 from catalog.models import ProductImage
 
 # The stored "original" is capped too: nobody zooms into a 20-megapixel mug.
@@ -109,14 +109,14 @@ def _reencode(clean: Image.Image) -> PreparedImage:
     )
 
 
-def _refusal(error: images.ImageRefused) -> images.ImageRefused:
+def _refusal(error: images.ImageRefusedError) -> images.ImageRefusedError:
     """The catalog's own error (code and wording) for what the shared decoder refused."""
-    if isinstance(error, images.ImageFileTooLarge):
-        return ProductImageTooLarge(**error.params)
-    if isinstance(error, images.ImageTooManyPixels):
-        return ProductImageTooManyPixels(limit=MAX_PIXELS // 1_000_000)
-    if isinstance(error, images.ImageUnreadable):
-        return InvalidProductImage()
+    if isinstance(error, images.ImageFileTooLargeError):
+        return ProductImageTooLargeError(**error.params)
+    if isinstance(error, images.ImageTooManyPixelsError):
+        return ProductImageTooManyPixelsError(limit=MAX_PIXELS // 1_000_000)
+    if isinstance(error, images.ImageUnreadableError):
+        return InvalidProductImageError()
     # Animated or too costly to open: the shared wording says it for every use.
     return error
 
@@ -124,18 +124,18 @@ def _refusal(error: images.ImageRefused) -> images.ImageRefused:
 def _decode(upload: File, rules: images.ImageRules) -> Image.Image:
     try:
         return images.image_decode(upload=upload, rules=rules)
-    except images.ImageRefused as error:
+    except images.ImageRefusedError as error:
         raise _refusal(error) from None
 
 
 def product_image_prepare(*, upload: File) -> PreparedImage:
     """Check an uploaded product picture and return it re-encoded, upright and stripped, with thumbnails.
 
-    Refuses, with InvalidProductImage or a subclass: files over 5 MB (before reading them),
+    Refuses, with InvalidProductImageError or a subclass: files over 5 MB (before reading them),
     files that are not PNG/JPEG/WebP whatever their name says, images over 20 megapixels
     (read from the header, before a pixel is decoded) and files that fail to decode; and with
-    ``accounts.uploads.images.ImageAnimated`` or ``ImageTooCostly`` animations and pictures whose
-    decoding would cost too much memory. All of them are ``accounts.uploads.images.ImageRefused``.
+    ``accounts.uploads.images.ImageAnimatedError`` or ``ImageTooCostlyError`` animations and pictures whose
+    decoding would cost too much memory. All of them are ``accounts.uploads.images.ImageRefusedError``.
     The work is bounded whatever the content (docs/decisions/0018). Writes nothing; safe to call twice.
     """
     return _reencode(_decode(upload, PRODUCT_IMAGE_RULES))
@@ -165,7 +165,7 @@ def product_image_attach(*, image: ProductImage, prepared: PreparedImage) -> Non
 
 @transaction.atomic
 def product_image_create(*, product_id: int, upload: File, sort: int = 0) -> ProductImage:
-    """Validate and store a new picture of a product. Raises InvalidProductImage (nothing is written then).
+    """Validate and store a new picture of a product. Raises InvalidProductImageError (nothing is written then).
 
     Not idempotent: calling twice adds two pictures.
     """

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from catalog import payment_jobs, payments, selectors, services
 from catalog.enums import OrderStatus, PaymentBackendName
-from catalog.exceptions import InvalidNotification, InvalidTransition, OrderNotFound, PaymentExpired
+from catalog.exceptions import InvalidNotificationError, InvalidTransitionError, OrderNotFoundError, PaymentExpiredError
 from catalog.models import Order
 from pointsmall.kernel.errors import error_response, error_text, message_error
 
@@ -64,9 +64,9 @@ def payment_start(request: HttpRequest, order_pk: int) -> HttpResponse:
         )
     try:
         start = services.payment_begin(order_id=order.pk, member_id=request.user.pk)
-    except OrderNotFound:
+    except OrderNotFoundError:
         raise Http404 from None
-    except (InvalidTransition, PaymentExpired) as error:
+    except (InvalidTransitionError, PaymentExpiredError) as error:
         message_error(request, error, level=messages.WARNING)
         return redirect("payment_status", order_pk=order.pk)
     return redirect(start.redirect_url or reverse("payment_start", args=[order.pk]))
@@ -136,12 +136,12 @@ def payment_callback_sandbox(request: HttpRequest) -> HttpResponse:
         outcome = services.payment_notification_apply(
             notification=notification, backend=backend.name, callback_base=payments.callback_base(request)
         )
-    except InvalidNotification as error:
+    except InvalidNotificationError as error:
         logger.warning(
             "sandbox payment callback refused (%s) from %s: %s", error.code, request.META.get("REMOTE_ADDR"), error
         )
         return error_response(request, error)
-    except InvalidTransition as error:
+    except InvalidTransitionError as error:
         logger.error("sandbox payment %s could not be applied: %s", notification.reference, error)
         # The gateway reads "conflict: …" (409): the payment is real but the order can't take it.
         return HttpResponse(f"conflict: {error_text(error)}", status=error.http_status, content_type="text/plain")
@@ -167,7 +167,7 @@ def refund_callback_sandbox(request: HttpRequest) -> HttpResponse:
     try:
         notification = backend.verify_refund_notification(request)
         outcome = services.refund_notification_apply(notification=notification, backend=backend.name)
-    except InvalidNotification as error:
+    except InvalidNotificationError as error:
         logger.warning(
             "sandbox refund callback refused (%s) from %s: %s", error.code, request.META.get("REMOTE_ADDR"), error
         )

@@ -46,7 +46,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from catalog.enums import PaymentBackendName
-from catalog.exceptions import BadSignature, InvalidNotification, RefundRefused, StaleNotification
+from catalog.exceptions import BadSignatureError, InvalidNotificationError, RefundRefusedError, StaleNotificationError
 from catalog.models import CashRefund, Order
 
 SIGNATURE_HEADER = "X-Sandbox-Signature"
@@ -130,7 +130,7 @@ class PaymentBackend(ABC):
 
     @abstractmethod
     def verify_notification(self, request: HttpRequest) -> Notification:
-        """The gateway's report in ``request``, verified; raises InvalidNotification."""
+        """The gateway's report in ``request``, verified; raises InvalidNotificationError."""
 
     @property
     def refunds_by_gateway(self) -> bool:
@@ -139,13 +139,13 @@ class PaymentBackend(ABC):
 
     def refund_request(self, refund: CashRefund) -> None:
         """Ask the gateway to refund ``refund`` (it confirms later, by notification). Safe to call twice."""
-        raise RefundRefused(
+        raise RefundRefusedError(
             reason=_("%(backend)s refunds are made and recorded by an operator") % {"backend": self.name}
         )
 
     def verify_refund_notification(self, request: HttpRequest) -> RefundNotification:
-        """The gateway's refund report in ``request``, verified; raises InvalidNotification."""
-        raise InvalidNotification(
+        """The gateway's refund report in ``request``, verified; raises InvalidNotificationError."""
+        raise InvalidNotificationError(
             reason=_("%(backend)s refunds are recorded by an operator, not by notifications") % {"backend": self.name}
         )
 
@@ -179,7 +179,7 @@ class OfflineBackend(PaymentBackend):
 
     def verify_notification(self, request: HttpRequest) -> Notification:
         # There is no gateway to hear from: an operator's admin action is the confirmation.
-        raise InvalidNotification(reason=_("offline payments are confirmed by an operator, not by notifications"))
+        raise InvalidNotificationError(reason=_("offline payments are confirmed by an operator, not by notifications"))
 
 
 def sandbox_secret() -> bytes:
@@ -194,13 +194,13 @@ def sign(body: bytes) -> str:
 def _parse_amount(value: object) -> Decimal:
     # Money never travels as a float: "12.50" (or a whole number) only.
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise InvalidNotification(reason=_("amount must be a decimal string"))
+        raise InvalidNotificationError(reason=_("amount must be a decimal string"))
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        raise InvalidNotification(reason=_("amount must be a decimal string")) from None
+        raise InvalidNotificationError(reason=_("amount must be a decimal string")) from None
     if not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -2:
-        raise InvalidNotification(reason=_("amount must be positive, in yuan with at most 2 decimals"))
+        raise InvalidNotificationError(reason=_("amount must be positive, in yuan with at most 2 decimals"))
     return amount
 
 
@@ -209,19 +209,19 @@ def _fields(body: bytes, expected: set[str], *, strings: tuple[str, ...], intege
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        raise InvalidNotification(reason=_("the body is not JSON")) from None
+        raise InvalidNotificationError(reason=_("the body is not JSON")) from None
     if not isinstance(data, dict) or set(data) != expected:
-        raise InvalidNotification(
+        raise InvalidNotificationError(
             reason=_("expected exactly the fields %(fields)s") % {"fields": ", ".join(sorted(expected))}
         )
     for field in strings:
         if not isinstance(data[field], str) or not data[field] or len(data[field]) > 64:
-            raise InvalidNotification(
+            raise InvalidNotificationError(
                 reason=_("%(field)s must be a non-empty string of at most 64 characters") % {"field": field}
             )
     for field in integers:
         if isinstance(data[field], bool) or not isinstance(data[field], int) or data[field] <= 0:
-            raise InvalidNotification(reason=_("%(field)s must be a positive integer") % {"field": field})
+            raise InvalidNotificationError(reason=_("%(field)s must be a positive integer") % {"field": field})
     return data
 
 
@@ -249,7 +249,7 @@ def parse_refund_notification(body: bytes) -> RefundNotification:
         integers=("order_id", "attempt", "timestamp"),
     )
     if not isinstance(data["reason"], str) or len(data["reason"]) > 200:
-        raise InvalidNotification(reason=_("reason must be a string of at most 200 characters"))
+        raise InvalidNotificationError(reason=_("reason must be a string of at most 200 characters"))
     return RefundNotification(
         reference=data["reference"],
         payment_reference=data["payment_reference"],
@@ -272,11 +272,11 @@ def verify_signed(body: bytes, signature: str, *, now: float | None = None, pars
     expected = sign(body).encode()
     given = (signature or "").strip().lower().encode("utf-8", "replace")
     if not given or not hmac.compare_digest(expected, given):
-        raise BadSignature()
+        raise BadSignatureError()
     notification = parse(body)
     now = time.time() if now is None else now
     if abs(now - notification.timestamp) > NOTIFICATION_MAX_AGE_SECONDS:
-        raise StaleNotification(limit=NOTIFICATION_MAX_AGE_SECONDS)
+        raise StaleNotificationError(limit=NOTIFICATION_MAX_AGE_SECONDS)
     return notification
 
 
@@ -311,11 +311,11 @@ class SandboxBackend(PaymentBackend):
             payment_reference=refund.payment_reference, payment_backend=PaymentBackendName.SANDBOX
         ).values_list("cash_total", flat=True)
         if not taken:
-            raise RefundRefused(
+            raise RefundRefusedError(
                 reason=_("no payment with reference %(reference)s") % {"reference": refund.payment_reference}
             )
         if refund.amount > taken[0]:
-            raise RefundRefused(
+            raise RefundRefusedError(
                 reason=_("%(amount)s is more than the %(paid)s paid") % {"amount": refund.amount, "paid": taken[0]}
             )
         from catalog import payment_jobs  # the gateway's own workers; imported late (they import this module)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from catalog import services
-from catalog.exceptions import CouponNotFound
+from catalog.exceptions import CouponNotFoundError
 from catalog.services.coupons import MAX_CODE_LENGTH, CouponView, normalize_code
 from pointsmall.kernel.errors import DomainError, form_error, message_error
 
@@ -97,7 +97,7 @@ def coupon_verify(request: HttpRequest) -> HttpResponse:
         return _render(request, form)
     try:
         coupons = services.coupon_lookup(code=form.cleaned_data["code"])
-    except CouponNotFound as error:
+    except CouponNotFoundError as error:
         form_error(form, error, "code")
         return _render(request, form)
     return _render(request, CouponLookupForm(), coupons)
@@ -106,5 +106,5 @@ def coupon_verify(request: HttpRequest) -> HttpResponse:
 def _lookup(use: CouponUseForm) -> list[CouponView]:
     try:
         return services.coupon_lookup(code=use.cleaned_data["code"])
-    except CouponNotFound:
+    except CouponNotFoundError:
         return []

@@ -23,14 +23,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import selectors as accounts_selectors
 from accounts import services as accounts_services
-from accounts.exceptions import AddressLimitReached, InvalidPhone, PinLocked, PinNotSet
+from accounts.exceptions import AddressLimitReachedError, InvalidPhoneError, PinLockedError, PinNotSetError
 from catalog import payments, selectors, services
 from catalog.enums import ProductKind
-from catalog.exceptions import OrderNotFound, RequestConflict
+from catalog.exceptions import OrderNotFoundError, RequestConflictError
 from catalog.forms import CatalogFilterForm, InlineAddressForm, RedeemChoiceForm, RedeemForm, ReviewForm
 from catalog.selectors import ORDER_TABS, CatalogQuery, MemberPricing
 from points import selectors as points_selectors
-from points.exceptions import ConfirmationInvalid, InsufficientPoints
+from points.exceptions import ConfirmationInvalidError, InsufficientPointsError
 from pointsmall.kernel.errors import DomainError, form_error, message_error
 
 ORDER_TAB_LABELS = {
@@ -147,9 +147,9 @@ def redeem_address_add(request: HttpRequest, pk: int) -> HttpResponse:
                 detail=data["detail"],
                 postal_code=data["postal_code"],
             )
-        except InvalidPhone as error:
+        except InvalidPhoneError as error:
             form_error(form, error, "phone")
-        except AddressLimitReached as error:
+        except AddressLimitReachedError as error:
             form_error(form, error)
         else:
             messages.success(request, _("Address saved."))
@@ -207,7 +207,7 @@ def redeem_confirm(request: HttpRequest, pk: int) -> HttpResponse:
                 address_id=data["address"],
                 confirmed=confirmed,
             )
-        except ConfirmationInvalid as error:
+        except ConfirmationInvalidError as error:
             # A forged or stale token is a bad request; any other refusal re-shows the page (200).
             refusal, status = error, error.http_status
         except DomainError as error:
@@ -216,7 +216,7 @@ def redeem_confirm(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(f"{reverse('order_detail', args=[order.pk])}?placed=1")
     # Nothing was written, so the same key may be sent again; a key already spent on another redemption may not.
     key = form.cleaned_data.get("idempotency_key")
-    if not key or isinstance(refusal, RequestConflict):
+    if not key or isinstance(refusal, RequestConflictError):
         key = _new_request_key()
     return _confirm_page(request, card, pricing, form, key=key, refusal=refusal, status=status)
 
@@ -241,7 +241,7 @@ def _confirm_page(
             refusal = refusal or error
         else:
             if refusal is None and not quote.affordable:
-                refusal = InsufficientPoints(available=quote.balance, required=quote.points_total)
+                refusal = InsufficientPointsError(available=quote.balance, required=quote.points_total)
     addresses, address, address_error = [], None, ""
     if card.kind == ProductKind.PHYSICAL:
         addresses, address, address_error = _address_for(user_id, form.cleaned_data.get("address"))
@@ -262,8 +262,10 @@ def _confirm_page(
         if quote
         else "",
         "refusal": refusal,
-        "pin_not_set": not pin.is_set or isinstance(refusal, PinNotSet),
-        "pin_locked_minutes": refusal.minutes if isinstance(refusal, PinLocked) else pin.minutes_locked(timezone.now()),
+        "pin_not_set": not pin.is_set or isinstance(refusal, PinNotSetError),
+        "pin_locked_minutes": refusal.minutes
+        if isinstance(refusal, PinLockedError)
+        else pin.minutes_locked(timezone.now()),
         "pin_error": " ".join(form.errors.get("pin", [])),
         "form_errors": [error for name, errors in form.errors.items() if name != "pin" for error in errors],
     }
@@ -327,7 +329,7 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
             actor_id=request.user.pk,
             callback_base=payments.callback_base(request),
         )
-    except OrderNotFound:
+    except OrderNotFoundError:
         raise Http404 from None
     except DomainError as error:
         message_error(request, error)
@@ -387,7 +389,7 @@ def _tell_cash_back(request: HttpRequest, order_id: int) -> None:
 def order_confirm_receipt(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.order_confirm_receipt(order_id=pk, member_id=request.user.pk)
-    except OrderNotFound:
+    except OrderNotFoundError:
         raise Http404 from None
     except DomainError as error:
         message_error(request, error)
@@ -416,7 +418,7 @@ def order_review(request: HttpRequest, pk: int) -> HttpResponse:
             result = services.review_post(
                 order_id=pk, member_id=user_id, rating=data["rating"], text=data["text"], photo=data["photo"]
             )
-        except OrderNotFound:
+        except OrderNotFoundError:
             raise Http404 from None
         except DomainError as error:
             message_error(request, error)

@@ -3,9 +3,9 @@
 A page that shows a price and then charges it (a redemption, later a prize draw or a
 make-up check-in) signs the totals it showed into a token that travels with the form.
 On submit, the view reads the token back (tampered, missing, or made for another member,
-purpose, item or quantity: ``ConfirmationInvalid``, nothing is written), and the service
+purpose, item or quantity: ``ConfirmationInvalidError``, nothing is written), and the service
 compares the confirmed totals with the price it computes inside its own transaction
-(different: ``PriceChanged``, nothing is charged, the page shows the new price to confirm).
+(different: ``PriceChangedError``, nothing is charged, the page shows the new price to confirm).
 
 This module lives in the ledger app only because every feature app may import it; it
 touches no table. A token says "this member saw these totals for this thing"; it is not a
@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from django.core import signing
 from django.utils.translation import gettext, ngettext
 
-from points.exceptions import ConfirmationInvalid, PriceChanged
+from points.exceptions import ConfirmationInvalidError, PriceChangedError
 
 SALT_PREFIX = "pointsmall.confirmation"
 CENT = Decimal("0.01")
@@ -60,21 +60,21 @@ def confirmation_sign(*, purpose: str, user_id: int, subject: str, totals: Total
 def confirmation_read(*, token: str, purpose: str, user_id: int, subject: str) -> Totals:
     """The totals a token confirms, if it was signed for this purpose, member and subject.
 
-    Raises ConfirmationInvalid for an empty, altered or foreign token (another purpose,
+    Raises ConfirmationInvalidError for an empty, altered or foreign token (another purpose,
     member or subject). Pure: reads and writes nothing.
     """
     if not token or len(token) > 1000:
-        raise ConfirmationInvalid()
+        raise ConfirmationInvalidError()
     try:
         payload = signing.loads(token, salt=_salt(purpose))
     except signing.BadSignature:
-        raise ConfirmationInvalid() from None
+        raise ConfirmationInvalidError() from None
     if not isinstance(payload, dict) or payload.get("u") != user_id or payload.get("s") != subject:
-        raise ConfirmationInvalid()
+        raise ConfirmationInvalidError()
     try:
         return Totals(points=payload["p"], cash=Decimal(payload["c"]))
     except (KeyError, TypeError, ValueError, InvalidOperation):
-        raise ConfirmationInvalid() from None
+        raise ConfirmationInvalidError() from None
 
 
 def price_text(totals: Totals) -> str:
@@ -88,11 +88,11 @@ def price_text(totals: Totals) -> str:
 
 
 def confirmation_check(*, confirmed: Totals, actual: Totals) -> None:
-    """Refuse to charge anything but what was confirmed: raises PriceChanged naming the new totals.
+    """Refuse to charge anything but what was confirmed: raises PriceChangedError naming the new totals.
 
     Call it inside the charging transaction, after computing the price and before writing,
     so a refusal rolls everything back. A lower price is refused too: the member confirms
     every change. Pure: reads and writes nothing.
     """
     if confirmed != actual:
-        raise PriceChanged(price=price_text(actual))
+        raise PriceChangedError(price=price_text(actual))

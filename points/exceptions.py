@@ -9,74 +9,74 @@ from django.utils.translation import gettext_lazy as _
 from pointsmall.kernel.errors import DomainError
 
 
-class InvalidAmount(DomainError):
+class InvalidAmountError(DomainError):
     code = "invalid_amount"
     default_message = _("The number of points must be a whole number greater than zero.")
 
 
-class AccountNotFound(DomainError):
+class AccountNotFoundError(DomainError):
     code = "account_not_found"
     http_status = 404
     default_message = _("This member has no points account.")
 
 
-class InsufficientPoints(DomainError):
+class InsufficientPointsError(DomainError):
     code = "insufficient_points"
     default_message = _("Not enough points: you have %(available)s, this needs %(required)s.")
 
 
-class IdempotencyConflict(DomainError):
+class IdempotencyConflictError(DomainError):
     code = "idempotency_conflict"
     http_status = 409
     default_message = _("This request key was already used for a different operation.")
 
 
-class ConfirmationInvalid(DomainError):
+class ConfirmationInvalidError(DomainError):
     code = "confirmation_invalid"
     default_message = _(
         "This confirmation is out of date or not valid, so nothing was charged. Check the price and confirm again."
     )
 
 
-class PriceChanged(DomainError):
+class PriceChangedError(DomainError):
     code = "price_changed"
     default_message = _(
         "The price has changed: it is now %(price)s. Nothing was charged; check the new price and confirm again."
     )
 
 
-class EntryNotFound(DomainError):
+class EntryNotFoundError(DomainError):
     code = "entry_not_found"
     http_status = 404
     default_message = _("The ledger entry to act on does not exist for this member.")
 
 
-class NothingToRefund(DomainError):
+class NothingToRefundError(DomainError):
     code = "nothing_to_refund"
     default_message = _("This amount is more than what is left to give back: %(left)s points.")
 
 
-class InvalidReason(DomainError):
+class InvalidReasonError(DomainError):
     code = "invalid_reason"
     default_message = _("A reason is required for a manual adjustment.")
 
 
-class SelfAdjustment(DomainError):
+class SelfAdjustmentError(DomainError):
     code = "self_adjustment"
     default_message = _("Nobody may adjust their own points: ask another operator to do it.")
 
 
-class InvalidExpiry(DomainError):
+class InvalidExpiryError(DomainError):
     code = "invalid_expiry"
     default_message = _("These points would expire before they could be spent.")
 
 
-class FutureAsOf(DomainError):
+class FutureAsOfError(DomainError):
     code = "future_as_of"
     default_message = _("The time may not be in the future: that would expire or release points early.")
 
 
-class InvalidMessage(DomainError):
+class InvalidMessageError(DomainError):
     """A stored text's code or parameters are wrong: a programming error in the caller."""
 
     code = "invalid_message"
@@ -84,27 +84,27 @@ class InvalidMessage(DomainError):
     default_message = _("The stored message is not valid: %(reason)s")
 
 
-class UnknownSource(DomainError):
+class UnknownSourceError(DomainError):
     code = "unknown_source"
     default_message = _("This is not an earning source the mall knows.")
 
 
-class InvalidPurchase(DomainError):
+class InvalidPurchaseError(DomainError):
     code = "invalid_purchase"
     default_message = _("The purchase is not valid: %(reason)s")
 
 
-class PurchaseNotFound(DomainError):
+class PurchaseNotFoundError(DomainError):
     code = "purchase_not_found"
     http_status = 404
     default_message = _("No purchase with this shop order id.")
 
 
-class UnknownTier(DomainError):
+class UnknownTierError(DomainError):
     code = "unknown_tier"
     default_message = _("There is no tier “%(tier)s”.")
 
 
-class InvalidTierTrial(DomainError):
+class InvalidTierTrialError(DomainError):
     code = "invalid_tier_trial"
     default_message = _("A tier trial needs a tier above the entry tier and 1 to %(max)s days.")

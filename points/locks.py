@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from points.exceptions import AccountNotFound
+from points.exceptions import AccountNotFoundError
 from points.models import Account
 
 
 def account_for_update(*, user_id: int) -> Account:
-    """Lock and return a member's account; raises AccountNotFound."""
+    """Lock and return a member's account; raises AccountNotFoundError."""
     try:
         return Account.objects.select_for_update().get(user_id=user_id)
     except Account.DoesNotExist:
-        raise AccountNotFound() from None
+        raise AccountNotFoundError() from None
 
 
 def accounts_for_update_skip_locked(*, account_ids: Iterable[int]) -> list[int]:

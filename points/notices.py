@@ -31,7 +31,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from points.enums import EarningSource
-from points.exceptions import InvalidMessage
+from points.exceptions import InvalidMessageError
 
 logger = logging.getLogger(__name__)
 
@@ -104,19 +104,19 @@ def check(code: str, params: Params | None) -> dict:
 
     The code must be registered, the parameters JSON values, and the text must render in
     every language of the mall: a mistake fails the write, not a member's page later.
-    Raises InvalidMessage.
+    Raises InvalidMessageError.
     """
     params = dict(params or {})
     if code not in _registry:
-        raise InvalidMessage(reason=_("unknown message code %(code)r") % {"code": code})
+        raise InvalidMessageError(reason=_("unknown message code %(code)r") % {"code": code})
     try:
         stored = json.loads(json.dumps(params))
     except (TypeError, ValueError):
-        raise InvalidMessage(reason=_("the parameters of %(code)r are not JSON values") % {"code": code}) from None
+        raise InvalidMessageError(reason=_("the parameters of %(code)r are not JSON values") % {"code": code}) from None
     for language, _name in settings.LANGUAGES:
         with translation.override(language):
             if render(code, stored) is None:
-                raise InvalidMessage(
+                raise InvalidMessageError(
                     reason=_("%(code)r cannot be rendered with %(params)r") % {"code": code, "params": stored}
                 )
     return stored

@@ -20,7 +20,7 @@ from django.utils import translation
 from accounts import selectors as accounts_selectors
 from accounts import services as accounts_services
 from accounts.enums import NotificationKind
-from accounts.exceptions import InvalidNotification
+from accounts.exceptions import InvalidNotificationError
 from accounts.models import Notification, User
 from catalog import selectors as catalog_selectors
 from catalog import services as catalog_services
@@ -29,7 +29,7 @@ from catalog.models import Category, Product
 from points import notices
 from points import selectors as points_selectors
 from points import services as points_services
-from points.exceptions import InvalidMessage
+from points.exceptions import InvalidMessageError
 from points.models import Entry
 from tests.factories import PASSWORD, MemberFactory, StaffFactory
 
@@ -383,11 +383,11 @@ def test_a_new_app_adds_its_codes_without_touching_the_ledger(member, monkeypatc
 
 
 def test_a_code_that_does_not_exist_or_does_not_fit_is_refused_when_written(member):
-    with pytest.raises(InvalidMessage):
+    with pytest.raises(InvalidMessageError):
         points_services.points_earn(user_id=member.pk, amount=10, idempotency_key="e", memo_code="points.nope")
-    with pytest.raises(InvalidMessage):
+    with pytest.raises(InvalidMessageError):
         points_services.points_earn(user_id=member.pk, amount=10, idempotency_key="e", memo_code="catalog.redeemed")
-    with pytest.raises(InvalidNotification):
+    with pytest.raises(InvalidNotificationError):
         accounts_services.notification_send(
             user_id=member.pk, kind=NotificationKind.POINTS, message_code="accounts.tier_warning", params={"x": 1}
         )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from accounts import locks, rules
-from accounts.exceptions import AddressLimitReached, AddressNotFound, InvalidPhone, InvalidText
+from accounts.exceptions import AddressLimitReachedError, AddressNotFoundError, InvalidPhoneError, InvalidTextError
 from accounts.models import Address
 from accounts.selectors import AddressView, address_get
 
@@ -15,7 +15,7 @@ from accounts.selectors import AddressView, address_get
 def _normalized_phone(phone: str) -> str:
     normalized = rules.normalize_phone(phone)
     if normalized is None:
-        raise InvalidPhone()
+        raise InvalidPhoneError()
     return normalized
 
 
@@ -23,15 +23,15 @@ def _cleaned(**fields: str) -> dict[str, str]:
     """The text fields as stored: the one member-text rule (rules.clean_member_text)."""
     try:
         return {name: rules.clean_member_text(value or "") for name, value in fields.items()}
-    except rules.UnsafeText:
-        raise InvalidText() from None
+    except rules.UnsafeTextError:
+        raise InvalidTextError() from None
 
 
 def _locked_address(*, user_id: int, address_id: int) -> Address:
     locks.member_for_update(user_id=user_id)
     address = Address.objects.filter(user_id=user_id, pk=address_id).first()
     if address is None:
-        raise AddressNotFound()
+        raise AddressNotFoundError()
     return address
 
 
@@ -55,8 +55,8 @@ def address_create(
 ) -> AddressView:
     """Add an address. The member's first address is the default whatever ``is_default`` says.
 
-    Text fields are cleaned by ``rules.clean_member_text``. Raises InvalidText, InvalidPhone,
-    AddressLimitReached at 20 addresses. Locks the member's user row.
+    Text fields are cleaned by ``rules.clean_member_text``. Raises InvalidTextError, InvalidPhoneError,
+    AddressLimitReachedError at 20 addresses. Locks the member's user row.
     Not idempotent: calling twice adds two addresses.
     """
     text = _cleaned(
@@ -66,7 +66,7 @@ def address_create(
     locks.member_for_update(user_id=user_id)
     count = Address.objects.filter(user_id=user_id).count()
     if count >= rules.ADDRESS_LIMIT:
-        raise AddressLimitReached(limit=rules.ADDRESS_LIMIT)
+        raise AddressLimitReachedError(limit=rules.ADDRESS_LIMIT)
     make_default = is_default or count == 0
     if make_default:
         _clear_default(user_id=user_id)
@@ -91,8 +91,8 @@ def address_update(
     """Change one of the member's addresses; ``is_default=True`` makes it the default.
 
     The default stays the default when ``is_default`` is False: a member always has one,
-    and changes it by making another address the default. Raises AddressNotFound for an
-    address that is not the member's, InvalidText, InvalidPhone. Locks the member's user row.
+    and changes it by making another address the default. Raises AddressNotFoundError for an
+    address that is not the member's, InvalidTextError, InvalidPhoneError. Locks the member's user row.
     Safe to call twice.
     """
     text = _cleaned(
@@ -114,7 +114,7 @@ def address_update(
 def address_delete(*, user_id: int, address_id: int) -> None:
     """Delete one of the member's addresses; if it was the default, the most recent remaining one becomes it.
 
-    Raises AddressNotFound for an address that is not the member's (so a second call raises it).
+    Raises AddressNotFoundError for an address that is not the member's (so a second call raises it).
     Locks the member's user row.
     """
     address = _locked_address(user_id=user_id, address_id=address_id)
@@ -128,7 +128,7 @@ def address_delete(*, user_id: int, address_id: int) -> None:
 
 @transaction.atomic
 def address_set_default(*, user_id: int, address_id: int) -> None:
-    """Make one of the member's addresses the default. Raises AddressNotFound for anyone else's.
+    """Make one of the member's addresses the default. Raises AddressNotFoundError for anyone else's.
 
     Locks the member's user row. Safe to call twice.
     """

@@ -13,7 +13,7 @@ from django.core.files import File
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
 
-from accounts.exceptions import AvatarTooLarge, AvatarTooManyPixels, InvalidAvatar
+from accounts.exceptions import AvatarTooLargeError, AvatarTooManyPixelsError, InvalidAvatarError
 from accounts.uploads import images
 
 # Stored avatars are downscaled to this; nobody looks at a 20-megapixel face in a 40 px circle.
@@ -35,19 +35,19 @@ class PreparedAvatar:
     height: int
 
 
-def _refusal(error: images.ImageRefused) -> images.ImageRefused:
+def _refusal(error: images.ImageRefusedError) -> images.ImageRefusedError:
     """The avatar's own error (code and wording) for what the shared decoder refused."""
     limit = AVATAR_MAX_PIXELS // 1_000_000
-    if isinstance(error, images.ImageFileTooLarge):
-        return AvatarTooLarge(**error.params)
-    if isinstance(error, images.ImageTooManyPixels):
+    if isinstance(error, images.ImageFileTooLargeError):
+        return AvatarTooLargeError(**error.params)
+    if isinstance(error, images.ImageTooManyPixelsError):
         if "width" in error.params:
-            return AvatarTooManyPixels(width=error.params["width"], height=error.params["height"], limit=limit)
-        return AvatarTooManyPixels(
+            return AvatarTooManyPixelsError(width=error.params["width"], height=error.params["height"], limit=limit)
+        return AvatarTooManyPixelsError(
             _("The picture has too many pixels. Upload one of at most %(limit)s megapixels."), limit=limit
         )
-    if isinstance(error, images.ImageUnreadable):
-        return InvalidAvatar()
+    if isinstance(error, images.ImageUnreadableError):
+        return InvalidAvatarError()
     # Animated or too costly to open: the shared wording says it for every use.
     return error
 
@@ -64,16 +64,16 @@ def _encode(image: Image.Image, image_format: str) -> bytes:
 def avatar_prepare(*, upload: File) -> PreparedAvatar:
     """Check an uploaded avatar and return it re-encoded, upright and stripped, with a square thumbnail.
 
-    Refuses, with InvalidAvatar or a subclass: files over 5 MB (before reading them), files
+    Refuses, with InvalidAvatarError or a subclass: files over 5 MB (before reading them), files
     that are not PNG/JPEG/WebP/GIF whatever their name says, images over 20 megapixels
     (read from the header, before anything is decoded) and files that fail to decode; and
-    with ``accounts.uploads.images.ImageAnimated`` or ``ImageTooCostly`` animations and pictures whose
-    decoding would cost too much memory. All of them are ``accounts.uploads.images.ImageRefused``.
+    with ``accounts.uploads.images.ImageAnimatedError`` or ``ImageTooCostlyError`` animations and pictures whose
+    decoding would cost too much memory. All of them are ``accounts.uploads.images.ImageRefusedError``.
     The work is bounded whatever the content (docs/decisions/0018). Writes nothing; safe to call twice.
     """
     try:
         clean = images.image_decode(upload=upload, rules=AVATAR_RULES)
-    except images.ImageRefused as error:
+    except images.ImageRefusedError as error:
         raise _refusal(error) from None
     alpha = clean.mode == "RGBA"
     thumbnail = ImageOps.fit(clean, (THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)

@@ -7,10 +7,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.enums import NotificationKind
-from accounts.exceptions import InvalidNotification, NotificationNotFound
+from accounts.exceptions import InvalidNotificationError, NotificationNotFoundError
 from accounts.models import Notification
 from points import notices
-from points.exceptions import InvalidMessage
+from points.exceptions import InvalidMessageError
 
 TITLE_MAX = 120
 BODY_MAX = 2000
@@ -19,11 +19,11 @@ LINK_MAX = 300
 
 def _check(kind: str, title: str, body: str, link: str) -> None:
     if kind not in NotificationKind.values:
-        raise InvalidNotification(reason=_("unknown kind %(kind)r") % {"kind": kind})
+        raise InvalidNotificationError(reason=_("unknown kind %(kind)r") % {"kind": kind})
     if len(title) > TITLE_MAX:
-        raise InvalidNotification(reason=_("the title must be 1 to %(max)s characters") % {"max": TITLE_MAX})
+        raise InvalidNotificationError(reason=_("the title must be 1 to %(max)s characters") % {"max": TITLE_MAX})
     if len(body) > BODY_MAX:
-        raise InvalidNotification(reason=_("the body may be at most %(max)s characters") % {"max": BODY_MAX})
+        raise InvalidNotificationError(reason=_("the body may be at most %(max)s characters") % {"max": BODY_MAX})
     # Only links into the mall: an inbox message must never send a member to another site.
     # Backslashes and whitespace are refused too: browsers treat a leading "/\" like "//".
     if link and (
@@ -32,22 +32,22 @@ def _check(kind: str, title: str, body: str, link: str) -> None:
         or len(link) > LINK_MAX
         or any(ch == "\\" or ch.isspace() or not ch.isprintable() for ch in link)
     ):
-        raise InvalidNotification(reason=_("the link must be a path on this site, like /points/"))
+        raise InvalidNotificationError(reason=_("the link must be a path on this site, like /points/"))
 
 
 def _message(message_code: str, params: dict | None, title: str, body: str) -> dict:
     """The stored fields of the message: a checked code and parameters, or an operator's free text."""
     if message_code:
         if title or body:
-            raise InvalidNotification(reason=_("a message has a code or a free-text title, not both"))
+            raise InvalidNotificationError(reason=_("a message has a code or a free-text title, not both"))
         try:
             return {"message_code": message_code, "params": notices.check(message_code, params)}
-        except InvalidMessage as error:
-            raise InvalidNotification(reason=error.params["reason"]) from None
+        except InvalidMessageError as error:
+            raise InvalidNotificationError(reason=error.params["reason"]) from None
     if params:
-        raise InvalidNotification(reason=_("parameters without a message code"))
+        raise InvalidNotificationError(reason=_("parameters without a message code"))
     if not title.strip():
-        raise InvalidNotification(reason=_("the title must be 1 to %(max)s characters") % {"max": TITLE_MAX})
+        raise InvalidNotificationError(reason=_("the title must be 1 to %(max)s characters") % {"max": TITLE_MAX})
     return {"title": title.strip(), "body": body.strip()}
 
 
@@ -72,7 +72,7 @@ def notification_send(
 
     With a ``dedupe_key`` (unique per member) the send is safe to call twice: a second call
     with the same key returns the first message's id and writes nothing. Without one, each
-    call sends a message. Raises InvalidNotification. Locks nothing.
+    call sends a message. Raises InvalidNotificationError. Locks nothing.
     """
     _check(kind, title, body, link)
     fields = _message(message_code, params, title, body)
@@ -97,12 +97,12 @@ def notification_send(
 def notification_mark_read(*, user_id: int, notification_id: int) -> str:
     """Mark one of the member's messages read and return its link ("" if it has none).
 
-    Raises NotificationNotFound for a message that is not the member's. Locks nothing.
+    Raises NotificationNotFoundError for a message that is not the member's. Locks nothing.
     Safe to call twice: the first read time is kept.
     """
     link = Notification.objects.filter(user_id=user_id, pk=notification_id).values_list("link", flat=True).first()
     if link is None:
-        raise NotificationNotFound()
+        raise NotificationNotFoundError()
     Notification.objects.filter(pk=notification_id, read_at__isnull=True).update(read_at=timezone.now())
     return link
 

@@ -24,13 +24,13 @@ from django.utils.translation import ngettext
 
 from accounts import locks, rules, selectors, sms
 from accounts.exceptions import (
-    PhoneAlreadyVerified,
-    PhoneCodeExpired,
-    PhoneCodeIncorrect,
-    PhoneCodeLimitReached,
-    PhoneCodeTooSoon,
-    PhoneNotSet,
-    PhoneNotVerifiable,
+    PhoneAlreadyVerifiedError,
+    PhoneCodeExpiredError,
+    PhoneCodeIncorrectError,
+    PhoneCodeLimitReachedError,
+    PhoneCodeTooSoonError,
+    PhoneNotSetError,
+    PhoneNotVerifiableError,
 )
 from accounts.models import PhoneVerification
 from points import services as points_services
@@ -55,23 +55,23 @@ def phone_code_send(*, user_id: int) -> PhoneCodeSent:
     """Send a fresh 6-digit code by SMS to the member's profile phone (after this transaction commits).
 
     The same answer whoever else has typed or verified that number: nothing here tells
-    members apart. Raises PhoneNotSet, PhoneAlreadyVerified, PhoneCodeTooSoon (one code a
-    minute) or PhoneCodeLimitReached (5 codes in 24 hours), writing nothing. Locks the
+    members apart. Raises PhoneNotSetError, PhoneAlreadyVerifiedError, PhoneCodeTooSoonError (one code a
+    minute) or PhoneCodeLimitReachedError (5 codes in 24 hours), writing nothing. Locks the
     member's user row, so two requests at once send one code. Not idempotent: each call
     that succeeds sends a new code and the newest one counts.
     """
     user = locks.member_row_for_update(user_id=user_id)
     if not user.phone:
-        raise PhoneNotSet()
+        raise PhoneNotSetError()
     if user.phone_verified_at is not None:
-        raise PhoneAlreadyVerified()
+        raise PhoneAlreadyVerifiedError()
     now = timezone.now()
     recent = PhoneVerification.objects.filter(user_id=user_id, created_at__gt=now - DAY)
     last_sent = recent.order_by("-created_at").values_list("created_at", flat=True).first()
     if last_sent is not None and last_sent + rules.PHONE_CODE_RESEND_AFTER > now:
-        raise PhoneCodeTooSoon(seconds=ceil((last_sent + rules.PHONE_CODE_RESEND_AFTER - now).total_seconds()))
+        raise PhoneCodeTooSoonError(seconds=ceil((last_sent + rules.PHONE_CODE_RESEND_AFTER - now).total_seconds()))
     if recent.count() >= rules.PHONE_CODES_PER_DAY:
-        raise PhoneCodeLimitReached(limit=rules.PHONE_CODES_PER_DAY)
+        raise PhoneCodeLimitReachedError(limit=rules.PHONE_CODES_PER_DAY)
     code = rules.new_phone_code(secrets.choice)
     expires_at = now + rules.PHONE_CODE_LIFETIME
     PhoneVerification.objects.create(
@@ -100,10 +100,10 @@ def phone_code_confirm(*, user_id: int, code: str) -> None:
 
     Only the newest code for the current number counts, for 10 minutes and 5 wrong entries.
     Uniqueness is enforced here: a number verified on another account raises
-    PhoneNotVerifiable (only the number's holder, who has the code, gets that far). A phone
+    PhoneNotVerifiableError (only the number's holder, who has the code, gets that far). A phone
     verified after the sign-up bonus was paid is claimed against it, so it cannot earn the
-    bonus on another account. Raises PhoneNotSet, PhoneCodeExpired, PhoneCodeIncorrect
-    (``attempts_left``; the count is committed) or PhoneNotVerifiable. Locks the member's
+    bonus on another account. Raises PhoneNotSetError, PhoneCodeExpiredError, PhoneCodeIncorrectError
+    (``attempts_left``; the count is committed) or PhoneNotVerifiableError. Locks the member's
     user row. Safe to call twice: a verified number stays verified and nothing is sent.
     Call it outside any transaction (see the module docstring).
     """
@@ -111,7 +111,7 @@ def phone_code_confirm(*, user_id: int, code: str) -> None:
     with transaction.atomic():
         user = locks.member_row_for_update(user_id=user_id)
         if not user.phone:
-            raise PhoneNotSet()
+            raise PhoneNotSetError()
         if user.phone_verified_at is not None:
             return
         now = timezone.now()
@@ -121,12 +121,12 @@ def phone_code_confirm(*, user_id: int, code: str) -> None:
             .first()
         )
         if row is None or row.expires_at <= now or row.failed_attempts >= rules.PHONE_CODE_MAX_FAILURES:
-            raise PhoneCodeExpired()
+            raise PhoneCodeExpiredError()
         expected = _code_hash(user_id=user_id, phone=user.phone, code=code)
         if not (rules.is_phone_code_format(code) and constant_time_compare(expected, row.code_hash)):
             attempts = row.failed_attempts + 1
             PhoneVerification.objects.filter(pk=row.pk).update(failed_attempts=attempts)
-            failure = PhoneCodeIncorrect(attempts_left=rules.PHONE_CODE_MAX_FAILURES - attempts)
+            failure = PhoneCodeIncorrectError(attempts_left=rules.PHONE_CODE_MAX_FAILURES - attempts)
         else:
             PhoneVerification.objects.filter(pk=row.pk).update(used_at=now)
             failure = _verify(user_id=user_id, phone=user.phone, now=now)
@@ -138,12 +138,12 @@ def phone_code_confirm(*, user_id: int, code: str) -> None:
 def _verify(*, user_id: int, phone: str, now: datetime) -> DomainError | None:
     User = get_user_model()
     if User.objects.filter(phone=phone, phone_verified_at__isnull=False).exclude(pk=user_id).exists():
-        return PhoneNotVerifiable()
+        return PhoneNotVerifiableError()
     try:
         with transaction.atomic():
             User.objects.filter(pk=user_id, phone=phone).update(phone_verified_at=now)
     except IntegrityError:
         # Another member verified the same number a moment ago (the partial unique constraint).
-        return PhoneNotVerifiable()
+        return PhoneNotVerifiableError()
     points_services.claim_identities(user_id=user_id, identities=[f"phone:{phone}"])
     return None

@@ -17,13 +17,13 @@ from django.utils import timezone
 
 from accounts import locks, rules
 from accounts.exceptions import (
-    PasswordIncorrect,
-    PinAlreadySet,
-    PinIncorrect,
-    PinInvalid,
-    PinLocked,
-    PinNotSet,
-    PinTooWeak,
+    PasswordIncorrectError,
+    PinAlreadySetError,
+    PinIncorrectError,
+    PinInvalidError,
+    PinLockedError,
+    PinNotSetError,
+    PinTooWeakError,
 )
 from accounts.models import PaymentPin
 from pointsmall.kernel.errors import DomainError
@@ -31,9 +31,9 @@ from pointsmall.kernel.errors import DomainError
 
 def _check_new_pin(pin: str) -> None:
     if not rules.is_pin_format(pin):
-        raise PinInvalid()
+        raise PinInvalidError()
     if rules.is_weak_pin(pin):
-        raise PinTooWeak()
+        raise PinTooWeakError()
 
 
 def _now_holding_the_lock():
@@ -55,7 +55,7 @@ def _failures_so_far(row: PaymentPin, now: datetime) -> int:
 
 def _raise_if_locked(row: PaymentPin, now: datetime) -> None:
     if row.locked_until is not None and row.locked_until > now:
-        raise PinLocked(locked_until=row.locked_until, now=now)
+        raise PinLockedError(locked_until=row.locked_until, now=now)
 
 
 def _record_failure(row: PaymentPin, now: datetime) -> DomainError:
@@ -65,9 +65,9 @@ def _record_failure(row: PaymentPin, now: datetime) -> DomainError:
     if attempts >= rules.PIN_MAX_FAILURES:
         locked_until = now + rules.PIN_LOCK_DURATION
         PaymentPin.objects.filter(pk=row.pk).update(failed_attempts=attempts, locked_until=locked_until)
-        return PinLocked(locked_until=locked_until, now=now)
+        return PinLockedError(locked_until=locked_until, now=now)
     PaymentPin.objects.filter(pk=row.pk).update(failed_attempts=attempts, locked_until=None)
-    return PinIncorrect(attempts_left=rules.PIN_MAX_FAILURES - attempts)
+    return PinIncorrectError(attempts_left=rules.PIN_MAX_FAILURES - attempts)
 
 
 def _reset(row: PaymentPin, **changes: object) -> None:
@@ -79,34 +79,34 @@ def _reset(row: PaymentPin, **changes: object) -> None:
 
 @transaction.atomic
 def pin_set(*, user_id: int, pin: str) -> None:
-    """Set the member's first payment PIN. Raises PinInvalid, PinTooWeak, or PinAlreadySet if one exists.
+    """Set the member's first payment PIN. Raises PinInvalidError, PinTooWeakError, or PinAlreadySetError if one exists.
 
     Locks nothing (the one-to-one unique constraint settles a race). Safe to call twice:
-    the second call raises PinAlreadySet and changes nothing.
+    the second call raises PinAlreadySetError and changes nothing.
     """
     _check_new_pin(pin)
     if PaymentPin.objects.filter(user_id=user_id).exists():
-        raise PinAlreadySet()
+        raise PinAlreadySetError()
     try:
         with transaction.atomic():
             PaymentPin.objects.create(user_id=user_id, pin_hash=make_password(pin))
     except IntegrityError:
-        raise PinAlreadySet() from None
+        raise PinAlreadySetError() from None
 
 
 def pin_change(*, user_id: int, password: str, new_pin: str) -> None:
     """Replace the member's PIN after checking their account password; clears any failures and lock.
 
     A wrong password counts as a failed attempt, like a wrong PIN, so this form cannot be
-    used to guess the password either. Raises PinInvalid, PinTooWeak (nothing counted),
-    PinNotSet, PinLocked, PasswordIncorrect. Locks the PIN row. Safe to call twice.
+    used to guess the password either. Raises PinInvalidError, PinTooWeakError (nothing counted),
+    PinNotSetError, PinLockedError, PasswordIncorrectError. Locks the PIN row. Safe to call twice.
     Call it outside any transaction (see the module docstring).
     """
     _check_new_pin(new_pin)
     with transaction.atomic():
         row = locks.pin_for_update(user_id=user_id)
         if row is None:
-            raise PinNotSet()
+            raise PinNotSetError()
         now = _now_holding_the_lock()
         _raise_if_locked(row, now)
         password_hash = get_user_model().objects.filter(pk=user_id).values_list("password", flat=True).get()
@@ -114,23 +114,23 @@ def pin_change(*, user_id: int, password: str, new_pin: str) -> None:
             _reset(row, pin_hash=make_password(new_pin))
             return
         failure = _record_failure(row, now)
-    if isinstance(failure, PinIncorrect):
-        raise PasswordIncorrect(attempts_left=failure.attempts_left)
+    if isinstance(failure, PinIncorrectError):
+        raise PasswordIncorrectError(attempts_left=failure.attempts_left)
     raise failure
 
 
 def pin_verify(*, user_id: int, pin: str) -> None:
     """Check the member's payment PIN. Returns None when it is right; a right PIN clears the failure count.
 
-    Raises PinNotSet, PinLocked (``remaining``/``minutes`` until it unlocks) or PinIncorrect
-    (``attempts_left``); the fifth wrong PIN in a row raises PinLocked and locks PIN use for
+    Raises PinNotSetError, PinLockedError (``remaining``/``minutes`` until it unlocks) or PinIncorrectError
+    (``attempts_left``); the fifth wrong PIN in a row raises PinLockedError and locks PIN use for
     15 minutes. Locks the member's PIN row (select_for_update), so concurrent attempts are
     counted one after the other. Call it outside any transaction (see the module docstring).
     """
     with transaction.atomic():
         row = locks.pin_for_update(user_id=user_id)
         if row is None:
-            raise PinNotSet()
+            raise PinNotSetError()
         now = _now_holding_the_lock()
         _raise_if_locked(row, now)
         if rules.is_pin_format(pin) and check_password(pin, row.pin_hash):

@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from accounts import locks, rules
-from accounts.exceptions import InvalidPhone, InvalidText
+from accounts.exceptions import InvalidPhoneError, InvalidTextError
 from accounts.services.avatars import PreparedAvatar
 
 
@@ -42,20 +42,20 @@ def profile_update(
     ``display_name`` is cleaned by ``rules.clean_member_text``. ``phone`` may be given in any
     format ``rules.normalize_phone`` accepts (None or "" clears it). A number is not checked
     against other members' (that would tell anyone who uses it): a new number is saved
-    unverified, and only verifying it (services.phone) makes it count. Raises InvalidText,
-    InvalidPhone. Locks the user row. Safe to call twice: the fields end the same, and each
+    unverified, and only verifying it (services.phone) makes it count. Raises InvalidTextError,
+    InvalidPhoneError. Locks the user row. Safe to call twice: the fields end the same, and each
     call with an avatar stores a fresh copy and deletes the one it replaces once the
     transaction commits.
     """
     try:
         name = rules.clean_member_text(display_name)
-    except rules.UnsafeText:
-        raise InvalidText() from None
+    except rules.UnsafeTextError:
+        raise InvalidTextError() from None
     normalized = None
     if phone:
         normalized = rules.normalize_phone(phone)
         if normalized is None:
-            raise InvalidPhone()
+            raise InvalidPhoneError()
     user = locks.member_row_for_update(user_id=user_id)
     if normalized != user.phone:
         user.phone_verified_at = None

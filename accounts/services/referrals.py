@@ -23,12 +23,12 @@ from django.utils import timezone
 from accounts import locks, notices, rules, selectors
 from accounts.enums import HoldReason, NoRewardReason, NotificationKind, ReferralStatus
 from accounts.exceptions import (
-    InviteCodeUnknown,
-    ReferralAlreadyBound,
-    ReferralNotDeniable,
-    ReferralNotFound,
-    ReferralNotHeld,
-    ReferralSelf,
+    InviteCodeUnknownError,
+    ReferralAlreadyBoundError,
+    ReferralNotDeniableError,
+    ReferralNotFoundError,
+    ReferralNotHeldError,
+    ReferralSelfError,
 )
 from accounts.models import InviteCode, Referral
 from accounts.services.notifications import notification_send
@@ -84,8 +84,8 @@ def _tell_inviter(referral: Referral, event: str, message_code: str, **params: o
 def referral_bind(*, invitee_id: int, code: str, signup_ip: str | None = None) -> str:
     """Bind a member who is signing up to the member whose invite code they used; returns the status.
 
-    Once per member, never to oneself, never changed: raises InviteCodeUnknown, ReferralSelf
-    or ReferralAlreadyBound and writes nothing. When this sign-up makes
+    Once per member, never to oneself, never changed: raises InviteCodeUnknownError, ReferralSelfError
+    or ReferralAlreadyBoundError and writes nothing. When this sign-up makes
     ``REFERRAL_IP_HOURLY_LIMIT`` or more through invites from one IP address within an hour,
     it is held for review, and so are the others from that address in that hour whose
     rewards are not final yet (their pending sign-up rewards are cancelled).
@@ -93,7 +93,7 @@ def referral_bind(*, invitee_id: int, code: str, signup_ip: str | None = None) -
     The binding is one transaction; each earlier referral held is another, which locks that
     inviter's points account and then the referral, so one inviter is locked at a time.
     Call it outside a transaction (the sign-up does). Not repeatable: a second call for the
-    same member raises ReferralAlreadyBound.
+    same member raises ReferralAlreadyBoundError.
     """
     status, burst = _bind(invitee_id=invitee_id, code=code, signup_ip=signup_ip)
     for referral_id in burst:
@@ -105,11 +105,11 @@ def referral_bind(*, invitee_id: int, code: str, signup_ip: str | None = None) -
 def _bind(*, invitee_id: int, code: str, signup_ip: str | None) -> tuple[str, list[int]]:
     inviter = selectors.invite_code_owner(code=code)
     if inviter is None:
-        raise InviteCodeUnknown()
+        raise InviteCodeUnknownError()
     if inviter.user_id == invitee_id:
-        raise ReferralSelf()
+        raise ReferralSelfError()
     if Referral.objects.filter(invitee_id=invitee_id).exists():
-        raise ReferralAlreadyBound()
+        raise ReferralAlreadyBoundError()
     now = timezone.now()
     status, held_reason = ReferralStatus.PENDING, ""
     burst: list[int] = []
@@ -134,7 +134,7 @@ def _bind(*, invitee_id: int, code: str, signup_ip: str | None) -> tuple[str, li
             )
     except IntegrityError:
         # The same member bound concurrently (a double-submitted sign-up).
-        raise ReferralAlreadyBound() from None
+        raise ReferralAlreadyBoundError() from None
     if status == ReferralStatus.HELD:
         _tell_inviter(referral, "held", notices.REFERRAL_HELD)
     return status, burst
@@ -405,7 +405,7 @@ def referral_first_order_withdraw(*, invitee_id: int, reference: str) -> bool:
 def _locked_referral(referral_id: int) -> Referral:
     inviter_id = Referral.objects.filter(pk=referral_id).values_list("inviter_id", flat=True).first()
     if inviter_id is None:
-        raise ReferralNotFound()
+        raise ReferralNotFoundError()
     points_services.account_lock(user_id=inviter_id)
     return locks.referral_by_id_for_update(referral_id=referral_id)
 
@@ -415,12 +415,12 @@ def referral_approve(*, referral_id: int, reviewer_id: int) -> None:
     """An operator clears a referral held for review: the inviter is paid what it has earned
     so far (within the monthly cap), the rest as it comes.
 
-    Raises ReferralNotFound, or ReferralNotHeld (writing nothing) for one that is not held.
-    Locks: the inviter's points account, then the referral. A second call raises ReferralNotHeld.
+    Raises ReferralNotFoundError, or ReferralNotHeldError (writing nothing) for one that is not held.
+    Locks: the inviter's points account, then the referral. A second call raises ReferralNotHeldError.
     """
     referral = _locked_referral(referral_id)
     if referral.status != ReferralStatus.HELD:
-        raise ReferralNotHeld(status=ReferralStatus(referral.status).label)
+        raise ReferralNotHeldError(status=ReferralStatus(referral.status).label)
     now = timezone.now()
     referral.status = ReferralStatus.APPROVED
     referral.reviewed_by_id = reviewer_id
@@ -437,12 +437,12 @@ def referral_deny(*, referral_id: int, reviewer_id: int) -> None:
     """An operator refuses a pending or held referral: it never earns the inviter anything.
     The friend stays bound (an invitation never changes) and keeps their own account.
 
-    Raises ReferralNotFound, or ReferralNotDeniable (writing nothing) once it is approved or
+    Raises ReferralNotFoundError, or ReferralNotDeniableError (writing nothing) once it is approved or
     denied. Locks: the inviter's points account, then the referral. A second call raises.
     """
     referral = _locked_referral(referral_id)
     if referral.status not in (ReferralStatus.PENDING, ReferralStatus.HELD):
-        raise ReferralNotDeniable(status=ReferralStatus(referral.status).label)
+        raise ReferralNotDeniableError(status=ReferralStatus(referral.status).label)
     referral.status = ReferralStatus.DENIED
     referral.reviewed_by_id = reviewer_id
     referral.reviewed_at = timezone.now()

@@ -14,28 +14,28 @@ from django.utils.translation import ngettext
 from pointsmall.kernel.errors import DomainError
 
 
-class ImageRefused(DomainError):
+class ImageRefusedError(DomainError):
     """An upload that is not a picture this use accepts; the apps' own image errors subclass it."""
 
     code = "image_refused"
     default_message = _("This file is not an image we can use.")
 
 
-class ImageUnreadable(ImageRefused):
+class ImageUnreadableError(ImageRefusedError):
     code = "image_unreadable"
 
 
-class ImageFileTooLarge(ImageRefused):
+class ImageFileTooLargeError(ImageRefusedError):
     code = "image_file_too_large"
     default_message = _("The picture is too large (%(size)s). Upload one of at most %(limit)s.")
 
 
-class ImageTooManyPixels(ImageRefused):
+class ImageTooManyPixelsError(ImageRefusedError):
     code = "image_too_many_pixels"
     default_message = _("The picture has too many pixels. Upload one of at most %(limit)s megapixels.")
 
 
-class ImageTooCostly(ImageRefused):
+class ImageTooCostlyError(ImageRefusedError):
     code = "image_too_costly"
     default_message = _(
         "This picture is too large for us to process (%(width)s × %(height)s). "
@@ -43,12 +43,12 @@ class ImageTooCostly(ImageRefused):
     )
 
 
-class ImageAnimated(ImageRefused):
+class ImageAnimatedError(ImageRefusedError):
     code = "image_animated"
     default_message = _("Animated pictures can't be used: upload a still picture.")
 
 
-class UploadRateLimited(DomainError):
+class UploadRateLimitedError(DomainError):
     code = "upload_rate_limited"
     default_message = _("You have uploaded many pictures in a short time. Try again later.")
     http_status = 429

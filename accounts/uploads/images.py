@@ -32,12 +32,12 @@ from django.template.defaultfilters import filesizeformat
 from PIL import Image, UnidentifiedImageError
 
 from accounts.uploads.exceptions import (
-    ImageAnimated,
-    ImageFileTooLarge,
-    ImageRefused,
-    ImageTooCostly,
-    ImageTooManyPixels,
-    ImageUnreadable,
+    ImageAnimatedError,
+    ImageFileTooLargeError,
+    ImageRefusedError,
+    ImageTooCostlyError,
+    ImageTooManyPixelsError,
+    ImageUnreadableError,
 )
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -250,13 +250,13 @@ def _orientation(image: Image.Image) -> int | None:
 def _check_header(image: Image.Image, rules: ImageRules) -> None:
     width, height = image.size
     if width * height > rules.max_pixels:
-        raise ImageTooManyPixels(width=width, height=height, limit=rules.max_pixels // 1_000_000)
+        raise ImageTooManyPixelsError(width=width, height=height, limit=rules.max_pixels // 1_000_000)
     if _is_animated(image):
-        raise ImageAnimated()
+        raise ImageAnimatedError()
 
 
-def _too_costly(width: int, height: int, limit: int) -> ImageTooCostly:
-    return ImageTooCostly(width=width, height=height, limit=max(1, limit // 1_000_000))
+def _too_costly(width: int, height: int, limit: int) -> ImageTooCostlyError:
+    return ImageTooCostlyError(width=width, height=height, limit=max(1, limit // 1_000_000))
 
 
 def _peek_webp(upload: IO[bytes], rules: ImageRules) -> None:
@@ -268,7 +268,7 @@ def _peek_webp(upload: IO[bytes], rules: ImageRules) -> None:
         return
     width, height = size
     if width * height > rules.max_pixels:
-        raise ImageTooManyPixels(width=width, height=height, limit=rules.max_pixels // 1_000_000)
+        raise ImageTooManyPixelsError(width=width, height=height, limit=rules.max_pixels // 1_000_000)
     limit = min(rules.max_pixels, rules.max_decode_bytes // 16, rules.max_decode_work // 2)
     if width * height > limit:
         raise _too_costly(width, height, limit)
@@ -278,18 +278,18 @@ def image_decode(*, upload: File, rules: ImageRules) -> Image.Image:
     """Decode an uploaded picture within ``rules`` into an upright RGB or RGBA image, metadata dropped.
 
     The result fits ``rules.max_side`` on its long side (never enlarged) and carries no
-    ``info`` (no EXIF, GPS, XMP, ICC or comments). Refuses, with an ``ImageRefused`` subclass
+    ``info`` (no EXIF, GPS, XMP, ICC or comments). Refuses, with an ``ImageRefusedError`` subclass
     and before decoding a pixel: an empty file or one over ``max_bytes`` (before reading it),
-    a format not in ``rules.formats`` whatever the name says (``ImageUnreadable``), more than
-    ``max_pixels`` (``ImageTooManyPixels``), an animation (``ImageAnimated``), a picture whose
-    decoding would pass the memory or work budget (``ImageTooCostly``, see ``decode_limit``);
-    and then a file that fails to decode, e.g. truncated (``ImageUnreadable``). Costs at most
+    a format not in ``rules.formats`` whatever the name says (``ImageUnreadableError``), more than
+    ``max_pixels`` (``ImageTooManyPixelsError``), an animation (``ImageAnimatedError``), a picture whose
+    decoding would pass the memory or work budget (``ImageTooCostlyError``, see ``decode_limit``);
+    and then a file that fails to decode, e.g. truncated (``ImageUnreadableError``). Costs at most
     ~0.5 s of CPU and ~100 MB whatever the content. Writes nothing; safe to call twice.
     """
     if not upload.size:
-        raise ImageUnreadable()
+        raise ImageUnreadableError()
     if upload.size > rules.max_bytes:
-        raise ImageFileTooLarge(size=filesizeformat(upload.size), limit=filesizeformat(rules.max_bytes))
+        raise ImageFileTooLargeError(size=filesizeformat(upload.size), limit=filesizeformat(rules.max_bytes))
     try:
         upload.seek(0)
         if "WEBP" in rules.formats:
@@ -314,11 +314,11 @@ def image_decode(*, upload: File, rules: ImageRules) -> Image.Image:
             mode = _mode_for(image)
             picture = _fit_in_bands(image, target, mode) if image.size != target else image.convert(mode)
     except Image.DecompressionBombError:
-        raise ImageTooManyPixels(limit=rules.max_pixels // 1_000_000) from None
-    except ImageRefused:
+        raise ImageTooManyPixelsError(limit=rules.max_pixels // 1_000_000) from None
+    except ImageRefusedError:
         raise
     except _DECODE_ERRORS:
-        raise ImageUnreadable() from None
+        raise ImageUnreadableError() from None
     finally:
         upload.seek(0)
     picture = _upright(picture, orientation)

@@ -11,14 +11,14 @@ from django.conf import settings
 from django.http import HttpRequest
 from django_ratelimit.core import get_usage
 
-from accounts.uploads.exceptions import UploadRateLimited
+from accounts.uploads.exceptions import UploadRateLimitedError
 
 # One budget for every kind of member upload (avatar, review photo): each costs the same decode.
 GROUP = "uploads.member-pictures"
 
 
 def upload_count(*, request: HttpRequest) -> None:
-    """Count one picture upload by the signed-in member; raise UploadRateLimited past ``UPLOAD_RATE_LIMIT``.
+    """Count one picture upload by the signed-in member; raise UploadRateLimitedError past ``UPLOAD_RATE_LIMIT``.
 
     ``UPLOAD_RATE_LIMIT`` is django-ratelimit's "count/period" (default "20/h", a fixed window
     per member). Call it before decoding, once per uploaded picture: a refused request is
@@ -28,4 +28,4 @@ def upload_count(*, request: HttpRequest) -> None:
     usage = get_usage(request, group=GROUP, key="user", rate=settings.UPLOAD_RATE_LIMIT, increment=True)
     if usage is not None and usage["should_limit"]:
         seconds = max(usage["time_left"], 60)
-        raise UploadRateLimited(minutes=-(-seconds // 60))
+        raise UploadRateLimitedError(minutes=-(-seconds // 60))

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from accounts.uploads.exceptions import ImageRefused
+from accounts.uploads.exceptions import ImageRefusedError
 from catalog.enums import ProductKind
 from catalog.images import PreparedImage, product_image_attach, product_image_prepare
 from catalog.models import Category, Order, Product, ProductImage, SalePrice
@@ -185,7 +185,7 @@ class ProductImageForm(forms.ModelForm):
         if upload:
             try:
                 self.prepared = product_image_prepare(upload=upload)
-            except ImageRefused as error:
+            except ImageRefusedError as error:
                 form_error(self, error, "upload")
         elif self.instance.pk is None:
             self.add_error("upload", _("Choose a picture."))

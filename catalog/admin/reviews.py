@@ -47,7 +47,7 @@ class ReviewAdmin(admin.ModelAdmin):
         for review_id in review_ids:
             try:
                 taken += services.review_remove(review_id=review_id, actor_id=request.user.pk)
-            except services.ReviewNotFound:
+            except services.ReviewNotFoundError:
                 continue  # removed meanwhile by someone else: already done
         if taken:
             self.message_user(request, _("Review points taken back: %(points)s.") % {"points": taken}, messages.INFO)

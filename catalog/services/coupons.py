@@ -18,7 +18,7 @@ from django.utils.formats import date_format
 
 from catalog import notices
 from catalog.enums import OrderStatus, ProductKind
-from catalog.exceptions import CouponAlreadyUsed, CouponExpired, CouponNotActive, CouponNotFound
+from catalog.exceptions import CouponAlreadyUsedError, CouponExpiredError, CouponNotActiveError, CouponNotFoundError
 from catalog.models import Code, OrderEvent
 from pointsmall.kernel.errors import DomainError
 
@@ -114,17 +114,17 @@ def coupon_lookup(*, code: str) -> list[CouponView]:
     """Every issued coupon with this code (almost always one: codes are unique per product, not globally).
 
     A hand-typed code in lower case still matches a code issued in upper case. Raises
-    CouponNotFound for an unknown code, a code still in the pool (not issued) or a code of a
+    CouponNotFoundError for an unknown code, a code still in the pool (not issued) or a code of a
     virtual item. Reads only.
     """
     value = normalize_code(code)
     if not value or len(value) > MAX_CODE_LENGTH:
-        raise CouponNotFound()
+        raise CouponNotFoundError()
     found = list(_issued_coupons().filter(code=value).order_by("pk"))
     if not found and value.upper() != value:
         found = list(_issued_coupons().filter(code=value.upper()).order_by("pk"))
     if not found:
-        raise CouponNotFound()
+        raise CouponNotFoundError()
     return [_view(c) for c in found]
 
 
@@ -136,12 +136,12 @@ def _local(moment: datetime) -> str:
 def _use(code_id: int, code: str, actor_id: int, now: datetime) -> tuple[CouponView | None, DomainError | None]:
     coupon = _issued_coupons().filter(pk=code_id, code=code).first()
     if coupon is None:
-        return None, CouponNotFound()
+        return None, CouponNotFoundError()
     view = _view(coupon)
     if not view.is_active:
-        return view, CouponNotActive(status=view.order_status_label)
+        return view, CouponNotActiveError(status=view.order_status_label)
     if view.used_at is None and view.is_expired(now):
-        return view, CouponExpired(until=_local(view.valid_until))
+        return view, CouponExpiredError(until=_local(view.valid_until))
     used = Code.objects.filter(pk=coupon.pk, used_at__isnull=True).update(used_at=now, used_by_id=actor_id)
     if used == 1:
         OrderEvent.objects.create(
@@ -173,16 +173,16 @@ def _use(code_id: int, code: str, actor_id: int, now: datetime) -> tuple[CouponV
         ),
         created_at=now,
     )
-    return first, CouponAlreadyUsed(used_at=_local(first.used_at), used_by=first.used_by)
+    return first, CouponAlreadyUsedError(used_at=_local(first.used_at), used_by=first.used_by)
 
 
 def coupon_redeem_in_store(*, code_id: int, code: str, actor_id: int) -> CouponView:
     """Mark an issued coupon used by the staff member ``actor_id``; the code must match the id (no guessing ids).
 
     Locks nothing beyond the code row the guarded UPDATE touches. Safe to call twice: the
-    second call is refused with CouponAlreadyUsed (naming when and by whom) and changes
-    nothing but the audit note. Raises CouponNotFound, CouponNotActive (order not completed:
-    awaiting payment or review) and CouponExpired.
+    second call is refused with CouponAlreadyUsedError (naming when and by whom) and changes
+    nothing but the audit note. Raises CouponNotFoundError, CouponNotActiveError (order not completed:
+    awaiting payment or review) and CouponExpiredError.
     """
     view, error = _use(code_id, normalize_code(code), actor_id, timezone.now())
     if error is not None:

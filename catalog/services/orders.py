@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from catalog import flash_gate, notices
 from catalog.enums import OrderStatus, ProductKind, RefundReason, StockReason
-from catalog.exceptions import InvalidTransition, OrderNotFound, ReasonRequired
+from catalog.exceptions import InvalidTransitionError, OrderNotFoundError, ReasonRequiredError
 from catalog.models import CashRefund, Code, Order, OrderEvent, Product, StockMovement
 from catalog.services import privileges
 from catalog.services.refunds import cash_refund_open
@@ -51,14 +51,14 @@ def _lock(order_id: int, member_id: int | None = None) -> Order:
         orders = orders.filter(member_id=member_id)
     order = orders.filter(pk=order_id).first()
     if order is None:
-        raise OrderNotFound()
+        raise OrderNotFoundError()
     return order
 
 
 def _move(order: Order, action: str, *, actor_id: int | None, note: str = "", **fields) -> Order:
     allowed, target = TRANSITIONS[action]
     if order.status not in allowed:
-        raise InvalidTransition(action=str(ACTION_LABELS[action]), status=order.get_status_display())
+        raise InvalidTransitionError(action=str(ACTION_LABELS[action]), status=order.get_status_display())
     # After payment an order goes where it would have started without a cash part
     # (redemption._first_status): review first when the product needs it, whatever its kind.
     if action == "pay" and order.product.requires_review:
@@ -122,7 +122,7 @@ def _with_member_lock(order_id: int):
     """Lock order: the member's points account first (refunds write the ledger), then the order."""
     member_id = Order.objects.filter(pk=order_id).values_list("member_id", flat=True).first()
     if member_id is None:
-        raise OrderNotFound()
+        raise OrderNotFoundError()
     points_services.account_lock(user_id=member_id)
     return _lock(order_id)
 
@@ -142,11 +142,11 @@ def order_cancel(
     cash part was paid, a CashRefund opened ("due") for the whole cash total, asked of the
     gateway on commit (``callback_base``: see ``catalog.payments.callback_base``).
     Locks the member's points account, then the order. ``member_id`` restricts it to that
-    member's order (others: OrderNotFound). Safe to call twice: a cancelled order is
-    refused with InvalidTransition and nothing changes.
+    member's order (others: OrderNotFoundError). Safe to call twice: a cancelled order is
+    refused with InvalidTransitionError and nothing changes.
     """
     if member_id is not None and not Order.objects.filter(pk=order_id, member_id=member_id).exists():
-        raise OrderNotFound()
+        raise OrderNotFoundError()
     order = _with_member_lock(order_id)
     order = _move(order, "cancel", actor_id=actor_id, note=reason)
     _undo(order, actor_id=actor_id, note=reason or "cancelled")
@@ -158,11 +158,11 @@ def order_cancel(
 def order_reject(*, order_id: int, actor_id: int, reason: str, callback_base: str = "") -> Order:
     """An operator rejects an order under review or approved: undone like a cancellation (cash refund included).
 
-    Raises ReasonRequired (blank reason), OrderNotFound, InvalidTransition. Safe to call twice.
+    Raises ReasonRequiredError (blank reason), OrderNotFoundError, InvalidTransitionError. Safe to call twice.
     """
     reason = (reason or "").strip()
     if not reason:
-        raise ReasonRequired()
+        raise ReasonRequiredError()
     order = _with_member_lock(order_id)
     order = _move(order, "reject", actor_id=actor_id, note=reason, reject_reason=reason[:200])
     _undo(order, actor_id=actor_id, note=reason)
@@ -195,7 +195,7 @@ def _move_complete_now(order: Order, actor_id: int | None) -> Order:
 def order_ship(*, order_id: int, actor_id: int, carrier: str, tracking_number: str) -> Order:
     carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
     if not carrier or not tracking_number:
-        raise ReasonRequired(_("A carrier and a tracking number are required."))
+        raise ReasonRequiredError(_("A carrier and a tracking number are required."))
     order = _lock(order_id)
     return _move(
         order,
@@ -232,7 +232,7 @@ def order_mark_paid(*, order_id: int, payment_reference: str, actor_id: int | No
     order = _with_member_lock(order_id)
     if order.paid_at is not None:
         if order.payment_reference != payment_reference:
-            raise InvalidTransition(action=str(ACTION_LABELS["pay"]), status=order.get_status_display())
+            raise InvalidTransitionError(action=str(ACTION_LABELS["pay"]), status=order.get_status_display())
         return order
     return _move(order, "pay", actor_id=actor_id, payment_reference=payment_reference[:64], paid_at=timezone.now())
 

@@ -20,7 +20,7 @@ from catalog import (
     payments,
 )
 from catalog.enums import OrderStatus, PaymentBackendName, RefundReason
-from catalog.exceptions import InvalidTransition, OrderNotFound, PaymentExpired, PaymentMismatch
+from catalog.exceptions import InvalidTransitionError, OrderNotFoundError, PaymentExpiredError, PaymentMismatchError
 from catalog.models import CashRefund, Order
 from catalog.payments import Notification, PaymentStart
 from catalog.services.orders import ACTION_LABELS, order_mark_paid
@@ -42,16 +42,16 @@ def payment_begin(*, order_id: int, member_id: int) -> PaymentStart:
 
     The first call gives the order a reference with the configured backend; later calls
     reuse it (and that backend), so a member who comes back pays the same payment.
-    Locks the order row. Raises OrderNotFound (not this member's order), InvalidTransition
-    (not awaiting payment), PaymentExpired (the time to pay has run out). Safe to call twice.
+    Locks the order row. Raises OrderNotFoundError (not this member's order), InvalidTransitionError
+    (not awaiting payment), PaymentExpiredError (the time to pay has run out). Safe to call twice.
     """
     order = Order.objects.select_for_update().filter(pk=order_id, member_id=member_id).first()
     if order is None:
-        raise OrderNotFound()
+        raise OrderNotFoundError()
     if order.status != OrderStatus.AWAITING_PAYMENT:
-        raise InvalidTransition(action=str(ACTION_LABELS["pay"]), status=order.get_status_display())
+        raise InvalidTransitionError(action=str(ACTION_LABELS["pay"]), status=order.get_status_display())
     if order.pay_by is not None and order.pay_by <= timezone.now():
-        raise PaymentExpired(time=date_format(timezone.localtime(order.pay_by), "Y-m-d H:i"))
+        raise PaymentExpiredError(time=date_format(timezone.localtime(order.pay_by), "Y-m-d H:i"))
     if not order.payment_reference:
         backend = payments.backend_named(payments.configured_backend_name())
         order.payment_backend = backend.name
@@ -70,29 +70,29 @@ def payment_notification_apply(*, notification: Notification, backend: str, call
     this reference nothing is written (ALREADY_PROCESSED). For an order cancelled before the
     payment arrived (LATE) the order stays cancelled and a CashRefund of the amount received
     is opened (once per payment: a replay finds it) and asked of the gateway on commit,
-    confirmed at ``callback_base``. Raises PaymentMismatch when the notification names an
+    confirmed at ``callback_base``. Raises PaymentMismatchError when the notification names an
     unknown order, another reference or backend, another amount, or a status other than paid.
     """
     # No nonce is stored (no table for it): a replay is harmless because paying is idempotent,
     # and the signed timestamp bounds how long a captured notification is accepted at all.
     if notification.status != payments.STATUS_PAID:
-        raise PaymentMismatch(reason=_("unsupported status %(status)r") % {"status": notification.status})
+        raise PaymentMismatchError(reason=_("unsupported status %(status)r") % {"status": notification.status})
     # The member's points account first, then the order (the lock order of every order write):
     # marking paid may complete the order and apply a privilege, which writes the ledger.
     member_id = Order.objects.filter(pk=notification.order_id).values_list("member_id", flat=True).first()
     if member_id is None:
-        raise PaymentMismatch(reason=_("no order %(order)s") % {"order": notification.order_id})
+        raise PaymentMismatchError(reason=_("no order %(order)s") % {"order": notification.order_id})
     points_services.account_lock(user_id=member_id)
     order = Order.objects.select_for_update().filter(pk=notification.order_id).first()
     if order is None:
-        raise PaymentMismatch(reason=_("no order %(order)s") % {"order": notification.order_id})
+        raise PaymentMismatchError(reason=_("no order %(order)s") % {"order": notification.order_id})
     if order.payment_backend != backend or order.payment_reference != notification.reference:
-        raise PaymentMismatch(
+        raise PaymentMismatchError(
             reason=_("order %(order)s is not paid with reference %(reference)s")
             % {"order": order.pk, "reference": notification.reference}
         )
     if order.cash_total != notification.amount:
-        raise PaymentMismatch(
+        raise PaymentMismatchError(
             reason=_("order %(order)s costs %(cost)s, not %(amount)s")
             % {"order": order.pk, "cost": order.cash_total, "amount": notification.amount}
         )
@@ -125,19 +125,19 @@ def payment_offline_late_record(*, order_id: int, actor_id: int) -> CashRefund:
 
     The order stays cancelled (its points are back already); the money received is owed
     back, as a CashRefund the operator records once paid back. Locks the order row. Raises
-    OrderNotFound, InvalidTransition (not a cancelled, unpaid offline order with a cash part).
+    OrderNotFoundError, InvalidTransitionError (not a cancelled, unpaid offline order with a cash part).
     Safe to call twice: the second call returns the same refund.
     """
     order = Order.objects.select_for_update().filter(pk=order_id).first()
     if order is None:
-        raise OrderNotFound()
+        raise OrderNotFoundError()
     if (
         order.status != OrderStatus.CANCELLED
         or order.paid_at is not None
         or order.cash_total <= 0
         or order.payment_backend == PaymentBackendName.SANDBOX
     ):
-        raise InvalidTransition(action=str(ACTION_LABELS["pay"]), status=order.get_status_display())
+        raise InvalidTransitionError(action=str(ACTION_LABELS["pay"]), status=order.get_status_display())
     return cash_refund_open(
         order=order,
         reason=RefundReason.LATE_PAYMENT,

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.enums import OrderStatus, PrivilegeEffect, ProductKind
-from catalog.exceptions import PrivilegeNotNeeded, PrivilegeUnavailable
+from catalog.exceptions import PrivilegeNotNeededError, PrivilegeUnavailableError
 from catalog.models import Order, OrderEffect, Product
 from points import selectors as points_selectors
 from points import services as points_services
@@ -172,19 +172,19 @@ def _parameter_errors(product: Product) -> bool:
 def privilege_check(*, product: Product, user_id: int) -> None:
     """Refuse to sell a privilege that would do nothing, before anything is charged.
 
-    Raises PrivilegeUnavailable when the item has no effect, or one not available today (even
-    if someone put it on the shelf), and PrivilegeNotNeeded when a tier trial lends a tier the
+    Raises PrivilegeUnavailableError when the item has no effect, or one not available today (even
+    if someone put it on the shelf), and PrivilegeNotNeededError when a tier trial lends a tier the
     member has already earned (or a lower one). No query for other kinds of products.
     """
     if product.kind != ProductKind.PRIVILEGE and not product.effect:
         return
     if not product_sellable(product):
-        raise PrivilegeUnavailable()
+        raise PrivilegeUnavailableError()
     if product.effect == PrivilegeEffect.TIER_TRIAL:
         earned = points_selectors.earned_tier(user_id=user_id)
         lent = next((t for t in points_selectors.tier_ladder() if t.code == product.effect_tier), None)
         if earned is not None and lent is not None and earned.rank >= lent.rank:
-            raise PrivilegeNotNeeded(tier=lent.name)
+            raise PrivilegeNotNeededError(tier=lent.name)
 
 
 def order_effect_record(*, order: Order, product: Product) -> OrderEffect | None:
@@ -206,7 +206,7 @@ def order_effect_apply(*, order: Order) -> OrderEffect | None:
     Runs inside the caller's transaction, so the completion and the effect commit together.
     Locks: the member's points account, then the effect row. Safe to call twice: an applied
     effect is returned unchanged, and the applier's key is the order's (one effect per order).
-    Raises PrivilegeUnavailable when the effect is no longer delivered (the completion then
+    Raises PrivilegeUnavailableError when the effect is no longer delivered (the completion then
     fails and the order stays where it was). Returns None (no query) for any other order.
     """
     if order.kind != ProductKind.PRIVILEGE or order.status != OrderStatus.COMPLETED:
@@ -217,7 +217,7 @@ def order_effect_apply(*, order: Order) -> OrderEffect | None:
         return effect
     applier = _APPLIERS.get(effect.effect)
     if applier is None:
-        raise PrivilegeUnavailable()
+        raise PrivilegeUnavailableError()
     delivery = applier(
         user_id=order.member_id,
         quantity=order.quantity,

@@ -21,26 +21,26 @@ from accounts import services as accounts_services
 from catalog import flash_gate, notices, rules
 from catalog.enums import OrderStatus, ProductKind, StockReason
 from catalog.exceptions import (
-    AddressRequired,
-    DailyLimitReached,
-    InvalidQuantity,
-    LifetimeLimitReached,
-    NoCodesLeft,
-    OrderCapExceeded,
-    OutOfStock,
-    ProductUnavailable,
-    RequestConflict,
-    SaleEnded,
-    SaleNotStarted,
-    SoldOut,
-    TierRequired,
+    AddressRequiredError,
+    DailyLimitReachedError,
+    InvalidQuantityError,
+    LifetimeLimitReachedError,
+    NoCodesLeftError,
+    OrderCapExceededError,
+    OutOfStockError,
+    ProductUnavailableError,
+    RequestConflictError,
+    SaleEndedError,
+    SaleNotStartedError,
+    SoldOutError,
+    TierRequiredError,
 )
 from catalog.models import Code, Order, OrderEvent, Product, SalePrice, StockMovement
 from catalog.services import privileges
 from points import selectors as points_selectors
 from points import services as points_services
 from points.confirmation import Totals, confirmation_check, confirmation_read, confirmation_sign
-from points.exceptions import InsufficientPoints
+from points.exceptions import InsufficientPointsError
 from pointsmall.kernel.errors import DomainError
 
 COUNTED_STATUSES = [s for s in OrderStatus.values if s not in (OrderStatus.CANCELLED, OrderStatus.REJECTED)]
@@ -87,22 +87,22 @@ def _sale_points(product: Product, now) -> int | None:
 
 def _check_on_sale(product: Product, now) -> None:
     if not product.on_shelf:
-        raise ProductUnavailable()
+        raise ProductUnavailableError()
     if product.sale_starts_at and now < product.sale_starts_at:
-        raise SaleNotStarted(start=date_format(timezone.localtime(product.sale_starts_at), "Y-m-d H:i"))
+        raise SaleNotStartedError(start=date_format(timezone.localtime(product.sale_starts_at), "Y-m-d H:i"))
     if product.sale_ends_at and now >= product.sale_ends_at:
-        raise SaleEnded()
+        raise SaleEndedError()
 
 
 def _check_tier(product: Product, tier_rank: int) -> None:
     if product.min_tier_rank > tier_rank:
         names = {t.rank: t.name for t in points_selectors.tier_ladder()}
-        raise TierRequired(tier=names.get(product.min_tier_rank, product.min_tier_rank))
+        raise TierRequiredError(tier=names.get(product.min_tier_rank, product.min_tier_rank))
 
 
 def _check_limits(product: Product, user_id: int, quantity: int, now) -> None:
     if quantity < 1 or quantity > product.per_order_limit:
-        raise InvalidQuantity(limit=product.per_order_limit)
+        raise InvalidQuantityError(limit=product.per_order_limit)
     if product.per_day_limit is None and product.lifetime_limit is None:
         return
     from zoneinfo import ZoneInfo
@@ -114,17 +114,17 @@ def _check_limits(product: Product, user_id: int, quantity: int, now) -> None:
         today = period_start(now, "day", ZoneInfo(settings.TIME_ZONE))
         used = orders.filter(created_at__gte=today).aggregate(n=Sum("quantity"))["n"] or 0
         if used + quantity > product.per_day_limit:
-            raise DailyLimitReached(limit=product.per_day_limit, left=max(product.per_day_limit - used, 0))
+            raise DailyLimitReachedError(limit=product.per_day_limit, left=max(product.per_day_limit - used, 0))
     if product.lifetime_limit is not None:
         used = orders.aggregate(n=Sum("quantity"))["n"] or 0
         if used + quantity > product.lifetime_limit:
-            raise LifetimeLimitReached(limit=product.lifetime_limit, left=max(product.lifetime_limit - used, 0))
+            raise LifetimeLimitReachedError(limit=product.lifetime_limit, left=max(product.lifetime_limit - used, 0))
 
 
 def _product(product_id: int) -> Product:
     product = Product.objects.filter(pk=product_id).first()
     if product is None:
-        raise ProductUnavailable()
+        raise ProductUnavailableError()
     return product
 
 
@@ -139,13 +139,13 @@ def redemption_quote(*, user_id: int, product_id: int, quantity: int) -> Quote:
     _check_tier(product, tier.rank if tier else 0)
     _check_limits(product, user_id, quantity, now)
     if product.stock < quantity:
-        raise OutOfStock(left=product.stock) if product.stock else SoldOut()
+        raise OutOfStockError(left=product.stock) if product.stock else SoldOutError()
     price = rules.price_for(
         regular=product.points_price, sale=_sale_points(product, now), price_percent=tier.price_percent if tier else 100
     )
     total = price.unit_points * quantity
     if total > settings.CATALOG_ORDER_CAP_POINTS:
-        raise OrderCapExceeded(cap=settings.CATALOG_ORDER_CAP_POINTS)
+        raise OrderCapExceededError(cap=settings.CATALOG_ORDER_CAP_POINTS)
     return Quote(
         product_id=product.pk,
         quantity=quantity,
@@ -174,7 +174,7 @@ def redemption_confirmation_sign(*, user_id: int, product_id: int, quantity: int
 
 
 def redemption_confirmation_read(*, token: str, user_id: int, product_id: int, quantity: int) -> Totals:
-    """The totals the member confirmed. Raises ConfirmationInvalid for a missing or altered token, or
+    """The totals the member confirmed. Raises ConfirmationInvalidError for a missing or altered token, or
     one made for another member, product or quantity. Pure: writes nothing."""
     return confirmation_read(
         token=token,
@@ -202,7 +202,7 @@ def _replay(idempotency_key: str, user_id: int, product_id: int, quantity: int) 
     if order is None:
         return None
     if order.member_id != user_id or order.product_id != product_id or order.quantity != quantity:
-        raise RequestConflict()
+        raise RequestConflictError()
     return order
 
 
@@ -217,7 +217,7 @@ def _take_stock(product: Product, quantity: int, order: Order) -> None:
     )
     if updated != 1:
         left = Product.objects.filter(pk=product.pk).values_list("stock", flat=True).get()
-        raise OutOfStock(left=left) if left else SoldOut()
+        raise OutOfStockError(left=left) if left else SoldOutError()
     stock_after = Product.objects.filter(pk=product.pk).values_list("stock", flat=True).get()
     StockMovement.objects.create(
         product=product, delta=-quantity, stock_after=stock_after, reason=StockReason.REDEMPTION, order=order
@@ -254,7 +254,7 @@ def order_redeem(
 
     ``confirmed`` is what the member confirmed the whole order costs (points and cash, from
     the confirmation page's token): if the price computed now differs in any way, up or
-    down, PriceChanged is raised with the new totals and nothing is charged or written. A
+    down, PriceChangedError is raised with the new totals and nothing is charged or written. A
     change already visible before the PIN check is refused without checking (or counting)
     the PIN; one that lands between the PIN and the transaction is refused by the
     transaction, after a PIN check that then counts as usual. Every member-facing caller
@@ -265,7 +265,7 @@ def order_redeem(
     order, no debit, no stock change behind. Safe to call twice: the same key returns the
     first order at the price it was charged (a double click or a retried POST is one
     redemption), whatever ``confirmed`` says. For a flash sale the Redis gate may refuse
-    first (SoldOut/OutOfStock), before any database transaction.
+    first (SoldOutError/OutOfStockError), before any database transaction.
     """
     if (order := _replay(idempotency_key, user_id, product_id, quantity)) is not None:
         return order
@@ -314,12 +314,12 @@ def _redeem(
         # the one the member confirmed, or nothing happens (docs/decisions/0016).
         confirmation_check(confirmed=confirmed, actual=quote.totals)
     if quote.balance < quote.points_total:
-        raise InsufficientPoints(available=quote.balance, required=quote.points_total)
+        raise InsufficientPointsError(available=quote.balance, required=quote.points_total)
     product = _product(product_id)
     address = None
     if product.kind == ProductKind.PHYSICAL:
         if address_id is None:
-            raise AddressRequired()
+            raise AddressRequiredError()
         address = accounts_selectors.address_get(user_id=user_id, address_id=address_id)
     now = timezone.now()
     status = _first_status(product)
@@ -355,7 +355,7 @@ def _redeem(
     if product.needs_code:
         code = Code.objects.select_for_update(skip_locked=True).filter(product=product, order__isnull=True).first()
         if code is None:
-            raise NoCodesLeft()
+            raise NoCodesLeftError()
         valid_until = (
             now + timezone.timedelta(days=product.coupon_valid_days) if product.kind == ProductKind.COUPON else None
         )

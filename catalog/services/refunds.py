@@ -31,13 +31,13 @@ from django.utils.translation import gettext as _
 from catalog import payment_jobs, payments
 from catalog.enums import PaymentBackendName, RefundStatus
 from catalog.exceptions import (
-    RefundAlreadyRecorded,
-    RefundInProgress,
-    RefundMismatch,
-    RefundNotFound,
-    RefundNotRetryable,
-    RefundReferenceRequired,
-    RefundRefused,
+    RefundAlreadyRecordedError,
+    RefundInProgressError,
+    RefundMismatchError,
+    RefundNotFoundError,
+    RefundNotRetryableError,
+    RefundReferenceRequiredError,
+    RefundRefusedError,
 )
 from catalog.models import CashRefund, Order
 from catalog.payments import RefundNotification
@@ -157,7 +157,7 @@ def cash_refund_request(*, refund_id: int) -> str:
     )
     try:
         backend.refund_request(refund)
-    except RefundRefused as error:
+    except RefundRefusedError as error:
         _fail(refund_id=refund.pk, attempt=refund.attempt, reason=error.message)
         return "refused"
     return "requested"
@@ -170,31 +170,31 @@ def refund_notification_apply(*, notification: RefundNotification, backend: str)
     Locks the refund row. Safe to call any number of times: a refund already refunded, or
     already failed for that attempt, is ALREADY_PROCESSED; a notification about an earlier
     attempt than the current one is SUPERSEDED; neither writes anything. A refund that was
-    made is never marked failed afterwards. Raises RefundMismatch when the notification
+    made is never marked failed afterwards. Raises RefundMismatchError when the notification
     names an unknown refund, another payment, order, backend or amount, an attempt never
     asked for, or an unknown status.
     """
     if notification.status not in (payments.REFUND_STATUS_REFUNDED, payments.REFUND_STATUS_FAILED):
-        raise RefundMismatch(reason=_("unsupported status %(status)r") % {"status": notification.status})
+        raise RefundMismatchError(reason=_("unsupported status %(status)r") % {"status": notification.status})
     refund = CashRefund.objects.select_for_update().filter(reference=notification.reference).first()
     if refund is None:
-        raise RefundMismatch(reason=_("no refund %(refund)s") % {"refund": notification.reference})
+        raise RefundMismatchError(reason=_("no refund %(refund)s") % {"refund": notification.reference})
     if (
         refund.backend != backend
         or refund.payment_reference != notification.payment_reference
         or refund.order_id != notification.order_id
     ):
-        raise RefundMismatch(
+        raise RefundMismatchError(
             reason=_("refund %(refund)s is not for payment %(payment)s of order %(order)s")
             % {"refund": refund.reference, "payment": notification.payment_reference, "order": notification.order_id}
         )
     if refund.amount != notification.amount:
-        raise RefundMismatch(
+        raise RefundMismatchError(
             reason=_("refund %(refund)s is %(amount)s, not %(notified)s")
             % {"refund": refund.reference, "amount": refund.amount, "notified": notification.amount}
         )
     if notification.attempt > refund.attempt:
-        raise RefundMismatch(
+        raise RefundMismatchError(
             reason=_("attempt %(attempt)s of refund %(refund)s was never asked for")
             % {"attempt": notification.attempt, "refund": refund.reference}
         )
@@ -220,15 +220,15 @@ def refund_notification_apply(*, notification: RefundNotification, backend: str)
 def cash_refund_retry(*, refund_id: int, actor_id: int | None = None) -> CashRefund:
     """Try a failed gateway refund again: a new attempt, asked for on commit.
 
-    Locks the refund row. Raises RefundNotFound, RefundNotRetryable (not failed, or an
+    Locks the refund row. Raises RefundNotFoundError, RefundNotRetryableError (not failed, or an
     offline refund, which an operator records instead). Safe to call twice: the second
     call finds the refund due and is refused.
     """
     refund = CashRefund.objects.select_for_update().filter(pk=refund_id).first()
     if refund is None:
-        raise RefundNotFound()
+        raise RefundNotFoundError()
     if refund.status != RefundStatus.FAILED or not payments.backend_named(refund.backend).refunds_by_gateway:
-        raise RefundNotRetryable(status=f"{refund.get_status_display()}, {refund.get_backend_display()}")
+        raise RefundNotRetryableError(status=f"{refund.get_status_display()}, {refund.get_backend_display()}")
     refund.attempt += 1
     refund.status = RefundStatus.DUE
     CashRefund.objects.filter(pk=refund.pk).update(
@@ -245,20 +245,20 @@ def cash_refund_record(*, refund_id: int, actor_id: int, reference: str) -> Cash
 
     For offline refunds, and for gateway refunds that failed (paid back by hand). Locks
     the refund row; records who (``actor_id``), when and the bank's or receipt's
-    reference. Raises RefundReferenceRequired, RefundNotFound, RefundAlreadyRecorded,
-    RefundInProgress (the gateway is still on it). Safe to call twice: the second call is
-    refused with RefundAlreadyRecorded and changes nothing.
+    reference. Raises RefundReferenceRequiredError, RefundNotFoundError, RefundAlreadyRecordedError,
+    RefundInProgressError (the gateway is still on it). Safe to call twice: the second call is
+    refused with RefundAlreadyRecordedError and changes nothing.
     """
     reference = " ".join((reference or "").split())
     if not reference:
-        raise RefundReferenceRequired()
+        raise RefundReferenceRequiredError()
     refund = CashRefund.objects.select_for_update().filter(pk=refund_id).first()
     if refund is None:
-        raise RefundNotFound()
+        raise RefundNotFoundError()
     if refund.status == RefundStatus.REFUNDED:
-        raise RefundAlreadyRecorded(time=date_format(timezone.localtime(refund.refunded_at), "Y-m-d H:i"))
+        raise RefundAlreadyRecordedError(time=date_format(timezone.localtime(refund.refunded_at), "Y-m-d H:i"))
     if refund.status == RefundStatus.DUE and payments.backend_named(refund.backend).refunds_by_gateway:
-        raise RefundInProgress()
+        raise RefundInProgressError()
     now = timezone.now()
     CashRefund.objects.filter(pk=refund.pk).update(
         status=RefundStatus.REFUNDED,
@@ -299,7 +299,7 @@ def cash_refunds_retry_due(*, now: datetime | None = None) -> int:
     for refund_id in failed:
         try:
             cash_refund_retry(refund_id=refund_id)
-        except RefundNotRetryable:
+        except RefundNotRetryableError:
             continue
         retried += 1
     for refund_id in lost:

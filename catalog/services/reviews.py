@@ -16,7 +16,13 @@ from django.utils.translation import gettext as _
 
 from catalog import notices
 from catalog.enums import OrderStatus
-from catalog.exceptions import AlreadyReviewed, InvalidReview, OrderNotFound, ReviewNotAllowed, ReviewNotFound
+from catalog.exceptions import (
+    AlreadyReviewedError,
+    InvalidReviewError,
+    OrderNotFoundError,
+    ReviewNotAllowedError,
+    ReviewNotFoundError,
+)
 from catalog.images import PreparedPhoto
 from catalog.models import Order, Review
 from points import services as points_services
@@ -39,7 +45,7 @@ def _check(rating: int, text: str) -> str:
     text = (text or "").strip()
     valid_rating = isinstance(rating, int) and not isinstance(rating, bool) and 1 <= rating <= 5
     if not valid_rating or not text or len(text) > REVIEW_MAX_LENGTH:
-        raise InvalidReview(limit=REVIEW_MAX_LENGTH)
+        raise InvalidReviewError(limit=REVIEW_MAX_LENGTH)
     return text
 
 
@@ -50,22 +56,22 @@ def review_post(
     """Post the member's review of a delivered or completed order and award the review points.
 
     ``photo`` is a picture already checked and re-encoded by ``catalog.images.review_photo_prepare``.
-    Refuses with InvalidReview, OrderNotFound (not the member's order), ReviewNotAllowed
-    (not delivered yet) or AlreadyReviewed, and then writes nothing. Locks the member's
+    Refuses with InvalidReviewError, OrderNotFoundError (not the member's order), ReviewNotAllowedError
+    (not delivered yet) or AlreadyReviewedError, and then writes nothing. Locks the member's
     points account, then the order row. Safe to call twice: the second call raises
-    AlreadyReviewed, and the points carry the key ``catalog.review:<order>``, so they are
+    AlreadyReviewedError, and the points carry the key ``catalog.review:<order>``, so they are
     paid once per order whatever happens: a new review of an order whose review points were
     paid before (its first review was removed) earns 0 and says so.
     """
     text = _check(rating, text)
     if not Order.objects.filter(pk=order_id, member_id=member_id).exists():
-        raise OrderNotFound()
+        raise OrderNotFoundError()
     points_services.account_lock(user_id=member_id)
     order = Order.objects.select_for_update().filter(pk=order_id, member_id=member_id).get()
     if order.status not in REVIEWABLE_STATUSES:
-        raise ReviewNotAllowed()
+        raise ReviewNotAllowedError()
     if Review.objects.filter(order_id=order.pk).exists():
-        raise AlreadyReviewed()
+        raise AlreadyReviewedError()
     review = Review(order=order, product_id=order.product_id, member_id=member_id, rating=rating, text=text)
     if photo is not None:
         review.photo.save(f"{uuid.uuid4().hex}.{photo.extension}", ContentFile(photo.image), save=False)
@@ -93,17 +99,17 @@ def review_remove(*, review_id: int, actor_id: int) -> int:
     own lot, other lots, then debt, docs/decisions/0006). Returns the points taken back.
 
     The member may review the order again, for no points (they are paid once per order).
-    Raises ReviewNotFound. Locks the member's points account, then the review row. A second
-    call raises ReviewNotFound; the claw-back's key ``catalog.review:<order>:removed`` keeps
+    Raises ReviewNotFoundError. Locks the member's points account, then the review row. A second
+    call raises ReviewNotFoundError; the claw-back's key ``catalog.review:<order>:removed`` keeps
     the ledger to one claw-back whatever happens.
     """
     member_id = Review.objects.filter(pk=review_id).values_list("member_id", flat=True).first()
     if member_id is None:
-        raise ReviewNotFound()
+        raise ReviewNotFoundError()
     points_services.account_lock(user_id=member_id)
     review = Review.objects.select_for_update().filter(pk=review_id).select_related("order").first()
     if review is None:
-        raise ReviewNotFound()
+        raise ReviewNotFoundError()
     taken = 0
     if review.points_entry_id is not None:
         receipt = points_services.points_reverse(

@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 
 from catalog import flash_gate
 from catalog.enums import StockReason
-from catalog.exceptions import InvalidStockChange, ProductUnavailable, ReasonRequired
+from catalog.exceptions import InvalidStockChangeError, ProductUnavailableError, ReasonRequiredError
 from catalog.models import Code, Product, StockMovement
 
 MAX_CODE_LENGTH = 64
@@ -32,17 +32,17 @@ def _record(product_id: int, delta: int, reason: str, *, actor_id: int | None, n
 def stock_adjust(*, product_id: int, delta: int, actor_id: int, reason: str = "", restock: bool = False) -> int:
     """Restock (positive) or correct stock with a reason. Returns the stock after. Never below zero."""
     if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
-        raise InvalidStockChange(stock="?", delta=delta)
+        raise InvalidStockChangeError(stock="?", delta=delta)
     if not restock and not (reason or "").strip():
-        raise ReasonRequired()
+        raise ReasonRequiredError()
     if not Product.objects.filter(pk=product_id).exists():
-        raise ProductUnavailable()
+        raise ProductUnavailableError()
     updated = Product.objects.filter(pk=product_id, stock__gte=-delta if delta < 0 else 0).update(
         stock=F("stock") + delta
     )
     if updated != 1:
         stock = Product.objects.filter(pk=product_id).values_list("stock", flat=True).get()
-        raise InvalidStockChange(stock=stock, delta=delta)
+        raise InvalidStockChangeError(stock=stock, delta=delta)
     # A flash sale's Redis gate follows on commit: a restocked item is not "sold out" for a minute.
     flash_gate.stock_changed(product_id=product_id, delta=delta)
     return _record(
@@ -66,7 +66,7 @@ def codes_import(*, product_id: int, text: str, actor_id: int | None) -> CodeImp
     """
     product = Product.objects.select_for_update().filter(pk=product_id).first()
     if product is None or not product.needs_code:
-        raise ProductUnavailable(_("Codes can only be imported for virtual and coupon items."))
+        raise ProductUnavailableError(_("Codes can only be imported for virtual and coupon items."))
     report = CodeImportReport()
     seen: set[str] = set()
     candidates: list[str] = []

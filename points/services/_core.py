@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from points import notices, rules
 from points.enums import EntryKind, LotStatus
-from points.exceptions import IdempotencyConflict, InvalidAmount, InvalidMessage
+from points.exceptions import IdempotencyConflictError, InvalidAmountError, InvalidMessageError
 from points.models import Account, Entry, ExpiryPolicy, Lot, LotMovement
 
 
@@ -35,7 +35,7 @@ class Receipt:
 def check_positive(amount: object) -> int:
     # bool is an int subclass; True points are a bug in the caller, not one point.
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise InvalidAmount()
+        raise InvalidAmountError()
     return amount
 
 
@@ -83,7 +83,7 @@ def replay(
         or (size is not None and requested_size(entry) != size)
         or (related_entry_id is not None and entry.related_entry_id != related_entry_id)
     ):
-        raise IdempotencyConflict()
+        raise IdempotencyConflictError()
     return receipt(account, entry, replayed=True)
 
 
@@ -119,10 +119,10 @@ def apply_totals(
 
 
 def memo_fields(code: str, params: dict | None) -> dict:
-    """The entry fields of a history text: a checked code and its parameters (InvalidMessage if wrong)."""
+    """The entry fields of a history text: a checked code and its parameters (InvalidMessageError if wrong)."""
     if not code:
         if params:
-            raise InvalidMessage(reason=_("parameters without a message code"))
+            raise InvalidMessageError(reason=_("parameters without a message code"))
         return {}
     return {"memo_code": code, "memo_params": notices.check(code, params)}
 
@@ -143,7 +143,7 @@ def write_entry(account: Account, *, kind: str, amount: int = 0, pending_amount:
             )
     except IntegrityError:
         if fields.get("idempotency_key") and Entry.objects.filter(idempotency_key=fields["idempotency_key"]).exists():
-            raise IdempotencyConflict() from None
+            raise IdempotencyConflictError() from None
         raise
 
 

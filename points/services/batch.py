@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from points import locks, rules
 from points.enums import LotStatus
-from points.exceptions import FutureAsOf
+from points.exceptions import FutureAsOfError
 from points.models import Account, ExpiryPolicy, Lot
 from points.services import _core
 from points.signals import expiry_reminder_due
@@ -117,7 +117,7 @@ def points_expire_due(
     now = timezone.now()
     as_of = as_of or now
     if as_of > now:
-        raise FutureAsOf()
+        raise FutureAsOfError()
     if dry_run:
         due = Lot.objects.filter(status=LotStatus.AVAILABLE, remaining__gt=0, expires_at__lte=as_of).aggregate(
             lots=Count("pk"), points=Sum("remaining"), members=Count("account_id", distinct=True)
@@ -144,7 +144,7 @@ def points_expire_due(
 def points_vest_due(*, now: datetime | None = None, batch_size: int = 500) -> BatchReport:
     """Make pending points spendable once their returns window is over. Safe to run twice."""
     if now is not None and now > timezone.now():
-        raise FutureAsOf()
+        raise FutureAsOfError()
     now = now or timezone.now()
     report = BatchReport()
     after = 0

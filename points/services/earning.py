@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from points import locks, notices, rules
 from points.enums import CapPeriod, EarningSource
-from points.exceptions import IdempotencyConflict, UnknownSource
+from points.exceptions import IdempotencyConflictError, UnknownSourceError
 from points.models import Account, Campaign, EarningRule, Entry, IdentityClaim
 from points.services import _core
 from points.services._core import Receipt
@@ -140,12 +140,12 @@ def points_award(
     campaign row. Safe to call twice (same key: the first result, nothing new).
     """
     if source not in EarningSource.values:
-        raise UnknownSource()
+        raise UnknownSourceError()
     account = locks.account_for_update(user_id=user_id)
     existing = Entry.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         if existing.account_id != account.pk or existing.source != source:
-            raise IdempotencyConflict()
+            raise IdempotencyConflictError()
         points = existing.amount + existing.pending_amount
         return AwardResult(points, points, _core.receipt(account, existing, replayed=True), replayed=True)
     rule = EarningRule.objects.filter(source=source).first()

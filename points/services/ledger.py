@@ -3,7 +3,7 @@
 Every function is atomic, locks the member's account row first (then lots, which only
 account-lock holders touch) and is idempotent by ``idempotency_key``: a second call with
 the same key returns the first result and changes nothing; the same key with a different
-request raises IdempotencyConflict.
+request raises IdempotencyConflictError.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from django.utils import timezone
 from points import locks, rules
 from points.enums import EntryKind, LotStatus
 from points.exceptions import (
-    EntryNotFound,
-    InsufficientPoints,
-    InvalidAmount,
-    InvalidExpiry,
-    InvalidReason,
-    NothingToRefund,
-    SelfAdjustment,
+    EntryNotFoundError,
+    InsufficientPointsError,
+    InvalidAmountError,
+    InvalidExpiryError,
+    InvalidReasonError,
+    NothingToRefundError,
+    SelfAdjustmentError,
 )
 from points.models import Account, Entry, Lot, LotMovement, Tier
 from points.services import _core, tiers
@@ -60,7 +60,7 @@ def points_earn(
     """Credit points in a new lot. With ``available_at`` in the future they stay pending until then.
 
     ``memo_code`` and ``memo_params`` say what the member reads in the history, rendered in
-    their language when read (points.notices; InvalidMessage for an unknown code).
+    their language when read (points.notices; InvalidMessageError for an unknown code).
     The lot expires by the operators' expiry policy unless ``expires_at`` is given.
     Points that become available first pay off any debt (docs/decisions/0006).
     Locks: the account. Safe to call twice.
@@ -73,7 +73,7 @@ def points_earn(
     now = timezone.now()
     available_at = available_at or now
     if expires_at is not None and expires_at <= max(now, available_at):
-        raise InvalidExpiry()
+        raise InvalidExpiryError()
     _core.settle(account, now)
     pending = available_at > now
     if pending:
@@ -109,7 +109,7 @@ def points_spend(
     memo_code: str = "",
     memo_params: dict | None = None,
 ) -> Receipt:
-    """Debit points from the lots that expire first. Raises InsufficientPoints.
+    """Debit points from the lots that expire first. Raises InsufficientPointsError.
 
     ``memo_code``/``memo_params``: the history text (see points_earn). Locks: the account.
     Safe to call twice.
@@ -122,7 +122,7 @@ def points_spend(
     now = timezone.now()
     _core.settle(account, now)
     if account.balance < amount:
-        raise InsufficientPoints(available=account.balance, required=amount)
+        raise InsufficientPointsError(available=account.balance, required=amount)
     first_spend = account.lifetime_spent == 0
     _core.apply_totals(account, balance=-amount, spent=amount)
     entry = _core.write_entry(
@@ -155,7 +155,7 @@ def points_spend(
 def _entry_of(account: Account, entry_id: int, kinds: tuple[str, ...]) -> Entry:
     entry = Entry.objects.filter(pk=entry_id, account=account, kind__in=kinds).first()
     if entry is None:
-        raise EntryNotFound()
+        raise EntryNotFoundError()
     return entry
 
 
@@ -204,7 +204,7 @@ def points_refund(
     left = sum(points for _lot, points in left_per_lot)
     size = amount if amount is not None else left
     if size <= 0 or size > left:
-        raise NothingToRefund(left=left)
+        raise NothingToRefundError(left=left)
     now = timezone.now()
     _core.settle(account, now)
     takes = rules.take_fifo(left_per_lot, size)
@@ -284,13 +284,13 @@ def points_reverse(
     earn = _entry_of(account, earn_entry_id, (EntryKind.EARN, EntryKind.ADJUST))
     lot = Lot.objects.filter(entry=earn).first()
     if lot is None:
-        raise EntryNotFound()
+        raise EntryNotFoundError()
     earlier = Entry.objects.filter(related_entry=earn, kind=EntryKind.REVERSE)
     reversed_before = sum(_core.requested_size(e) for e in earlier)
     left = lot.amount - reversed_before
     size = amount if amount is not None else left
     if size <= 0 or size > left:
-        raise NothingToRefund(left=left)
+        raise NothingToRefundError(left=left)
     now = timezone.now()
     _core.settle(account, now)
     lot.refresh_from_db()
@@ -343,24 +343,24 @@ def points_adjust(
 
     The reason is the operator's own words and is shown to the member as written in their
     history; ``note`` (optional, up to 500 characters) is for the staff only. Raises
-    InvalidAmount, InvalidReason, InsufficientPoints (a debit larger than the balance) and
-    SelfAdjustment (``actor_id`` is the member: nobody adjusts their own points). Locks: the
+    InvalidAmountError, InvalidReasonError, InsufficientPointsError (a debit larger than the balance) and
+    SelfAdjustmentError (``actor_id`` is the member: nobody adjusts their own points). Locks: the
     account. Safe to call twice.
     """
     if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
-        raise InvalidAmount()
+        raise InvalidAmountError()
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidReason()
+        raise InvalidReasonError()
     if actor_id == user_id:
-        raise SelfAdjustment()
+        raise SelfAdjustmentError()
     account = locks.account_for_update(user_id=user_id)
     if (first := _core.replay(account, key=idempotency_key, kind=EntryKind.ADJUST, size=amount)) is not None:
         return first
     now = timezone.now()
     _core.settle(account, now)
     if amount < 0 and account.balance < -amount:
-        raise InsufficientPoints(available=account.balance, required=-amount)
+        raise InsufficientPointsError(available=account.balance, required=-amount)
     _core.apply_totals(account, balance=amount, earned=max(amount, 0), spent=0)
     entry = _core.write_entry(
         account,

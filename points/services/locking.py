@@ -13,7 +13,7 @@ def account_lock(*, user_id: int) -> None:
     Other apps call this first when they must check something per member before spending
     (e.g. "once a day" redemption limits), so that two requests of the same member are
     serialised and the lock order stays: points account first, then the app's own rows.
-    Raises AccountNotFound. Must be called inside ``transaction.atomic``.
+    Raises AccountNotFoundError. Must be called inside ``transaction.atomic``.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("account_lock() needs an open transaction")

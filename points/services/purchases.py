@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from points import locks, notices, rules
 from points.enums import EarningSource, PurchaseRateScope
-from points.exceptions import IdempotencyConflict, InvalidPurchase, PurchaseNotFound
+from points.exceptions import IdempotencyConflictError, InvalidPurchaseError, PurchaseNotFoundError
 from points.models import Account, EarningRule, Purchase, PurchasePolicy, PurchaseRate, PurchaseRefund
 from points.services.earning import award_amount, points_award
 from points.services.ledger import points_earn, points_reverse
@@ -83,15 +83,15 @@ def purchase_base_points(*, lines: list[PurchaseLine]) -> int:
 
 def _validate(external_id: str, amount: Decimal, lines: list[PurchaseLine]) -> None:
     if not external_id or len(external_id) > 64:
-        raise InvalidPurchase(reason=_("the shop order id is missing or longer than 64 characters"))
+        raise InvalidPurchaseError(reason=_("the shop order id is missing or longer than 64 characters"))
     if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0 or amount > MAX_AMOUNT:
-        raise InvalidPurchase(reason=_("the amount must be more than 0 and at most 1,000,000 yuan"))
+        raise InvalidPurchaseError(reason=_("the amount must be more than 0 and at most 1,000,000 yuan"))
     if amount != amount.quantize(Decimal("0.01")):
-        raise InvalidPurchase(reason=_("the amount has more than two decimals"))
+        raise InvalidPurchaseError(reason=_("the amount has more than two decimals"))
     if lines and sum(line.amount for line in lines) != amount:
-        raise InvalidPurchase(reason=_("the lines do not add up to the amount"))
+        raise InvalidPurchaseError(reason=_("the lines do not add up to the amount"))
     if any(line.amount <= 0 for line in lines):
-        raise InvalidPurchase(reason=_("every line needs an amount above 0"))
+        raise InvalidPurchaseError(reason=_("every line needs an amount above 0"))
 
 
 @transaction.atomic
@@ -107,7 +107,7 @@ def purchase_record(
 
     A member's first purchase also earns the first-purchase bonus (pending the same way).
     Locks: the account. Safe to call twice: the same order id and amount replays; the same
-    order id with another member or amount raises IdempotencyConflict.
+    order id with another member or amount raises IdempotencyConflictError.
     """
     lines = lines or [PurchaseLine(amount=amount)]
     _validate(external_id, amount, lines)
@@ -115,7 +115,7 @@ def purchase_record(
     existing = Purchase.objects.filter(external_id=external_id).first()
     if existing is not None:
         if existing.account_id != account.pk or existing.amount != amount:
-            raise IdempotencyConflict()
+            raise IdempotencyConflictError()
         bonus = existing.bonus_entry.pending_amount + existing.bonus_entry.amount if existing.bonus_entry else 0
         return PurchaseResult(external_id, existing.points, bonus, existing.occurred_at, replayed=True)
     now = timezone.now()
@@ -194,19 +194,21 @@ def purchase_refund(*, external_id: str, amount: Decimal | None = None, idempote
     """
     purchase = Purchase.objects.filter(external_id=external_id).select_related("account").first()
     if purchase is None:
-        raise PurchaseNotFound()
+        raise PurchaseNotFoundError()
     locks.account_for_update(user_id=purchase.account.user_id)
     purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
     refund_key = f"purchase-refund:{idempotency_key}"
     earlier = PurchaseRefund.objects.filter(idempotency_key=refund_key).first()
     if earlier is not None:
         if earlier.purchase_id != purchase.pk or (amount is not None and earlier.amount != amount):
-            raise IdempotencyConflict()
+            raise IdempotencyConflictError()
         return PurchaseRefundResult(external_id, purchase.points_taken_back, purchase.refunded_amount)
     left = purchase.amount - purchase.refunded_amount
     amount = left if amount is None else amount
     if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0 or amount > left:
-        raise InvalidPurchase(reason=_("the refund must be more than 0 and at most %(left)s yuan") % {"left": left})
+        raise InvalidPurchaseError(
+            reason=_("the refund must be more than 0 and at most %(left)s yuan") % {"left": left}
+        )
     refunded_total = purchase.refunded_amount + amount
     target = rules.points_to_take_back(purchase.points, purchase.amount, refunded_total)
     delta = target - purchase.points_taken_back
@@ -254,19 +256,19 @@ def _parse_row(row: dict) -> tuple[str, str, Decimal, datetime | None, str, str]
     order_id = (row.get("order_id") or "").strip()
     email = (row.get("member_email") or "").strip()
     if not order_id:
-        raise InvalidPurchase(reason=_("order_id is empty"))
+        raise InvalidPurchaseError(reason=_("order_id is empty"))
     if not email:
-        raise InvalidPurchase(reason=_("member_email is empty"))
+        raise InvalidPurchaseError(reason=_("member_email is empty"))
     try:
         amount = Decimal((row.get("amount") or "").strip())
     except InvalidOperation:
-        raise InvalidPurchase(reason=_("amount is not a number")) from None
+        raise InvalidPurchaseError(reason=_("amount is not a number")) from None
     when_text = (row.get("purchased_at") or "").strip()
     when = None
     if when_text:
         when = parse_datetime(when_text)
         if when is None:
-            raise InvalidPurchase(reason=_("purchased_at is not an ISO date-time"))
+            raise InvalidPurchaseError(reason=_("purchased_at is not an ISO date-time"))
         if timezone.is_naive(when):
             when = timezone.make_aware(when)
     return order_id, email, amount, when, (row.get("sku") or "").strip(), (row.get("category") or "").strip()
@@ -282,7 +284,7 @@ def purchases_import_csv(*, text: str) -> ImportReport:
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in ("order_id", "member_email", "amount") if c not in (reader.fieldnames or [])]
     if missing:
-        raise InvalidPurchase(reason=_("missing columns: %(columns)s") % {"columns": ", ".join(missing)})
+        raise InvalidPurchaseError(reason=_("missing columns: %(columns)s") % {"columns": ", ".join(missing)})
     users = get_user_model().objects
     for line_number, row in enumerate(reader, start=2):
         order_id = (row.get("order_id") or "").strip()
@@ -290,7 +292,7 @@ def purchases_import_csv(*, text: str) -> ImportReport:
             order_id, email, amount, when, sku, category = _parse_row(row)
             user = users.filter(email__iexact=email).first()
             if user is None or not Account.objects.filter(user=user).exists():
-                raise InvalidPurchase(reason=_("no member with the e-mail %(email)s") % {"email": email})
+                raise InvalidPurchaseError(reason=_("no member with the e-mail %(email)s") % {"email": email})
             result = purchase_record(
                 user_id=user.pk,
                 external_id=order_id,
@@ -298,7 +300,7 @@ def purchases_import_csv(*, text: str) -> ImportReport:
                 lines=[PurchaseLine(amount=amount, sku=sku, category=category)],
                 occurred_at=when,
             )
-        except IdempotencyConflict:
+        except IdempotencyConflictError:
             report.rejected.append((line_number, order_id, _("this order id was already imported with other data")))
         except DomainError as error:
             report.rejected.append((line_number, order_id, error.message))

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from points import locks, rules
 from points.enums import EntryKind, TierChange
-from points.exceptions import IdempotencyConflict, InvalidTierTrial, UnknownTier
+from points.exceptions import IdempotencyConflictError, InvalidTierTrialError, UnknownTierError
 from points.models import Account, Entry, Tier, TierGrant, TierPolicy
 from points.signals import tier_changed, tier_downgrade_warning
 
@@ -103,24 +103,24 @@ def tier_trial_grant(
     The trial starts now, or when the member's running trials of this tier or a higher one
     end, so that two 7-day Gold trials make 14 days of Gold. The member enjoys the higher of
     their earned tier and the trial, so a trial never lowers anyone; it ends by itself.
-    Raises UnknownTier, InvalidTierTrial (the entry tier, or days outside 1..MAX_TRIAL_DAYS).
+    Raises UnknownTierError, InvalidTierTrialError (the entry tier, or days outside 1..MAX_TRIAL_DAYS).
     Locks: the account. Safe to call twice: the same key returns the first grant
-    (IdempotencyConflict when it was used for another member or tier).
+    (IdempotencyConflictError when it was used for another member or tier).
     """
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_TRIAL_DAYS:
-        raise InvalidTierTrial(max=MAX_TRIAL_DAYS)
+        raise InvalidTierTrialError(max=MAX_TRIAL_DAYS)
     account = locks.account_for_update(user_id=user_id)
     existing = TierGrant.objects.filter(idempotency_key=idempotency_key).select_related("tier").first()
     if existing is not None:
         if existing.account_id != account.pk or existing.tier.code != tier_code:
-            raise IdempotencyConflict()
+            raise IdempotencyConflictError()
         return TierTrialResult(existing.tier.code, existing.starts_at, existing.ends_at, replayed=True)
     tiers = ladder()
     tier = next((t for t in tiers if t.code == tier_code), None)
     if tier is None:
-        raise UnknownTier(tier=tier_code)
+        raise UnknownTierError(tier=tier_code)
     if tier.rank == tiers[0].rank:
-        raise InvalidTierTrial(max=MAX_TRIAL_DAYS)
+        raise InvalidTierTrialError(max=MAX_TRIAL_DAYS)
     now = timezone.now()
     covered_until = TierGrant.objects.filter(account=account, ends_at__gt=now, tier__rank__gte=tier.rank).aggregate(
         until=Max("ends_at")

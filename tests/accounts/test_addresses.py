@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from accounts import selectors, services
-from accounts.exceptions import AddressLimitReached, AddressNotFound, InvalidPhone
+from accounts.exceptions import AddressLimitReachedError, AddressNotFoundError, InvalidPhoneError
 from accounts.models import Address
 
 T0 = datetime(2026, 3, 1, 8, tzinfo=UTC)
@@ -64,7 +64,7 @@ def test_create_normalises_phone_and_strips_text(member):
 
 
 def test_create_refuses_an_implausible_phone_and_writes_nothing(member):
-    with pytest.raises(InvalidPhone):
+    with pytest.raises(InvalidPhoneError):
         add(member, phone="12345")
     assert book(member) == []
 
@@ -72,7 +72,7 @@ def test_create_refuses_an_implausible_phone_and_writes_nothing(member):
 def test_the_twentieth_address_is_the_last(member):
     for i in range(20):
         add(member, i, recipient=f"R{i}")
-    with pytest.raises(AddressLimitReached) as refused:
+    with pytest.raises(AddressLimitReachedError) as refused:
         add(member, 21, recipient="one too many")
     assert refused.value.message == "You can keep at most 20 addresses. Delete one you no longer use to add another."
     assert Address.objects.filter(user=member).count() == 20
@@ -180,13 +180,13 @@ def test_address_get_returns_a_frozen_snapshot_for_orders(member):
 def test_services_and_selectors_refuse_another_members_address(member, other_member):
     theirs = add(other_member, recipient="Theirs")
     before = rows(other_member)
-    with pytest.raises(AddressNotFound):
+    with pytest.raises(AddressNotFoundError):
         selectors.address_get(user_id=member.pk, address_id=theirs.id)
-    with pytest.raises(AddressNotFound):
+    with pytest.raises(AddressNotFoundError):
         services.address_update(user_id=member.pk, address_id=theirs.id, **fields(recipient="Mine now"))
-    with pytest.raises(AddressNotFound):
+    with pytest.raises(AddressNotFoundError):
         services.address_delete(user_id=member.pk, address_id=theirs.id)
-    with pytest.raises(AddressNotFound):
+    with pytest.raises(AddressNotFoundError):
         services.address_set_default(user_id=member.pk, address_id=theirs.id)
     assert rows(other_member) == before
     assert book(member) == []
@@ -259,7 +259,7 @@ ADDRESS_BAD_INPUT = [
         id="recipient-long",
     ),
     pytest.param({"phone": ""}, "phone", "This field is required.", id="phone-empty"),
-    pytest.param({"phone": "010-12345678"}, "phone", InvalidPhone.default_message, id="phone-landline"),
+    pytest.param({"phone": "010-12345678"}, "phone", InvalidPhoneError.default_message, id="phone-landline"),
     pytest.param({"province": ""}, "province", "This field is required.", id="province-empty"),
     pytest.param({"city": ""}, "city", "This field is required.", id="city-empty"),
     pytest.param(

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from PIL import Image, ImageChops
 
-from accounts.exceptions import AvatarTooLarge, AvatarTooManyPixels, InvalidAvatar
+from accounts.exceptions import AvatarTooLargeError, AvatarTooManyPixelsError, InvalidAvatarError
 from accounts.services import avatar_prepare
 from accounts.uploads import images
 from tests.accounts.images import (
@@ -81,15 +81,15 @@ def test_big_photos_are_downscaled_to_1024_on_the_long_side():
 
 
 def test_a_text_file_named_png_is_refused():
-    with pytest.raises(InvalidAvatar) as refused:
+    with pytest.raises(InvalidAvatarError) as refused:
         avatar_prepare(upload=upload(b"this is not a picture, just text\n" * 10, "cat.png"))
-    assert type(refused.value) is InvalidAvatar
+    assert type(refused.value) is InvalidAvatarError
     assert refused.value.message == NOT_AN_IMAGE
 
 
 @pytest.mark.parametrize("image_format", ["BMP", "TIFF", "ICO"])
 def test_real_images_in_other_formats_are_refused(image_format):
-    with pytest.raises(InvalidAvatar) as refused:
+    with pytest.raises(InvalidAvatarError) as refused:
         avatar_prepare(upload=upload(image_bytes(image_format, (32, 32)), "pic.png"))
     assert refused.value.message == NOT_AN_IMAGE
 
@@ -100,26 +100,26 @@ def test_a_truncated_image_is_refused():
     out = io.BytesIO()
     noisy.save(out, "PNG")
     data = out.getvalue()
-    with pytest.raises(InvalidAvatar) as refused:
+    with pytest.raises(InvalidAvatarError) as refused:
         avatar_prepare(upload=upload(data[: len(data) // 2]))
     assert refused.value.message == NOT_AN_IMAGE
 
 
 def test_files_over_5_mb_are_refused_before_being_read():
-    with pytest.raises(AvatarTooLarge) as refused:
+    with pytest.raises(AvatarTooLargeError) as refused:
         avatar_prepare(upload=upload(b"\x00" * (5 * 1024 * 1024 + 1)))
     assert refused.value.message == "The picture is too large (5.0\xa0MB). Upload one of at most 5.0\xa0MB."
 
 
 def test_exactly_5_mb_is_not_too_large():
     # The size rule lets it through; the content rule then refuses the zeros.
-    with pytest.raises(InvalidAvatar) as refused:
+    with pytest.raises(InvalidAvatarError) as refused:
         avatar_prepare(upload=upload(b"\x00" * (5 * 1024 * 1024)))
-    assert type(refused.value) is InvalidAvatar
+    assert type(refused.value) is InvalidAvatarError
 
 
 def test_more_than_20_megapixels_is_refused_from_the_header():
-    with pytest.raises(AvatarTooManyPixels) as refused:
+    with pytest.raises(AvatarTooManyPixelsError) as refused:
         avatar_prepare(upload=upload(png_header_only(5000, 4001)))
     assert refused.value.message == (
         "The picture has too many pixels (5000 × 4001). Upload one of at most 20 megapixels."
@@ -129,15 +129,15 @@ def test_more_than_20_megapixels_is_refused_from_the_header():
 def test_exactly_20_megapixels_passes_the_pixel_rule():
     # The header is fine; the missing pixel data then fails decoding, which proves the size check let it by.
     # A JPEG: it decodes at a quarter of the size, so its decoding cost is within budget too.
-    with pytest.raises(InvalidAvatar) as refused:
+    with pytest.raises(InvalidAvatarError) as refused:
         avatar_prepare(upload=upload(jpeg_header_only(5000, 4000), "photo.jpg", "image/jpeg"))
-    assert type(refused.value) is InvalidAvatar
+    assert type(refused.value) is InvalidAvatarError
 
 
 @pytest.mark.parametrize(("width", "height"), [(12_000, 12_000), (60_000, 60_000)])
 def test_decompression_bombs_are_refused_as_too_many_pixels(width, height):
     # Beyond Pillow's own bomb limit Image.open refuses before we see the size, hence no dimensions.
-    with pytest.raises(AvatarTooManyPixels) as refused:
+    with pytest.raises(AvatarTooManyPixelsError) as refused:
         avatar_prepare(upload=upload(png_header_only(width, height)))
     assert refused.value.message == "The picture has too many pixels. Upload one of at most 20 megapixels."
 
@@ -153,10 +153,10 @@ def test_the_4472_pixel_png_bomb_is_refused_before_a_pixel_is_decoded():
     # 20.0 megapixels passes the pixel rule, but decoding an RGB PNG that large (81 KB on disk)
     # cost 0.6 s of CPU and 261 MB; within budget an RGB PNG may have 10 megapixels.
     bomb = png_header_only(4472, 4472, bit_depth=8, color_type=2)
-    with pytest.raises(images.ImageTooCostly) as refused:
+    with pytest.raises(images.ImageTooCostlyError) as refused:
         avatar_prepare(upload=upload(bomb))
     assert refused.value.message == TOO_LARGE_TO_PROCESS.format(size="4472 × 4472", limit=10)
-    assert isinstance(refused.value, images.ImageRefused)
+    assert isinstance(refused.value, images.ImageRefusedError)
 
 
 @pytest.mark.parametrize(
@@ -165,7 +165,7 @@ def test_the_4472_pixel_png_bomb_is_refused_before_a_pixel_is_decoded():
     ids=["rgb", "rgba", "rgba-16-bit", "grey"],
 )
 def test_the_pixel_budget_of_a_png_depends_on_what_decoding_it_costs(bit_depth, color_type, limit):
-    with pytest.raises(images.ImageTooCostly) as refused:
+    with pytest.raises(images.ImageTooCostlyError) as refused:
         avatar_prepare(upload=upload(png_header_only(4000, 3000, bit_depth=bit_depth, color_type=color_type)))
     assert refused.value.params == {"width": 4000, "height": 3000, "limit": limit}
 
@@ -185,7 +185,7 @@ def test_a_picture_within_budget_is_decoded_and_capped_at_1024():
 
 def test_an_animated_gif_is_refused_without_counting_its_frames():
     # 100,000 frames in 2.3 MB: counting them all (Pillow's n_frames) alone took ~1 s.
-    with pytest.raises(images.ImageAnimated) as refused:
+    with pytest.raises(images.ImageAnimatedError) as refused:
         avatar_prepare(upload=upload(animated_gif(100_000, (1000, 1000)), "bomb.gif", "image/gif"))
     assert refused.value.message == "Animated pictures can't be used: upload a still picture."
 
@@ -194,13 +194,13 @@ def test_a_two_frame_gif_is_refused_too():
     frames = [Image.new("RGB", (40, 40), colour) for colour in ((255, 0, 0), (0, 0, 255))]
     out = io.BytesIO()
     frames[0].save(out, "GIF", save_all=True, append_images=frames[1:])
-    with pytest.raises(images.ImageAnimated):
+    with pytest.raises(images.ImageAnimatedError):
         avatar_prepare(upload=upload(out.getvalue(), "wave.gif", "image/gif"))
 
 
 def test_a_webp_is_measured_from_its_header_before_libwebp_allocates_anything():
     # Pillow's WebP plugin creates libwebp's decoder (and its canvases) when the file is opened.
-    with pytest.raises(images.ImageTooCostly) as refused:
+    with pytest.raises(images.ImageTooCostlyError) as refused:
         avatar_prepare(upload=upload(webp_header_only(4000, 3000), "big.webp", "image/webp"))
     assert refused.value.message == TOO_LARGE_TO_PROCESS.format(size="4000 × 3000", limit=4)
 

@@ -13,7 +13,7 @@ from django.db import connection
 
 from accounts import services
 from accounts.enums import NotificationKind
-from accounts.exceptions import AddressLimitReached, PinIncorrect, PinLocked
+from accounts.exceptions import AddressLimitReachedError, PinIncorrectError, PinLockedError
 from accounts.models import Address, Notification, PaymentPin
 from tests.factories import MemberFactory
 
@@ -56,9 +56,9 @@ def test_concurrent_wrong_pins_are_each_counted_and_lock_after_five():
     services.pin_set(user_id=member.pk, pin="135790")
     with time_machine.travel(T0, tick=False):
         results = run_together([lambda: services.pin_verify(user_id=member.pk, pin="000001")] * 10)
-    assert outcome_counts(results) == {"PinIncorrect": 4, "PinLocked": 6}
-    assert sorted(r.attempts_left for r in results if isinstance(r, PinIncorrect)) == [1, 2, 3, 4]
-    assert all(r.locked_until == T0 + timedelta(minutes=15) for r in results if isinstance(r, PinLocked))
+    assert outcome_counts(results) == {"PinIncorrectError": 4, "PinLockedError": 6}
+    assert sorted(r.attempts_left for r in results if isinstance(r, PinIncorrectError)) == [1, 2, 3, 4]
+    assert all(r.locked_until == T0 + timedelta(minutes=15) for r in results if isinstance(r, PinLockedError))
     row = PaymentPin.objects.values("failed_attempts", "locked_until").get(user=member)
     assert row == {"failed_attempts": 5, "locked_until": T0 + timedelta(minutes=15)}
 
@@ -76,8 +76,8 @@ def test_concurrent_adds_stop_at_the_cap():
     for _ in range(17):
         services.address_create(user_id=member.pk, **ADDRESS)
     results = run_together([lambda: services.address_create(user_id=member.pk, **ADDRESS)] * 6)
-    assert outcome_counts(results) == {"AddressView": 3, "AddressLimitReached": 3}
-    assert all(isinstance(r, AddressLimitReached) for r in results if isinstance(r, Exception))
+    assert outcome_counts(results) == {"AddressView": 3, "AddressLimitReachedError": 3}
+    assert all(isinstance(r, AddressLimitReachedError) for r in results if isinstance(r, Exception))
     assert Address.objects.filter(user=member).count() == 20
 
 

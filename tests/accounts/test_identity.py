@@ -21,13 +21,13 @@ from django.utils.html import escape
 from accounts import rules, selectors, services, sms
 from accounts.enums import NoRewardReason, ReferralStatus
 from accounts.exceptions import (
-    PhoneAlreadyVerified,
-    PhoneCodeExpired,
-    PhoneCodeIncorrect,
-    PhoneCodeLimitReached,
-    PhoneCodeTooSoon,
-    PhoneNotSet,
-    PhoneNotVerifiable,
+    PhoneAlreadyVerifiedError,
+    PhoneCodeExpiredError,
+    PhoneCodeIncorrectError,
+    PhoneCodeLimitReachedError,
+    PhoneCodeTooSoonError,
+    PhoneNotSetError,
+    PhoneNotVerifiableError,
 )
 from accounts.models import EmailProviderRule, IdentityPolicy, Notification, PhoneVerification, Referral, User
 from points import selectors as points_selectors
@@ -495,11 +495,11 @@ def test_a_number_verified_on_another_account_is_refused_at_verification_neutral
     MemberFactory(phone=PHONE, phone_verified_at=T0)
     member = MemberFactory(phone=PHONE)
     code = send_code(member)  # sent as for any number: sending tells nothing
-    with pytest.raises(PhoneNotVerifiable) as refused:
+    with pytest.raises(PhoneNotVerifiableError) as refused:
         services.phone_code_confirm(user_id=member.pk, code=code)
     assert refused.value.message == NOT_VERIFIABLE
     assert verified(member) == (PHONE, False)
-    with pytest.raises(PhoneCodeExpired):
+    with pytest.raises(PhoneCodeExpiredError):
         services.phone_code_confirm(user_id=member.pk, code=code)  # a used code is used up
 
 
@@ -508,10 +508,10 @@ def test_wrong_codes_count_down_and_the_fifth_ends_the_code(db, send_code):
     code = send_code(member)
     wrong = "000000" if code != "000000" else "111111"
     for left in (4, 3, 2, 1, 0):
-        with pytest.raises(PhoneCodeIncorrect) as error:
+        with pytest.raises(PhoneCodeIncorrectError) as error:
             services.phone_code_confirm(user_id=member.pk, code=wrong)
         assert error.value.attempts_left == left
-    with pytest.raises(PhoneCodeExpired):
+    with pytest.raises(PhoneCodeExpiredError):
         services.phone_code_confirm(user_id=member.pk, code=code)
     assert PhoneVerification.objects.get(user=member).failed_attempts == 5
     assert verified(member) == (PHONE, False)
@@ -521,7 +521,7 @@ def test_a_code_expires_after_ten_minutes(db, send_code, clock):
     member = MemberFactory(phone=PHONE)
     code = send_code(member)
     clock.shift(timedelta(minutes=10))
-    with pytest.raises(PhoneCodeExpired):
+    with pytest.raises(PhoneCodeExpiredError):
         services.phone_code_confirm(user_id=member.pk, code=code)
 
 
@@ -529,14 +529,14 @@ def test_codes_are_rationed_one_a_minute_and_five_a_day(db, send_code, clock, sm
     member = MemberFactory(phone=PHONE)
     send_code(member)
     clock.shift(timedelta(seconds=59))
-    with pytest.raises(PhoneCodeTooSoon) as soon:
+    with pytest.raises(PhoneCodeTooSoonError) as soon:
         services.phone_code_send(user_id=member.pk)
     assert soon.value.message == "A code was sent a moment ago. You can ask for another one in 1 second."
     for _ in range(4):
         clock.shift(timedelta(minutes=1))
         send_code(member)
     clock.shift(timedelta(minutes=1))
-    with pytest.raises(PhoneCodeLimitReached) as limit:
+    with pytest.raises(PhoneCodeLimitReachedError) as limit:
         services.phone_code_send(user_id=member.pk)
     assert limit.value.message == "You have asked for 5 codes within 24 hours. Please try again tomorrow."
     assert len(sms_outbox) == 5
@@ -549,7 +549,7 @@ def test_only_the_newest_code_for_the_current_number_counts(db, send_code, clock
     member = MemberFactory(phone=PHONE)
     first = send_code(member)
     services.profile_update(user_id=member.pk, display_name="", phone="13900001111", language="en")
-    with pytest.raises(PhoneCodeExpired):
+    with pytest.raises(PhoneCodeExpiredError):
         services.phone_code_confirm(user_id=member.pk, code=first)
     clock.shift(timedelta(minutes=1))
     services.phone_code_confirm(user_id=member.pk, code=send_code(member))
@@ -565,9 +565,9 @@ def test_changing_a_verified_number_makes_it_unverified_and_keeping_it_does_not(
 
 
 def test_sending_needs_an_unverified_number(db):
-    with pytest.raises(PhoneNotSet):
+    with pytest.raises(PhoneNotSetError):
         services.phone_code_send(user_id=MemberFactory().pk)
-    with pytest.raises(PhoneAlreadyVerified):
+    with pytest.raises(PhoneAlreadyVerifiedError):
         services.phone_code_send(user_id=MemberFactory(phone=PHONE, phone_verified_at=T0).pk)
     assert PhoneVerification.objects.count() == 0
 
@@ -664,5 +664,5 @@ def test_two_members_verifying_one_number_at_once_end_with_one_holder(settings):
         thread.start()
     for thread in threads:
         thread.join(60)
-    assert sorted(type(r).__name__ for r in results) == ["NoneType", "PhoneNotVerifiable"]
+    assert sorted(type(r).__name__ for r in results) == ["NoneType", "PhoneNotVerifiableError"]
     assert User.objects.filter(phone=PHONE, phone_verified_at__isnull=False).count() == 1

@@ -13,7 +13,7 @@ from django.utils import translation
 
 from accounts import selectors, services
 from accounts.enums import NotificationKind
-from accounts.exceptions import InvalidNotification, NotificationNotFound
+from accounts.exceptions import InvalidNotificationError, NotificationNotFoundError
 from accounts.models import Notification, User
 from points import selectors as points_selectors
 from points import services as points_services
@@ -119,7 +119,7 @@ def test_a_concurrent_duplicate_insert_returns_the_first_message(member, monkeyp
     ],
 )
 def test_send_refuses_invalid_messages_and_writes_nothing(member, kwargs, reason):
-    with pytest.raises(InvalidNotification) as refused:
+    with pytest.raises(InvalidNotificationError) as refused:
         send(member, **kwargs)
     assert refused.value.message == f"The message is not valid: {reason}"
     assert inbox_rows(member) == []
@@ -136,7 +136,7 @@ def test_mark_read_is_safe_twice_and_keeps_the_first_time(member):
 
 def test_mark_read_refuses_another_members_message(member, other_member):
     pk = send(other_member)
-    with pytest.raises(NotificationNotFound):
+    with pytest.raises(NotificationNotFoundError):
         services.notification_mark_read(user_id=member.pk, notification_id=pk)
     assert inbox_rows(other_member) == [("Hello", None)]
 

@@ -13,13 +13,13 @@ from django.urls import reverse
 
 from accounts import locks, selectors, services
 from accounts.exceptions import (
-    PasswordIncorrect,
-    PinAlreadySet,
-    PinIncorrect,
-    PinInvalid,
-    PinLocked,
-    PinNotSet,
-    PinTooWeak,
+    PasswordIncorrectError,
+    PinAlreadySetError,
+    PinIncorrectError,
+    PinInvalidError,
+    PinLockedError,
+    PinNotSetError,
+    PinTooWeakError,
 )
 from accounts.models import PaymentPin
 from pointsmall.kernel.errors import DomainError
@@ -47,7 +47,7 @@ def member_with_pin(member):
 
 def fail(user, times: int) -> None:
     for _ in range(times):
-        with pytest.raises((PinIncorrect, PinLocked)):
+        with pytest.raises((PinIncorrectError, PinLockedError)):
             services.pin_verify(user_id=user.pk, pin="000001")
 
 
@@ -55,9 +55,9 @@ def fail(user, times: int) -> None:
 
 
 def test_errors_are_domain_errors_with_codes():
-    assert issubclass(PinLocked, DomainError)
-    assert issubclass(PinIncorrect, DomainError)
-    assert (PinIncorrect(attempts_left=2).code, PinLocked(locked_until=T0, now=T0).code) == (
+    assert issubclass(PinLockedError, DomainError)
+    assert issubclass(PinIncorrectError, DomainError)
+    assert (PinIncorrectError(attempts_left=2).code, PinLockedError(locked_until=T0, now=T0).code) == (
         "pin_incorrect",
         "pin_locked",
     )
@@ -78,7 +78,7 @@ def test_pin_is_set_is_false_without_a_pin(member):
 
 def test_set_twice_is_refused_and_keeps_the_first(member_with_pin):
     before = pin_row(member_with_pin)
-    with pytest.raises(PinAlreadySet):
+    with pytest.raises(PinAlreadySetError):
         services.pin_set(user_id=member_with_pin.pk, pin=NEW_PIN)
     assert pin_row(member_with_pin) == before
 
@@ -86,14 +86,14 @@ def test_set_twice_is_refused_and_keeps_the_first(member_with_pin):
 @pytest.mark.parametrize(
     ("pin", "error"),
     [
-        ("12345", PinInvalid),
-        ("1234567", PinInvalid),
-        ("12a456", PinInvalid),
-        ("", PinInvalid),
-        ("１３５７９０", PinInvalid),
-        ("000000", PinTooWeak),
-        ("123456", PinTooWeak),
-        ("654321", PinTooWeak),
+        ("12345", PinInvalidError),
+        ("1234567", PinInvalidError),
+        ("12a456", PinInvalidError),
+        ("", PinInvalidError),
+        ("１３５７９０", PinInvalidError),
+        ("000000", PinTooWeakError),
+        ("123456", PinTooWeakError),
+        ("654321", PinTooWeakError),
     ],
 )
 def test_set_refuses_bad_pins_and_writes_nothing(member, pin, error):
@@ -107,7 +107,7 @@ def test_verify_accepts_the_right_pin(member_with_pin):
 
 
 def test_verify_without_a_pin_raises_pin_not_set(member):
-    with pytest.raises(PinNotSet):
+    with pytest.raises(PinNotSetError):
         services.pin_verify(user_id=member.pk, pin=PIN)
 
 
@@ -115,10 +115,10 @@ def test_each_wrong_pin_counts_down_and_the_fifth_locks_for_15_minutes(member_wi
     left = []
     with at():
         for _ in range(4):
-            with pytest.raises(PinIncorrect) as wrong:
+            with pytest.raises(PinIncorrectError) as wrong:
                 services.pin_verify(user_id=member_with_pin.pk, pin="999990")
             left.append(wrong.value.attempts_left)
-        with pytest.raises(PinLocked) as locked:
+        with pytest.raises(PinLockedError) as locked:
             services.pin_verify(user_id=member_with_pin.pk, pin="999990")
     assert left == [4, 3, 2, 1]
     assert wrong.value.message == "Wrong PIN. 1 attempt left before PIN use is locked."
@@ -132,7 +132,7 @@ def test_each_wrong_pin_counts_down_and_the_fifth_locks_for_15_minutes(member_wi
 def test_while_locked_even_the_right_pin_is_refused_with_the_time_left(member_with_pin):
     with at():
         fail(member_with_pin, 5)
-    with at(minutes=1, seconds=30), pytest.raises(PinLocked) as locked:
+    with at(minutes=1, seconds=30), pytest.raises(PinLockedError) as locked:
         services.pin_verify(user_id=member_with_pin.pk, pin=PIN)
     assert locked.value.remaining == timedelta(minutes=13, seconds=30)
     assert locked.value.message == "Too many wrong attempts: PIN use is locked. Try again in 14 minutes."
@@ -145,13 +145,13 @@ LOCKED_15 = "Too many wrong attempts: PIN use is locked. Try again in 15 minutes
 def test_a_lock_set_by_a_clock_a_little_ahead_still_reads_15_minutes():
     """Another web host's clock set the lock 2 ms "later": 15 min + 2 ms must not round up to 16."""
     locked_until = T0 + timedelta(minutes=15, milliseconds=2)
-    assert PinLocked(locked_until=locked_until, now=T0).message == LOCKED_15
+    assert PinLockedError(locked_until=locked_until, now=T0).message == LOCKED_15
     assert selectors.PinStatus(is_set=True, failed_attempts=5, locked_until=locked_until).minutes_locked(T0) == 15
 
 
 def test_the_minutes_left_round_up_within_the_lock():
     assert [
-        PinLocked(locked_until=T0 + timedelta(minutes=15), now=T0 + delta).minutes
+        PinLockedError(locked_until=T0 + timedelta(minutes=15), now=T0 + delta).minutes
         for delta in (timedelta(0), timedelta(seconds=1), timedelta(minutes=14), timedelta(minutes=14, seconds=59))
     ] == [15, 15, 1, 1]
 
@@ -176,7 +176,7 @@ def test_an_attempt_that_waited_for_another_ones_lock_says_15_minutes_not_16():
                 release.wait(30)
                 try:
                     services.pin_verify(user_id=member.pk, pin="000001")
-                except PinLocked as error:
+                except PinLockedError as error:
                     results["first"] = error
         finally:
             connection.close()
@@ -202,8 +202,8 @@ def test_an_attempt_that_waited_for_another_ones_lock_says_15_minutes_not_16():
         second.join(30)
     assert not first.is_alive() and not second.is_alive()
     assert [(type(results[k]).__name__, results[k].message) for k in ("first", "second")] == [
-        ("PinLocked", LOCKED_15),
-        ("PinLocked", LOCKED_15),
+        ("PinLockedError", LOCKED_15),
+        ("PinLockedError", LOCKED_15),
     ]
     # The waiting attempt neither counted nor moved the lock.
     assert pin_row(member)["failed_attempts"] == 5
@@ -235,7 +235,7 @@ def test_after_the_lock_the_right_pin_works_and_resets_the_count(member_with_pin
 def test_after_the_lock_a_wrong_pin_starts_a_fresh_count(member_with_pin):
     with at():
         fail(member_with_pin, 5)
-    with at(minutes=16), pytest.raises(PinIncorrect) as wrong:
+    with at(minutes=16), pytest.raises(PinIncorrectError) as wrong:
         services.pin_verify(user_id=member_with_pin.pk, pin="000001")
     assert wrong.value.attempts_left == 4
     assert (pin_row(member_with_pin)["failed_attempts"], pin_row(member_with_pin)["locked_until"]) == (1, None)
@@ -251,7 +251,7 @@ def test_a_right_pin_resets_the_count(member_with_pin):
 
 @pytest.mark.parametrize("pin", ["", "12345", "abcdef", "1357901"])
 def test_malformed_pins_count_as_wrong(member_with_pin, pin):
-    with pytest.raises(PinIncorrect):
+    with pytest.raises(PinIncorrectError):
         services.pin_verify(user_id=member_with_pin.pk, pin=pin)
     assert pin_row(member_with_pin)["failed_attempts"] == 1
 
@@ -259,13 +259,13 @@ def test_malformed_pins_count_as_wrong(member_with_pin, pin):
 def test_change_needs_the_account_password(member_with_pin):
     services.pin_change(user_id=member_with_pin.pk, password=PASSWORD, new_pin=NEW_PIN)
     services.pin_verify(user_id=member_with_pin.pk, pin=NEW_PIN)
-    with pytest.raises(PinIncorrect):
+    with pytest.raises(PinIncorrectError):
         services.pin_verify(user_id=member_with_pin.pk, pin=PIN)
 
 
 def test_change_with_a_wrong_password_counts_as_a_failure_and_changes_nothing(member_with_pin):
     before = pin_row(member_with_pin)
-    with pytest.raises(PasswordIncorrect) as refused:
+    with pytest.raises(PasswordIncorrectError) as refused:
         services.pin_change(user_id=member_with_pin.pk, password="not-my-password", new_pin=NEW_PIN)
     assert refused.value.attempts_left == 4
     assert refused.value.message == "Your account password is not correct. 4 attempts left before PIN use is locked."
@@ -279,12 +279,14 @@ def test_change_clears_failures_and_is_refused_while_locked(member_with_pin):
     with at():
         fail(member_with_pin, 5)
         before = pin_row(member_with_pin)
-        with pytest.raises(PinLocked):
+        with pytest.raises(PinLockedError):
             services.pin_change(user_id=member_with_pin.pk, password=PASSWORD, new_pin="975318")
     assert pin_row(member_with_pin) == before
 
 
-@pytest.mark.parametrize(("new_pin", "error"), [("12345", PinInvalid), ("111111", PinTooWeak), ("987654", PinTooWeak)])
+@pytest.mark.parametrize(
+    ("new_pin", "error"), [("12345", PinInvalidError), ("111111", PinTooWeakError), ("987654", PinTooWeakError)]
+)
 def test_change_refuses_bad_new_pins_without_counting(member_with_pin, new_pin, error):
     before = pin_row(member_with_pin)
     with pytest.raises(error):
@@ -293,7 +295,7 @@ def test_change_refuses_bad_new_pins_without_counting(member_with_pin, new_pin, 
 
 
 def test_change_without_a_pin_raises_pin_not_set(member):
-    with pytest.raises(PinNotSet):
+    with pytest.raises(PinNotSetError):
         services.pin_change(user_id=member.pk, password=PASSWORD, new_pin=NEW_PIN)
     assert pin_row(member) is None
 

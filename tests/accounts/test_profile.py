@@ -10,7 +10,7 @@ from django.urls import reverse
 from PIL import Image
 
 from accounts import services
-from accounts.exceptions import InvalidPhone, InvalidText
+from accounts.exceptions import InvalidPhoneError, InvalidTextError
 from accounts.models import User
 from tests.accounts.images import image_bytes, jpeg_with_exif, png_header_only, upload
 
@@ -130,11 +130,11 @@ BAD_INPUT = [
     pytest.param(
         {"display_name": "Al\x07ice"},
         "display_name",
-        InvalidText.default_message,
+        InvalidTextError.default_message,
         id="name-control-char",
     ),
-    pytest.param({"phone": "12345"}, "phone", InvalidPhone.default_message, id="phone-short"),
-    pytest.param({"phone": "+86 12812345678"}, "phone", InvalidPhone.default_message, id="phone-not-mobile"),
+    pytest.param({"phone": "12345"}, "phone", InvalidPhoneError.default_message, id="phone-short"),
+    pytest.param({"phone": "+86 12812345678"}, "phone", InvalidPhoneError.default_message, id="phone-not-mobile"),
     pytest.param(
         {"phone": "1" * 30}, "phone", "Ensure this value has at most 24 characters (it has 30).", id="phone-oversized"
     ),
@@ -212,7 +212,7 @@ def test_keeping_your_own_phone_is_not_a_duplicate(member_client, member):
 
 def test_the_service_refuses_an_implausible_phone(member):
     before = snapshot(member)
-    with pytest.raises(InvalidPhone):
+    with pytest.raises(InvalidPhoneError):
         services.profile_update(user_id=member.pk, display_name="X", phone="555-1234", language="en")
     assert snapshot(member) == before
 

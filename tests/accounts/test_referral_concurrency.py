@@ -59,7 +59,7 @@ def test_one_confirmation_delivered_many_times_at_once_pays_once():
 def test_a_double_submitted_sign_up_binds_once():
     inviter, other, friend = MemberFactory(), MemberFactory(), MemberFactory()
     results = run_together([lambda: bind(friend, inviter), lambda: bind(friend, other)])
-    assert outcome_counts(results) == {"ReferralStatus": 1, "ReferralAlreadyBound": 1}
+    assert outcome_counts(results) == {"ReferralStatus": 1, "ReferralAlreadyBoundError": 1}
     assert Referral.objects.filter(invitee=friend).count() == 1
 
 

@@ -13,12 +13,12 @@ from allauth.account.models import EmailAddress
 from accounts import selectors, services
 from accounts.enums import HoldReason, NoRewardReason, ReferralStatus
 from accounts.exceptions import (
-    InviteCodeUnknown,
-    ReferralAlreadyBound,
-    ReferralNotDeniable,
-    ReferralNotFound,
-    ReferralNotHeld,
-    ReferralSelf,
+    InviteCodeUnknownError,
+    ReferralAlreadyBoundError,
+    ReferralNotDeniableError,
+    ReferralNotFoundError,
+    ReferralNotHeldError,
+    ReferralSelfError,
 )
 from accounts.models import InviteCode, Notification, Referral
 from points import selectors as points_selectors
@@ -142,13 +142,13 @@ def test_binding_links_the_new_member_to_the_inviter(inviter, friend, clock):
 
 
 def test_an_unknown_code_binds_nothing(friend):
-    with pytest.raises(InviteCodeUnknown):
+    with pytest.raises(InviteCodeUnknownError):
         services.referral_bind(invitee_id=friend.pk, code="ZZZZ9999", signup_ip=IP)
     assert Referral.objects.count() == 0
 
 
 def test_self_referral_is_refused_and_writes_nothing(member):
-    with pytest.raises(ReferralSelf) as refused:
+    with pytest.raises(ReferralSelfError) as refused:
         services.referral_bind(invitee_id=member.pk, code=code_of(member), signup_ip=IP)
     assert refused.value.message == "You cannot use your own invite code."
     assert Referral.objects.count() == 0
@@ -157,7 +157,7 @@ def test_self_referral_is_refused_and_writes_nothing(member):
 
 def test_a_second_binding_is_refused_and_the_first_stays(inviter, friend, other_member):
     bind(friend, inviter)
-    with pytest.raises(ReferralAlreadyBound):
+    with pytest.raises(ReferralAlreadyBoundError):
         bind(friend, other_member)
     assert list(Referral.objects.values_list("invitee_id", "inviter_id")) == [(friend.pk, inviter.pk)]
 
@@ -165,7 +165,7 @@ def test_a_second_binding_is_refused_and_the_first_stays(inviter, friend, other_
 def test_a_deactivated_inviters_code_is_unknown(inviter, friend):
     inviter.is_active = False
     inviter.save()
-    with pytest.raises(InviteCodeUnknown):
+    with pytest.raises(InviteCodeUnknownError):
         bind(friend, inviter)
     assert Referral.objects.count() == 0
 
@@ -582,7 +582,7 @@ def test_a_denied_referral_never_pays(held, friend, inviter, reviewer, clock):
 def test_only_held_referrals_can_be_approved(inviter, friend, reviewer):
     bind(friend, inviter, ip=None)
     before = inbox(inviter)
-    with pytest.raises(ReferralNotHeld) as refused:
+    with pytest.raises(ReferralNotHeldError) as refused:
         services.referral_approve(referral_id=referral_of(friend).pk, reviewer_id=reviewer.pk)
     assert refused.value.message == (
         "Only referrals held for review can be approved (this one: Waiting for e-mail confirmation)."
@@ -596,7 +596,7 @@ def test_an_approved_referral_cannot_be_denied(inviter, friend, reviewer):
     bind(friend, inviter, ip=None)
     confirm(friend)
     before = inbox(inviter)
-    with pytest.raises(ReferralNotDeniable):
+    with pytest.raises(ReferralNotDeniableError):
         services.referral_deny(referral_id=referral_of(friend).pk, reviewer_id=reviewer.pk)
     referral = referral_of(friend)
     assert (referral.status, referral.reviewed_by_id) == (ReferralStatus.APPROVED, None)
@@ -605,9 +605,9 @@ def test_an_approved_referral_cannot_be_denied(inviter, friend, reviewer):
 
 
 def test_reviewing_an_unknown_referral_is_refused(reviewer):
-    with pytest.raises(ReferralNotFound):
+    with pytest.raises(ReferralNotFoundError):
         services.referral_approve(referral_id=404, reviewer_id=reviewer.pk)
-    with pytest.raises(ReferralNotFound):
+    with pytest.raises(ReferralNotFoundError):
         services.referral_deny(referral_id=404, reviewer_id=reviewer.pk)
 
 

@@ -25,7 +25,7 @@ from accounts.models import Notification, Referral
 from catalog import migrations as catalog_migrations
 from catalog import services as catalog_services
 from catalog.enums import OrderStatus, ProductKind
-from catalog.exceptions import ReviewNotFound
+from catalog.exceptions import ReviewNotFoundError
 from catalog.models import Order, Review
 from points import selectors as points_selectors
 from points import services as points_services
@@ -352,7 +352,7 @@ def test_removing_a_review_takes_its_points_back(reviewer, operator):
     assert taken == 5
     assert points(reviewer) == (900, 0, 0)
     assert Review.objects.count() == 0
-    with pytest.raises(ReviewNotFound):
+    with pytest.raises(ReviewNotFoundError):
         catalog_services.review_remove(review_id=result.review_id, actor_id=operator.pk)
     # A new review of the same order is welcome, for no points: they are paid once per order.
     again = catalog_services.review_post(order_id=order.pk, member_id=reviewer.pk, rating=4, text="Fair enough.")

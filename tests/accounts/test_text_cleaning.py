@@ -9,13 +9,13 @@ from django.urls import reverse
 
 from accounts import rules, services
 from accounts.admin import MemberChangeForm
-from accounts.exceptions import InvalidText
+from accounts.exceptions import InvalidTextError
 from accounts.forms import AddressForm, PhoneCodeForm, ProfileForm
 from accounts.models import Address, User
 from catalog.forms import CatalogFilterForm, InlineAddressForm, ReviewForm
 from tests.factories import MemberFactory
 
-REFUSED = InvalidText.default_message
+REFUSED = InvalidTextError.default_message
 RLO, LRI, PDI = "\u202e", "\u2066", "\u2069"
 ZWSP, ZWJ, BOM = "\u200b", "\u200d", "\ufeff"
 
@@ -61,7 +61,7 @@ ADDRESS = {
 @pytest.mark.parametrize(("raw", "expected"), [(p.values[0], p.values[1]) for p in HOSTILE_AND_CLEAN])
 def test_the_rule_on_its_own(raw, expected):
     if expected is REFUSED:
-        with pytest.raises(rules.UnsafeText):
+        with pytest.raises(rules.UnsafeTextError):
             rules.clean_member_text(raw)
     else:
         assert rules.clean_member_text(raw) == expected
@@ -96,7 +96,7 @@ def test_multiline_text_keeps_paragraphs_and_at_most_one_blank_line():
 
 @pytest.mark.parametrize("char", ["\x00", "\x08", "\x7f", "\ud800", RLO, "\u202a", "\u202b", "\u202c", "\u202d"])
 def test_refused_characters(char):
-    with pytest.raises(rules.UnsafeText) as refused:
+    with pytest.raises(rules.UnsafeTextError) as refused:
         rules.clean_member_text(f"a{char}b", multiline=True)
     assert refused.value.char == char
 
@@ -188,18 +188,18 @@ def test_an_address_with_zero_width_characters_is_saved_without_them(member_clie
 
 
 def test_the_address_service_applies_the_rule_too(member):
-    with pytest.raises(InvalidText):
+    with pytest.raises(InvalidTextError):
         services.address_create(user_id=member.pk, **(ADDRESS | {"city": f"杭州{RLO}"}))
     assert Address.objects.filter(user=member).count() == 0
     saved = services.address_create(user_id=member.pk, **(ADDRESS | {"city": f" 杭州{ZWSP}市 "}))
     assert saved.city == "杭州市"
-    with pytest.raises(InvalidText):
+    with pytest.raises(InvalidTextError):
         services.address_update(user_id=member.pk, address_id=saved.id, **(ADDRESS | {"detail": "a\x07b"}))
     assert Address.objects.get(pk=saved.id).detail == "文三路 90 号 3 幢"
 
 
 def test_the_profile_service_applies_the_rule_too(member):
-    with pytest.raises(InvalidText):
+    with pytest.raises(InvalidTextError):
         services.profile_update(user_id=member.pk, display_name=f"Bob{RLO}", phone=None, language="en")
     member.refresh_from_db()
     assert member.display_name == ""

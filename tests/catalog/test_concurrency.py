@@ -23,7 +23,7 @@ from accounts import services as accounts_services
 from accounts.models import PaymentPin, User
 from catalog import flash_gate, services
 from catalog.enums import OrderStatus, ProductKind, StockReason
-from catalog.exceptions import InvalidTransition, NoCodesLeft, OutOfStock, SoldOut
+from catalog.exceptions import InvalidTransitionError, NoCodesLeftError, OutOfStockError, SoldOutError
 from catalog.models import Code, Order, Product, StockMovement
 from points import selectors as points_selectors
 from points import services as points_services
@@ -121,7 +121,7 @@ def assert_exactly_sold(product: Product, buyers: list[User], results: list[obje
     refusals = [r for r in results if not isinstance(r, Order)]
     assert len(orders) == stock
     # An empty code pool is "sold out" too: SKIP LOCKED passes over codes that others are taking.
-    assert Counter(type(r) for r in refusals).keys() <= {SoldOut, OutOfStock, NoCodesLeft}, refusals[:3]
+    assert Counter(type(r) for r in refusals).keys() <= {SoldOutError, OutOfStockError, NoCodesLeftError}, refusals[:3]
     assert len(refusals) == len(buyers) - stock
     product.refresh_from_db()
     assert (product.stock, product.sold) == (0, stock)
@@ -224,7 +224,7 @@ def test_cancel_and_ship_of_the_same_order_at_once_exactly_one_wins(make_product
     for index, order in enumerate(orders):
         cancel, ship = results[2 * index], results[2 * index + 1]
         assert [isinstance(r, Order) for r in (cancel, ship)].count(True) == 1
-        assert isinstance(cancel if isinstance(ship, Order) else ship, InvalidTransition)
+        assert isinstance(cancel if isinstance(ship, Order) else ship, InvalidTransitionError)
         order.refresh_from_db()
         balance = points_selectors.header_balance(user_id=order.member_id)
         if isinstance(cancel, Order):

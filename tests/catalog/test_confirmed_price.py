@@ -28,7 +28,7 @@ from points import confirmation
 from points import selectors as points_selectors
 from points import services as points_services
 from points.confirmation import Totals
-from points.exceptions import ConfirmationInvalid, PriceChanged
+from points.exceptions import ConfirmationInvalidError, PriceChangedError
 from points.models import Tier
 from tests.catalog.conftest import PIN, WRONG_PIN
 from tests.catalog.test_concurrency import run_parallel
@@ -100,10 +100,10 @@ def test_a_token_reads_back_only_for_its_purpose_member_and_subject():
         ("catalog.redeem", 7, "product:2:quantity:2"),
         ("catalog.redeem", 7, "product:1:quantity:1"),
     ]:
-        with pytest.raises(ConfirmationInvalid):
+        with pytest.raises(ConfirmationInvalidError):
             confirmation.confirmation_read(token=token, purpose=purpose, user_id=user_id, subject=subject)
     for bad in ["", "x" * 1001, token[:-1] + ("A" if token[-1] != "A" else "B"), token.replace(":", ";", 1)]:
-        with pytest.raises(ConfirmationInvalid):
+        with pytest.raises(ConfirmationInvalidError):
             confirmation.confirmation_read(
                 token=bad, purpose="catalog.redeem", user_id=7, subject="product:1:quantity:2"
             )
@@ -113,7 +113,7 @@ def test_a_token_signed_with_another_key_is_refused(settings):
     token = signing.dumps(
         {"u": 7, "s": "s", "p": 1, "c": "0.00"}, key="not-our-secret", salt="pointsmall.confirmation:catalog.redeem"
     )
-    with pytest.raises(ConfirmationInvalid):
+    with pytest.raises(ConfirmationInvalidError):
         confirmation.confirmation_read(token=token, purpose="catalog.redeem", user_id=7, subject="s")
 
 
@@ -127,7 +127,7 @@ def test_confirmation_check_names_the_new_totals_and_refuses_a_lower_price_too()
         (Totals(50), "50 points"),
     ]
     for actual, text in cases:
-        with pytest.raises(PriceChanged) as refused:
+        with pytest.raises(PriceChangedError) as refused:
             confirmation.confirmation_check(confirmed=Totals(100, Decimal("9.90")), actual=actual)
         assert refused.value.code == "price_changed"
         assert refused.value.message == (
@@ -144,7 +144,7 @@ def test_a_price_raised_between_confirm_and_submit_charges_nothing(make_buyer, i
     assert confirmed == Totals(100)
     set_price(item, points_price=300)
 
-    with nothing_written(), pytest.raises(PriceChanged) as refused:
+    with nothing_written(), pytest.raises(PriceChangedError) as refused:
         redeem(buyer, item, confirmed)
 
     assert refused.value.message == (
@@ -161,7 +161,7 @@ def test_a_changed_price_is_refused_before_the_pin_so_a_wrong_pin_is_not_counted
     confirmed = quoted(buyer, item)
     set_price(item, points_price=300)
 
-    with nothing_written(), pytest.raises(PriceChanged):
+    with nothing_written(), pytest.raises(PriceChangedError):
         redeem(buyer, item, confirmed, pin=WRONG_PIN)
 
     assert PaymentPin.objects.get(user=buyer).failed_attempts == 0
@@ -180,7 +180,7 @@ def test_a_price_changed_after_the_pin_check_is_refused_by_the_transaction(
 
     monkeypatch.setattr(accounts_services, "pin_verify", pin_then_operator_edits)
 
-    with nothing_written(), pytest.raises(PriceChanged) as refused:
+    with nothing_written(), pytest.raises(PriceChangedError) as refused:
         redeem(buyer, item, confirmed)
 
     assert "it is now 120 points" in refused.value.message
@@ -192,7 +192,7 @@ def test_a_lower_price_is_confirmed_again_too(make_buyer, item, nothing_written)
     confirmed = quoted(buyer, item)
     set_price(item, points_price=60)
 
-    with nothing_written(), pytest.raises(PriceChanged) as refused:
+    with nothing_written(), pytest.raises(PriceChangedError) as refused:
         redeem(buyer, item, confirmed)
 
     assert "it is now 60 points" in refused.value.message
@@ -207,7 +207,7 @@ def test_a_sale_that_ends_between_confirm_and_submit_charges_nothing(make_buyer,
     assert confirmed == Totals(160)
     clock.move_to(T0 + timedelta(hours=1))
 
-    with nothing_written(), pytest.raises(PriceChanged) as refused:
+    with nothing_written(), pytest.raises(PriceChangedError) as refused:
         redeem(buyer, item, confirmed, quantity=2)
 
     assert "it is now 200 points" in refused.value.message
@@ -235,7 +235,7 @@ def test_a_tier_dropped_between_confirm_and_submit_charges_nothing(make_buyer, m
     assert report.downgraded == 1
     assert points_selectors.member_tier(user_id=buyer.pk).code == "silver"
 
-    with nothing_written(), pytest.raises(PriceChanged) as refused:
+    with nothing_written(), pytest.raises(PriceChangedError) as refused:
         redeem(buyer, product, confirmed)
 
     assert "it is now 950 points" in refused.value.message
@@ -256,7 +256,7 @@ def test_a_tier_benefit_edited_between_confirm_and_submit_charges_nothing(make_b
     confirmed = quoted(buyer, product)
     Tier.objects.filter(code="gold").update(price_percent=90)
 
-    with nothing_written(), pytest.raises(PriceChanged) as refused:
+    with nothing_written(), pytest.raises(PriceChangedError) as refused:
         redeem(buyer, product, confirmed)
 
     assert "it is now 900 points" in refused.value.message
@@ -270,7 +270,7 @@ def test_a_changed_cash_part_charges_nothing(make_buyer, make_product, make_addr
     assert confirmed == Totals(200, Decimal("19.80"))
     set_price(product, cash_price=Decimal("12.50"))
 
-    with nothing_written(), pytest.raises(PriceChanged) as refused:
+    with nothing_written(), pytest.raises(PriceChangedError) as refused:
         redeem(buyer, product, confirmed, quantity=2, address_id=address_id)
 
     assert refused.value.message == (
@@ -470,7 +470,7 @@ def test_a_price_edited_while_a_redemption_is_in_flight(make_product, make_buyer
         set_price(product, points_price=300)
         try:
             return redeem(member_b, product, Totals(100), key="b")
-        except PriceChanged as refused:
+        except PriceChangedError as refused:
             return refused
         finally:
             resume.set()
@@ -478,7 +478,7 @@ def test_a_price_edited_while_a_redemption_is_in_flight(make_product, make_buyer
     a_result, b_result = run_parallel([a_submits, operator_edits_then_b_submits])
 
     assert isinstance(a_result, Order) and a_result.points_total == 100
-    assert isinstance(b_result, PriceChanged) and "it is now 300 points" in b_result.message
+    assert isinstance(b_result, PriceChangedError) and "it is now 300 points" in b_result.message
     assert (balance(member_a), balance(member_b)) == (900, 1000)
     assert list(Order.objects.values_list("member_id", "points_total")) == [(member_a.pk, 100)]
     assert PaymentPin.objects.get(user=member_b).failed_attempts == 0
@@ -491,7 +491,7 @@ def test_a_price_edited_while_a_redemption_is_in_flight(make_product, make_buyer
 def test_the_new_price_reads_in_chinese_too():
     from django.utils import translation
 
-    with translation.override("zh-hans"), pytest.raises(PriceChanged) as refused:
+    with translation.override("zh-hans"), pytest.raises(PriceChangedError) as refused:
         confirmation.confirmation_check(confirmed=Totals(100), actual=Totals(1200, Decimal("12.50")))
 
     assert refused.value.message == "价格已变更，现为1,200积分 + ¥12.50。未扣除任何积分或金额，请核对新价格后重新确认。"

@@ -13,10 +13,10 @@ from django.test import RequestFactory
 
 from catalog import flash_gate, services
 from catalog.admin.products import ProductAdmin
-from catalog.exceptions import OutOfStock, SoldOut
+from catalog.exceptions import OutOfStockError, SoldOutError
 from catalog.models import Order, Product
 from points import services as points_services
-from points.exceptions import InsufficientPoints
+from points.exceptions import InsufficientPointsError
 from tests.catalog.conftest import PIN
 
 redis_only = pytest.mark.redis
@@ -68,7 +68,7 @@ def test_the_counter_starts_at_the_database_stock_and_follows_redemptions(buyer,
 @redis_only
 def test_an_empty_counter_refuses_without_any_database_work(flash_product, gate, django_assert_num_queries):
     gate.set(flash_gate.key_for(flash_product.pk), 0)
-    with django_assert_num_queries(0), pytest.raises(SoldOut, match=r"^Sold out\.$"):
+    with django_assert_num_queries(0), pytest.raises(SoldOutError, match=r"^Sold out\.$"):
         flash_gate.take(product_id=flash_product.pk, quantity=1)
     assert counter(flash_product, gate) == 0
 
@@ -77,7 +77,7 @@ def test_an_empty_counter_refuses_without_any_database_work(flash_product, gate,
 def test_a_redemption_refused_by_the_gate_writes_nothing(buyer, flash_product, gate, nothing_written):
     # The database still has 5: only the gate can be the one saying no here.
     gate.set(flash_gate.key_for(flash_product.pk), 0)
-    with nothing_written(), pytest.raises(SoldOut):
+    with nothing_written(), pytest.raises(SoldOutError):
         redeem(buyer, flash_product)
     assert counter(flash_product, gate) == 0
 
@@ -85,7 +85,7 @@ def test_a_redemption_refused_by_the_gate_writes_nothing(buyer, flash_product, g
 @redis_only
 def test_the_gate_says_how_many_are_left(buyer, flash_product, gate, nothing_written):
     gate.set(flash_gate.key_for(flash_product.pk), 2)
-    with nothing_written(), pytest.raises(OutOfStock, match=r"^Only 2 left\.$"):
+    with nothing_written(), pytest.raises(OutOfStockError, match=r"^Only 2 left\.$"):
         redeem(buyer, flash_product, 3)
     assert counter(flash_product, gate) == 2
 
@@ -95,7 +95,7 @@ def test_a_failed_redemption_gives_its_units_back(make_buyer, flash_product, gat
     poor = make_buyer(50)
     redeem(make_buyer(), flash_product)
     assert counter(flash_product, gate) == 4
-    with pytest.raises(InsufficientPoints):
+    with pytest.raises(InsufficientPointsError):
         redeem(poor, flash_product, 2)
     assert counter(flash_product, gate) == 4
 
@@ -185,7 +185,7 @@ def test_reconcile_without_redis_says_why(settings):
 def test_the_gate_admits_only_whole_requests(flash_product, gate):
     """Taking is atomic: a request for more than is left never dips the counter for others."""
     gate.set(flash_gate.key_for(flash_product.pk), 1)
-    with pytest.raises(OutOfStock):
+    with pytest.raises(OutOfStockError):
         flash_gate.take(product_id=flash_product.pk, quantity=2)
     held = flash_gate.take(product_id=flash_product.pk, quantity=1)
     assert (held.active, counter(flash_product, gate)) == (True, 0)
@@ -250,10 +250,10 @@ def test_after_a_correction_down_the_gate_refuses_without_the_database(
     with django_capture_on_commit_callbacks(execute=True):
         services.stock_adjust(product_id=flash_product.pk, delta=-4, actor_id=operator.pk, reason="Stocktake: 4 broken")
     assert counter(flash_product, gate) == 0
-    with django_assert_num_queries(0), pytest.raises(SoldOut):
+    with django_assert_num_queries(0), pytest.raises(SoldOutError):
         flash_gate.take(product_id=flash_product.pk, quantity=1)
     buyer = make_buyer()
-    with nothing_written(), pytest.raises(SoldOut):
+    with nothing_written(), pytest.raises(SoldOutError):
         redeem(buyer, flash_product)
 
 
@@ -268,7 +268,7 @@ def test_a_partial_correction_down_leaves_exactly_what_is_left(
     with django_capture_on_commit_callbacks(execute=True):
         services.stock_adjust(product_id=flash_product.pk, delta=4, actor_id=operator.pk, restock=True)
     assert counter(flash_product, gate) == 5
-    with pytest.raises(OutOfStock, match=r"^Only 5 left\.$"):
+    with pytest.raises(OutOfStockError, match=r"^Only 5 left\.$"):
         flash_gate.take(product_id=flash_product.pk, quantity=6)
 
 

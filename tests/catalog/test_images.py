@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from accounts.uploads import images
-from catalog.exceptions import InvalidProductImage, ProductImageTooLarge, ProductImageTooManyPixels
+from catalog.exceptions import InvalidProductImageError, ProductImageTooLargeError, ProductImageTooManyPixelsError
 from catalog.images import product_image_create, product_image_prepare, review_photo_prepare
 from catalog.models import ProductImage
 
@@ -116,15 +116,15 @@ def test_exif_orientation_is_applied_and_all_metadata_is_dropped():
 
 
 def test_a_text_file_named_png_is_refused():
-    with pytest.raises(InvalidProductImage) as refused:
+    with pytest.raises(InvalidProductImageError) as refused:
         product_image_prepare(upload=upload(b"not a picture at all\n" * 20, "cat.png"))
-    assert type(refused.value) is InvalidProductImage
+    assert type(refused.value) is InvalidProductImageError
     assert refused.value.message == NOT_AN_IMAGE
 
 
 @pytest.mark.parametrize("image_format", ["GIF", "BMP", "TIFF"])
 def test_formats_other_than_png_jpeg_webp_are_refused(image_format):
-    with pytest.raises(InvalidProductImage) as refused:
+    with pytest.raises(InvalidProductImageError) as refused:
         product_image_prepare(
             upload=upload(image_bytes(image_format, (20, 20), "RGB" if image_format != "GIF" else "L"))
         )
@@ -132,33 +132,33 @@ def test_formats_other_than_png_jpeg_webp_are_refused(image_format):
 
 
 def test_an_empty_file_is_refused():
-    with pytest.raises(InvalidProductImage) as refused:
+    with pytest.raises(InvalidProductImageError) as refused:
         product_image_prepare(upload=upload(b""))
     assert refused.value.message == NOT_AN_IMAGE
 
 
 def test_a_truncated_picture_is_refused():
     data = image_bytes("JPEG", (400, 400))
-    with pytest.raises(InvalidProductImage) as refused:
+    with pytest.raises(InvalidProductImageError) as refused:
         product_image_prepare(upload=upload(data[: len(data) // 3], "cut.jpg", "image/jpeg"))
     assert refused.value.message == NOT_AN_IMAGE
 
 
 def test_files_over_5_mb_are_refused_before_being_read():
     big = upload(b"\x89PNG\r\n\x1a\n" + b"\x00" * (5 * 1024 * 1024))
-    with pytest.raises(ProductImageTooLarge) as refused:
+    with pytest.raises(ProductImageTooLargeError) as refused:
         product_image_prepare(upload=big)
     assert refused.value.message == "The picture is too large (5.0\xa0MB). Upload one of at most 5.0\xa0MB."
 
 
 def test_a_decompression_bomb_is_refused_from_its_header():
-    with pytest.raises(ProductImageTooManyPixels) as refused:
+    with pytest.raises(ProductImageTooManyPixelsError) as refused:
         product_image_prepare(upload=upload(png_header_only(30_000, 30_000)))
     assert refused.value.message == "The picture has too many pixels. Upload one of at most 20 megapixels."
 
 
 def test_just_over_20_megapixels_is_refused():
-    with pytest.raises(ProductImageTooManyPixels):
+    with pytest.raises(ProductImageTooManyPixelsError):
         product_image_prepare(upload=upload(png_header_only(5000, 4001)))
 
 
@@ -176,7 +176,7 @@ def test_product_image_create_stores_the_three_files(make_product, media_root):
 
 def test_a_refused_picture_writes_no_row_and_no_file(make_product, media_root):
     product = make_product()
-    with pytest.raises(InvalidProductImage):
+    with pytest.raises(InvalidProductImageError):
         product_image_create(product_id=product.pk, upload=upload(b"<svg></svg>", "x.png"))
     assert ProductImage.objects.count() == 0
     assert list(media_root.rglob("*.*")) == []
@@ -196,7 +196,7 @@ def png_header(width: int, height: int, bit_depth: int, color_type: int) -> byte
 
 
 def test_the_png_bomb_is_refused_before_decoding_with_the_limit_for_its_kind():
-    with pytest.raises(images.ImageTooCostly) as refused:
+    with pytest.raises(images.ImageTooCostlyError) as refused:
         product_image_prepare(upload=upload(png_header(4472, 4472, 8, 2)))
     # Product pictures have a smaller decoding budget: writing the 2000 px original and its copies costs too.
     assert refused.value.message == (
@@ -215,7 +215,7 @@ def test_an_animated_png_is_refused():
     frames = [Image.new("RGB", (40, 40), colour) for colour in ((255, 0, 0), (0, 0, 255))]
     out = io.BytesIO()
     frames[0].save(out, "PNG", save_all=True, append_images=frames[1:])
-    with pytest.raises(images.ImageAnimated) as refused:
+    with pytest.raises(images.ImageAnimatedError) as refused:
         product_image_prepare(upload=upload(out.getvalue()))
     assert refused.value.message == "Animated pictures can't be used: upload a still picture."
 
@@ -224,7 +224,7 @@ def test_an_animated_webp_is_refused():
     frames = [Image.new("RGB", (40, 40), colour) for colour in ((255, 0, 0), (0, 0, 255))]
     out = io.BytesIO()
     frames[0].save(out, "WEBP", save_all=True, append_images=frames[1:])
-    with pytest.raises(images.ImageAnimated):
+    with pytest.raises(images.ImageAnimatedError):
         product_image_prepare(upload=upload(out.getvalue(), "a.webp", "image/webp"))
 
 
@@ -235,6 +235,6 @@ def test_a_review_photo_is_decoded_straight_to_1000_pixels():
 
 
 def test_a_refused_review_photo_uses_the_catalog_wording():
-    with pytest.raises(InvalidProductImage) as refused:
+    with pytest.raises(InvalidProductImageError) as refused:
         review_photo_prepare(upload=upload(b"GIF89a not really", "x.gif", "image/gif"))
     assert refused.value.message == NOT_AN_IMAGE

@@ -501,7 +501,7 @@ def test_an_order_keeps_the_backend_it_started_paying_with(member_client, order,
 
 
 def test_the_offline_backend_takes_no_notifications(rf):
-    with pytest.raises(payments.InvalidNotification, match="confirmed by an operator"):
+    with pytest.raises(payments.InvalidNotificationError, match="confirmed by an operator"):
         payments.backend_named("offline").verify_notification(rf.post(CALLBACK))
 
 

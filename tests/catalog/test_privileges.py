@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 
 from catalog import services
 from catalog.enums import OrderStatus, PrivilegeEffect, ProductKind
-from catalog.exceptions import PrivilegeNotNeeded, PrivilegeUnavailable
+from catalog.exceptions import PrivilegeNotNeededError, PrivilegeUnavailableError
 from catalog.models import Order, OrderEffect, Product
 from catalog.services import privileges
 from points import selectors as points_selectors
@@ -140,17 +140,17 @@ def test_two_trials_follow_each_other_and_a_quantity_multiplies_the_days(make_bu
 
 def test_a_trial_of_a_tier_the_member_already_earned_is_not_sold(buyer, gold_trial, nothing_written):
     earned(buyer, "gold")
-    with nothing_more(nothing_written), pytest.raises(PrivilegeNotNeeded, match=r"already enjoy Gold or higher"):
+    with nothing_more(nothing_written), pytest.raises(PrivilegeNotNeededError, match=r"already enjoy Gold or higher"):
         redeem(buyer, gold_trial)
     earned(buyer, "diamond")
-    with pytest.raises(PrivilegeNotNeeded):
+    with pytest.raises(PrivilegeNotNeededError):
         services.redemption_quote(user_id=buyer.pk, product_id=gold_trial.pk, quantity=1)
 
 
 def test_a_lower_trial_never_lowers_a_member(buyer, make_product):
     silver = make_product(name_en="Silver trial", kind=ProductKind.PRIVILEGE, points_price=100)  # Silver, 7 days
     earned(buyer, "silver")
-    with pytest.raises(PrivilegeNotNeeded):
+    with pytest.raises(PrivilegeNotNeededError):
         redeem(buyer, silver)
     earned(buyer, "regular")
     redeem(buyer, silver)
@@ -240,9 +240,9 @@ def test_a_privilege_without_an_available_effect_is_refused_even_if_on_the_shelf
     product = make_product(kind=ProductKind.PRIVILEGE, points_price=100, on_shelf=False, **fields)
     Product.objects.filter(pk=product.pk).update(on_shelf=True)  # past the form, e.g. a bulk update
     message = r"^This privilege can't be redeemed yet: what it would give is not available\.$"
-    with nothing_more(nothing_written), pytest.raises(PrivilegeUnavailable, match=message):
+    with nothing_more(nothing_written), pytest.raises(PrivilegeUnavailableError, match=message):
         redeem(buyer, product)
-    with pytest.raises(PrivilegeUnavailable):
+    with pytest.raises(PrivilegeUnavailableError):
         services.redemption_quote(user_id=buyer.pk, product_id=product.pk, quantity=1)
 
 

@@ -16,32 +16,32 @@ import time_machine
 from django.utils import translation
 
 from accounts import selectors as accounts_selectors
-from accounts.exceptions import AddressNotFound, PinIncorrect, PinLocked, PinNotSet
+from accounts.exceptions import AddressNotFoundError, PinIncorrectError, PinLockedError, PinNotSetError
 from catalog import selectors, services
 from catalog.enums import OrderStatus, ProductKind, StockReason
 from catalog.exceptions import (
-    AddressRequired,
-    DailyLimitReached,
-    InvalidQuantity,
-    InvalidTransition,
-    LifetimeLimitReached,
-    NoCodesLeft,
-    OrderCapExceeded,
-    OrderNotFound,
-    OutOfStock,
-    ProductUnavailable,
-    ReasonRequired,
-    RequestConflict,
-    SaleEnded,
-    SaleNotStarted,
-    SoldOut,
-    TierRequired,
+    AddressRequiredError,
+    DailyLimitReachedError,
+    InvalidQuantityError,
+    InvalidTransitionError,
+    LifetimeLimitReachedError,
+    NoCodesLeftError,
+    OrderCapExceededError,
+    OrderNotFoundError,
+    OutOfStockError,
+    ProductUnavailableError,
+    ReasonRequiredError,
+    RequestConflictError,
+    SaleEndedError,
+    SaleNotStartedError,
+    SoldOutError,
+    TierRequiredError,
 )
 from catalog.models import Code, Order, OrderEvent, SalePrice, StockMovement
 from points import selectors as points_selectors
 from points import services as points_services
 from points.enums import EntryKind
-from points.exceptions import InsufficientPoints
+from points.exceptions import InsufficientPointsError
 from points.models import Entry, LotMovement
 from tests.catalog.conftest import PIN, WRONG_PIN
 from tests.factories import MemberFactory
@@ -241,14 +241,17 @@ def test_a_coupon_is_valid_for_its_days_from_redemption(buyer, make_product, mak
 
 def test_an_item_off_the_shelf_is_refused(buyer, make_product, nothing_written):
     product = make_product(on_shelf=False)
-    with nothing_written(), pytest.raises(ProductUnavailable, match=r"^This item is not available for redemption\.$"):
+    with (
+        nothing_written(),
+        pytest.raises(ProductUnavailableError, match=r"^This item is not available for redemption\.$"),
+    ):
         redeem(buyer, product)
 
 
 def test_an_unknown_product_is_refused(buyer, make_product, nothing_written):
     product = make_product()
     product.pk += 1000
-    with nothing_written(), pytest.raises(ProductUnavailable):
+    with nothing_written(), pytest.raises(ProductUnavailableError):
         redeem(buyer, product)
 
 
@@ -256,7 +259,10 @@ def test_the_sale_window_starts_at_its_first_instant(buyer, make_product, make_a
     product = make_product(sale_starts_at=T0 + timedelta(hours=2), sale_ends_at=T0 + timedelta(days=1))
     address_id = make_address(buyer)
     clock.move_to(T0 + timedelta(hours=2) - timedelta(microseconds=1))
-    with nothing_written(), pytest.raises(SaleNotStarted, match=r"^This item can be redeemed from 2025-03-10 14:00\.$"):
+    with (
+        nothing_written(),
+        pytest.raises(SaleNotStartedError, match=r"^This item can be redeemed from 2025-03-10 14:00\.$"),
+    ):
         redeem(buyer, product, address_id=address_id)
     clock.move_to(T0 + timedelta(hours=2))
     assert redeem(buyer, product, address_id=address_id).status == OrderStatus.APPROVED
@@ -268,13 +274,13 @@ def test_the_sale_window_ends_before_its_last_instant(buyer, make_product, make_
     clock.move_to(T0 + timedelta(hours=1) - timedelta(microseconds=1))
     assert redeem(buyer, product, address_id=address_id).status == OrderStatus.APPROVED
     clock.move_to(T0 + timedelta(hours=1))
-    with nothing_written(), pytest.raises(SaleEnded, match=r"^This item's redemption period has ended\.$"):
+    with nothing_written(), pytest.raises(SaleEndedError, match=r"^This item's redemption period has ended\.$"):
         redeem(buyer, product, address_id=address_id)
 
 
 def test_a_tier_exclusive_item_is_refused_below_the_tier(buyer, make_product, make_address, nothing_written):
     product = make_product(min_tier_rank=2)
-    with nothing_written(), pytest.raises(TierRequired, match=r"^This item is for Gold members and above\.$"):
+    with nothing_written(), pytest.raises(TierRequiredError, match=r"^This item is for Gold members and above\.$"):
         redeem(buyer, product, address_id=make_address(buyer))
 
 
@@ -290,7 +296,10 @@ def test_a_quantity_outside_one_to_the_order_limit_is_refused(
     quantity, buyer, make_product, make_address, nothing_written
 ):
     product = make_product(per_order_limit=5)
-    with nothing_written(), pytest.raises(InvalidQuantity, match=r"^You can redeem 1 to 5 of this item per order\.$"):
+    with (
+        nothing_written(),
+        pytest.raises(InvalidQuantityError, match=r"^You can redeem 1 to 5 of this item per order\.$"),
+    ):
         redeem(buyer, product, quantity, address_id=make_address(buyer))
 
 
@@ -305,7 +314,9 @@ def test_the_daily_limit_resets_at_midnight_in_shanghai_not_utc(
     clock.move_to(last_instant)
     with (
         nothing_written(),
-        pytest.raises(DailyLimitReached, match=r"^You can redeem this 1 time\(s\) a day; you have 0 left today\.$"),
+        pytest.raises(
+            DailyLimitReachedError, match=r"^You can redeem this 1 time\(s\) a day; you have 0 left today\.$"
+        ),
     ):
         redeem(buyer, product, address_id=address_id)
     # Local midnight is 16:00 UTC: still 10 March in UTC, already the next business day here.
@@ -319,7 +330,9 @@ def test_the_daily_limit_counts_quantities(buyer, make_product, make_address, no
     redeem(buyer, product, 2, address_id=address_id)
     with (
         nothing_written(),
-        pytest.raises(DailyLimitReached, match=r"^You can redeem this 3 time\(s\) a day; you have 1 left today\.$"),
+        pytest.raises(
+            DailyLimitReachedError, match=r"^You can redeem this 3 time\(s\) a day; you have 1 left today\.$"
+        ),
     ):
         redeem(buyer, product, 2, address_id=address_id)
     assert redeem(buyer, product, 1, address_id=address_id).quantity == 1
@@ -334,7 +347,9 @@ def test_the_lifetime_limit_counts_every_order_but_cancelled_ones(
     clock.move_to(T0 + timedelta(days=200))
     with (
         nothing_written(),
-        pytest.raises(LifetimeLimitReached, match=r"^You can redeem this 2 time\(s\) in total; you have 0 left\.$"),
+        pytest.raises(
+            LifetimeLimitReachedError, match=r"^You can redeem this 2 time\(s\) in total; you have 0 left\.$"
+        ),
     ):
         redeem(buyer, product, address_id=address_id)
     services.order_cancel(order_id=first.pk, member_id=buyer.pk, actor_id=buyer.pk)
@@ -345,7 +360,7 @@ def test_an_order_above_the_points_cap_is_refused(buyer, make_product, make_addr
     settings.CATALOG_ORDER_CAP_POINTS = 1000
     product = make_product(points_price=600)
     address_id = make_address(buyer)
-    with nothing_written(), pytest.raises(OrderCapExceeded, match=r"^One order can use at most 1000 points\.$"):
+    with nothing_written(), pytest.raises(OrderCapExceededError, match=r"^One order can use at most 1000 points\.$"):
         redeem(buyer, product, 2, address_id=address_id)
     assert redeem(buyer, product, 1, address_id=address_id).points_total == 600
 
@@ -355,20 +370,20 @@ def test_not_enough_points_says_how_many(make_buyer, make_product, make_address,
     product = make_product(points_price=500)
     with (
         nothing_written(),
-        pytest.raises(InsufficientPoints, match=r"^Not enough points: you have 320, this needs 500\.$"),
+        pytest.raises(InsufficientPointsError, match=r"^Not enough points: you have 320, this needs 500\.$"),
     ):
         redeem(poor, product, address_id=make_address(poor))
 
 
 def test_more_than_the_stock_says_how_many_are_left(buyer, make_product, make_address, nothing_written):
     product = make_product(stock=2)
-    with nothing_written(), pytest.raises(OutOfStock, match=r"^Only 2 left\.$"):
+    with nothing_written(), pytest.raises(OutOfStockError, match=r"^Only 2 left\.$"):
         redeem(buyer, product, 3, address_id=make_address(buyer))
 
 
 def test_a_sold_out_item_is_refused(buyer, make_product, make_address, nothing_written):
     product = make_product(stock=0)
-    with nothing_written(), pytest.raises(SoldOut, match=r"^Sold out\.$"):
+    with nothing_written(), pytest.raises(SoldOutError, match=r"^Sold out\.$"):
         redeem(buyer, product, address_id=make_address(buyer))
 
 
@@ -378,7 +393,7 @@ def test_a_virtual_item_without_free_codes_is_refused(buyer, make_product, make_
     redeem(buyer, product)
     # Stock that no code backs (a manual correction): the empty pool still refuses.
     product.__class__.objects.filter(pk=product.pk).update(stock=1)
-    with nothing_written(), pytest.raises(NoCodesLeft, match=r"^This item is out of codes at the moment\.$"):
+    with nothing_written(), pytest.raises(NoCodesLeftError, match=r"^This item is out of codes at the moment\.$"):
         redeem(buyer, product)
 
 
@@ -387,7 +402,7 @@ def test_a_wrong_pin_is_counted_and_nothing_else_is_written(buyer, make_product,
     address_id = make_address(buyer)
     with (
         nothing_written(pins_may_change=True),
-        pytest.raises(PinIncorrect, match=r"^Wrong PIN\. 4 attempts left before PIN use is locked\.$"),
+        pytest.raises(PinIncorrectError, match=r"^Wrong PIN\. 4 attempts left before PIN use is locked\.$"),
     ):
         redeem(buyer, product, pin=WRONG_PIN, address_id=address_id)
     assert accounts_selectors.pin_status(user_id=buyer.pk).failed_attempts == 1
@@ -397,11 +412,11 @@ def test_a_locked_pin_refuses_even_the_right_pin(buyer, make_product, make_addre
     product = make_product()
     address_id = make_address(buyer)
     for _attempt in range(4):
-        with pytest.raises(PinIncorrect):
+        with pytest.raises(PinIncorrectError):
             redeem(buyer, product, pin=WRONG_PIN, address_id=address_id)
-    with pytest.raises(PinLocked):
+    with pytest.raises(PinLockedError):
         redeem(buyer, product, pin=WRONG_PIN, address_id=address_id)
-    with nothing_written(), pytest.raises(PinLocked, match=r"Try again in 15 minutes\.$"):
+    with nothing_written(), pytest.raises(PinLockedError, match=r"Try again in 15 minutes\.$"):
         redeem(buyer, product, pin=PIN, address_id=address_id)
     assert Order.objects.count() == 0
 
@@ -410,20 +425,20 @@ def test_a_member_without_a_pin_is_refused(fund, make_product, make_address, not
     member = MemberFactory()
     fund(member, 2000)
     product = make_product()
-    with nothing_written(), pytest.raises(PinNotSet, match=r"^You have not set a payment PIN yet\.$"):
+    with nothing_written(), pytest.raises(PinNotSetError, match=r"^You have not set a payment PIN yet\.$"):
         redeem(member, product, address_id=make_address(member))
 
 
 def test_a_physical_item_needs_an_address(buyer, make_product, nothing_written):
     product = make_product(kind=ProductKind.PHYSICAL)
-    with nothing_written(), pytest.raises(AddressRequired, match=r"^Choose a shipping address for this item\.$"):
+    with nothing_written(), pytest.raises(AddressRequiredError, match=r"^Choose a shipping address for this item\.$"):
         redeem(buyer, product)
 
 
 def test_another_members_address_is_not_found(buyer, other_member, make_product, make_address, nothing_written):
     product = make_product()
     theirs = make_address(other_member)
-    with nothing_written(), pytest.raises(AddressNotFound):
+    with nothing_written(), pytest.raises(AddressNotFoundError):
         redeem(buyer, product, address_id=theirs)
 
 
@@ -433,11 +448,11 @@ def test_the_same_key_for_another_product_or_member_is_a_conflict(
     first, second = make_product(), make_product()
     redeem(buyer, first, key="k-1", address_id=make_address(buyer))
     other = make_buyer()
-    with nothing_written(), pytest.raises(RequestConflict, match=r"^This request was already used"):
+    with nothing_written(), pytest.raises(RequestConflictError, match=r"^This request was already used"):
         redeem(buyer, second, key="k-1", address_id=make_address(buyer))
-    with nothing_written(), pytest.raises(RequestConflict):
+    with nothing_written(), pytest.raises(RequestConflictError):
         redeem(buyer, first, 2, key="k-1")
-    with nothing_written(), pytest.raises(RequestConflict):
+    with nothing_written(), pytest.raises(RequestConflictError):
         redeem(other, first, key="k-1", address_id=make_address(other))
 
 
@@ -492,21 +507,23 @@ def test_a_cancelled_order_cannot_be_cancelled_again(buyer, make_product, make_a
     services.order_cancel(order_id=order.pk, member_id=buyer.pk)
     with (
         nothing_written(),
-        pytest.raises(InvalidTransition, match=r"^This order can't be cancelled in its current state \(Cancelled\)\.$"),
+        pytest.raises(
+            InvalidTransitionError, match=r"^This order can't be cancelled in its current state \(Cancelled\)\.$"
+        ),
     ):
         services.order_cancel(order_id=order.pk, member_id=buyer.pk)
 
 
 def test_a_member_cannot_cancel_another_members_order(buyer, other_member, make_product, make_address, nothing_written):
     order = redeem(buyer, make_product(), address_id=make_address(buyer))
-    with nothing_written(), pytest.raises(OrderNotFound):
+    with nothing_written(), pytest.raises(OrderNotFoundError):
         services.order_cancel(order_id=order.pk, member_id=other_member.pk)
 
 
 def test_rejecting_needs_a_reason_and_refunds(buyer, operator, make_product, make_address, nothing_written):
     product = make_product(requires_review=True, stock=3)
     order = redeem(buyer, product, 2, address_id=make_address(buyer))
-    with nothing_written(), pytest.raises(ReasonRequired):
+    with nothing_written(), pytest.raises(ReasonRequiredError):
         services.order_reject(order_id=order.pk, actor_id=operator.pk, reason="  ")
     services.order_reject(order_id=order.pk, actor_id=operator.pk, reason="address outside delivery area")
     order.refresh_from_db()
@@ -524,10 +541,10 @@ def test_rejecting_needs_a_reason_and_refunds(buyer, operator, make_product, mak
 
 def test_shipping_then_the_member_confirms_receipt(buyer, other_member, operator, make_product, make_address):
     order = redeem(buyer, make_product(), address_id=make_address(buyer))
-    with pytest.raises(InvalidTransition):
+    with pytest.raises(InvalidTransitionError):
         services.order_confirm_receipt(order_id=order.pk, member_id=buyer.pk)
     services.order_ship(order_id=order.pk, actor_id=operator.pk, carrier="SF Express", tracking_number="SF123")
-    with pytest.raises(OrderNotFound):
+    with pytest.raises(OrderNotFoundError):
         services.order_confirm_receipt(order_id=order.pk, member_id=other_member.pk)
     services.order_confirm_receipt(order_id=order.pk, member_id=buyer.pk)
     order.refresh_from_db()
@@ -543,7 +560,7 @@ def test_shipping_then_the_member_confirms_receipt(buyer, other_member, operator
 def test_a_shipped_order_can_no_longer_be_cancelled(buyer, operator, make_product, make_address, nothing_written):
     order = redeem(buyer, make_product(), address_id=make_address(buyer))
     services.order_ship(order_id=order.pk, actor_id=operator.pk, carrier="SF Express", tracking_number="SF1")
-    with nothing_written(), pytest.raises(InvalidTransition, match=r"can't be cancelled .*\(Shipped\)"):
+    with nothing_written(), pytest.raises(InvalidTransitionError, match=r"can't be cancelled .*\(Shipped\)"):
         services.order_cancel(order_id=order.pk, member_id=buyer.pk)
 
 
@@ -555,7 +572,7 @@ def test_confirming_payment_moves_the_order_on_once(buyer, make_product, make_ad
     with nothing_written():
         again = services.order_mark_paid(order_id=order.pk, payment_reference="ref-1")
     assert (again.status, again.paid_at) == (OrderStatus.APPROVED, T0)
-    with nothing_written(), pytest.raises(InvalidTransition):
+    with nothing_written(), pytest.raises(InvalidTransitionError):
         services.order_mark_paid(order_id=order.pk, payment_reference="ref-2")
     assert statuses(order) == [("", OrderStatus.AWAITING_PAYMENT), (OrderStatus.AWAITING_PAYMENT, OrderStatus.APPROVED)]
 

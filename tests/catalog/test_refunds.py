@@ -36,11 +36,11 @@ from django.urls import reverse
 from catalog import payment_jobs, payments, selectors, services
 from catalog.enums import OrderStatus, PaymentBackendName, RefundReason, RefundStatus
 from catalog.exceptions import (
-    InvalidTransition,
-    RefundAlreadyRecorded,
-    RefundInProgress,
-    RefundNotRetryable,
-    RefundReferenceRequired,
+    InvalidTransitionError,
+    RefundAlreadyRecordedError,
+    RefundInProgressError,
+    RefundNotRetryableError,
+    RefundReferenceRequiredError,
 )
 from catalog.models import CashRefund, Order, OrderEvent
 from catalog.payments import SIGNATURE_HEADER, SandboxBackend
@@ -330,7 +330,7 @@ def test_a_member_may_cancel_a_paid_order_under_review_but_not_once_shipped(paid
 
     shipped = paid()
     services.order_ship(order_id=shipped.pk, actor_id=operator.pk, carrier="SF", tracking_number="SF1234567")
-    with pytest.raises(InvalidTransition):
+    with pytest.raises(InvalidTransitionError):
         services.order_cancel(order_id=shipped.pk, member_id=buyer.pk, actor_id=buyer.pk)
     assert not CashRefund.objects.filter(order=shipped).exists()
 
@@ -340,7 +340,7 @@ def test_cancelling_twice_opens_one_refund(paid, buyer, asked, django_capture_on
     with django_capture_on_commit_callbacks(execute=True):
         services.order_cancel(order_id=order.pk, member_id=buyer.pk, actor_id=buyer.pk)
     before = (refunds_table(), balance(buyer), OrderEvent.objects.count())
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(InvalidTransition):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(InvalidTransitionError):
         services.order_cancel(order_id=order.pk, member_id=buyer.pk, actor_id=buyer.pk)
     assert (refunds_table(), balance(buyer), OrderEvent.objects.count()) == before
     assert asked == [CashRefund.objects.get().pk]
@@ -441,7 +441,7 @@ def test_an_operator_rejecting_a_paid_offline_order_opens_a_refund_and_records_i
         "None of the selected orders has a cash refund to record by hand: only refunds due on offline payments, "
         "and gateway refunds that failed, are recorded here."
     ]
-    with pytest.raises(RefundAlreadyRecorded, match="already made on 2025-06-01 12:00"):
+    with pytest.raises(RefundAlreadyRecordedError, match="already made on 2025-06-01 12:00"):
         services.cash_refund_record(refund_id=refund.pk, actor_id=operator.pk, reference="again")
     assert refunds_table() == before
 
@@ -605,9 +605,9 @@ def test_after_three_failed_attempts_an_operator_retries_or_pays_back_by_hand(
     assert messages_of(response) == ["1 cash refund asked of the gateway again."]
     assert refund_state(due)[:2] == (RefundStatus.DUE, 4)
     assert asked == [due.pk]
-    with pytest.raises(RefundInProgress):
+    with pytest.raises(RefundInProgressError):
         services.cash_refund_record(refund_id=due.pk, actor_id=operator.pk, reference="BANK-1")
-    with pytest.raises(RefundNotRetryable):
+    with pytest.raises(RefundNotRetryableError):
         services.cash_refund_retry(refund_id=due.pk)
 
     body = refund_body(due, status="failed", reason="gateway busy")
@@ -747,9 +747,9 @@ def test_an_offline_refund_is_never_asked_of_a_gateway(paid, buyer, asked):
     refund = CashRefund.objects.get()
     assert payment_jobs.refund_request.apply(args=[refund.pk]).get() == "by_operator"
     assert services.cash_refunds_retry_due(now=T0 + timedelta(days=2)) == 0
-    with pytest.raises(RefundNotRetryable):
+    with pytest.raises(RefundNotRetryableError):
         services.cash_refund_retry(refund_id=refund.pk)
-    with pytest.raises(RefundReferenceRequired):
+    with pytest.raises(RefundReferenceRequiredError):
         services.cash_refund_record(refund_id=refund.pk, actor_id=buyer.pk, reference="  ")
     assert refund_state(refund)[0] == RefundStatus.DUE
 

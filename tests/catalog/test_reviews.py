@@ -9,7 +9,7 @@ from django.urls import reverse
 from PIL import Image
 
 from catalog import services
-from catalog.exceptions import AlreadyReviewed, InvalidReview, OrderNotFound, ReviewNotAllowed
+from catalog.exceptions import AlreadyReviewedError, InvalidReviewError, OrderNotFoundError, ReviewNotAllowedError
 from catalog.models import Review
 from points import selectors as points_selectors
 from points import services as points_services
@@ -85,7 +85,7 @@ def test_a_second_review_of_the_same_order_is_refused_and_pays_nothing():
     services.review_post(order_id=order.pk, member_id=member.pk, rating=4, text="Good")
     before = written()
 
-    with pytest.raises(AlreadyReviewed):
+    with pytest.raises(AlreadyReviewedError):
         services.review_post(order_id=order.pk, member_id=member.pk, rating=1, text="Changed my mind")
 
     assert written() == before
@@ -117,7 +117,7 @@ def test_an_order_not_yet_delivered_cannot_be_reviewed():
     order = redeem(member, make_product(points_price=100))
     before = written()
 
-    with pytest.raises(ReviewNotAllowed):
+    with pytest.raises(ReviewNotAllowedError):
         services.review_post(order_id=order.pk, member_id=member.pk, rating=5, text="Early")
 
     assert written() == before
@@ -128,7 +128,7 @@ def test_another_members_order_cannot_be_reviewed_by_the_service():
     order = delivered_order(owner, make_product(points_price=100))
     before = written()
 
-    with pytest.raises(OrderNotFound):
+    with pytest.raises(OrderNotFoundError):
         services.review_post(order_id=order.pk, member_id=other.pk, rating=5, text="Not mine")
 
     assert written() == before
@@ -140,7 +140,7 @@ def test_a_review_out_of_range_is_refused(rating, text):
     order = delivered_order(member, make_product(points_price=100))
     before = written()
 
-    with pytest.raises(InvalidReview):
+    with pytest.raises(InvalidReviewError):
         services.review_post(order_id=order.pk, member_id=member.pk, rating=rating, text=text)
 
     assert written() == before

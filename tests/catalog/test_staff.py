@@ -17,7 +17,7 @@ from django.utils import timezone, translation
 
 from catalog import services
 from catalog.enums import OrderStatus, ProductKind
-from catalog.exceptions import CouponAlreadyUsed, CouponExpired, CouponNotActive, CouponNotFound
+from catalog.exceptions import CouponAlreadyUsedError, CouponExpiredError, CouponNotActiveError, CouponNotFoundError
 from catalog.models import Code, OrderEvent
 from catalog.notices import note_text
 from tests.catalog.conftest import PIN
@@ -142,7 +142,7 @@ def test_an_empty_lookup_asks_for_a_code(staff_client, db):
 
 def test_a_code_still_in_the_pool_is_not_a_coupon_anyone_holds(staff_client, coupon, coupon_product):
     free = Code.objects.filter(product=coupon_product, order__isnull=True).first()
-    with pytest.raises(CouponNotFound):
+    with pytest.raises(CouponNotFoundError):
         services.coupon_lookup(code=free.code)
     response = staff_client.post(URL, {"action": "lookup", "code": free.code})
     assert "No coupon has this code." in response.content.decode()
@@ -153,7 +153,7 @@ def test_a_virtual_items_code_is_not_a_store_coupon(staff_client, make_product, 
     make_codes(topup, 1)
     order = redeem(buyer, topup)
     code = Code.objects.get(order=order)
-    with pytest.raises(CouponNotFound):
+    with pytest.raises(CouponNotFoundError):
         services.coupon_lookup(code=code.code)
     response = use(staff_client, code)
     assert "No coupon has this code." in response.content.decode()
@@ -199,7 +199,7 @@ def test_a_second_use_is_refused_with_when_and_by_whom_and_logged(staff_client, 
 
 def test_the_service_refuses_a_second_use(coupon, shop_staff):
     services.coupon_redeem_in_store(code_id=coupon.pk, code=coupon.code, actor_id=shop_staff.pk)
-    with pytest.raises(CouponAlreadyUsed):
+    with pytest.raises(CouponAlreadyUsedError):
         services.coupon_redeem_in_store(code_id=coupon.pk, code=coupon.code, actor_id=shop_staff.pk)
     assert OrderEvent.objects.filter(order_id=coupon.order_id, actor=shop_staff).count() == 2
 
@@ -222,7 +222,7 @@ def test_a_coupon_whose_order_awaits_review_cannot_be_used(staff_client, make_pr
     make_codes(product, 1)
     order = redeem(buyer, product)
     code = Code.objects.get(order=order)
-    with pytest.raises(CouponNotActive):
+    with pytest.raises(CouponNotActiveError):
         services.coupon_redeem_in_store(code_id=code.pk, code=code.code, actor_id=buyer.pk)
     response = use(staff_client, code)
     assert "This coupon can't be used yet: its order is Under review." in html.unescape(response.content.decode())
@@ -244,7 +244,7 @@ def test_a_garbled_use_form_writes_nothing(staff_client, coupon):
 
 
 def test_expired_service_error_names_the_date(coupon, shop_staff):
-    with time_machine.travel(coupon.valid_until, tick=False), pytest.raises(CouponExpired):
+    with time_machine.travel(coupon.valid_until, tick=False), pytest.raises(CouponExpiredError):
         services.coupon_redeem_in_store(code_id=coupon.pk, code=coupon.code, actor_id=shop_staff.pk)
 
 
@@ -263,7 +263,7 @@ def test_two_tills_scanning_the_same_coupon_at_once_use_it_once(make_product, ma
             barrier.wait()
             services.coupon_redeem_in_store(code_id=code.pk, code=code.code, actor_id=till.pk)
             outcomes.append("used")
-        except CouponAlreadyUsed:
+        except CouponAlreadyUsedError:
             outcomes.append("refused")
         finally:
             connection.close()

@@ -161,10 +161,10 @@ def test_a_superuser_cannot_adjust_their_own_points_either(staff_client, staff):
 
 
 def test_the_ledger_refuses_a_self_adjustment_whoever_calls_it(member):
-    from points.exceptions import SelfAdjustment
+    from points.exceptions import SelfAdjustmentError
 
     before = _written()
-    with pytest.raises(SelfAdjustment) as refused:
+    with pytest.raises(SelfAdjustmentError) as refused:
         services.points_adjust(user_id=member.pk, amount=100, reason="me", actor_id=member.pk, idempotency_key="k")
     assert refused.value.code == "self_adjustment"
     assert refused.value.message == "Nobody may adjust their own points: ask another operator to do it."

@@ -21,7 +21,7 @@ from django.db import connection
 
 from points import services
 from points.enums import EntryKind
-from points.exceptions import InsufficientPoints, NothingToRefund
+from points.exceptions import InsufficientPointsError, NothingToRefundError
 from points.models import Account, Entry, Lot, LotMovement
 from points.services import BatchReport, Receipt
 from tests.factories import MemberFactory
@@ -88,9 +88,9 @@ def test_parallel_spends_never_overdraw(clock):
         ]
     )
 
-    assert_no_unexpected_errors(results, InsufficientPoints)
+    assert_no_unexpected_errors(results, InsufficientPointsError)
     spent = of_type(results, Receipt)
-    refused = of_type(results, InsufficientPoints)
+    refused = of_type(results, InsufficientPointsError)
     assert (len(spent), len(refused)) == (20, 30)
     # Each spend saw the one before it: the balances after are exactly 19, 18, ..., 0.
     assert sorted(r.balance for r in spent) == list(range(20))
@@ -120,11 +120,11 @@ def test_spends_racing_expiry_sweeps_expire_each_lot_exactly_once(clock):
     ] * 2
     results = run_together(spends + sweeps)
 
-    assert_no_unexpected_errors(results, InsufficientPoints)
+    assert_no_unexpected_errors(results, InsufficientPointsError)
     spend_results, sweep_reports = results[: len(spends)], results[len(spends) :]
     assert all(isinstance(r, BatchReport) for r in sweep_reports)
     # The 50 that expired could never be spent: 3 spends of 10 succeed per member, 1 is refused.
-    assert (len(of_type(spend_results, Receipt)), len(of_type(spend_results, InsufficientPoints))) == (24, 8)
+    assert (len(of_type(spend_results, Receipt)), len(of_type(spend_results, InsufficientPointsError))) == (24, 8)
     for member in members:
         account = Account.objects.get(user=member)
         assert (account.balance, account.lifetime_earned, account.lifetime_spent, account.lifetime_expired) == (
@@ -204,10 +204,10 @@ def test_parallel_refunds_of_one_spend_never_give_back_more_than_it_took(clock):
     ]
     results = run_together(partial + whole)
 
-    assert_no_unexpected_errors(results, NothingToRefund)
+    assert_no_unexpected_errors(results, NothingToRefundError)
     refunds = of_type(results, Receipt)
     assert sum(r.amount for r in refunds) == 60
-    assert len(refunds) + len(of_type(results, NothingToRefund)) == 13
+    assert len(refunds) + len(of_type(results, NothingToRefundError)) == 13
     account = Account.objects.get(user=member)
     assert (account.balance, account.lifetime_spent) == (100, 0)
     refunded = sum(
@@ -240,7 +240,7 @@ def test_many_accounts_spending_while_sweeps_and_vesting_run(clock):
                     outcomes.append(
                         services.points_spend(user_id=member.pk, amount=35, idempotency_key=f"{member.pk}:s{n}")
                     )
-                except InsufficientPoints as error:
+                except InsufficientPointsError as error:
                     outcomes.append(error)
             return outcomes
 
@@ -284,7 +284,7 @@ def test_mixed_operations_on_one_account_stay_consistent(clock):
     ]
     results = run_together(calls)
 
-    assert_no_unexpected_errors(results, InsufficientPoints)
+    assert_no_unexpected_errors(results, InsufficientPointsError)
     account = Account.objects.get(user=member)
     entries = Entry.objects.filter(account=account)
     assert account.balance == sum(entries.values_list("amount", flat=True))
@@ -298,7 +298,7 @@ def test_mixed_operations_on_one_account_stay_consistent(clock):
 
 
 def test_one_key_sent_for_two_members_at_once_is_one_earn_and_one_clear_conflict(clock):
-    from points.exceptions import IdempotencyConflict
+    from points.exceptions import IdempotencyConflictError
 
     first, second = MemberFactory(), MemberFactory()
     calls = [
@@ -307,7 +307,7 @@ def test_one_key_sent_for_two_members_at_once_is_one_earn_and_one_clear_conflict
     ]
     results = run_together(calls)
     receipts = [r for r in results if isinstance(r, Receipt)]
-    conflicts = [r for r in results if isinstance(r, IdempotencyConflict)]
+    conflicts = [r for r in results if isinstance(r, IdempotencyConflictError)]
     assert len(receipts) + len(conflicts) == 10, [type(r) for r in results]
     assert Entry.objects.filter(idempotency_key="shared-key").count() == 1
     winner = Entry.objects.get(idempotency_key="shared-key").account.user_id

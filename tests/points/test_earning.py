@@ -6,7 +6,7 @@ import pytest
 import time_machine
 
 from points import rules, services
-from points.exceptions import InvalidAmount
+from points.exceptions import InvalidAmountError
 from points.models import Account, Campaign, EarningRule, Entry, IdentityClaim, Tier
 from tests.factories import MemberFactory
 
@@ -118,13 +118,13 @@ def test_switched_off_rule_grants_nothing_and_says_so(member):
 
 @pytest.mark.parametrize("bad", [0, -5, 1.5, True])
 def test_bad_base_points_are_refused_and_write_nothing(member, bad):
-    with pytest.raises(InvalidAmount):
+    with pytest.raises(InvalidAmountError):
         services.points_award(user_id=member.pk, source="task", idempotency_key="t", base_points=bad)
     assert Entry.objects.count() == 0
 
 
 def test_unknown_source_is_refused(member):
-    with pytest.raises(services.UnknownSource):
+    with pytest.raises(services.UnknownSourceError):
         services.points_award(user_id=member.pk, source="hacking", idempotency_key="x")
     assert Entry.objects.count() == 0
 

@@ -39,9 +39,14 @@ from hypothesis.stateful import (
 
 from points import rules, services
 from points.enums import LotStatus
-from points.exceptions import EntryNotFound, IdempotencyConflict, InsufficientPoints, NothingToRefund
+from points.exceptions import (
+    EntryNotFoundError,
+    IdempotencyConflictError,
+    InsufficientPointsError,
+    NothingToRefundError,
+)
 from points.models import Account, ExpiryPolicy, Lot
-from points.services import InvalidExpiry, Receipt
+from points.services import InvalidExpiryError, Receipt
 from pointsmall.kernel.errors import DomainError
 from tests.factories import MemberFactory
 
@@ -131,7 +136,7 @@ class LedgerModel:
     def earn(self, lot_pk: int, amount: int, available_at: datetime | None, expires_at: datetime | None) -> None:
         available_at = available_at or self.now
         if expires_at is not None and expires_at <= max(self.now, available_at):
-            raise InvalidExpiry()
+            raise InvalidExpiryError()
         self.settle()
         pending = available_at > self.now
         if expires_at is None:
@@ -145,7 +150,7 @@ class LedgerModel:
     def spend(self, entry_id: int, amount: int) -> None:
         self.settle()
         if self.balance < amount:
-            raise InsufficientPoints(available=self.balance, required=amount)
+            raise InsufficientPointsError(available=self.balance, required=amount)
         self.spend_takes[entry_id] = self._take(amount)
         self.spent += amount
 
@@ -165,12 +170,12 @@ class LedgerModel:
 
     def refund(self, spend_id: int, amount: int | None) -> None:
         if spend_id not in self.spend_takes:
-            raise EntryNotFound()
+            raise EntryNotFoundError()
         left_per_lot = self._refund_left_per_lot(spend_id)
         left = sum(points for _pk, points in left_per_lot)
         size = amount if amount is not None else left
         if size <= 0 or size > left:
-            raise NothingToRefund(left=left)
+            raise NothingToRefundError(left=left)
         self.settle()
         for pk, points in rules.take_fifo(left_per_lot, size):
             self.refunded[spend_id][pk] += points
@@ -185,12 +190,12 @@ class LedgerModel:
 
     def reverse(self, earn_id: int, amount: int | None) -> None:
         if earn_id not in self.earn_lot:
-            raise EntryNotFound()
+            raise EntryNotFoundError()
         lot = self.lots[self.earn_lot[earn_id]]
         left = lot.amount - self.reversed_size[earn_id]
         size = amount if amount is not None else left
         if size <= 0 or size > left:
-            raise NothingToRefund(left=left)
+            raise NothingToRefundError(left=left)
         self.settle()
         self.reversed_size[earn_id] += size
         if lot.status == LotStatus.PENDING:
@@ -210,7 +215,7 @@ class LedgerModel:
     def adjust(self, lot_pk: int, amount: int) -> None:
         self.settle()
         if amount < 0 and self.balance < -amount:
-            raise InsufficientPoints(available=self.balance, required=-amount)
+            raise InsufficientPointsError(available=self.balance, required=-amount)
         if amount > 0:
             expires_at = rules.expiry_for(self.now, rules.ExpiryRule(), ZONE)
             self.lots[lot_pk] = ModelLot(amount, amount, LotStatus.AVAILABLE, self.now, expires_at)
@@ -479,7 +484,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def misuse_a_key(self, data: st.DataObject) -> None:
         done = data.draw(st.sampled_from(self.done))
-        with pytest.raises(IdempotencyConflict):
+        with pytest.raises(IdempotencyConflictError):
             done.conflicting()
 
     @invariant()

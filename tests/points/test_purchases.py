@@ -8,7 +8,7 @@ import time_machine
 from django.core.management import CommandError, call_command
 
 from points import services
-from points.exceptions import IdempotencyConflict
+from points.exceptions import IdempotencyConflictError
 from points.models import Account, Entry, Purchase, PurchaseRate
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -45,9 +45,9 @@ def test_purchase_replay_and_conflict(member, other_member):
     again = services.purchase_record(user_id=member.pk, external_id="SO-1", amount=Decimal("10"))
     assert again.replayed and again.points == 10
     before = Entry.objects.count()
-    with pytest.raises(IdempotencyConflict):
+    with pytest.raises(IdempotencyConflictError):
         services.purchase_record(user_id=member.pk, external_id="SO-1", amount=Decimal("11"))
-    with pytest.raises(IdempotencyConflict):
+    with pytest.raises(IdempotencyConflictError):
         services.purchase_record(user_id=other_member.pk, external_id="SO-1", amount=Decimal("10"))
     assert Entry.objects.count() == before
 
@@ -77,13 +77,13 @@ def test_category_and_sku_rates_and_exclusions(member):
     ],
 )
 def test_bad_purchases_are_refused_and_write_nothing(member, amount, reason):
-    with pytest.raises(services.InvalidPurchase, match=reason):
+    with pytest.raises(services.InvalidPurchaseError, match=reason):
         services.purchase_record(user_id=member.pk, external_id="SO-1", amount=amount)
     assert (Purchase.objects.count(), Entry.objects.count()) == (0, 0)
 
 
 def test_lines_must_add_up(member):
-    with pytest.raises(services.InvalidPurchase, match="do not add up"):
+    with pytest.raises(services.InvalidPurchaseError, match="do not add up"):
         services.purchase_record(
             user_id=member.pk,
             external_id="SO-1",
@@ -127,7 +127,7 @@ def test_partial_refunds_take_back_in_proportion_rounded_down_and_never_more(mem
         for i in range(3)
     ]
     assert taken == [1, 2, 3]
-    with pytest.raises(services.InvalidPurchase, match="at most 0"):
+    with pytest.raises(services.InvalidPurchaseError, match="at most 0"):
         services.purchase_refund(external_id="SO-1", amount=Decimal("1"), idempotency_key="r9")
 
 
@@ -136,12 +136,12 @@ def test_refund_replay_is_one_refund(member):
     services.purchase_refund(external_id="SO-1", amount=Decimal("0.5"), idempotency_key="r1")
     services.purchase_refund(external_id="SO-1", amount=Decimal("0.5"), idempotency_key="r1")
     assert Purchase.objects.get().refunded_amount == Decimal("0.5")
-    with pytest.raises(IdempotencyConflict):
+    with pytest.raises(IdempotencyConflictError):
         services.purchase_refund(external_id="SO-1", amount=Decimal("2"), idempotency_key="r1")
 
 
 def test_refund_of_unknown_purchase(db):
-    with pytest.raises(services.PurchaseNotFound):
+    with pytest.raises(services.PurchaseNotFoundError):
         services.purchase_refund(external_id="nope", idempotency_key="r")
 
 

@@ -24,16 +24,16 @@ from accounts.models import User
 from points import services
 from points.enums import EntryKind, ExpiryMode, ExpiryRounding, LotStatus
 from points.exceptions import (
-    AccountNotFound,
-    EntryNotFound,
-    IdempotencyConflict,
-    InsufficientPoints,
-    InvalidAmount,
-    InvalidReason,
-    NothingToRefund,
+    AccountNotFoundError,
+    EntryNotFoundError,
+    IdempotencyConflictError,
+    InsufficientPointsError,
+    InvalidAmountError,
+    InvalidReasonError,
+    NothingToRefundError,
 )
 from points.models import Account, Entry, ExpiryPolicy, Lot, LotMovement
-from points.services import BatchReport, FutureAsOf, InvalidExpiry, Receipt
+from points.services import BatchReport, FutureAsOfError, InvalidExpiryError, Receipt
 from points.signals import expiry_reminder_due
 from tests.factories import MemberFactory, StaffFactory
 
@@ -231,7 +231,7 @@ def test_the_expiry_day_is_the_business_date_not_the_servers_utc_date(member):
 )
 def test_earn_refuses_points_that_would_expire_before_they_can_be_spent(member, clock, available_in, expires_in):
     available_at = T0 + available_in if available_in is not None else None
-    with refused(InvalidExpiry, "would expire before they could be spent"):
+    with refused(InvalidExpiryError, "would expire before they could be spent"):
         earn(member, 50, "e", available_at=available_at, expires_at=T0 + expires_in)
 
 
@@ -242,7 +242,7 @@ def test_an_already_expired_earn_while_in_debt_is_refused_cleanly(member, clock)
     spend(member, 100, "s1")
     reverse(member, first, "r1")
     assert totals(member) == (0, 0, 100)
-    with refused(InvalidExpiry):
+    with refused(InvalidExpiryError):
         earn(member, 50, "late", expires_at=T0 - timedelta(days=1))
 
 
@@ -296,7 +296,7 @@ def test_the_vest_job_makes_due_pending_points_available(member, clock):
 def test_pending_points_cannot_be_spent_before_they_vest(member, clock):
     earn(member, 100, "e", available_at=T0 + timedelta(days=7))
     clock.move_to(T0 + timedelta(days=7) - timedelta(microseconds=1))
-    with refused(InsufficientPoints, "you have 0, this needs 30"):
+    with refused(InsufficientPointsError, "you have 0, this needs 30"):
         spend(member, 30, "s")
 
 
@@ -425,10 +425,10 @@ def test_partial_refunds_refill_the_last_taken_lot_first_and_stop_at_the_spend(m
     assert moves(refund(member, spent, "r2", amount=60)) == [(later_lot, 40), (sooner_lot, 20)]
     assert totals(member) == (120, 0, 0)
 
-    with refused(NothingToRefund, "more than what is left to give back: 30 points"):
+    with refused(NothingToRefundError, "more than what is left to give back: 30 points"):
         refund(member, spent, "r3", amount=31)
     assert moves(refund(member, spent, "r4", amount=30)) == [(sooner_lot, 30)]
-    with refused(NothingToRefund, "left to give back: 0 points"):
+    with refused(NothingToRefundError, "left to give back: 0 points"):
         refund(member, spent, "r5")
 
     assert remaining(later, sooner) == [100, 50]
@@ -513,7 +513,7 @@ def test_partly_reversing_a_pending_earn_leaves_the_rest_to_vest(member, clock):
     assert totals(member) == (60, 0, 0)
     assert lifetime(member) == (60, 0, 0)
 
-    with refused(NothingToRefund, "left to give back: 60 points"):
+    with refused(NothingToRefundError, "left to give back: 60 points"):
         reverse(member, pending, "r2", amount=61)
     receipt = reverse(member, pending, "r2")
     assert (receipt.amount, receipt.pending_amount, receipt.balance) == (-60, 0, 0)
@@ -622,10 +622,10 @@ def test_a_positive_adjustment_repays_debt(member, staff_actor, clock):
 def test_reversing_part_of_an_earn_twice_never_exceeds_it(member, clock):
     first = earn(member, 100, "e1")
     reverse(member, first, "r1", amount=70)
-    with refused(NothingToRefund, "left to give back: 30 points"):
+    with refused(NothingToRefundError, "left to give back: 30 points"):
         reverse(member, first, "r2", amount=31)
     assert reverse(member, first, "r3").amount == -30
-    with refused(NothingToRefund, "left to give back: 0 points"):
+    with refused(NothingToRefundError, "left to give back: 0 points"):
         reverse(member, first, "r4")
     assert totals(member) == (0, 0, 0)
 
@@ -665,7 +665,7 @@ def test_adjustments_add_and_remove_points_with_reason_and_actor(member, staff_a
 
 def test_a_negative_adjustment_above_the_balance_is_refused(member, staff_actor, clock):
     earn(member, 40, "e")
-    with refused(InsufficientPoints, "you have 40, this needs 41"):
+    with refused(InsufficientPointsError, "you have 40, this needs 41"):
         services.points_adjust(
             user_id=member.pk, amount=-41, reason="Fraud", actor_id=staff_actor.pk, idempotency_key="a"
         )
@@ -674,7 +674,7 @@ def test_a_negative_adjustment_above_the_balance_is_refused(member, staff_actor,
 @pytest.mark.parametrize("reason", ["", "   ", None])
 def test_an_adjustment_needs_a_reason(member, staff_actor, reason):
     earn(member, 40, "e")
-    with refused(InvalidReason):
+    with refused(InvalidReasonError):
         services.points_adjust(user_id=member.pk, amount=5, reason=reason, actor_id=staff_actor.pk, idempotency_key="a")
 
 
@@ -685,7 +685,7 @@ def test_a_positive_adjustment_can_be_reversed_but_a_negative_one_cannot(member,
     minus = services.points_adjust(
         user_id=member.pk, amount=-10, reason="y", actor_id=staff_actor.pk, idempotency_key="a2"
     )
-    with refused(EntryNotFound):
+    with refused(EntryNotFoundError):
         reverse(member, minus, "r1")
     # 40 are left of the 50 added; the other 10 were taken back already and become owed.
     receipt = reverse(member, plus, "r2")
@@ -734,7 +734,7 @@ def test_spending_at_the_exact_expiry_instant_cannot_use_the_lot(member, clock):
     clock.move_to(EXPIRY)
 
     # The refused spend's inline expiry is rolled back with it: nothing is written.
-    with refused(InsufficientPoints, "you have 50, this needs 51"):
+    with refused(InsufficientPointsError, "you have 50, this needs 51"):
         spend(member, 51, "s1")
 
     receipt = spend(member, 50, "s2")
@@ -803,7 +803,7 @@ def test_expire_due_as_of_a_past_instant_expires_only_what_was_due_then(due_scen
 
 
 def test_expire_due_refuses_a_future_as_of(due_scenario):
-    with refused(FutureAsOf):
+    with refused(FutureAsOfError):
         services.points_expire_due(as_of=EXPIRY + timedelta(microseconds=1))
 
 
@@ -969,13 +969,13 @@ def test_a_retry_after_its_expiry_passed_still_replays(member, clock):
 def test_a_key_reused_with_a_different_amount_kind_or_member_conflicts(member, other_member, clock):
     earn(member, 100, "k")
     spend(member, 10, "sk")
-    with refused(IdempotencyConflict, "already used for a different operation"):
+    with refused(IdempotencyConflictError, "already used for a different operation"):
         earn(member, 99, "k")
-    with refused(IdempotencyConflict):
+    with refused(IdempotencyConflictError):
         spend(member, 100, "k")
-    with refused(IdempotencyConflict):
+    with refused(IdempotencyConflictError):
         spend(member, 11, "sk")
-    with refused(IdempotencyConflict):
+    with refused(IdempotencyConflictError):
         earn(other_member, 100, "k")
 
 
@@ -986,7 +986,7 @@ def test_a_refund_key_reused_for_another_spend_conflicts(member, clock):
     first = spend(member, 10, "s1")
     second = spend(member, 10, "s2")
     refund(member, first, "r")
-    with refused(IdempotencyConflict):
+    with refused(IdempotencyConflictError):
         refund(member, second, "r")
 
 
@@ -994,7 +994,7 @@ def test_a_reversal_key_reused_for_another_earn_conflicts(member, clock):
     first = earn(member, 100, "e1")
     second = earn(member, 100, "e2")
     reverse(member, first, "r", amount=10)
-    with refused(IdempotencyConflict):
+    with refused(IdempotencyConflictError):
         reverse(member, second, "r", amount=10)
 
 
@@ -1012,35 +1012,35 @@ def funded(member, clock):
 @pytest.mark.parametrize("amount", BAD_AMOUNTS)
 def test_earn_refuses_an_amount_that_is_not_a_positive_whole_number(funded, amount):
     member, _earned, _spent = funded
-    with refused(InvalidAmount, "whole number greater than zero"):
+    with refused(InvalidAmountError, "whole number greater than zero"):
         earn(member, amount, "bad")
 
 
 @pytest.mark.parametrize("amount", BAD_AMOUNTS)
 def test_spend_refuses_an_amount_that_is_not_a_positive_whole_number(funded, amount):
     member, _earned, _spent = funded
-    with refused(InvalidAmount):
+    with refused(InvalidAmountError):
         spend(member, amount, "bad")
 
 
 @pytest.mark.parametrize("amount", [a for a in BAD_AMOUNTS if a is not None])
 def test_refund_refuses_an_amount_that_is_not_a_positive_whole_number(funded, amount):
     member, _earned, spent = funded
-    with refused(InvalidAmount):
+    with refused(InvalidAmountError):
         refund(member, spent, "bad", amount=amount)
 
 
 @pytest.mark.parametrize("amount", [a for a in BAD_AMOUNTS if a is not None])
 def test_reverse_refuses_an_amount_that_is_not_a_positive_whole_number(funded, amount):
     member, earned, _spent = funded
-    with refused(InvalidAmount):
+    with refused(InvalidAmountError):
         reverse(member, earned, "bad", amount=amount)
 
 
 @pytest.mark.parametrize("amount", [0, 1.5, "10", True, False, None, Decimal(10)])
 def test_adjust_refuses_an_amount_that_is_not_a_nonzero_whole_number(funded, staff_actor, amount):
     member, _earned, _spent = funded
-    with refused(InvalidAmount):
+    with refused(InvalidAmountError):
         services.points_adjust(
             user_id=member.pk, amount=amount, reason="x", actor_id=staff_actor.pk, idempotency_key="b"
         )
@@ -1048,7 +1048,7 @@ def test_adjust_refuses_an_amount_that_is_not_a_nonzero_whole_number(funded, sta
 
 def test_spend_above_the_balance_says_what_the_member_has_and_needs(funded):
     member, _earned, _spent = funded
-    with refused(InsufficientPoints) as info:
+    with refused(InsufficientPointsError) as info:
         spend(member, 71, "too-much")
     assert info.value.message == "Not enough points: you have 70, this needs 71."
     assert (info.value.code, info.value.params) == ("insufficient_points", {"available": 70, "required": 71})
@@ -1067,14 +1067,14 @@ def test_every_service_refuses_a_member_without_an_account(funded, staff_actor):
         ),
     ]
     for call in calls:
-        with refused(AccountNotFound, "no points account"):
+        with refused(AccountNotFoundError, "no points account"):
             call()
 
 
 def test_refunding_another_members_spend_is_not_found(funded, other_member):
     _member, _earned, spent = funded
     earn(other_member, 50, "o")
-    with refused(EntryNotFound, "does not exist for this member"):
+    with refused(EntryNotFoundError, "does not exist for this member"):
         refund(other_member, spent, "steal")
 
 
@@ -1082,19 +1082,19 @@ def test_refunding_another_members_spend_is_not_found(funded, other_member):
 def test_refunding_something_that_is_not_a_spend_is_not_found(funded, target):
     member, earned, _spent = funded
     entry = earned if target == "earn" else dataclasses.replace(earned, entry_id=10**9)
-    with refused(EntryNotFound):
+    with refused(EntryNotFoundError):
         refund(member, entry, "r")
 
 
 def test_reversing_a_spend_or_another_members_earn_is_not_found(funded, other_member):
     member, earned, spent = funded
-    with refused(EntryNotFound):
+    with refused(EntryNotFoundError):
         reverse(member, spent, "r1")
-    with refused(EntryNotFound):
+    with refused(EntryNotFoundError):
         reverse(other_member, earned, "r2")
 
 
 def test_reversing_more_than_was_earned_is_refused(funded):
     member, earned, _spent = funded
-    with refused(NothingToRefund, "left to give back: 100 points"):
+    with refused(NothingToRefundError, "left to give back: 100 points"):
         reverse(member, earned, "r", amount=101)

@@ -14,7 +14,7 @@ from django.dispatch import receiver
 from django.urls import reverse
 
 from points import selectors, services
-from points.exceptions import IdempotencyConflict
+from points.exceptions import IdempotencyConflictError
 from points.models import Account, Campaign, Tier, TierGrant
 from points.signals import tier_changed
 
@@ -64,9 +64,9 @@ def test_the_same_key_is_one_trial_and_another_use_of_it_is_a_conflict(member, o
     first = lend(member, "gold", key="k")
     again = lend(member, "gold", key="k")
     assert (again.starts_at, again.ends_at, again.replayed) == (first.starts_at, first.ends_at, True)
-    with pytest.raises(IdempotencyConflict):
+    with pytest.raises(IdempotencyConflictError):
         lend(member, "silver", key="k")
-    with pytest.raises(IdempotencyConflict):
+    with pytest.raises(IdempotencyConflictError):
         lend(other_member, "gold", key="k")
     assert TierGrant.objects.count() == 1
 
@@ -74,17 +74,17 @@ def test_the_same_key_is_one_trial_and_another_use_of_it_is_a_conflict(member, o
 @pytest.mark.parametrize(
     ("tier", "days", "error", "message"),
     [
-        ("platinum", 7, services.UnknownTier, r"^There is no tier “platinum”\.$"),
+        ("platinum", 7, services.UnknownTierError, r"^There is no tier “platinum”\.$"),
         (
             "regular",
             7,
-            services.InvalidTierTrial,
+            services.InvalidTierTrialError,
             r"^A tier trial needs a tier above the entry tier and 1 to 3660 days\.$",
         ),
-        ("gold", 0, services.InvalidTierTrial, r"above the entry tier and 1 to 3660 days"),
-        ("gold", 3661, services.InvalidTierTrial, r"1 to 3660 days"),
-        ("gold", True, services.InvalidTierTrial, r"1 to 3660 days"),
-        ("gold", 7.5, services.InvalidTierTrial, r"1 to 3660 days"),
+        ("gold", 0, services.InvalidTierTrialError, r"above the entry tier and 1 to 3660 days"),
+        ("gold", 3661, services.InvalidTierTrialError, r"1 to 3660 days"),
+        ("gold", True, services.InvalidTierTrialError, r"1 to 3660 days"),
+        ("gold", 7.5, services.InvalidTierTrialError, r"1 to 3660 days"),
     ],
 )
 def test_a_bad_trial_is_refused_and_writes_nothing(member, tier, days, error, message):

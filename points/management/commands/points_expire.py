@@ -29,7 +29,7 @@ class Command(BaseCommand):
 
         try:
             report = services.points_expire_due(as_of=moment, batch_size=batch_size, dry_run=dry_run, progress=progress)
-        except services.FutureAsOf as error:
+        except services.FutureAsOfError as error:
             raise CommandError(str(error)) from None
         verb = "Would expire" if dry_run else "Expired"
         self.stdout.write(

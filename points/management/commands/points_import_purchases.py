@@ -26,7 +26,7 @@ class Command(BaseCommand):
             raise CommandError(f"{file} is not UTF-8 text.") from None
         try:
             report = services.purchases_import_csv(text=text)
-        except services.InvalidPurchase as error:
+        except services.InvalidPurchaseError as error:
             raise CommandError(error.message) from None
         for line, order_id, reason in report.rejected:
             self.stdout.write(f"  rejected line {line} ({order_id or 'no order id'}): {reason}")
