@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter, get_adapter
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
 from accounts import rules, services
 from accounts.exceptions import InvalidTextError
-from points.exceptions import DomainError
+from pointsmall.kernel.errors import DomainError, message_error, validation_error
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -25,7 +24,7 @@ class AccountAdapter(DefaultAccountAdapter):
         try:
             email = rules.clean_member_text(email)
         except rules.UnsafeTextError:
-            raise forms.ValidationError(InvalidTextError().message, code=InvalidTextError.code) from None
+            raise validation_error(InvalidTextError()) from None
         return super().clean_email(email)
 
 
@@ -43,4 +42,4 @@ def bind_invite(request: HttpRequest, *, user_id: int, code: str) -> None:
     try:
         services.referral_bind(invitee_id=user_id, code=code, signup_ip=client_ip(request))
     except DomainError as error:
-        messages.warning(request, error.message)
+        message_error(request, error, level=messages.WARNING)

@@ -20,8 +20,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from accounts import rules, services
 from accounts.exceptions import InvalidPhoneError, InvalidTextError
 from accounts.models import Address, EmailProviderRule, IdentityPolicy, InviteCode, Notification, Referral, User
-from points.exceptions import DomainError
 from pointsmall.kernel.admin import ReadOnlyAdmin, SingletonAdminMixin, apply_to_selected
+from pointsmall.kernel.errors import DomainError, validation_error
 
 
 def _admin_clean_phone(form: forms.ModelForm) -> str | None:
@@ -30,7 +30,7 @@ def _admin_clean_phone(form: forms.ModelForm) -> str | None:
         return None
     normalized = rules.normalize_phone(value)
     if normalized is None:
-        raise forms.ValidationError(InvalidPhoneError().message)
+        raise validation_error(InvalidPhoneError())
     return normalized
 
 
@@ -66,7 +66,7 @@ class MemberChangeForm(UserChangeForm):
         try:
             return rules.clean_member_text(self.cleaned_data.get("display_name") or "")
         except rules.UnsafeTextError:
-            raise forms.ValidationError(InvalidTextError().message) from None
+            raise validation_error(InvalidTextError()) from None
 
     def save(self, commit: bool = True):
         # A number changed by hand is not verified: only its holder can verify it (by SMS code).

@@ -1,4 +1,7 @@
-"""Errors the accounts services raise. Each carries a stable code and a message a member can read."""
+"""Errors the accounts services raise. Each carries a stable code and a message a member can read.
+
+The base class is ``pointsmall.kernel.errors.DomainError``; the picture and upload-rate refusals
+the avatar errors build on are in ``accounts.uploads.exceptions``."""
 
 from __future__ import annotations
 
@@ -7,9 +10,8 @@ from datetime import datetime, timedelta
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from accounts import rules
-from accounts.uploads.images import ImageRefusedError
-from points.exceptions import DomainError
+from accounts.uploads.exceptions import ImageRefusedError
+from pointsmall.kernel.errors import DomainError
 
 
 class InvalidPhoneError(DomainError):
@@ -28,6 +30,16 @@ class InvalidTextError(DomainError):
     )
 
 
+class UnsafeTextError(InvalidTextError):
+    """``accounts.rules.clean_member_text`` refused the text because of ``char`` (shown as InvalidTextError)."""
+
+    code = "unsafe_text"
+
+    def __init__(self, char: str) -> None:
+        self.char = char
+        super().__init__()
+
+
 class PhoneNotSetError(DomainError):
     code = "phone_not_set"
     default_message = _("Add a mobile number to your profile first.")
@@ -35,11 +47,13 @@ class PhoneNotSetError(DomainError):
 
 class PhoneAlreadyVerifiedError(DomainError):
     code = "phone_already_verified"
+    http_status = 409
     default_message = _("This number is already verified.")
 
 
 class PhoneCodeTooSoonError(DomainError):
     code = "phone_code_too_soon"
+    http_status = 429
 
     def __init__(self, *, seconds: int) -> None:
         self.seconds = seconds
@@ -53,6 +67,7 @@ class PhoneCodeTooSoonError(DomainError):
 
 class PhoneCodeLimitReachedError(DomainError):
     code = "phone_code_limit"
+    http_status = 429
     default_message = _("You have asked for %(limit)s codes within 24 hours. Please try again tomorrow.")
 
 
@@ -103,6 +118,7 @@ class AvatarTooManyPixelsError(InvalidAvatarError):
 
 class AddressNotFoundError(DomainError):
     code = "address_not_found"
+    http_status = 404
     default_message = _("This address does not exist.")
 
 
@@ -118,6 +134,7 @@ class PinNotSetError(DomainError):
 
 class PinAlreadySetError(DomainError):
     code = "pin_already_set"
+    http_status = 409
     default_message = _("You already have a payment PIN. Change it with your account password.")
 
 
@@ -161,11 +178,15 @@ class PinLockedError(DomainError):
     """Too many wrong attempts: PIN use is locked until ``locked_until`` (``remaining`` from now)."""
 
     code = "pin_locked"
+    http_status = 429
 
     def __init__(self, *, locked_until: datetime, now: datetime) -> None:
         self.locked_until = locked_until
         self.remaining: timedelta = locked_until - now
-        self.minutes = rules.lock_minutes_left(self.remaining)
+        # Imported here: accounts.rules raises UnsafeTextError from this module.
+        from accounts.rules import lock_minutes_left
+
+        self.minutes = lock_minutes_left(self.remaining)
         message = ngettext(
             "Too many wrong attempts: PIN use is locked. Try again in %(minutes)s minute.",
             "Too many wrong attempts: PIN use is locked. Try again in %(minutes)s minutes.",
@@ -176,11 +197,14 @@ class PinLockedError(DomainError):
 
 class NotificationNotFoundError(DomainError):
     code = "notification_not_found"
+    http_status = 404
     default_message = _("This message does not exist.")
 
 
 class InvalidNotificationError(DomainError):
-    code = "invalid_notification"
+    # Not "invalid_notification": that code is the payment gateway's (catalog.exceptions).
+    code = "invalid_inbox_notification"
+    http_status = 500
     default_message = _("The message is not valid: %(reason)s")
 
 
@@ -196,11 +220,13 @@ class ReferralSelfError(DomainError):
 
 class ReferralAlreadyBoundError(DomainError):
     code = "referral_already_bound"
+    http_status = 409
     default_message = _("This member was already invited by someone; an invitation cannot be changed.")
 
 
 class ReferralNotFoundError(DomainError):
     code = "referral_not_found"
+    http_status = 404
     default_message = _("This referral does not exist.")
 
 

@@ -7,6 +7,7 @@ from django import forms
 
 from accounts import rules
 from accounts.exceptions import InvalidTextError
+from pointsmall.kernel.errors import validation_error
 
 
 class MemberTextField(forms.CharField):
@@ -26,7 +27,7 @@ class MemberTextField(forms.CharField):
         try:
             return rules.clean_member_text(value, multiline=self.multiline)
         except rules.UnsafeTextError:
-            raise forms.ValidationError(InvalidTextError().message, code=InvalidTextError.code) from None
+            raise validation_error(InvalidTextError()) from None
 
 
 class InvisibleFreeField(forms.CharField):

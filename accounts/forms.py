@@ -12,8 +12,9 @@ from accounts.adapters import bind_invite
 from accounts.exceptions import InvalidPhoneError, InviteCodeUnknownError, PinInvalidError, PinTooWeakError
 from accounts.fields import InvisibleFreeField, MemberTextField
 from accounts.services import avatar_prepare
-from accounts.uploads.images import ImageRefusedError
-from accounts.uploads.rate import UploadRateLimitedError, upload_count
+from accounts.uploads.exceptions import ImageRefusedError, UploadRateLimitedError
+from accounts.uploads.rate import upload_count
+from pointsmall.kernel.errors import validation_error
 
 PIN_WIDGET_ATTRS = {
     "inputmode": "numeric",
@@ -27,7 +28,7 @@ PIN_WIDGET_ATTRS = {
 def _clean_phone(value: str) -> str:
     normalized = rules.normalize_phone(value)
     if normalized is None:
-        raise forms.ValidationError(InvalidPhoneError().message, code=InvalidPhoneError.code)
+        raise validation_error(InvalidPhoneError())
     return normalized
 
 
@@ -77,7 +78,7 @@ class ProfileForm(forms.Form):
                 upload_count(request=self.request)
             return avatar_prepare(upload=upload)
         except (UploadRateLimitedError, ImageRefusedError) as error:
-            raise forms.ValidationError(error.message, code=error.code) from None
+            raise validation_error(error) from None
 
 
 class AddressFieldsForm(forms.Form):
@@ -149,9 +150,9 @@ def _pin_field(label) -> forms.CharField:
 
 def _check_new_pin(pin: str) -> str:
     if not rules.is_pin_format(pin):
-        raise forms.ValidationError(PinInvalidError().message, code=PinInvalidError.code)
+        raise validation_error(PinInvalidError())
     if rules.is_weak_pin(pin):
-        raise forms.ValidationError(PinTooWeakError().message, code=PinTooWeakError.code)
+        raise validation_error(PinTooWeakError())
     return pin
 
 
@@ -198,7 +199,7 @@ class PinCheckForm(forms.Form):
     def clean_pin(self) -> str:
         pin = self.cleaned_data["pin"]
         if not rules.is_pin_format(pin):
-            raise forms.ValidationError(PinInvalidError().message, code=PinInvalidError.code)
+            raise validation_error(PinInvalidError())
         return pin
 
 
@@ -266,7 +267,7 @@ class SignupForm(AllauthSignupForm):
             return ""
         inviter = selectors.invite_code_owner(code=code)
         if inviter is None:
-            raise forms.ValidationError(InviteCodeUnknownError().message, code=InviteCodeUnknownError.code)
+            raise validation_error(InviteCodeUnknownError())
         self.inviter = inviter
         return code
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, tzinfo
 from itertools import pairwise
 from math import ceil
 
+from accounts.exceptions import UnsafeTextError
 from points.validators import WHITESPACE_CONTROLS, unsafe_char
 
 PIN_LENGTH = 6
@@ -218,14 +219,6 @@ def _is_tag(ch: str) -> bool:
 def _is_emoji_part(ch: str) -> bool:
     # Pictographs are "So"; skin tones are "Sk"; U+FE0F asks for emoji presentation.
     return unicodedata.category(ch) in ("So", "Sk") or ch == "\ufe0f"
-
-
-class UnsafeTextError(ValueError):
-    """Text with a character that is refused rather than removed (see ``clean_member_text``)."""
-
-    def __init__(self, char: str) -> None:
-        self.char = char
-        super().__init__(f"U+{ord(char):04X} is not allowed")
 
 
 def _drop_invisible(text: str) -> str:

@@ -39,6 +39,7 @@ from accounts.forms import AddressForm, PhoneCodeForm, PinChangeForm, PinCheckFo
 from accounts.middleware import set_language_cookie
 from points import selectors as points_selectors
 from points.enums import EarningSource
+from pointsmall.kernel.errors import form_error, message_error
 from pointsmall.kernel.masking import mask_phone
 
 
@@ -79,9 +80,9 @@ def profile(request: HttpRequest) -> HttpResponse:
                     avatar=data["avatar"],
                 )
             except InvalidPhoneError as error:
-                form.add_error("phone", error.message)
+                form_error(form, error, "phone")
             except InvalidTextError as error:
-                form.add_error("display_name", error.message)
+                form_error(form, error, "display_name")
             else:
                 translation.activate(data["language"])
                 messages.success(request, _("Your profile is saved."))
@@ -112,10 +113,10 @@ def phone_verify(request: HttpRequest) -> HttpResponse:
             try:
                 sent = services.phone_code_send(user_id=user_id)
             except (PhoneNotSetError, PhoneAlreadyVerifiedError) as error:
-                messages.info(request, error.message)
+                message_error(request, error, level=messages.INFO)
                 return redirect("profile")
             except (PhoneCodeTooSoonError, PhoneCodeLimitReachedError) as error:
-                messages.error(request, error.message)
+                message_error(request, error)
             else:
                 messages.success(request, _("We sent a code to %(phone)s.") % {"phone": sent.phone_masked})
             return redirect("phone_verify")
@@ -125,9 +126,9 @@ def phone_verify(request: HttpRequest) -> HttpResponse:
                 try:
                     services.phone_code_confirm(user_id=user_id, code=form.cleaned_data["code"])
                 except PhoneCodeIncorrectError as error:
-                    form.add_error("code", error.message)
+                    form_error(form, error, "code")
                 except (PhoneCodeExpiredError, PhoneNotVerifiableError, PhoneNotSetError) as error:
-                    messages.error(request, error.message)
+                    message_error(request, error)
                     return redirect("phone_verify")
                 else:
                     messages.success(request, _("Your phone number is verified."))
@@ -182,16 +183,16 @@ def address_create(request: HttpRequest) -> HttpResponse:
                     user_id=user_id, is_default=form.cleaned_data["is_default"], **_address_fields(form)
                 )
             except AddressLimitReachedError as error:
-                messages.error(request, error.message)
+                message_error(request, error)
                 return redirect("address_list")
             except (InvalidTextError, InvalidPhoneError) as error:
-                form.add_error(None, error.message)
+                form_error(form, error)
                 return render(request, "accounts/address_form.html", {"form": form, "address": None})
             messages.success(request, _("Address added."))
             return redirect("address_list")
     else:
         if selectors.address_count(user_id=user_id) >= rules.ADDRESS_LIMIT:
-            messages.error(request, AddressLimitReachedError(limit=rules.ADDRESS_LIMIT).message)
+            message_error(request, AddressLimitReachedError(limit=rules.ADDRESS_LIMIT))
             return redirect("address_list")
         form = AddressForm()
     return render(request, "accounts/address_form.html", {"form": form, "address": None})
@@ -221,7 +222,7 @@ def address_update(request: HttpRequest, pk: int) -> HttpResponse:
             except AddressNotFoundError:
                 raise Http404 from None
             except (InvalidTextError, InvalidPhoneError) as error:
-                form.add_error(None, error.message)
+                form_error(form, error)
                 return render(request, "accounts/address_form.html", {"form": form, "address": address})
             messages.success(request, _("Address saved."))
             return redirect("address_list")
@@ -292,7 +293,7 @@ def pin_manage(request: HttpRequest) -> HttpResponse:
             try:
                 services.pin_set(user_id=user_id, pin=form.cleaned_data["pin"])
             except PinAlreadySetError as error:
-                messages.error(request, error.message)
+                message_error(request, error)
                 return redirect("pin_manage")
             messages.success(request, _("Your payment PIN is set."))
             return redirect("pin_manage")
@@ -305,9 +306,9 @@ def pin_manage(request: HttpRequest) -> HttpResponse:
                     user_id=user_id, password=form.cleaned_data["password"], new_pin=form.cleaned_data["new_pin"]
                 )
             except PasswordIncorrectError as error:
-                form.add_error("password", error.message)
+                form_error(form, error, "password")
             except (PinLockedError, PinNotSetError) as error:
-                messages.error(request, error.message)
+                message_error(request, error)
                 return redirect("pin_manage")
             else:
                 messages.success(request, _("Your payment PIN is changed."))
@@ -319,9 +320,9 @@ def pin_manage(request: HttpRequest) -> HttpResponse:
             try:
                 services.pin_verify(user_id=user_id, pin=form.cleaned_data["pin"])
             except PinIncorrectError as error:
-                form.add_error("pin", error.message)
+                form_error(form, error, "pin")
             except (PinLockedError, PinNotSetError) as error:
-                messages.error(request, error.message)
+                message_error(request, error)
                 return redirect("pin_manage")
             else:
                 messages.success(request, _("That is your payment PIN."))

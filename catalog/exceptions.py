@@ -1,10 +1,12 @@
-"""Refusals of the catalog, each with a code and a message a member can read."""
+"""Refusals of the catalog, each with a code and a message a member (or, for a payment
+notification, the gateway) can read. The base class is ``pointsmall.kernel.errors.DomainError``."""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from points.exceptions import DomainError
+from accounts.uploads.exceptions import ImageRefusedError
+from pointsmall.kernel.errors import DomainError
 
 
 class ProductUnavailableError(DomainError):
@@ -69,11 +71,13 @@ class NoCodesLeftError(DomainError):
 
 class OrderNotFoundError(DomainError):
     code = "order_not_found"
+    http_status = 404
     default_message = _("This order does not exist.")
 
 
 class InvalidTransitionError(DomainError):
     code = "invalid_transition"
+    http_status = 409
     default_message = _("This order can't be %(action)s in its current state (%(status)s).")
 
 
@@ -84,11 +88,13 @@ class ReasonRequiredError(DomainError):
 
 class RequestConflictError(DomainError):
     code = "request_conflict"
+    http_status = 409
     default_message = _("This request was already used for a different redemption.")
 
 
 class RefundNotFoundError(DomainError):
     code = "refund_not_found"
+    http_status = 404
     default_message = _("This order has no cash refund.")
 
 
@@ -99,11 +105,13 @@ class RefundReferenceRequiredError(DomainError):
 
 class RefundAlreadyRecordedError(DomainError):
     code = "refund_already_recorded"
+    http_status = 409
     default_message = _("This cash refund was already made on %(time)s.")
 
 
 class RefundInProgressError(DomainError):
     code = "refund_in_progress"
+    http_status = 409
     default_message = _(
         "The payment gateway is refunding this. Record a refund by hand only after the gateway reports it failed."
     )
@@ -122,3 +130,113 @@ class PrivilegeUnavailableError(ProductUnavailableError):
 class PrivilegeNotNeededError(DomainError):
     code = "privilege_not_needed"
     default_message = _("You already enjoy %(tier)s or higher: this trial would give you nothing.")
+
+
+class CouponNotFoundError(DomainError):
+    code = "coupon_not_found"
+    http_status = 404
+    default_message = _("No coupon has this code. Check the code and try again.")
+
+
+class CouponNotActiveError(DomainError):
+    code = "coupon_not_active"
+    default_message = _("This coupon can't be used yet: its order is %(status)s.")
+
+
+class CouponExpiredError(DomainError):
+    code = "coupon_expired"
+    default_message = _("This coupon expired on %(until)s.")
+
+
+class CouponAlreadyUsedError(DomainError):
+    code = "coupon_already_used"
+    http_status = 409
+    default_message = _("This coupon was already used on %(used_at)s (verified by %(used_by)s).")
+
+
+class ReviewNotAllowedError(DomainError):
+    code = "review_not_allowed"
+    default_message = _("You can review this item once it has been delivered.")
+
+
+class AlreadyReviewedError(DomainError):
+    code = "already_reviewed"
+    http_status = 409
+    default_message = _("You have already reviewed this order.")
+
+
+class ReviewNotFoundError(DomainError):
+    code = "review_not_found"
+    http_status = 404
+    default_message = _("This review does not exist (any more).")
+
+
+class InvalidReviewError(DomainError):
+    code = "invalid_review"
+    default_message = _("Give 1 to 5 stars and write a review of at most %(limit)s characters.")
+
+
+class InvalidStockChangeError(DomainError):
+    code = "invalid_stock_change"
+    default_message = _("Stock can't go below zero: %(stock)s left, change %(delta)s.")
+
+
+class PaymentError(DomainError):
+    code = "payment_error"
+    default_message = _("The payment could not be started.")
+
+
+class PaymentExpiredError(PaymentError):
+    code = "payment_expired"
+    default_message = _(
+        "The time to pay for this order ran out at %(time)s. It will be cancelled and your points refunded."
+    )
+
+
+class InvalidNotificationError(PaymentError):
+    """A notification we will not act on. Its message goes back to the gateway, not to a member."""
+
+    code = "invalid_notification"
+    default_message = _("Invalid notification: %(reason)s")
+
+
+class BadSignatureError(InvalidNotificationError):
+    code = "bad_signature"
+    default_message = _("Invalid notification: missing or wrong signature.")
+
+
+class StaleNotificationError(InvalidNotificationError):
+    code = "stale_notification"
+    default_message = _("Invalid notification: its timestamp is more than %(limit)s seconds away from ours.")
+
+
+class RefundRefusedError(PaymentError):
+    """The gateway will not refund this (it never took the payment, or the amount is wrong)."""
+
+    code = "refund_refused"
+    default_message = _("The gateway refused the refund: %(reason)s")
+
+
+class PaymentMismatchError(InvalidNotificationError):
+    code = "payment_mismatch"
+    default_message = _("The notification does not match the order: %(reason)s.")
+
+
+class RefundMismatchError(InvalidNotificationError):
+    code = "refund_mismatch"
+    default_message = _("The refund notification does not match: %(reason)s.")
+
+
+class InvalidProductImageError(ImageRefusedError):
+    code = "invalid_product_image"
+    default_message = _("This file is not an image we can use. Upload a PNG, JPEG or WebP picture.")
+
+
+class ProductImageTooLargeError(InvalidProductImageError):
+    code = "product_image_too_large"
+    default_message = _("The picture is too large (%(size)s). Upload one of at most %(limit)s.")
+
+
+class ProductImageTooManyPixelsError(InvalidProductImageError):
+    code = "product_image_too_many_pixels"
+    default_message = _("The picture has too many pixels. Upload one of at most %(limit)s megapixels.")

@@ -11,12 +11,13 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import InvisibleFreeField, MemberTextField
 from accounts.forms import AddressFieldsForm
-from accounts.uploads.images import ImageRefusedError
-from accounts.uploads.rate import UploadRateLimitedError, upload_count
+from accounts.uploads.exceptions import ImageRefusedError, UploadRateLimitedError
+from accounts.uploads.rate import upload_count
 from catalog.enums import ProductKind, SortOrder
 from catalog.images import review_photo_prepare
 from catalog.selectors import CatalogQuery, CategoryView
 from catalog.services.reviews import REVIEW_MAX_LENGTH
+from pointsmall.kernel.errors import validation_error
 
 MAX_POINTS_FILTER = 100_000_000
 PIN_PATTERN = re.compile(r"[0-9]{6}")
@@ -180,4 +181,4 @@ class ReviewForm(forms.Form):
                 upload_count(request=self.request)
             return review_photo_prepare(upload=upload)
         except (UploadRateLimitedError, ImageRefusedError) as error:
-            raise forms.ValidationError(error.message, code=error.code) from None
+            raise validation_error(error) from None

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
 from accounts.uploads import images
+from catalog.exceptions import InvalidProductImageError, ProductImageTooLargeError, ProductImageTooManyPixelsError
 from catalog.models import ProductImage
 
 # The stored "original" is capped too: nobody zooms into a 20-megapixel mug.
@@ -37,21 +37,6 @@ PRODUCT_IMAGE_RULES = images.ImageRules(
 REVIEW_PHOTO_RULES = images.ImageRules(formats=("PNG", "JPEG", "WEBP"), max_side=DETAIL_MAX_SIDE)
 MAX_BYTES = PRODUCT_IMAGE_RULES.max_bytes
 MAX_PIXELS = PRODUCT_IMAGE_RULES.max_pixels
-
-
-class InvalidProductImageError(images.ImageRefusedError):
-    code = "invalid_product_image"
-    default_message = _("This file is not an image we can use. Upload a PNG, JPEG or WebP picture.")
-
-
-class ProductImageTooLargeError(InvalidProductImageError):
-    code = "product_image_too_large"
-    default_message = _("The picture is too large (%(size)s). Upload one of at most %(limit)s.")
-
-
-class ProductImageTooManyPixelsError(InvalidProductImageError):
-    code = "product_image_too_many_pixels"
-    default_message = _("The picture has too many pixels. Upload one of at most %(limit)s megapixels.")
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from catalog import order_states, payment_jobs, payments, selectors, services
 from catalog.enums import PaymentBackendName
-from catalog.exceptions import InvalidTransitionError, OrderNotFoundError
+from catalog.exceptions import InvalidNotificationError, InvalidTransitionError, OrderNotFoundError, PaymentExpiredError
 from catalog.models import Order
-from catalog.payments import InvalidNotificationError, PaymentExpiredError
 from pointsmall.kernel import clock
+from pointsmall.kernel.errors import error_response, error_text, message_error
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def payment_start(request: HttpRequest, order_pk: int) -> HttpResponse:
     except OrderNotFoundError:
         raise Http404 from None
     except (InvalidTransitionError, PaymentExpiredError) as error:
-        messages.warning(request, error.message)
+        message_error(request, error, level=messages.WARNING)
         return redirect("payment_status", order_pk=order.pk)
     return redirect(start.redirect_url or reverse("payment_start", args=[order.pk]))
 
@@ -142,10 +142,11 @@ def payment_callback_sandbox(request: HttpRequest) -> HttpResponse:
         logger.warning(
             "sandbox payment callback refused (%s) from %s: %s", error.code, request.META.get("REMOTE_ADDR"), error
         )
-        return HttpResponse(error.message, status=400, content_type="text/plain")
+        return error_response(request, error)
     except InvalidTransitionError as error:
         logger.error("sandbox payment %s could not be applied: %s", notification.reference, error)
-        return HttpResponse(f"conflict: {error.message}", status=409, content_type="text/plain")
+        # The gateway reads "conflict: …" (409): the payment is real but the order can't take it.
+        return HttpResponse(f"conflict: {error_text(error)}", status=error.http_status, content_type="text/plain")
     if outcome == services.PaymentOutcome.LATE:
         # Acknowledged (a gateway retries anything else for a day): the order stays cancelled,
         # and the mall has opened a refund of this payment, which it asks the gateway for.
@@ -172,7 +173,7 @@ def refund_callback_sandbox(request: HttpRequest) -> HttpResponse:
         logger.warning(
             "sandbox refund callback refused (%s) from %s: %s", error.code, request.META.get("REMOTE_ADDR"), error
         )
-        return HttpResponse(error.message, status=400, content_type="text/plain")
+        return error_response(request, error)
     body = {
         services.RefundOutcome.ALREADY_PROCESSED: "already processed",
         services.RefundOutcome.SUPERSEDED: "superseded: a later attempt is under way",

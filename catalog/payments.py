@@ -42,11 +42,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from catalog.enums import PaymentBackendName
+from catalog.exceptions import BadSignatureError, InvalidNotificationError, RefundRefusedError, StaleNotificationError
 from catalog.models import CashRefund, Order
-from points.exceptions import DomainError
 from pointsmall.kernel import clock
 
 SIGNATURE_HEADER = "X-Sandbox-Signature"
@@ -69,42 +68,6 @@ REFUND_NOTIFICATION_FIELDS = {
     "timestamp",
     "nonce",
 }
-
-
-class PaymentError(DomainError):
-    code = "payment_error"
-    default_message = gettext_lazy("The payment could not be started.")
-
-
-class PaymentExpiredError(PaymentError):
-    code = "payment_expired"
-    default_message = gettext_lazy(
-        "The time to pay for this order ran out at %(time)s. It will be cancelled and your points refunded."
-    )
-
-
-class InvalidNotificationError(PaymentError):
-    """A notification we will not act on. Its message goes back to the gateway, not to a member."""
-
-    code = "invalid_notification"
-    default_message = "Invalid notification: %(reason)s"
-
-
-class BadSignatureError(InvalidNotificationError):
-    code = "bad_signature"
-    default_message = "Invalid notification: missing or wrong signature."
-
-
-class StaleNotificationError(InvalidNotificationError):
-    code = "stale_notification"
-    default_message = "Invalid notification: its timestamp is more than %(limit)s seconds away from ours."
-
-
-class RefundRefusedError(PaymentError):
-    """The gateway will not refund this (it never took the payment, or the amount is wrong)."""
-
-    code = "refund_refused"
-    default_message = "The gateway refused the refund: %(reason)s"
 
 
 @dataclass(frozen=True)
@@ -175,11 +138,15 @@ class PaymentBackend(ABC):
 
     def refund_request(self, refund: CashRefund) -> None:
         """Ask the gateway to refund ``refund`` (it confirms later, by notification). Safe to call twice."""
-        raise RefundRefusedError(reason=f"{self.name} refunds are made and recorded by an operator")
+        raise RefundRefusedError(
+            reason=_("%(backend)s refunds are made and recorded by an operator") % {"backend": self.name}
+        )
 
     def verify_refund_notification(self, request: HttpRequest) -> RefundNotification:
         """The gateway's refund report in ``request``, verified; raises InvalidNotificationError."""
-        raise InvalidNotificationError(reason=f"{self.name} refunds are recorded by an operator, not by notifications")
+        raise InvalidNotificationError(
+            reason=_("%(backend)s refunds are recorded by an operator, not by notifications") % {"backend": self.name}
+        )
 
 
 def _money(amount: Decimal) -> str:
@@ -211,7 +178,7 @@ class OfflineBackend(PaymentBackend):
 
     def verify_notification(self, request: HttpRequest) -> Notification:
         # There is no gateway to hear from: an operator's admin action is the confirmation.
-        raise InvalidNotificationError(reason="offline payments are confirmed by an operator, not by notifications")
+        raise InvalidNotificationError(reason=_("offline payments are confirmed by an operator, not by notifications"))
 
 
 def sandbox_secret() -> bytes:
@@ -226,13 +193,13 @@ def sign(body: bytes) -> str:
 def _parse_amount(value: object) -> Decimal:
     # Money never travels as a float: "12.50" (or a whole number) only.
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise InvalidNotificationError(reason="amount must be a decimal string")
+        raise InvalidNotificationError(reason=_("amount must be a decimal string"))
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        raise InvalidNotificationError(reason="amount must be a decimal string") from None
+        raise InvalidNotificationError(reason=_("amount must be a decimal string")) from None
     if not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -2:
-        raise InvalidNotificationError(reason="amount must be positive, in yuan with at most 2 decimals")
+        raise InvalidNotificationError(reason=_("amount must be positive, in yuan with at most 2 decimals"))
     return amount
 
 
@@ -241,15 +208,19 @@ def _fields(body: bytes, expected: set[str], *, strings: tuple[str, ...], intege
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        raise InvalidNotificationError(reason="the body is not JSON") from None
+        raise InvalidNotificationError(reason=_("the body is not JSON")) from None
     if not isinstance(data, dict) or set(data) != expected:
-        raise InvalidNotificationError(reason="expected exactly the fields " + ", ".join(sorted(expected)))
+        raise InvalidNotificationError(
+            reason=_("expected exactly the fields %(fields)s") % {"fields": ", ".join(sorted(expected))}
+        )
     for field in strings:
         if not isinstance(data[field], str) or not data[field] or len(data[field]) > 64:
-            raise InvalidNotificationError(reason=f"{field} must be a non-empty string of at most 64 characters")
+            raise InvalidNotificationError(
+                reason=_("%(field)s must be a non-empty string of at most 64 characters") % {"field": field}
+            )
     for field in integers:
         if isinstance(data[field], bool) or not isinstance(data[field], int) or data[field] <= 0:
-            raise InvalidNotificationError(reason=f"{field} must be a positive integer")
+            raise InvalidNotificationError(reason=_("%(field)s must be a positive integer") % {"field": field})
     return data
 
 
@@ -277,7 +248,7 @@ def parse_refund_notification(body: bytes) -> RefundNotification:
         integers=("order_id", "attempt", "timestamp"),
     )
     if not isinstance(data["reason"], str) or len(data["reason"]) > 200:
-        raise InvalidNotificationError(reason="reason must be a string of at most 200 characters")
+        raise InvalidNotificationError(reason=_("reason must be a string of at most 200 characters"))
     return RefundNotification(
         reference=data["reference"],
         payment_reference=data["payment_reference"],
@@ -339,9 +310,13 @@ class SandboxBackend(PaymentBackend):
             payment_reference=refund.payment_reference, payment_backend=PaymentBackendName.SANDBOX
         ).values_list("cash_total", flat=True)
         if not taken:
-            raise RefundRefusedError(reason=f"no payment with reference {refund.payment_reference}")
+            raise RefundRefusedError(
+                reason=_("no payment with reference %(reference)s") % {"reference": refund.payment_reference}
+            )
         if refund.amount > taken[0]:
-            raise RefundRefusedError(reason=f"{refund.amount} is more than the {taken[0]} paid")
+            raise RefundRefusedError(
+                reason=_("%(amount)s is more than the %(paid)s paid") % {"amount": refund.amount, "paid": taken[0]}
+            )
         from catalog import payment_jobs  # the gateway's own workers; imported late (they import this module)
 
         payment_jobs.sandbox_gateway_refund_deliver.delay(refund.reference, refund.attempt, refund.notify_url)

@@ -14,8 +14,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from catalog import services
-from catalog.services.coupons import MAX_CODE_LENGTH, CouponNotFoundError, CouponView, normalize_code
-from points.exceptions import DomainError
+from catalog.exceptions import CouponNotFoundError
+from catalog.services.coupons import MAX_CODE_LENGTH, CouponView, normalize_code
+from pointsmall.kernel.errors import DomainError, form_error, message_error
 
 VERIFY_PERMISSION = "catalog.verify_coupon"
 
@@ -82,7 +83,7 @@ def coupon_verify(request: HttpRequest) -> HttpResponse:
             )
         except DomainError as error:
             # Already used, expired, not active: the refusal and the coupon as it stands now.
-            messages.error(request, error.message)
+            message_error(request, error)
             return _render(request, CouponLookupForm(), _lookup(use))
         messages.success(
             request,
@@ -97,7 +98,7 @@ def coupon_verify(request: HttpRequest) -> HttpResponse:
     try:
         coupons = services.coupon_lookup(code=form.cleaned_data["code"])
     except CouponNotFoundError as error:
-        form.add_error("code", error.message)
+        form_error(form, error, "code")
         return _render(request, form)
     return _render(request, CouponLookupForm(), coupons)
 

@@ -30,7 +30,8 @@ from catalog.exceptions import OrderNotFoundError, RequestConflictError
 from catalog.forms import CatalogFilterForm, InlineAddressForm, RedeemChoiceForm, RedeemForm, ReviewForm
 from catalog.selectors import ORDER_TABS, CatalogQuery, MemberPricing
 from points import selectors as points_selectors
-from points.exceptions import ConfirmationInvalidError, DomainError, InsufficientPointsError
+from points.exceptions import ConfirmationInvalidError, InsufficientPointsError
+from pointsmall.kernel.errors import DomainError, form_error, message_error
 
 ORDER_TAB_LABELS = {
     "all": gettext_lazy("All"),
@@ -147,9 +148,9 @@ def redeem_address_add(request: HttpRequest, pk: int) -> HttpResponse:
                 postal_code=data["postal_code"],
             )
         except InvalidPhoneError as error:
-            form.add_error("phone", error.message)
+            form_error(form, error, "phone")
         except AddressLimitReachedError as error:
-            form.add_error(None, error.message)
+            form_error(form, error)
         else:
             messages.success(request, _("Address saved."))
             query = urlencode({"quantity": data["quantity"], "address": address.id})
@@ -207,7 +208,8 @@ def redeem_confirm(request: HttpRequest, pk: int) -> HttpResponse:
                 confirmed=confirmed,
             )
         except ConfirmationInvalidError as error:
-            refusal, status = error, 400
+            # A forged or stale token is a bad request; any other refusal re-shows the page (200).
+            refusal, status = error, error.http_status
         except DomainError as error:
             refusal = error
         else:
@@ -330,7 +332,7 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     except OrderNotFoundError:
         raise Http404 from None
     except DomainError as error:
-        messages.error(request, error.message)
+        message_error(request, error)
     else:
         _tell_points_back(request, order)
         _tell_cash_back(request, pk)
@@ -390,7 +392,7 @@ def order_confirm_receipt(request: HttpRequest, pk: int) -> HttpResponse:
     except OrderNotFoundError:
         raise Http404 from None
     except DomainError as error:
-        messages.error(request, error.message)
+        message_error(request, error)
     else:
         messages.success(request, _("Thanks for confirming. How was it? Write a review and earn points."))
     return redirect("order_detail", pk=pk)
@@ -419,7 +421,7 @@ def order_review(request: HttpRequest, pk: int) -> HttpResponse:
         except OrderNotFoundError:
             raise Http404 from None
         except DomainError as error:
-            messages.error(request, error.message)
+            message_error(request, error)
             return redirect("order_detail", pk=pk)
         if result.points:
             messages.success(

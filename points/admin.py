@@ -16,7 +16,6 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from points import selectors, services
 from points.admin_forms import CampaignForm, TierForm
-from points.exceptions import DomainError
 from points.forms import AdjustPointsForm
 from points.models import (
     Account,
@@ -37,6 +36,7 @@ from points.models import (
 )
 from points.validators import BoundedNumbersMixin
 from pointsmall.kernel.admin import ReadOnlyAdmin, ReadOnlyInline, SingletonAdminMixin
+from pointsmall.kernel.errors import DomainError, form_error
 
 
 class LotMovementInline(ReadOnlyInline):
@@ -114,7 +114,7 @@ class AccountAdmin(ReadOnlyAdmin):
                     idempotency_key=form.cleaned_data["idempotency_key"],
                 )
             except DomainError as error:
-                form.add_error(None, error.message)
+                form_error(form, error)
             else:
                 messages.success(
                     request,

@@ -1,18 +1,12 @@
-"""Errors the ledger raises. Each carries a stable code and a message a member can read."""
+"""Errors the ledger raises. Each carries a stable code and a message a member can read.
+
+The base class is ``pointsmall.kernel.errors.DomainError`` (every app's errors share it)."""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-
-class DomainError(Exception):
-    code = "error"
-    default_message = _("The request could not be completed.")
-
-    def __init__(self, message: str | None = None, **params: object) -> None:
-        self.params = params
-        self.message = str(message or self.default_message) % params if params else str(message or self.default_message)
-        super().__init__(self.message)
+from pointsmall.kernel.errors import DomainError
 
 
 class InvalidAmountError(DomainError):
@@ -22,6 +16,7 @@ class InvalidAmountError(DomainError):
 
 class AccountNotFoundError(DomainError):
     code = "account_not_found"
+    http_status = 404
     default_message = _("This member has no points account.")
 
 
@@ -32,6 +27,7 @@ class InsufficientPointsError(DomainError):
 
 class IdempotencyConflictError(DomainError):
     code = "idempotency_conflict"
+    http_status = 409
     default_message = _("This request key was already used for a different operation.")
 
 
@@ -51,6 +47,7 @@ class PriceChangedError(DomainError):
 
 class EntryNotFoundError(DomainError):
     code = "entry_not_found"
+    http_status = 404
     default_message = _("The ledger entry to act on does not exist for this member.")
 
 
@@ -83,4 +80,31 @@ class InvalidMessageError(DomainError):
     """A stored text's code or parameters are wrong: a programming error in the caller."""
 
     code = "invalid_message"
-    default_message = "The stored message is not valid: %(reason)s"
+    http_status = 500
+    default_message = _("The stored message is not valid: %(reason)s")
+
+
+class UnknownSourceError(DomainError):
+    code = "unknown_source"
+    default_message = _("This is not an earning source the mall knows.")
+
+
+class InvalidPurchaseError(DomainError):
+    code = "invalid_purchase"
+    default_message = _("The purchase is not valid: %(reason)s")
+
+
+class PurchaseNotFoundError(DomainError):
+    code = "purchase_not_found"
+    http_status = 404
+    default_message = _("No purchase with this shop order id.")
+
+
+class UnknownTierError(DomainError):
+    code = "unknown_tier"
+    default_message = _("There is no tier “%(tier)s”.")
+
+
+class InvalidTierTrialError(DomainError):
+    code = "invalid_tier_trial"
+    default_message = _("A tier trial needs a tier above the entry tier and 1 to %(max)s days.")

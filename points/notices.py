@@ -136,15 +136,17 @@ def check(code: str, params: Params | None) -> dict:
     """
     params = dict(params or {})
     if code not in _registry:
-        raise InvalidMessageError(reason=f"unknown message code {code!r}")
+        raise InvalidMessageError(reason=_("unknown message code %(code)r") % {"code": code})
     try:
         stored = json.loads(json.dumps(params))
     except (TypeError, ValueError):
-        raise InvalidMessageError(reason=f"the parameters of {code!r} are not JSON values") from None
+        raise InvalidMessageError(reason=_("the parameters of %(code)r are not JSON values") % {"code": code}) from None
     for language, _name in settings.LANGUAGES:
         with translation.override(language):
             if render(code, stored) is None:
-                raise InvalidMessageError(reason=f"{code!r} cannot be rendered with {stored!r}")
+                raise InvalidMessageError(
+                    reason=_("%(code)r cannot be rendered with %(params)r") % {"code": code, "params": stored}
+                )
     return stored
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.enums import NotificationKind
 from accounts.exceptions import InvalidNotificationError, NotificationNotFoundError
@@ -18,11 +19,11 @@ LINK_MAX = 300
 
 def _check(kind: str, title: str, body: str, link: str) -> None:
     if kind not in NotificationKind.values:
-        raise InvalidNotificationError(reason=f"unknown kind {kind!r}")
+        raise InvalidNotificationError(reason=_("unknown kind %(kind)r") % {"kind": kind})
     if len(title) > TITLE_MAX:
-        raise InvalidNotificationError(reason=f"the title must be 1 to {TITLE_MAX} characters")
+        raise InvalidNotificationError(reason=_("the title must be 1 to %(max)s characters") % {"max": TITLE_MAX})
     if len(body) > BODY_MAX:
-        raise InvalidNotificationError(reason=f"the body may be at most {BODY_MAX} characters")
+        raise InvalidNotificationError(reason=_("the body may be at most %(max)s characters") % {"max": BODY_MAX})
     # Only links into the mall: an inbox message must never send a member to another site.
     # Backslashes and whitespace are refused too: browsers treat a leading "/\" like "//".
     if link and (
@@ -31,22 +32,22 @@ def _check(kind: str, title: str, body: str, link: str) -> None:
         or len(link) > LINK_MAX
         or any(ch == "\\" or ch.isspace() or not ch.isprintable() for ch in link)
     ):
-        raise InvalidNotificationError(reason="the link must be a path on this site, like /points/")
+        raise InvalidNotificationError(reason=_("the link must be a path on this site, like /points/"))
 
 
 def _message(message_code: str, params: dict | None, title: str, body: str) -> dict:
     """The stored fields of the message: a checked code and parameters, or an operator's free text."""
     if message_code:
         if title or body:
-            raise InvalidNotificationError(reason="a message has a code or a free-text title, not both")
+            raise InvalidNotificationError(reason=_("a message has a code or a free-text title, not both"))
         try:
             return {"message_code": message_code, "params": notices.check(message_code, params)}
         except InvalidMessageError as error:
             raise InvalidNotificationError(reason=error.params["reason"]) from None
     if params:
-        raise InvalidNotificationError(reason="parameters without a message code")
+        raise InvalidNotificationError(reason=_("parameters without a message code"))
     if not title.strip():
-        raise InvalidNotificationError(reason=f"the title must be 1 to {TITLE_MAX} characters")
+        raise InvalidNotificationError(reason=_("the title must be 1 to %(max)s characters") % {"max": TITLE_MAX})
     return {"title": title.strip(), "body": body.strip()}
 
 

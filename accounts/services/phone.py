@@ -34,7 +34,7 @@ from accounts.exceptions import (
 )
 from accounts.models import PhoneVerification
 from points import services as points_services
-from points.exceptions import DomainError
+from pointsmall.kernel.errors import DomainError
 from pointsmall.kernel.masking import mask_phone
 from pointsmall.kernel.transactions import after_commit
 

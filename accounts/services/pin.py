@@ -27,7 +27,7 @@ from accounts.exceptions import (
     PinTooWeakError,
 )
 from accounts.models import PaymentPin
-from points.exceptions import DomainError
+from pointsmall.kernel.errors import DomainError
 
 
 def _check_new_pin(pin: str) -> None:

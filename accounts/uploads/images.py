@@ -29,10 +29,16 @@ from typing import IO
 
 from django.core.files import File
 from django.template.defaultfilters import filesizeformat
-from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
-from points.exceptions import DomainError
+from accounts.uploads.exceptions import (
+    ImageAnimatedError,
+    ImageFileTooLargeError,
+    ImageRefusedError,
+    ImageTooCostlyError,
+    ImageTooManyPixelsError,
+    ImageUnreadableError,
+)
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_PIXELS = 20_000_000
@@ -57,40 +63,6 @@ _DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFE
 # noise here: every use checks its own, lower, pixel cap right after opening.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
-
-
-class ImageRefusedError(DomainError):
-    """An upload that is not a picture this use accepts; the apps' own image errors subclass it."""
-
-    code = "image_refused"
-    default_message = _("This file is not an image we can use.")
-
-
-class ImageUnreadableError(ImageRefusedError):
-    code = "image_unreadable"
-
-
-class ImageFileTooLargeError(ImageRefusedError):
-    code = "image_file_too_large"
-    default_message = _("The picture is too large (%(size)s). Upload one of at most %(limit)s.")
-
-
-class ImageTooManyPixelsError(ImageRefusedError):
-    code = "image_too_many_pixels"
-    default_message = _("The picture has too many pixels. Upload one of at most %(limit)s megapixels.")
-
-
-class ImageTooCostlyError(ImageRefusedError):
-    code = "image_too_costly"
-    default_message = _(
-        "This picture is too large for us to process (%(width)s × %(height)s). "
-        "Upload a smaller one, of at most %(limit)s megapixels."
-    )
-
-
-class ImageAnimatedError(ImageRefusedError):
-    code = "image_animated"
-    default_message = _("Animated pictures can't be used: upload a still picture.")
 
 
 @dataclass(frozen=True)

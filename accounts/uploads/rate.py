@@ -9,28 +9,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from django_ratelimit.core import get_usage
 
-from points.exceptions import DomainError
+from accounts.uploads.exceptions import UploadRateLimitedError
 
 # One budget for every kind of member upload (avatar, review photo): each costs the same decode.
 GROUP = "uploads.member-pictures"
-
-
-class UploadRateLimitedError(DomainError):
-    code = "upload_rate_limited"
-    default_message = _("You have uploaded many pictures in a short time. Try again later.")
-
-    def __init__(self, *, minutes: int) -> None:
-        self.minutes = minutes
-        message = ngettext(
-            "You have uploaded many pictures in a short time. Try again in %(minutes)s minute.",
-            "You have uploaded many pictures in a short time. Try again in %(minutes)s minutes.",
-            minutes,
-        )
-        super().__init__(message, minutes=minutes)
 
 
 def upload_count(*, request: HttpRequest) -> None:

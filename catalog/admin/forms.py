@@ -9,13 +9,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from accounts.uploads.images import ImageRefusedError
+from accounts.uploads.exceptions import ImageRefusedError
 from catalog.enums import ProductKind
 from catalog.images import PreparedImage, product_image_attach, product_image_prepare
 from catalog.models import Category, Order, Product, ProductImage, SalePrice
 from catalog.rules import tier_price
 from points import selectors as points_selectors
 from points.validators import INT_MAX
+from pointsmall.kernel.errors import form_error
 
 MAX_STOCK_CHANGE = 1_000_000
 CODE_FILE_MAX_BYTES = 2 * 1024 * 1024
@@ -185,7 +186,7 @@ class ProductImageForm(forms.ModelForm):
             try:
                 self.prepared = product_image_prepare(upload=upload)
             except ImageRefusedError as error:
-                self.add_error("upload", error.message)
+                form_error(self, error, "upload")
         elif self.instance.pk is None:
             self.add_error("upload", _("Choose a picture."))
         return data

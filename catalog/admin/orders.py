@@ -35,9 +35,9 @@ from catalog.models import (
 )
 from catalog.order_states import Action, Actor
 from catalog.selectors import backoffice
-from points.exceptions import DomainError
 from pointsmall.kernel import clock
 from pointsmall.kernel.admin import ReadOnlyInline, apply_to_selected
+from pointsmall.kernel.errors import DomainError
 
 
 class OrderEventInline(ReadOnlyInline):

@@ -34,8 +34,8 @@ from catalog.models import (
 )
 from catalog.selectors import backoffice
 from catalog.services import shelf
-from points.exceptions import DomainError
 from points.validators import BoundedNumbersMixin
+from pointsmall.kernel.errors import DomainError, form_error
 
 CODE_KINDS = (ProductKind.VIRTUAL, ProductKind.COUPON)
 REPORT_LIST_LIMIT = 50
@@ -347,7 +347,7 @@ class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
                         restock=form.cleaned_data["kind"] == StockAdjustForm.RESTOCK,
                     )
                 except DomainError as error:
-                    form.add_error(None, error.message)
+                    form_error(form, error)
                 else:
                     messages.success(
                         request,
@@ -389,7 +389,7 @@ class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
                     product_id=product.pk, text=form.cleaned_data["codes"], actor_id=request.user.pk
                 )
             except DomainError as error:
-                form.add_error(None, error.message)
+                form_error(form, error)
             else:
                 level = messages.SUCCESS if report.added else messages.WARNING
                 self.message_user(

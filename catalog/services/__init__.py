@@ -1,5 +1,6 @@
 """The catalog's public write surface."""
 
+from catalog.exceptions import InvalidStockChangeError, ReviewNotFoundError
 from catalog.services.alerts import low_stock_notify
 from catalog.services.coupons import CouponView, coupon_lookup, coupon_redeem_in_store
 from catalog.services.orders import (
@@ -32,10 +33,9 @@ from catalog.services.refunds import cash_refund_request as cash_refund_request
 from catalog.services.refunds import cash_refund_retry as cash_refund_retry
 from catalog.services.refunds import cash_refunds_retry_due as cash_refunds_retry_due
 from catalog.services.refunds import refund_notification_apply as refund_notification_apply
-from catalog.services.reviews import ReviewNotFoundError, ReviewResult, review_post, review_remove
+from catalog.services.reviews import ReviewResult, review_post, review_remove
 from catalog.services.stock import (
     CodeImportReport,
-    InvalidStockChangeError,
     codes_import,
     stock_adjust,
     stock_correct,

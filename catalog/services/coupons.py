@@ -14,40 +14,20 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
 
 from catalog import notices, order_states
 from catalog.enums import ProductKind
+from catalog.exceptions import CouponAlreadyUsedError, CouponExpiredError, CouponNotActiveError, CouponNotFoundError
 from catalog.models import Code
 from catalog.order_states import Action
 from catalog.services.orders import order_event_record
-from points.exceptions import DomainError
 from pointsmall.kernel import clock
+from pointsmall.kernel.errors import DomainError
 from pointsmall.kernel.masking import mask_email, mask_phone
 
 logger = logging.getLogger(__name__)
 
 MAX_CODE_LENGTH = 64
-
-
-class CouponNotFoundError(DomainError):
-    code = "coupon_not_found"
-    default_message = gettext_lazy("No coupon has this code. Check the code and try again.")
-
-
-class CouponNotActiveError(DomainError):
-    code = "coupon_not_active"
-    default_message = gettext_lazy("This coupon can't be used yet: its order is %(status)s.")
-
-
-class CouponExpiredError(DomainError):
-    code = "coupon_expired"
-    default_message = gettext_lazy("This coupon expired on %(until)s.")
-
-
-class CouponAlreadyUsedError(DomainError):
-    code = "coupon_already_used"
-    default_message = gettext_lazy("This coupon was already used on %(used_at)s (verified by %(used_by)s).")
 
 
 @dataclass(frozen=True)

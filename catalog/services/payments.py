@@ -12,6 +12,7 @@ import logging
 
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from catalog import (
     locks,
@@ -20,10 +21,10 @@ from catalog import (
     payments,
 )
 from catalog.enums import PaymentBackendName, RefundReason
-from catalog.exceptions import OrderNotFoundError
+from catalog.exceptions import OrderNotFoundError, PaymentExpiredError, PaymentMismatchError
 from catalog.models import CashRefund, Order
 from catalog.order_states import Action
-from catalog.payments import InvalidNotificationError, Notification, PaymentExpiredError, PaymentStart
+from catalog.payments import Notification, PaymentStart
 from catalog.services.orders import order_mark_paid
 from catalog.services.refunds import cash_refund_open
 from points import services as points_services
@@ -36,11 +37,6 @@ class PaymentOutcome(models.TextChoices):
     PAID = "paid"
     ALREADY_PROCESSED = "already_processed"
     LATE = "late"
-
-
-class PaymentMismatchError(InvalidNotificationError):
-    code = "payment_mismatch"
-    default_message = "The notification does not match the order: %(reason)s."
 
 
 @transaction.atomic
@@ -83,20 +79,26 @@ def payment_notification_apply(*, notification: Notification, backend: str, call
     # No nonce is stored (no table for it): a replay is harmless because paying is idempotent,
     # and the signed timestamp bounds how long a captured notification is accepted at all.
     if notification.status != payments.STATUS_PAID:
-        raise PaymentMismatchError(reason=f"unsupported status {notification.status!r}")
+        raise PaymentMismatchError(reason=_("unsupported status %(status)r") % {"status": notification.status})
     # The member's points account first, then the order (the lock order of every order write):
     # marking paid may complete the order and apply a privilege, which writes the ledger.
     member_id = Order.objects.filter(pk=notification.order_id).values_list("member_id", flat=True).first()
     if member_id is None:
-        raise PaymentMismatchError(reason=f"no order {notification.order_id}")
+        raise PaymentMismatchError(reason=_("no order %(order)s") % {"order": notification.order_id})
     points_services.account_lock(user_id=member_id)
     order = locks.orders_for_update().filter(pk=notification.order_id).first()
     if order is None:
-        raise PaymentMismatchError(reason=f"no order {notification.order_id}")
+        raise PaymentMismatchError(reason=_("no order %(order)s") % {"order": notification.order_id})
     if order.payment_backend != backend or order.payment_reference != notification.reference:
-        raise PaymentMismatchError(reason=f"order {order.pk} is not paid with reference {notification.reference}")
+        raise PaymentMismatchError(
+            reason=_("order %(order)s is not paid with reference %(reference)s")
+            % {"order": order.pk, "reference": notification.reference}
+        )
     if order.cash_total != notification.amount:
-        raise PaymentMismatchError(reason=f"order {order.pk} costs {order.cash_total}, not {notification.amount}")
+        raise PaymentMismatchError(
+            reason=_("order %(order)s costs %(cost)s, not %(amount)s")
+            % {"order": order.pk, "cost": order.cash_total, "amount": notification.amount}
+        )
     if order.paid_at is not None:
         return PaymentOutcome.ALREADY_PROCESSED
     if order_states.allows(Action.REFUND_LATE_PAYMENT, order.status, by=order_states.Actor.PAYMENT_PROVIDER):

@@ -42,8 +42,9 @@ from catalog.services.stock import stock_take
 from points import selectors as points_selectors
 from points import services as points_services
 from points.confirmation import Totals, confirmation_check, confirmation_read, confirmation_sign
-from points.exceptions import DomainError, InsufficientPointsError
+from points.exceptions import InsufficientPointsError
 from pointsmall.kernel import clock
+from pointsmall.kernel.errors import DomainError
 
 CONFIRMATION_PURPOSE = "catalog.redeem"
 

@@ -25,18 +25,21 @@ from decimal import Decimal
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from catalog import locks, payment_jobs, payments
 from catalog.enums import PaymentBackendName, RefundStatus
 from catalog.exceptions import (
     RefundAlreadyRecordedError,
     RefundInProgressError,
+    RefundMismatchError,
     RefundNotFoundError,
     RefundNotRetryableError,
     RefundReferenceRequiredError,
+    RefundRefusedError,
 )
 from catalog.models import CashRefund, Order
-from catalog.payments import InvalidNotificationError, RefundNotification, RefundRefusedError
+from catalog.payments import RefundNotification
 from pointsmall.kernel import clock
 from pointsmall.kernel.transactions import after_commit
 
@@ -56,11 +59,6 @@ class RefundOutcome(models.TextChoices):
     FAILED = "failed"
     ALREADY_PROCESSED = "already_processed"
     SUPERSEDED = "superseded"
-
-
-class RefundMismatchError(InvalidNotificationError):
-    code = "refund_mismatch"
-    default_message = "The refund notification does not match: %(reason)s."
 
 
 def _gateway_backends() -> list[str]:
@@ -179,24 +177,28 @@ def refund_notification_apply(*, notification: RefundNotification, backend: str)
     asked for, or an unknown status.
     """
     if notification.status not in (payments.REFUND_STATUS_REFUNDED, payments.REFUND_STATUS_FAILED):
-        raise RefundMismatchError(reason=f"unsupported status {notification.status!r}")
+        raise RefundMismatchError(reason=_("unsupported status %(status)r") % {"status": notification.status})
     refund = locks.cash_refunds_for_update().filter(reference=notification.reference).first()
     if refund is None:
-        raise RefundMismatchError(reason=f"no refund {notification.reference}")
+        raise RefundMismatchError(reason=_("no refund %(refund)s") % {"refund": notification.reference})
     if (
         refund.backend != backend
         or refund.payment_reference != notification.payment_reference
         or refund.order_id != notification.order_id
     ):
         raise RefundMismatchError(
-            reason=f"refund {refund.reference} is not for payment {notification.payment_reference} "
-            f"of order {notification.order_id}"
+            reason=_("refund %(refund)s is not for payment %(payment)s of order %(order)s")
+            % {"refund": refund.reference, "payment": notification.payment_reference, "order": notification.order_id}
         )
     if refund.amount != notification.amount:
-        raise RefundMismatchError(reason=f"refund {refund.reference} is {refund.amount}, not {notification.amount}")
+        raise RefundMismatchError(
+            reason=_("refund %(refund)s is %(amount)s, not %(notified)s")
+            % {"refund": refund.reference, "amount": refund.amount, "notified": notification.amount}
+        )
     if notification.attempt > refund.attempt:
         raise RefundMismatchError(
-            reason=f"attempt {notification.attempt} of refund {refund.reference} was never asked for"
+            reason=_("attempt %(attempt)s of refund %(refund)s was never asked for")
+            % {"attempt": notification.attempt, "refund": refund.reference}
         )
     if refund.status == RefundStatus.REFUNDED:
         if notification.status == payments.REFUND_STATUS_FAILED:

@@ -13,41 +13,25 @@ from dataclasses import dataclass
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from catalog import locks, notices, order_states
-from catalog.exceptions import OrderNotFoundError
+from catalog.exceptions import (
+    AlreadyReviewedError,
+    InvalidReviewError,
+    OrderNotFoundError,
+    ReviewNotAllowedError,
+    ReviewNotFoundError,
+)
 from catalog.images import PreparedPhoto
 from catalog.models import Order, Review
 from catalog.order_states import Action
 from points import services as points_services
 from points.enums import EarningSource
-from points.exceptions import DomainError
 from pointsmall.kernel.transactions import after_commit
 
 logger = logging.getLogger(__name__)
 
 REVIEW_MAX_LENGTH = 1000
-
-
-class ReviewNotAllowedError(DomainError):
-    code = "review_not_allowed"
-    default_message = gettext_lazy("You can review this item once it has been delivered.")
-
-
-class AlreadyReviewedError(DomainError):
-    code = "already_reviewed"
-    default_message = gettext_lazy("You have already reviewed this order.")
-
-
-class ReviewNotFoundError(DomainError):
-    code = "review_not_found"
-    default_message = gettext_lazy("This review does not exist (any more).")
-
-
-class InvalidReviewError(DomainError):
-    code = "invalid_review"
-    default_message = gettext_lazy("Give 1 to 5 stars and write a review of at most %(limit)s characters.")
 
 
 @dataclass(frozen=True)

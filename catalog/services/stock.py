@@ -33,17 +33,17 @@ from django.utils.translation import ngettext
 
 from catalog import flash_gate, locks
 from catalog.enums import StockReason
-from catalog.exceptions import OutOfStockError, ProductUnavailableError, ReasonRequiredError, SoldOutError
+from catalog.exceptions import (
+    InvalidStockChangeError,
+    OutOfStockError,
+    ProductUnavailableError,
+    ReasonRequiredError,
+    SoldOutError,
+)
 from catalog.models import Code, Product, StockMovement
-from points.exceptions import DomainError
 from pointsmall.kernel.transactions import after_commit
 
 MAX_CODE_LENGTH = 64
-
-
-class InvalidStockChangeError(DomainError):
-    code = "invalid_stock_change"
-    default_message = "Stock can't go below zero: %(stock)s left, change %(delta)s."
 
 
 def _stock_of(product_id: int) -> int:

@@ -1,11 +1,18 @@
 """The ledger's public write surface. No other module writes a points table, ever."""
 
-from points.exceptions import FutureAsOfError, InvalidExpiryError
+from points.exceptions import (
+    FutureAsOfError,
+    InvalidExpiryError,
+    InvalidPurchaseError,
+    InvalidTierTrialError,
+    PurchaseNotFoundError,
+    UnknownSourceError,
+    UnknownTierError,
+)
 from points.selectors.identities import identity_hash  # accounts hashes the invited e-mail with the same key
 from points.services._core import Receipt
 from points.services.earning import (
     AwardResult,
-    UnknownSourceError,
     claim_identities,
     points_award,
     signup_bonus_grant,
@@ -22,9 +29,7 @@ from points.services.ledger import (
 from points.services.locking import account_lock
 from points.services.purchases import (
     ImportReport,
-    InvalidPurchaseError,
     PurchaseLine,
-    PurchaseNotFoundError,
     PurchaseRefundResult,
     PurchaseResult,
     purchase_record,
@@ -34,10 +39,8 @@ from points.services.purchases import (
 from points.services.reports import BatchReport
 from points.services.tiers import (
     MAX_TRIAL_DAYS,
-    InvalidTierTrialError,
     RecalculationReport,
     TierTrialResult,
-    UnknownTierError,
     tier_trial_grant,
     tiers_recalculate,
     tiers_warn_downgrades,

@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from points import notices, rules
 from points.enums import EntryKind, LotStatus
@@ -121,7 +122,7 @@ def memo_fields(code: str, params: dict | None) -> dict:
     """The entry fields of a history text: a checked code and its parameters (InvalidMessageError if wrong)."""
     if not code:
         if params:
-            raise InvalidMessageError(reason="parameters without a message code")
+            raise InvalidMessageError(reason=_("parameters without a message code"))
         return {}
     return {"memo_code": code, "memo_params": notices.check(code, params)}
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from points import locks, notices, rules
 from points.enums import CapPeriod, EarningSource
-from points.exceptions import DomainError, IdempotencyConflictError
+from points.exceptions import IdempotencyConflictError, UnknownSourceError
 from points.models import Account, Campaign, EarningRule, Entry, IdentityClaim
 from points.selectors.identities import identity_hash
 from points.selectors.tiers import effective_tier
@@ -22,11 +22,6 @@ from points.services import _core
 from points.services._core import Receipt
 from points.services.ledger import points_earn
 from pointsmall.kernel import clock
-
-
-class UnknownSourceError(DomainError):
-    code = "unknown_source"
-    default_message = "This is not an earning source the mall knows."
 
 
 @dataclass(frozen=True)

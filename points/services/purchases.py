@@ -19,23 +19,14 @@ from django.utils.translation import gettext as _
 
 from points import locks, notices, policies, rules
 from points.enums import EarningSource, PurchaseRateScope
-from points.exceptions import DomainError, IdempotencyConflictError
+from points.exceptions import IdempotencyConflictError, InvalidPurchaseError, PurchaseNotFoundError
 from points.models import Account, EarningRule, Purchase, PurchaseRate, PurchaseRefund
 from points.services.earning import award_amount, points_award
 from points.services.ledger import points_earn, points_reverse
 from points.signals import purchase_recorded, purchase_refunded
+from pointsmall.kernel.errors import DomainError
 
 MAX_AMOUNT = Decimal("1000000")
-
-
-class InvalidPurchaseError(DomainError):
-    code = "invalid_purchase"
-    default_message = "The purchase is not valid: %(reason)s"
-
-
-class PurchaseNotFoundError(DomainError):
-    code = "purchase_not_found"
-    default_message = "No purchase with this shop order id."
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,10 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from points import locks, policies, rules
 from points.enums import TierChange
-from points.exceptions import DomainError, IdempotencyConflictError
+from points.exceptions import IdempotencyConflictError, InvalidTierTrialError, UnknownTierError
 from points.models import Account, Tier, TierGrant
 from points.selectors.tiers import (
     keep_requirement,
@@ -39,16 +38,6 @@ from pointsmall.kernel import clock
 
 # Ten years: a bound on what one trial (days × quantity of an order) may lend.
 MAX_TRIAL_DAYS = 3660
-
-
-class UnknownTierError(DomainError):
-    code = "unknown_tier"
-    default_message = _("There is no tier “%(tier)s”.")
-
-
-class InvalidTierTrialError(DomainError):
-    code = "invalid_tier_trial"
-    default_message = _("A tier trial needs a tier above the entry tier and 1 to %(max)s days.")
 
 
 @dataclass(frozen=True)

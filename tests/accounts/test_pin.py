@@ -23,7 +23,7 @@ from accounts.exceptions import (
 )
 from accounts.models import PaymentPin
 from accounts.services import pin as pin_service
-from points.exceptions import DomainError
+from pointsmall.kernel.errors import DomainError
 from tests.factories import PASSWORD, MemberFactory
 
 PIN = "135790"

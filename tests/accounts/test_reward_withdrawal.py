@@ -25,8 +25,8 @@ from accounts.models import Notification, Referral
 from catalog import migrations as catalog_migrations
 from catalog import services as catalog_services
 from catalog.enums import OrderStatus, ProductKind
+from catalog.exceptions import ReviewNotFoundError
 from catalog.models import Order, Review
-from catalog.services.reviews import ReviewNotFoundError
 from points import selectors as points_selectors
 from points import services as points_services
 from points.signals import points_refunded

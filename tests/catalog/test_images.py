@@ -11,14 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from accounts.uploads import images
-from catalog.images import (
-    InvalidProductImageError,
-    ProductImageTooLargeError,
-    ProductImageTooManyPixelsError,
-    product_image_create,
-    product_image_prepare,
-    review_photo_prepare,
-)
+from catalog.exceptions import InvalidProductImageError, ProductImageTooLargeError, ProductImageTooManyPixelsError
+from catalog.images import product_image_create, product_image_prepare, review_photo_prepare
 from catalog.models import ProductImage
 
 NOT_AN_IMAGE = "This file is not an image we can use. Upload a PNG, JPEG or WebP picture."

@@ -9,9 +9,8 @@ from django.urls import reverse
 from PIL import Image
 
 from catalog import services
-from catalog.exceptions import OrderNotFoundError
+from catalog.exceptions import AlreadyReviewedError, InvalidReviewError, OrderNotFoundError, ReviewNotAllowedError
 from catalog.models import Review
-from catalog.services.reviews import AlreadyReviewedError, InvalidReviewError, ReviewNotAllowedError
 from points import services as points_services
 from points.models import Entry
 from tests.catalog.conftest import balance

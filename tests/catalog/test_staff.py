@@ -17,14 +17,9 @@ from django.utils import timezone, translation
 
 from catalog import services
 from catalog.enums import OrderStatus, ProductKind
+from catalog.exceptions import CouponAlreadyUsedError, CouponExpiredError, CouponNotActiveError, CouponNotFoundError
 from catalog.models import Code, OrderEvent
 from catalog.notices import note_text
-from catalog.services.coupons import (
-    CouponAlreadyUsedError,
-    CouponExpiredError,
-    CouponNotActiveError,
-    CouponNotFoundError,
-)
 from tests.catalog.conftest import PIN
 from tests.factories import MemberFactory
 

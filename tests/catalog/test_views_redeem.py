@@ -15,7 +15,7 @@ from catalog import services, views
 from catalog.enums import OrderStatus, ProductKind
 from catalog.models import Order
 from points.confirmation import Totals
-from points.exceptions import DomainError
+from pointsmall.kernel.errors import DomainError
 from tests.catalog.factories import (
     PIN,
     WRONG_PIN,

@@ -40,7 +40,6 @@ from hypothesis.stateful import (
 from points import rules, services
 from points.enums import LotStatus
 from points.exceptions import (
-    DomainError,
     EntryNotFoundError,
     IdempotencyConflictError,
     InsufficientPointsError,
@@ -48,6 +47,7 @@ from points.exceptions import (
 )
 from points.models import Account, ExpiryPolicy, Lot
 from points.services import InvalidExpiryError, Receipt
+from pointsmall.kernel.errors import DomainError
 from tests.factories import MemberFactory
 
 ZONE = ZoneInfo(django_settings.TIME_ZONE)
