@@ -16,7 +16,7 @@ from catalog import services
 from catalog.demo.data import ADDRESSES, DEMO_PIN, ORDERS, SHOP_STAFF
 from catalog.enums import OrderStatus, ProductKind
 from catalog.models import Code, Order, Product
-from points.exceptions import DomainError
+from pointsmall.kernel.errors import DomainError
 
 # The happy path an order walks, one _step at a time.
 FORWARD = [
