@@ -8,13 +8,15 @@ mall never do (no fake success path). GET never writes: a payment starts with a 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -128,8 +130,20 @@ def sandbox_cancel(request: HttpRequest, reference: str) -> HttpResponse:
     return redirect("payment_status", order_pk=order.pk)
 
 
+def _in_english(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
+    """A payment gateway is a machine: its replies (and the refusals in them) are always in English."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest) -> HttpResponse:
+        with translation.override("en"):
+            return view(request)
+
+    return wrapped
+
+
 @csrf_exempt  # the gateway's servers post here: the HMAC signature is the authentication
 @require_POST
+@_in_english
 def payment_callback_sandbox(request: HttpRequest) -> HttpResponse:
     """The sandbox gateway's signed notification. 200: paid (or already was); 400: refused; 409: too late."""
     backend = payments.backend_named(PaymentBackendName.SANDBOX)
@@ -163,6 +177,7 @@ def payment_callback_sandbox(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt  # the gateway's servers post here: the HMAC signature is the authentication
 @require_POST
+@_in_english
 def refund_callback_sandbox(request: HttpRequest) -> HttpResponse:
     """The sandbox gateway's signed refund confirmation. 200: applied, already applied or superseded; 400: refused."""
     backend = payments.backend_named(PaymentBackendName.SANDBOX)
