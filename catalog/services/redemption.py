@@ -107,11 +107,9 @@ def _check_limits(product: Product, user_id: int, quantity: int, now) -> None:
         raise InvalidQuantityError(limit=product.per_order_limit)
     if product.per_day_limit is None and product.lifetime_limit is None:
         return
-    from points.rules import period_start  # pure date math, shared with the ledger
-
     orders = Order.objects.filter(member_id=user_id, product=product, status__in=order_states.LIVE)
     if product.per_day_limit is not None:
-        today = period_start(now, "day", clock.business_zone())
+        today = clock.business_day_start(clock.business_date(now))
         used = orders.filter(created_at__gte=today).aggregate(n=Sum("quantity"))["n"] or 0
         if used + quantity > product.per_day_limit:
             raise DailyLimitReachedError(limit=product.per_day_limit, left=max(product.per_day_limit - used, 0))
