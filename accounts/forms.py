@@ -120,6 +120,11 @@ class AddressFieldsForm(forms.Form):
             raise forms.ValidationError(_("A postal code is 6 digits, like 310000."))
         return code
 
+    def address_fields(self) -> dict[str, str]:
+        """The cleaned address, by the names ``services.address_create``/``address_update`` take
+        (call after is_valid(); a subclass's own fields, like ``is_default``, are left out)."""
+        return {name: self.cleaned_data[name] for name in AddressFieldsForm.base_fields}
+
 
 class AddressForm(AddressFieldsForm):
     """The address book's form: the address and whether it is the default."""

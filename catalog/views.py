@@ -137,16 +137,7 @@ def redeem_address_add(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            address = accounts_services.address_create(
-                user_id=request.user.pk,
-                recipient=data["recipient"],
-                phone=data["phone"],
-                province=data["province"],
-                city=data["city"],
-                district=data["district"],
-                detail=data["detail"],
-                postal_code=data["postal_code"],
-            )
+            address = accounts_services.address_create(user_id=request.user.pk, **form.address_fields())
         except InvalidPhoneError as error:
             form_error(form, error, "phone")
         except AddressLimitReachedError as error:
