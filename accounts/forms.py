@@ -9,20 +9,12 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import rules, selectors
 from accounts.adapters import bind_invite
-from accounts.exceptions import InvalidPhoneError, InviteCodeUnknownError, PinInvalidError, PinTooWeakError
-from accounts.fields import InvisibleFreeField, MemberTextField
+from accounts.exceptions import InvalidPhoneError, InviteCodeUnknownError
+from accounts.fields import InvisibleFreeField, MemberTextField, PinField
 from accounts.services import avatar_prepare
 from accounts.uploads.exceptions import ImageRefusedError, UploadRateLimitedError
 from accounts.uploads.rate import upload_count
 from pointsmall.kernel.errors import validation_error
-
-PIN_WIDGET_ATTRS = {
-    "inputmode": "numeric",
-    "pattern": "[0-9]*",
-    "maxlength": str(rules.PIN_LENGTH),
-    "autocomplete": "off",
-    "class": "pin-input",
-}
 
 
 def _clean_phone(value: str) -> str:
@@ -128,6 +120,11 @@ class AddressFieldsForm(forms.Form):
             raise forms.ValidationError(_("A postal code is 6 digits, like 310000."))
         return code
 
+    def address_fields(self) -> dict[str, str]:
+        """The cleaned address, by the names ``services.address_create``/``address_update`` take
+        (call after is_valid(); a subclass's own fields, like ``is_default``, are left out)."""
+        return {name: self.cleaned_data[name] for name in AddressFieldsForm.base_fields}
+
 
 class AddressForm(AddressFieldsForm):
     """The address book's form: the address and whether it is the default."""
@@ -143,19 +140,6 @@ class AddressForm(AddressFieldsForm):
             field.help_text = _("This is your default address. To change that, make another address the default.")
 
 
-def _pin_field(label) -> forms.CharField:
-    # No max_length: a too-long entry gets the same "exactly 6 digits" message as a short one.
-    return forms.CharField(label=label, strip=False, widget=forms.PasswordInput(attrs=PIN_WIDGET_ATTRS))
-
-
-def _check_new_pin(pin: str) -> str:
-    if not rules.is_pin_format(pin):
-        raise validation_error(PinInvalidError())
-    if rules.is_weak_pin(pin):
-        raise validation_error(PinTooWeakError())
-    return pin
-
-
 class _NewPinForm(forms.Form):
     new_pin_field = "pin"
     confirm_field = "pin_confirm"
@@ -169,11 +153,8 @@ class _NewPinForm(forms.Form):
 
 
 class PinSetForm(_NewPinForm):
-    pin = _pin_field(_("New 6-digit PIN"))
-    pin_confirm = _pin_field(_("Enter the PIN again"))
-
-    def clean_pin(self) -> str:
-        return _check_new_pin(self.cleaned_data["pin"])
+    pin = PinField(label=_("New 6-digit PIN"), new=True)
+    pin_confirm = PinField(label=_("Enter the PIN again"), repeat=True)
 
 
 class PinChangeForm(_NewPinForm):
@@ -186,21 +167,12 @@ class PinChangeForm(_NewPinForm):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         help_text=_("The password you sign in with."),
     )
-    new_pin = _pin_field(_("New 6-digit PIN"))
-    new_pin_confirm = _pin_field(_("Enter the new PIN again"))
-
-    def clean_new_pin(self) -> str:
-        return _check_new_pin(self.cleaned_data["new_pin"])
+    new_pin = PinField(label=_("New 6-digit PIN"), new=True)
+    new_pin_confirm = PinField(label=_("Enter the new PIN again"), repeat=True)
 
 
 class PinCheckForm(forms.Form):
-    pin = _pin_field(_("Your PIN"))
-
-    def clean_pin(self) -> str:
-        pin = self.cleaned_data["pin"]
-        if not rules.is_pin_format(pin):
-            raise validation_error(PinInvalidError())
-        return pin
+    pin = PinField(label=_("Your PIN"))
 
 
 class PhoneCodeForm(forms.Form):

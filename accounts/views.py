@@ -164,13 +164,6 @@ def address_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _address_fields(form: AddressForm) -> dict:
-    data = form.cleaned_data
-    return {
-        name: data[name] for name in ("recipient", "phone", "province", "city", "district", "detail", "postal_code")
-    }
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def address_create(request: HttpRequest) -> HttpResponse:
@@ -180,7 +173,7 @@ def address_create(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 services.address_create(
-                    user_id=user_id, is_default=form.cleaned_data["is_default"], **_address_fields(form)
+                    user_id=user_id, is_default=form.cleaned_data["is_default"], **form.address_fields()
                 )
             except AddressLimitReachedError as error:
                 message_error(request, error)
@@ -217,7 +210,7 @@ def address_update(request: HttpRequest, pk: int) -> HttpResponse:
                     user_id=request.user.pk,
                     address_id=pk,
                     is_default=form.cleaned_data["is_default"],
-                    **_address_fields(form),
+                    **form.address_fields(),
                 )
             except AddressNotFoundError:
                 raise Http404 from None

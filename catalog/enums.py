@@ -62,3 +62,20 @@ class PrivilegeEffect(models.TextChoices):
     TIER_TRIAL = "tier_trial", _("Tier trial: a higher tier for some days")
     MAKEUP_CARD = "makeup_card", _("Make-up check-in card (needs the check-in app)")
     CHECKIN_MULTIPLIER = "checkin_multiplier", _("Check-in points multiplier (needs the check-in app)")
+
+
+class PaymentOutcome(models.TextChoices):
+    """What applying a gateway's payment notification did (``services.payment_notification_apply``)."""
+
+    PAID = "paid"
+    ALREADY_PROCESSED = "already_processed"
+    LATE = "late"
+
+
+class RefundOutcome(models.TextChoices):
+    """What applying a gateway's refund notification did (``services.refund_notification_apply``)."""
+
+    REFUNDED = "refunded"
+    FAILED = "failed"
+    ALREADY_PROCESSED = "already_processed"
+    SUPERSEDED = "superseded"

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 from django import forms
 from django.core.validators import RegexValidator
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from accounts.fields import InvisibleFreeField, MemberTextField
+from accounts.fields import InvisibleFreeField, MemberTextField, PinField
 from accounts.forms import AddressFieldsForm
 from accounts.uploads.exceptions import ImageRefusedError, UploadRateLimitedError
 from accounts.uploads.rate import upload_count
@@ -20,14 +18,6 @@ from catalog.services.reviews import REVIEW_MAX_LENGTH
 from pointsmall.kernel.errors import validation_error
 
 MAX_POINTS_FILTER = 100_000_000
-PIN_PATTERN = re.compile(r"[0-9]{6}")
-PIN_ATTRS = {
-    "inputmode": "numeric",
-    "pattern": "[0-9]*",
-    "maxlength": "6",
-    "autocomplete": "off",
-    "class": "pin-input",
-}
 
 
 class CatalogFilterForm(forms.Form):
@@ -110,19 +100,8 @@ class RedeemForm(RedeemChoiceForm):
         validators=[RegexValidator(r"^[0-9a-f]{32}$", _("This form is out of date. Please try again."))],
         error_messages={"required": _("This form is out of date. Please try again.")},
     )
-    pin = forms.CharField(
-        label=_("Payment PIN"),
-        strip=False,
-        widget=forms.PasswordInput(attrs=PIN_ATTRS),
-        error_messages={"required": _("Enter your 6-digit payment PIN.")},
-    )
-
-    def clean_pin(self) -> str:
-        pin = self.cleaned_data["pin"]
-        # A typo in the format is not a guess: refused here, it does not count towards the PIN lock.
-        if not PIN_PATTERN.fullmatch(pin):
-            raise forms.ValidationError(_("The PIN must be exactly 6 digits."), code="pin_invalid")
-        return pin
+    # A typo in the format is not a guess: PinField refuses it, it does not count towards the PIN lock.
+    pin = PinField(label=_("Payment PIN"), error_messages={"required": _("Enter your 6-digit payment PIN.")})
 
 
 class InlineAddressForm(AddressFieldsForm):

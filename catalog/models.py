@@ -60,6 +60,24 @@ class Category(models.Model):
         return pick_language(zh=self.name_zh, en=self.name_en)
 
 
+def stock_is_low(*, stock: int, threshold: int) -> bool:
+    """The low-stock rule: stock at or below the product's alert level (``low_stock_threshold``),
+    sold out included. Operators are alerted and the admin flags the product. SQL twin:
+    ``ProductQuerySet.low_stock()``."""
+    return stock <= threshold
+
+
+def stock_is_few_left(*, stock: int, threshold: int) -> bool:
+    """The shop's "Only N left" rule: still in stock, but low (a sold-out product says so instead)."""
+    return stock > 0 and stock_is_low(stock=stock, threshold=threshold)
+
+
+class ProductQuerySet(models.QuerySet):
+    def low_stock(self) -> ProductQuerySet:
+        """Products whose stock is low (``stock_is_low``, in SQL)."""
+        return self.filter(stock__lte=F("low_stock_threshold"))
+
+
 class Product(models.Model):
     name_zh = models.CharField(_("name (Chinese)"), max_length=80, validators=[validate_operator_text])
     name_en = models.CharField(_("name (English)"), max_length=80, validators=[validate_operator_text])
@@ -154,6 +172,8 @@ class Product(models.Model):
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
+    objects = ProductQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("product")
         verbose_name_plural = _("products")
@@ -215,6 +235,10 @@ class Product(models.Model):
     @property
     def needs_code(self) -> bool:
         return self.kind in (ProductKind.VIRTUAL, ProductKind.COUPON)
+
+    @property
+    def is_low_stock(self) -> bool:
+        return stock_is_low(stock=self.stock, threshold=self.low_stock_threshold)
 
     def clean(self) -> None:
         """Limits that only make sense together, an order whose totals its columns can hold, and

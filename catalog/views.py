@@ -18,7 +18,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import selectors as accounts_selectors
@@ -137,16 +137,7 @@ def redeem_address_add(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            address = accounts_services.address_create(
-                user_id=request.user.pk,
-                recipient=data["recipient"],
-                phone=data["phone"],
-                province=data["province"],
-                city=data["city"],
-                district=data["district"],
-                detail=data["detail"],
-                postal_code=data["postal_code"],
-            )
+            address = accounts_services.address_create(user_id=request.user.pk, **form.address_fields())
         except InvalidPhoneError as error:
             form_error(form, error, "phone")
         except AddressLimitReachedError as error:
@@ -339,33 +330,41 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("order_detail", pk=pk)
 
 
+def _flash_points(request: HttpRequest, level: int, message, points: int) -> None:
+    """Flash ``message``, an ``ngettext_lazy(singular, plural, "points")`` saying ``%(points)s``,
+    in the singular or plural ``points`` asks for."""
+    messages.add_message(request, level, message % {"points": points})
+
+
 def _tell_points_back(request: HttpRequest, order) -> None:
     """Say what the refund really gave back: points refunded into lots that expired since the
     redemption expire again at once (docs/decisions/0005), and are not "back in your account"."""
     outcome = points_selectors.refund_outcome(user_id=order.member_id, spend_entry_id=order.spend_entry_id)
     if outcome.spendable:
-        messages.success(
+        _flash_points(
             request,
-            ngettext(
+            messages.SUCCESS,
+            ngettext_lazy(
                 "Order cancelled. %(points)s point is back in your account.",
                 "Order cancelled. %(points)s points are back in your account.",
-                outcome.spendable,
-            )
-            % {"points": outcome.spendable},
+                "points",
+            ),
+            outcome.spendable,
         )
     else:
         messages.success(request, _("Order cancelled."))
     if outcome.expired:
-        messages.info(
+        _flash_points(
             request,
-            ngettext(
+            messages.INFO,
+            ngettext_lazy(
                 "%(points)s point of this order had passed its expiry date since you redeemed, "
                 "so it expired as it came back.",
                 "%(points)s points of this order had passed their expiry date since you redeemed, "
                 "so they expired as they came back.",
-                outcome.expired,
-            )
-            % {"points": outcome.expired},
+                "points",
+            ),
+            outcome.expired,
         )
 
 
@@ -424,14 +423,15 @@ def order_review(request: HttpRequest, pk: int) -> HttpResponse:
             message_error(request, error)
             return redirect("order_detail", pk=pk)
         if result.points:
-            messages.success(
+            _flash_points(
                 request,
-                ngettext(
+                messages.SUCCESS,
+                ngettext_lazy(
                     "Thanks for your review! You earned %(points)s point.",
                     "Thanks for your review! You earned %(points)s points.",
-                    result.points,
-                )
-                % {"points": result.points},
+                    "points",
+                ),
+                result.points,
             )
         else:
             messages.success(request, _("Thanks for your review!"))

@@ -110,8 +110,8 @@ class BoundedUploadHandler(FileUploadHandler):
         return None
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLargeError(Exception):
+    """The request body is over the staff limit: answered 413 before Django reads it all."""
 
 
 class BodyLimitASGIHandler(ASGIHandler):
@@ -126,9 +126,9 @@ class BodyLimitASGIHandler(ASGIHandler):
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         try:
             if declared.isdigit() and int(declared) > settings.REQUEST_BODY_MAX_BYTES_STAFF:
-                raise BodyTooLarge()
+                raise BodyTooLargeError()
             await super().handle(scope, receive, send)
-        except BodyTooLarge:
+        except BodyTooLargeError:
             response = HttpResponse(
                 "413 请求过大 · Request too large", status=413, content_type="text/plain; charset=utf-8"
             )
@@ -147,7 +147,7 @@ class BodyLimitASGIHandler(ASGIHandler):
             received += len(chunk)
             if received > limit:
                 body_file.close()
-                raise BodyTooLarge()
+                raise BodyTooLargeError()
             body_file.write(chunk)
             if not message.get("more_body", False):
                 break

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -84,7 +84,7 @@ class StockLevelFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "low":
-            return queryset.filter(stock__lte=F("low_stock_threshold"))
+            return queryset.low_stock()
         if self.value() == "out":
             return queryset.filter(stock=0)
         return queryset
@@ -213,7 +213,7 @@ class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     @admin.display(description=_("stock"), ordering="stock")
     def stock_column(self, obj: Product) -> str:
         url = reverse("admin:catalog_product_stock", args=[obj.pk])
-        if obj.stock <= obj.low_stock_threshold:
+        if obj.is_low_stock:
             label = _("out") if obj.stock == 0 else _("low")
             return format_html('<a href="{}" class="pm-warning-pill">{} · {}</a>', url, obj.stock, label)
         return format_html('<a href="{}" class="pm-plain-link">{}</a>', url, obj.stock)
@@ -245,7 +245,7 @@ class ProductAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     @admin.display(description=_("stock"))
     def stock_summary(self, obj: Product) -> str:
         url = reverse("admin:catalog_product_stock", args=[obj.pk])
-        warning = "pm-warning" if obj.stock <= obj.low_stock_threshold else ""
+        warning = "pm-warning" if obj.is_low_stock else ""
         return format_html(
             '<span class="{}">{}</span> · {} · <a href="{}">{}</a>',
             warning,

@@ -12,10 +12,11 @@ from catalog import services
 from catalog.models import (
     Review,
 )
+from pointsmall.kernel.admin import ReadOnlyAdmin
 
 
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin):
+class ReviewAdmin(ReadOnlyAdmin):
     """Reviews are posted by members; operators read them and delete abusive ones.
 
     Deleting goes through ``services.review_remove``: the review points go with the review.
@@ -30,11 +31,9 @@ class ReviewAdmin(admin.ModelAdmin):
     fields = ("product", "member", "order", "rating", "text", "photo_preview", "created_at")
     readonly_fields = fields
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+    def has_delete_permission(self, request: HttpRequest, obj: Review | None = None) -> bool:
+        # Unlike other service-written rows, an abusive review may be deleted (through the service, below).
+        return admin.ModelAdmin.has_delete_permission(self, request, obj)
 
     def delete_model(self, request: HttpRequest, obj: Review) -> None:
         self._remove(request, [obj.pk])

@@ -38,6 +38,7 @@ from catalog.models import (
     ProductView,
     Review,
     SalePrice,
+    stock_is_few_left,
 )
 from catalog.selectors.common import ReviewView, media_url, review_view
 from catalog.selectors.orders import LIVE_STATUSES
@@ -87,8 +88,9 @@ class ProductCard:
         return self.stock == 0
 
     @property
-    def low_stock(self) -> bool:
-        return 0 < self.stock <= self.low_stock_threshold
+    def few_left(self) -> bool:
+        """The card says "Only N left"."""
+        return stock_is_few_left(stock=self.stock, threshold=self.low_stock_threshold)
 
     @property
     def has_cash(self) -> bool:

@@ -24,7 +24,7 @@ def low_stock_notify(*, product_id: int) -> int:
     Returns the number of operators told. Safe to run twice (a dedupe key per product and day).
     """
     product = Product.objects.filter(pk=product_id).first()
-    if product is None or product.stock > product.low_stock_threshold:
+    if product is None or not product.is_low_stock:
         return 0
     day = clock.business_date().isoformat()
     told = 0

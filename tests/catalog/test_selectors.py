@@ -124,8 +124,8 @@ def test_card_flags_low_stock_sold_out_tier_exclusive_and_upcoming():
 
     cards = {card.name: card for card in selectors.product_page(query=CatalogQuery(), pricing=ANYONE).object_list}
 
-    assert (cards["Few"].low_stock, cards["Few"].sold_out) == (True, False)
-    assert (cards["None"].low_stock, cards["None"].sold_out) == (False, True)
+    assert (cards["Few"].few_left, cards["Few"].sold_out) == (True, False)
+    assert (cards["None"].few_left, cards["None"].sold_out) == (False, True)
     assert (cards["Gold only"].tier_label, cards["Gold only"].tier_allowed) == ("Gold+", False)
     assert cards["Soon"].upcoming is True
     assert cards["Soon"].countdown_to == now + timedelta(hours=1)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 
 from catalog import services
 from catalog.models import Product
@@ -9,7 +9,7 @@ from catalog.models import Product
 
 def low_stock_products(*, include_off_shelf: bool = False) -> QuerySet[Product]:
     """Products at or below their alert level, emptiest first."""
-    products = Product.objects.filter(stock__lte=F("low_stock_threshold")).select_related("category")
+    products = Product.objects.low_stock().select_related("category")
     if not include_off_shelf:
         products = products.filter(on_shelf=True)
     return products.order_by("stock", "pk")
