@@ -293,15 +293,15 @@ def invite_code_owner(*, code: str) -> Inviter | None:
     normalized = rules.normalize_invite_code(code)
     if not rules.is_invite_code(normalized):
         return None
-    row = (
+    invite = (
         InviteCode.objects.filter(code=normalized, user__is_active=True)
-        .values_list("user_id", "user__display_name", "user__email")
+        .select_related("user")
+        .only("user", "user__display_name", "user__email")
         .first()
     )
-    if row is None:
+    if invite is None:
         return None
-    user_id, display_name, email = row
-    return Inviter(user_id=user_id, name=display_name or mask_email(email))
+    return Inviter(user_id=invite.user_id, name=invite.user.public_name)
 
 
 def invite_code_of(*, user_id: int) -> str | None:
