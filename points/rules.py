@@ -103,16 +103,6 @@ def boosted(base: int | Decimal, *multipliers: Decimal) -> int:
     return floor_points(value)
 
 
-def period_start(now: datetime, period: str, zone: tzinfo) -> datetime:
-    """Start of the business day / week (Monday) / month containing ``now`` in ``zone``."""
-    local = now.astimezone(zone).date()
-    if period == "week":
-        local = local - timedelta(days=local.weekday())
-    elif period == "month":
-        local = local.replace(day=1)
-    return _start_of(local, zone)
-
-
 def cap_room(caps: dict[str, int | None], granted: dict[str, int]) -> int | None:
     """Points a member may still get under every cap (None: no cap applies)."""
     rooms = [max(cap - granted.get(period, 0), 0) for period, cap in caps.items() if cap is not None]

@@ -64,10 +64,9 @@ def active_campaign(*, source: str, tier_id: int | None, now: datetime) -> Campa
 
 def granted_in_periods(account: Account, source: str, now: datetime) -> dict[str, int]:
     """Points this source already gave the member this business day, week and month."""
-    zone = clock.business_zone()
-    month_start = rules.period_start(now, CapPeriod.MONTH, zone)
-    week_start = rules.period_start(now, CapPeriod.WEEK, zone)
-    day_start = rules.period_start(now, CapPeriod.DAY, zone)
+    month_start = clock.period_start(now, CapPeriod.MONTH)
+    week_start = clock.period_start(now, CapPeriod.WEEK)
+    day_start = clock.period_start(now, CapPeriod.DAY)
     since = min(month_start, week_start)
     rows = Entry.objects.filter(account=account, source=source, created_at__gte=since).values_list(
         "created_at", "amount", "pending_amount"

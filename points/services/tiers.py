@@ -141,7 +141,7 @@ def tiers_recalculate(*, now: datetime | None = None, dry_run: bool = False) -> 
     totals = qualifying_by_account(window_start(now, rules_policy.window_months), now)
     changes: list[tuple[int, str, str]] = []
     upgraded = downgraded = 0
-    month_start = rules.period_start(now, "month", clock.business_zone())
+    month_start = clock.period_start(now, "month")
     accounts = Account.objects.select_related("tier").order_by("pk")
     members = 0
     for account in accounts.iterator(chunk_size=2000):

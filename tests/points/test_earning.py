@@ -53,13 +53,6 @@ def test_cap_room_is_the_tightest_cap(caps, granted, room):
     assert rules.cap_room(caps, granted) == room
 
 
-def test_business_periods_start_at_local_midnight_monday_and_first():
-    moment = datetime(2026, 3, 1, 16, 30, tzinfo=ZoneInfo("UTC"))  # 2026-03-02 00:30 in Shanghai (a Monday)
-    assert rules.period_start(moment, "day", SHANGHAI) == datetime(2026, 3, 2, tzinfo=SHANGHAI)
-    assert rules.period_start(moment, "week", SHANGHAI) == datetime(2026, 3, 2, tzinfo=SHANGHAI)
-    assert rules.period_start(moment, "month", SHANGHAI) == datetime(2026, 3, 1, tzinfo=SHANGHAI)
-
-
 # --- awards, caps, campaigns ------------------------------------------------------------
 
 
