@@ -15,6 +15,7 @@ from points.services.earning import (
     AwardResult,
     claim_identities,
     points_award,
+    points_campaigns_switch_off,
     signup_bonus_grant,
 )
 from points.services.expiry import points_expire, points_remind
@@ -75,6 +76,7 @@ __all__ = [
     "identity_hash",
     "points_adjust",
     "points_award",
+    "points_campaigns_switch_off",
     "points_earn",
     "points_expire",
     "points_refund",

@@ -4,6 +4,7 @@ campaign multipliers and per-member caps. Purchases are in ``purchases.py``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -216,3 +217,19 @@ def claim_identities(*, user_id: int, identities: list[str]) -> None:
         return
     for h in {identity_hash(i) for i in identities if i}:
         IdentityClaim.objects.get_or_create(reward=EarningSource.SIGNUP, identity_hash=h, defaults={"account": account})
+
+
+def points_campaigns_switch_off(*, campaign_ids: Iterable[int]) -> int:
+    """Switch off the active campaigns among ``campaign_ids`` now; returns how many were on.
+
+    One transaction. Each is saved on its own (``update_fields=["active"]``) so the change
+    history records who switched it off; ``budget_used`` is not written (earnings own it), so
+    no campaign lock is taken.
+    """
+    switched = 0
+    with transaction.atomic():
+        for campaign in Campaign.objects.filter(pk__in=list(campaign_ids), active=True).order_by("pk"):
+            campaign.active = False
+            campaign.save(update_fields=["active"])
+            switched += 1
+    return switched

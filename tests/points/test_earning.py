@@ -239,3 +239,13 @@ def test_signup_bonus_needs_an_identity(member):
     result = services.signup_bonus_grant(user_id=member.pk, identities=["email:  "])
     assert result.granted == 0
     assert Entry.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_switching_campaigns_off_saves_only_the_active_ones():
+    on, off = _campaign(), _campaign(active=False)
+    assert services.points_campaigns_switch_off(campaign_ids=[on.pk, off.pk]) == 1
+    on.refresh_from_db()
+    assert on.active is False
+    assert on.history.count() == 2  # created, then switched off: the history says who
+    assert off.history.count() == 1
