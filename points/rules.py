@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_FLOOR, Decimal
@@ -127,6 +128,12 @@ def points_to_take_back(points: int, amount: Decimal, refunded_total: Decimal) -
     if refunded_total >= amount:
         return points
     return floor_points(Decimal(points) * refunded_total / amount)
+
+
+def usable_identities(identities: Iterable[str]) -> list[str]:
+    """The identities (``kind:value``) that name someone: not empty, and a value after the kind
+    that is not blank (``"email:"`` or ``"phone:  "`` name nobody and are never claimed or matched)."""
+    return [i for i in identities if i and i.split(":", 1)[-1].strip()]
 
 
 def identity_hash(identity: str, secret: str) -> str:

@@ -17,7 +17,7 @@ from points import locks, notices, rules
 from points.enums import CapPeriod, EarningSource
 from points.exceptions import IdempotencyConflictError, UnknownSourceError
 from points.models import Account, Campaign, EarningRule, Entry, IdentityClaim
-from points.selectors.identities import identity_hash
+from points.selectors.identities import identity_hashes
 from points.selectors.tiers import effective_tier
 from points.services import _core
 from points.services._core import Receipt
@@ -178,6 +178,11 @@ def points_award(
     return AwardResult(granted, requested, receipt)
 
 
+def _signup_key(account_id: int) -> str:
+    """The idempotency key of an account's sign-up bonus: one per account, ever."""
+    return f"signup-bonus:{account_id}"
+
+
 @transaction.atomic
 def signup_bonus_grant(*, user_id: int, identities: list[str], now: datetime | None = None) -> AwardResult:
     """The sign-up bonus, once per person: refused if any of the member's verified identities
@@ -190,10 +195,10 @@ def signup_bonus_grant(*, user_id: int, identities: list[str], now: datetime | N
     Locks: the account. Safe to call twice.
     """
     account = locks.account_for_update(user_id=user_id)
-    key = f"signup-bonus:{account.pk}"
+    key = _signup_key(account.pk)
     if Entry.objects.filter(idempotency_key=key).exists():
         return points_award(user_id=user_id, source=EarningSource.SIGNUP, idempotency_key=key, now=now)
-    hashes = sorted({identity_hash(i) for i in identities if i and i.split(":", 1)[-1].strip()})
+    hashes = sorted(identity_hashes(identities))
     if not hashes:
         return _short(0, 0, None, notices.signup_needs_email())
     if IdentityClaim.objects.filter(reward=EarningSource.SIGNUP, identity_hash__in=hashes).exists():
@@ -213,9 +218,9 @@ def claim_identities(*, user_id: int, identities: list[str]) -> None:
     """Record identities (e.g. a phone verified later) against an already paid sign-up bonus,
     so a new account with that phone cannot claim it again."""
     account = Account.objects.filter(user_id=user_id).first()
-    if account is None or not Entry.objects.filter(idempotency_key=f"signup-bonus:{account.pk}").exists():
+    if account is None or not Entry.objects.filter(idempotency_key=_signup_key(account.pk)).exists():
         return
-    for h in {identity_hash(i) for i in identities if i}:
+    for h in identity_hashes(identities):
         IdentityClaim.objects.get_or_create(reward=EarningSource.SIGNUP, identity_hash=h, defaults={"account": account})
 
 

@@ -249,3 +249,17 @@ def test_switching_campaigns_off_saves_only_the_active_ones():
     assert on.active is False
     assert on.history.count() == 2  # created, then switched off: the history says who
     assert off.history.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("identities", "usable"),
+    [
+        (
+            ["email:a@example.com", "", "email:", "phone:  ", "phone:13812345678"],
+            ["email:a@example.com", "phone:13812345678"],
+        ),
+        ([], []),
+    ],
+)
+def test_only_identities_with_a_value_are_usable(identities, usable):
+    assert rules.usable_identities(identities) == usable
