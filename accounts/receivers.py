@@ -29,6 +29,7 @@ from points.signals import (
     tier_downgrade_warning,
 )
 from pointsmall.kernel import clock
+from pointsmall.kernel.language import is_site_language
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="accounts.open_points_account")
@@ -86,7 +87,7 @@ def apply_profile_language(sender, request, user, response=None, **kwargs) -> No
     """Signing in on any device switches the mall to the member's profile language at once
     (the "signed in" message included), and the language cookie follows it. A member who never
     chose one keeps the language they signed in with, and it becomes their profile language."""
-    if user.language in dict(settings.LANGUAGES):
+    if is_site_language(user.language):
         language = user.language
     else:
         language = translation.get_language() or settings.LANGUAGE_CODE
