@@ -33,18 +33,18 @@ from points.services.purchases import (
     PurchaseLine,
     PurchaseRefundResult,
     PurchaseResult,
+    points_import_purchases,
     purchase_record,
     purchase_refund,
-    purchases_import_csv,
 )
 from points.services.reports import BatchReport
 from points.services.tiers import (
     MAX_TRIAL_DAYS,
     RecalculationReport,
     TierTrialResult,
+    points_tiers_recalculate,
+    points_tiers_warn_downgrades,
     tier_trial_grant,
-    tiers_recalculate,
-    tiers_warn_downgrades,
 )
 from points.services.verify import CHECKS, VerifyReport, Violation, points_verify
 from points.services.vesting import points_vest
@@ -79,17 +79,17 @@ __all__ = [
     "points_campaigns_switch_off",
     "points_earn",
     "points_expire",
+    "points_import_purchases",
     "points_refund",
     "points_remind",
     "points_reverse",
     "points_spend",
+    "points_tiers_recalculate",
+    "points_tiers_warn_downgrades",
     "points_verify",
     "points_vest",
     "purchase_record",
     "purchase_refund",
-    "purchases_import_csv",
     "signup_bonus_grant",
     "tier_trial_grant",
-    "tiers_recalculate",
-    "tiers_warn_downgrades",
 ]
