@@ -21,7 +21,7 @@ from accounts import rules, services
 from accounts.exceptions import InvalidPhoneError, InvalidTextError
 from accounts.models import Address, EmailProviderRule, IdentityPolicy, InviteCode, Notification, Referral, User
 from pointsmall.kernel.admin import ReadOnlyAdmin, SingletonAdminMixin, apply_to_selected
-from pointsmall.kernel.errors import DomainError, validation_error
+from pointsmall.kernel.errors import validation_error
 
 
 def _admin_clean_phone(form: forms.ModelForm) -> str | None:
@@ -310,7 +310,6 @@ class ReferralAdmin(ReadOnlyAdmin):
             request,
             queryset.order_by("pk").values_list("pk", "inviter_id", "invitee_id"),
             lambda row: service(referral_id=row[0], reviewer_id=request.user.pk),
-            refusals=(DomainError,),
             refuse=lambda row: (
                 _("you are part of this invitation; another operator must review it.")
                 if request.user.pk in row[1:]

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
+from pointsmall.kernel.language import is_site_language
+
 
 def set_language_cookie(response: HttpResponse, language: str) -> None:
     """The same cookie Django's set_language view writes, so LocaleMiddleware picks it up."""
@@ -28,8 +30,7 @@ def profile_language(request: HttpRequest) -> str:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return ""
-    language = user.language or ""
-    return language if language in dict(settings.LANGUAGES) else ""
+    return user.language if is_site_language(user.language) else ""
 
 
 class ProfileLanguageMiddleware:

@@ -13,6 +13,7 @@ from simple_history.models import HistoricalRecords
 
 from accounts.enums import HoldReason, NoRewardReason, NotificationKind, ReferralStatus
 from points import notices
+from pointsmall.kernel.masking import mask_email
 from pointsmall.kernel.singleton import SingletonModel
 
 
@@ -83,11 +84,8 @@ class User(AbstractUser):
 
     @property
     def public_name(self) -> str:
-        """What other members may see: the display name or a masked e-mail."""
-        if self.display_name:
-            return self.display_name
-        local, _sep, domain = self.email.partition("@")
-        return f"{local[:2]}***@{domain}"
+        """What other members may see: the display name, else the e-mail masked by the kernel's rule."""
+        return self.display_name or mask_email(self.email)
 
 
 class Address(models.Model):

@@ -309,7 +309,7 @@ def _referral_known_email(params: Params) -> Text:
 
 
 # --- Composing: one function per notice -----------------------------------------------------
-# ``friend`` is the invited friend's masked e-mail (accounts.rules.mask_email); ``tier`` a
+# ``friend`` is the invited friend's masked e-mail (pointsmall.kernel.masking.mask_email); ``tier`` a
 # tier's names in both languages (points.notices.bilingual); ``reason`` a nested text
 # (points.notices.nested: why an earning paid less).
 

@@ -29,6 +29,7 @@ from points.signals import (
     tier_downgrade_warning,
 )
 from pointsmall.kernel import clock
+from pointsmall.kernel.language import is_site_language
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="accounts.open_points_account")
@@ -45,6 +46,14 @@ def make_invite_code(sender, instance, created: bool, **kwargs) -> None:
         services.invite_code_ensure(user_id=instance.pk)
 
 
+def _tell_about_points(user_id: int, notice: notices_base.Notice, *, link: str, dedupe_key: str) -> None:
+    """One inbox message of the POINTS kind, rendered from ``notice`` in the reader's language;
+    ``dedupe_key`` keeps a retried job or signal from sending it twice."""
+    services.notification_send(
+        user_id=user_id, kind=NotificationKind.POINTS, **notice.message, link=link, dedupe_key=dedupe_key
+    )
+
+
 @receiver(expiry_reminder_due, dispatch_uid="accounts.notify_points_expiring")
 def notify_points_expiring(
     sender, user_id: int, points: int, dates: list[tuple[date, int]], reminder_id: int, **kwargs
@@ -55,10 +64,9 @@ def notify_points_expiring(
     the lots commit together; the dedupe key (the reminder's first lot, reminded once) keeps
     a retried batch from sending it twice. Rendered in the reader's language when read.
     """
-    services.notification_send(
-        user_id=user_id,
-        kind=NotificationKind.POINTS,
-        **notices.expiry_reminder(points=points, dates=dates).message,
+    _tell_about_points(
+        user_id,
+        notices.expiry_reminder(points=points, dates=dates),
         link=reverse("my_points"),
         dedupe_key=f"points.expiry_reminder:{reminder_id}",
     )
@@ -86,7 +94,7 @@ def apply_profile_language(sender, request, user, response=None, **kwargs) -> No
     """Signing in on any device switches the mall to the member's profile language at once
     (the "signed in" message included), and the language cookie follows it. A member who never
     chose one keeps the language they signed in with, and it becomes their profile language."""
-    if user.language in dict(settings.LANGUAGES):
+    if is_site_language(user.language):
         language = user.language
     else:
         language = translation.get_language() or settings.LANGUAGE_CODE
@@ -123,12 +131,8 @@ def notify_tier_changed(sender, user_id: int, old_tier: str, new_tier: str, chan
     else:
         notice = notices.tier_downgraded(tier=_tier_name(new_tier))
     day = clock.business_date().isoformat()
-    services.notification_send(
-        user_id=user_id,
-        kind=NotificationKind.POINTS,
-        **notice.message,
-        link=reverse("my_tier"),
-        dedupe_key=f"points.tier_changed:{day}:{old_tier}:{new_tier}",
+    _tell_about_points(
+        user_id, notice, link=reverse("my_tier"), dedupe_key=f"points.tier_changed:{day}:{old_tier}:{new_tier}"
     )
 
 
@@ -136,10 +140,9 @@ def notify_tier_changed(sender, user_id: int, old_tier: str, new_tier: str, chan
 def notify_tier_downgrade_warning(sender, user_id: int, tier: str, needed: int, deadline: date, **kwargs) -> None:
     """Warn, once per recalculation, what it takes to keep the tier ("earn 320 more points by …")."""
     day = deadline.isoformat()
-    services.notification_send(
-        user_id=user_id,
-        kind=NotificationKind.POINTS,
-        **notices.tier_warning(points=needed, deadline=deadline, tier=_tier_name(tier)).message,
+    _tell_about_points(
+        user_id,
+        notices.tier_warning(points=needed, deadline=deadline, tier=_tier_name(tier)),
         link=reverse("my_tier"),
         dedupe_key=f"points.tier_warning:{tier}:{day}",
     )

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from itertools import pairwise
 from math import ceil
 
@@ -114,12 +114,6 @@ def normalize_invite_code(raw: str) -> str:
 
 def is_invite_code(code: str) -> bool:
     return bool(_INVITE_CODE.fullmatch(code))
-
-
-def month_start(now: datetime, zone: tzinfo) -> datetime:
-    """Midnight of the first day of ``now``'s month in the business time zone (for monthly limits)."""
-    local = now.astimezone(zone)
-    return datetime(local.year, local.month, 1, tzinfo=zone)
 
 
 # Where the code from an invite link waits while the visitor signs up (and signs in with a social account).

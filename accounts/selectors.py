@@ -277,9 +277,14 @@ def referral_ip_hourly_limit() -> int:
     return int(getattr(settings, "REFERRAL_IP_HOURLY_LIMIT", DEFAULT_REFERRAL_IP_HOURLY_LIMIT))
 
 
-def business_month_start(now: datetime) -> datetime:
-    """Midnight of the first day of ``now``'s month in the business time zone."""
-    return rules.month_start(now, clock.business_zone())
+def _rewarded_this_month(now: datetime) -> Q:
+    """Referrals that paid a sign-up reward in ``now``'s business month: what the monthly cap counts."""
+    return Q(rewarded_at__gte=clock.period_start(now, "month"), signup_points__gt=0)
+
+
+def rewarded_invites_this_month(*, inviter_id: int, now: datetime) -> int:
+    """How many of ``inviter_id``'s invites were rewarded in ``now``'s business month (against the monthly cap)."""
+    return Referral.objects.filter(_rewarded_this_month(now), inviter_id=inviter_id).count()
 
 
 @dataclass(frozen=True)
@@ -293,15 +298,15 @@ def invite_code_owner(*, code: str) -> Inviter | None:
     normalized = rules.normalize_invite_code(code)
     if not rules.is_invite_code(normalized):
         return None
-    row = (
+    invite = (
         InviteCode.objects.filter(code=normalized, user__is_active=True)
-        .values_list("user_id", "user__display_name", "user__email")
+        .select_related("user")
+        .only("user", "user__display_name", "user__email")
         .first()
     )
-    if row is None:
+    if invite is None:
         return None
-    user_id, display_name, email = row
-    return Inviter(user_id=user_id, name=display_name or mask_email(email))
+    return Inviter(user_id=invite.user_id, name=invite.user.public_name)
 
 
 def invite_code_of(*, user_id: int) -> str | None:
@@ -358,7 +363,7 @@ def invite_summary(*, user_id: int, page: int | str = 1, per_page: int = INVITED
         first_order=Sum("first_order_points", filter=_first_order_reward(now, pending=False), default=0),
         first_order_pending=Sum("first_order_points", filter=_first_order_reward(now, pending=True), default=0),
         under_review=Count("pk", filter=Q(status=ReferralStatus.HELD)),
-        this_month=Count("pk", filter=Q(rewarded_at__gte=business_month_start(now), signup_points__gt=0)),
+        this_month=Count("pk", filter=_rewarded_this_month(now)),
     )
     paginator = Paginator(
         referrals.select_related("invitee").order_by("-created_at", "-pk"), per_page, allow_empty_first_page=True

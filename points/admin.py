@@ -300,10 +300,7 @@ class CampaignAdmin(BoundedNumbersMixin, SimpleHistoryAdmin):
 
     @admin.action(description=_("Switch off now"), permissions=["change"])
     def switch_off(self, request: HttpRequest, queryset) -> None:
-        # Through save() so the change history records who switched each campaign off.
-        for campaign in queryset.filter(active=True):
-            campaign.active = False
-            campaign.save(update_fields=["active"])
+        services.points_campaigns_switch_off(campaign_ids=queryset.values_list("pk", flat=True))
         messages.success(request, _("Switched off."))
 
 

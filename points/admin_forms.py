@@ -9,7 +9,7 @@ from django import forms
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from points import features
+from points import features, locks
 from points.enums import EarningSource
 from points.models import Campaign, EarningRule, Tier
 
@@ -69,8 +69,7 @@ class CampaignForm(forms.ModelForm):
         if self.instance.pk and transaction.get_connection().in_atomic_block:
             # Read the extra points given under the row lock (the admin view is one transaction),
             # so the budget check compares with what earnings have really used.
-            locked = Campaign.objects.select_for_update().only("budget_used").get(pk=self.instance.pk)
-            self.instance.budget_used = locked.budget_used
+            self.instance.budget_used = locks.campaign_budget_used_for_update(campaign_id=self.instance.pk)
         return data
 
 
@@ -93,5 +92,5 @@ class TierForm(forms.ModelForm):
         if transaction.get_connection().in_atomic_block:
             # Two operators editing two tiers at once must not each pass the ladder check against
             # the other's old values: lock the ladder until this save commits.
-            list(Tier.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
+            locks.tier_ladder_for_update()
         return data

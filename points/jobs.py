@@ -30,11 +30,11 @@ def points_remind() -> int:
 
 
 @shared_task(name="points.tiers_recalculate", acks_late=True)
-def tiers_recalculate() -> dict:
-    report = services.tiers_recalculate()
+def points_tiers_recalculate() -> dict:
+    report = services.points_tiers_recalculate()
     return {"members": report.members, "upgraded": report.upgraded, "downgraded": report.downgraded}
 
 
 @shared_task(name="points.tiers_warn_downgrades", acks_late=True)
-def tiers_warn_downgrades() -> int:
-    return services.tiers_warn_downgrades()
+def points_tiers_warn_downgrades() -> int:
+    return services.points_tiers_warn_downgrades()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from points.exceptions import AccountNotFoundError
-from points.models import Account, Campaign, Lot, Purchase
+from points.models import Account, Campaign, Lot, Purchase, Tier
 
 
 def account_for_update(*, user_id: int) -> Account:
@@ -45,6 +45,24 @@ def lots_for_update_skip_locked(**filters: object) -> list[int]:
 def campaign_for_update(*, campaign_id: int) -> Campaign:
     """Lock and return a campaign (its budget is spent under this lock). Take the account lock first."""
     return Campaign.objects.select_for_update().get(pk=campaign_id)
+
+
+def campaign_budget_used_for_update(*, campaign_id: int) -> int:
+    """Lock a campaign and return its ``budget_used`` (points given so far) as earnings left it.
+
+    The admin's campaign form reads it under the lock (the admin view is one transaction), so
+    its budget check compares with what earnings have really used. Raises ``Campaign.DoesNotExist``.
+    """
+    return Campaign.objects.select_for_update().values_list("budget_used", flat=True).get(pk=campaign_id)
+
+
+def tier_ladder_for_update() -> list[int]:
+    """Lock every tier row in primary-key order (returns their ids) until the transaction ends.
+
+    Two operators editing two tiers at once then cannot each pass the ladder check against the
+    other's old values.
+    """
+    return list(Tier.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
 
 
 def purchase_for_update(*, purchase_id: int) -> Purchase:

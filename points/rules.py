@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_FLOOR, Decimal
@@ -103,16 +104,6 @@ def boosted(base: int | Decimal, *multipliers: Decimal) -> int:
     return floor_points(value)
 
 
-def period_start(now: datetime, period: str, zone: tzinfo) -> datetime:
-    """Start of the business day / week (Monday) / month containing ``now`` in ``zone``."""
-    local = now.astimezone(zone).date()
-    if period == "week":
-        local = local - timedelta(days=local.weekday())
-    elif period == "month":
-        local = local.replace(day=1)
-    return _start_of(local, zone)
-
-
 def cap_room(caps: dict[str, int | None], granted: dict[str, int]) -> int | None:
     """Points a member may still get under every cap (None: no cap applies)."""
     rooms = [max(cap - granted.get(period, 0), 0) for period, cap in caps.items() if cap is not None]
@@ -137,6 +128,12 @@ def points_to_take_back(points: int, amount: Decimal, refunded_total: Decimal) -
     if refunded_total >= amount:
         return points
     return floor_points(Decimal(points) * refunded_total / amount)
+
+
+def usable_identities(identities: Iterable[str]) -> list[str]:
+    """The identities (``kind:value``) that name someone: not empty, and a value after the kind
+    that is not blank (``"email:"`` or ``"phone:  "`` name nobody and are never claimed or matched)."""
+    return [i for i in identities if i and i.split(":", 1)[-1].strip()]
 
 
 def identity_hash(identity: str, secret: str) -> str:

@@ -54,9 +54,19 @@ def _failures_so_far(row: PaymentPin, now: datetime) -> int:
     return row.failed_attempts
 
 
-def _raise_if_locked(row: PaymentPin, now: datetime) -> None:
+def _locked_pin(user_id: int) -> tuple[PaymentPin, datetime]:
+    """Lock the member's PIN row and return it with the time of this attempt (read holding the lock).
+
+    Raises PinNotSetError when there is no PIN, PinLockedError while PIN use is locked out.
+    Call it inside the caller's durable transaction: the row stays locked until it ends.
+    """
+    row = locks.pin_for_update(user_id=user_id)
+    if row is None:
+        raise PinNotSetError()
+    now = _now_holding_the_lock()
     if row.locked_until is not None and row.locked_until > now:
         raise PinLockedError(locked_until=row.locked_until, now=now)
+    return row, now
 
 
 def _record_failure(row: PaymentPin, now: datetime) -> DomainError:
@@ -105,11 +115,7 @@ def pin_change(*, user_id: int, password: str, new_pin: str) -> None:
     """
     _check_new_pin(new_pin)
     with transaction.atomic(durable=True):
-        row = locks.pin_for_update(user_id=user_id)
-        if row is None:
-            raise PinNotSetError()
-        now = _now_holding_the_lock()
-        _raise_if_locked(row, now)
+        row, now = _locked_pin(user_id)
         password_hash = get_user_model().objects.filter(pk=user_id).values_list("password", flat=True).get()
         if check_password(password, password_hash):
             _reset(row, pin_hash=make_password(new_pin))
@@ -129,11 +135,7 @@ def pin_verify(*, user_id: int, pin: str) -> None:
     counted one after the other. Call it outside any transaction (see the module docstring).
     """
     with transaction.atomic(durable=True):
-        row = locks.pin_for_update(user_id=user_id)
-        if row is None:
-            raise PinNotSetError()
-        now = _now_holding_the_lock()
-        _raise_if_locked(row, now)
+        row, now = _locked_pin(user_id)
         if rules.is_pin_format(pin) and check_password(pin, row.pin_hash):
             _reset(row)
             return

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -12,6 +11,7 @@ from django.db import transaction
 from accounts import locks, rules
 from accounts.exceptions import InvalidPhoneError, InvalidTextError
 from accounts.services.avatars import PreparedAvatar
+from pointsmall.kernel.language import is_site_language
 from pointsmall.kernel.transactions import after_commit
 
 
@@ -88,6 +88,6 @@ def profile_language_set(*, user_id: int, language: str) -> bool:
     Returns whether it changed; an unknown language changes nothing. Locks nothing (one
     guarded UPDATE). Safe to call twice.
     """
-    if language not in dict(settings.LANGUAGES):
+    if not is_site_language(language):
         return False
     return bool(get_user_model().objects.filter(pk=user_id).exclude(language=language).update(language=language))

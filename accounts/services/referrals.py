@@ -203,9 +203,7 @@ def _save(referral: Referral, *fields: str) -> None:
 
 
 def _pay_signup_reward(referral: Referral, now: datetime) -> None:
-    rewarded = Referral.objects.filter(
-        inviter_id=referral.inviter_id, rewarded_at__gte=selectors.business_month_start(now), signup_points__gt=0
-    ).count()
+    rewarded = selectors.rewarded_invites_this_month(inviter_id=referral.inviter_id, now=now)
     cap = selectors.referral_monthly_cap()
     if rewarded >= cap:
         referral.no_reward_reason = NoRewardReason.MONTHLY_CAP

@@ -313,7 +313,6 @@ class OrderAdmin(admin.ModelAdmin):
             request,
             queryset.order_by("pk").values_list("pk", "member_id"),
             lambda row: call(row[0]),
-            refusals=(DomainError,),
             refuse=lambda row: (
                 _("this is your own order; another operator must handle it.") if row[1] == request.user.pk else None
             ),
@@ -475,7 +474,6 @@ class OrderAdmin(admin.ModelAdmin):
                 request,
                 form.references().items(),
                 lambda row: services.cash_refund_record(refund_id=row[0], actor_id=request.user.pk, reference=row[1]),
-                refusals=(DomainError,),
                 refused_message=lambda row, reason: reason,
                 done_message=lambda n: (
                     ngettext("Cash refund recorded for %(n)d order.", "Cash refunds recorded for %(n)d orders.", n)
@@ -503,7 +501,6 @@ class OrderAdmin(admin.ModelAdmin):
             request,
             failed,
             lambda refund: services.cash_refund_retry(refund_id=refund.pk, actor_id=request.user.pk),
-            refusals=(DomainError,),
             refused_message=lambda refund, reason: (
                 _("Order #%(id)s: %(message)s") % {"id": refund.order_id, "message": reason}
             ),

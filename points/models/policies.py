@@ -13,9 +13,10 @@ from points.validators import (
     MAX_DAYS,
     MAX_MONTHS,
 )
+from pointsmall.kernel.singleton import SingletonModel
 
 
-class ExpiryPolicy(models.Model):
+class ExpiryPolicy(SingletonModel):
     """When earned points expire. One row (pk=1), edited by operators in admin."""
 
     mode = models.CharField(_("expiry"), max_length=12, choices=ExpiryMode.choices, default=ExpiryMode.ROLLING_MONTHS)
@@ -39,7 +40,7 @@ class ExpiryPolicy(models.Model):
         return str(_("Expiry policy"))
 
 
-class RulesPage(models.Model):
+class RulesPage(SingletonModel):
     """The operator-written part of the public rules page (积分规则说明). One row (pk=1)."""
 
     title_zh = models.CharField(_("title (Chinese)"), max_length=100, default="积分规则说明")

@@ -18,9 +18,10 @@ from points.validators import (
     MAX_DAYS,
     MAX_POINTS_PER_YUAN,
 )
+from pointsmall.kernel.singleton import SingletonModel
 
 
-class PurchasePolicy(models.Model):
+class PurchasePolicy(SingletonModel):
     """How the host shop's purchases earn points. One row (pk=1)."""
 
     points_per_yuan = models.DecimalField(

@@ -20,6 +20,7 @@ from points.validators import (
     SMALL_INT_MAX,
     validate_operator_text,
 )
+from pointsmall.kernel.singleton import SingletonModel
 
 
 class Tier(models.Model):
@@ -86,7 +87,7 @@ class Tier(models.Model):
             raise ValidationError(errors)
 
 
-class TierPolicy(models.Model):
+class TierPolicy(SingletonModel):
     """How tiers are kept. One row (pk=1)."""
 
     window_months = models.PositiveSmallIntegerField(

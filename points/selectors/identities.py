@@ -16,11 +16,16 @@ def identity_hash(identity: str) -> str:
     return rules.identity_hash(identity, settings.SECRET_KEY)
 
 
+def identity_hashes(identities: list[str]) -> set[str]:
+    """The stored hashes of the usable ``identities`` (``points.rules.usable_identities``); empty if none is."""
+    return {identity_hash(i) for i in rules.usable_identities(identities)}
+
+
 def identity_known_elsewhere(*, user_id: int, identities: list[str]) -> bool:
     """Whether another account (or a deleted one) already holds one of ``identities`` as a
     person: it claimed the sign-up bonus with it. ``identities`` as for ``signup_bonus_grant``
     (``email:<mailbox>``, ``phone:<number>``, already normalised by accounts). Reads only."""
-    hashes = {identity_hash(i) for i in identities if i and i.split(":", 1)[-1].strip()}
+    hashes = identity_hashes(identities)
     if not hashes:
         return False
     claims = IdentityClaim.objects.filter(reward=EarningSource.SIGNUP, identity_hash__in=hashes)

@@ -15,6 +15,7 @@ from points.services.earning import (
     AwardResult,
     claim_identities,
     points_award,
+    points_campaigns_switch_off,
     signup_bonus_grant,
 )
 from points.services.expiry import points_expire, points_remind
@@ -32,18 +33,18 @@ from points.services.purchases import (
     PurchaseLine,
     PurchaseRefundResult,
     PurchaseResult,
+    points_import_purchases,
     purchase_record,
     purchase_refund,
-    purchases_import_csv,
 )
 from points.services.reports import BatchReport
 from points.services.tiers import (
     MAX_TRIAL_DAYS,
     RecalculationReport,
     TierTrialResult,
+    points_tiers_recalculate,
+    points_tiers_warn_downgrades,
     tier_trial_grant,
-    tiers_recalculate,
-    tiers_warn_downgrades,
 )
 from points.services.verify import CHECKS, VerifyReport, Violation, points_verify
 from points.services.vesting import points_vest
@@ -75,19 +76,20 @@ __all__ = [
     "identity_hash",
     "points_adjust",
     "points_award",
+    "points_campaigns_switch_off",
     "points_earn",
     "points_expire",
+    "points_import_purchases",
     "points_refund",
     "points_remind",
     "points_reverse",
     "points_spend",
+    "points_tiers_recalculate",
+    "points_tiers_warn_downgrades",
     "points_verify",
     "points_vest",
     "purchase_record",
     "purchase_refund",
-    "purchases_import_csv",
     "signup_bonus_grant",
     "tier_trial_grant",
-    "tiers_recalculate",
-    "tiers_warn_downgrades",
 ]

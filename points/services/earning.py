@@ -4,6 +4,7 @@ campaign multipliers and per-member caps. Purchases are in ``purchases.py``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -16,7 +17,7 @@ from points import locks, notices, rules
 from points.enums import CapPeriod, EarningSource
 from points.exceptions import IdempotencyConflictError, UnknownSourceError
 from points.models import Account, Campaign, EarningRule, Entry, IdentityClaim
-from points.selectors.identities import identity_hash
+from points.selectors.identities import identity_hashes
 from points.selectors.tiers import effective_tier
 from points.services import _core
 from points.services._core import Receipt
@@ -64,10 +65,9 @@ def active_campaign(*, source: str, tier_id: int | None, now: datetime) -> Campa
 
 def granted_in_periods(account: Account, source: str, now: datetime) -> dict[str, int]:
     """Points this source already gave the member this business day, week and month."""
-    zone = clock.business_zone()
-    month_start = rules.period_start(now, CapPeriod.MONTH, zone)
-    week_start = rules.period_start(now, CapPeriod.WEEK, zone)
-    day_start = rules.period_start(now, CapPeriod.DAY, zone)
+    month_start = clock.period_start(now, CapPeriod.MONTH)
+    week_start = clock.period_start(now, CapPeriod.WEEK)
+    day_start = clock.period_start(now, CapPeriod.DAY)
     since = min(month_start, week_start)
     rows = Entry.objects.filter(account=account, source=source, created_at__gte=since).values_list(
         "created_at", "amount", "pending_amount"
@@ -178,6 +178,11 @@ def points_award(
     return AwardResult(granted, requested, receipt)
 
 
+def _signup_key(account_id: int) -> str:
+    """The idempotency key of an account's sign-up bonus: one per account, ever."""
+    return f"signup-bonus:{account_id}"
+
+
 @transaction.atomic
 def signup_bonus_grant(*, user_id: int, identities: list[str], now: datetime | None = None) -> AwardResult:
     """The sign-up bonus, once per person: refused if any of the member's verified identities
@@ -190,10 +195,10 @@ def signup_bonus_grant(*, user_id: int, identities: list[str], now: datetime | N
     Locks: the account. Safe to call twice.
     """
     account = locks.account_for_update(user_id=user_id)
-    key = f"signup-bonus:{account.pk}"
+    key = _signup_key(account.pk)
     if Entry.objects.filter(idempotency_key=key).exists():
         return points_award(user_id=user_id, source=EarningSource.SIGNUP, idempotency_key=key, now=now)
-    hashes = sorted({identity_hash(i) for i in identities if i and i.split(":", 1)[-1].strip()})
+    hashes = sorted(identity_hashes(identities))
     if not hashes:
         return _short(0, 0, None, notices.signup_needs_email())
     if IdentityClaim.objects.filter(reward=EarningSource.SIGNUP, identity_hash__in=hashes).exists():
@@ -213,7 +218,23 @@ def claim_identities(*, user_id: int, identities: list[str]) -> None:
     """Record identities (e.g. a phone verified later) against an already paid sign-up bonus,
     so a new account with that phone cannot claim it again."""
     account = Account.objects.filter(user_id=user_id).first()
-    if account is None or not Entry.objects.filter(idempotency_key=f"signup-bonus:{account.pk}").exists():
+    if account is None or not Entry.objects.filter(idempotency_key=_signup_key(account.pk)).exists():
         return
-    for h in {identity_hash(i) for i in identities if i}:
+    for h in identity_hashes(identities):
         IdentityClaim.objects.get_or_create(reward=EarningSource.SIGNUP, identity_hash=h, defaults={"account": account})
+
+
+def points_campaigns_switch_off(*, campaign_ids: Iterable[int]) -> int:
+    """Switch off the active campaigns among ``campaign_ids`` now; returns how many were on.
+
+    One transaction. Each is saved on its own (``update_fields=["active"]``) so the change
+    history records who switched it off; ``budget_used`` is not written (earnings own it), so
+    no campaign lock is taken.
+    """
+    switched = 0
+    with transaction.atomic():
+        for campaign in Campaign.objects.filter(pk__in=list(campaign_ids), active=True).order_by("pk"):
+            campaign.active = False
+            campaign.save(update_fields=["active"])
+            switched += 1
+    return switched

@@ -271,7 +271,7 @@ def _parse_row(row: dict) -> tuple[str, str, Decimal, datetime | None, str, str]
     return order_id, email, amount, when, (row.get("sku") or "").strip(), (row.get("category") or "").strip()
 
 
-def purchases_import_csv(*, text: str) -> ImportReport:
+def points_import_purchases(*, text: str) -> ImportReport:
     """Record every good row of a purchases CSV; bad rows are reported and never stop good ones.
 
     Columns: order_id, member_email, amount, purchased_at (ISO, optional), sku, category

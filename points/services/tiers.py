@@ -127,7 +127,7 @@ class RecalculationReport:
     changes: list[tuple[int, str, str]]  # (user id, from tier code, to tier code)
 
 
-def tiers_recalculate(*, now: datetime | None = None, dry_run: bool = False) -> RecalculationReport:
+def points_tiers_recalculate(*, now: datetime | None = None, dry_run: bool = False) -> RecalculationReport:
     """The monthly recalculation: every member to the tier their window earns, down at most N steps.
 
     One aggregate query for the whole membership, then one locked update per changed member.
@@ -141,7 +141,7 @@ def tiers_recalculate(*, now: datetime | None = None, dry_run: bool = False) -> 
     totals = qualifying_by_account(window_start(now, rules_policy.window_months), now)
     changes: list[tuple[int, str, str]] = []
     upgraded = downgraded = 0
-    month_start = rules.period_start(now, "month", clock.business_zone())
+    month_start = clock.period_start(now, "month")
     accounts = Account.objects.select_related("tier").order_by("pk")
     members = 0
     for account in accounts.iterator(chunk_size=2000):
@@ -168,7 +168,7 @@ def tiers_recalculate(*, now: datetime | None = None, dry_run: bool = False) -> 
     return RecalculationReport(members, upgraded, downgraded, members - upgraded - downgraded, changes)
 
 
-def tiers_warn_downgrades(*, now: datetime | None = None) -> int:
+def points_tiers_warn_downgrades(*, now: datetime | None = None) -> int:
     """Warn members who would drop a tier at the next recalculation, once per cycle.
 
     Runs daily; acts only inside the policy's warning window before the recalculation.

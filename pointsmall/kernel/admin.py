@@ -14,6 +14,8 @@ from django.contrib import admin, messages
 from django.db.models import Model
 from django.http import HttpRequest
 
+from pointsmall.kernel.errors import DomainError
+
 Row = TypeVar("Row")
 
 if TYPE_CHECKING:
@@ -65,7 +67,7 @@ def apply_to_selected(
     rows: Iterable[Row],
     action: Callable[[Row], object],
     *,
-    refusals: tuple[type[Exception], ...],
+    refusals: tuple[type[Exception], ...] = (DomainError,),
     refused_message: Callable[[Row, str], str],
     done_message: Callable[[int], str] | None = None,
     refuse: Callable[[Row], str | None] | None = None,
@@ -79,9 +81,9 @@ def apply_to_selected(
     other rows still go through. Any other exception propagates. When at least one row went
     through and ``done_message`` is given, one SUCCESS message ``done_message(done)`` follows.
 
-    ``refusals`` is a parameter because the kernel imports no app: callers pass their domain
-    error base (e.g. ``(DomainError,)``). Each ``action`` owns its own transaction, so a refusal
-    undoes that row only. Takes no lock itself.
+    ``refusals`` defaults to the kernel's ``DomainError``, the base of every app's refusals;
+    pass a narrower tuple only to let some refusals propagate. Each ``action`` owns its own
+    transaction, so a refusal undoes that row only. Takes no lock itself.
     """
     done = 0
     for row in rows:

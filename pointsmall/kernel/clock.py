@@ -7,7 +7,7 @@ clock runs in. Every app asks these helpers instead of building ``ZoneInfo`` its
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -27,6 +27,25 @@ def business_date(moment: datetime | None = None) -> date:
 def business_day_start(day: date) -> datetime:
     """The aware instant ``day`` begins (00:00) in the business time zone."""
     return datetime.combine(day, time.min, tzinfo=business_zone())
+
+
+def period_start(now: datetime, period: str, zone: tzinfo | None = None) -> datetime:
+    """The aware instant the ``period`` containing ``now`` begins, 00:00 in ``zone``.
+
+    ``period`` is ``"day"``, ``"week"`` (starting Monday) or ``"month"`` (starting on the 1st);
+    ``zone`` defaults to the business zone, and given one the function reads no settings.
+    Daily, weekly and monthly caps and the tier month count from here. Raises ``ValueError``
+    for any other ``period``.
+    """
+    zone = zone or business_zone()
+    day = now.astimezone(zone).date()
+    if period == "week":
+        day -= timedelta(days=day.weekday())
+    elif period == "month":
+        day = day.replace(day=1)
+    elif period != "day":
+        raise ValueError(f"unknown period {period!r}: day, week or month")
+    return datetime.combine(day, time.min, tzinfo=zone)
 
 
 def business_time(moment: datetime) -> datetime:

@@ -9,9 +9,16 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from django.conf import settings
 from django.utils.translation import get_language
 
 T = TypeVar("T")
+
+
+def is_site_language(code: str | None) -> bool:
+    """Whether ``code`` is one of the mall's languages (``settings.LANGUAGES``: ``zh-hans``, ``en``),
+    exactly as stored in a member's profile; ``""`` and None are not."""
+    return bool(code) and code in dict(settings.LANGUAGES)
 
 
 def reader_is_english() -> bool:

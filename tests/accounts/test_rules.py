@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from itertools import cycle
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -147,10 +145,3 @@ def test_the_one_identity_hash_ignores_case_and_spaces_and_depends_on_the_secret
         "email:alice@example.com", "s2"
     )
     assert len(points_rules.identity_hash("email:alice@example.com", "s1")) == 64
-
-
-def test_month_start_is_midnight_on_the_first_in_the_business_time_zone():
-    shanghai = ZoneInfo("Asia/Shanghai")
-    # 2026-12-31 16:30 UTC is already 1 January 00:30 in Shanghai.
-    now = datetime(2026, 12, 31, 16, 30, tzinfo=ZoneInfo("UTC"))
-    assert rules.month_start(now, shanghai) == datetime(2027, 1, 1, tzinfo=shanghai)

@@ -46,7 +46,7 @@ def test_a_downgrade_says_the_new_tier(member):
     with time_machine.travel(datetime(2025, 1, 15, tzinfo=SHANGHAI), tick=False):
         points_services.points_earn(user_id=member.pk, amount=5000, idempotency_key="t:1")
     with time_machine.travel(datetime(2026, 2, 1, 0, 30, tzinfo=SHANGHAI), tick=False):
-        points_services.tiers_recalculate()
+        points_services.points_tiers_recalculate()
     assert inbox(member)[-1] == (
         "Your tier is now Silver",
         "Tiers follow the points you earned over the last months. Your tier page shows what it takes to move up again.",
@@ -60,7 +60,7 @@ def test_a_warning_says_how_many_points_by_when_keep_the_tier(member):
     with time_machine.travel(datetime(2026, 3, 10, tzinfo=SHANGHAI), tick=False):
         points_services.points_earn(user_id=member.pk, amount=100, idempotency_key="t:2")
     with time_machine.travel(datetime(2026, 6, 20, tzinfo=SHANGHAI), tick=False):
-        assert points_services.tiers_warn_downgrades() == 1
+        assert points_services.points_tiers_warn_downgrades() == 1
     assert inbox(member)[-1] == (
         "Earn 4900 more points by 2026-06-30 to keep Gold",
         "Tiers are reviewed on the 1st of each month. Points count once they are available, not while pending.",

@@ -91,7 +91,7 @@ def make_member(*, points: int = 0, pin: bool = True):
 def make_gold_member(*, points: int = 0):
     """A member on the Gold tier (85% prices): 5,000 earned points qualify, then the monthly recalculation."""
     member = make_member(points=5000)
-    points_services.tiers_recalculate()
+    points_services.points_tiers_recalculate()
     assert points_selectors.member_tier(user_id=member.pk).code == "gold"
     if points:
         give_points(member, points)

@@ -223,7 +223,7 @@ def test_a_tier_dropped_between_confirm_and_submit_charges_nothing(make_buyer, m
     confirmed = quoted(buyer, product)
     assert confirmed == Totals(850)
     # The monthly recalculation, a year on: the earned points left the window, one step down.
-    report = points_services.tiers_recalculate(now=datetime.now(tz=SHANGHAI) + timedelta(days=400))
+    report = points_services.points_tiers_recalculate(now=datetime.now(tz=SHANGHAI) + timedelta(days=400))
     assert report.downgraded == 1
     assert points_selectors.member_tier(user_id=buyer.pk).code == "silver"
 

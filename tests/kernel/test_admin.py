@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.test import RequestFactory
 
 from pointsmall.kernel.admin import ReadOnlyAdmin, ReadOnlyInline, SingletonAdminMixin, apply_to_selected
+from pointsmall.kernel.errors import DomainError
 
 
 class Refused(Exception):
@@ -109,3 +110,12 @@ def test_read_only_inline_shows_no_extra_rows_or_delete_boxes():
 def test_a_policy_row_is_never_added_or_deleted(request_):
     assert SingletonAdminMixin.has_add_permission(None, request_) is False
     assert SingletonAdminMixin.has_delete_permission(None, request_, obj=None) is False
+
+
+def test_a_domain_error_is_a_refusal_by_default(request_):
+    def action(row: int) -> None:
+        raise DomainError("not now")
+
+    admin = Recorder()
+    assert apply_to_selected(admin, request_, [1], action, refused_message=lambda r, m: m) == 0
+    assert admin.sent == [("not now", messages.ERROR)]

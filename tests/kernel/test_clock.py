@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import override_settings
@@ -40,3 +41,30 @@ def test_a_business_day_starts_at_midnight_in_the_business_zone():
 )
 def test_minute_text_shows_the_business_clock_to_the_minute(moment, text):
     assert clock.minute_text(moment) == text
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def test_business_periods_start_at_local_midnight_monday_and_first():
+    moment = datetime(2026, 3, 1, 16, 30, tzinfo=UTC)  # 2026-03-02 00:30 in Shanghai (a Monday)
+    assert clock.period_start(moment, "day", SHANGHAI) == datetime(2026, 3, 2, tzinfo=SHANGHAI)
+    assert clock.period_start(moment, "week", SHANGHAI) == datetime(2026, 3, 2, tzinfo=SHANGHAI)
+    assert clock.period_start(moment, "month", SHANGHAI) == datetime(2026, 3, 1, tzinfo=SHANGHAI)
+
+
+def test_month_start_is_midnight_on_the_first_in_the_business_time_zone():
+    # 2026-12-31 16:30 UTC is already 1 January 00:30 in Shanghai.
+    now = datetime(2026, 12, 31, 16, 30, tzinfo=UTC)
+    assert clock.period_start(now, "month", SHANGHAI) == datetime(2027, 1, 1, tzinfo=SHANGHAI)
+
+
+@override_settings(TIME_ZONE="Asia/Shanghai")
+def test_period_start_defaults_to_the_business_zone():
+    now = datetime(2026, 12, 31, 16, 30, tzinfo=UTC)
+    assert clock.period_start(now, "month") == datetime(2027, 1, 1, tzinfo=SHANGHAI)
+
+
+def test_period_start_knows_only_day_week_and_month():
+    with pytest.raises(ValueError, match="year"):
+        clock.period_start(datetime(2026, 1, 1, tzinfo=UTC), "year")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import translation
 
-from pointsmall.kernel.language import pick_language, reader_is_english
+from pointsmall.kernel.language import is_site_language, pick_language, reader_is_english
 
 
 @pytest.mark.parametrize(("language", "english"), [("en", True), ("en-gb", True), ("zh-hans", False), ("de", False)])
@@ -29,3 +29,10 @@ def test_an_empty_choice_stays_empty_unless_asked_to_fall_back():
     with translation.override("zh-hans"):
         assert pick_language(zh=None, en="Umbrella", fallback=True) == "Umbrella"
         assert pick_language(zh="雨伞", en="Umbrella", fallback=True) == "雨伞"
+
+
+@pytest.mark.parametrize(
+    ("code", "known"), [("zh-hans", True), ("en", True), ("fr", False), ("", False), (None, False)]
+)
+def test_a_profile_language_must_be_one_of_the_malls(code, known):
+    assert is_site_language(code) is known

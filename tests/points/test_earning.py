@@ -53,13 +53,6 @@ def test_cap_room_is_the_tightest_cap(caps, granted, room):
     assert rules.cap_room(caps, granted) == room
 
 
-def test_business_periods_start_at_local_midnight_monday_and_first():
-    moment = datetime(2026, 3, 1, 16, 30, tzinfo=ZoneInfo("UTC"))  # 2026-03-02 00:30 in Shanghai (a Monday)
-    assert rules.period_start(moment, "day", SHANGHAI) == datetime(2026, 3, 2, tzinfo=SHANGHAI)
-    assert rules.period_start(moment, "week", SHANGHAI) == datetime(2026, 3, 2, tzinfo=SHANGHAI)
-    assert rules.period_start(moment, "month", SHANGHAI) == datetime(2026, 3, 1, tzinfo=SHANGHAI)
-
-
 # --- awards, caps, campaigns ------------------------------------------------------------
 
 
@@ -246,3 +239,27 @@ def test_signup_bonus_needs_an_identity(member):
     result = services.signup_bonus_grant(user_id=member.pk, identities=["email:  "])
     assert result.granted == 0
     assert Entry.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_switching_campaigns_off_saves_only_the_active_ones():
+    on, off = _campaign(), _campaign(active=False)
+    assert services.points_campaigns_switch_off(campaign_ids=[on.pk, off.pk]) == 1
+    on.refresh_from_db()
+    assert on.active is False
+    assert on.history.count() == 2  # created, then switched off: the history says who
+    assert off.history.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("identities", "usable"),
+    [
+        (
+            ["email:a@example.com", "", "email:", "phone:  ", "phone:13812345678"],
+            ["email:a@example.com", "phone:13812345678"],
+        ),
+        ([], []),
+    ],
+)
+def test_only_identities_with_a_value_are_usable(identities, usable):
+    assert rules.usable_identities(identities) == usable

@@ -147,7 +147,7 @@ def test_trial_points_and_upgrades_follow_the_earned_tier_only(member, clock):
         assert events == [("regular", "silver")]  # a real upgrade, announced as ever
         assert selectors.member_tier(user_id=member.pk).code == "gold"  # the trial still lifts the member
         clock.move_to(datetime(2026, 5, 1, 0, 30, tzinfo=SHANGHAI))
-        report = services.tiers_recalculate()
+        report = services.points_tiers_recalculate()
         assert report.changes == []
         assert Account.objects.get(user=member).tier.code == "silver"
     finally:

@@ -66,11 +66,11 @@ def test_monthly_recalculation_downgrades_one_step_at_a_time(member, tier_events
         services.points_earn(user_id=member.pk, amount=20000, idempotency_key="a")
     assert tier_of(member) == "diamond"
     with time_machine.travel(datetime(2026, 2, 1, 0, 30, tzinfo=SHANGHAI), tick=False):
-        report = services.tiers_recalculate()
+        report = services.points_tiers_recalculate()
         assert (report.downgraded, tier_of(member)) == (1, "gold")
-        assert services.tiers_recalculate().downgraded == 0  # a re-run in the same month: no second step
+        assert services.points_tiers_recalculate().downgraded == 0  # a re-run in the same month: no second step
     with time_machine.travel(datetime(2026, 3, 1, 0, 30, tzinfo=SHANGHAI), tick=False):
-        services.tiers_recalculate()
+        services.points_tiers_recalculate()
     assert tier_of(member) == "silver"
     assert tier_events[-2:] == [("diamond", "gold", "downgrade"), ("gold", "silver", "downgrade")]
 
@@ -80,7 +80,7 @@ def test_policy_can_allow_dropping_straight_to_the_earned_tier(member):
     with time_machine.travel(datetime(2025, 1, 15, tzinfo=SHANGHAI), tick=False):
         services.points_earn(user_id=member.pk, amount=20000, idempotency_key="a")
     with time_machine.travel(datetime(2026, 2, 1, tzinfo=SHANGHAI), tick=False):
-        services.tiers_recalculate()
+        services.points_tiers_recalculate()
     assert tier_of(member) == "regular"
 
 
@@ -90,10 +90,10 @@ def test_rolling_window_edge(member):
     # Exactly 12 months later the earn is still inside the window; a moment later it is not.
     with time_machine.travel(datetime(2026, 3, 1, 12, tzinfo=SHANGHAI), tick=False):
         assert selectors.tier_status(user_id=member.pk).qualifying_points == 1000
-        assert services.tiers_recalculate(dry_run=True).downgraded == 0
+        assert services.points_tiers_recalculate(dry_run=True).downgraded == 0
     with time_machine.travel(datetime(2026, 3, 1, 12, 0, 1, tzinfo=SHANGHAI), tick=False):
         assert selectors.tier_status(user_id=member.pk).qualifying_points == 0
-        assert services.tiers_recalculate(dry_run=True).downgraded == 1
+        assert services.points_tiers_recalculate(dry_run=True).downgraded == 1
     assert tier_of(member) == "silver"  # dry run changed nothing
 
 
@@ -101,9 +101,9 @@ def test_reversal_counts_against_qualifying_points(member):
     receipt = services.points_earn(user_id=member.pk, amount=1200, idempotency_key="a")
     services.points_reverse(user_id=member.pk, earn_entry_id=receipt.entry_id, amount=300, idempotency_key="r")
     assert selectors.tier_status(user_id=member.pk).qualifying_points == 900
-    assert services.tiers_recalculate().changes == []  # upgrades are kept until a review
+    assert services.points_tiers_recalculate().changes == []  # upgrades are kept until a review
     with time_machine.travel(datetime.now(SHANGHAI) + timedelta(days=40), tick=False):
-        services.tiers_recalculate()
+        services.points_tiers_recalculate()
     assert tier_of(member) == "regular"
 
 
@@ -120,10 +120,10 @@ def test_warning_two_weeks_before_a_downgrade_is_sent_once(member):
         with time_machine.travel(datetime(2026, 3, 10, tzinfo=SHANGHAI), tick=False):
             services.points_earn(user_id=member.pk, amount=100, idempotency_key="b")
         with time_machine.travel(datetime(2026, 6, 10, tzinfo=SHANGHAI), tick=False):
-            assert services.tiers_warn_downgrades() == 0  # too early: 21 days before 1 July
+            assert services.points_tiers_warn_downgrades() == 0  # too early: 21 days before 1 July
         with time_machine.travel(datetime(2026, 6, 20, tzinfo=SHANGHAI), tick=False):
-            assert services.tiers_warn_downgrades() == 1
-            assert services.tiers_warn_downgrades() == 0
+            assert services.points_tiers_warn_downgrades() == 1
+            assert services.points_tiers_warn_downgrades() == 0
             status = selectors.tier_status(user_id=member.pk)
     finally:
         tier_downgrade_warning.disconnect(record)

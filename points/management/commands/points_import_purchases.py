@@ -25,7 +25,7 @@ class Command(BaseCommand):
         except UnicodeDecodeError:
             raise CommandError(f"{file} is not UTF-8 text.") from None
         try:
-            report = services.purchases_import_csv(text=text)
+            report = services.points_import_purchases(text=text)
         except services.InvalidPurchaseError as error:
             raise CommandError(error.message) from None
         for line, order_id, reason in report.rejected:

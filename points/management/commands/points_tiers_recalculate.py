@@ -12,7 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Only list the changes.")
 
     def handle(self, *args, dry_run: bool, **options) -> None:
-        report = services.tiers_recalculate(dry_run=dry_run)
+        report = services.points_tiers_recalculate(dry_run=dry_run)
         for user_id, old, new in report.changes:
             self.stdout.write(f"  member {user_id}: {old} → {new}")
         verb = "Would change" if dry_run else "Changed"
