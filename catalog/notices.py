@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 from typing import TypedDict
 
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from catalog.enums import OrderStatus
 from points.notices import Params, Text, bilingual, check, localized, register, render
 
 NOTE_MAX = 200
@@ -90,6 +92,41 @@ def coupon_used_note() -> str:
 def coupon_second_use_refused_note(*, used_at: str, used_by: str) -> str:
     """The note on a coupon's order when a second use is refused (first used ``used_at`` by ``used_by``)."""
     return event_note(COUPON_SECOND_USE_REFUSED, used_at=used_at, used_by=used_by[:60])
+
+
+def order_status_note(order, *, overdue: bool) -> str:
+    """What an order's status means for its member, in the current language (the order page's hero).
+
+    ``order`` has ``status``, ``pay_by``, ``cash_total``, ``physical``, ``code`` and ``reject_reason``
+    (selectors' OrderDetail); ``overdue``: the time to pay ran out. A closed order's cash refund is
+    said by the page, which knows the refund.
+    """
+    status = order.status
+    if status == OrderStatus.AWAITING_PAYMENT:
+        cash = formats.localize(order.cash_total)
+        if overdue:
+            return _("The time to pay has run out. The order will be cancelled shortly and your points returned.")
+        if order.pay_by:
+            time = formats.time_format(timezone.localtime(order.pay_by), "H:i")
+            return _("Pay ¥%(cash)s by %(time)s, or the order is cancelled and your points come back.") % {
+                "cash": cash,
+                "time": time,
+            }
+        return _("Pay ¥%(cash)s to complete the order.") % {"cash": cash}
+    if status == OrderStatus.APPROVED:
+        return _("Your order is being packed and will ship soon.") if order.physical else _("Approved.")
+    if status == OrderStatus.COMPLETED:
+        return _("Your code is ready below.") if order.code else _("All done. Enjoy!")
+    if status == OrderStatus.REJECTED:
+        return _("The mall could not accept this order: %(reason)s. Your points were refunded.") % {
+            "reason": order.reject_reason
+        }
+    return {
+        OrderStatus.PENDING_REVIEW: _("The mall is checking your order. This page shows when it is approved."),
+        OrderStatus.SHIPPED: _("On its way. Confirm receipt once it arrives."),
+        OrderStatus.DELIVERED: _("Delivered. Confirm receipt and tell other members what you think."),
+        OrderStatus.CANCELLED: _("This order was cancelled and its points were refunded."),
+    }.get(status, "")
 
 
 @register(REDEEMED)

@@ -95,13 +95,14 @@ def sandbox_gateway(request: HttpRequest, reference: str) -> HttpResponse:
 def sandbox_pay(request: HttpRequest, reference: str) -> HttpResponse:
     """The member pays on the test gateway: the gateway notifies the mall asynchronously, signed."""
     order = _sandbox_order(request, reference)
-    if order.status not in order_states.AWAITING_PAYMENT or order.paid_at is not None:
-        messages.info(request, _("There is nothing left to pay for this order."))
-        return redirect("payment_status", order_pk=order.pk)
-    if order_states.payment_overdue(order, timezone.now()):
-        messages.error(
-            request, _("This payment expired at %(time)s. Nothing was charged.") % {"time": _deadline(order)}
-        )
+    now = timezone.now()
+    if not order_states.payable(order, now):
+        if order.paid_at is None and order_states.payment_overdue(order, now):
+            messages.error(
+                request, _("This payment expired at %(time)s. Nothing was charged.") % {"time": _deadline(order)}
+            )
+        else:
+            messages.info(request, _("There is nothing left to pay for this order."))
         return redirect("payment_status", order_pk=order.pk)
     # The gateway notifies the mall where the member reached it (any host and port), unless
     # CATALOG_PAYMENT_CALLBACK_BASE says otherwise.

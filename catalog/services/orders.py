@@ -255,9 +255,5 @@ def orders_cancel_unpaid(*, now=None) -> int:
     paid or cancelled meanwhile is left alone.
     """
     now = now or timezone.now()
-    due = list(
-        Order.objects.filter(
-            status__in=order_states.TRANSITIONS[Action.CANCEL_UNPAID].sources, pay_by__lte=now
-        ).values_list("pk", flat=True)
-    )
+    due = list(Order.objects.filter(order_states.overdue_filter(now)).values_list("pk", flat=True))
     return sum(_cancel_if_unpaid(order_id=order_id, now=now) for order_id in due)
