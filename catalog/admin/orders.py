@@ -24,7 +24,7 @@ from catalog.admin.forms import (
     ShipForm,
 )
 from catalog.admin.refunds import REFUND_PERMISSION, CashRefundFilter, RefundRecordForm, refund_pill, refund_summary
-from catalog.enums import PaymentBackendName, RefundStatus
+from catalog.enums import RefundStatus
 from catalog.models import (
     CashRefund,
     Code,
@@ -420,19 +420,12 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Confirm cash payment received (offline)"), permissions=["change"])
     def confirm_cash_payment(self, request: HttpRequest, queryset: QuerySet) -> None:
-        sandbox = set(queryset.filter(payment_backend=PaymentBackendName.SANDBOX).values_list("pk", flat=True))
-
-        def confirm(order_id: int) -> None:
-            if order_id in sandbox:
-                raise DomainError(_("paid through the sandbox gateway: its signed notification confirms the payment."))
-            services.order_mark_paid(
-                order_id=order_id, payment_reference=f"offline:{request.user.pk}:{order_id}", actor_id=request.user.pk
-            )
-
         self._each(
             request,
             queryset,
-            confirm,
+            lambda order_id: services.order_mark_paid(
+                order_id=order_id, payment_reference=f"offline:{request.user.pk}:{order_id}", actor_id=request.user.pk
+            ),
             lambda n: ngettext("Payment confirmed for %(n)d order.", "Payment confirmed for %(n)d orders.", n),
         )
 

@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog import locks, notices, order_states
-from catalog.enums import ProductKind, RefundReason
-from catalog.exceptions import OrderNotFoundError, ReasonRequiredError
+from catalog.enums import PaymentBackendName, ProductKind, RefundReason
+from catalog.exceptions import OrderNotFoundError, ReasonRequiredError, SandboxPaidByGatewayError
 from catalog.models import CashRefund, Code, Order, OrderEvent
 from catalog.order_states import Action, Actor
 from catalog.services import privileges
@@ -218,9 +218,13 @@ def order_mark_paid(*, order_id: int, payment_reference: str, actor_id: int | No
 
     Locks the member's points account, then the order (paying may complete a privilege order,
     which writes the ledger). Safe to call twice: an already paid order with the same
-    reference is returned unchanged.
+    reference is returned unchanged. Raises SandboxPaidByGatewayError when an operator
+    (``actor_id``) confirms an order paid through the sandbox gateway: only its signed
+    notification confirms that payment.
     """
     order = _with_member_lock(order_id)
+    if actor_id is not None and order.payment_backend == PaymentBackendName.SANDBOX:
+        raise SandboxPaidByGatewayError()
     if order.paid_at is not None:
         if order.payment_reference != payment_reference:
             raise order_states.refusal(Action.PAY, order.status)

@@ -24,6 +24,7 @@ from django.urls import reverse
 
 from catalog import payment_jobs, payments, services
 from catalog.enums import OrderStatus, PaymentBackendName, RefundReason, RefundStatus
+from catalog.exceptions import SandboxPaidByGatewayError
 from catalog.models import CashRefund, Order, OrderEvent
 from catalog.payments import SIGNATURE_HEADER, SandboxBackend
 from points import selectors as points_selectors
@@ -169,6 +170,15 @@ def test_sandbox_flow_start_gateway_pay_signed_notification_paid(
     assert done.context["refresh"] is False
     assert "Payment received on 2025-06-01 10:00." in done.content.decode()
     assert points_selectors.spendable_balance(user_id=buyer.pk) == 1500
+
+
+def test_an_operator_cannot_confirm_a_sandbox_payment_by_hand(member_client, order, operator):
+    """Only the gateway's signed notification confirms a sandbox payment (the service refuses, not the admin)."""
+    order = started(member_client, order)
+    before = written(order)
+    with pytest.raises(SandboxPaidByGatewayError):
+        services.order_mark_paid(order_id=order.pk, payment_reference=f"offline:{operator.pk}", actor_id=operator.pk)
+    assert written(order) == before
 
 
 def test_starting_twice_reuses_the_payment_reference(member_client, order):
