@@ -16,8 +16,8 @@ from django.db.models import (
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog import notices, order_states, payments
-from catalog.enums import OrderStatus, ProductKind, RefundReason, RefundStatus
+from catalog import notices, order_states, payments, refund_states
+from catalog.enums import OrderStatus, ProductKind, RefundReason
 from catalog.models import (
     CashRefund,
     Code,
@@ -307,7 +307,7 @@ class CashRefundView:
     @property
     def owed(self) -> bool:
         """The money is still on its way back (due, or failed and being retried)."""
-        return self.status != RefundStatus.REFUNDED
+        return refund_states.owed(self.status)
 
     @property
     def late_payment(self) -> bool:
