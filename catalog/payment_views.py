@@ -27,6 +27,7 @@ from catalog.exceptions import InvalidNotificationError, InvalidTransitionError,
 from catalog.models import Order
 from pointsmall.kernel import clock
 from pointsmall.kernel.errors import error_response, error_text, message_error
+from pointsmall.kernel.transactions import after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +108,8 @@ def sandbox_pay(request: HttpRequest, reference: str) -> HttpResponse:
     # The gateway notifies the mall where the member reached it (any host and port), unless
     # CATALOG_PAYMENT_CALLBACK_BASE says otherwise.
     callback = payments.notify_url("payment_callback_sandbox", payments.callback_base(request))
-    payment_jobs.sandbox_gateway_deliver.delay(reference, callback)
+    # Through after_commit like every side effect: a broker error is logged, the member still sees the page.
+    after_commit(lambda: payment_jobs.sandbox_gateway_deliver.delay(reference, callback))
     messages.info(
         request,
         _("The gateway accepted your payment. Your order goes ahead as soon as the gateway confirms it to the mall."),

@@ -22,7 +22,7 @@ import time_machine
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
-from catalog import payment_jobs, payments, services
+from catalog import payment_jobs, payment_views, payments, services
 from catalog.enums import OrderStatus, PaymentBackendName, RefundReason, RefundStatus
 from catalog.exceptions import SandboxPaidByGatewayError
 from catalog.models import CashRefund, Order, OrderEvent
@@ -62,9 +62,16 @@ def member_client(client, buyer):
     return client
 
 
+def _after_commit_at_once(monkeypatch) -> None:
+    """The gateway page hands its task over through after_commit: in production its request holds no
+    transaction, so that is at once; a test runs inside one that never commits, so do it at once here."""
+    monkeypatch.setattr(payment_views, "after_commit", lambda effect, **_kwargs: effect())
+
+
 @pytest.fixture
 def dispatched(monkeypatch) -> list[str]:
     """The references the gateway page handed to its notification task (nothing is sent yet)."""
+    _after_commit_at_once(monkeypatch)
     sent: list[str] = []
     monkeypatch.setattr(
         payment_jobs.sandbox_gateway_deliver, "delay", lambda reference, callback_url="": sent.append(reference)
@@ -75,6 +82,7 @@ def dispatched(monkeypatch) -> list[str]:
 @pytest.fixture
 def dispatched_to(monkeypatch) -> list[tuple[str, str]]:
     """(reference, callback URL) the gateway page handed to its notification task."""
+    _after_commit_at_once(monkeypatch)
     sent: list[tuple[str, str]] = []
     monkeypatch.setattr(
         payment_jobs.sandbox_gateway_deliver,
