@@ -12,6 +12,7 @@ from typing import TypedDict
 
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from catalog.enums import OrderStatus
 from points.notices import Params, Text, bilingual, check, localized, register, render
@@ -30,6 +31,8 @@ LOW_STOCK = "catalog.low_stock"
 PAYMENT_TIMEOUT = "catalog.payment_timeout"
 COUPON_USED = "catalog.coupon_used"
 COUPON_SECOND_USE_REFUSED = "catalog.coupon_second_use_refused"
+# Notes the mall writes on a stock movement (StockMovement.note, the same ``event_note`` form).
+CODES_IMPORTED = "catalog.codes_imported"
 
 
 def product_name(product) -> dict:
@@ -129,6 +132,16 @@ def order_status_note(order, *, overdue: bool) -> str:
     }.get(status, "")
 
 
+def codes_imported_note(*, n: int) -> str:
+    """The note on the stock movement of a code import: "<n> codes imported"."""
+    return event_note(CODES_IMPORTED, n=n)
+
+
+@register(CODES_IMPORTED)
+def _codes_imported(params: Params) -> str:
+    return ngettext("%(n)s code imported", "%(n)s codes imported", params["n"]) % {"n": params["n"]}
+
+
 @register(REDEEMED)
 def _redeemed(params: Params) -> str:
     return _("Redeemed: %(name)s ×%(quantity)s") % {"name": localized(params["name"]), "quantity": params["quantity"]}
@@ -161,7 +174,7 @@ def event_note(code: str, **params: object) -> str:
 
 
 def note_text(note: str) -> str:
-    """An order event's note as the reader reads it: a note the mall wrote (``event_note``) in
+    """An order event's (or stock movement's) note as the reader reads it: a note the mall wrote (``event_note``) in
     their language, a person's note as written."""
     if not note.startswith("catalog."):
         return note

@@ -56,9 +56,14 @@ class OrderEventInline(ReadOnlyInline):
 class OrderStockMovementInline(ReadOnlyInline):
     model = StockMovement
     fk_name = "order"
-    fields = ("created_at", "delta", "stock_after", "reason", "actor", "note")
+    fields = ("created_at", "delta", "stock_after", "reason", "actor", "shown_note")
     readonly_fields = fields
     verbose_name_plural = _("stock movements")
+
+    @admin.display(description=_("note"))
+    def shown_note(self, obj: StockMovement) -> str:
+        """A note the mall wrote, in the operator's language; a person's note as written."""
+        return notices.note_text(obj.note)
 
 
 class _Echo:

@@ -29,9 +29,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
-from catalog import flash_gate, locks
+from catalog import flash_gate, locks, notices
 from catalog.enums import StockReason
 from catalog.exceptions import (
     InvalidStockChangeError,
@@ -228,6 +227,6 @@ def codes_import(*, product_id: int, text: str, actor_id: int | None) -> CodeImp
             product_id=product.pk,
             quantity=len(new),
             actor_id=actor_id,
-            note=ngettext("%(n)s code imported", "%(n)s codes imported", len(new)) % {"n": len(new)},
+            note=notices.codes_imported_note(n=len(new)),  # read in each reader's language
         )
     return report
