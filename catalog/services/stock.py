@@ -40,6 +40,7 @@ from catalog.exceptions import (
     SoldOutError,
 )
 from catalog.models import Code, Product, StockMovement
+from catalog.services import shelf
 from pointsmall.kernel.transactions import after_commit
 
 MAX_CODE_LENGTH = 64
@@ -111,7 +112,7 @@ def stock_take(
         Product.objects.filter(pk=product_id).values_list("auto_off_shelf", "low_stock_threshold").get()
     )
     if stock_after == 0 and auto_off_shelf:
-        Product.objects.filter(pk=product_id).update(on_shelf=False)
+        shelf.products_unshelve(product_ids=[product_id])  # the shelf service is on_shelf's one writer
     if stock_after <= threshold:
         from catalog import jobs  # the job module imports the services
 
