@@ -46,3 +46,9 @@ REDEEMABLE: dict[str, bool] = {"on_shelf": True, "category__active": True}
 def redeemable(*, on_shelf: bool, category_active: bool) -> bool:
     """``REDEEMABLE`` for one product: on the shelf, in an active category."""
     return on_shelf and category_active
+
+
+def order_reference(order_id: int) -> str:
+    """The ledger reference of everything an order books (its spend, refund, effect, review points):
+    "catalog.order:<id>". Idempotency keys add the step: ``f"{order_reference(pk)}:spend"``."""
+    return f"catalog.order:{order_id}"

@@ -17,7 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from catalog import notices, order_states, payments, services
+from catalog import notices, order_states, payments, rules, services
 from catalog.admin.forms import (
     CARRIERS,
     RejectForm,
@@ -292,7 +292,9 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("ledger entries"))
     def ledger_links(self, obj: Order) -> str:
-        entries = reverse("admin:points_entry_changelist") + "?" + urlencode({"reference": f"catalog.order:{obj.pk}"})
+        entries = (
+            reverse("admin:points_entry_changelist") + "?" + urlencode({"reference": rules.order_reference(obj.pk)})
+        )
         if not obj.spend_entry_id:
             return format_html('<a href="{}">{}</a>', entries, _("All ledger entries of this order"))
         spend = reverse("admin:points_entry_change", args=[obj.spend_entry_id])

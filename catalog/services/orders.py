@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog import locks, notices, order_states
+from catalog import locks, notices, order_states, rules
 from catalog.enums import PaymentBackendName, ProductKind, RefundReason
 from catalog.exceptions import OrderNotFoundError, ReasonRequiredError, SandboxPaidByGatewayError
 from catalog.models import CashRefund, Code, Order, OrderEvent
@@ -92,8 +92,8 @@ def _undo(order: Order, *, actor_id: int | None, note: str) -> None:
         points_services.points_refund(
             user_id=order.member_id,
             spend_entry_id=order.spend_entry_id,
-            idempotency_key=f"catalog.order:{order.pk}:refund",
-            reference=f"catalog.order:{order.pk}",
+            idempotency_key=f"{rules.order_reference(order.pk)}:refund",
+            reference=rules.order_reference(order.pk),
             **notices.refunded(product=order.product, quantity=order.quantity),
         )
     stock_return(product_id=order.product_id, quantity=order.quantity, order_id=order.pk, actor_id=actor_id, note=note)

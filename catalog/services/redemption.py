@@ -324,8 +324,8 @@ def _redeem(
     receipt = points_services.points_spend(
         user_id=user_id,
         amount=quote.points_total,
-        idempotency_key=f"catalog.order:{order.pk}:spend",
-        reference=f"catalog.order:{order.pk}",
+        idempotency_key=f"{rules.order_reference(order.pk)}:spend",
+        reference=rules.order_reference(order.pk),
         **notices.redeemed(product=product, quantity=quantity),
     )
     if product.needs_code:
