@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -144,26 +145,47 @@ def _in_english(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRe
     return wrapped
 
 
+def _verified_and_applied(
+    request: HttpRequest, kind: str, verify: Callable[[HttpRequest], Any], apply: Callable[[Any], Any]
+) -> tuple[Any, Any] | HttpResponse:
+    """A gateway's callback: ``verify`` its signed notification, then ``apply`` it.
+
+    Returns (notification, what ``apply`` returned); or, when either refuses it with an
+    InvalidNotificationError, the 400 answer, after logging the refusal (``kind``: "payment", "refund").
+    """
+    try:
+        notification = verify(request)
+        return notification, apply(notification)
+    except InvalidNotificationError as error:
+        logger.warning(
+            "sandbox %s callback refused (%s) from %s: %s", kind, error.code, request.META.get("REMOTE_ADDR"), error
+        )
+        return error_response(request, error)
+
+
 @csrf_exempt  # the gateway's servers post here: the HMAC signature is the authentication
 @require_POST
 @_in_english
 def payment_callback_sandbox(request: HttpRequest) -> HttpResponse:
     """The sandbox gateway's signed notification. 200: paid (or already was); 400: refused; 409: too late."""
     backend = payments.backend_named(PaymentBackendName.SANDBOX)
-    try:
-        notification = backend.verify_notification(request)
-        outcome = services.payment_notification_apply(
-            notification=notification, backend=backend.name, callback_base=payments.callback_base(request)
-        )
-    except InvalidNotificationError as error:
-        logger.warning(
-            "sandbox payment callback refused (%s) from %s: %s", error.code, request.META.get("REMOTE_ADDR"), error
-        )
-        return error_response(request, error)
-    except InvalidTransitionError as error:
-        logger.error("sandbox payment %s could not be applied: %s", notification.reference, error)
-        # The gateway reads "conflict: …" (409): the payment is real but the order can't take it.
-        return HttpResponse(f"conflict: {error_text(error)}", status=error.http_status, content_type="text/plain")
+
+    def apply(notification):
+        try:
+            return services.payment_notification_apply(
+                notification=notification, backend=backend.name, callback_base=payments.callback_base(request)
+            )
+        except InvalidTransitionError as error:
+            logger.error("sandbox payment %s could not be applied: %s", notification.reference, error)
+            # The gateway reads "conflict: …" (409): the payment is real but the order can't take it.
+            return HttpResponse(f"conflict: {error_text(error)}", status=error.http_status, content_type="text/plain")
+
+    applied = _verified_and_applied(request, "payment", backend.verify_notification, apply)
+    if isinstance(applied, HttpResponse):
+        return applied
+    notification, outcome = applied
+    if isinstance(outcome, HttpResponse):
+        return outcome
     if outcome == services.PaymentOutcome.LATE:
         # Acknowledged (a gateway retries anything else for a day): the order stays cancelled,
         # and the mall has opened a refund of this payment, which it asks the gateway for.
@@ -184,14 +206,15 @@ def payment_callback_sandbox(request: HttpRequest) -> HttpResponse:
 def refund_callback_sandbox(request: HttpRequest) -> HttpResponse:
     """The sandbox gateway's signed refund confirmation. 200: applied, already applied or superseded; 400: refused."""
     backend = payments.backend_named(PaymentBackendName.SANDBOX)
-    try:
-        notification = backend.verify_refund_notification(request)
-        outcome = services.refund_notification_apply(notification=notification, backend=backend.name)
-    except InvalidNotificationError as error:
-        logger.warning(
-            "sandbox refund callback refused (%s) from %s: %s", error.code, request.META.get("REMOTE_ADDR"), error
-        )
-        return error_response(request, error)
+    applied = _verified_and_applied(
+        request,
+        "refund",
+        backend.verify_refund_notification,
+        lambda notification: services.refund_notification_apply(notification=notification, backend=backend.name),
+    )
+    if isinstance(applied, HttpResponse):
+        return applied
+    _notification, outcome = applied
     body = {
         services.RefundOutcome.ALREADY_PROCESSED: "already processed",
         services.RefundOutcome.SUPERSEDED: "superseded: a later attempt is under way",
