@@ -64,7 +64,9 @@ def payment_start(request: HttpRequest, order_pk: int) -> HttpResponse:
             return render(request, "catalog/payments/offline.html", {"order": order, "start": start})
         expired = order_states.payment_overdue(order, timezone.now())
         return render(
-            request, "catalog/payments/start.html", {"order": order, "expired": expired, "deadline": _deadline(order)}
+            request,
+            "catalog/payments/start.html",
+            {"order": order, "expired": expired, "payable": not expired, "deadline": _deadline(order)},
         )
     try:
         start = services.payment_begin(order_id=order.pk, member_id=request.user.pk)
@@ -238,6 +240,7 @@ def payment_status(request: HttpRequest, order_pk: int) -> HttpResponse:
             "expired": expired,
             "cancelled": order.status in order_states.CANCELLED,
             # Refresh while a started payment may still be confirmed by the gateway's notification.
+            "payable": waiting and not expired,  # the pay button (payments/partials/pay_actions.html)
             "refresh": waiting and not expired and bool(order.payment_reference),
             "deadline": _deadline(order),
             "cash": selectors.order_cash(member_id=request.user.pk, order_id=order.pk),
