@@ -240,3 +240,10 @@ class ProductImageTooLargeError(InvalidProductImageError):
 class ProductImageTooManyPixelsError(InvalidProductImageError):
     code = "product_image_too_many_pixels"
     default_message = _("The picture has too many pixels. Upload one of at most %(limit)s megapixels.")
+
+
+class SandboxPaidByGatewayError(PaymentError):
+    """An operator may not confirm by hand a payment the sandbox gateway confirms with its signed notification."""
+
+    code = "sandbox_paid_by_gateway"
+    default_message = _("paid through the sandbox gateway: its signed notification confirms the payment.")

@@ -10,8 +10,11 @@ from __future__ import annotations
 import json
 from typing import TypedDict
 
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from catalog.enums import OrderStatus
 from points.notices import Params, Text, bilingual, check, localized, register, render
 
 NOTE_MAX = 200
@@ -28,6 +31,8 @@ LOW_STOCK = "catalog.low_stock"
 PAYMENT_TIMEOUT = "catalog.payment_timeout"
 COUPON_USED = "catalog.coupon_used"
 COUPON_SECOND_USE_REFUSED = "catalog.coupon_second_use_refused"
+# Notes the mall writes on a stock movement (StockMovement.note, the same ``event_note`` form).
+CODES_IMPORTED = "catalog.codes_imported"
 
 
 def product_name(product) -> dict:
@@ -92,6 +97,51 @@ def coupon_second_use_refused_note(*, used_at: str, used_by: str) -> str:
     return event_note(COUPON_SECOND_USE_REFUSED, used_at=used_at, used_by=used_by[:60])
 
 
+def order_status_note(order, *, overdue: bool) -> str:
+    """What an order's status means for its member, in the current language (the order page's hero).
+
+    ``order`` has ``status``, ``pay_by``, ``cash_total``, ``physical``, ``code`` and ``reject_reason``
+    (selectors' OrderDetail); ``overdue``: the time to pay ran out. A closed order's cash refund is
+    said by the page, which knows the refund.
+    """
+    status = order.status
+    if status == OrderStatus.AWAITING_PAYMENT:
+        cash = formats.localize(order.cash_total)
+        if overdue:
+            return _("The time to pay has run out. The order will be cancelled shortly and your points returned.")
+        if order.pay_by:
+            time = formats.time_format(timezone.localtime(order.pay_by), "H:i")
+            return _("Pay ¥%(cash)s by %(time)s, or the order is cancelled and your points come back.") % {
+                "cash": cash,
+                "time": time,
+            }
+        return _("Pay ¥%(cash)s to complete the order.") % {"cash": cash}
+    if status == OrderStatus.APPROVED:
+        return _("Your order is being packed and will ship soon.") if order.physical else _("Approved.")
+    if status == OrderStatus.COMPLETED:
+        return _("Your code is ready below.") if order.code else _("All done. Enjoy!")
+    if status == OrderStatus.REJECTED:
+        return _("The mall could not accept this order: %(reason)s. Your points were refunded.") % {
+            "reason": order.reject_reason
+        }
+    return {
+        OrderStatus.PENDING_REVIEW: _("The mall is checking your order. This page shows when it is approved."),
+        OrderStatus.SHIPPED: _("On its way. Confirm receipt once it arrives."),
+        OrderStatus.DELIVERED: _("Delivered. Confirm receipt and tell other members what you think."),
+        OrderStatus.CANCELLED: _("This order was cancelled and its points were refunded."),
+    }.get(status, "")
+
+
+def codes_imported_note(*, n: int) -> str:
+    """The note on the stock movement of a code import: "<n> codes imported"."""
+    return event_note(CODES_IMPORTED, n=n)
+
+
+@register(CODES_IMPORTED)
+def _codes_imported(params: Params) -> str:
+    return ngettext("%(n)s code imported", "%(n)s codes imported", params["n"]) % {"n": params["n"]}
+
+
 @register(REDEEMED)
 def _redeemed(params: Params) -> str:
     return _("Redeemed: %(name)s ×%(quantity)s") % {"name": localized(params["name"]), "quantity": params["quantity"]}
@@ -124,7 +174,7 @@ def event_note(code: str, **params: object) -> str:
 
 
 def note_text(note: str) -> str:
-    """An order event's note as the reader reads it: a note the mall wrote (``event_note``) in
+    """An order event's (or stock movement's) note as the reader reads it: a note the mall wrote (``event_note``) in
     their language, a person's note as written."""
     if not note.startswith("catalog."):
         return note

@@ -2,7 +2,8 @@
 
 The one table every layer asks (services check a transition with ``transition_target``,
 selectors and views expose flags from ``allows``, the admin offers what ``allows`` permits,
-queries filter by the sets below). Pure: no ORM, no clock (``now`` is passed in).
+queries filter by the sets below and by ``overdue_filter``). Pure: no queries, no clock
+(``now`` is passed in).
 
 Anchor: django-oscar ``order/abstract_models.py`` (``pipeline``, ``available_statuses()``,
 ``set_status()``); here the pipeline is keyed by action rather than by status, because the
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from django.db.models import Q
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
@@ -130,8 +132,8 @@ ORDER_TABS: dict[str, tuple[str, ...]] = {
     "closed": tuple(sorted(CLOSED)),  # cancelled, rejected
 }
 
-# The happy path, for the member's progress stepper.
-_ROAD = (S.AWAITING_PAYMENT, S.PENDING_REVIEW, S.APPROVED, S.SHIPPED, S.DELIVERED, S.COMPLETED)
+# The happy path, for the member's progress stepper (and the demo, which walks orders along it).
+ROAD = (S.AWAITING_PAYMENT, S.PENDING_REVIEW, S.APPROVED, S.SHIPPED, S.DELIVERED, S.COMPLETED)
 
 
 # --- Questions --------------------------------------------------------------------------------
@@ -209,6 +211,15 @@ def payment_overdue(order_or_pay_by: _Payable | datetime | None, now: datetime) 
     return pay_by is not None and pay_by <= now
 
 
+def overdue_filter(now: datetime) -> Q:
+    """``payment_overdue`` as a query filter on Order: still awaiting payment and ``pay_by <= now``.
+
+    Keep the two in step: the sweep lists orders with this, then re-checks each with
+    ``payment_overdue`` under its lock.
+    """
+    return Q(status__in=TRANSITIONS[Action.CANCEL_UNPAID].sources, pay_by__lte=now)
+
+
 def payable(order, now: datetime) -> bool:
     """The member may still pay: awaiting payment, not paid, time not run out (``status``, ``pay_by``, ``paid_at``)."""
     return order.status in AWAITING_PAYMENT and order.paid_at is None and not payment_overdue(order.pay_by, now)
@@ -219,12 +230,12 @@ def progress(status: str, *, has_cash: bool, physical: bool) -> list[tuple[str, 
 
     Milestones: "placed", "paid" (cash orders), "shipped" and "delivered" (parcels), "completed".
     """
-    reached = _ROAD.index(status) if status in _ROAD else -1
+    reached = ROAD.index(status) if status in ROAD else -1
     steps = [("placed", True)]
     if has_cash:
-        steps.append(("paid", reached > _ROAD.index(S.AWAITING_PAYMENT)))
+        steps.append(("paid", reached > ROAD.index(S.AWAITING_PAYMENT)))
     if physical:
-        steps.append(("shipped", reached >= _ROAD.index(S.SHIPPED)))
-        steps.append(("delivered", reached >= _ROAD.index(S.DELIVERED)))
-    steps.append(("completed", reached >= _ROAD.index(S.COMPLETED)))
+        steps.append(("shipped", reached >= ROAD.index(S.SHIPPED)))
+        steps.append(("delivered", reached >= ROAD.index(S.DELIVERED)))
+    steps.append(("completed", reached >= ROAD.index(S.COMPLETED)))
     return steps

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -27,6 +28,7 @@ from catalog.exceptions import InvalidNotificationError, InvalidTransitionError,
 from catalog.models import Order
 from pointsmall.kernel import clock
 from pointsmall.kernel.errors import error_response, error_text, message_error
+from pointsmall.kernel.transactions import after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +64,9 @@ def payment_start(request: HttpRequest, order_pk: int) -> HttpResponse:
             return render(request, "catalog/payments/offline.html", {"order": order, "start": start})
         expired = order_states.payment_overdue(order, timezone.now())
         return render(
-            request, "catalog/payments/start.html", {"order": order, "expired": expired, "deadline": _deadline(order)}
+            request,
+            "catalog/payments/start.html",
+            {"order": order, "expired": expired, "payable": not expired, "deadline": _deadline(order)},
         )
     try:
         start = services.payment_begin(order_id=order.pk, member_id=request.user.pk)
@@ -95,18 +99,20 @@ def sandbox_gateway(request: HttpRequest, reference: str) -> HttpResponse:
 def sandbox_pay(request: HttpRequest, reference: str) -> HttpResponse:
     """The member pays on the test gateway: the gateway notifies the mall asynchronously, signed."""
     order = _sandbox_order(request, reference)
-    if order.status not in order_states.AWAITING_PAYMENT or order.paid_at is not None:
-        messages.info(request, _("There is nothing left to pay for this order."))
-        return redirect("payment_status", order_pk=order.pk)
-    if order_states.payment_overdue(order, timezone.now()):
-        messages.error(
-            request, _("This payment expired at %(time)s. Nothing was charged.") % {"time": _deadline(order)}
-        )
+    now = timezone.now()
+    if not order_states.payable(order, now):
+        if order.paid_at is None and order_states.payment_overdue(order, now):
+            messages.error(
+                request, _("This payment expired at %(time)s. Nothing was charged.") % {"time": _deadline(order)}
+            )
+        else:
+            messages.info(request, _("There is nothing left to pay for this order."))
         return redirect("payment_status", order_pk=order.pk)
     # The gateway notifies the mall where the member reached it (any host and port), unless
     # CATALOG_PAYMENT_CALLBACK_BASE says otherwise.
     callback = payments.notify_url("payment_callback_sandbox", payments.callback_base(request))
-    payment_jobs.sandbox_gateway_deliver.delay(reference, callback)
+    # Through after_commit like every side effect: a broker error is logged, the member still sees the page.
+    after_commit(lambda: payment_jobs.sandbox_gateway_deliver.delay(reference, callback))
     messages.info(
         request,
         _("The gateway accepted your payment. Your order goes ahead as soon as the gateway confirms it to the mall."),
@@ -141,26 +147,47 @@ def _in_english(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRe
     return wrapped
 
 
+def _verified_and_applied(
+    request: HttpRequest, kind: str, verify: Callable[[HttpRequest], Any], apply: Callable[[Any], Any]
+) -> tuple[Any, Any] | HttpResponse:
+    """A gateway's callback: ``verify`` its signed notification, then ``apply`` it.
+
+    Returns (notification, what ``apply`` returned); or, when either refuses it with an
+    InvalidNotificationError, the 400 answer, after logging the refusal (``kind``: "payment", "refund").
+    """
+    try:
+        notification = verify(request)
+        return notification, apply(notification)
+    except InvalidNotificationError as error:
+        logger.warning(
+            "sandbox %s callback refused (%s) from %s: %s", kind, error.code, request.META.get("REMOTE_ADDR"), error
+        )
+        return error_response(request, error)
+
+
 @csrf_exempt  # the gateway's servers post here: the HMAC signature is the authentication
 @require_POST
 @_in_english
 def payment_callback_sandbox(request: HttpRequest) -> HttpResponse:
     """The sandbox gateway's signed notification. 200: paid (or already was); 400: refused; 409: too late."""
     backend = payments.backend_named(PaymentBackendName.SANDBOX)
-    try:
-        notification = backend.verify_notification(request)
-        outcome = services.payment_notification_apply(
-            notification=notification, backend=backend.name, callback_base=payments.callback_base(request)
-        )
-    except InvalidNotificationError as error:
-        logger.warning(
-            "sandbox payment callback refused (%s) from %s: %s", error.code, request.META.get("REMOTE_ADDR"), error
-        )
-        return error_response(request, error)
-    except InvalidTransitionError as error:
-        logger.error("sandbox payment %s could not be applied: %s", notification.reference, error)
-        # The gateway reads "conflict: …" (409): the payment is real but the order can't take it.
-        return HttpResponse(f"conflict: {error_text(error)}", status=error.http_status, content_type="text/plain")
+
+    def apply(notification):
+        try:
+            return services.payment_notification_apply(
+                notification=notification, backend=backend.name, callback_base=payments.callback_base(request)
+            )
+        except InvalidTransitionError as error:
+            logger.error("sandbox payment %s could not be applied: %s", notification.reference, error)
+            # The gateway reads "conflict: …" (409): the payment is real but the order can't take it.
+            return HttpResponse(f"conflict: {error_text(error)}", status=error.http_status, content_type="text/plain")
+
+    applied = _verified_and_applied(request, "payment", backend.verify_notification, apply)
+    if isinstance(applied, HttpResponse):
+        return applied
+    notification, outcome = applied
+    if isinstance(outcome, HttpResponse):
+        return outcome
     if outcome == services.PaymentOutcome.LATE:
         # Acknowledged (a gateway retries anything else for a day): the order stays cancelled,
         # and the mall has opened a refund of this payment, which it asks the gateway for.
@@ -181,14 +208,15 @@ def payment_callback_sandbox(request: HttpRequest) -> HttpResponse:
 def refund_callback_sandbox(request: HttpRequest) -> HttpResponse:
     """The sandbox gateway's signed refund confirmation. 200: applied, already applied or superseded; 400: refused."""
     backend = payments.backend_named(PaymentBackendName.SANDBOX)
-    try:
-        notification = backend.verify_refund_notification(request)
-        outcome = services.refund_notification_apply(notification=notification, backend=backend.name)
-    except InvalidNotificationError as error:
-        logger.warning(
-            "sandbox refund callback refused (%s) from %s: %s", error.code, request.META.get("REMOTE_ADDR"), error
-        )
-        return error_response(request, error)
+    applied = _verified_and_applied(
+        request,
+        "refund",
+        backend.verify_refund_notification,
+        lambda notification: services.refund_notification_apply(notification=notification, backend=backend.name),
+    )
+    if isinstance(applied, HttpResponse):
+        return applied
+    _notification, outcome = applied
     body = {
         services.RefundOutcome.ALREADY_PROCESSED: "already processed",
         services.RefundOutcome.SUPERSEDED: "superseded: a later attempt is under way",
@@ -212,6 +240,7 @@ def payment_status(request: HttpRequest, order_pk: int) -> HttpResponse:
             "expired": expired,
             "cancelled": order.status in order_states.CANCELLED,
             # Refresh while a started payment may still be confirmed by the gateway's notification.
+            "payable": waiting and not expired,  # the pay button (payments/partials/pay_actions.html)
             "refresh": waiting and not expired and bool(order.payment_reference),
             "deadline": _deadline(order),
             "cash": selectors.order_cash(member_id=request.user.pk, order_id=order.pk),

@@ -127,6 +127,18 @@ class PaymentBackend(ABC):
     def start(self, order: Order) -> PaymentStart:
         """How the member pays ``order`` (which already has its payment reference)."""
 
+    def _start(self, order: Order, *, redirect_url: str = "", instructions: str = "") -> PaymentStart:
+        """The PaymentStart of ``order`` (its reference, cash amount and deadline) through this backend."""
+        return PaymentStart(
+            backend=self.name,
+            order_id=order.pk,
+            reference=order.payment_reference,
+            amount=order.cash_total,
+            pay_by=order.pay_by,
+            redirect_url=redirect_url,
+            instructions=instructions,
+        )
+
     @abstractmethod
     def verify_notification(self, request: HttpRequest) -> Notification:
         """The gateway's report in ``request``, verified; raises InvalidNotificationError."""
@@ -167,14 +179,7 @@ class OfflineBackend(PaymentBackend):
             "%(reference)s. Your order goes ahead as soon as an operator confirms the payment; if it has not "
             "arrived by then, the order is cancelled and your points are refunded."
         ) % {"amount": _money(order.cash_total), "deadline": deadline, "reference": order.payment_reference}
-        return PaymentStart(
-            backend=self.name,
-            order_id=order.pk,
-            reference=order.payment_reference,
-            amount=order.cash_total,
-            pay_by=order.pay_by,
-            instructions=instructions,
-        )
+        return self._start(order, instructions=instructions)
 
     def verify_notification(self, request: HttpRequest) -> Notification:
         # There is no gateway to hear from: an operator's admin action is the confirmation.
@@ -288,14 +293,7 @@ class SandboxBackend(PaymentBackend):
     refund_callback = "refund_callback_sandbox"
 
     def start(self, order: Order) -> PaymentStart:
-        return PaymentStart(
-            backend=self.name,
-            order_id=order.pk,
-            reference=order.payment_reference,
-            amount=order.cash_total,
-            pay_by=order.pay_by,
-            redirect_url=reverse("payment_sandbox_gateway", args=[order.payment_reference]),
-        )
+        return self._start(order, redirect_url=reverse("payment_sandbox_gateway", args=[order.payment_reference]))
 
     def verify_notification(self, request: HttpRequest) -> Notification:
         return verify_signed(request.body, request.headers.get(SIGNATURE_HEADER, ""))

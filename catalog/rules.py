@@ -1,4 +1,4 @@
-"""Pure pricing and limit rules of the catalog: no ORM, no clock."""
+"""Pure pricing, limit and "redeemable" rules of the catalog: no ORM, no clock."""
 
 from __future__ import annotations
 
@@ -34,3 +34,21 @@ def price_for(*, regular: int, sale: int | None, price_percent: int) -> Price:
 def in_window(now: datetime, starts: datetime | None, ends: datetime | None) -> bool:
     """Inclusive start, exclusive end; an open side is unbounded."""
     return (starts is None or now >= starts) and (ends is None or now < ends)
+
+
+# Redeemable: members may redeem a product at all only while it is on the shelf and its category
+# is shown. The same rule in its two forms: lookups for the selectors' filters
+# (``.filter(**REDEEMABLE)``, ``Q(**REDEEMABLE)``) and ``redeemable`` for a loaded product (the
+# redemption service). The sale window is checked apart: it has refusals of its own.
+REDEEMABLE: dict[str, bool] = {"on_shelf": True, "category__active": True}
+
+
+def redeemable(*, on_shelf: bool, category_active: bool) -> bool:
+    """``REDEEMABLE`` for one product: on the shelf, in an active category."""
+    return on_shelf and category_active
+
+
+def order_reference(order_id: int) -> str:
+    """The ledger reference of everything an order books (its spend, refund, effect, review points):
+    "catalog.order:<id>". Idempotency keys add the step: ``f"{order_reference(pk)}:spend"``."""
+    return f"catalog.order:{order_id}"

@@ -330,6 +330,7 @@ NOTICES = [
     ),
     ("catalog.payment_timeout", {}, "Payment not received in time", "", "超时未支付", ""),
     ("catalog.coupon_used", {}, "Coupon used in store", "", "优惠券已在门店核销", ""),
+    ("catalog.codes_imported", {"n": 3}, "3 codes imported", "", "已导入3个兑换码", ""),
     (
         "catalog.coupon_second_use_refused",
         {"used_at": "2026-05-01 10:30", "used_by": "Till 1"},

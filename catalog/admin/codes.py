@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from catalog import notices
 from catalog.models import (
     Code,
     StockMovement,
@@ -58,11 +59,17 @@ class CodeAdmin(ReadOnlyAdmin):
 
 @admin.register(StockMovement)
 class StockMovementAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "product", "delta", "stock_after", "reason", "order", "actor", "note")
+    list_display = ("created_at", "product", "delta", "stock_after", "reason", "order", "actor", "shown_note")
     list_filter = ("reason", ("created_at", admin.DateFieldListFilter))
     search_fields = ("product__name_zh", "product__name_en", "note")
     list_select_related = ("product", "order", "actor")
     date_hierarchy = "created_at"
     ordering = ("-pk",)
-    fields = ("product", "delta", "stock_after", "reason", "order", "actor", "note", "created_at")
+    fields = ("product", "delta", "stock_after", "reason", "order", "actor", "shown_note", "created_at")
+    readonly_fields = ("shown_note",)
     show_full_result_count = False
+
+    @admin.display(description=_("note"))
+    def shown_note(self, obj: StockMovement) -> str:
+        """A note the mall wrote, in the operator's language; a person's note as written."""
+        return notices.note_text(obj.note)

@@ -17,14 +17,14 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from catalog import notices, order_states, payments, services
+from catalog import notices, order_states, payments, rules, services
 from catalog.admin.forms import (
     CARRIERS,
     RejectForm,
     ShipForm,
 )
 from catalog.admin.refunds import REFUND_PERMISSION, CashRefundFilter, RefundRecordForm, refund_pill, refund_summary
-from catalog.enums import PaymentBackendName, RefundStatus
+from catalog.enums import RefundStatus
 from catalog.models import (
     CashRefund,
     Code,
@@ -56,9 +56,14 @@ class OrderEventInline(ReadOnlyInline):
 class OrderStockMovementInline(ReadOnlyInline):
     model = StockMovement
     fk_name = "order"
-    fields = ("created_at", "delta", "stock_after", "reason", "actor", "note")
+    fields = ("created_at", "delta", "stock_after", "reason", "actor", "shown_note")
     readonly_fields = fields
     verbose_name_plural = _("stock movements")
+
+    @admin.display(description=_("note"))
+    def shown_note(self, obj: StockMovement) -> str:
+        """A note the mall wrote, in the operator's language; a person's note as written."""
+        return notices.note_text(obj.note)
 
 
 class _Echo:
@@ -287,7 +292,9 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("ledger entries"))
     def ledger_links(self, obj: Order) -> str:
-        entries = reverse("admin:points_entry_changelist") + "?" + urlencode({"reference": f"catalog.order:{obj.pk}"})
+        entries = (
+            reverse("admin:points_entry_changelist") + "?" + urlencode({"reference": rules.order_reference(obj.pk)})
+        )
         if not obj.spend_entry_id:
             return format_html('<a href="{}">{}</a>', entries, _("All ledger entries of this order"))
         spend = reverse("admin:points_entry_change", args=[obj.spend_entry_id])
@@ -419,19 +426,12 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Confirm cash payment received (offline)"), permissions=["change"])
     def confirm_cash_payment(self, request: HttpRequest, queryset: QuerySet) -> None:
-        sandbox = set(queryset.filter(payment_backend=PaymentBackendName.SANDBOX).values_list("pk", flat=True))
-
-        def confirm(order_id: int) -> None:
-            if order_id in sandbox:
-                raise DomainError(_("paid through the sandbox gateway: its signed notification confirms the payment."))
-            services.order_mark_paid(
-                order_id=order_id, payment_reference=f"offline:{request.user.pk}:{order_id}", actor_id=request.user.pk
-            )
-
         self._each(
             request,
             queryset,
-            confirm,
+            lambda order_id: services.order_mark_paid(
+                order_id=order_id, payment_reference=f"offline:{request.user.pk}:{order_id}", actor_id=request.user.pk
+            ),
             lambda n: ngettext("Payment confirmed for %(n)d order.", "Payment confirmed for %(n)d orders.", n),
         )
 

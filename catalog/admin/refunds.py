@@ -16,13 +16,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from catalog import refund_states
 from catalog.enums import RefundStatus
 from catalog.models import CashRefund, Order
 from pointsmall.kernel import clock
 from pointsmall.kernel.admin import ReadOnlyAdmin
 
 REFUND_PERMISSION = "catalog.change_cashrefund"
-OWED = (RefundStatus.DUE, RefundStatus.FAILED)
 
 
 def _when(value) -> str:
@@ -48,9 +48,11 @@ class CashRefundFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Order]) -> QuerySet[Order]:
-        statuses = {"due": OWED, "failed": (RefundStatus.FAILED,), "refunded": (RefundStatus.REFUNDED,)}.get(
-            self.value() or ""
-        )
+        statuses = {
+            "due": refund_states.OWED,
+            "failed": (RefundStatus.FAILED,),
+            "refunded": (RefundStatus.REFUNDED,),
+        }.get(self.value() or "")
         if statuses is None:
             return queryset
         return queryset.filter(Exists(CashRefund.objects.filter(order=OuterRef("pk"), status__in=statuses)))
@@ -83,7 +85,7 @@ def refund_summary(order: Order) -> str:
                     refund.settled_reference,
                 )
             )
-        if refund.status != RefundStatus.REFUNDED and refund.failure:
+        if refund_states.owed(refund.status) and refund.failure:
             facts.append(format_html('<span class="pm-failure">{} {}</span>', _("last failure:"), refund.failure))
         if refund.retry_at:
             facts.append(format_html("{} {}", _("next automatic try"), _when(refund.retry_at)))

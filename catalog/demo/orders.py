@@ -12,21 +12,12 @@ from django.contrib.auth.models import Group
 
 from accounts import selectors as accounts_selectors
 from accounts import services as accounts_services
-from catalog import services
+from catalog import order_states, services
 from catalog.demo.data import ADDRESSES, DEMO_PIN, ORDERS, SHOP_STAFF
 from catalog.enums import OrderStatus, ProductKind
 from catalog.models import Code, Order, Product
+from catalog.order_states import Action, Actor
 from pointsmall.kernel.errors import DomainError
-
-# The happy path an order walks, one _step at a time.
-FORWARD = [
-    OrderStatus.AWAITING_PAYMENT,
-    OrderStatus.PENDING_REVIEW,
-    OrderStatus.APPROVED,
-    OrderStatus.SHIPPED,
-    OrderStatus.DELIVERED,
-    OrderStatus.COMPLETED,
-]
 
 
 def seed_shop_staff(stdout) -> None:
@@ -77,15 +68,16 @@ def _step(order: Order, admin_id: int | None) -> Order:
 
 
 def _advance(order: Order, target: str, admin_id: int | None) -> Order:
-    if target == OrderStatus.REJECTED and order.status in (OrderStatus.PENDING_REVIEW, OrderStatus.APPROVED):
+    if target == OrderStatus.REJECTED and order_states.allows(Action.REJECT, order.status, by=Actor.OPERATOR):
         return services.order_reject(
             order_id=order.pk, actor_id=admin_id, reason="Only one limited edition per household"
         )
-    if target == OrderStatus.CANCELLED and order.status in (OrderStatus.PENDING_REVIEW, OrderStatus.APPROVED):
+    if target == OrderStatus.CANCELLED and order_states.allows(Action.CANCEL, order.status, by=Actor.MEMBER):
         return services.order_cancel(order_id=order.pk, member_id=order.member_id, reason="Ordered the wrong colour")
-    if target not in FORWARD:
+    road = order_states.ROAD  # the happy path an order walks, one _step at a time
+    if target not in road:
         return order
-    while order.status in FORWARD and FORWARD.index(order.status) < FORWARD.index(target):
+    while order.status in road and road.index(order.status) < road.index(target):
         order = _step(order, admin_id)
     return order
 

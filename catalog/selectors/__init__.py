@@ -9,12 +9,8 @@ from catalog.selectors.common import (
     review_view,
 )
 from catalog.selectors.orders import (
-    CANCELLABLE,
-    LIVE_STATUSES,
     ORDER_TABS,
     ORDERS_PAGE_SIZE,
-    RECEIVABLE,
-    REVIEWABLE,
     CashRefundView,
     CodeView,
     OrderCash,
@@ -57,15 +53,11 @@ from catalog.selectors.products import (
 
 __all__ = [
     "ALSO_LIKE_SIZE",
-    "CANCELLABLE",
     "CO_BUYERS_SAMPLE",
     "HISTORY_SAMPLE",
-    "LIVE_STATUSES",
     "ORDERS_PAGE_SIZE",
     "ORDER_TABS",
     "PAGE_SIZE",
-    "RECEIVABLE",
-    "REVIEWABLE",
     "REVIEWS_SHOWN",
     "SHELF_SIZE",
     "CampaignBanner",

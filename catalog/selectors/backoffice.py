@@ -12,7 +12,7 @@ from datetime import datetime
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, Window
 from django.db.models.functions import Coalesce
 
-from catalog import payments
+from catalog import payments, refund_states
 from catalog.enums import RefundReason, RefundStatus
 from catalog.models import CashRefund, Code, Order, Product, StockMovement
 
@@ -100,17 +100,20 @@ def stock_audit(*, product_id: int, stock: int) -> StockAudit:
 def cash_refunds_to_record(*, orders: QuerySet[Order]) -> tuple[list[CashRefund], list[CashRefund]]:
     """(refunds an operator may record as paid back by hand, the other owed ones) of ``orders``.
 
-    Owed is due or failed. A gateway refund still due is the gateway's: paying it by hand as
-    well would pay twice, so only due refunds of offline payments and failed gateway refunds
-    are recordable. Both lists by order, then refund.
+    Owed and recordable as ``refund_states`` says (owed: due or failed; recordable: failed, or
+    due of an offline payment). Both lists by order, then refund.
     """
     owed = list(
-        CashRefund.objects.filter(order__in=orders, status__in=(RefundStatus.DUE, RefundStatus.FAILED))
+        CashRefund.objects.filter(order__in=orders, status__in=refund_states.OWED)
         .select_related("order", "member")
         .order_by("order_id", "pk")
     )
     recordable = [
-        r for r in owed if r.status == RefundStatus.FAILED or not payments.backend_named(r.backend).refunds_by_gateway
+        r
+        for r in owed
+        if refund_states.recordable_by_hand(
+            r.status, refunds_by_gateway=payments.backend_named(r.backend).refunds_by_gateway
+        )
     ]
     return recordable, [r for r in owed if r not in recordable]
 

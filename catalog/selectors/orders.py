@@ -16,8 +16,8 @@ from django.db.models import (
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog import notices, order_states, payments
-from catalog.enums import OrderStatus, ProductKind, RefundReason, RefundStatus
+from catalog import notices, order_states, payments, refund_states
+from catalog.enums import OrderStatus, ProductKind, RefundReason
 from catalog.models import (
     CashRefund,
     Code,
@@ -32,32 +32,19 @@ from pointsmall.kernel.masking import mask_phone
 
 ORDERS_PAGE_SIZE = 10
 
-# The sets come from the one table of order states (kept here under their old names for callers).
-# Orders that count as a redemption (the others gave their points back).
-LIVE_STATUSES = sorted(order_states.LIVE)
-CANCELLABLE = order_states.CANCELLABLE
-RECEIVABLE = order_states.RECEIVABLE
-REVIEWABLE = order_states.REVIEWABLE
-
 
 # --- Orders ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class OrderRow:
-    id: int
-    product_id: int
-    product_name: str
-    kind: str
-    quantity: int
-    unit_points: int
-    points_total: int
-    cash_total: Decimal
+class _OrderFlags:
+    """What the member may do with an order, asked of order_states (one answer for list and detail).
+
+    Needs ``status``, ``pay_by``, ``paid_at`` and ``reviewed`` on the view it is mixed into.
+    """
+
     status: str
-    status_label: str
-    created_at: datetime
     pay_by: datetime | None
-    thumb_url: str
+    paid_at: datetime | None
     reviewed: bool
 
     @property
@@ -70,11 +57,36 @@ class OrderRow:
 
     @property
     def can_pay(self) -> bool:
-        return self.awaiting_payment and not self.payment_overdue
+        return order_states.payable(self, timezone.now())
 
     @property
     def can_review(self) -> bool:
         return order_states.allows(Action.REVIEW, self.status) and not self.reviewed
+
+
+@dataclass(frozen=True)
+class _OrderBase(_OrderFlags):
+    """What a row of "My orders" and the order page both show."""
+
+    id: int
+    product_id: int
+    product_name: str
+    kind: str
+    quantity: int
+    unit_points: int
+    points_total: int
+    cash_total: Decimal
+    status: str
+    status_label: str
+    created_at: datetime
+    pay_by: datetime | None
+    paid_at: datetime | None
+    thumb_url: str
+
+
+@dataclass(frozen=True)
+class OrderRow(_OrderBase):
+    reviewed: bool
 
 
 def _order_name(order: Order) -> str:
@@ -115,6 +127,7 @@ def order_page(*, member_id: int, tab: str = "all", page: int | str = 1, per_pag
             status_label=o.get_status_display(),
             created_at=o.created_at,
             pay_by=o.pay_by,
+            paid_at=o.paid_at,
             thumb_url=media_url("thumb_list", o.thumb),
             reviewed=bool(o.reviewed),
         )
@@ -162,23 +175,10 @@ class ProgressStep:
 
 
 @dataclass(frozen=True)
-class OrderDetail:
-    id: int
-    product_id: int
-    product_name: str
+class OrderDetail(_OrderBase):
     product_on_shelf: bool
-    kind: str
     kind_label: str
-    quantity: int
-    unit_points: int
-    points_total: int
     points_saved: int
-    cash_total: Decimal
-    status: str
-    status_label: str
-    created_at: datetime
-    pay_by: datetime | None
-    paid_at: datetime | None
     recipient: str
     phone_masked: str
     address: str
@@ -186,26 +186,22 @@ class OrderDetail:
     carrier: str
     tracking_number: str
     reject_reason: str
-    thumb_url: str
     events: list[OrderEventView]
     code: CodeView | None
     review: ReviewView | None
 
     @property
-    def awaiting_payment(self) -> bool:
-        return order_states.allows(Action.PAY, self.status)
+    def reviewed(self) -> bool:
+        return self.review is not None
 
     @property
     def closed(self) -> bool:
         return self.status in order_states.CLOSED
 
     @property
-    def payment_overdue(self) -> bool:
-        return order_states.payment_overdue(self, timezone.now())
-
-    @property
-    def can_pay(self) -> bool:
-        return self.awaiting_payment and not self.payment_overdue
+    def status_note(self) -> str:
+        """What the status means for the member, in their language (the cash refund is said apart)."""
+        return notices.order_status_note(self, overdue=self.payment_overdue)
 
     @property
     def can_cancel(self) -> bool:
@@ -214,10 +210,6 @@ class OrderDetail:
     @property
     def can_confirm_receipt(self) -> bool:
         return self.status in order_states.RECEIVABLE
-
-    @property
-    def can_review(self) -> bool:
-        return order_states.allows(Action.REVIEW, self.status) and self.review is None
 
     @property
     def physical(self) -> bool:
@@ -315,7 +307,7 @@ class CashRefundView:
     @property
     def owed(self) -> bool:
         """The money is still on its way back (due, or failed and being retried)."""
-        return self.status != RefundStatus.REFUNDED
+        return refund_states.owed(self.status)
 
     @property
     def late_payment(self) -> bool:

@@ -28,7 +28,7 @@ from django.db.models import (
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from catalog import rules
+from catalog import order_states, rules
 from catalog.enums import ProductKind, SortOrder
 from catalog.models import (
     Category,
@@ -41,7 +41,6 @@ from catalog.models import (
     stock_is_few_left,
 )
 from catalog.selectors.common import ReviewView, media_url, review_view
-from catalog.selectors.orders import LIVE_STATUSES
 from catalog.selectors.pricing import MemberPricing, tier_names
 from points import selectors as points_selectors
 from points.enums import EarningSource
@@ -409,12 +408,12 @@ def product_detail(*, product_id: int, pricing: MemberPricing) -> ProductDetail 
     shelf = _cards_queryset(now, pricing).filter(_listed(now)).exclude(pk=product.pk)
     same_category = shelf.filter(category_id=product.category_id).order_by("-sold", "-sort_weight", "-pk")
     buyers = (
-        Order.objects.filter(product_id=product.pk, status__in=LIVE_STATUSES)
+        Order.objects.filter(product_id=product.pk, status__in=order_states.LIVE)
         .order_by("-created_at")
         .values("member_id")[:CO_BUYERS_SAMPLE]
     )
     their_other_items = (
-        Order.objects.filter(member_id__in=Subquery(buyers), status__in=LIVE_STATUSES)
+        Order.objects.filter(member_id__in=Subquery(buyers), status__in=order_states.LIVE)
         .exclude(product_id=product.pk)
         .values("product_id")
         .annotate(buyers=Count("member_id", distinct=True))

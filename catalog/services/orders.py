@@ -13,9 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog import locks, notices, order_states
-from catalog.enums import ProductKind, RefundReason
-from catalog.exceptions import OrderNotFoundError, ReasonRequiredError
+from catalog import locks, notices, order_states, rules
+from catalog.enums import PaymentBackendName, ProductKind, RefundReason
+from catalog.exceptions import OrderNotFoundError, ReasonRequiredError, SandboxPaidByGatewayError
 from catalog.models import CashRefund, Code, Order, OrderEvent
 from catalog.order_states import Action, Actor
 from catalog.services import privileges
@@ -92,8 +92,8 @@ def _undo(order: Order, *, actor_id: int | None, note: str) -> None:
         points_services.points_refund(
             user_id=order.member_id,
             spend_entry_id=order.spend_entry_id,
-            idempotency_key=f"catalog.order:{order.pk}:refund",
-            reference=f"catalog.order:{order.pk}",
+            idempotency_key=f"{rules.order_reference(order.pk)}:refund",
+            reference=rules.order_reference(order.pk),
             **notices.refunded(product=order.product, quantity=order.quantity),
         )
     stock_return(product_id=order.product_id, quantity=order.quantity, order_id=order.pk, actor_id=actor_id, note=note)
@@ -218,9 +218,13 @@ def order_mark_paid(*, order_id: int, payment_reference: str, actor_id: int | No
 
     Locks the member's points account, then the order (paying may complete a privilege order,
     which writes the ledger). Safe to call twice: an already paid order with the same
-    reference is returned unchanged.
+    reference is returned unchanged. Raises SandboxPaidByGatewayError when an operator
+    (``actor_id``) confirms an order paid through the sandbox gateway: only its signed
+    notification confirms that payment.
     """
     order = _with_member_lock(order_id)
+    if actor_id is not None and order.payment_backend == PaymentBackendName.SANDBOX:
+        raise SandboxPaidByGatewayError()
     if order.paid_at is not None:
         if order.payment_reference != payment_reference:
             raise order_states.refusal(Action.PAY, order.status)
@@ -255,9 +259,5 @@ def orders_cancel_unpaid(*, now=None) -> int:
     paid or cancelled meanwhile is left alone.
     """
     now = now or timezone.now()
-    due = list(
-        Order.objects.filter(
-            status__in=order_states.TRANSITIONS[Action.CANCEL_UNPAID].sources, pay_by__lte=now
-        ).values_list("pk", flat=True)
-    )
+    due = list(Order.objects.filter(order_states.overdue_filter(now)).values_list("pk", flat=True))
     return sum(_cancel_if_unpaid(order_id=order_id, now=now) for order_id in due)

@@ -23,7 +23,7 @@ from decimal import Decimal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog import locks, order_states
+from catalog import locks, order_states, rules
 from catalog.enums import PrivilegeEffect, ProductKind
 from catalog.exceptions import PrivilegeNotNeededError, PrivilegeUnavailableError
 from catalog.models import Order, OrderEffect, Product
@@ -223,8 +223,8 @@ def order_effect_apply(*, order: Order) -> OrderEffect | None:
         user_id=order.member_id,
         quantity=order.quantity,
         params=EffectParams(tier=effect.tier, days=effect.days, multiplier=effect.multiplier),
-        idempotency_key=f"catalog.order:{order.pk}:effect",
-        reference=f"catalog.order:{order.pk}",
+        idempotency_key=f"{rules.order_reference(order.pk)}:effect",
+        reference=rules.order_reference(order.pk),
     )
     now = timezone.now()
     OrderEffect.objects.filter(pk=effect.pk).update(

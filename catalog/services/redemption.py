@@ -88,7 +88,7 @@ def _sale_points(product: Product, now) -> int | None:
 
 
 def _check_on_sale(product: Product, now) -> None:
-    if not product.on_shelf:
+    if not rules.redeemable(on_shelf=product.on_shelf, category_active=product.category.active):
         raise ProductUnavailableError()
     if product.sale_starts_at and now < product.sale_starts_at:
         raise SaleNotStartedError(start=clock.minute_text(product.sale_starts_at))
@@ -120,7 +120,7 @@ def _check_limits(product: Product, user_id: int, quantity: int, now) -> None:
 
 
 def _product(product_id: int) -> Product:
-    product = Product.objects.filter(pk=product_id).first()
+    product = Product.objects.select_related("category").filter(pk=product_id).first()
     if product is None:
         raise ProductUnavailableError()
     return product
@@ -324,8 +324,8 @@ def _redeem(
     receipt = points_services.points_spend(
         user_id=user_id,
         amount=quote.points_total,
-        idempotency_key=f"catalog.order:{order.pk}:spend",
-        reference=f"catalog.order:{order.pk}",
+        idempotency_key=f"{rules.order_reference(order.pk)}:spend",
+        reference=rules.order_reference(order.pk),
         **notices.redeemed(product=product, quantity=quantity),
     )
     if product.needs_code:

@@ -27,7 +27,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog import locks, payment_jobs, payments
+from catalog import locks, payment_jobs, payments, refund_states
 from catalog.enums import PaymentBackendName, RefundStatus
 from catalog.exceptions import (
     RefundAlreadyRecordedError,
@@ -259,7 +259,9 @@ def cash_refund_record(*, refund_id: int, actor_id: int, reference: str) -> Cash
         raise RefundNotFoundError()
     if refund.status == RefundStatus.REFUNDED:
         raise RefundAlreadyRecordedError(time=clock.minute_text(refund.refunded_at))
-    if refund.status == RefundStatus.DUE and payments.backend_named(refund.backend).refunds_by_gateway:
+    if not refund_states.recordable_by_hand(
+        refund.status, refunds_by_gateway=payments.backend_named(refund.backend).refunds_by_gateway
+    ):
         raise RefundInProgressError()
     now = timezone.now()
     CashRefund.objects.filter(pk=refund.pk).update(
@@ -305,6 +307,6 @@ def cash_refunds_retry_due(*, now: datetime | None = None) -> int:
             continue
         retried += 1
     for refund_id in lost:
-        payment_jobs.cash_refund_request.delay(refund_id)
+        _ask_on_commit(refund_id)  # a broker error is logged, and the sweep goes on with the others
         retried += 1
     return retried

@@ -14,7 +14,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from catalog import locks, notices, order_states
+from catalog import locks, notices, order_states, rules
 from catalog.exceptions import (
     AlreadyReviewedError,
     InvalidReviewError,
@@ -79,7 +79,7 @@ def review_post(
         user_id=member_id,
         source=EarningSource.REVIEW,
         idempotency_key=f"catalog.review:{order.pk}",
-        reference=f"catalog.order:{order.pk}",
+        reference=rules.order_reference(order.pk),
         **notices.review_points(product=order.product),
     )
     if award.replayed:
@@ -115,7 +115,7 @@ def review_remove(*, review_id: int, actor_id: int) -> int:
             user_id=member_id,
             earn_entry_id=review.points_entry_id,
             idempotency_key=f"catalog.review:{review.order_id}:removed",
-            reference=f"catalog.order:{review.order_id}",
+            reference=rules.order_reference(review.order_id),
             **notices.review_points_removed(product=review.order.product),
         )
         taken = -receipt.amount - receipt.pending_amount + receipt.debt_change

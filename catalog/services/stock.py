@@ -29,9 +29,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
-from catalog import flash_gate, locks
+from catalog import flash_gate, locks, notices
 from catalog.enums import StockReason
 from catalog.exceptions import (
     InvalidStockChangeError,
@@ -41,6 +40,7 @@ from catalog.exceptions import (
     SoldOutError,
 )
 from catalog.models import Code, Product, StockMovement
+from catalog.services import shelf
 from pointsmall.kernel.transactions import after_commit
 
 MAX_CODE_LENGTH = 64
@@ -112,7 +112,7 @@ def stock_take(
         Product.objects.filter(pk=product_id).values_list("auto_off_shelf", "low_stock_threshold").get()
     )
     if stock_after == 0 and auto_off_shelf:
-        Product.objects.filter(pk=product_id).update(on_shelf=False)
+        shelf.products_unshelve(product_ids=[product_id])  # the shelf service is on_shelf's one writer
     if stock_after <= threshold:
         from catalog import jobs  # the job module imports the services
 
@@ -228,6 +228,6 @@ def codes_import(*, product_id: int, text: str, actor_id: int | None) -> CodeImp
             product_id=product.pk,
             quantity=len(new),
             actor_id=actor_id,
-            note=ngettext("%(n)s code imported", "%(n)s codes imported", len(new)) % {"n": len(new)},
+            note=notices.codes_imported_note(n=len(new)),  # read in each reader's language
         )
     return report

@@ -22,8 +22,9 @@ import time_machine
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
-from catalog import payment_jobs, payments, services
+from catalog import payment_jobs, payment_views, payments, services
 from catalog.enums import OrderStatus, PaymentBackendName, RefundReason, RefundStatus
+from catalog.exceptions import SandboxPaidByGatewayError
 from catalog.models import CashRefund, Order, OrderEvent
 from catalog.payments import SIGNATURE_HEADER, SandboxBackend
 from points import selectors as points_selectors
@@ -61,9 +62,16 @@ def member_client(client, buyer):
     return client
 
 
+def _after_commit_at_once(monkeypatch) -> None:
+    """The gateway page hands its task over through after_commit: in production its request holds no
+    transaction, so that is at once; a test runs inside one that never commits, so do it at once here."""
+    monkeypatch.setattr(payment_views, "after_commit", lambda effect, **_kwargs: effect())
+
+
 @pytest.fixture
 def dispatched(monkeypatch) -> list[str]:
     """The references the gateway page handed to its notification task (nothing is sent yet)."""
+    _after_commit_at_once(monkeypatch)
     sent: list[str] = []
     monkeypatch.setattr(
         payment_jobs.sandbox_gateway_deliver, "delay", lambda reference, callback_url="": sent.append(reference)
@@ -74,6 +82,7 @@ def dispatched(monkeypatch) -> list[str]:
 @pytest.fixture
 def dispatched_to(monkeypatch) -> list[tuple[str, str]]:
     """(reference, callback URL) the gateway page handed to its notification task."""
+    _after_commit_at_once(monkeypatch)
     sent: list[tuple[str, str]] = []
     monkeypatch.setattr(
         payment_jobs.sandbox_gateway_deliver,
@@ -169,6 +178,15 @@ def test_sandbox_flow_start_gateway_pay_signed_notification_paid(
     assert done.context["refresh"] is False
     assert "Payment received on 2025-06-01 10:00." in done.content.decode()
     assert points_selectors.spendable_balance(user_id=buyer.pk) == 1500
+
+
+def test_an_operator_cannot_confirm_a_sandbox_payment_by_hand(member_client, order, operator):
+    """Only the gateway's signed notification confirms a sandbox payment (the service refuses, not the admin)."""
+    order = started(member_client, order)
+    before = written(order)
+    with pytest.raises(SandboxPaidByGatewayError):
+        services.order_mark_paid(order_id=order.pk, payment_reference=f"offline:{operator.pk}", actor_id=operator.pk)
+    assert written(order) == before
 
 
 def test_starting_twice_reuses_the_payment_reference(member_client, order):

@@ -252,6 +252,18 @@ def test_an_item_off_the_shelf_is_refused(buyer, make_product, nothing_written):
         redeem(buyer, product)
 
 
+def test_an_item_in_a_hidden_category_is_refused(buyer, make_product, nothing_written):
+    """The service itself refuses it, not only the product page (rules.redeemable)."""
+    product = make_product()
+    product.category.active = False
+    product.category.save(update_fields=["active"])
+    with (
+        nothing_written(),
+        pytest.raises(ProductUnavailableError, match=r"^This item is not available for redemption\.$"),
+    ):
+        redeem(buyer, product)
+
+
 def test_an_unknown_product_is_refused(buyer, make_product, nothing_written):
     product = make_product()
     product.pk += 1000

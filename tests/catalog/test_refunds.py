@@ -331,7 +331,8 @@ def test_a_broker_outage_does_not_fail_the_cancellation_and_the_sweep_asks_again
     monkeypatch.setattr(payment_jobs.cash_refund_request, "delay", sent.append)
     assert services.cash_refunds_retry_due() == 0  # too early: the request may still be on its way
     clock.move_to(T0 + timedelta(minutes=5))
-    assert services.cash_refunds_retry_due() == 1
+    with django_capture_on_commit_callbacks(execute=True):  # the sweep asks through after_commit
+        assert services.cash_refunds_retry_due() == 1
     assert sent == [refund.pk]
 
 
@@ -693,10 +694,11 @@ def test_a_gateway_that_fails_the_refund_through_its_own_notification(due, netwo
     assert refund_state(due)[::4] == (RefundStatus.FAILED, "bank down")
 
 
-def test_an_unanswered_request_is_asked_again_after_half_an_hour(due, asked, clock):
+def test_an_unanswered_request_is_asked_again_after_half_an_hour(due, asked, clock, django_capture_on_commit_callbacks):
     asked.clear()
     assert services.cash_refunds_retry_due(now=T0 + timedelta(minutes=29)) == 0
-    assert services.cash_refunds_retry_due(now=T0 + timedelta(minutes=30)) == 1
+    with django_capture_on_commit_callbacks(execute=True):  # the sweep asks through after_commit
+        assert services.cash_refunds_retry_due(now=T0 + timedelta(minutes=30)) == 1
     assert asked == [due.pk]
     assert refund_state(due)[:2] == (RefundStatus.DUE, 1)
 

@@ -11,9 +11,10 @@ from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import Notification
-from catalog import services
+from catalog import notices, services
 from catalog.enums import ProductKind, StockReason
 from catalog.models import Code, Product, StockMovement
 from tests.catalog.conftest import PIN
@@ -118,6 +119,17 @@ def test_a_correction_removes_stock(admin_client, stocked):
     movement = StockMovement.objects.filter(product=stocked).order_by("pk").last()
     assert (movement.delta, movement.reason, movement.note) == (-3, StockReason.CORRECTION, "stocktake: 3 damaged")
     assert stock_state(stocked) == (17, 2)
+
+
+def test_an_import_notes_its_movement_in_each_readers_language(admin_client, voucher):
+    """The note is stored as a code (catalog.notices), so a Chinese operator does not read English."""
+    admin_client.post(codes_url(voucher), {"text": "N-1\nN-2"})
+    movement = StockMovement.objects.get(product=voucher)
+    assert movement.note == 'catalog.codes_imported {"n":2}'
+    with translation.override("en"):
+        assert notices.note_text(movement.note) == "2 codes imported"
+    page = admin_client.get(reverse("admin:catalog_product_stock", args=[voucher.pk]))
+    assert "2 codes imported" in page_text(page)
 
 
 @pytest.mark.parametrize(
