@@ -37,7 +37,6 @@ from catalog.order_states import Action, Actor
 from catalog.selectors import backoffice
 from pointsmall.kernel import clock
 from pointsmall.kernel.admin import ReadOnlyInline, apply_to_selected
-from pointsmall.kernel.errors import DomainError
 
 
 class OrderEventInline(ReadOnlyInline):

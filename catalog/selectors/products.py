@@ -108,7 +108,7 @@ class ProductCard:
 
 
 def _listed(now: datetime) -> Q:
-    return Q(on_shelf=True, category__active=True) & (Q(sale_ends_at__isnull=True) | Q(sale_ends_at__gt=now))
+    return Q(**rules.REDEEMABLE) & (Q(sale_ends_at__isnull=True) | Q(sale_ends_at__gt=now))
 
 
 def _cards_queryset(now: datetime, pricing: MemberPricing) -> QuerySet[Product]:
@@ -377,7 +377,7 @@ class ProductDetail:
 def product_card(*, product_id: int, pricing: MemberPricing) -> ProductCard | None:
     """One on-shelf product as a card (e.g. for the confirmation page), or None."""
     now = timezone.now()
-    product = _cards_queryset(now, pricing).filter(pk=product_id, on_shelf=True, category__active=True).first()
+    product = _cards_queryset(now, pricing).filter(pk=product_id, **rules.REDEEMABLE).first()
     return _card(product, pricing, tier_names(), now) if product else None
 
 
@@ -388,9 +388,7 @@ def product_detail(*, product_id: int, pricing: MemberPricing) -> ProductDetail 
     co-redeemed strip looks at the product's latest CO_BUYERS_SAMPLE buyers only.
     """
     now = timezone.now()
-    product = (
-        _cards_queryset(now, pricing).defer(None).filter(pk=product_id, on_shelf=True, category__active=True).first()
-    )
+    product = _cards_queryset(now, pricing).defer(None).filter(pk=product_id, **rules.REDEEMABLE).first()
     if product is None:
         return None
     tiers = tier_names()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,7 +20,7 @@ from catalog import (
     payment_jobs,  # noqa: F401 - registers the sandbox gateway's Celery task
     payments,
 )
-from catalog.enums import PaymentBackendName, RefundReason
+from catalog.enums import PaymentBackendName, PaymentOutcome, RefundReason
 from catalog.exceptions import OrderNotFoundError, PaymentExpiredError, PaymentMismatchError
 from catalog.models import CashRefund, Order
 from catalog.order_states import Action
@@ -31,12 +31,6 @@ from points import services as points_services
 from pointsmall.kernel import clock
 
 logger = logging.getLogger(__name__)
-
-
-class PaymentOutcome(models.TextChoices):
-    PAID = "paid"
-    ALREADY_PROCESSED = "already_processed"
-    LATE = "late"
 
 
 @transaction.atomic

@@ -109,7 +109,7 @@ def _check_limits(product: Product, user_id: int, quantity: int, now) -> None:
         return
     orders = Order.objects.filter(member_id=user_id, product=product, status__in=order_states.LIVE)
     if product.per_day_limit is not None:
-        today = clock.business_day_start(clock.business_date(now))
+        today = clock.period_start(now, "day")
         used = orders.filter(created_at__gte=today).aggregate(n=Sum("quantity"))["n"] or 0
         if used + quantity > product.per_day_limit:
             raise DailyLimitReachedError(limit=product.per_day_limit, left=max(product.per_day_limit - used, 0))

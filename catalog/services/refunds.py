@@ -22,13 +22,13 @@ import secrets
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog import locks, payment_jobs, payments, refund_states
-from catalog.enums import PaymentBackendName, RefundStatus
+from catalog.enums import PaymentBackendName, RefundOutcome, RefundStatus
 from catalog.exceptions import (
     RefundAlreadyRecordedError,
     RefundInProgressError,
@@ -52,13 +52,6 @@ AUTOMATIC_ATTEMPTS = len(RETRY_DELAYS) + 1
 # A refund whose request never went out (broker down) or whose confirmation never came is asked for again.
 REQUEST_LOST_AFTER = timedelta(minutes=5)
 CONFIRMATION_LOST_AFTER = timedelta(minutes=30)
-
-
-class RefundOutcome(models.TextChoices):
-    REFUNDED = "refunded"
-    FAILED = "failed"
-    ALREADY_PROCESSED = "already_processed"
-    SUPERSEDED = "superseded"
 
 
 def _gateway_backends() -> list[str]:

@@ -39,7 +39,7 @@ from catalog.exceptions import (
     ReasonRequiredError,
     SoldOutError,
 )
-from catalog.models import Code, Product, StockMovement
+from catalog.models import Code, Product, StockMovement, stock_is_low
 from catalog.services import shelf
 from pointsmall.kernel.transactions import after_commit
 
@@ -113,7 +113,7 @@ def stock_take(
     )
     if stock_after == 0 and auto_off_shelf:
         shelf.products_unshelve(product_ids=[product_id])  # the shelf service is on_shelf's one writer
-    if stock_after <= threshold:
+    if stock_is_low(stock=stock_after, threshold=threshold):
         from catalog import jobs  # the job module imports the services
 
         after_commit(lambda: jobs.low_stock_notify.delay(product_id))
