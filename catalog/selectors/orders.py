@@ -100,6 +100,26 @@ def _order_thumb() -> Subquery:
     )
 
 
+def _order_base(order: Order) -> dict:
+    """The fields of :class:`_OrderBase` from an order loaded with its product and ``thumb``."""
+    return {
+        "id": order.pk,
+        "product_id": order.product_id,
+        "product_name": _order_name(order),
+        "kind": order.kind,
+        "quantity": order.quantity,
+        "unit_points": order.unit_points,
+        "points_total": order.points_total,
+        "cash_total": order.cash_total,
+        "status": order.status,
+        "status_label": order.get_status_display(),
+        "created_at": order.created_at,
+        "pay_by": order.pay_by,
+        "paid_at": order.paid_at,
+        "thumb_url": media_url("thumb_list", order.thumb),
+    }
+
+
 def order_page(*, member_id: int, tab: str = "all", page: int | str = 1, per_page: int = ORDERS_PAGE_SIZE) -> Page:
     """A page of the member's orders, newest first, as OrderRow objects (two queries)."""
     orders = Order.objects.filter(member_id=member_id)
@@ -113,26 +133,7 @@ def order_page(*, member_id: int, tab: str = "all", page: int | str = 1, per_pag
         .order_by("-created_at", "-pk")
     )
     result = Paginator(orders, per_page).get_page(page)
-    result.object_list = [
-        OrderRow(
-            id=o.pk,
-            product_id=o.product_id,
-            product_name=_order_name(o),
-            kind=o.kind,
-            quantity=o.quantity,
-            unit_points=o.unit_points,
-            points_total=o.points_total,
-            cash_total=o.cash_total,
-            status=o.status,
-            status_label=o.get_status_display(),
-            created_at=o.created_at,
-            pay_by=o.pay_by,
-            paid_at=o.paid_at,
-            thumb_url=media_url("thumb_list", o.thumb),
-            reviewed=bool(o.reviewed),
-        )
-        for o in result.object_list
-    ]
+    result.object_list = [OrderRow(**_order_base(o), reviewed=bool(o.reviewed)) for o in result.object_list]
     return result
 
 
@@ -265,22 +266,10 @@ def order_detail(*, member_id: int, order_id: int) -> OrderDetail | None:
     code = Code.objects.filter(order_id=order.pk).values("code", "valid_until", "used_at").first()
     review = Review.objects.filter(order_id=order.pk).select_related("member").first()
     return OrderDetail(
-        id=order.pk,
-        product_id=order.product_id,
-        product_name=_order_name(order),
+        **_order_base(order),
         product_on_shelf=order.product.on_shelf,
-        kind=order.kind,
         kind_label=str(ProductKind(order.kind).label),
-        quantity=order.quantity,
-        unit_points=order.unit_points,
-        points_total=order.points_total,
         points_saved=order.points_saved,
-        cash_total=order.cash_total,
-        status=order.status,
-        status_label=order.get_status_display(),
-        created_at=order.created_at,
-        pay_by=order.pay_by,
-        paid_at=order.paid_at,
         recipient=order.recipient,
         phone_masked=mask_phone(order.phone),
         address=order.address,
@@ -288,7 +277,6 @@ def order_detail(*, member_id: int, order_id: int) -> OrderDetail | None:
         carrier=order.carrier,
         tracking_number=order.tracking_number,
         reject_reason=order.reject_reason,
-        thumb_url=media_url("thumb_list", order.thumb),
         events=events,
         code=CodeView(**code) if code else None,
         review=review_view(review) if review else None,
