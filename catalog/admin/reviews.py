@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from catalog import services
+from catalog import exceptions, services
 from catalog.models import (
     Review,
 )
@@ -46,7 +46,7 @@ class ReviewAdmin(ReadOnlyAdmin):
         for review_id in review_ids:
             try:
                 taken += services.review_remove(review_id=review_id, actor_id=request.user.pk)
-            except services.ReviewNotFoundError:
+            except exceptions.ReviewNotFoundError:
                 continue  # removed meanwhile by someone else: already done
         if taken:
             self.message_user(request, _("Review points taken back: %(points)s.") % {"points": taken}, messages.INFO)

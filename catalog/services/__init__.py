@@ -1,6 +1,5 @@
 """The catalog's public write surface."""
 
-from catalog.exceptions import InvalidStockChangeError, ReviewNotFoundError
 from catalog.services.alerts import low_stock_notify
 from catalog.services.coupons import CouponView, coupon_lookup, coupon_redeem_in_store
 from catalog.services.orders import (
@@ -14,7 +13,6 @@ from catalog.services.orders import (
     order_ship,
     orders_cancel_unpaid,
 )
-from catalog.services.payments import PaymentMismatchError as PaymentMismatchError
 from catalog.services.payments import PaymentOutcome as PaymentOutcome
 from catalog.services.payments import payment_begin as payment_begin
 from catalog.services.payments import payment_notification_apply as payment_notification_apply
@@ -26,7 +24,6 @@ from catalog.services.redemption import (
     redemption_confirmation_sign,
     redemption_quote,
 )
-from catalog.services.refunds import RefundMismatchError as RefundMismatchError
 from catalog.services.refunds import RefundOutcome as RefundOutcome
 from catalog.services.refunds import cash_refund_record as cash_refund_record
 from catalog.services.refunds import cash_refund_request as cash_refund_request
@@ -48,9 +45,7 @@ from catalog.services.views_log import product_view_record
 __all__ = [
     "CodeImportReport",
     "CouponView",
-    "InvalidStockChangeError",
     "Quote",
-    "ReviewNotFoundError",
     "ReviewResult",
     "codes_import",
     "coupon_lookup",

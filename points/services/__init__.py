@@ -1,14 +1,5 @@
 """The ledger's public write surface. No other module writes a points table, ever."""
 
-from points.exceptions import (
-    FutureAsOfError,
-    InvalidExpiryError,
-    InvalidPurchaseError,
-    InvalidTierTrialError,
-    PurchaseNotFoundError,
-    UnknownSourceError,
-    UnknownTierError,
-)
 from points.selectors.identities import identity_hash  # accounts hashes the invited e-mail with the same key
 from points.services._core import Receipt
 from points.services.earning import (
@@ -54,20 +45,13 @@ __all__ = [
     "MAX_TRIAL_DAYS",
     "AwardResult",
     "BatchReport",
-    "FutureAsOfError",
     "ImportReport",
-    "InvalidExpiryError",
-    "InvalidPurchaseError",
-    "InvalidTierTrialError",
     "PurchaseLine",
-    "PurchaseNotFoundError",
     "PurchaseRefundResult",
     "PurchaseResult",
     "RecalculationReport",
     "Receipt",
     "TierTrialResult",
-    "UnknownSourceError",
-    "UnknownTierError",
     "VerifyReport",
     "Violation",
     "account_lock",

@@ -13,8 +13,9 @@ import time_machine
 from django.utils import timezone
 
 from points.enums import EntryKind, ExpiryMode, ExpiryRounding, LotStatus
+from points.exceptions import InvalidExpiryError
 from points.models import Entry
-from points.services import InvalidExpiryError, Receipt
+from points.services import Receipt
 from tests.points.helpers import (
     DEFAULT_EXPIRY,
     SHANGHAI,

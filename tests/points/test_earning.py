@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from points import rules, services
+from points import exceptions, rules, services
 from points.exceptions import InvalidAmountError
 from points.models import Account, Campaign, EarningRule, Entry, IdentityClaim, Tier
 from tests.factories import MemberFactory
@@ -117,7 +117,7 @@ def test_bad_base_points_are_refused_and_write_nothing(member, bad):
 
 
 def test_unknown_source_is_refused(member):
-    with pytest.raises(services.UnknownSourceError):
+    with pytest.raises(exceptions.UnknownSourceError):
         services.points_award(user_id=member.pk, source="hacking", idempotency_key="x")
     assert Entry.objects.count() == 0
 

@@ -12,9 +12,9 @@ from django.db import transaction
 
 from points import services
 from points.enums import EntryKind
-from points.exceptions import InsufficientPointsError
+from points.exceptions import FutureAsOfError, InsufficientPointsError
 from points.models import Account, Entry, Lot, LotMovement
-from points.services import BatchReport, FutureAsOfError
+from points.services import BatchReport
 from tests.factories import MemberFactory
 from tests.points.helpers import (
     NOTHING_DONE,

@@ -43,10 +43,11 @@ from points.exceptions import (
     EntryNotFoundError,
     IdempotencyConflictError,
     InsufficientPointsError,
+    InvalidExpiryError,
     NothingToRefundError,
 )
 from points.models import Account, ExpiryPolicy, Lot
-from points.services import InvalidExpiryError, Receipt
+from points.services import Receipt
 from pointsmall.kernel.errors import DomainError
 from tests.factories import MemberFactory
 

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
-from points import services
+from points import exceptions, services
 from points.exceptions import IdempotencyConflictError
 from points.models import Account, Entry, Purchase, PurchaseRate
 
@@ -77,13 +77,13 @@ def test_category_and_sku_rates_and_exclusions(member):
     ],
 )
 def test_bad_purchases_are_refused_and_write_nothing(member, amount, reason):
-    with pytest.raises(services.InvalidPurchaseError, match=reason):
+    with pytest.raises(exceptions.InvalidPurchaseError, match=reason):
         services.purchase_record(user_id=member.pk, external_id="SO-1", amount=amount)
     assert (Purchase.objects.count(), Entry.objects.count()) == (0, 0)
 
 
 def test_lines_must_add_up(member):
-    with pytest.raises(services.InvalidPurchaseError, match="do not add up"):
+    with pytest.raises(exceptions.InvalidPurchaseError, match="do not add up"):
         services.purchase_record(
             user_id=member.pk,
             external_id="SO-1",
@@ -127,7 +127,7 @@ def test_partial_refunds_take_back_in_proportion_rounded_down_and_never_more(mem
         for i in range(3)
     ]
     assert taken == [1, 2, 3]
-    with pytest.raises(services.InvalidPurchaseError, match="at most 0"):
+    with pytest.raises(exceptions.InvalidPurchaseError, match="at most 0"):
         services.purchase_refund(external_id="SO-1", amount=Decimal("1"), idempotency_key="r9")
 
 
@@ -141,7 +141,7 @@ def test_refund_replay_is_one_refund(member):
 
 
 def test_refund_of_unknown_purchase(db):
-    with pytest.raises(services.PurchaseNotFoundError):
+    with pytest.raises(exceptions.PurchaseNotFoundError):
         services.purchase_refund(external_id="nope", idempotency_key="r")
 
 

@@ -13,7 +13,7 @@ import time_machine
 from django.dispatch import receiver
 from django.urls import reverse
 
-from points import selectors, services
+from points import exceptions, selectors, services
 from points.exceptions import IdempotencyConflictError
 from points.models import Account, Campaign, Tier, TierGrant
 from points.signals import tier_changed
@@ -70,17 +70,17 @@ def test_the_same_key_is_one_trial_and_another_use_of_it_is_a_conflict(member, o
 @pytest.mark.parametrize(
     ("tier", "days", "error", "message"),
     [
-        ("platinum", 7, services.UnknownTierError, r"^There is no tier “platinum”\.$"),
+        ("platinum", 7, exceptions.UnknownTierError, r"^There is no tier “platinum”\.$"),
         (
             "regular",
             7,
-            services.InvalidTierTrialError,
+            exceptions.InvalidTierTrialError,
             r"^A tier trial needs a tier above the entry tier and 1 to 3660 days\.$",
         ),
-        ("gold", 0, services.InvalidTierTrialError, r"above the entry tier and 1 to 3660 days"),
-        ("gold", 3661, services.InvalidTierTrialError, r"1 to 3660 days"),
-        ("gold", True, services.InvalidTierTrialError, r"1 to 3660 days"),
-        ("gold", 7.5, services.InvalidTierTrialError, r"1 to 3660 days"),
+        ("gold", 0, exceptions.InvalidTierTrialError, r"above the entry tier and 1 to 3660 days"),
+        ("gold", 3661, exceptions.InvalidTierTrialError, r"1 to 3660 days"),
+        ("gold", True, exceptions.InvalidTierTrialError, r"1 to 3660 days"),
+        ("gold", 7.5, exceptions.InvalidTierTrialError, r"1 to 3660 days"),
     ],
 )
 def test_a_bad_trial_is_refused_and_writes_nothing(member, tier, days, error, message):

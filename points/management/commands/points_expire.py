@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from points import services
+from points import exceptions, services
 
 
 class Command(BaseCommand):
@@ -29,7 +29,7 @@ class Command(BaseCommand):
 
         try:
             report = services.points_expire(as_of=moment, batch_size=batch_size, dry_run=dry_run, progress=progress)
-        except services.FutureAsOfError as error:
+        except exceptions.FutureAsOfError as error:
             raise CommandError(str(error)) from None
         verb = "Would expire" if dry_run else "Expired"
         self.stdout.write(

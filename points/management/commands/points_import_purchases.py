@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from points import services
+from points import exceptions, services
 
 
 class Command(BaseCommand):
@@ -26,7 +26,7 @@ class Command(BaseCommand):
             raise CommandError(f"{file} is not UTF-8 text.") from None
         try:
             report = services.points_import_purchases(text=text)
-        except services.InvalidPurchaseError as error:
+        except exceptions.InvalidPurchaseError as error:
             raise CommandError(error.message) from None
         for line, order_id, reason in report.rejected:
             self.stdout.write(f"  rejected line {line} ({order_id or 'no order id'}): {reason}")
