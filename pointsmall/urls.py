@@ -27,6 +27,7 @@ urlpatterns = [
     path("me/", include("accounts.urls")),
     path("", include("points.urls")),
     path("mall/", include("catalog.urls")),
+    path("", include("tasks.urls")),
 ]
 
 if settings.DEBUG:

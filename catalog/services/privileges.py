@@ -56,6 +56,11 @@ class Delivery:
 # transaction, after the caller locked the member's points account. It must be safe to call
 # twice with the same ``idempotency_key`` (one effect).
 Applier = Callable[..., Delivery]
+# A reverser takes back an applied effect that has not been used yet, called as
+# ``reverser(user_id=, idempotency_key=)`` with the applier's key, inside the caller's
+# transaction after the points account lock. Returns True when the effect is taken back (or was
+# already), False when (part of) it has been used and it can no longer be taken back.
+Reverser = Callable[..., bool]
 
 # Which parameters each effect needs; the others must be left empty.
 _PARAMETERS: dict[str, set[str]] = {
@@ -77,17 +82,22 @@ def _tier_trial(*, user_id: int, quantity: int, params: EffectParams, idempotenc
 
 
 _APPLIERS: dict[str, Applier] = {PrivilegeEffect.TIER_TRIAL: _tier_trial}
+# Effects that can be taken back before use; a tier trial starts at once, so it has none.
+_REVERSERS: dict[str, Reverser] = {}
 
 
-def privilege_effect_register(*, effect: str, applier: Applier) -> None:
+def privilege_effect_register(*, effect: str, applier: Applier, reverser: Reverser | None = None) -> None:
     """Make ``effect`` available: its items may then be put on sale and ``applier`` delivers them.
 
-    Called once at start-up by whoever delivers the effect (the check-in app's cards, wired in
-    the project package). Safe to call twice with the same applier.
+    ``reverser`` (optional) takes an applied effect back while it is unused, so that its order
+    can still be cancelled. Called once at start-up by whoever delivers the effect (the check-in
+    app's cards, wired in the project package). Safe to call twice with the same functions.
     """
     if effect not in PrivilegeEffect.values:
         raise ValueError(f"unknown privilege effect {effect!r}")
     _APPLIERS[effect] = applier
+    if reverser is not None:
+        _REVERSERS[effect] = reverser
 
 
 def effect_available(effect: str) -> bool:

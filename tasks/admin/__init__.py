@@ -1,0 +1,1 @@
+"""Admin of check-in rules, tasks and surveys, and the leaderboard."""

@@ -1,0 +1,5 @@
+"""leaderboard tables."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

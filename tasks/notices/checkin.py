@@ -1,0 +1,3 @@
+"""checkin notices."""
+
+from __future__ import annotations

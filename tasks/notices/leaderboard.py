@@ -1,0 +1,3 @@
+"""leaderboard notices."""
+
+from __future__ import annotations

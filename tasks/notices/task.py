@@ -1,0 +1,3 @@
+"""task notices."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""What the tasks app does when other apps announce something (their signals; the arrows go one way)."""

@@ -1,0 +1,3 @@
+"""Pure leaderboard rules: no ORM, no clock."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Reads of the tasks app: check-in calendar, task list, leaderboard."""

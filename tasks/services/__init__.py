@@ -1,0 +1,1 @@
+"""The tasks app's write surface: check-in, tasks, leaderboard. The only code that writes its tables."""

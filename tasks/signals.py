@@ -1,0 +1,7 @@
+"""What the tasks app announces. Receivers run inside the sender's transaction."""
+
+from django.dispatch import Signal
+
+# A member checked in (or made up a missed day): user_id, day (date), streak (int, the
+# current streak after this check-in, recomputed after a make-up), makeup (bool).
+checkin_recorded = Signal()

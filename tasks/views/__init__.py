@@ -1,0 +1,1 @@
+"""Member pages of the tasks app: check-in, tasks, leaderboard."""
