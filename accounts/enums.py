@@ -9,6 +9,7 @@ class NotificationKind(models.TextChoices):
     ORDER = "order", _("Orders")
     ACCOUNT = "account", _("Account and security")
     ANNOUNCEMENT = "announcement", _("Announcements")
+    ACTIVITY = "activity", _("Check-in, tasks and leaderboard")
 
 
 class ReferralStatus(models.TextChoices):
