@@ -60,8 +60,8 @@ class PrivilegeEffect(models.TextChoices):
     """
 
     TIER_TRIAL = "tier_trial", _("Tier trial: a higher tier for some days")
-    MAKEUP_CARD = "makeup_card", _("Make-up check-in card (needs the check-in app)")
-    CHECKIN_MULTIPLIER = "checkin_multiplier", _("Check-in points multiplier (needs the check-in app)")
+    MAKEUP_CARD = "makeup_card", _("Make-up check-in card")
+    CHECKIN_MULTIPLIER = "checkin_multiplier", _("Check-in points multiplier")
 
 
 class PaymentOutcome(models.TextChoices):

@@ -132,6 +132,12 @@ class PrivilegeNotNeededError(DomainError):
     default_message = _("You already enjoy %(tier)s or higher: this trial would give you nothing.")
 
 
+class PrivilegeInUseError(DomainError):
+    code = "privilege_in_use"
+    http_status = 409
+    default_message = _("This privilege has already been used, so the order can't be cancelled.")
+
+
 class CouponNotFoundError(DomainError):
     code = "coupon_not_found"
     http_status = 404

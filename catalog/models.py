@@ -413,7 +413,8 @@ class OrderEffect(models.Model):
 
     Written at redemption from the product's effect, applied once when the order completes
     (``catalog.services.privileges.order_effect_apply``): ``applied_at`` says when, and
-    ``reference`` names what it created (e.g. the points app's tier trial key).
+    ``reference`` names what it created (e.g. the points app's tier trial key). ``reversed_at``:
+    taken back while unused, when its order was cancelled.
     """
 
     order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="effect", verbose_name=_("order"))
@@ -425,6 +426,8 @@ class OrderEffect(models.Model):
     reference = models.CharField(_("reference"), max_length=120, blank=True)
     starts_at = models.DateTimeField(_("effect from"), null=True, blank=True)
     ends_at = models.DateTimeField(_("effect until"), null=True, blank=True)
+    # Taken back before use: the order was cancelled (``privileges.order_effect_reverse``).
+    reversed_at = models.DateTimeField(_("taken back"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("order effect")

@@ -31,6 +31,7 @@ LOW_STOCK = "catalog.low_stock"
 PAYMENT_TIMEOUT = "catalog.payment_timeout"
 COUPON_USED = "catalog.coupon_used"
 COUPON_SECOND_USE_REFUSED = "catalog.coupon_second_use_refused"
+PRIVILEGE_TAKEN_BACK = "catalog.privilege_taken_back"
 # Notes the mall writes on a stock movement (StockMovement.note, the same ``event_note`` form).
 CODES_IMPORTED = "catalog.codes_imported"
 
@@ -90,6 +91,11 @@ def payment_timeout_note() -> str:
 def coupon_used_note() -> str:
     """The note on a coupon's order when it is used in store."""
     return event_note(COUPON_USED)
+
+
+def privilege_taken_back_note() -> str:
+    """The note on a completed privilege order cancelled before use: its effect was taken back."""
+    return event_note(PRIVILEGE_TAKEN_BACK)
 
 
 def coupon_second_use_refused_note(*, used_at: str, used_by: str) -> str:
@@ -194,6 +200,11 @@ def _payment_timeout(params: Params) -> str:
 @register(COUPON_USED)
 def _coupon_used(params: Params) -> str:
     return _("Coupon used in store")
+
+
+@register(PRIVILEGE_TAKEN_BACK)
+def _privilege_taken_back(params: Params) -> str:
+    return _("Cancelled before use: the privilege was taken back")
 
 
 @register(COUPON_SECOND_USE_REFUSED)

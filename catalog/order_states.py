@@ -18,6 +18,8 @@ The road of an order::
             └─ completed (codes, coupons, privileges)                       delivered ─complete─ completed
 
     cancel (member, operator): awaiting_payment, pending_review, approved → cancelled
+    cancel unused (member, operator): completed → cancelled, only for a privilege whose effect is
+        applied, not taken back, and can be taken back (condition ``UNUSED_PRIVILEGE``)
     cancel unpaid (system, once ``pay_by`` passed): awaiting_payment → cancelled
     reject (operator): pending_review, approved → rejected
 """
@@ -25,6 +27,7 @@ The road of an order::
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -62,6 +65,20 @@ class Action(enum.StrEnum):
     REVIEW = "review"
     USE_IN_STORE = "use_in_store"  # a coupon scanned at the till
     REFUND_LATE_PAYMENT = "refund_late_payment"  # money that arrived after the order was cancelled
+    CANCEL_UNUSED = "cancel_unused"  # a completed privilege, while its effect is unused (see Condition)
+
+
+class Condition(enum.StrEnum):
+    """A fact about one order the table can't see (it needs a query), which an action requires.
+
+    The caller establishes it (the service under its locks, the selector by a read) and passes
+    it in ``conditions``; an action that requires a condition not passed is refused.
+    """
+
+    # A privilege order whose effect is applied, not taken back, and of a type that can be taken
+    # back (``catalog.services.privileges.effect_revocable``). Whether it was used is only known
+    # when the reverser is asked, inside the cancel.
+    UNUSED_PRIVILEGE = "unused_privilege"
 
 
 @dataclass(frozen=True)
@@ -71,10 +88,11 @@ class Transition:
     target: str | None  # None: the status stays (the action records something else)
     actors: frozenset[Actor]
     label: Promise  # as in "This order can't be <label> in its current state"
+    requires: Condition | None = None  # allowed only when the caller passes this condition
 
 
-def _t(action: Action, sources, target, actors, label: Promise) -> Transition:
-    return Transition(action, frozenset(sources), target, frozenset(actors), label)
+def _t(action: Action, sources, target, actors, label: Promise, requires: Condition | None = None) -> Transition:
+    return Transition(action, frozenset(sources), target, frozenset(actors), label, requires)
 
 
 MEMBER, OPERATOR, SYSTEM, PROVIDER = Actor.MEMBER, Actor.OPERATOR, Actor.SYSTEM, Actor.PAYMENT_PROVIDER
@@ -100,13 +118,24 @@ TRANSITIONS: dict[Action, Transition] = {
         _t(Action.REVIEW, {S.DELIVERED, S.COMPLETED}, None, {MEMBER}, gettext_lazy("reviewed")),
         _t(Action.USE_IN_STORE, {S.COMPLETED}, None, {OPERATOR}, gettext_lazy("used")),
         _t(Action.REFUND_LATE_PAYMENT, {S.CANCELLED}, None, {PROVIDER, OPERATOR}, gettext_lazy("paid")),
+        # A completed privilege can still be cancelled while its effect is unused (docs/decisions/0020).
+        _t(
+            Action.CANCEL_UNUSED,
+            {S.COMPLETED},
+            S.CANCELLED,
+            {MEMBER, OPERATOR},
+            gettext_lazy("cancelled"),
+            requires=Condition.UNUSED_PRIVILEGE,
+        ),
     )
 }
 
 # --- Sets derived from the table --------------------------------------------------------------
 
 # Closed: the order gave its points back (cancelled or rejected).
-CLOSED: frozenset[str] = frozenset(TRANSITIONS[a].target for a in (Action.CANCEL, Action.CANCEL_UNPAID, Action.REJECT))
+CLOSED: frozenset[str] = frozenset(
+    TRANSITIONS[a].target for a in (Action.CANCEL, Action.CANCEL_UNPAID, Action.CANCEL_UNUSED, Action.REJECT)
+)
 CANCELLED: frozenset[str] = frozenset({TRANSITIONS[Action.CANCEL].target})
 # Completed: delivered and done; a privilege's effect is applied when its order gets here.
 COMPLETED: frozenset[str] = frozenset({TRANSITIONS[Action.COMPLETE].target})
@@ -117,9 +146,10 @@ CANCELLABLE: frozenset[str] = TRANSITIONS[Action.CANCEL].sources
 RECEIVABLE: frozenset[str] = TRANSITIONS[Action.DELIVER].sources | TRANSITIONS[Action.COMPLETE].sources
 REVIEWABLE: frozenset[str] = TRANSITIONS[Action.REVIEW].sources
 AWAITING_PAYMENT: frozenset[str] = TRANSITIONS[Action.PAY].sources
-# Terminal: no action moves the order on.
+# Terminal: no action moves the order on without a condition. Completed stays terminal: only an
+# unused privilege (``Condition.UNUSED_PRIVILEGE``) may still be cancelled from it.
 TERMINAL: frozenset[str] = frozenset(OrderStatus.values) - frozenset().union(
-    *(t.sources for t in TRANSITIONS.values() if t.target is not None)
+    *(t.sources for t in TRANSITIONS.values() if t.target is not None and t.requires is None)
 )
 
 # The tabs of "My orders": tab value -> statuses (empty: all). Labels live with the view.
@@ -139,15 +169,24 @@ ROAD = (S.AWAITING_PAYMENT, S.PENDING_REVIEW, S.APPROVED, S.SHIPPED, S.DELIVERED
 # --- Questions --------------------------------------------------------------------------------
 
 
-def allows(action: Action, status: str, *, by: Actor | None = None) -> bool:
-    """Whether ``action`` may be taken on an order in ``status`` (by ``by``, when given)."""
+def allows(action: Action, status: str, *, by: Actor | None = None, conditions: Iterable[Condition] = ()) -> bool:
+    """Whether ``action`` may be taken on an order in ``status`` (by ``by``, when given).
+
+    An action that requires a condition is allowed only when ``conditions`` holds it.
+    """
     transition = TRANSITIONS[action]
-    return status in transition.sources and (by is None or by in transition.actors)
+    return (
+        status in transition.sources
+        and (by is None or by in transition.actors)
+        and (transition.requires is None or transition.requires in conditions)
+    )
 
 
-def available_actions(status: str, *, by: Actor | None = None) -> list[Action]:
-    """Every action allowed from ``status`` (by ``by``), in table order (oscar's ``available_statuses``)."""
-    return [action for action in TRANSITIONS if allows(action, status, by=by)]
+def available_actions(status: str, *, by: Actor | None = None, conditions: Iterable[Condition] = ()) -> list[Action]:
+    """Every action allowed from ``status`` (by ``by``, given ``conditions``), in table order (oscar's
+    ``available_statuses``)."""
+    conditions = frozenset(conditions)
+    return [action for action in TRANSITIONS if allows(action, status, by=by, conditions=conditions)]
 
 
 def opening_status(*, awaiting_cash: bool, requires_review: bool, physical: bool) -> str:
@@ -166,16 +205,22 @@ def opening_status(*, awaiting_cash: bool, requires_review: bool, physical: bool
 
 
 def transition_target(
-    action: Action, status: str, *, by: Actor, requires_review: bool = False, physical: bool = True
+    action: Action,
+    status: str,
+    *,
+    by: Actor,
+    requires_review: bool = False,
+    physical: bool = True,
+    conditions: Iterable[Condition] = (),
 ) -> str:
     """The status ``action`` moves an order in ``status`` to (``status`` itself for an action that
     keeps it). Raises InvalidTransitionError (naming the action and the status) when the table does
-    not allow ``by`` to take it from ``status``.
+    not allow ``by`` to take it from ``status`` (given ``conditions``).
 
     ``requires_review`` and ``physical`` describe the order's product; only paying needs them.
     """
     transition = TRANSITIONS[action]
-    if not allows(action, status, by=by):
+    if not allows(action, status, by=by, conditions=conditions):
         raise InvalidTransitionError(action=str(transition.label), status=str(_label(status)))
     if action == Action.PAY:
         return opening_status(awaiting_cash=False, requires_review=requires_review, physical=physical)

@@ -317,6 +317,15 @@ class RejectForm(forms.Form):
     )
 
 
+class CancelUnusedForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason shown to the member"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"size": 70}),
+    )
+
+
 class ShipForm(forms.Form):
     """One carrier and tracking number per order; a carrier typed at the top fills the rows left empty."""
 

@@ -17,9 +17,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from catalog import notices, order_states, payments, rules, services
+from catalog import notices, order_states, payments, rules, selectors, services
 from catalog.admin.forms import (
     CARRIERS,
+    CancelUnusedForm,
     RejectForm,
     ShipForm,
 )
@@ -124,9 +125,11 @@ class OrderAdmin(admin.ModelAdmin):
     show_full_result_count = False
     view_on_site = False
     inlines = [OrderEventInline, OrderStockMovementInline]
+    change_form_template = "admin/catalog/order/change_form.html"
     actions = (
         "approve_orders",
         "reject_orders",
+        "cancel_unused_privileges",
         "ship_orders",
         "deliver_orders",
         "confirm_cash_payment",
@@ -187,6 +190,15 @@ class OrderAdmin(admin.ModelAdmin):
         if obj is not None:
             return False
         return super().has_change_permission(request, obj)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+        # A completed privilege whose effect is unused can still be cancelled (the page offers it
+        # the way the member's order page does; the cancel asks whether it was used).
+        extra_context = dict(extra_context or {})
+        if str(object_id).isdigit() and super().has_change_permission(request):
+            unused = selectors.unused_privilege_order_ids(order_ids=[int(object_id)])
+            extra_context["can_cancel_unused"] = bool(unused)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def has_refund_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(REFUND_PERMISSION)
@@ -249,7 +261,11 @@ class OrderAdmin(admin.ModelAdmin):
         effect = OrderEffect.objects.filter(order=obj).first()
         if effect is None:
             return "—"
-        if effect.applied_at is None:
+        if effect.reversed_at is not None:
+            state = _("taken back %(at)s: the order was cancelled before use") % {
+                "at": clock.minute_text(effect.reversed_at)
+            }
+        elif effect.applied_at is None:
             state = _("not applied yet: it applies when the order completes")
         elif effect.ends_at:
             state = _("applied %(at)s, lasts until %(until)s") % {
@@ -369,6 +385,54 @@ class OrderAdmin(admin.ModelAdmin):
             return None
         return self._intermediate(
             request, queryset, "admin/catalog/order/reject.html", title=_("Reject orders"), form=form
+        )
+
+    @admin.action(description=_("Cancel unused privileges and refund…"), permissions=["change"])
+    def cancel_unused_privileges(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        """Cancel completed privilege orders whose effect is still unused: the effect is taken back
+        (refused if it was used), the points and any cash go back. Other orders are left alone."""
+        ids = list(queryset.values_list("pk", flat=True))
+        unused = selectors.unused_privilege_order_ids(order_ids=ids)
+        if not unused:
+            self.message_user(
+                request,
+                _(
+                    "None of the selected orders can be cancelled here: only completed privileges whose effect "
+                    "can be taken back while unused."
+                ),
+                messages.ERROR,
+            )
+            return None
+        form = CancelUnusedForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            base = payments.callback_base(request)
+            self._each(
+                request,
+                queryset.filter(pk__in=unused),
+                lambda order_id: services.order_cancel(
+                    order_id=order_id, actor_id=request.user.pk, reason=reason, callback_base=base
+                ),
+                lambda n: ngettext(
+                    "%(n)d order cancelled; its privilege was taken back and the points refunded.",
+                    "%(n)d orders cancelled; their privileges were taken back and the points refunded.",
+                    n,
+                ),
+            )
+            for order_id in sorted(set(ids) - unused):
+                self.message_user(
+                    request,
+                    _("Order #%(id)s was left as it is: it is not an unused privilege.") % {"id": order_id},
+                    messages.ERROR,
+                )
+            return None
+        return self._intermediate(
+            request,
+            queryset.filter(pk__in=unused),
+            "admin/catalog/order/cancel_unused.html",
+            title=_("Cancel unused privileges"),
+            form=form,
+            others=sorted(set(ids) - unused),
         )
 
     @admin.action(description=_("Ship selected orders (enter tracking numbers)…"), permissions=["change"])

@@ -22,6 +22,7 @@ from catalog.selectors.orders import (
     order_detail,
     order_page,
     order_tab_counts,
+    unused_privilege_order_ids,
 )
 from catalog.selectors.pricing import (
     MemberPricing,
@@ -91,4 +92,5 @@ __all__ = [
     "recommended_for",
     "review_view",
     "tier_names",
+    "unused_privilege_order_ids",
 ]

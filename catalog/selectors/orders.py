@@ -22,12 +22,14 @@ from catalog.models import (
     CashRefund,
     Code,
     Order,
+    OrderEffect,
     OrderEvent,
     ProductImage,
     Review,
 )
 from catalog.order_states import ORDER_TABS, Action
 from catalog.selectors.common import ReviewView, media_url, review_view
+from catalog.services import privileges
 from pointsmall.kernel.masking import mask_phone
 
 ORDERS_PAGE_SIZE = 10
@@ -190,6 +192,9 @@ class OrderDetail(_OrderBase):
     events: list[OrderEventView]
     code: CodeView | None
     review: ReviewView | None
+    # A completed privilege whose effect is applied, not taken back, and can be taken back: the
+    # member may still cancel it while unused (the cancel asks whether it was used).
+    unused_privilege: bool = False
 
     @property
     def reviewed(self) -> bool:
@@ -206,7 +211,15 @@ class OrderDetail(_OrderBase):
 
     @property
     def can_cancel(self) -> bool:
-        return order_states.allows(Action.CANCEL, self.status, by=order_states.Actor.MEMBER)
+        return order_states.allows(Action.CANCEL, self.status, by=order_states.Actor.MEMBER) or self.can_cancel_unused
+
+    @property
+    def can_cancel_unused(self) -> bool:
+        """A completed privilege the member may cancel while its effect is unused."""
+        conditions = (order_states.Condition.UNUSED_PRIVILEGE,) if self.unused_privilege else ()
+        return order_states.allows(
+            Action.CANCEL_UNUSED, self.status, by=order_states.Actor.MEMBER, conditions=conditions
+        )
 
     @property
     def can_confirm_receipt(self) -> bool:
@@ -280,7 +293,22 @@ def order_detail(*, member_id: int, order_id: int) -> OrderDetail | None:
         events=events,
         code=CodeView(**code) if code else None,
         review=review_view(review) if review else None,
+        unused_privilege=privileges.order_effect_revocable(order=order),
     )
+
+
+def unused_privilege_order_ids(*, order_ids: list[int]) -> set[int]:
+    """Which of ``order_ids`` are completed privileges whose effect may still be taken back (applied,
+    not taken back, with a reverser): those the member or an operator may cancel while unused. One
+    query; asks no reverser (whether the effect was used is only known when cancelling)."""
+    effects = OrderEffect.objects.filter(
+        order_id__in=order_ids,
+        order__kind=ProductKind.PRIVILEGE,
+        order__status__in=order_states.COMPLETED,
+        applied_at__isnull=False,
+        reversed_at__isnull=True,
+    )
+    return {effect.order_id for effect in effects if privileges.effect_revocable(effect)}
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from catalog import locks, notices, order_states, rules
 from catalog.enums import PaymentBackendName, ProductKind, RefundReason
 from catalog.exceptions import OrderNotFoundError, ReasonRequiredError, SandboxPaidByGatewayError
 from catalog.models import CashRefund, Code, Order, OrderEvent
-from catalog.order_states import Action, Actor
+from catalog.order_states import Action, Actor, Condition
 from catalog.services import privileges
 from catalog.services.refunds import cash_refund_open
 from catalog.services.stock import stock_return
@@ -60,11 +60,19 @@ def _lock(order_id: int, member_id: int | None = None) -> Order:
 
 
 def order_transition(
-    order: Order, action: Action, *, by: Actor, actor_id: int | None, note: str = "", **fields
+    order: Order,
+    action: Action,
+    *,
+    by: Actor,
+    actor_id: int | None,
+    note: str = "",
+    conditions: tuple[Condition, ...] = (),
+    **fields,
 ) -> Order:
     """Move a locked order by ``action`` as the table says, with ``fields`` written alongside.
 
-    Raises InvalidTransitionError when ``action`` is not allowed to ``by`` in the order's status.
+    Raises InvalidTransitionError when ``action`` is not allowed to ``by`` in the order's status
+    (``conditions``: what the caller established under its locks, see ``order_states.Condition``).
     Writes the order and its event; a privilege order that completes delivers its effect in
     the same transaction (docs/decisions/0020). The caller holds the order's row lock (and the
     member's points account before it when points may move).
@@ -75,6 +83,7 @@ def order_transition(
         by=by,
         requires_review=action == Action.PAY and order.product.requires_review,
         physical=order.kind == ProductKind.PHYSICAL,
+        conditions=conditions,
     )
     previous = order.status
     Order.objects.filter(pk=order.pk).update(status=target, **fields)
@@ -132,20 +141,31 @@ def order_cancel(
     reason: str = "",
     callback_base: str = "",
 ) -> Order:
-    """Cancel an order that has not shipped (by its member, an operator or the payment timeout).
+    """Cancel an order that has not shipped, or a completed privilege whose effect is unused (by
+    its member or an operator).
 
     Points back to their lots, stock back, an unused code back to the pool and, when the
     cash part was paid, a CashRefund opened ("due") for the whole cash total, asked of the
     gateway on commit (``callback_base``: see ``catalog.payments.callback_base``).
-    Locks the member's points account, then the order. ``member_id`` restricts it to that
-    member's order (others: OrderNotFoundError). Safe to call twice: a cancelled order is
+    A completed privilege order (docs/decisions/0020) is cancelled only while its effect can be
+    taken back: its reverser is asked first (``privileges.order_effect_reverse``); if (part of) it
+    was used, PrivilegeInUseError is raised and nothing is written. Completed orders of any other
+    kind, and privileges without a reverser (tier trials), are refused with InvalidTransitionError.
+    Locks the member's points account, then the order, then its effect. ``member_id`` restricts it
+    to that member's order (others: OrderNotFoundError). Safe to call twice: a cancelled order is
     refused with InvalidTransitionError and nothing changes.
     """
     if member_id is not None and not Order.objects.filter(pk=order_id, member_id=member_id).exists():
         raise OrderNotFoundError()
     order = _with_member_lock(order_id)
     by = Actor.MEMBER if member_id is not None else Actor.OPERATOR
-    order = order_transition(order, Action.CANCEL, by=by, actor_id=actor_id, note=reason)
+    action, conditions, note = Action.CANCEL, (), reason
+    if not order_states.allows(Action.CANCEL, order.status, by=by) and privileges.order_effect_revocable(order=order):
+        action, conditions = Action.CANCEL_UNUSED, (Condition.UNUSED_PRIVILEGE,)
+        note = reason or notices.privilege_taken_back_note()
+        order_states.transition_target(action, order.status, by=by, conditions=conditions)  # refuse before asking
+        privileges.order_effect_reverse(order=order)
+    order = order_transition(order, action, by=by, actor_id=actor_id, note=note, conditions=conditions)
     _undo(order, actor_id=actor_id, note=reason or "cancelled")
     _refund_cash(order, reason=RefundReason.CANCELLED, actor_id=actor_id, callback_base=callback_base)
     return order

@@ -2,15 +2,18 @@
 
 A privilege product declares an effect (``Product.effect`` and its parameters). An effect
 may be sold only while a service delivers it: the catalog delivers tier trials itself
-(through ``points.services.tier_trial_grant``); the make-up check-in card and the check-in
-multiplier card are declared but wait for the check-in app, which makes them available with
-``privilege_effect_register`` (wired by the project package: the catalog and the check-in
-app import nothing of each other). Until then such an item can't be put on sale: the product
-form refuses it, the redemption refuses it, and none is on the shelf (docs/decisions/0020).
+(through ``points.services.tier_trial_grant``); the check-in app delivers the make-up
+check-in card and the check-in multiplier card, registered with ``privilege_effect_register``
+(wired by the project package: the catalog and the check-in app import nothing of each
+other). An effect nobody delivers can't be put on sale: the product form refuses it, the
+redemption refuses it, and none is on the shelf (docs/decisions/0020).
 
 The effect travels with the order: the redemption copies the product's effect into an
 ``OrderEffect`` row (what the member bought, whatever the operator edits later), and the
-order's completion applies it once, in the same transaction.
+order's completion applies it once, in the same transaction. An effect whose deliverer also
+registered a reverser can be taken back while unused (``order_effect_reverse``), which is
+what lets the member or an operator still cancel its completed order; a tier trial starts
+at once and has none.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from catalog import locks, order_states, rules
 from catalog.enums import PrivilegeEffect, ProductKind
-from catalog.exceptions import PrivilegeNotNeededError, PrivilegeUnavailableError
+from catalog.exceptions import PrivilegeInUseError, PrivilegeNotNeededError, PrivilegeUnavailableError
 from catalog.models import Order, OrderEffect, Product
 from points import selectors as points_selectors
 from points import services as points_services
@@ -98,6 +101,32 @@ def privilege_effect_register(*, effect: str, applier: Applier, reverser: Revers
     _APPLIERS[effect] = applier
     if reverser is not None:
         _REVERSERS[effect] = reverser
+
+
+def effect_reversible(effect: str) -> bool:
+    """Whether an applied ``effect`` can be taken back while unused (a reverser is registered)."""
+    return effect in _REVERSERS
+
+
+def effect_revocable(effect: OrderEffect | None) -> bool:
+    """Whether this order effect may still be taken back: applied, not taken back yet, and of a
+    type with a reverser. Whether it was used is only known by asking the reverser (at cancel).
+    Pure: reads the row it is given."""
+    return (
+        effect is not None
+        and effect.applied_at is not None
+        and effect.reversed_at is None
+        and effect_reversible(effect.effect)
+    )
+
+
+def order_effect_revocable(*, order: Order) -> bool:
+    """Whether ``order`` is a completed privilege whose effect may still be taken back
+    (``order_states.Condition.UNUSED_PRIVILEGE``). Reads the effect row (no lock: the caller that
+    acts on it holds the order's); no query for other orders."""
+    if order.kind != ProductKind.PRIVILEGE or order.status not in order_states.COMPLETED:
+        return False
+    return effect_revocable(OrderEffect.objects.filter(order_id=order.pk).first())
 
 
 def effect_available(effect: str) -> bool:
@@ -242,4 +271,28 @@ def order_effect_apply(*, order: Order) -> OrderEffect | None:
     )
     effect.applied_at, effect.reference = now, delivery.reference[:120]
     effect.starts_at, effect.ends_at = delivery.starts_at, delivery.ends_at
+    return effect
+
+
+def order_effect_reverse(*, order: Order) -> OrderEffect:
+    """Take back a completed privilege order's effect while it is unused, so the order can be cancelled.
+
+    Runs inside the caller's transaction (the cancel), after the caller locked the member's points
+    account and the order; locks the effect row. Asks the effect's reverser with the applier's key
+    and sets ``reversed_at``. Safe to call twice: an effect already taken back is returned
+    unchanged, without asking the reverser again. Raises PrivilegeInUseError when the reverser
+    says (part of) it has been used (the reverser wrote nothing then), and InvalidTransitionError
+    (cancel refused) when the order has no applied effect that can be taken back.
+    """
+    effect = locks.order_effects_for_update().filter(order_id=order.pk).first()
+    if effect is not None and effect.reversed_at is not None:
+        return effect
+    if order.status not in order_states.COMPLETED or not effect_revocable(effect):
+        raise order_states.refusal(order_states.Action.CANCEL_UNUSED, order.status)
+    reverser = _REVERSERS[effect.effect]
+    if not reverser(user_id=order.member_id, idempotency_key=f"{rules.order_reference(order.pk)}:effect"):
+        raise PrivilegeInUseError()
+    now = timezone.now()
+    OrderEffect.objects.filter(pk=effect.pk).update(reversed_at=now)
+    effect.reversed_at = now
     return effect

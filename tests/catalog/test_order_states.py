@@ -66,6 +66,28 @@ def test_payment_is_overdue_from_pay_by_on_and_only_while_awaiting_payment():
     assert not order_states.payment_overdue(SimpleNamespace(status=OrderStatus.CANCELLED, pay_by=due), NOW)
 
 
+def test_a_completed_order_is_terminal_unless_it_is_an_unused_privilege():
+    unused = (order_states.Condition.UNUSED_PRIVILEGE,)
+    assert OrderStatus.COMPLETED in order_states.TERMINAL
+    assert {OrderStatus.CANCELLED, OrderStatus.REJECTED} == order_states.CLOSED
+    assert not order_states.allows(Action.CANCEL_UNUSED, OrderStatus.COMPLETED, by=Actor.MEMBER)
+    assert order_states.allows(Action.CANCEL_UNUSED, OrderStatus.COMPLETED, by=Actor.MEMBER, conditions=unused)
+    assert order_states.allows(Action.CANCEL_UNUSED, OrderStatus.COMPLETED, by=Actor.OPERATOR, conditions=unused)
+    assert not order_states.allows(Action.CANCEL_UNUSED, OrderStatus.COMPLETED, by=Actor.SYSTEM, conditions=unused)
+    assert not order_states.allows(Action.CANCEL_UNUSED, OrderStatus.DELIVERED, by=Actor.MEMBER, conditions=unused)
+    assert order_states.available_actions(OrderStatus.COMPLETED, by=Actor.MEMBER) == [Action.REVIEW]
+    assert order_states.available_actions(OrderStatus.COMPLETED, by=Actor.MEMBER, conditions=unused) == [
+        Action.REVIEW,
+        Action.CANCEL_UNUSED,
+    ]
+    with pytest.raises(InvalidTransitionError, match="can't be cancelled in its current state \\(Completed\\)"):
+        order_states.transition_target(Action.CANCEL_UNUSED, OrderStatus.COMPLETED, by=Actor.MEMBER)
+    target = order_states.transition_target(
+        Action.CANCEL_UNUSED, OrderStatus.COMPLETED, by=Actor.MEMBER, conditions=unused
+    )
+    assert target == OrderStatus.CANCELLED
+
+
 def test_the_available_actions_of_a_status_for_an_operator():
     assert order_states.available_actions(OrderStatus.APPROVED, by=Actor.OPERATOR) == [
         Action.REJECT,

@@ -251,21 +251,13 @@ def _product(category, **fields) -> Product:
         ({}, {"on_shelf": ["Choose what this privilege does (its effect) before putting it on sale."]}),
         (
             {"effect": "makeup_card"},
-            {
-                "on_shelf": [
-                    "“Make-up check-in card (needs the check-in app)” is not available yet: this item can't be put "
-                    "on sale."
-                ]
-            },
+            {"on_shelf": ["“Make-up check-in card” is not available yet: this item can't be put on sale."]},
         ),
         (
             {"effect": "checkin_multiplier", "effect_days": 7},
             {
                 "effect_multiplier": ["Required for this effect."],
-                "on_shelf": [
-                    "“Check-in points multiplier (needs the check-in app)” is not available yet: this item can't be "
-                    "put on sale."
-                ],
+                "on_shelf": ["“Check-in points multiplier” is not available yet: this item can't be put on sale."],
             },
         ),
         (
