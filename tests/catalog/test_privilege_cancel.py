@@ -23,6 +23,7 @@ from points import services as points_services
 from points import signals as points_signals
 from points.models import Entry, TierGrant
 from tests.catalog.conftest import PIN, balance
+from tests.concurrency import outcome_counts, run_together
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 4, 10, 12, 0, tzinfo=SHANGHAI)
@@ -434,3 +435,24 @@ def test_the_ledger_balances_after_cards_are_bought_cancelled_and_refused(buyer,
 
     assert points_services.points_verify().ok
     assert balance(buyer) == 1700
+
+
+# --- At the same time ------------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_member_and_an_operator_cancelling_at_once_take_it_back_once(buyer, card, cards, operator):
+    order = redeem(buyer, card)
+    calls = [
+        lambda: services.order_cancel(order_id=order.pk, member_id=buyer.pk, actor_id=buyer.pk),
+        lambda: services.order_cancel(order_id=order.pk, actor_id=operator.pk),
+    ] * 2
+
+    results = run_together(calls)
+
+    assert outcome_counts(results) == {"Order": 1, "InvalidTransitionError": 3}
+    assert cards.reversed == [(buyer.pk, key(order))]
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
+    assert (balance(buyer), stock(card)) == (2000, 10)
+    assert Entry.objects.filter(idempotency_key=f"catalog.order:{order.pk}:refund").count() == 1
