@@ -34,9 +34,7 @@ _PHONE_SEPARATORS = re.compile(r"[\s\-()]")
 _PHONE_KEEP = ((11, 3, 4), (8, 0, 4), (6, 0, 2))
 MASK = "*"
 # Han (with extensions and compatibility ideographs), kana, Hangul.
-_CJK = re.compile(
-    "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]"
-)
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]")
 
 
 def mask_phone(phone: str) -> str:
