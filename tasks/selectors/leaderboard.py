@@ -2,8 +2,8 @@
 
 A render costs a few indexed queries: the policy, the snapshot's head (its period and refresh
 time), the member's own standing and, on a cache miss only, the top list with its names. The
-top list is cached under a key holding the board, its period and the refresh time, so a new
-snapshot is a new key and nothing needs invalidating.
+top list is cached under a key holding the board, its period and the snapshot (its refresh time
+and first row id), so a new snapshot is a new key and nothing needs invalidating.
 """
 
 from __future__ import annotations
@@ -90,8 +90,8 @@ def leaderboard_policy() -> LeaderboardPolicy:
     return LeaderboardPolicy.load()
 
 
-def _top(board: str, period_start: date, refreshed_at: datetime, size: int) -> tuple[StandingView, ...]:
-    key = f"tasks:leaderboard:{board}:{period_start.isoformat()}:{refreshed_at.timestamp()}:{size}"
+def _top(board: str, period_start: date, snapshot: str, size: int) -> tuple[StandingView, ...]:
+    key = f"tasks:leaderboard:{board}:{period_start.isoformat()}:{snapshot}:{size}"
     cached = cache.get(key)
     if cached is not None:
         return tuple(cached)
@@ -115,10 +115,11 @@ def leaderboard_view(*, user_id: int, board: str) -> LeaderboardView:
     month board with prizes switched on, the prize bands. Reads the latest snapshot; with none
     yet, an empty view (``refreshed_at`` None). Writes nothing."""
     policy = leaderboard_policy()
+    # A refresh writes new rows: the first row's id and time name the snapshot in the cache key.
     head = (
         LeaderboardStanding.objects.filter(board=board)
-        .order_by("rank")
-        .values_list("period_start", "refreshed_at")
+        .order_by("rank", "pk")
+        .values_list("period_start", "refreshed_at", "pk")
         .first()
     )
     prizes: tuple[PrizeView, ...] = ()
@@ -129,8 +130,8 @@ def leaderboard_view(*, user_id: int, board: str) -> LeaderboardView:
         )
     if head is None:
         return LeaderboardView(board, None, None, (), None, prizes, policy.size)
-    period_start, refreshed_at = head
-    top = _top(board, period_start, refreshed_at, policy.size)
+    period_start, refreshed_at, first_pk = head
+    top = _top(board, period_start, f"{first_pk}-{refreshed_at.timestamp()}", policy.size)
     own = next((row for row in top if row.user_id == user_id), None)
     if own is None:
         mine = (
