@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 from django.db.models import Model
@@ -52,8 +54,8 @@ class LeaderboardPrizeForm(forms.ModelForm):
         model = LeaderboardPrize
         fields = ("rank_from", "rank_to", "points")
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         rank_from, rank_to = data.get("rank_from"), data.get("rank_to")
         if rank_from is None or rank_to is None:
             return data

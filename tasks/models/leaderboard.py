@@ -95,7 +95,7 @@ class LeaderboardExclusion(models.Model):
 class LeaderboardStanding(models.Model):
     """One member's place on one board in the latest snapshot (every ranked member, not just the top)."""
 
-    board = models.CharField(_("board"), max_length=8, choices=Board.choices)
+    board = models.CharField(_("board"), max_length=8, choices=Board)
     # The business date the period starts; the all-time board uses rules.ALL_TIME_START.
     period_start = models.DateField(_("period starts"))
     rank = models.PositiveIntegerField(_("rank"))
