@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -180,6 +181,14 @@ def member_language(*, user_id: int) -> str:
     """The language to write to a member in: their own choice, else the mall's default."""
     language = get_user_model().objects.filter(pk=user_id).values_list("language", flat=True).first()
     return language or settings.LANGUAGE_CODE
+
+
+def display_names(*, user_ids: Iterable[int]) -> dict[int, str]:
+    """``{user_id: name}`` for public lists: the profile's display name, else the e-mail's local
+    part (never its domain, never a phone number). Unmasked: the caller masks it
+    (``pointsmall.kernel.masking.mask_name``). Unknown ids are left out. One query."""
+    rows = get_user_model().objects.filter(pk__in=list(user_ids)).values_list("pk", "display_name", "email")
+    return {pk: (name or "").strip() or (email or "").partition("@")[0] for pk, name, email in rows}
 
 
 # --- Identity: what makes two accounts one person -----------------------------------------

@@ -52,6 +52,7 @@ class EarningSource(models.TextChoices):
     REFERRAL_SIGNUP = "referral_signup", _("Friend signed up")
     REFERRAL_FIRST_ORDER = "referral_first_order", _("Friend's first order")
     LOTTERY = "lottery", _("Prize draw")
+    LEADERBOARD = "leaderboard", _("Leaderboard prize")
 
 
 class CapPeriod(models.TextChoices):

@@ -15,9 +15,10 @@ from points.enums import EarningSource
 CHECKIN = "checkin"
 TASKS = "tasks"
 LOTTERY = "lottery"
+LEADERBOARD = "leaderboard"
 
 # Feature → the URL name of the page that shows it exists.
-FEATURE_PAGES = {CHECKIN: "checkin", TASKS: "task_list", LOTTERY: "lottery"}
+FEATURE_PAGES = {CHECKIN: "checkin", TASKS: "task_list", LOTTERY: "lottery", LEADERBOARD: "leaderboard"}
 
 # Earning sources that only a not-yet-built feature can pay. Every other source (sign-up,
 # purchases, reviews, referrals...) exists today.
@@ -27,6 +28,7 @@ SOURCE_FEATURES = {
     EarningSource.SURVEY: TASKS,  # surveys are a kind of task
     EarningSource.SHARE: TASKS,  # rewarded visits and shares are tasks too
     EarningSource.LOTTERY: LOTTERY,
+    EarningSource.LEADERBOARD: LEADERBOARD,  # monthly prizes of the points leaderboard
 }
 
 

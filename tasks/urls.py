@@ -1,4 +1,4 @@
-from django.urls import path  # noqa: F401  (each part adds its routes below)
+from django.urls import path
 
 urlpatterns: list = []
 
@@ -7,3 +7,6 @@ urlpatterns: list = []
 # --- Tasks and surveys ------------------------------------------------------------------------
 
 # --- Leaderboard ------------------------------------------------------------------------------
+from tasks.views import leaderboard as leaderboard_views  # noqa: E402
+
+urlpatterns += [path("leaderboard/", leaderboard_views.leaderboard, name="leaderboard")]

@@ -52,6 +52,10 @@ from catalog.enums import ProductKind
 from catalog.models import Order, SalePrice
 from points import services as points_services
 from points.models import Account, Campaign, PurchaseRate
+from pointsmall.kernel import clock
+from tasks import services as tasks_services
+from tasks.models import LeaderboardExclusion, LeaderboardPolicy, LeaderboardPrize
+from tasks.rules import leaderboard as tasks_rules
 from tests.catalog.factories import (
     PIN,
     add_address,
@@ -151,7 +155,19 @@ def _one_of_everything(staff: dict[str, User]) -> dict:
     SolarSchedule.objects.create(event="sunrise", latitude=Decimal("31.23"), longitude=Decimal("121.47"))
     ClockedSchedule.objects.create(clocked_time=now + timedelta(days=1))
     PeriodicTask.objects.create(name="points-expire-due", task="points.expire", crontab=crontab)
+    _leaderboard_rows(alice, bob, staff["superuser"])
     return {"members": [alice, bob]}
+
+
+def _leaderboard_rows(winner: User, flagged: User, operator: User) -> None:
+    """A policy, an exclusion, a prize band, a snapshot and this month's prize, paid as next month would."""
+    month = clock.period_start(timezone.now(), "month").date()
+    LeaderboardPolicy.objects.create(pk=1, monthly_rewards=True)
+    LeaderboardExclusion.objects.create(member=flagged, reason="Bought points", created_by=operator)
+    LeaderboardPrize.objects.create(rank_from=1, rank_to=1, points=100)
+    tasks_services.leaderboard_refresh()
+    next_month = clock.business_day_start(tasks_rules.next_month(month))
+    assert tasks_services.leaderboard_pay_monthly(now=next_month, month=month).paid >= 1
 
 
 def _privileges(actor: User | None = None) -> dict:

@@ -348,6 +348,23 @@ NOTICES = [
         "拒绝重复核销（已于2026-05-01 10:30由Till 1核销）",
         "",
     ),
+    # Leaderboard (tasks): the monthly prize's history text and inbox message.
+    (
+        "tasks.leaderboard_prize",
+        {"month": "2026-10", "rank": 2},
+        "Leaderboard prize: no. 2 in 2026-10",
+        "",
+        "排行榜奖励：2026-10 第2名",
+        "",
+    ),
+    (
+        "tasks.leaderboard_prize_message",
+        {"month": "2026-10", "rank": 2, "points": 200},
+        "You placed no. 2 on the 2026-10 leaderboard",
+        "200 points for your place have been added to your account. Thank you for taking part!",
+        "恭喜您在2026-10排行榜中获得第2名",
+        "200积分奖励已存入您的账户，感谢参与！",
+    ),
 ]
 
 

@@ -144,6 +144,8 @@ class Entry(models.Model):
         indexes = [
             models.Index(fields=["account", "-id"], name="points_entry_account_recent"),
             models.Index(fields=["account", "kind", "created_at"], name="points_entry_account_kind"),
+            # Everyone's earnings in a period, for the leaderboard (points.selectors.earned_ranking).
+            models.Index(fields=["kind", "created_at"], name="points_entry_kind_time"),
             models.Index(
                 fields=["account", "source", "created_at"], name="points_entry_account_source", condition=~Q(source="")
             ),

@@ -2,7 +2,8 @@
 
 One module per area: ``balances`` (spendable balance, expiring points, lots, refunds),
 ``entries`` (the history), ``tiers`` (tier views and the tier reads the services use),
-``rules_page`` (the live rules), ``identities`` (the keyed identity hash and claims).
+``rules_page`` (the live rules), ``identities`` (the keyed identity hash and claims),
+``rankings`` (everyone's earnings over a period, for the leaderboard).
 Selectors never import services.
 """
 
@@ -19,6 +20,7 @@ from points.selectors.balances import (
 )
 from points.selectors.entries import HistoryRow, entry_description, history
 from points.selectors.identities import identity_hash, identity_known_elsewhere
+from points.selectors.rankings import earned_ranking
 from points.selectors.rules_page import (
     CampaignView,
     EarningRuleView,
@@ -53,6 +55,7 @@ __all__ = [
     "TierTrialView",
     "TierView",
     "balance_summary",
+    "earned_ranking",
     "earned_tier",
     "entry_description",
     "expiry_policy_text",

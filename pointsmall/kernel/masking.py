@@ -1,4 +1,5 @@
-"""How a phone number or an e-mail address is shown to someone who must recognise it, not know it.
+"""How a phone number, an e-mail address or a member's name is shown to someone who must
+recognise it, not know it.
 
 One rule for every list, till and message (accounts, catalog):
 
@@ -12,17 +13,28 @@ One rule for every list, till and message (accounts, catalog):
   and always hides at least one of them: ``alice@example.com`` → ``al***@example.com``,
   ``bob@…`` → ``bo***@…``, ``ab@…`` → ``a***@…``, ``a@…`` → ``***@…``. Text without ``@`` is
   masked like a local part (``no-at-sign`` → ``no***``).
+- A member's name on a public list (the leaderboard) keeps one or two characters and hides
+  the length of the rest behind a fixed number of stars. Surrounding spaces are dropped first.
+  A name whose first character is CJK (Han, kana, Hangul) keeps that character and shows
+  ``**``: ``张三`` → ``张**``, ``张三丰`` → ``张**``, ``欧阳娜娜`` → ``欧**``. Any other name
+  keeps its first and last character around ``***``: ``alice`` → ``a***e``,
+  ``Alexander`` → ``A***r``; 2 characters keep the first (``al`` → ``a*``). A name of one
+  character shows ``*``. Only a letter or a digit is ever kept: an emoji or a symbol at
+  either end is a star too, so half of an emoji sequence is never shown (``😀bob`` → ``****b``).
 - Empty in, empty out: there is nothing to recognise.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _PHONE_SEPARATORS = re.compile(r"[\s\-()]")
 # (characters kept at the start, at the end) for numbers of at least this length, longest first.
 _PHONE_KEEP = ((11, 3, 4), (8, 0, 4), (6, 0, 2))
 MASK = "*"
+# Han (with extensions and compatibility ideographs), kana, Hangul.
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]")
 
 
 def mask_phone(phone: str) -> str:
@@ -41,3 +53,22 @@ def mask_email(email: str) -> str:
     local, _at, domain = email.strip().partition("@")
     kept = local[: min(2, len(local) - 1)] if local else ""
     return f"{kept}{MASK * 3}@{domain}" if domain else f"{kept}{MASK * 3}"
+
+
+def _kept(character: str) -> str:
+    """``character`` when it may be shown (a letter or a digit), else a star."""
+    return character if unicodedata.category(character)[0] in "LN" else MASK
+
+
+def mask_name(name: str) -> str:
+    """``name`` as a public list shows it: ``张**``, ``a***e`` (see the module's rule)."""
+    name = name.strip()
+    if not name:
+        return ""
+    if len(name) == 1:
+        return MASK
+    if _CJK.match(name):
+        return _kept(name[0]) + MASK * 2
+    if len(name) == 2:
+        return _kept(name[0]) + MASK
+    return _kept(name[0]) + MASK * 3 + _kept(name[-1])

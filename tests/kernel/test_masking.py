@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pointsmall.kernel.masking import mask_email, mask_phone
+from pointsmall.kernel.masking import mask_email, mask_name, mask_phone
 
 
 @pytest.mark.parametrize(
@@ -51,3 +51,39 @@ def test_a_phone_mask_always_hides_at_least_four_characters_or_all_of_a_short_on
 )
 def test_email_masks(email, masked):
     assert mask_email(email) == masked
+
+
+@pytest.mark.parametrize(
+    ("name", "masked"),
+    [
+        ("张三", "张**"),
+        ("张三丰", "张**"),
+        ("欧阳娜娜", "欧**"),
+        ("张", "*"),
+        ("さくら", "さ**"),
+        ("김민수", "김**"),
+        ("alice", "a***e"),
+        ("Alexander", "A***r"),
+        ("bob", "b***b"),
+        ("al", "a*"),
+        ("a", "*"),
+        ("  alice  ", "a***e"),
+        ("Alice Smith", "A***h"),
+        ("张alice", "张**"),
+        ("alice张", "a***张"),
+        ("😀bob", "****b"),
+        ("bob😀", "b****"),
+        ("👍🏽", "**"),
+        ("😀", "*"),
+        ("13812345678", "1***8"),
+        ("", ""),
+        ("   ", ""),
+    ],
+)
+def test_name_masks(name, masked):
+    assert mask_name(name) == masked
+
+
+def test_a_masked_name_hides_its_length():
+    assert {mask_name("张三"), mask_name("张三丰"), mask_name("张三丰丰丰")} == {"张**"}
+    assert {mask_name("a" + "b" * n + "e") for n in (1, 3, 30)} == {"a***e"}
