@@ -1,1 +1,12 @@
 """Reads of the tasks app: check-in calendar, task list, leaderboard."""
+
+# --- Tasks and surveys ------------------------------------------------------------------------
+from tasks.selectors.task import (  # noqa: F401
+    QuestionView,
+    SurveyView,
+    TaskCard,
+    TaskGroup,
+    survey_view,
+    task_card,
+    task_list,
+)
