@@ -19,7 +19,7 @@ from accounts import selectors as accounts_selectors
 from points import services as points_services
 from points.enums import EarningSource
 from points.services import AwardResult
-from tasks import notices
+from tasks.notices import task as notices
 from tasks.enums import TaskEvent
 from tasks.exceptions import (
     SurveyAlreadySubmittedError,
