@@ -19,7 +19,6 @@ from accounts import selectors as accounts_selectors
 from points import services as points_services
 from points.enums import EarningSource
 from points.services import AwardResult
-from tasks.notices import task as notices
 from tasks.enums import TaskEvent
 from tasks.exceptions import (
     SurveyAlreadySubmittedError,
@@ -39,6 +38,7 @@ from tasks.models import (
     TaskProgress,
     TaskStatus,
 )
+from tasks.notices import task as notices
 from tasks.rules import task as rules
 from tasks.selectors.task import period_of, question_views, visible_task, visible_tasks
 
