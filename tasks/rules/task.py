@@ -181,49 +181,55 @@ class Question:
     required: bool
 
 
-class AnswerProblem(Exception):
-    """An answer set that cannot be accepted: which question, and why."""
+@dataclass(frozen=True)
+class AnswerProblem:
+    """Why an answer set cannot be accepted: which question, and why ("missing", "invalid", "too_long")."""
 
-    def __init__(self, question: Question, reason: str) -> None:
-        self.question = question
-        self.reason = reason
-        super().__init__(reason)
+    question: Question
+    reason: str
 
 
 TEXT_ANSWER_MAX = 500
 
 
-def clean_answers(questions: list[Question], answers: Mapping[str, object]) -> dict[str, object]:
+def clean_answers(
+    questions: list[Question], answers: Mapping[str, object]
+) -> tuple[dict[str, object], AnswerProblem | None]:
     """The answers to store, keyed by question id (str): a choice's index (single), a sorted
-    list of indexes (multiple), stripped text (text). Raises AnswerProblem for the first
-    question in order that is missing a required answer or has an invalid one."""
+    list of indexes (multiple), stripped text (text); or, instead ({}, problem), the problem of
+    the first question in order that is missing a required answer or has an invalid one."""
     cleaned: dict[str, object] = {}
     for question in questions:
-        raw = answers.get(str(question.id))
-        if question.kind == "text":
-            value = raw.strip() if isinstance(raw, str) else ""
-            if len(value) > TEXT_ANSWER_MAX:
-                raise AnswerProblem(question, "too_long")
-            if value:
-                cleaned[str(question.id)] = value
-        elif question.kind == "multiple":
-            picked = raw if isinstance(raw, list | tuple) else ([] if raw in (None, "") else [raw])
-            indexes = sorted({_index(question, item) for item in picked})
-            if indexes:
-                cleaned[str(question.id)] = indexes
-        else:
-            if raw not in (None, ""):
-                cleaned[str(question.id)] = _index(question, raw)
-        if question.required and str(question.id) not in cleaned:
-            raise AnswerProblem(question, "missing")
-    return cleaned
+        value, reason = _clean_one(question, answers.get(str(question.id)))
+        if reason:
+            return {}, AnswerProblem(question, reason)
+        if value not in (None, "", []):
+            cleaned[str(question.id)] = value
+        elif question.required:
+            return {}, AnswerProblem(question, "missing")
+    return cleaned, None
 
 
-def _index(question: Question, raw: object) -> int:
+def _clean_one(question: Question, raw: object) -> tuple[object, str]:
+    """(the cleaned answer or None, "" or why it is invalid)."""
+    if question.kind == "text":
+        value = raw.strip() if isinstance(raw, str) else ""
+        return (None, "too_long") if len(value) > TEXT_ANSWER_MAX else (value, "")
+    if question.kind == "multiple":
+        picked = raw if isinstance(raw, list | tuple) else ([] if raw in (None, "") else [raw])
+        indexes = [_index(question, item) for item in picked]
+        if any(i is None for i in indexes):
+            return None, "invalid"
+        return sorted(set(indexes)), ""  # type: ignore[type-var]
+    if raw in (None, ""):
+        return None, ""
+    index = _index(question, raw)
+    return (None, "invalid") if index is None else (index, "")
+
+
+def _index(question: Question, raw: object) -> int | None:
     try:
         index = int(str(raw))
     except ValueError:
-        raise AnswerProblem(question, "invalid") from None
-    if not 0 <= index < question.choice_count:
-        raise AnswerProblem(question, "invalid")
-    return index
+        return None
+    return index if 0 <= index < question.choice_count else None

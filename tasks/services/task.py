@@ -334,10 +334,9 @@ def survey_submit(*, user_id: int, task_id: int, answers: Mapping[str, object], 
     ]
     if not questions:
         raise TaskNotFoundError()
-    try:
-        cleaned = rules.clean_answers(questions, answers)
-    except rules.AnswerProblem as problem:
-        raise _answer_error(problem) from None
+    cleaned, problem = rules.clean_answers(questions, answers)
+    if problem is not None:
+        raise _answer_error(problem)
     SurveyResponse.objects.create(member_id=user_id, task=task, period_key=key, answers=cleaned, submitted_at=now)
     _complete(row or _new_row(user_id, task, key, now), now)
 
