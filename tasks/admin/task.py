@@ -43,7 +43,9 @@ class TaskForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["tier_codes"].choices = [(t.code, f"{t.name} ({t.code})") for t in points_selectors.tier_ladder()]
+        tiers = self.fields["tier_codes"]
+        assert isinstance(tiers, forms.MultipleChoiceField)
+        tiers.choices = [(t.code, f"{t.name} ({t.code})") for t in points_selectors.tier_ladder()]
 
 
 class SurveyQuestionFormSet(forms.BaseInlineFormSet):

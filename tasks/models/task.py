@@ -79,14 +79,14 @@ class Task(models.Model):
     reward_points = models.PositiveIntegerField(
         _("reward points"), validators=[MinValueValidator(1)], help_text=_("Before tier multipliers and caps.")
     )
-    kind = models.CharField(_("repeats"), max_length=10, choices=TaskKind.choices, default=TaskKind.ONE_OFF)
+    kind = models.CharField(_("repeats"), max_length=10, choices=TaskKind, default=TaskKind.ONE_OFF)
     starts_at = models.DateTimeField(_("starts"), null=True, blank=True)
     ends_at = models.DateTimeField(_("ends"), null=True, blank=True)
     tier_codes = models.JSONField(
         _("tiers"), default=list, blank=True, help_text=_("Only members of these tiers see it; none: everyone.")
     )
     completion = models.CharField(
-        _("completed by"), max_length=10, choices=TaskCompletion.choices, default=TaskCompletion.EVENT
+        _("completed by"), max_length=10, choices=TaskCompletion, default=TaskCompletion.EVENT
     )
     event = models.CharField(_("event"), max_length=24, choices=TaskEvent.choices, blank=True)
     target = models.PositiveIntegerField(
@@ -141,7 +141,7 @@ class SurveyQuestion(models.Model):
     position = models.PositiveIntegerField(_("position"), default=0)
     text = models.CharField(_("question"), max_length=200)
     text_en = models.CharField(_("question (English)"), max_length=200, blank=True)
-    kind = models.CharField(_("answer"), max_length=10, choices=QuestionKind.choices, default=QuestionKind.SINGLE)
+    kind = models.CharField(_("answer"), max_length=10, choices=QuestionKind, default=QuestionKind.SINGLE)
     choices = models.JSONField(
         _("choices"),
         default=list,
@@ -174,7 +174,7 @@ class TaskProgress(models.Model):
     )
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="progress", verbose_name=_("task"))
     period_key = models.CharField(_("period"), max_length=10)
-    status = models.CharField(_("status"), max_length=12, choices=TaskStatus.choices)
+    status = models.CharField(_("status"), max_length=12, choices=TaskStatus)
     progress = models.PositiveIntegerField(_("progress"), default=0)
     started_at = models.DateTimeField(_("started"), default=timezone.now)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)

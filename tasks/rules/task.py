@@ -152,16 +152,21 @@ def task_definition_errors(
     return errors
 
 
+def _choice_ok(choice: object) -> bool:
+    if isinstance(choice, str):
+        return bool(choice.strip())
+    if isinstance(choice, Mapping):
+        zh, en = choice.get("zh"), choice.get("en", "")
+        return isinstance(zh, str) and bool(zh.strip()) and isinstance(en, str)
+    return False
+
+
 def question_choices_error(*, kind: str, choices: object) -> str:
     """What is wrong with a question's choices ("" : nothing)."""
     if not isinstance(choices, list):
         return _("Choices must be a list.")
     for choice in choices:
-        ok = isinstance(choice, str) and choice.strip()
-        if isinstance(choice, Mapping):
-            ok = isinstance(choice.get("zh"), str) and bool(choice.get("zh", "").strip())
-            ok = ok and isinstance(choice.get("en", ""), str)
-        if not ok:
+        if not _choice_ok(choice):
             return _('Each choice is a text or {"zh": …, "en": …}.')
     if kind == "text" and choices:
         return _("A free-text question has no choices.")

@@ -86,17 +86,18 @@ def _status_label(status: str) -> str:
 
 def _actions(task: Task, status: str) -> tuple[str, ...]:
     actions: list[str] = []
-    kwargs = {"kind": task.kind, "restartable": task.restartable}
     if task.completion == TaskCompletion.VISIT and rules.accepts_events(status):
         actions.append("visit")
     elif task.completion == TaskCompletion.SURVEY and rules.accepts_events(status):
         actions.append("answer")
-    elif task.completion == TaskCompletion.EVENT and rules.allows(rules.Action.START, status, **kwargs):
+    elif task.completion == TaskCompletion.EVENT and rules.allows(
+        rules.Action.START, status, kind=task.kind, restartable=task.restartable
+    ):
         actions.append("start")
     for action in (rules.Action.CLAIM, rules.Action.RESUME, rules.Action.PAUSE, rules.Action.CANCEL):
-        if rules.allows(action, status, **kwargs):
+        if rules.allows(action, status, kind=task.kind, restartable=task.restartable):
             actions.append(str(action))
-    if rules.allows(rules.Action.RESTART, status, **kwargs):
+    if rules.allows(rules.Action.RESTART, status, kind=task.kind, restartable=task.restartable):
         actions.append("restart")
     return tuple(actions)
 

@@ -71,11 +71,12 @@ def _fact_holds(user_id: int, event: str) -> bool:
     if event not in rules.STATE_EVENTS:
         return False
     facts = accounts_selectors.member_facts(user_id=user_id)
-    return {
+    holds: dict[str, bool] = {
         TaskEvent.PROFILE_COMPLETED: facts.profile_complete,
         TaskEvent.PIN_SET: facts.pin_set,
         TaskEvent.ADDRESS_ADDED: facts.has_address,
-    }.get(event, False)
+    }
+    return holds.get(event, False)
 
 
 def _complete(row: TaskProgress, now: datetime, *, progress: int | None = None) -> None:

@@ -31,9 +31,16 @@ ACTIONS = {
 }
 
 
+def _me(request: HttpRequest) -> int:
+    """The signed-in member's id (every view here is behind login_required)."""
+    pk = request.user.pk
+    assert pk is not None
+    return int(pk)
+
+
 @login_required
 def task_list(request: HttpRequest) -> HttpResponse:
-    groups = selectors.task_list(user_id=request.user.pk)
+    groups = selectors.task_list(user_id=_me(request))
     return render(request, "tasks/task_list.html", {"groups": groups})
 
 
@@ -45,7 +52,7 @@ def task_action(request: HttpRequest, task_id: int, action: str) -> HttpResponse
         raise Http404
     service, done = ACTIONS[action]
     try:
-        service(user_id=request.user.pk, task_id=task_id)
+        service(user_id=_me(request), task_id=task_id)
     except TaskNotFoundError:
         raise Http404 from None
     except DomainError as error:
@@ -59,7 +66,7 @@ def task_action(request: HttpRequest, task_id: int, action: str) -> HttpResponse
 @require_POST
 def task_claim(request: HttpRequest, task_id: int) -> HttpResponse:
     try:
-        result = services.task_claim(user_id=request.user.pk, task_id=task_id)
+        result = services.task_claim(user_id=_me(request), task_id=task_id)
     except TaskNotFoundError:
         raise Http404 from None
     except DomainError as error:
@@ -77,7 +84,7 @@ def task_claim(request: HttpRequest, task_id: int) -> HttpResponse:
 def task_visit(request: HttpRequest, task_id: int) -> HttpResponse:
     """Complete a visit task and go to its page or link."""
     try:
-        url = services.task_visit(user_id=request.user.pk, task_id=task_id)
+        url = services.task_visit(user_id=_me(request), task_id=task_id)
     except TaskNotFoundError:
         raise Http404 from None
     except DomainError as error:
@@ -114,14 +121,14 @@ class SurveyForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def survey(request: HttpRequest, task_id: int) -> HttpResponse:
     try:
-        view = selectors.survey_view(user_id=request.user.pk, task_id=task_id)
+        view = selectors.survey_view(user_id=_me(request), task_id=task_id)
     except TaskNotFoundError:
         raise Http404 from None
     form = SurveyForm(request.POST or None, questions=view.questions)
     if request.method == "POST" and form.is_valid():
         answers = dict(form.cleaned_data)
         try:
-            services.survey_submit(user_id=request.user.pk, task_id=task_id, answers=answers)
+            services.survey_submit(user_id=_me(request), task_id=task_id, answers=answers)
         except (SurveyAnswerMissingError, SurveyAnswerInvalidError, SurveyAnswerTooLongError) as error:
             form_error(form, error)
         except DomainError as error:
