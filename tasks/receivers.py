@@ -16,6 +16,7 @@ from django.utils import timezone
 from points import selectors as points_selectors
 from points.signals import points_refunded
 from tasks.enums import TaskEvent
+from tasks.selectors.task import has_event_tasks
 from tasks.services.task import task_event_record, task_event_undo
 from tasks.signals import checkin_recorded
 
@@ -41,7 +42,7 @@ def on_friend_signed_up(sender, user_id: int, reference: str, **kwargs) -> None:
 def on_redemption_placed(sender, user_id: int, reference: str, first: bool, **kwargs) -> None:
     """A first redemption completes its task; the reward vests after the same returns window
     as the ledger's purchases, so an order cancelled before then takes it back unpaid."""
-    if first:
+    if first and has_event_tasks(event=TaskEvent.FIRST_REDEMPTION):
         now = timezone.now()
         vests = now + timedelta(days=points_selectors.live_rules().pending_days)
         task_event_record(

@@ -48,6 +48,11 @@ def visible_task(*, user_id: int, task_id: int, now: datetime, window: bool = Tr
     return task
 
 
+def has_event_tasks(*, event: str) -> bool:
+    """Whether any active task is completed by ``event`` (a receiver skips costly work if not)."""
+    return Task.objects.filter(active=True, completion=TaskCompletion.EVENT, event=event).exists()
+
+
 def period_of(task: Task, now: datetime) -> str:
     return rules.period_key(task.kind, clock.business_date(now))
 
