@@ -40,7 +40,7 @@ from tasks.models import (
 )
 from tasks.notices import task as notices
 from tasks.rules import task as rules
-from tasks.selectors.task import period_of, question_views, visible_task, visible_tasks
+from tasks.selectors.task import has_event_tasks, period_of, question_views, visible_task, visible_tasks
 
 REWARD_SOURCES = {
     TaskCompletion.EVENT: EarningSource.TASK,
@@ -198,6 +198,8 @@ def task_event_record(
     if event not in TaskEvent.values:
         return []
     reference = reference[:100]
+    if not has_event_tasks(event=event):
+        return []
     tasks = list(
         visible_tasks(user_id=user_id, now=now).filter(completion=TaskCompletion.EVENT, event=event).order_by("pk")
     )

@@ -20,6 +20,7 @@ from tasks.exceptions import (
     SurveyAnswerTooLongError,
     TaskNotFoundError,
 )
+from tasks.rules import task as rules
 from tasks.rules.task import TEXT_ANSWER_MAX
 
 ACTIONS = {
@@ -124,6 +125,10 @@ def survey(request: HttpRequest, task_id: int) -> HttpResponse:
         view = selectors.survey_view(user_id=_me(request), task_id=task_id)
     except TaskNotFoundError:
         raise Http404 from None
+    if not rules.accepts_events(view.status):
+        # Answered already (or paused, cancelled): the list says what the member may do next.
+        messages.info(request, _("This survey can't be answered now: see its status below."))
+        return redirect("task_list")
     form = SurveyForm(request.POST or None, questions=view.questions)
     if request.method == "POST" and form.is_valid():
         answers = dict(form.cleaned_data)

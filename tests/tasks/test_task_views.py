@@ -182,3 +182,16 @@ def test_the_survey_page_shows_its_questions_and_takes_a_complete_answer_set(mem
 def test_a_task_that_is_no_survey_has_no_survey_page(member_client):
     task = make_task()
     assert member_client.get(reverse("task_survey", args=[task.pk])).status_code == 404
+
+
+def test_an_answered_survey_sends_the_member_back_to_the_list(member_client, member):
+    survey = make_survey()
+    first, second = SurveyQuestion.objects.filter(task=survey).order_by("position").values_list("pk", flat=True)
+    services.survey_submit(user_id=member.pk, task_id=survey.pk, answers={str(first): "0", str(second): "0"})
+    before = counts()
+    response = member_client.post(
+        reverse("task_survey", args=[survey.pk]), {str(first): "1", str(second): "1"}, follow=True
+    )
+    assert response.redirect_chain == [(reverse("task_list"), 302)]
+    assert messages_of(response) == ["This survey can't be answered now: see its status below."]
+    assert counts() == before
