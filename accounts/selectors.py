@@ -118,6 +118,35 @@ class PinStatus:
         return rules.lock_minutes_left(self.locked_until - now)
 
 
+@dataclass(frozen=True)
+class MemberFacts:
+    """Things about a member that may already be true before anyone asks (a task that asks for
+    them is done at once). ``profile_complete``: a display name, an avatar and a verified phone,
+    everything the profile page asks for (``profile_is_complete``)."""
+
+    profile_complete: bool
+    pin_set: bool
+    has_address: bool
+
+
+def profile_is_complete(
+    *, display_name: str, avatar: str, phone: str | None, phone_verified_at: datetime | None
+) -> bool:
+    """A display name, an avatar and a verified phone: the profile page's three asks."""
+    return bool((display_name or "").strip()) and bool(avatar) and bool(phone) and phone_verified_at is not None
+
+
+def member_facts(*, user_id: int) -> MemberFacts:
+    """Three small queries."""
+    User = get_user_model()
+    row = User.objects.filter(pk=user_id).values("display_name", "avatar", "phone", "phone_verified_at").first()
+    return MemberFacts(
+        profile_complete=row is not None and profile_is_complete(**row),
+        pin_set=pin_is_set(user_id=user_id),
+        has_address=Address.objects.filter(user_id=user_id).exists(),
+    )
+
+
 def pin_is_set(*, user_id: int) -> bool:
     return PaymentPin.objects.filter(user_id=user_id).exists()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from accounts import locks, rules
+from accounts import locks, rules, signals
 from accounts.exceptions import AddressLimitReachedError, AddressNotFoundError, InvalidPhoneError, InvalidTextError
 from accounts.models import Address
 from accounts.selectors import AddressView, address_get
@@ -71,6 +71,7 @@ def address_create(
     if make_default:
         _clear_default(user_id=user_id)
     address = Address.objects.create(user_id=user_id, phone=normalized, is_default=make_default, **text)
+    signals.address_added.send(sender=Address, user_id=user_id, reference=f"accounts.address:{address.pk}")
     return address_get(user_id=user_id, address_id=address.pk)
 
 

@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from accounts import locks, notices, rules, selectors, sms
+from accounts import locks, notices, rules, selectors, signals, sms
 from accounts.exceptions import (
     PhoneAlreadyVerifiedError,
     PhoneCodeExpiredError,
@@ -126,8 +126,15 @@ def phone_code_confirm(*, user_id: int, code: str) -> None:
             PhoneVerification.objects.filter(pk=row.pk).update(used_at=now)
             failure = _verify(user_id=user_id, phone=user.phone, now=now)
             if failure is None:
+                _announce_if_profile_complete(user_id)
                 return
     raise failure
+
+
+def _announce_if_profile_complete(user_id: int) -> None:
+    """A verified phone may be the last thing the profile lacked (tasks listen)."""
+    if selectors.member_facts(user_id=user_id).profile_complete:
+        signals.profile_completed.send(sender=get_user_model(), user_id=user_id, reference="accounts.profile")
 
 
 def _verify(*, user_id: int, phone: str, now: datetime) -> DomainError | None:

@@ -16,7 +16,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import locks, rules
+from accounts import locks, rules, signals
 from accounts.exceptions import (
     PasswordIncorrectError,
     PinAlreadySetError,
@@ -103,6 +103,7 @@ def pin_set(*, user_id: int, pin: str) -> None:
             PaymentPin.objects.create(user_id=user_id, pin_hash=make_password(pin))
     except IntegrityError:
         raise PinAlreadySetError() from None
+    signals.payment_pin_set.send(sender=PaymentPin, user_id=user_id, reference="accounts.pin")
 
 
 def pin_change(*, user_id: int, password: str, new_pin: str) -> None:

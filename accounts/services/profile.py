@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from accounts import locks, rules
+from accounts import locks, rules, selectors, signals
 from accounts.exceptions import InvalidPhoneError, InvalidTextError
 from accounts.services.avatars import PreparedAvatar
 from pointsmall.kernel.language import is_site_language
@@ -58,6 +58,7 @@ def profile_update(
         if normalized is None:
             raise InvalidPhoneError()
     user = locks.member_row_for_update(user_id=user_id)
+    was_complete = _complete(user)
     if normalized != user.phone:
         user.phone_verified_at = None
     user.display_name = name
@@ -79,6 +80,17 @@ def profile_update(
         raise
     if replaced:
         after_commit(lambda: _delete_files(storage, replaced))
+    if not was_complete and _complete(user):
+        signals.profile_completed.send(sender=type(user), user_id=user_id, reference="accounts.profile")
+
+
+def _complete(user) -> bool:
+    return selectors.profile_is_complete(
+        display_name=user.display_name,
+        avatar=user.avatar.name,
+        phone=user.phone,
+        phone_verified_at=user.phone_verified_at,
+    )
 
 
 @transaction.atomic

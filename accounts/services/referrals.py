@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import locks, notices, rules, selectors
+from accounts import locks, notices, rules, selectors, signals
 from accounts.enums import HoldReason, NoRewardReason, NotificationKind, ReferralStatus
 from accounts.exceptions import (
     InviteCodeUnknownError,
@@ -226,6 +226,7 @@ def _pay_signup_reward(referral: Referral, now: datetime) -> None:
     referral.signup_available_at = (pending_until or now) if result.granted else None
     referral.signup_entry_id = result.receipt.entry_id if result.receipt else None
     _save(referral, "rewarded_at", "signup_points", "signup_available_at", "signup_entry_id")
+    signals.friend_signed_up.send(sender=Referral, user_id=referral.inviter_id, reference=f"referral:{referral.pk}")
     if not result.granted:
         _tell_inviter(
             referral, "signup", notices.referral_signup_no_reward(friend=_friend(referral), reason=result.reason)

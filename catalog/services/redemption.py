@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from accounts import selectors as accounts_selectors
 from accounts import services as accounts_services
-from catalog import flash_gate, locks, notices, order_states, rules
-from catalog.enums import ProductKind
+from catalog import flash_gate, locks, notices, order_states, rules, signals
+from catalog.enums import OrderStatus, ProductKind
 from catalog.exceptions import (
     AddressRequiredError,
     DailyLimitReachedError,
@@ -345,4 +345,9 @@ def _redeem(
     # A privilege order carries what it delivers, and delivers it when it completes (here, or later).
     privileges.order_effect_record(order=order, product=product)
     privileges.order_effect_apply(order=order)
+    standing = Order.objects.filter(member_id=user_id).exclude(pk=order.pk)
+    first = not standing.exclude(status__in=[OrderStatus.CANCELLED, OrderStatus.REJECTED]).exists()
+    signals.redemption_placed.send(
+        sender=Order, user_id=user_id, order_id=order.pk, reference=rules.order_reference(order.pk), first=first
+    )
     return order, True

@@ -14,7 +14,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from catalog import locks, notices, order_states, rules
+from catalog import locks, notices, order_states, rules, signals
 from catalog.exceptions import (
     AlreadyReviewedError,
     InvalidReviewError,
@@ -85,10 +85,22 @@ def review_post(
     if award.replayed:
         # Paid for an earlier review of this order (removed since): nothing new is credited.
         review.save()
+        _announce(signals.review_posted, review)
         return ReviewResult(review_id=review.pk, points=0, message=_("This order's review points were paid before."))
     review.points_entry_id = award.receipt.entry_id if award.receipt else None
     review.save()
+    _announce(signals.review_posted, review)
     return ReviewResult(review_id=review.pk, points=award.granted, message=award.message)
+
+
+def _announce(signal, review: Review) -> None:
+    signal.send(
+        sender=Review,
+        user_id=review.member_id,
+        review_id=review.pk,
+        order_id=review.order_id,
+        reference=f"catalog.review:{review.pk}",
+    )
 
 
 @transaction.atomic
@@ -120,6 +132,7 @@ def review_remove(*, review_id: int, actor_id: int) -> int:
         )
         taken = -receipt.amount - receipt.pending_amount + receipt.debt_change
     order_id, photo = review.order_id, review.photo.name
+    _announce(signals.review_removed, review)
     review.delete()
     if photo:
         storage = Review._meta.get_field("photo").storage
