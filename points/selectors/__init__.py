@@ -17,6 +17,7 @@ from points.selectors.balances import (
     refund_outcome,
     spendable_balance,
 )
+from points.selectors.earning import earning_points
 from points.selectors.entries import HistoryRow, entry_description, history
 from points.selectors.identities import identity_hash, identity_known_elsewhere
 from points.selectors.rules_page import (
@@ -54,6 +55,7 @@ __all__ = [
     "TierView",
     "balance_summary",
     "earned_tier",
+    "earning_points",
     "entry_description",
     "expiry_policy_text",
     "header_status",

@@ -1,1 +1,3 @@
 """Admin of check-in rules, tasks and surveys, and the leaderboard."""
+
+from tasks.admin import checkin  # noqa: F401

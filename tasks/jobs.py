@@ -1,0 +1,18 @@
+"""Celery entry points of the tasks app: no arguments that matter, one service call each.
+
+One name per job: the service, the command ``tasks_<verb>`` and the task ``tasks.<verb>``.
+All are safe to run twice and on several workers at once (see the services' docstrings).
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from tasks import services
+
+# --- Daily check-in ---------------------------------------------------------------------------
+
+
+@shared_task(name="tasks.checkin_remind", acks_late=True)
+def tasks_checkin_remind() -> int:
+    return services.checkin_reminders_send()
