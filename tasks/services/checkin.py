@@ -175,13 +175,22 @@ def checkin_record(*, user_id: int, now: datetime | None = None) -> CheckinResul
     campaigns and caps apply there), and any cycle bonus this check-in reaches. Sends
     ``tasks.signals.checkin_recorded`` inside the transaction.
     Locks: the points account, then inserts the check-in row. Safe to call twice: a second
-    call on the same business day returns that check-in with ``already=True`` and pays nothing.
+    call on the same business day returns that check-in with ``already=True`` and pays nothing,
+    and so does a call whose business day is before the member's latest check-in (the mall's
+    ``TIME_ZONE`` moved west: no second check-in for a day already lived).
     Raises points' AccountNotFoundError for a member without an account.
     """
     now = now or timezone.now()
     day = clock.business_date(now)
     points_services.account_lock(user_id=user_id)
-    existing = Checkin.objects.filter(member_id=user_id, day=day).select_related("boost").first()
+    # The business day never goes back for a member: after the mall's time zone moved west, the
+    # "new" day may be one already checked in (or before it); that is the same check-in again.
+    existing = (
+        Checkin.objects.filter(member_id=user_id, day__gte=day, kind=CheckinKind.REGULAR)
+        .select_related("boost")
+        .order_by("-day")
+        .first()
+    )
     if existing is not None:
         return _result(existing, already=True)
     policy = CheckinPolicy.load()
