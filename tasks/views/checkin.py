@@ -50,9 +50,16 @@ def _context(request: HttpRequest, **extra) -> dict:
 
 
 def _refused(request: HttpRequest, error: DomainError) -> HttpResponse:
-    """The refusal shown with its status: the panel (htmx) or the whole page."""
-    template = PANEL if _htmx(request) else "tasks/checkin.html"
-    return render(request, template, _context(request, error=error), status=error.http_status)
+    """The refusal: the whole page with the error's status, or for htmx the panel with the message.
+
+    htmx 2 does not swap a 4xx answer into the page, so the panel comes back as a 200 with
+    the message in it (the refusal is still in the ``X-Refusal`` header for tools and tests).
+    """
+    if _htmx(request):
+        response = render(request, PANEL, _context(request, error=error))
+        response["X-Refusal"] = error.code
+        return response
+    return render(request, "tasks/checkin.html", _context(request, error=error), status=error.http_status)
 
 
 @login_required
@@ -128,10 +135,9 @@ def checkin_reminder(request: HttpRequest) -> HttpResponse:
             form.add_error(None, error.message)
     status = 200 if form.is_valid() else 400
     if _htmx(request):
+        # A 200 either way: htmx swaps no 4xx answer, and the form shows its own errors.
         saved = status == 200
-        return render(
-            request, REMINDER, _context(request, reminder_form=form if not saved else None, saved=saved), status=status
-        )
+        return render(request, REMINDER, _context(request, reminder_form=None if saved else form, saved=saved))
     if status == 200:
         messages.success(request, _("Reminder settings saved."))
         return redirect("checkin")
