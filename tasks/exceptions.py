@@ -10,13 +10,6 @@ from pointsmall.kernel.errors import DomainError
 # --- Daily check-in ---------------------------------------------------------------------------
 
 
-class CheckinRuleError(DomainError):
-    """A check-in rule setting that can't be used (e.g. an unknown cycle)."""
-
-    code = "checkin_rule_invalid"
-    default_message = _("This check-in setting is not valid.")
-
-
 class MakeupDisabledError(DomainError):
     code = "checkin_makeup_disabled"
     http_status = 409

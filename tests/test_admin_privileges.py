@@ -52,6 +52,7 @@ from catalog.enums import ProductKind
 from catalog.models import Order, SalePrice
 from points import services as points_services
 from points.models import Account, Campaign, PurchaseRate
+from tasks import services as tasks_services
 from tests.catalog.factories import (
     PIN,
     add_address,
@@ -151,6 +152,11 @@ def _one_of_everything(staff: dict[str, User]) -> dict:
     SolarSchedule.objects.create(event="sunrise", latitude=Decimal("31.23"), longitude=Decimal("121.47"))
     ClockedSchedule.objects.create(clocked_time=now + timedelta(days=1))
     PeriodicTask.objects.create(name="points-expire-due", task="points.expire", crontab=crontab)
+    # Daily check-in: its rules, and one member's check-in, make-up card and boost.
+    tasks_services.checkin_rules_seed()
+    tasks_services.makeup_card_apply(user_id=alice.pk, quantity=1, idempotency_key="walk-card")
+    tasks_services.checkin_boost_apply(user_id=alice.pk, days=7, multiplier=Decimal("2"), idempotency_key="walk-boost")
+    tasks_services.checkin_record(user_id=alice.pk)
     return {"members": [alice, bob]}
 
 

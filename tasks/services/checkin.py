@@ -26,6 +26,7 @@ from points import services as points_services
 from points.confirmation import Totals, confirmation_check
 from points.enums import EarningSource
 from pointsmall.kernel import clock
+from pointsmall.kernel.singleton import SINGLETON_PK
 from tasks import signals
 from tasks.exceptions import (
     InvalidCheckinPrivilegeError,
@@ -211,7 +212,8 @@ def checkin_record(*, user_id: int, now: datetime | None = None) -> CheckinResul
         return _result(Checkin.objects.select_related("boost").get(member_id=user_id, day=day), already=True)
     granted = 0
     if daily > 0:
-        memo = notices.checkin_memo(when=day, streak=streak, multiplier=str(boost.multiplier) if boost else "")
+        multiplier = format(boost.multiplier.normalize(), "f") if boost else ""
+        memo = notices.checkin_memo(when=day, streak=streak, multiplier=multiplier)
         award = points_services.points_award(
             user_id=user_id,
             source=EarningSource.CHECKIN,
@@ -527,8 +529,11 @@ def checkin_reminders_send(*, now: datetime | None = None) -> int:
 
 @transaction.atomic
 def checkin_rules_seed() -> None:
-    """Put the default streak table and cycle bonuses in place when their tables are empty
-    (a fresh mall; the demo seeding calls it). Writes nothing once operators have rows. Safe to call twice."""
+    """Put the policy row (its defaults), the default streak table and cycle bonuses in place when
+    their tables are empty (a fresh mall; the demo seeding calls it). Writes nothing once operators
+    have rows. Safe to call twice."""
+    if CheckinPolicy.objects.filter(pk=SINGLETON_PK).first() is None:
+        CheckinPolicy(pk=SINGLETON_PK).save()
     if not StreakReward.objects.exists():
         StreakReward.objects.bulk_create([StreakReward(day=d, points=p) for d, p in DEFAULT_STREAK_TABLE.items()])
     if not CycleBonus.objects.exists():

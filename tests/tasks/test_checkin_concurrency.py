@@ -116,7 +116,9 @@ def test_one_make_up_card_pays_for_one_make_up(frozen):
     member = joined_member()
     services.makeup_card_apply(user_id=member.pk, quantity=1, idempotency_key="card")
     days = [date(2026, 1, d) for d in range(1, 11)]
-    results = run_parallel([lambda day=day: services.checkin_makeup(user_id=member.pk, day=day, pay_with="card") for day in days])
+    results = run_parallel(
+        [lambda day=day: services.checkin_makeup(user_id=member.pk, day=day, pay_with="card") for day in days]
+    )
     assert kinds(results) == {"CheckinResult": 1, "NoMakeupCardError": 9}
     grant = MakeupCardGrant.objects.get(member=member)
     assert (grant.used, grant.quantity) == (1, 1)

@@ -79,7 +79,7 @@ def test_the_page_reads_in_chinese(signed_in):
 def test_htmx_check_in_swaps_the_panel_with_a_celebration(signed_in, member):
     response = signed_in.post(reverse("checkin_record"), **HTMX)
     assert response.status_code == 200
-    assert [t.name for t in response.templates][0] == "tasks/partials/checkin_panel.html"
+    assert next(t.name for t in response.templates) == "tasks/partials/checkin_panel.html"
     html = response.content.decode()
     assert 'id="checkin-panel"' in html
     assert 'data-testid="checkin-pop">+5<' in html
@@ -123,9 +123,7 @@ def test_a_make_up_with_a_card_through_the_page(signed_in, member):
     page = signed_in.get(reverse("checkin")).content.decode()
     assert 'data-testid="makeup-card-2026-01-12"' in page
     assert 'data-testid="checkin-cards">1<' in page
-    response = signed_in.post(
-        reverse("checkin_makeup"), {"day": "2026-01-12", "pay_with": "card"}, follow=True
-    )
+    response = signed_in.post(reverse("checkin_makeup"), {"day": "2026-01-12", "pay_with": "card"}, follow=True)
     assert "2026-01-12 made up: +5 points." in [str(m) for m in response.context["messages"]]
     assert selectors.makeup_cards_left(user_id=member.pk) == 0
 
@@ -261,7 +259,12 @@ def test_operators_edit_the_rules_in_admin(client, db):
 def test_the_page_at_the_first_day_of_a_month(signed_in, member):
     with time_machine.travel(datetime(2026, 2, 1, 0, 0, tzinfo=SHANGHAI), tick=False):
         page = signed_in.get(reverse("checkin")).context["page"]
-    assert (page.today, page.cycle_start, page.leading_blanks, len(page.days)) == (date(2026, 2, 1), date(2026, 2, 1), 6, 28)
+    assert (page.today, page.cycle_start, page.leading_blanks, len(page.days)) == (
+        date(2026, 2, 1),
+        date(2026, 2, 1),
+        6,
+        28,
+    )
     assert all(d.state != "makeup" for d in page.days)
     assert page.days[0].state == "today"
     assert page.today - timedelta(days=1) == date(2026, 1, 31)
