@@ -97,6 +97,7 @@ class CheckinPage:
     cycle_end: date
     leading_blanks: int  # empty cells before the cycle's first day in a Monday-first grid
     days: list[CalendarDay]
+    makeup_open: list[CalendarDay]  # the days that can be made up now, each with its token
     checked_today: bool
     today_points: int
     today_bonus: int
@@ -214,13 +215,15 @@ def checkin_page(*, user_id: int, now: datetime | None = None) -> CheckinPage:
         cycle_end=end,
         leading_blanks=start.weekday(),
         days=days,
+        makeup_open=[d for d in days if d.state == MAKEUP],
         checked_today=today_row is not None,
         today_points=today_row.points if today_row else 0,
         today_bonus=today_row.bonus_points if today_row else 0,
         streak=streak,
         count_in_cycle=len(rows),
         tomorrow=tomorrow,
-        bonuses=[BonusView(d, p, len(rows) >= d) for d, p in sorted(bonuses.items())],
+        # A weekly cycle never reaches a 10-day bonus: only what this cycle can pay is shown.
+        bonuses=[BonusView(d, p, len(rows) >= d) for d, p in sorted(bonuses.items()) if d <= len(days)],
         makeup_enabled=policy.makeup_enabled,
         makeup_price=policy.makeup_price,
         makeup_limit=policy.makeup_limit,

@@ -268,3 +268,21 @@ def test_the_page_at_the_first_day_of_a_month(signed_in, member):
     assert all(d.state != "makeup" for d in page.days)
     assert page.days[0].state == "today"
     assert page.today - timedelta(days=1) == date(2026, 1, 31)
+
+
+def test_a_weekly_cycle_shows_only_the_bonuses_it_can_reach(signed_in):
+    CheckinPolicy.objects.update_or_create(pk=1, defaults={"cycle": "weekly"})
+    CycleBonus.objects.create(days=5, points=10)
+    CycleBonus.objects.create(days=10, points=30)
+    page = signed_in.get(reverse("checkin")).context["page"]
+    assert [(b.days, b.points) for b in page.bonuses] == [(5, 10)]
+
+
+def test_days_before_joining_cannot_be_made_up_on_the_page(client, db):
+    newcomer = joined_member(datetime(2026, 1, 13, 9, 0, tzinfo=SHANGHAI))
+    client.force_login(newcomer)
+    page = client.get(reverse("checkin")).context["page"]
+    states = {d.day.day: d.state for d in page.days if d.day.day <= 14}
+    assert states[12] == "before_joining"
+    assert states[13] == "makeup"
+    assert [d.day for d in page.makeup_open] == [date(2026, 1, 13)]
