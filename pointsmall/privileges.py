@@ -8,6 +8,8 @@ service's keyword arguments and its result into the catalog's ``Delivery``.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from catalog.enums import PrivilegeEffect
 from catalog.services.privileges import Delivery, EffectParams, privilege_effect_register
 from tasks import services as tasks_services
@@ -34,7 +36,8 @@ def checkin_multiplier_apply(
     delivery = tasks_services.checkin_boost_apply(
         user_id=user_id,
         days=(params.days or 0) * quantity,
-        multiplier=params.multiplier,
+        # A product without a multiplier can't be put on sale; 1 is refused by the service anyway.
+        multiplier=params.multiplier if params.multiplier is not None else Decimal(1),
         idempotency_key=idempotency_key,
         reference=reference,
     )

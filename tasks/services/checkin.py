@@ -116,7 +116,7 @@ def _result(row: Checkin, *, already: bool) -> CheckinResult:
         bonus_points=row.bonus_points,
         already=already,
         makeup=row.kind == CheckinKind.MAKEUP,
-        multiplier=row.boost.multiplier if row.boost_id else None,
+        multiplier=row.boost.multiplier if row.boost is not None else None,
     )
 
 
@@ -212,7 +212,7 @@ def checkin_record(*, user_id: int, now: datetime | None = None) -> CheckinResul
         return _result(Checkin.objects.select_related("boost").get(member_id=user_id, day=day), already=True)
     granted = 0
     if daily > 0:
-        multiplier = format(boost.multiplier.normalize(), "f") if boost else ""
+        multiplier = format(boost.multiplier.normalize(), "f") if boost is not None else ""
         memo = notices.checkin_memo(when=day, streak=streak, multiplier=multiplier)
         award = points_services.points_award(
             user_id=user_id,

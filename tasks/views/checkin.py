@@ -38,11 +38,20 @@ class ReminderForm(forms.Form):
 
 
 def _htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False)) and not request.htmx.history_restore_request
+    htmx = getattr(request, "htmx", None)
+    # A history restore asks for the whole page: htmx has nothing cached to put the fragment into.
+    return htmx is not None and bool(htmx) and not htmx.history_restore_request
+
+
+def _member_id(request: HttpRequest) -> int:
+    """The signed-in member's id (every view here is behind ``login_required``)."""
+    user_id = request.user.pk
+    assert isinstance(user_id, int)
+    return user_id
 
 
 def _context(request: HttpRequest, **extra) -> dict:
-    page = selectors.checkin_page(user_id=request.user.pk)
+    page = selectors.checkin_page(user_id=_member_id(request))
     reminder_form = extra.pop("reminder_form", None) or ReminderForm(
         initial={"enabled": page.reminder_enabled, "hour": page.reminder_hour}
     )
@@ -96,7 +105,7 @@ def _done(request: HttpRequest, result: services.CheckinResult) -> HttpResponse:
 @require_POST
 def checkin_record(request: HttpRequest) -> HttpResponse:
     try:
-        result = services.checkin_record(user_id=request.user.pk)
+        result = services.checkin_record(user_id=_member_id(request))
     except DomainError as error:
         return _refused(request, error)
     return _done(request, result)
@@ -109,7 +118,7 @@ def checkin_makeup(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _refused(request, MakeupDayError())
     data = form.cleaned_data
-    user_id = request.user.pk
+    user_id = _member_id(request)
     try:
         confirmed = None
         if data["pay_with"] == services.PAY_WITH_POINTS:
@@ -129,7 +138,7 @@ def checkin_reminder(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             services.checkin_reminder_set(
-                user_id=request.user.pk, enabled=form.cleaned_data["enabled"], hour=form.cleaned_data["hour"]
+                user_id=_member_id(request), enabled=form.cleaned_data["enabled"], hour=form.cleaned_data["hour"]
             )
         except DomainError as error:
             form.add_error(None, error.message)
