@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts import services as accounts_services
@@ -40,6 +41,7 @@ from tasks.exceptions import (
     NoMakeupCardError,
 )
 from tasks.models.checkin import (
+    MAX_CYCLE_DAYS,
     Checkin,
     CheckinBoost,
     CheckinKind,
@@ -253,7 +255,7 @@ def _recompute_streaks(*, user_id: int, after: date, streak: int, policy: Checki
         Checkin.objects.select_for_update()
         .filter(member_id=user_id, day__gt=after)
         .order_by("day")
-        .values_list("pk", "day", "streak")[:MAX_BOOST_DAYS]
+        .values_list("pk", "day", "streak")[: MAX_CYCLE_DAYS + 1]  # a make-up is within the current cycle
     )
     expected = after + timedelta(days=1)
     for pk, day, stored in rows:
@@ -517,7 +519,7 @@ def checkin_reminders_send(*, now: datetime | None = None) -> int:
                 user_id=member_id,
                 kind=NotificationKind.ACTIVITY,
                 **notices.reminder(when=today).message,
-                link="/checkin/",
+                link=reverse("checkin"),
                 dedupe_key=f"checkin-reminder:{today.isoformat()}",
             )
             sent += 1

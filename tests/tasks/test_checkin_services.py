@@ -268,6 +268,26 @@ def test_cycle_bonuses_count_per_cycle(member):
     assert [r.bonus_points for r in results] == [0, 20, 0, 20]
 
 
+def test_a_monthly_bonus_counts_again_from_the_first_at_midnight(member):
+    CycleBonus.objects.create(days=2, points=20)
+    results = [
+        check_in(member, at(2026, 1, 30, 12, 0)),
+        check_in(member, at(2026, 1, 31, 23, 59, 59)),
+        check_in(member, at(2026, 2, 1, 0, 0, 0)),
+        check_in(member, at(2026, 2, 2, 0, 0, 0)),
+    ]
+    assert [(r.day.isoformat(), r.streak, r.bonus_points) for r in results] == [
+        ("2026-01-30", 1, 0),
+        ("2026-01-31", 2, 20),
+        ("2026-02-01", 3, 0),
+        ("2026-02-02", 4, 20),
+    ]
+    assert [key for _kind, _amount, key in entries(member) if key.startswith("checkin-bonus")] == [
+        f"checkin-bonus:{member.pk}:2026-01-01:2",
+        f"checkin-bonus:{member.pk}:2026-02-01:2",
+    ]
+
+
 def test_a_cycle_bonus_is_paid_once_even_when_a_make_up_fills_the_count(member):
     fund(member)
     CycleBonus.objects.create(days=2, points=20)
