@@ -296,7 +296,7 @@ def checkin_makeup(
     if existing is not None and existing.kind == CheckinKind.MAKEUP:
         return _result(existing, already=True)
     policy = CheckinPolicy.load()
-    if not policy.makeup_enabled:
+    if not policy.makeup_enabled or policy.makeup_limit == 0:
         raise MakeupDisabledError()
     if pay_with not in (PAY_WITH_POINTS, PAY_WITH_CARD):
         raise MakeupPaymentError()

@@ -435,9 +435,10 @@ def test_a_checked_day_cannot_be_made_up(member):
     assert written(member) == before
 
 
-def test_make_ups_switched_off(member):
+@pytest.mark.parametrize("fields", [{"makeup_enabled": False}, {"makeup_limit": 0}])
+def test_make_ups_switched_off(member, fields):
     fund(member)
-    policy(makeup_enabled=False)
+    policy(**fields)
     before = written(member)
     with pytest.raises(MakeupDisabledError):
         makeup(member, date(2026, 1, 13))

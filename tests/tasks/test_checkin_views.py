@@ -199,6 +199,10 @@ def test_the_reminder_form_saves_the_settings(signed_in, member):
 def test_a_bad_reminder_hour_is_refused(signed_in, member):
     response = signed_in.post(reverse("checkin_reminder"), {"enabled": "on", "hour": "25"})
     assert response.status_code == 400
+    over_htmx = signed_in.post(reverse("checkin_reminder"), {"enabled": "on", "hour": "-1"}, **HTMX)
+    assert over_htmx.status_code == 200  # htmx swaps no 4xx: the form comes back with its error
+    assert 'class="errorlist"' in over_htmx.content.decode()
+    assert "Reminder settings saved." not in over_htmx.content.decode()
     assert not CheckinReminder.objects.exists()
 
 
