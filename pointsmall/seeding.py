@@ -21,6 +21,7 @@ from catalog import notices as catalog_notices
 from catalog.demo import seed_catalog
 from points import services as points_services
 from points.notices import bilingual
+from tasks import services as tasks_services
 
 DEMO_PASSWORD = "demo-points-2026"  # noqa: S105 (demo members only; printed on purpose)
 # (e-mail, display name, yuan spent a month): spread across the four tiers.
@@ -119,6 +120,8 @@ def seed_demo(stdout) -> None:
         else:
             stdout.write(f"Admin:   {admin_email} (exists; set DEMO_ADMIN_PASSWORD to reset its password)")
         _campaign()
+        # The check-in rules a fresh mall starts with (streak table, cycle bonuses); operators edit them.
+        tasks_services.checkin_rules_seed()
         for index, (email, name, monthly) in enumerate(MEMBERS):
             user, _created = _verified_user(email, DEMO_PASSWORD, display_name=name)
             _history(user, index, monthly)

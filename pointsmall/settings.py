@@ -160,6 +160,7 @@ CELERY_BEAT_SCHEDULE = {
     "points-tiers-warn": {"task": "points.tiers_warn_downgrades", "schedule": crontab(minute=0, hour=11)},
     "catalog-cancel-unpaid": {"task": "catalog.orders_cancel_unpaid", "schedule": crontab(minute="*")},
     "catalog-refunds-retry": {"task": "catalog.cash_refunds_retry_due", "schedule": crontab(minute="*/5")},
+    "tasks-checkin-remind": {"task": "tasks.checkin_remind", "schedule": crontab(minute=0)},
     # Leaderboard: the snapshot every 10 minutes; last month's prizes on the 1st at 00:20.
     "tasks-leaderboard-refresh": {"task": "tasks.leaderboard_refresh", "schedule": crontab(minute="*/10")},
     "tasks-leaderboard-pay-monthly": {

@@ -1,8 +1,7 @@
 """Celery entry points of the tasks app: no arguments that matter, one service call each.
 
-One name per job: the service ``leaderboard_refresh``, the command ``tasks_leaderboard_refresh``
-and the task ``tasks.leaderboard_refresh``. All are safe to run twice and on several workers
-at once (see the services' docstrings).
+One name per job: the service, the command ``tasks_<verb>`` and the task ``tasks.<verb>``.
+All are safe to run twice and on several workers at once (see the services' docstrings).
 """
 
 from __future__ import annotations
@@ -10,6 +9,14 @@ from __future__ import annotations
 from celery import shared_task
 
 from tasks import services
+
+# --- Daily check-in ---------------------------------------------------------------------------
+
+
+@shared_task(name="tasks.checkin_remind", acks_late=True)
+def tasks_checkin_remind() -> int:
+    return services.checkin_reminders_send()
+
 
 # --- Leaderboard ------------------------------------------------------------------------------
 

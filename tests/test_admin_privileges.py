@@ -54,7 +54,7 @@ from points import services as points_services
 from points.models import Account, Campaign, PurchaseRate
 from pointsmall.kernel import clock
 from tasks import services as tasks_services
-from tasks.models import LeaderboardExclusion, LeaderboardPolicy, LeaderboardPrize
+from tasks.models import LeaderboardExclusion, LeaderboardPolicy, LeaderboardPrize, SurveyQuestion, Task
 from tasks.rules import leaderboard as tasks_rules
 from tests.catalog.factories import (
     PIN,
@@ -155,7 +155,18 @@ def _one_of_everything(staff: dict[str, User]) -> dict:
     SolarSchedule.objects.create(event="sunrise", latitude=Decimal("31.23"), longitude=Decimal("121.47"))
     ClockedSchedule.objects.create(clocked_time=now + timedelta(days=1))
     PeriodicTask.objects.create(name="points-expire-due", task="points.expire", crontab=crontab)
+    # Daily check-in: its rules, and one member's check-in, make-up card and boost.
+    tasks_services.checkin_rules_seed()
+    tasks_services.makeup_card_apply(user_id=alice.pk, quantity=1, idempotency_key="walk-card")
+    tasks_services.checkin_boost_apply(user_id=alice.pk, days=7, multiplier=Decimal("2"), idempotency_key="walk-boost")
+    tasks_services.checkin_record(user_id=alice.pk)
     _leaderboard_rows(alice, bob, staff["superuser"])
+    # Tasks: a survey answered and an event task completed.
+    survey = Task.objects.create(title="问卷", completion="survey", reward_points=5)
+    question = SurveyQuestion.objects.create(task=survey, text="好吗？", kind="single", choices=["好", "不好"])
+    tasks_services.survey_submit(user_id=alice.pk, task_id=survey.pk, answers={str(question.pk): "0"})
+    Task.objects.create(title="设置密码", completion="event", event="pin_set", reward_points=5)
+    tasks_services.task_event_record(user_id=bob.pk, event="pin_set", reference="accounts.pin")
     return {"members": [alice, bob]}
 
 

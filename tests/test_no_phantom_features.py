@@ -1,5 +1,5 @@
-"""The mall promises only what it delivers: while the check-in, tasks and lottery apps serve no
-page, nothing a member reads names them (docs/decisions/0004, 0020).
+"""The mall promises only what it delivers: while the tasks and lottery apps serve no page,
+nothing a member reads names them (docs/decisions/0004, 0020). Check-in is built (0024).
 
 The module doubles as a URLconf (``WITH_FEATURES``) in which those pages exist, to show that
 what is hidden today is gated on the feature, not deleted.
@@ -29,7 +29,7 @@ from pointsmall import seeding
 from tests.factories import MemberFactory
 
 PHANTOMS = re.compile(
-    r"check[- ]?ins?\b|\btasks?\b|lottery|lotteries|prize|\bdraws?\b|free shipping|签到|任务|抽奖|奖品|包邮|运费",
+    r"\btasks?\b|lottery|lotteries|prize|\bdraws?\b|free shipping|任务|抽奖|奖品|包邮|运费",
     re.IGNORECASE,
 )
 LANGUAGES = ["en", "zh-hans"]
@@ -77,13 +77,14 @@ def diamond_member(db):
 
 def test_the_unbuilt_apps_serve_no_page_yet():
     live = {name: features.feature_live(name) for name in features.FEATURE_PAGES}
-    # The leaderboard is built (tasks app): its page exists, so its prizes may be named.
-    assert live == {"checkin": False, "tasks": False, "lottery": False, "leaderboard": True}
+    # Check-in, tasks and the leaderboard are built (decisions 0024-0026); the lottery is not yet.
+    assert live == {"checkin": True, "tasks": True, "lottery": False, "leaderboard": True}
     assert features.live_sources() == [
         "signup",
         "purchase",
         "first_purchase",
         "review",
+        "checkin",
         "referral_signup",
         "referral_first_order",
         "leaderboard",
@@ -119,7 +120,7 @@ def test_the_demo_campaign_banner_names_only_sources_that_exist(demo_campaign):
 def test_a_campaign_only_for_features_still_to_come_is_not_shown(client, db):
     now = timezone.now()
     Campaign.objects.create(
-        name="Check-in frenzy", starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1), sources=["checkin"]
+        name="Prize frenzy", starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1), sources=["lottery"]
     )
     assert points_selectors.live_rules().campaigns == []
     assert "frenzy" not in visible_text(client.get(reverse("home")))

@@ -365,6 +365,73 @@ NOTICES = [
         "恭喜您在2026-10排行榜中获得第2名",
         "200积分奖励已存入您的账户，感谢参与！",
     ),
+    # --- tasks: tasks and surveys
+    (
+        "tasks.task_reward",
+        {"task": {"zh": "完善资料", "en": "Complete your profile"}},
+        "Task: Complete your profile",
+        "",
+        "任务：完善资料",
+        "",
+    ),
+    (
+        "tasks.task_reward_reversed",
+        {"task": {"zh": "首次兑换", "en": "First redemption"}},
+        "Task reward taken back (its cause was undone): First redemption",
+        "",
+        "任务奖励已收回（其原因已撤销）：首次兑换",
+        "",
+    ),
+    # --- tasks: daily check-in
+    (
+        "tasks.checkin",
+        {"day": "2026-01-14", "streak": 3, "multiplier": ""},
+        "Daily check-in 2026-01-14 (day 3 of a streak)",
+        "",
+        "每日签到 2026-01-14（连续第3天）",
+        "",
+    ),
+    (
+        "tasks.checkin",
+        {"day": "2026-01-14", "streak": 1, "multiplier": "1.5"},
+        "Daily check-in 2026-01-14 (day 1 of a streak), check-in card ×1.5",
+        "",
+        "每日签到 2026-01-14（连续第1天），签到卡 ×1.5",
+        "",
+    ),
+    ("tasks.checkin_makeup", {"day": "2026-01-13"}, "Make-up check-in for 2026-01-13", "", "补签 2026-01-13", ""),
+    (
+        "tasks.checkin_makeup_spend",
+        {"day": "2026-01-13"},
+        "Paid for a make-up check-in for 2026-01-13",
+        "",
+        "补签 2026-01-13 的费用",
+        "",
+    ),
+    (
+        "tasks.checkin_bonus",
+        {"days": 10, "cycle": "monthly", "cycle_start": "2026-01-01"},
+        "Check-in bonus: 10 days in the month of 2026-01-01",
+        "",
+        "累计签到奖励：2026-01-01 当月签到10天",
+        "",
+    ),
+    (
+        "tasks.checkin_bonus",
+        {"days": 3, "cycle": "weekly", "cycle_start": "2026-01-12"},
+        "Check-in bonus: 3 days in the week of 2026-01-12",
+        "",
+        "累计签到奖励：2026-01-12 当周签到3天",
+        "",
+    ),
+    (
+        "tasks.checkin_reminder",
+        {"day": "2026-01-14"},
+        "Don't forget to check in today",
+        "You haven't checked in on 2026-01-14 yet. Check in to keep your streak going.",
+        "今天别忘了签到",
+        "您 2026-01-14 还没有签到，现在签到可保持连续天数。",
+    ),
 ]
 
 

@@ -18,6 +18,7 @@ from points.selectors.balances import (
     refund_outcome,
     spendable_balance,
 )
+from points.selectors.earning import earning_points
 from points.selectors.entries import HistoryRow, entry_description, history
 from points.selectors.identities import identity_hash, identity_known_elsewhere
 from points.selectors.rankings import earned_ranking
@@ -57,6 +58,7 @@ __all__ = [
     "balance_summary",
     "earned_ranking",
     "earned_tier",
+    "earning_points",
     "entry_description",
     "expiry_policy_text",
     "header_status",

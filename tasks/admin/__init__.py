@@ -1,8 +1,3 @@
 """Admin of check-in rules, tasks and surveys, and the leaderboard."""
 
-# --- Tasks and surveys ------------------------------------------------------------------------
-# --- Leaderboard ------------------------------------------------------------------------------
-from tasks.admin import (
-    leaderboard,  # noqa: F401
-    task,  # noqa: F401
-)
+from tasks.admin import checkin, leaderboard, task  # noqa: F401

@@ -1,14 +1,8 @@
 """Reads of the tasks app: check-in calendar, task list, leaderboard."""
 
-# --- Tasks and surveys ------------------------------------------------------------------------
-# --- Leaderboard ------------------------------------------------------------------------------
+from tasks.selectors import checkin, leaderboard, task
+from tasks.selectors.checkin import *  # noqa: F403
 from tasks.selectors.leaderboard import *  # noqa: F403
-from tasks.selectors.task import (  # noqa: F401
-    QuestionView,
-    SurveyView,
-    TaskCard,
-    TaskGroup,
-    survey_view,
-    task_card,
-    task_list,
-)
+from tasks.selectors.task import *  # noqa: F403
+
+__all__ = [*checkin.__all__, *leaderboard.__all__, *task.__all__]

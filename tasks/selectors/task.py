@@ -20,6 +20,20 @@ from tasks.exceptions import TaskNotFoundError
 from tasks.models import QuestionKind, SurveyQuestion, Task, TaskCompletion, TaskKind, TaskProgress, TaskStatus
 from tasks.rules import task as rules
 
+__all__ = [
+    "QuestionView",
+    "SurveyView",
+    "TaskCard",
+    "TaskGroup",
+    "has_event_tasks",
+    "period_of",
+    "survey_view",
+    "task_card",
+    "task_list",
+    "visible_task",
+    "visible_tasks",
+]
+
 
 def _member_tier_code(user_id: int) -> str | None:
     tier = points_selectors.member_tier(user_id=user_id)

@@ -42,6 +42,20 @@ from tasks.notices import task as notices
 from tasks.rules import task as rules
 from tasks.selectors.task import has_event_tasks, period_of, question_views, visible_task, visible_tasks
 
+__all__ = [
+    "reward_key",
+    "survey_submit",
+    "task_cancel",
+    "task_claim",
+    "task_event_record",
+    "task_event_undo",
+    "task_pause",
+    "task_restart",
+    "task_resume",
+    "task_start",
+    "task_visit",
+]
+
 REWARD_SOURCES = {
     TaskCompletion.EVENT: EarningSource.TASK,
     TaskCompletion.SURVEY: EarningSource.SURVEY,

@@ -8,7 +8,7 @@ from catalog import services
 from catalog.enums import ProductKind, StockReason
 from catalog.models import Code, Product, StockMovement
 from catalog.selectors import backoffice
-from catalog.services import shelf
+from catalog.services import privileges, shelf
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +51,9 @@ def test_the_code_pool_counts_an_imported_pool_as_free(make_product, make_codes)
     assert Code.objects.filter(backoffice.CODE_STATES["free"], product=voucher).count() == 3
 
 
-def test_shelving_puts_sellable_products_on_and_names_the_refused(make_product):
+def test_shelving_puts_sellable_products_on_and_names_the_refused(make_product, monkeypatch):
+    # The make-up card as if the check-in app were not wired in: an effect nobody delivers.
+    monkeypatch.setattr(privileges, "_APPLIERS", {k: v for k, v in privileges._APPLIERS.items() if k != "makeup_card"})
     mug = make_product(on_shelf=False, name_en="Mug")
     card = make_product(on_shelf=False, kind=ProductKind.PRIVILEGE, effect="makeup_card", name_en="Makeup card")
     already = make_product(on_shelf=True)

@@ -33,6 +33,15 @@ pytestmark = pytest.mark.usefixtures("ledger_invariants_hold")
 
 
 @pytest.fixture(autouse=True)
+def _catalog_alone(monkeypatch):
+    """The catalog on its own: only the tier trial is delivered. (The project wires the check-in
+    cards in at start-up, pointsmall/privileges.py; tests/tasks/test_checkin_services.py covers that.)"""
+    trial = privileges._APPLIERS[PrivilegeEffect.TIER_TRIAL]
+    monkeypatch.setattr(privileges, "_APPLIERS", {PrivilegeEffect.TIER_TRIAL: trial})
+    monkeypatch.setattr(privileges, "_REVERSERS", {})
+
+
+@pytest.fixture(autouse=True)
 def clock():
     with time_machine.travel(T0, tick=False) as traveller:
         yield traveller

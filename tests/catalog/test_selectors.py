@@ -260,7 +260,7 @@ def test_mall_home_banners_show_the_running_points_campaign_only():
         multiplier=Decimal("2"),
         starts_at=now - timedelta(days=1),
         ends_at=now + timedelta(days=2),
-        sources=["review", "checkin"],  # no check-in page yet: only "Review" is named
+        sources=["review", "lottery"],  # no lottery page yet: only "Review" is named
     )
     Campaign.objects.create(
         name="Next month",
