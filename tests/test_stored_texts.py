@@ -330,13 +330,12 @@ NOTICES = [
     ),
     ("catalog.payment_timeout", {}, "Payment not received in time", "", "超时未支付", ""),
     ("catalog.coupon_used", {}, "Coupon used in store", "", "优惠券已在门店核销", ""),
-    # Chinese pending (locale/ is translated centrally): "使用前已取消：权益已收回".
     (
         "catalog.privilege_taken_back",
         {},
         "Cancelled before use: the privilege was taken back",
         "",
-        "Cancelled before use: the privilege was taken back",
+        "使用前已取消：权益已收回",
         "",
     ),
     ("catalog.codes_imported", {"n": 3}, "3 codes imported", "", "已导入3个兑换码", ""),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext_lazy
 
 ONCE = "once"
 AVAILABLE = "available"  # no progress row for the period
@@ -59,14 +59,16 @@ class Transition:
 
 
 TRANSITIONS: dict[Action, Transition] = {
-    Action.START: Transition(frozenset({AVAILABLE}), IN_PROGRESS, gettext_lazy("started")),
-    Action.PAUSE: Transition(frozenset({IN_PROGRESS}), PAUSED, gettext_lazy("paused")),
-    Action.RESUME: Transition(frozenset({PAUSED}), IN_PROGRESS, gettext_lazy("resumed")),
-    Action.CANCEL: Transition(frozenset({IN_PROGRESS, PAUSED}), CANCELLED, gettext_lazy("cancelled")),
-    Action.RESTART: Transition(frozenset({CANCELLED}), IN_PROGRESS, gettext_lazy("restarted")),
-    Action.COMPLETE: Transition(frozenset({AVAILABLE, IN_PROGRESS}), COMPLETED, gettext_lazy("completed")),
-    Action.CLAIM: Transition(frozenset({COMPLETED}), CLAIMED, gettext_lazy("claimed")),
-    Action.UNDO: Transition(frozenset({COMPLETED}), IN_PROGRESS, gettext_lazy("undone")),
+    Action.START: Transition(frozenset({AVAILABLE}), IN_PROGRESS, pgettext_lazy("task action", "started")),
+    Action.PAUSE: Transition(frozenset({IN_PROGRESS}), PAUSED, pgettext_lazy("task action", "paused")),
+    Action.RESUME: Transition(frozenset({PAUSED}), IN_PROGRESS, pgettext_lazy("task action", "resumed")),
+    Action.CANCEL: Transition(frozenset({IN_PROGRESS, PAUSED}), CANCELLED, pgettext_lazy("task action", "cancelled")),
+    Action.RESTART: Transition(frozenset({CANCELLED}), IN_PROGRESS, pgettext_lazy("task action", "restarted")),
+    Action.COMPLETE: Transition(
+        frozenset({AVAILABLE, IN_PROGRESS}), COMPLETED, pgettext_lazy("task action", "completed")
+    ),
+    Action.CLAIM: Transition(frozenset({COMPLETED}), CLAIMED, pgettext_lazy("task action", "claimed")),
+    Action.UNDO: Transition(frozenset({COMPLETED}), IN_PROGRESS, pgettext_lazy("task action", "undone")),
 }
 
 
