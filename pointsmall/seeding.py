@@ -21,6 +21,7 @@ from catalog import notices as catalog_notices
 from catalog.demo import seed_catalog
 from points import services as points_services
 from points.notices import bilingual
+from tasks import demo as tasks_demo
 from tasks import services as tasks_services
 
 DEMO_PASSWORD = "demo-points-2026"  # noqa: S105 (demo members only; printed on purpose)
@@ -122,11 +123,16 @@ def seed_demo(stdout) -> None:
         _campaign()
         # The check-in rules a fresh mall starts with (streak table, cycle bonuses); operators edit them.
         tasks_services.checkin_rules_seed()
+        tasks_demo.seed_tasks(stdout)
+        user_ids = {}
         for index, (email, name, monthly) in enumerate(MEMBERS):
             user, _created = _verified_user(email, DEMO_PASSWORD, display_name=name)
             _history(user, index, monthly)
+            user_ids[email] = user.pk
             stdout.write(f"Member:  {email} / {DEMO_PASSWORD}")
+        tasks_demo.seed_checkins(stdout, user_ids=user_ids)
     points_services.points_vest()
     points_services.points_expire()
     # Outside the transaction above: each demo order checks a PIN, which commits on its own.
     seed_catalog(stdout)
+    tasks_demo.seed_leaderboard(stdout)

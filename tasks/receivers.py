@@ -66,9 +66,14 @@ def undo_first_redemption(sender, user_id: int, reference: str, full: bool, **kw
 
 
 @receiver(checkin_recorded, dispatch_uid="tasks.checkin_streak")
-def on_checkin_recorded(sender, user_id: int, day, streak: int, **kwargs) -> None:
+def on_checkin_recorded(sender, user_id: int, day, streak: int, at=None, **kwargs) -> None:
     """A check-in streak of N days completes a "check in N days in a row" task (the streak
-    counts as reached once: one reference per day)."""
+    counts as reached once: one reference per day), in the task period of the check-in's
+    instant ``at`` (a back-dated check-in, as the demo seeds, counts for its own week)."""
     task_event_record(
-        user_id=user_id, event=TaskEvent.CHECKIN_STREAK, reference=f"tasks.checkin:{day.isoformat()}", value=streak
+        user_id=user_id,
+        event=TaskEvent.CHECKIN_STREAK,
+        reference=f"tasks.checkin:{day.isoformat()}",
+        value=streak,
+        now=at,
     )

@@ -3,5 +3,6 @@
 from django.dispatch import Signal
 
 # A member checked in (or made up a missed day): user_id, day (date), streak (int, the
-# current streak after this check-in, recomputed after a make-up), makeup (bool).
+# current streak after this check-in, recomputed after a make-up), makeup (bool), at (the
+# instant the check-in was recorded: its task period).
 checkin_recorded = Signal()

@@ -230,7 +230,7 @@ def checkin_record(*, user_id: int, now: datetime | None = None) -> CheckinResul
     bonus = _pay_bonuses(user_id=user_id, policy=policy, cycle_start=cycle_start, cycle_end=cycle_end, now=now)
     Checkin.objects.filter(pk=row.pk).update(points=granted, bonus_points=bonus)
     row.points, row.bonus_points = granted, bonus
-    signals.checkin_recorded.send(sender=Checkin, user_id=user_id, day=day, streak=streak, makeup=False)
+    signals.checkin_recorded.send(sender=Checkin, user_id=user_id, day=day, streak=streak, makeup=False, at=now)
     return _result(row, already=False)
 
 
@@ -372,7 +372,7 @@ def checkin_makeup(
         .values_list("streak", flat=True)
         .first()
     ) or 0
-    signals.checkin_recorded.send(sender=Checkin, user_id=user_id, day=day, streak=current, makeup=True)
+    signals.checkin_recorded.send(sender=Checkin, user_id=user_id, day=day, streak=current, makeup=True, at=now)
     return _result(row, already=False)
 
 
