@@ -93,7 +93,8 @@ def _success_text(result: services.CheckinResult) -> str:
 
 def _done(request: HttpRequest, result: services.CheckinResult) -> HttpResponse:
     if _htmx(request):
-        return render(request, PANEL, _context(request, result=result))
+        # The panel, and the header's balance swapped out of band: the points just paid show at once.
+        return render(request, PANEL, _context(request, result=result, header_follows=True))
     if result.already:
         messages.info(request, _("You have already checked in today."))
     else:

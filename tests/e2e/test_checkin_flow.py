@@ -57,6 +57,8 @@ def test_check_in_make_up_and_reminder_in_place(make_page, login, shot, member, 
     expect(page.get_by_test_id("checkin-day-2027-01-14")).not_to_have_attribute("data-state", "checked")
     page.get_by_test_id("checkin-button").click()
     expect(page.get_by_test_id("checkin-pop")).to_have_text("+5")
+    # The header's balance follows without a reload (100 + 5).
+    expect(page.get_by_test_id("header-points")).to_have_text("105")
     # The calendar updates in place: today is checked.
     expect(page.get_by_test_id("checkin-day-2027-01-14")).to_have_attribute("data-state", "checked")
     expect(page.get_by_test_id("checkin-done")).to_be_visible()
