@@ -10,14 +10,14 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from points import features, locks
-from points.enums import EarningSource
+from points.enums import RULE_SOURCES, EarningSource
 from points.models import Campaign, EarningRule, Tier
 
 
 class CampaignForm(forms.ModelForm):
     sources = forms.MultipleChoiceField(
         label=_("sources"),
-        choices=EarningSource.choices,
+        choices=[(value, label) for value, label in EarningSource.choices if value in RULE_SOURCES],
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text=_("None ticked: every source whose rule lets multipliers apply."),

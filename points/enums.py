@@ -55,6 +55,11 @@ class EarningSource(models.TextChoices):
     LEADERBOARD = "leaderboard", _("Leaderboard prize")
 
 
+# Sources an earning rule governs (caps, multipliers, campaigns). A leaderboard prize is paid
+# as the operator set it in its prize band: no rule, no multiplier, no campaign.
+RULE_SOURCES = [source for source in EarningSource.values if source != EarningSource.LEADERBOARD]
+
+
 class CapPeriod(models.TextChoices):
     DAY = "day", _("day")
     WEEK = "week", _("week")
