@@ -414,12 +414,14 @@ CASES = [
         {"sources": ["review", "signup"]},
         "Campaigns don't change these points (their earning rule has multipliers off): Sign-up bonus.",
     ),
-    # Check-in has no page yet: a campaign for it would be announced for nothing (0020).
+    # The lottery has no page yet and its rule has multipliers off: refused either way (0020).
     (
         "campaign add",
-        {"sources": ["checkin", "review"]},
-        "These ways to earn don't exist in the mall yet: Daily check-in.",
+        {"sources": ["lottery", "review"]},
+        "Campaigns don't change these points (their earning rule has multipliers off): Prize draw.",
     ),
+    # A leaderboard prize is what its band says: no campaign multiplies it.
+    ("campaign add", {"sources": ["leaderboard"]}, invalid_choice("leaderboard")),
     ("campaign add", {"name": "abc\u202eevil"}, UNSAFE_TEXT % "202E"),
     ("campaign add", {"name_en": "Double\u200bweek"}, UNSAFE_TEXT % "200B"),
     ("campaign add", {"starts_at_0": "2026-13-45"}, "Enter a valid date."),
@@ -776,8 +778,8 @@ STORED_SOURCES = [
     (["nonsense"], 5, 10, False),
     ("purchase", 5, 20, True),
     ("first_purchase", 5, 10, True),  # was a substring match for "purchase"
-    # Applies to check-ins, but is not announced while the check-in page does not exist (0020).
-    ([5, "checkin"], 10, 10, False),
+    # Applies to check-ins, and is announced now that the check-in page exists (0020, 0024).
+    ([5, "checkin"], 10, 10, True),
     ([5, "checkin", "purchase"], 10, 20, True),
     ("", 10, 20, True),
 ]
