@@ -159,7 +159,8 @@ def order_cancel(
         raise OrderNotFoundError()
     order = _with_member_lock(order_id)
     by = Actor.MEMBER if member_id is not None else Actor.OPERATOR
-    action, conditions, note = Action.CANCEL, (), reason
+    action, note = Action.CANCEL, reason
+    conditions: tuple[Condition, ...] = ()
     if not order_states.allows(Action.CANCEL, order.status, by=by) and privileges.order_effect_revocable(order=order):
         action, conditions = Action.CANCEL_UNUSED, (Condition.UNUSED_PRIVILEGE,)
         note = reason or notices.privilege_taken_back_note()

@@ -287,7 +287,7 @@ def order_effect_reverse(*, order: Order) -> OrderEffect:
     effect = locks.order_effects_for_update().filter(order_id=order.pk).first()
     if effect is not None and effect.reversed_at is not None:
         return effect
-    if order.status not in order_states.COMPLETED or not effect_revocable(effect):
+    if effect is None or order.status not in order_states.COMPLETED or not effect_revocable(effect):
         raise order_states.refusal(order_states.Action.CANCEL_UNUSED, order.status)
     reverser = _REVERSERS[effect.effect]
     if not reverser(user_id=order.member_id, idempotency_key=f"{rules.order_reference(order.pk)}:effect"):

@@ -79,12 +79,12 @@ def tier_trial_grant(
     covered_until = TierGrant.objects.filter(account=account, ends_at__gt=now, tier__rank__gte=tier.rank).aggregate(
         until=Max("ends_at")
     )["until"]
-    starts_at = max(now, covered_until) if covered_until else now
+    starts_at, ends_at = clock.queued_window(now=now, busy_until=covered_until, days=days)
     grant = TierGrant.objects.create(
         account=account,
         tier=tier,
         starts_at=starts_at,
-        ends_at=starts_at + timedelta(days=days),
+        ends_at=ends_at,
         reference=reference[:100],
         idempotency_key=idempotency_key,
         created_at=now,

@@ -56,3 +56,11 @@ def business_time(moment: datetime) -> datetime:
 def minute_text(moment: datetime | None) -> str:
     """``moment`` as members and operators read it: ``YYYY-MM-DD HH:MM`` on the business clock; "" for None."""
     return business_time(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def queued_window(*, now: datetime, busy_until: datetime | None, days: int) -> tuple[datetime, datetime]:
+    """The window of a timed privilege bought now: ``days`` × 24 h, queued after the same kind
+    of privilege the member already has running (``busy_until``), so two cards never overlap
+    and none is wasted (tier trials, check-in boosts: docs/decisions/0020, 0024)."""
+    starts_at = max(now, busy_until) if busy_until is not None else now
+    return starts_at, starts_at + timedelta(days=days)

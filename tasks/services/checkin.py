@@ -26,6 +26,7 @@ from points import selectors as points_selectors
 from points import services as points_services
 from points.confirmation import Totals, confirmation_check
 from points.enums import EarningSource
+from points.notices import Notice
 from pointsmall.kernel import clock
 from pointsmall.kernel.singleton import SINGLETON_PK
 from tasks import signals
@@ -139,6 +140,23 @@ def _checkin_key(user_id: int, day: date) -> str:
     return f"checkin:{user_id}:{day.isoformat()}"
 
 
+def _award_day(*, user_id: int, row: Checkin, points: int, memo: Notice, now: datetime) -> int:
+    """Pay a checked day's points (``points`` before the tier and campaign multipliers, which
+    ``points_award`` applies, within the rule's caps); returns what was granted (0 for 0)."""
+    if points <= 0:
+        return 0
+    award = points_services.points_award(
+        user_id=user_id,
+        source=EarningSource.CHECKIN,
+        base_points=points,
+        idempotency_key=_checkin_key(user_id, row.day),
+        reference=f"checkin:{row.pk}",
+        **memo.memo,
+        now=now,
+    )
+    return award.granted
+
+
 def _pay_bonuses(*, user_id: int, policy: CheckinPolicy, cycle_start: date, cycle_end: date, now: datetime) -> int:
     """Pay the cycle bonuses the member's latest check-in reached; returns the points granted.
 
@@ -212,20 +230,9 @@ def checkin_record(*, user_id: int, now: datetime | None = None) -> CheckinResul
     except IntegrityError:
         # Only reachable without the account lock (a row written outside this service).
         return _result(Checkin.objects.select_related("boost").get(member_id=user_id, day=day), already=True)
-    granted = 0
-    if daily > 0:
-        multiplier = format(boost.multiplier.normalize(), "f") if boost is not None else ""
-        memo = notices.checkin_memo(when=day, streak=streak, multiplier=multiplier)
-        award = points_services.points_award(
-            user_id=user_id,
-            source=EarningSource.CHECKIN,
-            base_points=daily,
-            idempotency_key=_checkin_key(user_id, day),
-            reference=f"checkin:{row.pk}",
-            **memo.memo,
-            now=now,
-        )
-        granted = award.granted
+    multiplier = format(boost.multiplier.normalize(), "f") if boost is not None else ""
+    memo = notices.checkin_memo(when=day, streak=streak, multiplier=multiplier)
+    granted = _award_day(user_id=user_id, row=row, points=daily, memo=memo, now=now)
     cycle_start, cycle_end = rules.cycle_bounds(day, policy.cycle)
     bonus = _pay_bonuses(user_id=user_id, policy=policy, cycle_start=cycle_start, cycle_end=cycle_end, now=now)
     Checkin.objects.filter(pk=row.pk).update(points=granted, bonus_points=bonus)
@@ -349,18 +356,7 @@ def checkin_makeup(
             now=now,
         )
     base = points_selectors.earning_points(source=EarningSource.CHECKIN)
-    granted = 0
-    if base > 0:
-        award = points_services.points_award(
-            user_id=user_id,
-            source=EarningSource.CHECKIN,
-            base_points=base,
-            idempotency_key=_checkin_key(user_id, day),
-            reference=f"checkin:{row.pk}",
-            **notices.makeup_memo(when=day).memo,
-            now=now,
-        )
-        granted = award.granted
+    granted = _award_day(user_id=user_id, row=row, points=base, memo=notices.makeup_memo(when=day), now=now)
     _recompute_streaks(user_id=user_id, after=day, streak=streak, policy=policy)
     bonus = _pay_bonuses(user_id=user_id, policy=policy, cycle_start=cycle_start, cycle_end=cycle_end, now=now)
     Checkin.objects.filter(pk=row.pk).update(points=granted, bonus_points=bonus)
@@ -443,12 +439,12 @@ def checkin_boost_apply(
     queued_until = CheckinBoost.objects.filter(member_id=user_id, reversed_at__isnull=True, ends_at__gt=now).aggregate(
         until=Max("ends_at")
     )["until"]
-    starts_at = max(now, queued_until) if queued_until else now
+    starts_at, ends_at = clock.queued_window(now=now, busy_until=queued_until, days=days)
     boost = CheckinBoost.objects.create(
         member_id=user_id,
         multiplier=multiplier,
         starts_at=starts_at,
-        ends_at=starts_at + timedelta(days=days),
+        ends_at=ends_at,
         idempotency_key=idempotency_key,
         reference=reference[:120],
         created_at=now,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -68,3 +68,12 @@ def test_period_start_defaults_to_the_business_zone():
 def test_period_start_knows_only_day_week_and_month():
     with pytest.raises(ValueError, match="year"):
         clock.period_start(datetime(2026, 1, 1, tzinfo=UTC), "year")
+
+
+def test_a_timed_privilege_queues_after_the_one_running():
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    assert clock.queued_window(now=now, busy_until=None, days=7) == (now, now + timedelta(days=7))
+    later = now + timedelta(days=3)
+    assert clock.queued_window(now=now, busy_until=later, days=7) == (later, later + timedelta(days=7))
+    # A window that ended already does not delay the new one.
+    assert clock.queued_window(now=now, busy_until=now - timedelta(days=1), days=1) == (now, now + timedelta(days=1))
