@@ -306,3 +306,28 @@ def test_the_admin_labels_tiers_by_name_in_the_readers_language():
     assert en == names_en
     assert zh != en
     assert not set(zh) & {t.code for t in ladder}
+
+
+def test_the_admin_refuses_a_daily_task_on_a_once_event(admin_client):
+    data = {
+        "title": "设置支付密码",
+        "title_en": "Set a payment PIN",
+        "reward_points": "30",
+        "kind": "daily",
+        "completion": "event",
+        "event": "pin_set",
+        "target": "1",
+        "position": "0",
+        "active": "on",
+        "questions-TOTAL_FORMS": "0",
+        "questions-INITIAL_FORMS": "0",
+        "questions-MIN_NUM_FORMS": "0",
+        "questions-MAX_NUM_FORMS": "1000",
+    }
+    response = admin_client.post(reverse("admin:tasks_task_add"), data)
+    assert response.status_code == 200
+    assert "kind" in response.context["adminform"].form.errors
+    assert Task.objects.count() == 0
+    data["kind"] = "one_off"
+    assert admin_client.post(reverse("admin:tasks_task_add"), data).status_code == 302
+    assert Task.objects.count() == 1
