@@ -83,8 +83,8 @@ TASKS = [
     (
         "本周连续签到7天",
         "Check in 7 days in a row",
-        "本周内连续签到7天。",
-        "Check in on 7 days in a row this week.",
+        "本周一到周日每天签到：只计本周内的签到日。",
+        "Check in every day of this week, Monday to Sunday: only this week's check-ins count.",
         30,
         TaskKind.WEEKLY,
         TaskCompletion.EVENT,

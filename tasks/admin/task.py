@@ -45,7 +45,8 @@ class TaskForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         tiers = self.fields["tier_codes"]
         assert isinstance(tiers, forms.MultipleChoiceField)
-        tiers.choices = [(t.code, f"{t.name} ({t.code})") for t in points_selectors.tier_ladder()]
+        # The tiers' names in the reader's language (TierView.name is picked per request).
+        tiers.choices = [(t.code, t.name or t.code) for t in points_selectors.tier_ladder()]
 
 
 class SurveyQuestionFormSet(forms.BaseInlineFormSet):

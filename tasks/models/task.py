@@ -119,6 +119,8 @@ class Task(models.Model):
             completion=self.completion,
             event=self.event,
             visit_url=self.visit_url,
+            kind=self.kind,
+            target=self.target,
             starts_at=self.starts_at,
             ends_at=self.ends_at,
             tier_codes=self.tier_codes,

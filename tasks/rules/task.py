@@ -28,6 +28,9 @@ IN_PROGRESS, PAUSED, COMPLETED, CLAIMED, CANCELLED = "in_progress", "paused", "c
 LEVEL_EVENTS = frozenset({"checkin_streak"})
 # Events that describe a fact of the member (true or not), which may already hold when a task starts.
 STATE_EVENTS = frozenset({"profile_completed", "pin_set", "address_added"})
+# Events that happen at most once per member: a task on them is one-off with target 1.
+ONCE_EVENTS = STATE_EVENTS | {"first_redemption"}
+CHECKIN_STREAK = "checkin_streak"
 
 
 def period_key(kind: str, day: date) -> str:
@@ -106,6 +109,19 @@ def progress_after(event: str, current: int, value: int | None) -> int:
     return current + 1
 
 
+def streak_in_period(*, kind: str, streak: int, day: date) -> int:
+    """The part of a check-in ``streak`` (days in a row up to the business ``day`` of the
+    check-in) that lies inside the task's period: a weekly task counts from the period's
+    Monday (at most ``day.weekday() + 1``), a daily one counts that day only (at most 1), a
+    one-off the whole streak."""
+    streak = max(0, streak)
+    if kind == WEEKLY:
+        return min(streak, day.weekday() + 1)
+    if kind == DAILY:
+        return min(streak, 1)
+    return streak
+
+
 def in_window(starts_at: datetime | None, ends_at: datetime | None, now: datetime) -> bool:
     return (starts_at is None or starts_at <= now) and (ends_at is None or now < ends_at)
 
@@ -128,6 +144,8 @@ def task_definition_errors(
     completion: str,
     event: str,
     visit_url: str,
+    kind: str = ONE_OFF,
+    target: int | None = 1,
     starts_at: datetime | None,
     ends_at: datetime | None,
     tier_codes: object,
@@ -139,6 +157,19 @@ def task_definition_errors(
         errors["event"] = _("Choose the event that completes this task.")
     if completion != BY_EVENT and event:
         errors["event"] = _("Only a task completed by an event has an event.")
+    if completion == BY_EVENT and event in ONCE_EVENTS:
+        if kind in (DAILY, WEEKLY):
+            errors["kind"] = _(
+                "This event happens once per member: a daily or weekly task on it would pay every period. "
+                "Make it a one-off task."
+            )
+        if target is not None and target != 1:
+            errors["target"] = _("This event happens once per member: its target must be 1.")
+    if completion == BY_EVENT and event == CHECKIN_STREAK and target is not None:
+        if kind == DAILY and target > 1:
+            errors["target"] = _("A daily task counts one check-in day: its streak target must be 1.")
+        if kind == WEEKLY and target > 7:
+            errors["target"] = _("A weekly task counts the days of its week: its streak target is at most 7.")
     if completion == BY_VISIT and not visit_url:
         errors["visit_url"] = _("Enter the page or link the member visits.")
     if completion != BY_VISIT and visit_url:
@@ -159,17 +190,42 @@ def _choice_ok(choice: object) -> bool:
         return bool(choice.strip())
     if isinstance(choice, Mapping):
         zh, en = choice.get("zh"), choice.get("en", "")
-        return isinstance(zh, str) and bool(zh.strip()) and isinstance(en, str)
+        if set(choice) - {"zh", "en"}:
+            return False
+        return isinstance(zh, str) and bool(zh.strip()) and isinstance(en, str) and (en == "" or bool(en.strip()))
     return False
 
 
+def _choice_texts(choice: object) -> tuple[str, str]:
+    """A valid choice's (Chinese, English) text as members read it, normalised for comparing
+    (an empty English text reads the Chinese one)."""
+    if isinstance(choice, str):
+        zh = en = choice
+    else:
+        assert isinstance(choice, Mapping)
+        zh, en = choice["zh"], choice.get("en", "") or choice["zh"]
+    return zh.strip().casefold(), en.strip().casefold()
+
+
 def question_choices_error(*, kind: str, choices: object) -> str:
-    """What is wrong with a question's choices ("" : nothing)."""
+    """What is wrong with a question's choices ("" : nothing): not a list, a choice that is not
+    a non-empty text or {"zh": text, "en": text}, the same choice twice (in either language),
+    choices on a free-text question, fewer than two on a choice question."""
     if not isinstance(choices, list):
         return _("Choices must be a list.")
     for choice in choices:
         if not _choice_ok(choice):
-            return _('Each choice is a text or {"zh": …, "en": …}.')
+            return _('Each choice is a non-empty text or {"zh": …, "en": …} with texts.')
+    seen_zh: set[str] = set()
+    seen_en: set[str] = set()
+    for choice in choices:
+        zh, en = _choice_texts(choice)
+        if zh in seen_zh or en in seen_en:
+            return _("Each choice must be different (in both languages): “%(choice)s” is there twice.") % {
+                "choice": zh if zh in seen_zh else en
+            }
+        seen_zh.add(zh)
+        seen_en.add(en)
     if kind == "text" and choices:
         return _("A free-text question has no choices.")
     if kind != "text" and len(choices) < 2:

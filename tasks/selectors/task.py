@@ -7,7 +7,7 @@ here or in templates.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -27,6 +27,7 @@ __all__ = [
     "TaskGroup",
     "has_event_tasks",
     "period_of",
+    "reward_vests_on",
     "survey_view",
     "task_card",
     "task_list",
@@ -88,6 +89,8 @@ class TaskCard:
     actions: tuple[str, ...]  # what the member may do now: start, pause, resume, cancel, restart, visit, answer, claim
     reward_granted: int
     ends_at: datetime | None
+    reward_reversed: bool = False  # claimed, then taken back (its cause was undone)
+    reward_available_on: date | None = None  # claimed and pending: the business day it can be spent from
 
 
 @dataclass(frozen=True)
@@ -97,10 +100,23 @@ class TaskGroup:
     cards: tuple[TaskCard, ...]
 
 
-def _status_label(status: str) -> str:
+def _status_label(status: str, *, reversed_: bool = False, pending: bool = False) -> str:
     if status == rules.AVAILABLE:
         return _("Available")
+    if status == TaskStatus.CLAIMED and reversed_:
+        return _("Reward taken back")
+    if status == TaskStatus.CLAIMED and pending:
+        return _("Reward on its way")
     return str(TaskStatus(status).label)
+
+
+def _available_on(row: TaskProgress | None, now: datetime) -> date | None:
+    """The business day a claimed, pending reward can be spent from (None: not pending)."""
+    if row is None or row.status != TaskStatus.CLAIMED or row.reward_reversed or not row.reward_points:
+        return None
+    if row.vests_at is None or row.vests_at <= now:
+        return None
+    return clock.business_date(row.vests_at)
 
 
 def _actions(task: Task, status: str) -> tuple[str, ...]:
@@ -121,8 +137,10 @@ def _actions(task: Task, status: str) -> tuple[str, ...]:
     return tuple(actions)
 
 
-def _card(task: Task, row: TaskProgress | None) -> TaskCard:
+def _card(task: Task, row: TaskProgress | None, now: datetime) -> TaskCard:
     status = row.status if row is not None else rules.AVAILABLE
+    reversed_ = row is not None and row.status == TaskStatus.CLAIMED and row.reward_reversed
+    available_on = _available_on(row, now)
     return TaskCard(
         id=task.pk,
         title=task.display_title,
@@ -132,13 +150,15 @@ def _card(task: Task, row: TaskProgress | None) -> TaskCard:
         kind_label=str(TaskKind(task.kind).label),
         completion=task.completion,
         status=status,
-        status_label=_status_label(status),
+        status_label=_status_label(status, reversed_=reversed_, pending=available_on is not None),
         progress=row.progress if row is not None else 0,
         target=task.target,
         shows_progress=task.completion == TaskCompletion.EVENT and task.target > 1,
         actions=_actions(task, status),
         reward_granted=row.reward_points if row is not None else 0,
         ends_at=task.ends_at,
+        reward_reversed=reversed_,
+        reward_available_on=available_on,
     )
 
 
@@ -152,11 +172,13 @@ def task_list(*, user_id: int, now: datetime | None = None) -> list[TaskGroup]:
         (row.task_id, row.period_key): row
         for row in TaskProgress.objects.filter(member_id=user_id, task_id__in=list(keys))
         .filter(period_key__in=set(keys.values()))
-        .only("task_id", "period_key", "status", "progress", "reward_points")
+        .only(
+            "task_id", "period_key", "status", "progress", "reward_points", "reward_reversed", "vests_at", "claimed_at"
+        )
     }
     groups = []
     for kind in (TaskKind.DAILY, TaskKind.WEEKLY, TaskKind.ONE_OFF):
-        cards = tuple(_card(t, rows.get((t.pk, keys[t.pk]))) for t in tasks if t.kind == kind)
+        cards = tuple(_card(t, rows.get((t.pk, keys[t.pk])), now) for t in tasks if t.kind == kind)
         if cards:
             groups.append(TaskGroup(kind=kind, label=str(kind.label), cards=cards))
     return groups
@@ -167,7 +189,18 @@ def task_card(*, user_id: int, task_id: int, now: datetime | None = None) -> Tas
     now = now or timezone.now()
     task = visible_task(user_id=user_id, task_id=task_id, now=now)
     row = TaskProgress.objects.filter(member_id=user_id, task=task, period_key=period_of(task, now)).first()
-    return _card(task, row)
+    return _card(task, row, now)
+
+
+def reward_vests_on(*, user_id: int, task_id: int, now: datetime | None = None) -> date | None:
+    """The business day from which the member's claimed reward of this task for the current
+    period can be spent, when it is pending (None: available already, not claimed, taken back)."""
+    now = now or timezone.now()
+    task = Task.objects.filter(pk=task_id).first()
+    if task is None:
+        return None
+    row = TaskProgress.objects.filter(member_id=user_id, task=task, period_key=period_of(task, now)).first()
+    return _available_on(row, now)
 
 
 @dataclass(frozen=True)

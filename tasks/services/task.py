@@ -19,6 +19,7 @@ from accounts import selectors as accounts_selectors
 from points import services as points_services
 from points.enums import EarningSource
 from points.services import AwardResult
+from pointsmall.kernel import clock
 from tasks.enums import TaskEvent
 from tasks.exceptions import (
     SurveyAlreadySubmittedError,
@@ -202,8 +203,9 @@ def task_event_record(
     for it: available ones start, in-progress ones advance; paused, cancelled, completed and
     claimed ones ignore it. ``reference`` names the cause ("catalog.order:7"): the same
     reference counts once per task run. ``value``: the level reached for a level event (the
-    check-in streak). ``available_at``: the reward stays pending until then (a redemption's
-    returns window). Returns the ids of the tasks it completed.
+    check-in streak, counted only inside a daily or weekly task's period:
+    rules.streak_in_period of the business day of ``now``). ``available_at``: the reward stays
+    pending until then (a redemption's returns window). Returns the ids of the tasks it completed.
 
     Called by receivers inside the emitting service's transaction. Locks the points account,
     then the progress rows in task order. Safe to call twice (the receipt makes it one step).
@@ -235,7 +237,10 @@ def task_event_record(
             TaskEventReceipt.objects.create(progress=row, reference=reference, created_at=now)
         else:  # undone, now redone: it counts again (the reward, if paid before, is never paid twice)
             TaskEventReceipt.objects.filter(pk=receipt.pk).update(undone_at=None)
-        row.progress = min(task.target, rules.progress_after(event, row.progress, value))
+        level = value
+        if event in rules.LEVEL_EVENTS and value is not None:
+            level = rules.streak_in_period(kind=task.kind, streak=value, day=clock.business_date(now))
+        row.progress = min(task.target, rules.progress_after(event, row.progress, level))
         if available_at is not None and available_at > now:
             row.vests_at = max(row.vests_at or available_at, available_at)
         row.save(update_fields=["progress", "vests_at", "updated_at"])
@@ -317,12 +322,13 @@ def task_visit(*, user_id: int, task_id: int, now: datetime | None = None) -> st
 
 
 def _answer_error(problem: rules.AnswerProblem):
-    question = problem.question.text
+    """The refusal naming the question (``params["question_id"]``: where a form shows it)."""
+    question, question_id = problem.question.text, problem.question.id
     if problem.reason == "missing":
-        return SurveyAnswerMissingError(question=question)
+        return SurveyAnswerMissingError(question=question, question_id=question_id)
     if problem.reason == "too_long":
-        return SurveyAnswerTooLongError(question=question, limit=rules.TEXT_ANSWER_MAX)
-    return SurveyAnswerInvalidError(question=question)
+        return SurveyAnswerTooLongError(question=question, limit=rules.TEXT_ANSWER_MAX, question_id=question_id)
+    return SurveyAnswerInvalidError(question=question, question_id=question_id)
 
 
 @transaction.atomic
@@ -364,9 +370,13 @@ def task_claim(*, user_id: int, task_id: int, now: datetime | None = None) -> Aw
     points.services.points_award (source TASK, SURVEY for surveys, SHARE for visits, so that
     source's tier multipliers, campaigns and caps apply; a capped reward says so in
     ``message``). Pending until the cause's returns window ends when it has one (a first
-    redemption). The task may have left its window since it was completed.
+    redemption). The task may have left its window since it was completed (or claimed) in
+    this period; otherwise a task outside its window is not found, as any hidden task is.
+    The returned ``receipt.pending_amount`` > 0 says the points are pending (until the row's
+    ``vests_at``: tasks.selectors.reward_vests_on).
 
-    Raises TaskNotFoundError, TaskNotCompletedError (nothing to claim), TaskTransitionError
+    Raises TaskNotFoundError (not visible, or outside its window with nothing completed in
+    this period), TaskNotCompletedError (nothing to claim), TaskTransitionError
     (claimed already). Locks the points account, then the row. Paid once per member, task and
     period whatever happens (the ledger key replays).
     """
@@ -376,6 +386,10 @@ def task_claim(*, user_id: int, task_id: int, now: datetime | None = None) -> Aw
     key = period_of(task, now)
     row = _locked_row(user_id, task, key)
     status = _status(row)
+    if status not in (TaskStatus.COMPLETED, TaskStatus.CLAIMED) and not rules.in_window(
+        task.starts_at, task.ends_at, now
+    ):
+        raise TaskNotFoundError()
     if row is None or not rules.allows(rules.Action.CLAIM, status):
         if status == TaskStatus.CLAIMED:
             raise _refuse(rules.Action.CLAIM)

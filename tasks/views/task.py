@@ -73,7 +73,17 @@ def task_claim(request: HttpRequest, task_id: int) -> HttpResponse:
     except DomainError as error:
         message_error(request, error)
     else:
-        if result.granted:
+        pending = result.receipt is not None and result.receipt.pending_amount > 0
+        day = selectors.reward_vests_on(user_id=_me(request), task_id=task_id) if pending else None
+        if result.granted and day is not None:
+            messages.success(
+                request,
+                _("Your %(points)s points are on their way: you can spend them from %(day)s.")
+                % {"points": result.granted, "day": day.isoformat()},
+            )
+        elif result.granted and pending:
+            messages.success(request, _("Your %(points)s points are on their way.") % {"points": result.granted})
+        elif result.granted:
             messages.success(request, _("You earned %(points)s points.") % {"points": result.granted})
         if result.message:
             messages.warning(request, result.message)
@@ -95,7 +105,8 @@ def task_visit(request: HttpRequest, task_id: int) -> HttpResponse:
 
 
 class SurveyForm(forms.Form):
-    """One field per question, named by its id; the service checks the answers again."""
+    """One field per question, named by its id; the service checks the answers again. Each
+    refusal (the form's or the service's) is shown under its question, naming what is wrong."""
 
     def __init__(self, *args, questions, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -103,15 +114,32 @@ class SurveyForm(forms.Form):
         for q in questions:
             name = str(q.id)
             choices = [(str(i), text) for i, text in enumerate(q.choices)]
+            # Django formats these messages with %(value)s: a "%" in the question stays a "%".
+            invalid = str(SurveyAnswerInvalidError(question=q.text)).replace("%", "%%")
             if q.kind == "multiple":
                 field: forms.Field = forms.MultipleChoiceField(
-                    choices=choices, widget=forms.CheckboxSelectMultiple, required=False
+                    choices=choices,
+                    widget=forms.CheckboxSelectMultiple,
+                    required=False,
+                    error_messages={"invalid_choice": invalid, "invalid_list": invalid},
                 )
             elif q.kind == "single":
-                field = forms.ChoiceField(choices=choices, widget=forms.RadioSelect, required=False)
+                field = forms.ChoiceField(
+                    choices=choices,
+                    widget=forms.RadioSelect,
+                    required=False,
+                    error_messages={"invalid_choice": invalid},
+                )
             else:
                 field = forms.CharField(
-                    widget=forms.Textarea(attrs={"rows": 3}), max_length=TEXT_ANSWER_MAX, required=False
+                    widget=forms.Textarea(attrs={"rows": 3}),
+                    max_length=TEXT_ANSWER_MAX,
+                    required=False,
+                    error_messages={
+                        "max_length": str(SurveyAnswerTooLongError(question=q.text, limit=TEXT_ANSWER_MAX)).replace(
+                            "%", "%%"
+                        )
+                    },
                 )
             field.label = q.text
             field.required = False  # required answers are refused by the service, naming the question
@@ -135,7 +163,8 @@ def survey(request: HttpRequest, task_id: int) -> HttpResponse:
         try:
             services.survey_submit(user_id=_me(request), task_id=task_id, answers=answers)
         except (SurveyAnswerMissingError, SurveyAnswerInvalidError, SurveyAnswerTooLongError) as error:
-            form_error(form, error)
+            question_id = error.params.get("question_id")
+            form_error(form, error, str(question_id) if str(question_id) in form.fields else None)
         except DomainError as error:
             message_error(request, error)
             return redirect("task_list")

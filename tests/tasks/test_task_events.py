@@ -52,8 +52,9 @@ def test_setting_a_payment_pin_completes_its_task(member, clock):
     assert claim(member, task) == 30
 
 
-def test_adding_addresses_counts_each_one(member, clock):
-    task = make_task(event=TaskEvent.ADDRESS_ADDED, target=2)
+def test_adding_an_address_completes_its_task_once(member, clock):
+    # An address task is one-off with target 1 (issue #10: a once-per-member event).
+    task = make_task(event=TaskEvent.ADDRESS_ADDED)
     fields = {
         "recipient": "王小明",
         "phone": "13800138000",
@@ -62,9 +63,9 @@ def test_adding_addresses_counts_each_one(member, clock):
         "detail": "世纪大道 1 号",
     }
     accounts_services.address_create(user_id=member.pk, **fields)
-    assert state(member, task) == ("in_progress", 1)
+    assert state(member, task) == ("completed", 1)
     accounts_services.address_create(user_id=member.pk, **fields)
-    assert state(member, task) == ("completed", 2)
+    assert state(member, task) == ("completed", 1)
 
 
 @pytest.fixture
