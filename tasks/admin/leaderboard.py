@@ -60,7 +60,8 @@ class LeaderboardPrizeForm(forms.ModelForm):
         if rank_from is None or rank_to is None:
             return data
         if rank_from > rank_to:
-            raise forms.ValidationError(_("The first rank must not come after the last rank."), code="ranks_order")
+            # The model's check constraint (tasks_prize_ranks_in_order) reports it: one message, not two.
+            return data
         others = LeaderboardPrize.objects.exclude(pk=self.instance.pk).values_list("rank_from", "rank_to")
         clash = rules.overlapping_band(rank_from, rank_to, others)
         if clash is not None:
