@@ -110,7 +110,10 @@ def _done(request: HttpRequest, result: services.CheckinResult) -> HttpResponse:
     if _htmx(request):
         # The panel, and the header's balance swapped out of band: the points just paid show at once.
         return render(request, PANEL, _context(request, result=result, header_follows=True))
-    if result.already:
+    if result.already and result.makeup:
+        # A repeated make-up of a past day: not "today".
+        messages.info(request, _("You already checked in on %(day)s.") % {"day": result.day.isoformat()})
+    elif result.already:
         messages.info(request, _("You have already checked in today."))
     else:
         messages.success(request, _success_text(result))

@@ -118,6 +118,17 @@ def test_a_make_up_through_the_page(signed_in, member):
     assert balance(member) == 100 - 20 + 5
 
 
+def test_repeating_a_make_up_says_the_day_was_checked_not_today_and_charges_once(signed_in, member):
+    fund(member)
+    form = makeup_form(member, date(2026, 1, 12))
+    signed_in.post(reverse("checkin_makeup"), form, follow=True)  # shows and clears its message
+    before = entries(member)
+    again = signed_in.post(reverse("checkin_makeup"), form, follow=True)
+    assert [str(m) for m in again.context["messages"]] == ["You already checked in on 2026-01-12."]
+    assert entries(member) == before
+    assert Checkin.objects.filter(member=member).count() == 1
+
+
 def test_a_make_up_with_a_card_through_the_page(signed_in, member):
     services.makeup_card_apply(user_id=member.pk, quantity=1, idempotency_key="card")
     page = signed_in.get(reverse("checkin")).content.decode()
