@@ -18,6 +18,7 @@ from tasks.models import (
     LeaderboardPrize,
     LeaderboardStanding,
 )
+from tasks.models.leaderboard import MAX_PRIZE_RANK
 from tasks.rules import leaderboard as rules
 
 
@@ -59,8 +60,11 @@ class LeaderboardPrizeForm(forms.ModelForm):
         rank_from, rank_to = data.get("rank_from"), data.get("rank_to")
         if rank_from is None or rank_to is None:
             return data
+        if not (1 <= rank_from <= MAX_PRIZE_RANK and 1 <= rank_to <= MAX_PRIZE_RANK):
+            return data  # the field's own range error is the one message
         if rank_from > rank_to:
-            raise forms.ValidationError(_("The first rank must not come after the last rank."), code="ranks_order")
+            # The model's check constraint (tasks_prize_ranks_in_order) reports it: one message, not two.
+            return data
         others = LeaderboardPrize.objects.exclude(pk=self.instance.pk).values_list("rank_from", "rank_to")
         clash = rules.overlapping_band(rank_from, rank_to, others)
         if clash is not None:

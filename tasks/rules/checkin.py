@@ -107,12 +107,14 @@ def makeup_days(
 
 @dataclass(frozen=True)
 class Tomorrow:
-    """What checking in tomorrow gives (before tier and campaign multipliers)."""
+    """What checking in tomorrow gives (after a check-in boost running then, before tier and
+    campaign multipliers). ``multiplier``: that boost's, None without one."""
 
     day: date
     streak: int
     points: int
     bonus: int
+    multiplier: Decimal | None = None
 
 
 def tomorrow_gives(
@@ -127,20 +129,24 @@ def tomorrow_gives(
     cycle: str,
     reset: str,
     after_table: str,
+    multiplier: Decimal | None = None,
 ) -> Tomorrow:
     """Tomorrow's streak, points and cycle bonus, if the member checks in today (when not done yet) and tomorrow.
 
     ``streak_today``: the streak ending today when checked, else the one ending yesterday.
+    ``multiplier``: the check-in boost running tomorrow (None: none); it multiplies the daily
+    points, rounded down as ``boosted_points`` does at check-in, not the cycle bonus.
     """
     tomorrow = today + timedelta(days=1)
     through_today = (
         streak_today if checked_today else streak_day(previous_streak=streak_today, day=today, cycle=cycle, reset=reset)
     )
     streak = streak_day(previous_streak=through_today, day=tomorrow, cycle=cycle, reset=reset)
-    points = streak_points(streak, table, base=base, after_table=after_table)
+    points = streak_points(streak, table, base=base, after_table=after_table) if base else 0
+    points = boosted_points(points, multiplier)
     if cycle_bounds(tomorrow, cycle)[0] == tomorrow:
         count_before = 0
     else:
         count_before = count_in_cycle + (0 if checked_today else 1)
     bonus = sum(bonuses[t] for t in bonuses_crossed(count_before, count_before + 1, bonuses))
-    return Tomorrow(tomorrow, streak, points, bonus)
+    return Tomorrow(tomorrow, streak, points, bonus, multiplier)

@@ -189,6 +189,16 @@ def checkin_page(*, user_id: int, now: datetime | None = None) -> CheckinPage:
     today_row = rows.get(today)
     if today_row is None and streak and policy.streak_reset == rules.RESET_ON_CYCLE and start == today:
         streak = 0  # a new cycle restarts the streak
+    # The boost the check-in service will find running when tomorrow's business day begins.
+    tomorrow_at = clock.business_day_start(today + timedelta(days=1))
+    tomorrow_boost = (
+        CheckinBoost.objects.filter(
+            member_id=user_id, reversed_at__isnull=True, starts_at__lte=tomorrow_at, ends_at__gt=tomorrow_at
+        )
+        .order_by("starts_at", "pk")
+        .values_list("multiplier", flat=True)
+        .first()
+    )
     tomorrow = rules.tomorrow_gives(
         today=today,
         streak_today=streak,
@@ -200,6 +210,7 @@ def checkin_page(*, user_id: int, now: datetime | None = None) -> CheckinPage:
         cycle=policy.cycle,
         reset=policy.streak_reset,
         after_table=policy.after_table,
+        multiplier=tomorrow_boost,
     )
     boosts = [
         BoostView(b.multiplier, b.starts_at, b.ends_at, b.starts_at <= now)

@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.db.models import Q
 
 from accounts import selectors as accounts_selectors
 from pointsmall.kernel import clock
 from pointsmall.kernel.masking import mask_name
-from tasks.models import Board, LeaderboardPolicy, LeaderboardPrize, LeaderboardStanding
+from tasks.models import Board, LeaderboardExclusion, LeaderboardPolicy, LeaderboardPrize, LeaderboardStanding
 from tasks.rules import leaderboard as rules
 
 __all__ = [
@@ -62,6 +64,9 @@ class LeaderboardView:
     own: StandingView | None
     prizes: tuple[PrizeView, ...]
     size: int
+    # The member is kept off the board (an operator's exclusion, or staff under the policy):
+    # they are told their account isn't shown, never why.
+    excluded: bool = False
 
     @property
     def period_end(self) -> date | None:
@@ -109,9 +114,18 @@ def _top(board: str, period_start: date, snapshot: str, size: int) -> tuple[Stan
     return top
 
 
+def _left_out(user_id: int, *, exclude_staff: bool) -> bool:
+    """Whether the refresh leaves ``user_id`` off every board, as it is now. One query."""
+    left_out = Q(pk__in=LeaderboardExclusion.objects.filter(member_id=user_id).values("member_id"))
+    if exclude_staff:
+        left_out |= Q(is_staff=True) | Q(is_superuser=True)
+    return get_user_model().objects.filter(pk=user_id).filter(left_out).exists()
+
+
 def leaderboard_view(*, user_id: int, board: str) -> LeaderboardView:
     """The ``board`` (Board value) as ``user_id`` sees it: the top list (masked names), their own
-    standing (None when they are not ranked: no points in the period, or left out) and, for the
+    standing (None when they are not ranked: no points in the period, or left out), whether
+    they are left out (``excluded``: one more query, only when not ranked) and, for the
     month board with prizes switched on, the prize bands. Reads the latest snapshot; with none
     yet, an empty view (``refreshed_at`` None). Writes nothing."""
     policy = leaderboard_policy()
@@ -129,7 +143,8 @@ def leaderboard_view(*, user_id: int, board: str) -> LeaderboardView:
             for a, b, p in LeaderboardPrize.objects.order_by("rank_from").values_list("rank_from", "rank_to", "points")
         )
     if head is None:
-        return LeaderboardView(board, None, None, (), None, prizes, policy.size)
+        excluded = _left_out(user_id, exclude_staff=policy.exclude_staff)
+        return LeaderboardView(board, None, None, (), None, prizes, policy.size, excluded)
     period_start, refreshed_at, first_pk = head
     top = _top(board, period_start, f"{first_pk}-{refreshed_at.timestamp()}", policy.size)
     own = next((row for row in top if row.user_id == user_id), None)
@@ -141,8 +156,9 @@ def leaderboard_view(*, user_id: int, board: str) -> LeaderboardView:
         )
         if mine is not None:
             own = StandingView(rank=mine[0], user_id=user_id, name="", points=mine[1])
+    excluded = own is None and _left_out(user_id, exclude_staff=policy.exclude_staff)
     shown_start = None if board == Board.ALL else period_start
-    return LeaderboardView(board, shown_start, refreshed_at, top, own, prizes, policy.size)
+    return LeaderboardView(board, shown_start, refreshed_at, top, own, prizes, policy.size, excluded)
 
 
 def standing_of(*, user_id: int, board: str) -> StandingView | None:

@@ -55,6 +55,7 @@ from tasks.models.checkin import (
 )
 from tasks.notices import checkin as notices
 from tasks.rules import checkin as rules
+from tasks.selectors.checkin import makeup_confirmation_read
 
 logger = logging.getLogger(__name__)
 
@@ -282,6 +283,7 @@ def checkin_makeup(
     day: date,
     pay_with: str = PAY_WITH_POINTS,
     confirmed: Totals | None = None,
+    confirmation: str | None = None,
     now: datetime | None = None,
 ) -> CheckinResult:
     """Make up a missed ``day`` of the current cycle (补签), paying points or a make-up card.
@@ -290,8 +292,11 @@ def checkin_makeup(
     counts for the cycle's bonuses (it may pay one) and joins the streak: the check-ins that
     follow it without a gap get their streak renumbered. ``confirmed``: the totals the member
     saw (points.confirmation, purpose ``tasks.makeup_checkin``); None only for callers no member
-    watches. Raises MakeupDisabledError, MakeupPaymentError, MakeupDayError (not a day of this
-    cycle before today), MakeupBeforeJoiningError, MakeupAlreadyCheckedError, MakeupLimitError,
+    watches. ``confirmation``: instead of ``confirmed``, the make-up form's signed token, read
+    only once the day and the limit are checked (a bad day is refused for the day, not the
+    token); a bad token raises points' ConfirmationInvalidError. Raises MakeupDisabledError,
+    MakeupPaymentError, MakeupDayError (not a day of this cycle before today),
+    MakeupBeforeJoiningError, MakeupAlreadyCheckedError, MakeupLimitError,
     NoMakeupCardError, points' PriceChangedError and InsufficientPointsError; on any of them
     nothing is written. Locks: the points account, then the card grant.
     Safe to call twice: a day already made up returns it with ``already=True``, charging nothing.
@@ -327,6 +332,8 @@ def checkin_makeup(
             raise NoMakeupCardError()
     else:
         price = policy.makeup_price
+        if confirmation is not None:
+            confirmed = makeup_confirmation_read(token=confirmation, user_id=user_id, day=day)
         if confirmed is not None:
             confirmation_check(confirmed=confirmed, actual=Totals(points=price))
     streak = rules.streak_day(

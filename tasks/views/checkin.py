@@ -16,9 +16,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from points.exceptions import ConfirmationInvalidError
 from pointsmall.kernel.errors import DomainError
 from tasks import selectors, services
-from tasks.exceptions import MakeupDayError
+from tasks.exceptions import MakeupDayError, MakeupPaymentError
 
 PANEL = "tasks/partials/checkin_panel.html"
 REMINDER = "tasks/partials/checkin_reminder.html"
@@ -30,6 +31,20 @@ class MakeupForm(forms.Form):
         choices=[(services.PAY_WITH_POINTS, gettext_lazy("Points")), (services.PAY_WITH_CARD, gettext_lazy("Card"))]
     )
     confirmation = forms.CharField(required=False, max_length=1000)
+
+    # The refusal each invalid field gets, in this order: the day, the payment, the token.
+    FIELD_ERRORS = (
+        ("day", MakeupDayError),
+        ("pay_with", MakeupPaymentError),
+        ("confirmation", ConfirmationInvalidError),
+    )
+
+    def refusal(self) -> DomainError:
+        """The domain error naming the first invalid field (call after ``is_valid()`` is False)."""
+        for field, error in self.FIELD_ERRORS:
+            if field in self.errors:
+                return error()
+        return MakeupDayError()  # pragma: no cover - every field has its error above
 
 
 class ReminderForm(forms.Form):
@@ -95,7 +110,10 @@ def _done(request: HttpRequest, result: services.CheckinResult) -> HttpResponse:
     if _htmx(request):
         # The panel, and the header's balance swapped out of band: the points just paid show at once.
         return render(request, PANEL, _context(request, result=result, header_follows=True))
-    if result.already:
+    if result.already and result.makeup:
+        # A repeated make-up of a past day: not "today".
+        messages.info(request, _("You already checked in on %(day)s.") % {"day": result.day.isoformat()})
+    elif result.already:
         messages.info(request, _("You have already checked in today."))
     else:
         messages.success(request, _success_text(result))
@@ -117,15 +135,13 @@ def checkin_record(request: HttpRequest) -> HttpResponse:
 def checkin_makeup(request: HttpRequest) -> HttpResponse:
     form = MakeupForm(request.POST)
     if not form.is_valid():
-        return _refused(request, MakeupDayError())
+        return _refused(request, form.refusal())
     data = form.cleaned_data
-    user_id = _member_id(request)
     try:
-        confirmed = None
-        if data["pay_with"] == services.PAY_WITH_POINTS:
-            confirmed = selectors.makeup_confirmation_read(token=data["confirmation"], user_id=user_id, day=data["day"])
+        # The service checks the day before it reads the confirmation (a token only for points).
+        token = data["confirmation"] if data["pay_with"] == services.PAY_WITH_POINTS else None
         result = services.checkin_makeup(
-            user_id=user_id, day=data["day"], pay_with=data["pay_with"], confirmed=confirmed
+            user_id=_member_id(request), day=data["day"], pay_with=data["pay_with"], confirmation=token
         )
     except DomainError as error:
         return _refused(request, error)

@@ -221,3 +221,26 @@ def test_tomorrow_in_a_new_cycle_counts_from_zero_and_may_restart_the_streak():
         today=D(2026, 11, 30), streak_today=9, checked_today=True, count_in_cycle=9, reset=rules.RESET_ON_CYCLE
     )
     assert restart == rules.Tomorrow(D(2026, 12, 1), 1, 5, 0)
+
+
+def test_tomorrow_gives_applies_a_boost_to_the_daily_points_not_the_bonus():
+    from decimal import Decimal as D
+
+    from tasks.rules.checkin import tomorrow_gives
+
+    args = {
+        "today": date(2026, 1, 14),
+        "streak_today": 0,
+        "checked_today": True,
+        "count_in_cycle": 1,
+        "table": {},
+        "bonuses": {2: 20},
+        "base": 5,
+        "cycle": "monthly",
+        "reset": "missed_day",
+        "after_table": "keep_last",
+    }
+    plain = tomorrow_gives(**args)
+    boosted = tomorrow_gives(**args, multiplier=D("1.5"))
+    assert (plain.points, plain.bonus, plain.multiplier) == (5, 20, None)
+    assert (boosted.points, boosted.bonus, boosted.multiplier) == (7, 20, D("1.5"))

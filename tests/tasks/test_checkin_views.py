@@ -118,6 +118,17 @@ def test_a_make_up_through_the_page(signed_in, member):
     assert balance(member) == 100 - 20 + 5
 
 
+def test_repeating_a_make_up_says_the_day_was_checked_not_today_and_charges_once(signed_in, member):
+    fund(member)
+    form = makeup_form(member, date(2026, 1, 12))
+    signed_in.post(reverse("checkin_makeup"), form, follow=True)  # shows and clears its message
+    before = entries(member)
+    again = signed_in.post(reverse("checkin_makeup"), form, follow=True)
+    assert [str(m) for m in again.context["messages"]] == ["You already checked in on 2026-01-12."]
+    assert entries(member) == before
+    assert Checkin.objects.filter(member=member).count() == 1
+
+
 def test_a_make_up_with_a_card_through_the_page(signed_in, member):
     services.makeup_card_apply(user_id=member.pk, quantity=1, idempotency_key="card")
     page = signed_in.get(reverse("checkin")).content.decode()
@@ -290,3 +301,98 @@ def test_days_before_joining_cannot_be_made_up_on_the_page(client, db):
     assert states[12] == "before_joining"
     assert states[13] == "makeup"
     assert [d.day for d in page.makeup_open] == [date(2026, 1, 13)]
+
+
+# --- Issue #10 ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("multiplier", "expected"), [(Decimal("2"), 10), (Decimal("1.5"), 7)])
+def test_tomorrow_applies_the_boost_running_tomorrow_as_the_check_in_will(signed_in, member, multiplier, expected):
+    services.checkin_boost_apply(user_id=member.pk, days=7, multiplier=multiplier, idempotency_key="boost")
+    response = signed_in.get(reverse("checkin"))
+    page = response.context["page"]
+    assert (page.tomorrow.points, page.tomorrow.multiplier) == (expected, multiplier)
+    html = response.content.decode()
+    assert f'data-testid="checkin-tomorrow">{expected} points<' in html.replace("\n", "").replace("  ", "")
+    assert "Tier and campaign multipliers are added when you check in." in html
+    # Tomorrow pays what the page said (a member without a tier multiplier).
+    services.checkin_record(user_id=member.pk)
+    with time_machine.travel(T0 + timedelta(days=1), tick=False):
+        assert services.checkin_record(user_id=member.pk).points == expected
+
+
+def test_tomorrow_shows_a_boost_queued_to_run_tomorrow_and_not_one_ended(signed_in, member):
+    with time_machine.travel(T0 - timedelta(days=3), tick=False):
+        services.checkin_boost_apply(user_id=member.pk, days=1, multiplier=Decimal("3"), idempotency_key="old")
+    assert signed_in.get(reverse("checkin")).context["page"].tomorrow.points == 5
+    services.checkin_boost_apply(user_id=member.pk, days=1, multiplier=Decimal("2"), idempotency_key="now")
+    services.checkin_boost_apply(user_id=member.pk, days=2, multiplier=Decimal("3"), idempotency_key="queued")
+    # The ×2 runs until tomorrow noon; at tomorrow's start it is the one running.
+    assert signed_in.get(reverse("checkin")).context["page"].tomorrow.points == 10
+    with time_machine.travel(T0 + timedelta(days=1), tick=False):
+        # Tomorrow, the ×3 queued after it runs through the day after.
+        assert signed_in.get(reverse("checkin")).context["page"].tomorrow.points == 15
+
+
+def test_today_shows_what_the_boosted_check_in_paid(signed_in, member):
+    services.checkin_boost_apply(user_id=member.pk, days=7, multiplier=Decimal("2"), idempotency_key="boost")
+    signed_in.post(reverse("checkin_record"))
+    page = signed_in.get(reverse("checkin")).context["page"]
+    assert (page.today_points, page.tomorrow.points) == (10, 10)
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+@pytest.mark.parametrize("token", [None, ""])
+@pytest.mark.parametrize(
+    ("day", "code", "message"),
+    [
+        ("2026-01-14", "checkin_makeup_day", "Only a missed day of this cycle before today can be made up."),
+        ("2026-01-20", "checkin_makeup_day", "Only a missed day of this cycle before today can be made up."),
+        ("2025-12-20", "checkin_makeup_day", "Only a missed day of this cycle before today can be made up."),
+        ("2026-01-13", "checkin_makeup_already_checked", "You already checked in on 2026-01-13."),
+    ],
+)
+def test_a_make_up_day_refusal_names_the_day_not_the_token(signed_in, member, htmx, token, day, code, message):
+    fund(member)
+    with time_machine.travel(datetime(2026, 1, 13, 9, 0, tzinfo=SHANGHAI), tick=False):
+        services.checkin_record(user_id=member.pk)
+    before, rows = entries(member), list(Checkin.objects.values_list("pk", "day", "kind", "points"))
+    data = {"day": day, "pay_with": "points"}
+    if token is not None:
+        data["confirmation"] = token
+    response = signed_in.post(reverse("checkin_makeup"), data, **(HTMX if htmx else {}))
+    html = response.content.decode()
+    if htmx:
+        assert (response.status_code, response["X-Refusal"]) == (200, code)
+    else:
+        assert response.status_code == (409 if code == "checkin_makeup_already_checked" else 400)
+    assert message in html
+    assert "out of date" not in html
+    assert list(Checkin.objects.values_list("pk", "day", "kind", "points")) == rows
+    assert entries(member) == before
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+@pytest.mark.parametrize(
+    ("change", "code", "message"),
+    [
+        ({"pay_with": "bogus"}, "checkin_makeup_payment", "Choose to pay with points or with a make-up card."),
+        ({"pay_with": ""}, "checkin_makeup_payment", "Choose to pay with points or with a make-up card."),
+        ({"confirmation": "x" * 2000}, "confirmation_invalid", "This confirmation is out of date or not valid"),
+        ({"confirmation": "garbage"}, "confirmation_invalid", "This confirmation is out of date or not valid"),
+        ({"day": "not-a-date"}, "checkin_makeup_day", "Only a missed day of this cycle before today can be made up."),
+    ],
+)
+def test_an_invalid_make_up_form_gets_the_message_of_its_field(signed_in, member, htmx, change, code, message):
+    fund(member)
+    before = entries(member)
+    response = signed_in.post(
+        reverse("checkin_makeup"), {**makeup_form(member, date(2026, 1, 12)), **change}, **(HTMX if htmx else {})
+    )
+    if htmx:
+        assert (response.status_code, response["X-Refusal"]) == (200, code)
+    else:
+        assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Checkin.objects.exists()
+    assert entries(member) == before

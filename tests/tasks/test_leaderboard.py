@@ -264,16 +264,16 @@ def test_a_member_without_points_is_not_ranked(client, member, other_member, clo
 
     response = client.get(reverse("leaderboard"))
 
-    assert response.context["view"].own is None
+    assert (response.context["view"].own, response.context["view"].excluded) == (None, False)
     assert "You are not ranked yet" in response.content.decode()
 
 
-def test_each_board_is_a_tab_and_an_unknown_board_shows_the_week(client, member, clock):
+def test_each_board_is_a_tab_and_no_board_shows_the_week(client, member, clock):
     earn(member, 10, at=datetime(2026, 11, 2, 12, 0, tzinfo=SHANGHAI))  # this month, not this week
     services.leaderboard_refresh()
     client.force_login(member)
 
-    week = client.get(reverse("leaderboard"), {"board": "nonsense"})
+    week = client.get(reverse("leaderboard"))
     month = client.get(reverse("leaderboard"), {"board": "month"}, HTTP_HX_REQUEST="true")
 
     assert week.context["view"].board == "week"
@@ -281,6 +281,62 @@ def test_each_board_is_a_tab_and_an_unknown_board_shows_the_week(client, member,
     assert [(r.rank, r.points) for r in month.context["view"].top] == [(1, 10)]
     assert b"<html" not in month.content  # htmx gets the board alone
     assert "2026-11-01 to 2026-11-30" in month.content.decode()
+
+
+@pytest.mark.parametrize("board", ["nonsense", "WEEK", "week ", "x" * 300])
+def test_an_unknown_board_is_a_404_and_writes_nothing(client, member, clock, board):
+    earn(member, 10)
+    services.leaderboard_refresh()
+    before = list(LeaderboardStanding.objects.values_list("pk", "board", "rank", "points"))
+    client.force_login(member)
+
+    plain = client.get(reverse("leaderboard"), {"board": board})
+    htmx = client.get(reverse("leaderboard"), {"board": board}, HTTP_HX_REQUEST="true")
+
+    assert (plain.status_code, htmx.status_code) == (404, 404)
+    assert list(LeaderboardStanding.objects.values_list("pk", "board", "rank", "points")) == before
+
+
+@pytest.mark.parametrize("how", ["exclusion", "staff"])
+def test_a_member_left_out_is_told_their_account_isnt_shown_not_why(client, clock, how):
+    left_out = StaffFactory() if how == "staff" else MemberFactory()
+    if how == "exclusion":
+        LeaderboardExclusion.objects.create(member=left_out, reason="Bought points")
+    kept = MemberFactory()
+    earn(left_out, 50)
+    earn(kept, 10)
+    services.leaderboard_refresh()
+    client.force_login(left_out)
+
+    response = client.get(reverse("leaderboard"))
+
+    view = response.context["view"]
+    assert (view.own, view.excluded) == (None, True)
+    page = response.content.decode()
+    assert "Your account isn't shown on the leaderboard." in page
+    assert "You are not ranked yet" not in page
+    assert "Bought points" not in page
+
+
+def test_staff_are_told_they_are_not_ranked_yet_when_the_policy_ranks_staff(client, clock):
+    staff = StaffFactory()
+    LeaderboardPolicy.objects.update_or_create(pk=1, defaults={"exclude_staff": False})
+    client.force_login(staff)
+
+    response = client.get(reverse("leaderboard"))
+
+    assert response.context["view"].excluded is False
+    assert "You are not ranked yet" in response.content.decode()
+
+
+def test_before_the_first_refresh_an_excluded_member_is_still_told(client, member, clock):
+    LeaderboardExclusion.objects.create(member=member, reason="Bought points")
+    client.force_login(member)
+
+    response = client.get(reverse("leaderboard"))
+
+    assert response.context["view"].excluded is True
+    assert LeaderboardStanding.objects.count() == 0
 
 
 def test_prize_bands_show_on_the_month_board_only_when_prizes_are_on(client, member, clock):

@@ -33,7 +33,10 @@ def test_a_prize_band_overlapping_another_is_refused_and_nothing_written(operato
 @pytest.mark.parametrize(
     ("values", "error"),
     [
-        ({"rank_from": 4, "rank_to": 3, "points": 10}, "The first rank must not come after the last rank."),
+        (
+            {"rank_from": 4, "rank_to": 3, "points": 10},
+            "The first rank must be at least 1 and not after the last rank.",
+        ),
         ({"rank_from": 0, "rank_to": 3, "points": 10}, "Ensure this value is greater than or equal to 1."),
         ({"rank_from": 1, "rank_to": 3, "points": 0}, "Ensure this value is greater than or equal to 1."),
     ],
@@ -43,6 +46,29 @@ def test_bad_bands_are_refused(db, values, error):
     assert not form.is_valid()
     assert error in str(form.errors)
     assert not LeaderboardPrize.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("values", "error"),
+    [
+        (
+            {"rank_from": 5, "rank_to": 4, "points": 10},
+            "The first rank must be at least 1 and not after the last rank.",
+        ),
+        ({"rank_from": 0, "rank_to": 4, "points": 10}, "Ensure this value is greater than or equal to 1."),
+        ({"rank_from": 5, "rank_to": 6, "points": 0}, "Ensure this value is greater than or equal to 1."),
+        ({"rank_from": 1, "rank_to": 1001, "points": 10}, "Ensure this value is less than or equal to 1000."),
+    ],
+)
+def test_a_bad_band_shows_one_error_in_the_admin_and_writes_nothing(operator, client, values, error):
+    LeaderboardPrize.objects.create(rank_from=1, rank_to=1, points=500)
+
+    response = client.post(reverse("admin:tasks_leaderboardprize_add"), values)
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors.as_data()
+    assert [str(message) for field in errors.values() for e in field for message in e.messages] == [error]
+    assert list(LeaderboardPrize.objects.values_list("rank_from", "rank_to", "points")) == [(1, 1, 500)]
 
 
 def test_a_band_may_be_edited_in_place_and_adjacent_bands_are_fine(db):
