@@ -13,6 +13,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from pointsmall.kernel.singleton import SingletonModel
@@ -47,7 +48,8 @@ class LeaderboardPolicy(SingletonModel):
         _("members shown"),
         default=50,
         validators=[MinValueValidator(1), MaxValueValidator(MAX_BOARD_SIZE)],
-        help_text=_("How many members the top list shows, 1 to %(max)s.") % {"max": MAX_BOARD_SIZE},
+        # format_lazy: the text is translated when shown, not frozen in the language active at import.
+        help_text=format_lazy(_("How many members the top list shows, 1 to {max}."), max=MAX_BOARD_SIZE),
     )
     exclude_staff = models.BooleanField(
         _("leave out staff"), default=True, help_text=_("Staff and superuser accounts are not ranked.")
