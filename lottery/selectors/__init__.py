@@ -1,0 +1,1 @@
+"""Reads of the lottery: campaign pages, odds, my draws, winners, verification, reports."""

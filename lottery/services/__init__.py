@@ -1,0 +1,1 @@
+"""The lottery's write surface: publishing campaigns, drawing, revealing seeds. The only code that writes its tables."""
