@@ -93,7 +93,7 @@ def test_a_paid_draw_that_wins_points(numbers):
     assert (state.draws, state.since_win) == (1, 0)
     notice = Notification.objects.get(user=member)
     assert (notice.kind, notice.message_code, notice.dedupe_key) == (
-        NotificationKind.ACTIVITY, "lottery.prize_won", f"lottery.draw:{row.pk}",
+        NotificationKind.ACTIVITY, "lottery.winner", f"lottery.draw:{row.pk}",
     )  # fmt: skip
 
 
