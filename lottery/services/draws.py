@@ -287,7 +287,7 @@ def _award(*, prize: LotteryPrize, campaign: LotteryCampaign, draw: Draw, day, a
         return None
 
 
-def _needs_address(prizes: list[LotteryPrize]) -> bool:
+def needs_address(prizes: list[LotteryPrize]) -> bool:
     delivery = fulfilment.fulfiller(fulfilment.PRODUCT)
     return any(
         delivery is not None and delivery.needs_address(product_id=p.product_id)
@@ -299,7 +299,7 @@ def _needs_address(prizes: list[LotteryPrize]) -> bool:
 def _address(user_id: int, address_id: int | None, prizes: list[LotteryPrize]) -> int | None:
     """The address a physical prize ships to: the one chosen, else the member's default.
     AddressRequiredError before drawing when the campaign has physical prizes and there is none."""
-    if not _needs_address(prizes):
+    if not needs_address(prizes):
         return None
     if address_id is not None:
         return accounts_selectors.address_get(user_id=user_id, address_id=address_id).id
