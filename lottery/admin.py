@@ -246,26 +246,20 @@ class LotteryCampaignAdmin(BoundedNumbersMixin, admin.ModelAdmin):
             request,
             queryset.filter(published_at__isnull=True).order_by("pk"),
             lambda c: lottery_services.lottery_campaign_publish(campaign_id=c.pk, actor_id=request.user.pk),
-            refused_message=lambda c, reason: gettext("%(name)s was not published: %(reason)s")
-            % {"name": c, "reason": reason},
+            refused_message=lambda c, reason: (
+                gettext("%(name)s was not published: %(reason)s") % {"name": c, "reason": reason}
+            ),
             done_message=lambda n: gettext("Published %(n)d campaign(s).") % {"n": n},
         )
 
     def get_urls(self):
+        view = self.admin_site.admin_view
         urls = [
-            path("<int:campaign_id>/publish/", self.admin_site.admin_view(self.publish_view), name="lottery_lotterycampaign_publish"),
-            path("<int:campaign_id>/report/", self.admin_site.admin_view(self.report_view), name="lottery_lotterycampaign_report"),
-            path(
-                "<int:campaign_id>/report.csv",
-                self.admin_site.admin_view(self.report_csv_view),
-                name="lottery_lotterycampaign_report_csv",
-            ),
-            path(
-                "<int:campaign_id>/draws.csv",
-                self.admin_site.admin_view(self.draws_csv_view),
-                name="lottery_lotterycampaign_draws_csv",
-            ),
-        ]  # fmt: skip
+            path("<int:campaign_id>/publish/", view(self.publish_view), name="lottery_lotterycampaign_publish"),
+            path("<int:campaign_id>/report/", view(self.report_view), name="lottery_lotterycampaign_report"),
+            path("<int:campaign_id>/report.csv", view(self.report_csv_view), name="lottery_lotterycampaign_report_csv"),
+            path("<int:campaign_id>/draws.csv", view(self.draws_csv_view), name="lottery_lotterycampaign_draws_csv"),
+        ]
         return urls + super().get_urls()
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
@@ -378,7 +372,18 @@ class LotteryCampaignAdmin(BoundedNumbersMixin, admin.ModelAdmin):
 
 @admin.register(Draw)
 class DrawAdmin(ReadOnlyAdmin):
-    list_display = ("pk", "campaign", "member", "created_at", "number", "prize", "outcome", "pity", "free", "cost_points")
+    list_display = (
+        "pk",
+        "campaign",
+        "member",
+        "created_at",
+        "number",
+        "prize",
+        "outcome",
+        "pity",
+        "free",
+        "cost_points",
+    )
     list_filter = ("outcome", "pity", "free", "campaign")
     search_fields = ("member__email", "idempotency_key", "reward_reference")
     list_select_related = ("campaign", "member", "prize")

@@ -111,7 +111,9 @@ class LotteryCampaignForm(forms.ModelForm):
             self.add_error("ends_at", _("The campaign must end after it starts."))
         daily, whole = cleaned.get("daily_limit"), cleaned.get("campaign_limit")
         if daily and whole and daily > whole:
-            self.add_error("daily_limit", _("Can't be above the draws per member in the campaign (%(n)d).") % {"n": whole})
+            self.add_error(
+                "daily_limit", _("Can't be above the draws per member in the campaign (%(n)d).") % {"n": whole}
+            )
         return cleaned
 
 

@@ -13,7 +13,6 @@ from the yuan cost (market value × awarded) of the other prizes.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,13 +20,9 @@ from decimal import Decimal
 from django.db.models import Count, Q, Sum
 
 from lottery.models import BASIS_POINTS, Draw, LotteryCampaign, LotteryPrize, PrizeKind
+from lottery.rules import chi_square_p_value
 from pointsmall.kernel import clock
 from pointsmall.kernel.language import pick_language
-
-try:  # lcore's shared implementation; the private copy below is the same formula.
-    from lottery.rules import chi_square_p_value as _shared_p_value
-except ImportError:  # pragma: no cover - until lottery.rules provides it
-    _shared_p_value = None
 
 
 @dataclass(frozen=True)
@@ -63,56 +58,6 @@ class CampaignReport:
     prize_cost: Decimal  # yuan, the other prizes
     prizes: tuple[PrizeFigures, ...]
     chi_square_p: float | None  # None when fewer than two outcomes or no ordinary draw
-
-
-def chi_square_p_value(observed: list[int], expected: list[float]) -> float:
-    """P(χ² ≥ statistic) with len(observed) − 1 degrees of freedom; cells with expected 0 are skipped."""
-    if _shared_p_value is not None:
-        return float(_shared_p_value(observed, expected))
-    return _p_value(observed, expected)
-
-
-def _p_value(observed: list[int], expected: list[float]) -> float:
-    cells = [(o, e) for o, e in zip(observed, expected, strict=True) if e > 0]
-    if len(cells) < 2:
-        return 1.0
-    statistic = sum((o - e) ** 2 / e for o, e in cells)
-    return _upper_gamma_q((len(cells) - 1) / 2, statistic / 2)
-
-
-def _upper_gamma_q(a: float, x: float) -> float:
-    """The regularized upper incomplete gamma Q(a, x) (Numerical Recipes: series / continued fraction)."""
-    if x <= 0:
-        return 1.0
-    log_front = -x + a * math.log(x) - math.lgamma(a)
-    if x < a + 1:
-        term = total = 1.0 / a
-        n = a
-        for _ in range(10_000):
-            n += 1
-            term *= x / n
-            total += term
-            if abs(term) < abs(total) * 1e-15:
-                break
-        return max(0.0, 1.0 - total * math.exp(log_front))
-    tiny = 1e-300
-    b = x + 1 - a
-    c = 1 / tiny
-    d = 1 / b
-    h = d
-    for i in range(1, 10_000):
-        an = -i * (i - a)
-        b += 2
-        d = an * d + b
-        d = tiny if abs(d) < tiny else d
-        c = b + an / c
-        c = tiny if abs(c) < tiny else c
-        d = 1 / d
-        delta = d * c
-        h *= delta
-        if abs(delta - 1) < 1e-15:
-            break
-    return min(1.0, math.exp(log_front) * h)
 
 
 def _percent(part: int, whole: int) -> Decimal:
