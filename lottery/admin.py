@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from functools import partial
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -30,6 +32,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from lottery import services as lottery_services
 from lottery.forms import (
+    CAMPAIGN_FIELDS,
     CAMPAIGN_TERMS,
     PRIZE_FIELDS,
     LotteryCampaignForm,
@@ -177,7 +180,21 @@ class LotteryCampaignAdmin(BoundedNumbersMixin, admin.ModelAdmin):
             key = f"{prefix}{name}"
             return key in data or f"{key}_0" in data or f"{key}_1" in data
 
-        form = LotteryCampaignForm(data=data, files=request.FILES, instance=campaign)
+        form_class = forms.modelform_factory(
+            LotteryCampaign,
+            form=LotteryCampaignForm,
+            fields=CAMPAIGN_FIELDS,
+            formfield_callback=partial(self.formfield_for_dbfield, request=request),
+        )
+        prize_form_class = forms.modelform_factory(
+            LotteryPrize,
+            form=LotteryPrizeForm,
+            fields=PRIZE_FIELDS,
+            formfield_callback=partial(
+                LotteryPrizeInline(LotteryCampaign, self.admin_site).formfield_for_dbfield, request=request
+            ),
+        )
+        form = form_class(data=data, files=request.FILES, instance=campaign)
         attempts += [name for name in form.changed_data if name in CAMPAIGN_TERMS and sent(name)]
         prizes = {p.pk: p for p in campaign.prizes.all()}
         try:
@@ -194,7 +211,7 @@ class LotteryCampaignAdmin(BoundedNumbersMixin, admin.ModelAdmin):
                 continue
             if data.get(f"{prefix}DELETE"):
                 attempts.append(f"prize {prize.pk}: delete")
-            prize_form = LotteryPrizeForm(data=data, files=request.FILES, instance=prize, prefix=f"prizes-{index}")
+            prize_form = prize_form_class(data=data, files=request.FILES, instance=prize, prefix=f"prizes-{index}")
             attempts += [
                 f"prize {prize.pk}: {name}"
                 for name in prize_form.changed_data

@@ -86,10 +86,10 @@ class LotteryCampaignForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        tiers = self.fields["tier_codes"]
-        assert isinstance(tiers, forms.MultipleChoiceField)
-        # The tiers' names in the reader's language (TierView.name is picked per request).
-        tiers.choices = [(t.code, t.name or t.code) for t in points_selectors.tier_ladder()]
+        tiers = self.fields.get("tier_codes")  # absent when read-only (a published campaign)
+        if isinstance(tiers, forms.MultipleChoiceField):
+            # The tiers' names in the reader's language (TierView.name is picked per request).
+            tiers.choices = [(t.code, t.name or t.code) for t in points_selectors.tier_ladder()]
         _bound_ints(self)
         consolation = self.fields.get("consolation_prize")
         if isinstance(consolation, forms.ModelChoiceField):
