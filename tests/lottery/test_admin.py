@@ -357,3 +357,44 @@ def test_operators_cannot_delete_service_written_rows(db):
     assert not user.has_perm("lottery.change_draw")
     assert not user.has_perm("lottery.delete_prizerelease")
     assert not user.has_perm("lottery.delete_drawerstate")
+
+
+def test_the_history_page_keeps_the_refused_attempt(client, superuser, item):
+    campaign = published(product=item)
+    client.post(_change_url(campaign), campaign_post(campaign, name="改名"))
+
+    page = client.get(reverse("admin:lottery_lotterycampaign_history", args=[campaign.pk])).content.decode()
+
+    assert "Refused (published): name" in page
+
+
+def test_an_operator_publishes_a_campaign(client, item):
+    campaign = draft(product=item)
+    client.force_login(operator_member())
+
+    response = client.post(reverse("admin:lottery_lotterycampaign_publish", args=[campaign.pk]), follow=True)
+
+    assert "Published 1 campaign(s)." in _messages(response)
+    campaign.refresh_from_db()
+    assert campaign.published_at is not None
+
+
+def test_a_published_campaign_s_image_may_still_change(client, superuser, item, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    campaign = published(product=item)
+    before = _state(campaign)
+    gif = (
+        b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,"
+        b"\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+    )
+
+    response = client.post(
+        _change_url(campaign), {**campaign_post(campaign), "image": SimpleUploadedFile("w.gif", gif, "image/gif")}
+    )
+
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.image.name.startswith("lottery/")
+    assert _state(campaign) == before
