@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from functools import partial
+from typing import cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -222,7 +223,7 @@ class LotteryCampaignAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None):
         if request.method == "POST" and object_id is not None:
             campaign = self.get_object(request, object_id)
-            if _is_frozen(campaign) and self.has_change_permission(request, campaign):
+            if campaign is not None and _is_frozen(campaign) and self.has_change_permission(request, campaign):
                 attempts = self.attempted_changes(request, campaign)
                 if attempts:
                     self.log_refused(request, campaign, attempts)
@@ -240,7 +241,7 @@ class LotteryCampaignAdmin(BoundedNumbersMixin, admin.ModelAdmin):
 
     def log_refused(self, request: HttpRequest, campaign: LotteryCampaign, attempts: list[str]) -> None:
         LogEntry.objects.create(
-            user_id=request.user.pk,
+            user_id=cast(int, request.user.pk),
             content_type=ContentType.objects.get_for_model(LotteryCampaign),
             object_id=str(campaign.pk),
             object_repr=str(campaign)[:200],
@@ -325,7 +326,7 @@ class LotteryCampaignAdmin(BoundedNumbersMixin, admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/lottery/lotterycampaign/report.html", context)
 
-    def report_csv_view(self, request: HttpRequest, campaign_id: int) -> HttpResponse:
+    def report_csv_view(self, request: HttpRequest, campaign_id: int) -> StreamingHttpResponse:
         campaign = self._viewable(request, campaign_id)
         report = reports.campaign_report(campaign_id=campaign.pk)
 
@@ -372,7 +373,7 @@ class LotteryCampaignAdmin(BoundedNumbersMixin, admin.ModelAdmin):
 
         return _csv_response(lines(), f"lottery-{campaign.pk}-report-{self._stamp()}.csv")
 
-    def draws_csv_view(self, request: HttpRequest, campaign_id: int) -> HttpResponse:
+    def draws_csv_view(self, request: HttpRequest, campaign_id: int) -> StreamingHttpResponse:
         campaign = self._viewable(request, campaign_id)
 
         def lines() -> Iterator[list]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.apps import apps
 from django.utils import timezone
@@ -30,7 +31,7 @@ def _product_id(name_en: str) -> int | None:
     return product.objects.filter(name_en=name_en).values_list("pk", flat=True).first()
 
 
-def _prizes(campaign: LotteryCampaign, rows: list[dict]) -> None:
+def _prizes(campaign: LotteryCampaign, rows: list[dict[str, Any]]) -> None:
     for position, row in enumerate(rows, start=1):
         LotteryPrize.objects.create(campaign=campaign, position=position, **row)
 
@@ -56,7 +57,7 @@ def _wheel(now) -> LotteryCampaign:
         pity_after=8,
     )
     coupon, physical = _product_id(COUPON_ITEM), _product_id(PHYSICAL_ITEM)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"name": "500积分", "name_en": "500 points", "kind": PrizeKind.POINTS, "points": 500, "weight_bp": 100,
          "quantity": 20, "market_value": Decimal("5.00")},
         {"name": "50积分", "name_en": "50 points", "kind": PrizeKind.POINTS, "points": 50, "weight_bp": 1500,
@@ -92,7 +93,7 @@ def _grid(now) -> LotteryCampaign:
         style=LotteryStyle.GRID,
         pity_after=3,
     )
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"name": "200积分", "name_en": "200 points", "kind": PrizeKind.POINTS, "points": 200, "weight_bp": 500,
          "quantity": 10, "market_value": Decimal("2.00")},
         {"name": "20积分", "name_en": "20 points", "kind": PrizeKind.POINTS, "points": 20, "weight_bp": 2300,

@@ -7,6 +7,8 @@ to say; these forms refuse what is wrong in any draft.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
@@ -63,7 +65,7 @@ def _bound_ints(form: forms.BaseForm) -> None:
             field.widget.attrs["max"] = INT_MAX
 
 
-def _check_texts(form: forms.BaseForm, cleaned: dict) -> None:
+def _check_texts(form: forms.BaseForm, cleaned: dict[str, Any]) -> None:
     for name in TEXT_FIELDS:
         if name in cleaned:
             try:
@@ -103,8 +105,9 @@ class LotteryCampaignForm(forms.ModelForm):
             if not campaign_id:
                 consolation.help_text = _("Save the campaign with its prizes first, then choose one of them.")
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         _check_texts(self, cleaned)
         starts, ends = cleaned.get("starts_at"), cleaned.get("ends_at")
         if starts and ends and ends <= starts:
@@ -126,8 +129,9 @@ class LotteryPrizeForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         _bound_ints(self)
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         _check_texts(self, cleaned)
         kind = cleaned.get("kind")
         points, product = cleaned.get("points"), cleaned.get("product")
