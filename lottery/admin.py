@@ -29,7 +29,6 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
-from simple_history.admin import SimpleHistoryAdmin
 
 from lottery import services as lottery_services
 from lottery.forms import (
@@ -42,6 +41,7 @@ from lottery.forms import (
 )
 from lottery.models import Draw, DrawerState, LotteryCampaign, LotteryPolicy, LotteryPrize, PrizeRelease
 from lottery.selectors import reports
+from points import selectors as points_selectors
 from points.validators import BoundedNumbersMixin
 from pointsmall.kernel import clock
 from pointsmall.kernel.admin import ReadOnlyAdmin, SingletonAdminMixin, apply_to_selected
@@ -80,8 +80,9 @@ def _csv_response(lines: Iterator[list], filename: str) -> StreamingHttpResponse
 
 
 @admin.register(LotteryPolicy)
-class LotteryPolicyAdmin(BoundedNumbersMixin, SingletonAdminMixin, SimpleHistoryAdmin):
-    """The one policy row. Until an operator saves it, the page shows the defaults the mall runs on."""
+class LotteryPolicyAdmin(BoundedNumbersMixin, SingletonAdminMixin, admin.ModelAdmin):
+    """The one policy row. Until an operator saves it, the page shows the defaults the mall runs on.
+    (The lottery's models keep no django-simple-history tables: the admin's LogEntry history applies.)"""
 
     fields = ("win_floor_bp", "top_prize_cap")
 
@@ -153,7 +154,24 @@ class LotteryCampaignAdmin(BoundedNumbersMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> tuple[str, ...]:
         shown = ("seed_hash", "seed_shown", "published_at", "revealed_at")
-        return (*CAMPAIGN_TERMS, *shown) if _is_frozen(obj) else shown
+        return (*CAMPAIGN_TERMS, "tiers_shown", *shown) if _is_frozen(obj) else shown
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if not _is_frozen(obj):
+            return fieldsets
+        # Read-only, the tiers show by name (the reader's language), not as stored codes.
+        return [
+            (title, {**options, "fields": tuple("tiers_shown" if f == "tier_codes" else f for f in options["fields"])})
+            for title, options in fieldsets
+        ]
+
+    @admin.display(description=_("tiers"))
+    def tiers_shown(self, campaign: LotteryCampaign) -> str:
+        if not campaign.tier_codes:
+            return gettext("Every tier")
+        names = {t.code: t.name or t.code for t in points_selectors.tier_ladder()}
+        return ", ".join(names.get(code, code) for code in campaign.tier_codes)
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return not _is_frozen(obj) and super().has_delete_permission(request, obj)

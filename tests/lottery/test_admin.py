@@ -222,13 +222,14 @@ def test_the_publish_action_reports_each_campaign(client, superuser, item):
 
 
 def test_a_published_campaign_shows_its_terms_read_only(client, superuser, item):
-    campaign = published(product=item)
+    campaign = published(product=item, tier_codes=["gold", "diamond"])
 
     page = client.get(_change_url(campaign)).content.decode()
 
     assert 'name="name"' not in page
     assert 'name="cost_points"' not in page
     assert 'name="prizes-0-weight_bp"' not in page
+    assert "Gold, Diamond" in page
     assert "terms and prizes are frozen (promotion rules). Only its image can still change." in page
 
 
@@ -302,6 +303,7 @@ def _pages(campaign) -> list[str]:
         reverse("admin:lottery_lotterycampaign_report_csv", args=[campaign.pk]),
         reverse("admin:lottery_lotterycampaign_draws_csv", args=[campaign.pk]),
         reverse("admin:lottery_lotterypolicy_change", args=[1]),
+        reverse("admin:lottery_lotterypolicy_history", args=[1]),
         reverse("admin:lottery_draw_changelist"),
         reverse("admin:lottery_draw_change", args=[draw.pk]),
         reverse("admin:lottery_drawerstate_changelist"),
