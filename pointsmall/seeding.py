@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.models import User
 from catalog import notices as catalog_notices
 from catalog.demo import seed_catalog
+from lottery import demo as lottery_demo
 from points import services as points_services
 from points.notices import bilingual
 from tasks import demo as tasks_demo
@@ -135,4 +136,5 @@ def seed_demo(stdout) -> None:
     points_services.points_expire()
     # Outside the transaction above: each demo order checks a PIN, which commits on its own.
     seed_catalog(stdout)
+    lottery_demo.seed_lottery(stdout, user_ids=user_ids)
     tasks_demo.seed_leaderboard(stdout)

@@ -50,6 +50,8 @@ from accounts.models import Referral, User
 from catalog import services as catalog_services
 from catalog.enums import ProductKind
 from catalog.models import Order, SalePrice
+from lottery import services as lottery_services
+from lottery.models import LotteryPolicy, LotteryPrize
 from points import services as points_services
 from points.models import Account, Campaign, PurchaseRate
 from pointsmall.kernel import clock
@@ -167,7 +169,26 @@ def _one_of_everything(staff: dict[str, User]) -> dict:
     tasks_services.survey_submit(user_id=alice.pk, task_id=survey.pk, answers={str(question.pk): "0"})
     Task.objects.create(title="设置密码", completion="event", event="pin_set", reward_points=5)
     tasks_services.task_event_record(user_id=bob.pk, event="pin_set", reference="accounts.pin")
+    _lottery_rows(alice)
     return {"members": [alice, bob]}
+
+
+def _lottery_rows(member: User) -> None:
+    """The policy, a draft and a published campaign, and two draws (pity after one loss: one wins)."""
+    now = timezone.now()
+    LotteryPolicy.objects.create(pk=1)
+    for name in ("草稿", "转盘"):
+        campaign = lottery_services.lottery_campaign_create(
+            name=name, description="规则", starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=7),
+            cost_points=10, pity_after=1,
+        )  # fmt: skip
+        LotteryPrize.objects.create(
+            campaign=campaign, name="10积分", kind="points", points=10, weight_bp=2000, quantity=100, daily_cap=50
+        )
+        LotteryPrize.objects.create(campaign=campaign, name="谢谢参与", kind="none", weight_bp=8000)
+    lottery_services.lottery_campaign_publish(campaign_id=campaign.pk)
+    for n in range(2):
+        lottery_services.lottery_draw(user_id=member.pk, campaign_id=campaign.pk, idempotency_key=f"walk-draw-{n}")
 
 
 def _leaderboard_rows(winner: User, flagged: User, operator: User) -> None:

@@ -1,0 +1,197 @@
+"""The operator's report of one campaign: draws, drawers, points collected, prizes awarded vs
+quantity, configured vs realised odds with a χ² goodness-of-fit p-value, cost of prizes vs
+points collected; and the rows of its CSV exports (streamed, bounded memory).
+
+Realised odds are measured on what the number picked (``Draw.picked``) in ordinary draws: pity
+draws are excluded (their pick is by design not the published odds), and a picked prize that was
+gone (fell through) still counts for the prize picked, so the test measures the draw function
+itself. "Awarded" counts what members got (``Draw.prize``), consolation and pity included.
+
+The mall has no cash value for a point, so points prizes are reported in points, separately
+from the yuan cost (market value × awarded) of the other prizes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+
+from lottery.models import BASIS_POINTS, Draw, LotteryCampaign, LotteryPrize, PrizeKind
+from lottery.rules import chi_square_p_value
+from pointsmall.kernel import clock
+from pointsmall.kernel.language import pick_language
+
+
+@dataclass(frozen=True)
+class PrizeFigures:
+    prize_id: int
+    position: int
+    name: str
+    kind: str
+    weight_bp: int
+    quantity: int | None
+    remaining: int | None
+    awarded: int
+    picked: int  # ordinary (non-pity) draws whose number picked this prize
+    configured_rate: Decimal  # percent, 2 places
+    realised_rate: Decimal | None  # percent of ordinary draws, 2 places; None without draws
+    market_value: Decimal
+    cost: Decimal  # yuan: market value × awarded (0 for points and "no prize")
+    points_paid: int  # points × awarded for a points prize
+
+
+@dataclass(frozen=True)
+class CampaignReport:
+    campaign_id: int
+    name: str
+    draws: int
+    drawers: int
+    paid_draws: int
+    free_draws: int
+    pity_draws: int
+    fell_through: int
+    points_collected: int
+    points_paid: int  # points prizes credited
+    prize_cost: Decimal  # yuan, the other prizes
+    prizes: tuple[PrizeFigures, ...]
+    chi_square_p: float | None  # None when fewer than two outcomes or no ordinary draw
+
+
+def _percent(part: int, whole: int) -> Decimal:
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"))
+
+
+def campaign_report(*, campaign_id: int) -> CampaignReport:
+    """The figures of one campaign (raises LotteryCampaign.DoesNotExist for an unknown id). Four queries."""
+    campaign = LotteryCampaign.objects.get(pk=campaign_id)
+    draws = Draw.objects.filter(campaign_id=campaign_id)
+    totals = draws.aggregate(
+        draws=Count("pk"),
+        drawers=Count("member_id", distinct=True),
+        paid=Count("pk", filter=Q(cost_points__gt=0)),
+        free=Count("pk", filter=Q(free=True)),
+        pity=Count("pk", filter=Q(pity=True)),
+        fell=Count("pk", filter=Q(outcome="fell_through")),
+        points=Sum("cost_points"),
+    )
+    awarded = dict(
+        draws.filter(prize__isnull=False).values_list("prize_id").annotate(n=Count("pk")).values_list("prize_id", "n")
+    )
+    picked = dict(
+        draws.filter(pity=False, picked__isnull=False)
+        .values_list("picked_id")
+        .annotate(n=Count("pk"))
+        .values_list("picked_id", "n")
+    )
+    prizes = list(LotteryPrize.objects.filter(campaign_id=campaign_id).order_by("position", "pk"))
+    ordinary = sum(picked.values())
+    rows = []
+    for prize in prizes:
+        won = awarded.get(prize.pk, 0) if prize.kind != PrizeKind.NONE else 0
+        is_points = prize.kind == PrizeKind.POINTS
+        counts_as_cost = prize.kind in (PrizeKind.PRODUCT, PrizeKind.CODE)
+        rows.append(
+            PrizeFigures(
+                prize_id=prize.pk,
+                position=prize.position,
+                name=pick_language(zh=prize.name, en=prize.name_en, fallback=True),
+                kind=prize.kind,
+                weight_bp=prize.weight_bp,
+                quantity=prize.quantity,
+                remaining=prize.remaining,
+                awarded=won,
+                picked=picked.get(prize.pk, 0),
+                configured_rate=_percent(prize.weight_bp, BASIS_POINTS),
+                realised_rate=_percent(picked.get(prize.pk, 0), ordinary) if ordinary else None,
+                market_value=prize.market_value,
+                cost=prize.market_value * won if counts_as_cost else Decimal("0.00"),
+                points_paid=(prize.points or 0) * won if is_points else 0,
+            )
+        )
+    weighted = [r for r in rows if r.weight_bp > 0]
+    p_value = None
+    if ordinary and len(weighted) >= 2:
+        p_value = chi_square_p_value(
+            [r.picked for r in weighted], [ordinary * r.weight_bp / BASIS_POINTS for r in weighted]
+        )
+    return CampaignReport(
+        campaign_id=campaign.pk,
+        name=pick_language(zh=campaign.name, en=campaign.name_en, fallback=True),
+        draws=totals["draws"],
+        drawers=totals["drawers"],
+        paid_draws=totals["paid"],
+        free_draws=totals["free"],
+        pity_draws=totals["pity"],
+        fell_through=totals["fell"],
+        points_collected=totals["points"] or 0,
+        points_paid=sum(r.points_paid for r in rows),
+        prize_cost=sum((r.cost for r in rows), Decimal("0.00")),
+        prizes=tuple(rows),
+        chi_square_p=p_value,
+    )
+
+
+DRAW_COLUMNS = (
+    "draw",
+    "drawn at",
+    "member id",
+    "client seed",
+    "nonce",
+    "number",
+    "pity",
+    "free",
+    "points paid",
+    "prize picked",
+    "prize won",
+    "outcome",
+    "delivered as",
+)
+
+
+def draw_rows(*, campaign_id: int, chunk_size: int = 2000) -> Iterator[tuple]:
+    """Every draw of the campaign, oldest first, as CSV-ready tuples (``DRAW_COLUMNS``): a
+    server-side cursor in chunks, so memory stays bounded however many draws there are."""
+    names = {
+        pk: pick_language(zh=zh, en=en, fallback=True)
+        for pk, zh, en in LotteryPrize.objects.filter(campaign_id=campaign_id).values_list("pk", "name", "name_en")
+    }
+    rows = (
+        Draw.objects.filter(campaign_id=campaign_id)
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "created_at",
+            "member_id",
+            "client_seed",
+            "nonce",
+            "number",
+            "pity",
+            "free",
+            "cost_points",
+            "picked_id",
+            "prize_id",
+            "outcome",
+            "reward_reference",
+        )
+    )
+    for pk, at, member, client_seed, nonce, number, pity, free, cost, picked, prize, outcome, ref in rows.iterator(
+        chunk_size=chunk_size
+    ):
+        yield (
+            pk,
+            clock.business_time(at).strftime("%Y-%m-%d %H:%M:%S"),
+            member,
+            client_seed,
+            nonce,
+            "" if number is None else number,
+            int(pity),
+            int(free),
+            cost,
+            names.get(picked, ""),
+            names.get(prize, ""),
+            outcome,
+            ref,
+        )
