@@ -194,6 +194,9 @@ class PrizeRelease(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["prize", "day"], name="lottery_release_once_per_day")]
 
+    def __str__(self) -> str:
+        return f"{self.prize_id} {self.day}: {self.released}"
+
 
 class DrawerState(models.Model):
     """One member in one campaign: draws so far and draws since the last win (pity)."""
@@ -205,6 +208,9 @@ class DrawerState(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["campaign", "member"], name="lottery_drawer_once")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}/{self.member_id}: {self.draws}"
 
 
 class Draw(models.Model):

@@ -98,7 +98,7 @@ def pity_pick(number: int, prizes: Sequence[PrizeSpec]) -> PrizeSpec | None:
 
 def pity_due(*, pity_after: int | None, since_win: int) -> bool:
     """Whether this draw is guaranteed a win: ``pity_after`` draws in a row have not won."""
-    return bool(pity_after) and since_win >= pity_after
+    return pity_after is not None and pity_after > 0 and since_win >= pity_after
 
 
 def campaign_is_frozen(campaign) -> bool:

@@ -11,6 +11,8 @@ LOCKED), then the product's stock row last with the guarded UPDATE.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -78,9 +80,7 @@ def prize_order_place(*, member_id: int, product_id: int, reference: str, addres
         code = locks.free_codes_for_update(product_id=product.pk).first()
         if code is None:
             raise NoCodesLeftError()
-        valid_until = (
-            now + timezone.timedelta(days=product.coupon_valid_days) if product.kind == ProductKind.COUPON else None
-        )
+        valid_until = now + timedelta(days=product.coupon_valid_days) if product.kind == ProductKind.COUPON else None
         Code.objects.filter(pk=code.pk).update(order=order, assigned_at=now, valid_until=valid_until)
     stock_take(product_id=product.pk, quantity=1, order_id=order.pk, note=note)
     order_event_record(order_id=order.pk, from_status="", to_status=status, note=note, created_at=now)

@@ -81,7 +81,7 @@ def winners(*, campaign_id: int, limit: int = 50) -> list[WinnerRow]:
         WinnerRow(
             draw_id=d.pk,
             masked_name=mask_name(names.get(d.member_id, "")),
-            prize_name=_text(d.prize.name, d.prize.name_en),
+            prize_name=_text(d.prize.name, d.prize.name_en) if d.prize is not None else "",
             created_at=d.created_at,
         )
         for d in draws

@@ -246,14 +246,14 @@ def _take_release(prize: LotteryPrize, day) -> bool:
         return guarded.update(released=F("released") + 1) == 1
 
 
-def _deliver(*, prize: LotteryPrize, campaign: LotteryCampaign, draw: Draw, address_id: int | None) -> str:
+def _deliver(*, prize: LotteryPrize, campaign: LotteryCampaign, draw: Draw, address_id: int | None) -> str | None:
     """Deliver the prize; returns the reward reference, or None when nothing can deliver it.
     Raises DomainError when its delivery refuses (no stock or code left in the catalog)."""
     reference = draw_reference(draw.pk)
     if prize.kind == PrizeKind.POINTS:
         receipt = points_services.points_earn(
             user_id=draw.member_id,
-            amount=prize.points,
+            amount=prize.points or 0,
             idempotency_key=prize_key(draw.pk),
             reference=reference,
             source=EarningSource.LOTTERY,
@@ -390,13 +390,15 @@ def lottery_draw(
     if picked_spec is None:
         picked_spec = rules.pick(number, specs)
     picked = by_id[picked_spec.id] if picked_spec is not None else None
-    won, reference, outcome = None, "", DrawOutcome.NO_PRIZE
+    won: LotteryPrize | None = None
+    reference: str | None = ""
+    outcome = DrawOutcome.NO_PRIZE
     if picked is not None and picked.kind != PrizeKind.NONE:
         if (reference := _award(prize=picked, campaign=campaign, draw=draw, day=day, address_id=address)) is not None:
             won, outcome = picked, DrawOutcome.WON
         else:
             outcome, reference = DrawOutcome.FELL_THROUGH, ""
-            consolation = by_id.get(campaign.consolation_prize_id)
+            consolation = by_id.get(campaign.consolation_prize_id) if campaign.consolation_prize_id else None
             if consolation is not None and consolation.kind != PrizeKind.NONE:
                 reference = _award(prize=consolation, campaign=campaign, draw=draw, day=day, address_id=address) or ""
                 won = consolation if reference else None
@@ -405,7 +407,7 @@ def lottery_draw(
     draw.picked = picked
     draw.prize = won
     draw.outcome = outcome
-    draw.reward_reference = reference
+    draw.reward_reference = reference or ""
     draw.save(
         update_fields=[
             "number",
