@@ -73,14 +73,14 @@ class CheckinPolicy(SingletonModel):
     The base amount of a check-in is not here: it is the ledger's earning rule for ``checkin``.
     """
 
-    cycle = models.CharField(_("cycle"), max_length=8, choices=CheckinCycle.choices, default=CheckinCycle.MONTHLY)
+    cycle = models.CharField(_("cycle"), max_length=8, choices=CheckinCycle, default=CheckinCycle.MONTHLY)
     streak_reset = models.CharField(
-        _("streak restarts"), max_length=12, choices=StreakReset.choices, default=StreakReset.MISSED_DAY
+        _("streak restarts"), max_length=12, choices=StreakReset, default=StreakReset.MISSED_DAY
     )
     after_table = models.CharField(
         _("after the streak table's last day"),
         max_length=12,
-        choices=StreakAfterTable.choices,
+        choices=StreakAfterTable,
         default=StreakAfterTable.KEEP_LAST,
     )
     makeup_enabled = models.BooleanField(_("make-up check-ins allowed"), default=True)
@@ -218,10 +218,8 @@ class Checkin(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="checkins", verbose_name=_("member")
     )
     day = models.DateField(_("day"))
-    kind = models.CharField(_("kind"), max_length=8, choices=CheckinKind.choices, default=CheckinKind.REGULAR)
-    paid_with = models.CharField(
-        _("paid with"), max_length=8, choices=CheckinPaidWith.choices, default=CheckinPaidWith.NONE
-    )
+    kind = models.CharField(_("kind"), max_length=8, choices=CheckinKind, default=CheckinKind.REGULAR)
+    paid_with = models.CharField(_("paid with"), max_length=8, choices=CheckinPaidWith, default=CheckinPaidWith.NONE)
     price = models.PositiveIntegerField(_("price paid (points)"), default=0)
     streak = models.PositiveIntegerField(_("streak"))
     points = models.PositiveIntegerField(_("points"), default=0)
