@@ -1,1 +1,29 @@
-"""Reads of the lottery: campaign pages, odds, my draws, winners, verification, reports."""
+"""Reads of the lottery: campaign pages, odds, my draws, winners, verification (reports: reports.py)."""
+
+from lottery.selectors.campaigns import (
+    CampaignCard,
+    CampaignPage,
+    MemberPart,
+    PrizeRow,
+    campaign_page,
+    campaigns_live,
+)
+from lottery.selectors.draws import DrawRow, WinnerRow, my_draws, winners
+from lottery.selectors.proof import CampaignProof, DrawProof, draw_proof, draw_verify
+
+__all__ = [
+    "CampaignCard",
+    "CampaignPage",
+    "CampaignProof",
+    "DrawProof",
+    "DrawRow",
+    "MemberPart",
+    "PrizeRow",
+    "WinnerRow",
+    "campaign_page",
+    "campaigns_live",
+    "draw_proof",
+    "draw_verify",
+    "my_draws",
+    "winners",
+]
