@@ -34,6 +34,8 @@ COUPON_SECOND_USE_REFUSED = "catalog.coupon_second_use_refused"
 PRIVILEGE_TAKEN_BACK = "catalog.privilege_taken_back"
 # Notes the mall writes on a stock movement (StockMovement.note, the same ``event_note`` form).
 CODES_IMPORTED = "catalog.codes_imported"
+# The first history line (and stock movement) of an order that delivers a lottery prize.
+LOTTERY_PRIZE = "catalog.lottery_prize"
 
 
 def product_name(product) -> dict:
@@ -136,6 +138,16 @@ def order_status_note(order, *, overdue: bool) -> str:
         OrderStatus.DELIVERED: _("Delivered. Confirm receipt and tell other members what you think."),
         OrderStatus.CANCELLED: _("This order was cancelled and its points were refunded."),
     }.get(status, "")
+
+
+def lottery_prize_note(*, reference: str) -> str:
+    """The note on a lottery prize's order: "Lottery prize (<reference>)", e.g. lottery.draw:42."""
+    return event_note(LOTTERY_PRIZE, reference=reference[:80])
+
+
+@register(LOTTERY_PRIZE)
+def _lottery_prize(params: Params) -> str:
+    return _("Lottery prize (%(reference)s): 0 points") % {"reference": params["reference"]}
 
 
 def codes_imported_note(*, n: int) -> str:

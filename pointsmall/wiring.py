@@ -23,3 +23,14 @@ def connect() -> None:
         (catalog_signals.review_removed, tasks_receivers.on_review_removed),
     ):
         signal.connect(function, dispatch_uid=f"tasks.{function.__name__}")
+    connect_lottery()
+
+
+def connect_lottery() -> None:
+    """The lottery delivers catalog-item and code prizes as catalog orders (it may not import the catalog)."""
+    from catalog import services as catalog_services
+    from lottery.services import fulfilment
+
+    fulfilment.fulfiller_register(
+        fulfilment.PRODUCT, catalog_services.prize_order_place, needs_address=catalog_services.prize_needs_address
+    )
