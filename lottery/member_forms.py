@@ -47,5 +47,7 @@ class VerifyForm(forms.Form):
         error_messages={"invalid": _("The seed is 64 hexadecimal characters.")},
     )  # fmt: skip
     draw_id = forms.IntegerField(label=_("Draw number"), min_value=1)
-    client_seed = forms.CharField(label=_("Client seed"), max_length=CLIENT_SEED_MAX, strip=False, validators=[_printable])
+    client_seed = forms.CharField(
+        label=_("Client seed"), max_length=CLIENT_SEED_MAX, strip=False, validators=[_printable]
+    )
     nonce = forms.IntegerField(label=_("Nonce"), min_value=0, max_value=2**31 - 1)

@@ -253,7 +253,7 @@ def draw(request: HttpRequest, campaign_id: int) -> HttpResponse:
         result = services.lottery_draw(
             user_id=user_id,
             campaign_id=page.id,
-            idempotency_key=f"lottery:{user_id}:{data['idempotency_key']}",
+            idempotency_key=f"{user_id}:{data['idempotency_key']}",
             client_seed=data["client_seed"],
             confirmed=confirmed,
         )
