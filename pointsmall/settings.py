@@ -167,6 +167,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tasks.leaderboard_pay_monthly",
         "schedule": crontab(minute=20, hour=0, day_of_month=1),
     },
+    # Lottery: reveal the seeds of ended campaigns (commit–reveal) every 10 minutes.
+    "lottery-seeds-reveal": {"task": "lottery.seeds_reveal", "schedule": crontab(minute="*/10")},
 }
 
 # --- Auth -----------------------------------------------------------------------
