@@ -103,6 +103,12 @@ def draw_data(client, campaign, **overrides) -> dict:
     return form_fields(html) | overrides
 
 
+def signed_data(member, campaign) -> dict:
+    """A draw form as a page rendered it earlier (the page now shows the button disabled)."""
+    token = services.lottery_draw_confirmation_sign(user_id=member.pk, campaign_id=campaign.pk)
+    return {"idempotency_key": str(uuid.uuid4()), "confirmation": token, "client_seed": "abc"}
+
+
 def nothing_written(member, before: int) -> None:
     assert not Draw.objects.exists()
     assert not DrawerState.objects.exists()
@@ -241,12 +247,11 @@ def test_a_plain_post_draws_once_and_redirects_with_the_result(signed_in, member
     assert response.redirect_chain == [(reverse("lottery_campaign", args=[campaign.pk]), 302)]
     draw = Draw.objects.get()
     assert (draw.member_id, draw.client_seed, draw.cost_points) == (member.pk, "my-lucky-seed", 50)
-    won = draw.prize.kind == "points"
-    expected = "You won: 20 points!" if won else None
+    won = draw.prize_id is not None
     shown = [str(m) for m in response.context["messages"]]
     assert len(shown) == 1
-    if expected:
-        assert shown == [expected]
+    if won:
+        assert shown == ["You won: 20 points!"]
     assert balance(member) == 1000 - 50 + (20 if won else 0)
     assert draw.number == rules.draw_number(
         seed=campaign.seed, draw_id=draw.pk, client_seed="my-lucky-seed", nonce=draw.nonce
@@ -268,11 +273,12 @@ def test_an_htmx_draw_answers_with_the_panel_carrying_the_outcome_and_the_balanc
     html = response.content.decode()
     assert "<html" not in html
     draw = Draw.objects.get()
-    index = [p.pk for p in campaign.prizes.order_by("position", "pk")].index(draw.prize_id)
-    assert f'data-prize-id="{draw.prize_id}" data-slice="{index}" data-draw-id="{draw.pk}" hidden' in html
+    # The slice the wheel stops on: the prize won, or "thanks for playing" (the second).
+    index, landed = (0, draw.prize_id) if draw.prize_id else (1, "none")
+    assert f'data-prize-id="{landed}" data-slice="{index}" data-draw-id="{draw.pk}" hidden' in html
     assert "data-pending" in html
     after = balance(member)
-    assert after == 1000 - 50 + (20 if draw.prize.kind == "points" else 0)
+    assert after == 1000 - 50 + (20 if draw.prize_id else 0)
     assert re.search(r'id="header-points"[^>]*hx-swap-oob="true"', html)
     assert f"<span>{after:,}</span>" in html
     # A fresh key for the next draw.
@@ -294,7 +300,10 @@ def test_not_enough_points_is_refused_and_writes_nothing(client, campaign):
     with time_machine.travel(NOW - timedelta(days=30), tick=False):
         poor = MemberFactory()
     client.force_login(poor)
-    data = draw_data(client, campaign)
+    html = client.get(reverse("lottery_campaign", args=[campaign.pk])).content.decode()
+    assert 'data-testid="lottery-not-eligible">Not enough points' in html
+    assert "hx-post" not in html and "disabled" in html
+    data = signed_data(poor, campaign)
     response = client.post(reverse("lottery_draw", args=[campaign.pk]), data)
     assert response.status_code == 400
     assert "Not enough points" in response.content.decode()
@@ -311,7 +320,8 @@ def test_the_daily_limit_is_refused_and_writes_nothing_more(signed_in, member):
     after_one = balance(member)
     html = signed_in.get(reverse("lottery_campaign", args=[campaign.pk])).content.decode()
     assert "0 draws left today" in html
-    response = signed_in.post(reverse("lottery_draw", args=[campaign.pk]), form_fields(html), **HTMX)
+    assert "hx-post" not in html
+    response = signed_in.post(reverse("lottery_draw", args=[campaign.pk]), signed_data(member, campaign), **HTMX)
     assert response["X-Refusal"] == "lottery_daily_limit"
     assert "You have used all 1 draws of today." in response.content.decode()
     assert Draw.objects.count() == 1
@@ -365,12 +375,7 @@ def test_a_campaign_not_started_or_ended_is_refused(signed_in, member):
     campaign = make_campaign(starts=2, ends=48)
     html = signed_in.get(reverse("lottery_campaign", args=[campaign.pk])).content.decode()
     assert "Not started yet" in html and "hx-post" not in html
-    data = {
-        "idempotency_key": str(uuid.uuid4()),
-        "confirmation": services.lottery_draw_confirmation_sign(user_id=member.pk, campaign_id=campaign.pk),
-        "client_seed": "abc",
-    }
-    response = signed_in.post(reverse("lottery_draw", args=[campaign.pk]), data)
+    response = signed_in.post(reverse("lottery_draw", args=[campaign.pk]), signed_data(member, campaign))
     assert response.status_code == 409
     nothing_written(member, 1000)
 
