@@ -230,9 +230,9 @@ def _refused(request: HttpRequest, page: selectors.CampaignPage, code: str, text
 
 
 def _result_text(result: services.DrawResult) -> str:
-    if result.prize_kind and result.prize_kind != "none":
-        return _("You won: %(prize)s!") % {"prize": result.prize_name}
-    return result.message or _("No prize this time. Thanks for playing!")
+    return result.message or (
+        _("You won %(prize)s!") % {"prize": result.prize_name} if result.prize_id else _("No prize this time.")
+    )
 
 
 @login_required
@@ -273,7 +273,7 @@ def draw(request: HttpRequest, campaign_id: int) -> HttpResponse:
             header_follows=True,
         )
         return render(request, PANEL, context)
-    if result.prize_kind and result.prize_kind != "none":
+    if result.prize_id is not None and result.prize_kind != "none":
         messages.success(request, _result_text(result))
     else:
         messages.info(request, _result_text(result))

@@ -251,7 +251,9 @@ def test_a_plain_post_draws_once_and_redirects_with_the_result(signed_in, member
     shown = [str(m) for m in response.context["messages"]]
     assert len(shown) == 1
     if won:
-        assert shown == ["You won: 20 points!"]
+        assert shown == ["You won 20 points!"]
+    else:
+        assert shown == ["No prize this time. Thanks for playing!"]
     assert balance(member) == 1000 - 50 + (20 if won else 0)
     assert draw.number == rules.draw_number(
         seed=campaign.seed, draw_id=draw.pk, client_seed="my-lucky-seed", nonce=draw.nonce
