@@ -82,7 +82,7 @@ def _point(angle: float, radius: float) -> tuple[float, float]:
     return round(100 + radius * math.sin(radians), 3), round(100 - radius * math.cos(radians), 3)
 
 
-def _short(name: str, limit: int = 8) -> str:
+def _short(name: str, limit: int = 10) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 

@@ -421,3 +421,37 @@ def test_the_verify_page_shows_the_formula_and_recomputes_a_draw(client, member,
     bad = client.get(reverse("lottery_verify", args=[campaign.pk]), query | {"seed": "nope"})
     assert bad.context["recomputed"] is None
     assert "The seed is 64 hexadecimal characters." in bad.content.decode()
+
+
+def test_a_tier_free_draw_is_what_the_button_says_and_is_used_first(signed_in, member):
+    campaign = make_campaign(tier_free_draws=True)
+    html = signed_in.get(reverse("lottery_campaign", args=[campaign.pk])).content.decode()
+    # 1000 points lifetime: Silver, one free draw a month.
+    assert '<span class="lottery-cost">Free draw (1 left this month)</span>' in html
+    assert "1 free draw left this month" in html
+    signed_in.post(reverse("lottery_draw", args=[campaign.pk]), form_fields(html))
+    draw = Draw.objects.get()
+    assert (draw.free, draw.cost_points) == (True, 0)
+    assert balance(member) == 1000 + (20 if draw.prize_id else 0)
+    html = signed_in.get(reverse("lottery_campaign", args=[campaign.pk])).content.decode()
+    assert '<span class="lottery-cost">50 points</span>' in html
+
+
+def test_the_winners_list_shows_masked_names_and_polls(client, member):
+    campaign = services.lottery_campaign_create(
+        name="必中", name_en="Sure win", description="x", cost_points=10, tier_free_draws=False,
+        starts_at=NOW - timedelta(hours=1), ends_at=NOW + timedelta(days=1),
+    )  # fmt: skip
+    LotteryPrize.objects.create(
+        campaign=campaign, name="5积分", name_en="5 points", kind="points", points=5, weight_bp=10000, quantity=10
+    )
+    services.lottery_campaign_publish(campaign_id=campaign.pk, now=NOW - timedelta(hours=2))
+    services.lottery_draw(user_id=member.pk, campaign_id=campaign.pk, idempotency_key="w")
+    response = client.get(reverse("lottery_winners", args=[campaign.pk]))
+    assert next(t.name for t in response.templates) == "lottery/partials/winners.html"
+    html = response.content.decode()
+    assert "<html" not in html
+    assert 'hx-trigger="every 15s, lottery:landed from:body"' in html
+    assert html.count('data-testid="lottery-winner"') == 1
+    assert "5 points" in html
+    assert member.email not in html and member.email.split("@")[0] not in html
