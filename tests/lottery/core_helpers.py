@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from lottery import services
@@ -14,7 +13,7 @@ from points import services as points_services
 from points.models import Account, Entry, Tier
 from tests.factories import MemberFactory, StaffFactory
 
-T0 = datetime(2026, 5, 12, 4, 0, tzinfo=dt_timezone.utc)  # 12:00 in Shanghai, a Tuesday
+T0 = datetime(2026, 5, 12, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai, a Tuesday
 _keys = itertools.count(1)
 
 # Published order: points 100 (10%), points 10 (20%), no prize (70%).
