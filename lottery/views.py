@@ -222,11 +222,18 @@ def campaign_my_draws(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
 
 def _refused(request: HttpRequest, page: selectors.CampaignPage, code: str, text: str, status: int, form=None):
+    """The refusal: the page with the error's status, or for htmx the panel with the message.
+
+    htmx 2 swaps no 4xx answer, so the panel comes back as a 200 with the message in it (the
+    refusal's code is in the ``X-Refusal`` header). Either way the form is rendered afresh: a new
+    key and a confirmation of the cost as it is now (after a price change: the new cost).
+    """
+    extra = {"error": text, "error_code": code, "form": form}
     if _htmx(request):
-        response = render(request, PANEL, _panel_context(request, page, error=text, form=form))
+        response = render(request, PANEL, _panel_context(request, page, **extra))
         response["X-Refusal"] = code
         return response
-    return render(request, "lottery/campaign.html", _context(request, page, error=text, form=form), status=status)
+    return render(request, "lottery/campaign.html", _context(request, page, **extra), status=status)
 
 
 def _result_text(result: services.DrawResult) -> str:
