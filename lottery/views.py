@@ -46,6 +46,13 @@ def _user_id(request: HttpRequest) -> int | None:
     return request.user.pk if request.user.is_authenticated else None
 
 
+def _member_id(request: HttpRequest) -> int:
+    """The signed-in member's id (the views that call this are behind ``login_required``)."""
+    user_id = request.user.pk
+    assert isinstance(user_id, int)
+    return user_id
+
+
 def _page(request: HttpRequest, campaign_id: int) -> selectors.CampaignPage:
     try:
         return selectors.campaign_page(campaign_id=campaign_id, user_id=_user_id(request))
@@ -217,7 +224,7 @@ def campaign_winners(request: HttpRequest, campaign_id: int) -> HttpResponse:
 def campaign_my_draws(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """The member's draws in this campaign alone: refreshed when the wheel stops."""
     page = _page(request, campaign_id)
-    draws = selectors.my_draws(user_id=request.user.pk, campaign_id=page.id, limit=20)
+    draws = selectors.my_draws(user_id=_member_id(request), campaign_id=page.id, limit=20)
     return render(request, "lottery/partials/my_campaign_draws.html", {"page": page, "draws": draws})
 
 
@@ -246,11 +253,11 @@ def _result_text(result: services.DrawResult) -> str:
 @require_POST
 def draw(request: HttpRequest, campaign_id: int) -> HttpResponse:
     page = _page(request, campaign_id)
-    user_id = request.user.pk
+    user_id = _member_id(request)
     form = DrawForm(request.POST)
     if not form.is_valid():
         field, errors = next(iter(form.errors.items()))
-        text = errors[0] if field == "client_seed" else _("This draw form is out of date. Please try again.")
+        text = str(errors[0]) if field == "client_seed" else _("This draw form is out of date. Please try again.")
         return _refused(request, page, f"lottery_form_{field}", text, 400, form=form)
     data = form.cleaned_data
     try:
@@ -290,7 +297,7 @@ def draw(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def my_draws(request: HttpRequest) -> HttpResponse:
-    draws = selectors.my_draws(user_id=request.user.pk, limit=100)
+    draws = selectors.my_draws(user_id=_member_id(request), limit=100)
     return render(request, "lottery/my_draws.html", {"draws": draws})
 
 

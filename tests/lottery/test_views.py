@@ -455,3 +455,20 @@ def test_the_winners_list_shows_masked_names_and_polls(client, member):
     assert html.count('data-testid="lottery-winner"') == 1
     assert "5 points" in html
     assert member.email not in html and member.email.split("@")[0] not in html
+
+
+def test_after_the_reveal_the_seed_is_shown_and_every_draw_verifies(client, member, campaign):
+    services.lottery_draw(user_id=member.pk, campaign_id=campaign.pk, idempotency_key="r1", client_seed="abc")
+    services.lottery_draw(user_id=member.pk, campaign_id=campaign.pk, idempotency_key="r2")
+    with time_machine.travel(campaign.ends_at + timedelta(minutes=5), tick=False):
+        assert services.lottery_seeds_reveal() == 1
+        page = client.get(reverse("lottery_campaign", args=[campaign.pk])).content.decode()
+        assert f'data-testid="lottery-seed">{campaign.seed}<' in page
+        assert "Finished" in page
+        response = client.get(reverse("lottery_verify", args=[campaign.pk]))
+    html = response.content.decode()
+    assert campaign.seed in html
+    assert "matches the published hash" in html
+    assert "Every draw recomputes to its stored number and prize." in html
+    assert html.count('data-testid="proof-draw"') == 2
+    assert response.context["proof"].ok
