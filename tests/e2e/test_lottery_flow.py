@@ -73,7 +73,8 @@ def test_draw_lands_on_the_servers_prize_and_shows_in_my_draws(make_page, login,
     _fits(page)
     page.evaluate("window.__samePage = true")
 
-    page.get_by_test_id("lottery-draw-button").click()
+    # A double click draws once: the button is disabled during the request, and the form's key is the same.
+    page.get_by_test_id("lottery-draw-button").dblclick()
     stage = page.get_by_test_id("lottery-stage")
     expect(stage).to_have_attribute("data-landed", re.compile(r"^(\d+|none)$"))
     draw = Draw.objects.get()
@@ -99,5 +100,15 @@ def test_draw_lands_on_the_servers_prize_and_shows_in_my_draws(make_page, login,
     _fits(page)
     shot(page, f"{style}-{width}")
 
+    # A second draw with the fresh key the panel came back with.
+    page.get_by_test_id("lottery-draw-button").click()
+    shown = page.locator("[data-lottery-result]:not([hidden])")
+    expect(shown).to_have_attribute("data-draw-id", re.compile(rf"^(?!{draw.pk}$)\d+$"))
+    second = Draw.objects.exclude(pk=draw.pk).get()
+    assert shown.get_attribute("data-draw-id") == str(second.pk)
+    landed = page.get_by_test_id("lottery-stage").get_attribute("data-landed")
+    assert landed == (str(second.prize_id) if second.prize_id else "none")
+
     page.goto("/lottery/draws/")
     expect(page.locator(f'[data-draw-id="{draw.pk}"]')).to_be_visible()
+    expect(page.locator(f'[data-draw-id="{second.pk}"]')).to_be_visible()
