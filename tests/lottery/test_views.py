@@ -472,3 +472,7 @@ def test_after_the_reveal_the_seed_is_shown_and_every_draw_verifies(client, memb
     assert "Every draw recomputes to its stored number and prize." in html
     assert html.count('data-testid="proof-draw"') == 2
     assert response.context["proof"].ok
+    # Each row links to the recompute form filled with its inputs.
+    first = Draw.objects.order_by("pk").first()
+    link = f"?seed={campaign.seed}&amp;draw_id={first.pk}&amp;client_seed=abc&amp;nonce={first.nonce}"
+    assert link in html
