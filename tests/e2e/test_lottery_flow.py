@@ -121,3 +121,20 @@ def test_draw_lands_on_the_servers_prize_and_shows_in_my_draws(make_page, login,
     expect(page.get_by_test_id("proof-draw")).to_have_count(2)
     _fits(page)
     shot(page, f"verify-{width}")
+
+
+@pytest.mark.parametrize("style", ["wheel", "grid"])
+def test_the_lottery_pages_fit_a_chinese_phone(make_page, login, member, style):
+    campaign = make_campaign(style)
+    page = make_page(width=360, height=800, mobile=True, locale="zh-CN")
+    page.add_init_script(CSP_RECORDER)
+    for url in ("/lottery/", f"/lottery/{campaign.pk}/", f"/lottery/{campaign.pk}/verify/"):
+        page.goto(url)  # anonymous: the campaign pages are public
+        _fits(page)
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    login(page, member.email, PASSWORD)
+    for url in (f"/lottery/{campaign.pk}/", "/lottery/draws/"):
+        page.goto(url)
+        _fits(page)
+    page.goto(f"/lottery/{campaign.pk}/")
+    expect(page.get_by_test_id("lottery-stage")).to_contain_text("谢谢参与")
