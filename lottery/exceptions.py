@@ -67,9 +67,3 @@ class DrawNotFoundError(DomainError):
     code = "lottery_draw_not_found"
     http_status = 404
     default_message = _("No such draw.")
-
-
-class PrizeFulfilmentError(DomainError):
-    code = "lottery_prize_fulfilment"
-    http_status = 409
-    default_message = _("The prize could not be delivered; nothing was charged. Please try again.")

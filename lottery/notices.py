@@ -13,7 +13,7 @@ from points.notices import Notice, Params, Text, bilingual, localized, register
 
 DRAW_SPEND = "lottery.draw_spend"  # the spend entry of a paid draw
 PRIZE_POINTS = "lottery.prize_points"  # the earn entry of a points prize
-PRIZE_WON = "lottery.prize_won"  # the inbox message to a winner
+PRIZE_WON = "lottery.winner"  # the inbox message to a winner
 
 
 def _campaign_name(campaign) -> dict:

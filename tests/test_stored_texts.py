@@ -340,6 +340,40 @@ NOTICES = [
     ),
     ("catalog.codes_imported", {"n": 3}, "3 codes imported", "", "已导入3个兑换码", ""),
     (
+        "catalog.lottery_prize",
+        {"reference": "lottery.draw:42"},
+        "Lottery prize (lottery.draw:42): 0 points",
+        "",
+        "抽奖奖品（lottery.draw:42）：0 积分",
+        "",
+    ),
+    # The lottery (issue #11).
+    (
+        "lottery.draw_spend",
+        {"campaign": {"zh": "幸运转盘", "en": "Lucky wheel"}},
+        "Prize draw: Lucky wheel",
+        "",
+        "积分抽奖：幸运转盘",
+        "",
+    ),
+    (
+        "lottery.prize_points",
+        {"campaign": {"zh": "幸运转盘", "en": "Lucky wheel"}, "prize": {"zh": "一百积分", "en": "100 points"}},
+        "Prize draw win: 100 points (Lucky wheel)",
+        "",
+        "抽奖中奖：一百积分（幸运转盘）",
+        "",
+    ),
+    (
+        "lottery.winner",
+        {"campaign": {"zh": "幸运转盘", "en": "Lucky wheel"}, "prize": {"zh": "保温杯", "en": "Flask"}, "draw": 7},
+        "You won Flask",
+        "Your draw #7 in “Lucky wheel” won Flask. Points are in your account at once; an item or a code is in "
+        "your orders.",
+        "恭喜您抽中保温杯",
+        "您在“幸运转盘”的第 7 次抽奖抽中了保温杯。积分即时到账；实物或兑换码请在“我的订单”中查看。",
+    ),
+    (
         "catalog.coupon_second_use_refused",
         {"used_at": "2026-05-01 10:30", "used_by": "Till 1"},
         "Second use refused (used 2026-05-01 10:30 by Till 1)",

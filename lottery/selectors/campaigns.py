@@ -81,6 +81,7 @@ class CampaignPage:
     win_rate: str  # "25.00%"
     member: MemberPart | None = None
     consolation_prize_id: int | None = None
+    needs_address: bool = False  # a physical prize: the draw ships to the member's (default) address
     extra: dict = field(default_factory=dict)
 
 
@@ -188,6 +189,12 @@ def _not_enough(cost: int, balance: int) -> str:
     return InsufficientPointsError(available=balance, required=cost).message
 
 
+def _needs_address(prizes: list[LotteryPrize]) -> bool:
+    from lottery.services import draws as draw_rules
+
+    return draw_rules.needs_address(prizes)
+
+
 def campaign_page(*, campaign_id: int, user_id: int | None = None, now: datetime | None = None) -> CampaignPage:
     """A published campaign as its page shows it: terms, odds table (prizes in their published
     order), the seed hash (and the seed once revealed), and with ``user_id`` the member's counters
@@ -220,4 +227,5 @@ def campaign_page(*, campaign_id: int, user_id: int | None = None, now: datetime
         win_rate=rules.probability_text(rules.win_rate_bp(specs)),
         member=_member_part(campaign, user_id, now) if user_id is not None else None,
         consolation_prize_id=campaign.consolation_prize_id,
+        needs_address=_needs_address(prizes),
     )

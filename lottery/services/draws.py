@@ -247,7 +247,8 @@ def _take_release(prize: LotteryPrize, day) -> bool:
 
 
 def _deliver(*, prize: LotteryPrize, campaign: LotteryCampaign, draw: Draw, address_id: int | None) -> str:
-    """Deliver the prize; returns the reward reference. Raises DomainError when it cannot be delivered."""
+    """Deliver the prize; returns the reward reference, or None when nothing can deliver it.
+    Raises DomainError when its delivery refuses (no stock or code left in the catalog)."""
     reference = draw_reference(draw.pk)
     if prize.kind == PrizeKind.POINTS:
         receipt = points_services.points_earn(
@@ -261,15 +262,11 @@ def _deliver(*, prize: LotteryPrize, campaign: LotteryCampaign, draw: Draw, addr
         return f"points.entry:{receipt.entry_id}"
     delivery = fulfilment.fulfiller(fulfilment.PRODUCT)
     if delivery is None:
-        raise PrizeNotDeliverable()
+        return None
     order_id = delivery.place(
         member_id=draw.member_id, product_id=prize.product_id, reference=reference, address_id=address_id
     )
     return f"catalog.order:{order_id}"
-
-
-class PrizeNotDeliverable(DomainError):
-    code = "lottery_prize_not_deliverable"
 
 
 def _award(*, prize: LotteryPrize, campaign: LotteryCampaign, draw: Draw, day, address_id: int | None) -> str | None:
@@ -277,18 +274,20 @@ def _award(*, prize: LotteryPrize, campaign: LotteryCampaign, draw: Draw, day, a
     not deliverable): returns the reward reference, or None. A savepoint undoes a partial award."""
     try:
         with transaction.atomic():
-            if prize.quantity is not None:
-                taken = LotteryPrize.objects.filter(pk=prize.pk, remaining__gt=0).update(remaining=F("remaining") - 1)
-                if taken != 1:
-                    return None
-            if not _take_release(prize, day):
-                raise PrizeNotDeliverable()
-            return _deliver(prize=prize, campaign=campaign, draw=draw, address_id=address_id)
+            reference = None
+            taken = prize.quantity is None or (
+                LotteryPrize.objects.filter(pk=prize.pk, remaining__gt=0).update(remaining=F("remaining") - 1) == 1
+            )
+            if taken and _take_release(prize, day):
+                reference = _deliver(prize=prize, campaign=campaign, draw=draw, address_id=address_id)
+            if reference is None:
+                transaction.set_rollback(True)  # undo this savepoint only: the draw goes on
+            return reference
     except DomainError:
         return None
 
 
-def _needs_address(prizes: list[LotteryPrize]) -> bool:
+def needs_address(prizes: list[LotteryPrize]) -> bool:
     delivery = fulfilment.fulfiller(fulfilment.PRODUCT)
     return any(
         delivery is not None and delivery.needs_address(product_id=p.product_id)
@@ -300,7 +299,7 @@ def _needs_address(prizes: list[LotteryPrize]) -> bool:
 def _address(user_id: int, address_id: int | None, prizes: list[LotteryPrize]) -> int | None:
     """The address a physical prize ships to: the one chosen, else the member's default.
     AddressRequiredError before drawing when the campaign has physical prizes and there is none."""
-    if not _needs_address(prizes):
+    if not needs_address(prizes):
         return None
     if address_id is not None:
         return accounts_selectors.address_get(user_id=user_id, address_id=address_id).id

@@ -93,7 +93,7 @@ def test_a_paid_draw_that_wins_points(numbers):
     assert (state.draws, state.since_win) == (1, 0)
     notice = Notification.objects.get(user=member)
     assert (notice.kind, notice.message_code, notice.dedupe_key) == (
-        NotificationKind.ACTIVITY, "lottery.prize_won", f"lottery.draw:{row.pk}",
+        NotificationKind.ACTIVITY, "lottery.winner", f"lottery.draw:{row.pk}",
     )  # fmt: skip
 
 
@@ -430,3 +430,39 @@ def test_selectors_show_the_page_my_draws_and_masked_winners(numbers):
         (won.draw_id, "张**", "100 points")
     ]
     assert [c.id for c in selectors.campaigns_live()] == [campaign.pk]
+
+
+def test_campaigns_live_lists_running_upcoming_and_recently_finished():
+    running = make_campaign(ends_at=T0 + timedelta(days=3))
+    running_longer = make_campaign(ends_at=T0 + timedelta(days=5))
+    upcoming = make_campaign(starts_at=T0 + timedelta(days=1))
+    finished = make_campaign(
+        starts_at=T0 - timedelta(days=40), ends_at=T0 - timedelta(days=29), now=T0 - timedelta(days=35)
+    )
+    make_campaign(starts_at=T0 - timedelta(days=50), ends_at=T0 - timedelta(days=31), now=T0 - timedelta(days=45))
+    make_campaign(publish=False)
+    cards = selectors.campaigns_live()
+    assert [(c.id, c.status) for c in cards] == [
+        (running.pk, "running"), (running_longer.pk, "running"), (upcoming.pk, "upcoming"), (finished.pk, "ended"),
+    ]  # fmt: skip
+    with pytest.raises(CampaignNotFoundError):
+        selectors.campaign_page(campaign_id=make_campaign(publish=False).pk)
+
+
+def test_a_physical_prize_ships_to_the_chosen_address_of_the_member_only(numbers):
+    from accounts.exceptions import AddressNotFoundError
+
+    campaign = _item_campaign(_item())
+    assert selectors.campaign_page(campaign_id=campaign.pk).needs_address is True
+    assert selectors.campaign_page(campaign_id=make_campaign().pk).needs_address is False
+    member, stranger = member_with(1000), member_with(1000)
+    theirs = Address.objects.create(
+        user=stranger, recipient="李四", phone="13900000000", province="北京", city="北京", detail="长安街 1 号"
+    )
+    before = snapshot()
+    with pytest.raises(AddressNotFoundError):
+        draw(member, campaign, address_id=theirs.pk)
+    assert snapshot() == before
+    numbers.append(TOP)
+    result = draw(stranger, campaign, address_id=theirs.pk)
+    assert Order.objects.get().recipient == "李四" and result.outcome == DrawOutcome.WON
