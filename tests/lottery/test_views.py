@@ -14,6 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from catalog.models import Category, Product, ProductKind
 from lottery import rules, services
 from lottery.models import Draw, DrawerState, LotteryCampaign, LotteryPrize
 from points import selectors as points_selectors
@@ -476,3 +477,36 @@ def test_after_the_reveal_the_seed_is_shown_and_every_draw_verifies(client, memb
     first = Draw.objects.order_by("pk").first()
     link = f"?seed={campaign.seed}&amp;draw_id={first.pk}&amp;client_seed=abc&amp;nonce={first.nonce}"
     assert link in html
+
+
+def test_a_physical_prize_without_an_address_is_refused_with_a_link_to_add_one(signed_in, member):
+    category = Category.objects.create(name_zh="奖品", name_en="Prizes", slug="prizes")
+    flask = Product.objects.create(
+        name_zh="保温杯", name_en="Flask", category=category, kind=ProductKind.PHYSICAL, points_price=500, stock=5,
+        per_order_limit=5, low_stock_threshold=0,
+    )  # fmt: skip
+    campaign = services.lottery_campaign_create(
+        name="实物", name_en="Things", description="x", cost_points=10, tier_free_draws=False,
+        starts_at=NOW - timedelta(hours=1), ends_at=NOW + timedelta(days=1),
+    )  # fmt: skip
+    LotteryPrize.objects.create(
+        campaign=campaign, name="保温杯", name_en="Flask", kind="product", product=flask, weight_bp=1000, quantity=3
+    )
+    LotteryPrize.objects.create(campaign=campaign, position=1, name="谢谢参与", kind="none", weight_bp=9000)
+    services.lottery_campaign_publish(campaign_id=campaign.pk, now=NOW - timedelta(hours=2))
+    response = signed_in.post(reverse("lottery_draw", args=[campaign.pk]), signed_data(member, campaign), **HTMX)
+    assert response["X-Refusal"] == "lottery_address_required"
+    html = response.content.decode()
+    assert "add a delivery address before drawing" in html
+    assert f'href="{reverse("address_create")}"' in html
+    nothing_written(member, 1000)
+
+
+def test_an_htmx_double_click_draws_once(signed_in, member, campaign):
+    data = draw_data(signed_in, campaign)
+    first = signed_in.post(reverse("lottery_draw", args=[campaign.pk]), data, **HTMX)
+    second = signed_in.post(reverse("lottery_draw", args=[campaign.pk]), data, **HTMX)
+    draw = Draw.objects.get()
+    for response in (first, second):
+        assert f'data-draw-id="{draw.pk}" hidden' in response.content.decode()
+    assert balance(member) == 1000 - 50 + (20 if draw.prize_id else 0)
