@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("points.urls")),
     path("mall/", include("catalog.urls")),
     path("", include("tasks.urls")),
+    path("", include("lottery.urls")),
 ]
 
 if settings.DEBUG:

@@ -1,9 +1,7 @@
-"""The mall promises only what it delivers: while the lottery serves no page, nothing a member
-reads names it (docs/decisions/0004, 0020). Check-in, tasks and the leaderboard are built
-(0024-0026).
-
-The module doubles as a URLconf (``WITH_FEATURES``) in which those pages exist, to show that
-what is hidden today is gated on the feature, not deleted.
+"""The mall promises only what it delivers (docs/decisions/0004, 0020). Every feature is built now:
+check-in, tasks and the leaderboard (0024-0026) and the lottery (0027), so their rules, campaign
+sources and tier benefits (free draws) are shown; what the mall still does not do (free shipping)
+is named nowhere a member reads.
 """
 
 from __future__ import annotations
@@ -16,8 +14,7 @@ from decimal import Decimal
 
 import pytest
 from django.apps import apps as global_apps
-from django.http import HttpResponse
-from django.urls import clear_url_caches, path, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Notification
@@ -29,23 +26,9 @@ from points.models import Account, Campaign, RulesPage, Tier
 from pointsmall import seeding
 from tests.factories import MemberFactory
 
-PHANTOMS = re.compile(
-    r"lottery|lotteries|prize draws?|\bdraws?\b|free shipping|抽奖|奖品|包邮|运费",
-    re.IGNORECASE,
-)
+# What the mall does not do. (The lottery's words were here until its pages existed.)
+PHANTOMS = re.compile(r"free shipping|包邮|运费", re.IGNORECASE)
 LANGUAGES = ["en", "zh-hans"]
-
-
-def _coming_soon(request):
-    return HttpResponse("soon")
-
-
-# A URLconf in which the lottery exists (used only by the last tests).
-urlpatterns = [
-    *importlib.import_module("pointsmall.urls").urlpatterns,
-    path("lottery/", _coming_soon, name="lottery"),
-]
-WITH_FEATURES = __name__
 
 
 def visible_text(response) -> str:
@@ -74,10 +57,9 @@ def diamond_member(db):
     return member
 
 
-def test_the_unbuilt_apps_serve_no_page_yet():
+def test_every_feature_serves_its_page():
     live = {name: features.feature_live(name) for name in features.FEATURE_PAGES}
-    # Check-in, tasks and the leaderboard are built (decisions 0024-0026); the lottery is not yet.
-    assert live == {"checkin": True, "tasks": True, "lottery": False, "leaderboard": True}
+    assert live == {"checkin": True, "tasks": True, "lottery": True, "leaderboard": True}
     assert features.live_sources() == [
         "signup",
         "purchase",
@@ -89,12 +71,13 @@ def test_the_unbuilt_apps_serve_no_page_yet():
         "task",
         "referral_signup",
         "referral_first_order",
+        "lottery",
         "leaderboard",
     ]
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_no_page_a_member_reads_names_a_feature_that_is_not_there(client, demo_campaign, diamond_member, language):
+def test_no_page_a_member_reads_promises_what_the_mall_does_not_do(client, demo_campaign, diamond_member, language):
     anonymous = {name: client.get(reverse(name), HTTP_ACCEPT_LANGUAGE=language) for name in ("home", "rules")}
     client.force_login(diamond_member)
     signed_in = {
@@ -119,13 +102,12 @@ def test_the_demo_campaign_banner_names_only_sources_that_exist(demo_campaign):
     assert banners == [(seeding.CAMPAIGN_NAME_EN, ["purchase", "review"])]  # read in English
 
 
-def test_a_campaign_only_for_features_still_to_come_is_not_shown(client, db):
+def test_a_campaign_for_lottery_winnings_is_shown_now_that_the_lottery_exists(client, db):
     now = timezone.now()
     Campaign.objects.create(
         name="Prize frenzy", starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1), sources=["lottery"]
     )
-    assert points_selectors.live_rules().campaigns == []
-    assert "frenzy" not in visible_text(client.get(reverse("home")))
+    assert [(c.name, c.sources) for c in points_selectors.live_rules().campaigns] == [("Prize frenzy", ["lottery"])]
 
 
 def test_no_demo_item_on_sale_promises_a_feature_that_is_not_there():
@@ -137,13 +119,12 @@ def test_no_demo_item_on_sale_promises_a_feature_that_is_not_there():
     assert held_back == []  # the check-in cards are on sale since the check-in app delivers them
 
 
-def test_the_tier_upgrade_notice_promises_no_prize_draws(db):
+def test_the_tier_upgrade_notice_names_the_free_draws(db):
     member = MemberFactory()
-    points_services.points_earn(user_id=member.pk, amount=5000, idempotency_key="phantom:gold")
-    texts = [(n.text().title, n.text().body) for n in Notification.objects.filter(user=member)]
-    assert texts == [
-        ("Congratulations, you are now Gold", "Your benefits: redeem at 85% of the points price and earn points ×1.2.")
-    ]
+    points_services.points_earn(user_id=member.pk, amount=1000, idempotency_key="phantom:silver")
+    assert Notification.objects.filter(user=member).get().text().body == (
+        "Your benefits: redeem at 95% of the points price, earn points ×1.1 and draw 1 free prize a month."
+    )
 
 
 def test_the_rules_page_text_is_migrated_only_where_the_operator_left_the_default(db):
@@ -158,33 +139,20 @@ def test_the_rules_page_text_is_migrated_only_where_the_operator_left_the_defaul
     assert RulesPage.objects.get(pk=1).body_zh == migration.OLD_ZH
 
 
-# --- Once the apps exist, what they give shows up again ---------------------------------------
+# --- The built features' rules and benefits are shown ---------------------------------------
 
 
-@pytest.fixture
-def with_features(settings):
-    settings.ROOT_URLCONF = WITH_FEATURES
-    clear_url_caches()
-    yield
-    clear_url_caches()
-
-
-def test_once_the_apps_serve_pages_their_rules_and_benefits_are_shown(client, with_features, diamond_member):
-    assert all(features.feature_live(name) for name in features.FEATURE_PAGES)
+def test_the_rules_page_and_my_tier_show_the_free_draws(client, diamond_member):
     client.force_login(diamond_member)
     rules = visible_text(client.get(reverse("rules")))
     assert "Daily check-in" in rules
     assert "Free draws a month" in rules
     assert "Free draws a month" in visible_text(client.get(reverse("my_tier")))
     Account.objects.filter(user=diamond_member).update(tier=Tier.objects.get(code="gold"))
-    member = MemberFactory()
-    points_services.points_earn(user_id=member.pk, amount=1000, idempotency_key="phantom:silver")
-    assert Notification.objects.filter(user=member).get().text().body == (
-        "Your benefits: redeem at 95% of the points price, earn points ×1.1 and draw 1 free prize a month."
-    )
+    assert "Free draws a month" in visible_text(client.get(reverse("my_tier")))
 
 
-def test_campaign_sources_are_named_once_their_feature_exists(with_features, db):
+def test_campaign_sources_of_built_features_are_named(db):
     now = timezone.now()
     Campaign.objects.create(
         name="Check-in week",

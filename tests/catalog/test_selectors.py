@@ -260,7 +260,7 @@ def test_mall_home_banners_show_the_running_points_campaign_only():
         multiplier=Decimal("2"),
         starts_at=now - timedelta(days=1),
         ends_at=now + timedelta(days=2),
-        sources=["review", "lottery"],  # no lottery page yet: only "Review" is named
+        sources=["review", "lottery"],  # both exist: the lottery serves its page
     )
     Campaign.objects.create(
         name="Next month",
@@ -272,7 +272,9 @@ def test_mall_home_banners_show_the_running_points_campaign_only():
 
     home = selectors.mall_home(pricing=ANYONE)
 
-    assert [(c.name, c.multiplier, c.sources) for c in home.campaigns] == [("Double week", Decimal("2"), ["Review"])]
+    assert [(c.name, c.multiplier, c.sources) for c in home.campaigns] == [
+        ("Double week", Decimal("2"), ["Review", "Prize draw"])
+    ]
 
 
 def test_recently_viewed_lists_the_members_views_newest_first():
