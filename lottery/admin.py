@@ -84,7 +84,7 @@ class LotteryPolicyAdmin(BoundedNumbersMixin, SingletonAdminMixin, admin.ModelAd
     """The one policy row. Until an operator saves it, the page shows the defaults the mall runs on.
     (The lottery's models keep no django-simple-history tables: the admin's LogEntry history applies.)"""
 
-    fields = ("win_floor_bp", "top_prize_cap")
+    fields = ("win_floor_bp", "top_prize_cap", "point_value_yuan")
 
     def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
         return HttpResponseRedirect(reverse("admin:lottery_lotterypolicy_change", args=[SINGLETON_PK]))
@@ -358,7 +358,7 @@ class LotteryCampaignAdmin(BoundedNumbersMixin, admin.ModelAdmin):
             yield [gettext("prize gone: no prize"), report.fell_through]
             yield [gettext("points collected"), report.points_collected]
             yield [gettext("points prizes credited"), report.points_paid]
-            yield [gettext("cost of other prizes, yuan"), report.prize_cost]
+            yield [gettext("cost of prizes, yuan"), report.prize_cost]
             yield [gettext("χ² p-value"), "" if report.chi_square_p is None else f"{report.chi_square_p:.6f}"]
             yield []
             yield [

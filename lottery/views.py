@@ -141,13 +141,18 @@ def grid_cells(prizes: list[selectors.PrizeRow]) -> list[GridCell]:
     return sorted(cells, key=lambda cell: (cell.row, cell.column))
 
 
-def _prize_index(page: selectors.CampaignPage, prize_id: int | None) -> int:
-    """Where the animation stops: the prize won, else the first "no prize" slice."""
+def _prize_index(page: selectors.CampaignPage, prize_id: int | None, picked_id: int | None = None) -> int:
+    """Where the animation stops: the prize won; else the first "no prize" slice; else (a
+    campaign without one, the draw fell through) the prize the number picked, which the result
+    text says is gone — never another real prize."""
     for index, prize in enumerate(page.prizes):
         if prize.id == prize_id:
             return index
     for index, prize in enumerate(page.prizes):
         if prize.kind == "none":
+            return index
+    for index, prize in enumerate(page.prizes):
+        if prize.id == picked_id:
             return index
     return 0
 
@@ -255,6 +260,10 @@ def draw(request: HttpRequest, campaign_id: int) -> HttpResponse:
     page = _page(request, campaign_id)
     user_id = _member_id(request)
     form = DrawForm(request.POST)
+    try:  # "not open now" before any form or confirmation check
+        services.lottery_draw_open_check(campaign_id=page.id)
+    except DomainError as error:
+        return _refused(request, page, error.code, error.message, error.http_status, form=form)
     if not form.is_valid():
         field, errors = next(iter(form.errors.items()))
         text = str(errors[0]) if field == "client_seed" else _("This draw form is out of date. Please try again.")
@@ -283,7 +292,7 @@ def draw(request: HttpRequest, campaign_id: int) -> HttpResponse:
             page,
             result=result,
             result_text=_result_text(result),
-            result_index=_prize_index(page, result.prize_id),
+            result_index=_prize_index(page, result.prize_id, result.picked_id),
             header_follows=True,
         )
         return render(request, PANEL, context)

@@ -32,5 +32,9 @@ def connect_lottery() -> None:
     from lottery.services import fulfilment
 
     fulfilment.fulfiller_register(
-        fulfilment.PRODUCT, catalog_services.prize_order_place, needs_address=catalog_services.prize_needs_address
+        fulfilment.PRODUCT,
+        catalog_services.prize_order_place,
+        needs_address=catalog_services.prize_needs_address,
+        capacity=catalog_services.prize_capacity,
+        market_value=catalog_services.prize_market_value,
     )

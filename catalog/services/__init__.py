@@ -17,7 +17,7 @@ from catalog.services.payments import PaymentOutcome as PaymentOutcome
 from catalog.services.payments import payment_begin as payment_begin
 from catalog.services.payments import payment_notification_apply as payment_notification_apply
 from catalog.services.payments import payment_offline_late_record as payment_offline_late_record
-from catalog.services.prizes import prize_needs_address, prize_order_place
+from catalog.services.prizes import prize_capacity, prize_market_value, prize_needs_address, prize_order_place
 from catalog.services.redemption import (
     Quote,
     order_redeem,
@@ -62,6 +62,8 @@ __all__ = [
     "order_reject",
     "order_ship",
     "orders_cancel_unpaid",
+    "prize_capacity",
+    "prize_market_value",
     "prize_needs_address",
     "prize_order_place",
     "product_view_record",

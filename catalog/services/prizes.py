@@ -12,6 +12,7 @@ LOCKED), then the product's stock row last with the guarded UPDATE.
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -29,6 +30,27 @@ from catalog.services.stock import stock_take
 def prize_needs_address(*, product_id: int) -> bool:
     """Whether a prize of this item is shipped (a physical item needs the winner's address)."""
     return Product.objects.filter(pk=product_id, kind=ProductKind.PHYSICAL).exists()
+
+
+def prize_capacity(*, product_id: int) -> int:
+    """How many prizes of this item the catalog could deliver now: its stock, and for a code or
+    coupon item at most its free codes; 0 for an unknown item or one off the shelf or past its
+    sale window. A read: nothing is reserved (a redemption may still take the units)."""
+    product = Product.objects.filter(pk=product_id).first()
+    if product is None or not product.on_shelf:
+        return 0
+    if product.sale_ends_at is not None and product.sale_ends_at <= timezone.now():
+        return 0
+    capacity = product.stock
+    if product.needs_code:
+        capacity = min(capacity, Code.objects.filter(product_id=product.pk, order__isnull=True).count())
+    return capacity
+
+
+def prize_market_value(*, product_id: int) -> Decimal:
+    """The item's market price, yuan (Decimal("0.00") for an unknown item): what a prize of it is worth."""
+    price = Product.objects.filter(pk=product_id).values_list("market_price", flat=True).first()
+    return price if price is not None else Decimal("0.00")
 
 
 @transaction.atomic

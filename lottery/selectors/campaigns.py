@@ -44,6 +44,10 @@ class PrizeRow:
     market_value: Decimal
     image_url: str
     points: int | None = None
+    # What the odds table shows as left: min(remaining, what the catalog can deliver now) for an
+    # item or code prize (None: unlimited); ``unavailable`` when that is 0 while units remain.
+    left: int | None = None
+    unavailable: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,16 @@ def campaigns_live(*, now: datetime | None = None) -> list[CampaignCard]:
     return sorted(cards, key=key)
 
 
+def _left(prize: LotteryPrize) -> tuple[int | None, bool]:
+    from lottery.services.campaigns import catalog_capacity
+
+    capacity = catalog_capacity(prize)
+    if capacity is None:
+        return prize.remaining, False
+    left = capacity if prize.remaining is None else min(prize.remaining, capacity)
+    return left, left == 0 and (prize.remaining is None or prize.remaining > 0)
+
+
 def prize_rows(prizes: list[LotteryPrize]) -> list[PrizeRow]:
     return [
         PrizeRow(
@@ -147,8 +161,11 @@ def prize_rows(prizes: list[LotteryPrize]) -> list[PrizeRow]:
             market_value=p.market_value,
             image_url=_image(p.image),
             points=p.points,
+            left=left,
+            unavailable=unavailable,
         )
         for p in prizes
+        for left, unavailable in [_left(p)]
     ]
 
 
@@ -158,7 +175,9 @@ def _member_part(campaign: LotteryCampaign, user_id: int, now: datetime) -> Memb
     state = DrawerState.objects.filter(campaign=campaign, member_id=user_id).first()
     drawn = state.draws if state else 0
     today = draw_rules.draws_today(campaign.pk, user_id, now)
-    free_left = draw_rules.free_draws_left(user_id=user_id, now=now) if campaign.tier_free_draws else 0
+    free_left = (  # a free campaign uses no tier free draws
+        draw_rules.free_draws_left(user_id=user_id, now=now) if campaign.tier_free_draws and campaign.cost_points else 0
+    )
     cost, _free = draw_rules.next_cost(campaign, user_id, now)
     reason = ""
     try:

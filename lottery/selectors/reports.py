@@ -7,8 +7,10 @@ draws are excluded (their pick is by design not the published odds), and a picke
 gone (fell through) still counts for the prize picked, so the test measures the draw function
 itself. "Awarded" counts what members got (``Draw.prize``), consolation and pity included.
 
-The mall has no cash value for a point, so points prizes are reported in points, separately
-from the yuan cost (market value × awarded) of the other prizes.
+Prize cost (yuan) = value × awarded, with the values the publication's top-prize cap uses
+(``lottery.services.campaigns.prize_value``): a points prize at the policy's ``point_value_yuan``
+per point, an item or code prize at the larger of its market value and the catalog item's market
+price. Points prizes are also reported in points (``points_paid``).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 
-from lottery.models import BASIS_POINTS, Draw, LotteryCampaign, LotteryPrize, PrizeKind
+from lottery.models import BASIS_POINTS, Draw, LotteryCampaign, LotteryPolicy, LotteryPrize, PrizeKind
 from lottery.rules import chi_square_p_value
+from lottery.services.campaigns import catalog_value, prize_value
 from pointsmall.kernel import clock
 from pointsmall.kernel.language import pick_language
 
@@ -38,8 +41,8 @@ class PrizeFigures:
     picked: int  # ordinary (non-pity) draws whose number picked this prize
     configured_rate: Decimal  # percent, 2 places
     realised_rate: Decimal | None  # percent of ordinary draws, 2 places; None without draws
-    market_value: Decimal
-    cost: Decimal  # yuan: market value × awarded (0 for points and "no prize")
+    market_value: Decimal  # yuan: the value of one (services.campaigns.prize_value)
+    cost: Decimal  # yuan: value × awarded (0 for "no prize")
     points_paid: int  # points × awarded for a points prize
 
 
@@ -55,7 +58,7 @@ class CampaignReport:
     fell_through: int
     points_collected: int
     points_paid: int  # points prizes credited
-    prize_cost: Decimal  # yuan, the other prizes
+    prize_cost: Decimal  # yuan, every prize awarded (points at the policy's point value)
     prizes: tuple[PrizeFigures, ...]
     chi_square_p: float | None  # None when fewer than two outcomes or no ordinary draw
 
@@ -88,11 +91,12 @@ def campaign_report(*, campaign_id: int) -> CampaignReport:
     )
     prizes = list(LotteryPrize.objects.filter(campaign_id=campaign_id).order_by("position", "pk"))
     ordinary = sum(picked.values())
+    point_value = LotteryPolicy.load().point_value_yuan
     rows = []
     for prize in prizes:
         won = awarded.get(prize.pk, 0) if prize.kind != PrizeKind.NONE else 0
         is_points = prize.kind == PrizeKind.POINTS
-        counts_as_cost = prize.kind in (PrizeKind.PRODUCT, PrizeKind.CODE)
+        value = prize_value(prize, point_value_yuan=point_value, catalog=catalog_value(prize))
         rows.append(
             PrizeFigures(
                 prize_id=prize.pk,
@@ -106,8 +110,8 @@ def campaign_report(*, campaign_id: int) -> CampaignReport:
                 picked=picked.get(prize.pk, 0),
                 configured_rate=_percent(prize.weight_bp, BASIS_POINTS),
                 realised_rate=_percent(picked.get(prize.pk, 0), ordinary) if ordinary else None,
-                market_value=prize.market_value,
-                cost=prize.market_value * won if counts_as_cost else Decimal("0.00"),
+                market_value=value,
+                cost=value * won,
                 points_paid=(prize.points or 0) * won if is_points else 0,
             )
         )

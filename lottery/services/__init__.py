@@ -12,6 +12,7 @@ from lottery.services.draws import (
     lottery_draw_confirmation_read,
     lottery_draw_confirmation_sign,
     lottery_draw_cost,
+    lottery_draw_open_check,
 )
 from lottery.services.fulfilment import fulfiller_register, fulfillers
 from lottery.services.seeds import lottery_seeds_reveal
@@ -27,6 +28,7 @@ __all__ = [
     "lottery_draw_confirmation_read",
     "lottery_draw_confirmation_sign",
     "lottery_draw_cost",
+    "lottery_draw_open_check",
     "lottery_seed_new",
     "lottery_seeds_reveal",
 ]

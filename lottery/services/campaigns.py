@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,7 +13,38 @@ from django.utils.translation import gettext as _
 
 from lottery import rules
 from lottery.exceptions import CampaignInvalidError, CampaignNotFoundError
-from lottery.models import LotteryCampaign, LotteryPolicy, LotteryPrize, PrizeKind
+from lottery.models import WIN_FLOOR_MIN_BP, LotteryCampaign, LotteryPolicy, LotteryPrize, PrizeKind
+from lottery.services import fulfilment
+
+CENT = Decimal("0.01")
+
+
+def catalog_capacity(prize: LotteryPrize) -> int | None:
+    """How many of an item or code prize the catalog could deliver now (None: not a catalog
+    prize, or no catalog registered). A read through the fulfiller registry."""
+    if prize.kind not in (PrizeKind.PRODUCT, PrizeKind.CODE) or prize.product_id is None:
+        return None
+    delivery = fulfilment.fulfiller(fulfilment.PRODUCT)
+    return delivery.capacity(product_id=prize.product_id) if delivery is not None else None
+
+
+def catalog_value(prize: LotteryPrize) -> Decimal | None:
+    """The catalog item's market price (yuan) of an item or code prize; None otherwise."""
+    if prize.kind not in (PrizeKind.PRODUCT, PrizeKind.CODE) or prize.product_id is None:
+        return None
+    delivery = fulfilment.fulfiller(fulfilment.PRODUCT)
+    return delivery.market_value(product_id=prize.product_id) if delivery is not None else None
+
+
+def prize_value(prize: LotteryPrize, *, point_value_yuan: Decimal, catalog: Decimal | None = None) -> Decimal:
+    """What one prize is worth, yuan, for the top-prize cap and the report: a points prize is its
+    points × the policy's point value; an item or code prize the larger of its published market
+    value and the catalog item's market price (``catalog``); "no prize" 0."""
+    if prize.kind == PrizeKind.NONE:
+        return Decimal("0.00")
+    if prize.kind == PrizeKind.POINTS:
+        return max((Decimal(prize.points or 0) * point_value_yuan).quantize(CENT), prize.market_value)
+    return max(prize.market_value, catalog if catalog is not None else Decimal("0.00"))
 
 
 def lottery_seed_new() -> tuple[str, str]:
@@ -31,7 +63,7 @@ def lottery_campaign_create(*, name: str, starts_at: datetime, ends_at: datetime
     )
 
 
-def _prize_problems(prize: LotteryPrize, cap) -> list[str]:
+def _prize_problems(prize: LotteryPrize, policy: LotteryPolicy) -> list[str]:
     label = prize.name or f"#{prize.pk}"
     problems = []
     if not prize.name.strip():
@@ -42,10 +74,23 @@ def _prize_problems(prize: LotteryPrize, cap) -> list[str]:
         problems.append(_("Prize “%(prize)s”: choose the catalog item it delivers.") % {"prize": label})
     if prize.kind != PrizeKind.NONE and not prize.quantity:
         problems.append(_("Prize “%(prize)s”: publish its quantity.") % {"prize": label})
-    if prize.market_value > cap:
+    catalog = catalog_value(prize)
+    if catalog is not None and prize.market_value < catalog:
+        problems.append(
+            _("Prize “%(prize)s”: its market value ¥%(value)s is below the catalog item's market price ¥%(price)s.")
+            % {"prize": label, "value": prize.market_value, "price": catalog}
+        )
+    value = prize_value(prize, point_value_yuan=policy.point_value_yuan, catalog=catalog)
+    if value > policy.top_prize_cap:
         problems.append(
             _("Prize “%(prize)s” is worth ¥%(value)s, more than the ¥%(cap)s allowed.")
-            % {"prize": label, "value": prize.market_value, "cap": cap}
+            % {"prize": label, "value": value, "cap": policy.top_prize_cap}
+        )
+    capacity = catalog_capacity(prize)
+    if capacity is not None and prize.quantity and capacity < prize.quantity:
+        problems.append(
+            _("Prize “%(prize)s”: the catalog can deliver only %(capacity)s, fewer than the %(quantity)s published.")
+            % {"prize": label, "capacity": capacity, "quantity": prize.quantity}
         )
     return problems
 
@@ -62,6 +107,8 @@ def lottery_campaign_validate(*, campaign: LotteryCampaign, prizes: list[Lottery
         problems.append(_("The campaign must end after it starts."))
     elif campaign.ends_at <= now:
         problems.append(_("The campaign has already ended."))
+    elif campaign.starts_at <= now:
+        problems.append(_("The campaign has already started: set a later start."))
     if not campaign.seed or rules.seed_hash(campaign.seed) != campaign.seed_hash:
         problems.append(_("The campaign's seed is missing."))
     if not prizes:
@@ -72,13 +119,14 @@ def lottery_campaign_validate(*, campaign: LotteryCampaign, prizes: list[Lottery
             _("The probabilities add up to %(total)s, not 100%%.") % {"total": rules.probability_text(total)}
         )
     win = rules.win_rate_bp(_specs(prizes))
-    if prizes and win < policy.win_floor_bp:
+    floor = max(policy.win_floor_bp, WIN_FLOOR_MIN_BP)  # whatever a row says, never below 10%
+    if prizes and win < floor:
         problems.append(
             _("The chance of winning is %(rate)s, below the %(floor)s required.")
-            % {"rate": rules.probability_text(win), "floor": rules.probability_text(policy.win_floor_bp)}
+            % {"rate": rules.probability_text(win), "floor": rules.probability_text(floor)}
         )
     for prize in prizes:
-        problems.extend(_prize_problems(prize, policy.top_prize_cap))
+        problems.extend(_prize_problems(prize, policy))
     consolation = campaign.consolation_prize_id
     if consolation is not None:
         match = next((p for p in prizes if p.pk == consolation), None)

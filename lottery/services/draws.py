@@ -61,6 +61,9 @@ class DrawResult:
     replayed: bool
     reward_reference: str
     message: str
+    # The prize the number picked (None: none was picked, a campaign that was never valid): where
+    # the wheel stops when the draw fell through and the campaign has no "no prize" slice.
+    picked_id: int | None = None
 
 
 def draw_reference(draw_id: int) -> str:
@@ -204,24 +207,38 @@ def _result(draw: Draw, *, replayed: bool) -> DrawResult:
         replayed=replayed,
         reward_reference=draw.reward_reference,
         message=_message(draw.outcome, prize),
+        picked_id=draw.picked_id,
     )
 
 
-def _replay(idempotency_key: str, user_id: int) -> DrawResult | None:
+def _replay(idempotency_key: str, user_id: int, campaign_id: int) -> DrawResult | None:
+    """The first draw of this key, or None. IdempotencyConflictError when the key was used by
+    another member or for another campaign (a replay must be the same request)."""
     draw = Draw.objects.select_related("prize").filter(idempotency_key=idempotency_key).first()
     if draw is None:
         return None
-    if draw.member_id != user_id:
+    if draw.member_id != user_id or draw.campaign_id != campaign_id:
         raise IdempotencyConflictError()
     return _result(draw, replayed=True)
 
 
+def lottery_draw_open_check(*, campaign_id: int, now: datetime | None = None) -> None:
+    """Raises CampaignNotFoundError (not published) or CampaignNotRunningError (upcoming or
+    ended, with its window). Reads only: what the draw view checks before anything else."""
+    check_running(_published(campaign_id), now or timezone.now())
+
+
 def _in_stock(prize: LotteryPrize, day) -> bool:
-    """Whether a prize can be released now (stock left, today's cap not reached): a read, for pity's candidates."""
+    """Whether a prize can be released now (stock left, today's cap not reached, and for an item or
+    code prize the catalog can still deliver one): a read, for pity's candidates."""
     if prize.kind == PrizeKind.NONE:
         return False
     if prize.remaining is not None and prize.remaining <= 0:
         return False
+    if prize.kind in (PrizeKind.PRODUCT, PrizeKind.CODE) and prize.product_id is not None:
+        delivery = fulfilment.fulfiller(fulfilment.PRODUCT)
+        if delivery is None or delivery.capacity(product_id=prize.product_id) <= 0:
+            return False
     if prize.daily_cap is not None:
         released = PrizeRelease.objects.filter(prize=prize, day=day).values_list("released", flat=True).first() or 0
         if released >= prize.daily_cap:
@@ -333,14 +350,15 @@ def lottery_draw(
     ``pity_after`` draws without a win, the number picks among the winning prizes in stock.
     Raises CampaignNotFoundError, CampaignNotRunningError, NotEligibleError,
     DailyDrawLimitError, CampaignDrawLimitError, AddressRequiredError, InsufficientPointsError,
-    PriceChangedError, IdempotencyConflictError (the key is another member's): nothing written.
+    PriceChangedError, IdempotencyConflictError (the key is another member's or was used for
+    another campaign): nothing written.
     Locks: points account, DrawerState, the prize row, its release row, the catalog's rows of
     a delivered item. Safe to call twice.
     """
     now = now or timezone.now()
     if len(idempotency_key) > 100 or not idempotency_key:
         raise ValueError("idempotency_key must be 1…100 characters")
-    if (first := _replay(idempotency_key, user_id)) is not None:
+    if (first := _replay(idempotency_key, user_id, campaign_id)) is not None:
         return first
     campaign = _published(campaign_id)
     check_running(campaign, now)
@@ -348,7 +366,7 @@ def lottery_draw(
     prizes = list(campaign.prizes.order_by("position", "pk"))
     address = _address(user_id, address_id, prizes)
     points_services.account_lock(user_id=user_id)
-    if (first := _replay(idempotency_key, user_id)) is not None:
+    if (first := _replay(idempotency_key, user_id, campaign_id)) is not None:
         return first
     state, _created = DrawerState.objects.get_or_create(campaign=campaign, member_id=user_id)
     state = DrawerState.objects.select_for_update().get(pk=state.pk)

@@ -47,7 +47,7 @@ def make_campaign(style: str):
             campaign=campaign, position=position, name=name, name_en=f"{points} points" if points else "Thanks",
             kind=kind, points=points, weight_bp=weight, quantity=100 if points else None,
         )  # fmt: skip
-    services.lottery_campaign_publish(campaign_id=campaign.pk)
+    services.lottery_campaign_publish(campaign_id=campaign.pk, now=campaign.starts_at - timedelta(hours=1))
     return campaign
 
 

@@ -52,7 +52,8 @@ def make_campaign(*, prizes=None, publish=True, now=T0, **fields) -> LotteryCamp
     for position, prize in enumerate(prizes if prizes is not None else DEFAULT_PRIZES):
         LotteryPrize.objects.create(campaign=campaign, position=position, **prize)
     if publish:
-        services.lottery_campaign_publish(campaign_id=campaign.pk, now=now - timedelta(days=2))
+        published_at = min(now - timedelta(days=2), campaign.starts_at - timedelta(hours=1))  # before the start
+        services.lottery_campaign_publish(campaign_id=campaign.pk, now=published_at)
         campaign.refresh_from_db()
     return campaign
 

@@ -25,7 +25,7 @@ PRIZES = [
 
 
 def draft(*, product=None, prizes=None, **fields) -> LotteryCampaign:
-    """An unpublished campaign running from an hour ago for a week, with ``PRIZES``
+    """An unpublished campaign running from in an hour for a week, with ``PRIZES``
     (a product prize needs ``product``)."""
     now = timezone.now()
     values = {
@@ -33,7 +33,7 @@ def draft(*, product=None, prizes=None, **fields) -> LotteryCampaign:
         "name_en": "Lucky wheel",
         "description": "每次50积分。",
         "description_en": "50 points a draw.",
-        "starts_at": now - timedelta(hours=1),
+        "starts_at": now + timedelta(hours=1),  # publishing needs a start still ahead
         "ends_at": now + timedelta(days=7),
         "cost_points": 50,
         **fields,
@@ -49,7 +49,7 @@ def draft(*, product=None, prizes=None, **fields) -> LotteryCampaign:
 
 def published(**kwargs) -> LotteryCampaign:
     campaign = draft(**kwargs)
-    lottery_services.lottery_campaign_publish(campaign_id=campaign.pk)
+    lottery_services.lottery_campaign_publish(campaign_id=campaign.pk, now=campaign.starts_at - timedelta(hours=1))
     campaign.refresh_from_db()
     return campaign
 

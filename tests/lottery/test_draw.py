@@ -390,8 +390,9 @@ def test_a_physical_prize_is_a_zero_point_order_to_the_default_address(numbers):
 
 def test_a_code_prize_takes_a_code_and_falls_through_when_none_is_left(numbers):
     product = _item(kind=ProductKind.VIRTUAL, stock=0)
-    catalog_services.codes_import(product_id=product.pk, text="CODE-1", actor_id=StaffFactory().pk)
-    campaign = _item_campaign(product)
+    catalog_services.codes_import(product_id=product.pk, text="CODE-1\nCODE-2\nCODE-3", actor_id=StaffFactory().pk)
+    campaign = _item_campaign(product)  # 3 published, 3 codes
+    Code.objects.filter(code__in=["CODE-2", "CODE-3"]).delete()  # the pool shrinks after publication
     first, second = member_with(100), member_with(100)
     numbers.extend([TOP, TOP])
     assert draw(first, campaign).outcome == DrawOutcome.WON

@@ -15,10 +15,12 @@ from tests.lottery.core_helpers import DEFAULT_PRIZES, T0, make_campaign
 
 pytestmark = pytest.mark.django_db
 
+BEFORE = T0 - timedelta(days=2)  # make_campaign's campaigns start at T0 - 1 day
 
-def _refused(campaign) -> list[str]:
+
+def _refused(campaign, now=BEFORE) -> list[str]:
     with pytest.raises(CampaignInvalidError) as caught:
-        services.lottery_campaign_publish(campaign_id=campaign.pk, now=T0)
+        services.lottery_campaign_publish(campaign_id=campaign.pk, now=now)
     campaign.refresh_from_db()
     assert campaign.published_at is None
     assert list(campaign.prizes.values_list("remaining", flat=True)) == [None] * campaign.prizes.count()
@@ -36,16 +38,16 @@ def test_create_makes_a_seed_and_its_hash():
 
 def test_publish_sets_published_and_remaining():
     campaign = make_campaign(publish=False)
-    services.lottery_campaign_publish(campaign_id=campaign.pk, now=T0)
+    services.lottery_campaign_publish(campaign_id=campaign.pk, now=BEFORE)
     campaign.refresh_from_db()
-    assert campaign.published_at == T0
+    assert campaign.published_at == BEFORE
     assert list(campaign.prizes.order_by("position").values_list("remaining", flat=True)) == [50, 500, None]
     assert rules.campaign_is_frozen(campaign)
     # Safe to call twice: nothing changes.
     LotteryPrize.objects.filter(campaign=campaign, position=0).update(remaining=3)
     services.lottery_campaign_publish(campaign_id=campaign.pk, now=T0 + timedelta(hours=1))
     campaign.refresh_from_db()
-    assert campaign.published_at == T0
+    assert campaign.published_at == BEFORE
     assert campaign.prizes.get(position=0).remaining == 3
 
 
@@ -97,7 +99,17 @@ def test_missing_disclosure_lists_every_problem():
 
 def test_an_ended_campaign_and_no_prizes_are_refused():
     campaign = make_campaign(prizes=[], publish=False, ends_at=T0 - timedelta(hours=1))
-    assert _refused(campaign) == ["The campaign has already ended.", "Add the prizes."]
+    assert _refused(campaign, now=T0) == ["The campaign has already ended.", "Add the prizes."]
+
+
+def test_a_campaign_already_started_is_refused():
+    campaign = make_campaign(publish=False)  # started at T0 - 1 day
+    with pytest.raises(CampaignInvalidError) as caught:
+        services.lottery_campaign_publish(campaign_id=campaign.pk, now=campaign.starts_at)
+    assert caught.value.problems == ["The campaign has already started: set a later start."]
+    campaign.refresh_from_db()
+    assert campaign.published_at is None
+    assert list(campaign.prizes.values_list("remaining", flat=True)) == [None, None, None]
 
 
 def test_an_unknown_campaign_is_not_found():

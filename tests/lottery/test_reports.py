@@ -64,12 +64,13 @@ def test_the_report_counts_draws_drawers_points_and_prizes_exactly(small):
     assert (report.pity_draws, report.fell_through) == (1, 1)
     assert report.points_collected == 300
     assert report.points_paid == 500 + 2 * 50
-    assert report.prize_cost == Decimal("45.00")
+    # Points prizes at the policy's 0.01 yuan a point: 500 × 0.01 + 2 × 50 × 0.01 = 6.00, the ticket 45.00.
+    assert report.prize_cost == Decimal("51.00")
     rows = [(p.name, p.awarded, p.picked, p.quantity, p.remaining, p.configured_rate, p.realised_rate, p.cost)
             for p in report.prizes]  # fmt: skip
     assert rows == [
-        ("500 points", 1, 1, 20, 20, Decimal("1.00"), Decimal("14.29"), Decimal("0.00")),
-        ("50 points", 2, 1, 1000, 1000, Decimal("15.00"), Decimal("14.29"), Decimal("0.00")),
+        ("500 points", 1, 1, 20, 20, Decimal("1.00"), Decimal("14.29"), Decimal("5.00")),
+        ("50 points", 2, 1, 1000, 1000, Decimal("15.00"), Decimal("14.29"), Decimal("1.00")),
         ("Cinema ticket", 1, 2, 5, 5, Decimal("2.50"), Decimal("28.57"), Decimal("45.00")),
         ("Thanks for playing", 0, 3, None, None, Decimal("81.50"), Decimal("42.86"), Decimal("0.00")),
     ]
@@ -140,7 +141,7 @@ def test_the_report_csv_has_the_figures_and_a_row_per_prize(client, small):
     assert figures["draws"] == "8"
     assert figures["distinct drawers"] == "3"
     assert figures["points collected"] == "300"
-    assert figures["cost of other prizes, yuan"] == "45.00"
+    assert figures["cost of prizes, yuan"] == "51.00"
     prize_rows = rows[rows.index([]) + 2 :]
     assert [r[0] for r in prize_rows] == ["500 points", "50 points", "Cinema ticket", "Thanks for playing"]
     assert prize_rows[2][4:6] == ["2", "1"]
