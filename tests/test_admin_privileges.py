@@ -186,7 +186,7 @@ def _lottery_rows(member: User) -> None:
             campaign=campaign, name="10积分", kind="points", points=10, weight_bp=2000, quantity=100, daily_cap=50
         )
         LotteryPrize.objects.create(campaign=campaign, name="谢谢参与", kind="none", weight_bp=8000)
-    lottery_services.lottery_campaign_publish(campaign_id=campaign.pk)
+    lottery_services.lottery_campaign_publish(campaign_id=campaign.pk, now=now - timedelta(hours=2))  # before the start
     for n in range(2):
         lottery_services.lottery_draw(user_id=member.pk, campaign_id=campaign.pk, idempotency_key=f"walk-draw-{n}")
 
