@@ -18,13 +18,21 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import selectors as accounts_selectors
-from catalog import locks, notices, order_states
+from catalog import locks, notices, order_states, rules
 from catalog.enums import ProductKind
 from catalog.exceptions import AddressRequiredError, NoCodesLeftError, ProductUnavailableError
 from catalog.models import Code, Order, Product
 from catalog.services import privileges
 from catalog.services.orders import order_event_record
 from catalog.services.stock import stock_take
+
+
+def _deliverable(product: Product) -> bool:
+    """Whether the catalog still gives this item out: redeemable (on the shelf, in an active
+    category: ``catalog.rules.redeemable``) and its sale not over."""
+    if not rules.redeemable(on_shelf=product.on_shelf, category_active=product.category.active):
+        return False
+    return product.sale_ends_at is None or product.sale_ends_at > timezone.now()
 
 
 def prize_needs_address(*, product_id: int) -> bool:
@@ -36,10 +44,8 @@ def prize_capacity(*, product_id: int) -> int:
     """How many prizes of this item the catalog could deliver now: its stock, and for a code or
     coupon item at most its free codes; 0 for an unknown item or one off the shelf or past its
     sale window. A read: nothing is reserved (a redemption may still take the units)."""
-    product = Product.objects.filter(pk=product_id).first()
-    if product is None or not product.on_shelf:
-        return 0
-    if product.sale_ends_at is not None and product.sale_ends_at <= timezone.now():
+    product = Product.objects.filter(pk=product_id).select_related("category").first()
+    if product is None or not _deliverable(product):
         return 0
     capacity = product.stock
     if product.needs_code:
@@ -68,8 +74,10 @@ def prize_order_place(*, member_id: int, product_id: int, reference: str, addres
     existing = Order.objects.filter(idempotency_key=reference).values_list("pk", flat=True).first()
     if existing is not None:
         return existing
-    product = Product.objects.filter(pk=product_id).first()
-    if product is None:
+    product = Product.objects.filter(pk=product_id).select_related("category").first()
+    if product is None or not _deliverable(product):
+        # Taken off the shelf (or its sale ended) after the campaign was published: the draw
+        # falls through to no prize, as for a prize that is gone.
         raise ProductUnavailableError()
     address = None
     if product.kind == ProductKind.PHYSICAL:

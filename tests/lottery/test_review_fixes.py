@@ -160,6 +160,26 @@ def test_pity_skips_a_prize_the_catalog_cannot_deliver(numbers):
     assert (result.pity, result.outcome, result.prize_id) == (True, DrawOutcome.WON, prize(campaign, 1).pk)
 
 
+def test_an_item_taken_off_the_shelf_after_publication_falls_through_and_places_no_order(numbers):
+    product = _item(ProductKind.VIRTUAL, stock=3)
+    catalog_services.codes_import(product_id=product.pk, text="B-1\nB-2\nB-3", actor_id=StaffFactory().pk)
+    campaign = make_campaign(prizes=[_item_prize(product, quantity=3, weight_bp=1000), NONE_ROW], cost_points=0)
+    member = member_with(1)
+    Product.objects.filter(pk=product.pk).update(on_shelf=False)  # withdrawn from the catalog
+    stock = Product.objects.get(pk=product.pk).stock
+    numbers.append(0)  # the number picks the item
+    result = draw(member, campaign)
+    assert (result.outcome, result.prize_id) == (DrawOutcome.FELL_THROUGH, None)
+    assert Code.objects.filter(product=product, order__isnull=False).count() == 0
+    assert Product.objects.get(pk=product.pk).stock == stock
+
+
+def test_an_item_in_an_inactive_category_has_no_capacity():
+    product = _item(stock=10)
+    Category.objects.filter(pk=product.category_id).update(active=False)
+    assert catalog_services.prize_capacity(product_id=product.pk) == 0
+
+
 # --- 3. Values: the catalog's market price, points at the policy's point value ------------------
 
 
