@@ -11,7 +11,6 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -30,6 +29,7 @@ from points import services as points_services
 from points.confirmation import Totals
 from points.enums import EntryKind
 from points.models import Entry
+from tests import concurrency
 from tests.catalog.conftest import PIN
 
 # No serialized_rollback: nothing here needs the migrations' data rows (tiers, groups), and
@@ -44,32 +44,7 @@ PRICE = 100
 
 
 def run_parallel(calls: list[Callable[[], object]], workers: int = MAX_WORKERS) -> list[object]:
-    """Run the calls on up to ``workers`` threads released together; each call's result or exception, in order."""
-    workers = max(1, min(workers, len(calls)))
-    connected = threading.Barrier(workers)
-
-    def connect_then_wait() -> None:
-        # Connect before the barrier, so the calls race for locks rather than for connections.
-        connection.ensure_connection()
-        connected.wait(timeout=60)
-
-    def outcome(call: Callable[[], object]) -> object:
-        try:
-            return call()
-        except Exception as error:
-            return error
-
-    with ThreadPoolExecutor(max_workers=workers, initializer=connect_then_wait) as pool:
-        results = list(pool.map(outcome, calls))
-        # One close per worker thread: each waits until every worker has taken one.
-        closing = threading.Barrier(workers)
-
-        def close(_index: int) -> None:
-            closing.wait(timeout=60)
-            connection.close()
-
-        list(pool.map(close, range(workers)))
-    return results
+    return concurrency.run_parallel(calls, workers)
 
 
 @pytest.fixture

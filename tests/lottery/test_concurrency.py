@@ -7,16 +7,15 @@ the top prize so that they all race for the same prize row.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from lottery import rules, services
 from lottery.models import Draw, DrawOutcome, LotteryPrize, PrizeKind, PrizeRelease
 from points import services as points_services
 from points.models import Entry
+from tests import concurrency
 from tests.lottery.core_helpers import balance, make_campaign, member_with, prize
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -25,26 +24,7 @@ DRAWERS = 64
 
 
 def run_together(calls) -> list[object]:
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            connection.ensure_connection()
-            barrier.wait(timeout=60)
-            results[index] = call()
-        except Exception as error:  # the refusal is the result
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, c), daemon=True) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck: deadlock or lost lock"
-    return results
+    return concurrency.run_together(calls, timeout=120)
 
 
 @pytest.fixture

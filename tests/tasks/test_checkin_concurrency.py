@@ -8,22 +8,20 @@ wait until every worker is connected, then race.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
 import time_machine
 from django.contrib.auth.hashers import make_password
-from django.db import connection
 
 from accounts.models import User
 from points import services as points_services
 from points.models import Entry
 from tasks import services
 from tasks.models import Checkin, MakeupCardGrant
+from tests import concurrency
 from tests.tasks.checkin_support import T0, balance, joined_member
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -32,30 +30,7 @@ WORKERS = 16
 
 
 def run_parallel(calls: list[Callable[[], object]], workers: int = WORKERS) -> list[object]:
-    """Run the calls on ``workers`` threads released together; each call's result or exception, in order."""
-    workers = max(1, min(workers, len(calls)))
-    connected = threading.Barrier(workers)
-
-    def connect_then_wait() -> None:
-        connection.ensure_connection()
-        connected.wait(timeout=60)
-
-    def outcome(call: Callable[[], object]) -> object:
-        try:
-            return call()
-        except Exception as error:
-            return error
-
-    with ThreadPoolExecutor(max_workers=workers, initializer=connect_then_wait) as pool:
-        results = list(pool.map(outcome, calls))
-        closing = threading.Barrier(workers)
-
-        def close(_index: int) -> None:
-            closing.wait(timeout=60)
-            connection.close()
-
-        list(pool.map(close, range(workers)))
-    return results
+    return concurrency.run_parallel(calls, workers)
 
 
 def kinds(results: list[object]) -> Counter:
