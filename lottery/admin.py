@@ -170,7 +170,7 @@ class LotteryCampaignAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     def tiers_shown(self, campaign: LotteryCampaign) -> str:
         if not campaign.tier_codes:
             return gettext("Every tier")
-        names = {t.code: t.name or t.code for t in points_selectors.tier_ladder()}
+        names = dict(points_selectors.tier_choices())
         return ", ".join(names.get(code, code) for code in campaign.tier_codes)
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:

@@ -91,7 +91,7 @@ class LotteryCampaignForm(forms.ModelForm):
         tiers = self.fields.get("tier_codes")  # absent when read-only (a published campaign)
         if isinstance(tiers, forms.MultipleChoiceField):
             # The tiers' names in the reader's language (TierView.name is picked per request).
-            tiers.choices = [(t.code, t.name or t.code) for t in points_selectors.tier_ladder()]
+            tiers.choices = points_selectors.tier_choices()
         _bound_ints(self)
         consolation = self.fields.get("consolation_prize")
         if isinstance(consolation, forms.ModelChoiceField):

@@ -104,7 +104,7 @@ def check_eligible(campaign: LotteryCampaign, user_id: int, now: datetime) -> No
     if campaign.tier_codes:
         tier = points_selectors.member_tier(user_id=user_id)
         if tier is None or tier.code not in campaign.tier_codes:
-            names = {t.code: t.name for t in points_selectors.tier_ladder()}
+            names = dict(points_selectors.tier_choices())
             allowed = ", ".join(str(names.get(code, code)) for code in campaign.tier_codes)
             raise NotEligibleError(reason=_("for members of %(tiers)s") % {"tiers": allowed})
     if campaign.min_account_age_days:

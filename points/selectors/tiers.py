@@ -175,6 +175,12 @@ def tier_ladder() -> list[TierView]:
     return [_tier_view(t) for t in Tier.objects.order_by("rank")]
 
 
+def tier_choices() -> list[tuple[str, str]]:
+    """(code, name in the reader's language) for every tier, lowest first: the choices of a
+    "which tiers" field and the names to show for stored tier codes."""
+    return [(t.code, t.name or t.code) for t in tier_ladder()]
+
+
 def member_tier(*, user_id: int) -> TierView | None:
     """The tier whose benefits the member enjoys now: the earned one (the entry tier when none
     is set) or a higher tier trial running now (docs/decisions/0020). Two queries."""

@@ -46,7 +46,7 @@ class TaskForm(forms.ModelForm):
         tiers = self.fields["tier_codes"]
         assert isinstance(tiers, forms.MultipleChoiceField)
         # The tiers' names in the reader's language (TierView.name is picked per request).
-        tiers.choices = [(t.code, t.name or t.code) for t in points_selectors.tier_ladder()]
+        tiers.choices = points_selectors.tier_choices()
 
 
 class SurveyQuestionFormSet(forms.BaseInlineFormSet):
