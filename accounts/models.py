@@ -229,6 +229,12 @@ class Notification(models.Model):
     title = models.CharField(_("title"), max_length=120, blank=True)
     body = models.TextField(_("body"), max_length=2000, blank=True)
     link = models.CharField(_("link"), max_length=300, blank=True)
+    # Transactional messages (an order shipped, a code delivered) are always in the inbox,
+    # whatever the member's preferences say; the others follow the inbox preference of their kind.
+    transactional = models.BooleanField(_("transactional"), default=False)
+    # False: the member switched this kind off in the inbox; the row stays as the record of the
+    # event (and the anchor of its e-mail and SMS deliveries), hidden from the inbox and its count.
+    in_inbox = models.BooleanField(_("shown in the inbox"), default=True)
     # Set by senders that may run twice (a retried job): the second send finds the first.
     dedupe_key = models.CharField(_("deduplication key"), max_length=150, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("sent"), default=timezone.now, editable=False)
@@ -243,7 +249,9 @@ class Notification(models.Model):
         indexes = [
             models.Index(fields=["user", "-created_at"], name="accounts_notif_user_recent"),
             # The header/nav unread badge counts on every page: keep it on a small partial index.
-            models.Index(fields=["user"], condition=Q(read_at__isnull=True), name="accounts_notif_user_unread"),
+            models.Index(
+                fields=["user"], condition=Q(read_at__isnull=True, in_inbox=True), name="accounts_notif_user_unread"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -196,14 +196,16 @@ def notification_list(*, user_id: int, page: int | str = 1, per_page: int = INBO
     """A page of the member's inbox, newest first, as NotificationView objects whose title and
     body are rendered in the active language (the reader's), whatever language was active when
     they were sent."""
-    paginator = Paginator(Notification.objects.filter(user_id=user_id).order_by("-created_at", "-pk"), per_page)
+    paginator = Paginator(
+        Notification.objects.filter(user_id=user_id, in_inbox=True).order_by("-created_at", "-pk"), per_page
+    )
     result = paginator.get_page(page)
     result.object_list = [_notification_view(n) for n in result.object_list]
     return result
 
 
 def notification_unread_count(*, user_id: int) -> int:
-    return Notification.objects.filter(user_id=user_id, read_at__isnull=True).count()
+    return Notification.objects.filter(user_id=user_id, read_at__isnull=True, in_inbox=True).count()
 
 
 def member_language(*, user_id: int) -> str:

@@ -3,7 +3,12 @@ the sign-up bonus, invite codes and referrals."""
 
 from accounts.services.addresses import address_create, address_delete, address_set_default, address_update
 from accounts.services.avatars import PreparedAvatar, avatar_prepare
-from accounts.services.notifications import notification_mark_read, notification_send, notifications_mark_all_read
+from accounts.services.notifications import (
+    notification_mark_read,
+    notification_send,
+    notifications_mark_all_read,
+    notifications_send_bulk,
+)
 from accounts.services.phone import PhoneCodeSent, phone_code_confirm, phone_code_send
 from accounts.services.pin import pin_change, pin_set, pin_verify
 from accounts.services.profile import profile_language_set, profile_update
@@ -31,6 +36,7 @@ __all__ = [
     "notification_mark_read",
     "notification_send",
     "notifications_mark_all_read",
+    "notifications_send_bulk",
     "phone_code_confirm",
     "phone_code_send",
     "pin_change",

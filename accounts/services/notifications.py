@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -62,6 +64,7 @@ def notification_send(
     body: str = "",
     link: str = "",
     dedupe_key: str | None = None,
+    transactional: bool = False,
 ) -> int:
     """Put a message in the member's inbox and return its id.
 
@@ -72,7 +75,9 @@ def notification_send(
 
     With a ``dedupe_key`` (unique per member) the send is safe to call twice: a second call
     with the same key returns the first message's id and writes nothing. Without one, each
-    call sends a message. Raises InvalidNotificationError. Locks nothing.
+    call sends a message. ``transactional`` marks a message about the member's own order or
+    purchase (shipped, code delivered, payment refunded): it reaches the inbox even when the
+    member switched its kind off. Raises InvalidNotificationError. Locks nothing.
     """
     _check(kind, title, body, link)
     fields = _message(message_code, params, title, body)
@@ -83,7 +88,7 @@ def notification_send(
     try:
         with transaction.atomic():
             notification = Notification.objects.create(
-                user_id=user_id, kind=kind, link=link, dedupe_key=dedupe_key, **fields
+                user_id=user_id, kind=kind, link=link, dedupe_key=dedupe_key, transactional=transactional, **fields
             )
     except IntegrityError:
         # A concurrent sender with the same key got there first.
@@ -91,6 +96,45 @@ def notification_send(
             raise
         return Notification.objects.filter(user_id=user_id, dedupe_key=dedupe_key).values_list("pk", flat=True).get()
     return notification.pk
+
+
+@transaction.atomic
+def notifications_send_bulk(
+    *,
+    user_ids: Iterable[int],
+    kind: str,
+    dedupe_key: str,
+    message_code: str = "",
+    params: dict | None = None,
+    title: str = "",
+    body: str = "",
+    link: str = "",
+    batch_size: int = 1000,
+) -> int:
+    """Send one message to many members (an announcement, a new task) and return how many were new.
+
+    The same message and checks as :func:`notification_send`, written with one INSERT per
+    ``batch_size`` members. ``dedupe_key`` is required: running the fan-out again (a retried
+    job) skips every member who already has the message. Never transactional. Raises
+    InvalidNotificationError. Locks nothing.
+    """
+    _check(kind, title, body, link)
+    fields = _message(message_code, params, title, body)
+    created = 0
+    ids = list(dict.fromkeys(user_ids))
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start : start + batch_size]
+        already = set(
+            Notification.objects.filter(user_id__in=chunk, dedupe_key=dedupe_key).values_list("user_id", flat=True)
+        )
+        rows = [
+            Notification(user_id=user_id, kind=kind, link=link, dedupe_key=dedupe_key, **fields)
+            for user_id in chunk
+            if user_id not in already
+        ]
+        Notification.objects.bulk_create(rows, ignore_conflicts=True)
+        created += len(rows)
+    return created
 
 
 @transaction.atomic
