@@ -57,6 +57,10 @@ INSTALLED_APPS = [
     "catalog",
     "tasks",
     "lottery",
+    # Project-level apps: they may read every app (the project), no app imports them.
+    "pointsmall.content",
+    "pointsmall.analytics",
+    "pointsmall.dashboard",
     "pointsmall",  # project-wide management commands (seed_demo)
 ]
 

@@ -76,7 +76,7 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-_OUR_APPS = {"accounts", "points", "catalog", "tasks", "lottery"}
+_OUR_APPS = {"accounts", "points", "catalog", "tasks", "lottery", "content", "analytics", "dashboard"}
 _migration_state: dict = {}
 
 
