@@ -17,14 +17,12 @@ OPERATORS = {
     "add_messagetemplate",
     "change_messagetemplate",
     "delete_messagetemplate",
-    "view_historicalmessagetemplate",
 }
 CUSTOMER_SERVICE = {"view_delivery", "view_notificationpreference", "view_messagetemplate"}
+# Deliveries and preferences are written by the services; history rows by simple_history.
 WRITTEN_BY_SERVICES = {
-    f"{action}_{model}"
-    for action in ("add", "change", "delete")
-    for model in ("delivery", "notificationpreference", "historicalmessagetemplate")
-}
+    f"{action}_{model}" for action in ("add", "change", "delete") for model in ("delivery", "notificationpreference")
+} | {f"{action}_historicalmessagetemplate" for action in ("add", "change", "delete", "view")}
 
 
 def grant(apps, schema_editor):
