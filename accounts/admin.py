@@ -468,10 +468,12 @@ class MessageTemplateForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["message_code"].choices = [(code, code) for code in notices.codes()]
+        code_field = self.fields["message_code"]
+        assert isinstance(code_field, forms.ChoiceField)
+        code_field.choices = [(code, code) for code in notices.codes()]
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         code, language = cleaned.get("message_code"), cleaned.get("language")
         if not code or not language:
             return cleaned

@@ -259,7 +259,7 @@ def member_contact(*, user_id: int) -> tuple[str | None, str | None]:
 def notification_preferences(*, user_id: int) -> NotificationPreferences:
     """The member's preferences matrix (kinds × channels) with the defaults filled in."""
     email, phone = member_contact(user_id=user_id)
-    available = {
+    available: dict[str, bool] = {
         NotificationChannel.INBOX: True,
         NotificationChannel.EMAIL: email is not None,
         NotificationChannel.SMS: phone is not None,

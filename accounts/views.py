@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 import qrcode
 from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
@@ -377,7 +379,7 @@ def notification_preferences(request: HttpRequest) -> HttpResponse:
     """The kinds × channels matrix. Checkboxes are named ``pref:<kind>:<channel>``; an unticked
     box is off. Channels the member cannot receive now (no verified e-mail or phone) are shown
     disabled and left as they are."""
-    user_id = request.user.pk
+    user_id = cast(int, request.user.pk)  # login_required: a member
     preferences = selectors.notification_preferences(user_id=user_id)
     if request.method == "POST":
         choices: dict[str, dict[str, bool]] = {}

@@ -267,7 +267,10 @@ def message_render(notification: Notification) -> RenderedMessage:
             try:
                 return message_templates.render_text(source, context)
             except message_templates.TemplateTextError:
-                logger.exception("message template %s/%s %s does not render", template.message_code, language, field)
+                # Checked when saved; one that still fails (a parameter it cannot take) never blocks the message.
+                logger.exception(
+                    "message template %s/%s %s does not render", notification.message_code, language, field
+                )
                 return default
 
         subject = _one_line(text_of("email_subject", context["title"]))
@@ -319,6 +322,8 @@ def _send_email(notification: Notification) -> None:
 def _send_sms(notification: Notification) -> None:
     rendered = message_render(notification)
     phone = notification.user.phone
+    if not phone:
+        raise sms.SmsError("the member has no phone number")
     logger.info("SMS for notification %s to %s", notification.pk, mask_phone(phone))
     sms.sms_deliver(phone=phone, text=rendered.sms)
 
