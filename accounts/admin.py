@@ -13,13 +13,27 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from accounts import rules, services
+from accounts import message_templates, rules, services
 from accounts.exceptions import InvalidPhoneError, InvalidTextError
-from accounts.models import Address, EmailProviderRule, IdentityPolicy, InviteCode, Notification, Referral, User
+from accounts.models import (
+    Address,
+    Delivery,
+    EmailProviderRule,
+    IdentityPolicy,
+    InviteCode,
+    MessageTemplate,
+    Notification,
+    NotificationPreference,
+    Referral,
+    User,
+)
+from accounts.services.delivery import message_context
+from points import notices
 from pointsmall.kernel.admin import ReadOnlyAdmin, SingletonAdminMixin, apply_to_selected
 from pointsmall.kernel.errors import validation_error
 
@@ -383,3 +397,107 @@ class IdentityPolicyAdmin(SingletonAdminMixin, SimpleHistoryAdmin):
     list_display = ("__str__", "ignore_plus_tags")
     fields = ("ignore_plus_tags",)
     inlines = (EmailProviderRuleInline,)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    list_display = ("notification", "user", "channel", "status", "attempts", "next_attempt_at", "sent_at")
+    list_filter = ("status", "channel", "created_at")
+    search_fields = ("notification__user__email", "notification__message_code", "last_error")
+    list_select_related = ("notification", "notification__user")
+    ordering = ("-created_at",)
+    date_hierarchy = "created_at"
+    fields = (
+        "notification",
+        "channel",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "created_at",
+        "sent_at",
+    )
+
+    @admin.display(description=_("member"), ordering="notification__user__email")
+    def user(self, delivery: Delivery) -> str:
+        return str(delivery.notification.user)
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(ReadOnlyAdmin):
+    list_display = ("user", "kind", "channel", "enabled", "updated_at")
+    list_filter = ("kind", "channel", "enabled")
+    search_fields = ("user__email",)
+    list_select_related = ("user",)
+    ordering = ("user", "kind", "channel")
+    fields = ("user", "kind", "channel", "enabled", "updated_at")
+
+
+TEMPLATE_FIELDS = ("email_subject", "email_body", "sms_text")
+
+
+def _sample_context(message_code: str, language: str) -> dict:
+    """The context a trial render uses: the last message sent with the code (rendered in
+    ``language``), else placeholders."""
+    last = Notification.objects.filter(message_code=message_code).select_related("user").order_by("-pk").first()
+    with translation.override(language):
+        if last is not None:
+            return message_context(last)
+        return {
+            "title": message_code,
+            "body": "",
+            "link": "https://example.com/",
+            "mall_name": "Mall",
+            "member_name": "Member",
+            "params": {},
+        }
+
+
+class MessageTemplateForm(forms.ModelForm):
+    message_code = forms.ChoiceField(label=_("message code"))
+
+    class Meta:
+        model = MessageTemplate
+        fields = ("message_code", "language", *TEMPLATE_FIELDS)
+        help_texts = {
+            "email_body": _(
+                "Django template syntax. Available: {{ title }}, {{ body }} (the built-in text), {{ link }}, "
+                "{{ mall_name }}, {{ member_name }} and the message's parameters. Leave blank to use the built-in text."
+            ),
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        code_field = self.fields["message_code"]
+        assert isinstance(code_field, forms.ChoiceField)
+        code_field.choices = [(code, code) for code in notices.codes()]
+
+    def clean(self) -> dict:
+        cleaned = super().clean() or {}
+        code, language = cleaned.get("message_code"), cleaned.get("language")
+        if not code or not language:
+            return cleaned
+        context = _sample_context(code, language)
+        for field in TEMPLATE_FIELDS:
+            source = cleaned.get(field) or ""
+            if not source:
+                continue
+            try:
+                message_templates.render_text(source, context)
+            except message_templates.TemplateTextError as error:
+                self.add_error(
+                    field,
+                    forms.ValidationError(
+                        _("This template cannot be used: %(error)s"), code="bad_template", params={"error": error}
+                    ),
+                )
+        return cleaned
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(SimpleHistoryAdmin):
+    form = MessageTemplateForm
+    list_display = ("message_code", "language", "email_subject", "updated_at")
+    list_filter = ("language",)
+    search_fields = ("message_code", "email_subject", "email_body", "sms_text")
+    ordering = ("message_code", "language")

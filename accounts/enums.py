@@ -27,3 +27,30 @@ class NoRewardReason(models.TextChoices):
     MONTHLY_CAP = "monthly_cap", _("Over the inviter's monthly limit of rewarded invites")
     KNOWN_EMAIL = "known_email", _("This e-mail address was invited before")
     SELF_REFERRAL = "self_referral", _("The friend's e-mail or phone is the inviter's own")
+
+
+class NotificationChannel(models.TextChoices):
+    INBOX = "inbox", _("Inbox")
+    EMAIL = "email", _("E-mail")
+    SMS = "sms", _("SMS")
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to be sent")
+    SENDING = "sending", _("Being sent")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped")
+
+
+# What a member receives on each channel before they change anything (docs/decisions/0029):
+# every kind in the inbox; by e-mail what concerns their orders and their account; by SMS
+# only their orders. Marketing-like kinds (announcements, activity, points news) stay out of
+# mailboxes and phones until the member asks for them.
+DEFAULT_CHANNELS: dict[str, frozenset[str]] = {
+    NotificationKind.POINTS: frozenset({NotificationChannel.INBOX}),
+    NotificationKind.ORDER: frozenset({NotificationChannel.INBOX, NotificationChannel.EMAIL, NotificationChannel.SMS}),
+    NotificationKind.ACCOUNT: frozenset({NotificationChannel.INBOX, NotificationChannel.EMAIL}),
+    NotificationKind.ANNOUNCEMENT: frozenset({NotificationChannel.INBOX}),
+    NotificationKind.ACTIVITY: frozenset({NotificationChannel.INBOX}),
+}

@@ -208,6 +208,18 @@ class InvalidNotificationError(DomainError):
     default_message = _("The message is not valid: %(reason)s")
 
 
+class InvalidNotificationPreferenceError(DomainError):
+    code = "invalid_notification_preference"
+    default_message = _("These notification settings cannot be saved: %(reason)s")
+
+
+class UnsubscribeLinkInvalidError(DomainError):
+    code = "unsubscribe_link_invalid"
+    default_message = _(
+        "This unsubscribe link is not valid or has expired. Sign in and change your notification settings instead."
+    )
+
+
 class InviteCodeUnknownError(DomainError):
     code = "invite_code_unknown"
     default_message = _("This invite code does not exist. Check it with your friend, or leave the field empty.")

@@ -11,7 +11,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from accounts.enums import HoldReason, NoRewardReason, NotificationKind, ReferralStatus
+from accounts.enums import (
+    DeliveryStatus,
+    HoldReason,
+    NoRewardReason,
+    NotificationChannel,
+    NotificationKind,
+    ReferralStatus,
+)
 from points import notices
 from pointsmall.kernel.masking import mask_email
 from pointsmall.kernel.singleton import SingletonModel
@@ -352,3 +359,95 @@ class Referral(models.Model):
 
     def __str__(self) -> str:
         return f"{self.inviter} → {self.invitee}"
+
+
+class NotificationPreference(models.Model):
+    """A member's choice for one kind of message on one channel. No row: the default
+    (``accounts.enums.DEFAULT_CHANNELS``)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notification_preferences",
+        verbose_name=_("member"),
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=NotificationKind.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=NotificationChannel.choices)
+    enabled = models.BooleanField(_("enabled"))
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "channel"], name="accounts_notifpref_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind}/{self.channel}: {self.enabled}"
+
+
+class Delivery(models.Model):
+    """One message to send on one external channel (e-mail, SMS): the outbox row.
+
+    Written in the transaction of its notification, so a committed message is never lost
+    to a broker outage; the Celery task sends it and a beat sweep picks up what was not.
+    """
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("notification")
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=NotificationChannel.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # Pending: when the next attempt is due. Sending: when the claim lapses (a worker that died
+    # mid-send); the sweep sends it again then (at least once, see docs/decisions/0029).
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["notification", "channel"], name="accounts_delivery_one_per_channel"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["pending", "sending"]),
+                name="accounts_delivery_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} #{self.notification_id}: {self.status}"
+
+
+class MessageTemplate(models.Model):
+    """An operator's wording of one message code in one language for e-mail and SMS.
+
+    A blank field keeps the built-in text (the message as the inbox shows it).
+    """
+
+    message_code = models.CharField(_("message code"), max_length=60)
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
+    email_subject = models.CharField(_("e-mail subject"), max_length=200, blank=True)
+    email_body = models.TextField(_("e-mail text"), max_length=5000, blank=True)
+    sms_text = models.CharField(_("SMS text"), max_length=500, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
+        ordering = ["message_code", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["message_code", "language"], name="accounts_messagetemplate_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_code} ({self.language})"

@@ -14,7 +14,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from accounts import rules
-from accounts.enums import NoRewardReason, ReferralStatus
+from accounts.enums import DEFAULT_CHANNELS, NoRewardReason, NotificationChannel, NotificationKind, ReferralStatus
 from accounts.exceptions import AddressNotFoundError
 from accounts.models import (
     Address,
@@ -22,6 +22,7 @@ from accounts.models import (
     IdentityPolicy,
     InviteCode,
     Notification,
+    NotificationPreference,
     PaymentPin,
     PhoneVerification,
     Referral,
@@ -206,6 +207,90 @@ def notification_list(*, user_id: int, page: int | str = 1, per_page: int = INBO
 
 def notification_unread_count(*, user_id: int) -> int:
     return Notification.objects.filter(user_id=user_id, read_at__isnull=True, in_inbox=True).count()
+
+
+def notification_channels(*, user_ids: Iterable[int], kind: str) -> dict[int, frozenset[str]]:
+    """``{user_id: channels}``: where each member receives messages of ``kind`` (their
+    preferences over the defaults). One query."""
+    ids = list(user_ids)
+    chosen: dict[int, set[str]] = {user_id: set(DEFAULT_CHANNELS[kind]) for user_id in ids}
+    rows = NotificationPreference.objects.filter(user_id__in=ids, kind=kind).values_list(
+        "user_id", "channel", "enabled"
+    )
+    for user_id, channel, enabled in rows:
+        (chosen[user_id].add if enabled else chosen[user_id].discard)(channel)
+    return {user_id: frozenset(channels) for user_id, channels in chosen.items()}
+
+
+@dataclass(frozen=True)
+class PreferenceCell:
+    channel: str
+    enabled: bool
+    # False: the member cannot receive this channel now (no verified e-mail or phone).
+    available: bool
+
+
+@dataclass(frozen=True)
+class PreferenceRow:
+    kind: str
+    label: str
+    cells: tuple[PreferenceCell, ...]
+
+
+@dataclass(frozen=True)
+class NotificationPreferences:
+    rows: tuple[PreferenceRow, ...]
+    channels: tuple[tuple[str, str], ...]  # (value, label) in column order
+    email_verified: bool
+    phone_verified: bool
+
+
+def member_contact(*, user_id: int) -> tuple[str | None, str | None]:
+    """The member's verified e-mail address and verified phone (None when not verified, or
+    when the account is deactivated): where e-mail and SMS may go."""
+    row = get_user_model().objects.filter(pk=user_id).values("email", "phone", "phone_verified_at", "is_active").first()
+    if row is None or not row["is_active"]:
+        return None, None
+    email_ok = EmailAddress.objects.filter(user_id=user_id, email__iexact=row["email"], verified=True).exists()
+    phone = row["phone"] if row["phone_verified_at"] is not None else None
+    return (row["email"] if email_ok else None), phone
+
+
+def notification_preferences(*, user_id: int) -> NotificationPreferences:
+    """The member's preferences matrix (kinds × channels) with the defaults filled in."""
+    email, phone = member_contact(user_id=user_id)
+    available: dict[str, bool] = {
+        NotificationChannel.INBOX: True,
+        NotificationChannel.EMAIL: email is not None,
+        NotificationChannel.SMS: phone is not None,
+    }
+    stored = {
+        (kind, channel): enabled
+        for kind, channel, enabled in NotificationPreference.objects.filter(user_id=user_id).values_list(
+            "kind", "channel", "enabled"
+        )
+    }
+    rows = tuple(
+        PreferenceRow(
+            kind=kind,
+            label=str(label),
+            cells=tuple(
+                PreferenceCell(
+                    channel=channel,
+                    enabled=stored.get((kind, channel), channel in DEFAULT_CHANNELS[kind]),
+                    available=available[channel],
+                )
+                for channel in NotificationChannel.values
+            ),
+        )
+        for kind, label in NotificationKind.choices
+    )
+    return NotificationPreferences(
+        rows=rows,
+        channels=tuple((value, str(label)) for value, label in NotificationChannel.choices),
+        email_verified=email is not None,
+        phone_verified=phone is not None,
+    )
 
 
 def member_language(*, user_id: int) -> str:

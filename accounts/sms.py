@@ -3,12 +3,16 @@
 Like Django's e-mail backends: a class with ``send_messages(messages)``. The mall ships a
 console backend (writes each message to the log: development) and a local-memory one
 (keeps them in ``accounts.sms.outbox``: tests); production names a class that talks to
-its SMS provider.
+its SMS provider: ``accounts.sms.TwilioBackend`` ships for Twilio's Messages API.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
+import urllib.error
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -50,9 +54,79 @@ class LocmemBackend:
 def sms_send(*, phone: str, text: str) -> bool:
     """Send one text message now; True if the backend took it. A failing backend is logged, not
     raised: callers send after their transaction committed, and a member can ask again."""
-    backend = import_string(getattr(settings, "SMS_BACKEND", DEFAULT_BACKEND))()
     try:
-        return backend.send_messages([SmsMessage(phone=phone, text=text)]) == 1
+        return _backend().send_messages([SmsMessage(phone=phone, text=text)]) == 1
     except Exception:
         log.exception("SMS to %s failed", mask_phone(phone))
         return False
+
+
+def _backend():
+    return import_string(getattr(settings, "SMS_BACKEND", DEFAULT_BACKEND))()
+
+
+def sms_deliver(*, phone: str, text: str) -> None:
+    """Send one text message now and raise if the backend fails or refuses it: for notification
+    deliveries, which count the failure and retry (unlike :func:`sms_send`)."""
+    if _backend().send_messages([SmsMessage(phone=phone, text=text)]) != 1:
+        raise SmsError("the SMS backend did not take the message")
+
+
+class SmsError(Exception):
+    """The SMS provider refused or failed a message."""
+
+
+class TwilioBackend:
+    """Twilio's Messages API: ``POST {base}/2010-04-01/Accounts/{sid}/Messages.json`` with HTTP basic
+    auth (account SID, auth token) and the form fields To, From, Body.
+
+    Settings: SMS_TWILIO_ACCOUNT_SID, SMS_TWILIO_AUTH_TOKEN, SMS_TWILIO_FROM (a number or a
+    messaging service's sender), SMS_TWILIO_BASE_URL (default https://api.twilio.com) and
+    SMS_TWILIO_TIMEOUT (seconds). Mainland numbers are sent as +86…. A non-2xx answer or a
+    network error raises SmsError.
+    """
+
+    def __init__(self) -> None:
+        self.sid = settings.SMS_TWILIO_ACCOUNT_SID
+        self.token = settings.SMS_TWILIO_AUTH_TOKEN
+        self.sender = settings.SMS_TWILIO_FROM
+        self.base = settings.SMS_TWILIO_BASE_URL.rstrip("/")
+        self.timeout = settings.SMS_TWILIO_TIMEOUT
+        if not (self.sid and self.token and self.sender):
+            raise SmsError("SMS_TWILIO_ACCOUNT_SID, SMS_TWILIO_AUTH_TOKEN and SMS_TWILIO_FROM must be set")
+
+    @staticmethod
+    def _e164(phone: str) -> str:
+        return phone if phone.startswith("+") else f"+86{phone}"
+
+    def send_messages(self, messages: list[SmsMessage]) -> int:
+        url = f"{self.base}/2010-04-01/Accounts/{urllib.parse.quote(self.sid)}/Messages.json"
+        credentials = base64.b64encode(f"{self.sid}:{self.token}".encode()).decode("ascii")
+        sent = 0
+        for message in messages:
+            data = urllib.parse.urlencode(
+                {"To": self._e164(message.phone), "From": self.sender, "Body": message.text}
+            ).encode()
+            request = urllib.request.Request(  # noqa: S310 (the URL is the configured https base)
+                url,
+                data=data,
+                method="POST",
+                headers={
+                    "Authorization": f"Basic {credentials}",
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Accept": "application/json",
+                },
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                    status = response.status
+                    response.read()
+            except urllib.error.HTTPError as error:
+                detail = error.read(300).decode("utf-8", "replace")
+                raise SmsError(f"Twilio answered {error.code}: {detail}") from None
+            except (urllib.error.URLError, TimeoutError, OSError) as error:
+                raise SmsError(f"Twilio not reachable: {error}") from None
+            if not 200 <= status < 300:
+                raise SmsError(f"Twilio answered {status}")
+            sent += 1
+        return sent

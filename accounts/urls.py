@@ -15,6 +15,8 @@ urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/read-all/", views.inbox_mark_all_read, name="inbox_mark_all_read"),
     path("inbox/<int:pk>/read/", views.inbox_mark_read, name="inbox_mark_read"),
+    path("notifications/", views.notification_preferences, name="notification_preferences"),
+    path("unsubscribe/<str:token>/", views.notification_unsubscribe, name="notification_unsubscribe"),
     path("invite/", views.invite, name="invite"),
     path("invite/qr.svg", views.invite_qr, name="invite_qr"),
 ]

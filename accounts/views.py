@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 import qrcode
 from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
@@ -12,13 +14,16 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views import i18n
 from django.views.decorators.cache import cache_control
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from qrcode.image.svg import SvgPathFillImage
 
 from accounts import rules, selectors, services
+from accounts.enums import NotificationKind
 from accounts.exceptions import (
     AddressLimitReachedError,
     AddressNotFoundError,
+    InvalidNotificationPreferenceError,
     InvalidPhoneError,
     InvalidTextError,
     NotificationNotFoundError,
@@ -34,12 +39,13 @@ from accounts.exceptions import (
     PinIncorrectError,
     PinLockedError,
     PinNotSetError,
+    UnsubscribeLinkInvalidError,
 )
 from accounts.forms import AddressForm, PhoneCodeForm, PinChangeForm, PinCheckForm, PinSetForm, ProfileForm
 from accounts.middleware import set_language_cookie
 from points import selectors as points_selectors
 from points.enums import EarningSource
-from pointsmall.kernel.errors import form_error, message_error
+from pointsmall.kernel.errors import error_response, form_error, message_error
 from pointsmall.kernel.masking import mask_phone
 
 
@@ -362,6 +368,61 @@ def inbox_mark_all_read(request: HttpRequest) -> HttpResponse:
     if count:
         messages.success(request, _("All messages are marked as read."))
     return redirect("inbox")
+
+
+PREFERENCE_FIELD = "pref"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notification_preferences(request: HttpRequest) -> HttpResponse:
+    """The kinds × channels matrix. Checkboxes are named ``pref:<kind>:<channel>``; an unticked
+    box is off. Channels the member cannot receive now (no verified e-mail or phone) are shown
+    disabled and left as they are."""
+    user_id = cast(int, request.user.pk)  # login_required: a member
+    preferences = selectors.notification_preferences(user_id=user_id)
+    if request.method == "POST":
+        choices: dict[str, dict[str, bool]] = {}
+        for row in preferences.rows:
+            for cell in row.cells:
+                if cell.available:
+                    choices.setdefault(row.kind, {})[cell.channel] = False
+        for name in request.POST:
+            prefix, _sep, rest = name.partition(":")
+            if prefix != PREFERENCE_FIELD:
+                continue
+            kind, _sep, channel = rest.partition(":")
+            choices.setdefault(kind, {})[channel] = True
+        try:
+            services.notification_preferences_set(user_id=user_id, choices=choices)
+        except InvalidNotificationPreferenceError as error:
+            return error_response(
+                request, error, "accounts/notification_preferences.html", {"preferences": preferences}
+            )
+        messages.success(request, _("Your notification settings are saved."))
+        return redirect("notification_preferences")
+    return render(request, "accounts/notification_preferences.html", {"preferences": preferences})
+
+
+# Mail clients POST here on their own (RFC 8058 one-click unsubscribe), without a CSRF token;
+# the signed token in the URL is what authorizes the change, and it can only switch e-mail off.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+@cache_control(private=True, no_store=True)
+def notification_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    template = "accounts/notification_unsubscribe.html"
+    try:
+        if request.method == "POST":
+            _user_id, kind = services.notification_unsubscribe(token=token)
+        else:
+            _user_id, kind = services.unsubscribe_token_read(token=token)
+    except UnsubscribeLinkInvalidError as error:
+        return error_response(request, error, template)
+    return render(
+        request,
+        template,
+        {"done": request.method == "POST", "kind_label": NotificationKind(kind).label, "token": token},
+    )
 
 
 def _invite_link(request: HttpRequest, code: str) -> str:

@@ -173,6 +173,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Lottery: reveal the seeds of ended campaigns (commit–reveal) every 10 minutes.
     "lottery-seeds-reveal": {"task": "lottery.seeds_reveal", "schedule": crontab(minute="*/10")},
+    # Notification e-mails and SMS whose task was lost or whose retry is due.
+    "accounts-deliveries-retry": {"task": "accounts.deliveries_retry", "schedule": crontab(minute="*")},
 }
 
 # --- Auth -----------------------------------------------------------------------
@@ -263,6 +265,15 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Points Mall <noreply@localhost>")
 # Phone verification codes: a class with send_messages() (accounts.sms); the console one only logs them.
 SMS_BACKEND = env.str("SMS_BACKEND", default="accounts.sms.ConsoleBackend")
+# SMS_BACKEND=accounts.sms.TwilioBackend: Twilio's Messages API with these credentials.
+SMS_TWILIO_ACCOUNT_SID = env.str("SMS_TWILIO_ACCOUNT_SID", default="")
+SMS_TWILIO_AUTH_TOKEN = env.str("SMS_TWILIO_AUTH_TOKEN", default="")
+SMS_TWILIO_FROM = env.str("SMS_TWILIO_FROM", default="")
+SMS_TWILIO_BASE_URL = env.str("SMS_TWILIO_BASE_URL", default="https://api.twilio.com")
+SMS_TWILIO_TIMEOUT = env.float("SMS_TWILIO_TIMEOUT", default=10.0)
+# Notification e-mails and SMS (accounts.services.delivery): a failing send is retried after
+# 1, 2, 4, 8 … minutes (at most an hour apart) and marked failed after this many attempts.
+NOTIFICATION_DELIVERY_MAX_ATTEMPTS = env.int("NOTIFICATION_DELIVERY_MAX_ATTEMPTS", default=8)
 
 # --- Security (production profile when DJANGO_DEBUG is off) -------------------------
 if not DEBUG:
@@ -317,6 +328,8 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
 MALL_NAME = env.str("MALL_NAME", default="")  # empty: the translated default name
 # The host name members reach the mall at; e-mails sign with it (the Sites row follows it on migrate).
 MALL_DOMAIN = env.str("MALL_DOMAIN", default="127.0.0.1:8000" if DEBUG else (ALLOWED_HOSTS or ["localhost"])[0])
+# Links in e-mails and SMS: MALL_URL_SCHEME://MALL_DOMAIN/path.
+MALL_URL_SCHEME = env.str("MALL_URL_SCHEME", default="http" if DEBUG else "https")
 # One order may use at most this many points (default: 500 yuan at 100 points per yuan).
 CATALOG_ORDER_CAP_POINTS = env.int("CATALOG_ORDER_CAP_POINTS", default=50_000)
 # Points + cash orders not paid within this many minutes are cancelled and refunded.

@@ -3,6 +3,14 @@ the sign-up bonus, invite codes and referrals."""
 
 from accounts.services.addresses import address_create, address_delete, address_set_default, address_update
 from accounts.services.avatars import PreparedAvatar, avatar_prepare
+from accounts.services.delivery import (
+    deliveries_send_due,
+    delivery_send,
+    notification_preferences_set,
+    notification_unsubscribe,
+    unsubscribe_token,
+    unsubscribe_token_read,
+)
 from accounts.services.notifications import (
     notification_mark_read,
     notification_send,
@@ -32,9 +40,13 @@ __all__ = [
     "address_set_default",
     "address_update",
     "avatar_prepare",
+    "deliveries_send_due",
+    "delivery_send",
     "invite_code_ensure",
     "notification_mark_read",
+    "notification_preferences_set",
     "notification_send",
+    "notification_unsubscribe",
     "notifications_mark_all_read",
     "notifications_send_bulk",
     "phone_code_confirm",
@@ -52,4 +64,6 @@ __all__ = [
     "referral_first_order_withdraw",
     "referral_hold",
     "signup_bonus_claim",
+    "unsubscribe_token",
+    "unsubscribe_token_read",
 ]

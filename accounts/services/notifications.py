@@ -8,9 +8,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.enums import NotificationKind
+from accounts import selectors
+from accounts.enums import NotificationChannel, NotificationKind
 from accounts.exceptions import InvalidNotificationError, NotificationNotFoundError
 from accounts.models import Notification
+from accounts.services.delivery import deliveries_queue
 from points import notices
 from points.exceptions import InvalidMessageError
 
@@ -77,7 +79,12 @@ def notification_send(
     with the same key returns the first message's id and writes nothing. Without one, each
     call sends a message. ``transactional`` marks a message about the member's own order or
     purchase (shipped, code delivered, payment refunded): it reaches the inbox even when the
-    member switched its kind off. Raises InvalidNotificationError. Locks nothing.
+    member switched its kind off.
+
+    The member's preferences for ``kind`` decide the rest: the inbox (a message switched off
+    there is kept, hidden from the inbox), and one e-mail/SMS delivery per channel they want,
+    written in this transaction and sent after commit (accounts.services.delivery). Raises
+    InvalidNotificationError. Locks nothing.
     """
     _check(kind, title, body, link)
     fields = _message(message_code, params, title, body)
@@ -85,11 +92,19 @@ def notification_send(
         existing = Notification.objects.filter(user_id=user_id, dedupe_key=dedupe_key).values_list("pk", flat=True)
         if first := existing.first():
             return first
+    channels = selectors.notification_channels(user_ids=[user_id], kind=kind)[user_id]
     try:
         with transaction.atomic():
             notification = Notification.objects.create(
-                user_id=user_id, kind=kind, link=link, dedupe_key=dedupe_key, transactional=transactional, **fields
+                user_id=user_id,
+                kind=kind,
+                link=link,
+                dedupe_key=dedupe_key,
+                transactional=transactional,
+                in_inbox=transactional or NotificationChannel.INBOX in channels,
+                **fields,
             )
+            deliveries_queue(channels_by_notification=[(notification.pk, channels)])
     except IntegrityError:
         # A concurrent sender with the same key got there first.
         if dedupe_key is None:
@@ -115,8 +130,9 @@ def notifications_send_bulk(
 
     The same message and checks as :func:`notification_send`, written with one INSERT per
     ``batch_size`` members. ``dedupe_key`` is required: running the fan-out again (a retried
-    job) skips every member who already has the message. Never transactional. Raises
-    InvalidNotificationError. Locks nothing.
+    job) skips every member who already has the message. Never transactional. Each member's
+    preferences are honoured as in :func:`notification_send` (read in one query per batch; the
+    e-mail and SMS deliveries bulk-written too). Raises InvalidNotificationError. Locks nothing.
     """
     _check(kind, title, body, link)
     fields = _message(message_code, params, title, body)
@@ -127,13 +143,32 @@ def notifications_send_bulk(
         already = set(
             Notification.objects.filter(user_id__in=chunk, dedupe_key=dedupe_key).values_list("user_id", flat=True)
         )
+        new = [user_id for user_id in chunk if user_id not in already]
+        channels = selectors.notification_channels(user_ids=new, kind=kind)
         rows = [
-            Notification(user_id=user_id, kind=kind, link=link, dedupe_key=dedupe_key, **fields)
-            for user_id in chunk
-            if user_id not in already
+            Notification(
+                user_id=user_id,
+                kind=kind,
+                link=link,
+                dedupe_key=dedupe_key,
+                in_inbox=NotificationChannel.INBOX in channels[user_id],
+                **fields,
+            )
+            for user_id in new
         ]
         Notification.objects.bulk_create(rows, ignore_conflicts=True)
         created += len(rows)
+        # ignore_conflicts returns no ids: read back this batch's rows (a concurrent run's rows
+        # get no second delivery: one per notification and channel, and only theirs are new to them).
+        external = {user_id for user_id in new if channels[user_id] - {NotificationChannel.INBOX}}
+        if external:
+            sent = Notification.objects.filter(user_id__in=external, dedupe_key=dedupe_key, deliveries__isnull=True)
+            deliveries_queue(
+                channels_by_notification=[
+                    (notification_id, channels[user_id])
+                    for notification_id, user_id in sent.values_list("pk", "user_id")
+                ]
+            )
     return created
 
 

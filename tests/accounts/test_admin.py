@@ -43,6 +43,13 @@ def test_operators_manage_members_but_only_look_at_and_review_referrals(db):
         "add_emailproviderrule",
         "change_emailproviderrule",
         "delete_emailproviderrule",
+    } | {
+        "view_delivery",
+        "view_notificationpreference",
+        "view_messagetemplate",
+        "add_messagetemplate",
+        "change_messagetemplate",
+        "delete_messagetemplate",
     }
 
 
@@ -53,6 +60,9 @@ def test_customer_service_can_only_look(db):
         "view_notification",
         "view_invitecode",
         "view_referral",
+        "view_delivery",
+        "view_notificationpreference",
+        "view_messagetemplate",
     }
 
 

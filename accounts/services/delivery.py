@@ -1,0 +1,360 @@
+"""Notifications beyond the inbox: preferences, the e-mail/SMS outbox, sending and unsubscribing.
+
+``notification_send`` writes one :class:`Delivery` row per external channel the member wants
+in its own transaction (the outbox); after commit a Celery task per row sends it, and a beat
+sweep sends whatever is due and was not (a lost task, a retry). docs/decisions/0029.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from accounts import message_templates, selectors, sms
+from accounts.enums import DeliveryStatus, NotificationChannel, NotificationKind
+from accounts.exceptions import InvalidNotificationPreferenceError, UnsubscribeLinkInvalidError
+from accounts.models import Delivery, MessageTemplate, Notification, NotificationPreference
+from pointsmall.kernel.masking import mask_phone
+from pointsmall.kernel.transactions import after_commit
+
+logger = logging.getLogger(__name__)
+
+EXTERNAL_CHANNELS = frozenset({NotificationChannel.EMAIL, NotificationChannel.SMS})
+# A worker that claimed a delivery and died is presumed dead after this long; the sweep sends again.
+CLAIM_LEASE = timedelta(minutes=10)
+RETRY_CAP = timedelta(hours=1)
+UNSUBSCRIBE_SALT = "accounts.notification-unsubscribe"
+UNSUBSCRIBE_MAX_AGE = timedelta(days=180)
+SMS_MAX = 300
+
+
+# --- Preferences ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def notification_preferences_set(*, user_id: int, choices: Mapping[str, Mapping[str, bool]]) -> int:
+    """Store the member's choices ``{kind: {channel: enabled}}`` and return how many were given.
+
+    Kinds and channels left out keep their current setting. An unknown kind or channel, or a
+    value that is not a bool, raises InvalidNotificationPreferenceError and writes nothing.
+    Safe to call twice. Locks nothing (one upsert per choice, on the unique row).
+    """
+    rows = []
+    for kind, channels in choices.items():
+        if kind not in NotificationKind.values:
+            raise InvalidNotificationPreferenceError(reason=_("unknown kind %(kind)r") % {"kind": kind})
+        for channel, enabled in channels.items():
+            if channel not in NotificationChannel.values:
+                raise InvalidNotificationPreferenceError(reason=_("unknown channel %(channel)r") % {"channel": channel})
+            if not isinstance(enabled, bool):
+                raise InvalidNotificationPreferenceError(reason=_("a choice is on or off"))
+            rows.append(NotificationPreference(user_id=user_id, kind=kind, channel=channel, enabled=enabled))
+    NotificationPreference.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["user", "kind", "channel"], update_fields=["enabled", "updated_at"]
+    )
+    return len(rows)
+
+
+# --- The outbox ---------------------------------------------------------------------------
+
+
+def deliveries_queue(*, channels_by_notification: Iterable[tuple[int, Iterable[str]]]) -> list[int]:
+    """Write the deliveries of new notifications (``(notification_id, channels)``; the inbox is
+    not a delivery) in the caller's transaction, and send each after commit. Returns their ids."""
+    rows = [
+        Delivery(notification_id=notification_id, channel=channel)
+        for notification_id, channels in channels_by_notification
+        for channel in sorted(set(channels) & EXTERNAL_CHANNELS)
+    ]
+    if not rows:
+        return []
+    ids = [delivery.pk for delivery in Delivery.objects.bulk_create(rows)]
+
+    def enqueue() -> None:
+        # Imported here: the jobs module imports the services.
+        from accounts import jobs
+
+        # A broker outage loses these nudges, not the deliveries: the sweep sends them.
+        for delivery_id in ids:
+            jobs.delivery_send.delay(delivery_id)
+
+    after_commit(enqueue)
+    return ids
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """How long after failed attempt number ``attempt`` (1, 2, …) the next one is due: 1, 2, 4, 8 …
+    minutes, at most an hour."""
+    return min(timedelta(minutes=2 ** (attempt - 1)), RETRY_CAP)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    delivery_id: int
+    channel: str
+    attempt: int
+    notification_id: int
+    user_id: int
+
+
+def _claim(delivery_id: int) -> _Claim | None:
+    """Take the delivery for this worker if it is due and nobody holds it."""
+    now = timezone.now()
+    with transaction.atomic():
+        row = (
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                pk=delivery_id,
+                status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING],
+                next_attempt_at__lte=now,
+            )
+            .values("channel", "attempts", "notification_id", "notification__user_id")
+            .first()
+        )
+        if row is None:
+            return None
+        attempt = row["attempts"] + 1
+        Delivery.objects.filter(pk=delivery_id).update(
+            status=DeliveryStatus.SENDING, attempts=attempt, next_attempt_at=now + CLAIM_LEASE
+        )
+    return _Claim(delivery_id, row["channel"], attempt, row["notification_id"], row["notification__user_id"])
+
+
+def _finish(claim: _Claim, **fields) -> None:
+    # Only our own claim: one that lapsed and was taken by another worker is theirs now.
+    Delivery.objects.filter(pk=claim.delivery_id, status=DeliveryStatus.SENDING, attempts=claim.attempt).update(
+        **fields
+    )
+
+
+def delivery_send(*, delivery_id: int) -> str:
+    """Send one delivery now if it is due, and return its status afterwards.
+
+    Claims the row first (``SELECT … FOR UPDATE SKIP LOCKED``, then status "sending" with a
+    lease), so two workers, or a job run twice, never both send it; a sent, skipped or failed
+    delivery is left alone. A member without a verified address (or who switched the channel
+    off since) is skipped with the reason. A failing backend counts an attempt: retried after
+    :func:`retry_delay`, failed for good after ``NOTIFICATION_DELIVERY_MAX_ATTEMPTS``. Runs
+    outside any transaction of the caller's (it talks to a mail server or an SMS provider).
+    """
+    claim = _claim(delivery_id)
+    if claim is None:
+        return Delivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first() or "missing"
+    notification = Notification.objects.get(pk=claim.notification_id)
+    reason = _skip_reason(claim, notification)
+    if reason:
+        _finish(claim, status=DeliveryStatus.SKIPPED, last_error=reason, next_attempt_at=timezone.now())
+        return DeliveryStatus.SKIPPED
+    try:
+        if claim.channel == NotificationChannel.EMAIL:
+            _send_email(notification)
+        else:
+            _send_sms(notification)
+    except Exception as error:
+        now = timezone.now()
+        final = claim.attempt >= settings.NOTIFICATION_DELIVERY_MAX_ATTEMPTS
+        logger.warning("delivery %s (%s) attempt %s failed: %s", delivery_id, claim.channel, claim.attempt, error)
+        status = DeliveryStatus.FAILED if final else DeliveryStatus.PENDING
+        _finish(
+            claim,
+            status=status,
+            next_attempt_at=now if final else now + retry_delay(claim.attempt),
+            last_error=f"{type(error).__name__}: {error}"[:500],
+        )
+        return status
+    _finish(claim, status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error="")
+    return DeliveryStatus.SENT
+
+
+def deliveries_send_due(*, limit: int = 500) -> dict[str, int]:
+    """Send the deliveries that are due (a retry, a lost task, a lapsed claim), oldest first,
+    at most ``limit``; returns ``{status: count}`` of what they became. Safe to run twice and
+    on several workers (each delivery is claimed)."""
+    ids = list(
+        Delivery.objects.filter(
+            status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING], next_attempt_at__lte=timezone.now()
+        )
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    report: dict[str, int] = {}
+    for delivery_id in ids:
+        status = delivery_send(delivery_id=delivery_id)
+        report[status] = report.get(status, 0) + 1
+    return report
+
+
+def _skip_reason(claim: _Claim, notification: Notification) -> str:
+    email, phone = selectors.member_contact(user_id=claim.user_id)
+    if claim.channel == NotificationChannel.EMAIL and email is None:
+        return "the member has no verified e-mail address"
+    if claim.channel == NotificationChannel.SMS and phone is None:
+        return "the member has no verified phone number"
+    channels = selectors.notification_channels(user_ids=[claim.user_id], kind=notification.kind)[claim.user_id]
+    if claim.channel not in channels:
+        return "the member switched this channel off for this kind"
+    return ""
+
+
+# --- Rendering, in the recipient's language ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    subject: str
+    text: str
+    html: str
+    sms: str
+    unsubscribe_url: str
+
+
+def _absolute(path: str) -> str:
+    return f"{settings.MALL_URL_SCHEME}://{settings.MALL_DOMAIN}{path}" if path else ""
+
+
+def _mall_name() -> str:
+    return settings.MALL_NAME or _("Points Mall")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def message_context(notification: Notification) -> dict:
+    """What the built-in layouts and an operator's template may use, in the active language."""
+    user = notification.user
+    text = notification.text()
+    context = dict(notification.params or {})
+    context.update(
+        title=text.title,
+        body=text.body,
+        link=_absolute(notification.link),
+        mall_name=_mall_name(),
+        member_name=user.display_name or user.email.partition("@")[0],
+        params=dict(notification.params or {}),
+    )
+    return context
+
+
+def message_render(notification: Notification) -> RenderedMessage:
+    """The notification as e-mail and SMS in the member's language (their profile's, not the
+    sender's or the worker's), through the operator's template for its code if there is one."""
+    language = selectors.member_language(user_id=notification.user_id)
+    with translation.override(language):
+        context = message_context(notification)
+        template = (
+            MessageTemplate.objects.filter(message_code=notification.message_code, language=language).first()
+            if notification.message_code
+            else None
+        )
+
+        def text_of(field: str, default: str) -> str:
+            source = getattr(template, field, "") if template else ""
+            if not source:
+                return default
+            try:
+                return message_templates.render_text(source, context)
+            except message_templates.TemplateTextError:
+                # Checked when saved; one that still fails (a parameter it cannot take) never blocks the message.
+                logger.exception(
+                    "message template %s/%s %s does not render", notification.message_code, language, field
+                )
+                return default
+
+        subject = _one_line(text_of("email_subject", context["title"]))
+        body = text_of("email_body", context["body"])
+        unsubscribe_url = ""
+        if not notification.transactional:
+            token = unsubscribe_token(user_id=notification.user_id, kind=notification.kind)
+            unsubscribe_url = _absolute(reverse("notification_unsubscribe", args=[token]))
+        layout = {
+            **context,
+            "subject": subject,
+            "body": body,
+            "kind_label": notification.get_kind_display(),
+            "unsubscribe_url": unsubscribe_url,
+            "home_url": _absolute("/"),
+            "preferences_url": _absolute(reverse("notification_preferences")),
+            "mall_domain": settings.MALL_DOMAIN,
+        }
+        default_sms = " ".join(part for part in (context["title"], context["body"], context["link"]) if part)
+        sms_text = _one_line(text_of("sms_text", default_sms))
+        return RenderedMessage(
+            subject=f"【{context['mall_name']}】{subject}",
+            text=render_to_string("accounts/email/notification.txt", layout),
+            html=render_to_string("accounts/email/notification.html", layout),
+            sms=f"【{context['mall_name']}】{sms_text}"[:SMS_MAX],
+            unsubscribe_url=unsubscribe_url,
+        )
+
+
+def _send_email(notification: Notification) -> None:
+    rendered = message_render(notification)
+    headers = {}
+    if rendered.unsubscribe_url:
+        # RFC 8058 one-click: mail clients POST "List-Unsubscribe=One-Click" to the URL.
+        headers["List-Unsubscribe"] = f"<{rendered.unsubscribe_url}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message = EmailMultiAlternatives(
+        subject=rendered.subject,
+        body=rendered.text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[notification.user.email],
+        headers=headers,
+    )
+    message.attach_alternative(rendered.html, "text/html")
+    if message.send(fail_silently=False) != 1:
+        raise RuntimeError("the e-mail backend did not take the message")
+
+
+def _send_sms(notification: Notification) -> None:
+    rendered = message_render(notification)
+    phone = notification.user.phone
+    if not phone:
+        raise sms.SmsError("the member has no phone number")
+    logger.info("SMS for notification %s to %s", notification.pk, mask_phone(phone))
+    sms.sms_deliver(phone=phone, text=rendered.sms)
+
+
+# --- Unsubscribing -------------------------------------------------------------------------
+
+
+def unsubscribe_token(*, user_id: int, kind: str) -> str:
+    """A signed token that switches e-mail off for ``kind`` for this member (no login needed)."""
+    return signing.dumps({"u": user_id, "k": kind}, salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def unsubscribe_token_read(*, token: str) -> tuple[int, str]:
+    """``(user_id, kind)`` of a valid token; raises UnsubscribeLinkInvalidError (bad, forged,
+    expired, or for a member or kind that no longer exists)."""
+    try:
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT, max_age=UNSUBSCRIBE_MAX_AGE)
+        user_id, kind = int(data["u"]), str(data["k"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise UnsubscribeLinkInvalidError() from None
+    if kind not in NotificationKind.values or not get_user_model().objects.filter(pk=user_id).exists():
+        raise UnsubscribeLinkInvalidError()
+    return user_id, kind
+
+
+@transaction.atomic
+def notification_unsubscribe(*, token: str) -> tuple[int, str]:
+    """Switch e-mail off for the token's member and kind; returns ``(user_id, kind)``.
+
+    Raises UnsubscribeLinkInvalidError and writes nothing for a bad token. Safe to call twice.
+    """
+    user_id, kind = unsubscribe_token_read(token=token)
+    notification_preferences_set(user_id=user_id, choices={kind: {NotificationChannel.EMAIL: False}})
+    return user_id, kind
