@@ -9,7 +9,6 @@ from datetime import datetime
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -163,13 +162,13 @@ def feedback_reply(*, feedback_id: int, reply: str, status: str, actor_id: int |
     fields = ["status", "updated_at"]
     if changed:
         feedback.reply = reply
-        feedback.reply_version = F("reply_version") + 1
+        # The row is locked above; a plain increment (not F()) keeps simple_history's copy a number.
+        feedback.reply_version += 1
         feedback.replied_at = timezone.now()
         feedback.replied_by_id = actor_id
         fields += ["reply", "reply_version", "replied_at", "replied_by"]
     feedback.save(update_fields=fields)
     if changed:
-        feedback.refresh_from_db(fields=["reply_version"])
         notice = notices.feedback_reply(feedback_id=feedback.pk, category=feedback.category, status=status, reply=reply)
         member_id, key = feedback.member_id, f"feedback:{feedback.pk}:reply:{feedback.reply_version}"
         accounts_services.notification_send(
