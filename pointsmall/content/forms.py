@@ -36,13 +36,13 @@ class FeedbackForm(forms.Form):
         error_messages={"required": _("Write a few words.")},
     )
     screenshot = forms.FileField(
-        label=_("Screenshot (optional)"),
+        label=_("Screenshot"),
         required=False,
         widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
         help_text=_("PNG, JPEG or WebP, up to 5 MB."),
     )
     contact = forms.CharField(
-        label=_("Contact (optional)"),
+        label=_("Contact"),
         required=False,
         max_length=CONTACT_MAX,
         help_text=_("A phone number or e-mail address if you'd like us to reach you there too."),

@@ -20,4 +20,5 @@ def home_announcements(context) -> dict:
     request = context.get("request")
     user = getattr(request, "user", None)
     user_id = user.pk if user is not None and user.is_authenticated else None
-    return {"announcements": selectors.announcements_for(user_id=user_id)}
+    # Signed-in members also get the way to the feedback page here, with or without announcements.
+    return {"announcements": selectors.announcements_for(user_id=user_id), "signed_in": user_id is not None}
