@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Notification
-from pointsmall.content import rules, selectors, services
+from points import services as points_services
+from pointsmall.content import jobs, rules, selectors, services
 from pointsmall.content.models import Announcement
 from tests.content.conftest import member_in
 from tests.factories import MemberFactory
@@ -201,3 +202,24 @@ def test_the_announcement_page_shows_sanitised_html(client):
 
     assert "<strong>Hi</strong>" in page
     assert "alert('x')" not in page and "javascript:alert" not in page
+
+
+def test_a_running_tier_trial_counts_for_the_audience(tiers):
+    trial = member_in(tiers[0])
+    points_services.tier_trial_grant(user_id=trial.pk, tier_code=tiers[-1], days=7, idempotency_key="trial-1")
+    announcement = announce(title_en="Top only", tiers=[tiers[-1]], starts_at=timezone.now() - timedelta(minutes=1))
+
+    assert [a.title for a in selectors.announcements_for(user_id=trial.pk)] == ["Top only"]
+    assert services.announcements_publish() == 1
+    assert inbox() == [
+        (trial.pk, "content.announcement", f"announcement:{announcement.pk}", announcement.get_absolute_url())
+    ]
+
+
+def test_the_celery_job_publishes_due_announcements():
+    member = MemberFactory()
+    announce(starts_at=timezone.now() - timedelta(minutes=1))
+
+    assert jobs.announcements_publish.apply().get() == 1
+    assert jobs.announcements_publish.apply().get() == 0
+    assert [row[0] for row in inbox()] == [member.pk]
