@@ -223,3 +223,41 @@ def test_the_celery_job_publishes_due_announcements():
     assert jobs.announcements_publish.apply().get() == 1
     assert jobs.announcements_publish.apply().get() == 0
     assert [row[0] for row in inbox()] == [member.pk]
+
+
+def announcement_form(**overrides) -> dict:
+    return {
+        "title_zh": "会员日",
+        "title_en": "Member day",
+        "body_zh": "**欢迎**",
+        "body_en": "**Welcome**",
+        "starts_at_0": "2026-03-02",
+        "starts_at_1": "10:00:00",
+        "ends_at_0": "",
+        "ends_at_1": "",
+        "active": "on",
+        **overrides,
+    }
+
+
+def test_an_operator_publishes_a_tier_announcement_in_the_admin(admin_client, operator, tiers):
+    response = admin_client.post(
+        reverse("admin:content_announcement_add"), {**announcement_form(), "tiers": [tiers[-1]], "pinned": "on"}
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    announcement = Announcement.objects.get()
+    assert (announcement.tiers, announcement.pinned, announcement.created_by_id) == ([tiers[-1]], True, operator.pk)
+    page = admin_client.get(reverse("admin:content_announcement_change", args=[announcement.pk])).content.decode()
+    assert "<strong>欢迎</strong>" in page
+
+
+def test_the_admin_refuses_an_end_before_the_start_and_writes_nothing(admin_client):
+    response = admin_client.post(
+        reverse("admin:content_announcement_add"),
+        announcement_form(ends_at_0="2026-03-01", ends_at_1="10:00:00"),
+    )
+
+    assert response.status_code == 200
+    assert "It must end after it starts." in response.content.decode()
+    assert not Announcement.objects.exists()
