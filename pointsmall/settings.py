@@ -175,6 +175,8 @@ CELERY_BEAT_SCHEDULE = {
     "lottery-seeds-reveal": {"task": "lottery.seeds_reveal", "schedule": crontab(minute="*/10")},
     # Notification e-mails and SMS whose task was lost or whose retry is due.
     "accounts-deliveries-retry": {"task": "accounts.deliveries_retry", "schedule": crontab(minute="*")},
+    # Announcements reach the inbox within a minute of their window opening.
+    "content-announcements-publish": {"task": "content.announcements_publish", "schedule": crontab(minute="*")},
 }
 
 # --- Auth -----------------------------------------------------------------------
@@ -254,6 +256,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10_485_760
 # Pictures one member may upload (avatar, review photos), django-ratelimit's "count/period",
 # counted in the default cache (Redis in production: shared by every process).
 UPLOAD_RATE_LIMIT = env.str("UPLOAD_RATE_LIMIT", default="20/h")
+# Feedback (意见反馈) one member may send, django-ratelimit's "count/period" (a fixed window per member).
+FEEDBACK_RATE_LIMIT = env.str("FEEDBACK_RATE_LIMIT", default="5/h")
 
 # --- E-mail -----------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

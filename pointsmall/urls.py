@@ -29,6 +29,7 @@ urlpatterns = [
     path("mall/", include("catalog.urls")),
     path("", include("tasks.urls")),
     path("", include("lottery.urls")),
+    path("", include("pointsmall.content.urls")),
 ]
 
 if settings.DEBUG:

@@ -170,7 +170,19 @@ def _one_of_everything(staff: dict[str, User]) -> dict:
     Task.objects.create(title="设置密码", completion="event", event="pin_set", reward_points=5)
     tasks_services.task_event_record(user_id=bob.pk, event="pin_set", reference="accounts.pin")
     _lottery_rows(alice)
+    _content_rows(alice)
     return {"members": [alice, bob]}
+
+
+def _content_rows(member: User) -> None:
+    """An announcement, a banner (its file name only: the walk never reads the picture) and feedback."""
+    from pointsmall.content import services as content_services
+    from pointsmall.content.models import Announcement, Banner
+
+    now = timezone.now()
+    Announcement.objects.create(title_zh="公告", body_zh="**欢迎**", starts_at=now - timedelta(hours=1))
+    Banner.objects.create(title_zh="新品", image="banners/walk.jpg", link="/mall/", starts_at=now, width=16, height=5)
+    content_services.feedback_submit(member_id=member.pk, category="bug", text="The button does nothing")
 
 
 def _lottery_rows(member: User) -> None:

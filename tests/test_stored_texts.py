@@ -465,6 +465,22 @@ NOTICES = [
         "今天别忘了签到",
         "您 2026-01-14 还没有签到，现在签到可保持连续天数。",
     ),
+    (
+        "content.announcement",
+        {"title": {"zh": "春节发货安排", "en": "Shipping over the Spring Festival"}},
+        "Announcement: Shipping over the Spring Festival",
+        "Open the announcement to read it.",
+        "公告：春节发货安排",
+        "打开公告查看全文。",
+    ),
+    (
+        "content.feedback_reply",
+        {"feedback": 7, "category": "redemption", "status": "resolved", "reply": "已发货 Shipped."},
+        "Reply to your feedback #7 (Products and redemption)",
+        "Status: Resolved. 已发货 Shipped.",
+        "您的反馈 #7（商品与兑换）有了回复",
+        "状态：已解决。已发货 Shipped.",
+    ),
 ]
 
 

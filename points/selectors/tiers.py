@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Case, F, IntegerField, OuterRef, Q, Subquery, Sum, When
+from django.db.models import Case, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from points import features, notices, policies, rules
@@ -278,3 +279,26 @@ def tier_status(*, user_id: int) -> TierStatus | None:
         trials=tier_trials(user_id=user_id),
         free_draws=features.feature_live(features.LOTTERY),
     )
+
+
+def tier_member_ids(*, codes: list[str] | None = None, now: datetime | None = None) -> list[int]:
+    """The user ids of active members whose enjoyed tier (``member_tier``: earned, entry tier
+    when none is set, or a higher trial running at ``now``) is one of ``codes``; every active
+    member's id when ``codes`` is None. For fan-outs (announcements to chosen tiers). One query."""
+    now = now or timezone.now()
+    accounts = Account.objects.filter(user__is_active=True)
+    if codes is not None:
+        tiers = ladder()
+        if not tiers:
+            return []
+        wanted = [t.rank for t in tiers if t.code in set(codes)]
+        trial_rank = Subquery(
+            TierGrant.objects.filter(account_id=OuterRef("pk"), starts_at__lte=now, ends_at__gt=now)
+            .order_by("-tier__rank")
+            .values("tier__rank")[:1]
+        )
+        earned_rank = Coalesce(F("tier__rank"), Value(tiers[0].rank))
+        accounts = accounts.annotate(enjoyed_rank=Greatest(earned_rank, Coalesce(trial_rank, earned_rank))).filter(
+            enjoyed_rank__in=wanted
+        )
+    return list(accounts.order_by("user_id").values_list("user_id", flat=True))

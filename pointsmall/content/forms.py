@@ -1,0 +1,77 @@
+"""The member's feedback form (意见反馈)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from accounts.fields import MemberTextField
+from accounts.uploads.exceptions import ImageRefusedError, UploadRateLimitedError
+from accounts.uploads.rate import upload_count
+from pointsmall.content import images, rules
+from pointsmall.content.enums import FeedbackCategory
+from pointsmall.content.exceptions import InvalidContactError, InvalidFeedbackError
+from pointsmall.content.models import CONTACT_MAX, FEEDBACK_TEXT_MAX, FEEDBACK_TEXT_MIN
+from pointsmall.kernel.errors import validation_error
+
+
+class FeedbackForm(forms.Form):
+    category = forms.ChoiceField(
+        label=_("What is it about?"),
+        choices=FeedbackCategory.choices,
+        error_messages={"required": _("Choose what it is about.")},
+    )
+    text = MemberTextField(
+        multiline=True,
+        label=_("Your feedback"),
+        max_length=FEEDBACK_TEXT_MAX,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 6,
+                "maxlength": str(FEEDBACK_TEXT_MAX),
+                "placeholder": _("What happened, or what would make the mall better?"),
+            }
+        ),
+        error_messages={"required": _("Write a few words.")},
+    )
+    screenshot = forms.FileField(
+        label=_("Screenshot"),
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+        help_text=_("PNG, JPEG or WebP, up to 5 MB."),
+    )
+    contact = forms.CharField(
+        label=_("Contact"),
+        required=False,
+        max_length=CONTACT_MAX,
+        help_text=_("A phone number or e-mail address if you'd like us to reach you there too."),
+    )
+
+    def __init__(self, *args, request: HttpRequest | None = None, **kwargs) -> None:
+        # The member's request, to count their uploads (accounts.uploads.rate); None counts nothing.
+        self.request = request
+        super().__init__(*args, **kwargs)
+
+    def clean_text(self) -> str:
+        text = self.cleaned_data["text"]
+        if len(text) < FEEDBACK_TEXT_MIN:
+            raise validation_error(InvalidFeedbackError(min=FEEDBACK_TEXT_MIN, max=FEEDBACK_TEXT_MAX))
+        return text
+
+    def clean_contact(self) -> str:
+        contact = self.cleaned_data["contact"].strip()
+        if contact and not rules.is_contact(contact):
+            raise validation_error(InvalidContactError())
+        return contact
+
+    def clean_screenshot(self):
+        upload = self.cleaned_data.get("screenshot")
+        if not upload:
+            return None
+        try:
+            if self.request is not None:
+                upload_count(request=self.request)
+            return images.screenshot_prepare(upload=upload)
+        except (UploadRateLimitedError, ImageRefusedError) as error:
+            raise validation_error(error) from None

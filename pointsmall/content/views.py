@@ -1,0 +1,53 @@
+"""Member pages of the content app: an announcement, and the feedback form with "my feedback"."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from pointsmall.content import rate, selectors, services
+from pointsmall.content.exceptions import AnnouncementNotFoundError, FeedbackRateLimitedError
+from pointsmall.content.forms import FeedbackForm
+from pointsmall.kernel.errors import DomainError, error_response, form_error
+
+
+def announcement_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user_id = request.user.pk if request.user.is_authenticated else None
+    try:
+        announcement = selectors.announcement_detail(announcement_id=pk, user_id=user_id)
+    except AnnouncementNotFoundError as error:
+        raise Http404(error.message) from None
+    return render(request, "content/announcement_detail.html", {"announcement": announcement})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def feedback(request: HttpRequest) -> HttpResponse:
+    form = FeedbackForm(request=request)
+    if request.method == "POST":
+        context = {"form": form, "feedback_list": selectors.feedback_of_member(member_id=request.user.pk)}
+        try:
+            rate.feedback_count(request=request)
+        except FeedbackRateLimitedError as error:
+            return error_response(request, error, "content/feedback.html", context)
+        form = FeedbackForm(request.POST, request.FILES, request=request)
+        if form.is_valid():
+            try:
+                services.feedback_submit(
+                    member_id=request.user.pk,
+                    category=form.cleaned_data["category"],
+                    text=form.cleaned_data["text"],
+                    contact=form.cleaned_data["contact"],
+                    screenshot=form.cleaned_data["screenshot"],
+                )
+            except DomainError as error:
+                form_error(form, error)
+            else:
+                messages.success(request, _("Thank you! We read every message and reply in your inbox."))
+                return redirect("feedback")
+    feedback_list = selectors.feedback_of_member(member_id=request.user.pk)
+    return render(request, "content/feedback.html", {"form": form, "feedback_list": feedback_list})
