@@ -15,6 +15,7 @@ from lottery import rules
 from lottery.exceptions import CampaignInvalidError, CampaignNotFoundError
 from lottery.models import WIN_FLOOR_MIN_BP, LotteryCampaign, LotteryPolicy, LotteryPrize, PrizeKind
 from lottery.services import fulfilment
+from points import selectors as points_selectors
 
 CENT = Decimal("0.01")
 
@@ -80,7 +81,7 @@ def _prize_problems(prize: LotteryPrize, policy: LotteryPolicy) -> list[str]:
             _("Prize “%(prize)s”: its market value ¥%(value)s is below the catalog item's market price ¥%(price)s.")
             % {"prize": label, "value": prize.market_value, "price": catalog}
         )
-    value = prize_value(prize, point_value_yuan=policy.point_value_yuan, catalog=catalog)
+    value = prize_value(prize, point_value_yuan=points_selectors.point_value_yuan(), catalog=catalog)
     if value > policy.top_prize_cap:
         problems.append(
             _("Prize “%(prize)s” is worth ¥%(value)s, more than the ¥%(cap)s allowed.")
