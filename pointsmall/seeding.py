@@ -22,6 +22,7 @@ from catalog.demo import seed_catalog
 from lottery import demo as lottery_demo
 from points import services as points_services
 from points.notices import bilingual
+from pointsmall.dashboard import services as dashboard_services
 from tasks import demo as tasks_demo
 from tasks import services as tasks_services
 
@@ -138,3 +139,5 @@ def seed_demo(stdout) -> None:
     seed_catalog(stdout)
     lottery_demo.seed_lottery(stdout, user_ids=user_ids)
     tasks_demo.seed_leaderboard(stdout)
+    # The operators' dashboard: the daily figures of the last 90 days, from everything above.
+    dashboard_services.dashboard_rollup(days=90)

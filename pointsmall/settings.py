@@ -173,6 +173,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Lottery: reveal the seeds of ended campaigns (commit–reveal) every 10 minutes.
     "lottery-seeds-reveal": {"task": "lottery.seeds_reveal", "schedule": crontab(minute="*/10")},
+    # Operators' dashboard: today's and yesterday's figures every 10 minutes (decision 0031).
+    "dashboard-rollup": {"task": "dashboard.rollup", "schedule": crontab(minute="*/10")},
 }
 
 # --- Auth -----------------------------------------------------------------------
