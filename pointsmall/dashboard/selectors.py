@@ -350,6 +350,11 @@ class Dashboard:
     risks: list[RiskRow]
     rolled_up_at: object
 
+    @property
+    def point_value_text(self) -> str:
+        """The point value without trailing zeros: 0.01, 0.005."""
+        return format(self.point_value_yuan.normalize(), "f")
+
     def charts_json(self) -> dict:
         return {"charts": [c.as_json() for c in self.charts]}
 

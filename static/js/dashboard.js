@@ -52,7 +52,7 @@
             },
           },
           scales: {
-            x: { stacked: stacked, ticks: { maxRotation: 0, autoSkip: true } },
+            x: { stacked: stacked, beginAtZero: horizontal, ticks: { maxRotation: 0, autoSkip: true, precision: horizontal ? 0 : undefined } },
             y: { stacked: stacked, beginAtZero: true, ticks: { precision: 0 } },
           },
         },
