@@ -9,9 +9,11 @@ and exported as CSV by the same data.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Sum
@@ -76,9 +78,10 @@ class Chart:
 
     def rows(self) -> list[list[object]]:
         """The CSV: a header, then one row per label."""
-        header = [self.axis, *[s.label for s in self.series]]
+        header: list[object] = [self.axis, *[s.label for s in self.series]]
         keys = self.keys or self.labels
-        return [header, *[[keys[i], *[s.values[i] for s in self.series]] for i in range(len(keys))]]
+        body: list[list[object]] = [[keys[i], *[s.values[i] for s in self.series]] for i in range(len(keys))]
+        return [header, *body]
 
 
 def _days(first: date, last: date) -> list[date]:
@@ -89,7 +92,7 @@ def _day_label(day: date) -> str:
     return date_format(day, "m-d")
 
 
-def _metrics(first: date, last: date, metrics: list[str]) -> dict[tuple[str, date, str], int]:
+def _metrics(first: date, last: date, metrics: Sequence[str]) -> dict[tuple[str, date, str], int]:
     rows = DailyMetric.objects.filter(day__gte=first, day__lte=last, metric__in=metrics).values_list(
         "metric", "day", "dimension", "value"
     )
@@ -113,8 +116,8 @@ def traffic_chart(first: date, last: date) -> Chart:
     """Page views and unique visitors per day (the analytics roll-up). Visitors are summed over page
     types: a member who saw two kinds of page counts twice."""
     days = _days(first, last)
-    rows = {
-        r["day"]: r
+    rows: dict[date, dict[str, Any]] = {
+        r["day"]: dict(r)
         for r in PageDaily.objects.filter(day__gte=first, day__lte=last)
         .values("day")
         .annotate(pv=Sum("views"), uv=Sum("visitors"))
@@ -196,8 +199,8 @@ class FunnelRow:
 def funnel_rows(first: date, last: date) -> list[FunnelRow]:
     """Every product with a view, a start or a redemption in the period: views → redemption starts
     (its confirmation page) → standing redemptions. Most redeemed first."""
-    traffic = {
-        r["product_id"]: r
+    traffic: dict[int, dict[str, Any]] = {
+        r["product_id"]: dict(r)
         for r in ProductDaily.objects.filter(day__gte=first, day__lte=last)
         .values("product_id")
         .annotate(views=Sum("views"), starts=Sum("redeem_starts"))
@@ -244,7 +247,7 @@ def funnel_chart(rows: list[FunnelRow]) -> Chart:
 
 
 def funnel_csv_rows(rows: list[FunnelRow]) -> list[list[object]]:
-    header = [
+    header: list[object] = [
         _("Product ID"),
         _("Product"),
         _("Views"),
@@ -254,7 +257,7 @@ def funnel_csv_rows(rows: list[FunnelRow]) -> list[list[object]]:
         _("Starts → redemptions, %"),
         _("Views → redemptions, %"),
     ]
-    body = [
+    body: list[list[object]] = [
         [
             r.product_id,
             r.name,
