@@ -364,3 +364,12 @@ def test_the_rollup_job_is_scheduled(settings):
 def test_times_are_business_days():
     assert at(D1, 23, 30).astimezone(UTC).date() == D1
     assert at(D2, 0, 30).astimezone(UTC).date() == D1  # D2 in Shanghai, D1 in UTC
+
+
+def test_the_rollup_job_runs_the_service(mall):
+    from pointsmall.dashboard import jobs
+
+    with time_machine.travel(T0, tick=False):
+        written = jobs.rollup.apply(kwargs={"days": 3}).get()
+    assert written == DailyMetric.objects.count() > 0
+    assert figure(D3, Metric.ORDERS) == 3

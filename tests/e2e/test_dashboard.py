@@ -27,12 +27,15 @@ def test_an_operator_sees_the_dashboard_charts(page, make_page, live_server, log
         points_services.points_earn(user_id=member.pk, amount=500 * (n + 1), idempotency_key=f"e2e-dash:{n}")
     dashboard_rollup(days=7)
     operator = StaffFactory()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     login(page, operator.email, PASSWORD)
     page.goto("/admin/?days=7")
     expect(page.locator("#dash-title")).to_be_visible()
     page.wait_for_function(DRAWN, arg=CHARTS)
     expect(page.locator(".dash-kpi")).to_have_count(11)
     expect(page.locator("a.dash-csv")).to_have_count(len(CHARTS))
+    assert not errors  # no script refused by the CSP, no JavaScript error
     shot(page, "dashboard-1280")
     phone = make_page(width=390, height=844, mobile=True)
     login(phone, operator.email, PASSWORD)
