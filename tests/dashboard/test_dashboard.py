@@ -373,3 +373,19 @@ def test_the_rollup_job_runs_the_service(mall):
         written = jobs.rollup.apply(kwargs={"days": 3}).get()
     assert written == DailyMetric.objects.count() > 0
     assert figure(D3, Metric.ORDERS) == 3
+
+
+def test_operators_see_the_dashboard_and_edit_the_point_value(client, settings):
+    from django.contrib.auth.models import Group
+
+    settings.ADMIN_REQUIRE_MFA = False
+    staff = MemberFactory(is_staff=True)
+    staff.groups.add(Group.objects.get(name="Operators"))
+    client.force_login(staff)
+    assert "dashboard-data" in client.get("/admin/").content.decode()
+    response = client.post(reverse("admin:points_pointvaluepolicy_change", args=[1]), {"yuan_per_point": "0"})
+    assert response.status_code == 200  # refused: the form again, with its error
+    assert points_selectors.point_value_yuan() == Decimal("0.01")
+    response = client.post(reverse("admin:points_pointvaluepolicy_change", args=[1]), {"yuan_per_point": "0.02"})
+    assert response.status_code == 302
+    assert points_selectors.point_value_yuan() == Decimal("0.02")
