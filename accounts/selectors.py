@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -525,3 +525,73 @@ def invite_summary(*, user_id: int, page: int | str = 1, per_page: int = INVITED
         monthly_cap=referral_monthly_cap(),
         friends=friends,
     )
+
+
+# --- The operators' dashboard (docs/decisions/0031) ------------------------------------------
+
+
+def signups_by_day(*, first: date, last: date) -> dict[date, int]:
+    """Members who joined per business day (``date_joined``), staff excluded (one query)."""
+    from django.db.models.functions import TruncDate
+
+    return dict(
+        get_user_model()
+        .objects.filter(
+            is_staff=False,
+            date_joined__gte=clock.business_day_start(first),
+            date_joined__lt=clock.business_day_start(last + timedelta(days=1)),
+        )
+        .annotate(day=TruncDate("date_joined", tzinfo=clock.business_zone()))
+        .order_by()
+        .values("day")
+        .annotate(n=Count("pk"))
+        .values_list("day", "n")
+    )
+
+
+@dataclass(frozen=True)
+class RiskMember:
+    """A member on the dashboard's risk list and why (``reason``: a short code)."""
+
+    user_id: int
+    email_masked: str
+    reason: str
+    detail: str
+    since: datetime | None
+
+
+def risk_members(*, now: datetime | None = None, limit: int = 50) -> list[RiskMember]:
+    """Held referrals (waiting for an operator) and members whose payment PIN is locked now
+    (too many wrong PINs): two queries, newest first."""
+    now = now or timezone.now()
+    held = Referral.objects.filter(status=ReferralStatus.HELD).select_related("invitee").order_by("-created_at")[:limit]
+    locked = PaymentPin.objects.filter(locked_until__gt=now).select_related("user").order_by("-locked_until")[:limit]
+    rows = [
+        RiskMember(
+            user_id=r.invitee_id,
+            email_masked=mask_email(r.invitee.email),
+            reason="referral_held",
+            detail=r.get_held_reason_display(),
+            since=r.created_at,
+        )
+        for r in held
+    ]
+    rows += [
+        RiskMember(
+            user_id=p.user_id,
+            email_masked=mask_email(p.user.email),
+            reason="pin_locked",
+            detail=str(p.failed_attempts),
+            since=p.locked_until,
+        )
+        for p in locked
+    ]
+    return rows
+
+
+def member_emails(*, ids: Iterable[int]) -> dict[int, str]:
+    """Masked e-mail addresses of the members ``ids`` (one query)."""
+    return {
+        pk: mask_email(email)
+        for pk, email in get_user_model().objects.filter(pk__in=list(ids)).values_list("pk", "email")
+    }

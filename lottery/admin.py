@@ -84,7 +84,8 @@ class LotteryPolicyAdmin(BoundedNumbersMixin, SingletonAdminMixin, admin.ModelAd
     """The one policy row. Until an operator saves it, the page shows the defaults the mall runs on.
     (The lottery's models keep no django-simple-history tables: the admin's LogEntry history applies.)"""
 
-    fields = ("win_floor_bp", "top_prize_cap", "point_value_yuan")
+    fields = ("win_floor_bp", "top_prize_cap")
+    # The value of a point (for the top-prize cap and the report) is the ledger's: points › point value.
 
     def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
         return HttpResponseRedirect(reverse("admin:lottery_lotterypolicy_change", args=[SINGLETON_PK]))

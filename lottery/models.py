@@ -23,7 +23,6 @@ from pointsmall.kernel.singleton import SingletonModel
 BASIS_POINTS = 10_000  # 100 % in basis points: prize weights add up to this
 TOP_PRIZE_CAP = Decimal("50000")  # yuan; 规范促销行为暂行规定 第十三条: a prize-draw sale's top prize
 WIN_FLOOR_MIN_BP = 1000  # 10%: the floor; a policy may only raise it
-POINT_VALUE_YUAN = Decimal("0.01")  # the default value of one point, for the top-prize cap and the report
 
 
 class LotteryStyle(models.TextChoices):
@@ -62,14 +61,6 @@ class LotteryPolicy(SingletonModel):
         default=TOP_PRIZE_CAP,
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(TOP_PRIZE_CAP)],
     )
-    point_value_yuan = models.DecimalField(
-        _("value of one point, yuan"),
-        max_digits=8,
-        decimal_places=4,
-        default=POINT_VALUE_YUAN,
-        validators=[MinValueValidator(Decimal("0.0001"))],
-        help_text=_("Values points prizes for the top-prize cap and the report."),
-    )
 
     class Meta:
         verbose_name = _("lottery policy")
@@ -79,7 +70,6 @@ class LotteryPolicy(SingletonModel):
                 condition=Q(win_floor_bp__gte=WIN_FLOOR_MIN_BP, win_floor_bp__lte=BASIS_POINTS),
                 name="lottery_policy_win_floor_min",
             ),
-            models.CheckConstraint(condition=Q(point_value_yuan__gt=0), name="lottery_policy_point_value_positive"),
         ]
 
     def __str__(self) -> str:

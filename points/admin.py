@@ -26,6 +26,7 @@ from points.models import (
     IdentityClaim,
     Lot,
     LotMovement,
+    PointValuePolicy,
     Purchase,
     PurchasePolicy,
     PurchaseRate,
@@ -213,6 +214,12 @@ class SingletonAdmin(SingletonAdminMixin, SimpleHistoryAdmin):
 class ExpiryPolicyAdmin(BoundedNumbersMixin, SingletonAdmin):
     list_display = ("__str__", "mode", "months", "rounding", "reminder_days")
     fields = ("mode", "months", "rounding", "reminder_days")
+
+
+@admin.register(PointValuePolicy)
+class PointValuePolicyAdmin(BoundedNumbersMixin, SingletonAdmin):
+    list_display = ("__str__", "yuan_per_point")
+    fields = ("yuan_per_point",)
 
 
 @admin.register(RulesPage)

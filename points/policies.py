@@ -8,7 +8,7 @@ of querying the table itself.
 
 from __future__ import annotations
 
-from points.models import ExpiryPolicy, PurchasePolicy, RulesPage, TierPolicy
+from points.models import ExpiryPolicy, PointValuePolicy, PurchasePolicy, RulesPage, TierPolicy
 
 
 def expiry_policy() -> ExpiryPolicy:
@@ -29,3 +29,8 @@ def tier_policy() -> TierPolicy:
 def rules_page() -> RulesPage:
     """The operator-written part of the public rules page, both languages (one query)."""
     return RulesPage.load()
+
+
+def point_value_policy() -> PointValuePolicy:
+    """What one point is worth in yuan (one query)."""
+    return PointValuePolicy.load()

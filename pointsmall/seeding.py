@@ -23,6 +23,7 @@ from lottery import demo as lottery_demo
 from points import services as points_services
 from points.notices import bilingual
 from pointsmall.content.demo import seed_content
+from pointsmall.dashboard import services as dashboard_services
 from tasks import demo as tasks_demo
 from tasks import services as tasks_services
 
@@ -140,3 +141,5 @@ def seed_demo(stdout) -> None:
     lottery_demo.seed_lottery(stdout, user_ids=user_ids)
     tasks_demo.seed_leaderboard(stdout)
     seed_content(stdout, user_ids=user_ids)
+    # The operators' dashboard: the daily figures of the last 90 days, from everything above.
+    dashboard_services.dashboard_rollup(days=90)

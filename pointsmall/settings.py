@@ -177,6 +177,8 @@ CELERY_BEAT_SCHEDULE = {
     "accounts-deliveries-retry": {"task": "accounts.deliveries_retry", "schedule": crontab(minute="*")},
     # Announcements reach the inbox within a minute of their window opening.
     "content-announcements-publish": {"task": "content.announcements_publish", "schedule": crontab(minute="*")},
+    # Operators' dashboard: today's and yesterday's figures every 10 minutes (decision 0031).
+    "dashboard-rollup": {"task": "dashboard.rollup", "schedule": crontab(minute="*/10")},
 }
 
 # --- Auth -----------------------------------------------------------------------

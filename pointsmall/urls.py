@@ -19,6 +19,7 @@ urlpatterns = [
     path("favicon.ico", project_views.favicon),
     # Admin sign-in goes through allauth so two-factor authentication applies to it.
     path("admin/login/", RedirectView.as_view(pattern_name="account_login", query_string=True)),
+    path("admin/dashboard/", include("pointsmall.dashboard.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     # The language switcher also saves a signed-in member's choice in their profile.

@@ -8,6 +8,7 @@ from lottery.selectors.campaigns import (
     campaign_page,
     campaigns_live,
 )
+from lottery.selectors.dashboard import draws_by_day
 from lottery.selectors.draws import DrawRow, WinnerRow, my_draws, winners
 from lottery.selectors.proof import CampaignProof, DrawProof, draw_proof, draw_verify
 
@@ -24,6 +25,7 @@ __all__ = [
     "campaigns_live",
     "draw_proof",
     "draw_verify",
+    "draws_by_day",
     "my_draws",
     "winners",
 ]

@@ -8,9 +8,9 @@ gone (fell through) still counts for the prize picked, so the test measures the 
 itself. "Awarded" counts what members got (``Draw.prize``), consolation and pity included.
 
 Prize cost (yuan) = value × awarded, with the values the publication's top-prize cap uses
-(``lottery.services.campaigns.prize_value``): a points prize at the policy's ``point_value_yuan``
-per point, an item or code prize at the larger of its market value and the catalog item's market
-price. Points prizes are also reported in points (``points_paid``).
+(``lottery.services.campaigns.prize_value``): a points prize at the ledger's point value
+(``points.selectors.point_value_yuan``) per point, an item or code prize at the larger of its
+market value and the catalog item's market price. Points prizes are also reported in points (``points_paid``).
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 
-from lottery.models import BASIS_POINTS, Draw, LotteryCampaign, LotteryPolicy, LotteryPrize, PrizeKind
+from lottery.models import BASIS_POINTS, Draw, LotteryCampaign, LotteryPrize, PrizeKind
 from lottery.rules import chi_square_p_value
 from lottery.services.campaigns import catalog_value, prize_value
+from points import selectors as points_selectors
 from pointsmall.kernel import clock
 from pointsmall.kernel.language import pick_language
 
@@ -91,7 +92,7 @@ def campaign_report(*, campaign_id: int) -> CampaignReport:
     )
     prizes = list(LotteryPrize.objects.filter(campaign_id=campaign_id).order_by("position", "pk"))
     ordinary = sum(picked.values())
-    point_value = LotteryPolicy.load().point_value_yuan
+    point_value = points_selectors.point_value_yuan()
     rows = []
     for prize in prizes:
         won = awarded.get(prize.pk, 0) if prize.kind != PrizeKind.NONE else 0

@@ -15,6 +15,7 @@ from lottery import rules
 from lottery.exceptions import CampaignInvalidError, CampaignNotFoundError
 from lottery.models import WIN_FLOOR_MIN_BP, LotteryCampaign, LotteryPolicy, LotteryPrize, PrizeKind
 from lottery.services import fulfilment
+from points import selectors as points_selectors
 
 CENT = Decimal("0.01")
 
@@ -63,7 +64,7 @@ def lottery_campaign_create(*, name: str, starts_at: datetime, ends_at: datetime
     )
 
 
-def _prize_problems(prize: LotteryPrize, policy: LotteryPolicy) -> list[str]:
+def _prize_problems(prize: LotteryPrize, policy: LotteryPolicy, point_value: Decimal) -> list[str]:
     label = prize.name or f"#{prize.pk}"
     problems = []
     if not prize.name.strip():
@@ -80,7 +81,7 @@ def _prize_problems(prize: LotteryPrize, policy: LotteryPolicy) -> list[str]:
             _("Prize “%(prize)s”: its market value ¥%(value)s is below the catalog item's market price ¥%(price)s.")
             % {"prize": label, "value": prize.market_value, "price": catalog}
         )
-    value = prize_value(prize, point_value_yuan=policy.point_value_yuan, catalog=catalog)
+    value = prize_value(prize, point_value_yuan=point_value, catalog=catalog)
     if value > policy.top_prize_cap:
         problems.append(
             _("Prize “%(prize)s” is worth ¥%(value)s, more than the ¥%(cap)s allowed.")
@@ -96,8 +97,10 @@ def _prize_problems(prize: LotteryPrize, policy: LotteryPolicy) -> list[str]:
 
 
 def lottery_campaign_validate(*, campaign: LotteryCampaign, prizes: list[LotteryPrize], now: datetime) -> list[str]:
-    """Every reason the campaign cannot be published (translated texts); [] when it can. Reads the policy."""
+    """Every reason the campaign cannot be published (translated texts); [] when it can. Reads the
+    policy and the ledger's point value."""
     policy = LotteryPolicy.load()
+    point_value = points_selectors.point_value_yuan()
     problems: list[str] = []
     if not campaign.name.strip():
         problems.append(_("Give the campaign a name."))
@@ -126,7 +129,7 @@ def lottery_campaign_validate(*, campaign: LotteryCampaign, prizes: list[Lottery
             % {"rate": rules.probability_text(win), "floor": rules.probability_text(floor)}
         )
     for prize in prizes:
-        problems.extend(_prize_problems(prize, policy))
+        problems.extend(_prize_problems(prize, policy, point_value))
     consolation = campaign.consolation_prize_id
     if consolation is not None:
         match = next((p for p in prizes if p.pk == consolation), None)

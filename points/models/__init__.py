@@ -5,7 +5,7 @@ Only ``points.services`` writes these tables (docs/decisions/0001).
 
 from points.models.earning import Campaign, EarningRule, IdentityClaim
 from points.models.ledger import CALLER_PRICED_SOURCES, Account, Entry, JSONListOf, Lot, LotMovement
-from points.models.policies import ExpiryPolicy, RulesPage
+from points.models.policies import ExpiryPolicy, PointValuePolicy, RulesPage
 from points.models.purchases import Purchase, PurchasePolicy, PurchaseRate, PurchaseRefund
 from points.models.tiers import Tier, TierGrant, TierPolicy, ladder_errors
 
@@ -20,6 +20,7 @@ __all__ = [
     "JSONListOf",
     "Lot",
     "LotMovement",
+    "PointValuePolicy",
     "Purchase",
     "PurchasePolicy",
     "PurchaseRate",

@@ -1,6 +1,8 @@
-"""Operator-edited one-row tables of the ledger: the expiry policy and the rules page text."""
+"""Operator-edited one-row tables of the ledger: the expiry policy, the rules page text and the value of a point."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -56,3 +58,29 @@ class RulesPage(SingletonModel):
 
     def __str__(self) -> str:
         return self.title_en
+
+
+POINT_VALUE_YUAN = Decimal("0.01")  # 100 points = 1 yuan
+
+
+class PointValuePolicy(SingletonModel):
+    """What one point is worth in yuan: the one value the lottery's top-prize cap and report and
+    the operators' dashboard (points liability) use. One row (pk=1), edited by operators in admin."""
+
+    yuan_per_point = models.DecimalField(
+        _("value of one point, yuan"),
+        max_digits=8,
+        decimal_places=4,
+        default=POINT_VALUE_YUAN,
+        validators=[MinValueValidator(Decimal("0.0001"))],
+        help_text=_("0.01 = 100 points are worth 1 yuan. Values points prizes and the points liability."),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("point value")
+        verbose_name_plural = _("point value")
+        constraints = [models.CheckConstraint(condition=Q(yuan_per_point__gt=0), name="points_point_value_positive")]
+
+    def __str__(self) -> str:
+        return str(_("Point value"))

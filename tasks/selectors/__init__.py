@@ -6,3 +6,4 @@ from tasks.selectors.leaderboard import *  # noqa: F403
 from tasks.selectors.task import *  # noqa: F403
 
 __all__ = [*checkin.__all__, *leaderboard.__all__, *task.__all__]
+from tasks.selectors.reports import *  # noqa: F403

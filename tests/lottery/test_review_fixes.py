@@ -19,6 +19,7 @@ from lottery import rules, selectors, services, views
 from lottery.exceptions import CampaignInvalidError
 from lottery.models import WIN_FLOOR_MIN_BP, DrawOutcome, LotteryPolicy, PrizeKind
 from points.exceptions import IdempotencyConflictError
+from points.models import PointValuePolicy
 from tests.factories import StaffFactory
 from tests.lottery.core_helpers import T0, draw, make_campaign, member_with, prize, snapshot
 
@@ -206,19 +207,22 @@ def test_a_points_prize_is_valued_at_the_policy_point_value():
     assert _refused(make_campaign(prizes=prizes, publish=False)) == [
         "Prize “大奖” is worth ¥50000.01, more than the ¥50000 allowed."
     ]
-    _policy(point_value_yuan=Decimal("0.001"))
+    PointValuePolicy.objects.update_or_create(pk=1, defaults={"yuan_per_point": Decimal("0.001")})
     services.lottery_campaign_publish(campaign_id=make_campaign(prizes=prizes, publish=False).pk, now=BEFORE)
 
 
 def test_the_point_value_must_be_positive():
-    policy = _policy()
-    assert policy.point_value_yuan == Decimal("0.01")
-    policy.point_value_yuan = Decimal("0")
+    policy = PointValuePolicy.load()
+    assert policy.yuan_per_point == Decimal("0.01")
+    policy.yuan_per_point = Decimal("0")
     with pytest.raises(ValidationError) as caught:
         policy.full_clean()
-    assert "point_value_yuan" in caught.value.message_dict
+    assert "yuan_per_point" in caught.value.message_dict
+    policy.pk = 1
+    policy.yuan_per_point = Decimal("0.01")
+    policy.save()
     with pytest.raises(IntegrityError), transaction.atomic():
-        LotteryPolicy.objects.filter(pk=policy.pk).update(point_value_yuan=Decimal("0"))
+        PointValuePolicy.objects.filter(pk=1).update(yuan_per_point=Decimal("0"))
 
 
 # --- 5. A draw key belongs to its campaign ------------------------------------------------------
