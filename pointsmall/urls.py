@@ -29,6 +29,7 @@ urlpatterns = [
     path("mall/", include("catalog.urls")),
     path("", include("tasks.urls")),
     path("", include("lottery.urls")),
+    path("analytics/", include("pointsmall.analytics.urls")),
 ]
 
 if settings.DEBUG:
