@@ -22,6 +22,7 @@ from catalog.demo import seed_catalog
 from lottery import demo as lottery_demo
 from points import services as points_services
 from points.notices import bilingual
+from pointsmall.analytics.demo import seed_traffic
 from tasks import demo as tasks_demo
 from tasks import services as tasks_services
 
@@ -138,3 +139,4 @@ def seed_demo(stdout) -> None:
     seed_catalog(stdout)
     lottery_demo.seed_lottery(stdout, user_ids=user_ids)
     tasks_demo.seed_leaderboard(stdout)
+    seed_traffic(stdout=stdout)
