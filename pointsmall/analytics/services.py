@@ -86,25 +86,26 @@ def _database_figures(day: date) -> tuple[_Figures, dict[str, list[str]], dict[i
     """The fallback rows of ``day``: their counts, and their visitors for folding into the HLLs."""
     figures = _Figures()
     raw = RawVisit.objects.filter(day=day)
-    for row in raw.values("page_type").annotate(views=Count("id"), visitors=Count("visitor", distinct=True)):
-        figures.pv[row["page_type"]] = row["views"]
-        figures.uv[row["page_type"]] = row["visitors"]
+    for page in raw.values("page_type").annotate(views=Count("id"), visitors=Count("visitor", distinct=True)):
+        figures.pv[page["page_type"]] = page["views"]
+        figures.uv[page["page_type"]] = page["visitors"]
     products = raw.filter(page_type=PageType.PRODUCT, product_id__isnull=False)
-    for row in products.values("product_id").annotate(views=Count("id"), visitors=Count("visitor", distinct=True)):
-        figures.product_pv[row["product_id"]] = row["views"]
-        figures.product_uv[row["product_id"]] = row["visitors"]
+    for product in products.values("product_id").annotate(views=Count("id"), visitors=Count("visitor", distinct=True)):
+        figures.product_pv[int(product["product_id"] or 0)] = product["views"]
+        figures.product_uv[int(product["product_id"] or 0)] = product["visitors"]
     starts = raw.filter(page_type=PageType.REDEEM, product_id__isnull=False)
-    for row in starts.values("product_id").annotate(starts=Count("id")):
-        figures.product_rs[row["product_id"]] = row["starts"]
-    for row in RawTiming.objects.filter(day=day).values("page_type").annotate(n=Count("id"), ms=Sum("milliseconds")):
-        figures.time_n[row["page_type"]] = row["n"]
-        figures.time_ms[row["page_type"]] = row["ms"]
+    for start in starts.values("product_id").annotate(starts=Count("id")):
+        figures.product_rs[int(start["product_id"] or 0)] = start["starts"]
+    timings = RawTiming.objects.filter(day=day).values("page_type")
+    for timing in timings.annotate(n=Count("id"), ms=Sum("milliseconds")):
+        figures.time_n[timing["page_type"]] = timing["n"]
+        figures.time_ms[timing["page_type"]] = timing["ms"]
     page_visitors: dict[str, list[str]] = {}
     for page_type, visitor in raw.values_list("page_type", "visitor").distinct():
         page_visitors.setdefault(page_type, []).append(visitor)
     product_visitors: dict[int, list[str]] = {}
     for product_id, visitor in products.values_list("product_id", "visitor").distinct():
-        product_visitors.setdefault(product_id, []).append(visitor)
+        product_visitors.setdefault(int(product_id or 0), []).append(visitor)
     return figures, page_visitors, product_visitors
 
 
