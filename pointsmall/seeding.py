@@ -22,6 +22,7 @@ from catalog.demo import seed_catalog
 from lottery import demo as lottery_demo
 from points import services as points_services
 from points.notices import bilingual
+from pointsmall.analytics.demo import seed_traffic
 from pointsmall.content.demo import seed_content
 from pointsmall.dashboard import services as dashboard_services
 from tasks import demo as tasks_demo
@@ -141,5 +142,6 @@ def seed_demo(stdout) -> None:
     lottery_demo.seed_lottery(stdout, user_ids=user_ids)
     tasks_demo.seed_leaderboard(stdout)
     seed_content(stdout, user_ids=user_ids)
+    seed_traffic(stdout=stdout)
     # The operators' dashboard: the daily figures of the last 90 days, from everything above.
     dashboard_services.dashboard_rollup(days=90)

@@ -80,6 +80,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # After auth (the member) and htmx (partials are not page views); docs/decisions/0028.
+    "pointsmall.analytics.middleware.PageViewMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "pointsmall.middleware.AdminAccessMiddleware",
     "pointsmall.headers.PrivatePagesMiddleware",
@@ -179,6 +181,8 @@ CELERY_BEAT_SCHEDULE = {
     "content-announcements-publish": {"task": "content.announcements_publish", "schedule": crontab(minute="*")},
     # Operators' dashboard: today's and yesterday's figures every 10 minutes (decision 0031).
     "dashboard-rollup": {"task": "dashboard.rollup", "schedule": crontab(minute="*/10")},
+    # Traffic: today's and yesterday's live counters into the daily tables every 10 minutes.
+    "analytics-rollup": {"task": "analytics.rollup", "schedule": crontab(minute="*/10")},
 }
 
 # --- Auth -----------------------------------------------------------------------
@@ -347,6 +351,17 @@ SANDBOX_PAYMENT_SECRET = env.str("SANDBOX_PAYMENT_SECRET", default=SECRET_KEY)
 # started the payment or refund (else the Sites domain); set it when gateways must use another address.
 CATALOG_PAYMENT_CALLBACK_BASE = env.str("CATALOG_PAYMENT_CALLBACK_BASE", default="")
 CATALOG_FLASH_GATE_TTL_SECONDS = env.int("CATALOG_FLASH_GATE_TTL_SECONDS", default=60)
+
+# --- Traffic analytics (docs/decisions/0028); fixed knobs, not read from the environment ------------
+# Live counters go to REDIS_URL under this prefix; without Redis (or while it is down) to the database.
+ANALYTICS_REDIS_PREFIX = "pm:analytics"
+# A page never waits longer than this for the counters, and a dead Redis is retried after the pause.
+ANALYTICS_REDIS_TIMEOUT_SECONDS = 0.1
+ANALYTICS_REDIS_RETRY_SECONDS = 30.0
+# Time-on-page samples one visitor may send (django-ratelimit "count/period"); more are refused (429).
+ANALYTICS_BEACON_RATE = "30/m"
+# Paths never counted as page views (besides non-GET, non-HTML, htmx partials and bots).
+ANALYTICS_EXCLUDED_PATHS = ["/admin/", "/static/", "/media/", "/mall/staff/", "/mall/pay/", "/analytics/", "/i18n/"]
 
 LOGGING = {
     "version": 1,

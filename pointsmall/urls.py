@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("tasks.urls")),
     path("", include("lottery.urls")),
     path("", include("pointsmall.content.urls")),
+    path("analytics/", include("pointsmall.analytics.urls")),
 ]
 
 if settings.DEBUG:

@@ -54,6 +54,7 @@ from lottery import services as lottery_services
 from lottery.models import LotteryPolicy, LotteryPrize
 from points import services as points_services
 from points.models import Account, Campaign, PurchaseRate
+from pointsmall.analytics import demo as analytics_demo
 from pointsmall.kernel import clock
 from tasks import services as tasks_services
 from tasks.models import LeaderboardExclusion, LeaderboardPolicy, LeaderboardPrize, SurveyQuestion, Task
@@ -171,6 +172,8 @@ def _one_of_everything(staff: dict[str, User]) -> dict:
     tasks_services.task_event_record(user_id=bob.pk, event="pin_set", reference="accounts.pin")
     _lottery_rows(alice)
     _content_rows(alice)
+    # Traffic: a day of page and product history (read-only in the admin).
+    analytics_demo.seed_traffic(days=1)
     return {"members": [alice, bob]}
 
 

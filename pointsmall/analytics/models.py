@@ -59,3 +59,42 @@ class ProductDaily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.product_id}"
+
+
+class RawVisit(models.Model):
+    """One counted page view written to the database because Redis was not there (the SQLite demo
+    has no REDIS_URL; in production Redis was unreachable). Append-only: the roll-up counts the
+    rows (views) and their distinct visitors, and deletes them once their day has left the live
+    window. ``product_id`` is set on product and redemption-confirmation pages."""
+
+    day = models.DateField(_("day"))
+    page_type = models.CharField(_("page type"), max_length=20, choices=PageType)
+    # A keyed hash of the member id or the pm_vid cookie (pointsmall.analytics.visitors): never
+    # an IP address, never the raw member id.
+    visitor = models.CharField(_("visitor"), max_length=32)
+    product_id = models.BigIntegerField(_("product"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("raw page view")
+        verbose_name_plural = _("raw page views")
+        indexes = [models.Index(fields=["day", "page_type"], name="analytics_rawvisit_day_type")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.page_type}"
+
+
+class RawTiming(models.Model):
+    """One accepted time-on-page sample from the beacon, written to the database when Redis was not
+    there. Rolled up and deleted like ``RawVisit``."""
+
+    day = models.DateField(_("day"))
+    page_type = models.CharField(_("page type"), max_length=20, choices=PageType)
+    milliseconds = models.PositiveIntegerField(_("visible time (ms)"))
+
+    class Meta:
+        verbose_name = _("raw time-on-page sample")
+        verbose_name_plural = _("raw time-on-page samples")
+        indexes = [models.Index(fields=["day", "page_type"], name="analytics_rawtiming_day_type")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.page_type} {self.milliseconds}"
