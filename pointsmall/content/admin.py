@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
@@ -20,7 +22,7 @@ from pointsmall.kernel.admin import apply_to_selected
 from pointsmall.kernel.errors import DomainError, form_error, message_error
 
 
-def _window_check(form: forms.ModelForm, data: dict) -> None:
+def _window_check(form: forms.ModelForm, data: dict[str, Any]) -> None:
     starts, ends = data.get("starts_at"), data.get("ends_at")
     if starts and ends and ends <= starts:
         form.add_error("ends_at", _("It must end after it starts."))
@@ -46,10 +48,13 @@ class AnnouncementForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["tiers"].choices = points_selectors.tier_choices()
+        tiers = self.fields["tiers"]
+        assert isinstance(tiers, forms.MultipleChoiceField)
+        tiers.choices = points_selectors.tier_choices()
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         _window_check(self, data)
         return data
 
@@ -119,8 +124,9 @@ class BannerForm(forms.ModelForm):
         except InvalidBannerLinkError as error:
             raise forms.ValidationError(error.message, code=error.code) from None
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         _window_check(self, data)
         upload = data.get("upload")
         if upload:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import random
 from datetime import timedelta
+from typing import NotRequired, TypedDict, cast
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
@@ -16,7 +17,30 @@ from pointsmall.content import images, services
 from pointsmall.content.enums import FeedbackCategory, FeedbackStatus
 from pointsmall.content.models import Announcement, Banner, Feedback
 
-ANNOUNCEMENTS = [
+
+class DemoAnnouncement(TypedDict):
+    title_zh: str
+    title_en: str
+    body_zh: str
+    body_en: str
+    pinned: bool
+    top_tiers: NotRequired[bool]  # for the two highest tiers only (else for everyone)
+
+
+class DemoBanner(TypedDict):
+    title_zh: str
+    title_en: str
+    link: str
+    hue: float  # of the generated picture, 0–1
+
+
+class DemoFeedback(TypedDict):
+    category: str
+    text: str
+    reply: str  # "" for none
+
+
+ANNOUNCEMENTS: list[DemoAnnouncement] = [
     {
         "title_zh": "积分商城全新上线",
         "title_en": "The points mall is open",
@@ -42,12 +66,12 @@ ANNOUNCEMENTS = [
     },
 ]
 
-BANNERS = [
+BANNERS: list[DemoBanner] = [
     {"title_zh": "每日签到 积分翻倍", "title_en": "Check in daily, earn more", "link": "/mall/", "hue": 0.02},
     {"title_zh": "新品上架", "title_en": "New arrivals", "link": "/mall/products/?sort=newest", "hue": 0.58},
 ]
 
-FEEDBACK = [
+FEEDBACK: list[DemoFeedback] = [
     {
         "category": FeedbackCategory.REDEMPTION,
         "text": "兑换的保温杯什么时候发货？订单已经三天了。",
@@ -79,27 +103,28 @@ def banner_picture(hue: float, seed: str) -> bytes:
 
 def _hsv(h: float, s: float, v: float) -> tuple[int, int, int]:
     image = Image.new("HSV", (1, 1), (int((h % 1) * 255), int(s * 255), int(v * 255))).convert("RGB")
-    return image.getpixel((0, 0))
+    return cast(tuple[int, int, int], image.getpixel((0, 0)))  # a pixel of an RGB image
 
 
 def seed_content(stdout, *, user_ids: dict[str, int]) -> None:
     """Seed the demo announcements, banners and feedback; send the announcements to the inboxes."""
     now = timezone.now()
     tiers = [code for code, _name in points_selectors.tier_choices()]
-    for row in ANNOUNCEMENTS:
-        fields = {k: v for k, v in row.items() if k != "top_tiers"}
-        fields["tiers"] = tiers[-2:] if row.get("top_tiers") and len(tiers) >= 2 else []
+    for announcement_row in ANNOUNCEMENTS:
+        fields: dict[str, object] = {k: v for k, v in announcement_row.items() if k != "top_tiers"}
+        fields["tiers"] = tiers[-2:] if announcement_row.get("top_tiers") and len(tiers) >= 2 else []
         Announcement.objects.get_or_create(
-            title_zh=row["title_zh"], defaults={**fields, "starts_at": now - timedelta(days=1)}
+            title_zh=announcement_row["title_zh"], defaults={**fields, "starts_at": now - timedelta(days=1)}
         )
-    for index, row in enumerate(BANNERS):
-        if Banner.objects.filter(title_zh=row["title_zh"]).exists():
+    for index, banner_row in enumerate(BANNERS):
+        if Banner.objects.filter(title_zh=banner_row["title_zh"]).exists():
             continue
-        upload = SimpleUploadedFile(f"banner-{index}.jpg", banner_picture(row["hue"], row["title_zh"]), "image/jpeg")
+        picture = banner_picture(banner_row["hue"], banner_row["title_zh"])
+        upload = SimpleUploadedFile(f"banner-{index}.jpg", picture, "image/jpeg")
         banner = Banner(
-            title_zh=row["title_zh"],
-            title_en=row["title_en"],
-            link=services.banner_link_check(row["link"]),
+            title_zh=banner_row["title_zh"],
+            title_en=banner_row["title_en"],
+            link=services.banner_link_check(banner_row["link"]),
             starts_at=now - timedelta(days=1),
             sort=index,
         )
@@ -108,15 +133,17 @@ def seed_content(stdout, *, user_ids: dict[str, int]) -> None:
     sent = services.announcements_publish(now=now)
     member_id = next(iter(user_ids.values()), None)
     if member_id is not None:
-        for row in FEEDBACK:
-            feedback = Feedback.objects.filter(member_id=member_id, text=row["text"]).first()
+        for feedback_row in FEEDBACK:
+            feedback = Feedback.objects.filter(member_id=member_id, text=feedback_row["text"]).first()
             feedback_id = (
                 feedback.pk
                 if feedback
-                else services.feedback_submit(member_id=member_id, category=row["category"], text=row["text"])
+                else services.feedback_submit(
+                    member_id=member_id, category=feedback_row["category"], text=feedback_row["text"]
+                )
             )
-            if row["reply"]:
+            if feedback_row["reply"]:
                 services.feedback_reply(
-                    feedback_id=feedback_id, reply=row["reply"], status=FeedbackStatus.RESOLVED, actor_id=None
+                    feedback_id=feedback_id, reply=feedback_row["reply"], status=FeedbackStatus.RESOLVED, actor_id=None
                 )
     stdout.write(f"Content: {len(ANNOUNCEMENTS)} announcements ({sent} inbox messages), {len(BANNERS)} banners")

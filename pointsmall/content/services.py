@@ -136,7 +136,8 @@ def feedback_submit(
         feedback.save()
     except Exception:
         # The row was not written: its picture must not stay behind.
-        feedback.screenshot.storage.delete(feedback.screenshot.name)
+        if feedback.screenshot.name:
+            feedback.screenshot.storage.delete(feedback.screenshot.name)
         raise
     return feedback.pk
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -27,9 +29,10 @@ def announcement_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def feedback(request: HttpRequest) -> HttpResponse:
+    member_id = cast(int, request.user.pk)  # login_required: a member
     form = FeedbackForm(request=request)
     if request.method == "POST":
-        context = {"form": form, "feedback_list": selectors.feedback_of_member(member_id=request.user.pk)}
+        context = {"form": form, "feedback_list": selectors.feedback_of_member(member_id=member_id)}
         try:
             rate.feedback_count(request=request)
         except FeedbackRateLimitedError as error:
@@ -38,7 +41,7 @@ def feedback(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 services.feedback_submit(
-                    member_id=request.user.pk,
+                    member_id=member_id,
                     category=form.cleaned_data["category"],
                     text=form.cleaned_data["text"],
                     contact=form.cleaned_data["contact"],
@@ -49,5 +52,5 @@ def feedback(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, _("Thank you! We read every message and reply in your inbox."))
                 return redirect("feedback")
-    feedback_list = selectors.feedback_of_member(member_id=request.user.pk)
+    feedback_list = selectors.feedback_of_member(member_id=member_id)
     return render(request, "content/feedback.html", {"form": form, "feedback_list": feedback_list})
