@@ -46,7 +46,7 @@ from django_celery_beat.models import (
 from accounts import selectors as accounts_selectors
 from accounts import services as accounts_services
 from accounts.enums import NotificationKind
-from accounts.models import Referral, User
+from accounts.models import MessageTemplate, Referral, User
 from catalog import services as catalog_services
 from catalog.enums import ProductKind
 from catalog.models import Order, SalePrice
@@ -172,6 +172,11 @@ def _one_of_everything(staff: dict[str, User]) -> dict:
     tasks_services.task_event_record(user_id=bob.pk, event="pin_set", reference="accounts.pin")
     _lottery_rows(alice)
     _content_rows(alice)
+    # Notifications: a member's channel choice and an operator's e-mail/SMS template.
+    accounts_services.notification_preferences_set(user_id=alice.pk, choices={"points": {"email": True}})
+    MessageTemplate.objects.create(
+        message_code="accounts.tier_upgraded", language="en", email_subject="{{ mall_name }}: {{ title }}"
+    )
     # Traffic: a day of page and product history (read-only in the admin).
     analytics_demo.seed_traffic(days=1)
     return {"members": [alice, bob]}
