@@ -27,6 +27,8 @@ from catalog.exceptions import (
     SoldOutError,
 )
 from catalog.models import CashRefund
+from catalog.payments import Notification as Payment
+from catalog.payments import RefundNotification
 from catalog.services import order_messages
 from points import services as points_services
 from tests.catalog.factories import add_codes, make_member, make_product, redeem
@@ -338,3 +340,43 @@ def test_an_order_message_is_only_its_members(member):
     other = funded_member()
     redeem(member, make_product())
     assert messages(other) == []
+
+
+def test_a_late_offline_payment_refunded_by_hand_says_why(member, operator, offline, clock):
+    order = place_with_cash(member)
+    clock.shift(timedelta(hours=1))
+    services.orders_cancel_unpaid()
+    refund = services.payment_offline_late_record(order_id=order.pk, actor_id=operator.pk)
+    services.cash_refund_record(refund_id=refund.pk, actor_id=operator.pk, reference="BANK-2")
+
+    message = only(member, "catalog.order_refunded")
+    assert_order_message(message, order)
+    assert read(message)[1] == (
+        "Your payment of ¥12.50 arrived after the order was cancelled, so it was refunded to your original "
+        "payment method."
+    )
+
+
+def test_a_gateway_refund_is_told_once_when_the_gateway_confirms_it(member, settings):
+    settings.CATALOG_PAYMENT_BACKEND = "sandbox"
+    order = place_with_cash(member)
+    services.payment_begin(order_id=order.pk, member_id=member.pk)
+    order.refresh_from_db()
+    paid = Payment(reference=order.payment_reference, order_id=order.pk, amount=order.cash_total, status="paid",
+                   timestamp=0, nonce="n1")  # fmt: skip
+    services.payment_notification_apply(notification=paid, backend="sandbox")
+    services.order_cancel(order_id=order.pk, member_id=member.pk)
+    refund = CashRefund.objects.get(order=order)
+    assert messages(member, "catalog.order_refunded") == []
+
+    confirmed = RefundNotification(
+        reference=refund.reference, payment_reference=refund.payment_reference, order_id=order.pk,
+        amount=refund.amount, status="refunded", attempt=refund.attempt, reason="", timestamp=0, nonce="n2",
+    )  # fmt: skip
+    services.refund_notification_apply(notification=confirmed, backend="sandbox")
+    services.refund_notification_apply(notification=confirmed, backend="sandbox")  # the gateway retries
+    message = only(member, "catalog.order_refunded")
+    assert read(message) == (
+        f"Order #{order.pk}: ¥12.50 refunded",
+        "¥12.50 was refunded to your original payment method.",
+    )
