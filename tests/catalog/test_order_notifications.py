@@ -380,3 +380,11 @@ def test_a_gateway_refund_is_told_once_when_the_gateway_confirms_it(member, sett
         f"Order #{order.pk}: ¥12.50 refunded",
         "¥12.50 was refunded to your original payment method.",
     )
+
+
+def test_a_privilege_done_at_once_says_it_is_completed(member):
+    order = redeem(member, make_product(kind=ProductKind.PRIVILEGE, name_en="Silver for a week"))
+    assert order.status == OrderStatus.COMPLETED
+    message = only(member, "catalog.order_completed")
+    assert_order_message(message, order)
+    assert read(message) == (f"Order #{order.pk} completed: Silver for a week", "All done. Enjoy!")
