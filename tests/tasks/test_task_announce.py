@@ -115,3 +115,12 @@ def test_announcing_one_task_twice_sends_once(members):
 def test_an_unknown_task_announces_nothing(members):
     assert services.task_announce(task_id=999_999) == 0
     assert Notification.objects.filter(message_code=CODE).count() == 0
+
+
+def test_the_admin_shows_when_a_task_was_announced(admin_client, settings):
+    settings.ADMIN_REQUIRE_MFA = False
+    task = make_task()
+    services.tasks_announce()
+    page = admin_client.get(f"/admin/tasks/task/{task.pk}/change/")
+    assert page.status_code == 200
+    assert "field-announced_at" in page.content.decode()
