@@ -32,6 +32,7 @@ EXPIRY_REMINDER = "accounts.expiry_reminder"
 TIER_UPGRADED = "accounts.tier_upgraded"
 TIER_DOWNGRADED = "accounts.tier_downgraded"
 TIER_WARNING = "accounts.tier_warning"
+POINTS_EARNED = "accounts.points_earned"
 SIGNUP_BONUS = "accounts.signup_bonus"
 SIGNUP_BONUS_REFUSED = "accounts.signup_bonus_refused"
 REFERRAL_HELD = "accounts.referral_held_notice"
@@ -148,6 +149,23 @@ def _tier_warning(params: Params) -> Text:
         % {"points": points, "date": day(params["date"]), "tier": localized(params["tier"])},
         _("Tiers are reviewed on the 1st of each month. Points count once they are available, not while pending."),
     )
+
+
+@register(POINTS_EARNED)
+def _points_earned(params: Params) -> Text:
+    """``points`` credited in one go; ``what``: the entry's history text (nested, may be empty);
+    ``available_on``: the ISO date they vest, "" when they can be spent now."""
+    points = int(params["points"])
+    title = ngettext("You earned %(points)s point", "You earned %(points)s points", points) % {"points": points}
+    what = render_nested(params["what"])
+    lines = [_("For: %(what)s") % {"what": what}] if what else []
+    if params["available_on"]:
+        lines.append(
+            _("They are pending until %(date)s, then you can spend them.") % {"date": day(params["available_on"])}
+        )
+    else:
+        lines.append(_("They are in your balance now. Spend them in the mall."))
+    return Text(title, "\n".join(lines))
 
 
 @register(SIGNUP_BONUS)
@@ -352,6 +370,15 @@ def tier_downgraded(*, tier: dict) -> Notice:
 def tier_warning(*, points: int, deadline: date, tier: dict) -> Notice:
     """Inbox: earn ``points`` more by ``deadline`` to keep ``tier``."""
     return Notice(TIER_WARNING, {"points": points, "date": deadline.isoformat(), "tier": tier})
+
+
+def points_earned(*, points: int, what: dict, available_on: date | None) -> Notice:
+    """Inbox: ``points`` were credited in one earning (``what``: its history text, as
+    ``points.notices.nested``); ``available_on``: the day pending points vest, None if spendable now."""
+    return Notice(
+        POINTS_EARNED,
+        {"points": points, "what": what, "available_on": available_on.isoformat() if available_on else ""},
+    )
 
 
 def signup_bonus(*, points: int) -> Notice:

@@ -18,9 +18,10 @@ from accounts.middleware import set_language_cookie
 from points import notices as notices_base
 from points import selectors as points_selectors
 from points import services as points_services
-from points.enums import TierChange
+from points.enums import EarningSource, TierChange
 from points.signals import (
     expiry_reminder_due,
+    points_earned,
     points_refunded,
     points_spent,
     purchase_recorded,
@@ -69,6 +70,48 @@ def notify_points_expiring(
         notices.expiry_reminder(points=points, dates=dates),
         link=reverse("my_points"),
         dedupe_key=f"points.expiry_reminder:{reminder_id}",
+    )
+
+
+# Earnings whose own message already tells the member about their points.
+TOLD_ELSEWHERE = frozenset(
+    {
+        EarningSource.SIGNUP,
+        EarningSource.REFERRAL_SIGNUP,
+        EarningSource.REFERRAL_FIRST_ORDER,
+        EarningSource.LOTTERY,
+        EarningSource.LEADERBOARD,
+    }
+)
+
+
+@receiver(points_earned, dispatch_uid="accounts.notify_points_earned")
+def notify_points_earned(
+    sender,
+    user_id: int,
+    entry_id: int,
+    points: int,
+    source: str,
+    pending: bool,
+    available_at: datetime,
+    memo: dict,
+    **kwargs,
+) -> None:
+    """Tell the member about a large earning (``NOTIFY_POINTS_EARNED_MIN`` points or more at once):
+    what for, and when pending points vest. Earnings whose own message already says it (sign-up
+    bonus, referral rewards, prize draws, leaderboard prizes) are not told twice.
+
+    Runs inside the ledger's transaction; the entry id keeps it to one message per earning.
+    """
+    if points < settings.NOTIFY_POINTS_EARNED_MIN or source in TOLD_ELSEWHERE:
+        return
+    _tell_about_points(
+        user_id,
+        notices.points_earned(
+            points=points, what=memo, available_on=clock.business_date(available_at) if pending else None
+        ),
+        link=reverse("my_points"),
+        dedupe_key=f"points.earned:{entry_id}",
     )
 
 

@@ -8,6 +8,7 @@ English reader sees the English name of an item redeemed while Chinese was activ
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import TypedDict
 
 from django.utils import formats, timezone
@@ -15,7 +16,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from catalog.enums import OrderStatus
-from points.notices import Params, Text, bilingual, check, localized, register, render
+from points.notices import Notice, Params, Text, bilingual, check, localized, register, render
+from pointsmall.kernel import clock
 
 NOTE_MAX = 200
 
@@ -26,6 +28,24 @@ REVIEW = "catalog.review"
 REVIEW_REMOVED = "catalog.review_removed"
 # Inbox messages.
 LOW_STOCK = "catalog.low_stock"
+# Inbox messages to an order's member, one per event of the order (catalog.services.order_messages).
+# None holds a code or coupon itself: messages may also go out by e-mail or SMS, so they link
+# to the order page, where the code is shown to its signed-in member only.
+ORDER_RECEIVED = "catalog.order_received"
+ORDER_PAYMENT_DUE = "catalog.order_payment_due"
+ORDER_PAID = "catalog.order_paid"
+ORDER_APPROVED = "catalog.order_approved"
+ORDER_REJECTED = "catalog.order_rejected"
+ORDER_SHIPPED = "catalog.order_shipped"
+ORDER_DELIVERED = "catalog.order_delivered"
+ORDER_CODE_READY = "catalog.order_code_ready"
+ORDER_COMPLETED = "catalog.order_completed"
+ORDER_CANCELLED = "catalog.order_cancelled"
+ORDER_REFUNDED = "catalog.order_refunded"
+# Who cancelled an order (the ``by`` of ORDER_CANCELLED).
+CANCELLED_BY_MEMBER = "member"
+CANCELLED_BY_OPERATOR = "operator"
+CANCELLED_BY_TIMEOUT = "timeout"
 # Notes the mall itself writes on an order's history (OrderEvent.note, see event_note); people's notes
 # (a member's cancel reason, an operator's rejection) are free text.
 PAYMENT_TIMEOUT = "catalog.payment_timeout"
@@ -133,7 +153,7 @@ def order_status_note(order, *, overdue: bool) -> str:
             "reason": order.reject_reason
         }
     return {
-        OrderStatus.PENDING_REVIEW: _("The mall is checking your order. This page shows when it is approved."),
+        OrderStatus.PENDING_REVIEW: _("The mall is checking your order. You will get a message when it is approved."),
         OrderStatus.SHIPPED: _("On its way. Confirm receipt once it arrives."),
         OrderStatus.DELIVERED: _("Delivered. Confirm receipt and tell other members what you think."),
         OrderStatus.CANCELLED: _("This order was cancelled and its points were refunded."),
@@ -233,3 +253,219 @@ def _low_stock(params: Params) -> Text:
         _("Low stock: %(name)s (%(stock)s left)") % {"name": localized(params["name"]), "stock": params["stock"]},
         _("Restock it or take it off the shelf in the admin."),
     )
+
+
+# --- Inbox messages about an order, to its member ---------------------------------------------
+
+
+def _order(order) -> dict:
+    """What every order message names: its number and the item, in both languages."""
+    return {"order": order.pk, "name": product_name(order.product)}
+
+
+def _cash(amount) -> str:
+    """A cash amount as stored in a message's parameters ("12.50"; "" for none)."""
+    return f"{amount:.2f}" if amount else ""
+
+
+def order_received(*, order) -> Notice:
+    """A placed order waits for the mall's review."""
+    return Notice(ORDER_RECEIVED, _order(order))
+
+
+def order_payment_due(*, order) -> Notice:
+    """A placed points + cash order waits for its cash part: how much, and by when."""
+    return Notice(
+        ORDER_PAYMENT_DUE,
+        {**_order(order), "cash": _cash(order.cash_total), "pay_by": order.pay_by.isoformat() if order.pay_by else ""},
+    )
+
+
+def order_paid(*, order) -> Notice:
+    """The cash part of an order arrived."""
+    return Notice(ORDER_PAID, {**_order(order), "cash": _cash(order.cash_total)})
+
+
+def order_approved(*, order) -> Notice:
+    """A parcel was approved (placed without review, or reviewed): it is packed next."""
+    return Notice(ORDER_APPROVED, _order(order))
+
+
+def order_rejected(*, order) -> Notice:
+    """The mall rejected the order, with the operator's reason; points (and paid cash) come back."""
+    return Notice(
+        ORDER_REJECTED,
+        {
+            **_order(order),
+            "reason": order.reject_reason,
+            "points": order.points_total,
+            "cash": _cash(order.cash_total if order.paid_at else 0),
+        },
+    )
+
+
+def order_shipped(*, order) -> Notice:
+    """A parcel left, with its carrier and tracking number."""
+    return Notice(ORDER_SHIPPED, {**_order(order), "carrier": order.carrier, "tracking": order.tracking_number})
+
+
+def order_delivered(*, order) -> Notice:
+    """The mall marked a parcel delivered: the member confirms receipt (and may review)."""
+    return Notice(ORDER_DELIVERED, _order(order))
+
+
+def order_code_ready(*, order) -> Notice:
+    """A code or coupon order was fulfilled. The code itself is NOT in the message: see ORDER_CODE_READY."""
+    return Notice(ORDER_CODE_READY, {**_order(order), "coupon": order.kind == "coupon"})
+
+
+def order_completed(*, order) -> Notice:
+    """An order without a code completed by the mall (a privilege applied)."""
+    return Notice(ORDER_COMPLETED, _order(order))
+
+
+def order_cancelled(*, order, by: str, reason: str = "") -> Notice:
+    """The order was cancelled ``by`` the member, an operator or the payment timeout (``CANCELLED_BY_*``),
+    with a person's ``reason`` when they gave one; its points (and paid cash) come back."""
+    return Notice(
+        ORDER_CANCELLED,
+        {
+            **_order(order),
+            "by": by,
+            "reason": reason[:200],
+            "points": order.points_total,
+            "cash": _cash(order.cash_total if order.paid_at else 0),
+        },
+    )
+
+
+def order_refunded(*, order, amount, late: bool) -> Notice:
+    """Cash was paid back (a cancelled or rejected paid order, or a payment that came after the order was
+    cancelled: ``late``)."""
+    return Notice(ORDER_REFUNDED, {**_order(order), "cash": _cash(amount), "late": late})
+
+
+def _title(params: Params, text: str) -> str:
+    """ "Order #12 <what happened>: <item>"."""
+    return text % {"order": params["order"], "name": localized(params["name"])}
+
+
+def _given_back(params: Params) -> str:
+    """What comes back to the member of a cancelled or rejected order."""
+    parts = []
+    if params["points"]:
+        parts.append(
+            ngettext("Your %(points)s point was refunded.", "Your %(points)s points were refunded.", params["points"])
+            % {"points": params["points"]}
+        )
+    if params["cash"]:
+        parts.append(
+            _("The ¥%(cash)s you paid is being refunded to your original payment method.") % {"cash": params["cash"]}
+        )
+    return " ".join(parts)
+
+
+@register(ORDER_RECEIVED)
+def _order_received(params: Params) -> Text:
+    return Text(
+        _title(params, _("Order #%(order)s received: %(name)s")),
+        _("The mall is checking your order. You will get a message when it is approved."),
+    )
+
+
+@register(ORDER_PAYMENT_DUE)
+def _order_payment_due(params: Params) -> Text:
+    title = _title(params, _("Order #%(order)s: one more step to pay for %(name)s"))
+    if params["pay_by"]:
+        when = clock.minute_text(datetime.fromisoformat(params["pay_by"]))
+        body = _("Pay ¥%(cash)s by %(time)s, or the order is cancelled and your points come back.") % {
+            "cash": params["cash"],
+            "time": when,
+        }
+    else:
+        body = _("Pay ¥%(cash)s to complete the order.") % {"cash": params["cash"]}
+    return Text(title, body)
+
+
+@register(ORDER_PAID)
+def _order_paid(params: Params) -> Text:
+    return Text(
+        _title(params, _("Order #%(order)s paid: %(name)s")),
+        _("We received your payment of ¥%(cash)s.") % {"cash": params["cash"]},
+    )
+
+
+@register(ORDER_APPROVED)
+def _order_approved(params: Params) -> Text:
+    return Text(
+        _title(params, _("Order #%(order)s approved: %(name)s")),
+        _("Your order is being packed and will ship soon."),
+    )
+
+
+@register(ORDER_REJECTED)
+def _order_rejected(params: Params) -> Text:
+    body = _("The mall could not accept this order: %(reason)s.") % {"reason": params["reason"]}
+    return Text(_title(params, _("Order #%(order)s rejected: %(name)s")), f"{body} {_given_back(params)}".strip())
+
+
+@register(ORDER_SHIPPED)
+def _order_shipped(params: Params) -> Text:
+    return Text(
+        _title(params, _("Order #%(order)s shipped: %(name)s")),
+        _("Carrier: %(carrier)s. Tracking number: %(tracking)s. Confirm receipt once it arrives.")
+        % {"carrier": params["carrier"], "tracking": params["tracking"]},
+    )
+
+
+@register(ORDER_DELIVERED)
+def _order_delivered(params: Params) -> Text:
+    return Text(
+        _title(params, _("Order #%(order)s delivered: %(name)s")),
+        _("Confirm receipt and tell other members what you think."),
+    )
+
+
+@register(ORDER_CODE_READY)
+def _order_code_ready(params: Params) -> Text:
+    if params["coupon"]:
+        title = _title(params, _("Order #%(order)s: your coupon for %(name)s is ready"))
+    else:
+        title = _title(params, _("Order #%(order)s: your code for %(name)s is ready"))
+    return Text(title, _("Open the order to see it. Keep it to yourself: anyone who has it can use it."))
+
+
+@register(ORDER_COMPLETED)
+def _order_completed(params: Params) -> Text:
+    return Text(_title(params, _("Order #%(order)s completed: %(name)s")), _("All done. Enjoy!"))
+
+
+@register(ORDER_CANCELLED)
+def _order_cancelled(params: Params) -> Text:
+    by, reason = params["by"], params["reason"]
+    if by == CANCELLED_BY_TIMEOUT:
+        why = _("The payment did not arrive in time, so the order was cancelled.")
+    elif by == CANCELLED_BY_MEMBER:
+        why = (
+            _("You cancelled this order: %(reason)s.") % {"reason": reason}
+            if reason
+            else _("You cancelled this order.")
+        )
+    elif reason:
+        why = _("The mall cancelled this order: %(reason)s.") % {"reason": reason}
+    else:
+        why = _("The mall cancelled this order.")
+    return Text(_title(params, _("Order #%(order)s cancelled: %(name)s")), f"{why} {_given_back(params)}".strip())
+
+
+@register(ORDER_REFUNDED)
+def _order_refunded(params: Params) -> Text:
+    if params["late"]:
+        body = _(
+            "Your payment of ¥%(cash)s arrived after the order was cancelled, so it was refunded to your original "
+            "payment method."
+        )
+    else:
+        body = _("¥%(cash)s was refunded to your original payment method.")
+    title = _("Order #%(order)s: ¥%(cash)s refunded") % {"order": params["order"], "cash": params["cash"]}
+    return Text(title, body % {"cash": params["cash"]})

@@ -33,3 +33,10 @@ points_refunded = Signal()
 
 # Sent after a host-shop purchase refund is recorded. Arguments: user_id, external_id, full (bool).
 purchase_refunded = Signal()
+
+# Sent inside the transaction of every new credit of points to a member (points_earn: a purchase,
+# an award, a prize; and an operator's positive adjustment), never for a replayed call.
+# Arguments: user_id, entry_id, points (int), source (an EarningSource value, "adjust" for an
+# operator's adjustment, or ""), pending (bool: the points vest later), available_at (datetime:
+# when they can be spent), memo (dict: the history text as points.notices.nested(), or {}).
+points_earned = Signal()

@@ -167,6 +167,8 @@ CELERY_BEAT_SCHEDULE = {
     "catalog-cancel-unpaid": {"task": "catalog.orders_cancel_unpaid", "schedule": crontab(minute="*")},
     "catalog-refunds-retry": {"task": "catalog.cash_refunds_retry_due", "schedule": crontab(minute="*/5")},
     "tasks-checkin-remind": {"task": "tasks.checkin_remind", "schedule": crontab(minute=0)},
+    # Tasks that became available (published, or their start time came) are announced every 10 minutes.
+    "tasks-announce": {"task": "tasks.announce", "schedule": crontab(minute="*/10")},
     # Leaderboard: the snapshot every 10 minutes; last month's prizes on the 1st at 00:20.
     "tasks-leaderboard-refresh": {"task": "tasks.leaderboard_refresh", "schedule": crontab(minute="*/10")},
     "tasks-leaderboard-pay-monthly": {
@@ -212,6 +214,8 @@ ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
 # Rewarded invitations per inviter and month; sign-ups from one IP in an hour before they are held for review.
 REFERRAL_MONTHLY_CAP = env.int("REFERRAL_MONTHLY_CAP", default=20)
 REFERRAL_IP_HOURLY_LIMIT = env.int("REFERRAL_IP_HOURLY_LIMIT", default=5)
+# One earning of at least this many points (a purchase, an award) puts a message in the member's inbox.
+NOTIFY_POINTS_EARNED_MIN = env.int("NOTIFY_POINTS_EARNED_MIN", default=500)
 # Behind the reverse proxy set this to 1, or every visitor has the proxy's IP (holds, rate limits).
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False

@@ -18,6 +18,14 @@ def tasks_checkin_remind() -> int:
     return services.checkin_reminders_send()
 
 
+# --- Tasks ------------------------------------------------------------------------------------
+
+
+@shared_task(name="tasks.announce", acks_late=True)
+def tasks_announce() -> int:
+    return services.tasks_announce()
+
+
 # --- Leaderboard ------------------------------------------------------------------------------
 
 

@@ -481,6 +481,112 @@ NOTICES = [
         "您的反馈 #7（商品与兑换）有了回复",
         "状态：已解决。已发货 Shipped.",
     ),
+    # Issue #12 ("Events"): the zh texts below pass once the lead's .po has these translations.
+    (
+        "catalog.order_received",
+        {"order": 7, "name": UMBRELLA},
+        "Order #7 received: Umbrella",
+        "The mall is checking your order. You will get a message when it is approved.",
+        "订单#7已收到：雨伞",
+        "商城正在审核您的订单，审核通过后会给您发消息。",
+    ),
+    (
+        "catalog.order_payment_due",
+        {"order": 7, "name": UMBRELLA, "cash": "12.50", "pay_by": "2025-06-01T02:15:00+00:00"},
+        "Order #7: one more step to pay for Umbrella",
+        "Pay ¥12.50 by 2025-06-01 10:15, or the order is cancelled and your points come back.",
+        "订单#7：还差一步，请为雨伞付款",
+        "请在2025-06-01 10:15前支付¥12.50，否则订单将被取消，积分将退回。",
+    ),
+    (
+        "catalog.order_paid",
+        {"order": 7, "name": UMBRELLA, "cash": "12.50"},
+        "Order #7 paid: Umbrella",
+        "We received your payment of ¥12.50.",
+        "订单#7已付款：雨伞",
+        "我们已收到您支付的¥12.50。",
+    ),
+    (
+        "catalog.order_approved",
+        {"order": 7, "name": UMBRELLA},
+        "Order #7 approved: Umbrella",
+        "Your order is being packed and will ship soon.",
+        "订单#7已审核通过：雨伞",
+        "您的订单正在打包，即将发货。",
+    ),
+    (
+        "catalog.order_rejected",
+        {"order": 7, "name": UMBRELLA, "reason": "Out of season", "points": 500, "cash": "12.50"},
+        "Order #7 rejected: Umbrella",
+        "The mall could not accept this order: Out of season. Your 500 points were refunded. "
+        "The ¥12.50 you paid is being refunded to your original payment method.",
+        "订单#7未通过审核：雨伞",
+        "商城无法接受此订单：Out of season。 您的500积分已退回。 您支付的¥12.50正在原路退回。",
+    ),
+    (
+        "catalog.order_shipped",
+        {"order": 7, "name": UMBRELLA, "carrier": "SF Express", "tracking": "SF123"},
+        "Order #7 shipped: Umbrella",
+        "Carrier: SF Express. Tracking number: SF123. Confirm receipt once it arrives.",
+        "订单#7已发货：雨伞",
+        "承运商：SF Express。运单号：SF123。收到后请确认收货。",
+    ),
+    (
+        "catalog.order_delivered",
+        {"order": 7, "name": UMBRELLA},
+        "Order #7 delivered: Umbrella",
+        "Confirm receipt and tell other members what you think.",
+        "订单#7已送达：雨伞",
+        "请确认收货，并与其他会员分享您的评价。",
+    ),
+    (
+        "catalog.order_code_ready",
+        {"order": 7, "name": UMBRELLA, "coupon": False},
+        "Order #7: your code for Umbrella is ready",
+        "Open the order to see it. Keep it to yourself: anyone who has it can use it.",
+        "订单#7：雨伞的兑换码已就绪",
+        "请打开订单查看。请勿泄露：任何人获得后都可以使用。",
+    ),
+    (
+        "catalog.order_completed",
+        {"order": 7, "name": UMBRELLA},
+        "Order #7 completed: Umbrella",
+        "All done. Enjoy!",
+        "订单#7已完成：雨伞",
+        "已全部完成，祝您使用愉快！",
+    ),
+    (
+        "catalog.order_cancelled",
+        {"order": 7, "name": UMBRELLA, "by": "operator", "reason": "Damaged", "points": 500, "cash": ""},
+        "Order #7 cancelled: Umbrella",
+        "The mall cancelled this order: Damaged. Your 500 points were refunded.",
+        "订单#7已取消：雨伞",
+        "商城已取消此订单：Damaged。 您的500积分已退回。",
+    ),
+    (
+        "catalog.order_refunded",
+        {"order": 7, "name": UMBRELLA, "cash": "12.50", "late": False},
+        "Order #7: ¥12.50 refunded",
+        "¥12.50 was refunded to your original payment method.",
+        "订单#7：¥12.50已退款",
+        "¥12.50已原路退回。",
+    ),
+    (
+        "accounts.points_earned",
+        {"points": 800, "what": {"code": "points.purchase", "params": {"order": "A1"}}, "available_on": "2025-06-08"},
+        "You earned 800 points",
+        "For: Purchase A1\nThey are pending until 2025-06-08, then you can spend them.",
+        "您获得了800积分",
+        "来源：购物订单A1\n这些积分在2025-06-08前为待到账，之后即可使用。",
+    ),
+    (
+        "tasks.task_available",
+        {"task": {"zh": "完善资料", "en": "Complete your profile"}, "points": 50},
+        "New task: Complete your profile",
+        "Complete it to earn 50 points. Open your tasks to start.",
+        "新任务：完善资料",
+        "完成即可获得50积分。打开任务页面开始吧。",
+    ),
 ]
 
 
@@ -641,7 +747,8 @@ def test_a_refund_or_reversal_without_a_text_of_its_own_names_what_it_undoes_onc
 # --- Inbox: sent in one language, read in another ---------------------------------------------
 
 
-def test_an_inbox_message_sent_while_chinese_is_active_reads_in_english(client, member):
+def test_an_inbox_message_sent_while_chinese_is_active_reads_in_english(client, member, settings):
+    settings.NOTIFY_POINTS_EARNED_MIN = 10_000  # only the tier's message (test_points_earned_notice has the other)
     User.objects.filter(pk=member.pk).update(language="en")
     with translation.override("zh-hans"):
         points_services.points_earn(user_id=member.pk, amount=1000, idempotency_key="e")  # reaches Silver

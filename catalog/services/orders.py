@@ -18,7 +18,7 @@ from catalog.enums import PaymentBackendName, ProductKind, RefundReason
 from catalog.exceptions import OrderNotFoundError, ReasonRequiredError, SandboxPaidByGatewayError
 from catalog.models import CashRefund, Code, Order, OrderEvent
 from catalog.order_states import Action, Actor, Condition
-from catalog.services import privileges
+from catalog.services import order_messages, privileges
 from catalog.services.refunds import cash_refund_open
 from catalog.services.stock import stock_return
 from points import services as points_services
@@ -73,9 +73,10 @@ def order_transition(
 
     Raises InvalidTransitionError when ``action`` is not allowed to ``by`` in the order's status
     (``conditions``: what the caller established under its locks, see ``order_states.Condition``).
-    Writes the order and its event; a privilege order that completes delivers its effect in
-    the same transaction (docs/decisions/0020). The caller holds the order's row lock (and the
-    member's points account before it when points may move).
+    Writes the order and its event, and tells the member in their inbox (``order_messages``); a
+    privilege order that completes delivers its effect in the same transaction (docs/decisions/0020).
+    The caller holds the order's row lock (and the member's points account before it when points
+    may move).
     """
     target = order_states.transition_target(
         action,
@@ -92,6 +93,7 @@ def order_transition(
     order.status = target
     order_event_record(order_id=order.pk, from_status=previous, to_status=target, actor_id=actor_id, note=note)
     privileges.order_effect_apply(order=order)
+    order_messages.order_transition_notify(order=order, action=action, by=by, note=note)
     return order
 
 

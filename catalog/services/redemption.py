@@ -36,7 +36,7 @@ from catalog.exceptions import (
     TierRequiredError,
 )
 from catalog.models import Code, Order, Product, SalePrice
-from catalog.services import privileges
+from catalog.services import order_messages, privileges
 from catalog.services.orders import order_event_record
 from catalog.services.stock import stock_take
 from points import selectors as points_selectors
@@ -345,6 +345,7 @@ def _redeem(
     # A privilege order carries what it delivers, and delivers it when it completes (here, or later).
     privileges.order_effect_record(order=order, product=product)
     privileges.order_effect_apply(order=order)
+    order_messages.order_placed_notify(order=order)
     standing = Order.objects.filter(member_id=user_id).exclude(pk=order.pk)
     first = not standing.exclude(status__in=[OrderStatus.CANCELLED, OrderStatus.REJECTED]).exists()
     signals.redemption_placed.send(

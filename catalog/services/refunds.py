@@ -40,6 +40,7 @@ from catalog.exceptions import (
 )
 from catalog.models import CashRefund, Order
 from catalog.payments import RefundNotification
+from catalog.services.order_messages import cash_refund_notify
 from pointsmall.kernel import clock
 from pointsmall.kernel.transactions import after_commit
 
@@ -203,6 +204,7 @@ def refund_notification_apply(*, notification: RefundNotification, backend: str)
         CashRefund.objects.filter(pk=refund.pk).update(
             status=RefundStatus.REFUNDED, refunded_at=timezone.now(), retry_at=None
         )
+        cash_refund_notify(refund=refund)
         logger.info("cash refund %s confirmed by the %s gateway", refund.reference, backend)
         return RefundOutcome.REFUNDED
     if refund.status == RefundStatus.FAILED:
@@ -265,6 +267,7 @@ def cash_refund_record(*, refund_id: int, actor_id: int, reference: str) -> Cash
         retry_at=None,
     )
     refund.refresh_from_db()
+    cash_refund_notify(refund=refund)
     logger.info("cash refund %s recorded by user %s: %s", refund.reference, actor_id, refund.settled_reference)
     return refund
 

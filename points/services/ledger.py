@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from points import locks, policies, rules
+from points import locks, notices, policies, rules
 from points.enums import EntryKind, LotStatus
 from points.exceptions import (
     EntryNotFoundError,
@@ -28,7 +28,7 @@ from points.exceptions import (
 from points.models import Account, Entry, Lot, LotMovement, Tier
 from points.services import _core, expiry, tiers
 from points.services._core import Receipt
-from points.signals import points_refunded, points_spent
+from points.signals import points_earned, points_refunded, points_spent
 
 
 def account_open(*, user_id: int) -> None:
@@ -91,6 +91,16 @@ def points_earn(
     if not pending:
         _core.repay_debt(account, related=entry, now=now)
         tiers.upgrade_if_qualified(account, now)
+    points_earned.send(
+        sender=Entry,
+        user_id=user_id,
+        entry_id=entry.pk,
+        points=amount,
+        source=source,
+        pending=pending,
+        available_at=available_at,
+        memo=notices.nested(memo["memo_code"], memo["memo_params"]) if memo else {},
+    )
     return _core.receipt(account, entry)
 
 
@@ -371,6 +381,16 @@ def points_adjust(
             account, entry, amount=amount, earned_at=now, available_at=now, expires_at=expiry.lot_expiry(now)
         )
         _core.repay_debt(account, related=entry, now=now)
+        points_earned.send(
+            sender=Entry,
+            user_id=user_id,
+            entry_id=entry.pk,
+            points=amount,
+            source=EntryKind.ADJUST.value,
+            pending=False,
+            available_at=now,
+            memo={},
+        )
     else:
         _core.take_fifo(account, entry, -amount, now)
     return _core.receipt(account, entry)

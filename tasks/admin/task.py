@@ -77,9 +77,14 @@ class TaskAdmin(admin.ModelAdmin):
     list_filter = ("active", "kind", "completion")
     list_editable = ("active", "position")
     search_fields = ("title", "title_en")
+    # Set by tasks.announce when members were told the task is available (once).
+    readonly_fields = ("announced_at",)
     fieldsets = (
         (None, {"fields": (("title", "title_en"), ("description", "description_en"), "reward_points")}),
-        (_("When and for whom"), {"fields": ("kind", ("starts_at", "ends_at"), "tier_codes", "active", "position")}),
+        (
+            _("When and for whom"),
+            {"fields": ("kind", ("starts_at", "ends_at"), "tier_codes", "active", "position", "announced_at")},
+        ),
         (_("How it is completed"), {"fields": ("completion", "event", "target", "visit_url", "restartable")}),
     )
 

@@ -101,6 +101,8 @@ class Task(models.Model):
     )
     active = models.BooleanField(_("active"), default=True)
     position = models.PositiveIntegerField(_("position"), default=0)
+    # When members were told it is available (tasks.services.announce); set once, never cleared.
+    announced_at = models.DateTimeField(_("announced"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ("position", "pk")

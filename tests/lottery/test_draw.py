@@ -91,7 +91,7 @@ def test_a_paid_draw_that_wins_points(numbers):
     assert (earn.amount, earn.reference, earn.source) == (100, f"lottery.draw:{row.pk}", "lottery")
     state = DrawerState.objects.get()
     assert (state.draws, state.since_win) == (1, 0)
-    notice = Notification.objects.get(user=member)
+    notice = Notification.objects.get(user=member, kind=NotificationKind.ACTIVITY)
     assert (notice.kind, notice.message_code, notice.dedupe_key) == (
         NotificationKind.ACTIVITY, "lottery.winner", f"lottery.draw:{row.pk}",
     )  # fmt: skip
@@ -111,7 +111,7 @@ def test_no_prize_charges_and_counts_towards_pity(numbers):
     assert balance(member) == 990
     assert Draw.objects.get().picked_id == prize(campaign, 2).pk
     assert DrawerState.objects.get().since_win == 1
-    assert not Notification.objects.filter(user=member).exists()
+    assert not Notification.objects.filter(user=member, kind=NotificationKind.ACTIVITY).exists()
 
 
 def test_a_client_seed_is_made_when_none_is_given():
