@@ -18,6 +18,7 @@ from django.utils.translation import ngettext
 from catalog.enums import OrderStatus
 from points.notices import Notice, Params, Text, bilingual, check, localized, register, render
 from pointsmall.kernel import clock
+from pointsmall.kernel.language import sentences
 
 NOTE_MAX = 200
 
@@ -362,7 +363,7 @@ def _given_back(params: Params) -> str:
         parts.append(
             _("The ¥%(cash)s you paid is being refunded to your original payment method.") % {"cash": params["cash"]}
         )
-    return " ".join(parts)
+    return sentences(*parts)
 
 
 @register(ORDER_RECEIVED)
@@ -406,7 +407,7 @@ def _order_approved(params: Params) -> Text:
 @register(ORDER_REJECTED)
 def _order_rejected(params: Params) -> Text:
     body = _("The mall could not accept this order: %(reason)s.") % {"reason": params["reason"]}
-    return Text(_title(params, _("Order #%(order)s rejected: %(name)s")), f"{body} {_given_back(params)}".strip())
+    return Text(_title(params, _("Order #%(order)s rejected: %(name)s")), sentences(body, _given_back(params)))
 
 
 @register(ORDER_SHIPPED)
@@ -455,7 +456,7 @@ def _order_cancelled(params: Params) -> Text:
         why = _("The mall cancelled this order: %(reason)s.") % {"reason": reason}
     else:
         why = _("The mall cancelled this order.")
-    return Text(_title(params, _("Order #%(order)s cancelled: %(name)s")), f"{why} {_given_back(params)}".strip())
+    return Text(_title(params, _("Order #%(order)s cancelled: %(name)s")), sentences(why, _given_back(params)))
 
 
 @register(ORDER_REFUNDED)

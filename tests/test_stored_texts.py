@@ -521,7 +521,7 @@ NOTICES = [
         "The mall could not accept this order: Out of season. Your 500 points were refunded. "
         "The ¥12.50 you paid is being refunded to your original payment method.",
         "订单#7未通过审核：雨伞",
-        "商城无法接受此订单：Out of season。 您的500积分已退回。 您支付的¥12.50正在原路退回。",
+        "商城无法接受此订单：Out of season。您的500积分已退回。您支付的¥12.50正在原路退回。",
     ),
     (
         "catalog.order_shipped",
@@ -561,7 +561,7 @@ NOTICES = [
         "Order #7 cancelled: Umbrella",
         "The mall cancelled this order: Damaged. Your 500 points were refunded.",
         "订单#7已取消：雨伞",
-        "商城已取消此订单：Damaged。 您的500积分已退回。",
+        "商城已取消此订单：Damaged。您的500积分已退回。",
     ),
     (
         "catalog.order_refunded",

@@ -36,3 +36,10 @@ def pick_language(*, zh: T, en: T, fallback: bool = False) -> T:
     if fallback and not first:
         return second
     return first
+
+
+def sentences(*parts: str) -> str:
+    """Sentences joined as the reader's language writes them: a space between English sentences,
+    nothing between Chinese ones (their full stop "。" already separates them). Empty parts are left out."""
+    separator = " " if reader_is_english() else ""
+    return separator.join(part for part in parts if part)
