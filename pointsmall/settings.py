@@ -287,6 +287,12 @@ SMS_TWILIO_BASE_URL = env.str("SMS_TWILIO_BASE_URL", default="https://api.twilio
 SMS_TWILIO_TIMEOUT = env.float("SMS_TWILIO_TIMEOUT", default=10.0)
 # Notification e-mails and SMS (accounts.services.delivery): a failing send is retried after
 # 1, 2, 4, 8 … minutes (at most an hour apart) and marked failed after this many attempts.
+# The dashboard's risk list: members who earn more than this many points in one business day,
+# place more than this many orders in one day, or have at least this many cancelled or
+# rejected orders in 30 days (docs/decisions/0031).
+DASHBOARD_VELOCITY_POINTS = env.int("DASHBOARD_VELOCITY_POINTS", default=5_000)
+DASHBOARD_VELOCITY_ORDERS = env.int("DASHBOARD_VELOCITY_ORDERS", default=10)
+DASHBOARD_REFUNDS_AT_LEAST = env.int("DASHBOARD_REFUNDS_AT_LEAST", default=3)
 NOTIFICATION_DELIVERY_MAX_ATTEMPTS = env.int("NOTIFICATION_DELIVERY_MAX_ATTEMPTS", default=8)
 
 # --- Security (production profile when DJANGO_DEBUG is off) -------------------------

@@ -30,9 +30,6 @@ from pointsmall.dashboard.models import DailyMetric
 from pointsmall.kernel import clock
 
 # Velocity thresholds of the risk list (settings may override them).
-VELOCITY_POINTS = 5_000  # points earned by one member in one day
-VELOCITY_ORDERS = 10  # orders placed by one member in one day
-REFUNDS_AT_LEAST = 3  # cancelled or rejected orders of one member in 30 days
 FUNNEL_ROWS = 10
 
 CHARTS = ("traffic", "activity", "points", "redemptions", "draws", "liability", "funnel")
@@ -363,9 +360,10 @@ class Dashboard:
 
 
 def risk_rows(today: date) -> list[RiskRow]:
-    """Held referrals and locked PINs (accounts), members earning more than ``VELOCITY_POINTS`` points
-    today (ledger), placing more than ``VELOCITY_ORDERS`` orders today, or with ``REFUNDS_AT_LEAST``
-    cancelled or rejected orders in 30 days (catalog)."""
+    """Held referrals and locked PINs (accounts), and members over the settings' thresholds:
+    points earned today (``DASHBOARD_VELOCITY_POINTS``, ledger), orders placed today
+    (``DASHBOARD_VELOCITY_ORDERS``) and cancelled or rejected orders in 30 days
+    (``DASHBOARD_REFUNDS_AT_LEAST``, catalog)."""
     reasons = {
         "referral_held": _("Referral held for review"),
         "pin_locked": _("Payment PIN locked"),
@@ -373,9 +371,9 @@ def risk_rows(today: date) -> list[RiskRow]:
         "fast_redeemer": _("Unusual number of orders today"),
         "refunds": _("Many cancelled or rejected orders (30 days)"),
     }
-    points_over = getattr(settings, "DASHBOARD_VELOCITY_POINTS", VELOCITY_POINTS)
-    orders_over = getattr(settings, "DASHBOARD_VELOCITY_ORDERS", VELOCITY_ORDERS)
-    refunds = getattr(settings, "DASHBOARD_REFUNDS_AT_LEAST", REFUNDS_AT_LEAST)
+    points_over = settings.DASHBOARD_VELOCITY_POINTS
+    orders_over = settings.DASHBOARD_VELOCITY_ORDERS
+    refunds = settings.DASHBOARD_REFUNDS_AT_LEAST
     rows: list[tuple[str, int, str]] = []
     for m in accounts_selectors.risk_members():
         rows.append((m.reason, m.user_id, m.detail if m.reason == "referral_held" else ""))
