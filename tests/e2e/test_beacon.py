@@ -10,14 +10,14 @@ import pytest
 from pointsmall.analytics import services
 from pointsmall.analytics.models import PageDaily
 from pointsmall.kernel.clock import business_date
-from tests.analytics.conftest import BROWSER
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, playwright_driver  # noqa: F401 (a fixture)
+from tests.analytics.conftest import BROWSER, counters, live_redis, no_redis  # noqa: F401 (fixtures)
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def chromium(playwright_driver):  # noqa: F811
+def chromium(playwright_driver):
     # Chromium headless says "HeadlessChrome", which the bot rule drops: this one says Chrome. The
     # flag, not the context's user_agent: a beacon sent as the page unloads leaves from the
     # browser process, which ignores the context's override.
@@ -35,7 +35,8 @@ def _home_timing() -> tuple[int, int]:
     return (row.timed_views, row.time_on_page_ms) if row else (0, 0)
 
 
-def test_leaving_a_page_sends_its_visible_time(counters, chromium, live_server):
+@pytest.mark.usefixtures("counters")
+def test_leaving_a_page_sends_its_visible_time(chromium, live_server):
     context = chromium.new_context(base_url=live_server.url)
     errors: list[str] = []
     page = context.new_page()
