@@ -250,3 +250,23 @@ class ReferralNotHeldError(DomainError):
 class ReferralNotDeniableError(DomainError):
     code = "referral_not_deniable"
     default_message = _("Only pending or held referrals can be denied (this one: %(status)s).")
+
+
+class TemplateTextError(DomainError):
+    """An operator's message template does not compile or does not render (accounts.message_templates).
+
+    Raised with Django's own explanation as the message: the admin form shows it beside the field."""
+
+    code = "message_template_invalid"
+    http_status = 400
+    default_message = _("The template cannot be used.")
+
+
+class SmsError(DomainError):
+    """The SMS provider refused or failed a message (accounts.sms): the delivery counts the
+    attempt and retries later. Raised with the provider's answer as the message, for the
+    delivery's ``last_error``."""
+
+    code = "sms_failed"
+    http_status = 502
+    default_message = _("The text message could not be sent.")

@@ -16,6 +16,8 @@ from typing import Any
 
 from django.template import Context, Engine, Library, TemplateSyntaxError, defaultfilters, defaulttags
 
+from accounts.exceptions import TemplateTextError
+
 # The names every template can use, besides the message's own parameters.
 CONTEXT_NAMES = ("title", "body", "link", "mall_name", "member_name", "params")
 _UNSAFE_TAGS = {"debug", "load", "url", "csrf_token", "templatetag", "resetcycle"}
@@ -37,10 +39,6 @@ _engine = Engine(
 # Engine() adds Django's default builtins; keep only ours.
 _engine.builtins = ["accounts.message_templates"]
 _engine.template_builtins = _engine.get_template_builtins(_engine.builtins)
-
-
-class TemplateTextError(ValueError):
-    """An operator's template does not compile or does not render; the message says why."""
 
 
 def compile_text(source: str):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from accounts.exceptions import SmsError
 from pointsmall.kernel.masking import mask_phone
 
 log = logging.getLogger(__name__)
@@ -70,10 +71,6 @@ def sms_deliver(*, phone: str, text: str) -> None:
     deliveries, which count the failure and retry (unlike :func:`sms_send`)."""
     if _backend().send_messages([SmsMessage(phone=phone, text=text)]) != 1:
         raise SmsError("the SMS backend did not take the message")
-
-
-class SmsError(Exception):
-    """The SMS provider refused or failed a message."""
 
 
 class TwilioBackend:

@@ -34,7 +34,16 @@ from pointsmall.kernel.errors import (
 )
 from tests.catalog.factories import PIN, make_member, make_product
 
-APPS = ("points", "accounts", "catalog", "tasks", "lottery")
+APPS = (
+    "points",
+    "accounts",
+    "catalog",
+    "tasks",
+    "lottery",
+    "pointsmall.content",
+    "pointsmall.analytics",
+    "pointsmall.dashboard",
+)
 MO_PATH = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.mo"
 # Default messages wrapped for translation by the change that made this kernel: the lead adds
 # them to the catalogue. Only their type is checked until then; drop a name once translated.

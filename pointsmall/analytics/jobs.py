@@ -11,7 +11,7 @@ from pointsmall.analytics import services
 
 def rollup_days(days: list[date]) -> list[services.RollupReport]:
     """Roll up each day (newest first), then purge fallback rows that left the live window.
-    Raises store.StoreUnavailable when Redis is configured and down (nothing is overwritten)."""
+    Raises StoreUnavailableError when Redis is configured and down (nothing is overwritten)."""
     reports = [services.traffic_rollup(day=day) for day in days]
     services.raw_purge()
     return reports

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from pointsmall.analytics import store
 from pointsmall.analytics.enums import PageType
+from pointsmall.analytics.exceptions import StoreUnavailableError
 from pointsmall.analytics.models import PageDaily, ProductDaily, RawTiming, RawVisit
 from pointsmall.analytics.rules import timing_accepted
 from pointsmall.kernel.clock import business_date
@@ -34,7 +35,7 @@ def view_record(
                 day=day, page_type=page_type, visitor=visitor, product_id=product_id, redeem_start=redeem_start
             )
             return "redis"
-        except store.StoreUnavailable:
+        except StoreUnavailableError:
             pass
         except redis.RedisError as error:
             store.mark_down(error)
@@ -53,7 +54,7 @@ def timing_record(*, page_type: str, milliseconds: int, day: date | None = None)
         try:
             store.redis_timing(day=day, page_type=page_type, milliseconds=milliseconds)
             return True
-        except store.StoreUnavailable:
+        except StoreUnavailableError:
             pass
         except redis.RedisError as error:
             store.mark_down(error)
@@ -119,7 +120,7 @@ def traffic_rollup(*, day: date) -> RollupReport:
     visitor seen by both stores counts once). Safe to run twice and concurrently: both write
     the same numbers (upserts on the unique day keys).
 
-    Raises store.StoreUnavailable when Redis is configured but does not answer: the roll-up
+    Raises StoreUnavailableError when Redis is configured but does not answer: the roll-up
     never overwrites figures with a partial count.
     """
     db, page_visitors, product_visitors = _database_figures(day)
@@ -127,7 +128,7 @@ def traffic_rollup(*, day: date) -> RollupReport:
         try:
             live = store.redis_day(day=day, page_visitors=page_visitors, product_visitors=product_visitors)
         except redis.RedisError as error:
-            raise store.StoreUnavailable(str(error)) from error
+            raise StoreUnavailableError(str(error)) from error
         figures = _Figures(
             pv=_add(live["pv"], db.pv),
             uv=live["uv"],

@@ -26,6 +26,8 @@ from datetime import date
 import redis
 from django.conf import settings
 
+from pointsmall.analytics.exceptions import StoreUnavailableError
+
 logger = logging.getLogger(__name__)
 
 LIVE_DAYS = 3
@@ -36,20 +38,16 @@ _down_until: dict[str, float] = {}
 _lock = threading.Lock()
 
 
-class StoreUnavailable(Exception):
-    """Redis is configured but does not answer (or was found dead a moment ago)."""
-
-
 def redis_configured() -> bool:
     return bool(settings.REDIS_URL)
 
 
 def client() -> redis.Redis:
-    """The Redis client for ``settings.REDIS_URL`` with short timeouts; raises StoreUnavailable
+    """The Redis client for ``settings.REDIS_URL`` with short timeouts; raises StoreUnavailableError
     while a recent failure is within its retry pause."""
     url = settings.REDIS_URL
     if time.monotonic() < _down_until.get(url, 0.0):
-        raise StoreUnavailable(url)
+        raise StoreUnavailableError(url)
     with _lock:
         found = _clients.get(url)
         if found is None:
@@ -77,7 +75,7 @@ def key(day: date, *parts: object) -> str:
 
 def redis_view(*, day: date, page_type: str, visitor: str, product_id: int | None, redeem_start: bool) -> None:
     """Count one view in Redis, one round trip: a product page's view also for its product, a
-    redemption start for its product. Raises StoreUnavailable or redis.RedisError."""
+    redemption start for its product. Raises StoreUnavailableError or redis.RedisError."""
     touched = [key(day, "pv"), key(day, "uv", page_type)]
     pipe = client().pipeline(transaction=False)
     pipe.hincrby(touched[0], page_type, 1)

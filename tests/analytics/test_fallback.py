@@ -8,6 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from pointsmall.analytics import services, store
+from pointsmall.analytics.exceptions import StoreUnavailableError
 from pointsmall.analytics.models import PageDaily, ProductDaily, RawTiming, RawVisit
 from pointsmall.kernel.clock import business_date
 from tests.analytics.conftest import DEAD_REDIS
@@ -78,7 +79,7 @@ def test_a_rollup_with_redis_down_refuses_and_writes_nothing(settings, redis_url
     services.traffic_rollup(day=business_date())
     kill_redis(settings)
 
-    with pytest.raises(store.StoreUnavailable):
+    with pytest.raises(StoreUnavailableError):
         services.traffic_rollup(day=business_date())
     with pytest.raises(CommandError, match="nothing was written"):
         call_command("analytics_rollup")

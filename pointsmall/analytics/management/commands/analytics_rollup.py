@@ -2,7 +2,8 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from pointsmall.analytics import jobs, services, store
+from pointsmall.analytics import jobs, services
+from pointsmall.analytics.exceptions import StoreUnavailableError
 
 
 class Command(BaseCommand):
@@ -31,7 +32,7 @@ class Command(BaseCommand):
             )
         try:
             reports = jobs.rollup_days(days)
-        except store.StoreUnavailable as error:
+        except StoreUnavailableError as error:
             raise CommandError(f"Redis does not answer ({error}); nothing was written.") from error
         for report in reports:
             self.stdout.write(
