@@ -103,3 +103,11 @@ def test_the_demo_history_is_plausible_and_the_same_every_time(db):
     assert all(0 < visitors <= views for _, _, views, visitors in first)
     assert ProductDaily.objects.filter(product__in=products).count() == 90
     assert max(day for day, *_ in first) == business_date() - timedelta(days=1)
+
+
+def test_the_command_refuses_a_day_that_has_not_begun(counters, db):
+    tomorrow = business_date() + timedelta(days=1)
+
+    with pytest.raises(CommandError, match="has not begun"):
+        call_command("analytics_rollup", "--day", tomorrow.isoformat())
+    assert not PageDaily.objects.filter(day=tomorrow).exists()

@@ -24,6 +24,9 @@ class Command(BaseCommand):
             if not 1 <= options["days"] <= len(live):
                 raise CommandError(f"--days must be between 1 and {len(live)}: older counters have expired.")
             days = live[: options["days"]]
+        future = [day for day in days if day > live[0]]
+        if future:
+            raise CommandError(f"{', '.join(map(str, future))}: that business day has not begun; nothing to roll up.")
         stale = [day for day in days if day not in live]
         if stale:
             raise CommandError(
