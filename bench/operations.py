@@ -264,6 +264,7 @@ def _middleware_run(requests: int, user_agent: str) -> list[float]:
     from django.test import RequestFactory
     from django.urls import resolve
 
+    from pointsmall.analytics import visitors
     from pointsmall.analytics.middleware import PageViewMiddleware
 
     factory = RequestFactory()
@@ -273,7 +274,7 @@ def _middleware_run(requests: int, user_agent: str) -> list[float]:
     for n in range(requests):
         request = factory.get("/mall/products/", HTTP_USER_AGENT=user_agent)
         request.user = AnonymousUser()
-        request.COOKIES["pm_vid"] = f"{n % 500:032x}"
+        request.COOKIES[visitors.COOKIE_NAME] = visitors.signed_value(f"{n % 500:032x}")
         request.resolver_match = match
         start = time.perf_counter()
         middleware.process_view(request, _page, (), {})

@@ -370,6 +370,8 @@ ANALYTICS_REDIS_TIMEOUT_SECONDS = 0.1
 ANALYTICS_REDIS_RETRY_SECONDS = 30.0
 # Time-on-page samples one visitor may send (django-ratelimit "count/period"); more are refused (429).
 ANALYTICS_BEACON_RATE = "30/m"
+# …and one client address (IPv6: its /64), whatever visitor ids it sends: a transient cache counter.
+ANALYTICS_BEACON_IP_RATE = "120/m"
 # Paths never counted as page views (besides non-GET, non-HTML, htmx partials and bots).
 ANALYTICS_EXCLUDED_PATHS = ["/admin/", "/static/", "/media/", "/mall/staff/", "/mall/pay/", "/analytics/", "/i18n/"]
 

@@ -1,7 +1,11 @@
 """Who a visitor is, for counting unique visitors: the member, else a first-party cookie.
 
-No IP address is read or stored. The id that reaches Redis or the database is a keyed hash
-(HMAC of SECRET_KEY), so neither holds a member id or the cookie's value. A visitor who browses
+The cookie is signed (``set_signed_cookie``, salt ``COOKIE_SALT``): only a value the mall issued
+on a counted page view is a visitor, so a made-up one is nobody (and is replaced on the next
+counted view). No IP address is stored; the beacon's per-client rate limit reads it
+(``client_network``) for a counter in the cache that expires with its window. The id that
+reaches Redis or the database is a keyed hash (HMAC of SECRET_KEY), so neither holds a member id
+or the cookie's value. A visitor who browses
 anonymously and then signs in on the same day counts as two visitors for that day
 (docs/decisions/0028).
 """
@@ -10,14 +14,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
 
+from allauth.account.adapter import get_adapter
 from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
 COOKIE_NAME = "pm_vid"
 COOKIE_MAX_AGE = 365 * 24 * 3600
+# Signing salt: a value signed for anything else in the project is not a visitor id.
+COOKIE_SALT = "pointsmall.analytics.visitor"
 _COOKIE_VALUE = re.compile(r"[0-9a-f]{32}")
 
 
@@ -26,9 +36,11 @@ def _hash(raw: str) -> str:
 
 
 def cookie_value(request: HttpRequest) -> str | None:
-    """The request's pm_vid cookie when it is well formed."""
-    value = request.COOKIES.get(COOKIE_NAME, "")
-    return value if _COOKIE_VALUE.fullmatch(value) else None
+    """The request's pm_vid value when the mall issued it: signed with ``COOKIE_SALT``, the
+    signature at most ``COOKIE_MAX_AGE`` old, 32 hex characters. None for anything else — no
+    cookie, a made-up or tampered one, or an unsigned one from before signing."""
+    value = request.get_signed_cookie(COOKIE_NAME, default=None, salt=COOKIE_SALT, max_age=COOKIE_MAX_AGE)
+    return value if value is not None and _COOKIE_VALUE.fullmatch(value) else None
 
 
 def visitor_of(request: HttpRequest) -> tuple[str | None, str | None]:
@@ -53,7 +65,36 @@ def visitor_for_view(request: HttpRequest) -> tuple[str, str | None]:
 
 
 def set_cookie(response: HttpResponse, value: str) -> None:
-    """First-party, one year, HttpOnly, SameSite=Lax, Secure outside DEBUG."""
-    response.set_cookie(
-        COOKIE_NAME, value, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax", secure=not settings.DEBUG
+    """Signed (``COOKIE_SALT``), first-party, one year, HttpOnly, SameSite=Lax, Secure outside DEBUG."""
+    response.set_signed_cookie(
+        COOKIE_NAME,
+        value,
+        salt=COOKIE_SALT,
+        max_age=COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=not settings.DEBUG,
     )
+
+
+def signed_value(value: str) -> str:
+    """The cookie text ``set_cookie`` sends for ``value`` (for the benchmark's returning visitors)."""
+    return signing.get_cookie_signer(salt=COOKIE_NAME + COOKIE_SALT).sign(value)
+
+
+def client_network(request: HttpRequest) -> str:
+    """The client's address for a rate limit, as sign-ups see it (allauth: behind a proxy,
+    ``ALLAUTH_TRUSTED_PROXY_COUNT`` decides which X-Forwarded-For entry to trust), an IPv6
+    address cut to its /64 like django-ratelimit's ``ip`` key (one client holds a whole /64).
+    "" when unknown. Read for a transient cache counter only; never stored."""
+    try:
+        ip = get_adapter(request).get_client_ip(request)
+    except (PermissionDenied, ImproperlyConfigured):  # no address, or X-Forwarded-For shorter than promised
+        return ""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ""
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
+    return str(address)

@@ -7,12 +7,22 @@ import uuid
 
 import pytest
 import redis
+from django.core.cache import cache
 from django.test import Client
 
 from pointsmall.analytics import store
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 DEAD_REDIS = "redis://127.0.0.1:1/0"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """The beacon's rate limits count in the cache, per visitor and per client address (every
+    test client is 127.0.0.1): each test starts from zero."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

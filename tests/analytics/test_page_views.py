@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -62,7 +63,8 @@ def test_the_next_business_day_counts_the_visitor_again(counters, browser):
 def test_an_anonymous_visitor_gets_a_first_party_cookie_once(counters, browser):
     first = browser.get("/")
     cookie = first.cookies[COOKIE_NAME]
-    assert len(cookie.value) == 32
+    value, _, signature = cookie.value.partition(":")
+    assert re.fullmatch(r"[0-9a-f]{32}", value) and signature  # issued by the mall: signed
     assert cookie["httponly"] is True
     assert cookie["samesite"] == "Lax"
     assert cookie["max-age"] == 365 * 24 * 3600
