@@ -167,7 +167,26 @@ class FeedbackForm(forms.ModelForm):
     class Meta:
         model = Feedback
         fields = ("status", "reply")
-        help_texts = {"reply": _("Saving a new reply sends it to the member's inbox.")}
+        help_texts = {
+            "reply": _(
+                "Saving a new reply sends it to the member's inbox. A sent reply can't be withdrawn: "
+                "write a correction instead."
+            )
+        }
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        if "reply" in data and "status" in data:
+            # The service's own check (it checks again under the row lock): clearing a sent
+            # reply is refused here, on the form, rather than ignored.
+            try:
+                data["reply"] = services.feedback_reply_check(
+                    feedback=self.instance, reply=data["reply"], status=data["status"]
+                )
+            except DomainError as error:
+                form_error(self, error, "reply")
+        return data
 
 
 @admin.register(Feedback)

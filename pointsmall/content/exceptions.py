@@ -40,6 +40,14 @@ class InvalidFeedbackReplyError(DomainError):
     default_message = _("The reply must be at most %(max)s characters.")
 
 
+class FeedbackReplyWithdrawalError(DomainError):
+    code = "feedback_reply_withdrawal"
+    default_message = _(
+        "A reply can't be withdrawn once it was sent to the member's inbox. "
+        "Write a correction instead (the new text is sent as a new reply)."
+    )
+
+
 class FeedbackRateLimitedError(DomainError):
     code = "feedback_rate_limited"
     default_message = _("You have sent a lot of feedback in a short time. Try again later.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -13,7 +15,7 @@ from pointsmall.content import images, rules
 from pointsmall.content.enums import FeedbackCategory
 from pointsmall.content.exceptions import InvalidContactError, InvalidFeedbackError
 from pointsmall.content.models import CONTACT_MAX, FEEDBACK_TEXT_MAX, FEEDBACK_TEXT_MIN
-from pointsmall.kernel.errors import validation_error
+from pointsmall.kernel.errors import form_error, validation_error
 
 
 class FeedbackForm(forms.Form):
@@ -65,13 +67,19 @@ class FeedbackForm(forms.Form):
             raise validation_error(InvalidContactError())
         return contact
 
-    def clean_screenshot(self):
-        upload = self.cleaned_data.get("screenshot")
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        upload = data.get("screenshot")
         if not upload:
-            return None
-        try:
-            if self.request is not None:
-                upload_count(request=self.request)
-            return images.screenshot_prepare(upload=upload)
-        except (UploadRateLimitedError, ImageRefusedError) as error:
-            raise validation_error(error) from None
+            data["screenshot"] = None
+        elif not self.errors:
+            # Decoded (and counted against the member's upload budget) only when everything else
+            # is valid: a post refused for its text or contact costs no decode and no upload.
+            # A refused picture itself counts (its decode was the cost, accounts.uploads.rate).
+            try:
+                if self.request is not None:
+                    upload_count(request=self.request)
+                data["screenshot"] = images.screenshot_prepare(upload=upload)
+            except (UploadRateLimitedError, ImageRefusedError) as error:
+                form_error(self, error, "screenshot")
+        return data

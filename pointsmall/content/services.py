@@ -19,6 +19,7 @@ from pointsmall.content import notices, rules
 from pointsmall.content.enums import FeedbackCategory, FeedbackStatus
 from pointsmall.content.exceptions import (
     FeedbackNotFoundError,
+    FeedbackReplyWithdrawalError,
     InvalidBannerLinkError,
     InvalidContactError,
     InvalidFeedbackError,
@@ -142,22 +143,36 @@ def feedback_submit(
     return feedback.pk
 
 
-@transaction.atomic
-def feedback_reply(*, feedback_id: int, reply: str, status: str, actor_id: int | None) -> bool:
-    """An operator sets the feedback's status and, when the reply text changed (and is not empty),
-    sends it to the member's inbox in the same transaction; returns whether a reply was sent.
-
-    Each new reply text counts one version and reaches the inbox once (dedupe key
-    ``feedback:<id>:reply:<version>``, kind "account"). Raises FeedbackNotFoundError or
-    InvalidFeedbackReplyError (too long, unknown status), writing nothing. Locks the feedback row.
-    Safe to call twice with the same reply: nothing new is sent.
-    """
+def feedback_reply_check(*, feedback: Feedback, reply: str, status: str) -> str:
+    """The reply stripped, or a refusal for this feedback: InvalidFeedbackReplyError (too long,
+    unknown status) or FeedbackReplyWithdrawalError (an empty reply once one was sent: a message
+    in the member's inbox can't be unsent, so the old reply is never cleared silently; a
+    correction is a new reply text). Reads only ``feedback``; writes nothing."""
     reply = (reply or "").strip()
     if status not in FeedbackStatus.values or len(reply) > FEEDBACK_REPLY_MAX:
         raise InvalidFeedbackReplyError(max=FEEDBACK_REPLY_MAX)
+    if not reply and feedback.reply_version > 0:
+        raise FeedbackReplyWithdrawalError()
+    return reply
+
+
+@transaction.atomic
+def feedback_reply(*, feedback_id: int, reply: str, status: str, actor_id: int | None) -> bool:
+    """An operator sets the feedback's status and, when the reply text changed, sends it to the
+    member's inbox in the same transaction; returns whether a reply was sent.
+
+    ``reply`` is the reply as it should stand: empty before any reply means "no reply yet" (a
+    status change only); once a reply was sent it can't be emptied (FeedbackReplyWithdrawalError:
+    send a correction). Each new reply text counts one version and reaches the inbox once
+    (dedupe key ``feedback:<id>:reply:<version>``, kind "account"). Raises FeedbackNotFoundError,
+    InvalidFeedbackReplyError (too long, unknown status) or FeedbackReplyWithdrawalError,
+    writing nothing. Locks the feedback row. Safe to call twice with the same reply: nothing new
+    is sent.
+    """
     feedback = Feedback.objects.select_for_update().filter(pk=feedback_id).first()
     if feedback is None:
         raise FeedbackNotFoundError()
+    reply = feedback_reply_check(feedback=feedback, reply=reply, status=status)
     changed = bool(reply) and (reply != feedback.reply or feedback.reply_version == 0)
     feedback.status = status
     fields = ["status", "updated_at"]

@@ -34,7 +34,7 @@ def feedback(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         context = {"form": form, "feedback_list": selectors.feedback_of_member(member_id=member_id)}
         try:
-            rate.feedback_count(request=request)
+            rate.feedback_check(request=request)
         except FeedbackRateLimitedError as error:
             return error_response(request, error, "content/feedback.html", context)
         form = FeedbackForm(request.POST, request.FILES, request=request)
@@ -50,6 +50,8 @@ def feedback(request: HttpRequest) -> HttpResponse:
             except DomainError as error:
                 form_error(form, error)
             else:
+                # Only accepted feedback counts toward FEEDBACK_RATE_LIMIT (rate.py).
+                rate.feedback_count(request=request)
                 messages.success(request, _("Thank you! We read every message and reply in your inbox."))
                 return redirect("feedback")
     feedback_list = selectors.feedback_of_member(member_id=member_id)

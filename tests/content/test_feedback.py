@@ -1,5 +1,6 @@
 """Feedback (意见反馈): the member's form (text rule, screenshot through the image decoder, contact,
-rate limit), "my feedback" (never anyone else's), and the operator's reply reaching the inbox."""
+rate limit counting only accepted feedback), "my feedback" (never anyone else's), and the
+operator's reply reaching the inbox (a sent reply is corrected, never withdrawn)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.urls import reverse
 from accounts.models import Notification
 from pointsmall.content import selectors, services
 from pointsmall.content.enums import FeedbackCategory, FeedbackStatus
-from pointsmall.content.exceptions import InvalidFeedbackError, InvalidFeedbackReplyError
+from pointsmall.content.exceptions import FeedbackReplyWithdrawalError, InvalidFeedbackError, InvalidFeedbackReplyError
 from pointsmall.content.models import Feedback
 from tests.content.conftest import files_under, png, upload
 from tests.factories import MemberFactory
@@ -130,6 +131,63 @@ def test_the_rate_counts_each_member_separately(client, settings, media_root):
     assert post(client).status_code == 302
 
 
+def test_refused_posts_do_not_count_toward_the_rate(member_client, settings):
+    # Five typos in an hour used to lock the member out of feedback for the hour.
+    settings.FEEDBACK_RATE_LIMIT = "5/h"
+    for _ in range(20):
+        assert post(member_client, text="abc").status_code == 200
+    for contact in ("not a contact", "12"):
+        assert post(member_client, contact=contact).status_code == 200
+
+    assert post(member_client).status_code == 302
+    assert Feedback.objects.count() == 1
+
+
+def test_only_accepted_feedback_counts_toward_the_rate(member_client, settings):
+    settings.FEEDBACK_RATE_LIMIT = "2/h"
+    assert post(member_client, text="First message").status_code == 302
+    assert post(member_client, text="abc").status_code == 200
+    assert post(member_client, text="Second message").status_code == 302
+
+    response = post(member_client, text="Third message")
+
+    assert response.status_code == 429
+    assert post(member_client, text="abc").status_code == 429  # refused before the form, too
+    assert Feedback.objects.count() == 2
+
+
+UPLOAD_LIMITED = "You have uploaded many pictures in a short time. Try again in"
+
+
+def test_a_refused_post_does_not_spend_the_screenshot_upload(member_client, settings, media_root):
+    settings.UPLOAD_RATE_LIMIT = "1/h"
+    for fields in ({"text": "abc"}, {"contact": "not a contact"}, {"category": "nope"}):
+        response = post(member_client, screenshot=upload(), **fields)
+        assert response.status_code == 200
+        assert UPLOAD_LIMITED not in response.content.decode()
+    assert files_under(media_root) == []
+
+    assert post(member_client, screenshot=upload()).status_code == 302
+    assert len(files_under(media_root)) == 1
+    # The budget itself still counts: the accepted screenshot used the only upload of the hour.
+    response = post(member_client, text="Another message", screenshot=upload())
+    assert response.status_code == 200
+    assert UPLOAD_LIMITED in response.content.decode()
+    assert Feedback.objects.count() == 1 and len(files_under(media_root)) == 1
+
+
+def test_a_refused_screenshot_counts_as_an_upload(member_client, settings, media_root):
+    # The picture was decoded: that is what the upload budget bounds (accounts.uploads.rate).
+    settings.UPLOAD_RATE_LIMIT = "1/h"
+    assert post(member_client, screenshot=upload(b"<?php echo 1; ?>", "shot.png")).status_code == 200
+
+    response = post(member_client, screenshot=upload())
+
+    assert response.status_code == 200
+    assert UPLOAD_LIMITED in response.content.decode()
+    assert not Feedback.objects.exists() and files_under(media_root) == []
+
+
 # --- replies ------------------------------------------------------------------------------------
 
 
@@ -206,3 +264,57 @@ def test_the_admin_reply_goes_through_the_service(admin_client, member):
     assert response.status_code == 302
     assert messages_of(member) == [("account", "content.feedback_reply", f"feedback:{feedback_id}:reply:1", URL)]
     assert admin_client.get(reverse("admin:content_feedback_changelist") + "?status__exact=resolved").status_code == 200
+
+
+def test_a_sent_reply_cannot_be_withdrawn_by_clearing_it(member, operator):
+    feedback_id = services.feedback_submit(member_id=member.pk, category="bug", text="Button broken")
+    services.feedback_reply(feedback_id=feedback_id, reply="Fixed now.", status="resolved", actor_id=operator.pk)
+
+    for cleared in ("", "   "):
+        with pytest.raises(FeedbackReplyWithdrawalError):
+            services.feedback_reply(feedback_id=feedback_id, reply=cleared, status="in_progress", actor_id=None)
+
+    feedback = Feedback.objects.get()
+    assert (feedback.reply, feedback.reply_version, feedback.status) == ("Fixed now.", 1, "resolved")
+    assert len(messages_of(member)) == 1
+
+
+def test_a_correction_is_sent_as_a_new_reply(member, operator):
+    feedback_id = services.feedback_submit(member_id=member.pk, category="bug", text="Button broken")
+    services.feedback_reply(feedback_id=feedback_id, reply="Fixed now.", status="resolved", actor_id=None)
+
+    assert services.feedback_reply(
+        feedback_id=feedback_id, reply="Sorry, not fixed yet: next week.", status="in_progress", actor_id=operator.pk
+    )
+
+    assert Feedback.objects.get().reply == "Sorry, not fixed yet: next week."
+    assert [row[2] for row in messages_of(member)] == [
+        f"feedback:{feedback_id}:reply:1",
+        f"feedback:{feedback_id}:reply:2",
+    ]
+
+
+def test_the_admin_refuses_clearing_a_sent_reply_and_writes_nothing(admin_client, member):
+    feedback_id = services.feedback_submit(member_id=member.pk, category="points", text="Points missing")
+    services.feedback_reply(feedback_id=feedback_id, reply="Added back, sorry!", status="resolved", actor_id=None)
+    url = reverse("admin:content_feedback_change", args=[feedback_id])
+
+    response = admin_client.post(url, {"status": "in_progress", "reply": ""})
+
+    assert response.status_code == 200
+    assert "A reply can&#x27;t be withdrawn once it was sent" in response.content.decode()
+    feedback = Feedback.objects.get()
+    assert (feedback.reply, feedback.reply_version, feedback.status) == ("Added back, sorry!", 1, "resolved")
+    assert len(messages_of(member)) == 1
+
+
+def test_the_admin_changes_only_the_status_while_keeping_a_sent_reply(admin_client, member):
+    feedback_id = services.feedback_submit(member_id=member.pk, category="points", text="Points missing")
+    services.feedback_reply(feedback_id=feedback_id, reply="Looking into it.", status="in_progress", actor_id=None)
+    url = reverse("admin:content_feedback_change", args=[feedback_id])
+
+    response = admin_client.post(url, {"status": "resolved", "reply": "Looking into it."})
+
+    assert response.status_code == 302
+    assert Feedback.objects.get().status == "resolved"
+    assert len(messages_of(member)) == 1
