@@ -483,7 +483,7 @@ class MessageTemplateForm(forms.ModelForm):
             if not source:
                 continue
             try:
-                message_templates.render_text(source, context)
+                message_templates.render_text(source, context, max_chars=message_templates.MAX_CHARS[field])
             except message_templates.TemplateTextError as error:
                 self.add_error(
                     field,

@@ -54,3 +54,6 @@ DEFAULT_CHANNELS: dict[str, frozenset[str]] = {
     NotificationKind.ANNOUNCEMENT: frozenset({NotificationChannel.INBOX}),
     NotificationKind.ACTIVITY: frozenset({NotificationChannel.INBOX}),
 }
+# Cells of the preferences matrix that are always on, whatever is stored or posted: order
+# messages always reach the inbox (the page shows the box ticked and disabled). docs/decisions/0029.
+ALWAYS_ON: frozenset[tuple[str, str]] = frozenset({(NotificationKind.ORDER, NotificationChannel.INBOX)})

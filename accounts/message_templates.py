@@ -6,25 +6,107 @@ modules), ``{% load %}``, ``{% url %}``, ``{% csrf_token %}`` and the loader tag
 out. The context holds only the message's own values (see :data:`CONTEXT_NAMES`). Output is
 plain text (autoescape off): the e-mail's HTML part escapes it when it places it in its layout.
 
+Size is bounded too (an operator's ``{{ title|ljust:"5000000" }}`` or nested loops must not
+render megabytes in a worker): each field's output is capped (:data:`MAX_CHARS`); a filter
+whose result is longer than :data:`FILTER_MAX` characters or items fails; ``ljust``, ``rjust``,
+``center``, ``stringformat`` and ``floatformat`` refuse a width or precision over
+:data:`WIDTH_MAX`; ``join`` refuses a result it would make too long before making it; all
+``{% for %}`` loops of one rendering together run at most :data:`LOOP_MAX` times; ``{% lorem %}``
+is left out. Each of these raises TemplateTextError: the admin refuses the template, the
+worker falls back to the built-in text.
+
 This module is also the ``builtins`` library of that engine (``register`` below).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import re
+from collections.abc import Callable, Mapping, Sized
 from typing import Any
 
 from django.template import Context, Engine, Library, TemplateSyntaxError, defaultfilters, defaulttags
+from django.utils.translation import gettext as _
 
 from accounts.exceptions import TemplateTextError
 
 # The names every template can use, besides the message's own parameters.
 CONTEXT_NAMES = ("title", "body", "link", "mall_name", "member_name", "params")
-_UNSAFE_TAGS = {"debug", "load", "url", "csrf_token", "templatetag", "resetcycle"}
+_UNSAFE_TAGS = {"debug", "load", "url", "csrf_token", "templatetag", "resetcycle", "lorem"}
+
+# The longest rendered text of each field (characters).
+MAX_CHARS = {"email_subject": 200, "email_body": 20_000, "sms_text": 500}
+# The longest result of any one filter (characters of a text, items of a list).
+FILTER_MAX = 50_000
+# The widest width or precision ljust, rjust, center, stringformat and floatformat accept.
+WIDTH_MAX = 1_000
+# How many times all the {% for %} loops of one rendering may run their body, together.
+LOOP_MAX = 1_000
+_WIDTH_FILTERS = {"ljust", "rjust", "center", "stringformat", "floatformat"}
+_LOOP_COUNT = "accounts.message_templates.loops"
+
+
+def _too_long(what: str, limit: int) -> TemplateTextError:
+    return TemplateTextError(
+        _("%(what)s would be longer than %(max)s characters or items") % {"what": what, "max": limit}
+    )
+
+
+def _bounded_filter(name: str, func: Callable) -> Callable:
+    @functools.wraps(func)
+    def bounded(value: Any, *args: Any, **kwargs: Any) -> Any:
+        if name in _WIDTH_FILTERS and args:
+            widths = [int(digits) for digits in re.findall(r"\d+", str(args[0]))]
+            if any(width > WIDTH_MAX for width in widths):
+                raise TemplateTextError(
+                    _("the filter %(name)s takes a width of at most %(max)s") % {"name": name, "max": WIDTH_MAX}
+                )
+        if name == "join" and args and isinstance(value, Sized) and not isinstance(value, str):
+            items = list(value)
+            estimate = len(str(args[0])) * max(len(items) - 1, 0) + sum(len(str(item)) for item in items)
+            if estimate > FILTER_MAX:
+                raise _too_long(_("the filter %(name)s") % {"name": name}, FILTER_MAX)
+        result = func(value, *args, **kwargs)
+        if isinstance(result, (str, list, tuple)) and len(result) > FILTER_MAX:
+            raise _too_long(_("the filter %(name)s") % {"name": name}, FILTER_MAX)
+        return result
+
+    return bounded
+
+
+class _CountedSequence:
+    """What a ``{% for %}`` loops over, counted against :data:`LOOP_MAX` for the whole
+    rendering before the loop runs (nested loops add up: 20 × 20 × 20 is 8,420 runs)."""
+
+    def __init__(self, sequence) -> None:
+        self.sequence = sequence
+
+    def __str__(self) -> str:
+        return str(self.sequence)
+
+    def resolve(self, context, ignore_failures: bool = False):
+        values = self.sequence.resolve(context, ignore_failures=ignore_failures)
+        if values is None:
+            return values
+        if not hasattr(values, "__len__"):
+            values = list(values)
+        runs = context.render_context.get(_LOOP_COUNT, 0) + len(values)
+        if runs > LOOP_MAX:
+            raise TemplateTextError(_("the loops would run more than %(max)s times") % {"max": LOOP_MAX})
+        context.render_context[_LOOP_COUNT] = runs
+        return values
+
+
+def _do_for(parser, token):
+    node = defaulttags.do_for(parser, token)
+    node.sequence = _CountedSequence(node.sequence)
+    return node
+
 
 register = Library()
 register.tags.update({name: tag for name, tag in defaulttags.register.tags.items() if name not in _UNSAFE_TAGS})
-register.filters.update(defaultfilters.register.filters)
+register.tags["for"] = _do_for
+register.filters.update({name: _bounded_filter(name, func) for name, func in defaultfilters.register.filters.items()})
 
 _engine = Engine(
     dirs=[],
@@ -48,10 +130,19 @@ def compile_text(source: str):
         raise TemplateTextError(str(error)) from None
 
 
-def render_text(source: str, context: Mapping[str, Any]) -> str:
-    """``source`` rendered with ``context``; raises TemplateTextError."""
+def render_text(source: str, context: Mapping[str, Any], *, max_chars: int = FILTER_MAX) -> str:
+    """``source`` rendered with ``context``, at most ``max_chars`` characters (see
+    :data:`MAX_CHARS` for each field); raises TemplateTextError."""
     template = compile_text(source)
     try:
-        return template.render(Context(dict(context), autoescape=False)).strip()
+        text = template.render(Context(dict(context), autoescape=False)).strip()
+    except TemplateTextError:
+        raise
     except Exception as error:  # a filter given a value it cannot take
         raise TemplateTextError(f"{type(error).__name__}: {error}") from None
+    if len(text) > max_chars:
+        raise TemplateTextError(
+            _("the text is %(length)s characters long, at most %(max)s are allowed")
+            % {"length": len(text), "max": max_chars}
+        )
+    return text

@@ -14,7 +14,14 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from accounts import rules
-from accounts.enums import DEFAULT_CHANNELS, NoRewardReason, NotificationChannel, NotificationKind, ReferralStatus
+from accounts.enums import (
+    ALWAYS_ON,
+    DEFAULT_CHANNELS,
+    NoRewardReason,
+    NotificationChannel,
+    NotificationKind,
+    ReferralStatus,
+)
 from accounts.exceptions import AddressNotFoundError
 from accounts.models import (
     Address,
@@ -218,16 +225,19 @@ def notification_channels(*, user_ids: Iterable[int], kind: str) -> dict[int, fr
         "user_id", "channel", "enabled"
     )
     for user_id, channel, enabled in rows:
-        (chosen[user_id].add if enabled else chosen[user_id].discard)(channel)
+        (chosen[user_id].add if enabled or (kind, channel) in ALWAYS_ON else chosen[user_id].discard)(channel)
     return {user_id: frozenset(channels) for user_id, channels in chosen.items()}
 
 
 @dataclass(frozen=True)
 class PreferenceCell:
     channel: str
+    label: str  # the channel's name in the active language
     enabled: bool
     # False: the member cannot receive this channel now (no verified e-mail or phone).
     available: bool
+    # True: always on (accounts.enums.ALWAYS_ON), shown ticked and not changeable.
+    forced: bool = False
 
 
 @dataclass(frozen=True)
@@ -277,10 +287,13 @@ def notification_preferences(*, user_id: int) -> NotificationPreferences:
             cells=tuple(
                 PreferenceCell(
                     channel=channel,
-                    enabled=stored.get((kind, channel), channel in DEFAULT_CHANNELS[kind]),
+                    label=str(channel_label),
+                    enabled=(kind, channel) in ALWAYS_ON
+                    or stored.get((kind, channel), channel in DEFAULT_CHANNELS[kind]),
                     available=available[channel],
+                    forced=(kind, channel) in ALWAYS_ON,
                 )
-                for channel in NotificationChannel.values
+                for channel, channel_label in NotificationChannel.choices
             ),
         )
         for kind, label in NotificationKind.choices

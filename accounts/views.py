@@ -378,14 +378,15 @@ PREFERENCE_FIELD = "pref"
 def notification_preferences(request: HttpRequest) -> HttpResponse:
     """The kinds × channels matrix. Checkboxes are named ``pref:<kind>:<channel>``; an unticked
     box is off. Channels the member cannot receive now (no verified e-mail or phone) are shown
-    disabled and left as they are."""
+    disabled and left as they are, and always-on cells are shown ticked and disabled: the
+    service enforces both, whatever is posted."""
     user_id = cast(int, request.user.pk)  # login_required: a member
     preferences = selectors.notification_preferences(user_id=user_id)
     if request.method == "POST":
         choices: dict[str, dict[str, bool]] = {}
         for row in preferences.rows:
             for cell in row.cells:
-                if cell.available:
+                if cell.available and not cell.forced:
                     choices.setdefault(row.kind, {})[cell.channel] = False
         for name in request.POST:
             prefix, _sep, rest = name.partition(":")

@@ -23,7 +23,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts import message_templates, selectors, sms
-from accounts.enums import DeliveryStatus, NotificationChannel, NotificationKind
+from accounts.enums import ALWAYS_ON, DeliveryStatus, NotificationChannel, NotificationKind
 from accounts.exceptions import InvalidNotificationPreferenceError, UnsubscribeLinkInvalidError
 from accounts.models import Delivery, MessageTemplate, Notification, NotificationPreference
 from pointsmall.kernel.masking import mask_phone
@@ -37,7 +37,11 @@ CLAIM_LEASE = timedelta(minutes=10)
 RETRY_CAP = timedelta(hours=1)
 UNSUBSCRIBE_SALT = "accounts.notification-unsubscribe"
 UNSUBSCRIBE_MAX_AGE = timedelta(days=180)
+# The longest SMS and e-mail subject sent, the mall's name included: a longer text is shortened
+# (with an ellipsis), never the mall's name or the link.
 SMS_MAX = 300
+SUBJECT_MAX = 200
+ELLIPSIS = "…"
 
 
 # --- Preferences ------------------------------------------------------------------------
@@ -45,13 +49,17 @@ SMS_MAX = 300
 
 @transaction.atomic
 def notification_preferences_set(*, user_id: int, choices: Mapping[str, Mapping[str, bool]]) -> int:
-    """Store the member's choices ``{kind: {channel: enabled}}`` and return how many were given.
+    """Store the member's choices ``{kind: {channel: enabled}}`` and return how many were stored.
 
     Kinds and channels left out keep their current setting. An unknown kind or channel, or a
     value that is not a bool, raises InvalidNotificationPreferenceError and writes nothing.
+    Checked here, whatever the page showed: a choice to switch *on* a channel the member
+    cannot receive now (no verified e-mail address or phone) is ignored, leaving it as
+    stored; switching one off is always kept (an unsubscribe link). Cells that are always on
+    (accounts.enums.ALWAYS_ON: order messages reach the inbox) are ignored too.
     Safe to call twice. Locks nothing (one upsert per choice, on the unique row).
     """
-    rows = []
+    wanted = []
     for kind, channels in choices.items():
         if kind not in NotificationKind.values:
             raise InvalidNotificationPreferenceError(reason=_("unknown kind %(kind)r") % {"kind": kind})
@@ -60,7 +68,16 @@ def notification_preferences_set(*, user_id: int, choices: Mapping[str, Mapping[
                 raise InvalidNotificationPreferenceError(reason=_("unknown channel %(channel)r") % {"channel": channel})
             if not isinstance(enabled, bool):
                 raise InvalidNotificationPreferenceError(reason=_("a choice is on or off"))
-            rows.append(NotificationPreference(user_id=user_id, kind=kind, channel=channel, enabled=enabled))
+            wanted.append((kind, channel, enabled))
+    email, phone = selectors.member_contact(user_id=user_id)
+    unavailable = {NotificationChannel.EMAIL} if email is None else set()
+    if phone is None:
+        unavailable.add(NotificationChannel.SMS)
+    rows = [
+        NotificationPreference(user_id=user_id, kind=kind, channel=channel, enabled=enabled)
+        for kind, channel, enabled in wanted
+        if (kind, channel) not in ALWAYS_ON and not (enabled and channel in unavailable)
+    ]
     NotificationPreference.objects.bulk_create(
         rows, update_conflicts=True, unique_fields=["user", "kind", "channel"], update_fields=["enabled", "updated_at"]
     )
@@ -232,6 +249,29 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _shorten(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters, ending with an ellipsis when it was cut."""
+    if len(text) <= limit:
+        return text
+    if limit < len(ELLIPSIS):
+        return ""
+    return text[: limit - len(ELLIPSIS)].rstrip() + ELLIPSIS
+
+
+def _fit(prefix: str, text: str, link: str, limit: int) -> str:
+    """``prefix`` + ``text`` in at most ``limit`` characters, keeping the prefix (the mall's
+    name) and ``link`` whole: the rest of the text is shortened. A link inside the text
+    (an operator's template) is moved to the end when the text has to be cut."""
+    whole = prefix + text
+    if len(whole) <= limit:
+        return whole
+    if link and link in text:
+        head, _sep, tail = text.rpartition(link)
+        rest = _one_line(f"{head} {tail}")
+        return prefix + _shorten(rest, limit - len(prefix) - len(link) - 1) + " " + link
+    return prefix + _shorten(text, limit - len(prefix))
+
+
 def message_context(notification: Notification) -> dict:
     """What the built-in layouts and an operator's template may use, in the active language."""
     user = notification.user
@@ -265,9 +305,10 @@ def message_render(notification: Notification) -> RenderedMessage:
             if not source:
                 return default
             try:
-                return message_templates.render_text(source, context)
+                return message_templates.render_text(source, context, max_chars=message_templates.MAX_CHARS[field])
             except message_templates.TemplateTextError:
-                # Checked when saved; one that still fails (a parameter it cannot take) never blocks the message.
+                # Checked when saved; one that still fails (a parameter it cannot take, a text
+                # too long for these parameters) never blocks the message.
                 logger.exception(
                     "message template %s/%s %s does not render", notification.message_code, language, field
                 )
@@ -288,14 +329,16 @@ def message_render(notification: Notification) -> RenderedMessage:
             "home_url": _absolute("/"),
             "preferences_url": _absolute(reverse("notification_preferences")),
             "mall_domain": settings.MALL_DOMAIN,
+            "language": language,
         }
         default_sms = " ".join(part for part in (context["title"], context["body"], context["link"]) if part)
         sms_text = _one_line(text_of("sms_text", default_sms))
+        prefix = f"【{context['mall_name']}】"
         return RenderedMessage(
-            subject=f"【{context['mall_name']}】{subject}",
+            subject=_fit(prefix, subject, "", SUBJECT_MAX),
             text=render_to_string("accounts/email/notification.txt", layout),
             html=render_to_string("accounts/email/notification.html", layout),
-            sms=f"【{context['mall_name']}】{sms_text}"[:SMS_MAX],
+            sms=_fit(prefix, sms_text, context["link"], SMS_MAX),
             unsubscribe_url=unsubscribe_url,
         )
 

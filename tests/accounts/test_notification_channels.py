@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import time_machine
+from allauth.account.models import EmailAddress
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
 from django.core import mail
@@ -19,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from accounts import jobs, selectors, services, sms
+from accounts import jobs, message_templates, selectors, services, sms
 from accounts.models import Delivery, MessageTemplate, Notification, NotificationPreference
 from accounts.notices import tier_upgraded
 from pointsmall.celery import app as celery_app
@@ -73,7 +74,9 @@ def test_preferences_page_shows_the_defaults_and_the_hints(member_client):
     assert "Messages about your orders always reach your inbox." in html
     assert 'data-testid="sms-hint"' in html  # no verified phone
     assert 'data-testid="email-hint"' not in html
-    assert 'name="pref:order:sms" aria-label="Orders: sms" checked disabled' in html
+    assert 'name="pref:order:sms" aria-label="Orders: SMS" checked disabled' in html
+    # Order messages always reach the inbox: the box says so, and cannot be changed.
+    assert 'name="pref:order:inbox" aria-label="Orders: Inbox" checked disabled' in html
 
 
 def test_preferences_page_is_linked_from_the_inbox_and_the_overview(member_client):
@@ -89,11 +92,10 @@ def test_saving_the_preferences(member_client, member):
     )
     assert response.status_code == 302
     stored = set(NotificationPreference.objects.filter(user=member).values_list("kind", "channel", "enabled"))
-    # Every available box is stored; SMS (no verified phone) is left as it is.
+    # Every available box is stored; SMS (no verified phone) and the always-on order inbox are left as they are.
     assert stored == {
         ("points", "inbox", False),
         ("points", "email", False),
-        ("order", "inbox", True),
         ("order", "email", False),
         ("account", "inbox", True),
         ("account", "email", False),
@@ -106,6 +108,50 @@ def test_saving_the_preferences(member_client, member):
     page = member_client.get(reverse("notification_preferences"))
     assert "Your notification settings are saved." in page.content.decode()
     assert ("announcement", "email") in checked(page)
+
+
+def test_a_posted_channel_the_member_cannot_receive_is_left_as_it_is(member_client, member):
+    # SMS without a verified phone: the page shows the box disabled; a hand-made POST is ignored.
+    response = member_client.post(
+        reverse("notification_preferences"), {"pref:points:sms": "on", "pref:points:inbox": "on"}
+    )
+    assert response.status_code == 302
+    assert not NotificationPreference.objects.filter(user=member, channel="sms").exists()
+    assert NotificationPreference.objects.get(user=member, kind="points", channel="inbox").enabled is True
+    assert "sms" not in selectors.notification_channels(user_ids=[member.pk], kind="points")[member.pk]
+
+
+def test_e_mail_cannot_be_switched_on_without_a_verified_address(member_client, member):
+    EmailAddress.objects.filter(user=member).update(verified=False)
+    response = member_client.get(reverse("notification_preferences"))
+    assert 'name="pref:points:email" aria-label="Points: E-mail"  disabled' in response.content.decode()
+    member_client.post(reverse("notification_preferences"), {"pref:points:email": "on"})
+    assert not NotificationPreference.objects.filter(user=member, channel="email").exists()
+    # The service enforces it for every caller, not only the page.
+    assert services.notification_preferences_set(user_id=member.pk, choices={"account": {"email": True}}) == 0
+    assert not NotificationPreference.objects.filter(user=member, channel="email").exists()
+    # Switching off stays possible (an unsubscribe link from before the address was unverified).
+    assert services.notification_preferences_set(user_id=member.pk, choices={"order": {"email": False}}) == 1
+    assert NotificationPreference.objects.get(user=member, kind="order", channel="email").enabled is False
+
+
+def test_the_order_inbox_stays_on_whatever_is_posted_or_stored(member_client, member):
+    member_client.post(reverse("notification_preferences"), {})
+    assert not NotificationPreference.objects.filter(user=member, kind="order", channel="inbox").exists()
+    assert services.notification_preferences_set(user_id=member.pk, choices={"order": {"inbox": False}}) == 0
+    # A row stored before this rule still reads as on, on the page and when sending.
+    NotificationPreference.objects.create(user=member, kind="order", channel="inbox", enabled=False)
+    assert ("order", "inbox") in checked(member_client.get(reverse("notification_preferences")))
+    notification_id = services.notification_send(user_id=member.pk, kind="order", title="Survey")
+    assert Notification.objects.get(pk=notification_id).in_inbox is True
+
+
+def test_the_preferences_page_names_the_channels_in_the_members_language(member_client, member):
+    member.language = "zh-hans"
+    member.save(update_fields=["language"])
+    html = member_client.get(reverse("notification_preferences")).content.decode()
+    for code in ("inbox", "email", "sms"):
+        assert f': {code}"' not in html
 
 
 @pytest.mark.parametrize(
@@ -180,6 +226,41 @@ def test_the_template_admin_refuses_a_broken_or_unsafe_template(staff_client, fi
     assert "This template cannot be used:" in response.content.decode()
     assert escape(error) in response.content.decode()
     assert not MessageTemplate.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "source", "error"),
+    [
+        ("email_subject", '{{ title|ljust:"5000000" }}', "the filter ljust takes a width of at most 1000"),
+        ("email_body", '{{ title|center:"1001" }}', "the filter center takes a width of at most 1000"),
+        ("email_body", '{{ title|stringformat:"9999999s" }}', "the filter stringformat takes a width of at most 1000"),
+        ("email_body", '{{ 1|floatformat:"100000" }}', "the filter floatformat takes a width of at most 1000"),
+        (
+            "email_body",
+            "{% for a in link %}{% for b in link %}{% for c in link %}x{% endfor %}{% endfor %}{% endfor %}",
+            "the loops would run more than 1000 times",
+        ),
+        ("email_body", "{{ link|make_list|join:'" + "x" * 3000 + "' }}", "the filter join would be longer"),
+        ("email_body", "{% lorem 100000 w %}", "Invalid block tag on line 1: 'lorem'"),
+        ("email_subject", '{{ title|ljust:"300" }}|', "at most 200 are allowed"),
+        ("sms_text", '{{ title|ljust:"501" }}|', "at most 500 are allowed"),
+        ("email_body", '{{ title|ljust:"900" }}|' * 23, "at most 20000 are allowed"),
+    ],
+)
+def test_the_template_admin_refuses_a_template_that_renders_too_much(staff_client, field, source, error):
+    response = staff_client.post(reverse("admin:accounts_messagetemplate_add"), template_form(**{field: source}))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "This template cannot be used:" in html
+    assert escape(error) in html
+    assert not MessageTemplate.objects.exists()
+
+
+def test_a_template_of_modest_size_with_a_short_loop_is_accepted(staff_client):
+    source = "{% for c in mall_name %}{{ c }}{% endfor %} {{ title|ljust:'40' }}|"
+    response = staff_client.post(reverse("admin:accounts_messagetemplate_add"), template_form(email_body=source))
+    assert response.status_code == 302
+    assert message_templates.render_text(source, {"mall_name": "AB", "title": "T"}) == "AB " + "T".ljust(40) + "|"
 
 
 def test_the_template_admin_refuses_an_unknown_message_code(staff_client):

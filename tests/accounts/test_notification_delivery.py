@@ -89,6 +89,7 @@ def test_defaults_account_messages_are_e_mailed(member):
 
 
 def test_preferences_decide_the_channels(member):
+    verified_phone(member)
     services.notification_preferences_set(
         user_id=member.pk,
         choices={"announcement": {"inbox": False, "email": True, "sms": True}, "order": {"sms": False}},
@@ -102,9 +103,9 @@ def test_preferences_decide_the_channels(member):
 
 
 def test_a_transactional_message_reaches_the_inbox_with_the_inbox_switched_off(member):
-    services.notification_preferences_set(user_id=member.pk, choices={"order": {"inbox": False}})
-    transactional = services.notification_send(user_id=member.pk, kind="order", transactional=True, title="Shipped")
-    other = services.notification_send(user_id=member.pk, kind="order", title="Survey")
+    services.notification_preferences_set(user_id=member.pk, choices={"account": {"inbox": False}})
+    transactional = services.notification_send(user_id=member.pk, kind="account", transactional=True, title="Shipped")
+    other = services.notification_send(user_id=member.pk, kind="account", title="Survey")
     assert Notification.objects.get(pk=transactional).in_inbox is True
     assert Notification.objects.get(pk=other).in_inbox is False
     assert [n.title for n in selectors.notification_list(user_id=member.pk).object_list] == ["Shipped"]
@@ -371,6 +372,71 @@ def test_an_operator_template_rewrites_email_and_sms_in_the_members_language(mem
     assert message.subject == f"【积分商城】{name}，您升级了"
     assert "恭喜您，已成为金卡！90折 https://mall.example.org/me/" in message.body
     assert [m.text for m in sms.outbox] == ["【积分商城】升级为金卡"]
+
+
+def test_a_long_sms_is_shortened_and_keeps_the_mall_name_and_the_link(member):
+    verified_phone(member)
+    notification_id = services.notification_send(
+        user_id=member.pk, kind="order", title="T" * 100, body="正文" * 150, link="/mall/orders/12345/"
+    )
+    send_all(notification_id)
+    (message,) = sms.outbox
+    link = "https://mall.example.org/mall/orders/12345/"
+    assert len(message.text) == services.delivery.SMS_MAX
+    assert message.text.startswith("【Points Mall】" + "T" * 100 + " 正文")
+    assert message.text.endswith("… " + link)
+
+
+def test_an_operator_sms_with_the_link_inside_keeps_it_when_shortened(member):
+    verified_phone(member)
+    MessageTemplate.objects.create(
+        message_code=GOLD.code, language="en", sms_text="{{ link }} {% for i in '12345' %}{{ body }} {% endfor %}.end"
+    )
+    services.notification_preferences_set(user_id=member.pk, choices={"account": {"sms": True}})
+    notification_id = services.notification_send(user_id=member.pk, kind="account", link="/me/", **GOLD.message)
+    send_all(notification_id)
+    (message,) = sms.outbox
+    assert len(message.text) <= services.delivery.SMS_MAX
+    assert message.text.startswith("【Points Mall】Your benefits")
+    assert message.text.endswith("… https://mall.example.org/me/")
+
+
+def test_a_long_subject_is_shortened_and_keeps_the_mall_name(member, settings):
+    settings.MALL_NAME = "M" * 30
+    MessageTemplate.objects.create(message_code=GOLD.code, language="en", email_subject="{{ title }} " * 5)
+    services.notification_preferences_set(user_id=member.pk, choices={"account": {"email": True}})
+    send_all(services.notification_send(user_id=member.pk, kind="account", **GOLD.message))
+    (message,) = mail.outbox
+    assert len(message.subject) == services.delivery.SUBJECT_MAX
+    assert message.subject.startswith("【" + "M" * 30 + "】Congratulations") and message.subject.endswith("…")
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        {"email_body": '{{ title|ljust:"5000000" }}', "sms_text": '{{ title|rjust:"5000000" }}'},
+        {
+            "email_body": "{% for a in body %}{% for b in body %}{% for c in body %}x"
+            "{% endfor %}{% endfor %}{% endfor %}",
+            "sms_text": "{% for a in body %}{% for b in body %}{{ body }}{% endfor %}{% endfor %}",
+        },
+        # Saved before the caps, or too long only with this message's parameters.
+        {"email_body": '{{ title|ljust:"900" }}|' * 30, "sms_text": '{{ title|ljust:"900" }}|'},
+    ],
+)
+def test_an_operator_template_that_renders_too_much_falls_back_to_the_built_in_text(member, template):
+    verified_phone(member)
+    MessageTemplate.objects.create(message_code=GOLD.code, language="en", **template)
+    services.notification_preferences_set(user_id=member.pk, choices={"account": {"sms": True}})
+    notification_id = services.notification_send(user_id=member.pk, kind="account", link="/me/", **GOLD.message)
+    send_all(notification_id)
+    assert deliveries(notification_id) == {"email": "sent", "sms": "sent"}
+    (message,) = mail.outbox
+    built_in = Notification.objects.get(pk=notification_id)
+    with translation.override("en"):
+        text = built_in.text()
+    assert text.body in message.body and len(message.body) < 2000
+    assert [m.text for m in sms.outbox] == [f"【Points Mall】{text.title} {text.body} https://mall.example.org/me/"]
 
 
 # --- Unsubscribing ----------------------------------------------------------------------------
