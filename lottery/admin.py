@@ -45,6 +45,7 @@ from points import selectors as points_selectors
 from points.validators import BoundedNumbersMixin
 from pointsmall.kernel import clock
 from pointsmall.kernel.admin import ReadOnlyAdmin, SingletonAdminMixin, apply_to_selected
+from pointsmall.kernel.csv import csv_cell
 from pointsmall.kernel.singleton import SINGLETON_PK
 
 
@@ -59,20 +60,13 @@ class _Echo:
         return value
 
 
-def _csv_cell(value: object) -> object:
-    # An operator's prize name starting with "=" must not become a formula in a spreadsheet.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _csv_response(lines: Iterator[list], filename: str) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
 
     def stream() -> Iterator[str]:
         yield "\ufeff"  # so spreadsheet programs read the Chinese names as UTF-8
         for line in lines:
-            yield writer.writerow([_csv_cell(v) for v in line])
+            yield writer.writerow([csv_cell(v) for v in line])
 
     response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
