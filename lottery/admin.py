@@ -81,6 +81,13 @@ class LotteryPolicyAdmin(BoundedNumbersMixin, SingletonAdminMixin, admin.ModelAd
     fields = ("win_floor_bp", "top_prize_cap")
     # The value of a point (for the top-prize cap and the report) is the ledger's: points › point value.
 
+    def save_model(self, request: HttpRequest, obj: LotteryPolicy, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if "top_prize_cap" in form.changed_data:
+            # Published prizes are frozen: a lower cap is checked at the next publication; warn now.
+            for warning in reports.over_cap_warnings(point_value_yuan=points_selectors.point_value_yuan()):
+                messages.warning(request, warning)
+
     def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
         return HttpResponseRedirect(reverse("admin:lottery_lotterypolicy_change", args=[SINGLETON_PK]))
 
