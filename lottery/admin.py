@@ -45,6 +45,7 @@ from points import selectors as points_selectors
 from points.validators import BoundedNumbersMixin
 from pointsmall.kernel import clock
 from pointsmall.kernel.admin import ReadOnlyAdmin, SingletonAdminMixin, apply_to_selected
+from pointsmall.kernel.csv import csv_cell
 from pointsmall.kernel.singleton import SINGLETON_PK
 
 
@@ -59,20 +60,13 @@ class _Echo:
         return value
 
 
-def _csv_cell(value: object) -> object:
-    # An operator's prize name starting with "=" must not become a formula in a spreadsheet.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _csv_response(lines: Iterator[list], filename: str) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
 
     def stream() -> Iterator[str]:
         yield "\ufeff"  # so spreadsheet programs read the Chinese names as UTF-8
         for line in lines:
-            yield writer.writerow([_csv_cell(v) for v in line])
+            yield writer.writerow([csv_cell(v) for v in line])
 
     response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -86,6 +80,13 @@ class LotteryPolicyAdmin(BoundedNumbersMixin, SingletonAdminMixin, admin.ModelAd
 
     fields = ("win_floor_bp", "top_prize_cap")
     # The value of a point (for the top-prize cap and the report) is the ledger's: points › point value.
+
+    def save_model(self, request: HttpRequest, obj: LotteryPolicy, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if "top_prize_cap" in form.changed_data:
+            # Published prizes are frozen: a lower cap is checked at the next publication; warn now.
+            for warning in reports.over_cap_warnings(point_value_yuan=points_selectors.point_value_yuan()):
+                messages.warning(request, warning)
 
     def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
         return HttpResponseRedirect(reverse("admin:lottery_lotterypolicy_change", args=[SINGLETON_PK]))

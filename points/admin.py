@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from points import selectors, services
+from points import selectors, services, signals
 from points.admin_forms import CampaignForm, TierForm
 from points.forms import AdjustPointsForm
 from points.models import (
@@ -218,8 +218,21 @@ class ExpiryPolicyAdmin(BoundedNumbersMixin, SingletonAdmin):
 
 @admin.register(PointValuePolicy)
 class PointValuePolicyAdmin(BoundedNumbersMixin, SingletonAdmin):
+    """The value of a point, bounded by ``points.validators.MAX_YUAN_PER_POINT``. After a change
+    the page warns with what the listeners of ``points.signals.point_value_changed`` return (the
+    lottery: live campaigns whose prizes are now above the top-prize cap)."""
+
     list_display = ("__str__", "yuan_per_point")
     fields = ("yuan_per_point",)
+
+    def save_model(self, request: HttpRequest, obj: PointValuePolicy, form, change: bool) -> None:
+        old = form.initial.get("yuan_per_point")
+        super().save_model(request, obj, form, change)
+        if change and "yuan_per_point" in form.changed_data:
+            responses = signals.point_value_changed.send(sender=PointValuePolicy, old=old, new=obj.yuan_per_point)
+            for _receiver, warnings in responses:
+                for warning in warnings or ():
+                    messages.warning(request, warning)
 
 
 @admin.register(RulesPage)

@@ -40,3 +40,9 @@ purchase_refunded = Signal()
 # operator's adjustment, or ""), pending (bool: the points vest later), available_at (datetime:
 # when they can be spent), memo (dict: the history text as points.notices.nested(), or {}).
 points_earned = Signal()
+
+# Sent by the point value's admin page after an operator changed the value of a point (inside the
+# request's transaction). Arguments: old, new (Decimal: yuan per point). A receiver returns a list
+# of texts (translated) to warn the operator with, or None: the lottery lists its live campaigns
+# whose prizes the new value puts above the top-prize cap. The ledger knows none of its listeners.
+point_value_changed = Signal()

@@ -27,6 +27,11 @@ SMALL_INT_MAX = 32_767
 MAX_MULTIPLIER = Decimal(10)
 # Points per yuan: 1 is usual, 100 (a point worth a fen) is the most any mall gives.
 MAX_POINTS_PER_YUAN = Decimal(1000)
+# What one point may be worth, yuan (PointValuePolicy): 1 yuan a point is already ten times the
+# usual 100 points = 1 yuan of the malls we know; above it is a typo (1000 for 0.001) that would
+# multiply the points liability and value every points prize of a live draw far above the legal
+# top-prize cap (docs/decisions/0014, 0031).
+MAX_YUAN_PER_POINT = Decimal(1)
 # Rolling windows and expiry periods in months: ten years.
 MAX_MONTHS = 120
 # A returns window or an expiry reminder ahead of time, in days: a year.

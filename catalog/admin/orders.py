@@ -38,6 +38,7 @@ from catalog.order_states import Action, Actor
 from catalog.selectors import backoffice
 from pointsmall.kernel import clock
 from pointsmall.kernel.admin import ReadOnlyInline, apply_to_selected
+from pointsmall.kernel.csv import csv_cell
 
 
 class OrderEventInline(ReadOnlyInline):
@@ -71,13 +72,6 @@ class _Echo:
 
     def write(self, value: str) -> str:
         return value
-
-
-def _csv_cell(value: object) -> object:
-    # A member's address starting with "=" must not become a formula in the operator's spreadsheet.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 EXPORT_COLUMNS: list[tuple[str, Callable[[Order], object]]] = [
@@ -599,7 +593,7 @@ class OrderAdmin(admin.ModelAdmin):
             yield "\ufeff"  # so spreadsheet programs read the Chinese names as UTF-8
             yield writer.writerow([str(title) for title, _value in EXPORT_COLUMNS])
             for order in orders.iterator(chunk_size=500):
-                yield writer.writerow([_csv_cell(value(order)) for _title, value in EXPORT_COLUMNS])
+                yield writer.writerow([csv_cell(value(order)) for _title, value in EXPORT_COLUMNS])
 
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
         stamp = clock.business_time(timezone.now()).strftime("%Y%m%d-%H%M")

@@ -11,6 +11,7 @@ from lottery.selectors.campaigns import (
 from lottery.selectors.dashboard import draws_by_day
 from lottery.selectors.draws import DrawRow, WinnerRow, my_draws, winners
 from lottery.selectors.proof import CampaignProof, DrawProof, draw_proof, draw_verify
+from lottery.selectors.reports import PrizeOverCap, over_cap_warnings, prizes_over_cap
 
 __all__ = [
     "CampaignCard",
@@ -19,6 +20,7 @@ __all__ = [
     "DrawProof",
     "DrawRow",
     "MemberPart",
+    "PrizeOverCap",
     "PrizeRow",
     "WinnerRow",
     "campaign_page",
@@ -27,5 +29,7 @@ __all__ = [
     "draw_verify",
     "draws_by_day",
     "my_draws",
+    "over_cap_warnings",
+    "prizes_over_cap",
     "winners",
 ]

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext
 
-from lottery.models import BASIS_POINTS, Draw, LotteryCampaign, LotteryPrize, PrizeKind
+from lottery.models import BASIS_POINTS, Draw, LotteryCampaign, LotteryPolicy, LotteryPrize, PrizeKind
 from lottery.rules import chi_square_p_value
 from lottery.services.campaigns import catalog_value, prize_value
 from points import selectors as points_selectors
@@ -200,3 +203,56 @@ def draw_rows(*, campaign_id: int, chunk_size: int = 2000) -> Iterator[tuple]:
             outcome,
             ref,
         )
+
+
+@dataclass(frozen=True)
+class PrizeOverCap:
+    """A prize of a live campaign worth more than the top-prize cap at a given point value."""
+
+    campaign_id: int
+    campaign: str
+    prize: str
+    value: Decimal  # yuan, as the publication's check values it
+    cap: Decimal  # yuan: the policy's top-prize cap
+
+
+def prizes_over_cap(*, point_value_yuan: Decimal, now: datetime | None = None) -> list[PrizeOverCap]:
+    """The prizes of live campaigns (published, not ended: running or upcoming) worth more than the
+    policy's top-prize cap if a point were worth ``point_value_yuan`` yuan, valued as the
+    publication's check values them (``prize_value``); by campaign start, then prize position.
+    Published prizes are frozen: this is what a change of the point value would put over the cap."""
+    now = now or timezone.now()
+    cap = LotteryPolicy.load().top_prize_cap
+    prizes = (
+        LotteryPrize.objects.filter(campaign__published_at__isnull=False, campaign__ends_at__gt=now)
+        .exclude(kind=PrizeKind.NONE)
+        .select_related("campaign")
+        .order_by("campaign__starts_at", "campaign_id", "position", "pk")
+    )
+    over = []
+    for prize in prizes:
+        value = prize_value(prize, point_value_yuan=point_value_yuan, catalog=catalog_value(prize))
+        if value > cap:
+            over.append(
+                PrizeOverCap(
+                    campaign_id=prize.campaign_id,
+                    campaign=pick_language(zh=prize.campaign.name, en=prize.campaign.name_en, fallback=True),
+                    prize=pick_language(zh=prize.name, en=prize.name_en, fallback=True) or f"#{prize.pk}",
+                    value=value,
+                    cap=cap,
+                )
+            )
+    return over
+
+
+def over_cap_warnings(*, point_value_yuan: Decimal, now: datetime | None = None) -> list[str]:
+    """One warning for the operator (translated) per row of ``prizes_over_cap``: after a change of
+    the point value or of the top-prize cap, the live campaigns it puts over the cap."""
+    return [
+        gettext(
+            "Live prize draw “%(campaign)s”: the prize “%(prize)s” is now worth ¥%(value)s, more than the "
+            "¥%(cap)s allowed for a prize. Set the value back, or review the campaign."
+        )
+        % {"campaign": row.campaign, "prize": row.prize, "value": row.value, "cap": row.cap}
+        for row in prizes_over_cap(point_value_yuan=point_value_yuan, now=now)
+    ]

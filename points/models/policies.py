@@ -14,6 +14,7 @@ from points.enums import ExpiryMode, ExpiryRounding
 from points.validators import (
     MAX_DAYS,
     MAX_MONTHS,
+    MAX_YUAN_PER_POINT,
 )
 from pointsmall.kernel.singleton import SingletonModel
 
@@ -72,15 +73,20 @@ class PointValuePolicy(SingletonModel):
         max_digits=8,
         decimal_places=4,
         default=POINT_VALUE_YUAN,
-        validators=[MinValueValidator(Decimal("0.0001"))],
-        help_text=_("0.01 = 100 points are worth 1 yuan. Values points prizes and the points liability."),
+        validators=[MinValueValidator(Decimal("0.0001")), MaxValueValidator(MAX_YUAN_PER_POINT)],
+        help_text=_("0.01 = 100 points are worth 1 yuan; at most 1. Values points prizes and the points liability."),
     )
     history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("point value")
         verbose_name_plural = _("point value")
-        constraints = [models.CheckConstraint(condition=Q(yuan_per_point__gt=0), name="points_point_value_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(yuan_per_point__gt=0), name="points_point_value_positive"),
+            models.CheckConstraint(
+                condition=Q(yuan_per_point__lte=MAX_YUAN_PER_POINT), name="points_point_value_at_most_max"
+            ),
+        ]
 
     def __str__(self) -> str:
         return str(_("Point value"))

@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 
 from pointsmall.dashboard import selectors
 from pointsmall.kernel import clock
+from pointsmall.kernel.csv import csv_cell
 
 PERMISSION = "dashboard.view_dashboard"
 
@@ -16,13 +17,6 @@ PERMISSION = "dashboard.view_dashboard"
 def dashboard_allowed(user) -> bool:
     """Active staff with the "view dashboard" permission (superusers have every permission)."""
     return bool(user.is_active and user.is_staff and user.has_perm(PERMISSION))
-
-
-def csv_cell(value: object) -> object:
-    """A cell a spreadsheet will not run: text starting with = + - @ (or a tab, a return) gets a '."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def chart_csv(request: HttpRequest, chart: str) -> HttpResponse:

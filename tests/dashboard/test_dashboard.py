@@ -29,7 +29,7 @@ from pointsmall.dashboard import selectors
 from pointsmall.dashboard.enums import Metric
 from pointsmall.dashboard.models import DailyMetric
 from pointsmall.dashboard.services import dashboard_rollup
-from pointsmall.dashboard.views import csv_cell
+from pointsmall.kernel.csv import csv_cell
 from tasks import services as tasks_services
 from tasks.models.checkin import Checkin
 from tests.factories import MemberFactory, StaffFactory

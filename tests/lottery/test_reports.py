@@ -147,13 +147,15 @@ def test_the_report_csv_has_the_figures_and_a_row_per_prize(client, small):
     assert prize_rows[2][4:6] == ["2", "1"]
 
 
-def test_a_prize_name_starting_with_a_formula_sign_is_quoted(client, small):
-    small.prizes.filter(position=1).update(name_en="=HYPERLINK(1)")
+@pytest.mark.parametrize("name", ["=HYPERLINK(1)", " =HYPERLINK(1)", "\n=HYPERLINK(1)"])
+def test_a_prize_name_starting_with_a_formula_sign_is_quoted(client, small, name):
+    # The shared guard (pointsmall.kernel.csv): also after leading spaces and line breaks.
+    small.prizes.filter(position=1).update(name_en=name)
     client.force_login(StaffFactory())
 
     rows = _csv(client.get(reverse("admin:lottery_lotterycampaign_draws_csv", args=[small.pk])))
 
-    assert rows[1][9] == "'=HYPERLINK(1)"
+    assert rows[1][9] == "'" + name
 
 
 def test_the_report_page_shows_the_figures(client, small):
