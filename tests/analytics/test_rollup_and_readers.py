@@ -7,12 +7,15 @@ from datetime import date, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from pointsmall.analytics import jobs, selectors
 from pointsmall.analytics.demo import seed_traffic
 from pointsmall.analytics.models import PageDaily, ProductDaily
+from pointsmall.dashboard import services as dashboard_services
+from pointsmall.dashboard.selectors import funnel_rows
 from pointsmall.kernel.clock import business_date
-from tests.catalog.factories import make_product
+from tests.catalog.factories import make_member, make_product, redeem
 
 
 def test_the_job_rolls_up_today_and_yesterday(counters, browser):
@@ -91,18 +94,60 @@ def test_product_funnel_top_ranks_by_views_with_the_readers_name(db):
     assert len(selectors.product_funnel_top(start=date(2026, 3, 1), end=date(2026, 3, 31), limit=1)) == 1
 
 
+def _traffic_rows():
+    return sorted(PageDaily.objects.values_list("day", "page_type", "views", "visitors", "time_on_page_ms")), sorted(
+        ProductDaily.objects.values_list("day", "product_id", "views", "visitors", "redeem_starts")
+    )
+
+
 def test_the_demo_history_is_plausible_and_the_same_every_time(db):
     products = [make_product() for _ in range(3)]
+    now = timezone.now()
 
-    written = seed_traffic(days=30)
-    first = sorted(PageDaily.objects.values_list("day", "page_type", "views", "visitors"))
-    seed_traffic(days=30)
+    written = seed_traffic(days=30, now=now)
+    first = _traffic_rows()
+    seed_traffic(days=30, now=now)
 
-    assert written == 30 * 13 + 30 * 3
-    assert sorted(PageDaily.objects.values_list("day", "page_type", "views", "visitors")) == first
-    assert all(0 < visitors <= views for _, _, views, visitors in first)
-    assert ProductDaily.objects.filter(product__in=products).count() == 90
-    assert max(day for day, *_ in first) == business_date() - timedelta(days=1)
+    pages, _products = first
+    assert written == 31 * 13 + 31 * 3
+    assert _traffic_rows() == first
+    assert all(visitors <= views for _, _, views, visitors, _ms in pages)
+    assert ProductDaily.objects.filter(product__in=products).count() == 93
+    # Yesterday and today so far: the history reaches the dashboard's last day.
+    assert max(day for day, *_ in pages) == business_date(now)
+    assert PageDaily.objects.get(day=business_date(now) - timedelta(days=1), page_type="home").views > 0
+    # The product and confirmation pages are the sums of the product rows.
+    day = business_date(now) - timedelta(days=1)
+    assert PageDaily.objects.get(day=day, page_type="product").views == sum(
+        ProductDaily.objects.filter(day=day).values_list("views", flat=True)
+    )
+    assert PageDaily.objects.get(day=day, page_type="redeem").views == sum(
+        ProductDaily.objects.filter(day=day).values_list("redeem_starts", flat=True)
+    )
+    ranking = [row.page_type for row in selectors.traffic_by_page_type(start=day - timedelta(days=29), end=day)]
+    assert ranking[:3] == ["home", "catalog", "product"]
+
+
+def test_the_demo_funnel_follows_the_orders(db):
+    redeemed, ignored = make_product(), make_product()
+    for _ in range(2):
+        redeem(make_member(points=1000), redeemed)
+    today = business_date()
+
+    seed_traffic(days=90)
+    dashboard_services.dashboard_rollup(days=1)  # the funnel's redemptions
+
+    rows = {row.product_id: row for row in funnel_rows(today - timedelta(days=29), today)}
+    top = rows[redeemed.pk]
+    assert top.redemptions == 2
+    assert 5 <= top.start_rate <= 15
+    assert 20 <= top.redeem_rate <= 60
+    # Each redemption's start falls on its day.
+    assert ProductDaily.objects.get(day=today, product=redeemed).redeem_starts >= 2
+    # A product nobody redeemed was still looked at, and someone gave up on it.
+    assert rows[ignored.pk].redemptions == 0
+    assert rows[ignored.pk].views > 0
+    assert rows[ignored.pk].starts >= 1
 
 
 def test_the_command_refuses_a_day_that_has_not_begun(counters, db):
