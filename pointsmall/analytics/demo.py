@@ -164,15 +164,15 @@ def seed_traffic(days: int = 90, stdout=None, now: datetime | None = None) -> in
         for page_type, (ratio, unique) in _PAGES.items():
             views = round(ratio * per_weight * weights[day] * rng.uniform(0.88, 1.12))
             figures[page_type] = (views, round(views * unique * rng.uniform(0.95, 1.0)))
-        for page_type in PageType.values:
-            views, visitors = figures[PageType(page_type)]
+        for page_type_code in PageType.values:
+            views, visitors = figures[PageType(page_type_code)]
             visitors = min(views, max(visitors, 1 if views else 0))
             timed = int(views * 0.6)
-            seconds = _SECONDS.get(PageType(page_type), 20) * rng.uniform(0.8, 1.2)
+            seconds = _SECONDS.get(PageType(page_type_code), 20) * rng.uniform(0.8, 1.2)
             pages.append(
                 PageDaily(
                     day=day,
-                    page_type=page_type,
+                    page_type=page_type_code,
                     views=views,
                     visitors=visitors,
                     timed_views=timed,

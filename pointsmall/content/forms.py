@@ -68,7 +68,8 @@ class FeedbackForm(forms.Form):
         return contact
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         upload = data.get("screenshot")
         if not upload:
             data["screenshot"] = None
