@@ -51,6 +51,29 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.fixture
+def media_root(settings, tmp_path):
+    """Uploads land in a per-test folder, so a test can assert exactly which files were written."""
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real worker thread consuming from Redis (mark the test ``celery``); results come back
+    through Redis too. Jobs queued while it runs are executed by it, not in-process."""
+    from celery.contrib.testing.worker import start_worker
+
+    from pointsmall.celery import app as celery_app
+
+    celery_app.conf.task_always_eager = False
+    try:
+        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            yield
+    finally:
+        celery_app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
+
+
+@pytest.fixture
 def member(db):
     return MemberFactory()
 

@@ -19,13 +19,6 @@ def _fresh_rate_limits():
 
 
 @pytest.fixture
-def media_root(settings, tmp_path):
-    """Uploads land in a per-test folder, so a test can assert exactly which files were written."""
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
-
-
-@pytest.fixture
 def member_client(client, member):
     client.force_login(member)
     return client

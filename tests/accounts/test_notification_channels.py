@@ -13,8 +13,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import time_machine
 from allauth.account.models import EmailAddress
-from celery.contrib.testing.worker import start_worker
-from django.conf import settings as django_settings
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +21,6 @@ from django.utils.html import escape
 from accounts import jobs, message_templates, selectors, services, sms
 from accounts.models import Delivery, MessageTemplate, Notification, NotificationPreference
 from accounts.notices import tier_upgraded
-from pointsmall.celery import app as celery_app
 from tests.factories import StaffFactory
 
 GOLD = tier_upgraded(tier={"zh": "金卡", "en": "Gold"}, percent=90, multiplier="1.5", draws=0)
@@ -407,16 +404,6 @@ def test_twilio_without_credentials_refuses_to_start(settings):
 
 
 # --- A real Celery worker -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def celery_worker(transactional_db):
-    celery_app.conf.task_always_eager = False
-    try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            yield
-    finally:
-        celery_app.conf.task_always_eager = django_settings.CELERY_TASK_ALWAYS_EAGER
 
 
 @pytest.mark.celery

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 
-import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
 from PIL import Image
@@ -26,12 +25,6 @@ def row_counts() -> dict[str, int]:
         "used codes": Code.objects.filter(used_at__isnull=False).count(),
         "pins": PaymentPin.objects.count(),
     }
-
-
-@pytest.fixture
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
 
 
 def test_the_demo_catalog_is_complete_idempotent_and_leaves_the_ledger_consistent(media_root, operator, fund):

@@ -61,12 +61,6 @@ def opened(data: bytes) -> Image.Image:
     return image
 
 
-@pytest.fixture
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
-
-
 @pytest.mark.parametrize("image_format", ["PNG", "JPEG", "WEBP"])
 def test_opaque_pictures_become_jpeg_with_a_square_list_thumbnail_and_a_detail_image(image_format):
     prepared = product_image_prepare(upload=upload(image_bytes(image_format, (640, 480))))

@@ -21,12 +21,6 @@ def _fresh_rate_limits():
 
 
 @pytest.fixture
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
-
-
-@pytest.fixture
 def tiers(db) -> list[str]:
     """The tier codes, lowest first (the migrations' default ladder)."""
     return list(Tier.objects.order_by("rank").values_list("code", flat=True))
