@@ -326,7 +326,7 @@ def test_subject_text_and_sms_each_see_all_the_parameters(member):
 # --- A template that fails at send time is visible ---------------------------------------------
 
 
-def test_a_template_that_fails_at_send_time_is_recorded_on_the_delivery(member):
+def test_a_template_that_fails_at_send_time_is_recorded_on_the_delivery(member, caplog):
     notification_id = services.notification_send(user_id=member.pk, kind="account", **GOLD.message)
     MessageTemplate.objects.create(message_code=GOLD.code, language="en", email_body="{{ percent|divisibleby:0 }}")
     delivery = Delivery.objects.get(notification_id=notification_id)
@@ -335,6 +335,17 @@ def test_a_template_that_fails_at_send_time_is_recorded_on_the_delivery(member):
     assert delivery.reason == "template_fallback"
     assert delivery.last_error.startswith("operator template failed: email_body: ")
     assert "ZeroDivisionError" in delivery.last_error and delivery.last_error.endswith("sent the built-in text")
+    assert any("sending the built-in text" in record.getMessage() for record in caplog.records)
+
+
+def test_the_delivery_admin_shows_the_reason_in_the_readers_language(client, member):
+    member.emailaddress_set.update(verified=False)
+    delivery = one_delivery(member)
+    services.delivery_send(delivery_id=delivery.pk)
+    client.force_login(StaffFactory())
+    html = client.get(reverse("admin:accounts_delivery_change", args=[delivery.pk])).content.decode()
+    assert "The member has no verified e-mail address" in html
+    assert escape(f"E-mail #{delivery.notification_id}: Skipped") in html
 
 
 def test_the_trial_render_uses_a_realistic_sample_not_placeholders(client):
