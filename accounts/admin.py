@@ -8,12 +8,14 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.utils import translation
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
@@ -401,16 +403,21 @@ class IdentityPolicyAdmin(SingletonAdminMixin, SimpleHistoryAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdmin):
-    list_display = ("notification", "user", "channel", "status", "attempts", "next_attempt_at", "sent_at")
-    list_filter = ("status", "channel", "created_at")
+    """Deliveries are written by the services; operators may send failed ones again (and those
+    skipped for a missing address) with "Send again" (permission ``resend_delivery``)."""
+
+    list_display = ("notification", "user", "channel", "status", "reason", "attempts", "next_attempt_at", "sent_at")
+    list_filter = ("status", "channel", "reason", "created_at")
     search_fields = ("notification__user__email", "notification__message_code", "last_error")
     list_select_related = ("notification", "notification__user")
     ordering = ("-created_at",)
     date_hierarchy = "created_at"
+    actions = ("send_again",)
     fields = (
         "notification",
         "channel",
         "status",
+        "reason",
         "attempts",
         "next_attempt_at",
         "last_error",
@@ -421,6 +428,41 @@ class DeliveryAdmin(ReadOnlyAdmin):
     @admin.display(description=_("member"), ordering="notification__user__email")
     def user(self, delivery: Delivery) -> str:
         return str(delivery.notification.user)
+
+    def has_resend_permission(self, request) -> bool:
+        return request.user.has_perm("accounts.resend_delivery")
+
+    @admin.action(
+        description=_("Send again (failed, or skipped for a missing address; never one already sent)"),
+        permissions=["resend"],
+    )
+    def send_again(self, request, queryset) -> None:
+        selected = list(queryset.values_list("pk", flat=True))
+        queued = services.deliveries_resend(delivery_ids=selected)
+        if queued:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(n)s delivery queued to be sent again now.",
+                    "%(n)s deliveries queued to be sent again now.",
+                    queued,
+                )
+                % {"n": queued},
+                messages.SUCCESS,
+            )
+        if len(selected) > queued:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(n)s selected delivery was left alone: only failed ones, and ones skipped for a missing "
+                    "address, are sent again.",
+                    "%(n)s selected deliveries were left alone: only failed ones, and ones skipped for a missing "
+                    "address, are sent again.",
+                    len(selected) - queued,
+                )
+                % {"n": len(selected) - queued},
+                messages.WARNING,
+            )
 
 
 @admin.register(NotificationPreference)
@@ -436,25 +478,68 @@ class NotificationPreferenceAdmin(ReadOnlyAdmin):
 TEMPLATE_FIELDS = ("email_subject", "email_body", "sms_text")
 
 
+# The member name of a trial render when no real message of the code exists yet: a realistic
+# name, not a placeholder a template could test for.
+SAMPLE_MEMBER_NAME = "Li Lei"
+
+
+def _sample_params(message_code: str) -> dict:
+    """The parameters a trial render uses: the last real message of the code's, else the
+    sample its app registered (``points.notices.register(..., sample=...)``), else none."""
+    last = Notification.objects.filter(message_code=message_code).order_by("-pk").values_list("params", flat=True)
+    params = last.first()
+    if params is not None:
+        return dict(params)
+    return notices.inbox_sample(message_code) or {}
+
+
 def _sample_context(message_code: str, language: str) -> dict:
-    """The context a trial render uses: the last message sent with the code (rendered in
-    ``language``), else placeholders."""
+    """The context a trial render uses, rendered in ``language``: the last message sent with the
+    code, else the code's registered sample parameters with a realistic member name and link
+    (docs/decisions/0029). A template that behaves differently for other parameters is still
+    caught at send time: the built-in text is sent and the delivery says why."""
     last = Notification.objects.filter(message_code=message_code).select_related("user").order_by("-pk").first()
     with translation.override(language):
         if last is not None:
             return message_context(last)
+        params = _sample_params(message_code)
+        text = notices.render(message_code, params)
         return {
-            "title": message_code,
-            "body": "",
-            "link": "https://example.com/",
-            "mall_name": "Mall",
-            "member_name": "Member",
-            "params": {},
+            **params,
+            "title": text.title if text else message_code,
+            "body": text.body if text else "",
+            "link": f"{settings.MALL_URL_SCHEME}://{settings.MALL_DOMAIN}/",
+            "mall_name": settings.MALL_NAME or str(_("Points Mall")),
+            "member_name": SAMPLE_MEMBER_NAME,
+            "params": params,
         }
 
 
+def _code_choices() -> list[tuple[str, str]]:
+    """The message codes sent as inbox messages, each labelled with its title (rendered from the
+    last real message's parameters, else its sample) and the code."""
+    codes = notices.inbox_codes()
+    last = dict(
+        Notification.objects.filter(message_code__in=codes)
+        .order_by("message_code", "-pk")
+        .distinct("message_code")
+        .values_list("message_code", "params")
+    )
+    choices = []
+    for code in codes:
+        params = last.get(code)
+        if params is None:
+            params = notices.inbox_sample(code)
+        text = notices.render(code, params) if params is not None else None
+        choices.append((code, f"{text.title} ({code})" if text else code))
+    return choices
+
+
 class MessageTemplateForm(forms.ModelForm):
-    message_code = forms.ChoiceField(label=_("message code"))
+    message_code = forms.ChoiceField(
+        label=_("message code"),
+        help_text=_("Only the codes the mall sends as messages (e-mail, SMS, inbox) are listed."),
+    )
 
     class Meta:
         model = MessageTemplate
@@ -470,7 +555,19 @@ class MessageTemplateForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         code_field = self.fields["message_code"]
         assert isinstance(code_field, forms.ChoiceField)
-        code_field.choices = [(code, code) for code in notices.codes()]
+        choices = _code_choices()
+        current = self.instance.message_code if self.instance.pk else ""
+        if current and current not in dict(choices):
+            choices.append((current, current))  # a template of a code no longer sent stays editable
+        code_field.choices = choices
+        if current:
+            params = sorted(_sample_params(current))
+            if params:
+                code_field.help_text = format_lazy(
+                    "{} {}",
+                    code_field.help_text,
+                    _("Parameters of this code: %(names)s.") % {"names": ", ".join(f"{{{{ {p} }}}}" for p in params)},
+                )
 
     def clean(self) -> dict:
         cleaned = super().clean() or {}

@@ -43,6 +43,22 @@ class DeliveryStatus(models.TextChoices):
     SKIPPED = "skipped", _("Skipped")
 
 
+class DeliveryReason(models.TextChoices):
+    """Why a delivery was skipped or failed, or what was noteworthy about a sent one: stored as
+    a code, shown translated (docs/decisions/0019); the provider's own words go to ``last_error``."""
+
+    NO_EMAIL = "no_email", _("The member has no verified e-mail address")
+    NO_PHONE = "no_phone", _("The member has no verified phone number")
+    SWITCHED_OFF = "switched_off", _("The member switched this channel off for this kind")
+    PERMANENT = "permanent", _("Refused for good by the provider (not retried)")
+    GAVE_UP = "gave_up", _("Still failing after the last attempt")
+    TEMPLATE_FALLBACK = "template_fallback", _("The operator's template failed; the built-in text was sent")
+
+
+# Skipped deliveries that may be sent again (the member may have verified an address since).
+RESENDABLE_SKIPS = frozenset({DeliveryReason.NO_EMAIL, DeliveryReason.NO_PHONE})
+
+
 # What a member receives on each channel before they change anything (docs/decisions/0029):
 # every kind in the inbox; by e-mail what concerns their orders and their account; by SMS
 # only their orders. Marketing-like kinds (announcements, activity, points news) stay out of

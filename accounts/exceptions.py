@@ -263,10 +263,15 @@ class TemplateTextError(DomainError):
 
 
 class SmsError(DomainError):
-    """The SMS provider refused or failed a message (accounts.sms): the delivery counts the
-    attempt and retries later. Raised with the provider's answer as the message, for the
-    delivery's ``last_error``."""
+    """The SMS provider refused or failed a message (accounts.sms). Raised with the provider's
+    answer as the message, for the delivery's ``last_error``. ``permanent`` is True when sending
+    the same message again cannot succeed (Twilio answered 4xx other than 408/429, e.g. 21211
+    "invalid To number"): the delivery fails at once; otherwise it counts the attempt and retries."""
 
     code = "sms_failed"
     http_status = 502
     default_message = _("The text message could not be sent.")
+
+    def __init__(self, message=None, *, permanent: bool = False) -> None:
+        self.permanent = permanent
+        super().__init__(message)

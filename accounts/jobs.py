@@ -3,6 +3,11 @@
 ``accounts.delivery_send`` is enqueued after commit for each delivery; ``accounts.deliveries_retry``
 (beat, every minute; ``manage.py accounts_deliveries_retry``) sends what is due and was not.
 Both are safe to run twice and on several workers: each delivery is claimed before it is sent.
+
+Time limits (docs/decisions/0029): a send is claimed for ``CLAIM_LEASE`` (10 minutes); the
+task's hard limit is well inside it, so a send hung on a mail server or an SMS provider is
+killed before the claim lapses and the sweep sends the message a second time. The soft limit
+raises inside the send, which counts as a failed attempt (retried later).
 """
 
 from __future__ import annotations
@@ -12,11 +17,22 @@ from celery import shared_task
 from accounts.services import delivery
 
 
-@shared_task(name="accounts.delivery_send", acks_late=True)
+@shared_task(
+    name="accounts.delivery_send",
+    acks_late=True,
+    soft_time_limit=delivery.SEND_SOFT_TIME_LIMIT,
+    time_limit=delivery.SEND_TIME_LIMIT,
+)
 def delivery_send(delivery_id: int) -> str:
     return str(delivery.delivery_send(delivery_id=delivery_id))
 
 
-@shared_task(name="accounts.deliveries_retry", acks_late=True)
+@shared_task(
+    name="accounts.deliveries_retry",
+    acks_late=True,
+    # The sweep starts no send after SWEEP_BUDGET; the last one started has a send's limits.
+    soft_time_limit=delivery.SWEEP_BUDGET + delivery.SEND_SOFT_TIME_LIMIT,
+    time_limit=delivery.SWEEP_BUDGET + delivery.SEND_TIME_LIMIT,
+)
 def deliveries_retry() -> dict:
     return {str(status): count for status, count in delivery.deliveries_send_due().items()}

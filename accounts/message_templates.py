@@ -15,6 +15,16 @@ whose result is longer than :data:`FILTER_MAX` characters or items fails; ``ljus
 is left out. Each of these raises TemplateTextError: the admin refuses the template, the
 worker falls back to the built-in text.
 
+The context is frozen (:func:`freeze`): each rendering gets its own copy in which mappings are
+read-only (:class:`FrozenMapping`: no ``clear``, ``pop``, ``popitem``, ``setdefault``,
+``update``), lists are tuples and anything else but text, numbers, dates and None becomes
+text, so ``{{ params.clear }}`` renders nothing and changes nothing (the review found it
+emptied the parameters shared by the subject, text and SMS renderings).
+
+Syntax errors are explained in the operator's language for the common cases (an unknown or
+misplaced tag, an unclosed tag, an unknown filter; :func:`syntax_error_text`), with Django's own
+text inside a translated frame otherwise, and never suggest ``{% load %}`` (not available here).
+
 This module is also the ``builtins`` library of that engine (``register`` below).
 """
 
@@ -23,6 +33,8 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Mapping, Sized
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.template import Context, Engine, Library, TemplateSyntaxError, defaultfilters, defaulttags
@@ -123,11 +135,93 @@ _engine.builtins = ["accounts.message_templates"]
 _engine.template_builtins = _engine.get_template_builtins(_engine.builtins)
 
 
+_LOAD_HINT = re.compile(r"\s*Did you forget to register or load this tag\?")
+_INVALID_TAG = re.compile(
+    r"Invalid block tag on line (?P<line>\d+): '(?P<tag>[^']*)'(?:, expected (?P<expected>.+?))?\."
+)
+_UNCLOSED_TAG = re.compile(r"Unclosed tag on line (?P<line>\d+): '(?P<tag>[^']*)'\. Looking for one of: (?P<ends>.+)\.")
+_INVALID_FILTER = re.compile(r"Invalid filter: '(?P<filter>[^']*)'")
+
+
+def syntax_error_text(error: TemplateSyntaxError | str) -> str:
+    """Django's syntax error as an operator reads it, in the active language; never a hint
+    to ``{% load %}`` a library (there are none here)."""
+    detail = str(error)
+    if match := _INVALID_TAG.match(detail):
+        if match["expected"]:
+            expected = match["expected"].replace("'", "").split(" or ")[-1]
+            return _(
+                "Line %(line)s: {%% %(tag)s %%} is not expected here; close the open tag with {%% %(end)s %%}."
+            ) % {
+                "line": match["line"],
+                "tag": match["tag"],
+                "end": expected,
+            }
+        return _("Line %(line)s: {%% %(tag)s %%} is not a tag message templates can use.") % {
+            "line": match["line"],
+            "tag": match["tag"],
+        }
+    if match := _UNCLOSED_TAG.match(detail):
+        end = match["ends"].split(", ")[-1]
+        return _("Line %(line)s: {%% %(tag)s %%} is never closed; add {%% %(end)s %%}.") % {
+            "line": match["line"],
+            "tag": match["tag"],
+            "end": end,
+        }
+    if match := _INVALID_FILTER.match(detail):
+        return _("“%(filter)s” is not a filter message templates can use.") % {"filter": match["filter"]}
+    return _("The template has a syntax error: %(detail)s") % {"detail": _LOAD_HINT.sub("", detail).strip()}
+
+
 def compile_text(source: str):
     try:
         return _engine.from_string(source)
     except TemplateSyntaxError as error:
-        raise TemplateTextError(str(error)) from None
+        raise TemplateTextError(syntax_error_text(error)) from None
+
+
+_PLAIN = (str, int, float, Decimal, date, datetime, type(None))
+
+
+class FrozenMapping(Mapping):
+    """A read-only mapping: ``get``, ``keys``, ``items``, ``values`` and lookups, no method that
+    changes it (and no ``copy`` handing out a mutable one). Prints like a dict."""
+
+    def __init__(self, data: dict) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+
+class FrozenList(tuple):
+    """A list a template may read (a tuple that prints like a list)."""
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+    __str__ = __repr__
+
+
+def freeze(value: Any) -> Any:
+    """``value`` as a template may read but never change: mappings become read-only copies,
+    lists and tuples tuples, text, numbers, dates and None stay, anything else becomes text."""
+    if isinstance(value, _PLAIN):  # bool is an int
+        return value
+    if isinstance(value, Mapping):
+        return FrozenMapping({str(key): freeze(item) for key, item in value.items()})
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return FrozenList(freeze(item) for item in value)
+    return str(value)
 
 
 def render_text(source: str, context: Mapping[str, Any], *, max_chars: int = FILTER_MAX) -> str:
@@ -135,11 +229,17 @@ def render_text(source: str, context: Mapping[str, Any], *, max_chars: int = FIL
     :data:`MAX_CHARS` for each field); raises TemplateTextError."""
     template = compile_text(source)
     try:
-        text = template.render(Context(dict(context), autoescape=False)).strip()
+        frozen = {str(name): freeze(value) for name, value in context.items()}
+        text = template.render(Context(frozen, autoescape=False)).strip()
     except TemplateTextError:
         raise
+    except TemplateSyntaxError as error:  # a tag whose arguments are checked when it runs
+        raise TemplateTextError(syntax_error_text(error)) from None
     except Exception as error:  # a filter given a value it cannot take
-        raise TemplateTextError(f"{type(error).__name__}: {error}") from None
+        raise TemplateTextError(
+            _("A value does not fit where the template uses it: %(detail)s")
+            % {"detail": f"{type(error).__name__}: {error}"}
+        ) from None
     if len(text) > max_chars:
         raise TemplateTextError(
             _("the text is %(length)s characters long, at most %(max)s are allowed")

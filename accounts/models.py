@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from accounts.enums import (
+    DeliveryReason,
     DeliveryStatus,
     HoldReason,
     NoRewardReason,
@@ -405,6 +406,8 @@ class Delivery(models.Model):
     # Pending: when the next attempt is due. Sending: when the claim lapses (a worker that died
     # mid-send); the sweep sends it again then (at least once, see docs/decisions/0029).
     next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    reason = models.CharField(_("reason"), max_length=20, choices=DeliveryReason.choices, blank=True)
+    # The provider's or the template engine's own words (technical detail for operators).
     last_error = models.CharField(_("last error"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
@@ -412,6 +415,7 @@ class Delivery(models.Model):
     class Meta:
         verbose_name = _("delivery")
         verbose_name_plural = _("deliveries")
+        permissions = [("resend_delivery", _("Can send failed deliveries again"))]
         constraints = [
             models.UniqueConstraint(fields=["notification", "channel"], name="accounts_delivery_one_per_channel"),
         ]
@@ -424,7 +428,7 @@ class Delivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.channel} #{self.notification_id}: {self.status}"
+        return f"{self.get_channel_display()} #{self.notification_id}: {self.get_status_display()}"
 
 
 class MessageTemplate(models.Model):

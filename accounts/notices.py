@@ -74,7 +74,7 @@ def _referral_first_order_refunded_memo(params: Params) -> str:
 # --- Points ---------------------------------------------------------------------------------
 
 
-@register(EXPIRY_REMINDER)
+@register(EXPIRY_REMINDER, inbox=True, sample={"dates": [["2026-12-31", 120]], "points": 120})
 def _expiry_reminder(params: Params) -> Text:
     """``dates``: [[ISO date, points], …] in date order, each the points that expire at the end
     of that day; ``points``: their total."""
@@ -107,7 +107,11 @@ def _expiry_reminder(params: Params) -> Text:
     return Text(title, body)
 
 
-@register(TIER_UPGRADED)
+@register(
+    TIER_UPGRADED,
+    inbox=True,
+    sample={"tier": {"zh": "金卡", "en": "Gold"}, "percent": 90, "multiplier": "1.5", "draws": 1},
+)
 def _tier_upgraded(params: Params) -> Text:
     draws = int(params["draws"])
     values = {"percent": params["percent"], "multiplier": params["multiplier"], "draws": draws}
@@ -126,7 +130,7 @@ def _tier_upgraded(params: Params) -> Text:
     return Text(_("Congratulations, you are now %(tier)s") % {"tier": localized(params["tier"])}, body % values)
 
 
-@register(TIER_DOWNGRADED)
+@register(TIER_DOWNGRADED, inbox=True, sample={"tier": {"zh": "银卡", "en": "Silver"}})
 def _tier_downgraded(params: Params) -> Text:
     return Text(
         _("Your tier is now %(tier)s") % {"tier": localized(params["tier"])},
@@ -137,7 +141,7 @@ def _tier_downgraded(params: Params) -> Text:
     )
 
 
-@register(TIER_WARNING)
+@register(TIER_WARNING, inbox=True, sample={"points": 200, "date": "2026-12-31", "tier": {"zh": "金卡", "en": "Gold"}})
 def _tier_warning(params: Params) -> Text:
     points = int(params["points"])
     return Text(
@@ -151,7 +155,7 @@ def _tier_warning(params: Params) -> Text:
     )
 
 
-@register(POINTS_EARNED)
+@register(POINTS_EARNED, inbox=True)
 def _points_earned(params: Params) -> Text:
     """``points`` credited in one go; ``what``: the entry's history text (nested, may be empty);
     ``available_on``: the ISO date they vest, "" when they can be spent now."""
@@ -168,7 +172,7 @@ def _points_earned(params: Params) -> Text:
     return Text(title, "\n".join(lines))
 
 
-@register(SIGNUP_BONUS)
+@register(SIGNUP_BONUS, inbox=True, sample={"points": 100})
 def _signup_bonus(params: Params) -> Text:
     points = int(params["points"])
     return Text(
@@ -181,7 +185,7 @@ def _signup_bonus(params: Params) -> Text:
     )
 
 
-@register(SIGNUP_BONUS_REFUSED)
+@register(SIGNUP_BONUS_REFUSED, inbox=True)
 def _signup_bonus_refused(params: Params) -> Text:
     return Text(_("About your sign-up bonus"), render_nested(params["reason"]))
 
@@ -193,7 +197,7 @@ def _joined(friend: str) -> str:
     return _("Your friend %(friend)s joined") % {"friend": friend}
 
 
-@register(REFERRAL_HELD)
+@register(REFERRAL_HELD, inbox=True, sample={"friend": "Li Lei"})
 def _referral_held(params: Params) -> Text:
     return Text(
         _("Your invitation of %(friend)s is being reviewed") % {"friend": params["friend"]},
@@ -204,7 +208,7 @@ def _referral_held(params: Params) -> Text:
     )
 
 
-@register(REFERRAL_MONTHLY_CAP)
+@register(REFERRAL_MONTHLY_CAP, inbox=True, sample={"friend": "Li Lei", "cap": 10})
 def _referral_monthly_cap(params: Params) -> Text:
     cap = int(params["cap"])
     return Text(
@@ -220,7 +224,7 @@ def _referral_monthly_cap(params: Params) -> Text:
     )
 
 
-@register(REFERRAL_SIGNUP_REWARD)
+@register(REFERRAL_SIGNUP_REWARD, inbox=True, sample={"friend": "Li Lei", "points": 50, "available_at": None})
 def _referral_signup_reward(params: Params) -> Text:
     """``available_at``: ISO date-time when the points stop being pending, or None (available now)."""
     points = int(params["points"])
@@ -243,12 +247,12 @@ def _referral_signup_reward(params: Params) -> Text:
     return Text(title, body)
 
 
-@register(REFERRAL_SIGNUP_NO_REWARD)
+@register(REFERRAL_SIGNUP_NO_REWARD, inbox=True)
 def _referral_signup_no_reward(params: Params) -> Text:
     return Text(_joined(params["friend"]), render_nested(params["reason"]))
 
 
-@register(REFERRAL_SELF)
+@register(REFERRAL_SELF, inbox=True, sample={"friend": "Li Lei"})
 def _referral_self(params: Params) -> Text:
     return Text(
         _joined(params["friend"]),
@@ -256,7 +260,9 @@ def _referral_self(params: Params) -> Text:
     )
 
 
-@register(REFERRAL_FIRST_ORDER_REWARD)
+@register(
+    REFERRAL_FIRST_ORDER_REWARD, inbox=True, sample={"friend": "Li Lei", "points": 200, "available_on": "2026-12-31"}
+)
 def _referral_first_order_reward(params: Params) -> Text:
     """``available_on``: ISO date the points become available, or None (available now)."""
     points = int(params["points"])
@@ -274,12 +280,12 @@ def _referral_first_order_reward(params: Params) -> Text:
     return Text(title, body)
 
 
-@register(REFERRAL_FIRST_ORDER_NO_REWARD)
+@register(REFERRAL_FIRST_ORDER_NO_REWARD, inbox=True)
 def _referral_first_order_no_reward(params: Params) -> Text:
     return Text(_("%(friend)s made a first purchase") % {"friend": params["friend"]}, render_nested(params["reason"]))
 
 
-@register(REFERRAL_FIRST_ORDER_WITHDRAWN)
+@register(REFERRAL_FIRST_ORDER_WITHDRAWN, inbox=True, sample={"friend": "Li Lei", "points": 200, "pending": True})
 def _referral_first_order_withdrawn(params: Params) -> Text:
     points = int(params["points"])
     # Rows written before rewards were also taken back once available have no "pending": they were.
@@ -303,7 +309,7 @@ def _referral_first_order_withdrawn(params: Params) -> Text:
     )
 
 
-@register(REFERRAL_APPROVED)
+@register(REFERRAL_APPROVED, inbox=True)
 def _referral_approved(params: Params) -> Text:
     return Text(
         _("Your invitation of %(friend)s was approved") % {"friend": params["friend"]},
@@ -311,7 +317,7 @@ def _referral_approved(params: Params) -> Text:
     )
 
 
-@register(REFERRAL_DENIED)
+@register(REFERRAL_DENIED, inbox=True)
 def _referral_denied(params: Params) -> Text:
     return Text(
         _("Your invitation of %(friend)s earns no rewards") % {"friend": params["friend"]},
@@ -319,7 +325,7 @@ def _referral_denied(params: Params) -> Text:
     )
 
 
-@register(REFERRAL_KNOWN_EMAIL)
+@register(REFERRAL_KNOWN_EMAIL, inbox=True)
 def _referral_known_email(params: Params) -> Text:
     return Text(
         _joined(params["friend"]), _("This e-mail address was invited before, so this invitation earns no points.")

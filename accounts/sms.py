@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -73,6 +74,26 @@ def sms_deliver(*, phone: str, text: str) -> None:
         raise SmsError("the SMS backend did not take the message")
 
 
+# Client errors worth retrying: a request timeout, too many requests.
+RETRYABLE_4XX = frozenset({408, 429})
+# The longest answer read from the provider (bytes); the rest is ignored.
+ANSWER_MAX = 64 * 1024
+
+
+def _read_before(response, deadline: float) -> bytes:
+    """The answer's body, read a piece at a time (each ``read1`` returns what one socket read
+    got); raises SmsError once ``deadline`` (``time.monotonic()``) has passed."""
+    body = b""
+    while len(body) < ANSWER_MAX:
+        if time.monotonic() > deadline:
+            raise SmsError("Twilio's answer took longer than SMS_TWILIO_TIMEOUT")
+        piece = response.read1(4096)
+        if not piece:
+            break
+        body += piece
+    return body
+
+
 class TwilioBackend:
     """Twilio's Messages API: ``POST {base}/2010-04-01/Accounts/{sid}/Messages.json`` with HTTP basic
     auth (account SID, auth token) and the form fields To, From, Body.
@@ -80,7 +101,14 @@ class TwilioBackend:
     Settings: SMS_TWILIO_ACCOUNT_SID, SMS_TWILIO_AUTH_TOKEN, SMS_TWILIO_FROM (a number or a
     messaging service's sender), SMS_TWILIO_BASE_URL (default https://api.twilio.com) and
     SMS_TWILIO_TIMEOUT (seconds). Mainland numbers are sent as +86…. A non-2xx answer or a
-    network error raises SmsError.
+    network error raises SmsError; a 4xx answer other than 408 and 429 (a number Twilio
+    refuses, code 21211; bad credentials are 401) is ``permanent``: sending it again would be
+    refused again.
+
+    SMS_TWILIO_TIMEOUT bounds the whole answer, not each socket read: the body is read in
+    small pieces against a monotonic deadline, so a server that drips a byte at a time gets
+    SmsError after about the timeout (one slow read of the status line and headers is still
+    bounded only by the socket timeout; the Celery task's time limit is the last guard).
     """
 
     def __init__(self) -> None:
@@ -114,13 +142,15 @@ class TwilioBackend:
                     "Accept": "application/json",
                 },
             )
+            deadline = time.monotonic() + self.timeout
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                     status = response.status
-                    response.read()
+                    _read_before(response, deadline)
             except urllib.error.HTTPError as error:
                 detail = error.read(300).decode("utf-8", "replace")
-                raise SmsError(f"Twilio answered {error.code}: {detail}") from None
+                permanent = 400 <= error.code < 500 and error.code not in RETRYABLE_4XX
+                raise SmsError(f"Twilio answered {error.code}: {detail}", permanent=permanent) from None
             except (urllib.error.URLError, TimeoutError, OSError) as error:
                 raise SmsError(f"Twilio not reachable: {error}") from None
             if not 200 <= status < 300:

@@ -248,7 +248,7 @@ def _coupon_second_use_refused(params: Params) -> str:
     }
 
 
-@register(LOW_STOCK)
+@register(LOW_STOCK, inbox=True)
 def _low_stock(params: Params) -> Text:
     return Text(
         _("Low stock: %(name)s (%(stock)s left)") % {"name": localized(params["name"]), "stock": params["stock"]},
@@ -366,7 +366,7 @@ def _given_back(params: Params) -> str:
     return sentences(*parts)
 
 
-@register(ORDER_RECEIVED)
+@register(ORDER_RECEIVED, inbox=True)
 def _order_received(params: Params) -> Text:
     return Text(
         _title(params, _("Order #%(order)s received: %(name)s")),
@@ -374,7 +374,7 @@ def _order_received(params: Params) -> Text:
     )
 
 
-@register(ORDER_PAYMENT_DUE)
+@register(ORDER_PAYMENT_DUE, inbox=True)
 def _order_payment_due(params: Params) -> Text:
     title = _title(params, _("Order #%(order)s: one more step to pay for %(name)s"))
     if params["pay_by"]:
@@ -388,7 +388,7 @@ def _order_payment_due(params: Params) -> Text:
     return Text(title, body)
 
 
-@register(ORDER_PAID)
+@register(ORDER_PAID, inbox=True)
 def _order_paid(params: Params) -> Text:
     return Text(
         _title(params, _("Order #%(order)s paid: %(name)s")),
@@ -396,7 +396,7 @@ def _order_paid(params: Params) -> Text:
     )
 
 
-@register(ORDER_APPROVED)
+@register(ORDER_APPROVED, inbox=True)
 def _order_approved(params: Params) -> Text:
     return Text(
         _title(params, _("Order #%(order)s approved: %(name)s")),
@@ -404,13 +404,13 @@ def _order_approved(params: Params) -> Text:
     )
 
 
-@register(ORDER_REJECTED)
+@register(ORDER_REJECTED, inbox=True)
 def _order_rejected(params: Params) -> Text:
     body = _("The mall could not accept this order: %(reason)s.") % {"reason": params["reason"]}
     return Text(_title(params, _("Order #%(order)s rejected: %(name)s")), sentences(body, _given_back(params)))
 
 
-@register(ORDER_SHIPPED)
+@register(ORDER_SHIPPED, inbox=True)
 def _order_shipped(params: Params) -> Text:
     return Text(
         _title(params, _("Order #%(order)s shipped: %(name)s")),
@@ -419,7 +419,7 @@ def _order_shipped(params: Params) -> Text:
     )
 
 
-@register(ORDER_DELIVERED)
+@register(ORDER_DELIVERED, inbox=True)
 def _order_delivered(params: Params) -> Text:
     return Text(
         _title(params, _("Order #%(order)s delivered: %(name)s")),
@@ -427,7 +427,7 @@ def _order_delivered(params: Params) -> Text:
     )
 
 
-@register(ORDER_CODE_READY)
+@register(ORDER_CODE_READY, inbox=True)
 def _order_code_ready(params: Params) -> Text:
     if params["coupon"]:
         title = _title(params, _("Order #%(order)s: your coupon for %(name)s is ready"))
@@ -436,12 +436,12 @@ def _order_code_ready(params: Params) -> Text:
     return Text(title, _("Open the order to see it. Keep it to yourself: anyone who has it can use it."))
 
 
-@register(ORDER_COMPLETED)
+@register(ORDER_COMPLETED, inbox=True)
 def _order_completed(params: Params) -> Text:
     return Text(_title(params, _("Order #%(order)s completed: %(name)s")), _("All done. Enjoy!"))
 
 
-@register(ORDER_CANCELLED)
+@register(ORDER_CANCELLED, inbox=True)
 def _order_cancelled(params: Params) -> Text:
     by, reason = params["by"], params["reason"]
     if by == CANCELLED_BY_TIMEOUT:
@@ -459,7 +459,7 @@ def _order_cancelled(params: Params) -> Text:
     return Text(_title(params, _("Order #%(order)s cancelled: %(name)s")), sentences(why, _given_back(params)))
 
 
-@register(ORDER_REFUNDED)
+@register(ORDER_REFUNDED, inbox=True)
 def _order_refunded(params: Params) -> Text:
     if params["late"]:
         body = _(

@@ -52,7 +52,7 @@ def _prize_points(params: Params) -> str:
     }
 
 
-@register(PRIZE_WON)
+@register(PRIZE_WON, inbox=True)
 def _prize_won(params: Params) -> Text:
     title = _("You won %(prize)s") % {"prize": localized(params["prize"])}
     body = _(

@@ -76,13 +76,21 @@ Params = Mapping[str, Any]
 Renderer = Callable[[Params], Text]
 
 _registry: dict[str, Renderer] = {}
+# The codes sent as inbox messages (``notification_send``), and a sample of each one's
+# parameters where its app gave one: the admin's template picker lists only these.
+_inbox: dict[str, dict | None] = {}
 
 
-def register(code: str) -> Callable[[Callable[[Params], Text | str]], Renderer]:
+def register(
+    code: str, *, inbox: bool = False, sample: Params | None = None
+) -> Callable[[Callable[[Params], Text | str]], Renderer]:
     """Register a renderer for ``code`` (``"<app>.<what>"``). It may return a Text or a plain title.
 
-    Registering the same function again is harmless (a module imported twice); another
-    function for a code that is taken is a programming error.
+    ``inbox=True`` marks a code sent as an inbox message (and so by e-mail and SMS: operators
+    may write templates for it); ledger memos and nested reasons are not. ``sample`` is a
+    realistic set of its parameters (the admin's trial render and label use it until a real
+    message of the code exists). Registering the same function again is harmless (a module
+    imported twice); another function for a code that is taken is a programming error.
     """
 
     def decorator(function: Callable[[Params], Text | str]) -> Renderer:
@@ -95,6 +103,8 @@ def register(code: str) -> Callable[[Callable[[Params], Text | str]], Renderer]:
         if existing is not None and _origin(existing.__wrapped__) != _origin(function):  # type: ignore[attr-defined]
             raise ImproperlyConfigured(f"message code {code!r} is registered twice")
         _registry[code] = renderer
+        if inbox or sample is not None:
+            _inbox[code] = dict(sample) if sample is not None else None
         return renderer
 
     return decorator
@@ -110,6 +120,17 @@ def is_registered(code: str) -> bool:
 
 def codes() -> list[str]:
     return sorted(_registry)
+
+
+def inbox_codes() -> list[str]:
+    """The codes sent as inbox messages (registered with ``inbox=True``), sorted."""
+    return sorted(_inbox)
+
+
+def inbox_sample(code: str) -> dict | None:
+    """The sample parameters registered for an inbox code, None when there are none."""
+    sample = _inbox.get(code)
+    return dict(sample) if sample is not None else None
 
 
 def render(code: str, params: Params | None = None) -> Text | None:

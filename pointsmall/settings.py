@@ -276,6 +276,9 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+# Seconds one SMTP operation may block (connect, each command); unset, a hung server blocks a
+# worker forever (and its claimed delivery would be sent twice, docs/decisions/0029).
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=20.0)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Points Mall <noreply@localhost>")
 # Phone verification codes: a class with send_messages() (accounts.sms); the console one only logs them.
 SMS_BACKEND = env.str("SMS_BACKEND", default="accounts.sms.ConsoleBackend")

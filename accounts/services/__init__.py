@@ -4,6 +4,7 @@ the sign-up bonus, invite codes and referrals."""
 from accounts.services.addresses import address_create, address_delete, address_set_default, address_update
 from accounts.services.avatars import PreparedAvatar, avatar_prepare
 from accounts.services.delivery import (
+    deliveries_resend,
     deliveries_send_due,
     delivery_send,
     notification_preferences_set,
@@ -40,6 +41,7 @@ __all__ = [
     "address_set_default",
     "address_update",
     "avatar_prepare",
+    "deliveries_resend",
     "deliveries_send_due",
     "delivery_send",
     "invite_code_ensure",

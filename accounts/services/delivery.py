@@ -8,22 +8,32 @@ sweep sends whatever is due and was not (a lost task, a retry). docs/decisions/0
 from __future__ import annotations
 
 import logging
+import smtplib
+import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts import message_templates, selectors, sms
-from accounts.enums import ALWAYS_ON, DeliveryStatus, NotificationChannel, NotificationKind
+from accounts.enums import (
+    ALWAYS_ON,
+    RESENDABLE_SKIPS,
+    DeliveryReason,
+    DeliveryStatus,
+    NotificationChannel,
+    NotificationKind,
+)
 from accounts.exceptions import InvalidNotificationPreferenceError, UnsubscribeLinkInvalidError
 from accounts.models import Delivery, MessageTemplate, Notification, NotificationPreference
 from pointsmall.kernel.masking import mask_phone
@@ -34,6 +44,12 @@ logger = logging.getLogger(__name__)
 EXTERNAL_CHANNELS = frozenset({NotificationChannel.EMAIL, NotificationChannel.SMS})
 # A worker that claimed a delivery and died is presumed dead after this long; the sweep sends again.
 CLAIM_LEASE = timedelta(minutes=10)
+# The Celery time limits of one send (accounts.jobs), well inside the lease: a send that hangs
+# is killed long before its claim lapses and another worker sends the message again.
+SEND_SOFT_TIME_LIMIT = 120
+SEND_TIME_LIMIT = 150
+# How long one sweep keeps starting sends (seconds); its own time limits are a little longer.
+SWEEP_BUDGET = 240
 RETRY_CAP = timedelta(hours=1)
 UNSUBSCRIBE_SALT = "accounts.notification-unsubscribe"
 UNSUBSCRIBE_MAX_AGE = timedelta(days=180)
@@ -98,16 +114,7 @@ def deliveries_queue(*, channels_by_notification: Iterable[tuple[int, Iterable[s
     if not rows:
         return []
     ids = [delivery.pk for delivery in Delivery.objects.bulk_create(rows)]
-
-    def enqueue() -> None:
-        # Imported here: the jobs module imports the services.
-        from accounts import jobs
-
-        # A broker outage loses these nudges, not the deliveries: the sweep sends them.
-        for delivery_id in ids:
-            jobs.delivery_send.delay(delivery_id)
-
-    after_commit(enqueue)
+    after_commit(lambda: _enqueue(ids))
     return ids
 
 
@@ -162,9 +169,12 @@ def delivery_send(*, delivery_id: int) -> str:
     Claims the row first (``SELECT … FOR UPDATE SKIP LOCKED``, then status "sending" with a
     lease), so two workers, or a job run twice, never both send it; a sent, skipped or failed
     delivery is left alone. A member without a verified address (or who switched the channel
-    off since) is skipped with the reason. A failing backend counts an attempt: retried after
-    :func:`retry_delay`, failed for good after ``NOTIFICATION_DELIVERY_MAX_ATTEMPTS``. Runs
-    outside any transaction of the caller's (it talks to a mail server or an SMS provider).
+    off since) is skipped with the reason code. A failing backend counts an attempt: retried
+    after :func:`retry_delay`, failed for good (reason ``gave_up``) after
+    ``NOTIFICATION_DELIVERY_MAX_ATTEMPTS``; a permanent refusal (:func:`is_permanent`) fails at
+    once (reason ``permanent``). A sent message whose operator template failed records reason
+    ``template_fallback`` and the template's error. Runs outside any transaction of the
+    caller's (it talks to a mail server or an SMS provider).
     """
     claim = _claim(delivery_id)
     if claim is None:
@@ -172,33 +182,104 @@ def delivery_send(*, delivery_id: int) -> str:
     notification = Notification.objects.get(pk=claim.notification_id)
     reason = _skip_reason(claim, notification)
     if reason:
-        _finish(claim, status=DeliveryStatus.SKIPPED, last_error=reason, next_attempt_at=timezone.now())
+        _finish(claim, status=DeliveryStatus.SKIPPED, reason=reason, last_error="", next_attempt_at=timezone.now())
         return DeliveryStatus.SKIPPED
     try:
         if claim.channel == NotificationChannel.EMAIL:
-            _send_email(notification)
+            template_errors = _send_email(notification)
         else:
-            _send_sms(notification)
+            template_errors = _send_sms(notification)
     except Exception as error:
         now = timezone.now()
-        final = claim.attempt >= settings.NOTIFICATION_DELIVERY_MAX_ATTEMPTS
-        logger.warning("delivery %s (%s) attempt %s failed: %s", delivery_id, claim.channel, claim.attempt, error)
+        permanent = is_permanent(error)
+        final = permanent or claim.attempt >= settings.NOTIFICATION_DELIVERY_MAX_ATTEMPTS
+        logger.warning(
+            "delivery %s (%s) attempt %s failed%s: %s",
+            delivery_id,
+            claim.channel,
+            claim.attempt,
+            " for good" if permanent else "",
+            error,
+        )
         status = DeliveryStatus.FAILED if final else DeliveryStatus.PENDING
         _finish(
             claim,
             status=status,
+            reason=(DeliveryReason.PERMANENT if permanent else DeliveryReason.GAVE_UP) if final else "",
             next_attempt_at=now if final else now + retry_delay(claim.attempt),
             last_error=f"{type(error).__name__}: {error}"[:500],
         )
         return status
-    _finish(claim, status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error="")
+    note = ""
+    if template_errors:
+        note = "operator template failed: {}; sent the built-in text".format("; ".join(template_errors))
+    _finish(
+        claim,
+        status=DeliveryStatus.SENT,
+        sent_at=timezone.now(),
+        reason=DeliveryReason.TEMPLATE_FALLBACK if note else "",
+        last_error=note[:500],
+    )
     return DeliveryStatus.SENT
 
 
-def deliveries_send_due(*, limit: int = 500) -> dict[str, int]:
+def is_permanent(error: BaseException) -> bool:
+    """Whether sending the same message again is bound to be refused again: an SmsError marked
+    permanent (Twilio 4xx other than 408/429), SMTP refusing every recipient with a 5xx code
+    (``SMTPRecipientsRefused``: no such mailbox) or the message's data with a 5xx code. Anything
+    else (a network error, a 4xx "try later", bad SMTP credentials) is retried."""
+    if isinstance(error, sms.SmsError):
+        return error.permanent
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [answer[0] for answer in error.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    if isinstance(error, smtplib.SMTPDataError):
+        return 500 <= error.smtp_code < 600
+    return False
+
+
+def deliveries_resend(*, delivery_ids: Iterable[int] | None = None, failed_since: datetime | None = None) -> int:
+    """Queue failed deliveries (and those skipped for a missing address: the member may have
+    verified one since) to be sent again now, with a fresh attempt budget; returns how many.
+
+    ``delivery_ids`` picks rows (the admin's selection); ``failed_since`` picks every failed
+    row created at or after that moment (after an outage). Rows sent, pending, being sent or
+    skipped for another reason are left alone: a sent message is never sent again. Each row
+    is sent after commit (and by the sweep if that nudge is lost). Safe to call twice.
+    """
+    if delivery_ids is None and failed_since is None:
+        return 0
+    rows = Delivery.objects.filter(
+        Q(status=DeliveryStatus.FAILED) | Q(status=DeliveryStatus.SKIPPED, reason__in=RESENDABLE_SKIPS)
+    )
+    if delivery_ids is not None:
+        rows = rows.filter(pk__in=list(delivery_ids))
+    if failed_since is not None:
+        rows = rows.filter(status=DeliveryStatus.FAILED, created_at__gte=failed_since)
+    with transaction.atomic():
+        ids = list(rows.select_for_update(skip_locked=True).values_list("pk", flat=True))
+        Delivery.objects.filter(pk__in=ids).update(
+            status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=timezone.now(), reason="", last_error=""
+        )
+        after_commit(lambda: _enqueue(ids))
+    return len(ids)
+
+
+def _enqueue(ids: list[int]) -> None:
+    # Imported here: the jobs module imports the services.
+    from accounts import jobs
+
+    # A broker outage loses these nudges, not the deliveries: the sweep sends them.
+    for delivery_id in ids:
+        jobs.delivery_send.delay(delivery_id)
+
+
+def deliveries_send_due(*, limit: int = 500, budget: float = SWEEP_BUDGET) -> dict[str, int]:
     """Send the deliveries that are due (a retry, a lost task, a lapsed claim), oldest first,
-    at most ``limit``; returns ``{status: count}`` of what they became. Safe to run twice and
-    on several workers (each delivery is claimed)."""
+    at most ``limit``, starting no send after ``budget`` seconds (the rest waits for the next
+    run); returns ``{status: count}`` of what they became. Safe to run twice and on several
+    workers (each delivery is claimed)."""
+    stop_at = time.monotonic() + budget
     ids = list(
         Delivery.objects.filter(
             status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING], next_attempt_at__lte=timezone.now()
@@ -208,20 +289,23 @@ def deliveries_send_due(*, limit: int = 500) -> dict[str, int]:
     )
     report: dict[str, int] = {}
     for delivery_id in ids:
+        if time.monotonic() > stop_at:
+            break
         status = delivery_send(delivery_id=delivery_id)
         report[status] = report.get(status, 0) + 1
     return report
 
 
 def _skip_reason(claim: _Claim, notification: Notification) -> str:
+    """The DeliveryReason code why this delivery is not sent, "" to send it."""
     email, phone = selectors.member_contact(user_id=claim.user_id)
     if claim.channel == NotificationChannel.EMAIL and email is None:
-        return "the member has no verified e-mail address"
+        return DeliveryReason.NO_EMAIL
     if claim.channel == NotificationChannel.SMS and phone is None:
-        return "the member has no verified phone number"
+        return DeliveryReason.NO_PHONE
     channels = selectors.notification_channels(user_ids=[claim.user_id], kind=notification.kind)[claim.user_id]
     if claim.channel not in channels:
-        return "the member switched this channel off for this kind"
+        return DeliveryReason.SWITCHED_OFF
     return ""
 
 
@@ -235,6 +319,8 @@ class RenderedMessage:
     html: str
     sms: str
     unsubscribe_url: str
+    # Operator template fields that failed and were replaced by the built-in text: {field: error}.
+    template_errors: Mapping[str, str] = field(default_factory=dict)
 
 
 def _absolute(path: str) -> str:
@@ -300,18 +386,26 @@ def message_render(notification: Notification) -> RenderedMessage:
             else None
         )
 
-        def text_of(field: str, default: str) -> str:
-            source = getattr(template, field, "") if template else ""
+        template_errors: dict[str, str] = {}
+
+        def text_of(name: str, default: str) -> str:
+            source = getattr(template, name, "") if template else ""
             if not source:
                 return default
             try:
-                return message_templates.render_text(source, context, max_chars=message_templates.MAX_CHARS[field])
-            except message_templates.TemplateTextError:
+                return message_templates.render_text(source, context, max_chars=message_templates.MAX_CHARS[name])
+            except message_templates.TemplateTextError as error:
                 # Checked when saved; one that still fails (a parameter it cannot take, a text
-                # too long for these parameters) never blocks the message.
-                logger.exception(
-                    "message template %s/%s %s does not render", notification.message_code, language, field
+                # too long for these parameters) never blocks the message: the built-in text
+                # is sent and the delivery records why (reason template_fallback).
+                logger.warning(
+                    "message template %s/%s %s does not render, sending the built-in text: %s",
+                    notification.message_code,
+                    language,
+                    name,
+                    error,
                 )
+                template_errors[name] = str(error)
                 return default
 
         subject = _one_line(text_of("email_subject", context["title"]))
@@ -340,10 +434,12 @@ def message_render(notification: Notification) -> RenderedMessage:
             html=render_to_string("accounts/email/notification.html", layout),
             sms=_fit(prefix, sms_text, context["link"], SMS_MAX),
             unsubscribe_url=unsubscribe_url,
+            template_errors=template_errors,
         )
 
 
-def _send_email(notification: Notification) -> None:
+def _send_email(notification: Notification) -> list[str]:
+    """Send the e-mail; returns what failed in the operator's template (the built-in text went)."""
     rendered = message_render(notification)
     headers = {}
     if rendered.unsubscribe_url:
@@ -360,15 +456,22 @@ def _send_email(notification: Notification) -> None:
     message.attach_alternative(rendered.html, "text/html")
     if message.send(fail_silently=False) != 1:
         raise RuntimeError("the e-mail backend did not take the message")
+    return _errors_of(rendered, ("email_subject", "email_body"))
 
 
-def _send_sms(notification: Notification) -> None:
+def _errors_of(rendered: RenderedMessage, names: tuple[str, ...]) -> list[str]:
+    return [f"{name}: {rendered.template_errors[name]}" for name in names if name in rendered.template_errors]
+
+
+def _send_sms(notification: Notification) -> list[str]:
+    """Send the SMS; returns what failed in the operator's template (the built-in text went)."""
     rendered = message_render(notification)
     phone = notification.user.phone
     if not phone:
         raise sms.SmsError("the member has no phone number")
     logger.info("SMS for notification %s to %s", notification.pk, mask_phone(phone))
     sms.sms_deliver(phone=phone, text=rendered.sms)
+    return _errors_of(rendered, ("sms_text",))
 
 
 # --- Unsubscribing -------------------------------------------------------------------------

@@ -25,13 +25,13 @@ def feedback_reply(*, feedback_id: int, category: str, status: str, reply: str) 
     return Notice(FEEDBACK_REPLY, {"feedback": feedback_id, "category": category, "status": status, "reply": reply})
 
 
-@register(ANNOUNCEMENT)
+@register(ANNOUNCEMENT, inbox=True, sample={"title": {"zh": "本周末积分翻倍", "en": "Double points this weekend"}})
 def _announcement(params: Params) -> Text:
     title = localized(params["title"])
     return Text(_("Announcement: %(title)s") % {"title": title}, _("Open the announcement to read it."))
 
 
-@register(FEEDBACK_REPLY)
+@register(FEEDBACK_REPLY, inbox=True)
 def _feedback_reply(params: Params) -> Text:
     category = FeedbackCategory(params["category"]).label
     status = FeedbackStatus(params["status"]).label

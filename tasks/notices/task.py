@@ -42,7 +42,7 @@ def task_available(*, task) -> Notice:
     return Notice(TASK_AVAILABLE, {"task": _task_name(task), "points": task.reward_points})
 
 
-@register(TASK_AVAILABLE)
+@register(TASK_AVAILABLE, inbox=True)
 def _task_available(params: Params) -> Text:
     points = int(params["points"])
     return Text(

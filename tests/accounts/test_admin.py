@@ -45,6 +45,7 @@ def test_operators_manage_members_but_only_look_at_and_review_referrals(db):
         "delete_emailproviderrule",
     } | {
         "view_delivery",
+        "resend_delivery",
         "view_notificationpreference",
         "view_messagetemplate",
         "add_messagetemplate",
