@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping, Sized
+from collections.abc import Callable, Iterable, Mapping, Sized
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.template import Context, Engine, Library, TemplateSyntaxError, defaultfilters, defaulttags
 from django.utils.translation import gettext as _
@@ -74,7 +74,7 @@ def _bounded_filter(name: str, func: Callable) -> Callable:
                     _("the filter %(name)s takes a width of at most %(max)s") % {"name": name, "max": WIDTH_MAX}
                 )
         if name == "join" and args and isinstance(value, Sized) and not isinstance(value, str):
-            items = list(value)
+            items = list(cast(Iterable[Any], value))
             estimate = len(str(args[0])) * max(len(items) - 1, 0) + sum(len(str(item)) for item in items)
             if estimate > FILTER_MAX:
                 raise _too_long(_("the filter %(name)s") % {"name": name}, FILTER_MAX)
@@ -111,7 +111,8 @@ class _CountedSequence:
 
 def _do_for(parser, token):
     node = defaulttags.do_for(parser, token)
-    node.sequence = _CountedSequence(node.sequence)
+    # Django resolves ``node.sequence`` by duck typing: anything with resolve() will do.
+    node.sequence = _CountedSequence(node.sequence)  # type: ignore[assignment]
     return node
 
 
