@@ -219,6 +219,8 @@ AWARD_NONE = "points.award_none"
 AWARD_SWITCHED_OFF = "points.award_switched_off"
 SIGNUP_NEEDS_EMAIL = "points.signup_needs_email"
 SIGNUP_ALREADY_GIVEN = "points.signup_already_given"
+# What an operator's manual credit was for, inside the points-earned message: their own words.
+ADJUSTMENT = "points.adjustment"
 
 
 def purchase(*, order: str) -> Notice:
@@ -300,6 +302,11 @@ def _award_switched_off(params: Params) -> str:
 @register(SIGNUP_NEEDS_EMAIL)
 def _signup_needs_email(params: Params) -> str:
     return _("A verified e-mail address is needed for the sign-up bonus.")
+
+
+@register(ADJUSTMENT)
+def _adjustment(params: Params) -> str:
+    return _("Added by the mall: %(reason)s") % {"reason": params["reason"]}
 
 
 @register(SIGNUP_ALREADY_GIVEN)

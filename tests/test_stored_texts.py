@@ -90,6 +90,14 @@ NOTICES = [
         "",
     ),
     (
+        "points.adjustment",
+        {"reason": "Goodwill 补偿"},
+        "Added by the mall: Goodwill 补偿",
+        "",
+        "商城补发：Goodwill 补偿",
+        "",
+    ),
+    (
         "points.signup_already_given",
         {},
         "The sign-up bonus was already given to this e-mail address or phone.",

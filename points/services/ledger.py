@@ -389,7 +389,8 @@ def points_adjust(
             source=EntryKind.ADJUST.value,
             pending=False,
             available_at=now,
-            memo={},
+            # The reason the operator gave, as the member sees it in their history.
+            memo=notices.nested(notices.ADJUSTMENT, {"reason": reason[:200]}),
         )
     else:
         _core.take_fifo(account, entry, -amount, now)

@@ -110,7 +110,7 @@ def test_an_operators_large_adjustment_is_told_a_deduction_is_not(member):
     )
     assert read(earned_messages(member)[0]) == (
         "You earned 1000 points",
-        "They are in your balance now. Spend them in the mall.",
+        "For: Added by the mall: Goodwill\nThey are in your balance now. Spend them in the mall.",
     )
     points_services.points_adjust(
         user_id=member.pk, amount=-900, reason="Correction", actor_id=operator.pk, idempotency_key="adj-2"
