@@ -25,8 +25,9 @@ class PrivatePagesMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             if response.has_header("Cache-Control"):
-                # Keep the view's max-age, but never let a member's page become shareable.
-                patch_cache_control(response, private=True, public=False)
+                # Keep the view's max-age, but never let a member's page become shareable
+                # (``private`` drops a ``public``; ``public=False`` would add a bogus directive).
+                patch_cache_control(response, private=True)
             else:
                 patch_cache_control(response, private=True, no_store=True)
             patch_vary_headers(response, ("Cookie",))

@@ -284,9 +284,11 @@ def tier_status(*, user_id: int) -> TierStatus | None:
 def tier_member_ids(*, codes: list[str] | None = None, now: datetime | None = None) -> list[int]:
     """The user ids of active members whose enjoyed tier (``member_tier``: earned, entry tier
     when none is set, or a higher trial running at ``now``) is one of ``codes``; every active
-    member's id when ``codes`` is None. For fan-outs (announcements to chosen tiers). One query."""
+    member's id when ``codes`` is None. For fan-outs (announcements to chosen tiers), so staff
+    accounts (``is_staff``, superusers included) are never in it: they are not the audience,
+    as the dashboard's sign-ups leave them out too. One query."""
     now = now or timezone.now()
-    accounts = Account.objects.filter(user__is_active=True)
+    accounts = Account.objects.filter(user__is_active=True, user__is_staff=False, user__is_superuser=False)
     if codes is not None:
         tiers = ladder()
         if not tiers:

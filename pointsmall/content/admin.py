@@ -6,6 +6,8 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -26,6 +28,12 @@ def _window_check(form: forms.ModelForm, data: dict[str, Any]) -> None:
     starts, ends = data.get("starts_at"), data.get("ends_at")
     if starts and ends and ends <= starts:
         form.add_error("ends_at", _("It must end after it starts."))
+
+
+def _start_now(form: forms.ModelForm) -> None:
+    # An add form starts now: saved untouched, the announcement (or banner) shows at once.
+    if form.instance.pk is None and "starts_at" in form.fields:
+        form.fields["starts_at"].initial = timezone.now
 
 
 class AnnouncementForm(forms.ModelForm):
@@ -51,6 +59,7 @@ class AnnouncementForm(forms.ModelForm):
         tiers = self.fields["tiers"]
         assert isinstance(tiers, forms.MultipleChoiceField)
         tiers.choices = points_selectors.tier_choices()
+        _start_now(self)
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -117,6 +126,7 @@ class BannerForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.prepared: images.PreparedPicture | None = None
+        _start_now(self)
 
     def clean_link(self) -> str:
         try:
@@ -233,7 +243,7 @@ class FeedbackAdmin(SimpleHistoryAdmin):
             return "—"
         return format_html(
             '<a href="{0}" target="_blank" rel="noopener"><img src="{0}" alt="" class="pm-review-photo"></a>',
-            obj.screenshot.url,
+            reverse("feedback_screenshot", args=[obj.pk]),
         )
 
     def save_model(self, request, obj: Feedback, form, change: bool) -> None:

@@ -55,6 +55,17 @@ class FeedbackForm(forms.Form):
         self.request = request
         super().__init__(*args, **kwargs)
 
+    @property
+    def screenshot_lost(self) -> bool:
+        """The form came back with a mistake elsewhere and a screenshot had been sent: a browser
+        can't refill a file input, so the page asks the member to attach it again."""
+        return (
+            self.is_bound
+            and bool(self.errors)
+            and bool(self.files.get("screenshot"))
+            and "screenshot" not in self.errors
+        )
+
     def clean_text(self) -> str:
         text = self.cleaned_data["text"]
         if len(text) < FEEDBACK_TEXT_MIN:

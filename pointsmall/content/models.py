@@ -13,6 +13,7 @@ from simple_history.models import HistoricalRecords
 from points.validators import SMALL_INT_MAX, validate_operator_text
 from pointsmall.content import rules
 from pointsmall.content.enums import FeedbackCategory, FeedbackStatus
+from pointsmall.content.storage import private_storage
 from pointsmall.kernel.language import pick_language
 
 ANNOUNCEMENT_BODY_MAX = 5000
@@ -142,7 +143,8 @@ class Feedback(models.Model):
     )
     category = models.CharField(_("category"), max_length=20, choices=FeedbackCategory.choices)
     text = models.TextField(_("text"), max_length=FEEDBACK_TEXT_MAX)
-    screenshot = models.ImageField(_("screenshot"), upload_to="feedback/%Y/%m/", blank=True)
+    # Private: outside MEDIA_ROOT, served only by views.feedback_screenshot (member or staff).
+    screenshot = models.ImageField(_("screenshot"), upload_to="feedback/%Y/%m/", storage=private_storage, blank=True)
     contact = models.CharField(_("contact"), max_length=CONTACT_MAX, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=FeedbackStatus.choices, default=FeedbackStatus.NEW)
     reply = models.TextField(_("reply"), blank=True, max_length=FEEDBACK_REPLY_MAX)

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from points import selectors as points_selectors
 from pointsmall.content import rules
-from pointsmall.content.exceptions import AnnouncementNotFoundError
+from pointsmall.content.exceptions import AnnouncementNotFoundError, FeedbackNotFoundError
 from pointsmall.content.models import Announcement, Banner, Feedback
 
 HOME_ANNOUNCEMENTS = 5
@@ -126,7 +127,7 @@ def feedback_of_member(*, member_id: int) -> list[FeedbackView]:
             text=f.text,
             status=f.status,
             status_label=f.get_status_display(),
-            screenshot_url=f.screenshot.url if f.screenshot else "",
+            screenshot_url=reverse("feedback_screenshot", args=[f.pk]) if f.screenshot else "",
             contact=f.contact,
             reply=f.reply if f.reply_version else "",
             replied_at=f.replied_at,
@@ -134,3 +135,28 @@ def feedback_of_member(*, member_id: int) -> list[FeedbackView]:
         )
         for f in Feedback.objects.filter(member_id=member_id).order_by("-created_at", "-pk")[:50]
     ]
+
+
+# The formats services.feedback_submit stores (images._prepare), by the extension it gives them.
+SCREENSHOT_TYPES = {"jpg": "image/jpeg", "webp": "image/webp"}
+
+
+@dataclass(frozen=True)
+class ScreenshotFile:
+    name: str  # in the private storage (storage.private_storage)
+    content_type: str
+
+
+def feedback_screenshot(*, feedback_id: int, user_id: int, staff_may_view: bool) -> ScreenshotFile:
+    """The stored screenshot of one feedback, for the member who sent it or, when
+    ``staff_may_view`` (staff with the content.view_feedback permission), for an operator.
+    Raises FeedbackNotFoundError for anyone else, for a feedback without a screenshot and for a
+    stored format we do not serve: the same answer whether the feedback exists or not."""
+    feedback = Feedback.objects.filter(pk=feedback_id).only("member_id", "screenshot").first()
+    if feedback is None or not (staff_may_view or feedback.member_id == user_id):
+        raise FeedbackNotFoundError()
+    name = feedback.screenshot.name or ""
+    content_type = SCREENSHOT_TYPES.get(name.rsplit(".", 1)[-1].lower()) if name else None
+    if content_type is None:
+        raise FeedbackNotFoundError()
+    return ScreenshotFile(name=name, content_type=content_type)

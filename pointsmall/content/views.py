@@ -6,14 +6,20 @@ from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from pointsmall.content import rate, selectors, services
-from pointsmall.content.exceptions import AnnouncementNotFoundError, FeedbackRateLimitedError
+from pointsmall.content.exceptions import (
+    AnnouncementNotFoundError,
+    FeedbackNotFoundError,
+    FeedbackRateLimitedError,
+)
 from pointsmall.content.forms import FeedbackForm
+from pointsmall.content.storage import private_storage
 from pointsmall.kernel.errors import DomainError, error_response, form_error
 
 
@@ -56,3 +62,23 @@ def feedback(request: HttpRequest) -> HttpResponse:
                 return redirect("feedback")
     feedback_list = selectors.feedback_of_member(member_id=member_id)
     return render(request, "content/feedback.html", {"form": form, "feedback_list": feedback_list})
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def feedback_screenshot(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """A feedback screenshot, for the member who sent it or staff allowed to view feedback; a
+    404 for anyone else (it may show a balance, an address, a phone number)."""
+    user = request.user
+    staff_may_view = user.is_staff and user.has_perm("content.view_feedback")
+    try:
+        shot = selectors.feedback_screenshot(feedback_id=pk, user_id=cast(int, user.pk), staff_may_view=staff_may_view)
+        stored = private_storage().open(shot.name, "rb")
+    except (FeedbackNotFoundError, FileNotFoundError):
+        raise Http404 from None
+    response = FileResponse(stored, content_type=shot.content_type)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = "inline"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response

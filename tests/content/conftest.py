@@ -20,6 +20,14 @@ def _fresh_rate_limits():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def private_root(settings, tmp_path_factory):
+    """Feedback screenshots land in a per-test private folder, apart from MEDIA_ROOT."""
+    root = tmp_path_factory.mktemp("private_media")
+    settings.PRIVATE_MEDIA_ROOT = root
+    return root
+
+
 @pytest.fixture
 def tiers(db) -> list[str]:
     """The tier codes, lowest first (the migrations' default ladder)."""

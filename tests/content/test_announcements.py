@@ -261,3 +261,39 @@ def test_the_admin_refuses_an_end_before_the_start_and_writes_nothing(admin_clie
     assert response.status_code == 200
     assert "It must end after it starts." in response.content.decode()
     assert not Announcement.objects.exists()
+
+
+def test_staff_accounts_are_not_in_an_announcements_audience(tiers):
+    member = MemberFactory()
+    staff = MemberFactory(is_staff=True)
+    superuser = MemberFactory(is_superuser=True)
+    for_everyone = announce(starts_at=NOW)
+    for_the_entry_tier = announce(starts_at=NOW, tiers=[tiers[0]])
+
+    services.announcements_publish(now=NOW + timedelta(minutes=1))
+
+    assert [row[0] for row in inbox()] == [member.pk, member.pk]
+    assert not Notification.objects.filter(user__in=[staff, superuser]).exists()
+    assert {for_everyone.pk, for_the_entry_tier.pk} == set(
+        Announcement.objects.filter(published_at__isnull=False).values_list("pk", flat=True)
+    )
+
+
+def test_the_add_form_starts_now_so_saving_it_untouched_publishes_now(admin_client):
+    page = admin_client.get(reverse("admin:content_announcement_add"))
+    starts = page.context["adminform"].form["starts_at"].value()
+    assert starts is not None and abs(timezone.now() - starts) < timedelta(minutes=1)
+
+    # What the page shows is what it posts back: the operator touched neither field.
+    local = timezone.localtime(starts)
+    fields = announcement_form(starts_at_0=local.strftime("%Y-%m-%d"), starts_at_1=local.strftime("%H:%M:%S"))
+    assert admin_client.post(reverse("admin:content_announcement_add"), fields).status_code == 302
+    announcement = Announcement.objects.get()
+    assert announcement.starts_at <= timezone.now()
+    assert selectors.announcements_for(user_id=None)[0].id == announcement.pk
+
+
+def test_the_change_form_keeps_the_saved_start(admin_client):
+    announcement = announce(starts_at=NOW)
+    page = admin_client.get(reverse("admin:content_announcement_change", args=[announcement.pk]))
+    assert page.context["adminform"].form["starts_at"].value() == NOW

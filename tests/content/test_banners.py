@@ -118,3 +118,8 @@ def test_the_admin_refuses_a_bad_link_and_writes_nothing(admin_client, tmp_path)
     assert "Enter a path on this site (like /mall/) or an https:// address." in response.content.decode()
     assert not Banner.objects.exists()
     assert files_under(tmp_path) == []
+
+
+def test_the_banner_add_form_starts_now(admin_client):
+    starts = admin_client.get(reverse("admin:content_banner_add")).context["adminform"].form["starts_at"].value()
+    assert starts is not None and abs(timezone.now() - starts) < timedelta(minutes=1)

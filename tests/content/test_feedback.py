@@ -5,10 +5,11 @@ operator's reply reaching the inbox (a sent reply is corrected, never withdrawn)
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from accounts.models import Notification
-from pointsmall.content import selectors, services
+from pointsmall.content import images, selectors, services
 from pointsmall.content.enums import FeedbackCategory, FeedbackStatus
 from pointsmall.content.exceptions import FeedbackReplyWithdrawalError, InvalidFeedbackError, InvalidFeedbackReplyError
 from pointsmall.content.models import Feedback
@@ -31,7 +32,7 @@ def post(client, **fields):
     return client.post(URL, data)
 
 
-def test_a_member_sends_feedback_with_a_screenshot(member_client, member, media_root):
+def test_a_member_sends_feedback_with_a_screenshot(member_client, member, media_root, private_root):
     response = post(member_client, screenshot=upload(png((900, 1600))), contact="member@example.com")
 
     assert response.status_code == 302
@@ -40,18 +41,20 @@ def test_a_member_sends_feedback_with_a_screenshot(member_client, member, media_
     assert feedback.text == "The check-in button does nothing."
     assert feedback.contact == "member@example.com"
     assert feedback.screenshot.name.endswith(".jpg")
-    assert len(files_under(media_root)) == 1
+    assert len(files_under(private_root)) == 1
+    assert files_under(media_root) == []  # nothing under MEDIA_URL: no public address
     page = member_client.get(URL).content.decode()
     assert "The check-in button does nothing." in page
+    assert reverse("feedback_screenshot", args=[feedback.pk]) in page
 
 
-def test_a_bad_screenshot_is_refused_and_nothing_is_written(member_client, media_root):
+def test_a_bad_screenshot_is_refused_and_nothing_is_written(member_client, private_root):
     response = post(member_client, screenshot=upload(b"<?php echo 1; ?>", "shot.png"))
 
     assert response.status_code == 200
     assert "This file is not an image we can use." in response.content.decode()
     assert not Feedback.objects.exists()
-    assert files_under(media_root) == []
+    assert files_under(private_root) == []
 
 
 @pytest.mark.parametrize("text", ["abc", "    ", "\u200b\u200b\u200b\u200b\u200b\u200b"])
@@ -122,7 +125,7 @@ def test_posting_is_rate_limited_per_member_with_a_429(member_client, settings):
     assert list(Feedback.objects.order_by("pk").values_list("text", flat=True)) == ["First message", "Second message"]
 
 
-def test_the_rate_counts_each_member_separately(client, settings, media_root):
+def test_the_rate_counts_each_member_separately(client, settings, private_root):
     settings.FEEDBACK_RATE_LIMIT = "1/h"
     first, second = MemberFactory(), MemberFactory()
     client.force_login(first)
@@ -159,24 +162,24 @@ def test_only_accepted_feedback_counts_toward_the_rate(member_client, settings):
 UPLOAD_LIMITED = "You have uploaded many pictures in a short time. Try again in"
 
 
-def test_a_refused_post_does_not_spend_the_screenshot_upload(member_client, settings, media_root):
+def test_a_refused_post_does_not_spend_the_screenshot_upload(member_client, settings, private_root):
     settings.UPLOAD_RATE_LIMIT = "1/h"
     for fields in ({"text": "abc"}, {"contact": "not a contact"}, {"category": "nope"}):
         response = post(member_client, screenshot=upload(), **fields)
         assert response.status_code == 200
         assert UPLOAD_LIMITED not in response.content.decode()
-    assert files_under(media_root) == []
+    assert files_under(private_root) == []
 
     assert post(member_client, screenshot=upload()).status_code == 302
-    assert len(files_under(media_root)) == 1
+    assert len(files_under(private_root)) == 1
     # The budget itself still counts: the accepted screenshot used the only upload of the hour.
     response = post(member_client, text="Another message", screenshot=upload())
     assert response.status_code == 200
     assert UPLOAD_LIMITED in response.content.decode()
-    assert Feedback.objects.count() == 1 and len(files_under(media_root)) == 1
+    assert Feedback.objects.count() == 1 and len(files_under(private_root)) == 1
 
 
-def test_a_refused_screenshot_counts_as_an_upload(member_client, settings, media_root):
+def test_a_refused_screenshot_counts_as_an_upload(member_client, settings, private_root):
     # The picture was decoded: that is what the upload budget bounds (accounts.uploads.rate).
     settings.UPLOAD_RATE_LIMIT = "1/h"
     assert post(member_client, screenshot=upload(b"<?php echo 1; ?>", "shot.png")).status_code == 200
@@ -185,7 +188,93 @@ def test_a_refused_screenshot_counts_as_an_upload(member_client, settings, media
 
     assert response.status_code == 200
     assert UPLOAD_LIMITED in response.content.decode()
-    assert not Feedback.objects.exists() and files_under(media_root) == []
+    assert not Feedback.objects.exists() and files_under(private_root) == []
+
+
+# --- the screenshot is private -------------------------------------------------------------------
+
+
+def shot_url(feedback_id: int) -> str:
+    return reverse("feedback_screenshot", args=[feedback_id])
+
+
+@pytest.fixture
+def sent_shot(member, private_root) -> Feedback:
+    shot = images.screenshot_prepare(upload=upload(png((400, 700))))
+    feedback_id = services.feedback_submit(member_id=member.pk, category="bug", text="My balance!", screenshot=shot)
+    return Feedback.objects.get(pk=feedback_id)
+
+
+def test_the_member_sees_their_screenshot_privately(member_client, sent_shot, private_root):
+    response = member_client.get(shot_url(sent_shot.pk))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/jpeg"
+    assert {d.strip() for d in response["Cache-Control"].split(",")} == {"private", "no-store"}
+    assert response["X-Content-Type-Options"] == "nosniff"
+    stored = private_root / sent_shot.screenshot.name
+    assert b"".join(response.streaming_content) == stored.read_bytes()
+
+
+def test_the_screenshot_has_no_public_address(media_root, sent_shot, private_root):
+    # Nothing under MEDIA_ROOT, which the web server serves at MEDIA_URL to anyone with the link.
+    assert files_under(media_root) == []
+    assert files_under(private_root) == [sent_shot.screenshot.name]
+    with pytest.raises(ValueError, match="no public URL"):
+        sent_shot.screenshot.url  # noqa: B018
+
+
+def test_another_member_gets_404_for_a_screenshot(client, sent_shot, other_member):
+    client.force_login(other_member)
+    assert client.get(shot_url(sent_shot.pk)).status_code == 404
+    assert client.get(shot_url(sent_shot.pk + 1000)).status_code == 404  # the same answer
+
+
+def test_a_visitor_is_sent_to_sign_in_for_a_screenshot(client, sent_shot):
+    client.logout()
+    response = client.get(shot_url(sent_shot.pk))
+    assert response.status_code == 302
+    assert reverse("account_login") in response["Location"]
+
+
+def test_staff_without_the_feedback_permission_gets_404(client, sent_shot):
+    clerk = MemberFactory(is_staff=True)
+    client.force_login(clerk)
+    assert client.get(shot_url(sent_shot.pk)).status_code == 404
+
+
+def test_staff_allowed_to_view_feedback_see_the_screenshot(client, sent_shot):
+    clerk = MemberFactory(is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="view_feedback", content_type__app_label="content"))
+    client.force_login(clerk)
+    assert client.get(shot_url(sent_shot.pk)).status_code == 200
+
+
+def test_a_feedback_without_a_screenshot_is_404(member_client, member):
+    feedback_id = services.feedback_submit(member_id=member.pk, category="bug", text="No picture here")
+    assert member_client.get(shot_url(feedback_id)).status_code == 404
+
+
+def test_the_admin_shows_the_screenshot_through_the_private_view(admin_client, sent_shot):
+    page = admin_client.get(reverse("admin:content_feedback_change", args=[sent_shot.pk])).content.decode()
+    assert f'src="{shot_url(sent_shot.pk)}"' in page
+    assert admin_client.get(shot_url(sent_shot.pk)).status_code == 200
+
+
+def test_a_refused_post_asks_to_attach_the_screenshot_again(member_client):
+    response = post(member_client, contact="not-a-contact", screenshot=upload())
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'data-testid="feedback-reattach"' in page
+    assert "Attach your screenshot again" in page
+    assert not Feedback.objects.exists()
+
+
+def test_a_refused_post_without_a_screenshot_says_nothing_about_one(member_client):
+    page = post(member_client, contact="not-a-contact").content.decode()
+    assert 'data-testid="feedback-reattach"' not in page
+    assert 'data-testid="feedback-reattach"' not in member_client.get(URL).content.decode()
 
 
 # --- replies ------------------------------------------------------------------------------------

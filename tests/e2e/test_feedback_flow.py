@@ -30,6 +30,7 @@ def test_a_member_sends_feedback_with_a_screenshot_and_reads_the_reply(
     make_page, login, shot, transactional_db, tmp_path, settings
 ):
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private_media"
     member = MemberFactory(display_name="小明 Ming")
     operator = StaffFactory()
     now = timezone.now()
@@ -64,6 +65,14 @@ def test_a_member_sends_feedback_with_a_screenshot_and_reads_the_reply(
         form = page.get_by_test_id("feedback-form")
         form.locator("select[name=category]").select_option("bug")
         form.locator("textarea[name=text]").fill(f"The check-in button does nothing ({width} px).")
+        picker = form.get_by_test_id("file-pick-name")
+        expect(picker).to_have_text("No file chosen")  # the page's words, not the browser's
+        form.locator("input[name=screenshot]").set_input_files(str(screenshot))
+        expect(picker).to_have_text("screen.png")
+        form.locator("input[name=contact]").fill("not-a-contact")
+        page.get_by_test_id("feedback-send").click()
+        # A browser can't refill a file input: the page says so.
+        expect(page.get_by_test_id("feedback-reattach")).to_be_visible()
         form.locator("input[name=screenshot]").set_input_files(str(screenshot))
         form.locator("input[name=contact]").fill("ming@example.com")
         shot(page, f"feedback-form-{width}")
@@ -73,6 +82,11 @@ def test_a_member_sends_feedback_with_a_screenshot_and_reads_the_reply(
         expect(item).to_contain_text(f"({width} px)")
         expect(item.get_by_test_id("feedback-status")).to_have_text("New")
         expect(item.locator(".fb-shot img")).to_be_visible()
+        # Served by the private view to its member only (not under /media/).
+        src = item.locator(".fb-shot img").get_attribute("src")
+        assert src is not None and not src.startswith(settings.MEDIA_URL)
+        answer = page.request.get(src)
+        assert (answer.status, answer.headers["content-type"]) == (200, "image/jpeg")
 
         feedback = Feedback.objects.filter(member=member).latest("pk")
         assert feedback.screenshot.name.endswith(".jpg")
