@@ -6,6 +6,7 @@ Read-only where services own the writes; referrals are reviewed with approve/den
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from django import forms
 from django.conf import settings
@@ -15,7 +16,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.utils import translation
-from django.utils.text import format_lazy
+from django.utils.text import Truncator, format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
@@ -515,9 +516,14 @@ def _sample_context(message_code: str, language: str) -> dict:
         }
 
 
+# How much of a message's body the picker shows after a title several codes share.
+PICKER_BODY_CHARS = 40
+
+
 def _code_choices() -> list[tuple[str, str]]:
     """The message codes sent as inbox messages, each labelled with its title (rendered from the
-    last real message's parameters, else its sample) and the code."""
+    last real message's parameters, else its sample) and the code; a title several codes share
+    is followed by the start of each one's body."""
     codes = notices.inbox_codes()
     last = dict(
         Notification.objects.filter(message_code__in=codes)
@@ -525,13 +531,23 @@ def _code_choices() -> list[tuple[str, str]]:
         .distinct("message_code")
         .values_list("message_code", "params")
     )
-    choices = []
+    texts = {}
     for code in codes:
         params = last.get(code)
         if params is None:
             params = notices.inbox_sample(code)
-        text = notices.render(code, params) if params is not None else None
-        choices.append((code, f"{text.title} ({code})" if text else code))
+        texts[code] = notices.render(code, params) if params is not None else None
+    titles = Counter(text.title for text in texts.values() if text)
+    choices = []
+    for code, text in texts.items():
+        if not text:
+            choices.append((code, code))
+            continue
+        label = text.title
+        if titles[label] > 1 and text.body:
+            # Several codes open alike ("Your friend Li Lei joined"): their first words tell them apart.
+            label = f"{label} – {Truncator(' '.join(text.body.split())).chars(PICKER_BODY_CHARS)}"
+        choices.append((code, f"{label} ({code})"))
     return choices
 
 

@@ -3,8 +3,10 @@
 A separate ``Engine``: no loaders (nothing to include or extend), no libraries to ``{% load %}``,
 and only the harmless built-in tags and filters: ``{% debug %}`` (which prints the server's
 modules), ``{% load %}``, ``{% url %}``, ``{% csrf_token %}`` and the loader tags are left
-out. The context holds only the message's own values (see :data:`CONTEXT_NAMES`). Output is
-plain text (autoescape off): the e-mail's HTML part escapes it when it places it in its layout.
+out, and so are ``{% autoescape %}`` and the ``safe`` and ``safeseq`` filters (nothing an
+operator writes may switch HTML escaping off). The context holds only the message's own
+values (see :data:`CONTEXT_NAMES`). Output is plain text (autoescape off): the e-mail's HTML
+part escapes it when it places it in its layout.
 
 Size is bounded too (an operator's ``{{ title|ljust:"5000000" }}`` or nested loops must not
 render megabytes in a worker): each field's output is capped (:data:`MAX_CHARS`); a filter
@@ -22,7 +24,9 @@ text, so ``{{ params.clear }}`` renders nothing and changes nothing (the review 
 emptied the parameters shared by the subject, text and SMS renderings).
 
 Syntax errors are explained in the operator's language for the common cases (an unknown or
-misplaced tag, an unclosed tag, an unknown filter; :func:`syntax_error_text`), with Django's own
+misplaced tag, an unclosed tag, an unknown filter, a name beginning with an underscore, an
+unreadable expression, an empty tag, a filter given the wrong number of arguments;
+:func:`syntax_error_text`), with Django's own
 text inside a translated frame otherwise, and never suggest ``{% load %}`` (not available here).
 
 This module is also the ``builtins`` library of that engine (``register`` below).
@@ -39,12 +43,16 @@ from typing import Any, cast
 
 from django.template import Context, Engine, Library, TemplateSyntaxError, defaultfilters, defaulttags
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.exceptions import TemplateTextError
 
 # The names every template can use, besides the message's own parameters.
 CONTEXT_NAMES = ("title", "body", "link", "mall_name", "member_name", "params")
-_UNSAFE_TAGS = {"debug", "load", "url", "csrf_token", "templatetag", "resetcycle", "lorem"}
+_UNSAFE_TAGS = {"debug", "load", "url", "csrf_token", "templatetag", "resetcycle", "lorem", "autoescape"}
+# Filters that mark text as safe HTML: the output is plain text, escaped where it becomes HTML,
+# and an operator must not be able to switch that off (docs/decisions/0029).
+_UNSAFE_FILTERS = {"safe", "safeseq"}
 
 # The longest rendered text of each field (characters).
 MAX_CHARS = {"email_subject": 200, "email_body": 20_000, "sms_text": 500}
@@ -119,7 +127,13 @@ def _do_for(parser, token):
 register = Library()
 register.tags.update({name: tag for name, tag in defaulttags.register.tags.items() if name not in _UNSAFE_TAGS})
 register.tags["for"] = _do_for
-register.filters.update({name: _bounded_filter(name, func) for name, func in defaultfilters.register.filters.items()})
+register.filters.update(
+    {
+        name: _bounded_filter(name, func)
+        for name, func in defaultfilters.register.filters.items()
+        if name not in _UNSAFE_FILTERS
+    }
+)
 
 _engine = Engine(
     dirs=[],
@@ -142,6 +156,10 @@ _INVALID_TAG = re.compile(
 )
 _UNCLOSED_TAG = re.compile(r"Unclosed tag on line (?P<line>\d+): '(?P<tag>[^']*)'\. Looking for one of: (?P<ends>.+)\.")
 _INVALID_FILTER = re.compile(r"Invalid filter: '(?P<filter>[^']*)'")
+_UNDERSCORE = re.compile(r"Variables and attributes may not begin with underscores: '(?P<name>[^']*)'")
+_REMAINDER = re.compile(r"Could not parse the remainder: '(?P<rest>.*)' from '(?P<whole>.*)'$", re.DOTALL)
+_EMPTY = re.compile(r"Empty (?P<what>variable|block) tag on line (?P<line>\d+)")
+_FILTER_ARGS = re.compile(r"(?P<filter>\w+) requires (?P<wanted>\d+) arguments, (?P<given>\d+) provided")
 
 
 def syntax_error_text(error: TemplateSyntaxError | str) -> str:
@@ -171,6 +189,26 @@ def syntax_error_text(error: TemplateSyntaxError | str) -> str:
         }
     if match := _INVALID_FILTER.match(detail):
         return _("“%(filter)s” is not a filter message templates can use.") % {"filter": match["filter"]}
+    if match := _UNDERSCORE.match(detail):
+        return _("“%(name)s”: names beginning with an underscore cannot be used in message templates.") % {
+            "name": match["name"]
+        }
+    if match := _REMAINDER.match(detail):
+        return _("“%(whole)s” cannot be read: “%(rest)s” is not understood.") % {
+            "whole": match["whole"],
+            "rest": match["rest"],
+        }
+    if match := _EMPTY.match(detail):
+        if match["what"] == "variable":
+            return _("Line %(line)s: {{ }} is empty; put a name inside.") % {"line": match["line"]}
+        return _("Line %(line)s: {%% %%} is empty; put a tag inside.") % {"line": match["line"]}
+    if match := _FILTER_ARGS.match(detail):
+        wanted = int(match["wanted"]) - 1  # Django counts the value the filter applies to
+        return ngettext(
+            "The filter “%(filter)s” takes %(wanted)s argument, %(given)s given.",
+            "The filter “%(filter)s” takes %(wanted)s arguments, %(given)s given.",
+            wanted,
+        ) % {"filter": match["filter"], "wanted": wanted, "given": int(match["given"]) - 1}
     return _("The template has a syntax error: %(detail)s") % {"detail": _LOAD_HINT.sub("", detail).strip()}
 
 

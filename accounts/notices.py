@@ -155,7 +155,11 @@ def _tier_warning(params: Params) -> Text:
     )
 
 
-@register(POINTS_EARNED, inbox=True)
+@register(
+    POINTS_EARNED,
+    inbox=True,
+    sample={"points": 50, "what": {"code": "points.purchase", "params": {"order": "1024"}}, "available_on": ""},
+)
 def _points_earned(params: Params) -> Text:
     """``points`` credited in one go; ``what``: the entry's history text (nested, may be empty);
     ``available_on``: the ISO date they vest, "" when they can be spent now."""
@@ -185,7 +189,7 @@ def _signup_bonus(params: Params) -> Text:
     )
 
 
-@register(SIGNUP_BONUS_REFUSED, inbox=True)
+@register(SIGNUP_BONUS_REFUSED, inbox=True, sample={"reason": {"code": "points.signup_already_given", "params": {}}})
 def _signup_bonus_refused(params: Params) -> Text:
     return Text(_("About your sign-up bonus"), render_nested(params["reason"]))
 
@@ -247,7 +251,11 @@ def _referral_signup_reward(params: Params) -> Text:
     return Text(title, body)
 
 
-@register(REFERRAL_SIGNUP_NO_REWARD, inbox=True)
+@register(
+    REFERRAL_SIGNUP_NO_REWARD,
+    inbox=True,
+    sample={"friend": "Li Lei", "reason": {"code": "points.award_none", "params": {"source": "referral_signup"}}},
+)
 def _referral_signup_no_reward(params: Params) -> Text:
     return Text(_joined(params["friend"]), render_nested(params["reason"]))
 
@@ -280,7 +288,11 @@ def _referral_first_order_reward(params: Params) -> Text:
     return Text(title, body)
 
 
-@register(REFERRAL_FIRST_ORDER_NO_REWARD, inbox=True)
+@register(
+    REFERRAL_FIRST_ORDER_NO_REWARD,
+    inbox=True,
+    sample={"friend": "Li Lei", "reason": {"code": "points.award_none", "params": {"source": "referral_first_order"}}},
+)
 def _referral_first_order_no_reward(params: Params) -> Text:
     return Text(_("%(friend)s made a first purchase") % {"friend": params["friend"]}, render_nested(params["reason"]))
 
@@ -309,7 +321,7 @@ def _referral_first_order_withdrawn(params: Params) -> Text:
     )
 
 
-@register(REFERRAL_APPROVED, inbox=True)
+@register(REFERRAL_APPROVED, inbox=True, sample={"friend": "Li Lei"})
 def _referral_approved(params: Params) -> Text:
     return Text(
         _("Your invitation of %(friend)s was approved") % {"friend": params["friend"]},
@@ -317,7 +329,7 @@ def _referral_approved(params: Params) -> Text:
     )
 
 
-@register(REFERRAL_DENIED, inbox=True)
+@register(REFERRAL_DENIED, inbox=True, sample={"friend": "Li Lei"})
 def _referral_denied(params: Params) -> Text:
     return Text(
         _("Your invitation of %(friend)s earns no rewards") % {"friend": params["friend"]},
@@ -325,7 +337,7 @@ def _referral_denied(params: Params) -> Text:
     )
 
 
-@register(REFERRAL_KNOWN_EMAIL, inbox=True)
+@register(REFERRAL_KNOWN_EMAIL, inbox=True, sample={"friend": "Li Lei"})
 def _referral_known_email(params: Params) -> Text:
     return Text(
         _joined(params["friend"]), _("This e-mail address was invited before, so this invitation earns no points.")

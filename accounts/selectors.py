@@ -266,6 +266,29 @@ def member_contact(*, user_id: int) -> tuple[str | None, str | None]:
     return (row["email"] if email_ok else None), phone
 
 
+def reachable_channels(*, user_ids: Iterable[int]) -> dict[int, frozenset[str]]:
+    """``{user_id: channels}``: where each member can receive messages now, as
+    :func:`member_contact` decides (the inbox always; e-mail with a verified address, SMS with
+    a verified phone, neither for a deactivated account). Unknown ids get the inbox only. Two
+    queries."""
+    ids = list(user_ids)
+    reachable = {user_id: {NotificationChannel.INBOX} for user_id in ids}
+    users = get_user_model().objects.filter(pk__in=ids, is_active=True)
+    emails = dict(users.values_list("pk", "email"))
+    verified = {
+        (user_id, address.lower())
+        for user_id, address in EmailAddress.objects.filter(user_id__in=list(emails), verified=True).values_list(
+            "user_id", "email"
+        )
+    }
+    for user_id, email in emails.items():
+        if email and (user_id, email.lower()) in verified:
+            reachable[user_id].add(NotificationChannel.EMAIL)
+    for user_id in users.filter(phone_verified_at__isnull=False, phone__gt="").values_list("pk", flat=True):
+        reachable[user_id].add(NotificationChannel.SMS)
+    return {user_id: frozenset(channels) for user_id, channels in reachable.items()}
+
+
 def notification_preferences(*, user_id: int) -> NotificationPreferences:
     """The member's preferences matrix (kinds × channels) with the defaults filled in."""
     email, phone = member_contact(user_id=user_id)
@@ -288,8 +311,11 @@ def notification_preferences(*, user_id: int) -> NotificationPreferences:
                 PreferenceCell(
                     channel=channel,
                     label=str(channel_label),
+                    # A channel the member cannot receive shows unticked, whatever is stored or
+                    # the default: a ticked, greyed box reads "you get these" (only a forced
+                    # cell is both).
                     enabled=(kind, channel) in ALWAYS_ON
-                    or stored.get((kind, channel), channel in DEFAULT_CHANNELS[kind]),
+                    or (available[channel] and stored.get((kind, channel), channel in DEFAULT_CHANNELS[kind])),
                     available=available[channel],
                     forced=(kind, channel) in ALWAYS_ON,
                 )

@@ -414,16 +414,20 @@ def notification_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     template = "accounts/notification_unsubscribe.html"
     try:
         if request.method == "POST":
-            _user_id, kind = services.notification_unsubscribe(token=token)
+            user_id, kind = services.notification_unsubscribe(token=token)
         else:
-            _user_id, kind = services.unsubscribe_token_read(token=token)
+            user_id, kind = services.unsubscribe_token_read(token=token)
     except UnsubscribeLinkInvalidError as error:
         return error_response(request, error, template)
-    return render(
-        request,
-        template,
-        {"done": request.method == "POST", "kind_label": NotificationKind(kind).label, "token": token},
-    )
+    # The token names the member: the page speaks their language (the e-mail's), not the browser's.
+    with translation.override(selectors.member_language(user_id=user_id)):
+        response = render(
+            request,
+            template,
+            {"done": request.method == "POST", "kind_label": NotificationKind(kind).label, "token": token},
+        )
+        response.headers["Content-Language"] = translation.get_language()
+    return response
 
 
 def _invite_link(request: HttpRequest, code: str) -> str:

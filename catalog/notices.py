@@ -248,7 +248,7 @@ def _coupon_second_use_refused(params: Params) -> str:
     }
 
 
-@register(LOW_STOCK, inbox=True)
+@register(LOW_STOCK, inbox=True, sample={"name": {"zh": "保温杯", "en": "Thermos flask"}, "stock": 3})
 def _low_stock(params: Params) -> Text:
     return Text(
         _("Low stock: %(name)s (%(stock)s left)") % {"name": localized(params["name"]), "stock": params["stock"]},
@@ -257,6 +257,10 @@ def _low_stock(params: Params) -> Text:
 
 
 # --- Inbox messages about an order, to its member ---------------------------------------------
+
+
+# The parameters of an order message in the admin's template picker and trial render.
+_ORDER_SAMPLE = {"order": 1024, "name": {"zh": "保温杯", "en": "Thermos flask"}}
 
 
 def _order(order) -> dict:
@@ -366,7 +370,7 @@ def _given_back(params: Params) -> str:
     return sentences(*parts)
 
 
-@register(ORDER_RECEIVED, inbox=True)
+@register(ORDER_RECEIVED, inbox=True, sample=_ORDER_SAMPLE)
 def _order_received(params: Params) -> Text:
     return Text(
         _title(params, _("Order #%(order)s received: %(name)s")),
@@ -374,7 +378,9 @@ def _order_received(params: Params) -> Text:
     )
 
 
-@register(ORDER_PAYMENT_DUE, inbox=True)
+@register(
+    ORDER_PAYMENT_DUE, inbox=True, sample={**_ORDER_SAMPLE, "cash": "12.50", "pay_by": "2026-12-31T12:00:00+08:00"}
+)
 def _order_payment_due(params: Params) -> Text:
     title = _title(params, _("Order #%(order)s: one more step to pay for %(name)s"))
     if params["pay_by"]:
@@ -388,7 +394,7 @@ def _order_payment_due(params: Params) -> Text:
     return Text(title, body)
 
 
-@register(ORDER_PAID, inbox=True)
+@register(ORDER_PAID, inbox=True, sample={**_ORDER_SAMPLE, "cash": "12.50"})
 def _order_paid(params: Params) -> Text:
     return Text(
         _title(params, _("Order #%(order)s paid: %(name)s")),
@@ -396,7 +402,7 @@ def _order_paid(params: Params) -> Text:
     )
 
 
-@register(ORDER_APPROVED, inbox=True)
+@register(ORDER_APPROVED, inbox=True, sample=_ORDER_SAMPLE)
 def _order_approved(params: Params) -> Text:
     return Text(
         _title(params, _("Order #%(order)s approved: %(name)s")),
@@ -404,13 +410,13 @@ def _order_approved(params: Params) -> Text:
     )
 
 
-@register(ORDER_REJECTED, inbox=True)
+@register(ORDER_REJECTED, inbox=True, sample={**_ORDER_SAMPLE, "reason": "out of stock", "points": 800, "cash": ""})
 def _order_rejected(params: Params) -> Text:
     body = _("The mall could not accept this order: %(reason)s.") % {"reason": params["reason"]}
     return Text(_title(params, _("Order #%(order)s rejected: %(name)s")), sentences(body, _given_back(params)))
 
 
-@register(ORDER_SHIPPED, inbox=True)
+@register(ORDER_SHIPPED, inbox=True, sample={**_ORDER_SAMPLE, "carrier": "SF Express", "tracking": "SF1234567890"})
 def _order_shipped(params: Params) -> Text:
     return Text(
         _title(params, _("Order #%(order)s shipped: %(name)s")),
@@ -419,7 +425,7 @@ def _order_shipped(params: Params) -> Text:
     )
 
 
-@register(ORDER_DELIVERED, inbox=True)
+@register(ORDER_DELIVERED, inbox=True, sample=_ORDER_SAMPLE)
 def _order_delivered(params: Params) -> Text:
     return Text(
         _title(params, _("Order #%(order)s delivered: %(name)s")),
@@ -427,7 +433,7 @@ def _order_delivered(params: Params) -> Text:
     )
 
 
-@register(ORDER_CODE_READY, inbox=True)
+@register(ORDER_CODE_READY, inbox=True, sample={**_ORDER_SAMPLE, "coupon": False})
 def _order_code_ready(params: Params) -> Text:
     if params["coupon"]:
         title = _title(params, _("Order #%(order)s: your coupon for %(name)s is ready"))
@@ -436,12 +442,16 @@ def _order_code_ready(params: Params) -> Text:
     return Text(title, _("Open the order to see it. Keep it to yourself: anyone who has it can use it."))
 
 
-@register(ORDER_COMPLETED, inbox=True)
+@register(ORDER_COMPLETED, inbox=True, sample=_ORDER_SAMPLE)
 def _order_completed(params: Params) -> Text:
     return Text(_title(params, _("Order #%(order)s completed: %(name)s")), _("All done. Enjoy!"))
 
 
-@register(ORDER_CANCELLED, inbox=True)
+@register(
+    ORDER_CANCELLED,
+    inbox=True,
+    sample={**_ORDER_SAMPLE, "by": CANCELLED_BY_MEMBER, "reason": "", "points": 800, "cash": ""},
+)
 def _order_cancelled(params: Params) -> Text:
     by, reason = params["by"], params["reason"]
     if by == CANCELLED_BY_TIMEOUT:
@@ -459,7 +469,7 @@ def _order_cancelled(params: Params) -> Text:
     return Text(_title(params, _("Order #%(order)s cancelled: %(name)s")), sentences(why, _given_back(params)))
 
 
-@register(ORDER_REFUNDED, inbox=True)
+@register(ORDER_REFUNDED, inbox=True, sample={**_ORDER_SAMPLE, "cash": "12.50", "late": False})
 def _order_refunded(params: Params) -> Text:
     if params["late"]:
         body = _(

@@ -52,7 +52,15 @@ def _prize_points(params: Params) -> str:
     }
 
 
-@register(PRIZE_WON, inbox=True)
+@register(
+    PRIZE_WON,
+    inbox=True,
+    sample={
+        "prize": {"zh": "100 积分", "en": "100 points"},
+        "draw": 7,
+        "campaign": {"zh": "新年抽奖", "en": "New Year draw"},
+    },
+)
 def _prize_won(params: Params) -> Text:
     title = _("You won %(prize)s") % {"prize": localized(params["prize"])}
     body = _(

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -319,6 +320,8 @@ class RenderedMessage:
     html: str
     sms: str
     unsubscribe_url: str
+    # The From header: the mall's name in the recipient's language, DEFAULT_FROM_EMAIL's address.
+    from_email: str = ""
     # Operator template fields that failed and were replaced by the built-in text: {field: error}.
     template_errors: Mapping[str, str] = field(default_factory=dict)
 
@@ -329,6 +332,14 @@ def _absolute(path: str) -> str:
 
 def _mall_name() -> str:
     return settings.MALL_NAME or _("Points Mall")
+
+
+def sender() -> str:
+    """The From header of a notification e-mail in the active language: the mall's name (the
+    same rule as the subject's 【…】: MALL_NAME, else "Points Mall" translated) with the address
+    of DEFAULT_FROM_EMAIL (its display name, if any, is replaced)."""
+    _name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return formataddr((_mall_name(), address or settings.DEFAULT_FROM_EMAIL))
 
 
 def _one_line(text: str) -> str:
@@ -434,6 +445,7 @@ def message_render(notification: Notification) -> RenderedMessage:
             html=render_to_string("accounts/email/notification.html", layout),
             sms=_fit(prefix, sms_text, context["link"], SMS_MAX),
             unsubscribe_url=unsubscribe_url,
+            from_email=sender(),
             template_errors=template_errors,
         )
 
@@ -449,7 +461,7 @@ def _send_email(notification: Notification) -> list[str]:
     message = EmailMultiAlternatives(
         subject=rendered.subject,
         body=rendered.text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=rendered.from_email,
         to=[notification.user.email],
         headers=headers,
     )

@@ -82,9 +82,10 @@ def notification_send(
     member switched its kind off.
 
     The member's preferences for ``kind`` decide the rest: the inbox (a message switched off
-    there is kept, hidden from the inbox), and one e-mail/SMS delivery per channel they want,
-    written in this transaction and sent after commit (accounts.services.delivery). Raises
-    InvalidNotificationError. Locks nothing.
+    there is kept, hidden from the inbox), and one e-mail/SMS delivery per channel they want
+    and can receive now (a verified address: selectors.reachable_channels; none is written
+    for a channel they have no address for), written in this transaction and sent after commit
+    (accounts.services.delivery). Raises InvalidNotificationError. Locks nothing.
     """
     _check(kind, title, body, link)
     fields = _message(message_code, params, title, body)
@@ -104,7 +105,8 @@ def notification_send(
                 in_inbox=transactional or NotificationChannel.INBOX in channels,
                 **fields,
             )
-            deliveries_queue(channels_by_notification=[(notification.pk, channels)])
+            reachable = selectors.reachable_channels(user_ids=[user_id])[user_id]
+            deliveries_queue(channels_by_notification=[(notification.pk, channels & reachable)])
     except IntegrityError:
         # A concurrent sender with the same key got there first.
         if dedupe_key is None:
@@ -158,6 +160,11 @@ def notifications_send_bulk(
         ]
         Notification.objects.bulk_create(rows, ignore_conflicts=True)
         created += len(rows)
+        # Only channels the member can receive now: no delivery row for an address they lack.
+        reachable = selectors.reachable_channels(
+            user_ids=[user_id for user_id in new if channels[user_id] - {NotificationChannel.INBOX}]
+        )
+        channels = {user_id: channels[user_id] & reachable.get(user_id, frozenset()) for user_id in new}
         # ignore_conflicts returns no ids: read back this batch's rows (a concurrent run's rows
         # get no second delivery: one per notification and channel, and only theirs are new to them).
         external = {user_id for user_id in new if channels[user_id] - {NotificationChannel.INBOX}}

@@ -31,7 +31,11 @@ def _announcement(params: Params) -> Text:
     return Text(_("Announcement: %(title)s") % {"title": title}, _("Open the announcement to read it."))
 
 
-@register(FEEDBACK_REPLY, inbox=True)
+@register(
+    FEEDBACK_REPLY,
+    inbox=True,
+    sample={"feedback": 42, "category": "redemption", "status": "resolved", "reply": "Thank you, fixed."},
+)
 def _feedback_reply(params: Params) -> Text:
     category = FeedbackCategory(params["category"]).label
     status = FeedbackStatus(params["status"]).label

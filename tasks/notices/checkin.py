@@ -82,7 +82,7 @@ def _bonus_memo(params: Params) -> str:
     return text % {"days": days, "start": day(params["cycle_start"])}
 
 
-@register(CHECKIN_REMINDER, inbox=True)
+@register(CHECKIN_REMINDER, inbox=True, sample={"day": "2026-12-31"})
 def _reminder(params: Params) -> Text:
     return Text(
         _("Don't forget to check in today"),

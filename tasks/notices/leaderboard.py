@@ -45,7 +45,7 @@ def _prize_memo(params: Params) -> str:
     }
 
 
-@register(PRIZE_MESSAGE, inbox=True)
+@register(PRIZE_MESSAGE, inbox=True, sample={"rank": 1, "month": "2026-11", "points": 500})
 def _prize_message(params: Params) -> Text:
     points = int(params["points"])
     values = {"rank": int(params["rank"]), "month": _month(params["month"]), "points": points}

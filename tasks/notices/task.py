@@ -42,7 +42,9 @@ def task_available(*, task) -> Notice:
     return Notice(TASK_AVAILABLE, {"task": _task_name(task), "points": task.reward_points})
 
 
-@register(TASK_AVAILABLE, inbox=True)
+@register(
+    TASK_AVAILABLE, inbox=True, sample={"task": {"zh": "完善个人资料", "en": "Complete your profile"}, "points": 20}
+)
 def _task_available(params: Params) -> Text:
     points = int(params["points"])
     return Text(

@@ -222,9 +222,22 @@ def test_a_claim_of_a_worker_that_died_lapses_and_the_sweep_sends(member):
     assert len(mail.outbox) == 1
 
 
-def test_a_member_without_a_verified_address_is_skipped_with_the_reason(member):
+def test_a_member_without_a_verified_address_gets_no_delivery_for_it(member):
     member.emailaddress_set.update(verified=False)
     notification_id = services.notification_send(user_id=member.pk, kind="order", title="Shipped")
+    assert not Delivery.objects.filter(notification_id=notification_id).exists()
+    verified_phone(member)
+    bulk = services.notifications_send_bulk(user_ids=[member.pk], kind="order", dedupe_key="d1", title="Sale")
+    assert bulk == 1
+    assert list(Delivery.objects.filter(notification__dedupe_key="d1").values_list("channel", flat=True)) == ["sms"]
+
+
+def test_an_address_lost_between_queueing_and_sending_is_skipped_with_the_reason(member):
+    verified_phone(member)
+    notification_id = services.notification_send(user_id=member.pk, kind="order", title="Shipped")
+    member.emailaddress_set.update(verified=False)
+    member.phone_verified_at = None
+    member.save(update_fields=["phone_verified_at"])
     send_all(notification_id)
     rows = {d.channel: d for d in Delivery.objects.filter(notification_id=notification_id)}
     assert rows["email"].status == "skipped"
