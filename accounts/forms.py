@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from allauth.core import context
 from django import forms
@@ -12,8 +14,7 @@ from accounts.adapters import bind_invite
 from accounts.exceptions import InvalidPhoneError, InviteCodeUnknownError
 from accounts.fields import InvisibleFreeField, MemberTextField, PinField
 from accounts.services import avatar_prepare
-from accounts.uploads.exceptions import ImageRefusedError, UploadRateLimitedError
-from accounts.uploads.rate import upload_count
+from accounts.uploads.forms import picture_clean, picture_lost
 from pointsmall.kernel.errors import validation_error
 
 
@@ -61,16 +62,17 @@ class ProfileForm(forms.Form):
             return None
         return _clean_phone(value)
 
-    def clean_avatar(self):
-        upload = self.cleaned_data.get("avatar")
-        if not upload:
-            return None
-        try:
-            if self.request is not None:
-                upload_count(request=self.request)
-            return avatar_prepare(upload=upload)
-        except (UploadRateLimitedError, ImageRefusedError) as error:
-            raise validation_error(error) from None
+    @property
+    def avatar_lost(self) -> bool:
+        """Sent back with a mistake elsewhere after an avatar was sent: the page asks for it again."""
+        return picture_lost(self, "avatar")
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        # Decoded (and counted against the member's upload budget) only once the name and the
+        # phone are valid: a typo costs no upload (accounts.uploads.forms).
+        picture_clean(self, "avatar", prepare=avatar_prepare, request=self.request)
+        return self.cleaned_data
 
 
 class AddressFieldsForm(forms.Form):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.core.validators import RegexValidator
 from django.http import HttpRequest
@@ -9,13 +11,11 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import InvisibleFreeField, MemberTextField, PinField
 from accounts.forms import AddressFieldsForm
-from accounts.uploads.exceptions import ImageRefusedError, UploadRateLimitedError
-from accounts.uploads.rate import upload_count
+from accounts.uploads.forms import picture_clean, picture_lost
 from catalog.enums import ProductKind, SortOrder
 from catalog.images import review_photo_prepare
 from catalog.selectors import CatalogQuery, CategoryView
 from catalog.services.reviews import REVIEW_MAX_LENGTH
-from pointsmall.kernel.errors import validation_error
 
 MAX_POINTS_FILTER = 100_000_000
 
@@ -151,13 +151,14 @@ class ReviewForm(forms.Form):
         self.request = request
         super().__init__(*args, **kwargs)
 
-    def clean_photo(self):
-        upload = self.cleaned_data.get("photo")
-        if not upload:
-            return None
-        try:
-            if self.request is not None:
-                upload_count(request=self.request)
-            return review_photo_prepare(upload=upload)
-        except (UploadRateLimitedError, ImageRefusedError) as error:
-            raise validation_error(error) from None
+    @property
+    def photo_lost(self) -> bool:
+        """Sent back with a mistake elsewhere after a photo was sent: the page asks for it again."""
+        return picture_lost(self, "photo")
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        # Decoded (and counted against the member's upload budget) only once the rating and the
+        # text are valid: a typo costs no upload (accounts.uploads.forms).
+        picture_clean(self, "photo", prepare=review_photo_prepare, request=self.request)
+        return self.cleaned_data

@@ -9,13 +9,12 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import MemberTextField
-from accounts.uploads.exceptions import ImageRefusedError, UploadRateLimitedError
-from accounts.uploads.rate import upload_count
+from accounts.uploads.forms import picture_clean, picture_lost
 from pointsmall.content import images, rules
 from pointsmall.content.enums import FeedbackCategory
 from pointsmall.content.exceptions import InvalidContactError, InvalidFeedbackError
 from pointsmall.content.models import CONTACT_MAX, FEEDBACK_TEXT_MAX, FEEDBACK_TEXT_MIN
-from pointsmall.kernel.errors import form_error, validation_error
+from pointsmall.kernel.errors import validation_error
 
 
 class FeedbackForm(forms.Form):
@@ -59,12 +58,7 @@ class FeedbackForm(forms.Form):
     def screenshot_lost(self) -> bool:
         """The form came back with a mistake elsewhere and a screenshot had been sent: a browser
         can't refill a file input, so the page asks the member to attach it again."""
-        return (
-            self.is_bound
-            and bool(self.errors)
-            and bool(self.files.get("screenshot"))
-            and "screenshot" not in self.errors
-        )
+        return picture_lost(self, "screenshot")
 
     def clean_text(self) -> str:
         text = self.cleaned_data["text"]
@@ -80,18 +74,7 @@ class FeedbackForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         super().clean()
-        data = self.cleaned_data
-        upload = data.get("screenshot")
-        if not upload:
-            data["screenshot"] = None
-        elif not self.errors:
-            # Decoded (and counted against the member's upload budget) only when everything else
-            # is valid: a post refused for its text or contact costs no decode and no upload.
-            # A refused picture itself counts (its decode was the cost, accounts.uploads.rate).
-            try:
-                if self.request is not None:
-                    upload_count(request=self.request)
-                data["screenshot"] = images.screenshot_prepare(upload=upload)
-            except (UploadRateLimitedError, ImageRefusedError) as error:
-                form_error(self, error, "screenshot")
-        return data
+        # Decoded (and counted against the member's upload budget) only when everything else is
+        # valid: a post refused for its text or contact costs no upload (accounts.uploads.forms).
+        picture_clean(self, "screenshot", prepare=images.screenshot_prepare, request=self.request)
+        return self.cleaned_data
