@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -23,24 +22,8 @@ from accounts.enums import NotificationKind
 from points import selectors as points_selectors
 from tasks.models import Task
 from tasks.notices import task as notices
-from tasks.rules import task as rules
 
 __all__ = ["task_announce", "tasks_announce"]
-
-
-def _audience(task: Task) -> list[int]:
-    """The active members ``task`` is meant for. A task for some tiers asks each member's tier
-    (two queries a member): fine for a mall's few targeted tasks; a bulk tier read would be the
-    next step for a very large membership."""
-    members = list(get_user_model().objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
-    if not task.tier_codes:
-        return members
-    audience = []
-    for user_id in members:
-        tier = points_selectors.member_tier(user_id=user_id)
-        if rules.tier_allowed(task.tier_codes, tier.code if tier is not None else None):
-            audience.append(user_id)
-    return audience
 
 
 def _available(now: datetime) -> Q:
@@ -63,7 +46,8 @@ def task_announce(*, task_id: int, now: datetime | None = None) -> int:
         return 0
     task = Task.objects.get(pk=task_id)
     return accounts_services.notifications_send_bulk(
-        user_ids=_audience(task),
+        # The members the task is meant for (its tiers; every member when it names none), one query.
+        user_ids=points_selectors.tier_member_ids(codes=task.tier_codes or None, now=now),
         kind=NotificationKind.ACTIVITY,
         dedupe_key=f"tasks.available:{task.pk}",
         link=f"{reverse('task_list')}#task-{task.pk}",
