@@ -291,12 +291,8 @@ def reachable_channels(*, user_ids: Iterable[int]) -> dict[int, frozenset[str]]:
 
 def notification_preferences(*, user_id: int) -> NotificationPreferences:
     """The member's preferences matrix (kinds × channels) with the defaults filled in."""
-    email, phone = member_contact(user_id=user_id)
-    available: dict[str, bool] = {
-        NotificationChannel.INBOX: True,
-        NotificationChannel.EMAIL: email is not None,
-        NotificationChannel.SMS: phone is not None,
-    }
+    reachable = reachable_channels(user_ids=[user_id])[user_id]
+    available = {channel: channel in reachable for channel in NotificationChannel.values}
     stored = {
         (kind, channel): enabled
         for kind, channel, enabled in NotificationPreference.objects.filter(user_id=user_id).values_list(
@@ -327,8 +323,8 @@ def notification_preferences(*, user_id: int) -> NotificationPreferences:
     return NotificationPreferences(
         rows=rows,
         channels=tuple((value, str(label)) for value, label in NotificationChannel.choices),
-        email_verified=email is not None,
-        phone_verified=phone is not None,
+        email_verified=NotificationChannel.EMAIL in reachable,
+        phone_verified=NotificationChannel.SMS in reachable,
     )
 
 

@@ -86,14 +86,11 @@ def notification_preferences_set(*, user_id: int, choices: Mapping[str, Mapping[
             if not isinstance(enabled, bool):
                 raise InvalidNotificationPreferenceError(reason=_("a choice is on or off"))
             wanted.append((kind, channel, enabled))
-    email, phone = selectors.member_contact(user_id=user_id)
-    unavailable = {NotificationChannel.EMAIL} if email is None else set()
-    if phone is None:
-        unavailable.add(NotificationChannel.SMS)
+    reachable = selectors.reachable_channels(user_ids=[user_id])[user_id]
     rows = [
         NotificationPreference(user_id=user_id, kind=kind, channel=channel, enabled=enabled)
         for kind, channel, enabled in wanted
-        if (kind, channel) not in ALWAYS_ON and not (enabled and channel in unavailable)
+        if (kind, channel) not in ALWAYS_ON and not (enabled and channel not in reachable)
     ]
     NotificationPreference.objects.bulk_create(
         rows, update_conflicts=True, unique_fields=["user", "kind", "channel"], update_fields=["enabled", "updated_at"]
