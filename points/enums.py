@@ -74,3 +74,10 @@ class PurchaseRateScope(models.TextChoices):
 class TierChange(models.TextChoices):
     UPGRADE = "upgrade", _("Upgrade")
     DOWNGRADE = "downgrade", _("Downgrade")
+
+
+class HoldStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    CAPTURED = "captured", _("Captured")
+    RELEASED = "released", _("Released")
+    EXPIRED = "expired", _("Expired")

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "pointsmall.content",
     "pointsmall.analytics",
     "pointsmall.dashboard",
+    "pointsmall.integration",
+    "ninja",  # the host API's OpenAPI document and its browsable docs (static Swagger UI, no CDN)
     "pointsmall",  # project-wide management commands (seed_demo)
 ]
 
@@ -187,6 +189,11 @@ CELERY_BEAT_SCHEDULE = {
     "dashboard-rollup": {"task": "dashboard.rollup", "schedule": crontab(minute="*/10")},
     # Traffic: today's and yesterday's live counters into the daily tables every 10 minutes.
     "analytics-rollup": {"task": "analytics.rollup", "schedule": crontab(minute="*/10")},
+    # Host checkout holds (积分抵扣) past their timeout give their points back within a minute.
+    "points-holds-expire": {"task": "points.holds_expire", "schedule": crontab(minute="*")},
+    # Webhooks whose task was lost or whose retry is due; used nonces past the signature window.
+    "integration-webhooks-retry": {"task": "integration.webhooks_retry", "schedule": crontab(minute="*")},
+    "integration-nonces-purge": {"task": "integration.nonces_purge", "schedule": crontab(minute=15)},
 }
 
 # --- Auth -----------------------------------------------------------------------
@@ -302,6 +309,21 @@ DASHBOARD_VELOCITY_POINTS = env.int("DASHBOARD_VELOCITY_POINTS", default=5_000)
 DASHBOARD_VELOCITY_ORDERS = env.int("DASHBOARD_VELOCITY_ORDERS", default=10)
 DASHBOARD_REFUNDS_AT_LEAST = env.int("DASHBOARD_REFUNDS_AT_LEAST", default=3)
 NOTIFICATION_DELIVERY_MAX_ATTEMPTS = env.int("NOTIFICATION_DELIVERY_MAX_ATTEMPTS", default=8)
+
+# --- Host integration (docs/integration.md) ------------------------------------------
+# Encrypts the API clients' signing secrets at rest. Set it apart from DJANGO_SECRET_KEY so
+# rotating that one does not invalidate every host's secret; changing this one does.
+INTEGRATION_SECRETS_KEY = env.str("INTEGRATION_SECRETS_KEY", default=SECRET_KEY)
+# How long a rotated-out secret keeps working, hours (the host's time to switch).
+INTEGRATION_SECRET_OVERLAP_HOURS = env.int("INTEGRATION_SECRET_OVERLAP_HOURS", default=24)
+# A host checkout hold (积分抵扣) releases itself after this many minutes unless captured.
+INTEGRATION_HOLD_MINUTES = env.int("INTEGRATION_HOLD_MINUTES", default=15)
+# Webhooks: seconds per attempt; retried with exponential backoff for this many hours.
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
+WEBHOOK_RETRY_HOURS = env.int("WEBHOOK_RETRY_HOURS", default=24)
+# Webhook URLs on loopback or private networks are refused unless this is on (development and
+# tests): an endpoint is an operator's input, and the mall must not probe its own network.
+WEBHOOK_ALLOW_PRIVATE_HOSTS = env.bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=DEBUG)
 
 # --- Security (production profile when DJANGO_DEBUG is off) -------------------------
 if not DEBUG:

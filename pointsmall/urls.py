@@ -32,6 +32,7 @@ urlpatterns = [
     path("", include("lottery.urls")),
     path("", include("pointsmall.content.urls")),
     path("analytics/", include("pointsmall.analytics.urls")),
+    path("", include("pointsmall.integration.urls")),
 ]
 
 if settings.DEBUG:

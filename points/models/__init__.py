@@ -4,9 +4,10 @@ Only ``points.services`` writes these tables (docs/decisions/0001).
 """
 
 from points.models.earning import Campaign, EarningRule, IdentityClaim
+from points.models.holds import Hold
 from points.models.ledger import CALLER_PRICED_SOURCES, Account, Entry, JSONListOf, Lot, LotMovement
 from points.models.policies import ExpiryPolicy, PointValuePolicy, RulesPage
-from points.models.purchases import Purchase, PurchasePolicy, PurchaseRate, PurchaseRefund
+from points.models.purchases import Purchase, PurchaseItem, PurchasePolicy, PurchaseRate, PurchaseRefund
 from points.models.tiers import Tier, TierGrant, TierPolicy, ladder_errors
 
 __all__ = [
@@ -16,12 +17,14 @@ __all__ = [
     "EarningRule",
     "Entry",
     "ExpiryPolicy",
+    "Hold",
     "IdentityClaim",
     "JSONListOf",
     "Lot",
     "LotMovement",
     "PointValuePolicy",
     "Purchase",
+    "PurchaseItem",
     "PurchasePolicy",
     "PurchaseRate",
     "PurchaseRefund",

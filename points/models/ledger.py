@@ -67,6 +67,9 @@ class Account(models.Model):
     pending = models.BigIntegerField(_("pending"), default=0)
     # Points a reversal could not take back; future earnings pay it off first (docs/decisions/0006).
     debt = models.BigIntegerField(_("owed"), default=0)
+    # Points reserved by active holds (the host's checkout, 积分抵扣): part of ``balance``, not
+    # spendable in the mall until the hold is captured or released (docs/decisions/0033).
+    held = models.BigIntegerField(_("held"), default=0)
     lifetime_earned = models.BigIntegerField(_("earned, lifetime"), default=0)
     lifetime_spent = models.BigIntegerField(_("spent, lifetime"), default=0)
     lifetime_expired = models.BigIntegerField(_("expired, lifetime"), default=0)
@@ -86,6 +89,7 @@ class Account(models.Model):
             models.CheckConstraint(condition=Q(balance__gte=0), name="points_account_balance_not_negative"),
             models.CheckConstraint(condition=Q(pending__gte=0), name="points_account_pending_not_negative"),
             models.CheckConstraint(condition=Q(debt__gte=0), name="points_account_debt_not_negative"),
+            models.CheckConstraint(condition=Q(held__gte=0), name="points_account_held_not_negative"),
         ]
 
     def __str__(self) -> str:

@@ -121,6 +121,33 @@ class Purchase(models.Model):
         return self.external_id
 
 
+class PurchaseItem(models.Model):
+    """One line of a reported purchase, kept so a refund can name the items it returns."""
+
+    purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="items", verbose_name=_("purchase"))
+    sku = models.CharField(_("SKU"), max_length=64, blank=True)
+    category = models.CharField(_("category"), max_length=64, blank=True)
+    amount = models.DecimalField(_("amount, yuan"), max_digits=12, decimal_places=2)
+    refunded_amount = models.DecimalField(_("refunded, yuan"), max_digits=12, decimal_places=2, default=0)
+    # The item's exact points before multipliers (its amount × its rate), so a refund of this
+    # item takes back its own share of the purchase's points, not the average.
+    base_value = models.DecimalField(_("points before multipliers"), max_digits=20, decimal_places=4)
+
+    class Meta:
+        verbose_name = _("purchase item")
+        verbose_name_plural = _("purchase items")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="points_purchaseitem_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0, refunded_amount__lte=F("amount")),
+                name="points_purchaseitem_refund_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purchase} {self.sku or self.category or '-'} ¥{self.amount}"
+
+
 class PurchaseRefund(models.Model):
     """One refund the shop reported for a purchase; its key makes a retried report one refund."""
 
@@ -128,6 +155,8 @@ class PurchaseRefund(models.Model):
     idempotency_key = models.CharField(_("idempotency key"), max_length=120, unique=True)
     amount = models.DecimalField(_("amount, yuan"), max_digits=12, decimal_places=2)
     points_taken_back = models.PositiveBigIntegerField(_("points taken back"))
+    # The items it returns, [{"item": PurchaseItem pk, "amount": "12.50"}, …]; empty for a refund by amount.
+    items = models.JSONField(_("items"), default=list, blank=True)
     created_at = models.DateTimeField(_("recorded"), default=timezone.now)
 
     class Meta:

@@ -1,0 +1,19 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class WebhookEventType(models.TextChoices):
+    ORDER_CREATED = "order.created", _("Order created")
+    ORDER_STATUS_CHANGED = "order.status_changed", _("Order status changed")
+    POINTS_EARNED = "points.earned", _("Points earned")
+    POINTS_SPENT = "points.spent", _("Points spent")
+    POINTS_EXPIRING = "points.expiring", _("Points expiring")
+    TIER_CHANGED = "tier.changed", _("Tier changed")
+    LOTTERY_WON = "lottery.won", _("Prize won")
+
+
+class WebhookDeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to be sent")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Delivered")
+    FAILED = "failed", _("Gave up")

@@ -1,0 +1,77 @@
+"""Refusals of the host integration. The API answers each as JSON ``{"code", "message"}``
+with its ``http_status`` (docs/integration.md lists the codes)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from pointsmall.kernel.errors import DomainError
+
+
+class SignatureMissingError(DomainError):
+    code = "signature_missing"
+    http_status = 401
+    default_message = _(
+        "The request is not signed: send X-Mall-Key, X-Mall-Timestamp, X-Mall-Nonce and X-Mall-Signature."
+    )
+
+
+class UnknownClientError(DomainError):
+    code = "unknown_client"
+    http_status = 401
+    default_message = _("No integration client has this key id.")
+
+
+class BadSignatureError(DomainError):
+    code = "bad_signature"
+    http_status = 401
+    default_message = _("The signature does not match the request.")
+
+
+class StaleTimestampError(DomainError):
+    code = "stale_timestamp"
+    http_status = 401
+    default_message = _("The timestamp is more than 5 minutes away from the server's clock.")
+
+
+class NonceReusedError(DomainError):
+    code = "nonce_reused"
+    http_status = 401
+    default_message = _("This nonce was already used: sign every request with a new one.")
+
+
+class InvalidNonceError(DomainError):
+    code = "invalid_nonce"
+    http_status = 401
+    default_message = _("The nonce must be 16 to 64 letters, digits, “-” or “_”.")
+
+
+class ClientDisabledError(DomainError):
+    code = "client_disabled"
+    http_status = 403
+    default_message = _("This integration client is switched off.")
+
+
+class AddressNotAllowedError(DomainError):
+    code = "address_not_allowed"
+    http_status = 403
+    default_message = _("Requests from this IP address are not allowed for this client.")
+
+
+class InvalidAllowedIpsError(DomainError):
+    code = "invalid_allowed_ips"
+    default_message = _(
+        "“%(value)s” is not an IP address or network (one per line, e.g. 203.0.113.7 or 203.0.113.0/24)."
+    )
+
+
+class MemberNotFoundError(DomainError):
+    code = "member_not_found"
+    http_status = 404
+    default_message = _("This client has no member with this external id.")
+
+
+class RequestConflictError(DomainError):
+    code = "idempotency_conflict"
+    http_status = 409
+    default_message = _("This id was already used with a different request body.")

@@ -1,0 +1,40 @@
+"""Reads of the host integration."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Q
+from django.utils import timezone
+
+from pointsmall.integration import vault
+from pointsmall.integration.exceptions import MemberNotFoundError
+from pointsmall.integration.models import Client, ClientSecret, HostMember
+
+
+def client_secrets_live(*, client_id: int, now: datetime | None = None) -> list[str]:
+    """The client's secrets that still sign and verify, newest first (two during a rotation's overlap)."""
+    now = now or timezone.now()
+    rows = ClientSecret.objects.filter(Q(retires_at__isnull=True) | Q(retires_at__gt=now), client_id=client_id)
+    return [vault.unseal(token) for token in rows.order_by("-created_at", "-pk").values_list("encrypted", flat=True)]
+
+
+def client_by_key(*, key_id: str) -> Client | None:
+    return Client.objects.filter(key_id=key_id).first()
+
+
+def member_user_id(*, client_id: int, external_id: str) -> int:
+    """The mall user id of the client's member ``external_id``; raises MemberNotFoundError."""
+    user_id = (
+        HostMember.objects.filter(client_id=client_id, external_id=external_id)
+        .values_list("user_id", flat=True)
+        .first()
+    )
+    if user_id is None:
+        raise MemberNotFoundError()
+    return user_id
+
+
+def member_external_ids(*, user_id: int) -> dict[int, str]:
+    """``{client_id: external_id}``: the ids the hosts know this member by (for webhooks)."""
+    return dict(HostMember.objects.filter(user_id=user_id).values_list("client_id", "external_id"))

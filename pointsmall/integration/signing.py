@@ -1,0 +1,63 @@
+"""The one signing scheme of the host integration: HMAC-SHA256 with the client's secret.
+
+Used for API requests (the host signs, we check), login links (the host signs, we check) and
+webhooks (we sign, the host checks). Pure functions of their inputs, no database: the docs'
+Python client example and the tests use exactly these rules (docs/integration.md).
+
+* API request: ``string_to_sign = METHOD \\n path?query \\n timestamp \\n nonce \\n sha256_hex(body)``;
+  headers ``X-Mall-Key``, ``X-Mall-Timestamp`` (Unix seconds), ``X-Mall-Nonce``,
+  ``X-Mall-Signature`` (lowercase hex).
+* Login link: every query parameter but ``sign``, sorted by name, as ``name=value`` joined
+  by ``&`` (values not URL-encoded); ``sign`` is the hex HMAC of that.
+* Webhook: ``X-Mall-Signature: t=<timestamp>,v1=<hex>[,v1=<hex>]`` where each ``v1`` is the
+  HMAC of ``"<timestamp>.<raw body>"`` with one of the client's live secrets (two during a
+  rotation's overlap), the scheme Stripe's webhooks use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping
+
+# Requests and links older (or further in the future) than this are refused; nonces are kept this long.
+MAX_AGE_SECONDS = 300
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def request_string(*, method: str, path: str, timestamp: str, nonce: str, body: bytes) -> str:
+    """The text an API request's signature covers (``path`` includes the query string as sent)."""
+    return "\n".join([method.upper(), path, timestamp, nonce, body_hash(body)])
+
+
+def link_string(params: Mapping[str, str]) -> str:
+    """The text a login link's ``sign`` covers: the other parameters sorted, ``a=1&b=2``."""
+    return "&".join(f"{name}={params[name]}" for name in sorted(params) if name != "sign")
+
+
+def webhook_string(*, timestamp: str, body: bytes) -> bytes:
+    return timestamp.encode() + b"." + body
+
+
+def sign(secret: str, message: str | bytes) -> str:
+    """Lowercase hex HMAC-SHA256 of ``message`` (UTF-8 when text) under ``secret``."""
+    data = message.encode() if isinstance(message, str) else message
+    return hmac.new(secret.encode(), data, hashlib.sha256).hexdigest()
+
+
+def matches(secrets: Iterable[str], message: str | bytes, signature: str) -> bool:
+    """True when ``signature`` is the HMAC of ``message`` under any of ``secrets`` (constant time)."""
+    found = False
+    for secret in secrets:
+        # No early return: the time taken does not say which secret matched.
+        found |= hmac.compare_digest(sign(secret, message), signature.lower())
+    return found
+
+
+def webhook_header(*, secrets: Iterable[str], timestamp: str, body: bytes) -> str:
+    """The ``X-Mall-Signature`` value of a webhook body: ``t=…,v1=…`` (one ``v1`` per live secret)."""
+    message = webhook_string(timestamp=timestamp, body=body)
+    return ",".join([f"t={timestamp}", *(f"v1={sign(secret, message)}" for secret in secrets)])
