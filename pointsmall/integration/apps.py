@@ -7,3 +7,6 @@ class IntegrationConfig(AppConfig):
     name = "pointsmall.integration"
     label = "integration"
     verbose_name = _("Host integration")
+
+    def ready(self) -> None:
+        from pointsmall.integration import receivers  # noqa: F401  (connects the webhook receivers)

@@ -1,0 +1,1 @@
+"""Admin of the webhook endpoints and the webhook outbox."""

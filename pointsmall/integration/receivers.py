@@ -1,0 +1,1 @@
+"""What the host integration listens to (connected from IntegrationConfig.ready())."""
