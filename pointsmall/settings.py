@@ -135,8 +135,22 @@ SITE_ID = 1
 
 # --- Cache, sessions, Celery ------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# A Redis outage degrades instead of failing (docs/decisions/0036): sessions are read from the
+# database, rate-limit counters kept in each process, Redis retried after a pause.
+CACHE_REDIS_TIMEOUT_SECONDS = env.float("CACHE_REDIS_TIMEOUT_SECONDS", default=0.25)
+CACHE_REDIS_RETRY_SECONDS = env.float("CACHE_REDIS_RETRY_SECONDS", default=5.0)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "pointsmall.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": CACHE_REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": CACHE_REDIS_TIMEOUT_SECONDS,
+                "retry_seconds": CACHE_REDIS_RETRY_SECONDS,
+            },
+        }
+    }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
