@@ -67,6 +67,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz are answered before anything else: no HTTPS redirect, host check,
+    # session, CSRF or page-view count for a probe (docs/decisions/0036).
+    "pointsmall.health.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -417,7 +420,17 @@ ANALYTICS_BEACON_RATE = "30/m"
 # …and one client address (IPv6: its /64), whatever visitor ids it sends: a transient cache counter.
 ANALYTICS_BEACON_IP_RATE = "120/m"
 # Paths never counted as page views (besides non-GET, non-HTML, htmx partials and bots).
-ANALYTICS_EXCLUDED_PATHS = ["/admin/", "/static/", "/media/", "/mall/staff/", "/mall/pay/", "/analytics/", "/i18n/"]
+ANALYTICS_EXCLUDED_PATHS = [
+    "/admin/",
+    "/static/",
+    "/media/",
+    "/mall/staff/",
+    "/mall/pay/",
+    "/analytics/",
+    "/i18n/",
+    "/healthz",
+    "/readyz",
+]
 
 LOGGING = {
     "version": 1,
