@@ -67,6 +67,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz are answered before anything else: no HTTPS redirect, host check,
+    # session, CSRF or page-view count for a probe (docs/decisions/0036).
+    "pointsmall.health.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -135,8 +138,22 @@ SITE_ID = 1
 
 # --- Cache, sessions, Celery ------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# A Redis outage degrades instead of failing (docs/decisions/0036): sessions are read from the
+# database, rate-limit counters kept in each process, Redis retried after a pause.
+CACHE_REDIS_TIMEOUT_SECONDS = env.float("CACHE_REDIS_TIMEOUT_SECONDS", default=0.25)
+CACHE_REDIS_RETRY_SECONDS = env.float("CACHE_REDIS_RETRY_SECONDS", default=5.0)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "pointsmall.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": CACHE_REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": CACHE_REDIS_TIMEOUT_SECONDS,
+                "retry_seconds": CACHE_REDIS_RETRY_SECONDS,
+            },
+        }
+    }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -403,7 +420,17 @@ ANALYTICS_BEACON_RATE = "30/m"
 # …and one client address (IPv6: its /64), whatever visitor ids it sends: a transient cache counter.
 ANALYTICS_BEACON_IP_RATE = "120/m"
 # Paths never counted as page views (besides non-GET, non-HTML, htmx partials and bots).
-ANALYTICS_EXCLUDED_PATHS = ["/admin/", "/static/", "/media/", "/mall/staff/", "/mall/pay/", "/analytics/", "/i18n/"]
+ANALYTICS_EXCLUDED_PATHS = [
+    "/admin/",
+    "/static/",
+    "/media/",
+    "/mall/staff/",
+    "/mall/pay/",
+    "/analytics/",
+    "/i18n/",
+    "/healthz",
+    "/readyz",
+]
 
 LOGGING = {
     "version": 1,

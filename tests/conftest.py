@@ -74,6 +74,45 @@ def celery_worker(transactional_db):
 
 
 @pytest.fixture
+def spare_redis(settings):
+    """A Redis of the test's own (tests/spare_redis.py) behind the cache (as production configures
+    it), the cached_db sessions, the flash gate and the analytics counters; ``.stop()`` kills it to
+    simulate an outage, ``.start()`` brings it back empty. Killed at the end whatever happened.
+    Mark the test ``redis``."""
+    from pointsmall import cache as resilient_cache
+    from pointsmall.analytics import store as analytics_store
+    from tests.spare_redis import RETRY_SECONDS, SpareRedis
+
+    if not SpareRedis.available():
+        reason = "needs the redis-server binary (apt-get install redis-server)"
+        pytest.fail(reason) if IN_CI else pytest.skip(reason)
+    server = SpareRedis()
+    server.start()
+    settings.REDIS_URL = server.url
+    # Changing CACHES makes Django drop its cache connections (django.test.signals).
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "pointsmall.cache.ResilientRedisCache",
+            "LOCATION": server.url,
+            "OPTIONS": {
+                "socket_connect_timeout": 0.25,
+                "socket_timeout": 0.25,
+                "retry_seconds": RETRY_SECONDS,
+            },
+        }
+    }
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    resilient_cache.reset()
+    analytics_store.reset()
+    try:
+        yield server
+    finally:
+        server.stop()
+        resilient_cache.reset()
+        analytics_store.reset()
+
+
+@pytest.fixture
 def member(db):
     return MemberFactory()
 

@@ -1,5 +1,8 @@
 """How many pictures one member may upload in a while, counted in the Django cache (django-ratelimit).
 
+While Redis is down the cache counts in each process instead (pointsmall.cache,
+docs/decisions/0036): the limit holds per process, and uploads keep working.
+
 Every picture a member sends costs a decode (bounded, ~0.5 s at worst: ``accounts.uploads.images``),
 refused or not; the rate bounds how many of those one account can make the server do.
 Operators' uploads in the admin are not counted.

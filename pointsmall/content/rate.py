@@ -1,5 +1,8 @@
 """How much feedback one member may send in a while, counted in the Django cache (django-ratelimit).
 
+While Redis is down the cache counts in each process instead (pointsmall.cache,
+docs/decisions/0036): the limit holds per process, and sending feedback keeps working.
+
 Only accepted feedback counts: the view checks the count before the form (``feedback_check``,
 counting nothing) and counts one after a successful submit (``feedback_count``). A refused post
 (too short, bad contact, bad screenshot) costs the member nothing here; it writes nothing and
