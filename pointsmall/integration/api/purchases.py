@@ -19,7 +19,7 @@ from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Path, Router, Schema
-from pydantic import AwareDatetime, ConfigDict, model_validator
+from pydantic import AwareDatetime, ConfigDict, WithJsonSchema, model_validator
 
 from points import services as points_services
 from points.exceptions import IdempotencyConflictError, PurchaseNotFoundError
@@ -32,7 +32,12 @@ router = Router(tags=["purchases"])
 ID_PATTERN = r"^[A-Za-z0-9_.:@-]{1,64}$"
 ExternalId = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=64)]
 # Yuan as a JSON string ("128.00"): above 0, at most a million, at most two decimals.
-Money = Annotated[Decimal, Field(gt=0, le=Decimal(1_000_000), decimal_places=2, max_digits=9)]
+# The document says what hosts should send (a string); a JSON number is accepted too.
+Money = Annotated[
+    Decimal,
+    Field(gt=0, le=Decimal(1_000_000), decimal_places=2, max_digits=9),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,7}(\.[0-9]{1,2})?$", "examples": ["128.00"]}),
+]
 Label = Annotated[str, Field(max_length=64)]
 MAX_ITEMS = 200
 
