@@ -165,6 +165,7 @@ def test_an_unknown_member_is_404_and_writes_nothing(host, linked):
         {"items": []},
         {"items": [{"amount": "1.00"}] * 201},
         {"items": [{"sku": "x" * 65, "amount": "128.00"}]},
+        {"items": [{"sku": "TV\x00", "amount": "128.00"}]},
         {"shipping": "1.00"},
     ],
 )

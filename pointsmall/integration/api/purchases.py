@@ -38,7 +38,8 @@ Money = Annotated[
     Field(gt=0, le=Decimal(1_000_000), decimal_places=2, max_digits=9),
     WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,7}(\.[0-9]{1,2})?$", "examples": ["128.00"]}),
 ]
-Label = Annotated[str, Field(max_length=64)]
+# No NUL: Postgres cannot store it in a text column (the request would fail, not be refused).
+Label = Annotated[str, Field(max_length=64, pattern=r"^[^\x00]*$")]
 MAX_ITEMS = 200
 
 
@@ -73,7 +74,7 @@ class PurchaseOut(Schema):
 class RefundItemIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    sku: Annotated[str, Field(min_length=1, max_length=64)]
+    sku: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
     amount: Money
 
 
