@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_FLOOR, Decimal
+from fractions import Fraction
 
 from points.enums import EarningSource, ExpiryMode, ExpiryRounding
 
@@ -128,6 +130,41 @@ def points_to_take_back(points: int, amount: Decimal, refunded_total: Decimal) -
     if refunded_total >= amount:
         return points
     return floor_points(Decimal(points) * refunded_total / amount)
+
+
+def refund_points_target(
+    *,
+    points: int,
+    amount: Decimal,
+    refunded_total: Decimal,
+    refunded_by_amount: Decimal,
+    items: list[tuple[Decimal, Decimal, Decimal]],
+) -> int:
+    """Points all of a purchase's refunds so far take back, in total (docs/decisions/0034).
+
+    ``items``: ``(amount, refunded, base_value)`` per item. A refund by amount takes back the
+    purchase's average share (``refunded_by_amount / amount``); an item refund its item's own
+    share of the exact base value (an excluded item: nothing). The shares add up, exactly
+    (fractions, no rounding on the way), are capped at the whole purchase, and the points are
+    rounded down once; a purchase refunded in full takes back every point. Computed from the
+    cumulative totals every time, so the sum of refunds never drifts from this target.
+    """
+    if refunded_total >= amount:
+        return points
+    share = Fraction(refunded_by_amount) / Fraction(amount)
+    total_value = sum((Fraction(value) for _a, _r, value in items), Fraction(0))
+    if total_value > 0:
+        share += (
+            sum(
+                (
+                    Fraction(value) * Fraction(refunded) / Fraction(item_amount)
+                    for item_amount, refunded, value in items
+                ),
+                Fraction(0),
+            )
+            / total_value
+        )
+    return min(points, math.floor(points * share))
 
 
 def usable_identities(identities: Iterable[str]) -> list[str]:

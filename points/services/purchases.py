@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -20,7 +21,7 @@ from django.utils.translation import gettext as _
 from points import locks, notices, policies, rules
 from points.enums import EarningSource, PurchaseRateScope
 from points.exceptions import IdempotencyConflictError, InvalidPurchaseError, PurchaseNotFoundError
-from points.models import Account, EarningRule, Purchase, PurchaseRate, PurchaseRefund
+from points.models import Account, EarningRule, Purchase, PurchaseItem, PurchaseRate, PurchaseRefund
 from points.services.earning import award_amount, points_award
 from points.services.ledger import points_earn, points_reverse
 from points.signals import purchase_recorded, purchase_refunded
@@ -53,12 +54,9 @@ def _rate_for(line: PurchaseLine, default: Decimal, overrides: dict[tuple[str, s
     return default
 
 
-def purchase_base_value(*, lines: list[PurchaseLine]) -> Decimal:
-    """Points before multipliers, exact: Σ line amount × its SKU / category / default rate.
-
-    Not rounded: multipliers apply to this value and the result is rounded down once, at the
-    end (docs/decisions/0007). Rounding here too made ¥9.99 at ×2 earn 18 instead of 19.
-    """
+def purchase_line_values(*, lines: list[PurchaseLine]) -> list[Decimal]:
+    """Each line's points before multipliers, exact: its amount × its SKU / category / default
+    rate (0 for an excluded item). What ``PurchaseItem.base_value`` records."""
     policy = policies.purchase_policy()
     keys = {(PurchaseRateScope.SKU, line.sku) for line in lines if line.sku} | {
         (PurchaseRateScope.CATEGORY, line.category) for line in lines if line.category
@@ -67,9 +65,16 @@ def purchase_base_value(*, lines: list[PurchaseLine]) -> Decimal:
     if keys:
         for rate in PurchaseRate.objects.filter(key__in={k for _s, k in keys}):
             overrides[(rate.scope, rate.key)] = rate
-    return rules.purchase_base_value(
-        [(line.amount, _rate_for(line, policy.points_per_yuan, overrides)) for line in lines]
-    )
+    return [line.amount * _rate_for(line, policy.points_per_yuan, overrides) for line in lines]
+
+
+def purchase_base_value(*, lines: list[PurchaseLine]) -> Decimal:
+    """Points before multipliers, exact: Σ line amount × its SKU / category / default rate.
+
+    Not rounded: multipliers apply to this value and the result is rounded down once, at the
+    end (docs/decisions/0007). Rounding here too made ¥9.99 at ×2 earn 18 instead of 19.
+    """
+    return sum(purchase_line_values(lines=lines), Decimal(0))
 
 
 def purchase_base_points(*, lines: list[PurchaseLine]) -> int:
@@ -119,7 +124,8 @@ def purchase_record(
     now = now or timezone.now()
     occurred_at = min(occurred_at or now, now)
     available_at = occurred_at + timedelta(days=policies.purchase_policy().pending_days)
-    value = purchase_base_value(lines=lines)
+    line_values = purchase_line_values(lines=lines)
+    value = sum(line_values, Decimal(0))
     base = rules.floor_points(value)
     rule = EarningRule.objects.filter(source=EarningSource.PURCHASE).first()
     points = 0
@@ -153,7 +159,7 @@ def purchase_record(
         )
         bonus = result.granted
         bonus_entry_id = result.receipt.entry_id if result.receipt else None
-    Purchase.objects.create(
+    purchase = Purchase.objects.create(
         external_id=external_id,
         account=account,
         amount=amount,
@@ -163,6 +169,10 @@ def purchase_record(
         bonus_entry_id=bonus_entry_id,
         occurred_at=occurred_at,
         created_at=now,
+    )
+    PurchaseItem.objects.bulk_create(
+        PurchaseItem(purchase=purchase, sku=line.sku, category=line.category, amount=line.amount, base_value=line_value)
+        for line, line_value in zip(lines, line_values, strict=True)
     )
     purchase_recorded.send(
         sender=Purchase,
@@ -177,39 +187,128 @@ def purchase_record(
 
 @dataclass(frozen=True)
 class PurchaseRefundResult:
+    """``points_taken_back`` and ``refunded_amount`` are the purchase's totals after this refund;
+    ``amount`` and ``points`` are this refund's own (the first answer's, on a replay)."""
+
     external_id: str
     points_taken_back: int
     refunded_amount: Decimal
+    amount: Decimal = Decimal(0)
+    points: int = 0
+    replayed: bool = False
+
+
+def _money(value: object) -> Decimal:
+    if (
+        not isinstance(value, Decimal)
+        or not value.is_finite()
+        or value <= 0
+        or value != value.quantize(Decimal("0.01"))
+    ):
+        raise InvalidPurchaseError(reason=_("every refund amount must be more than 0 with at most two decimals"))
+    return value
+
+
+def _by_sku(pairs: list[tuple[str, Decimal]]) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = {}
+    for sku, amount in pairs:
+        totals[sku] = totals.get(sku, Decimal(0)) + amount
+    return totals
+
+
+def _item_allocations(
+    purchase_items: list[PurchaseItem], requested: list[tuple[str, Decimal]]
+) -> list[tuple[PurchaseItem, Decimal]]:
+    """Spread each named SKU's refund over the purchase's items with that SKU, first item first.
+
+    Raises InvalidPurchaseError for an SKU the purchase does not have or more than it has left.
+    """
+    wanted = _by_sku([(sku, _money(amount)) for sku, amount in requested])
+    allocations: list[tuple[PurchaseItem, Decimal]] = []
+    for sku, amount in wanted.items():
+        candidates = [item for item in purchase_items if sku and item.sku == sku]
+        if not candidates:
+            raise InvalidPurchaseError(reason=_("the purchase has no item with the SKU %(sku)s") % {"sku": sku})
+        left = sum((item.amount - item.refunded_amount for item in candidates), Decimal(0))
+        if amount > left:
+            raise InvalidPurchaseError(
+                reason=_("the refund of %(sku)s must be at most %(left)s yuan") % {"sku": sku, "left": left}
+            )
+        for item in candidates:
+            part = min(amount, item.amount - item.refunded_amount)
+            if part > 0:
+                allocations.append((item, part))
+                amount -= part
+    return allocations
 
 
 @transaction.atomic
-def purchase_refund(*, external_id: str, amount: Decimal | None = None, idempotency_key: str) -> PurchaseRefundResult:
-    """Take back the points of a (partly) refunded purchase, in proportion, rounded down.
+def purchase_refund(
+    *,
+    external_id: str,
+    amount: Decimal | None = None,
+    items: list[tuple[str, Decimal]] | None = None,
+    idempotency_key: str,
+) -> PurchaseRefundResult:
+    """Take back the points of a (partly) refunded purchase, rounded down.
 
-    Inside the returns window the pending points are cancelled; after it they are reversed
-    (own lot, other lots, then debt: docs/decisions/0006). A full refund of a first purchase
-    also takes back the first-purchase bonus. Locks: the account, then the purchase row.
-    Safe to call twice with the same key.
+    Give ``amount`` (yuan, taken back in proportion over the whole purchase), or ``items``
+    (``[(sku, yuan)]``: each item's own share of the points, so an excluded item takes back
+    nothing), or neither (the rest, in full). One cumulative rule for all of them
+    (``rules.refund_points_target``, docs/decisions/0034): never more than the purchase
+    earned, no rounding drift. Inside the returns window the pending points are cancelled;
+    after it they are reversed (own lot, other lots, then debt: docs/decisions/0006). A full
+    refund of a first purchase also takes back the first-purchase bonus.
+    Locks: the account, then the purchase row. Safe to call twice with the same key (the same
+    key with another purchase, amount or items raises IdempotencyConflictError).
+    Raises PurchaseNotFoundError, InvalidPurchaseError (more than is left, an unknown SKU,
+    both ``amount`` and ``items``).
     """
     purchase = Purchase.objects.filter(external_id=external_id).select_related("account").first()
     if purchase is None:
         raise PurchaseNotFoundError()
+    if amount is not None and items:
+        raise InvalidPurchaseError(reason=_("give the refund's amount or its items, not both"))
     locks.account_for_update(user_id=purchase.account.user_id)
     purchase = locks.purchase_for_update(purchase_id=purchase.pk)
+    purchase_items = list(PurchaseItem.objects.filter(purchase=purchase).order_by("pk"))
     refund_key = f"purchase-refund:{idempotency_key}"
     earlier = PurchaseRefund.objects.filter(idempotency_key=refund_key).first()
     if earlier is not None:
-        if earlier.purchase_id != purchase.pk or (amount is not None and earlier.amount != amount):
+        same_items = not items or _by_sku(items) == _by_sku(
+            [(row["sku"], Decimal(row["amount"])) for row in earlier.items]
+        )
+        if earlier.purchase_id != purchase.pk or (amount is not None and earlier.amount != amount) or not same_items:
             raise IdempotencyConflictError()
-        return PurchaseRefundResult(external_id, purchase.points_taken_back, purchase.refunded_amount)
+        return PurchaseRefundResult(
+            external_id,
+            purchase.points_taken_back,
+            purchase.refunded_amount,
+            earlier.amount,
+            earlier.points_taken_back,
+            replayed=True,
+        )
     left = purchase.amount - purchase.refunded_amount
+    allocations = _item_allocations(purchase_items, items) if items else []
+    if items:
+        amount = sum((part for _item, part in allocations), Decimal(0))
     amount = left if amount is None else amount
     if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0 or amount > left:
         raise InvalidPurchaseError(
             reason=_("the refund must be more than 0 and at most %(left)s yuan") % {"left": left}
         )
     refunded_total = purchase.refunded_amount + amount
-    target = rules.points_to_take_back(purchase.points, purchase.amount, refunded_total)
+    by_item = {item.pk: item.refunded_amount for item in purchase_items}
+    for item, part in allocations:
+        by_item[item.pk] += part
+    refunded_by_items = sum(by_item.values(), Decimal(0))
+    target = rules.refund_points_target(
+        points=purchase.points,
+        amount=purchase.amount,
+        refunded_total=refunded_total,
+        refunded_by_amount=refunded_total - refunded_by_items,
+        items=[(item.amount, by_item[item.pk], item.base_value) for item in purchase_items],
+    )
     delta = target - purchase.points_taken_back
     user_id = purchase.account.user_id
     if delta > 0 and purchase.earn_entry_id:
@@ -227,14 +326,20 @@ def purchase_refund(*, external_id: str, amount: Decimal | None = None, idempote
             idempotency_key=f"{refund_key}:bonus",
             **notices.first_purchase_bonus_refund(order=external_id).memo,
         )
+    for item, part in allocations:
+        PurchaseItem.objects.filter(pk=item.pk).update(refunded_amount=F("refunded_amount") + part)
     Purchase.objects.filter(pk=purchase.pk).update(refunded_amount=refunded_total, points_taken_back=target)
     PurchaseRefund.objects.create(
-        purchase=purchase, idempotency_key=refund_key, amount=amount, points_taken_back=max(delta, 0)
+        purchase=purchase,
+        idempotency_key=refund_key,
+        amount=amount,
+        points_taken_back=max(delta, 0),
+        items=[{"item": item.pk, "sku": item.sku, "amount": str(part)} for item, part in allocations],
     )
     purchase_refunded.send(
         sender=Purchase, user_id=user_id, external_id=external_id, full=refunded_total >= purchase.amount
     )
-    return PurchaseRefundResult(external_id, target, refunded_total)
+    return PurchaseRefundResult(external_id, target, refunded_total, amount, max(delta, 0))
 
 
 # --- CSV import -----------------------------------------------------------------------

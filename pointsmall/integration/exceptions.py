@@ -75,3 +75,9 @@ class RequestConflictError(DomainError):
     code = "idempotency_conflict"
     http_status = 409
     default_message = _("This id was already used with a different request body.")
+
+
+class OrderIdTakenError(DomainError):
+    code = "order_id_taken"
+    http_status = 409
+    default_message = _("This order id was already reported by another client or imported: use another id.")

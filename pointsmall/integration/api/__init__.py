@@ -111,3 +111,8 @@ def ping(request: HttpRequest) -> dict[str, Any]:
     """Answers only a correctly signed request: a host's first call while wiring up signing."""
     client: Client = request.auth  # type: ignore[attr-defined]
     return {"ok": True, "client": client.name, "key_id": client.key_id}
+
+
+from pointsmall.integration.api.purchases import router as purchases_router  # noqa: E402  (needs `api` above)
+
+api.add_router("", purchases_router)
