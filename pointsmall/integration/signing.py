@@ -4,7 +4,9 @@ Used for API requests (the host signs, we check), login links (the host signs, w
 webhooks (we sign, the host checks). Pure functions of their inputs, no database: the docs'
 Python client example and the tests use exactly these rules (docs/integration.md).
 
-* API request: ``string_to_sign = METHOD \\n path?query \\n timestamp \\n nonce \\n sha256_hex(body)``;
+* API request: ``string_to_sign = METHOD \\n path?query \\n timestamp \\n nonce \\n sha256_hex(body)``,
+  the path percent-decoded (``/purchases/A:1/refunds`` whether the client sent ``:`` or ``%3A``)
+  and the query string exactly as sent (``canonical_path``);
   headers ``X-Mall-Key``, ``X-Mall-Timestamp`` (Unix seconds), ``X-Mall-Nonce``,
   ``X-Mall-Signature`` (lowercase hex).
 * Login link: every query parameter but ``sign``, sorted by name, as ``name=value`` joined
@@ -19,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
+from urllib.parse import unquote
 
 # Requests and links older (or further in the future) than this are refused; nonces are kept this long.
 MAX_AGE_SECONDS = 300
@@ -26,6 +29,17 @@ MAX_AGE_SECONDS = 300
 
 def body_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
+
+
+def canonical_path(path_with_query: str) -> str:
+    """The path a request signs: percent-decoded, then ``?`` and the query string as sent.
+
+    Decoding makes the signature independent of how an HTTP library escapes a path (some
+    encode ``:`` and ``@``, some do not); the query is kept as sent because decoding it could
+    merge two different queries into one text.
+    """
+    path, mark, query = path_with_query.partition("?")
+    return unquote(path) + (mark + query if query else "")
 
 
 def request_string(*, method: str, path: str, timestamp: str, nonce: str, body: bytes) -> str:

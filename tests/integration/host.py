@@ -28,7 +28,10 @@ class HostApi:
         ts = str(int(time.time()) if timestamp is None else timestamp)
         nonce = nonce or secrets.token_hex(16)
         signature = signing.sign(
-            self.secret, signing.request_string(method=method, path=path, timestamp=ts, nonce=nonce, body=body)
+            self.secret,
+            signing.request_string(
+                method=method, path=signing.canonical_path(path), timestamp=ts, nonce=nonce, body=body
+            ),
         )
         return {
             "X-Mall-Key": self.key_id,

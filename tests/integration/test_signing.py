@@ -95,3 +95,13 @@ def test_signed_ping_names_the_client(host):
     assert response.status_code == 200
     assert response.json() == {"ok": True, "client": "Shop", "key_id": host.key_id}
     assert UsedNonce.objects.filter(client_id=host.client_id).count() == 1
+
+
+def test_a_path_signs_the_same_whether_or_not_the_client_escapes_colons_and_at_signs(host):
+    from pointsmall.integration.models import HostMember
+    from tests.factories import MemberFactory
+
+    HostMember.objects.create(client_id=host.client_id, external_id="shop:u@1", user=MemberFactory())
+    assert host.call("GET", "/members/shop:u@1/balance").status_code in {200, 404}
+    escaped = host.call("GET", "/members/shop%3Au%401/balance")
+    assert escaped.status_code != 401, escaped.content

@@ -47,7 +47,8 @@ class HostSignature(APIKeyHeader):
             raise SignatureMissingError()
         message = signing.request_string(
             method=request.method or "",
-            path=request.get_full_path(),
+            # request.path is already percent-decoded: the canonical path (signing.canonical_path).
+            path=request.path + ("?" + query if (query := request.META.get("QUERY_STRING", "")) else ""),
             timestamp=timestamp,
             nonce=nonce,
             body=request.body,
