@@ -75,3 +75,9 @@ class RequestConflictError(DomainError):
     code = "idempotency_conflict"
     http_status = 409
     default_message = _("This id was already used with a different request body.")
+
+
+class HoldNotFoundError(DomainError):
+    code = "hold_not_found"
+    http_status = 404
+    default_message = _("This client has no hold with this id.")
