@@ -137,7 +137,8 @@ def _lock(hold_id: int) -> tuple[Account, Hold]:
 
 
 def _not_active(hold: Hold) -> HoldNotActiveError:
-    return HoldNotActiveError(status=HoldStatus(hold.status).label)
+    # The status inside a sentence: "This hold of points is expired: …".
+    return HoldNotActiveError(status=str(HoldStatus(hold.status).label).lower())
 
 
 def points_hold_capture(

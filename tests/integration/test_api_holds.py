@@ -214,7 +214,7 @@ def test_capture_of_a_released_hold_and_release_of_a_captured_one_are_refused(ho
         409,
         {
             "code": "hold_not_active",
-            "message": "This hold of points is Released: it can no longer be captured or released.",
+            "message": "This hold of points is released: it can no longer be captured or released.",
         },
     )
     assert (undo.status_code, undo.json()["code"]) == (409, "hold_not_active")

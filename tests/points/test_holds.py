@@ -200,7 +200,7 @@ def test_a_released_hold_cannot_be_captured(member):
     hold = place(member, 80)
     services.points_hold_release(hold_id=hold.hold_id)
 
-    with nothing_written(HoldNotActiveError, match=r"^This hold of points is Released: it can no longer"):
+    with nothing_written(HoldNotActiveError, match=r"^This hold of points is released: it can no longer"):
         services.points_hold_capture(hold_id=hold.hold_id)
 
 
@@ -209,7 +209,7 @@ def test_capture_after_the_hold_ran_out_ends_it_as_expired_and_is_refused(member
     hold = place(member, 80)
     clock.move_to(LATER)
 
-    with pytest.raises(HoldNotActiveError, match=r"^This hold of points is Expired"):
+    with pytest.raises(HoldNotActiveError, match=r"^This hold of points is expired"):
         services.points_hold_capture(hold_id=hold.hold_id)
 
     stored = Hold.objects.get()
@@ -274,7 +274,7 @@ def test_a_captured_hold_cannot_be_released(member):
     hold = place(member, 80)
     services.points_hold_capture(hold_id=hold.hold_id)
 
-    with nothing_written(HoldNotActiveError, match=r"^This hold of points is Captured"):
+    with nothing_written(HoldNotActiveError, match=r"^This hold of points is captured"):
         services.points_hold_release(hold_id=hold.hold_id)
 
 

@@ -94,7 +94,7 @@ def hold_place(request: HttpRequest, external_id: ExternalId, payload: HoldIn) -
     422 ``insufficient_points`` when the member's available points (balance − held) are fewer."""
     client: Client = request.auth  # type: ignore[attr-defined]
     user_id = selectors.member_user_id(client_id=client.pk, external_id=external_id)
-    body = {"member": external_id, **payload.dict()}
+    body = {"member": external_id, **payload.model_dump()}
     prefix = _key_prefix(client)
 
     def place() -> tuple[int, dict[str, Any]]:
