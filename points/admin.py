@@ -23,6 +23,7 @@ from points.models import (
     EarningRule,
     Entry,
     ExpiryPolicy,
+    Hold,
     IdentityClaim,
     Lot,
     LotMovement,
@@ -51,12 +52,22 @@ class AccountAdmin(ReadOnlyAdmin):
     """Accounts are read-only; the change page links to the account's entries and lots, and to
     the adjustment form for those who may adjust (never on their own account)."""
 
-    list_display = ("user", "balance", "pending", "debt", "lifetime_earned", "lifetime_spent", "lifetime_expired")
+    list_display = (
+        "user",
+        "balance",
+        "held",
+        "pending",
+        "debt",
+        "lifetime_earned",
+        "lifetime_spent",
+        "lifetime_expired",
+    )
     search_fields = ("user__email", "user__display_name", "user__phone")
     list_select_related = ("user",)
     readonly_fields = (
         "user",
         "balance",
+        "held",
         "pending",
         "debt",
         "lifetime_earned",
@@ -182,6 +193,30 @@ class EntryAdmin(ReadOnlyAdmin):
     def description(self, entry: Entry) -> str:
         """What the member reads, in the operator's language (rendered from the stored code)."""
         return selectors.entry_description(entry)
+
+
+@admin.register(Hold)
+class HoldAdmin(ReadOnlyAdmin):
+    """Host checkout holds (积分抵扣), read-only: only the host's calls and the expiry job change them."""
+
+    list_display = ("id", "account", "key", "reference", "amount", "status", "created_at", "expires_at", "settled_at")
+    list_filter = ("status", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("key", "reference", "account__user__email", "account__user__phone", "account__user__display_name")
+    list_select_related = ("account__user",)
+    ordering = ("-pk",)
+    readonly_fields = (
+        "account",
+        "key",
+        "reference",
+        "amount",
+        "status",
+        "created_at",
+        "expires_at",
+        "settled_at",
+        "spend_entry",
+    )
+    fields = readonly_fields
+    show_full_result_count = False
 
 
 @admin.register(Lot)

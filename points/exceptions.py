@@ -108,3 +108,20 @@ class UnknownTierError(DomainError):
 class InvalidTierTrialError(DomainError):
     code = "invalid_tier_trial"
     default_message = _("A tier trial needs a tier above the entry tier and 1 to %(max)s days.")
+
+
+class HoldNotFoundError(DomainError):
+    code = "hold_not_found"
+    http_status = 404
+    default_message = _("There is no such hold of points.")
+
+
+class HoldNotActiveError(DomainError):
+    code = "hold_not_active"
+    http_status = 409
+    default_message = _("This hold of points is %(status)s: it can no longer be captured or released.")
+
+
+class InvalidHoldExpiryError(DomainError):
+    code = "invalid_hold_expiry"
+    default_message = _("A hold of points must end in the future.")

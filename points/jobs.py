@@ -38,3 +38,10 @@ def points_tiers_recalculate() -> dict:
 @shared_task(name="points.tiers_warn_downgrades", acks_late=True)
 def points_tiers_warn_downgrades() -> int:
     return services.points_tiers_warn_downgrades()
+
+
+# Beat runs it every minute: a run that takes longer stops (each batch commits on its own)
+# instead of piling up behind the next one.
+@shared_task(name="points.holds_expire", acks_late=True, soft_time_limit=50, time_limit=60)
+def points_holds_expire() -> int:
+    return services.points_holds_expire()

@@ -221,6 +221,8 @@ SIGNUP_NEEDS_EMAIL = "points.signup_needs_email"
 SIGNUP_ALREADY_GIVEN = "points.signup_already_given"
 # What an operator's manual credit was for, inside the points-earned message: their own words.
 ADJUSTMENT = "points.adjustment"
+# Points a host checkout hold spent when the host's order was paid (积分抵扣, docs/decisions/0033).
+CHECKOUT_PAID = "points.checkout_paid"
 
 
 def purchase(*, order: str) -> Notice:
@@ -236,6 +238,11 @@ def purchase_refund(*, order: str) -> Notice:
 def first_purchase_bonus_refund(*, order: str) -> Notice:
     """History text of a first-purchase bonus taken back with its purchase."""
     return Notice(FIRST_PURCHASE_BONUS_REFUND, {"order": order})
+
+
+def checkout_paid(*, order: str) -> Notice:
+    """History text of the points a hold spent at the host shop's checkout; ``order``: the host's order id."""
+    return Notice(CHECKOUT_PAID, {"order": order})
 
 
 def award_capped(*, source: str, granted: int, requested: int) -> Notice:
@@ -312,3 +319,8 @@ def _adjustment(params: Params) -> str:
 @register(SIGNUP_ALREADY_GIVEN)
 def _signup_already_given(params: Params) -> str:
     return _("The sign-up bonus was already given to this e-mail address or phone.")
+
+
+@register(CHECKOUT_PAID)
+def _checkout_paid(params: Params) -> str:
+    return _("Paid with points at the shop, order %(order)s") % {"order": params["order"]}

@@ -118,6 +118,9 @@ def _one_of_everything(staff: dict[str, User]) -> dict:
         user_id=bob.pk, amount=50, reason="Goodwill", note="ticket 1", actor_id=staff["superuser"].pk,
         idempotency_key="walk-adjust",
     )  # fmt: skip
+    points_services.points_hold_place(
+        user_id=bob.pk, amount=10, key="host:0:W1", reference="host.order:W1", expires_at=now + timedelta(minutes=15)
+    )
     PurchaseRate.objects.create(scope="category", key="books", points_per_yuan=Decimal("2"))
     Campaign.objects.create(name="Double week", starts_at=now, ends_at=now + timedelta(days=7))
 

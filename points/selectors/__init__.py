@@ -1,7 +1,7 @@
 """Reads of the ledger. Other apps get small frozen dataclasses, never models.
 
 One module per area: ``balances`` (spendable balance, expiring points, lots, refunds),
-``entries`` (the history), ``tiers`` (tier views and the tier reads the services use),
+``entries`` (the history), ``holds`` (host checkout holds), ``tiers`` (tier views and the tier reads the services use),
 ``rules_page`` (the live rules), ``identities`` (the keyed identity hash and claims),
 ``rankings`` (everyone's earnings over a period, for the leaderboard).
 Selectors never import services.
@@ -30,7 +30,8 @@ from points.selectors.balances import (
     spendable_balance,
 )
 from points.selectors.earning import earning_points
-from points.selectors.entries import HistoryRow, entry_description, history
+from points.selectors.entries import EntriesPage, EntryView, HistoryRow, entries_page, entry_description, history
+from points.selectors.holds import HoldView, hold_get
 from points.selectors.identities import identity_hash, identity_known_elsewhere
 from points.selectors.rankings import earned_ranking
 from points.selectors.rules_page import (
@@ -60,9 +61,12 @@ __all__ = [
     "BalanceSummary",
     "CampaignView",
     "EarningRuleView",
+    "EntriesPage",
+    "EntryView",
     "ExpiringPoints",
     "FastEarner",
     "HistoryRow",
+    "HoldView",
     "Liability",
     "LiveRules",
     "LotView",
@@ -75,12 +79,14 @@ __all__ = [
     "earned_ranking",
     "earned_tier",
     "earning_points",
+    "entries_page",
     "entry_description",
     "expiry_forecast",
     "expiry_policy_text",
     "fast_earners",
     "header_status",
     "history",
+    "hold_get",
     "identity_hash",
     "identity_known_elsewhere",
     "ledger_members_by_day",

@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import F, OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import F, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from points import rules
 from points.enums import EntryKind, LotStatus
 from points.models import Account, Entry, Lot
 from pointsmall.kernel import clock
+from pointsmall.kernel.language import pick_language
 
 EXPIRING_SOON_DAYS = 30
 
@@ -25,8 +26,14 @@ class ExpiringPoints:
 
 @dataclass(frozen=True)
 class BalanceSummary:
+    """A member's points as pages and the host API show them. ``available``: what they can spend
+    now (balance less points expired but not swept yet, less ``held``, never below 0); ``held``:
+    points reserved by host checkout holds; ``expiring_soon``: available points that expire
+    within ``within_days`` days, per day in ``expiring``."""
+
     available: int
     pending: int
+    held: int
     owed: int
     lifetime_earned: int
     lifetime_spent: int
@@ -34,20 +41,32 @@ class BalanceSummary:
     expiring_soon: int
     expiring: list[ExpiringPoints]
     next_pending_at: datetime | None
+    within_days: int = EXPIRING_SOON_DAYS
+    tier_code: str | None = None
+    tier_name: str | None = None
 
     @property
     def next_expiry(self) -> ExpiringPoints | None:
         return self.expiring[0] if self.expiring else None
 
+    @property
+    def expiring_soon_points(self) -> int:
+        return self.expiring_soon
 
-def _overdue_points() -> Subquery:
+    @property
+    def expiring_by(self) -> date | None:
+        """The last day the first of the expiring-soon points can be spent, None when none expire soon."""
+        return self.expiring[0].expires_on if self.expiring else None
+
+
+def _overdue_points(now: datetime | None = None) -> Subquery:
     """Points of the account's lots that expired but the nightly sweep has not reached yet.
 
     They are no longer spendable (every spend settles them first), so pages must not show them.
     """
     return Subquery(
         Lot.objects.filter(
-            account=OuterRef("pk"), status=LotStatus.AVAILABLE, remaining__gt=0, expires_at__lte=timezone.now()
+            account=OuterRef("pk"), status=LotStatus.AVAILABLE, remaining__gt=0, expires_at__lte=now or timezone.now()
         )
         .values("account")
         .annotate(total=Sum("remaining"))
@@ -55,21 +74,32 @@ def _overdue_points() -> Subquery:
     )
 
 
-def _spendable(accounts):
-    return accounts.annotate(spendable=F("balance") - Coalesce(_overdue_points(), 0))
+def _spendable(accounts, now: datetime | None = None):
+    """Annotate ``spendable``: the balance less overdue lots and less the points host checkout
+    holds reserve (docs/decisions/0033), never below 0 (expiry can take the balance under
+    ``held`` until the hold is captured or released)."""
+    return accounts.annotate(spendable=Greatest(F("balance") - Coalesce(_overdue_points(now), 0) - F("held"), Value(0)))
 
 
 def spendable_balance(*, user_id: int) -> int | None:
-    """The points the member can spend now (the balance less lots expired but not swept yet),
-    or None without an account: one indexed query (the page header shows it)."""
+    """The points the member can spend now (the balance less lots expired but not swept yet, less
+    points held for a host checkout), or None without an account: one indexed query. Every page
+    and check of "can the member afford this" reads it (catalog quotes, product pages, lottery)."""
     return _spendable(Account.objects.filter(user_id=user_id)).values_list("spendable", flat=True).first()
 
 
-def balance_summary(*, user_id: int, days: int = EXPIRING_SOON_DAYS) -> BalanceSummary | None:
-    account = _spendable(Account.objects.filter(user_id=user_id)).first()
+def balance_summary(
+    *, user_id: int, now: datetime | None = None, within_days: int = EXPIRING_SOON_DAYS
+) -> BalanceSummary | None:
+    """The member's balance (see BalanceSummary) at ``now`` (default: the clock), or None without
+    an account. ``tier_code``/``tier_name``: the tier enjoyed now (a running trial counts)."""
+    from points.selectors.tiers import effective_tier  # tiers imports this module
+
+    now = now or timezone.now()
+    days = within_days
+    account = _spendable(Account.objects.filter(user_id=user_id), now).first()
     if account is None:
         return None
-    now = timezone.now()
     zone = clock.business_zone()
     rows = (
         Lot.objects.filter(
@@ -94,9 +124,11 @@ def balance_summary(*, user_id: int, days: int = EXPIRING_SOON_DAYS) -> BalanceS
         .values_list("available_at", flat=True)
         .first()
     )
+    tier = effective_tier(account, now)
     return BalanceSummary(
         available=account.spendable,
         pending=account.pending,
+        held=account.held,
         owed=account.debt,
         lifetime_earned=account.lifetime_earned,
         lifetime_spent=account.lifetime_spent,
@@ -104,6 +136,9 @@ def balance_summary(*, user_id: int, days: int = EXPIRING_SOON_DAYS) -> BalanceS
         expiring_soon=sum(e.points for e in expiring),
         expiring=expiring,
         next_pending_at=next_pending,
+        within_days=within_days,
+        tier_code=tier.code if tier else None,
+        tier_name=pick_language(zh=tier.name_zh, en=tier.name_en) if tier else None,
     )
 
 

@@ -143,3 +143,60 @@ def history(
     }
     result.object_list = [_history_row(e, *lot_state.get(e.pk, ("", None))) for e in result.object_list]
     return result
+
+
+@dataclass(frozen=True)
+class EntryView:
+    """One ledger entry as the host API lists it: ``points``/``pending_points`` it added (negative:
+    took), the available ``balance_after`` it, and its history line in the active language."""
+
+    id: int
+    created_at: datetime
+    kind: str
+    points: int
+    pending_points: int
+    balance_after: int
+    description: str
+    reference: str
+
+
+@dataclass(frozen=True)
+class EntriesPage:
+    count: int
+    page: int
+    page_size: int
+    results: list[EntryView]
+
+    @property
+    def next_page(self) -> int | None:
+        return self.page + 1 if self.page * self.page_size < self.count else None
+
+
+def entries_page(*, user_id: int, page: int = 1, page_size: int = 50) -> EntriesPage:
+    """Every entry of the member (vests included: the ledger as it is), newest first, one page.
+
+    ``page`` starts at 1; a page past the end is empty (never clamped to the last one, so a
+    host paging through cannot read the same page twice). Two queries.
+    """
+    entries = Entry.objects.filter(account__user_id=user_id)
+    count = entries.count()
+    start = (page - 1) * page_size
+    rows = entries.select_related("related_entry").order_by("-id")[start : start + page_size]
+    return EntriesPage(
+        count=count,
+        page=page,
+        page_size=page_size,
+        results=[
+            EntryView(
+                id=entry.pk,
+                created_at=entry.created_at,
+                kind=entry.kind,
+                points=entry.amount,
+                pending_points=entry.pending_amount,
+                balance_after=entry.balance_after,
+                description=entry_description(entry),
+                reference=entry.reference,
+            )
+            for entry in rows
+        ],
+    )

@@ -10,6 +10,13 @@ from points.services.earning import (
     signup_bonus_grant,
 )
 from points.services.expiry import points_expire, points_remind
+from points.services.holds import (
+    HoldReceipt,
+    points_hold_capture,
+    points_hold_place,
+    points_hold_release,
+    points_holds_expire,
+)
 from points.services.ledger import (
     account_open,
     points_adjust,
@@ -45,6 +52,7 @@ __all__ = [
     "MAX_TRIAL_DAYS",
     "AwardResult",
     "BatchReport",
+    "HoldReceipt",
     "ImportReport",
     "PurchaseLine",
     "PurchaseRefundResult",
@@ -63,6 +71,10 @@ __all__ = [
     "points_campaigns_switch_off",
     "points_earn",
     "points_expire",
+    "points_hold_capture",
+    "points_hold_place",
+    "points_hold_release",
+    "points_holds_expire",
     "points_import_purchases",
     "points_refund",
     "points_remind",

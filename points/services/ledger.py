@@ -117,6 +117,9 @@ def points_spend(
 ) -> Receipt:
     """Debit points from the lots that expire first. Raises InsufficientPointsError.
 
+    Points held for a host checkout (``Account.held``) are not spendable here: the refusal's
+    ``available`` is the balance less what is held.
+
     ``memo_code``/``memo_params``: the history text (see points_earn). ``now``: the instant
     the spend is dated (default: the clock; see points_earn). Locks: the account.
     Safe to call twice.
@@ -128,8 +131,30 @@ def points_spend(
         return first
     now = now or timezone.now()
     _core.settle(account, now)
-    if account.balance < amount:
-        raise InsufficientPointsError(available=account.balance, required=amount)
+    # Points held for a host checkout are the member's but not the mall's to spend (docs/decisions/0033).
+    available = max(account.balance - account.held, 0)
+    if available < amount:
+        raise InsufficientPointsError(available=available, required=amount)
+    entry = spend_locked(
+        account,
+        user_id=user_id,
+        amount=amount,
+        idempotency_key=idempotency_key,
+        reference=reference,
+        memo=memo,
+        now=now,
+    )
+    return _core.receipt(account, entry)
+
+
+def spend_locked(
+    account: Account, *, user_id: int, amount: int, idempotency_key: str, reference: str, memo: dict, now: datetime
+) -> Entry:
+    """The one spend path: debit ``amount`` from the lots that expire first and write the spend entry.
+
+    Shared by ``points_spend`` and a hold's capture (``points.services.holds``). The caller holds
+    the account lock, has settled the account at ``now`` and checked that the points are there.
+    """
     first_spend = account.lifetime_spent == 0
     _core.apply_totals(account, balance=-amount, spent=amount)
     entry = _core.write_entry(
@@ -153,7 +178,7 @@ def points_spend(
             reference=reference,
             available_at=now + window,
         )
-    return _core.receipt(account, entry)
+    return entry
 
 
 def _entry_of(account: Account, entry_id: int, kinds: tuple[str, ...]) -> Entry:

@@ -101,6 +101,19 @@ CHECKS: list[tuple[str, str, str | None]] = [
         """,
     ),
     (
+        # Not required: held <= balance. Expiry can take the balance under what active holds
+        # reserve until the hold is captured (then refused) or released (docs/decisions/0033).
+        "held_equals_active_holds",
+        "each account's held points equal the sum of its active holds",
+        """
+        SELECT a.id, 'held=' || a.held || ' active holds=' || COALESCE(h.total, 0)
+        FROM points_account a
+        LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM points_hold
+                   WHERE status = 'active' GROUP BY account_id) h ON h.account_id = a.id
+        WHERE a.held <> COALESCE(h.total, 0)
+        """,
+    ),
+    (
         "one_effect_per_key",
         "each idempotency key has exactly one entry (the unique index that guarantees it is in place)",
         None,  # checked on the schema: scanning a million keys proves less than the index does

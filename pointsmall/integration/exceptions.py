@@ -81,3 +81,9 @@ class OrderIdTakenError(DomainError):
     code = "order_id_taken"
     http_status = 409
     default_message = _("This order id was already reported by another client or imported: use another id.")
+
+
+class HoldNotFoundError(DomainError):
+    code = "hold_not_found"
+    http_status = 404
+    default_message = _("This client has no hold with this id.")

@@ -117,3 +117,4 @@ def ping(request: HttpRequest) -> dict[str, Any]:
 from pointsmall.integration.api.purchases import router as purchases_router  # noqa: E402  (needs `api` above)
 
 api.add_router("", purchases_router)
+api.add_router("", "pointsmall.integration.api.holds.router")

@@ -1,0 +1,198 @@
+"""Host API: checkout holds (积分抵扣), a member's balance and their points history.
+
+A hold's key is ``host:<client id>:<host order id>``: one hold per host order, and a client
+sees only its own holds (another client's is 404 ``hold_not_found``, like one that does not
+exist). Rules of capture, release and expiry: docs/decisions/0033-checkout-holds.md.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema
+
+from points import notices
+from points import selectors as points_selectors
+from points import services as points_services
+from points.exceptions import AccountNotFoundError
+from pointsmall.integration import selectors
+from pointsmall.integration.exceptions import HoldNotFoundError
+from pointsmall.integration.idempotency import run_once
+from pointsmall.integration.models import Client
+
+router = Router(tags=["holds and balances"])
+
+HOST_ID = r"^[A-Za-z0-9_.:@-]{1,64}$"
+ExternalId = Annotated[str, Field(pattern=HOST_ID)]
+MAX_POINTS = 10**9
+
+
+class HoldIn(Schema):
+    host_order_id: str = Field(pattern=HOST_ID)
+    points: int = Field(ge=1, le=MAX_POINTS, strict=True)
+    expires_in_minutes: int = Field(
+        default_factory=lambda: settings.INTEGRATION_HOLD_MINUTES, ge=1, le=1440, strict=True
+    )
+
+
+class EntriesQuery(Schema):
+    page: int = Field(default=1, ge=1)
+    page_size: int = Field(default=50, ge=1, le=100)
+
+
+def _when(value: datetime) -> str:
+    """An instant as the API writes it: ISO 8601 in business time, with its offset (+08:00)."""
+    return timezone.localtime(value).isoformat()
+
+
+def _key_prefix(client: Client) -> str:
+    return f"host:{client.pk}:"
+
+
+def _hold_json(hold: Any, *, member: str, prefix: str) -> dict[str, Any]:
+    """The API's shape of a hold (a HoldReceipt or a HoldView: the same field names)."""
+    body = {
+        "id": hold.hold_id,
+        "host_order_id": hold.key.removeprefix(prefix),
+        "member": member,
+        "points": hold.amount,
+        "status": hold.status,
+        "expires_at": _when(hold.expires_at),
+    }
+    if hold.entry_id is not None:
+        body["entry_id"] = hold.entry_id
+    return body
+
+
+def _own_hold(client: Client, hold_id: int) -> tuple[points_selectors.HoldView, str]:
+    """The client's hold and the member's external id; HoldNotFoundError for another client's."""
+    hold = points_selectors.hold_get(hold_id=hold_id)
+    if hold is None or not hold.key.startswith(_key_prefix(client)):
+        raise HoldNotFoundError()
+    member = selectors.member_external_ids(user_id=hold.user_id).get(client.pk, "")
+    return hold, member
+
+
+def _json(request: HttpRequest, body: dict[str, Any], status: int, *, replayed: bool = False) -> HttpResponse:
+    from pointsmall.integration.api import api
+
+    response = api.create_response(request, body, status=status)
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+@router.post("/members/{external_id}/holds", summary="Hold points for a checkout")
+def hold_place(request: HttpRequest, external_id: ExternalId, payload: HoldIn) -> HttpResponse:
+    """Reserve points for the host order ``host_order_id`` until it is paid (capture) or cancelled
+    (release), at most ``expires_in_minutes``. Exactly once per host order: the same body again
+    answers the same (``Idempotent-Replayed: true``), another body 409 ``idempotency_conflict``.
+    422 ``insufficient_points`` when the member's available points (balance − held) are fewer."""
+    client: Client = request.auth  # type: ignore[attr-defined]
+    user_id = selectors.member_user_id(client_id=client.pk, external_id=external_id)
+    body = {"member": external_id, **payload.model_dump()}
+    prefix = _key_prefix(client)
+
+    def place() -> tuple[int, dict[str, Any]]:
+        now = timezone.now()
+        receipt = points_services.points_hold_place(
+            user_id=user_id,
+            amount=payload.points,
+            key=prefix + payload.host_order_id,
+            reference=f"host.order:{payload.host_order_id}",
+            expires_at=now + timedelta(minutes=payload.expires_in_minutes),
+            now=now,
+        )
+        return 201, _hold_json(receipt, member=external_id, prefix=prefix)
+
+    status, response, replayed = run_once(
+        client_id=client.pk, scope="hold", key=payload.host_order_id, body=body, operation=place
+    )
+    return _json(request, response, status, replayed=replayed)
+
+
+@router.get("/holds/{hold_id}", summary="Read a hold")
+def hold_read(request: HttpRequest, hold_id: int) -> HttpResponse:
+    client: Client = request.auth  # type: ignore[attr-defined]
+    hold, member = _own_hold(client, hold_id)
+    return _json(request, _hold_json(hold, member=member, prefix=_key_prefix(client)), 200)
+
+
+@router.post("/holds/{hold_id}/capture", summary="Spend a hold's points: the order was paid")
+def hold_capture(request: HttpRequest, hold_id: int) -> HttpResponse:
+    """Spend the held points (the member's history reads "Paid with points at the shop, order …").
+    Again: 200, the same answer. 409 ``hold_not_active`` for a released or expired hold (also
+    one whose time ran out just now); 422 ``insufficient_points`` if expiry or a reversal took
+    the member below the hold meanwhile (the hold is then released)."""
+    client: Client = request.auth  # type: ignore[attr-defined]
+    hold, member = _own_hold(client, hold_id)
+    prefix = _key_prefix(client)
+    receipt = points_services.points_hold_capture(
+        hold_id=hold.hold_id, **notices.checkout_paid(order=hold.key.removeprefix(prefix)).memo
+    )
+    return _json(request, _hold_json(receipt, member=member, prefix=prefix), 200)
+
+
+@router.post("/holds/{hold_id}/release", summary="Give a hold's points back: the order was cancelled")
+def hold_release(request: HttpRequest, hold_id: int) -> HttpResponse:
+    """Again: 200, the same answer. 409 ``hold_not_active`` for a captured hold."""
+    client: Client = request.auth  # type: ignore[attr-defined]
+    hold, member = _own_hold(client, hold_id)
+    receipt = points_services.points_hold_release(hold_id=hold.hold_id)
+    return _json(request, _hold_json(receipt, member=member, prefix=_key_prefix(client)), 200)
+
+
+@router.get("/members/{external_id}/balance", summary="A member's points")
+def member_balance(request: HttpRequest, external_id: ExternalId) -> dict[str, Any]:
+    """``available``: spendable now (balance − held); ``held``: reserved by active holds;
+    ``owed``: points a reversal could not take back; ``expiring_soon``: available points that
+    expire within ``within_days`` days, ``by`` the last day the first of them can be spent."""
+    client: Client = request.auth  # type: ignore[attr-defined]
+    user_id = selectors.member_user_id(client_id=client.pk, external_id=external_id)
+    summary = points_selectors.balance_summary(user_id=user_id)
+    if summary is None:
+        raise AccountNotFoundError()
+    return {
+        "member": external_id,
+        "available": summary.available,
+        "pending": summary.pending,
+        "held": summary.held,
+        "owed": summary.owed,
+        "expiring_soon": {
+            "points": summary.expiring_soon_points,
+            "by": summary.expiring_by.isoformat() if summary.expiring_by else None,
+            "within_days": summary.within_days,
+        },
+        "tier": {"code": summary.tier_code, "name": summary.tier_name} if summary.tier_code else None,
+    }
+
+
+@router.get("/members/{external_id}/entries", summary="A member's points history")
+def member_entries(request: HttpRequest, external_id: ExternalId, query: Query[EntriesQuery]) -> dict[str, Any]:
+    """Every ledger entry, newest first; ``description`` in the request's language."""
+    client: Client = request.auth  # type: ignore[attr-defined]
+    user_id = selectors.member_user_id(client_id=client.pk, external_id=external_id)
+    page = points_selectors.entries_page(user_id=user_id, page=query.page, page_size=query.page_size)
+    return {
+        "count": page.count,
+        "page": page.page,
+        "page_size": page.page_size,
+        "next_page": page.next_page,
+        "results": [
+            {
+                "id": row.id,
+                "created_at": _when(row.created_at),
+                "kind": row.kind,
+                "points": row.points,
+                "pending_points": row.pending_points,
+                "balance_after": row.balance_after,
+                "description": row.description,
+                "reference": row.reference,
+            }
+            for row in page.results
+        ],
+    }
