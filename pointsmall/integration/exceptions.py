@@ -75,3 +75,26 @@ class RequestConflictError(DomainError):
     code = "idempotency_conflict"
     http_status = 409
     default_message = _("This id was already used with a different request body.")
+
+
+class WebhookUrlInvalidError(DomainError):
+    code = "webhook_url_invalid"
+    default_message = _("A webhook URL must be an http or https address with a host name.")
+
+
+class WebhookHttpsRequiredError(DomainError):
+    code = "webhook_https_required"
+    default_message = _("A webhook URL must use https.")
+
+
+class WebhookHostNotAllowedError(DomainError):
+    code = "webhook_host_not_allowed"
+    default_message = _(
+        "The webhook host %(host)s is a loopback, private, link-local or reserved address (%(address)s): "
+        "the mall does not call its own network."
+    )
+
+
+class WebhookHostUnresolvedError(DomainError):
+    code = "webhook_host_unresolved"
+    default_message = _("The webhook host %(host)s has no address (DNS lookup failed).")
