@@ -55,6 +55,9 @@ from lottery.models import LotteryPolicy, LotteryPrize
 from points import services as points_services
 from points.models import Account, Campaign, PurchaseRate
 from pointsmall.analytics import demo as analytics_demo
+from pointsmall.integration import services as integration_services
+from pointsmall.integration import webhooks
+from pointsmall.integration.models import HostMember, WebhookEndpoint
 from pointsmall.kernel import clock
 from tasks import services as tasks_services
 from tasks.models import LeaderboardExclusion, LeaderboardPolicy, LeaderboardPrize, SurveyQuestion, Task
@@ -179,6 +182,11 @@ def _one_of_everything(staff: dict[str, User]) -> dict:
     )
     # Traffic: a day of page and product history (read-only in the admin).
     analytics_demo.seed_traffic(days=1)
+    # Host integration: a client that knows alice, its webhook endpoint, and one event in the outbox.
+    host_client, _secret = integration_services.client_create(name="Walk shop")
+    HostMember.objects.create(client=host_client, external_id="walk-1", user=alice)
+    WebhookEndpoint.objects.create(client=host_client, url="https://hooks.example.com/walk", events=["points.earned"])
+    webhooks.webhook_event_record(user_id=alice.pk, event_type="points.earned", data={"points": 1})
     return {"members": [alice, bob]}
 
 

@@ -113,7 +113,7 @@ def webhook_url_check(url: str, *, resolve: bool = True, must_resolve: bool = Tr
             raise WebhookHostUnresolvedError(host=host) from None
         return
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         if _address_refused(address):
             raise WebhookHostNotAllowedError(host=host, address=str(address))
 
@@ -208,6 +208,7 @@ class _Claim:
     event_id: uuid.UUID
     payload: dict
     created_at: datetime
+    switched_off: bool
 
 
 def _claim(delivery_id: int) -> _Claim | None:
@@ -224,6 +225,8 @@ def _claim(delivery_id: int) -> _Claim | None:
                 "payload",
                 "created_at",
                 "endpoint__url",
+                "endpoint__enabled",
+                "endpoint__client__enabled",
                 "endpoint__client_id",
                 "endpoint__client__key_id",
             )
@@ -245,6 +248,7 @@ def _claim(delivery_id: int) -> _Claim | None:
         event_id=row["event_id"],
         payload=row["payload"],
         created_at=row["created_at"],
+        switched_off=not (row["endpoint__enabled"] and row["endpoint__client__enabled"]),
     )
 
 
@@ -294,8 +298,9 @@ def webhook_send(*, delivery_id: int) -> str:
 
     Claims the row first (``SELECT … FOR UPDATE SKIP LOCKED``, then status "sending" with a
     lease), so two workers, or a task run twice, never both send it; a sent or failed delivery
-    is left alone. The URL is checked again (``webhook_url_check`` after DNS resolution: a name
-    can point elsewhere since it was saved); a refused URL fails the delivery at once with the
+    is left alone. One whose endpoint or client was switched off since is failed unsent. The
+    URL is checked again (``webhook_url_check`` after DNS resolution: a name can point
+    elsewhere since it was saved); a refused URL fails the delivery at once with the
     reason in ``last_error`` and no request made. A 2xx answer is delivered; any other answer
     (redirects included) or a network error counts an attempt: the next one after
     :func:`retry_delay`, the last one at :func:`give_up_at`, after which it is failed.
@@ -304,6 +309,15 @@ def webhook_send(*, delivery_id: int) -> str:
     claim = _claim(delivery_id)
     if claim is None:
         return WebhookDelivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first() or "missing"
+    if claim.switched_off:
+        # The operator switched the endpoint (or the whole client) off after the event.
+        _finish(
+            claim,
+            status=WebhookDeliveryStatus.FAILED,
+            next_attempt_at=timezone.now(),
+            last_error="endpoint or client switched off: not sent",
+        )
+        return WebhookDeliveryStatus.FAILED
     try:
         webhook_url_check(claim.url)
     except DomainError as error:
