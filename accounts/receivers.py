@@ -203,9 +203,13 @@ def reward_inviter_for_first_purchase(
 
 
 @receiver(points_spent, dispatch_uid="accounts.reward_inviter_for_first_redemption")
-def reward_inviter_for_first_redemption(sender, user_id: int, reference: str, available_at: datetime, **kwargs) -> None:
-    """An invited friend's first redemption counts as the first order too (whichever comes first)."""
-    services.referral_first_order_record(invitee_id=user_id, reference=reference, available_at=available_at)
+def reward_inviter_for_first_redemption(
+    sender, user_id: int, reference: str, first: bool, available_at: datetime, **kwargs
+) -> None:
+    """An invited friend's first redemption counts as the first order too (whichever comes first).
+    ``points_spent`` is sent for every spend; only the member's first one counts."""
+    if first:
+        services.referral_first_order_record(invitee_id=user_id, reference=reference, available_at=available_at)
 
 
 @receiver(purchase_refunded, dispatch_uid="accounts.withdraw_first_order_reward")

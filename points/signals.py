@@ -20,8 +20,10 @@ tier_downgrade_warning = Signal()
 # points (int), available_at (datetime: when its points vest).
 purchase_recorded = Signal()
 
-# Sent inside the transaction of a member's first spend (first redemption). Arguments: user_id,
-# entry_id, amount, reference, available_at (when a reward tied to it may vest: after the returns window).
+# Sent inside the transaction of every spend, never for a replayed call. Arguments: user_id,
+# entry_id, amount (int, points taken), reference, balance_after (int: spendable points left),
+# first (bool: the member's first spend ever, i.e. their first redemption; rewards tied to a first
+# redemption act only on it), available_at (when a reward tied to it may vest: after the returns window).
 points_spent = Signal()
 
 # Sent inside the transaction of every refund of a spend (a redemption cancelled, rejected or
@@ -38,7 +40,8 @@ purchase_refunded = Signal()
 # an award, a prize; and an operator's positive adjustment), never for a replayed call.
 # Arguments: user_id, entry_id, points (int), source (an EarningSource value, "adjust" for an
 # operator's adjustment, or ""), pending (bool: the points vest later), available_at (datetime:
-# when they can be spent), memo (dict: the history text as points.notices.nested(), or {}).
+# when they can be spent), memo (dict: the history text as points.notices.nested(), or {}),
+# balance_after (int: the spendable points after it; pending points are not in it yet).
 points_earned = Signal()
 
 # Sent by the point value's admin page after an operator changed the value of a point (inside the

@@ -55,6 +55,9 @@ from lottery.models import LotteryPolicy, LotteryPrize
 from points import services as points_services
 from points.models import Account, Campaign, PurchaseRate
 from pointsmall.analytics import demo as analytics_demo
+from pointsmall.integration import services as integration_services
+from pointsmall.integration import webhooks
+from pointsmall.integration.models import HostMember, WebhookEndpoint
 from pointsmall.kernel import clock
 from tasks import services as tasks_services
 from tasks.models import LeaderboardExclusion, LeaderboardPolicy, LeaderboardPrize, SurveyQuestion, Task
@@ -182,6 +185,11 @@ def _one_of_everything(staff: dict[str, User]) -> dict:
     )
     # Traffic: a day of page and product history (read-only in the admin).
     analytics_demo.seed_traffic(days=1)
+    # Host integration: a client that knows alice, its webhook endpoint, and one event in the outbox.
+    host_client, _secret = integration_services.client_create(name="Walk shop")
+    HostMember.objects.create(client=host_client, external_id="walk-1", user=alice)
+    WebhookEndpoint.objects.create(client=host_client, url="https://hooks.example.com/walk", events=["points.earned"])
+    webhooks.webhook_event_record(user_id=alice.pk, event_type="points.earned", data={"points": 1})
     return {"members": [alice, bob]}
 
 
@@ -488,7 +496,11 @@ def _submit_every_form(client, user: User, payload: dict[str, list[str]]) -> lis
     return not_saved
 
 
-def test_submitting_every_admin_form_with_privileges_added_grants_nothing(client, world, staff):
+def test_submitting_every_admin_form_with_privileges_added_grants_nothing(client, world, staff, settings):
+    # The payload ticks every permission (one POST field each) on top of the largest forms (a
+    # product with its inlines): past Django's 1,000 fields the request is refused with 400
+    # before any form sees it, which would test nothing. Real forms stay far below this.
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
     payload = _privilege_payload()
     for name, user in _other_staff(staff):
         client.force_login(user)

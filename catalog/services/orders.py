@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog import locks, notices, order_states, rules
+from catalog import locks, notices, order_states, rules, signals
 from catalog.enums import PaymentBackendName, ProductKind, RefundReason
 from catalog.exceptions import OrderNotFoundError, ReasonRequiredError, SandboxPaidByGatewayError
 from catalog.models import CashRefund, Code, Order, OrderEvent
@@ -75,6 +75,7 @@ def order_transition(
     (``conditions``: what the caller established under its locks, see ``order_states.Condition``).
     Writes the order and its event, and tells the member in their inbox (``order_messages``); a
     privilege order that completes delivers its effect in the same transaction (docs/decisions/0020).
+    Sends ``signals.order_status_changed`` inside the transaction.
     The caller holds the order's row lock (and the member's points account before it when points
     may move).
     """
@@ -94,6 +95,15 @@ def order_transition(
     order_event_record(order_id=order.pk, from_status=previous, to_status=target, actor_id=actor_id, note=note)
     privileges.order_effect_apply(order=order)
     order_messages.order_transition_notify(order=order, action=action, by=by, note=note)
+    signals.order_status_changed.send(
+        sender=Order,
+        user_id=order.member_id,
+        order_id=order.pk,
+        old_status=previous,
+        new_status=target,
+        action=str(action),
+        product_name=order.product_name,
+    )
     return order
 
 

@@ -351,4 +351,17 @@ def _redeem(
     signals.redemption_placed.send(
         sender=Order, user_id=user_id, order_id=order.pk, reference=rules.order_reference(order.pk), first=first
     )
+    signals.order_created.send(
+        sender=Order,
+        user_id=user_id,
+        order_id=order.pk,
+        source="redemption",
+        status=status,
+        product_id=product.pk,
+        product_name=order.product_name,
+        kind=order.kind,
+        quantity=quantity,
+        points_total=order.points_total,
+        cash_total=order.cash_total,
+    )
     return order, True

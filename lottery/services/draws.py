@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from accounts import selectors as accounts_selectors
 from accounts import services as accounts_services
 from accounts.enums import NotificationKind
-from lottery import notices, rules
+from lottery import notices, rules, signals
 from lottery.exceptions import (
     AddressRequiredError,
     CampaignDrawLimitError,
@@ -447,5 +447,18 @@ def lottery_draw(
             kind=NotificationKind.ACTIVITY,
             dedupe_key=draw_reference(draw.pk),
             **notices.prize_won(campaign=campaign, prize=won, draw_id=draw.pk).message,
+        )
+        signals.prize_won.send(
+            sender=Draw,
+            user_id=user_id,
+            draw_id=draw.pk,
+            campaign_id=campaign.pk,
+            campaign_name=campaign.name,
+            prize_id=won.pk,
+            prize_name=won.name,
+            prize_kind=won.kind,
+            points=(won.points or 0) if won.kind == PrizeKind.POINTS else 0,
+            reference=draw_reference(draw.pk),
+            reward_reference=draw.reward_reference,
         )
     return _result(draw, replayed=False)

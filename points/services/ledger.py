@@ -100,6 +100,7 @@ def points_earn(
         pending=pending,
         available_at=available_at,
         memo=notices.nested(memo["memo_code"], memo["memo_params"]) if memo else {},
+        balance_after=account.balance,
     )
     return _core.receipt(account, entry)
 
@@ -167,17 +168,18 @@ def spend_locked(
         created_at=now,
     )
     _core.take_fifo(account, entry, amount, now)
-    if first_spend:
-        # Rewards tied to a first redemption (referrals) vest after the same returns window as purchases.
-        window = timedelta(days=policies.purchase_policy().pending_days)
-        points_spent.send(
-            sender=Entry,
-            user_id=user_id,
-            entry_id=entry.pk,
-            amount=amount,
-            reference=reference,
-            available_at=now + window,
-        )
+    # Rewards tied to a first redemption (referrals) vest after the same returns window as purchases.
+    window = timedelta(days=policies.purchase_policy().pending_days)
+    points_spent.send(
+        sender=Entry,
+        user_id=user_id,
+        entry_id=entry.pk,
+        amount=amount,
+        reference=reference,
+        balance_after=account.balance,
+        first=first_spend,
+        available_at=now + window,
+    )
     return entry
 
 
@@ -416,6 +418,7 @@ def points_adjust(
             available_at=now,
             # The reason the operator gave, as the member sees it in their history.
             memo=notices.nested(notices.ADJUSTMENT, {"reason": reason[:200]}),
+            balance_after=account.balance,
         )
     else:
         _core.take_fifo(account, entry, -amount, now)

@@ -87,3 +87,26 @@ class HoldNotFoundError(DomainError):
     code = "hold_not_found"
     http_status = 404
     default_message = _("This client has no hold with this id.")
+
+
+class WebhookUrlInvalidError(DomainError):
+    code = "webhook_url_invalid"
+    default_message = _("A webhook URL must be an http or https address with a host name.")
+
+
+class WebhookHttpsRequiredError(DomainError):
+    code = "webhook_https_required"
+    default_message = _("A webhook URL must use https.")
+
+
+class WebhookHostNotAllowedError(DomainError):
+    code = "webhook_host_not_allowed"
+    default_message = _(
+        "The webhook host %(host)s is a loopback, private, link-local or reserved address (%(address)s): "
+        "the mall does not call its own network."
+    )
+
+
+class WebhookHostUnresolvedError(DomainError):
+    code = "webhook_host_unresolved"
+    default_message = _("The webhook host %(host)s has no address (DNS lookup failed).")

@@ -4,10 +4,37 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from pointsmall.integration import services
+from pointsmall.integration import services, webhooks
 
 
 @shared_task(name="integration.nonces_purge", soft_time_limit=60, time_limit=90)
 def nonces_purge() -> int:
     """Delete used nonces past the signature window. Idempotent."""
     return services.nonces_purge()
+
+
+# Webhooks (pointsmall/integration/webhooks.py). ``integration.webhook_send`` is enqueued after
+# commit for each delivery; ``integration.webhooks_retry`` (beat; ``manage.py
+# integration_webhooks_retry``) sends what is due and was not. Both are safe to run twice and on
+# several workers: each delivery is claimed first, with a lease longer than a send's hard limit.
+
+
+@shared_task(
+    name="integration.webhook_send",
+    acks_late=True,
+    soft_time_limit=webhooks.SEND_SOFT_TIME_LIMIT,
+    time_limit=webhooks.SEND_TIME_LIMIT,
+)
+def webhook_send(delivery_id: int) -> str:
+    return str(webhooks.webhook_send(delivery_id=delivery_id))
+
+
+@shared_task(
+    name="integration.webhooks_retry",
+    acks_late=True,
+    # The sweep starts no send after SWEEP_BUDGET; the last one started has a send's limits.
+    soft_time_limit=webhooks.SWEEP_BUDGET + webhooks.SEND_SOFT_TIME_LIMIT,
+    time_limit=webhooks.SWEEP_BUDGET + webhooks.SEND_TIME_LIMIT,
+)
+def webhooks_retry() -> dict:
+    return {str(status): count for status, count in webhooks.webhooks_send_due().items()}

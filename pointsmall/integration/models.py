@@ -148,6 +148,7 @@ class WebhookDelivery(models.Model):
     class Meta:
         verbose_name = _("webhook delivery")
         verbose_name_plural = _("webhook deliveries")
+        permissions = [("resend_webhookdelivery", _("Can send failed webhook deliveries again"))]
         constraints = [models.UniqueConstraint(fields=["endpoint", "event_id"], name="integration_delivery_once")]
         indexes = [
             models.Index(
