@@ -266,3 +266,13 @@ def test_two_clients_may_use_the_same_order_id(host, shopper):
 
     assert (first.status_code, second.status_code) == (201, 201)
     assert Account.objects.get(user=shopper).held == 200
+
+
+def test_ids_and_pages_beyond_what_the_database_holds_are_422(host):
+    """Found by the fuzzer: a hold id past bigint reached Postgres (500)."""
+    for path in ("/holds/9223372036854775808", "/holds/0"):
+        response = host.call("GET", path)
+        assert response.status_code == 422, (path, response.content)
+        assert response.json()["code"] == "invalid_request"
+    response = host.call("GET", "/members/u1/entries?page=99999999999999999999")
+    assert response.status_code == 422

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Path, Query, Router, Schema
 
 from points import notices
 from points import selectors as points_selectors
@@ -29,6 +29,8 @@ router = Router(tags=["holds and balances"])
 HOST_ID = r"^[A-Za-z0-9_.:@-]{1,64}$"
 ExternalId = Annotated[str, Field(pattern=HOST_ID)]
 MAX_POINTS = 10**9
+# Ids and page numbers the database can hold: a larger number is 422, never a database error.
+HoldId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 class HoldIn(Schema):
@@ -40,7 +42,7 @@ class HoldIn(Schema):
 
 
 class EntriesQuery(Schema):
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=1_000_000)
     page_size: int = Field(default=50, ge=1, le=100)
 
 
@@ -116,14 +118,14 @@ def hold_place(request: HttpRequest, external_id: ExternalId, payload: HoldIn) -
 
 
 @router.get("/holds/{hold_id}", summary="Read a hold")
-def hold_read(request: HttpRequest, hold_id: int) -> HttpResponse:
+def hold_read(request: HttpRequest, hold_id: HoldId) -> HttpResponse:
     client: Client = request.auth  # type: ignore[attr-defined]
     hold, member = _own_hold(client, hold_id)
     return _json(request, _hold_json(hold, member=member, prefix=_key_prefix(client)), 200)
 
 
 @router.post("/holds/{hold_id}/capture", summary="Spend a hold's points: the order was paid")
-def hold_capture(request: HttpRequest, hold_id: int) -> HttpResponse:
+def hold_capture(request: HttpRequest, hold_id: HoldId) -> HttpResponse:
     """Spend the held points (the member's history reads "Paid with points at the shop, order …").
     Again: 200, the same answer. 409 ``hold_not_active`` for a released or expired hold (also
     one whose time ran out just now); 422 ``insufficient_points`` if expiry or a reversal took
@@ -138,7 +140,7 @@ def hold_capture(request: HttpRequest, hold_id: int) -> HttpResponse:
 
 
 @router.post("/holds/{hold_id}/release", summary="Give a hold's points back: the order was cancelled")
-def hold_release(request: HttpRequest, hold_id: int) -> HttpResponse:
+def hold_release(request: HttpRequest, hold_id: HoldId) -> HttpResponse:
     """Again: 200, the same answer. 409 ``hold_not_active`` for a captured hold."""
     client: Client = request.auth  # type: ignore[attr-defined]
     hold, member = _own_hold(client, hold_id)
