@@ -75,3 +75,27 @@ class RequestConflictError(DomainError):
     code = "idempotency_conflict"
     http_status = 409
     default_message = _("This id was already used with a different request body.")
+
+
+class MemberUnavailableError(DomainError):
+    """The external id is linked to an account the integration may not touch (a staff account)."""
+
+    code = "member_unavailable"
+    http_status = 409
+    default_message = _("This member cannot be managed through the integration.")
+
+
+class RedirectNotAllowedError(DomainError):
+    code = "redirect_not_allowed"
+    default_message = _("A login link may only lead to a page of the mall.")
+
+
+class LinkIncompleteError(DomainError):
+    code = "link_incomplete"
+    default_message = _("The login link is missing key, uid, ts, nonce or sign, or its uid is not valid.")
+
+
+class MemberInactiveError(DomainError):
+    code = "member_inactive"
+    http_status = 403
+    default_message = _("This account is closed and cannot sign in.")

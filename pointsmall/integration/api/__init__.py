@@ -111,3 +111,6 @@ def ping(request: HttpRequest) -> dict[str, Any]:
     """Answers only a correctly signed request: a host's first call while wiring up signing."""
     client: Client = request.auth  # type: ignore[attr-defined]
     return {"ok": True, "client": client.name, "key_id": client.key_id}
+
+
+api.add_router("", "pointsmall.integration.api.members.router")
