@@ -55,6 +55,7 @@ from lottery.models import LotteryPolicy, LotteryPrize
 from points import services as points_services
 from points.models import Account, Campaign, PurchaseRate
 from pointsmall.analytics import demo as analytics_demo
+from pointsmall.integration import services as integration_services
 from pointsmall.kernel import clock
 from tasks import services as tasks_services
 from tasks.models import LeaderboardExclusion, LeaderboardPolicy, LeaderboardPrize, SurveyQuestion, Task
@@ -179,6 +180,9 @@ def _one_of_everything(staff: dict[str, User]) -> dict:
     )
     # Traffic: a day of page and product history (read-only in the admin).
     analytics_demo.seed_traffic(days=1)
+    # Host integration: a client (its secret is an inline) and a member it brought in.
+    shop, _secret = integration_services.client_create(name="Shop")
+    integration_services.host_member_put(client_id=shop.pk, external_id="host-1", fields={"display_name": "Host"})
     return {"members": [alice, bob]}
 
 
