@@ -333,4 +333,4 @@ def placeholder_email(local_part: str) -> str:
 
 def is_placeholder_email(email: str | None) -> bool:
     """True for a stand-in address (never the member's own; never shown as theirs)."""
-    return bool(email) and email.lower().endswith("@" + PLACEHOLDER_EMAIL_DOMAIN)
+    return email is not None and email.lower().endswith("@" + PLACEHOLDER_EMAIL_DOMAIN)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
@@ -29,7 +30,12 @@ from accounts.exceptions import (
 UNSET: Any = object()
 
 _EMAIL_MAX = 254
+_DISPLAY_NAME_MAX = 40  # User.display_name
 _email_validator = EmailValidator()
+
+
+def _is_language(value: str) -> bool:
+    return value in {code for code, _label in settings.LANGUAGES}
 
 
 def host_member_email_clean(raw: str) -> str:
@@ -56,7 +62,7 @@ def clean_display_name(raw: str) -> str:
         name = rules.clean_member_text(raw)
     except rules.UnsafeTextError:
         raise InvalidTextError() from None
-    if len(name) > get_user_model()._meta.get_field("display_name").max_length:
+    if len(name) > _DISPLAY_NAME_MAX:
         raise InvalidTextError()
     return name
 
@@ -120,12 +126,12 @@ def host_member_create(
     name = clean_display_name(display_name) if display_name else ""
     address = host_member_email_clean(email) if email else None
     number = clean_phone(phone) if phone else None
-    if language and language not in {code for code, _label in get_user_model()._meta.get_field("language").choices}:
+    if language and not _is_language(language):
         raise InvalidTextError()
     if address is not None:
         _check_email_free(address, user_id=None)
     verified_now = number is not None and phone_verified
-    if verified_now and _phone_verified_elsewhere(number, user_id=None):
+    if number is not None and phone_verified and _phone_verified_elsewhere(number, user_id=None):
         raise PhoneInUseError()
     user = get_user_model().objects.create_user(
         email=address or rules.placeholder_email(placeholder),
@@ -162,9 +168,7 @@ def host_member_update(
     name = clean_display_name(display_name) if display_name not in (UNSET, None) else UNSET
     address = host_member_email_clean(email) if email not in (UNSET, None, "") else None
     number = clean_phone(phone) if phone not in (UNSET, None, "") else None
-    if language not in (UNSET, None, "") and language not in {
-        code for code, _label in get_user_model()._meta.get_field("language").choices
-    }:
+    if language not in (UNSET, None, "") and not _is_language(language):
         raise InvalidTextError()
     user = locks.member_row_for_update(user_id=user_id)
     fields: list[str] = []

@@ -89,9 +89,9 @@ class ClientAdmin(admin.ModelAdmin):
     inlines = (ClientSecretInline,)
     change_form_template = "admin/integration/client/change_form.html"
 
-    def get_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
-        fields = ["name", "allowed_ips", "enabled"]
-        return fields if obj is None else ["key_id", *fields, "created_at"]
+    def get_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
+        fields = ("name", "allowed_ips", "enabled")
+        return fields if obj is None else ("key_id", *fields, "created_at")
 
     def get_inlines(self, request: HttpRequest, obj: Model | None) -> tuple:
         return self.inlines if obj is not None else ()

@@ -212,7 +212,9 @@ def host_member_put(*, client_id: int, external_id: str, fields: Mapping[str, An
                     HostMember.objects.create(client_id=client_id, external_id=external_id, user_id=holder.user_id)
             except IntegrityError:
                 return _after_race(client_id=client_id, external_id=external_id, values=values)
-            return _update_linked(user_id=holder.user_id, values=values), False
+            # The address is already theirs (verified on both sides): it stays as it is.
+            rest = {name: value for name, value in values.items() if name not in ("email", "email_verified")}
+            return _update_linked(user_id=holder.user_id, values=rest), False
     try:
         with transaction.atomic():
             user_id = accounts_services.host_member_create(

@@ -69,7 +69,7 @@ def sso_login(request: HttpRequest) -> HttpResponse:
     A refused link renders a page saying why (expired, already used, not valid, switched off)
     and writes nothing: no member, no spent nonce, no session.
     """
-    params = dict(request.GET.items())
+    params: dict[str, str] = {name: str(value) for name, value in request.GET.items()}
     try:
         if any(len(values) > 1 for _name, values in request.GET.lists()):
             # A repeated parameter could mean one thing to the signature and another to us.

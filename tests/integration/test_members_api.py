@@ -107,6 +107,20 @@ def test_existing_verified_member_is_linked_when_the_host_verified_the_address_t
     assert User.objects.count() == 1
 
 
+def test_linking_by_a_secondary_address_keeps_the_members_login(host):
+    member = _mall_member("main@example.com")
+    EmailAddress.objects.create(user=member, email="second@example.com", verified=True, primary=False)
+    response = host.call("PUT", "/members/s2", {"email": "second@example.com", "email_verified": True})
+    assert response.status_code == 200
+    assert response.json()["email"] == "main@example.com"
+    member.refresh_from_db()
+    assert member.email == "main@example.com"
+    assert set(EmailAddress.objects.filter(user=member).values_list("email", "primary")) == {
+        ("main@example.com", True),
+        ("second@example.com", False),
+    }
+
+
 @pytest.mark.parametrize(("host_verified", "mall_verified"), [(False, True), (True, False), (False, False)])
 def test_existing_member_is_not_linked_unless_both_sides_verified(host, host_verified, mall_verified):
     _mall_member("carol@example.com", verified=mall_verified)

@@ -3,13 +3,16 @@ with a page saying why, and writes nothing."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from urllib.parse import urlencode
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.sessions.models import Session
+from django.core import mail
 
 from pointsmall.integration import signing
 from pointsmall.integration.exceptions import RedirectNotAllowedError
@@ -206,3 +209,33 @@ def test_refusal_page_speaks_the_visitors_language(host, client):
 def test_post_is_not_allowed(host, client):
     assert client.post(link(host, "u1")).status_code == 405
     _nothing_written(client)
+
+
+def test_member_without_email_adds_one_on_the_email_page(host, client, django_capture_on_commit_callbacks):
+    # A new address each run: allauth rate-limits confirmation mails per address in the shared cache.
+    address = f"new-{secrets.token_hex(4)}@example.com"
+    client.get(link(host, "u9"))
+    member = User.objects.get(host_links__external_id="u9")
+    page = client.get("/accounts/email/")
+    assert page.status_code == 200
+    assert "members.invalid" not in page.content.decode()
+    for path in ("/me/", "/me/notifications/"):
+        body = client.get(path).content.decode()
+        assert "members.invalid" not in body, path
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/accounts/email/", {"action_add": "", "email": address})
+    assert response.status_code == 302
+    assert list(EmailAddress.objects.filter(user=member).values_list("email", "verified")) == [(address, False)]
+    member.refresh_from_db()
+    assert member.email.endswith("@members.invalid")
+    # Confirming it makes it their address and login; a host member still gets no sign-up bonus.
+    confirm = re.search(r"/accounts/confirm-email/[^/\s]+/", mail.outbox[-1].body).group(0)
+    assert client.post(confirm).status_code == 302
+    member.refresh_from_db()
+    assert member.email == address
+    assert member.own_email == address
+    assert list(EmailAddress.objects.filter(user=member).values_list("email", "verified", "primary")) == [
+        (address, True, True)
+    ]
+    member.points_account.refresh_from_db()
+    assert (member.points_account.balance, member.points_account.pending) == (0, 0)
