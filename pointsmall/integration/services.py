@@ -203,9 +203,17 @@ def host_member_put(*, client_id: int, external_id: str, fields: Mapping[str, An
         email = accounts_services.host_member_email_clean(email)
         holder = accounts_selectors.email_holder(email=email)
         if holder is not None:
+            linked_as = (
+                HostMember.objects.filter(client_id=client_id, user_id=holder.user_id)
+                .values_list("external_id", flat=True)
+                .first()
+            )
+            if linked_as == external_id:
+                # A concurrent first request for this id made the member a moment ago.
+                return _after_race(client_id=client_id, external_id=external_id, values=values)
             if holder.privileged or not (values.get("email_verified") and holder.verified):
                 raise EmailInUseError()
-            if HostMember.objects.filter(client_id=client_id, user_id=holder.user_id).exists():
+            if linked_as is not None:
                 raise EmailInUseError()
             try:
                 with transaction.atomic():

@@ -227,3 +227,21 @@ def test_unsigned_put_is_refused(host):
     response = host.http.put("/api/v1/members/u1", data=b"{}", content_type="application/json")
     assert response.status_code == 401
     assert not User.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("body", [{"display_name": "Racer"}, {"email": "race@example.com", "email_verified": True}])
+def test_concurrent_first_puts_make_one_member(body):
+    from pointsmall.integration import services
+    from tests.concurrency import run_together
+
+    shop = make_host()
+    results = run_together(
+        [lambda: services.host_member_put(client_id=shop.client_id, external_id="race", fields=body) for _ in range(4)]
+    )
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(created for _user_id, created in results) == [False, False, False, True]
+    assert len({user_id for user_id, _created in results}) == 1
+    assert User.objects.count() == 1
+    assert HostMember.objects.count() == 1
