@@ -67,7 +67,6 @@ def test_known_member_is_signed_in_without_a_new_account(host, client):
 def test_a_different_member_signed_in_is_logged_out_and_the_session_key_changes(host, client):
     other = User.objects.create_user(email="other@example.com", password="pw-123456-x")
     client.force_login(other)
-    client.session["cart"] = "theirs"
     old_key = client.session.session_key
     response = client.get(link(host, "u3"))
     assert response.status_code == 302
