@@ -40,6 +40,27 @@ class UnsafeTextError(InvalidTextError):
         super().__init__()
 
 
+class InvalidEmailError(DomainError):
+    code = "invalid_email"
+    default_message = _("Enter a valid e-mail address.")
+
+
+class EmailInUseError(DomainError):
+    """Told to a host system, never to a member: another account already has this address."""
+
+    code = "email_in_use"
+    http_status = 409
+    default_message = _("Another member already uses this e-mail address.")
+
+
+class PhoneInUseError(DomainError):
+    """Told to a host system, never to a member: another account verified this number."""
+
+    code = "phone_in_use"
+    http_status = 409
+    default_message = _("Another member has already verified this phone number.")
+
+
 class PhoneNotSetError(DomainError):
     code = "phone_not_set"
     default_message = _("Add a mobile number to your profile first.")

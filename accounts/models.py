@@ -87,13 +87,22 @@ class User(AbstractUser):
         return self.display_name or self.email
 
     @property
+    def own_email(self) -> str:
+        """The member's e-mail address, or "" while they have only the stand-in one a host
+        integration gives a member created without an address (decision 0035): never shown as theirs."""
+        from accounts.rules import is_placeholder_email
+
+        return "" if is_placeholder_email(self.email) else self.email
+
+    @property
     def phone_verified(self) -> bool:
         return self.phone_verified_at is not None
 
     @property
     def public_name(self) -> str:
-        """What other members may see: the display name, else the e-mail masked by the kernel's rule."""
-        return self.display_name or mask_email(self.email)
+        """What other members may see: the display name, else the e-mail masked by the kernel's rule
+        (else "Member", for a member a host brought in without either)."""
+        return self.display_name or mask_email(self.own_email) or str(_("Member"))
 
 
 class Address(models.Model):

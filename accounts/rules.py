@@ -316,3 +316,21 @@ def normalize_email_identity(address: str, rules: EmailIdentityRules) -> str:
     if domain in rules.dotless_domains:
         local = local.replace(".", "") or local
     return f"{local}@{domain}"
+
+
+# ---------------------------------------------------------------------------
+# Members brought in by a host system (docs/decisions/0035)
+
+# RFC 2606 reserves ".invalid": an address there can never receive mail, so a member the host
+# sent without an e-mail gets one to fill the required, unique column, and it is never shown.
+PLACEHOLDER_EMAIL_DOMAIN = "members.invalid"
+
+
+def placeholder_email(local_part: str) -> str:
+    """The stand-in address ``<local_part>@members.invalid`` of a member without an e-mail."""
+    return f"{local_part}@{PLACEHOLDER_EMAIL_DOMAIN}"
+
+
+def is_placeholder_email(email: str | None) -> bool:
+    """True for a stand-in address (never the member's own; never shown as theirs)."""
+    return email is not None and email.lower().endswith("@" + PLACEHOLDER_EMAIL_DOMAIN)

@@ -630,3 +630,71 @@ def member_emails(*, ids: Iterable[int]) -> dict[int, str]:
         pk: mask_email(email)
         for pk, email in get_user_model().objects.filter(pk__in=list(ids)).values_list("pk", "email")
     }
+
+
+# --- Members a host system manages (accounts.services.host_members) -----------------------
+
+
+@dataclass(frozen=True)
+class EmailHolder:
+    """The account that holds an e-mail address (as its login or as one of its addresses)."""
+
+    user_id: int
+    verified: bool  # the mall has a verified allauth address for it on this account
+    privileged: bool  # staff or superuser: never reachable through a host integration
+
+
+def email_holder(*, email: str) -> EmailHolder | None:
+    """Who holds ``email`` (case-insensitive): the account whose login it is, else the account
+    with it among its e-mail addresses; None when nobody does. Two queries at most."""
+    users = get_user_model().objects
+    user_id = users.filter(email__iexact=email).values_list("pk", flat=True).first()
+    if user_id is None:
+        user_id = EmailAddress.objects.filter(email__iexact=email).values_list("user_id", flat=True).first()
+    if user_id is None:
+        return None
+    flags = users.filter(pk=user_id).values("is_staff", "is_superuser").get()
+    verified = EmailAddress.objects.filter(user_id=user_id, email__iexact=email, verified=True).exists()
+    return EmailHolder(user_id=user_id, verified=verified, privileged=bool(flags["is_staff"] or flags["is_superuser"]))
+
+
+def is_privileged(*, user_id: int) -> bool:
+    """True for a staff or superuser account (and for an unknown id: refuse what is not known)."""
+    row = get_user_model().objects.filter(pk=user_id).values("is_staff", "is_superuser").first()
+    return row is None or bool(row["is_staff"] or row["is_superuser"])
+
+
+@dataclass(frozen=True)
+class HostMemberView:
+    """What a host system may read back of a member it manages."""
+
+    email: str | None  # None while the member has only the stand-in address
+    email_verified: bool
+    phone: str | None
+    phone_verified: bool
+    display_name: str
+    language: str
+
+
+def host_member_view(*, user_id: int) -> HostMemberView:
+    row = (
+        get_user_model()
+        .objects.filter(pk=user_id)
+        .values("email", "phone", "phone_verified_at", "display_name", "language")
+        .get()
+    )
+    real = not rules.is_placeholder_email(row["email"])
+    verified = real and EmailAddress.objects.filter(user_id=user_id, email__iexact=row["email"], verified=True).exists()
+    return HostMemberView(
+        email=row["email"] if real else None,
+        email_verified=verified,
+        phone=row["phone"] or None,
+        phone_verified=row["phone_verified_at"] is not None,
+        display_name=row["display_name"],
+        language=row["language"],
+    )
+
+
+def is_active(*, user_id: int) -> bool:
+    """True for an account that may sign in (not deactivated)."""
+    return get_user_model().objects.filter(pk=user_id, is_active=True).exists()

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import cast
 
 import qrcode
+from allauth.account import views as allauth_views
 from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -460,3 +461,23 @@ def invite_qr(request: HttpRequest) -> HttpResponse:
     code = services.invite_code_ensure(user_id=request.user.pk)
     image = qrcode.make(_invite_link(request, code), image_factory=SvgPathFillImage, border=2)
     return HttpResponse(image.to_string(encoding="unicode"), content_type="image/svg+xml")
+
+
+class MemberEmailView(allauth_views.EmailView):
+    """allauth's e-mail page, without filing a host member's stand-in address as theirs.
+
+    allauth copies ``user.email`` into the member's address list when the page opens; for a
+    member a host brought in without an e-mail that is the ``@members.invalid`` stand-in
+    (decision 0035), which must never show as theirs. The page sees no address instead
+    (only on this request's user object, never saved), so it offers to add one; verifying it
+    makes it their primary address and login, as for anyone.
+    """
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated and rules.is_placeholder_email(user.email):
+            user.email = ""
+        return super().dispatch(request, *args, **kwargs)
+
+
+email_addresses = MemberEmailView.as_view()

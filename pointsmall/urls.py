@@ -21,6 +21,8 @@ urlpatterns = [
     path("admin/login/", RedirectView.as_view(pattern_name="account_login", query_string=True)),
     path("admin/dashboard/", include("pointsmall.dashboard.urls")),
     path("admin/", admin.site.urls),
+    # allauth's e-mail page, minus filing a host member's stand-in address as theirs (decision 0035).
+    path("accounts/email/", accounts_views.email_addresses),
     path("accounts/", include("allauth.urls")),
     # The language switcher also saves a signed-in member's choice in their profile.
     path("i18n/setlang/", accounts_views.set_language, name="set_language"),

@@ -1,5 +1,5 @@
 """The accounts app's public write surface: profile, addresses, payment PIN, notifications inbox,
-the sign-up bonus, invite codes and referrals."""
+the sign-up bonus, invite codes and referrals, members a host system manages."""
 
 from accounts.services.addresses import address_create, address_delete, address_set_default, address_update
 from accounts.services.avatars import PreparedAvatar, avatar_prepare
@@ -12,6 +12,7 @@ from accounts.services.delivery import (
     unsubscribe_token,
     unsubscribe_token_read,
 )
+from accounts.services.host_members import host_member_create, host_member_email_clean, host_member_update
 from accounts.services.notifications import (
     notification_mark_read,
     notification_send,
@@ -31,7 +32,7 @@ from accounts.services.referrals import (
     referral_first_order_withdraw,
     referral_hold,
 )
-from accounts.services.signup import signup_bonus_claim
+from accounts.services.signup import signup_bonus_claim, signup_bonus_exemption_register
 
 __all__ = [
     "PhoneCodeSent",
@@ -44,6 +45,9 @@ __all__ = [
     "deliveries_resend",
     "deliveries_send_due",
     "delivery_send",
+    "host_member_create",
+    "host_member_email_clean",
+    "host_member_update",
     "invite_code_ensure",
     "notification_mark_read",
     "notification_preferences_set",
@@ -66,6 +70,7 @@ __all__ = [
     "referral_first_order_withdraw",
     "referral_hold",
     "signup_bonus_claim",
+    "signup_bonus_exemption_register",
     "unsubscribe_token",
     "unsubscribe_token_read",
 ]

@@ -376,7 +376,7 @@ def message_context(notification: Notification) -> dict:
         body=text.body,
         link=_absolute(notification.link),
         mall_name=_mall_name(),
-        member_name=user.display_name or user.email.partition("@")[0],
+        member_name=user.display_name or user.own_email.partition("@")[0],
         params=dict(notification.params or {}),
     )
     return context

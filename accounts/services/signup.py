@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db import transaction
 from django.urls import reverse
 
@@ -9,6 +11,20 @@ from accounts import notices, selectors
 from accounts.enums import NotificationKind
 from accounts.services.notifications import notification_send
 from points import services as points_services
+
+# Checks "this member gets no sign-up bonus" that other parts of the project register (the host
+# integration: a member a host brought in is rewarded by the host's purchases; decision 0035).
+_bonus_exemptions: list[Callable[[int], bool]] = []
+
+
+def signup_bonus_exemption_register(check: Callable[[int], bool]) -> None:
+    """Register ``check(user_id) -> bool``: True means the member never gets the sign-up bonus."""
+    if check not in _bonus_exemptions:
+        _bonus_exemptions.append(check)
+
+
+def signup_bonus_exempt(*, user_id: int) -> bool:
+    return any(check(user_id) for check in _bonus_exemptions)
 
 
 @transaction.atomic
@@ -20,9 +36,12 @@ def signup_bonus_claim(*, user_id: int, email: str) -> points_services.AwardResu
     the operators' provider rules: ``alice+2@`` is ``alice@``), and the member's phone once
     verified: one of them that claimed the bonus before, on any account, gets a refusal. A
     later confirmation (a second address) adds that address to the bonus already paid, so it
-    cannot earn one elsewhere. Locks: the member's points account. Safe to call twice: one
+    cannot earn one elsewhere. A member a registered exemption names (signup_bonus_exempt)
+    gets nothing and no message. Locks: the member's points account. Safe to call twice: one
     bonus, one message.
     """
+    if signup_bonus_exempt(user_id=user_id):
+        return points_services.AwardResult(granted=0, requested=0, receipt=None)
     identities = selectors.reward_identities(user_id=user_id, email=email)
     result = points_services.signup_bonus_grant(user_id=user_id, identities=identities)
     if result.replayed:

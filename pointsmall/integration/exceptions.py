@@ -110,3 +110,27 @@ class WebhookHostNotAllowedError(DomainError):
 class WebhookHostUnresolvedError(DomainError):
     code = "webhook_host_unresolved"
     default_message = _("The webhook host %(host)s has no address (DNS lookup failed).")
+
+
+class MemberUnavailableError(DomainError):
+    """The external id is linked to an account the integration may not touch (a staff account)."""
+
+    code = "member_unavailable"
+    http_status = 409
+    default_message = _("This member cannot be managed through the integration.")
+
+
+class RedirectNotAllowedError(DomainError):
+    code = "redirect_not_allowed"
+    default_message = _("A login link may only lead to a page of the mall.")
+
+
+class LinkIncompleteError(DomainError):
+    code = "link_incomplete"
+    default_message = _("The login link is missing key, uid, ts, nonce or sign, or its uid is not valid.")
+
+
+class MemberInactiveError(DomainError):
+    code = "member_inactive"
+    http_status = 403
+    default_message = _("This account is closed and cannot sign in.")

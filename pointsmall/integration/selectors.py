@@ -38,3 +38,8 @@ def member_user_id(*, client_id: int, external_id: str) -> int:
 def member_external_ids(*, user_id: int) -> dict[int, str]:
     """``{client_id: external_id}``: the ids the hosts know this member by (for webhooks)."""
     return dict(HostMember.objects.filter(user_id=user_id).values_list("client_id", "external_id"))
+
+
+def member_is_host_brought(user_id: int) -> bool:
+    """True when a host system knows this member (accounts' sign-up bonus exemption, decision 0035)."""
+    return HostMember.objects.filter(user_id=user_id).exists()

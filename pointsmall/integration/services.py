@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts import exceptions as accounts_exceptions
+from accounts import selectors as accounts_selectors
+from accounts import services as accounts_services
+from accounts.exceptions import EmailInUseError
 from pointsmall.integration import selectors, signing, vault
 from pointsmall.integration.exceptions import (
     AddressNotAllowedError,
@@ -17,13 +24,18 @@ from pointsmall.integration.exceptions import (
     ClientDisabledError,
     InvalidAllowedIpsError,
     InvalidNonceError,
+    LinkIncompleteError,
+    MemberInactiveError,
+    MemberUnavailableError,
     NonceReusedError,
     StaleTimestampError,
     UnknownClientError,
 )
-from pointsmall.integration.models import Client, ClientSecret, UsedNonce
+from pointsmall.integration.models import Client, ClientSecret, HostMember, UsedNonce
 
 NONCE_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+# The host's ids (members, orders, refunds, holds): docs/integration.md.
+EXTERNAL_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:@-]{1,64}")
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -145,3 +157,144 @@ def nonces_purge(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     deleted, _ = UsedNonce.objects.filter(created_at__lt=now - timedelta(seconds=2 * signing.MAX_AGE_SECONDS)).delete()
     return deleted
+
+
+# --- Members the host manages (docs/decisions/0035) ---------------------------------------
+
+MEMBER_FIELDS = ("email", "email_verified", "phone", "phone_verified", "display_name", "language")
+
+
+def _placeholder(*, client_id: int, external_id: str) -> str:
+    """The local part of the stand-in address of a member created without an e-mail: the same
+    for the same host id, so two racing first requests collide on the unique e-mail column."""
+    digest = hashlib.sha256(f"{client_id}:{external_id}".encode()).hexdigest()[:20]
+    return f"h{client_id}-{digest}"
+
+
+def _link(*, client_id: int, external_id: str) -> HostMember | None:
+    return HostMember.objects.select_for_update().filter(client_id=client_id, external_id=external_id).first()
+
+
+@transaction.atomic
+def host_member_put(*, client_id: int, external_id: str, fields: Mapping[str, Any]) -> tuple[int, bool]:
+    """Create, update or link the client's member ``external_id``. Returns ``(user_id, created)``.
+
+    ``fields``: the keys of MEMBER_FIELDS the host sent (left out: unchanged).
+
+    * Linked already: the given fields are applied to that member.
+    * Not linked, and the e-mail belongs to a mall account: linked to it only when the host says
+      the address is verified, the mall verified it too, the account is not staff and this client
+      has no other id for it; otherwise EmailInUseError (409; a staff account gets the same answer).
+    * Otherwise a new member (accounts.services.host_member_create), linked.
+
+    A staff account is never linked, updated or logged in (MemberUnavailableError, 409, for an id
+    linked before the account became staff). Raises the accounts errors (InvalidEmailError,
+    InvalidPhoneError, InvalidTextError: 422; EmailInUseError, PhoneInUseError: 409). Locks the
+    link row, then the user row. Safe to call twice and concurrently: the HostMember unique
+    constraints and the member's unique e-mail let one first request win; the other applies its
+    fields to the member the winner made.
+    """
+    values = {name: fields[name] for name in MEMBER_FIELDS if name in fields}
+    link = _link(client_id=client_id, external_id=external_id)
+    if link is not None:
+        return _update_linked(user_id=link.user_id, values=values), False
+    email = values.get("email")
+    if email:
+        email = accounts_services.host_member_email_clean(email)
+        holder = accounts_selectors.email_holder(email=email)
+        if holder is not None:
+            linked_as = (
+                HostMember.objects.filter(client_id=client_id, user_id=holder.user_id)
+                .values_list("external_id", flat=True)
+                .first()
+            )
+            if linked_as == external_id:
+                # A concurrent first request for this id made the member a moment ago.
+                return _after_race(client_id=client_id, external_id=external_id, values=values)
+            if holder.privileged or not (values.get("email_verified") and holder.verified):
+                raise EmailInUseError()
+            if linked_as is not None:
+                raise EmailInUseError()
+            try:
+                with transaction.atomic():
+                    HostMember.objects.create(client_id=client_id, external_id=external_id, user_id=holder.user_id)
+            except IntegrityError:
+                return _after_race(client_id=client_id, external_id=external_id, values=values)
+            # The address is already theirs (verified on both sides): it stays as it is.
+            rest = {name: value for name, value in values.items() if name not in ("email", "email_verified")}
+            return _update_linked(user_id=holder.user_id, values=rest), False
+    try:
+        with transaction.atomic():
+            user_id = accounts_services.host_member_create(
+                placeholder=_placeholder(client_id=client_id, external_id=external_id),
+                email=values.get("email") or None,
+                email_verified=bool(values.get("email_verified")),
+                phone=values.get("phone") or None,
+                phone_verified=bool(values.get("phone_verified")),
+                display_name=values.get("display_name") or "",
+                language=values.get("language") or "",
+            )
+            HostMember.objects.create(client_id=client_id, external_id=external_id, user_id=user_id)
+    except IntegrityError:
+        return _after_race(client_id=client_id, external_id=external_id, values=values)
+    return user_id, True
+
+
+def _update_linked(*, user_id: int, values: Mapping[str, Any]) -> int:
+    if accounts_selectors.is_privileged(user_id=user_id):
+        raise MemberUnavailableError()
+    accounts_services.host_member_update(user_id=user_id, **values)
+    return user_id
+
+
+def _after_race(*, client_id: int, external_id: str, values: Mapping[str, Any]) -> tuple[int, bool]:
+    """A concurrent request created this member (or took the address) first: apply the fields to
+    its member, or answer 409 when the collision was another account's e-mail or phone."""
+    link = _link(client_id=client_id, external_id=external_id)
+    if link is None:
+        email = values.get("email")
+        if (
+            email
+            and accounts_selectors.email_holder(email=accounts_services.host_member_email_clean(email)) is not None
+        ):
+            raise EmailInUseError()
+        raise accounts_exceptions.PhoneInUseError()
+    return _update_linked(user_id=link.user_id, values=values), False
+
+
+# --- Login links (/sso/login) --------------------------------------------------------------
+
+LINK_PARAMS = ("key", "uid", "ts", "nonce", "sign")
+
+
+@transaction.atomic
+def sso_login_member(*, params: Mapping[str, str], ip: str | None, now: datetime | None = None) -> int:
+    """Check a login link's parameters and return the member to sign in, creating and linking
+    one (no e-mail) when the client does not know ``uid`` yet.
+
+    The same checks as a signed API call (signed_call_verify over ``signing.link_string``). One
+    transaction: a refusal after the nonce was spent (a staff or closed account) rolls the nonce
+    and any new member back, so a refused link writes nothing. Raises LinkIncompleteError (400),
+    the signature errors (401/403), MemberUnavailableError (403 here), MemberInactiveError (403).
+    """
+    if any(not params.get(name) for name in LINK_PARAMS) or not EXTERNAL_ID_PATTERN.fullmatch(params["uid"]):
+        raise LinkIncompleteError()
+    client = signed_call_verify(
+        key_id=params["key"],
+        timestamp=params["ts"],
+        nonce=params["nonce"],
+        signature=params["sign"],
+        message=signing.link_string(params),
+        ip=ip,
+        now=now,
+    )
+    link = _link(client_id=client.pk, external_id=params["uid"])
+    if link is None:
+        user_id, _created = host_member_put(client_id=client.pk, external_id=params["uid"], fields={})
+    else:
+        user_id = link.user_id
+    if accounts_selectors.is_privileged(user_id=user_id):
+        raise MemberUnavailableError()
+    if not accounts_selectors.is_active(user_id=user_id):
+        raise MemberInactiveError()
+    return user_id

@@ -114,7 +114,6 @@ def ping(request: HttpRequest) -> dict[str, Any]:
     return {"ok": True, "client": client.name, "key_id": client.key_id}
 
 
-from pointsmall.integration.api.purchases import router as purchases_router  # noqa: E402  (needs `api` above)
-
-api.add_router("", purchases_router)
+api.add_router("", "pointsmall.integration.api.members.router")
+api.add_router("", "pointsmall.integration.api.purchases.router")
 api.add_router("", "pointsmall.integration.api.holds.router")
