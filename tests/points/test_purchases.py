@@ -160,9 +160,11 @@ def test_csv_import_reports_accepted_duplicate_and_rejected_rows(member, tmp_pat
         encoding="utf-8",
     )
     out = StringIO()
-    with time_machine.travel(DAY0 + timedelta(days=1), tick=False):
-        with pytest.raises(CommandError, match=r"Accepted 2, duplicates 1, rejected 5\.") as rejected:
-            call_command("points_import_purchases", str(csv_file), stdout=out)
+    with (
+        time_machine.travel(DAY0 + timedelta(days=1), tick=False),
+        pytest.raises(CommandError, match=r"Accepted 2, duplicates 1, rejected 5\.") as rejected,
+    ):
+        call_command("points_import_purchases", str(csv_file), stdout=out)
     assert rejected.value.returncode == 1
     text = out.getvalue()
     assert "Accepted 2, duplicates 1, rejected 5." in text
