@@ -61,6 +61,8 @@ DRY_RUNS = [
     ("tasks_checkin_remind", [], "[dry run] Would send 0 check-in reminders."),
     ("content_announcements_publish", [], "[dry run] 0 inbox messages would be sent."),
     ("dashboard_rollup", ["--days", "3"], None),
+    ("tasks_leaderboard_pay", [], None),
+    ("analytics_rollup", ["--days", "1"], "[dry run] Would roll up 1 day(s)."),
     ("accounts_deliveries_retry", [], "[dry run] Would queue again 0 failed deliveries and send 0 due."),
     ("catalog_low_stock", ["--notify"], "[dry run] No product is at or below its low-stock alert level."),
 ]
@@ -156,3 +158,33 @@ def test_output_is_english_whatever_language_is_active(monkeypatch, capsys, purc
     with translation.override("zh-hans"):
         outcome = cli(monkeypatch, capsys, "points_import_purchases", str(purchases_csv), "--dry-run")
     assert "purchased_at is in the future" in outcome.out
+
+
+def test_tiers_recalculate_lists_20_changes_then_a_count_and_all_at_verbosity_2(db):
+    from points.models import Tier
+    from tests.factories import MemberFactory
+
+    members = [MemberFactory() for _ in range(23)]
+    Account.objects.filter(user__in=members).update(tier=Tier.objects.get(code="gold"))
+    out, everything = io.StringIO(), io.StringIO()
+
+    call_command("points_tiers_recalculate", "--dry-run", stdout=out)
+    call_command("points_tiers_recalculate", "--dry-run", "-v", "2", stdout=everything)
+
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 22
+    assert lines[-2:] == [
+        "  … and 3 more (-v 2 lists them all)",
+        "[dry run] Would change 23 of 23 members (0 up, 23 down).",
+    ]
+    assert len(everything.getvalue().splitlines()) == 24
+
+
+def test_seed_demo_dry_run_keeps_nothing(db):
+    before = row_counts()
+    out = io.StringIO()
+
+    call_command("seed_demo", "--dry-run", stdout=out)
+
+    assert out.getvalue().splitlines()[-1].startswith("[dry run] Would create ")
+    assert row_counts() == before
