@@ -146,7 +146,6 @@ class Command(BaseCommand):
     _last_summary = ""
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         kwargs.setdefault("allow_abbrev", False)  # --force is not --force-color: a typo is an error
         parser = super().create_parser(prog_name, subcommand, **kwargs)
         parser.__class__ = _OneLineParser
