@@ -188,3 +188,10 @@ def test_seed_demo_dry_run_keeps_nothing(db):
 
     assert out.getvalue().splitlines()[-1].startswith("[dry run] Would create ")
     assert row_counts() == before
+
+
+def test_call_command_with_days_out_of_bounds_is_a_usage_error(due_work):
+    with pytest.raises(CommandError, match="--days must be between 1 and 90, not 400") as raised:
+        call_command("points_remind", days=400, stdout=io.StringIO())
+    assert raised.value.returncode == 2
+    assert Lot.objects.filter(reminded_at__isnull=False).count() == 0

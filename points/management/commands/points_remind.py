@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.core.management.base import CommandParser
 
 from points.services.expiry import REMINDER_DAYS_MAX, RemindReport, points_remind
-from pointsmall.kernel.commands import EXIT_OK, bounded_int
+from pointsmall.kernel.commands import EXIT_OK, bounded_int, usage_error
 from pointsmall.kernel.commands import Command as BaseCommand
 
 
@@ -28,6 +28,8 @@ class Command(BaseCommand):
         )
 
     def run(self, *, days: int | None, batch_size: int, **options) -> int:
+        if days is not None and not 1 <= int(days) <= REMINDER_DAYS_MAX:  # call_command(days=…) skips the type
+            raise usage_error(f"--days must be between 1 and {REMINDER_DAYS_MAX}, not {days}.")
         last = RemindReport()
         with self.progress("Reminding members") as bar:
 
