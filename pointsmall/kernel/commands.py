@@ -29,6 +29,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone, translation
 
+from pointsmall.kernel import clock
 from pointsmall.kernel.errors import DomainError
 
 EXIT_OK = 0
@@ -61,15 +62,14 @@ def bounded_int(low: int, high: int) -> Callable[[str], int]:
 
 
 def strict_date(text: str) -> date:
-    """A calendar day, YYYY-MM-DD (no empty string, no month 13)."""
+    """A calendar day, YYYY-MM-DD (no empty string, no month 13, no 20261130)."""
+    cleaned = text.strip()
     try:
-        return date.fromisoformat(text.strip()) if len(text.strip()) == 10 else _bad_date(text)
+        if len(cleaned) != 10:
+            raise ValueError
+        return date.fromisoformat(cleaned)
     except ValueError:
-        return _bad_date(text)
-
-
-def _bad_date(text: str) -> date:
-    raise argparse.ArgumentTypeError(f"not a day as YYYY-MM-DD: {text!r} (e.g. 2026-11-30)")
+        raise argparse.ArgumentTypeError(f"not a day as YYYY-MM-DD: {text!r} (e.g. 2026-11-30)") from None
 
 
 def strict_datetime(text: str) -> datetime:
@@ -78,12 +78,12 @@ def strict_datetime(text: str) -> datetime:
     if not cleaned:
         raise argparse.ArgumentTypeError("is empty; leave the option out to mean now")
     try:
-        moment = datetime.fromisoformat(cleaned.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(cleaned)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"not an ISO date-time: {text!r} (e.g. 2026-11-23 or 2026-11-23T00:00:00+08:00)"
         ) from None
-    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+    return timezone.make_aware(moment, clock.business_zone()) if timezone.is_naive(moment) else moment
 
 
 def strict_month(text: str) -> date:
@@ -135,7 +135,8 @@ class Command(BaseCommand):
     ``writes``: the command changes data, so it gets ``--dry-run``. ``rollback_dry_run``: its
     service has no dry-run of its own, so a dry run executes it inside a transaction that is
     rolled back. ``run`` returns the exit code (``EXIT_OK`` or ``EXIT_REJECTED``); a
-    ``DomainError`` raised by a service over the operator's arguments is a usage error.
+    ``DomainError`` that reaches the command (a service refusing the operator's arguments: a
+    future --as-of, a month not over) is a usage error.
     """
 
     writes = False
