@@ -37,7 +37,7 @@ from accounts.models import (
 )
 from accounts.services.delivery import message_context
 from points import notices
-from pointsmall.kernel.admin import ReadOnlyAdmin, SingletonAdminMixin, apply_to_selected
+from pointsmall.kernel.admin import MemberSearchMixin, ReadOnlyAdmin, SingletonAdminMixin, apply_to_selected
 from pointsmall.kernel.errors import validation_error
 
 
@@ -226,7 +226,7 @@ class AddressAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
+class NotificationAdmin(MemberSearchMixin, ReadOnlyAdmin):
     list_display = ("user", "kind", "shown_title", "created_at", "read_at")
     list_filter = ("kind", ("read_at", admin.EmptyFieldListFilter), "created_at")
     search_fields = ("user__email", "title", "message_code")
@@ -403,7 +403,7 @@ class IdentityPolicyAdmin(SingletonAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ReadOnlyAdmin):
+class DeliveryAdmin(MemberSearchMixin, ReadOnlyAdmin):
     """Deliveries are written by the services; operators may send failed ones again (and those
     skipped for a missing address) with "Send again" (permission ``resend_delivery``)."""
 

@@ -222,11 +222,12 @@ class CounterChange:
     after: int | None  # None: the counter was removed (no longer a flash sale)
 
 
-def reconcile() -> list[CounterChange]:
+def reconcile(*, dry_run: bool = False) -> list[CounterChange]:
     """Set every flash product's counter to its database stock; drop counters of other products.
 
     For after a Redis restart (or a restore of an old snapshot). Safe to run during a sale:
-    it can only over-count, which the database absorbs. Returns what changed.
+    it can only over-count, which the database absorbs. Returns what changed (``dry_run``:
+    what would change; nothing is written to Redis).
     """
     connection = client()
     if connection is None:
@@ -234,13 +235,16 @@ def reconcile() -> list[CounterChange]:
     changes: list[CounterChange] = []
     flash = dict(Product.objects.filter(flash_sale=True).order_by("pk").values_list("pk", "stock"))
     for product_id, stock in flash.items():
-        before = connection.set(key_for(product_id), stock, ex=ttl_seconds(), get=True)
+        if dry_run:
+            before = connection.get(key_for(product_id))
+        else:
+            before = connection.set(key_for(product_id), stock, ex=ttl_seconds(), get=True)
         before_value = int(before) if before is not None else None
         if before_value != stock:
             changes.append(CounterChange(product_id, before_value, stock))
     for key in connection.scan_iter(match=f"{KEY_PREFIX}*", count=500):
         suffix = key.removeprefix(KEY_PREFIX)
         if suffix.isdigit() and int(suffix) not in flash:
-            before = connection.getdel(key)
+            before = connection.get(key) if dry_run else connection.getdel(key)
             changes.append(CounterChange(int(suffix), int(before) if before is not None else None, None))
     return sorted(changes, key=lambda change: change.product_id)

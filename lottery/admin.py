@@ -44,7 +44,7 @@ from lottery.selectors import reports
 from points import selectors as points_selectors
 from points.validators import BoundedNumbersMixin
 from pointsmall.kernel import clock
-from pointsmall.kernel.admin import ReadOnlyAdmin, SingletonAdminMixin, apply_to_selected
+from pointsmall.kernel.admin import MemberSearchMixin, ReadOnlyAdmin, SingletonAdminMixin, apply_to_selected
 from pointsmall.kernel.csv import csv_cell
 from pointsmall.kernel.singleton import SINGLETON_PK
 
@@ -409,7 +409,7 @@ class LotteryCampaignAdmin(BoundedNumbersMixin, admin.ModelAdmin):
 
 
 @admin.register(Draw)
-class DrawAdmin(ReadOnlyAdmin):
+class DrawAdmin(MemberSearchMixin, ReadOnlyAdmin):
     list_display = (
         "pk",
         "campaign",

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from points import selectors, services, signals
+from points import admin_import, selectors, services, signals
 from points.admin_forms import CampaignForm, TierForm
 from points.forms import AdjustPointsForm
 from points.models import (
@@ -37,7 +37,7 @@ from points.models import (
     TierPolicy,
 )
 from points.validators import BoundedNumbersMixin
-from pointsmall.kernel.admin import ReadOnlyAdmin, ReadOnlyInline, SingletonAdminMixin
+from pointsmall.kernel.admin import MemberSearchMixin, ReadOnlyAdmin, ReadOnlyInline, SingletonAdminMixin
 from pointsmall.kernel.errors import DomainError, form_error
 
 
@@ -149,7 +149,7 @@ class AccountAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Entry)
-class EntryAdmin(ReadOnlyAdmin):
+class EntryAdmin(MemberSearchMixin, ReadOnlyAdmin):
     list_display = (
         "id",
         "created_at",
@@ -220,7 +220,7 @@ class HoldAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Lot)
-class LotAdmin(ReadOnlyAdmin):
+class LotAdmin(MemberSearchMixin, ReadOnlyAdmin):
     list_display = ("id", "account", "amount", "remaining", "status", "earned_at", "available_at", "expires_at")
     list_filter = ("status", ("expires_at", admin.DateFieldListFilter))
     search_fields = ("account__user__email",)
@@ -360,7 +360,7 @@ class CampaignAdmin(BoundedNumbersMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Purchase)
-class PurchaseAdmin(ReadOnlyAdmin):
+class PurchaseAdmin(MemberSearchMixin, ReadOnlyAdmin):
     list_display = ("external_id", "account", "amount", "points", "refunded_amount", "points_taken_back", "occurred_at")
     search_fields = ("external_id", "account__user__email")
     list_select_related = ("account__user",)
@@ -381,6 +381,20 @@ class PurchaseAdmin(ReadOnlyAdmin):
     )
     fields = readonly_fields
     show_full_result_count = False
+
+    def get_urls(self):
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view), name="points_purchase_import"),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        return admin_import.purchases_import_view(request, self.admin_site, self.model._meta)
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        # Only a link this user may follow.
+        import_url = reverse("admin:points_purchase_import") if admin_import.may_import(request) else None
+        return super().changelist_view(request, {**(extra_context or {}), "import_url": import_url})
 
 
 @admin.register(PurchaseRefund)

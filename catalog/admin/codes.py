@@ -13,7 +13,7 @@ from catalog.models import (
     StockMovement,
 )
 from catalog.selectors.backoffice import CODE_STATES
-from pointsmall.kernel.admin import ReadOnlyAdmin
+from pointsmall.kernel.admin import MemberSearchMixin, ReadOnlyAdmin
 
 
 class CodeStateFilter(admin.SimpleListFilter):
@@ -29,7 +29,7 @@ class CodeStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(Code)
-class CodeAdmin(ReadOnlyAdmin):
+class CodeAdmin(MemberSearchMixin, ReadOnlyAdmin):
     list_display = ("code_value", "product", "state", "order_link", "assigned_at", "valid_until", "used_at", "used_by")
     list_filter = (CodeStateFilter, "product__kind", ("product", admin.RelatedOnlyFieldListFilter))
     search_fields = ("=code", "order__member__email")

@@ -37,7 +37,7 @@ from catalog.models import (
 from catalog.order_states import Action, Actor
 from catalog.selectors import backoffice
 from pointsmall.kernel import clock
-from pointsmall.kernel.admin import ReadOnlyInline, apply_to_selected
+from pointsmall.kernel.admin import MemberSearchMixin, ReadOnlyInline, apply_to_selected
 from pointsmall.kernel.csv import csv_cell
 
 
@@ -100,7 +100,7 @@ EXPORT_COLUMNS: list[tuple[str, Callable[[Order], object]]] = [
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(MemberSearchMixin, admin.ModelAdmin):
     list_display = ("number", "status_badge", "ordered", "item", "price", "shipping")
     list_display_links = ("number",)
     list_filter = (

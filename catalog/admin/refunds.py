@@ -20,7 +20,7 @@ from catalog import refund_states
 from catalog.enums import RefundStatus
 from catalog.models import CashRefund, Order
 from pointsmall.kernel import clock
-from pointsmall.kernel.admin import ReadOnlyAdmin
+from pointsmall.kernel.admin import MemberSearchMixin, ReadOnlyAdmin
 
 REFUND_PERMISSION = "catalog.change_cashrefund"
 
@@ -117,7 +117,7 @@ class RefundRecordForm(forms.Form):
 
 
 @admin.register(CashRefund)
-class CashRefundAdmin(ReadOnlyAdmin):
+class CashRefundAdmin(MemberSearchMixin, ReadOnlyAdmin):
     list_display = (
         "reference",
         "order_link",

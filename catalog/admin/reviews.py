@@ -12,11 +12,11 @@ from catalog import exceptions, services
 from catalog.models import (
     Review,
 )
-from pointsmall.kernel.admin import ReadOnlyAdmin
+from pointsmall.kernel.admin import MemberSearchMixin, ReadOnlyAdmin
 
 
 @admin.register(Review)
-class ReviewAdmin(ReadOnlyAdmin):
+class ReviewAdmin(MemberSearchMixin, ReadOnlyAdmin):
     """Reviews are posted by members; operators read them and delete abusive ones.
 
     Deleting goes through ``services.review_remove``: the review points go with the review.

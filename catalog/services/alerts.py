@@ -21,20 +21,18 @@ def _operators():
 def low_stock_notify(*, product_id: int) -> int:
     """Tell every operator (inbox) that a product's stock is at or below its threshold, once a day.
 
-    Returns the number of operators told. Safe to run twice (a dedupe key per product and day).
+    Returns the number of operators told now (not those told earlier today). Safe to run twice
+    (a dedupe key per product and day).
     """
     product = Product.objects.filter(pk=product_id).first()
     if product is None or not product.is_low_stock:
         return 0
     day = clock.business_date().isoformat()
-    told = 0
-    for operator in _operators():
-        accounts_services.notification_send(
-            user_id=operator.pk,
-            kind="order",
-            **notices.low_stock(product=product),
-            link=f"/admin/catalog/product/{product.pk}/change/",
-            dedupe_key=f"low-stock:{product.pk}:{day}",
-        )
-        told += 1
-    return told
+    # The bulk send counts only new messages: an operator told earlier today is not counted again.
+    return accounts_services.notifications_send_bulk(
+        user_ids=_operators().order_by("pk").values_list("pk", flat=True),
+        kind="order",
+        **notices.low_stock(product=product),
+        link=f"/admin/catalog/product/{product.pk}/change/",
+        dedupe_key=f"low-stock:{product.pk}:{day}",
+    )

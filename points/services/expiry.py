@@ -8,7 +8,8 @@ operators' policy (``points.policies.expiry_policy``) and the business time zone
 - ``expire_accounts``: expire the due lots of locked accounts (every operation settles its
   account with it first, so expired points are never spendable, swept or not);
 - ``points_expire``: the nightly sweep over every account, in short SKIP LOCKED batches;
-- ``points_remind``: tell members, once per lot, what expires within the reminder window.
+- ``points_remind``: tell members, once per lot, what expires within the reminder window, in
+  short SKIP LOCKED batches like the sweep.
 
 A refund landing in a lot that expired meanwhile expires at once (``points_refund``,
 docs/decisions/0005); refunds keep the original expiry.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
@@ -192,7 +194,93 @@ def points_expire(
     return report
 
 
-def points_remind(*, now: datetime | None = None, days: int | None = None) -> int:
+# The widest window an operator may ask for on the command line: a wider one tells members
+# months early and marks their lots reminded, so the reminder that matters never comes.
+REMINDER_DAYS_MAX = 90
+
+
+@dataclass(frozen=True)
+class RemindReport:
+    """What ``points_remind`` did: ``members`` told, ``lots`` marked reminded, ``batches``
+    committed, ``skipped_members`` busy at the time (the next run tells them)."""
+
+    members: int = 0
+    lots: int = 0
+    batches: int = 0
+    skipped_members: int = 0
+
+
+def _remind_candidates(now: datetime, horizon: datetime, after: int, limit: int | None) -> list[int]:
+    due = (
+        Lot.objects.filter(
+            status=LotStatus.AVAILABLE,
+            remaining__gt=0,
+            reminded_at__isnull=True,
+            expires_at__gt=now,
+            expires_at__lte=horizon,
+            account_id__gt=after,
+        )
+        .order_by("account_id")
+        .values_list("account_id", flat=True)
+        .distinct()
+    )
+    return list(due[:limit] if limit else due)
+
+
+def _remind_accounts(account_ids: list[int], now: datetime, horizon: datetime) -> tuple[int, int]:
+    """Tell the given, already locked accounts; returns (members told, lots marked)."""
+    zone = clock.business_zone()
+    lots = list(
+        Lot.objects.filter(
+            account_id__in=account_ids,
+            status=LotStatus.AVAILABLE,
+            remaining__gt=0,
+            reminded_at__isnull=True,
+            expires_at__gt=now,
+            expires_at__lte=horizon,
+        )
+        .order_by("pk")
+        .values_list("pk", "account_id", "expires_at")
+    )
+    # Per account: the days its newly reminded lots expire on, and the first of those lots.
+    reminded: dict[int, tuple[set, int]] = {}
+    for lot_id, account_id, expires_at in lots:
+        day_set, _first = reminded.setdefault(account_id, (set(), lot_id))
+        day_set.add(rules.last_valid_day(expires_at, zone))
+    expiring = (
+        Lot.objects.filter(account_id__in=reminded, status=LotStatus.AVAILABLE, remaining__gt=0, expires_at__gt=now)
+        .values("account_id", "account__user_id", "expires_at")
+        .annotate(points=Sum("remaining"))
+    )
+    per_day: dict[int, dict] = defaultdict(lambda: defaultdict(int))
+    user_of: dict[int, int] = {}
+    for row in expiring:
+        when = rules.last_valid_day(row["expires_at"], zone)
+        if when in reminded[row["account_id"]][0]:
+            per_day[row["account_id"]][when] += row["points"]
+            user_of[row["account_id"]] = row["account__user_id"]
+    for account_id in sorted(per_day, key=lambda a: user_of[a]):
+        dates = sorted(per_day[account_id].items())
+        expiry_reminder_due.send(
+            sender=Lot,
+            user_id=user_of[account_id],
+            points=sum(points for _day, points in dates),
+            expires_on=dates[0][0],
+            dates=dates,
+            reminder_id=reminded[account_id][1],
+        )
+    Lot.objects.filter(pk__in=[lot_id for lot_id, _a, _e in lots]).update(reminded_at=now)
+    return len(per_day), len(lots)
+
+
+def points_remind(
+    *,
+    now: datetime | None = None,
+    days: int | None = None,
+    batch_size: int = 200,
+    dry_run: bool = False,
+    progress: Callable[[RemindReport], None] | None = None,
+) -> int:
     """Tell each member, once per lot, which points expire within ``days`` (default: the
     policy's reminder window): one message per member and run, with the points that expire
     on each day (never one sum under the first day).
@@ -200,52 +288,49 @@ def points_remind(*, now: datetime | None = None, days: int | None = None) -> in
     Each day's figure is every spendable point that expires that day (also from lots reminded
     before), so the message states what will happen. Lots are marked reminded in the same
     transaction as the notice, so a re-run or a second worker sends nothing twice; the notice's
-    key is the first lot it is the first reminder for. Locks: the due lots (SKIP LOCKED).
-    Returns the number of members told.
+    key is the first lot it is the first reminder for.
+
+    Works like the expiry sweep: short transactions of up to ``batch_size`` accounts, each
+    locking its accounts (pk order, SKIP LOCKED: a member spending right now is skipped, and
+    told by the next run) and never more, so a member's own operation waits at most one batch.
+    An explicit ``days`` must be 1..REMINDER_DAYS_MAX (ValueError otherwise); the policy's
+    window is taken as the operators saved it (0: no reminders). ``dry_run``: count the
+    members and lots that would be told, locking and writing nothing. ``progress`` gets the
+    running RemindReport after each committed batch (and once, with the counts, on a dry run).
+    Returns the number of members told (would be told, on a dry run).
     """
     now = now or timezone.now()
+    if days is not None and not 1 <= days <= REMINDER_DAYS_MAX:
+        raise ValueError(f"days must be between 1 and {REMINDER_DAYS_MAX}, not {days}")
     if days is None:
         days = policies.expiry_policy().reminder_days
+    if days < 1:
+        return 0
     horizon = now + timedelta(days=days)
-    zone = clock.business_zone()
-    told = 0
-    with transaction.atomic():
-        lot_ids = locks.lots_for_update_skip_locked(
+    if dry_run:
+        due = Lot.objects.filter(
             status=LotStatus.AVAILABLE,
             remaining__gt=0,
             reminded_at__isnull=True,
             expires_at__gt=now,
             expires_at__lte=horizon,
+        ).aggregate(lots=Count("pk"), members=Count("account_id", distinct=True))
+        if progress:
+            progress(RemindReport(members=due["members"], lots=due["lots"]))
+        return due["members"]
+    report = RemindReport()
+    after = 0
+    while candidates := _remind_candidates(now, horizon, after, batch_size):
+        after = candidates[-1]
+        with transaction.atomic():
+            locked = locks.accounts_for_update_skip_locked(account_ids=candidates)
+            members, lots = _remind_accounts(locked, now, horizon) if locked else (0, 0)
+        report = RemindReport(
+            report.members + members,
+            report.lots + lots,
+            report.batches + 1,
+            report.skipped_members + len(candidates) - len(locked),
         )
-        # Per account: the days its newly reminded lots expire on, and the first of those lots.
-        reminded: dict[int, tuple[set, int]] = {}
-        for lot_id, account_id, expires_at in (
-            Lot.objects.filter(pk__in=lot_ids).order_by("pk").values_list("pk", "account_id", "expires_at")
-        ):
-            day_set, _first = reminded.setdefault(account_id, (set(), lot_id))
-            day_set.add(rules.last_valid_day(expires_at, zone))
-        expiring = (
-            Lot.objects.filter(account_id__in=reminded, status=LotStatus.AVAILABLE, remaining__gt=0, expires_at__gt=now)
-            .values("account_id", "account__user_id", "expires_at")
-            .annotate(points=Sum("remaining"))
-        )
-        per_day: dict[int, dict] = defaultdict(lambda: defaultdict(int))
-        user_of: dict[int, int] = {}
-        for row in expiring:
-            when = rules.last_valid_day(row["expires_at"], zone)
-            if when in reminded[row["account_id"]][0]:
-                per_day[row["account_id"]][when] += row["points"]
-                user_of[row["account_id"]] = row["account__user_id"]
-        for account_id in sorted(per_day, key=lambda a: user_of[a]):
-            dates = sorted(per_day[account_id].items())
-            expiry_reminder_due.send(
-                sender=Lot,
-                user_id=user_of[account_id],
-                points=sum(points for _day, points in dates),
-                expires_on=dates[0][0],
-                dates=dates,
-                reminder_id=reminded[account_id][1],
-            )
-            told += 1
-        Lot.objects.filter(pk__in=lot_ids).update(reminded_at=now)
-    return told
+        if progress:
+            progress(report)
+    return report.members

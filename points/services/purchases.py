@@ -376,36 +376,53 @@ def _parse_row(row: dict) -> tuple[str, str, Decimal, datetime | None, str, str]
     return order_id, email, amount, when, (row.get("sku") or "").strip(), (row.get("category") or "").strip()
 
 
-def points_import_purchases(*, text: str) -> ImportReport:
+def points_import_purchases(*, text: str, dry_run: bool = False, now: datetime | None = None) -> ImportReport:
     """Record every good row of a purchases CSV; bad rows are reported and never stop good ones.
 
     Columns: order_id, member_email, amount, purchased_at (ISO, optional), sku, category
-    (optional). Each row is its own transaction; a re-import reports duplicates.
+    (optional). Each row is its own transaction; a re-import reports duplicates. A row dated
+    after ``now`` (default: the clock) is rejected: a file is a record of past sales, so a
+    future date is a mistake in it (the host API, by contrast, treats the shop's clock as
+    skewed and records such a purchase as made now). ``dry_run``: check every row as the
+    import would (member, amount, duplicates, conflicts, also within the file) and write
+    nothing: the same report. Raises InvalidPurchaseError when a column is missing.
     """
     report = ImportReport()
+    now = now or timezone.now()
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in ("order_id", "member_email", "amount") if c not in (reader.fieldnames or [])]
     if missing:
         raise InvalidPurchaseError(reason=_("missing columns: %(columns)s") % {"columns": ", ".join(missing)})
     users = get_user_model().objects
+    seen: dict[str, tuple[int, Decimal]] = {}  # dry run: the rows this file would have recorded
     for line_number, row in enumerate(reader, start=2):
         order_id = (row.get("order_id") or "").strip()
         try:
             order_id, email, amount, when, sku, category = _parse_row(row)
+            if when is not None and when > now:
+                raise InvalidPurchaseError(reason=_("purchased_at is in the future"))
             user = users.filter(email__iexact=email).first()
-            if user is None or not Account.objects.filter(user=user).exists():
+            account_id = Account.objects.filter(user=user).values_list("pk", flat=True).first() if user else None
+            if account_id is None:
                 raise InvalidPurchaseError(reason=_("no member with the e-mail %(email)s") % {"email": email})
-            result = purchase_record(
-                user_id=user.pk,
-                external_id=order_id,
-                amount=amount,
-                lines=[PurchaseLine(amount=amount, sku=sku, category=category)],
-                occurred_at=when,
-            )
+            lines = [PurchaseLine(amount=amount, sku=sku, category=category)]
+            if dry_run:
+                _validate(order_id, amount, lines)
+                earlier = seen.get(order_id) or (
+                    Purchase.objects.filter(external_id=order_id).values_list("account_id", "amount").first()
+                )
+                if earlier is not None and earlier != (account_id, amount):
+                    raise IdempotencyConflictError()
+                seen[order_id] = (account_id, amount)
+                replayed = earlier is not None
+            else:
+                replayed = purchase_record(
+                    user_id=user.pk, external_id=order_id, amount=amount, lines=lines, occurred_at=when
+                ).replayed
         except IdempotencyConflictError:
             report.rejected.append((line_number, order_id, _("this order id was already imported with other data")))
         except DomainError as error:
             report.rejected.append((line_number, order_id, error.message))
         else:
-            (report.duplicates if result.replayed else report.accepted).append(order_id)
+            (report.duplicates if replayed else report.accepted).append(order_id)
     return report

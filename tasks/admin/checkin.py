@@ -9,7 +9,7 @@ from django.urls import reverse
 from simple_history.admin import SimpleHistoryAdmin
 
 from points.validators import BoundedNumbersMixin
-from pointsmall.kernel.admin import ReadOnlyAdmin, SingletonAdminMixin
+from pointsmall.kernel.admin import MemberSearchMixin, ReadOnlyAdmin, SingletonAdminMixin
 from pointsmall.kernel.singleton import SINGLETON_PK
 from tasks.models.checkin import (
     Checkin,
@@ -51,7 +51,7 @@ class CycleBonusAdmin(BoundedNumbersMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Checkin)
-class CheckinAdmin(ReadOnlyAdmin):
+class CheckinAdmin(MemberSearchMixin, ReadOnlyAdmin):
     list_display = ("day", "member", "kind", "paid_with", "price", "streak", "points", "bonus_points", "created_at")
     list_filter = ("kind", "paid_with", "day")
     search_fields = ("member__email",)
@@ -61,14 +61,14 @@ class CheckinAdmin(ReadOnlyAdmin):
 
 
 @admin.register(MakeupCardGrant)
-class MakeupCardGrantAdmin(ReadOnlyAdmin):
+class MakeupCardGrantAdmin(MemberSearchMixin, ReadOnlyAdmin):
     list_display = ("member", "quantity", "used", "reference", "created_at", "reversed_at")
     search_fields = ("member__email", "reference")
     list_select_related = ("member",)
 
 
 @admin.register(CheckinBoost)
-class CheckinBoostAdmin(ReadOnlyAdmin):
+class CheckinBoostAdmin(MemberSearchMixin, ReadOnlyAdmin):
     list_display = ("member", "multiplier", "starts_at", "ends_at", "reference", "reversed_at")
     search_fields = ("member__email", "reference")
     list_select_related = ("member",)

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from points import selectors as points_selectors
-from pointsmall.kernel.admin import ReadOnlyAdmin
+from pointsmall.kernel.admin import MemberSearchMixin, ReadOnlyAdmin
 from tasks.models import SurveyQuestion, SurveyResponse, Task, TaskCompletion, TaskEventReceipt, TaskProgress
 
 
@@ -103,7 +103,7 @@ class TaskEventReceiptInline(admin.TabularInline):
 
 
 @admin.register(TaskProgress)
-class TaskProgressAdmin(ReadOnlyAdmin):
+class TaskProgressAdmin(MemberSearchMixin, ReadOnlyAdmin):
     list_display = ("member", "task", "period_key", "status", "progress", "completed_at", "claimed_at", "reward_points")
     list_filter = ("status", "task")
     search_fields = ("member__email", "task__title")
@@ -112,7 +112,7 @@ class TaskProgressAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SurveyResponse)
-class SurveyResponseAdmin(ReadOnlyAdmin):
+class SurveyResponseAdmin(MemberSearchMixin, ReadOnlyAdmin):
     list_display = ("member", "task", "period_key", "submitted_at")
     list_filter = ("task",)
     search_fields = ("member__email", "task__title")

@@ -48,9 +48,8 @@ class PayoutReport:
 
 
 def _policy_for_update() -> LeaderboardPolicy:
-    """The policy row, locked: the mutex of the refresh and the payout (created with its defaults
-    if no operator saved it yet). Nothing locks it after a points account, so taking it before
-    the accounts the payout credits can't deadlock."""
+    """The policy row, locked: the mutex of two refreshes (created with its defaults if no
+    operator saved it yet)."""
     LeaderboardPolicy.objects.get_or_create(pk=SINGLETON_PK)
     return LeaderboardPolicy.objects.select_for_update().get(pk=SINGLETON_PK)
 
@@ -97,7 +96,6 @@ def leaderboard_refresh(*, now: datetime | None = None) -> RefreshReport:
     return RefreshReport(refreshed_at=now, ranked=ranked)
 
 
-@transaction.atomic
 def leaderboard_pay_monthly(*, now: datetime | None = None, month: date | None = None) -> PayoutReport:
     """Pay the prizes of a month's board: by default the business month before ``now``.
 
@@ -108,9 +106,11 @@ def leaderboard_pay_monthly(*, now: datetime | None = None, month: date | None =
     ``leaderboard:YYYY-MM:<user id>``, a ``LeaderboardPayout`` row and an inbox message.
     Nothing is paid while the policy's monthly prizes are off or no band is set.
 
-    Raises LeaderboardMonthNotOverError for the current or a future month. Locks the policy row
-    (so concurrent runs pay one after the other), then each winner's points account. Safe to
-    call twice and on several workers: a member is paid once per month.
+    Raises LeaderboardMonthNotOverError for the current or a future month. Each winner is paid
+    in a transaction of their own (their points account, then the payout row), so a winner's
+    account is locked only while they are paid, never for the whole payout. Safe to call twice
+    and on several workers: a member is paid once per month (the earn's idempotency key and
+    the payout row, checked under the member's lock).
     """
     now = now or timezone.now()
     current = clock.period_start(now, "month").date()
@@ -118,7 +118,8 @@ def leaderboard_pay_monthly(*, now: datetime | None = None, month: date | None =
     code = notices.month_code(month)
     if month >= current:
         raise LeaderboardMonthNotOverError(month=code)
-    policy = _policy_for_update()
+    # Read, not locked: each winner is paid under their own lock (created with its defaults if unsaved).
+    policy, _created = LeaderboardPolicy.objects.get_or_create(pk=SINGLETON_PK)
     paid_before = set(LeaderboardPayout.objects.filter(month=month).values_list("member_id", flat=True))
     bands = list(LeaderboardPrize.objects.order_by("rank_from").values_list("rank_from", "rank_to", "points"))
     if not policy.monthly_rewards or not bands:
@@ -133,7 +134,6 @@ def leaderboard_pay_monthly(*, now: datetime | None = None, month: date | None =
         exclude_staff=policy.exclude_staff,
     )
     ranks = rules.competition_ranks([points for _user, points in ranking])
-    link = reverse("leaderboard") + "?board=month"
     paid = paid_points = 0
     for (user_id, _earned), rank in zip(ranking, ranks, strict=True):
         if rank > last_rank:
@@ -141,23 +141,32 @@ def leaderboard_pay_monthly(*, now: datetime | None = None, month: date | None =
         prize = rules.prize_for_rank(rank, bands)
         if prize <= 0 or user_id in paid_before:
             continue
-        receipt = points_services.points_earn(
-            user_id=user_id,
-            amount=prize,
-            idempotency_key=f"leaderboard:{code}:{user_id}",
-            source=EarningSource.LEADERBOARD,
-            **notices.prize_memo(month=month, rank=rank).memo,
-        )
-        LeaderboardPayout.objects.create(
-            month=month, member_id=user_id, rank=rank, points=prize, entry_id=receipt.entry_id
-        )
-        notification_send(
-            user_id=user_id,
-            kind=NotificationKind.ACTIVITY,
-            **notices.prize_message(month=month, rank=rank, points=prize).message,
-            link=link,
-            dedupe_key=f"leaderboard:{code}",
-        )
-        paid += 1
-        paid_points += prize
+        if _pay_winner(user_id=user_id, month=month, rank=rank, prize=prize):
+            paid += 1
+            paid_points += prize
     return PayoutReport(month=month, enabled=True, paid=paid, points=paid_points, already_paid=len(paid_before))
+
+
+@transaction.atomic
+def _pay_winner(*, user_id: int, month: date, rank: int, prize: int) -> bool:
+    """Pay one winner; False when another run paid them first. Locks: the member's account."""
+    code = notices.month_code(month)
+    receipt = points_services.points_earn(
+        user_id=user_id,
+        amount=prize,
+        idempotency_key=f"leaderboard:{code}:{user_id}",
+        source=EarningSource.LEADERBOARD,
+        **notices.prize_memo(month=month, rank=rank).memo,
+    )
+    # Under the member's lock: a concurrent run that paid them has committed its row by now.
+    if LeaderboardPayout.objects.filter(month=month, member_id=user_id).exists():
+        return False
+    LeaderboardPayout.objects.create(month=month, member_id=user_id, rank=rank, points=prize, entry_id=receipt.entry_id)
+    notification_send(
+        user_id=user_id,
+        kind=NotificationKind.ACTIVITY,
+        **notices.prize_message(month=month, rank=rank, points=prize).message,
+        link=reverse("leaderboard") + "?board=month",
+        dedupe_key=f"leaderboard:{code}",
+    )
+    return True

@@ -157,6 +157,10 @@ def test_reconcile_sets_counters_to_the_database_stock_and_drops_stale_ones(make
     gate.set(flash_gate.key_for(right.pk), 2)
     gate.set(flash_gate.key_for(no_longer_flash.pk), 3)
 
+    call_command("catalog_flash_gate_reconcile", "--dry-run")
+    assert capsys.readouterr().out.splitlines()[-1] == "[dry run] 3 counter(s) would change."
+    assert [counter(p, gate) for p in (drifted, missing, right, no_longer_flash)] == [1, None, 2, 3]
+
     call_command("catalog_flash_gate_reconcile")
 
     assert capsys.readouterr().out.splitlines() == [

@@ -66,7 +66,7 @@ def test_points_expire_as_of_only_expires_what_was_due_then(member):
     [
         (["--as-of", "not-a-date"], "not an ISO date-time"),
         (["--as-of", (datetime.now(SHANGHAI) + timedelta(days=2)).isoformat()], "may not be in the future"),
-        (["--batch-size", "0"], "at least 1"),
+        (["--batch-size", "0"], "must be between 1 and 10000, not 0"),
     ],
 )
 def test_points_expire_refuses_bad_arguments_and_writes_nothing(member, args, message):

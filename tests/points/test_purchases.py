@@ -160,8 +160,12 @@ def test_csv_import_reports_accepted_duplicate_and_rejected_rows(member, tmp_pat
         encoding="utf-8",
     )
     out = StringIO()
-    with time_machine.travel(DAY0 + timedelta(days=1), tick=False):
+    with (
+        time_machine.travel(DAY0 + timedelta(days=1), tick=False),
+        pytest.raises(CommandError, match=r"Accepted 2, duplicates 1, rejected 5\.") as rejected,
+    ):
         call_command("points_import_purchases", str(csv_file), stdout=out)
+    assert rejected.value.returncode == 1
     text = out.getvalue()
     assert "Accepted 2, duplicates 1, rejected 5." in text
     assert "rejected line 5 (A-3): The purchase is not valid: no member with the e-mail nobody@example.com" in text
@@ -171,7 +175,8 @@ def test_csv_import_reports_accepted_duplicate_and_rejected_rows(member, tmp_pat
     assert "rejected line 9 (A-1): this order id was already imported with other data" in text
     assert sorted(Purchase.objects.values_list("external_id", flat=True)) == ["A-1", "A-2"]
     out2 = StringIO()
-    call_command("points_import_purchases", str(csv_file), stdout=out2)
+    with pytest.raises(CommandError, match="rejected 5"):
+        call_command("points_import_purchases", str(csv_file), stdout=out2)
     assert "Accepted 0, duplicates 3, rejected 5." in out2.getvalue()
     assert services.points_verify().ok
 

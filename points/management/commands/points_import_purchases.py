@@ -2,37 +2,38 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandParser
 
-from points import exceptions, services
+from points import services
+from pointsmall.kernel.commands import EXIT_OK, EXIT_REJECTED, usage_error
+from pointsmall.kernel.commands import Command as BaseCommand
 
 
 class Command(BaseCommand):
     help = (
         "Import host-shop purchases from a CSV (order_id, member_email, amount, purchased_at, sku, category). "
-        "Idempotent by order id; bad rows are reported and never stop good ones."
+        "Idempotent by order id; bad rows (also rows dated in the future) are reported and never stop good "
+        "ones. Exit code 1 when any row was rejected."
     )
+    writes = True
 
-    def add_arguments(self, parser) -> None:
+    def add_options(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="Path to the CSV file (UTF-8, header row).")
 
-    def handle(self, *args, file: str, **options) -> None:
+    def run(self, *, file: str, **options) -> int:
         path = Path(file)
         if not path.is_file():
-            raise CommandError(f"No such file: {file}")
+            raise usage_error(f"No such file: {file}")
         try:
             text = path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError:
-            raise CommandError(f"{file} is not UTF-8 text.") from None
-        try:
-            report = services.points_import_purchases(text=text)
-        except exceptions.InvalidPurchaseError as error:
-            raise CommandError(error.message) from None
+            raise usage_error(f"{file} is not UTF-8 text.") from None
+        with self.progress("Importing purchases"):
+            report = services.points_import_purchases(text=text, dry_run=self.dry_run)
         for line, order_id, reason in report.rejected:
-            self.stdout.write(f"  rejected line {line} ({order_id or 'no order id'}): {reason}")
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Accepted {len(report.accepted)}, duplicates {len(report.duplicates)}, "
-                f"rejected {len(report.rejected)}."
-            )
+            self.line(f"  rejected line {line} ({order_id or 'no order id'}): {reason}")
+        self.summary(
+            f"Accepted {len(report.accepted)}, duplicates {len(report.duplicates)}, rejected {len(report.rejected)}.",
+            ok=not report.rejected,
         )
+        return EXIT_REJECTED if report.rejected else EXIT_OK

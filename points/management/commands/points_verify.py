@@ -2,29 +2,35 @@ from __future__ import annotations
 
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandParser
 
 from points import services
+from pointsmall.kernel.commands import EXIT_OK, EXIT_REJECTED, bounded_int
+from pointsmall.kernel.commands import Command as BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Check every ledger invariant over the whole database; exits non-zero on any violation."
+    help = "Check every ledger invariant over the whole database. Exit code 1 on any violation, 0 when consistent."
 
-    def add_arguments(self, parser) -> None:
-        parser.add_argument("--limit", type=int, default=50, help="Violations to print per check.")
+    def add_options(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--limit", type=bounded_int(1, 10000), default=50, help="Violations to print per check (1–10000)."
+        )
 
-    def handle(self, *args, limit: int, **options) -> None:
+    def run(self, *, limit: int, **options) -> int:
         started = time.monotonic()
-        report = services.points_verify(limit_per_check=limit)
+        with self.progress("Checking the ledger"):
+            report = services.points_verify(limit_per_check=limit)
         elapsed = time.monotonic() - started
         counts = ", ".join(f"{table.removeprefix('points_')}: {n}" for table, n in report.counts.items())
-        self.stdout.write(f"Checked {report.checks} invariants over {counts} in {elapsed:.2f} s.")
+        self.line(f"Checked {report.checks} invariants over {counts} in {elapsed:.2f} s.")
         for name, description, _sql in services.CHECKS:
             found = [v for v in report.violations if v.check == name]
-            mark = "ok  " if not found else "FAIL"
-            self.stdout.write(f"  {mark} {description}")
+            self.line(f"  {'ok  ' if not found else 'FAIL'} {description}")
             for violation in found:
-                self.stdout.write(f"       #{violation.row_id}: {violation.detail}")
+                self.line(f"       #{violation.row_id}: {violation.detail}")
         if not report.ok:
-            raise CommandError(f"{len(report.violations)} violation(s) found.")
-        self.stdout.write(self.style.SUCCESS("Ledger is consistent."))
+            self.summary(f"{len(report.violations)} violation(s) found.", ok=False)
+            return EXIT_REJECTED
+        self.summary("Ledger is consistent.")
+        return EXIT_OK

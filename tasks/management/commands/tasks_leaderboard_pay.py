@@ -1,36 +1,30 @@
+from __future__ import annotations
+
 from datetime import date
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandParser
 
-from pointsmall.kernel.errors import DomainError
+from pointsmall.kernel.commands import EXIT_OK, strict_month
+from pointsmall.kernel.commands import Command as BaseCommand
 from tasks import services
-
-
-def _month(value: str) -> date:
-    try:
-        year, month = (int(part) for part in value.split("-"))
-        return date(year, month, 1)
-    except ValueError:
-        raise CommandError(f"--month must be YYYY-MM, not {value!r}") from None
 
 
 class Command(BaseCommand):
     help = "Pay the monthly leaderboard prizes (last business month unless --month). Pays each member once."
+    writes = True
+    rollback_dry_run = True
 
-    def add_arguments(self, parser) -> None:
-        parser.add_argument("--month", type=_month, help="YYYY-MM: a month that is over (default: last month)")
+    def add_options(self, parser: CommandParser) -> None:
+        parser.add_argument("--month", type=strict_month, help="YYYY-MM: a month that is over (default: last month)")
 
-    def handle(self, *args, month: date | None = None, **options) -> None:
-        try:
+    def run(self, *, month: date | None = None, **options) -> int:
+        with self.progress("Paying prizes"):
             report = services.leaderboard_pay_monthly(month=month)
-        except DomainError as error:
-            raise CommandError(error.message) from None
         if not report.enabled:
-            self.stdout.write(f"Monthly prizes are switched off: nothing paid for {report.month:%Y-%m}.")
-            return
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"{report.month:%Y-%m}: paid {report.points} points to {report.paid} members "
-                f"({report.already_paid} paid before)."
-            )
+            self.summary(f"Monthly prizes are switched off: nothing paid for {report.month:%Y-%m}.")
+            return EXIT_OK
+        self.summary(
+            f"{report.month:%Y-%m}: {'would pay' if self.dry_run else 'paid'} {report.points} points to "
+            f"{report.paid} members ({report.already_paid} paid before)."
         )
+        return EXIT_OK
