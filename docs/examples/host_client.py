@@ -92,12 +92,13 @@ class MallClient:
 
     def call(self, method: str, path: str, payload: Any = None, *, query: dict[str, Any] | None = None) -> Any:
         """Sign and send one request; ``path`` is under /api/v1 (e.g. "/members/u-42")."""
-        # Percent-encode the path as the mall reads it back (Django's escape_uri_path), so both
-        # sides sign the same text even for an id the mall will refuse.
-        full = quote(API_PREFIX + path, safe="/:@&+$,-_.!~*'()") + (("?" + urlencode(query)) if query else "")
+        query_string = ("?" + urlencode(query)) if query else ""
+        # Sent percent-encoded; signed with the path decoded and the query as sent (docs/integration.md).
+        full = quote(API_PREFIX + path, safe="/") + query_string
+        signed_path = API_PREFIX + path + query_string
         # Serialise once: the signature covers exactly these bytes.
         body = b"" if payload is None else json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-        headers = sign_headers(key_id=self.key_id, secret=self.secret, method=method, path=full, body=body)
+        headers = sign_headers(key_id=self.key_id, secret=self.secret, method=method, path=signed_path, body=body)
         headers["Accept-Language"] = self.language
         if payload is not None:
             headers["Content-Type"] = "application/json"

@@ -83,7 +83,7 @@ def client_secret_rotate(*, client_id: int, overlap_hours: int | None = None, no
     return secret
 
 
-def client_check_access(*, key_id: str, ip: str | None) -> Client:
+def client_check_access(*, key_id: str, ip: str | None, check_address: bool = True) -> Client:
     """The enabled client with ``key_id``, called from an allowed address.
     Raises UnknownClientError (401), ClientDisabledError (403), AddressNotAllowedError (403)."""
     client = selectors.client_by_key(key_id=key_id) if key_id else None
@@ -91,7 +91,7 @@ def client_check_access(*, key_id: str, ip: str | None) -> Client:
         raise UnknownClientError()
     if not client.enabled:
         raise ClientDisabledError()
-    networks = allowed_networks(client.allowed_ips)
+    networks = allowed_networks(client.allowed_ips) if check_address else []
     if networks:
         try:
             address = ipaddress.ip_address(ip or "")
@@ -132,6 +132,7 @@ def signed_call_verify(
     signature: str,
     message: str | bytes,
     ip: str | None,
+    check_address: bool = True,
     now: datetime | None = None,
 ) -> Client:
     """Check a signed API request or login link and spend its nonce. Returns the client.
@@ -140,7 +141,7 @@ def signed_call_verify(
     signature (401), then the nonce is spent (401 if reused). Nothing is written for a request
     that fails before the last step, so a forger cannot burn a host's nonces.
     """
-    client = client_check_access(key_id=key_id, ip=ip)
+    client = client_check_access(key_id=key_id, ip=ip, check_address=check_address)
     check_timestamp(timestamp, now=now)
     if not NONCE_PATTERN.fullmatch(nonce or ""):
         raise InvalidNonceError()
@@ -272,7 +273,9 @@ def sso_login_member(*, params: Mapping[str, str], ip: str | None, now: datetime
     """Check a login link's parameters and return the member to sign in, creating and linking
     one (no e-mail) when the client does not know ``uid`` yet.
 
-    The same checks as a signed API call (signed_call_verify over ``signing.link_string``). One
+    The same checks as a signed API call (signed_call_verify over ``signing.link_string``), but
+    not the client's allowed IPs: those are the host's servers, and a member's browser opens
+    the link. One
     transaction: a refusal after the nonce was spent (a staff or closed account) rolls the nonce
     and any new member back, so a refused link writes nothing. Raises LinkIncompleteError (400),
     the signature errors (401/403), MemberUnavailableError (403 here), MemberInactiveError (403).
@@ -286,6 +289,9 @@ def sso_login_member(*, params: Mapping[str, str], ip: str | None, now: datetime
         signature=params["sign"],
         message=signing.link_string(params),
         ip=ip,
+        # The member's browser opens the link, not the host's servers: their allowed IPs say
+        # nothing about it. The signature, age and single-use nonce are the link's protection.
+        check_address=False,
         now=now,
     )
     link = _link(client_id=client.pk, external_id=params["uid"])

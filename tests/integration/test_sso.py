@@ -238,3 +238,14 @@ def test_member_without_email_adds_one_on_the_email_page(host, client, django_ca
     ]
     member.points_account.refresh_from_db()
     assert (member.points_account.balance, member.points_account.pending) == (0, 0)
+
+
+def test_allowed_ips_limit_the_hosts_servers_not_the_members_browser(db, client):
+    """The allowlist is for API calls from the host's servers; a member opens the link from anywhere."""
+    from tests.integration.host import make_host
+
+    host = make_host(allowed_ips="203.0.113.0/24")
+    assert host.call("GET", "/ping").status_code == 403
+    response = client.get(link(host, "u9"))
+    assert response.status_code == 302
+    assert HostMember.objects.filter(client_id=host.client_id, external_id="u9").exists()
