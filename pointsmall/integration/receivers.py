@@ -18,18 +18,15 @@ from django.dispatch import receiver
 from catalog.signals import order_created, order_status_changed
 from lottery.signals import prize_won
 from points.signals import expiry_reminder_due, points_earned, points_spent, tier_changed
+from pointsmall.integration import formats
 from pointsmall.integration.enums import WebhookEventType as Event
 from pointsmall.integration.webhooks import webhook_event_record
 
 ORDER_REFERENCE_PREFIX = "catalog.order:"
 
 
-def _when(value: date | datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _money(value: Decimal | int) -> str:
-    return f"{Decimal(value):.2f}"
+_when = formats.instant
+_money = formats.money
 
 
 def _record(user_id: int, event: str, data: dict[str, Any]) -> None:

@@ -31,7 +31,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from pointsmall.integration import selectors, signing
+from pointsmall.integration import formats, selectors, signing
 from pointsmall.integration.enums import WebhookDeliveryStatus
 from pointsmall.integration.exceptions import (
     WebhookHostNotAllowedError,
@@ -158,7 +158,7 @@ def webhook_event_record(
             payload={
                 "id": str(event_id),
                 "type": event_type,
-                "created_at": now.isoformat(),
+                "created_at": formats.instant(now),
                 "data": {**data, "member": links[client_id]},
             },
             next_attempt_at=now,

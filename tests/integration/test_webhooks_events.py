@@ -63,7 +63,7 @@ def test_an_event_writes_one_row_per_subscribed_endpoint_with_one_event_id(
     assert rows[0].payload == rows[1].payload
     assert rows[0].payload["id"] == str(rows[0].event_id)
     assert rows[0].payload["type"] == "points.earned"
-    assert rows[0].payload["created_at"] == "2026-03-02T02:00:00+00:00"
+    assert rows[0].payload["created_at"] == "2026-03-02T10:00:00+08:00"  # business time, like the API
     assert rows[0].payload["data"]["member"] == "shop-7"
     assert (rows[0].next_attempt_at, rows[0].created_at) == (T0, T0)
     # Sent after commit, one task per row.

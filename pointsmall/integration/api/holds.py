@@ -7,7 +7,7 @@ exist). Rules of capture, release and expiry: docs/decisions/0033-checkout-holds
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from django.conf import settings
@@ -19,7 +19,7 @@ from points import notices
 from points import selectors as points_selectors
 from points import services as points_services
 from points.exceptions import AccountNotFoundError
-from pointsmall.integration import selectors
+from pointsmall.integration import formats, selectors
 from pointsmall.integration.exceptions import HoldNotFoundError
 from pointsmall.integration.idempotency import run_once
 from pointsmall.integration.models import Client
@@ -46,11 +46,6 @@ class EntriesQuery(Schema):
     page_size: int = Field(default=50, ge=1, le=100)
 
 
-def _when(value: datetime) -> str:
-    """An instant as the API writes it: ISO 8601 in business time, with its offset (+08:00)."""
-    return timezone.localtime(value).isoformat()
-
-
 def _key_prefix(client: Client) -> str:
     return f"host:{client.pk}:"
 
@@ -63,7 +58,7 @@ def _hold_json(hold: Any, *, member: str, prefix: str) -> dict[str, Any]:
         "member": member,
         "points": hold.amount,
         "status": hold.status,
-        "expires_at": _when(hold.expires_at),
+        "expires_at": formats.instant(hold.expires_at),
     }
     if hold.entry_id is not None:
         body["entry_id"] = hold.entry_id
@@ -187,7 +182,7 @@ def member_entries(request: HttpRequest, external_id: ExternalId, query: Query[E
         "results": [
             {
                 "id": row.id,
-                "created_at": _when(row.created_at),
+                "created_at": formats.instant(row.created_at),
                 "kind": row.kind,
                 "points": row.points,
                 "pending_points": row.pending_points,

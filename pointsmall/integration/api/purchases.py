@@ -17,13 +17,12 @@ from typing import Annotated, Any
 
 from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from ninja import Field, Path, Router, Schema
 from pydantic import AwareDatetime, ConfigDict, WithJsonSchema, model_validator
 
 from points import services as points_services
 from points.exceptions import IdempotencyConflictError, PurchaseNotFoundError
-from pointsmall.integration import idempotency, selectors
+from pointsmall.integration import formats, idempotency, selectors
 from pointsmall.integration.exceptions import OrderIdTakenError
 from pointsmall.integration.models import Client
 
@@ -161,7 +160,7 @@ def purchase_report(request: HttpRequest, body: PurchaseIn) -> HttpResponse:
             "points": result.points,
             "bonus": result.bonus,
             "status": "pending",
-            "available_at": timezone.localtime(result.available_at).isoformat(),
+            "available_at": formats.instant(result.available_at),
         }
 
     status, answer, replayed = idempotency.run_once(
