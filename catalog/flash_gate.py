@@ -235,11 +235,12 @@ def reconcile(*, dry_run: bool = False) -> list[CounterChange]:
     changes: list[CounterChange] = []
     flash = dict(Product.objects.filter(flash_sale=True).order_by("pk").values_list("pk", "stock"))
     for product_id, stock in flash.items():
+        before: object
         if dry_run:
             before = connection.get(key_for(product_id))
         else:
             before = connection.set(key_for(product_id), stock, ex=ttl_seconds(), get=True)
-        before_value = int(before) if before is not None else None
+        before_value = int(before) if isinstance(before, (bytes, str, int)) else None
         if before_value != stock:
             changes.append(CounterChange(product_id, before_value, stock))
     for key in connection.scan_iter(match=f"{KEY_PREFIX}*", count=500):

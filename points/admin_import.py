@@ -80,7 +80,7 @@ def purchases_import_view(request: HttpRequest, admin_site, opts) -> HttpRespons
     if request.method == "POST" and "confirm" in request.POST:
         form = PurchaseConfirmForm(request.POST)
         if not form.is_valid():
-            messages.error(request, " ".join(form.errors.get("payload", [])))
+            messages.error(request, " ".join(str(error) for error in form.errors.get("payload", [])))
             return redirect(reverse("admin:points_purchase_import"))
         try:
             report = services.points_import_purchases(text=form.cleaned_data["payload"])

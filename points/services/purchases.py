@@ -50,7 +50,8 @@ def _rate_for(line: PurchaseLine, default: Decimal, overrides: dict[tuple[str, s
     for scope, key in ((PurchaseRateScope.SKU, line.sku), (PurchaseRateScope.CATEGORY, line.category)):
         rate = overrides.get((scope, key)) if key else None
         if rate is not None:
-            return Decimal(0) if rate.excluded else rate.points_per_yuan
+            # The row's constraint: a rate that is not excluded has its points per yuan.
+            return Decimal(0) if rate.excluded or rate.points_per_yuan is None else rate.points_per_yuan
     return default
 
 
@@ -403,7 +404,7 @@ def points_import_purchases(*, text: str, dry_run: bool = False, now: datetime |
                 raise InvalidPurchaseError(reason=_("purchased_at is in the future"))
             user = users.filter(email__iexact=email).first()
             account_id = Account.objects.filter(user=user).values_list("pk", flat=True).first() if user else None
-            if account_id is None:
+            if user is None or account_id is None:
                 raise InvalidPurchaseError(reason=_("no member with the e-mail %(email)s") % {"email": email})
             lines = [PurchaseLine(amount=amount, sku=sku, category=category)]
             if dry_run:

@@ -8,7 +8,7 @@ refused row is reported and the others still go through.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.contrib import admin, messages
 from django.db.models import Model
@@ -146,14 +146,19 @@ class MemberSearchMixin:
         term = search_term.strip()
         path = self._member_path()
         if not term or path is None:
-            return super().get_search_results(request, queryset, search_term)  # type: ignore[misc]
+            return cast(tuple[Any, bool], super().get_search_results(request, queryset, search_term))  # type: ignore[misc]
         users = get_user_model().objects.order_by("pk")
         if "@" in term:
-            return queryset.filter(**self._member_filter(users.filter(email__iexact=term))), False
+            found: tuple[Any, bool] = (queryset.filter(**self._member_filter(users.filter(email__iexact=term))), False)
+            return found
         request._member_search = True  # type: ignore[attr-defined]
         try:
             if not self.get_search_fields(request):
-                return queryset.filter(**self._member_filter(users.filter(email__istartswith=term))), False
-            return super().get_search_results(request, queryset, search_term)  # type: ignore[misc]
+                started: tuple[Any, bool] = (
+                    queryset.filter(**self._member_filter(users.filter(email__istartswith=term))),
+                    False,
+                )
+                return started
+            return cast(tuple[Any, bool], super().get_search_results(request, queryset, search_term))  # type: ignore[misc]
         finally:
             request._member_search = False  # type: ignore[attr-defined]

@@ -22,7 +22,7 @@ import argparse
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -162,8 +162,9 @@ class Command(BaseCommand):
     def add_options(self, parser: CommandParser) -> None:
         """The command's own arguments."""
 
-    def run(self, **options: Any) -> int:
-        raise NotImplementedError
+    # ``run(**options) -> int``, each command with its own keyword arguments: declared as an
+    # attribute so a subclass may name the options it takes (a method here would forbid that).
+    run: Callable[..., int]
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.dry_run = bool(options.get("dry_run"))
@@ -227,3 +228,65 @@ class Command(BaseCommand):
     @property
     def verbosity(self) -> int:
         return getattr(self, "_verbosity", 1)
+
+
+class OutboxRetryCommand(Command):
+    """``<app>_…_retry``: send an outbox's rows that are due; with ``--failed-since``, first queue
+    again the rows that failed for good (after an outage). One shape for every outbox (notification
+    deliveries, webhooks). Subclasses name the rows (``noun``) and implement the four hooks."""
+
+    writes = True
+    noun = "deliveries"
+
+    def add_options(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--limit", type=bounded_int(1, 10000), default=500, help=f"At most this many {self.noun} (1–10000)."
+        )
+        parser.add_argument(
+            "--failed-since",
+            metavar="YYYY-MM-DD",
+            type=strict_date,
+            help=f"Queue again every failed one of the {self.noun} created on or after this day (the mall's time "
+            "zone, not in the future), with a fresh attempt budget, then send what is due. What was delivered is "
+            "never sent again.",
+        )
+
+    def count_failed(self, since: datetime) -> int:
+        raise NotImplementedError
+
+    def count_due(self) -> int:
+        raise NotImplementedError
+
+    def resend(self, since: datetime) -> int:
+        raise NotImplementedError
+
+    def send_due(self, limit: int) -> dict[str, int]:
+        raise NotImplementedError
+
+    def _retry(self, *, limit: int, failed_since: date | str | None, **options: Any) -> int:
+        day: date | None = (
+            # call_command(failed_since="…") skips the argument's type
+            parse_option(strict_date, "--failed-since", failed_since) if isinstance(failed_since, str) else failed_since
+        )
+        since = None
+        if day is not None:
+            if day > clock.business_date():
+                raise usage_error(f"--failed-since {day.isoformat()} is in the future.")
+            since = timezone.make_aware(datetime.combine(day, time.min), clock.business_zone())
+        if self.dry_run:
+            # Counted, not sent: a rolled-back transaction cannot take back a message that left.
+            failed = self.count_failed(since) if since else 0
+            self.summary(
+                f"Would queue again {failed} failed {self.noun} and send {min(self.count_due() + failed, limit)} due."
+            )
+            return EXIT_OK
+        if since is not None and day is not None:
+            queued = self.resend(since)
+            self.line(f"Queued again: {queued} failed {self.noun} since {day.isoformat()}.")
+        with self.progress(f"Sending {self.noun}"):
+            report = self.send_due(limit)
+        summary = ", ".join(f"{count} {status}" for status, count in sorted(report.items())) or "nothing due"
+        self.summary(f"{self.noun.capitalize()}: {summary}.")
+        return EXIT_OK
+
+    run = _retry

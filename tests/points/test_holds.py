@@ -315,6 +315,19 @@ def test_the_expiry_command_reports_what_it_ended(member, clock):
     assert held(member) == 0
 
 
+def test_the_expiry_command_dry_run_counts_and_ends_nothing(member, clock):
+    earn(member, 100, "e1")
+    place(member, 10, expires_at=T0 + timedelta(minutes=5))
+    clock.move_to(T0 + timedelta(minutes=10))
+    out = StringIO()
+
+    call_command("points_holds_expire", "--dry-run", stdout=out)
+
+    assert out.getvalue() == "[dry run] Would end 1 expired holds, giving back 10 points.\n"
+    assert held(member) == 10
+    assert Hold.objects.get().status == HoldStatus.ACTIVE
+
+
 def test_the_expiry_task_runs_in_process(member, clock, settings):
     from points import jobs
 

@@ -1,39 +1,33 @@
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime
 
-from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from pointsmall.integration import webhooks
+from pointsmall.integration.enums import WebhookDeliveryStatus
+from pointsmall.integration.models import WebhookDelivery
+from pointsmall.kernel.commands import OutboxRetryCommand
 
 
-class Command(BaseCommand):
+class Command(OutboxRetryCommand):
     help = (
         "Send the webhook deliveries that are due (lost tasks, retries). Safe to re-run. "
         "With --failed-since, first queue again the deliveries that failed for good (after an outage)."
     )
+    noun = "webhook deliveries"
 
-    def add_arguments(self, parser) -> None:
-        parser.add_argument("--limit", type=int, default=500, help="At most this many deliveries.")
-        parser.add_argument(
-            "--failed-since",
-            metavar="YYYY-MM-DD",
-            help="Queue again every failed delivery created on or after this day (the mall's time zone), "
-            "with a fresh attempt budget, then send what is due. Delivered events are never sent again.",
-        )
+    def count_failed(self, since: datetime) -> int:
+        return WebhookDelivery.objects.filter(status=WebhookDeliveryStatus.FAILED, created_at__gte=since).count()
 
-    def handle(self, *args, limit: int, failed_since: str | None, **options) -> None:
-        if limit < 1:
-            raise CommandError("--limit must be at least 1.")
-        if failed_since is not None:
-            try:
-                day = date.fromisoformat(failed_since)
-            except ValueError:
-                raise CommandError("--failed-since takes a day as YYYY-MM-DD, e.g. 2026-11-30.") from None
-            since = timezone.make_aware(datetime.combine(day, time.min))
-            queued = webhooks.webhooks_resend(failed_since=since)
-            self.stdout.write(f"Queued again: {queued} failed webhook deliveries since {day.isoformat()}.")
-        report = webhooks.webhooks_send_due(limit=limit)
-        summary = ", ".join(f"{count} {status}" for status, count in sorted(report.items())) or "nothing due"
-        self.stdout.write(self.style.SUCCESS(f"Webhook deliveries: {summary}."))
+    def count_due(self) -> int:
+        return WebhookDelivery.objects.filter(
+            status__in=[WebhookDeliveryStatus.PENDING, WebhookDeliveryStatus.SENDING],
+            next_attempt_at__lte=timezone.now(),
+        ).count()
+
+    def resend(self, since: datetime) -> int:
+        return webhooks.webhooks_resend(failed_since=since)
+
+    def send_due(self, limit: int) -> dict[str, int]:
+        return webhooks.webhooks_send_due(limit=limit)
