@@ -1,6 +1,7 @@
 """How the host integration writes values in JSON, one rule for the API and the webhooks.
 
-Instants: ISO 8601 in business time with its offset (``2026-12-01T12:15:00+08:00``); dates:
+Instants: ISO 8601 in business time with its offset, to the second (``2026-12-01T12:15:00+08:00``;
+never a fraction, so every instant has one shape whatever the clock said); dates:
 ISO (``2026-12-31``); money: a string with two decimals (``"128.00"``, yuan).
 """
 
@@ -16,7 +17,7 @@ def instant(value: date | datetime | None) -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return business_time(value).isoformat()
+        return business_time(value).isoformat(timespec="seconds")
     return value.isoformat()
 
 

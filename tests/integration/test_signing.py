@@ -105,3 +105,12 @@ def test_a_path_signs_the_same_whether_or_not_the_client_escapes_colons_and_at_s
     assert host.call("GET", "/members/shop:u@1/balance").status_code in {200, 404}
     escaped = host.call("GET", "/members/shop%3Au%401/balance")
     assert escaped.status_code != 401, escaped.content
+
+
+def test_instants_are_written_to_the_second_in_business_time():
+    from datetime import UTC, datetime
+
+    from pointsmall.integration import formats
+
+    assert formats.instant(datetime(2026, 12, 1, 4, 15, 0, 61060, tzinfo=UTC)) == "2026-12-01T12:15:00+08:00"
+    assert formats.money(5) == "5.00"
