@@ -8,15 +8,16 @@ rotation, and never again: only its encrypted form is stored (pointsmall.integra
 
 from __future__ import annotations
 
+import secrets as tokens
 from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -32,9 +33,30 @@ from pointsmall.kernel.admin import ReadOnlyAdmin, ReadOnlyInline
 from pointsmall.kernel.errors import DomainError, form_error, validation_error
 
 MAX_OVERLAP_HOURS = 168
+SUBMISSIONS_KEY = "integration_submissions"
+
+
+def _submission_field() -> forms.CharField:
+    """A one-time token in the create and rotate forms: the page that shows a secret answers a
+    POST, so reloading it would submit again (a second client, a second rotation that stops the
+    secret just copied). A token already used is refused instead."""
+    return forms.CharField(widget=forms.HiddenInput, initial=lambda: tokens.token_hex(16), required=False)
+
+
+def _submission_used(request: HttpRequest) -> bool:
+    token = request.POST.get("submission", "")
+    return bool(token) and token in request.session.get(SUBMISSIONS_KEY, [])
+
+
+def _submission_spend(request: HttpRequest) -> None:
+    token = request.POST.get("submission", "")
+    if token:
+        request.session[SUBMISSIONS_KEY] = [*request.session.get(SUBMISSIONS_KEY, [])[-19:], token]
 
 
 class ClientForm(forms.ModelForm):
+    submission = _submission_field()
+
     class Meta:
         model = Client
         fields = ("name", "allowed_ips", "enabled")
@@ -55,6 +77,7 @@ class ClientForm(forms.ModelForm):
 
 
 class RotateSecretForm(forms.Form):
+    submission = _submission_field()
     overlap_hours = forms.IntegerField(
         label=_("Old secret keeps working for (hours)"),
         min_value=0,
@@ -91,7 +114,13 @@ class ClientAdmin(admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
         fields = ("name", "allowed_ips", "enabled")
-        return fields if obj is None else ("key_id", *fields, "created_at")
+        return (*fields, "submission") if obj is None else ("key_id", *fields, "created_at")
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None) -> HttpResponse:
+        if request.method == "POST" and _submission_used(request):
+            messages.warning(request, _("This form was already sent: the client exists and its secret was shown once."))
+            return redirect(reverse("admin:integration_client_changelist"))
+        return super().add_view(request, form_url, extra_context)
 
     def get_inlines(self, request: HttpRequest, obj: Model | None) -> tuple:
         return self.inlines if obj is not None else ()
@@ -117,6 +146,7 @@ class ClientAdmin(admin.ModelAdmin):
         secret = getattr(request, "_integration_new_secret", None)
         if secret is None:
             return super().response_add(request, obj, post_url_continue)
+        _submission_spend(request)
         return self._secret_page(request, obj, secret, title=_("Client created: copy its secret now"))
 
     def _secret_page(self, request: HttpRequest, client: Client, secret: str, *, title: Any) -> HttpResponse:
@@ -157,6 +187,9 @@ class ClientAdmin(admin.ModelAdmin):
         form = RotateSecretForm(
             request.POST or None, initial={"overlap_hours": min(settings.INTEGRATION_SECRET_OVERLAP_HOURS, 168)}
         )
+        if request.method == "POST" and _submission_used(request):
+            messages.warning(request, _("This form was already sent: the secret was rotated once and shown once."))
+            return redirect(reverse("admin:integration_client_change", args=[client.pk]))
         if request.method == "POST" and form.is_valid():
             try:
                 secret = services.client_secret_rotate(
@@ -166,6 +199,7 @@ class ClientAdmin(admin.ModelAdmin):
                 form_error(form, error)
             else:
                 self.log_change(request, client, str(_("Rotated the secret")))
+                _submission_spend(request)
                 return self._secret_page(request, client, secret, title=_("New secret: copy it now"))
         context = {
             **self.admin_site.each_context(request),

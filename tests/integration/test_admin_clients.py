@@ -155,3 +155,28 @@ def test_host_members_are_listed_read_only(client, superuser):
     assert change.status_code in (200, 403)
     link.refresh_from_db()
     assert link.external_id == "m-7"
+
+
+def test_sending_the_create_form_again_creates_no_second_client(client, superuser):
+    """Reloading the page that shows the secret re-posts the form: it must not act twice."""
+    client.force_login(superuser)
+    first = _add(client, submission="a" * 32)
+    assert SECRET.search(first.content.decode())
+    again = _add(client, submission="a" * 32)
+    assert again.status_code == 302
+    assert Client.objects.count() == 1
+    assert ClientSecret.objects.count() == 1
+    assert not SECRET.search(client.get(again["Location"]).content.decode())
+
+
+def test_sending_the_rotate_form_again_rotates_once(client, superuser):
+    host = make_host()
+    client.force_login(superuser)
+    url = reverse("admin:integration_client_rotate", args=[host.client_id])
+    data = {"overlap_hours": "0", "submission": "b" * 32}
+    first = client.post(url, data)
+    new_secret = SECRET.search(first.content.decode()).group(1)
+    again = client.post(url, data)
+    assert again.status_code == 302
+    assert selectors.client_secrets_live(client_id=host.client_id) == [new_secret]
+    assert ClientSecret.objects.count() == 2
