@@ -83,6 +83,15 @@ class OrderIdTakenError(DomainError):
     default_message = _("This order id was already reported by another client or imported: use another id.")
 
 
+class PurchaseTooOldError(DomainError):
+    code = "purchase_too_old"
+    http_status = 422
+    default_message = _(
+        "purchased_at is more than %(days)s days ago: the API takes recent purchases only "
+        "(ask the mall's operators to import older ones)."
+    )
+
+
 class HoldNotFoundError(DomainError):
     code = "hold_not_found"
     http_status = 404
