@@ -335,6 +335,9 @@ INTEGRATION_SECRETS_KEY = env.str("INTEGRATION_SECRETS_KEY", default=SECRET_KEY)
 INTEGRATION_SECRET_OVERLAP_HOURS = env.int("INTEGRATION_SECRET_OVERLAP_HOURS", default=24)
 # A host checkout hold (积分抵扣) releases itself after this many minutes unless captured.
 INTEGRATION_HOLD_MINUTES = env.int("INTEGRATION_HOLD_MINUTES", default=15)
+# POST /purchases refuses a purchased_at further back than this many days (a backdated purchase
+# would skip the returns window: its points would be spendable at once).
+INTEGRATION_PURCHASE_MAX_AGE_DAYS = env.int("INTEGRATION_PURCHASE_MAX_AGE_DAYS", default=90)
 # Webhooks: seconds per attempt; retried with exponential backoff for this many hours.
 WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
 WEBHOOK_RETRY_HOURS = env.int("WEBHOOK_RETRY_HOURS", default=24)

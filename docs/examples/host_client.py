@@ -219,13 +219,15 @@ def verify_webhook(
             timestamp = value
         elif name == "v1":
             signatures.append(value)
-    if not timestamp.isdigit() or not signatures:
+    # ASCII digits only (str.isdigit() also takes "²" and other scripts' digits).
+    if not (timestamp.isascii() and timestamp.isdigit()) or not signatures:
         raise WebhookError("malformed signature header")
     if abs((time.time() if now is None else now) - int(timestamp)) > MAX_AGE_SECONDS:
         raise WebhookError("too old")
     expected = hmac_hex(secret, timestamp.encode() + b"." + body)
     # Compare with every v1 (two during a rotation), each in constant time.
-    if not any(hmac.compare_digest(expected, signature) for signature in signatures):
+    # Bytes, not text: compare_digest raises TypeError on a str with non-ASCII characters.
+    if not any(hmac.compare_digest(expected.encode(), signature.encode()) for signature in signatures):
         raise WebhookError("bad signature")
     event = json.loads(body)
     if seen is not None:

@@ -83,6 +83,15 @@ class OrderIdTakenError(DomainError):
     default_message = _("This order id was already reported by another client or imported: use another id.")
 
 
+class PurchaseTooOldError(DomainError):
+    code = "purchase_too_old"
+    http_status = 422
+    default_message = _(
+        "purchased_at is more than %(days)s days ago: the API takes recent purchases only "
+        "(ask the mall's operators to import older ones)."
+    )
+
+
 class HoldNotFoundError(DomainError):
     code = "hold_not_found"
     http_status = 404
@@ -134,3 +143,30 @@ class MemberInactiveError(DomainError):
     code = "member_inactive"
     http_status = 403
     default_message = _("This account is closed and cannot sign in.")
+
+
+# --- Requests the API cannot read (answered by api/__init__.py, never raised by a service) ------
+
+
+class ApiNotFoundError(DomainError):
+    code = "not_found"
+    http_status = 404
+    default_message = _("There is no such API endpoint: check the path (docs/integration.md lists them).")
+
+
+class MethodNotAllowedError(DomainError):
+    code = "method_not_allowed"
+    http_status = 405
+    default_message = _("This endpoint does not take %(method)s; the Allow header lists the methods it takes.")
+
+
+class InvalidJsonError(DomainError):
+    code = "invalid_json"
+    http_status = 422
+    default_message = _("The request body is not a JSON document in UTF-8.")
+
+
+class RequestTooLargeError(DomainError):
+    code = "request_too_large"
+    http_status = 413
+    default_message = _("The request body is too large.")

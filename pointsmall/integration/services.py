@@ -34,6 +34,8 @@ from pointsmall.integration.exceptions import (
 from pointsmall.integration.models import Client, ClientSecret, HostMember, UsedNonce
 
 NONCE_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+# Unix seconds as sent by a host: ASCII digits without a leading zero, sign, space or underscore.
+TIMESTAMP_PATTERN = re.compile(r"[1-9][0-9]{0,11}")
 # The host's ids (members, orders, refunds, holds): docs/integration.md.
 EXTERNAL_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:@-]{1,64}")
 
@@ -105,10 +107,11 @@ def client_check_access(*, key_id: str, ip: str | None, check_address: bool = Tr
 def check_timestamp(timestamp: str, *, now: datetime | None = None) -> None:
     """Raises StaleTimestampError unless ``timestamp`` (Unix seconds) is within 5 minutes of now."""
     now = now or timezone.now()
-    try:
-        seconds = int(timestamp)
-    except (TypeError, ValueError):
-        raise StaleTimestampError() from None
+    # ASCII digits only: int() would also take "1_767_225_600", " 1767225600", "+1767225600" and
+    # other scripts' digits, so one signed value would have many spellings.
+    if not isinstance(timestamp, str) or not TIMESTAMP_PATTERN.fullmatch(timestamp):
+        raise StaleTimestampError()
+    seconds = int(timestamp)
     if abs(now.timestamp() - seconds) > signing.MAX_AGE_SECONDS:
         raise StaleTimestampError()
 

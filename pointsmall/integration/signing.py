@@ -20,11 +20,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import unquote
 
 # Requests and links older (or further in the future) than this are refused; nonces are kept this long.
 MAX_AGE_SECONDS = 300
+# A signature as sent: 64 hex digits (either case). Anything else is refused before comparing:
+# hmac.compare_digest raises TypeError on a str with non-ASCII characters.
+SIGNATURE_PATTERN = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def body_hash(body: bytes) -> str:
@@ -63,11 +67,18 @@ def sign(secret: str, message: str | bytes) -> str:
 
 
 def matches(secrets: Iterable[str], message: str | bytes, signature: str) -> bool:
-    """True when ``signature`` is the HMAC of ``message`` under any of ``secrets`` (constant time)."""
+    """True when ``signature`` is the HMAC of ``message`` under any of ``secrets`` (constant time).
+
+    ``signature`` is untrusted text (a header, a query parameter): anything but 64 hex digits is
+    False at once, and the comparison is of ASCII bytes, so no input can raise.
+    """
+    if not isinstance(signature, str) or not SIGNATURE_PATTERN.fullmatch(signature):
+        return False
+    given = signature.lower().encode("ascii")
     found = False
     for secret in secrets:
         # No early return: the time taken does not say which secret matched.
-        found |= hmac.compare_digest(sign(secret, message), signature.lower())
+        found |= hmac.compare_digest(sign(secret, message).encode("ascii"), given)
     return found
 
 

@@ -65,12 +65,37 @@ _PENDING = (WebhookDeliveryStatus.PENDING, WebhookDeliveryStatus.SENDING)
 # --- Endpoint URLs (SSRF) ----------------------------------------------------------------------
 
 
+# IPv6 prefixes whose last 32 bits are an IPv4 address the traffic reaches: NAT64 (RFC 6052 and
+# the local-use prefix of RFC 8215). 6to4, Teredo and IPv4-mapped have their own properties.
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address an IPv6 address carries (and may be routed to): IPv4-mapped
+    (``::ffff:a.b.c.d``), IPv4-compatible (``::a.b.c.d``), NAT64 (``64:ff9b::a.b.c.d``), 6to4
+    (``2002:AABB:CCDD::``) and both ends of Teredo (``2001::/32``)."""
+    found = []
+    if address.ipv4_mapped is not None:
+        found.append(address.ipv4_mapped)
+    if int(address) >> 32 == 0 or any(address in network for network in _NAT64):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found.extend(address.teredo)
+    return found
+
+
 def _address_refused(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    mapped = getattr(address, "ipv4_mapped", None)
-    if mapped is not None:
-        address = mapped
-    # Not globally routable covers loopback, private, link-local, shared (CGNAT), reserved and unspecified.
-    return not address.is_global or address.is_multicast
+    """True for an address the mall must not call: not globally routable (loopback, private,
+    link-local, shared (CGNAT), reserved, unspecified), multicast, or an IPv6 address that embeds
+    such an IPv4 address (``::ffff:127.0.0.1``, ``64:ff9b::10.0.0.1``, ``2002:7f00:1::``…:
+    a NAT64 gateway or 6to4 relay would carry the request there)."""
+    if not address.is_global or address.is_multicast:
+        return True
+    if isinstance(address, ipaddress.IPv6Address):
+        return any(_address_refused(inner) for inner in _embedded_ipv4(address))
+    return False
 
 
 def webhook_url_check(url: str, *, resolve: bool = True, must_resolve: bool = True) -> None:
@@ -278,8 +303,11 @@ def _post(claim: _Claim, body: bytes) -> tuple[int, str]:
         ),
     }
     with requests.Session() as session:
-        # Straight to the address that was checked: no proxy from the environment, no redirect
-        # (a 3xx could point anywhere, the mall's own network included; it counts as a failure).
+        # No proxy from the environment, no redirect (a 3xx could point anywhere, the mall's own
+        # network included; it counts as a failure). Known limit: requests resolves the name again
+        # to connect, so a name whose DNS answer changes between webhook_url_check and this call
+        # (DNS rebinding) is not caught; the connection is not pinned to the checked address
+        # (docs/integration-webhooks.md).
         session.trust_env = False
         with session.post(
             claim.url,
@@ -301,7 +329,8 @@ def webhook_send(*, delivery_id: int) -> str:
     is left alone. One whose endpoint or client was switched off since is failed unsent. The
     URL is checked again (``webhook_url_check`` after DNS resolution: a name can point
     elsewhere since it was saved); a refused URL fails the delivery at once with the
-    reason in ``last_error`` and no request made. A 2xx answer is delivered; any other answer
+    reason in ``last_error`` and no request made, but a name that does not resolve
+    (a DNS outage) counts as a failed attempt and is retried. A 2xx answer is delivered; any other answer
     (redirects included) or a network error counts an attempt: the next one after
     :func:`retry_delay`, the last one at :func:`give_up_at`, after which it is failed.
     Runs outside any transaction of the caller's (it calls out).
@@ -320,6 +349,12 @@ def webhook_send(*, delivery_id: int) -> str:
         return WebhookDeliveryStatus.FAILED
     try:
         webhook_url_check(claim.url)
+    except WebhookHostUnresolvedError as error:
+        # A DNS failure can be passing (a resolver timeout, a record being changed): retried like
+        # any network error below, failed only at the deadline. Only an address that resolved
+        # and is refused fails the delivery at once.
+        logger.warning("webhook delivery %s: %s", delivery_id, error.message)
+        return _failed_attempt(claim, status_code=None, answer="", error_text=f"{error.code}: {error.message}")
     except DomainError as error:
         logger.warning("webhook delivery %s refused: %s", delivery_id, error.message)
         _finish(
@@ -350,6 +385,13 @@ def webhook_send(*, delivery_id: int) -> str:
         return WebhookDeliveryStatus.SENT
     if status_code is not None:
         error_text = f"HTTP {status_code}"
+    return _failed_attempt(claim, status_code=status_code, answer=answer, error_text=error_text)
+
+
+def _failed_attempt(claim: _Claim, *, status_code: int | None, answer: str, error_text: str) -> str:
+    """Count a failed attempt: pending again after retry_delay, or failed at the deadline."""
+    now = timezone.now()
+    delivery_id = claim.delivery_id
     deadline = give_up_at(claim.created_at)
     final = now >= deadline
     logger.warning(

@@ -130,6 +130,11 @@ def test_an_unknown_member_is_not_found(host, shopper):
         {"host_order_id": "A1", "points": 10, "expires_in_minutes": 0},
         {"host_order_id": "A1", "points": 10, "expires_in_minutes": 1441},
         {"points": 10},
+        {"host_order_id": 1234, "points": 10},
+        {"host_order_id": "A1", "points": True},
+        {"host_order_id": "A1", "points": 10, "expires_in_minutes": "15"},
+        {"host_order_id": "A1", "points": 10, "expires_in_minutes": 15.0},
+        {"host_order_id": "A1", "points": 10, "note": "an unknown field"},
     ],
 )
 def test_bad_input_is_refused_before_anything_runs(host, shopper, body):
@@ -231,6 +236,17 @@ def test_capture_after_the_hold_ran_out_is_refused_and_the_hold_expires(host, sh
     assert host.call("GET", f"/holds/{hold_id}").json()["status"] == "expired"
     assert Entry.objects.filter(kind=EntryKind.SPEND).count() == 0
     assert Account.objects.get(user=shopper).held == 0
+
+
+def test_a_hold_whose_time_ran_out_reads_expired_before_the_sweep(host, shopper, clock):
+    hold_id = host.call("POST", "/members/u1/holds", hold_body()).json()["id"]
+    clock.move_to(T0 + timedelta(minutes=15))
+
+    response = host.call("GET", f"/holds/{hold_id}")
+
+    # A capture now would refuse it: the answer says so, though the sweep has not run.
+    assert response.json()["status"] == "expired"
+    assert Hold.objects.get().status == HoldStatus.ACTIVE
 
 
 def test_another_clients_hold_is_not_found(host, shopper):

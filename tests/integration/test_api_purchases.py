@@ -158,6 +158,30 @@ def test_an_unknown_member_is_404_and_writes_nothing(host, linked):
         {"amount": "1000000.01"},
         {"amount": "NaN"},
         {"amount": "ten"},
+        # Money is a JSON string of plain digits: no exponent, other digits, spaces, bare points,
+        # leading zeros, JSON numbers or booleans (Decimal() would read most of these).
+        {"amount": "1e3"},
+        {"amount": "1E2"},
+        {"amount": "１００"},
+        {"amount": "  5"},
+        {"amount": "5 "},
+        {"amount": "5\n"},
+        {"amount": "5."},
+        {"amount": ".5"},
+        {"amount": "0005"},
+        {"amount": "00.50"},
+        {"amount": "+5"},
+        {"amount": "5_000"},
+        {"amount": 0.1},
+        {"amount": 1e3},
+        {"amount": 100},
+        {"amount": True},
+        {"items": [{"amount": "1e2"}]},
+        {"items": [{"amount": 128}]},
+        {"items": [{"sku": 5, "amount": "128.00"}]},
+        {"external_order_id": 12345},
+        {"member": ["u1"]},
+        {"purchased_at": 1767225600},
         {"external_order_id": "bad id"},
         {"external_order_id": "x" * 65},
         {"member": ""},
@@ -177,6 +201,56 @@ def test_a_malformed_purchase_is_422_invalid_request_and_writes_nothing(host, li
     assert written() == (0, 0, 0, 0, 0)
 
 
+@pytest.mark.parametrize(
+    "amount, stored", [("5", "5.00"), ("0.5", "0.50"), ("128.1", "128.10"), ("1000000", "1000000.00")]
+)
+def test_money_in_each_documented_spelling_is_taken(host, linked, amount, stored):
+    response = report(host, amount=amount)
+    assert response.status_code == 201
+    assert response.json()["amount"] == stored
+    assert Purchase.objects.get().amount == Decimal(amount)
+
+
+@pytest.mark.parametrize(
+    "purchased_at", ["2026-01-31T09:59:59+08:00", "2000-01-01T00:00:00+08:00", "0001-01-01T00:00:00+00:00"]
+)
+def test_a_purchase_older_than_the_bound_is_422_and_writes_nothing(host, linked, purchased_at):
+    with time_machine.travel(DAY0, tick=False):
+        response = report(host, purchased_at=purchased_at)
+    assert response.status_code == 422
+    assert response.json()["code"] == "purchase_too_old"
+    assert "90" in response.json()["message"]
+    assert written() == (0, 0, 0, 0, 0)
+    assert points_of(linked) == (0, 0, 0)
+
+
+def test_the_bound_is_a_setting(host, linked, settings):
+    settings.INTEGRATION_PURCHASE_MAX_AGE_DAYS = 10
+    with time_machine.travel(DAY0, tick=False):
+        response = report(host, purchased_at="2026-04-20T10:00:00+08:00")
+    assert response.status_code == 422
+    assert response.json()["code"] == "purchase_too_old"
+    assert written() == (0, 0, 0, 0, 0)
+
+
+def test_a_purchase_past_its_returns_window_says_available(host, linked):
+    # 90 days back is the oldest taken; the 7-day returns window is long over: spendable at once.
+    with time_machine.travel(DAY0, tick=False):
+        response = report(host, purchased_at="2026-01-31T10:00:01+08:00")
+    assert response.status_code == 201
+    assert response.json()["status"] == "available"
+    assert response.json()["available_at"] == "2026-02-07T10:00:01+08:00"
+    assert points_of(linked) == (178, 0, 0)
+
+
+def test_a_purchase_inside_its_returns_window_says_pending(host, linked):
+    with time_machine.travel(DAY0, tick=False):
+        response = report(host, purchased_at="2026-04-28T10:00:00+08:00")
+    assert response.json()["status"] == "pending"
+    assert response.json()["available_at"] == "2026-05-05T10:00:00+08:00"
+    assert points_of(linked) == (0, 178, 0)
+
+
 def test_items_that_do_not_add_up_are_422_and_write_nothing(host, linked):
     response = report(host, amount="10.00", items=[{"sku": "A", "amount": "9.00"}])
     assert response.status_code == 422
@@ -186,9 +260,9 @@ def test_items_that_do_not_add_up_are_422_and_write_nothing(host, linked):
 
 def test_a_body_that_is_not_json_is_refused_and_writes_nothing(host, linked):
     response = host.call("POST", "/purchases", raw=b"{not json")
-    # Ninja refuses unparsable JSON before the schema (HttpError 400, the API's "http_error").
-    assert response.status_code == 400
-    assert response.json()["code"] == "http_error"
+    # Refused before the schema: 422 invalid_json (never Ninja's raw 400 text).
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_json"
     assert written() == (0, 0, 0, 0, 0)
 
 
@@ -301,6 +375,17 @@ def test_an_sku_the_purchase_does_not_have_is_422_and_writes_nothing(host, mixed
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_purchase"
     assert "no item with the SKU NOPE" in response.json()["message"]
+    assert written() == before
+
+
+@pytest.mark.parametrize(
+    "body", [{"amount": "1e1"}, {"amount": 10}, {"amount": 0.5}, {"items": [{"sku": "TV", "amount": "１"}]}]
+)
+def test_refund_money_is_as_strict_as_purchase_money(host, mixed_purchase, body):
+    before = written()
+    response = refund(host, refund_id="r1", **body)
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_request"
     assert written() == before
 
 

@@ -4,6 +4,7 @@ backoff, giving up after WEBHOOK_RETRY_HOURS, no redirects, the SSRF refusals, t
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +13,7 @@ import time_machine
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from points import services as points_services
 from pointsmall.integration import jobs, webhooks
@@ -168,6 +170,36 @@ def test_a_name_that_resolves_to_a_private_address_is_refused_at_send_time(membe
 
 
 @pytest.mark.parametrize(
+    "address",
+    ["2606:4700:4700::1111", "64:ff9b::5db8:d70e", "2002:5db8:d70e::1", "93.184.215.14"],
+)
+def test_public_addresses_and_ipv6_forms_of_public_ipv4_pass(address):
+    assert webhooks._address_refused(ipaddress.ip_address(address)) is False
+
+
+def test_a_name_that_briefly_fails_dns_is_retried_not_failed(member, settings, no_tasks, monkeypatch):
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = False
+    with time_machine.travel(T0, tick=False):
+        _host, delivery = earned_event(member, "https://hooks.example.com/in")
+
+        def lookup_fails(host, port, *args, **kwargs):
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+        monkeypatch.setattr(socket, "getaddrinfo", lookup_fails)
+        assert webhooks.webhook_send(delivery_id=delivery.pk) == Status.PENDING
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == (Status.PENDING, 1, None)
+    assert delivery.next_attempt_at == T0 + timedelta(minutes=1)
+    assert delivery.last_error == (
+        "webhook_host_unresolved: The webhook host hooks.example.com has no address (DNS lookup failed)."
+    )
+    # Still failing at the end of the retry window: failed for good then, like a network error.
+    with time_machine.travel(T0 + timedelta(hours=settings.WEBHOOK_RETRY_HOURS), tick=False):
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+        assert webhooks.webhook_send(delivery_id=delivery.pk) == Status.FAILED
+
+
+@pytest.mark.parametrize(
     ("url", "code"),
     [
         ("ftp://hooks.example.com/in", "webhook_url_invalid"),
@@ -178,6 +210,14 @@ def test_a_name_that_resolves_to_a_private_address_is_refused_at_send_time(membe
         ("https://192.168.1.10/in", "webhook_host_not_allowed"),
         ("https://[::ffff:10.0.0.1]/in", "webhook_host_not_allowed"),
         ("https://100.64.0.1/in", "webhook_host_not_allowed"),
+        # IPv6 forms that carry a private IPv4 address: NAT64, 6to4, IPv4-compatible, Teredo.
+        ("https://[64:ff9b::7f00:1]/in", "webhook_host_not_allowed"),
+        ("https://[64:ff9b::a9fe:a9fe]/latest", "webhook_host_not_allowed"),
+        ("https://[64:ff9b:1::a00:1]/in", "webhook_host_not_allowed"),
+        ("https://[2002:7f00:1::]/in", "webhook_host_not_allowed"),
+        ("https://[2002:a00:1::1]/in", "webhook_host_not_allowed"),
+        ("https://[::7f00:1]/in", "webhook_host_not_allowed"),
+        ("https://[::a00:1]/in", "webhook_host_not_allowed"),
     ],
 )
 def test_the_admin_form_refuses_urls_the_mall_must_not_call(url, code, settings, host):

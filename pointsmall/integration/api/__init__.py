@@ -7,23 +7,40 @@ schemas in ``api.schemas``), call one service, answer JSON. Every refusal is
 * a ``DomainError`` keeps its ``http_status``, except the plain 400 ("the rules refuse these
   values"), which the API answers as 422 (the request was well formed, its content is refused);
 * a body or parameter that fails its schema is 422 ``invalid_request`` with ``errors``;
-* an unsigned or badly signed request is 401, a disabled client or foreign address 403.
+* an unsigned or badly signed request is 401, a disabled client or foreign address 403;
+* what the API cannot read is answered the same way: 404 ``not_found`` (no endpoint at this
+  path under ``/api/v1/``, ``not_found`` below), 405 ``method_not_allowed`` (with ``Allow``),
+  413 ``request_too_large``, 422 ``invalid_json`` (a body that is not a JSON document in
+  UTF-8, nests too deeply, or uses ``NaN``/``Infinity``). Never an HTML page.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.urls import URLPattern, URLResolver
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.security import APIKeyHeader
 
 from accounts.adapters import client_ip
 from pointsmall.integration import services, signing
-from pointsmall.integration.exceptions import SignatureMissingError
+from pointsmall.integration.exceptions import (
+    ApiNotFoundError,
+    InvalidJsonError,
+    MethodNotAllowedError,
+    RequestTooLargeError,
+    SignatureMissingError,
+)
 from pointsmall.integration.models import Client
 from pointsmall.kernel.errors import DomainError
 
@@ -66,7 +83,49 @@ def domain_status(error: DomainError) -> int:
     return 422 if error.http_status == 400 else error.http_status
 
 
-api = NinjaAPI(
+def _no_constant(name: str) -> Any:
+    raise InvalidJsonError()
+
+
+class StrictJsonParser(Parser):
+    """JSON bodies as RFC 8259 has them: UTF-8 only (not UTF-16/32, which ``json.loads`` guesses
+    from bytes), no ``NaN``/``Infinity``. Any failure (also a body nested too deeply:
+    RecursionError) makes Ninja raise HttpError(400) from it, answered 422 ``invalid_json``."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        try:
+            text = request.body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidJsonError() from None
+        return json.loads(text, parse_constant=_no_constant)
+
+
+class HostNinjaAPI(NinjaAPI):
+    """NinjaAPI whose 405 answers are JSON: Ninja returns its own text/plain
+    HttpResponseNotAllowed from each path's view, without passing through an exception handler."""
+
+    def _get_urls(self) -> list[URLResolver | URLPattern]:
+        urls = super()._get_urls()
+        for pattern in urls:
+            if isinstance(pattern, URLPattern):
+                pattern.callback = self._json_not_allowed(pattern.callback)
+        return urls
+
+    def _json_not_allowed(self, view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            response = view(request, *args, **kwargs)
+            if isinstance(response, HttpResponseNotAllowed):
+                refusal = MethodNotAllowedError(method=(request.method or "")[:16])
+                answer = self.create_response(request, error_body(refusal.code, refusal.message), status=405)
+                answer["Allow"] = ", ".join(sorted(part.strip() for part in response["Allow"].split(",")))
+                return answer
+            return response
+
+        return csrf_exempt(wrapped)
+
+
+api = HostNinjaAPI(
     title="Points Mall host API",
     version="1",
     description="Signed JSON API for the host business: members, purchases, refunds, checkout holds "
@@ -75,6 +134,7 @@ api = NinjaAPI(
     urls_namespace="api-v1",
     openapi_url="/openapi.json",
     docs_url="/docs",
+    parser=StrictJsonParser(),
 )
 
 
@@ -104,7 +164,29 @@ def on_unauthenticated(request: HttpRequest, error: AuthenticationError) -> Http
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
-    return api.create_response(request, error_body("http_error", str(error)), status=error.status_code)
+    if error.status_code == 400 and error.__cause__ is not None:
+        # Ninja's "Cannot parse request body" (ninja.params.models.BodyModel): our parser's
+        # InvalidJsonError, a JSON syntax error, or RecursionError from a deeply nested body.
+        refusal = InvalidJsonError()
+        return api.create_response(request, error_body(refusal.code, refusal.message), status=refusal.http_status)
+    # Any other HttpError (none is raised on this API today): its status, never Ninja's raw text.
+    return api.create_response(
+        request, error_body("http_error", _("The request could not be completed.")), status=error.status_code
+    )
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_large(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
+    refusal = RequestTooLargeError()
+    return api.create_response(request, error_body(refusal.code, refusal.message), status=413)
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Every path under ``/api/v1/`` that no endpoint has (urls.py, after ``api.urls``):
+    404 ``not_found`` as JSON, whatever the method, signed or not."""
+    refusal = ApiNotFoundError()
+    return api.create_response(request, error_body(refusal.code, refusal.message), status=404)
 
 
 @api.get("/ping", summary="Check your signing", tags=["signing"])

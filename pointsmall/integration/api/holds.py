@@ -14,10 +14,12 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Path, Query, Router, Schema
+from pydantic import ConfigDict, StrictStr
 
 from points import notices
 from points import selectors as points_selectors
 from points import services as points_services
+from points.enums import HoldStatus
 from points.exceptions import AccountNotFoundError
 from pointsmall.integration import formats, selectors
 from pointsmall.integration.exceptions import HoldNotFoundError
@@ -34,7 +36,10 @@ HoldId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 class HoldIn(Schema):
-    host_order_id: str = Field(pattern=HOST_ID)
+    # Exactly the documented fields and types: an unknown field or "10" for 10 is 422.
+    model_config = ConfigDict(extra="forbid")
+
+    host_order_id: StrictStr = Field(pattern=HOST_ID)
     points: int = Field(ge=1, le=MAX_POINTS, strict=True)
     expires_in_minutes: int = Field(
         default_factory=lambda: settings.INTEGRATION_HOLD_MINUTES, ge=1, le=1440, strict=True
@@ -50,6 +55,14 @@ def _key_prefix(client: Client) -> str:
     return f"host:{client.pk}:"
 
 
+def _status(hold: Any) -> str:
+    """The hold's status as a capture would find it: an active hold whose time ran out is
+    ``expired`` already (capture refuses it), though the sweep has not ended it yet."""
+    if hold.status == HoldStatus.ACTIVE and hold.expires_at <= timezone.now():
+        return HoldStatus.EXPIRED.value
+    return str(hold.status)
+
+
 def _hold_json(hold: Any, *, member: str, prefix: str) -> dict[str, Any]:
     """The API's shape of a hold (a HoldReceipt or a HoldView: the same field names)."""
     body = {
@@ -57,7 +70,7 @@ def _hold_json(hold: Any, *, member: str, prefix: str) -> dict[str, Any]:
         "host_order_id": hold.key.removeprefix(prefix),
         "member": member,
         "points": hold.amount,
-        "status": hold.status,
+        "status": _status(hold),
         "expires_at": formats.instant(hold.expires_at),
     }
     if hold.entry_id is not None:

@@ -11,34 +11,59 @@ purchase another client reported are 404 ``purchase_not_found``, as for an unkno
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
+from django.conf import settings
 from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from ninja import Field, Path, Router, Schema
-from pydantic import AwareDatetime, ConfigDict, WithJsonSchema, model_validator
+from pydantic import AwareDatetime, BeforeValidator, ConfigDict, StrictStr, WithJsonSchema, model_validator
 
 from points import services as points_services
 from points.exceptions import IdempotencyConflictError, PurchaseNotFoundError
 from pointsmall.integration import formats, idempotency, selectors
-from pointsmall.integration.exceptions import OrderIdTakenError
+from pointsmall.integration.exceptions import OrderIdTakenError, PurchaseTooOldError
 from pointsmall.integration.models import Client
 
 router = Router(tags=["purchases"])
 
 ID_PATTERN = r"^[A-Za-z0-9_.:@-]{1,64}$"
-ExternalId = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=64)]
-# Yuan as a JSON string ("128.00"): above 0, at most a million, at most two decimals.
-# The document says what hosts should send (a string); a JSON number is accepted too.
+ExternalId = Annotated[StrictStr, Field(pattern=ID_PATTERN, min_length=1, max_length=64)]
+# Yuan, as a JSON string only ("128.00", "5", "0.5"): ASCII digits, no leading zeros, at most two
+# decimals. Never a JSON number (0.1 is not exact in binary) and never what Decimal() would also
+# read: "1e3", "１００" (full-width), " 5", "5.", ".5", "0005", "NaN".
+MONEY_PATTERN = r"^(0|[1-9][0-9]{0,6})(\.[0-9]{1,2})?$"
+_MONEY = re.compile(MONEY_PATTERN.strip("^$"))
+
+
+def _money_text(value: Any) -> Decimal:
+    if not isinstance(value, str) or not _MONEY.fullmatch(value):
+        raise ValueError('yuan as a JSON string of digits with at most two decimals, e.g. "128.00"')
+    return Decimal(value)
+
+
 Money = Annotated[
     Decimal,
-    Field(gt=0, le=Decimal(1_000_000), decimal_places=2, max_digits=9),
-    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,7}(\.[0-9]{1,2})?$", "examples": ["128.00"]}),
+    BeforeValidator(_money_text),
+    Field(gt=0, le=Decimal(1_000_000)),
+    WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "examples": ["128.00"]}),
 ]
+
+
+def _instant_text(value: Any) -> Any:
+    # Pydantic would also take a number (Unix seconds) for a datetime: the API documents a string.
+    if not isinstance(value, str):
+        raise ValueError('an ISO 8601 date and time with its offset, e.g. "2026-01-01T08:00:00+08:00"')
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_instant_text)]
 # No NUL: Postgres cannot store it in a text column (the request would fail, not be refused).
-Label = Annotated[str, Field(max_length=64, pattern=r"^[^\x00]*$")]
+Label = Annotated[StrictStr, Field(max_length=64, pattern=r"^[^\x00]*$")]
 MAX_ITEMS = 200
 
 
@@ -57,7 +82,7 @@ class PurchaseIn(Schema):
     member: ExternalId
     amount: Money
     items: list[PurchaseItemIn] | None = Field(default=None, min_length=1, max_length=MAX_ITEMS)
-    purchased_at: AwareDatetime | None = None
+    purchased_at: Instant | None = None
 
 
 class PurchaseOut(Schema):
@@ -73,7 +98,7 @@ class PurchaseOut(Schema):
 class RefundItemIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    sku: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
+    sku: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
     amount: Money
 
 
@@ -128,8 +153,11 @@ def purchase_report(request: HttpRequest, body: PurchaseIn) -> HttpResponse:
 
     ``items`` (optional) must add up to ``amount``; each earns at its SKU's or category's rate
     (some earn nothing) and can later be refunded by SKU. A ``purchased_at`` in the future
-    counts as now. 404 ``member_not_found``; 409 ``order_id_taken``, ``idempotency_conflict``;
-    422 ``invalid_purchase``, ``invalid_request``.
+    counts as now; one more than INTEGRATION_PURCHASE_MAX_AGE_DAYS back is 422
+    ``purchase_too_old``. ``status`` is ``pending`` while ``available_at`` is ahead, else
+    ``available`` (a purchase older than the returns window is spendable at once).
+    404 ``member_not_found``; 409 ``order_id_taken``, ``idempotency_conflict``;
+    422 ``invalid_purchase``, ``purchase_too_old``, ``invalid_request``.
     """
     client: Client = request.auth  # type: ignore[attr-defined]
     lines = [
@@ -138,6 +166,11 @@ def purchase_report(request: HttpRequest, body: PurchaseIn) -> HttpResponse:
     ]
 
     def record() -> tuple[int, dict[str, Any]]:
+        now = timezone.now()
+        max_age = settings.INTEGRATION_PURCHASE_MAX_AGE_DAYS
+        # Checked here, not before run_once: a replay of an accepted purchase still replays.
+        if body.purchased_at is not None and body.purchased_at < now - timedelta(days=max_age):
+            raise PurchaseTooOldError(days=max_age)
         user_id = selectors.member_user_id(client_id=client.pk, external_id=body.member)
         try:
             result = points_services.purchase_record(
@@ -159,7 +192,8 @@ def purchase_report(request: HttpRequest, body: PurchaseIn) -> HttpResponse:
             "amount": _yuan(body.amount),
             "points": result.points,
             "bonus": result.bonus,
-            "status": "pending",
+            # What the ledger did: a purchase older than the returns window vests at once.
+            "status": "pending" if result.available_at > timezone.now() else "available",
             "available_at": formats.instant(result.available_at),
         }
 
