@@ -24,6 +24,10 @@ from pointsmall.kernel.errors import DomainError, form_error
 
 IMPORT_PERMISSION = "points.add_purchase"
 FILE_MAX_BYTES = 2 * 1024 * 1024
+# The confirm runs inside one web request, which the server ends after 30 s (gunicorn.conf.py):
+# a row is one purchase transaction (tens of milliseconds), so a page import stays far below
+# that. Bigger files go through `manage.py points_import_purchases`, which has no such limit.
+ROWS_MAX = 300
 SIGNING_SALT = "points.admin.purchases-import"
 PREVIEW_MAX_AGE = 3600  # seconds a preview may be confirmed in
 REPORT_ROWS_SHOWN = 200
@@ -35,7 +39,7 @@ class PurchaseUploadForm(forms.Form):
         widget=forms.FileInput(attrs={"accept": ".csv,text/csv"}),
         help_text=gettext_lazy(
             "UTF-8 with a header row: order_id, member_email, amount, purchased_at (ISO date-time, "
-            "optional), sku, category (optional). At most 2 MB."
+            "optional), sku, category (optional). At most 300 rows; bigger files: manage.py points_import_purchases."
         ),
     )
 
@@ -47,9 +51,19 @@ class PurchaseUploadForm(forms.Form):
         if b"\x00" in raw:
             raise ValidationError(_("This is not a text file. Upload a UTF-8 CSV file."))
         try:
-            return raw.decode("utf-8-sig")
+            text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ValidationError(_("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")) from None
+        rows = sum(1 for line in text.splitlines()[1:] if line.strip())
+        if rows > ROWS_MAX:
+            raise ValidationError(
+                _(
+                    "The file has %(rows)s rows; a page import takes at most %(max)s. Split it, or import it "
+                    "with manage.py points_import_purchases."
+                )
+                % {"rows": rows, "max": ROWS_MAX}
+            )
+        return text
 
 
 class PurchaseConfirmForm(forms.Form):

@@ -103,6 +103,19 @@ class WebhookUrlInvalidError(DomainError):
     default_message = _("A webhook URL must be an http or https address with a host name.")
 
 
+class WebhookPortInvalidError(DomainError):
+    code = "webhook_port_invalid"
+    default_message = _("The port of a webhook URL must be a number from 1 to 65535.")
+
+
+class WebhookCredentialsInUrlError(DomainError):
+    code = "webhook_credentials_in_url"
+    default_message = _(
+        "A webhook URL may not carry a user name or password: it would be shown on admin pages. "
+        "Deliveries are signed, so the receiver can check they come from the mall."
+    )
+
+
 class WebhookHttpsRequiredError(DomainError):
     code = "webhook_https_required"
     default_message = _("A webhook URL must use https.")

@@ -34,9 +34,11 @@ from django.utils import timezone
 from pointsmall.integration import formats, selectors, signing
 from pointsmall.integration.enums import WebhookDeliveryStatus
 from pointsmall.integration.exceptions import (
+    WebhookCredentialsInUrlError,
     WebhookHostNotAllowedError,
     WebhookHostUnresolvedError,
     WebhookHttpsRequiredError,
+    WebhookPortInvalidError,
     WebhookUrlInvalidError,
 )
 from pointsmall.integration.models import WebhookDelivery, WebhookEndpoint
@@ -113,9 +115,12 @@ def webhook_url_check(url: str, *, resolve: bool = True, must_resolve: bool = Tr
     try:
         host, port = parts.hostname, parts.port
     except ValueError:
-        raise WebhookUrlInvalidError() from None
+        raise WebhookPortInvalidError() from None
     if parts.scheme not in ("http", "https") or not host:
         raise WebhookUrlInvalidError()
+    if parts.username is not None or parts.password is not None:
+        # Credentials in a URL end up on every admin page that shows it; the signature authenticates us.
+        raise WebhookCredentialsInUrlError()
     allow_private = settings.WEBHOOK_ALLOW_PRIVATE_HOSTS
     if parts.scheme != "https" and not allow_private:
         raise WebhookHttpsRequiredError()
@@ -458,7 +463,11 @@ def webhooks_resend(
         ids = list(rows.select_for_update(skip_locked=True).values_list("pk", flat=True))
         # created_at restarts the retry window; the body keeps the event's own time and id.
         WebhookDelivery.objects.filter(pk__in=ids).update(
-            status=WebhookDeliveryStatus.PENDING, attempts=0, next_attempt_at=now, created_at=now, last_error=""
+            # last_error and last_status_code stay: why it failed before is still worth reading.
+            status=WebhookDeliveryStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
         )
         after_commit(lambda: _enqueue(ids))
     return len(ids)

@@ -113,3 +113,16 @@ def test_staff_without_the_add_purchase_permission_get_no_page_and_no_link(clien
 
 def test_the_changelist_links_to_the_import_for_those_who_may(staff_client):
     assert URL in staff_client.get("/admin/points/purchase/").content.decode()
+
+
+def test_a_file_longer_than_a_page_import_takes_is_refused_and_writes_nothing(staff_client, member):
+    """The confirm runs in one web request: a file it could not finish in time is sent to the CLI."""
+    rows = "".join(f"R-{n},{member.email},1,,,\n" for n in range(301))
+    big = SimpleUploadedFile("big.csv", ("order_id,member_email,amount,purchased_at,sku,category\n" + rows).encode())
+    before = row_counts()
+
+    response = staff_client.post(URL, {"file": big, "preview": "1"})
+
+    assert response.context["report"] is None
+    assert "The file has 301 rows; a page import takes at most 300." in response.content.decode()
+    assert row_counts() == before
