@@ -218,6 +218,9 @@ def test_a_name_that_briefly_fails_dns_is_retried_not_failed(member, settings, n
         ("https://[2002:a00:1::1]/in", "webhook_host_not_allowed"),
         ("https://[::7f00:1]/in", "webhook_host_not_allowed"),
         ("https://[::a00:1]/in", "webhook_host_not_allowed"),
+        # Credentials would be shown on every admin page that shows the URL.
+        ("https://user:pw@hooks.example.com/in", "webhook_credentials_in_url"),
+        ("https://hooks.example.com:99999/in", "webhook_port_invalid"),
     ],
 )
 def test_the_admin_form_refuses_urls_the_mall_must_not_call(url, code, settings, host):
@@ -313,7 +316,11 @@ def test_send_again_queues_a_failed_delivery_and_it_is_delivered(
         ]
         assert queued == [delivery.pk]
         delivery.refresh_from_db()
-        assert (delivery.status, delivery.attempts, delivery.last_error) == (Status.PENDING, 0, "")
+        assert (delivery.status, delivery.attempts, delivery.last_error) == (
+            Status.PENDING,
+            0,
+            "HTTP 500",
+        )  # why it failed before stays readable
         assert webhooks.webhook_send(delivery_id=delivery.pk) == Status.SENT
     assert len(receiver.hits) == 1
     assert receiver.hits[0].json["id"] == str(delivery.event_id)
