@@ -26,7 +26,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import URLPattern, URLResolver
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
@@ -34,6 +34,7 @@ from ninja.security import APIKeyHeader
 
 from accounts.adapters import client_ip
 from pointsmall.integration import services, signing
+from pointsmall.integration.api.schemas import responses
 from pointsmall.integration.exceptions import (
     ApiNotFoundError,
     InvalidJsonError,
@@ -189,7 +190,13 @@ def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
     return api.create_response(request, error_body(refusal.code, refusal.message), status=404)
 
 
-@api.get("/ping", summary="Check your signing", tags=["signing"])
+class PingOut(Schema):
+    ok: bool
+    client: str
+    key_id: str
+
+
+@api.get("/ping", summary="Check your signing", tags=["signing"], response=responses({200: PingOut}))
 def ping(request: HttpRequest) -> dict[str, Any]:
     """Answers only a correctly signed request: a host's first call while wiring up signing."""
     client: Client = request.auth  # type: ignore[attr-defined]

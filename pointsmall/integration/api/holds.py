@@ -7,7 +7,7 @@ exist). Rules of capture, release and expiry: docs/decisions/0033-checkout-holds
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from django.conf import settings
@@ -22,6 +22,7 @@ from points import services as points_services
 from points.enums import HoldStatus
 from points.exceptions import AccountNotFoundError
 from pointsmall.integration import formats, selectors
+from pointsmall.integration.api.schemas import answer, responses
 from pointsmall.integration.exceptions import HoldNotFoundError
 from pointsmall.integration.idempotency import run_once
 from pointsmall.integration.models import Client
@@ -87,16 +88,63 @@ def _own_hold(client: Client, hold_id: int) -> tuple[points_selectors.HoldView, 
     return hold, member
 
 
+class HoldOut(Schema):
+    id: int
+    host_order_id: str
+    member: str
+    points: int
+    status: str = Field(description="active, captured, released or expired")
+    expires_at: datetime
+    entry_id: int | None = Field(default=None, description="the spend entry, once captured")
+
+
+class ExpiringSoonOut(Schema):
+    points: int
+    by: date | None
+    within_days: int
+
+
+class TierOut(Schema):
+    code: str
+    name: str
+
+
+class BalanceOut(Schema):
+    member: str
+    available: int
+    pending: int
+    held: int
+    owed: int
+    expiring_soon: ExpiringSoonOut
+    tier: TierOut | None
+
+
+class EntryOut(Schema):
+    id: int
+    created_at: datetime
+    kind: str = Field(description="earn, vest, spend, refund, reverse, expire, adjust or debt_repay")
+    points: int
+    pending_points: int
+    balance_after: int
+    description: str
+    reference: str
+
+
+class EntriesOut(Schema):
+    count: int
+    page: int
+    page_size: int
+    next_page: int | None
+    results: list[EntryOut]
+
+
 def _json(request: HttpRequest, body: dict[str, Any], status: int, *, replayed: bool = False) -> HttpResponse:
-    from pointsmall.integration.api import api
-
-    response = api.create_response(request, body, status=status)
-    if replayed:
-        response["Idempotent-Replayed"] = "true"
-    return response
+    return answer(status, body, replayed=replayed)
 
 
-@router.post("/members/{external_id}/holds", summary="Hold points for a checkout")
+@router.post(
+    "/members/{external_id}/holds", summary="Hold points for a checkout", response=responses({201: HoldOut}, 404, 409)
+)
 def hold_place(request: HttpRequest, external_id: ExternalId, payload: HoldIn) -> HttpResponse:
     """Reserve points for the host order ``host_order_id`` until it is paid (capture) or cancelled
     (release), at most ``expires_in_minutes``. Exactly once per host order: the same body again
@@ -125,14 +173,18 @@ def hold_place(request: HttpRequest, external_id: ExternalId, payload: HoldIn) -
     return _json(request, response, status, replayed=replayed)
 
 
-@router.get("/holds/{hold_id}", summary="Read a hold")
+@router.get("/holds/{hold_id}", summary="Read a hold", response=responses({200: HoldOut}, 404))
 def hold_read(request: HttpRequest, hold_id: HoldId) -> HttpResponse:
     client: Client = request.auth  # type: ignore[attr-defined]
     hold, member = _own_hold(client, hold_id)
     return _json(request, _hold_json(hold, member=member, prefix=_key_prefix(client)), 200)
 
 
-@router.post("/holds/{hold_id}/capture", summary="Spend a hold's points: the order was paid")
+@router.post(
+    "/holds/{hold_id}/capture",
+    summary="Spend a hold's points: the order was paid",
+    response=responses({200: HoldOut}, 404, 409),
+)
 def hold_capture(request: HttpRequest, hold_id: HoldId) -> HttpResponse:
     """Spend the held points (the member's history reads "Paid with points at the shop, order …").
     Again: 200, the same answer. 409 ``hold_not_active`` for a released or expired hold (also
@@ -147,7 +199,11 @@ def hold_capture(request: HttpRequest, hold_id: HoldId) -> HttpResponse:
     return _json(request, _hold_json(receipt, member=member, prefix=prefix), 200)
 
 
-@router.post("/holds/{hold_id}/release", summary="Give a hold's points back: the order was cancelled")
+@router.post(
+    "/holds/{hold_id}/release",
+    summary="Give a hold's points back: the order was cancelled",
+    response=responses({200: HoldOut}, 404, 409),
+)
 def hold_release(request: HttpRequest, hold_id: HoldId) -> HttpResponse:
     """Again: 200, the same answer. 409 ``hold_not_active`` for a captured hold."""
     client: Client = request.auth  # type: ignore[attr-defined]
@@ -156,8 +212,10 @@ def hold_release(request: HttpRequest, hold_id: HoldId) -> HttpResponse:
     return _json(request, _hold_json(receipt, member=member, prefix=_key_prefix(client)), 200)
 
 
-@router.get("/members/{external_id}/balance", summary="A member's points")
-def member_balance(request: HttpRequest, external_id: ExternalId) -> dict[str, Any]:
+@router.get(
+    "/members/{external_id}/balance", summary="A member's points", response=responses({200: BalanceOut}, 404, 409)
+)
+def member_balance(request: HttpRequest, external_id: ExternalId) -> HttpResponse:
     """``available``: spendable now (balance − held); ``held``: reserved by active holds;
     ``owed``: points a reversal could not take back; ``expiring_soon``: available points that
     expire within ``within_days`` days, ``by`` the last day the first of them can be spent."""
@@ -166,28 +224,36 @@ def member_balance(request: HttpRequest, external_id: ExternalId) -> dict[str, A
     summary = points_selectors.balance_summary(user_id=user_id)
     if summary is None:
         raise AccountNotFoundError()
-    return {
-        "member": external_id,
-        "available": summary.available,
-        "pending": summary.pending,
-        "held": summary.held,
-        "owed": summary.owed,
-        "expiring_soon": {
-            "points": summary.expiring_soon_points,
-            "by": summary.expiring_by.isoformat() if summary.expiring_by else None,
-            "within_days": summary.within_days,
+    # Written as it is (the declared schema documents it; re-parsing would reformat the instants).
+    return answer(
+        200,
+        {
+            "member": external_id,
+            "available": summary.available,
+            "pending": summary.pending,
+            "held": summary.held,
+            "owed": summary.owed,
+            "expiring_soon": {
+                "points": summary.expiring_soon_points,
+                "by": summary.expiring_by.isoformat() if summary.expiring_by else None,
+                "within_days": summary.within_days,
+            },
+            "tier": {"code": summary.tier_code, "name": summary.tier_name} if summary.tier_code else None,
         },
-        "tier": {"code": summary.tier_code, "name": summary.tier_name} if summary.tier_code else None,
-    }
+    )
 
 
-@router.get("/members/{external_id}/entries", summary="A member's points history")
-def member_entries(request: HttpRequest, external_id: ExternalId, query: Query[EntriesQuery]) -> dict[str, Any]:
+@router.get(
+    "/members/{external_id}/entries",
+    summary="A member's points history",
+    response=responses({200: EntriesOut}, 404, 409),
+)
+def member_entries(request: HttpRequest, external_id: ExternalId, query: Query[EntriesQuery]) -> HttpResponse:
     """Every ledger entry, newest first; ``description`` in the request's language."""
     client: Client = request.auth  # type: ignore[attr-defined]
     user_id = selectors.member_user_id(client_id=client.pk, external_id=external_id)
     page = points_selectors.entries_page(user_id=user_id, page=query.page, page_size=query.page_size)
-    return {
+    body = {
         "count": page.count,
         "page": page.page,
         "page_size": page.page_size,
@@ -206,3 +272,4 @@ def member_entries(request: HttpRequest, external_id: ExternalId, query: Query[E
             for row in page.results
         ],
     }
+    return answer(200, body)

@@ -26,6 +26,8 @@ from pydantic import AwareDatetime, BeforeValidator, ConfigDict, StrictStr, With
 from points import services as points_services
 from points.exceptions import IdempotencyConflictError, PurchaseNotFoundError
 from pointsmall.integration import formats, idempotency, selectors
+from pointsmall.integration.api import schemas
+from pointsmall.integration.api.schemas import responses
 from pointsmall.integration.exceptions import OrderIdTakenError, PurchaseTooOldError
 from pointsmall.integration.models import Client
 
@@ -125,27 +127,13 @@ class RefundOut(Schema):
     total_points_taken_back: int
 
 
-class ErrorOut(Schema):
-    code: str
-    message: str
-
-
 def _yuan(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
-def _answer(status: int, body: dict[str, Any], replayed: bool) -> HttpResponse:
-    from pointsmall.integration.api import api
-
-    response = api.create_response(None, body, status=status)  # type: ignore[arg-type]
-    if replayed:
-        response["Idempotent-Replayed"] = "true"
-    return response
-
-
 @router.post(
     "/purchases",
-    response={201: PurchaseOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response=responses({201: PurchaseOut}, 404, 409),
     summary="Report a purchase",
 )
 def purchase_report(request: HttpRequest, body: PurchaseIn) -> HttpResponse:
@@ -204,12 +192,12 @@ def purchase_report(request: HttpRequest, body: PurchaseIn) -> HttpResponse:
         body=body.model_dump(mode="json"),
         operation=record,
     )
-    return _answer(status, answer, replayed)
+    return schemas.answer(status, answer, replayed=replayed)
 
 
 @router.post(
     "/purchases/{external_order_id}/refunds",
-    response={201: RefundOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response=responses({201: RefundOut}, 404, 409),
     summary="Report a refund",
 )
 def purchase_refund_report(
@@ -251,4 +239,4 @@ def purchase_refund_report(
         body={"external_order_id": external_order_id, **body.model_dump(mode="json")},
         operation=refund,
     )
-    return _answer(status, answer, replayed)
+    return schemas.answer(status, answer, replayed=replayed)
