@@ -635,33 +635,45 @@ def member_emails(*, ids: Iterable[int]) -> dict[int, str]:
 # --- Members a host system manages (accounts.services.host_members) -----------------------
 
 
+def privileged_q() -> Q:
+    """The one rule for "has a back-office role" (decision 0035): staff, superuser, in any group
+    (the "Shop staff" coupon desk is not ``is_staff``) or holding any permission of its own.
+    Such an account is never reached through a host integration: a host could otherwise link
+    and sign in as someone who verifies coupons or edits the catalogue. A filter on users."""
+    return Q(is_staff=True) | Q(is_superuser=True) | Q(groups__isnull=False) | Q(user_permissions__isnull=False)
+
+
 @dataclass(frozen=True)
 class EmailHolder:
     """The account that holds an e-mail address (as its login or as one of its addresses)."""
 
     user_id: int
-    verified: bool  # the mall has a verified allauth address for it on this account
-    privileged: bool  # staff or superuser: never reachable through a host integration
+    verified: bool  # the account has a verified allauth address for it (by the mall, or a host's word)
+    privileged: bool  # any back-office role (privileged_q): never reachable through a host integration
 
 
 def email_holder(*, email: str) -> EmailHolder | None:
     """Who holds ``email`` (case-insensitive): the account whose login it is, else the account
-    with it among its e-mail addresses; None when nobody does. Two queries at most."""
+    with it among its e-mail addresses; None when nobody does. Five queries at most.
+
+    ``verified`` says the address row is verified, which on a member a host manages may be
+    that host's word (host_member_create/update): the integration links by e-mail only
+    accounts no host links, whose verified addresses the mall checked itself (decision 0035)."""
     users = get_user_model().objects
     user_id = users.filter(email__iexact=email).values_list("pk", flat=True).first()
     if user_id is None:
         user_id = EmailAddress.objects.filter(email__iexact=email).values_list("user_id", flat=True).first()
     if user_id is None:
         return None
-    flags = users.filter(pk=user_id).values("is_staff", "is_superuser").get()
     verified = EmailAddress.objects.filter(user_id=user_id, email__iexact=email, verified=True).exists()
-    return EmailHolder(user_id=user_id, verified=verified, privileged=bool(flags["is_staff"] or flags["is_superuser"]))
+    return EmailHolder(user_id=user_id, verified=verified, privileged=is_privileged(user_id=user_id))
 
 
 def is_privileged(*, user_id: int) -> bool:
-    """True for a staff or superuser account (and for an unknown id: refuse what is not known)."""
-    row = get_user_model().objects.filter(pk=user_id).values("is_staff", "is_superuser").first()
-    return row is None or bool(row["is_staff"] or row["is_superuser"])
+    """True for an account with any back-office role (privileged_q), and for an unknown id:
+    refuse what is not known. One query."""
+    users = get_user_model().objects.filter(pk=user_id)
+    return not users.exists() or users.filter(privileged_q()).exists()
 
 
 @dataclass(frozen=True)

@@ -175,8 +175,11 @@ class MallClient:
 
 
 def link_string(params: dict[str, str]) -> str:
-    """Every parameter but ``sign``, sorted by name, ``name=value`` joined by ``&`` (values not encoded)."""
-    return "&".join(f"{name}={params[name]}" for name in sorted(params) if name != "sign")
+    """Every parameter but ``sign``, sorted by name, ``name=value`` joined by ``&``, each name and
+    value percent-encoded first (only ``A-Z a-z 0-9 - . _ ~`` stay as they are)."""
+    return "&".join(
+        f"{quote(name, safe='')}={quote(params[name], safe='')}" for name in sorted(params) if name != "sign"
+    )
 
 
 def login_link(

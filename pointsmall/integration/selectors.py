@@ -7,8 +7,9 @@ from datetime import datetime
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts import selectors as accounts_selectors
 from pointsmall.integration import vault
-from pointsmall.integration.exceptions import MemberNotFoundError
+from pointsmall.integration.exceptions import MemberNotFoundError, MemberUnavailableError
 from pointsmall.integration.models import Client, ClientSecret, HostMember
 
 
@@ -24,7 +25,12 @@ def client_by_key(*, key_id: str) -> Client | None:
 
 
 def member_user_id(*, client_id: int, external_id: str) -> int:
-    """The mall user id of the client's member ``external_id``; raises MemberNotFoundError."""
+    """The mall user id of the client's member ``external_id``, one the integration may act for.
+
+    Every API endpoint that names a member resolves it here, so all of them refuse alike:
+    MemberNotFoundError (404) for an id the client never linked, MemberUnavailableError (409)
+    for an account that has a back-office role or was deactivated since it was linked (the
+    host learns only that it may not use it; nothing is written)."""
     user_id = (
         HostMember.objects.filter(client_id=client_id, external_id=external_id)
         .values_list("user_id", flat=True)
@@ -32,7 +38,18 @@ def member_user_id(*, client_id: int, external_id: str) -> int:
     )
     if user_id is None:
         raise MemberNotFoundError()
+    member_check_usable(user_id=user_id)
     return user_id
+
+
+def member_check_usable(*, user_id: int, inactive_error: type[Exception] = MemberUnavailableError) -> None:
+    """Raise MemberUnavailableError when the integration may not act for this account: any
+    back-office role (accounts.selectors.privileged_q); ``inactive_error`` (MemberUnavailableError
+    unless given, MemberInactiveError for a login link) when the account is deactivated."""
+    if accounts_selectors.is_privileged(user_id=user_id):
+        raise MemberUnavailableError()
+    if not accounts_selectors.is_active(user_id=user_id):
+        raise inactive_error()
 
 
 def member_external_ids(*, user_id: int) -> dict[int, str]:

@@ -26,7 +26,6 @@ from pointsmall.integration.exceptions import (
     InvalidNonceError,
     LinkIncompleteError,
     MemberInactiveError,
-    MemberUnavailableError,
     NonceReusedError,
     StaleTimestampError,
     UnknownClientError,
@@ -187,13 +186,16 @@ def host_member_put(*, client_id: int, external_id: str, fields: Mapping[str, An
 
     * Linked already: the given fields are applied to that member.
     * Not linked, and the e-mail belongs to a mall account: linked to it only when the host says
-      the address is verified, the mall verified it too, the account is not staff and this client
-      has no other id for it; otherwise EmailInUseError (409; a staff account gets the same answer).
+      the address is verified, the mall verified it too, the account is active, has no
+      back-office role (accounts.selectors.privileged_q) and no host links it yet (neither this client under
+      another id nor another client: an address on a host-linked account may be verified only on
+      a host's word); otherwise EmailInUseError (409, the same answer whatever the reason).
     * Otherwise a new member (accounts.services.host_member_create), linked.
 
-    A staff account is never linked, updated or logged in (MemberUnavailableError, 409, for an id
-    linked before the account became staff). Raises the accounts errors (InvalidEmailError,
-    InvalidPhoneError, InvalidTextError: 422; EmailInUseError, PhoneInUseError: 409). Locks the
+    An account with a back-office role is never linked, updated or logged in
+    (MemberUnavailableError, 409, for an id linked before the account got the role or was
+    closed: pointsmall.integration.selectors.member_check_usable). Raises the accounts errors
+    (InvalidEmailError, InvalidPhoneError, InvalidTextError: 422; EmailInUseError, PhoneInUseError: 409). Locks the
     link row, then the user row. Safe to call twice and concurrently: the HostMember unique
     constraints and the member's unique e-mail let one first request win; the other applies its
     fields to the member the winner made.
@@ -215,9 +217,16 @@ def host_member_put(*, client_id: int, external_id: str, fields: Mapping[str, An
             if linked_as == external_id:
                 # A concurrent first request for this id made the member a moment ago.
                 return _after_race(client_id=client_id, external_id=external_id, values=values)
-            if holder.privileged or not (values.get("email_verified") and holder.verified):
+            if (
+                holder.privileged
+                or not (values.get("email_verified") and holder.verified)
+                or not accounts_selectors.is_active(user_id=holder.user_id)
+            ):
                 raise EmailInUseError()
-            if linked_as is not None:
+            if HostMember.objects.filter(user_id=holder.user_id).exists():
+                # A host links this account already (this client under another id, or another
+                # client): its verified address may be only that host's word, and a second host
+                # must not reach a member the first one manages. Same answer as for staff.
                 raise EmailInUseError()
             try:
                 with transaction.atomic():
@@ -245,8 +254,8 @@ def host_member_put(*, client_id: int, external_id: str, fields: Mapping[str, An
 
 
 def _update_linked(*, user_id: int, values: Mapping[str, Any]) -> int:
-    if accounts_selectors.is_privileged(user_id=user_id):
-        raise MemberUnavailableError()
+    # The same gate as every other endpoint: a back-office role or a closed account → 409.
+    selectors.member_check_usable(user_id=user_id)
     accounts_services.host_member_update(user_id=user_id, **values)
     return user_id
 
@@ -269,6 +278,9 @@ def _after_race(*, client_id: int, external_id: str, values: Mapping[str, Any]) 
 # --- Login links (/sso/login) --------------------------------------------------------------
 
 LINK_PARAMS = ("key", "uid", "ts", "nonce", "sign")
+# Every parameter a login link may carry: anything else refuses the link (docs/integration.md),
+# so no parameter the mall ignores can ride along under the signature.
+LINK_ALLOWED_PARAMS = frozenset({*LINK_PARAMS, "redirect"})
 
 
 @transaction.atomic
@@ -282,8 +294,13 @@ def sso_login_member(*, params: Mapping[str, str], ip: str | None, now: datetime
     transaction: a refusal after the nonce was spent (a staff or closed account) rolls the nonce
     and any new member back, so a refused link writes nothing. Raises LinkIncompleteError (400),
     the signature errors (401/403), MemberUnavailableError (403 here), MemberInactiveError (403).
+    LinkIncompleteError also for a parameter outside LINK_ALLOWED_PARAMS.
     """
-    if any(not params.get(name) for name in LINK_PARAMS) or not EXTERNAL_ID_PATTERN.fullmatch(params["uid"]):
+    if (
+        any(name not in LINK_ALLOWED_PARAMS for name in params)
+        or any(not params.get(name) for name in LINK_PARAMS)
+        or not EXTERNAL_ID_PATTERN.fullmatch(params["uid"])
+    ):
         raise LinkIncompleteError()
     client = signed_call_verify(
         key_id=params["key"],
@@ -302,8 +319,5 @@ def sso_login_member(*, params: Mapping[str, str], ip: str | None, now: datetime
         user_id, _created = host_member_put(client_id=client.pk, external_id=params["uid"], fields={})
     else:
         user_id = link.user_id
-    if accounts_selectors.is_privileged(user_id=user_id):
-        raise MemberUnavailableError()
-    if not accounts_selectors.is_active(user_id=user_id):
-        raise MemberInactiveError()
+    selectors.member_check_usable(user_id=user_id, inactive_error=MemberInactiveError)
     return user_id

@@ -9,8 +9,10 @@ Python client example and the tests use exactly these rules (docs/integration.md
   and the query string exactly as sent (``canonical_path``);
   headers ``X-Mall-Key``, ``X-Mall-Timestamp`` (Unix seconds), ``X-Mall-Nonce``,
   ``X-Mall-Signature`` (lowercase hex).
-* Login link: every query parameter but ``sign``, sorted by name, as ``name=value`` joined
-  by ``&`` (values not URL-encoded); ``sign`` is the hex HMAC of that.
+* Login link: every query parameter but ``sign``, sorted by name, each name and value
+  percent-encoded (RFC 3986: everything but ``A-Z a-z 0-9 - . _ ~``), as ``name=value`` joined
+  by ``&``; ``sign`` is the hex HMAC of that. Encoding makes the text unambiguous: an ``&`` or
+  ``=`` inside a value is ``%26`` / ``%3D``, never a separator.
 * Webhook: ``X-Mall-Signature: t=<timestamp>,v1=<hex>[,v1=<hex>]`` where each ``v1`` is the
   HMAC of ``"<timestamp>.<raw body>"`` with one of the client's live secrets (two during a
   rotation's overlap), the scheme Stripe's webhooks use.
@@ -22,7 +24,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Iterable, Mapping
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 # Requests and links older (or further in the future) than this are refused; nonces are kept this long.
 MAX_AGE_SECONDS = 300
@@ -52,8 +54,13 @@ def request_string(*, method: str, path: str, timestamp: str, nonce: str, body: 
 
 
 def link_string(params: Mapping[str, str]) -> str:
-    """The text a login link's ``sign`` covers: the other parameters sorted, ``a=1&b=2``."""
-    return "&".join(f"{name}={params[name]}" for name in sorted(params) if name != "sign")
+    """The text a login link's ``sign`` covers: the other parameters sorted by name, each name
+    and value percent-encoded (only RFC 3986 unreserved characters stay as they are), as
+    ``a=1&b=%2Fmall%2F``. One text means one set of parameters: without the encoding
+    ``uid=m1&redirect=/p&ts=T&uid=victim&zzz=`` could be re-read as other parameters."""
+    return "&".join(
+        f"{quote(name, safe='')}={quote(params[name], safe='')}" for name in sorted(params) if name != "sign"
+    )
 
 
 def webhook_string(*, timestamp: str, body: bytes) -> bytes:

@@ -39,7 +39,9 @@ REFUSALS = {
 def safe_redirect(value: str | None) -> str:
     """The mall path a login link may lead to ("/" when none is given). Raises
     RedirectNotAllowedError for anything else: another site (absolute or scheme-relative URL,
-    backslash tricks), a control character, or the back office (members never land there)."""
+    backslash tricks), a control character, a ``.`` or ``..`` path segment (a browser resolves
+    ``/./admin/`` to ``/admin/``, past the back-office check; no mall page needs one), or the
+    back office (members never land there)."""
     if not value:
         return "/"
     if (
@@ -51,7 +53,13 @@ def safe_redirect(value: str | None) -> str:
     ):
         raise RedirectNotAllowedError()
     path = unquote(urlsplit(value).path).lower()
-    if path.startswith("//") or "\\" in path or path == "/admin" or path.startswith("/admin/"):
+    if (
+        path.startswith("//")
+        or "\\" in path
+        or any(segment in (".", "..") for segment in path.split("/"))
+        or path == "/admin"
+        or path.startswith("/admin/")
+    ):
         raise RedirectNotAllowedError()
     return value
 

@@ -390,3 +390,31 @@ def test_a_superuser_makes_a_member_an_operator(client, settings, db):
     assert response.status_code == 302, response.context["adminform"].form.errors
     member.refresh_from_db()
     assert (member.is_staff, member.is_superuser, list(member.groups.all())) == (True, False, [operators])
+
+
+def test_other_staff_cannot_change_block_or_delete_a_shop_staff_account(operator_client, operator, rf):
+    # The coupon desk is in "Shop staff" without is_staff: any back-office role counts (issue #13).
+    from django.contrib import admin
+    from django.core.exceptions import PermissionDenied
+
+    operator.user_permissions.add(Permission.objects.get(codename="delete_user"))
+    desk = MemberFactory(display_name="Desk")
+    desk.groups.add(Group.objects.get_or_create(name="Shop staff")[0])
+    before = privileges(desk)
+    url = reverse("admin:accounts_user_change", args=[desk.pk])
+    response = operator_client.get(url)
+    assert response.status_code == 200
+    assert "Staff accounts can be changed only by a superuser." in response.content.decode()
+    assert response.context["adminform"].form.fields == {}
+    response = operator_client.post(url, {"display_name": "Changed", "language": "en"})
+    assert response.status_code == 403
+    assert privileges(desk) == before
+    assert User.objects.get(pk=desk.pk).display_name == "Desk"
+    assert (
+        operator_client.post(reverse("admin:accounts_user_delete", args=[desk.pk]), {"post": "yes"}).status_code == 403
+    )
+    request = rf.post("/")
+    request.user = User.objects.get(pk=operator.pk)
+    with pytest.raises(PermissionDenied):
+        admin.site._registry[User].delete_queryset(request, User.objects.filter(pk=desk.pk))
+    assert User.objects.filter(pk=desk.pk).exists()

@@ -58,6 +58,19 @@ def test_the_worked_request_example_is_what_the_mall_computes():
     assert headers["X-Mall-Signature"] == signature
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"uid": "u-42", "redirect": "/mall/?tag=tea&page=2"},
+        {"uid": "李雷", "redirect": "/p&ts=1&uid=victim=1 ~._-%"},
+    ],
+)
+def test_the_example_client_signs_links_exactly_as_the_mall(params):
+    # Percent-encoded names and values (RFC 3986 unreserved kept): the same text on both sides.
+    assert host_client.link_string(params) == signing.link_string(params)
+    assert "&" not in host_client.link_string({"redirect": params["redirect"]})
+
+
 def test_the_worked_link_and_webhook_examples_are_what_the_mall_computes():
     params = {
         "key": "mk_0123456789abcdef",

@@ -151,15 +151,19 @@ def test_member_already_linked_to_another_id_of_this_client_is_not_linked_again(
     assert list(HostMember.objects.values_list("external_id", "user_id")) == [("d1", member.pk)]
 
 
-def test_another_client_may_link_the_same_member(host):
+def test_another_client_may_not_link_a_member_a_host_already_links(host):
+    # Issue #13: a second host reaching the first one's member (balance, holds, login links).
     member = _mall_member("erin@example.com")
     other = make_host("Other")
     assert host.call("PUT", "/members/e1", {"email": "erin@example.com", "email_verified": True}).status_code == 200
-    assert other.call("PUT", "/members/zz", {"email": "erin@example.com", "email_verified": True}).status_code == 200
-    assert set(HostMember.objects.values_list("client_id", "external_id", "user_id")) == {
-        (host.client_id, "e1", member.pk),
-        (other.client_id, "zz", member.pk),
-    }
+    before = _counts()
+    response = other.call("PUT", "/members/zz", {"email": "erin@example.com", "email_verified": True})
+    assert response.status_code == 409
+    assert response.json()["code"] == "email_in_use"
+    assert _counts() == before
+    assert list(HostMember.objects.values_list("client_id", "external_id", "user_id")) == [
+        (host.client_id, "e1", member.pk)
+    ]
 
 
 def test_email_change_to_another_members_address_is_409(host):
