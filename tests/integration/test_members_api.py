@@ -84,7 +84,7 @@ def test_put_again_updates_only_the_given_fields(host):
         "email": "ann@example.com",
         "phone": "13800138001",
         "display_name": "Ann",
-        "language": "",
+        "language": None,
     }
     user = User.objects.get(host_links__external_id="u-4")
     assert user.email == "ann@example.com"
@@ -209,7 +209,7 @@ def test_linked_member_who_became_staff_is_not_updated(host):
         ("/members/bad%20id", {}, "invalid_request"),
         ("/members/a,b", {}, "invalid_request"),
         ("/members/" + "x" * 65, {}, "invalid_request"),
-        ("/members/ok", {"email": "not-an-address"}, "invalid_request"),
+        ("/members/ok", {"email": "not-an-address"}, "invalid_email"),  # one rule, one code
         ("/members/ok", {"email": "a@b"}, "invalid_email"),
         ("/members/ok", {"email": "x@members.invalid"}, "invalid_email"),
         ("/members/ok", {"phone": "12345"}, "invalid_phone"),

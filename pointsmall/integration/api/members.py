@@ -6,10 +6,11 @@ from typing import Literal
 
 from django.http import HttpRequest
 from ninja import Field, Path, Router, Schema, Status
-from pydantic import ConfigDict
+from pydantic import ConfigDict, StrictBool, StrictStr
 
 from accounts import selectors as accounts_selectors
 from pointsmall.integration import services
+from pointsmall.integration.api.schemas import responses
 from pointsmall.integration.models import Client
 
 router = Router(tags=["members"])
@@ -22,28 +23,31 @@ class MemberIn(Schema):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$", examples=["li.lei@example.com"])
-    email_verified: bool = Field(False, description="The host checked that the member receives mail there.")
-    phone: str | None = Field(
+    # The address itself is checked by the service (one rule, one code: 422 invalid_email).
+    email: StrictStr | None = Field(None, max_length=254, examples=["li.lei@example.com"])
+    email_verified: StrictBool = Field(False, description="The host checked that the member receives mail there.")
+    phone: StrictStr | None = Field(
         None, max_length=32, description="Mainland mobile (11 digits) or +country number.", examples=["13800138000"]
     )
-    phone_verified: bool = Field(False, description="The host checked the member holds this number (SMS code).")
-    display_name: str | None = Field(None, max_length=40, examples=["李雷"])
+    phone_verified: StrictBool = Field(False, description="The host checked the member holds this number (SMS code).")
+    display_name: StrictStr | None = Field(None, max_length=40, examples=["李雷"])
     language: Literal["zh-hans", "en"] | None = None
 
 
 class MemberOut(Schema):
+    """A value the member does not have (yet) is null, never an empty string."""
+
     external_id: str
     created: bool
     email: str | None
     phone: str | None
-    display_name: str
-    language: str
+    display_name: str | None
+    language: Literal["zh-hans", "en"] | None
 
 
 @router.put(
     "/members/{external_id}",
-    response={200: MemberOut, 201: MemberOut},
+    response=responses({200: MemberOut, 201: MemberOut}, 409),
     summary="Create, update or link a member",
 )
 def member_put(
@@ -67,7 +71,7 @@ def member_put(
             "created": created,
             "email": member.email,
             "phone": member.phone,
-            "display_name": member.display_name,
-            "language": member.language,
+            "display_name": member.display_name or None,
+            "language": member.language or None,
         },
     )
