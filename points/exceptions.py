@@ -94,6 +94,35 @@ class InvalidPurchaseError(DomainError):
     default_message = _("The purchase is not valid: %(reason)s")
 
 
+# The precise refusals of a purchase or refund. Subclasses of InvalidPurchaseError so a caller
+# that handles "any bad purchase" still does; each has its own stable code for the host API.
+
+
+class ItemsDoNotAddUpError(InvalidPurchaseError):
+    code = "items_do_not_add_up"
+    default_message = _("The items add up to %(items)s yuan, not to the purchase's amount of %(amount)s yuan.")
+
+
+class AlreadyFullyRefundedError(InvalidPurchaseError):
+    code = "already_fully_refunded"
+    default_message = _("This purchase is already refunded in full: there is nothing left to refund.")
+
+
+class RefundExceedsPurchaseError(InvalidPurchaseError):
+    code = "refund_exceeds_purchase"
+    default_message = _("The refund must be more than 0 and at most what is left of the purchase: %(left)s yuan.")
+
+
+class UnknownItemError(InvalidPurchaseError):
+    code = "unknown_item"
+    default_message = _("The purchase has no item with the SKU %(sku)s.")
+
+
+class RefundExceedsItemError(InvalidPurchaseError):
+    code = "refund_exceeds_item"
+    default_message = _("The refund of %(sku)s must be at most what is left of it: %(left)s yuan.")
+
+
 class PurchaseNotFoundError(DomainError):
     code = "purchase_not_found"
     http_status = 404

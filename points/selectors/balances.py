@@ -10,8 +10,8 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from points import rules
-from points.enums import EntryKind, LotStatus
-from points.models import Account, Entry, Lot
+from points.enums import EntryKind, HoldStatus, LotStatus
+from points.models import Account, Entry, Hold, Lot
 from pointsmall.kernel import clock
 from pointsmall.kernel.language import pick_language
 
@@ -28,7 +28,8 @@ class ExpiringPoints:
 class BalanceSummary:
     """A member's points as pages and the host API show them. ``available``: what they can spend
     now (balance less points expired but not swept yet, less ``held``, never below 0); ``held``:
-    points reserved by host checkout holds; ``expiring_soon``: available points that expire
+    points reserved by host checkout holds that have not run out (one past its ``expires_at``
+    counts as expired even before the sweep ends it); ``expiring_soon``: available points that expire
     within ``within_days`` days, per day in ``expiring``."""
 
     available: int
@@ -74,11 +75,27 @@ def _overdue_points(now: datetime | None = None) -> Subquery:
     )
 
 
+def _overdue_held(now: datetime | None = None) -> Subquery:
+    """Points of the account's holds that ran out (``expires_at`` ≤ now) but no writer or sweep
+    has ended yet. They are expired already (every writer's settle ends them first, and a
+    capture is refused), so no read may count them as held."""
+    return Subquery(
+        Hold.objects.filter(account=OuterRef("pk"), status=HoldStatus.ACTIVE, expires_at__lte=now or timezone.now())
+        .values("account")
+        .annotate(total=Sum("amount"))
+        .values("total")[:1]
+    )
+
+
 def _spendable(accounts, now: datetime | None = None):
-    """Annotate ``spendable``: the balance less overdue lots and less the points host checkout
-    holds reserve (docs/decisions/0033), never below 0 (expiry can take the balance under
-    ``held`` until the hold is captured or released)."""
-    return accounts.annotate(spendable=Greatest(F("balance") - Coalesce(_overdue_points(now), 0) - F("held"), Value(0)))
+    """Annotate ``held_now``: the points active, unexpired host checkout holds reserve
+    (docs/decisions/0033), and ``spendable``: the balance less overdue lots and less
+    ``held_now``, never below 0 (expiry can take the balance under ``held`` until the hold is
+    captured or released). Both read the effective state at ``now`` without writing."""
+    now = now or timezone.now()
+    return accounts.annotate(held_now=F("held") - Coalesce(_overdue_held(now), 0)).annotate(
+        spendable=Greatest(F("balance") - Coalesce(_overdue_points(now), 0) - F("held_now"), Value(0))
+    )
 
 
 def spendable_balance(*, user_id: int) -> int | None:
@@ -128,7 +145,7 @@ def balance_summary(
     return BalanceSummary(
         available=account.spendable,
         pending=account.pending,
-        held=account.held,
+        held=account.held_now,
         owed=account.debt,
         lifetime_earned=account.lifetime_earned,
         lifetime_spent=account.lifetime_spent,

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from points import notices, rules
-from points.enums import EntryKind, LotStatus
+from points.enums import EntryKind, HoldStatus, LotStatus
 from points.exceptions import IdempotencyConflictError, InvalidAmountError, InvalidMessageError
-from points.models import Account, Entry, Lot, LotMovement
+from points.models import Account, Entry, Hold, Lot, LotMovement
 from points.services import expiry, tiers
 
 
@@ -260,13 +260,36 @@ def repay_debt(account: Account, *, related: Entry | None, now: datetime) -> Non
     take_fifo(account, entry, repay, now)
 
 
+def expire_holds(account: Account, now: datetime) -> int:
+    """End the locked account's active holds whose ``expires_at`` is ``now`` or earlier: status
+    expired, ``settled_at`` ``now`` (like the sweep), ``held`` less their points. Returns the
+    points freed. The sweep ``points_holds_expire`` does
+    the same for accounts nobody touches (docs/decisions/0033)."""
+    due = Hold.objects.filter(account=account, status=HoldStatus.ACTIVE, expires_at__lte=now)
+    total = due.aggregate(total=Sum("amount"))["total"] or 0
+    if not total:
+        return 0
+    due.update(status=HoldStatus.EXPIRED, settled_at=now)
+    changed = Account.objects.filter(pk=account.pk, held__gte=total).update(
+        held=F("held") - total, updated_at=timezone.now()
+    )
+    if changed != 1:
+        raise RuntimeError(f"account {account.pk}: held points below its holds; ledger invariant broken")
+    account.held = account.held - total
+    return total
+
+
 def settle(account: Account, now: datetime) -> None:
-    """Bring a locked account up to ``now``: vest what is due, expire what is due, pay debt.
-    The entries this writes are dated ``now`` (the caller's instant, a past one when seeding).
+    """Bring a locked account up to ``now``: end overdue holds, vest what is due, expire what
+    is due, pay debt. The entries this writes are dated ``now`` (the caller's instant, a past
+    one when seeding).
 
     Every service calls this first, so a member can never spend points that expired a
-    minute ago but were not swept yet, nor miss points that vested a minute ago.
+    minute ago but were not swept yet, nor miss points that vested a minute ago, and a
+    hold past its ``expires_at`` never keeps points from the member while the hold sweep
+    has not run yet.
     """
+    expire_holds(account, now)
     vested = vest_account(account, now)
     _lots, expired_points, _members = expiry.expire_accounts([account.pk], now, now=now)
     if expired_points:

@@ -103,15 +103,17 @@ def points_hold_place(
     """
     _core.check_positive(amount)
     account = locks.account_for_update(user_id=user_id)
+    now = now or timezone.now()
+    # Settled before the replay too: a replay answers the hold as it is now, and a hold past
+    # its time is expired whether or not the sweep has run (docs/decisions/0033).
+    _core.settle(account, now)
     earlier = Hold.objects.filter(key=key).first()
     if earlier is not None:
         if earlier.account_id != account.pk or earlier.amount != amount:
             raise IdempotencyConflictError()
         return _receipt(earlier, user_id, replayed=True)
-    now = now or timezone.now()
     if expires_at <= now:
         raise InvalidHoldExpiryError()
-    _core.settle(account, now)
     available = max(account.balance - account.held, 0)
     if available < amount:
         raise InsufficientPointsError(available=available, required=amount)
@@ -154,8 +156,9 @@ def points_hold_capture(
     text (e.g. ``notices.checkout_paid(order=…).memo``). Capturing a captured hold again returns
     the same receipt (``replayed``). Raises HoldNotFoundError; HoldNotActiveError for a
     released or expired hold, and for an active one past ``expires_at`` (the host was too late:
-    the hold is ended as expired first); InsufficientPointsError when the balance fell below
-    the hold meanwhile (expiry, a reversal): the hold is then released. Those two endings are
+    settling the account ends it as expired first, like every writer's settle);
+    InsufficientPointsError when the balance fell below the hold meanwhile (expiry, a
+    reversal): the hold is then released. Those two endings are
     committed before the error is raised, so this function must not run inside a caller's
     transaction that the error would roll back. Locks: the account, then the hold.
     """
@@ -175,9 +178,10 @@ def _capture(hold_id: int, now: datetime, memo: dict) -> tuple[HoldReceipt, Doma
         return _receipt(hold, user_id, replayed=True), None
     if hold.status != HoldStatus.ACTIVE:
         raise _not_active(hold)
+    # Settling ends this hold as expired when the host is too late (now >= expires_at).
     _core.settle(account, now)
-    if now >= hold.expires_at:
-        _settle_hold(account, hold, HoldStatus.EXPIRED, now)
+    hold.refresh_from_db(fields=["status", "settled_at"])
+    if hold.status == HoldStatus.EXPIRED:
         return _receipt(hold, user_id), _not_active(hold)
     # What the member has beyond their other holds; this hold's own points are counted in ``held``.
     available = max(account.balance - (account.held - hold.amount), 0)
@@ -205,7 +209,8 @@ def _capture(hold_id: int, now: datetime, memo: dict) -> tuple[HoldReceipt, Doma
 def points_hold_release(*, hold_id: int, now: datetime | None = None) -> HoldReceipt:
     """Give a hold's points back to the member's spendable ones (the host's order was cancelled).
 
-    Releasing a released or expired hold changes nothing and returns it as it is (``replayed``).
+    Releasing a released or expired hold changes nothing and returns it as it is (``replayed``);
+    an active hold past ``expires_at`` is ended as expired by the settle and answered the same.
     Raises HoldNotFoundError; HoldNotActiveError for a captured hold (refund the spend instead).
     Locks: the account, then the hold.
     """
@@ -214,7 +219,14 @@ def points_hold_release(*, hold_id: int, now: datetime | None = None) -> HoldRec
         return _receipt(hold, account.user_id, replayed=True)
     if hold.status == HoldStatus.CAPTURED:
         raise _not_active(hold)
-    _settle_hold(account, hold, HoldStatus.RELEASED, now or timezone.now())
+    now = now or timezone.now()
+    # A hold past its time had already ended (expired) before this call: answer it as such,
+    # the same as after the sweep, and do not relabel it released.
+    _core.settle(account, now)
+    hold.refresh_from_db(fields=["status", "settled_at"])
+    if hold.status == HoldStatus.EXPIRED:
+        return _receipt(hold, account.user_id, replayed=True)
+    _settle_hold(account, hold, HoldStatus.RELEASED, now)
     return _receipt(hold, account.user_id)
 
 

@@ -20,7 +20,16 @@ from django.utils.translation import gettext as _
 
 from points import locks, notices, policies, rules
 from points.enums import EarningSource, PurchaseRateScope
-from points.exceptions import IdempotencyConflictError, InvalidPurchaseError, PurchaseNotFoundError
+from points.exceptions import (
+    AlreadyFullyRefundedError,
+    IdempotencyConflictError,
+    InvalidPurchaseError,
+    ItemsDoNotAddUpError,
+    PurchaseNotFoundError,
+    RefundExceedsItemError,
+    RefundExceedsPurchaseError,
+    UnknownItemError,
+)
 from points.models import Account, EarningRule, Purchase, PurchaseItem, PurchaseRate, PurchaseRefund
 from points.services.earning import award_amount, points_award
 from points.services.ledger import points_earn, points_reverse
@@ -90,8 +99,8 @@ def _validate(external_id: str, amount: Decimal, lines: list[PurchaseLine]) -> N
         raise InvalidPurchaseError(reason=_("the amount must be more than 0 and at most 1,000,000 yuan"))
     if amount != amount.quantize(Decimal("0.01")):
         raise InvalidPurchaseError(reason=_("the amount has more than two decimals"))
-    if lines and sum(line.amount for line in lines) != amount:
-        raise InvalidPurchaseError(reason=_("the lines do not add up to the amount"))
+    if lines and (items := sum((line.amount for line in lines), Decimal(0))) != amount:
+        raise ItemsDoNotAddUpError(items=items, amount=amount)
     if any(line.amount <= 0 for line in lines):
         raise InvalidPurchaseError(reason=_("every line needs an amount above 0"))
 
@@ -222,19 +231,18 @@ def _item_allocations(
 ) -> list[tuple[PurchaseItem, Decimal]]:
     """Spread each named SKU's refund over the purchase's items with that SKU, first item first.
 
-    Raises InvalidPurchaseError for an SKU the purchase does not have or more than it has left.
+    Raises UnknownItemError for an SKU the purchase does not have, RefundExceedsItemError for
+    more than that SKU has left, InvalidPurchaseError for an amount that is not money.
     """
     wanted = _by_sku([(sku, _money(amount)) for sku, amount in requested])
     allocations: list[tuple[PurchaseItem, Decimal]] = []
     for sku, amount in wanted.items():
         candidates = [item for item in purchase_items if sku and item.sku == sku]
         if not candidates:
-            raise InvalidPurchaseError(reason=_("the purchase has no item with the SKU %(sku)s") % {"sku": sku})
+            raise UnknownItemError(sku=sku)
         left = sum((item.amount - item.refunded_amount for item in candidates), Decimal(0))
         if amount > left:
-            raise InvalidPurchaseError(
-                reason=_("the refund of %(sku)s must be at most %(left)s yuan") % {"sku": sku, "left": left}
-            )
+            raise RefundExceedsItemError(sku=sku, left=left)
         for item in candidates:
             part = min(amount, item.amount - item.refunded_amount)
             if part > 0:
@@ -262,8 +270,11 @@ def purchase_refund(
     refund of a first purchase also takes back the first-purchase bonus.
     Locks: the account, then the purchase row. Safe to call twice with the same key (the same
     key with another purchase, amount or items raises IdempotencyConflictError).
-    Raises PurchaseNotFoundError, InvalidPurchaseError (more than is left, an unknown SKU,
-    both ``amount`` and ``items``).
+    Raises PurchaseNotFoundError; AlreadyFullyRefundedError (nothing is left);
+    RefundExceedsPurchaseError (not above 0 or more than is left, ``left`` in yuan);
+    UnknownItemError (an SKU the purchase does not have); RefundExceedsItemError (more than
+    that SKU has left); InvalidPurchaseError (an amount that is not money, both ``amount`` and
+    ``items``). All are InvalidPurchaseError subclasses (docs/decisions/0034).
     """
     purchase = Purchase.objects.filter(external_id=external_id).select_related("account").first()
     if purchase is None:
@@ -290,14 +301,14 @@ def purchase_refund(
             replayed=True,
         )
     left = purchase.amount - purchase.refunded_amount
+    if left <= 0:
+        raise AlreadyFullyRefundedError()
     allocations = _item_allocations(purchase_items, items) if items else []
     if items:
         amount = sum((part for _item, part in allocations), Decimal(0))
     amount = left if amount is None else amount
     if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0 or amount > left:
-        raise InvalidPurchaseError(
-            reason=_("the refund must be more than 0 and at most %(left)s yuan") % {"left": left}
-        )
+        raise RefundExceedsPurchaseError(left=left)
     refunded_total = purchase.refunded_amount + amount
     by_item = {item.pk: item.refunded_amount for item in purchase_items}
     for item, part in allocations:

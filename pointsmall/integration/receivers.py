@@ -3,8 +3,14 @@ announcements that a host may subscribe to as webhooks (docs/integration.md, "We
 
 Each receiver runs inside the sender's transaction and only writes the outbox
 (``webhooks.webhook_event_record``), so the deliveries commit or roll back with the event.
-The data is what a host can act on and keep: ids, statuses, names as written on the order,
-points, dates. Never a secret, never the code of a code or coupon item.
+The data is what a host can act on and keep: ids, statuses, names, points, dates. Never a
+secret, never the code of a code or coupon item.
+
+Names, one rule for every event that carries one (``product_name`` of order.created and
+order.status_changed, ``campaign.name`` and ``prize.name`` of lottery.won): an object
+``{"zh-hans": <the Chinese name>, "en": <the English name>}``. The Chinese name is always
+there (the mall's default language, required on every product, campaign and prize); ``en``
+only when an English name is set. Never the language of whoever happened to trigger the event.
 """
 
 from __future__ import annotations
@@ -15,7 +21,9 @@ from typing import Any
 
 from django.dispatch import receiver
 
+from catalog.models import Order, Product
 from catalog.signals import order_created, order_status_changed
+from lottery.models import LotteryCampaign, LotteryPrize
 from lottery.signals import prize_won
 from points.signals import expiry_reminder_due, points_earned, points_spent, tier_changed
 from pointsmall.integration import formats
@@ -27,6 +35,17 @@ ORDER_REFERENCE_PREFIX = "catalog.order:"
 
 _when = formats.instant
 _money = formats.money
+
+
+def _name(zh: str, en: str = "") -> dict[str, str]:
+    """A name in a webhook payload (the rule in the module docstring)."""
+    return {"zh-hans": zh, "en": en} if en else {"zh-hans": zh}
+
+
+def _product_name(product_id: int | None, fallback: str) -> dict[str, str]:
+    """The product's names; the order's own snapshot as the Chinese one if the product is gone."""
+    names = Product.objects.filter(pk=product_id).values_list("name_zh", "name_en").first() if product_id else None
+    return _name(*names) if names else _name(fallback)
 
 
 def _record(user_id: int, event: str, data: dict[str, Any]) -> None:
@@ -56,7 +75,7 @@ def webhook_order_created(
             "source": source,
             "status": str(status),
             "product_id": product_id,
-            "product_name": product_name,
+            "product_name": _product_name(product_id, product_name),
             "product_kind": str(kind),
             "quantity": quantity,
             "points": points_total,
@@ -77,7 +96,9 @@ def webhook_order_status_changed(
             "old_status": str(old_status),
             "status": str(new_status),
             "action": str(action),
-            "product_name": product_name,
+            "product_name": _product_name(
+                Order.objects.filter(pk=order_id).values_list("product_id", flat=True).first(), product_name
+            ),
         },
     )
 
@@ -168,6 +189,8 @@ def webhook_prize_won(
     reward_reference: str,
     **kwargs,
 ) -> None:
+    campaign_en = LotteryCampaign.objects.filter(pk=campaign_id).values_list("name_en", flat=True).first() or ""
+    prize_en = LotteryPrize.objects.filter(pk=prize_id).values_list("name_en", flat=True).first() or ""
     order_id = None
     if reward_reference.startswith(ORDER_REFERENCE_PREFIX):
         order_id = int(reward_reference[len(ORDER_REFERENCE_PREFIX) :])
@@ -176,8 +199,8 @@ def webhook_prize_won(
         Event.LOTTERY_WON,
         {
             "draw_id": draw_id,
-            "campaign": {"id": campaign_id, "name": campaign_name},
-            "prize": {"id": prize_id, "name": prize_name, "kind": str(prize_kind), "points": points},
+            "campaign": {"id": campaign_id, "name": _name(campaign_name, campaign_en)},
+            "prize": {"id": prize_id, "name": _name(prize_name, prize_en), "kind": str(prize_kind), "points": points},
             # A catalog item or code prize is delivered as an order (its own order.created follows).
             "order_id": order_id,
         },

@@ -292,3 +292,16 @@ def test_ids_and_pages_beyond_what_the_database_holds_are_422(host):
         assert response.json()["code"] == "invalid_request"
     response = host.call("GET", "/members/u1/entries?page=99999999999999999999")
     assert response.status_code == 422
+
+
+def test_a_hold_past_its_time_reads_expired_and_frees_its_points_before_the_sweep(host, shopper, clock):
+    hold_id = host.call("POST", "/members/u1/holds", hold_body()).json()["id"]
+    clock.move_to(T0 + timedelta(minutes=15))
+    before = written()
+
+    read = host.call("GET", f"/holds/{hold_id}").json()
+    balance = host.call("GET", "/members/u1/balance").json()
+
+    assert read["status"] == "expired"
+    assert (balance["available"], balance["held"]) == (500, 0)
+    assert written() == before  # reading computes the state; the sweep or the next write records it

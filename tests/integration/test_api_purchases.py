@@ -254,7 +254,10 @@ def test_a_purchase_inside_its_returns_window_says_pending(host, linked):
 def test_items_that_do_not_add_up_are_422_and_write_nothing(host, linked):
     response = report(host, amount="10.00", items=[{"sku": "A", "amount": "9.00"}])
     assert response.status_code == 422
-    assert response.json()["code"] == "invalid_purchase"
+    assert response.json() == {
+        "code": "items_do_not_add_up",
+        "message": "The items add up to 9.00 yuan, not to the purchase's amount of 10.00 yuan.",
+    }
     assert written() == (0, 0, 0, 0, 0)
 
 
@@ -353,10 +356,14 @@ def test_mixed_refunds_by_amount_and_items_never_take_back_more_than_earned(host
 def test_a_refund_of_more_than_is_left_is_422_and_writes_nothing(host, mixed_purchase):
     refund(host, refund_id="r1", amount="90.00")
     before, pending = written(), points_of(mixed_purchase)
-    for body in ({"amount": "10.01"}, {"items": [{"sku": "TV", "amount": "60.01"}]}):
+    for body, code in (
+        ({"amount": "10.01"}, "refund_exceeds_purchase"),
+        ({"items": [{"sku": "TV", "amount": "60.01"}]}, "refund_exceeds_item"),
+        ({"items": [{"sku": "TV", "amount": "10.01"}]}, "refund_exceeds_purchase"),
+    ):
         response = refund(host, refund_id="r2", **body)
         assert response.status_code == 422
-        assert response.json()["code"] == "invalid_purchase"
+        assert response.json()["code"] == code
     assert (written(), points_of(mixed_purchase)) == (before, pending)
 
 
@@ -365,7 +372,10 @@ def test_an_item_refund_over_what_the_item_has_left_is_422(host, mixed_purchase)
     before = written()
     response = refund(host, refund_id="r2", items=[{"sku": "RICE", "amount": "10.01"}])
     assert response.status_code == 422
-    assert "at most 10.00 yuan" in response.json()["message"]
+    assert response.json() == {
+        "code": "refund_exceeds_item",
+        "message": "The refund of RICE must be at most what is left of it: 10.00 yuan.",
+    }
     assert written() == before
 
 
@@ -373,8 +383,7 @@ def test_an_sku_the_purchase_does_not_have_is_422_and_writes_nothing(host, mixed
     before = written()
     response = refund(host, refund_id="r1", items=[{"sku": "NOPE", "amount": "1.00"}])
     assert response.status_code == 422
-    assert response.json()["code"] == "invalid_purchase"
-    assert "no item with the SKU NOPE" in response.json()["message"]
+    assert response.json() == {"code": "unknown_item", "message": "The purchase has no item with the SKU NOPE."}
     assert written() == before
 
 
@@ -394,6 +403,18 @@ def test_amount_and_items_together_are_422(host, mixed_purchase):
     response = refund(host, refund_id="r1", amount="1.00", items=[{"sku": "TV", "amount": "1.00"}])
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_request"
+    assert written() == before
+
+
+def test_a_refund_after_the_full_refund_is_already_fully_refunded(host, mixed_purchase):
+    refund(host, refund_id="r1")
+    before = written()
+    response = refund(host, refund_id="r2", amount="1.00")
+    assert response.status_code == 422
+    assert response.json() == {
+        "code": "already_fully_refunded",
+        "message": "This purchase is already refunded in full: there is nothing left to refund.",
+    }
     assert written() == before
 
 

@@ -209,7 +209,8 @@ def test_order_created_and_status_changes_through_the_catalog(queued):
         "source": "redemption",
         "status": "approved",
         "product_id": product.pk,
-        "product_name": order.product_name,
+        # Names: always the Chinese one, the English one beside it when set (receivers.py).
+        "product_name": {"zh-hans": product.name_zh, "en": product.name_en},
         "product_kind": "physical",
         "quantity": 2,
         "points": 800,
@@ -218,7 +219,7 @@ def test_order_created_and_status_changes_through_the_catalog(queued):
     }
     assert [body["data"] for body in bodies(E.ORDER_STATUS_CHANGED)] == [
         {"order_id": order.pk, "old_status": "approved", "status": "shipped", "action": "ship",
-         "product_name": order.product_name, "member": "b-1"},
+         "product_name": {"zh-hans": product.name_zh, "en": product.name_en}, "member": "b-1"},
     ]  # fmt: skip
     [spent] = bodies(E.POINTS_SPENT)
     assert (spent["data"]["order_id"], spent["data"]["points"]) == (order.pk, 800)
@@ -258,7 +259,7 @@ def test_a_lottery_prize_order_is_an_order_created(queued):
         "source": "lottery_prize",
         "status": "completed",
         "product_id": product.pk,
-        "product_name": created["data"]["product_name"],
+        "product_name": {"zh-hans": product.name_zh, "en": product.name_en},
         "product_kind": "coupon",
         "quantity": 1,
         "points": 0,
@@ -281,8 +282,14 @@ def test_a_lottery_win(monkeypatch, queued):
     [won] = bodies(E.LOTTERY_WON)
     assert won["data"] == {
         "draw_id": result.draw_id,
-        "campaign": {"id": campaign.pk, "name": "幸运转盘"},
-        "prize": {"id": top.pk, "name": "一百积分", "kind": PrizeKind.POINTS.value, "points": 100},
+        # Names: always the Chinese one, the English one beside it when set (receivers.py).
+        "campaign": {"id": campaign.pk, "name": {"zh-hans": "幸运转盘", "en": "Lucky wheel"}},
+        "prize": {
+            "id": top.pk,
+            "name": {"zh-hans": "一百积分", "en": "100 points"},
+            "kind": PrizeKind.POINTS.value,
+            "points": 100,
+        },
         "order_id": None,
         "member": "w-1",
     }

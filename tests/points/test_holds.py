@@ -408,3 +408,92 @@ def test_a_new_member_can_hold_points_of_a_fresh_account(db):
     member = MemberFactory()
     earn(member, 5, "e1")
     assert place(member, 5).amount == 5
+
+
+# --- A hold past its time, before the sweep (one truth: it is expired) -----------------------
+
+
+def test_a_hold_past_its_time_reads_expired_and_not_held_before_the_sweep(member, clock):
+    earn(member, 100, "e1")
+    hold = place(member, 80)
+    clock.move_to(LATER)
+    before = (ledger_snapshot(), holds_snapshot())
+
+    view = selectors.hold_get(hold_id=hold.hold_id)
+    summary = selectors.balance_summary(user_id=member.pk)
+
+    assert (view.status, view.settled_at) == (HoldStatus.EXPIRED, None)
+    assert (summary.available, summary.held) == (100, 0)
+    assert selectors.spendable_balance(user_id=member.pk) == 100
+    assert selectors.header_status(user_id=member.pk)[0] == 100
+    # Reads compute it; they write nothing.
+    assert (ledger_snapshot(), holds_snapshot()) == before
+
+
+def test_a_hold_one_second_before_its_time_is_still_active_and_held(member, clock):
+    earn(member, 100, "e1")
+    hold = place(member, 80)
+    clock.move_to(LATER - timedelta(seconds=1))
+
+    assert selectors.hold_get(hold_id=hold.hold_id).status == HoldStatus.ACTIVE
+    assert (selectors.balance_summary(user_id=member.pk).held, selectors.spendable_balance(user_id=member.pk)) == (
+        80,
+        20,
+    )
+
+
+def test_a_mall_spend_after_a_hold_ran_out_ends_the_hold_and_spends_its_points(member, clock):
+    earn(member, 100, "e1")
+    hold = place(member, 80)
+    clock.move_to(LATER)
+
+    spend(member, 100, "s1")
+
+    stored = Hold.objects.get(pk=hold.hold_id)
+    assert (stored.status, stored.settled_at) == (HoldStatus.EXPIRED, LATER)
+    account = Account.objects.get(user=member)
+    assert (account.balance, account.held) == (0, 0)
+
+
+def test_placing_after_a_hold_ran_out_counts_its_points_as_free(member, clock):
+    earn(member, 100, "e1")
+    first = place(member, 80, key="host:1:A1")
+    clock.move_to(LATER)
+
+    second = place(member, 90, key="host:1:A2", expires_at=LATER + timedelta(minutes=15))
+
+    assert second.status == HoldStatus.ACTIVE
+    assert Hold.objects.get(pk=first.hold_id).status == HoldStatus.EXPIRED
+    assert held(member) == 90
+
+
+def test_placing_again_after_the_hold_ran_out_replays_it_as_expired(member, clock):
+    earn(member, 100, "e1")
+    first = place(member, 80)
+    clock.move_to(LATER)
+
+    again = place(member, 80, expires_at=LATER + timedelta(minutes=15))
+
+    assert (again.hold_id, again.status, again.replayed) == (first.hold_id, HoldStatus.EXPIRED, True)
+    assert held(member) == 0
+
+
+def test_releasing_a_hold_past_its_time_answers_expired_not_released(member, clock):
+    earn(member, 100, "e1")
+    hold = place(member, 80)
+    clock.move_to(LATER)
+
+    receipt = services.points_hold_release(hold_id=hold.hold_id)
+
+    assert (receipt.status, receipt.settled_at, receipt.replayed) == (HoldStatus.EXPIRED, LATER, True)
+    assert (Hold.objects.get().status, held(member)) == (HoldStatus.EXPIRED, 0)
+
+
+def test_the_sweep_after_a_writer_ended_the_hold_finds_nothing(member, clock):
+    earn(member, 100, "e1")
+    place(member, 80)
+    clock.move_to(LATER)
+    spend(member, 10, "s1")
+
+    assert services.points_holds_expire() == 0
+    assert held(member) == 0

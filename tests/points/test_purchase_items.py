@@ -2,12 +2,22 @@
 (docs/decisions/0034)."""
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
+from django.utils import timezone
 
 from points import rules, services
-from points.exceptions import IdempotencyConflictError, InvalidPurchaseError
+from points.exceptions import (
+    AlreadyFullyRefundedError,
+    IdempotencyConflictError,
+    InvalidPurchaseError,
+    RefundExceedsItemError,
+    RefundExceedsPurchaseError,
+    UnknownItemError,
+)
 from points.models import Account, Entry, Purchase, PurchaseItem, PurchaseRate, PurchaseRefund
 
 D = Decimal
@@ -117,28 +127,86 @@ def test_the_same_sku_twice_fills_its_items_in_order(member):
 
 
 @pytest.mark.parametrize(
-    ("items", "message"),
+    ("items", "error", "code", "message"),
     [
-        ([("NOPE", D("1"))], "no item with the SKU NOPE"),
-        ([("", D("1"))], "no item with the SKU"),
-        ([("TV", D("60.01"))], "the refund of TV must be at most 60.00 yuan"),
-        ([("TV", D("0"))], "more than 0 with at most two decimals"),
-        ([("TV", D("1.001"))], "more than 0 with at most two decimals"),
+        ([("NOPE", D("1"))], UnknownItemError, "unknown_item", "The purchase has no item with the SKU NOPE."),
+        ([("", D("1"))], UnknownItemError, "unknown_item", "The purchase has no item with the SKU ."),
+        (
+            [("TV", D("60.01"))],
+            RefundExceedsItemError,
+            "refund_exceeds_item",
+            "The refund of TV must be at most what is left of it: 60.00 yuan.",
+        ),
+        ([("TV", D("0"))], InvalidPurchaseError, "invalid_purchase", "more than 0 with at most two decimals"),
+        ([("TV", D("1.001"))], InvalidPurchaseError, "invalid_purchase", "more than 0 with at most two decimals"),
     ],
 )
-def test_a_bad_item_refund_is_refused_and_writes_nothing(bought, items, message):
+def test_a_bad_item_refund_is_refused_and_writes_nothing(bought, items, error, code, message):
     before = state()
-    with pytest.raises(InvalidPurchaseError, match=re.escape(message)):
+    with pytest.raises(error, match=re.escape(message)) as info:
         services.purchase_refund(external_id="SO-1", items=items, idempotency_key="r1")
+    assert info.value.code == code
     assert state() == before
 
 
 def test_an_item_refund_over_what_the_purchase_has_left_is_refused(bought):
     services.purchase_refund(external_id="SO-1", amount=D("95"), idempotency_key="r1")
     before = state()
-    with pytest.raises(InvalidPurchaseError, match=r"at most 5\.00 yuan"):
+    with pytest.raises(RefundExceedsPurchaseError) as info:
         services.purchase_refund(external_id="SO-1", items=[("TV", D("6"))], idempotency_key="r2")
+    assert (info.value.code, info.value.params) == ("refund_exceeds_purchase", {"left": D("5.00")})
+    assert info.value.message == ("The refund must be more than 0 and at most what is left of the purchase: 5.00 yuan.")
     assert state() == before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"amount": D("0.01")}, {"items": [("PEN", D("0.01"))]}],
+    ids=["in-full", "amount", "items"],
+)
+def test_any_refund_after_a_full_refund_is_already_fully_refunded(bought, body):
+    services.purchase_refund(external_id="SO-1", idempotency_key="r1")
+    before = state()
+    with pytest.raises(AlreadyFullyRefundedError) as info:
+        services.purchase_refund(external_id="SO-1", idempotency_key="r2", **body)
+    assert info.value.code == "already_fully_refunded"
+    assert state() == before
+
+
+# Every way to reach "refunded in full": the bonus goes back with the refund that completes it.
+FULL_REFUND_PATHS = {
+    "in-full": [{}],
+    "amount-parts": [{"amount": D("20")}, {"amount": D("30")}, {"amount": D("50")}],
+    "amount-then-rest": [{"amount": D("20")}, {}],
+    "item-parts": [{"items": [("TV", D("60"))]}, {"items": [("RICE", D("30")), ("PEN", D("10"))]}],
+    "items-then-rest": [{"items": [("TV", D("28"))]}, {}],
+    "mixed-three-parts": [{"amount": D("20")}, {"items": [("TV", D("28"))]}, {}],
+    "mixed-ending-on-items": [{"amount": D("52")}, {"items": [("TV", D("38")), ("PEN", D("10"))]}],
+    "mixed-ending-on-amount": [{"items": [("TV", D("60"))]}, {"amount": D("40")}],
+}
+
+
+@pytest.mark.parametrize("steps", FULL_REFUND_PATHS.values(), ids=FULL_REFUND_PATHS.keys())
+@pytest.mark.parametrize("vested", [False, True], ids=["pending", "vested"])
+def test_the_first_purchase_bonus_goes_back_with_the_refund_that_completes_the_purchase(bought, steps, vested):
+    with time_machine.travel(timezone.now() + timedelta(days=8 if vested else 1), tick=False):
+        if vested:
+            services.points_vest()
+        refund_in_steps(bought, steps)
+
+
+def refund_in_steps(bought, steps):
+    *parts, last = steps
+    for n, body in enumerate(parts):
+        services.purchase_refund(external_id="SO-1", idempotency_key=f"r{n}", **body)
+        assert Entry.objects.filter(idempotency_key__endswith=":bonus").count() == 0
+    final = services.purchase_refund(external_id="SO-1", idempotency_key="last", **last)
+    account = Account.objects.get(user=bought)
+    assert (final.refunded_amount, final.points_taken_back) == (D("100.00"), 123)
+    assert (account.balance, account.pending, account.debt) == (0, 0, 0)
+    bonus = Entry.objects.get(idempotency_key="purchase-refund:last:bonus")
+    assert bonus.amount + bonus.pending_amount == -50
+    assert services.points_verify().ok
 
 
 def test_amount_and_items_together_are_refused(bought):
