@@ -19,7 +19,6 @@ from pydantic import ConfigDict, StrictStr
 from points import notices
 from points import selectors as points_selectors
 from points import services as points_services
-from points.enums import HoldStatus
 from points.exceptions import AccountNotFoundError
 from pointsmall.integration import formats, selectors
 from pointsmall.integration.api.schemas import answer, responses
@@ -56,14 +55,6 @@ def _key_prefix(client: Client) -> str:
     return f"host:{client.pk}:"
 
 
-def _status(hold: Any) -> str:
-    """The hold's status as a capture would find it: an active hold whose time ran out is
-    ``expired`` already (capture refuses it), though the sweep has not ended it yet."""
-    if hold.status == HoldStatus.ACTIVE and hold.expires_at <= timezone.now():
-        return HoldStatus.EXPIRED.value
-    return str(hold.status)
-
-
 def _hold_json(hold: Any, *, member: str, prefix: str) -> dict[str, Any]:
     """The API's shape of a hold (a HoldReceipt or a HoldView: the same field names)."""
     body = {
@@ -71,7 +62,7 @@ def _hold_json(hold: Any, *, member: str, prefix: str) -> dict[str, Any]:
         "host_order_id": hold.key.removeprefix(prefix),
         "member": member,
         "points": hold.amount,
-        "status": _status(hold),
+        "status": str(hold.status),  # the effective status: overdue reads expired (decision 0033)
         "expires_at": formats.instant(hold.expires_at),
     }
     if hold.entry_id is not None:
@@ -205,7 +196,8 @@ def hold_capture(request: HttpRequest, hold_id: HoldId) -> HttpResponse:
     response=responses({200: HoldOut}, 404, 409),
 )
 def hold_release(request: HttpRequest, hold_id: HoldId) -> HttpResponse:
-    """Again: 200, the same answer. 409 ``hold_not_active`` for a captured hold."""
+    """Again: 200, the same answer. An active hold past its time answers 200 with status
+    ``expired`` (its points are back either way). 409 ``hold_not_active`` for a captured hold."""
     client: Client = request.auth  # type: ignore[attr-defined]
     hold, member = _own_hold(client, hold_id)
     receipt = points_services.points_hold_release(hold_id=hold.hold_id)

@@ -145,7 +145,7 @@ def purchase_report(request: HttpRequest, body: PurchaseIn) -> HttpResponse:
     ``purchase_too_old``. ``status`` is ``pending`` while ``available_at`` is ahead, else
     ``available`` (a purchase older than the returns window is spendable at once).
     404 ``member_not_found``; 409 ``order_id_taken``, ``idempotency_conflict``;
-    422 ``invalid_purchase``, ``purchase_too_old``, ``invalid_request``.
+    422 ``items_do_not_add_up``, ``purchase_too_old``, ``invalid_purchase``, ``invalid_request``.
     """
     client: Client = request.auth  # type: ignore[attr-defined]
     lines = [
@@ -208,8 +208,9 @@ def purchase_refund_report(
     """Takes back the refunded part's points: ``amount`` in proportion over the whole purchase,
     ``items`` by SKU (each item's own points), neither = the rest in full. Pending points are
     cancelled, vested ones reversed. 404 ``purchase_not_found`` (also another client's
-    purchase); 409 ``idempotency_conflict``; 422 ``invalid_purchase`` (more than is left, an
-    SKU not on the purchase), ``invalid_request``.
+    purchase); 409 ``idempotency_conflict``; 422 ``already_fully_refunded``,
+    ``refund_exceeds_purchase`` (the message gives the yuan left), ``unknown_item``,
+    ``refund_exceeds_item``, ``invalid_purchase``, ``invalid_request``.
     """
     client: Client = request.auth  # type: ignore[attr-defined]
     if idempotency.owner_of(scope="purchase", key=external_order_id) != client.pk:
