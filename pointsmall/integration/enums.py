@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class WebhookEventType(models.TextChoices):
@@ -15,5 +16,6 @@ class WebhookEventType(models.TextChoices):
 class WebhookDeliveryStatus(models.TextChoices):
     PENDING = "pending", _("Waiting to be sent")
     SENDING = "sending", _("Sending")
-    SENT = "sent", _("Delivered")
+    # Not an order's "Delivered" (签收): the receiver accepted the webhook.
+    SENT = "sent", pgettext_lazy("webhook delivery", "Delivered")
     FAILED = "failed", _("Gave up")
