@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from pointsmall.integration.enums import WebhookDeliveryStatus, WebhookEventType
 
@@ -143,7 +144,7 @@ class WebhookDelivery(models.Model):
     last_response = models.TextField(_("last response"), blank=True)
     last_error = models.CharField(_("last error"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
-    sent_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    sent_at = models.DateTimeField(pgettext_lazy("webhook delivery", "delivered"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("webhook delivery")
