@@ -37,6 +37,7 @@ from accounts.enums import (
 )
 from accounts.exceptions import InvalidNotificationPreferenceError, UnsubscribeLinkInvalidError
 from accounts.models import Delivery, MessageTemplate, Notification, NotificationPreference
+from pointsmall.kernel import outbox
 from pointsmall.kernel.masking import mask_phone
 from pointsmall.kernel.transactions import after_commit
 
@@ -119,7 +120,7 @@ def deliveries_queue(*, channels_by_notification: Iterable[tuple[int, Iterable[s
 def retry_delay(attempt: int) -> timedelta:
     """How long after failed attempt number ``attempt`` (1, 2, …) the next one is due: 1, 2, 4, 8 …
     minutes, at most an hour."""
-    return min(timedelta(minutes=2 ** (attempt - 1)), RETRY_CAP)
+    return outbox.backoff(attempt, cap=RETRY_CAP)
 
 
 @dataclass(frozen=True)

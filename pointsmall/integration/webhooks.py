@@ -42,6 +42,7 @@ from pointsmall.integration.exceptions import (
     WebhookUrlInvalidError,
 )
 from pointsmall.integration.models import WebhookDelivery, WebhookEndpoint
+from pointsmall.kernel import outbox
 from pointsmall.kernel.errors import DomainError
 from pointsmall.kernel.transactions import after_commit
 
@@ -216,7 +217,7 @@ def _enqueue(ids: Iterable[int]) -> None:
 def retry_delay(attempt: int) -> timedelta:
     """How long after failed attempt number ``attempt`` (1, 2, …) the next one is due: 1, 2, 4,
     8 … minutes, at most RETRY_CAP (2 hours)."""
-    return min(timedelta(minutes=2 ** min(attempt - 1, 20)), RETRY_CAP)
+    return outbox.backoff(attempt, cap=RETRY_CAP)
 
 
 def give_up_at(created_at: datetime) -> datetime:
