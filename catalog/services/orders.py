@@ -294,3 +294,21 @@ def orders_cancel_unpaid(*, now=None) -> int:
     now = now or timezone.now()
     due = list(Order.objects.filter(order_states.overdue_filter(now)).values_list("pk", flat=True))
     return sum(_cancel_if_unpaid(order_id=order_id, now=now) for order_id in due)
+
+
+def order_created_announce(*, order: Order, source: str) -> None:
+    """Send ``catalog.signals.order_created`` for a new order, inside its transaction (the host
+    integration's webhook outbox listens). ``source``: "redemption" or "lottery_prize"."""
+    signals.order_created.send(
+        sender=Order,
+        user_id=order.member_id,
+        order_id=order.pk,
+        source=source,
+        status=order.status,
+        product_id=order.product_id,
+        product_name=order.product_name,
+        kind=order.kind,
+        quantity=order.quantity,
+        points_total=order.points_total,
+        cash_total=order.cash_total,
+    )

@@ -18,12 +18,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import selectors as accounts_selectors
-from catalog import locks, notices, order_states, rules, signals
+from catalog import locks, notices, order_states, rules
 from catalog.enums import ProductKind
 from catalog.exceptions import AddressRequiredError, NoCodesLeftError, ProductUnavailableError
 from catalog.models import Code, Order, Product
 from catalog.services import privileges
-from catalog.services.orders import order_event_record
+from catalog.services.orders import order_created_announce, order_event_record
 from catalog.services.stock import stock_take
 
 
@@ -116,17 +116,5 @@ def prize_order_place(*, member_id: int, product_id: int, reference: str, addres
     order_event_record(order_id=order.pk, from_status="", to_status=status, note=note, created_at=now)
     privileges.order_effect_record(order=order, product=product)
     privileges.order_effect_apply(order=order)
-    signals.order_created.send(
-        sender=Order,
-        user_id=member_id,
-        order_id=order.pk,
-        source="lottery_prize",
-        status=status,
-        product_id=product.pk,
-        product_name=order.product_name,
-        kind=order.kind,
-        quantity=1,
-        points_total=0,
-        cash_total=Decimal("0.00"),
-    )
+    order_created_announce(order=order, source="lottery_prize")
     return order.pk

@@ -37,7 +37,7 @@ from catalog.exceptions import (
 )
 from catalog.models import Code, Order, Product, SalePrice
 from catalog.services import order_messages, privileges
-from catalog.services.orders import order_event_record
+from catalog.services.orders import order_created_announce, order_event_record
 from catalog.services.stock import stock_take
 from points import selectors as points_selectors
 from points import services as points_services
@@ -351,17 +351,5 @@ def _redeem(
     signals.redemption_placed.send(
         sender=Order, user_id=user_id, order_id=order.pk, reference=rules.order_reference(order.pk), first=first
     )
-    signals.order_created.send(
-        sender=Order,
-        user_id=user_id,
-        order_id=order.pk,
-        source="redemption",
-        status=status,
-        product_id=product.pk,
-        product_name=order.product_name,
-        kind=order.kind,
-        quantity=quantity,
-        points_total=order.points_total,
-        cash_total=order.cash_total,
-    )
+    order_created_announce(order=order, source="redemption")
     return order, True
