@@ -111,7 +111,8 @@ class MemberSearchMixin:
     the small users table first, then the big table is filtered on its own indexed foreign
     key: ``member_id IN (…)``, or ``account_id IN (…)`` for a path through one more table.
 
-    A term with "@" is an e-mail: matched exactly (case-insensitive). Any other term searches
+    A term with "@" is an e-mail or the start of one ("alice@" finds alice@example.com;
+    case-insensitive; a complete address finds itself). Any other term searches
     the table's other search fields as usual; on a table with none, it matches e-mails that
     start with it. Put the mixin before the ModelAdmin class.
     """
@@ -149,7 +150,10 @@ class MemberSearchMixin:
             return cast(tuple[Any, bool], super().get_search_results(request, queryset, search_term))  # type: ignore[misc]
         users = get_user_model().objects.order_by("pk")
         if "@" in term:
-            found: tuple[Any, bool] = (queryset.filter(**self._member_filter(users.filter(email__iexact=term))), False)
+            found: tuple[Any, bool] = (
+                queryset.filter(**self._member_filter(users.filter(email__istartswith=term))),
+                False,
+            )
             return found
         request._member_search = True  # type: ignore[attr-defined]
         try:
