@@ -8,6 +8,8 @@ Dependency-light: ``requests`` and the standard library. Copy it into the host's
     mall.report_purchase("SO-1001", member="u-42", amount="128.00")
     url = login_link("https://mall.example.com", key_id="mk_…", secret="…", uid="u-42")
     event = verify_webhook(secret="…", header=signature_header, body=raw_body)
+
+Every function and method is run against a live mall by tests/integration/test_client_example.py.
 """
 
 from __future__ import annotations
@@ -216,14 +218,15 @@ def verify_webhook(
     raises WebhookError("duplicate") so you can answer 200 without acting twice.
     """
     timestamp, signatures = "", []
-    for part in header.split(","):
+    for part in (header or "").split(","):  # a missing header is malformed, not a crash
         name, _eq, value = part.strip().partition("=")
         if name == "t":
             timestamp = value
         elif name == "v1":
             signatures.append(value)
-    # ASCII digits only (str.isdigit() also takes "²" and other scripts' digits).
-    if not (timestamp.isascii() and timestamp.isdigit()) or not signatures:
+    # 1-12 ASCII digits only: str.isdigit() also takes "²" and other scripts' digits, and int()
+    # refuses (ValueError) a string of thousands of digits.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12) or not signatures:
         raise WebhookError("malformed signature header")
     if abs((time.time() if now is None else now) - int(timestamp)) > MAX_AGE_SECONDS:
         raise WebhookError("too old")

@@ -313,7 +313,7 @@ def _post(claim: _Claim, body: bytes) -> tuple[int, str]:
         # network included; it counts as a failure). Known limit: requests resolves the name again
         # to connect, so a name whose DNS answer changes between webhook_url_check and this call
         # (DNS rebinding) is not caught; the connection is not pinned to the checked address
-        # (docs/integration-webhooks.md).
+        # (docs/integration.md, "Delivery and retries").
         session.trust_env = False
         with session.post(
             claim.url,
