@@ -5,8 +5,10 @@ client address; with the rate-limit cache down the beacon still answers 204 and 
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.core import signing
 from django.test import Client, override_settings
 
@@ -26,6 +28,14 @@ def timing(page_type: str = "home") -> tuple[int, int]:
     services.traffic_rollup(day=day)
     row = PageDaily.objects.filter(day=day, page_type=page_type).first()
     return (row.timed_views, row.time_on_page_ms) if row else (0, 0)
+
+
+@pytest.fixture(autouse=True)
+def _one_rate_window():
+    """The limits count in fixed windows ("4/m" resets on the minute): the clock stands still
+    at the start of the current minute, so a test never straddles two windows."""
+    with time_machine.travel(datetime.now(UTC).replace(second=1, microsecond=0), tick=False):
+        yield
 
 
 def visitor(remote_addr: str = "127.0.0.1", **headers: str) -> Client:
