@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied
+from django.db.models import Max
 from django.utils import translation
 from django.utils.text import Truncator, format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -530,12 +531,15 @@ def _code_choices() -> list[tuple[str, str]]:
     last real message's parameters, else its sample) and the code; a title several codes share
     is followed by the start of each one's body."""
     codes = notices.inbox_codes()
-    last = dict(
+    # The newest message of each code: Max(pk) per code, not DISTINCT ON (Postgres only; the
+    # demo and the README's test command run on SQLite).
+    newest = (
         Notification.objects.filter(message_code__in=codes)
-        .order_by("message_code", "-pk")
-        .distinct("message_code")
-        .values_list("message_code", "params")
+        .values("message_code")
+        .annotate(newest=Max("pk"))
+        .values_list("newest", flat=True)
     )
+    last = dict(Notification.objects.filter(pk__in=list(newest)).values_list("message_code", "params"))
     texts = {}
     for code in codes:
         params = last.get(code)
