@@ -305,3 +305,25 @@ def test_a_hold_past_its_time_reads_expired_and_frees_its_points_before_the_swee
     assert read["status"] == "expired"
     assert (balance["available"], balance["held"]) == (500, 0)
     assert written() == before  # reading computes the state; the sweep or the next write records it
+
+
+def test_a_hold_of_a_member_closed_since_is_not_captured_but_can_be_released(host):
+    from django.contrib.auth import get_user_model
+
+    from pointsmall.integration.models import HostMember
+    from tests.factories import MemberFactory
+
+    member = MemberFactory()
+    HostMember.objects.create(client_id=host.client_id, external_id="cl", user=member)
+    points_services.points_earn(user_id=member.pk, amount=100, idempotency_key="cl-seed")
+    hold = host.call("POST", "/members/cl/holds", {"host_order_id": "CL-1", "points": 10}).json()
+    get_user_model().objects.filter(pk=member.pk).update(is_active=False)
+    entries = Entry.objects.count()
+
+    refused = host.call("POST", f"/holds/{hold['id']}/capture")
+
+    assert (refused.status_code, refused.json()["code"]) == (409, "member_unavailable")
+    assert Entry.objects.count() == entries
+    assert Hold.objects.get(pk=hold["id"]).status == "active"
+    released = host.call("POST", f"/holds/{hold['id']}/release")
+    assert (released.status_code, released.json()["status"]) == (200, "released")

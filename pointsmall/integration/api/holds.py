@@ -179,10 +179,15 @@ def hold_read(request: HttpRequest, hold_id: HoldId) -> HttpResponse:
 def hold_capture(request: HttpRequest, hold_id: HoldId) -> HttpResponse:
     """Spend the held points (the member's history reads "Paid with points at the shop, order …").
     Again: 200, the same answer. 409 ``hold_not_active`` for a released or expired hold (also
-    one whose time ran out just now); 422 ``insufficient_points`` if expiry or a reversal took
-    the member below the hold meanwhile (the hold is then released)."""
+    one whose time ran out just now), ``member_unavailable`` once the account is closed or has a
+    back-office role; 422 ``insufficient_points`` if expiry or a reversal took the member below
+    the hold meanwhile (the hold is then released)."""
     client: Client = request.auth  # type: ignore[attr-defined]
     hold, member = _own_hold(client, hold_id)
+    # Spending is acting for the member: refused once the account is closed or has a back-office
+    # role, like every endpoint that names a member. Release and read stay open (they only give
+    # points back or show them), and so do refunds (taking points back is always allowed).
+    selectors.member_check_usable(user_id=hold.user_id)
     prefix = _key_prefix(client)
     receipt = points_services.points_hold_capture(
         hold_id=hold.hold_id, **notices.checkout_paid(order=hold.key.removeprefix(prefix)).memo
