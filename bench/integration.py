@@ -383,24 +383,26 @@ class Gunicorn:
         return f"http://127.0.0.1:{self.port}"
 
 
-def gunicorn_start(host: Host) -> Gunicorn:
+def gunicorn_start(host: Host, *, workers: int = GUNICORN_WORKERS, env: dict[str, str] | None = None) -> Gunicorn:
     """``gunicorn pointsmall.wsgi`` with the production settings (DJANGO_DEBUG=0) on a free port,
-    the repository's gunicorn.conf.py (read from the working directory) with 2 workers; waits
-    until it answers a signed ping (at most GUNICORN_START_SECONDS)."""
+    the repository's gunicorn.conf.py (read from the working directory) with ``workers`` workers;
+    waits until it answers a signed ping (at most GUNICORN_START_SECONDS). ``env``: the server's
+    whole environment instead of this process's (bench.chaos gives its own database and Redis);
+    the bind, the secret key and DJANGO_DEBUG=0 are set either way."""
     import requests
     from django.conf import settings
 
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="bench-gunicorn-", suffix=".log")[1])
     env = {
-        **os.environ,
+        **(env if env is not None else os.environ),
         "DJANGO_DEBUG": "0",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_SECRET_KEY": (env or {}).get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50),
         # The clients' secrets are stored encrypted with this key: the same as this process's.
         "INTEGRATION_SECRETS_KEY": settings.INTEGRATION_SECRETS_KEY,
-        "DATABASE_URL": os.environ["DATABASE_URL"],
-        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "DATABASE_URL": (env or os.environ)["DATABASE_URL"],
+        "REDIS_URL": (env or os.environ).get("REDIS_URL", ""),
         # WhiteNoise warns that collectstatic never ran: the API serves no static files.
         "PYTHONWARNINGS": "ignore:No directory at",
     }
@@ -412,7 +414,7 @@ def gunicorn_start(host: Host) -> Gunicorn:
         "-b",
         f"127.0.0.1:{port}",
         "-w",
-        str(GUNICORN_WORKERS),
+        str(workers),
     ]
     with log.open("wb") as output:
         process = subprocess.Popen(  # noqa: S603 (fixed arguments, no outside input)
