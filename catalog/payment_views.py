@@ -22,13 +22,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from catalog import order_states, payment_jobs, payments, selectors, services
+from catalog import order_states, payments, selectors, services
 from catalog.enums import PaymentBackendName
 from catalog.exceptions import InvalidNotificationError, InvalidTransitionError, OrderNotFoundError, PaymentExpiredError
 from catalog.models import Order
 from pointsmall.kernel import clock
 from pointsmall.kernel.errors import error_response, error_text, message_error
-from pointsmall.kernel.transactions import after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +110,8 @@ def sandbox_pay(request: HttpRequest, reference: str) -> HttpResponse:
     # The gateway notifies the mall where the member reached it (any host and port), unless
     # CATALOG_PAYMENT_CALLBACK_BASE says otherwise.
     callback = payments.notify_url("payment_callback_sandbox", payments.callback_base(request))
-    # Through after_commit like every side effect: a broker error is logged, the member still sees the page.
-    after_commit(lambda: payment_jobs.sandbox_gateway_deliver.delay(reference, callback))
+    # Held in the job outbox: a broker outage delays the notification, never loses it or fails the page.
+    payments.SandboxBackend.gateway_accept(reference=reference, callback_url=callback)
     messages.info(
         request,
         _("The gateway accepted your payment. Your order goes ahead as soon as the gateway confirms it to the mall."),

@@ -47,6 +47,7 @@ from catalog.enums import PaymentBackendName
 from catalog.exceptions import BadSignatureError, InvalidNotificationError, RefundRefusedError, StaleNotificationError
 from catalog.models import CashRefund, Order
 from pointsmall.kernel import clock
+from pointsmall.outbox import services as outbox
 
 SIGNATURE_HEADER = "X-Sandbox-Signature"
 # A notification older (or, with a skewed clock, newer) than this is refused: it bounds how
@@ -317,7 +318,23 @@ class SandboxBackend(PaymentBackend):
             )
         from catalog import payment_jobs  # the gateway's own workers; imported late (they import this module)
 
-        payment_jobs.sandbox_gateway_refund_deliver.delay(refund.reference, refund.attempt, refund.notify_url)
+        # The gateway's own record that it owes the confirmation: a broker outage delays it, never
+        # loses it, and never fails the mall's request (docs/decisions/0038).
+        outbox.job_enqueue(
+            payment_jobs.sandbox_gateway_refund_deliver, refund.reference, refund.attempt, refund.notify_url
+        )
+
+    @staticmethod
+    def gateway_accept(*, reference: str, callback_url: str) -> int:
+        """The member paid on the gateway page: the gateway owes the mall its signed notification.
+
+        Written as a job in the job outbox (what a real gateway keeps in its own queue), relayed to
+        the notifier (``catalog.sandbox_gateway_deliver``) at once and again while the broker is
+        away; never raises for the broker. Returns the outbox row's id.
+        """
+        from catalog import payment_jobs  # the gateway's own workers; imported late (they import this module)
+
+        return outbox.job_enqueue(payment_jobs.sandbox_gateway_deliver, reference, callback_url)
 
     def verify_refund_notification(self, request: HttpRequest) -> RefundNotification:
         return verify_signed(request.body, request.headers.get(SIGNATURE_HEADER, ""), parse=parse_refund_notification)

@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "pointsmall.analytics",
     "pointsmall.dashboard",
     "pointsmall.integration",
+    # The job outbox (docs/decisions/0038): like the kernel it imports no app; every app may use it.
+    "pointsmall.outbox",
     "ninja",  # the host API's OpenAPI document and its browsable docs (static Swagger UI, no CDN)
     "pointsmall",  # project-wide management commands (seed_demo)
 ]
@@ -213,7 +215,33 @@ CELERY_BEAT_SCHEDULE = {
     # Webhooks whose task was lost or whose retry is due; used nonces past the signature window.
     "integration-webhooks-retry": {"task": "integration.webhooks_retry", "schedule": crontab(minute="*")},
     "integration-nonces-purge": {"task": "integration.nonces_purge", "schedule": crontab(minute=15)},
+    # Jobs that must not be lost, still held for the broker (an outage); sent rows purged after a week.
+    "outbox-jobs-relay": {"task": "outbox.jobs_relay", "schedule": crontab(minute="*")},
+    "outbox-jobs-purge": {"task": "outbox.jobs_purge", "schedule": crontab(minute=40, hour=3)},
 }
+
+# --- Publishing with the broker away (issue #14 item 2, docs/decisions/0038) -------------
+# A request publishes after its commit; with Redis away that must cost it a bounded moment,
+# never the defaults' ~20 s (the Redis result backend's 20 reconnect tries of ~1 s each when a
+# task is sent) or an unbounded wait on a Redis that accepts and never answers. Jobs that must
+# not be lost are held in the job outbox meanwhile; nudges are redone by their sweeps.
+# Connecting to the broker: at most 0.5 s (kombu's default 4 s).
+CELERY_BROKER_CONNECTION_TIMEOUT = 0.5
+# One immediate retry (a pooled connection gone stale after a Redis restart), not 3 × 0.2 s.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
+# The broker's sockets (kombu Redis transport): connect within 0.5 s, a command answered within
+# 1 s (kombu's default is to wait forever). Merged into any transport options set above
+# (the visibility timeout).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    **globals().get("CELERY_BROKER_TRANSPORT_OPTIONS", {}),
+    "socket_connect_timeout": 0.5,
+    "socket_timeout": 1.0,
+}
+# The Redis result backend, which every send subscribes to: connect within 0.5 s, answer within
+# 1 s (default 120 s), one immediate reconnect try instead of 20 one-second ones.
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 0.5
+CELERY_REDIS_SOCKET_TIMEOUT = 0.5
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"max_retries": 0}}
 
 # --- Auth -----------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

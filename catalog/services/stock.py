@@ -41,7 +41,7 @@ from catalog.exceptions import (
 )
 from catalog.models import Code, Product, StockMovement, stock_is_low
 from catalog.services import shelf
-from pointsmall.kernel.transactions import after_commit
+from pointsmall.outbox import services as outbox
 
 MAX_CODE_LENGTH = 64
 
@@ -116,7 +116,9 @@ def stock_take(
     if stock_is_low(stock=stock_after, threshold=threshold):
         from catalog import jobs  # the job module imports the services
 
-        after_commit(lambda: jobs.low_stock_notify.delay(product_id))
+        # Held in the job outbox with this stock change: a broker outage delays the alert, never
+        # loses it (the product may sell no more units to raise it again). docs/decisions/0038.
+        outbox.job_enqueue(jobs.low_stock_notify, product_id)
     return stock_after
 
 

@@ -12,6 +12,7 @@ import hmac
 import json
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -22,7 +23,7 @@ import time_machine
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
-from catalog import payment_jobs, payment_views, payments, services
+from catalog import payment_jobs, payments, services
 from catalog.enums import OrderStatus, PaymentBackendName, RefundReason, RefundStatus
 from catalog.exceptions import SandboxPaidByGatewayError
 from catalog.models import CashRefund, Order, OrderEvent
@@ -62,34 +63,27 @@ def member_client(client, buyer):
     return client
 
 
-def _after_commit_at_once(monkeypatch) -> None:
-    """The gateway page hands its task over through after_commit: in production its request holds no
-    transaction, so that is at once; a test runs inside one that never commits, so do it at once here."""
-    monkeypatch.setattr(payment_views, "after_commit", lambda effect, **_kwargs: effect())
+def _held_notifications() -> list[tuple[str, str]]:
+    """(reference, callback URL) of the gateway's notifications held in the job outbox, oldest first."""
+    from pointsmall.outbox.models import OutboxJob
+
+    return [
+        (job.args[0], job.args[1])
+        for job in OutboxJob.objects.filter(task=payment_jobs.sandbox_gateway_deliver.name).order_by("pk")
+    ]
 
 
 @pytest.fixture
-def dispatched(monkeypatch) -> list[str]:
-    """The references the gateway page handed to its notification task (nothing is sent yet)."""
-    _after_commit_at_once(monkeypatch)
-    sent: list[str] = []
-    monkeypatch.setattr(
-        payment_jobs.sandbox_gateway_deliver, "delay", lambda reference, callback_url="": sent.append(reference)
-    )
-    return sent
+def dispatched() -> Callable[[], list[str]]:
+    """The references the gateway page handed to its notification task (held in the job outbox:
+    the test's transaction never commits, so nothing is sent yet)."""
+    return lambda: [reference for reference, _callback in _held_notifications()]
 
 
 @pytest.fixture
-def dispatched_to(monkeypatch) -> list[tuple[str, str]]:
+def dispatched_to() -> Callable[[], list[tuple[str, str]]]:
     """(reference, callback URL) the gateway page handed to its notification task."""
-    _after_commit_at_once(monkeypatch)
-    sent: list[tuple[str, str]] = []
-    monkeypatch.setattr(
-        payment_jobs.sandbox_gateway_deliver,
-        "delay",
-        lambda reference, callback_url="": sent.append((reference, callback_url)),
-    )
-    return sent
+    return _held_notifications
 
 
 @pytest.fixture
@@ -159,7 +153,7 @@ def test_sandbox_flow_start_gateway_pay_signed_notification_paid(
     paid = member_client.post(f"/mall/pay/sandbox/{order.payment_reference}/pay/")
     assert paid.status_code == 302
     assert paid.url == f"/mall/pay/{order.pk}/status/"
-    assert dispatched == [order.payment_reference]
+    assert dispatched() == [order.payment_reference]
     # Returning to the mall is not proof of payment: only the notification is.
     assert written(order)[:2] == (OrderStatus.AWAITING_PAYMENT, None)
     waiting = member_client.get(paid.url)
@@ -237,7 +231,7 @@ def test_cancel_on_the_gateway_sends_nothing_and_the_order_still_waits(member_cl
         "You left the payment page without paying. You can still pay until 2025-06-01 10:15; "
         "after that the order is cancelled and your points are refunded."
     ]
-    assert dispatched == []
+    assert dispatched() == []
     assert written(order) == before
 
 
@@ -249,7 +243,7 @@ def test_the_gateway_refuses_to_take_an_expired_payment(member_client, order, di
     assert "This payment has expired. Nothing was charged." in page.content.decode()
     response = member_client.post(f"/mall/pay/sandbox/{order.payment_reference}/pay/", follow=True)
     assert messages_of(response) == ["This payment expired at 2025-06-01 10:15. Nothing was charged."]
-    assert dispatched == []
+    assert dispatched() == []
 
 
 def test_a_payment_cannot_start_after_its_time_ran_out(member_client, order, clock):
@@ -347,7 +341,7 @@ def test_a_late_notification_after_the_timeout_keeps_the_order_cancelled_and_ope
 ):
     order = started(member_client, order)
     member_client.post(f"/mall/pay/sandbox/{order.payment_reference}/pay/")
-    assert dispatched == [order.payment_reference]
+    assert dispatched() == [order.payment_reference]
     # The notification is delayed past the payment deadline; the sweep cancels and refunds first.
     clock.move_to(T0 + timedelta(minutes=16))
     assert services.orders_cancel_unpaid() == 1
@@ -524,14 +518,14 @@ def test_the_gateway_notifies_the_host_and_port_the_member_paid_on(member_client
     settings.ALLOWED_HOSTS = ["testserver", "mall.example.net"]
     order = started(member_client, order)
     member_client.post(f"/mall/pay/sandbox/{order.payment_reference}/pay/", headers={"host": "mall.example.net:8123"})
-    assert dispatched_to == [(order.payment_reference, "http://mall.example.net:8123/mall/pay/callback/sandbox/")]
+    assert dispatched_to() == [(order.payment_reference, "http://mall.example.net:8123/mall/pay/callback/sandbox/")]
 
 
 def test_the_callback_base_setting_overrides_the_request(member_client, order, dispatched_to, settings):
     settings.CATALOG_PAYMENT_CALLBACK_BASE = "https://callbacks.example.com/"
     order = started(member_client, order)
     member_client.post(f"/mall/pay/sandbox/{order.payment_reference}/pay/", headers={"host": "localhost:8123"})
-    assert dispatched_to == [(order.payment_reference, "https://callbacks.example.com/mall/pay/callback/sandbox/")]
+    assert dispatched_to() == [(order.payment_reference, "https://callbacks.example.com/mall/pay/callback/sandbox/")]
 
 
 def test_without_a_request_or_setting_the_callback_goes_to_the_sites_domain(db, settings):

@@ -244,7 +244,9 @@ def test_a_member_cancelling_a_paid_order_gets_points_and_cash_back_through_the_
     assert 'data-testid="order-cash-refund">Refunded</span>' in html
 
 
-def test_the_cash_refund_is_due_until_the_gateway_confirms_it(paid, buyer, member_client, asked, eager_jobs, network):
+def test_the_cash_refund_is_due_until_the_gateway_confirms_it(
+    paid, buyer, member_client, asked, eager_jobs, network, django_capture_on_commit_callbacks
+):
     order = paid()
     services.order_cancel(order_id=order.pk, member_id=buyer.pk, actor_id=buyer.pk)
     refund = CashRefund.objects.get()
@@ -255,7 +257,9 @@ def test_the_cash_refund_is_due_until_the_gateway_confirms_it(paid, buyer, membe
     assert "The cash you paid is refunded too (see below)." in page
     assert 'data-testid="order-cash-refund">Refund due</span>' in page
 
-    assert payment_jobs.cash_refund_request.apply(args=[refund.pk]).get() == "requested"
+    # The gateway holds its confirmation in the job outbox and relays it once the request commits.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert payment_jobs.cash_refund_request.apply(args=[refund.pk]).get() == "requested"
     assert refund_state(refund)[:3] == (RefundStatus.REFUNDED, 1, T0)
 
 
@@ -668,8 +672,9 @@ def test_the_refund_callback_needs_no_csrf_token_and_only_accepts_post(due):
 # --- The mall asking the gateway ----------------------------------------------------------
 
 
-def test_asking_the_gateway_twice_refunds_once(due, network, eager_jobs):
-    assert payment_jobs.cash_refund_request.apply(args=[due.pk]).get() == "requested"
+def test_asking_the_gateway_twice_refunds_once(due, network, eager_jobs, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert payment_jobs.cash_refund_request.apply(args=[due.pk]).get() == "requested"
     after = refund_state(due)
     assert after[0] == RefundStatus.REFUNDED
     assert payment_jobs.cash_refund_request.apply(args=[due.pk]).get() == "settled"
@@ -688,9 +693,12 @@ def test_a_refund_the_gateway_refuses_is_marked_failed(due, eager_jobs):
     assert failure == f"The gateway refused the refund: no payment with reference {due.payment_reference}"
 
 
-def test_a_gateway_that_fails_the_refund_through_its_own_notification(due, network, eager_jobs, monkeypatch):
+def test_a_gateway_that_fails_the_refund_through_its_own_notification(
+    due, network, eager_jobs, monkeypatch, django_capture_on_commit_callbacks
+):
     monkeypatch.setattr(SandboxBackend, "gateway_refund_outcome", staticmethod(lambda refund: ("failed", "bank down")))
-    assert payment_jobs.cash_refund_request.apply(args=[due.pk]).get() == "requested"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert payment_jobs.cash_refund_request.apply(args=[due.pk]).get() == "requested"
     assert refund_state(due)[::4] == (RefundStatus.FAILED, "bank down")
 
 

@@ -204,14 +204,16 @@ def test_redeeming_creates_the_order_and_shows_it_as_the_done_page(client, buyer
 def test_a_side_effect_failing_after_the_redemption_committed_does_not_turn_it_into_an_error(
     client, buyer, monkeypatch, caplog, django_capture_on_commit_callbacks
 ):
-    """The low-stock alert is a Celery job sent once the order commits: a broker that refuses
-    it is logged, and the member still sees the order they placed (pointsmall.kernel)."""
+    """The low-stock alert is held in the job outbox with the order and relayed once it commits: a
+    broker that refuses it is logged, the job stays held for the sweep, and the member still sees
+    the order they placed (docs/decisions/0038)."""
     from catalog import jobs
+    from pointsmall.outbox.models import OutboxJob
 
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr(jobs.low_stock_notify, "delay", broker_down)
+    monkeypatch.setattr(jobs.low_stock_notify, "apply_async", broker_down)
     address_id = add_address(buyer)
     product = make_product(points_price=300, stock=4, low_stock_threshold=3)
 
@@ -224,6 +226,8 @@ def test_a_side_effect_failing_after_the_redemption_committed_does_not_turn_it_i
     product.refresh_from_db()
     assert product.stock == 3
     assert "broker unreachable" in caplog.text
+    held = OutboxJob.objects.get()
+    assert (held.task, held.args, held.sent_at, held.attempts) == ("catalog.low_stock_notify", [product.pk], None, 1)
 
 
 def test_a_double_click_or_retried_post_creates_one_order(client, buyer):
