@@ -15,6 +15,8 @@ from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
 
+from pointsmall.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -67,6 +69,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Echoes the request id (set when the request starts) in X-Request-ID; docs/decisions/0041.
+    "pointsmall.logs.RequestIdMiddleware",
     # /healthz and /readyz are answered before anything else: no HTTPS redirect, host check,
     # session, CSRF or page-view count for a probe (docs/decisions/0036).
     "pointsmall.health.HealthProbeMiddleware",
@@ -439,12 +443,7 @@ ANALYTICS_EXCLUDED_PATHS = [
     "/readyz",
 ]
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # Django's default config gives the "django" logger its own console handler and lets it
-    # propagate to the root too, so every line printed twice: one handler, at the root.
-    "loggers": {"django": {"handlers": [], "level": env.str("LOG_LEVEL", default="INFO"), "propagate": True}},
-}
+# One format for web, workers and beat: "text" (default; the demo, development) or "json"
+# (production: one object per line); every line carries the request id (docs/decisions/0041).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+LOGGING = logging_config(LOG_FORMAT, env.str("LOG_LEVEL", default="INFO"))
