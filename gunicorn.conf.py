@@ -3,6 +3,8 @@
 import multiprocessing
 import os
 
+from pointsmall.logs import gunicorn_logging_config
+
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")  # behind a reverse proxy
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
@@ -14,3 +16,7 @@ max_requests_jitter = 200
 accesslog = "-"
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The access line names the request id the app echoed (X-Request-ID), so it joins the app's lines.
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(a)s" request_id=%({x-request-id}o)s'
+# LOG_FORMAT=json: gunicorn's own lines (start-up, worker boots, access) are JSON objects too.
+logconfig_dict = gunicorn_logging_config(os.environ.get("LOG_FORMAT", "text")) or {}

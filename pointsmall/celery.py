@@ -6,6 +6,8 @@ import os
 
 from celery import Celery
 
+from pointsmall import logs  # noqa: F401 (request ids into tasks; workers and beat log through settings.LOGGING)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pointsmall.settings")
 
 app = Celery("pointsmall")

@@ -15,6 +15,8 @@ from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
 
+from pointsmall.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -69,6 +71,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Echoes the request id (set when the request starts) in X-Request-ID; docs/decisions/0041.
+    "pointsmall.logs.RequestIdMiddleware",
     # /healthz and /readyz are answered before anything else: no HTTPS redirect, host check,
     # session, CSRF or page-view count for a probe (docs/decisions/0036).
     "pointsmall.health.HealthProbeMiddleware",
@@ -172,15 +176,17 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Seeds only the entries missing from the database and holds the one-beat lock (decision 0040).
+CELERY_BEAT_SCHEDULER = "pointsmall.beat:GuardedDatabaseScheduler"
 # Task modules outside <app>.jobs (the sandbox gateway's notifiers, the cash refund requests).
 CELERY_IMPORTS = ["catalog.payment_jobs"]
-# Beat writes these into django-celery-beat's tables on start; operators can then pause or
-# re-time them in admin. Times are TIME_ZONE (business) times.
+# Beat creates the entries missing from django-celery-beat's tables on start and never changes a
+# stored one, so operators' pauses and re-timings in admin survive restarts (docs/decisions/0040).
+# Times are TIME_ZONE (business) times.
 CELERY_BEAT_SCHEDULE = {
     # One name per job: the task and the management command name the same thing (``points.expire``
-    # ↔ ``manage.py points_expire``). The entries keep their names: beat updates the stored rows
-    # by name, so existing databases are re-pointed at the renamed tasks on start.
+    # ↔ ``manage.py points_expire``). The entries keep their names: beat re-points a stored row
+    # whose task is no longer registered at the task named here, and changes nothing else.
     "points-expire-due": {"task": "points.expire", "schedule": crontab(minute=5, hour=0)},
     "points-vest-due": {"task": "points.vest", "schedule": crontab(minute=10)},
     "points-expiry-reminders": {"task": "points.remind", "schedule": crontab(minute=0, hour=10)},
@@ -465,12 +471,7 @@ ANALYTICS_EXCLUDED_PATHS = [
     "/readyz",
 ]
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # Django's default config gives the "django" logger its own console handler and lets it
-    # propagate to the root too, so every line printed twice: one handler, at the root.
-    "loggers": {"django": {"handlers": [], "level": env.str("LOG_LEVEL", default="INFO"), "propagate": True}},
-}
+# One format for web, workers and beat: "text" (default; the demo, development) or "json"
+# (production: one object per line); every line carries the request id (docs/decisions/0041).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+LOGGING = logging_config(LOG_FORMAT, env.str("LOG_LEVEL", default="INFO"))

@@ -18,6 +18,7 @@ SOURCES = {
     "gunicorn.conf.py": r"""os\.environ\.get\(\s*["']([A-Z][A-Z0-9_]+)["']""",
     "pointsmall/seeding.py": r"""os\.environ\.get\(\s*["']([A-Z][A-Z0-9_]+)["']""",
     "tests/conftest.py": r"""os\.environ\.get\(\s*["']([A-Z][A-Z0-9_]+)["']""",
+    "scripts/restore-drill": r"""os\.environ\.get\(\s*["']([A-Z][A-Z0-9_]+)["']""",
     "scripts/run": r"\$\{([A-Z][A-Z0-9_]+):-",
     "scripts/test": r"\$\{([A-Z][A-Z0-9_]+):-",
     "scripts/screenshots": r"\$\{([A-Z][A-Z0-9_]+):-",

@@ -14,7 +14,8 @@ from points import notices, rules
 from points.enums import EntryKind, HoldStatus, LotStatus
 from points.exceptions import IdempotencyConflictError, InvalidAmountError, InvalidMessageError
 from points.models import Account, Entry, Hold, Lot, LotMovement
-from points.services import expiry, tiers
+from points.services import entry_log, expiry, tiers
+from points.services.entry_log import EntryLine
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ def write_entry(account: Account, *, kind: str, amount: int = 0, pending_amount:
     check only sees keys of this account's serialised requests) is a conflict, not a crash."""
     try:
         with transaction.atomic():
-            return Entry.objects.create(
+            entry = Entry.objects.create(
                 account=account,
                 kind=kind,
                 amount=amount,
@@ -145,6 +146,8 @@ def write_entry(account: Account, *, kind: str, amount: int = 0, pending_amount:
         if fields.get("idempotency_key") and Entry.objects.filter(idempotency_key=fields["idempotency_key"]).exists():
             raise IdempotencyConflictError() from None
         raise
+    entry_log.entries_logged([EntryLine(entry.pk, account.pk, kind, amount, pending_amount, entry.reference)])
+    return entry
 
 
 def open_lot(

@@ -30,6 +30,7 @@ from points import locks, policies, rules
 from points.enums import EntryKind, LotStatus
 from points.exceptions import FutureAsOfError
 from points.models import Account, Entry, Lot, LotMovement
+from points.services.entry_log import EntryLine, entries_logged
 from points.services.reports import BatchReport
 from points.signals import expiry_reminder_due
 from pointsmall.kernel import clock
@@ -80,6 +81,7 @@ def expire_accounts(account_ids: list[int], as_of: datetime, *, now: datetime | 
             for account_id, total in totals.items()
         ]
     )
+    entries_logged(EntryLine(e.pk, e.account_id, EntryKind.EXPIRE, e.amount) for e in entries)
     entry_by_account = {e.account_id: e for e in entries}
     LotMovement.objects.bulk_create(
         [
@@ -122,7 +124,7 @@ ent AS (
                               pending_after, reference, memo_code, memo_params, memo, source, created_at)
     SELECT acc.id, 'expire', -acc.total, 0, 0, acc.balance, acc.pending, '', '', '{}'::jsonb, '', '', %(now)s
     FROM acc
-    RETURNING id, account_id
+    RETURNING id, account_id, amount
 ),
 mov AS (
     INSERT INTO points_lotmovement (entry_id, lot_id, amount)
@@ -132,7 +134,8 @@ emptied AS (
     UPDATE points_lot l SET remaining = 0 FROM due WHERE l.id = due.id
 )
 SELECT (SELECT COUNT(*) FROM due), COALESCE((SELECT SUM(total) FROM per_account), 0),
-       (SELECT COUNT(*) FROM per_account)
+       (SELECT COUNT(*) FROM per_account),
+       (SELECT COALESCE(json_agg(json_build_array(id, account_id, amount)), '[]'::json) FROM ent)
 """
 
 
@@ -148,7 +151,11 @@ def _due_accounts(as_of: datetime, after: int, limit: int) -> list[int]:
 def _expire_batch_sql(account_ids: list[int], as_of: datetime) -> tuple[int, int, int]:
     with connection.cursor() as cursor:
         cursor.execute(_EXPIRE_SQL, {"ids": account_ids, "as_of": as_of, "now": timezone.now()})
-        lots, points, members = cursor.fetchone()
+        lots, points, members, written = cursor.fetchone()
+    # The entries this statement wrote, logged as every other entry is (psycopg decodes json).
+    entries_logged(
+        EntryLine(entry_id, account_id, EntryKind.EXPIRE, amount) for entry_id, account_id, amount in written
+    )
     return int(lots), int(points), int(members)
 
 
