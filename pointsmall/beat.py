@@ -19,6 +19,7 @@ it queues for the lock again.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import zlib
 from collections.abc import Callable, Mapping
@@ -87,11 +88,17 @@ class BeatLock:
             return True  # unguarded: nothing to lose
         try:
             with self._connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
-                cursor.fetchone()
+                # Asked of the server, not "does the connection answer": a wrapper that quietly
+                # reconnected would answer from a new session that holds no lock.
+                cursor.execute(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND pid = pg_backend_pid() AND ((classid::bigint << 32) | objid::bigint) = %s)",
+                    [self.key],
+                )
+                (held,) = cursor.fetchone()
         except DatabaseError:
             return False
-        return True
+        return bool(held)
 
     def release(self) -> None:
         if self._connection is not None:
@@ -143,6 +150,7 @@ class GuardedDatabaseScheduler(DatabaseScheduler):
     """
 
     lock: BeatLock | None = None
+    lock_lost = False
 
     def setup_schedule(self) -> None:
         # Under the lock: a standby beat neither seeds nor schedules.
@@ -173,6 +181,7 @@ class GuardedDatabaseScheduler(DatabaseScheduler):
     def tick(self, *args, **kwargs) -> float:
         if self.lock is not None and not self.lock.held():
             logger.error("beat lock lost (its database connection broke): exiting so that no two beats run")
+            self.lock_lost = True
             raise SystemExit(1)
         return super().tick(*args, **kwargs)
 
@@ -182,3 +191,9 @@ class GuardedDatabaseScheduler(DatabaseScheduler):
         finally:
             if self.lock is not None:
                 self.lock.release()
+            if self.lock_lost:
+                # Celery's beat loop swallows SystemExit and the process would end with status 0,
+                # which a restart-on-failure supervisor takes as a deliberate stop. The schedule has
+                # been saved (close runs inside beat's final sync): leave with a failure status.
+                logging.shutdown()
+                os._exit(1)

@@ -127,3 +127,29 @@ def test_a_second_beat_waits_while_the_first_runs_and_takes_over_when_it_dies(tr
                     process.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     process.kill()
+
+
+@pytest.mark.postgres
+def test_a_beat_whose_lock_connection_is_killed_exits_with_a_failure_status(transactional_db, tmp_path):
+    """Losing the lock ends the beat with status 1, so a restart-on-failure supervisor restarts it."""
+    from django.db import connection
+
+    from pointsmall.beat import LOCK_KEY
+
+    every_second, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.create(name="beat-probe", task="pointsmall.beat_probe", interval=every_second)
+    beat, log = _beat(tmp_path, "alone")
+    try:
+        wait_for(lambda: _sent_probe(log), seconds=60, what="the beat sends the probe")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s",
+                [LOCK_KEY],
+            )
+            assert cursor.fetchall() == [(True,)]  # exactly the beat's lock connection
+        assert beat.wait(timeout=60) == 1
+        assert "beat lock lost" in log.read_text(errors="replace")
+    finally:
+        if beat.poll() is None:
+            beat.kill()
+            beat.wait(timeout=30)
