@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 
+from celery.exceptions import SoftTimeLimitExceeded
+
 from points import services
 from pointsmall.kernel.jobs import job, retry_countdown
 
@@ -20,6 +22,9 @@ logger = logging.getLogger(__name__)
     idempotent="by state: expires only lots still due (remaining > 0), each batch of accounts locked "
     "(SKIP LOCKED) and expired in one transaction",
     long=True,
+    # Each batch commits on its own: a run stopped by its soft limit is taken up by a new one,
+    # which goes on from what is still due, instead of leaving the rest for tomorrow's sweep.
+    retry_for=(SoftTimeLimitExceeded,),
     bind=True,
 )
 def points_expire(self) -> dict:
