@@ -12,14 +12,14 @@ raises inside the send, which counts as a failed attempt (retried later).
 
 from __future__ import annotations
 
-from celery import shared_task
-
 from accounts.services import delivery
+from pointsmall.kernel.jobs import job
 
 
-@shared_task(
+@job(
     name="accounts.delivery_send",
-    acks_late=True,
+    idempotent="claims the delivery first (SKIP LOCKED, status sending with a lease); a sent, "
+    "skipped or claimed delivery is left alone",
     soft_time_limit=delivery.SEND_SOFT_TIME_LIMIT,
     time_limit=delivery.SEND_TIME_LIMIT,
 )
@@ -27,9 +27,9 @@ def delivery_send(delivery_id: int) -> str:
     return str(delivery.delivery_send(delivery_id=delivery_id))
 
 
-@shared_task(
+@job(
     name="accounts.deliveries_retry",
-    acks_late=True,
+    idempotent="sends only deliveries that are due, each claimed first as delivery_send does",
     # The sweep starts no send after SWEEP_BUDGET; the last one started has a send's limits.
     soft_time_limit=delivery.SWEEP_BUDGET + delivery.SEND_SOFT_TIME_LIMIT,
     time_limit=delivery.SWEEP_BUDGET + delivery.SEND_TIME_LIMIT,

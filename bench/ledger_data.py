@@ -62,9 +62,9 @@ FROM bench_plan ORDER BY id
 """
 
 _ACCOUNTS_SQL = """
-INSERT INTO points_account (id, user_id, balance, pending, debt, lifetime_earned, lifetime_spent, lifetime_expired,
-                            created_at, updated_at)
-SELECT account_id, account_id, SUM(amount), 0, 0, SUM(amount), 0, 0, %(now)s - interval '400 days', %(now)s
+INSERT INTO points_account (id, user_id, balance, pending, debt, held, lifetime_earned, lifetime_spent,
+                            lifetime_expired, created_at, updated_at)
+SELECT account_id, account_id, SUM(amount), 0, 0, 0, SUM(amount), 0, 0, %(now)s - interval '400 days', %(now)s
 FROM bench_plan GROUP BY account_id ORDER BY account_id
 """
 

@@ -8,19 +8,25 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from pointsmall.kernel.jobs import job
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="catalog.low_stock_notify", acks_late=True)
+@job(
+    name="catalog.low_stock_notify",
+    idempotent="one inbox message per operator, product and day (dedupe key low-stock:<product>:<day>)",
+)
 def low_stock_notify(product_id: int) -> int:
     from catalog import services
 
     return services.low_stock_notify(product_id=product_id)
 
 
-@shared_task(name="catalog.orders_cancel_unpaid", acks_late=True)
+@job(
+    name="catalog.orders_cancel_unpaid",
+    idempotent="by state: cancels only orders still unpaid past their deadline, each under its row lock",
+)
 def orders_cancel_unpaid() -> int:
     from catalog import services
 

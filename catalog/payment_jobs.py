@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import urllib.error
 
-from celery import shared_task
+from pointsmall.kernel.jobs import job, retry_countdown
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,13 @@ MAX_RETRIES = 5
 NETWORK_ERRORS = (urllib.error.URLError, TimeoutError, ConnectionError)
 
 
-@shared_task(name="catalog.sandbox_gateway_deliver", bind=True, acks_late=True, max_retries=MAX_RETRIES)
+@job(
+    name="catalog.sandbox_gateway_deliver",
+    idempotent="the mall's callback confirms a payment once (locks the order; an order already paid "
+    "with this reference is answered, not paid again)",
+    bind=True,
+    max_retries=MAX_RETRIES,
+)
 def sandbox_gateway_deliver(self, reference: str, callback_url: str = "") -> str:
     """Deliver the "paid" notification for ``reference`` to ``callback_url``. Safe to run twice.
 
@@ -44,7 +50,7 @@ def sandbox_gateway_deliver(self, reference: str, callback_url: str = "") -> str
         if self.request.is_eager:
             logger.error("sandbox gateway: could not notify the mall of payment %s: %s", reference, error)
             return "undelivered"
-        raise self.retry(exc=error, countdown=10 * 2**self.request.retries) from error
+        raise self.retry(exc=error, countdown=retry_countdown(self.request.retries, base=10)) from error
     if delivery is None:
         logger.error("sandbox gateway: no payment with reference %s", reference)
         return "unknown"
@@ -56,12 +62,17 @@ def sandbox_gateway_deliver(self, reference: str, callback_url: str = "") -> str
             return "late"
         return "delivered"
     if delivery.status >= 500 and not self.request.is_eager:
-        raise self.retry(countdown=10 * 2**self.request.retries)
+        raise self.retry(countdown=retry_countdown(self.request.retries, base=10))
     logger.error("sandbox gateway: the mall refused payment %s (%s): %s", reference, delivery.status, delivery.body)
     return "rejected"
 
 
-@shared_task(name="catalog.sandbox_gateway_refund_deliver", bind=True, acks_late=True, max_retries=MAX_RETRIES)
+@job(
+    name="catalog.sandbox_gateway_refund_deliver",
+    idempotent="the mall's callback acknowledges a refund's confirmation once (by reference and attempt)",
+    bind=True,
+    max_retries=MAX_RETRIES,
+)
 def sandbox_gateway_refund_deliver(self, reference: str, attempt: int, callback_url: str = "") -> str:
     """Deliver the outcome of refund ``reference`` (``attempt``) to ``callback_url``. Safe to run twice.
 
@@ -78,19 +89,24 @@ def sandbox_gateway_refund_deliver(self, reference: str, attempt: int, callback_
         if self.request.is_eager:
             logger.error("sandbox gateway: could not confirm refund %s to the mall: %s", reference, error)
             return "undelivered"
-        raise self.retry(exc=error, countdown=10 * 2**self.request.retries) from error
+        raise self.retry(exc=error, countdown=retry_countdown(self.request.retries, base=10)) from error
     if delivery is None:
         logger.error("sandbox gateway: no refund with reference %s", reference)
         return "unknown"
     if delivery.status == 200:
         return "delivered"
     if delivery.status >= 500 and not self.request.is_eager:
-        raise self.retry(countdown=10 * 2**self.request.retries)
+        raise self.retry(countdown=retry_countdown(self.request.retries, base=10))
     logger.error("sandbox gateway: the mall refused refund %s (%s): %s", reference, delivery.status, delivery.body)
     return "rejected"
 
 
-@shared_task(name="catalog.cash_refund_request", bind=True, acks_late=True, max_retries=MAX_RETRIES)
+@job(
+    name="catalog.cash_refund_request",
+    idempotent="the gateway takes one refund per reference and attempt; its confirmation is applied once",
+    bind=True,
+    max_retries=MAX_RETRIES,
+)
 def cash_refund_request(self, refund_id: int) -> str:
     """Ask the gateway to make refund ``refund_id``. Safe to run twice and on several workers.
 
@@ -105,10 +121,13 @@ def cash_refund_request(self, refund_id: int) -> str:
         if self.request.is_eager:
             logger.error("could not reach the gateway for cash refund %s: %s", refund_id, error)
             return "undelivered"
-        raise self.retry(exc=error, countdown=30 * 2**self.request.retries) from error
+        raise self.retry(exc=error, countdown=retry_countdown(self.request.retries, base=30)) from error
 
 
-@shared_task(name="catalog.cash_refunds_retry_due", acks_late=True)
+@job(
+    name="catalog.cash_refunds_retry_due",
+    idempotent="by state: re-checks each refund under its row lock; asking the gateway again is idempotent",
+)
 def cash_refunds_retry_due() -> int:
     """Retry failed gateway refunds whose time has come; ask again where no confirmation came."""
     from catalog import services

@@ -5,11 +5,13 @@ One name per job: the service, the command ``lottery_<verb>`` and the task ``lot
 
 from __future__ import annotations
 
-from celery import shared_task
-
 from lottery import services
+from pointsmall.kernel.jobs import job
 
 
-@shared_task(name="lottery.seeds_reveal", acks_late=True)
+@job(
+    name="lottery.seeds_reveal",
+    idempotent="by state: reveals only ended campaigns not yet revealed, under their row locks",
+)
 def lottery_seeds_reveal() -> int:
     return services.lottery_seeds_reveal()

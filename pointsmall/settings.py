@@ -13,6 +13,7 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from pointsmall.logs import logging_config
@@ -175,6 +176,49 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDI
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A crashed worker must delay a job by minutes, never drop it (docs/decisions/0039). Every job is
+# declared with pointsmall.kernel.jobs.job (idempotent, these limits, retries with back-off).
+# A pool process that dies mid-job (SIGKILL, out of memory) puts the job back on the queue at
+# once instead of recording it as failed; a job that hits its hard time limit is not put back.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# On a lost broker connection a running job cannot be acknowledged and comes back after the
+# visibility timeout anyway: stop it rather than have it run twice at once (Celery 6's default).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Every job's limits (seconds): the soft one raises inside the job, the hard one kills its process.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT_SECONDS", default=240)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT_SECONDS", default=300)
+# Jobs over the whole ledger or membership (the expiry sweep, tiers, reminders, payouts). The sweep
+# took 25–40 s for 500,000 due lots (docs/benchmarks.md): 20 minutes is ~30× that, room for a ledger
+# ten times bigger on a busy database. Each batch commits on its own, so a stopped run loses nothing.
+JOB_LONG_SOFT_TIME_LIMIT = env.int("CELERY_LONG_TASK_SOFT_TIME_LIMIT_SECONDS", default=1200)
+JOB_LONG_TIME_LIMIT = env.int("CELERY_LONG_TASK_TIME_LIMIT_SECONDS", default=1260)
+# Redis redelivers a job no worker acknowledged within this many seconds (a worker killed with
+# its jobs, a lost host). It must outlast the longest hard limit (else a job still running is
+# handed to a second worker) and every retry's countdown (a waiting retry is an unacknowledged
+# message too): 30 minutes. Kombu's own default is an hour.
+JOB_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=1800)
+if not 0 < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT < JOB_VISIBILITY_TIMEOUT:
+    raise ImproperlyConfigured(
+        "need 0 < CELERY_TASK_SOFT_TIME_LIMIT_SECONDS < CELERY_TASK_TIME_LIMIT_SECONDS"
+        " < CELERY_VISIBILITY_TIMEOUT_SECONDS"
+    )
+if not 0 < JOB_LONG_SOFT_TIME_LIMIT < JOB_LONG_TIME_LIMIT < JOB_VISIBILITY_TIMEOUT:
+    raise ImproperlyConfigured(
+        "need 0 < CELERY_LONG_TASK_SOFT_TIME_LIMIT_SECONDS < CELERY_LONG_TASK_TIME_LIMIT_SECONDS"
+        " < CELERY_VISIBILITY_TIMEOUT_SECONDS"
+    )
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": JOB_VISIBILITY_TIMEOUT,
+    # How often each worker looks for jobs past the visibility timeout: a tenth of it (at most
+    # 30 s), every time (kombu's default looks only every 10th time, ~100 s).
+    "unacked_restore_interval": max(1, min(30, JOB_VISIBILITY_TIMEOUT // 10)),
+    "unacked_restore_throttle": 1,
+    # The broker's sockets: connect within 0.5 s, a command answered within 1 s (kombu's default
+    # waits forever on a Redis that accepts and never answers), so a publish after a request's
+    # commit costs it a bounded moment when the broker is away (docs/decisions/0038).
+    "socket_connect_timeout": 0.5,
+    "socket_timeout": 1.0,
+}
 CELERY_TIMEZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 # Seeds only the entries missing from the database and holds the one-beat lock (decision 0040).
 CELERY_BEAT_SCHEDULER = "pointsmall.beat:GuardedDatabaseScheduler"
@@ -235,14 +279,7 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_BROKER_CONNECTION_TIMEOUT = 0.5
 # One immediate retry (a pooled connection gone stale after a Redis restart), not 3 × 0.2 s.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
-# The broker's sockets (kombu Redis transport): connect within 0.5 s, a command answered within
-# 1 s (kombu's default is to wait forever). Merged into any transport options set above
-# (the visibility timeout).
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    **globals().get("CELERY_BROKER_TRANSPORT_OPTIONS", {}),
-    "socket_connect_timeout": 0.5,
-    "socket_timeout": 1.0,
-}
+# The broker's sockets: see CELERY_BROKER_TRANSPORT_OPTIONS above (connect 0.5 s, a command 1 s).
 # The Redis result backend, which every send subscribes to: connect within 0.5 s, answer within
 # 1 s (default 120 s), one immediate reconnect try instead of 20 one-second ones.
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 0.5

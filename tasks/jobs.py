@@ -6,14 +6,17 @@ All are safe to run twice and on several workers at once (see the services' docs
 
 from __future__ import annotations
 
-from celery import shared_task
-
+from pointsmall.kernel.jobs import job
 from tasks import services
 
 # --- Daily check-in ---------------------------------------------------------------------------
 
 
-@shared_task(name="tasks.checkin_remind", acks_late=True)
+@job(
+    name="tasks.checkin_remind",
+    idempotent="a guarded update of last_sent_on claims each member in the message's transaction",
+    long=True,
+)
 def tasks_checkin_remind() -> int:
     return services.checkin_reminders_send()
 
@@ -21,7 +24,10 @@ def tasks_checkin_remind() -> int:
 # --- Tasks ------------------------------------------------------------------------------------
 
 
-@shared_task(name="tasks.announce", acks_late=True)
+@job(
+    name="tasks.announce",
+    idempotent="a guarded update of announced_at claims each task in the messages' transaction",
+)
 def tasks_announce() -> int:
     return services.tasks_announce()
 
@@ -29,13 +35,20 @@ def tasks_announce() -> int:
 # --- Leaderboard ------------------------------------------------------------------------------
 
 
-@shared_task(name="tasks.leaderboard_refresh", acks_late=True)
+@job(
+    name="tasks.leaderboard_refresh",
+    idempotent="rewrites the snapshot from the ledger under the policy row's lock (absolute, not increments)",
+)
 def leaderboard_refresh() -> dict:
     report = services.leaderboard_refresh()
     return dict(report.ranked)
 
 
-@shared_task(name="tasks.leaderboard_pay_monthly", acks_late=True)
+@job(
+    name="tasks.leaderboard_pay_monthly",
+    idempotent="a member is paid once a month: the earn's idempotency key and the payout row, under their lock",
+    long=True,
+)
 def leaderboard_pay_monthly() -> dict:
     report = services.leaderboard_pay_monthly()
     return {"month": report.month.isoformat(), "paid": report.paid, "points": report.points}

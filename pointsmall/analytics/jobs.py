@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from celery import shared_task
-
 from pointsmall.analytics import services
+from pointsmall.analytics.exceptions import StoreUnavailableError
+from pointsmall.kernel.jobs import job
 
 
 def rollup_days(days: list[date]) -> list[services.RollupReport]:
@@ -17,7 +17,11 @@ def rollup_days(days: list[date]) -> list[services.RollupReport]:
     return reports
 
 
-@shared_task(name="analytics.rollup", acks_late=True)
+@job(
+    name="analytics.rollup",
+    idempotent="writes each day's absolute figures (not increments); the purge deletes by age",
+    retry_for=(StoreUnavailableError,),
+)
 def rollup() -> dict:
     """Today and yesterday. Safe to run twice: the same absolute figures are written."""
     reports = rollup_days(services.live_days()[:2])

@@ -1,11 +1,13 @@
 """Celery entry points of the content app."""
 
-from celery import shared_task
-
 from pointsmall.content import services
+from pointsmall.kernel.jobs import job
 
 
-@shared_task(name="content.announcements_publish", acks_late=True)
+@job(
+    name="content.announcements_publish",
+    idempotent="claims each announcement (SKIP LOCKED, published_at) with its messages; inbox dedupe key",
+)
 def announcements_publish() -> int:
     """Send announcements whose window started to their audience's inboxes (beat: every minute)."""
     return services.announcements_publish()

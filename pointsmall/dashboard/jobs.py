@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from celery import shared_task
-
 from pointsmall.dashboard.services import dashboard_rollup
+from pointsmall.kernel.jobs import job
 
 
-@shared_task(name="dashboard.rollup", acks_late=True)
+@job(
+    name="dashboard.rollup",
+    idempotent="recomputes absolute figures, upserted on (day, metric, dimension)",
+)
 def rollup(days: int = 2) -> int:
     """Recompute the last ``days`` business days' figures (default today and yesterday)."""
     return dashboard_rollup(days=days)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from celery import shared_task
-
 from pointsmall.integration import services, webhooks
+from pointsmall.kernel.jobs import job
 
 
-@shared_task(name="integration.nonces_purge", soft_time_limit=60, time_limit=90)
+@job(
+    name="integration.nonces_purge",
+    idempotent="deletes by age: a second run deletes nothing more",
+    soft_time_limit=60,
+    time_limit=90,
+)
 def nonces_purge() -> int:
     """Delete used nonces past the signature window. Idempotent."""
     return services.nonces_purge()
@@ -19,9 +23,10 @@ def nonces_purge() -> int:
 # several workers: each delivery is claimed first, with a lease longer than a send's hard limit.
 
 
-@shared_task(
+@job(
     name="integration.webhook_send",
-    acks_late=True,
+    idempotent="claims the delivery first (SKIP LOCKED, a lease longer than the hard limit); a sent or "
+    "claimed delivery is left alone",
     soft_time_limit=webhooks.SEND_SOFT_TIME_LIMIT,
     time_limit=webhooks.SEND_TIME_LIMIT,
 )
@@ -29,9 +34,9 @@ def webhook_send(delivery_id: int) -> str:
     return str(webhooks.webhook_send(delivery_id=delivery_id))
 
 
-@shared_task(
+@job(
     name="integration.webhooks_retry",
-    acks_late=True,
+    idempotent="sends only deliveries that are due, each claimed first as webhook_send does",
     # The sweep starts no send after SWEEP_BUDGET; the last one started has a send's limits.
     soft_time_limit=webhooks.SWEEP_BUDGET + webhooks.SEND_SOFT_TIME_LIMIT,
     time_limit=webhooks.SWEEP_BUDGET + webhooks.SEND_TIME_LIMIT,

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from celery import shared_task
-
+from pointsmall.kernel.jobs import job
 from pointsmall.outbox import services
 
 
-@shared_task(name="outbox.jobs_relay", acks_late=True, soft_time_limit=50, time_limit=60)
+@job(
+    name="outbox.jobs_relay",
+    idempotent="claims each unsent row first (SKIP LOCKED, the next attempt pushed back as its lease); "
+    "a row marked sent is never published again, and the jobs it carries are idempotent themselves",
+    soft_time_limit=50,
+    time_limit=60,
+)
 def jobs_relay() -> dict[str, int]:
     """Relay the jobs still unsent (a relay after commit that met the broker away, a lapsed claim)."""
     return services.jobs_relay()
 
 
-@shared_task(name="outbox.jobs_purge", acks_late=True, soft_time_limit=240, time_limit=300)
+@job(name="outbox.jobs_purge", idempotent="deletes sent rows by age: a second run deletes nothing more")
 def jobs_purge() -> int:
     """Delete sent jobs older than a week."""
     return services.jobs_purge()
