@@ -53,7 +53,7 @@ def retry_backoff_max() -> int:
     """The longest wait before a retry, in seconds: ``RETRY_BACKOFF_MAX``, and never more than half
     the visibility timeout (a waiting retry is an unacknowledged message: past the timeout, Redis
     would hand it to a second worker too)."""
-    return max(1, min(RETRY_BACKOFF_MAX, settings.JOB_VISIBILITY_TIMEOUT // 2))
+    return max(1, min(RETRY_BACKOFF_MAX, int(settings.JOB_VISIBILITY_TIMEOUT) // 2))
 
 
 def retry_countdown(retries: int, *, base: int) -> int:
@@ -102,18 +102,22 @@ def job(
             RuntimeWarning,
             stacklevel=2,
         )
-    return shared_task(
-        name=name,
-        bind=bind,
-        acks_late=True,
-        reject_on_worker_lost=True,
-        soft_time_limit=soft_time_limit,
-        time_limit=time_limit,
-        autoretry_for=TRANSIENT_ERRORS + retry_for,
-        retry_backoff=RETRY_BACKOFF,
-        retry_backoff_max=retry_backoff_max(),
-        retry_jitter=True,
-        max_retries=max_retries,
+    # Through a plain mapping: ``idempotent`` is our own task attribute, which celery's typed
+    # overloads of shared_task do not know.
+    options: dict[str, Any] = {
+        "name": name,
+        "bind": bind,
+        "acks_late": True,
+        "reject_on_worker_lost": True,
+        "soft_time_limit": soft_time_limit,
+        "time_limit": time_limit,
+        "autoretry_for": TRANSIENT_ERRORS + retry_for,
+        "retry_backoff": RETRY_BACKOFF,
+        "retry_backoff_max": retry_backoff_max(),
+        "retry_jitter": True,
+        "max_retries": max_retries,
         # Read by tests/test_jobs_declared.py and the decision's table; Celery ignores it.
-        idempotent=idempotent,
-    )
+        "idempotent": idempotent,
+    }
+    decorator: Callable[[Callable[..., Any]], Any] = shared_task(**options)
+    return decorator

@@ -81,9 +81,9 @@ def _publish(claim: _Claim) -> None:
     """Hand the job to Celery (in-process mode: run it). Raises what the broker raised."""
     task = current_app.tasks.get(claim.task)
     if task is None:
-        current_app.send_task(claim.task, args=claim.args, kwargs=claim.kwargs)
+        current_app.send_task(claim.task, args=tuple(claim.args), kwargs=claim.kwargs)
     else:
-        task.apply_async(args=claim.args, kwargs=claim.kwargs)
+        task.apply_async(args=tuple(claim.args), kwargs=claim.kwargs)
 
 
 def jobs_relay(*, ids: list[int] | None = None, limit: int = 500, now: datetime | None = None) -> dict[str, int]:
