@@ -376,7 +376,6 @@ def _children(pid: int) -> list[int]:
 @contextlib.contextmanager
 def running_stack(world: World, options: Options) -> Iterator[Stack]:
     """Redis, the webhook receiver, gunicorn and a Celery worker; everything stopped by PID at the end."""
-    from django.conf import settings
 
     from tests.spare_redis import SpareRedis
 
@@ -400,7 +399,7 @@ def running_stack(world: World, options: Options) -> Iterator[Stack]:
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
             # One key for the server and the worker (signed links in messages are checked by the server).
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "INTEGRATION_SECRETS_KEY": settings.INTEGRATION_SECRETS_KEY,
+            **common.shared_secrets_env(),
             "WEBHOOK_ALLOW_PRIVATE_HOSTS": "1",
             "EMAIL_BACKEND": "bench.chaos_mail.EmailBackend",
             "CHAOS_MAIL_DIR": str(mail_dir),
