@@ -8,4 +8,4 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Members")
 
     def ready(self) -> None:
-        from accounts import receivers  # noqa: F401  (connects signal receivers)
+        from accounts import checks, receivers  # noqa: F401  (registers system checks, connects signal receivers)

@@ -377,7 +377,6 @@ def _children(pid: int) -> list[int]:
 @contextlib.contextmanager
 def running_stack(world: World, options: Options) -> Iterator[Stack]:
     """Redis, the webhook receiver, gunicorn and a Celery worker; everything stopped by PID at the end."""
-    from django.conf import settings
 
     from tests.spare_redis import SpareRedis
 
@@ -401,7 +400,7 @@ def running_stack(world: World, options: Options) -> Iterator[Stack]:
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
             # One key for the server and the worker (signed links in messages are checked by the server).
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "INTEGRATION_SECRETS_KEY": settings.INTEGRATION_SECRETS_KEY,
+            **common.shared_secrets_env(),
             "WEBHOOK_ALLOW_PRIVATE_HOSTS": "1",
             # The members come through the proxy that ends TLS, each from an address of its own (the
             # X-Forwarded-For the clients send): with every member on 127.0.0.1, allauth's sign-in

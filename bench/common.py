@@ -88,6 +88,17 @@ def setup() -> None:
     call_command("migrate", interactive=False, verbosity=0)
 
 
+def shared_secrets_env() -> dict[str, str]:
+    """The secrets a process started with the production settings (DJANGO_DEBUG=0) must share with
+    this one to read what it wrote: the host clients' encrypted secrets, the payment PIN hashes."""
+    from django.conf import settings
+
+    return {
+        "INTEGRATION_SECRETS_KEY": settings.INTEGRATION_SECRETS_KEY,
+        "PAYMENT_PIN_PEPPERS": ",".join(f"{key_id}:{key}" for key_id, key in settings.PAYMENT_PIN_PEPPERS.items()),
+    }
+
+
 _STARTED = time.perf_counter()
 
 

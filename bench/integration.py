@@ -390,7 +390,6 @@ def gunicorn_start(host: Host, *, workers: int = GUNICORN_WORKERS, env: dict[str
     whole environment instead of this process's (bench.chaos gives its own database and Redis);
     the bind, the secret key and DJANGO_DEBUG=0 are set either way."""
     import requests
-    from django.conf import settings
 
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="bench-gunicorn-", suffix=".log")[1])
@@ -399,8 +398,8 @@ def gunicorn_start(host: Host, *, workers: int = GUNICORN_WORKERS, env: dict[str
         "DJANGO_DEBUG": "0",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DJANGO_SECRET_KEY": (env or {}).get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50),
-        # The clients' secrets are stored encrypted with this key: the same as this process's.
-        "INTEGRATION_SECRETS_KEY": settings.INTEGRATION_SECRETS_KEY,
+        # The clients' secrets are stored encrypted, members' PINs hashed: the same keys as this process's.
+        **common.shared_secrets_env(),
         "DATABASE_URL": (env or os.environ)["DATABASE_URL"],
         "REDIS_URL": (env or os.environ).get("REDIS_URL", ""),
         # WhiteNoise warns that collectstatic never ran: the API serves no static files.

@@ -61,6 +61,8 @@ def worker_env(*, visibility_timeout: int) -> dict[str, str]:
     timeout and limits inside it (the settings refuse a hard limit past the timeout)."""
     from django.conf import settings
 
+    from bench import common
+
     hard = max(2, visibility_timeout - 2)
     soft = hard - 1
     return {
@@ -70,6 +72,7 @@ def worker_env(*, visibility_timeout: int) -> dict[str, str]:
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or "worker-kills-" + "x" * 40,
+        **common.shared_secrets_env(),
         "CELERY_VISIBILITY_TIMEOUT_SECONDS": str(visibility_timeout),
         "CELERY_TASK_SOFT_TIME_LIMIT_SECONDS": str(soft),
         "CELERY_TASK_TIME_LIMIT_SECONDS": str(hard),

@@ -16,6 +16,7 @@ from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from pointsmall.kernel.keyed_hash import development_key, keyring_parse
 from pointsmall.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -321,6 +322,18 @@ SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Points Mall")
 ADMIN_REQUIRE_MFA = env.bool("ADMIN_REQUIRE_MFA", default=not DEBUG)
+
+# The payment PIN's peppers (docs/decisions/0042): "id:secret" entries, the current one first.
+# PIN hashes are HMACs under a pepper the database does not hold; older peppers still verify
+# (and the hash is rewritten under the current one on the member's next correct PIN) until
+# removed. Required in production; in development a default derived from the secret key.
+if DEBUG:
+    PAYMENT_PIN_PEPPERS = keyring_parse(
+        env.str("PAYMENT_PIN_PEPPERS", default="dev:" + development_key("PAYMENT_PIN_PEPPERS", SECRET_KEY)),
+        setting="PAYMENT_PIN_PEPPERS",
+    )
+else:
+    PAYMENT_PIN_PEPPERS = keyring_parse(env.str("PAYMENT_PIN_PEPPERS"), setting="PAYMENT_PIN_PEPPERS")
 
 # --- I18N / time ----------------------------------------------------------------
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="zh-hans")

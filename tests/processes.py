@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -41,3 +42,19 @@ def wait_for(condition: Callable[[], bool], *, seconds: float, what: str) -> Non
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {seconds:.0f} s: {what}")
         time.sleep(0.2)
+
+
+def settings_load_error(**overrides: str | None) -> str:
+    """Load Django in a fresh interpreter with this environment and ``overrides`` (None removes a
+    variable); assert the settings refused to load and return what the process wrote to stderr."""
+    env = {**os.environ, **overrides}
+    result = subprocess.run(  # noqa: S603 (this interpreter, fixed arguments)
+        [PYTHON, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env={name: value for name, value in env.items() if value is not None},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0, "the settings loaded"
+    return result.stderr

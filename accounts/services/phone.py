@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from math import ceil
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts import locks, notices, rules, selectors, signals, sms
 from accounts.exceptions import (
@@ -35,6 +35,7 @@ from accounts.exceptions import (
 from accounts.models import PhoneVerification
 from points import services as points_services
 from pointsmall.kernel.errors import DomainError
+from pointsmall.kernel.keyed_hash import digests_match, keyed_digest
 from pointsmall.kernel.masking import mask_phone
 from pointsmall.kernel.transactions import after_commit
 
@@ -43,7 +44,7 @@ DAY = timedelta(hours=24)
 
 def _code_hash(*, user_id: int, phone: str, code: str) -> str:
     # Keyed with the secret key and bound to member and number: a leaked table gives nothing to reuse.
-    return salted_hmac("accounts.phone_code", f"{user_id}:{phone}:{code}", algorithm="sha256").hexdigest()
+    return keyed_digest("accounts.phone_code", f"{user_id}:{phone}:{code}", key=settings.SECRET_KEY)
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def phone_code_confirm(*, user_id: int, code: str) -> None:
         if row is None or row.expires_at <= now or row.failed_attempts >= rules.PHONE_CODE_MAX_FAILURES:
             raise PhoneCodeExpiredError()
         expected = _code_hash(user_id=user_id, phone=user.phone, code=code)
-        if not (rules.is_phone_code_format(code) and constant_time_compare(expected, row.code_hash)):
+        if not (rules.is_phone_code_format(code) and digests_match(expected, row.code_hash)):
             attempts = row.failed_attempts + 1
             PhoneVerification.objects.filter(pk=row.pk).update(failed_attempts=attempts)
             failure = PhoneCodeIncorrectError(attempts_left=rules.PHONE_CODE_MAX_FAILURES - attempts)

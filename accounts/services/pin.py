@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.hashers import check_password
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -27,6 +27,7 @@ from accounts.exceptions import (
     PinTooWeakError,
 )
 from accounts.models import PaymentPin
+from accounts.pin_hash import pin_hash_check, pin_hash_make
 from pointsmall.kernel.errors import DomainError
 
 
@@ -100,7 +101,7 @@ def pin_set(*, user_id: int, pin: str) -> None:
         raise PinAlreadySetError()
     try:
         with transaction.atomic():
-            PaymentPin.objects.create(user_id=user_id, pin_hash=make_password(pin))
+            PaymentPin.objects.create(user_id=user_id, pin_hash=pin_hash_make(user_id=user_id, pin=pin))
     except IntegrityError:
         raise PinAlreadySetError() from None
     signals.payment_pin_set.send(sender=PaymentPin, user_id=user_id, reference="accounts.pin")
@@ -119,7 +120,7 @@ def pin_change(*, user_id: int, password: str, new_pin: str) -> None:
         row, now = _locked_pin(user_id)
         password_hash = get_user_model().objects.filter(pk=user_id).values_list("password", flat=True).get()
         if check_password(password, password_hash):
-            _reset(row, pin_hash=make_password(new_pin))
+            _reset(row, pin_hash=pin_hash_make(user_id=user_id, pin=new_pin))
             return
         failure = _record_failure(row, now)
     if isinstance(failure, PinIncorrectError):
@@ -133,12 +134,19 @@ def pin_verify(*, user_id: int, pin: str) -> None:
     Raises PinNotSetError, PinLockedError (``remaining``/``minutes`` until it unlocks) or PinIncorrectError
     (``attempts_left``); the fifth wrong PIN in a row raises PinLockedError and locks PIN use for
     15 minutes. Locks the member's PIN row (select_for_update), so concurrent attempts are
-    counted one after the other. Call it outside any transaction (see the module docstring).
+    counted one after the other. A right PIN whose hash is of an older scheme or pepper is
+    rewritten under the current one (accounts/pin_hash.py). Call it outside any transaction
+    (see the module docstring).
     """
     with transaction.atomic(durable=True):
         row, now = _locked_pin(user_id)
-        if rules.is_pin_format(pin) and check_password(pin, row.pin_hash):
-            _reset(row)
+        if (
+            rules.is_pin_format(pin)
+            and (check := pin_hash_check(user_id=user_id, pin=pin, stored=row.pin_hash)).matches
+        ):
+            # An older scheme or pepper is rewritten now, under the row lock: only the right PIN can.
+            upgrade = {"pin_hash": pin_hash_make(user_id=user_id, pin=pin)} if check.outdated else {}
+            _reset(row, **upgrade)
             return
         failure = _record_failure(row, now)
     raise failure

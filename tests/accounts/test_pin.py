@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.contrib.auth.hashers import check_password
 from django.db import connection, transaction
 from django.urls import reverse
 
@@ -22,6 +21,7 @@ from accounts.exceptions import (
     PinTooWeakError,
 )
 from accounts.models import PaymentPin
+from accounts.pin_hash import pin_hash_check
 from accounts.services import pin as pin_service
 from pointsmall.kernel.errors import DomainError
 from tests.factories import PASSWORD, MemberFactory
@@ -67,8 +67,9 @@ def test_errors_are_domain_errors_with_codes():
 def test_set_stores_only_a_hash(member):
     services.pin_set(user_id=member.pk, pin=PIN)
     row = pin_row(member)
-    assert row["pin_hash"] != PIN
-    assert check_password(PIN, row["pin_hash"])
+    assert row["pin_hash"].startswith("pin-hmac-sha256$")
+    assert PIN not in row["pin_hash"]
+    assert pin_hash_check(user_id=member.pk, pin=PIN, stored=row["pin_hash"]).matches
     assert (row["failed_attempts"], row["locked_until"]) == (0, None)
     assert selectors.pin_is_set(user_id=member.pk) is True
 
@@ -341,7 +342,7 @@ def test_setting_the_pin_from_the_page(member_client, member):
     body = response.content.decode()
     assert "Your payment PIN is set." in body
     assert 'name="action" value="change"' in body
-    assert check_password(PIN, pin_row(member)["pin_hash"])
+    assert pin_hash_check(user_id=member.pk, pin=PIN, stored=pin_row(member)["pin_hash"]).matches
 
 
 @pytest.mark.parametrize(
@@ -407,7 +408,7 @@ def test_changing_the_pin_from_the_page(member_client, member_with_pin):
     data = {"action": "change", "password": PASSWORD, "new_pin": NEW_PIN, "new_pin_confirm": NEW_PIN}
     response = member_client.post(URL, data, follow=True)
     assert "Your payment PIN is changed." in response.content.decode()
-    assert check_password(NEW_PIN, pin_row(member_with_pin)["pin_hash"])
+    assert pin_hash_check(user_id=member_with_pin.pk, pin=NEW_PIN, stored=pin_row(member_with_pin)["pin_hash"]).matches
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from django.test import Client
 
 from accounts import services as accounts_services
 from accounts.models import PaymentPin, User
+from accounts.pin_hash import pin_hash_make
 from catalog import flash_gate, services
 from catalog.enums import OrderStatus, ProductKind, StockReason
 from catalog.exceptions import InvalidTransitionError, NoCodesLeftError, OutOfStockError, SoldOutError
@@ -60,8 +61,9 @@ def make_buyers(operator) -> Callable[[int, int], list[User]]:
         users = User.objects.bulk_create(
             [User(email=f"buyer-{batch}-{index}@example.com", password=make_password(None)) for index in range(n)]
         )
-        pin_hash = make_password(PIN)
-        PaymentPin.objects.bulk_create([PaymentPin(user_id=user.pk, pin_hash=pin_hash) for user in users])
+        PaymentPin.objects.bulk_create(
+            [PaymentPin(user_id=user.pk, pin_hash=pin_hash_make(user_id=user.pk, pin=PIN)) for user in users]
+        )
 
         def fund(user: User) -> None:
             points_services.account_open(user_id=user.pk)
