@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pointsmall.integration import services, webhooks
-from pointsmall.kernel.jobs import job
+from pointsmall.kernel import outbox
+from pointsmall.kernel.jobs import RETRY_BACKOFF, job, retry_countdown
 
 
 @job(
@@ -21,6 +24,8 @@ def nonces_purge() -> int:
 # commit for each delivery; ``integration.webhooks_retry`` (beat; ``manage.py
 # integration_webhooks_retry``) sends what is due and was not. Both are safe to run twice and on
 # several workers: each delivery is claimed first, with a lease longer than a send's hard limit.
+# A send whose outcome cannot be written is retried with the outcome in its arguments
+# (``unrecorded``): the retry records it and posts nothing (pointsmall/kernel/outbox.py).
 
 
 @job(
@@ -29,9 +34,18 @@ def nonces_purge() -> int:
     "claimed delivery is left alone",
     soft_time_limit=webhooks.SEND_SOFT_TIME_LIMIT,
     time_limit=webhooks.SEND_TIME_LIMIT,
+    bind=True,
 )
-def webhook_send(delivery_id: int) -> str:
-    return str(webhooks.webhook_send(delivery_id=delivery_id))
+def webhook_send(self: Any, delivery_id: int, unrecorded: dict | None = None) -> str:
+    try:
+        return str(webhooks.webhook_send(delivery_id=delivery_id, unrecorded=unrecorded))
+    except outbox.OutcomeNotRecorded as error:
+        # Delivered, not recorded: the retry records this outcome instead of posting again.
+        raise self.retry(
+            kwargs={"delivery_id": delivery_id, "unrecorded": error.marker},
+            countdown=retry_countdown(self.request.retries, base=RETRY_BACKOFF),
+            exc=error,
+        ) from error
 
 
 @job(

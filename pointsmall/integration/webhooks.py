@@ -58,6 +58,8 @@ CLAIM_LEASE = timedelta(minutes=5)
 # How long one sweep keeps starting sends (seconds); its own time limits are a little longer.
 SWEEP_BUDGET = 240
 RETRY_CAP = timedelta(hours=2)
+# Seconds before a job records an outcome the retry sweep sent but could not write.
+RECORD_LATER_DELAY = 30
 RESPONSE_KEPT = 500
 # Enough of a response body to keep its first RESPONSE_KEPT characters (UTF-8: up to 4 bytes each).
 RESPONSE_READ_BYTES = RESPONSE_KEPT * 4
@@ -284,9 +286,20 @@ def _claim(delivery_id: int) -> _Claim | None:
 
 
 def _finish(claim: _Claim, **fields: Any) -> None:
+    """Record the outcome of the claim robustly (outbox.outcome_record: a lost connection is
+    replaced and the write tried again); raises OutcomeNotRecorded when it could not be."""
+    outbox.outcome_record(
+        lambda values: _write_outcome(claim.delivery_id, claim.attempt, values),
+        label=f"webhook delivery {claim.delivery_id}",
+        attempt=claim.attempt,
+        fields=fields,
+    )
+
+
+def _write_outcome(delivery_id: int, attempt: int, fields: Mapping[str, Any]) -> int:
     # Only our own claim: one that lapsed and was taken by another worker is theirs now.
-    WebhookDelivery.objects.filter(
-        pk=claim.delivery_id, status=WebhookDeliveryStatus.SENDING, attempts=claim.attempt
+    return WebhookDelivery.objects.filter(
+        pk=delivery_id, status=WebhookDeliveryStatus.SENDING, attempts=attempt
     ).update(**fields)
 
 
@@ -327,7 +340,7 @@ def _post(claim: _Claim, body: bytes) -> tuple[int, str]:
             return response.status_code, raw.decode("utf-8", errors="replace")[:RESPONSE_KEPT]
 
 
-def webhook_send(*, delivery_id: int) -> str:
+def webhook_send(*, delivery_id: int, unrecorded: Mapping[str, Any] | None = None) -> str:
     """Send one delivery now if it is due, and return its status afterwards.
 
     Claims the row first (``SELECT … FOR UPDATE SKIP LOCKED``, then status "sending" with a
@@ -340,7 +353,21 @@ def webhook_send(*, delivery_id: int) -> str:
     (redirects included) or a network error counts an attempt: the next one after
     :func:`retry_delay`, the last one at :func:`give_up_at`, after which it is failed.
     Runs outside any transaction of the caller's (it calls out).
+
+    The outcome is written after the POST, tried again over a lost connection
+    (outbox.outcome_record); when it still cannot be written, raises outbox.OutcomeNotRecorded
+    whose ``marker`` the job passes back as ``unrecorded`` in its retry: that call records the
+    outcome of the (still held) claim and posts nothing. Returns the status then.
     """
+    if unrecorded is not None:
+        attempt, fields = outbox.outcome_from_marker(unrecorded)
+        outbox.outcome_record(
+            lambda values: _write_outcome(delivery_id, attempt, values),
+            label=f"webhook delivery {delivery_id}",
+            attempt=attempt,
+            fields=fields,
+        )
+        return WebhookDelivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first() or "missing"
     claim = _claim(delivery_id)
     if claim is None:
         return WebhookDelivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first() or "missing"
@@ -435,9 +462,29 @@ def webhooks_send_due(*, limit: int = 500, budget: float = SWEEP_BUDGET) -> dict
     for delivery_id in ids:
         if time.monotonic() > stop_at:
             break
-        status = webhook_send(delivery_id=delivery_id)
+        try:
+            status = webhook_send(delivery_id=delivery_id)
+        except outbox.OutcomeNotRecorded as error:
+            # Delivered, not recorded: a job records it later (not posting again); the sweep goes on.
+            status = _record_later(delivery_id, error)
         report[status] = report.get(status, 0) + 1
     return report
+
+
+def _record_later(delivery_id: int, error: outbox.OutcomeNotRecorded) -> str:
+    """Hand an outcome the sweep could not write to a webhook_send job (``unrecorded``); returns
+    "sending" (what the row still says). If the broker is down too, the claim's lease decides."""
+    from pointsmall.integration import jobs
+
+    try:
+        jobs.webhook_send.apply_async(
+            kwargs={"delivery_id": delivery_id, "unrecorded": error.marker}, countdown=RECORD_LATER_DELAY
+        )
+    except Exception:
+        logger.exception(
+            "webhook delivery %s: could not queue recording its outcome; it is sent again after its claim", delivery_id
+        )
+    return WebhookDeliveryStatus.SENDING
 
 
 def webhooks_resend(
