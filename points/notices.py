@@ -144,7 +144,10 @@ def render(code: str, params: Params | None = None) -> Text | None:
     try:
         return renderer(params or {})
     except (KeyError, TypeError, ValueError, AttributeError):
-        logger.warning("stored message %r does not fit its parameters %r", code, params, exc_info=True)
+        # The parameters' names, not their values: those can be a member's name or address.
+        logger.warning(
+            "stored message %r does not fit its parameters (named %s)", code, sorted(params or {}), exc_info=True
+        )
         return None
 
 

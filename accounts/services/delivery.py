@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import formataddr, parseaddr
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -38,7 +39,7 @@ from accounts.enums import (
 from accounts.exceptions import InvalidNotificationPreferenceError, UnsubscribeLinkInvalidError
 from accounts.models import Delivery, MessageTemplate, Notification, NotificationPreference
 from pointsmall.kernel import outbox
-from pointsmall.kernel.masking import mask_phone
+from pointsmall.kernel.masking import mask_contacts_in, mask_phone
 from pointsmall.kernel.transactions import after_commit
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ SEND_TIME_LIMIT = 150
 # How long one sweep keeps starting sends (seconds); its own time limits are a little longer.
 SWEEP_BUDGET = 240
 RETRY_CAP = timedelta(hours=1)
+# Seconds before a job records an outcome the retry sweep sent but could not write.
+RECORD_LATER_DELAY = 30
 UNSUBSCRIBE_SALT = "accounts.notification-unsubscribe"
 UNSUBSCRIBE_MAX_AGE = timedelta(days=180)
 # The longest SMS and e-mail subject sent, the mall's name included: a longer text is shortened
@@ -156,13 +159,22 @@ def _claim(delivery_id: int) -> _Claim | None:
 
 
 def _finish(claim: _Claim, **fields) -> None:
-    # Only our own claim: one that lapsed and was taken by another worker is theirs now.
-    Delivery.objects.filter(pk=claim.delivery_id, status=DeliveryStatus.SENDING, attempts=claim.attempt).update(
-        **fields
+    """Record the outcome of the claim robustly (outbox.outcome_record: a lost connection is
+    replaced and the write tried again); raises OutcomeNotRecorded when it could not be."""
+    outbox.outcome_record(
+        lambda values: _write_outcome(claim.delivery_id, claim.attempt, values),
+        label=f"delivery {claim.delivery_id}",
+        attempt=claim.attempt,
+        fields=fields,
     )
 
 
-def delivery_send(*, delivery_id: int) -> str:
+def _write_outcome(delivery_id: int, attempt: int, fields: Mapping) -> int:
+    # Only our own claim: one that lapsed and was taken by another worker is theirs now.
+    return Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.SENDING, attempts=attempt).update(**fields)
+
+
+def delivery_send(*, delivery_id: int, unrecorded: Mapping | None = None) -> str:
     """Send one delivery now if it is due, and return its status afterwards.
 
     Claims the row first (``SELECT … FOR UPDATE SKIP LOCKED``, then status "sending" with a
@@ -174,7 +186,21 @@ def delivery_send(*, delivery_id: int) -> str:
     once (reason ``permanent``). A sent message whose operator template failed records reason
     ``template_fallback`` and the template's error. Runs outside any transaction of the
     caller's (it talks to a mail server or an SMS provider).
+
+    The outcome is written after the send, tried again over a lost connection
+    (outbox.outcome_record); when it still cannot be written, raises outbox.OutcomeNotRecorded
+    whose ``marker`` the job passes back as ``unrecorded`` in its retry: that call records the
+    outcome of the (still held) claim and sends nothing. Returns the status then.
     """
+    if unrecorded is not None:
+        attempt, fields = outbox.outcome_from_marker(unrecorded)
+        outbox.outcome_record(
+            lambda values: _write_outcome(delivery_id, attempt, values),
+            label=f"delivery {delivery_id}",
+            attempt=attempt,
+            fields=fields,
+        )
+        return Delivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first() or "missing"
     claim = _claim(delivery_id)
     if claim is None:
         return Delivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first() or "missing"
@@ -185,20 +211,22 @@ def delivery_send(*, delivery_id: int) -> str:
         return DeliveryStatus.SKIPPED
     try:
         if claim.channel == NotificationChannel.EMAIL:
-            template_errors = _send_email(notification)
+            template_errors = _send_email(notification, delivery_id=delivery_id)
         else:
             template_errors = _send_sms(notification)
     except Exception as error:
         now = timezone.now()
         permanent = is_permanent(error)
         final = permanent or claim.attempt >= settings.NOTIFICATION_DELIVERY_MAX_ATTEMPTS
+        # Never the recipient: SMTPRecipientsRefused is a {address: (code, message)} mapping, and
+        # servers and SMS providers quote the address or number in their messages.
         logger.warning(
             "delivery %s (%s) attempt %s failed%s: %s",
             delivery_id,
             claim.channel,
             claim.attempt,
             " for good" if permanent else "",
-            error,
+            error_description(error),
         )
         status = DeliveryStatus.FAILED if final else DeliveryStatus.PENDING
         _finish(
@@ -235,6 +263,25 @@ def is_permanent(error: BaseException) -> bool:
     if isinstance(error, smtplib.SMTPDataError):
         return 500 <= error.smtp_code < 600
     return False
+
+
+def error_description(error: BaseException) -> str:
+    """A failed send's error for the log, without the recipient: its type, the SMTP codes and
+    server messages (SMTPRecipientsRefused: each refused recipient's, in order, without the
+    address), any e-mail address or phone number left in the text masked
+    (pointsmall.kernel.masking.mask_contacts_in)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        answers = "; ".join(
+            f"{code} {message.decode(errors='replace') if isinstance(message, bytes) else message}"
+            for code, message in error.recipients.values()
+        )
+        text = f"{len(error.recipients)} recipient(s) refused: {answers}"
+    elif isinstance(error, smtplib.SMTPResponseException):
+        message = error.smtp_error
+        text = f"{error.smtp_code} {message.decode(errors='replace') if isinstance(message, bytes) else message}"
+    else:
+        text = str(error)
+    return f"{type(error).__name__}: {mask_contacts_in(text)}"
 
 
 def deliveries_resend(*, delivery_ids: Iterable[int] | None = None, failed_since: datetime | None = None) -> int:
@@ -290,9 +337,29 @@ def deliveries_send_due(*, limit: int = 500, budget: float = SWEEP_BUDGET) -> di
     for delivery_id in ids:
         if time.monotonic() > stop_at:
             break
-        status = delivery_send(delivery_id=delivery_id)
+        try:
+            status = delivery_send(delivery_id=delivery_id)
+        except outbox.OutcomeNotRecorded as error:
+            # Sent, not recorded: a job records it later (not sending again), and the sweep goes on.
+            status = _record_later(delivery_id, error)
         report[status] = report.get(status, 0) + 1
     return report
+
+
+def _record_later(delivery_id: int, error: outbox.OutcomeNotRecorded) -> str:
+    """Hand an outcome the sweep could not write to a delivery_send job (``unrecorded``); returns
+    "sending" (what the row still says). If the broker is down too, the claim's lease decides."""
+    from accounts import jobs
+
+    try:
+        jobs.delivery_send.apply_async(
+            kwargs={"delivery_id": delivery_id, "unrecorded": error.marker}, countdown=RECORD_LATER_DELAY
+        )
+    except Exception:
+        logger.exception(
+            "delivery %s: could not queue recording its outcome; it is sent again after its claim", delivery_id
+        )
+    return DeliveryStatus.SENDING
 
 
 def _skip_reason(claim: _Claim, notification: Notification) -> str:
@@ -448,10 +515,18 @@ def message_render(notification: Notification) -> RenderedMessage:
         )
 
 
-def _send_email(notification: Notification) -> list[str]:
+def message_id(delivery_id: int) -> str:
+    """The e-mail's Message-ID: the same for every attempt of one delivery
+    (``<delivery-12@mall.example.com>``), so a copy sent again after a crash at the worst
+    instant (sent, the worker killed before recording it) is recognisably the same message."""
+    domain = urlsplit(f"//{settings.MALL_DOMAIN}").hostname or "localhost"
+    return f"<delivery-{delivery_id}@{domain}>"
+
+
+def _send_email(notification: Notification, *, delivery_id: int) -> list[str]:
     """Send the e-mail; returns what failed in the operator's template (the built-in text went)."""
     rendered = message_render(notification)
-    headers = {}
+    headers = {"Message-ID": message_id(delivery_id)}
     if rendered.unsubscribe_url:
         # RFC 8058 one-click: mail clients POST "List-Unsubscribe=One-Click" to the URL.
         headers["List-Unsubscribe"] = f"<{rendered.unsubscribe_url}>"

@@ -72,3 +72,24 @@ def mask_name(name: str) -> str:
     if len(name) == 2:
         return _kept(name[0]) + MASK
     return _kept(name[0]) + MASK * 3 + _kept(name[-1])
+
+
+# An e-mail address, and a phone number standing alone (an optional +, 2 to 4 digits, then 2 or 3
+# groups of 3 or 4 digits, maybe after a space or a dash, at least 10 digits in all: a date or a
+# time, with its 2-digit parts, is not one), as mail servers and SMS providers quote them in errors.
+_EMAIL_IN_TEXT = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE_MIN_DIGITS = 10
+_PHONE_IN_TEXT = re.compile(r"(?<![\w+-])\+?\d{2,4}(?:[ -]?\d{3,4}){2,3}(?![\w-])")
+
+
+def mask_contacts_in(text: str) -> str:
+    """``text`` (an error message for a log line) with every e-mail address and phone number in
+    it masked (mask_email, mask_phone): ``550 5.1.1 <alice@example.com>: no such user`` →
+    ``550 5.1.1 <al***@example.com>: no such user``. SMTP codes (``550``, ``5.1.1``) are kept."""
+    text = _EMAIL_IN_TEXT.sub(lambda match: mask_email(match.group(0)), text)
+    return _PHONE_IN_TEXT.sub(_mask_phone_match, text)
+
+
+def _mask_phone_match(match: re.Match[str]) -> str:
+    found = match.group(0)
+    return mask_phone(found) if sum(character.isdigit() for character in found) >= _PHONE_MIN_DIGITS else found

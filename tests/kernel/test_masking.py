@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pointsmall.kernel.masking import mask_email, mask_name, mask_phone
+from pointsmall.kernel.masking import mask_contacts_in, mask_email, mask_name, mask_phone
 
 
 @pytest.mark.parametrize(
@@ -87,3 +87,18 @@ def test_name_masks(name, masked):
 def test_a_masked_name_hides_its_length():
     assert {mask_name("张三"), mask_name("张三丰"), mask_name("张三丰丰丰")} == {"张**"}
     assert {mask_name("a" + "b" * n + "e") for n in (1, 3, 30)} == {"a***e"}
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("550 5.1.1 <alice@example.com>: no such user", "550 5.1.1 <al***@example.com>: no such user"),
+        ("The 'To' number +8613812345678 is not valid", "The 'To' number +86*******5678 is not valid"),
+        ("to 138 1234 5678 and 13812345678", "to 138****5678 and 138****5678"),
+        # SMTP codes, dates, times, ids and short numbers are no phone numbers.
+        ("451 4.7.1 try later at 2026-12-01 07:00:00, id 12345, 20261201", None),
+        ("", None),
+    ],
+)
+def test_contacts_in_a_text_are_masked_and_the_rest_kept(text, masked):
+    assert mask_contacts_in(text) == (text if masked is None else masked)
