@@ -55,6 +55,16 @@ def mask_email(email: str) -> str:
     return f"{kept}{MASK * 3}@{domain}" if domain else f"{kept}{MASK * 3}"
 
 
+# An e-mail address inside free text (a message naming one): no spaces or further @ around the @.
+_EMAIL_IN_TEXT = re.compile(r"[^\s@'\"<>()]+@[^\s@'\"<>(),;]+")
+
+
+def mask_emails_in(text: str) -> str:
+    """``text`` with every e-mail address in it masked by ``mask_email`` (for output that ends
+    up in logs, e.g. a cron job's: "no member with the e-mail al***@example.com")."""
+    return _EMAIL_IN_TEXT.sub(lambda found: mask_email(found.group()), text)
+
+
 def _kept(character: str) -> str:
     """``character`` when it may be shown (a letter or a digit), else a star."""
     return character if unicodedata.category(character)[0] in "LN" else MASK

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pointsmall.kernel.masking import mask_email, mask_name, mask_phone
+from pointsmall.kernel.masking import mask_email, mask_emails_in, mask_name, mask_phone
 
 
 @pytest.mark.parametrize(
@@ -87,3 +87,9 @@ def test_name_masks(name, masked):
 def test_a_masked_name_hides_its_length():
     assert {mask_name("张三"), mask_name("张三丰"), mask_name("张三丰丰丰")} == {"张**"}
     assert {mask_name("a" + "b" * n + "e") for n in (1, 3, 30)} == {"a***e"}
+
+
+def test_every_e_mail_address_in_a_text_is_masked_and_the_rest_is_kept():
+    text = "no member with the e-mail alice@example.com (nor 'bob.x@mail.cn'); 2 @ 3"
+
+    assert mask_emails_in(text) == "no member with the e-mail al***@example.com (nor 'bo***@mail.cn'); 2 @ 3"
