@@ -194,3 +194,18 @@ def test_a_valid_dump_of_another_database_is_no_verdict_exit_3(transactional_db,
     assert "migration(s) unapplied" in done.stdout
     assert "points_verify: FAILED" not in done.stdout
     assert _scratch_databases() == before
+
+
+@pytest.mark.postgres
+def test_a_points_verify_that_crashes_is_no_verdict_exit_3_not_violations(small_mall, tmp_path):
+    """Every migration recorded, but a ledger table missing from the dump: points_verify crashes
+    (relation does not exist). That is not "ledger violations" (1): the drill exits 3."""
+    dump = tmp_path / "partial.dump"
+    pg_dump = ["pg_dump", "-Fc", "--exclude-table=points_lotmovement", "-f", str(dump)]
+    subprocess.run([*pg_dump, "--dbname", process_env()["DATABASE_URL"]], check=True)  # noqa: S603
+
+    done = _drill(str(dump))
+
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "points_verify did not run to completion (exit 1): no verdict" in done.stdout
+    assert "points_verify: FAILED" not in done.stdout
