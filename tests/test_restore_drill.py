@@ -16,10 +16,20 @@ from tests.processes import PYTHON, ROOT, process_env
 DRILL = str(ROOT / "scripts" / "restore-drill")
 
 
-def _drill(*args: str) -> subprocess.CompletedProcess:
+def _drill(*args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(  # noqa: S603 (this interpreter, the project's script)
-        [PYTHON, DRILL, *args], cwd=ROOT, env=process_env(), capture_output=True, text=True, timeout=300, check=False
+        [PYTHON, DRILL, *args],
+        cwd=ROOT,
+        env=process_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
+
+
+# For the refusals, which come before any connection: a Postgres URL that need not answer.
+UNUSED_POSTGRES = "postgres://postgres@127.0.0.1:5432/unused"
 
 
 def _scratch_databases() -> set[str]:
@@ -167,14 +177,14 @@ def test_a_url_whose_query_names_another_database_is_refused_and_that_database_i
 
 @pytest.mark.parametrize("query", ["service=prod", "options=-c%20search_path%3Dx", "sslmode=require&dbname=y"])
 def test_any_query_parameter_but_the_allowed_few_is_refused(query):
-    done = _drill("--server", f"postgres://postgres@127.0.0.1:5432/x?{query}")
+    done = _drill("--server", f"postgres://postgres@127.0.0.1:5432/x?{query}", DATABASE_URL=UNUSED_POSTGRES)
 
     assert done.returncode == 2, done.stdout + done.stderr
     assert "carries connection parameters the drill refuses" in done.stderr
 
 
 def test_a_server_url_that_is_not_postgres_is_a_usage_error():
-    done = _drill("--server", "mysql://root@127.0.0.1/x")
+    done = _drill("--server", "mysql://root@127.0.0.1/x", DATABASE_URL=UNUSED_POSTGRES)
 
     assert done.returncode == 2, done.stdout + done.stderr
     assert "--server must be a postgres:// or postgresql:// URL" in done.stderr
