@@ -17,6 +17,8 @@ accesslog = "-"
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 # The access line names the request id the app echoed (X-Request-ID), so it joins the app's lines.
-access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(a)s" request_id=%({x-request-id}o)s'
-# LOG_FORMAT=json: gunicorn's own lines (start-up, worker boots, access) are JSON objects too.
-logconfig_dict = gunicorn_logging_config(os.environ.get("LOG_FORMAT", "text")) or {}
+# The path is %(U)s, without the query string: admin searches put e-mails and phone numbers
+# there (?q=alice@example.com), and logs must not hold them.
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s" request_id=%({x-request-id}o)s'
+# gunicorn's own lines (start-up, worker boots, access) in LOG_FORMAT, UTC times like the app's.
+logconfig_dict = gunicorn_logging_config(os.environ.get("LOG_FORMAT", "text"))

@@ -13,6 +13,11 @@
   ``task_postrun``). A task with no request behind it (beat, a command) gets an id of its own.
 - Celery is told not to configure logging (``setup_logging``): workers and beat log through
   Django's ``LOGGING``, in the same format as the web.
+- Every line's time is ISO 8601 in UTC with a ``Z`` (``2026-12-01T07:26:02.123Z``), in both
+  formats and every process: Django sets ``TZ`` (TIME_ZONE) only in the processes that load
+  it, so local times were Shanghai in gunicorn's workers and UTC in its master, unmarked.
+- Python warnings go through the same handler (``logging.captureWarnings``), as one line
+  (one JSON object) each, logger ``py.warnings``.
 
 Imported by ``pointsmall.celery`` (the signal hookups must exist before a worker configures
 logging) and referenced by ``settings.LOGGING`` and ``gunicorn.conf.py``.
@@ -24,10 +29,12 @@ import logging
 import re
 import uuid
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any
 
 from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
 from django.core.signals import request_finished, request_started
+from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
 HEADER = "X-Request-ID"
 TASK_HEADER = "request_id"
@@ -57,6 +64,34 @@ def request_id_from(incoming: str | None) -> str:
     return uuid.uuid4().hex
 
 
+def _utc_iso(record: logging.LogRecord) -> str:
+    """The record's time as ISO 8601 in UTC, to the millisecond: ``2026-12-01T07:26:02.123Z``."""
+    moment = datetime.fromtimestamp(record.created, tz=UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class TextFormatter(logging.Formatter):
+    """``TEXT_FORMAT`` with the time in UTC, ISO 8601 (the same zone in every process)."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return _utc_iso(record)
+
+
+class JsonFormatter(_JsonFormatter):
+    """python-json-logger's formatter with ``time`` in UTC, ISO 8601, and a ``request`` extra
+    (Django's request loggers pass the request) printed as method and path, no query string."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return _utc_iso(record)
+
+    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
+        super().add_fields(log_data, record, message_dict)
+        request = log_data.get("request")
+        if request is not None and hasattr(request, "path") and hasattr(request, "method"):
+            # The request's repr carries its query string: admin searches put e-mails there.
+            log_data["request"] = f"{request.method} {request.path}"
+
+
 class RequestIdFilter(logging.Filter):
     """Puts ``request_id`` on every record a handler emits (``-`` outside a request or task)."""
 
@@ -68,18 +103,22 @@ class RequestIdFilter(logging.Filter):
 def logging_config(fmt: str, level: str) -> dict:
     """``settings.LOGGING``: one console handler at the root in ``fmt`` ("text" or "json").
 
+    Also routes Python warnings into logging (``logging.captureWarnings``): they print through
+    that handler, one record each, instead of as raw multi-line text on stderr.
+
     Raises ValueError for another format (a typo must not silently print text in production).
     """
     if fmt not in FORMATS:
         raise ValueError(f"LOG_FORMAT must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    logging.captureWarnings(True)
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {"request_id": {"()": "pointsmall.logs.RequestIdFilter"}},
         "formatters": {
-            "text": {"format": TEXT_FORMAT},
+            "text": {"()": "pointsmall.logs.TextFormatter", "format": TEXT_FORMAT},
             "json": {
-                "()": "pythonjsonlogger.json.JsonFormatter",
+                "()": "pointsmall.logs.JsonFormatter",
                 "format": JSON_FIELDS,
                 "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
             },
@@ -88,15 +127,15 @@ def logging_config(fmt: str, level: str) -> dict:
         "root": {"handlers": ["console"], "level": level},
         # Django's default config gives the "django" logger a console handler of its own and
         # lets it propagate to the root too: every line twice. One handler, at the root.
-        "loggers": {"django": {"handlers": [], "level": level, "propagate": True}},
+        # Django's default also gives "py.warnings" that console handler (shown under DEBUG).
+        "loggers": {name: {"handlers": [], "level": level, "propagate": True} for name in ("django", "py.warnings")},
     }
 
 
-def gunicorn_logging_config(fmt: str) -> dict | None:
-    """gunicorn's own loggers (its error log and the access log) in ``fmt``; None for text
-    (gunicorn's defaults). Its loggers do not propagate, so their lines are printed once."""
-    if fmt != "json":
-        return None
+def gunicorn_logging_config(fmt: str) -> dict:
+    """gunicorn's own loggers (its error log and the access log) in ``fmt``, text or JSON, with
+    the app's time stamps (UTC; gunicorn's master never loads Django's TIME_ZONE). Its loggers
+    do not propagate, so their lines are printed once."""
     config = logging_config(fmt, "INFO")
     config["loggers"] = {
         name: {"handlers": ["console"], "level": "INFO", "propagate": False}

@@ -99,7 +99,7 @@ def test_the_purchases_import_dry_run_reports_the_same_rows_and_writes_nothing(m
     assert dry.code == 1
     assert dry.out.splitlines() == [
         "  rejected line 3 (P-2): The purchase is not valid: purchased_at is in the future",
-        "  rejected line 4 (P-3): The purchase is not valid: no member with the e-mail nobody@example.com",
+        "  rejected line 4 (P-3): The purchase is not valid: no member with the e-mail no***@example.com",
         "[dry run] Accepted 1, duplicates 0, rejected 2.",
     ]
     real = cli(monkeypatch, capsys, "points_import_purchases", str(purchases_csv))

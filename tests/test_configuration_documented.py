@@ -1,7 +1,7 @@
 """Every setting the code reads from the environment is in the README's configuration table.
 
 The names are collected from the code itself (``env.<type>("NAME"`` in the settings,
-``os.environ.get("NAME"`` elsewhere, ``${NAME:-…}`` in the shell scripts), so a new
+``os.environ.get("NAME"`` elsewhere, ``${NAME:-…}`` in the shell scripts and the Procfile), so a new
 variable without a README row fails here.
 """
 
@@ -23,6 +23,7 @@ SOURCES = {
     "scripts/test": r"\$\{([A-Z][A-Z0-9_]+):-",
     "scripts/screenshots": r"\$\{([A-Z][A-Z0-9_]+):-",
     ".ci/run": r"\$\{([A-Z][A-Z0-9_]+):-",
+    "Procfile": r"\$\{([A-Z][A-Z0-9_]+):-",
 }
 
 
@@ -44,9 +45,14 @@ def variables_read() -> dict[str, set[str]]:
 
 def test_the_collector_finds_the_settings_it_should():
     found = variables_read()
-    assert {"DATABASE_URL", "CATALOG_PAYMENT_CALLBACK_BASE", "GUNICORN_BIND", "DEMO_ADMIN_EMAIL", "PYTHON"} <= set(
-        found
-    )
+    assert {
+        "DATABASE_URL",
+        "CATALOG_PAYMENT_CALLBACK_BASE",
+        "GUNICORN_BIND",
+        "DEMO_ADMIN_EMAIL",
+        "PYTHON",
+        "CELERY_CONCURRENCY",
+    } <= set(found)
     assert len(found) >= 40
 
 

@@ -10,7 +10,7 @@ import signal
 import socket
 import subprocess
 import urllib.request
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -181,7 +181,9 @@ def test_json_logs_print_every_line_once_as_json_with_the_request_id(tmp_path):
             stderr=subprocess.STDOUT,
         )
     try:
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/nowhere-x/", headers={"X-Request-ID": "gw-1"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/nowhere-x/?q=alice@example.com", headers={"X-Request-ID": "gw-1"}
+        )
 
         def answered() -> bool:
             try:
@@ -206,4 +208,33 @@ def test_json_logs_print_every_line_once_as_json_with_the_request_id(tmp_path):
         "WARNING",
         "django.request",
     )
-    assert any(p["logger"] == "gunicorn.access" and "gw-1" in p["message"] for p in parsed)
+    access = [p["message"] for p in parsed if p["logger"] == "gunicorn.access" and "gw-1" in p["message"]]
+    assert access and '"GET /nowhere-x/ HTTP/1.1" 404' in access[0]
+    assert "alice@example.com" not in log.read_text()  # the query string (personal data) is not logged
+    # Every line, gunicorn's master's too, carries an ISO time in UTC (the workers run in TIME_ZONE).
+    times = [datetime.fromisoformat(p["time"]) for p in parsed]
+    assert {t.utcoffset() for t in times} == {timedelta(0)}
+    assert {p["logger"] for p in parsed} >= {"gunicorn.error", "gunicorn.access", "django.request"}
+
+
+def test_a_text_line_starts_with_an_iso_time_in_utc_and_warnings_go_through_the_handler():
+    """Text format too: the time carries its zone; a Python warning is one line of the handler."""
+    script = (
+        "import django, logging, warnings; django.setup(); "
+        "logging.getLogger('x').warning('hello'); warnings.warn('old thing', DeprecationWarning, stacklevel=1)"
+    )
+    done = subprocess.run(  # noqa: S603 (this interpreter, fixed arguments)
+        [PYTHON, "-W", "always", "-c", script],
+        cwd=ROOT,
+        env=process_env(LOG_FORMAT="text", TIME_ZONE="Asia/Shanghai", DJANGO_SETTINGS_MODULE="pointsmall.settings"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+    lines = done.stderr.splitlines()
+    hello = next(line for line in lines if line.endswith(" WARNING x [-] hello"))
+    stamp = datetime.fromisoformat(hello.split(" ", 1)[0])
+    assert stamp.utcoffset() == timedelta(0)
+    assert any(" WARNING py.warnings [-] " in line and "DeprecationWarning: old thing" in line for line in lines)

@@ -77,7 +77,8 @@ def mask_name(name: str) -> str:
 # An e-mail address, and a phone number standing alone (an optional +, 2 to 4 digits, then 2 or 3
 # groups of 3 or 4 digits, maybe after a space or a dash, at least 10 digits in all: a date or a
 # time, with its 2-digit parts, is not one), as mail servers and SMS providers quote them in errors.
-_EMAIL_IN_TEXT = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+# (No apostrophe in the local part, which RFC 5322 allows: messages quote addresses with it.)
+_EMAIL_IN_TEXT = re.compile(r"[\w.!#$%&*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE_MIN_DIGITS = 10
 _PHONE_IN_TEXT = re.compile(r"(?<![\w+-])\+?\d{2,4}(?:[ -]?\d{3,4}){2,3}(?![\w-])")
 

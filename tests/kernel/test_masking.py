@@ -93,6 +93,10 @@ def test_a_masked_name_hides_its_length():
     ("text", "masked"),
     [
         ("550 5.1.1 <alice@example.com>: no such user", "550 5.1.1 <al***@example.com>: no such user"),
+        (
+            "no member with the e-mail alice@example.com (nor 'bob.x@mail.cn'); 2 @ 3",
+            "no member with the e-mail al***@example.com (nor 'bo***@mail.cn'); 2 @ 3",
+        ),
         ("The 'To' number +8613812345678 is not valid", "The 'To' number +86*******5678 is not valid"),
         ("to 138 1234 5678 and 13812345678", "to 138****5678 and 138****5678"),
         # SMTP codes, dates, times, ids and short numbers are no phone numbers.
