@@ -168,12 +168,14 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# The broker may be a Redis of its own (persistence on, maxmemory-policy noeviction: a queued job
+# must not be evicted like a cache key), apart from the cache's LRU Redis; default: REDIS_URL.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "memory://"
 # Results are kept an hour in Redis so ops (and tests) can read what a job reported.
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_RESULT_EXPIRES = 3600
 # Without a broker, jobs run in-process so the demo needs nothing else running.
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL == "memory://")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -286,6 +288,14 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 0.5
 CELERY_REDIS_SOCKET_TIMEOUT = 0.5
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"max_retries": 0}}
+# After a failed publish, each process leaves the broker alone this long (pointsmall.kernel.publish):
+# a hung broker costs one publish timeout per pause, not one per commit. Skipped nudges are sent by
+# their sweeps, outbox jobs by the relay sweep.
+JOB_PUBLISH_RETRY_SECONDS = env.float("CELERY_PUBLISH_RETRY_SECONDS", default=30.0)
+# An outbox job published is published again if no worker reported it finished within this long
+# (the broker lost it: a Redis restarted without its data). A queued job may legitimately wait a
+# visibility timeout to be redelivered, plus its retries: twice the timeout.
+JOB_OUTBOX_LEASE_SECONDS = 2 * JOB_VISIBILITY_TIMEOUT
 
 # --- Auth -----------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -112,6 +112,17 @@ def spare_redis(settings):
         analytics_store.reset()
 
 
+@pytest.fixture(autouse=True)
+def _broker_publishing_unpaused():
+    """A publish that failed in one test pauses publishing in the process (pointsmall.kernel.publish):
+    every test starts and ends with that pause off."""
+    from pointsmall.kernel import publish
+
+    publish.reset()
+    yield
+    publish.reset()
+
+
 @pytest.fixture
 def member(db):
     return MemberFactory()

@@ -9,10 +9,15 @@ each held job exactly once.
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
 import time
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from celery.signals import task_prerun
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
@@ -21,7 +26,9 @@ from accounts.models import Notification
 from catalog.enums import OrderStatus, RefundStatus
 from catalog.models import CashRefund, Order, Product
 from points import selectors as points_selectors
+from pointsmall import logs
 from pointsmall.celery import app as celery_app
+from pointsmall.kernel import publish
 from pointsmall.outbox import services as outbox
 from pointsmall.outbox.models import OutboxJob
 from tests.catalog.conftest import SECRET
@@ -49,6 +56,7 @@ def _point_celery_at(url: str) -> None:
 def broker(spare_redis, settings):
     """The Celery broker is ``spare_redis`` (``.stop()`` is the outage); jobs are queued, not run."""
     before = (celery_app.conf.broker_url, celery_app.conf.result_backend, celery_app.conf.task_always_eager)
+    publish.reset()
     settings.CATALOG_PAYMENT_BACKEND = "sandbox"
     settings.SANDBOX_PAYMENT_SECRET = SECRET
     _point_celery_at(spare_redis.url)
@@ -59,6 +67,7 @@ def broker(spare_redis, settings):
         _point_celery_at(before[0])
         celery_app.conf.result_backend = before[1]
         celery_app.conf.task_always_eager = before[2]
+        publish.reset()
 
 
 def _timed(call):
@@ -172,7 +181,9 @@ def test_with_the_broker_away_members_and_operators_succeed_and_held_jobs_arrive
     assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
 
     # --- Back: the refund sweep asks the gateway, whose confirmation goes through the outbox once.
+    # (The sweep runs in the worker, where no publishing pause is on: this process's has lapsed.)
     broker.start()
+    publish.reset()
     CashRefund.objects.filter(pk=refund.pk).update(updated_at=refund.created_at.replace(year=2000))
     services.cash_refunds_retry_due()
     _wait_for(
@@ -206,3 +217,120 @@ def test_a_job_is_relayed_once_however_often_the_relay_runs(monkeypatch, django_
     assert outbox.jobs_relay() == {"sent": 0, "held": 0}  # already sent right after commit
     assert published == [("catalog.low_stock_notify", [7])]
     assert OutboxJob.objects.get(pk=job_id).sent_at is not None
+
+
+def _alerting_product():
+    """A product already at its low-stock threshold, and an operator to tell."""
+    operator = StaffFactory(is_superuser=True)
+    return operator, make_product(stock=2, low_stock_threshold=3)
+
+
+def _alerts(product) -> int:
+    return Notification.objects.filter(dedupe_key__startswith=f"low-stock:{product.pk}:").count()
+
+
+@pytest.mark.redis
+@pytest.mark.celery
+@pytest.mark.django_db(transaction=True)
+def test_a_relayed_job_the_broker_lost_is_published_again_after_its_lease_and_runs_once(
+    broker, settings, request, monkeypatch
+):
+    """Review A.1 and A.10: Redis restarted without its data after the relay took the job."""
+    operator, product = _alerting_product()
+    monkeypatch.setattr(logs, "request_id_current", lambda: "origin-request-1")
+    with transaction.atomic():
+        job_id = outbox.job_enqueue("catalog.low_stock_notify", product.pk)
+    job = OutboxJob.objects.get(pk=job_id)
+    assert job.sent_at is not None and job.done_at is None  # the broker holds the only message
+    assert job.request_id == "origin-request-1"
+    assert broker.client().llen("celery") == 1
+
+    broker.client().flushdb()  # the broker's data is gone (a restart without persistence)
+    assert outbox.jobs_relay() == {"sent": 0, "held": 0}  # within its lease the job may still be queued
+    past_lease = job.sent_at + timedelta(seconds=settings.JOB_OUTBOX_LEASE_SECONDS + 1)
+    # The sweep runs as a task of its own (its own request id); the job keeps the originating one.
+    token = logs._request_id.set("relay-sweep-run")
+    try:
+        assert outbox.jobs_relay(now=past_lease) == {"sent": 1, "held": 0}
+    finally:
+        logs._request_id.reset(token)
+    assert broker.client().llen("celery") == 1
+
+    # What the job's log lines carry as their request id (read as the job starts, in the worker).
+    ran_as: list[str | None] = []
+
+    def job_started(task=None, **kwargs) -> None:
+        if task is not None and task.name == "catalog.low_stock_notify":
+            ran_as.append(logs.request_id_current())
+
+    task_prerun.connect(job_started, weak=False)
+    try:
+        request.getfixturevalue("celery_worker")
+        _wait_for(lambda: OutboxJob.objects.get(pk=job_id).done_at is not None, "run the job and mark it done")
+    finally:
+        task_prerun.disconnect(job_started)
+    assert _alerts(product) == 1
+    assert Notification.objects.filter(user=operator, dedupe_key__startswith="low-stock:").count() == 1
+    assert ran_as == ["origin-request-1"]
+    # Done: no sweep publishes it again, however late.
+    assert outbox.jobs_relay(now=past_lease + timedelta(days=1)) == {"sent": 0, "held": 0}
+
+
+HUNG_ACTIONS = 10
+# A liveness bound for HUNG_ACTIONS commits against a hung broker: one publish timeout (~1–3 s) for
+# the whole pause, where each commit used to pay its own (~3 s each, 30 s for ten).
+HUNG_WITHIN_SECONDS = 10.0
+
+
+@pytest.mark.redis
+@pytest.mark.celery
+@pytest.mark.django_db(transaction=True)
+def test_with_a_hung_broker_commits_pay_one_publish_timeout_then_skip_and_the_jobs_arrive_later(
+    broker, request, caplog
+):
+    """Review A.2: a Redis that accepts and never answers (SIGSTOP)."""
+    _operator, product = _alerting_product()
+    os.kill(broker.process.pid, signal.SIGSTOP)
+    try:
+        timings = []
+        with caplog.at_level(logging.WARNING, logger="pointsmall.kernel.publish"):
+            for _ in range(HUNG_ACTIONS):
+                started = time.monotonic()
+                with transaction.atomic():
+                    outbox.job_enqueue("catalog.low_stock_notify", product.pk)
+                timings.append(time.monotonic() - started)
+        print(f"hung broker: first commit {timings[0]:.2f} s, the next {HUNG_ACTIONS - 1}: {sum(timings[1:]):.3f} s")
+        assert sum(timings) < HUNG_WITHIN_SECONDS, timings
+        # One line for the pause, no traceback. (Celery's result backend logs one line of its own,
+        # CRITICAL "Retry limit exceeded…", for the one publish tried.)
+        [paused] = [r for r in caplog.records if r.name == "pointsmall.kernel.publish"]
+        assert "publishing paused" in paused.getMessage()
+        assert all(r.exc_info is None for r in caplog.records)
+        held = OutboxJob.objects.filter(sent_at__isnull=True)
+        assert held.count() == HUNG_ACTIONS
+        assert held.filter(attempts=0).count() == HUNG_ACTIONS - 1  # skipped without trying
+    finally:
+        os.kill(broker.process.pid, signal.SIGCONT)
+
+    # The broker answers again: the relay sweep (in the worker, no pause there) sends each job once.
+    request.getfixturevalue("celery_worker")
+    _relay_until_sent()
+    _wait_for(lambda: not OutboxJob.objects.filter(done_at__isnull=True).exists(), "run every held job")
+    assert _alerts(product) == 1
+
+
+@pytest.mark.django_db
+def test_the_relay_publishes_with_the_row_id_and_the_originating_request_id(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    """Review A.10: however late the relay, the job carries the request id of the request that wrote it."""
+    from catalog import jobs as catalog_jobs
+
+    monkeypatch.setattr(logs, "request_id_current", lambda: "origin-request-2")
+    published: list[dict] = []
+    monkeypatch.setattr(catalog_jobs.low_stock_notify, "apply_async", lambda **options: published.append(options))
+    with django_capture_on_commit_callbacks(execute=True):
+        job_id = outbox.job_enqueue("catalog.low_stock_notify", 5)
+    [options] = published
+    assert options["headers"] == {outbox.OUTBOX_HEADER: job_id, logs.TASK_HEADER: "origin-request-2"}
+    assert options["args"] == (5,)

@@ -40,6 +40,7 @@ from accounts.exceptions import InvalidNotificationPreferenceError, UnsubscribeL
 from accounts.models import Delivery, MessageTemplate, Notification, NotificationPreference
 from pointsmall.kernel import outbox
 from pointsmall.kernel.masking import mask_contacts_in, mask_phone
+from pointsmall.kernel.publish import publish
 from pointsmall.kernel.transactions import after_commit
 
 logger = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ def deliveries_queue(*, channels_by_notification: Iterable[tuple[int, Iterable[s
     if not rows:
         return []
     ids = [delivery.pk for delivery in Delivery.objects.bulk_create(rows)]
-    after_commit(lambda: _enqueue(ids))
+    after_commit(lambda: _enqueue(ids), label="queue deliveries")
     return ids
 
 
@@ -307,7 +308,7 @@ def deliveries_resend(*, delivery_ids: Iterable[int] | None = None, failed_since
         Delivery.objects.filter(pk__in=ids).update(
             status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=timezone.now(), reason="", last_error=""
         )
-        after_commit(lambda: _enqueue(ids))
+        after_commit(lambda: _enqueue(ids), label="queue deliveries")
     return len(ids)
 
 
@@ -315,9 +316,11 @@ def _enqueue(ids: list[int]) -> None:
     # Imported here: the jobs module imports the services.
     from accounts import jobs
 
-    # A broker outage loses these nudges, not the deliveries: the sweep sends them.
+    # A broker outage loses these nudges, not the deliveries: the sweep sends them. The first
+    # failure pauses publishing in this process (pointsmall.kernel.publish): the rest are skipped.
     for delivery_id in ids:
-        jobs.delivery_send.delay(delivery_id)
+        if not publish(lambda delivery_id=delivery_id: jobs.delivery_send.delay(delivery_id), what="delivery_send"):
+            return
 
 
 def deliveries_send_due(*, limit: int = 500, budget: float = SWEEP_BUDGET) -> dict[str, int]:

@@ -42,6 +42,7 @@ from catalog.models import CashRefund, Order
 from catalog.payments import RefundNotification
 from catalog.services.order_messages import cash_refund_notify
 from pointsmall.kernel import clock
+from pointsmall.kernel.publish import publish
 from pointsmall.kernel.transactions import after_commit
 
 logger = logging.getLogger(__name__)
@@ -65,12 +66,12 @@ def _next_retry(attempt: int, now: datetime) -> datetime | None:
 
 def _ask_on_commit(refund_id: int) -> None:
     def ask() -> None:
-        payment_jobs.cash_refund_request.delay(refund_id)
+        publish(lambda: payment_jobs.cash_refund_request.delay(refund_id), what="cash_refund_request")
 
-    # A broker outage must not turn the member's committed cancellation into an error
-    # (after_commit logs and swallows it); the refund row is the record, and the beat sweep
-    # asks again (REQUEST_LOST_AFTER).
-    after_commit(ask)
+    # A broker outage must not turn the member's committed cancellation into an error, nor cost
+    # each request its own publish timeout (publish pauses after the first failure); the refund
+    # row is the record, and the beat sweep asks again (REQUEST_LOST_AFTER).
+    after_commit(ask, label=f"ask for cash refund {refund_id}")
 
 
 def cash_refund_open(

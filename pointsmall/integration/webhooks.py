@@ -44,6 +44,7 @@ from pointsmall.integration.exceptions import (
 from pointsmall.integration.models import WebhookDelivery, WebhookEndpoint
 from pointsmall.kernel import outbox
 from pointsmall.kernel.errors import DomainError
+from pointsmall.kernel.publish import publish
 from pointsmall.kernel.transactions import after_commit
 
 logger = logging.getLogger(__name__)
@@ -200,7 +201,7 @@ def webhook_event_record(
         for endpoint_id, client_id in endpoints
     ]
     ids = [row.pk for row in WebhookDelivery.objects.bulk_create(rows)]
-    after_commit(lambda: _enqueue(ids))
+    after_commit(lambda: _enqueue(ids), label="queue webhook deliveries")
     return ids
 
 
@@ -208,12 +209,11 @@ def _enqueue(ids: Iterable[int]) -> None:
     # Imported here: the jobs module imports this one.
     from pointsmall.integration import jobs
 
-    # A broker outage loses these nudges, not the deliveries: the sweep sends them.
+    # A broker outage loses these nudges, not the deliveries: the sweep sends them. The first
+    # failure pauses publishing in this process (pointsmall.kernel.publish): the rest are skipped.
     for delivery_id in ids:
-        try:
-            jobs.webhook_send.delay(delivery_id)
-        except Exception:
-            logger.exception("could not queue webhook delivery %s; the retry sweep will send it", delivery_id)
+        if not publish(lambda delivery_id=delivery_id: jobs.webhook_send.delay(delivery_id), what="webhook_send"):
+            return
 
 
 def retry_delay(attempt: int) -> timedelta:
@@ -517,5 +517,5 @@ def webhooks_resend(
             next_attempt_at=now,
             created_at=now,
         )
-        after_commit(lambda: _enqueue(ids))
+        after_commit(lambda: _enqueue(ids), label="queue webhook deliveries")
     return len(ids)

@@ -6,9 +6,10 @@ from pointsmall.outbox.models import OutboxJob
 
 @admin.register(OutboxJob)
 class OutboxJobAdmin(ReadOnlyAdmin):
-    """What is held for the broker (``sent`` empty) and what went out; written by the outbox only."""
+    """What is held for the broker (``sent`` empty), what went out and whether it ran (``done``);
+    written by the outbox only."""
 
-    list_display = ["pk", "task", "created_at", "attempts", "next_attempt_at", "sent_at", "last_error"]
-    list_filter = [("sent_at", admin.EmptyFieldListFilter), "task"]
-    search_fields = ["task"]
+    list_display = ["pk", "task", "created_at", "attempts", "next_attempt_at", "sent_at", "done_at", "last_error"]
+    list_filter = [("sent_at", admin.EmptyFieldListFilter), ("done_at", admin.EmptyFieldListFilter), "task"]
+    search_fields = ["task", "request_id"]
     date_hierarchy = "created_at"

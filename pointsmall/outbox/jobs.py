@@ -8,17 +8,19 @@ from pointsmall.outbox import services
 
 @job(
     name="outbox.jobs_relay",
-    idempotent="claims each unsent row first (SKIP LOCKED, the next attempt pushed back as its lease); "
-    "a row marked sent is never published again, and the jobs it carries are idempotent themselves",
+    idempotent="claims each due row first (SKIP LOCKED, the next attempt pushed back as its lease); "
+    "a row is published again only after its lease lapsed without a worker marking it done, and the "
+    "jobs it carries are idempotent themselves",
     soft_time_limit=50,
     time_limit=60,
 )
 def jobs_relay() -> dict[str, int]:
-    """Relay the jobs still unsent (a relay after commit that met the broker away, a lapsed claim)."""
+    """Relay the jobs still unsent (a relay after commit that met the broker away, a lapsed claim)
+    and those sent whose run no worker reported within the lease (the broker lost them)."""
     return services.jobs_relay()
 
 
-@job(name="outbox.jobs_purge", idempotent="deletes sent rows by age: a second run deletes nothing more")
+@job(name="outbox.jobs_purge", idempotent="deletes done rows by age: a second run deletes nothing more")
 def jobs_purge() -> int:
-    """Delete sent jobs older than a week."""
+    """Delete jobs done more than a week ago."""
     return services.jobs_purge()

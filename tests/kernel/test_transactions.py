@@ -39,3 +39,14 @@ def test_a_failing_effect_is_logged_and_the_commit_still_succeeds(caplog):
         after_commit(lambda: later.append("ran"))
     assert later == ["ran"]  # one failing effect does not stop the next
     assert [r.exc_info[0] for r in caplog.records] == [ConnectionError]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_effect_is_named_by_its_label(caplog):
+    def broken() -> None:
+        raise ValueError("a bug")
+
+    with caplog.at_level(logging.ERROR, logger="pointsmall.after_commit"), transaction.atomic():
+        after_commit(lambda: broken(), label="queue deliveries")
+    [record] = caplog.records
+    assert record.getMessage() == "side effect after commit failed: queue deliveries"
