@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import formataddr, parseaddr
+from functools import partial
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -319,7 +320,7 @@ def _enqueue(ids: list[int]) -> None:
     # A broker outage loses these nudges, not the deliveries: the sweep sends them. The first
     # failure pauses publishing in this process (pointsmall.kernel.publish): the rest are skipped.
     for delivery_id in ids:
-        if not publish(lambda delivery_id=delivery_id: jobs.delivery_send.delay(delivery_id), what="delivery_send"):
+        if not publish(partial(jobs.delivery_send.delay, delivery_id), what="delivery_send"):
             return
 
 

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -212,7 +213,7 @@ def _enqueue(ids: Iterable[int]) -> None:
     # A broker outage loses these nudges, not the deliveries: the sweep sends them. The first
     # failure pauses publishing in this process (pointsmall.kernel.publish): the rest are skipped.
     for delivery_id in ids:
-        if not publish(lambda delivery_id=delivery_id: jobs.webhook_send.delay(delivery_id), what="webhook_send"):
+        if not publish(partial(jobs.webhook_send.delay, delivery_id), what="webhook_send"):
             return
 
 

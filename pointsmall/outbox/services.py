@@ -103,7 +103,7 @@ def _claim(*, ids: list[int] | None, limit: int, now: datetime) -> list[_Claim]:
 def _publish(claim: _Claim) -> None:
     """Hand the job to Celery (in-process mode: run it), with the row's id and the originating
     request's id in its headers. Raises what the broker raised."""
-    headers = {OUTBOX_HEADER: claim.job_id}
+    headers: dict[str, Any] = {OUTBOX_HEADER: claim.job_id}
     if claim.request_id:
         headers[logs.TASK_HEADER] = claim.request_id
     task = current_app.tasks.get(claim.task)
