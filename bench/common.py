@@ -259,3 +259,21 @@ def write_section(heading: str, body: str, path: Path = REPORT_PATH) -> None:
 
 def command_line() -> str:
     return " ".join([".venv/bin/python -m bench." + Path(sys.argv[0]).stem, *sys.argv[1:]])
+
+
+def celery_broker_set(broker_url: str, result_backend: str | None = None) -> None:
+    """Send this process's jobs to ``broker_url`` (and results to ``result_backend`` when given)
+    from now on. Changing the setting alone is not enough: the app keeps pooled producer
+    connections and a per-thread result backend made for the old URL, so jobs would still go there."""
+    from pointsmall.celery import app
+
+    app.conf.broker_url = broker_url
+    if result_backend is not None:
+        app.conf.result_backend = result_backend
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    if "amqp" in app.__dict__:
+        app.amqp._producer_pool = None
+    app._backend_cache = None
+    app._local.backend = None

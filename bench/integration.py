@@ -103,7 +103,7 @@ def quiet_celery() -> None:
     from pointsmall.celery import app
 
     app.conf.task_always_eager = False
-    app.conf.broker_url = "memory://"
+    common.celery_broker_set("memory://")
 
 
 @dataclass

@@ -23,6 +23,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Notification
+from bench.common import celery_broker_set
 from catalog.enums import OrderStatus, RefundStatus
 from catalog.models import CashRefund, Order, Product
 from points import selectors as points_selectors
@@ -41,15 +42,8 @@ ANSWERED_WITHIN_SECONDS = 5.0
 
 
 def _point_celery_at(url: str) -> None:
-    """Send jobs to ``url`` (broker and result backend) from now on: drop the pooled connections."""
-    celery_app.conf.broker_url = url
-    celery_app.conf.result_backend = url
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-    celery_app._pool = None
-    celery_app.__dict__.get("amqp") and setattr(celery_app.amqp, "_producer_pool", None)
-    celery_app._backend_cache = None
-    celery_app._local.backend = None
+    """Send jobs to ``url`` (broker and result backend) from now on, pooled connections included."""
+    celery_broker_set(url, result_backend=url)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from bench.chaos import FAULT_KINDS, Options, chaos_run, render
+from bench.common import celery_broker_set
 from tests.conftest import IN_CI
 from tests.spare_redis import SpareRedis
 
@@ -27,7 +28,9 @@ def quiet_celery(settings):
     broker, eager = app.conf.broker_url, app.conf.task_always_eager
     quiet_celery()
     yield
-    app.conf.broker_url, app.conf.task_always_eager = broker, eager
+    # Back to the real broker, pooled connections included: later tests' jobs must reach their worker.
+    celery_broker_set(broker)
+    app.conf.task_always_eager = eager
 
 
 def test_a_reduced_chaos_run_keeps_every_invariant_and_injects_every_fault(transactional_db, quiet_celery):

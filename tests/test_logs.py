@@ -19,7 +19,7 @@ from django.core.signals import request_finished, request_started
 from django.urls import reverse
 
 from points import services
-from pointsmall.celery import app as celery_app
+from pointsmall.kernel.jobs import job
 from pointsmall.logs import RequestIdFilter, logging_config, request_id_current
 from tests.processes import PYTHON, ROOT, process_env, wait_for
 
@@ -126,7 +126,7 @@ def test_an_unknown_log_format_is_refused():
 # --- Celery: the id travels with the task -----------------------------------------------------
 
 
-@celery_app.task(name="tests.logs.log_a_line")
+@job(name="tests.logs.log_a_line", idempotent="logs a line and returns the request id: no effect to repeat")
 def log_a_line(text: str) -> str | None:
     logging.getLogger("tests.logs").info("task says %s", text)
     return request_id_current()
