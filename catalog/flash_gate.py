@@ -38,6 +38,7 @@ from django.conf import settings
 
 from catalog.exceptions import OutOfStockError, SoldOutError
 from catalog.models import Product
+from pointsmall.kernel.pause import Pause
 from pointsmall.kernel.transactions import after_commit
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,16 @@ def key_for(product_id: int) -> str:
 
 def ttl_seconds() -> int:
     return int(getattr(settings, "CATALOG_FLASH_GATE_TTL_SECONDS", DEFAULT_TTL_SECONDS))
+
+
+# After Redis failed, this process takes the database path for CACHE_REDIS_RETRY_SECONDS (the
+# same Redis as the cache's) instead of waiting for a socket timeout on every redemption.
+_outage = Pause()
+
+
+def outage_reset() -> None:
+    """End the gate's pause (tests; a process that knows Redis is back)."""
+    _outage.reset()
 
 
 @lru_cache(maxsize=4)
@@ -142,6 +153,9 @@ def take(*, product_id: int, quantity: int) -> Hold:
     """
     if client() is None or isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
         return Hold(product_id, quantity, active=False)
+    if _outage.active():
+        # Redis failed a moment ago: don't make every buyer wait for its timeout again.
+        return Hold(product_id, quantity, active=False)
     key = key_for(product_id)
     try:
         for _attempt in range(2):
@@ -152,8 +166,14 @@ def take(*, product_id: int, quantity: int) -> Hold:
                 raise OutOfStockError(left=left) if left > 0 else SoldOutError()
             if not _rebuild(product_id):
                 return Hold(product_id, quantity, active=False)
-    except redis.RedisError:
-        logger.warning("flash gate: Redis unavailable, product %s goes straight to the database", product_id)
+    except redis.RedisError as error:
+        seconds = float(settings.CACHE_REDIS_RETRY_SECONDS)
+        if _outage.start(seconds=seconds, reason=f"{type(error).__name__}: {error}"):
+            logger.warning(
+                "flash gate: Redis unavailable (%s); redemptions go straight to the database for %.0f s",
+                _outage.reason,
+                seconds,
+            )
         return Hold(product_id, quantity, active=False)
     # The counter vanished right after it was rebuilt (expired or reset): let the database decide.
     return Hold(product_id, quantity, active=False)

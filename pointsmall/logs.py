@@ -100,6 +100,21 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+_PATH_QUERY = re.compile(r"(/[^\s?]*)\?\S*")
+
+
+class NoQueryStringFilter(logging.Filter):
+    """Drops the query string of every path in a record's message (``/admin/…/?q=alice@…`` →
+    ``/admin/…/``): gunicorn's own error lines ("Error handling request /x?q=…") print the whole
+    URI, and admin searches put e-mails and phone numbers there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "?" in message:
+            record.msg, record.args = _PATH_QUERY.sub(r"\1", message), ()
+        return True
+
+
 def logging_config(fmt: str, level: str) -> dict:
     """``settings.LOGGING``: one console handler at the root in ``fmt`` ("text" or "json").
 
@@ -137,8 +152,9 @@ def gunicorn_logging_config(fmt: str) -> dict:
     the app's time stamps (UTC; gunicorn's master never loads Django's TIME_ZONE). Its loggers
     do not propagate, so their lines are printed once."""
     config = logging_config(fmt, "INFO")
+    config["filters"]["no_query_string"] = {"()": "pointsmall.logs.NoQueryStringFilter"}
     config["loggers"] = {
-        name: {"handlers": ["console"], "level": "INFO", "propagate": False}
+        name: {"handlers": ["console"], "level": "INFO", "propagate": False, "filters": ["no_query_string"]}
         for name in ("gunicorn.error", "gunicorn.access")
     }
     return config

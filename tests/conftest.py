@@ -113,14 +113,17 @@ def spare_redis(settings):
 
 
 @pytest.fixture(autouse=True)
-def _broker_publishing_unpaused():
-    """A publish that failed in one test pauses publishing in the process (pointsmall.kernel.publish):
-    every test starts and ends with that pause off."""
+def _outage_pauses_off():
+    """A publish or a flash-gate call that failed in one test pauses that service in the process
+    (pointsmall.kernel.pause): every test starts and ends with those pauses off."""
+    from catalog import flash_gate
     from pointsmall.kernel import publish
 
     publish.reset()
+    flash_gate.outage_reset()
     yield
     publish.reset()
+    flash_gate.outage_reset()
 
 
 @pytest.fixture

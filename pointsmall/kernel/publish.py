@@ -15,14 +15,14 @@ Beat's sweeps run in the worker, where the broker is, and publish without this h
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable
 
 import kombu.exceptions
 import redis.exceptions
 from celery import current_app
 from django.conf import settings
+
+from pointsmall.kernel.pause import Pause
 
 logger = logging.getLogger(__name__)
 
@@ -36,22 +36,12 @@ BROKER_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-class _Pause:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.until = 0.0
-        self.since = 0.0
-        self.reason = ""
-
-
-_pause = _Pause()
+_pause = Pause()
 
 
 def paused() -> bool:
-    """Whether this process leaves the broker alone now. The wall clock, so a test can move past
-    the pause with time_machine; a clock set back ends it."""
-    now = time.time()
-    return _pause.since <= now < _pause.until
+    """Whether this process leaves the broker alone now (see pointsmall.kernel.pause)."""
+    return _pause.active()
 
 
 def pause_reason() -> str:
@@ -61,19 +51,12 @@ def pause_reason() -> str:
 
 def reset() -> None:
     """End any pause (tests; a process that knows the broker is back)."""
-    with _pause.lock:
-        _pause.until = _pause.since = 0.0
-        _pause.reason = ""
+    _pause.reset()
 
 
 def _start_pause(error: BaseException, what: str) -> None:
     seconds = float(settings.JOB_PUBLISH_RETRY_SECONDS)
-    now = time.time()
-    with _pause.lock:
-        already = _pause.since <= now < _pause.until
-        _pause.since, _pause.until = now, now + seconds
-        _pause.reason = _one_line(error)
-    if not already:
+    if _pause.start(seconds=seconds, reason=_one_line(error)):
         logger.warning(
             "broker unreachable publishing %s (%s); publishing paused %.0f s, the sweeps send what is skipped",
             what,

@@ -20,9 +20,12 @@ class OutboxConfig(AppConfig):
 
 
 def _job_finished(task: Any = None, state: str | None = None, **kwargs: Any) -> None:
-    """A worker finished a task: if the outbox relayed it, its row is done, unless the task only
-    scheduled a retry (the retry's message carries the header again and marks it when it ends)."""
-    if task is None or state == states.RETRY:
+    """A worker finished a task: if the outbox relayed it, its row is done when the task succeeded
+    or failed for good. Not when it only scheduled a retry (the retry's message carries the header
+    again and marks it when it ends), nor when it ended without a state: Celery terminated it (the
+    broker connection was lost mid-run) and the message it puts back may be gone with the broker,
+    so the row stays due and the relay sweep publishes it again after its lease."""
+    if task is None or state not in (states.SUCCESS, states.FAILURE):
         return
     from pointsmall.outbox import services
 

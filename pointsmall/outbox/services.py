@@ -43,6 +43,15 @@ PURGE_BATCH = 5000
 OUTBOX_HEADER = "outbox_job"
 
 
+def _task_known(name: str) -> bool:
+    if name in current_app.tasks:
+        return True
+    # A web process registers a task when its module is first imported: import every app's jobs
+    # (what a worker does on start; once per process) before calling the name unknown.
+    current_app.loader.import_default_modules()
+    return name in current_app.tasks
+
+
 def job_enqueue(task: Task | str, *args: Any, **kwargs: Any) -> int:
     """Write the job ``task(*args, **kwargs)`` in the caller's transaction; relay it once that commits.
 
@@ -51,8 +60,13 @@ def job_enqueue(task: Task | str, *args: Any, **kwargs: Any) -> int:
     the broker: a failed relay is logged (once per publishing pause) and the sweep tries again.
     A rolled-back transaction leaves no row and relays nothing. The row keeps the current request
     id, which the job carries however late it is relayed.
+
+    Raises ValueError for a task name no worker knows: its row would never be done, and the relay
+    would publish it again after every lease, for ever.
     """
     name = task if isinstance(task, str) else task.name
+    if not _task_known(name):
+        raise ValueError(f"the job outbox cannot hold {name!r}: no such Celery task")
     job = OutboxJob.objects.create(
         task=name, args=list(args), kwargs=kwargs, request_id=logs.request_id_current() or ""
     )

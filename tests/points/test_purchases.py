@@ -168,7 +168,7 @@ def test_csv_import_reports_accepted_duplicate_and_rejected_rows(member, tmp_pat
     assert rejected.value.returncode == 1
     text = out.getvalue()
     assert "Accepted 2, duplicates 1, rejected 5." in text
-    assert "rejected line 5 (A-3): The purchase is not valid: no member with the e-mail nobody@example.com" in text
+    assert "rejected line 5 (A-3): The purchase is not valid: no member with the e-mail no***@example.com" in text
     assert "rejected line 6 (A-4): The purchase is not valid: amount is not a number" in text
     assert "rejected line 7 (no order id)" in text
     assert "rejected line 8 (A-5): The purchase is not valid: purchased_at is not an ISO date-time" in text
