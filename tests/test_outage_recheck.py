@@ -94,3 +94,17 @@ def test_gunicorns_error_lines_drop_query_strings():
 
     assert NoQueryStringFilter().filter(record)
     assert record.getMessage() == "Error handling request /admin/x/"
+
+
+def test_the_outbox_admin_says_each_jobs_state_in_one_column(admin_client):
+    from django.utils import timezone
+
+    now = timezone.now()
+    OutboxJob.objects.create(task="catalog.low_stock_notify", args=[1], kwargs={})
+    OutboxJob.objects.create(task="catalog.low_stock_notify", args=[2], kwargs={}, sent_at=now)
+    OutboxJob.objects.create(task="catalog.low_stock_notify", args=[3], kwargs={}, sent_at=now, done_at=now)
+
+    page = admin_client.get("/admin/outbox/outboxjob/").content.decode()
+
+    for label in ("held for the broker", "sent, not yet run", "ran"):
+        assert f">{label}<" in page
