@@ -265,13 +265,17 @@ def celery_broker_set(broker_url: str, result_backend: str | None = None) -> Non
     """Send this process's jobs to ``broker_url`` (and results to ``result_backend`` when given)
     from now on. Changing the setting alone is not enough: the app keeps pooled producer
     connections and a per-thread result backend made for the old URL, so jobs would still go there."""
+    from kombu import pools
+
     from pointsmall.celery import app
 
     app.conf.broker_url = broker_url
     if result_backend is not None:
         app.conf.result_backend = result_backend
-    if app._pool is not None:
-        app._pool.force_close_all()
+    # kombu keeps connection and producer pools in process-wide registries keyed by the URL:
+    # closing only the app's pool left a closed one registered, and the next publish to that
+    # URL failed with "Acquire on closed pool". reset() closes and forgets them all.
+    pools.reset()
     app._pool = None
     if "amqp" in app.__dict__:
         app.amqp._producer_pool = None
