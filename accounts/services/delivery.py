@@ -176,6 +176,11 @@ def _write_outcome(delivery_id: int, attempt: int, fields: Mapping) -> int:
     return Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.SENDING, attempts=attempt).update(**fields)
 
 
+def _status(delivery_id: int) -> str:
+    """The delivery's status now, or "missing" when the row is gone."""
+    return Delivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first() or "missing"
+
+
 def delivery_send(*, delivery_id: int, unrecorded: Mapping | None = None) -> str:
     """Send one delivery now if it is due, and return its status afterwards.
 
@@ -195,17 +200,15 @@ def delivery_send(*, delivery_id: int, unrecorded: Mapping | None = None) -> str
     outcome of the (still held) claim and sends nothing. Returns the status then.
     """
     if unrecorded is not None:
-        attempt, fields = outbox.outcome_from_marker(unrecorded)
-        outbox.outcome_record(
-            lambda values: _write_outcome(delivery_id, attempt, values),
+        outbox.outcome_replay(
+            unrecorded,
+            lambda attempt, values: _write_outcome(delivery_id, attempt, values),
             label=f"delivery {delivery_id}",
-            attempt=attempt,
-            fields=fields,
         )
-        return Delivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first() or "missing"
+        return _status(delivery_id)
     claim = _claim(delivery_id)
     if claim is None:
-        return Delivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first() or "missing"
+        return _status(delivery_id)
     notification = Notification.objects.get(pk=claim.notification_id)
     reason = _skip_reason(claim, notification)
     if reason:

@@ -341,6 +341,11 @@ def _post(claim: _Claim, body: bytes) -> tuple[int, str]:
             return response.status_code, raw.decode("utf-8", errors="replace")[:RESPONSE_KEPT]
 
 
+def _status(delivery_id: int) -> str:
+    """The webhook delivery's status now, or "missing" when the row is gone."""
+    return WebhookDelivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first() or "missing"
+
+
 def webhook_send(*, delivery_id: int, unrecorded: Mapping[str, Any] | None = None) -> str:
     """Send one delivery now if it is due, and return its status afterwards.
 
@@ -361,17 +366,15 @@ def webhook_send(*, delivery_id: int, unrecorded: Mapping[str, Any] | None = Non
     outcome of the (still held) claim and posts nothing. Returns the status then.
     """
     if unrecorded is not None:
-        attempt, fields = outbox.outcome_from_marker(unrecorded)
-        outbox.outcome_record(
-            lambda values: _write_outcome(delivery_id, attempt, values),
+        outbox.outcome_replay(
+            unrecorded,
+            lambda attempt, values: _write_outcome(delivery_id, attempt, values),
             label=f"webhook delivery {delivery_id}",
-            attempt=attempt,
-            fields=fields,
         )
-        return WebhookDelivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first() or "missing"
+        return _status(delivery_id)
     claim = _claim(delivery_id)
     if claim is None:
-        return WebhookDelivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first() or "missing"
+        return _status(delivery_id)
     if claim.switched_off:
         # The operator switched the endpoint (or the whole client) off after the event.
         _finish(

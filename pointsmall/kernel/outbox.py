@@ -67,6 +67,15 @@ def outcome_from_marker(marker: Mapping[str, Any]) -> tuple[int, dict[str, Any]]
     return int(marker["attempt"]), fields
 
 
+def outcome_replay(marker: Mapping[str, Any], write: Callable[[int, dict[str, Any]], object], *, label: str) -> None:
+    """Record the outcome a send could not write (``marker`` from OutcomeNotRecorded, given back
+    by the job's retry as ``unrecorded=``) without sending again: ``write(attempt, fields)`` is the
+    send's own idempotent UPDATE of its claimed row. Raises what :func:`outcome_from_marker` and
+    :func:`outcome_record` raise."""
+    attempt, fields = outcome_from_marker(marker)
+    outcome_record(lambda values: write(attempt, values), label=label, attempt=attempt, fields=fields)
+
+
 def outcome_record(
     write: Callable[[dict[str, Any]], object],
     *,
