@@ -23,7 +23,8 @@ purchase_recorded = Signal()
 # Sent inside the transaction of every spend, never for a replayed call. Arguments: user_id,
 # entry_id, amount (int, points taken), reference, balance_after (int: spendable points left),
 # first (bool: the member's first spend ever, i.e. their first redemption; rewards tied to a first
-# redemption act only on it), available_at (when a reward tied to it may vest: after the returns window).
+# redemption act only on it), available_at (when a reward tied to it may vest: after the returns window;
+# None when ``first`` is False, as no reward is tied to a later spend).
 points_spent = Signal()
 
 # Sent inside the transaction of every refund of a spend (a redemption cancelled, rejected or

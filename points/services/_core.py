@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db import IntegrityError, connection
+from django.db.models import BigIntegerField, Case, F, Q, Sum, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -130,24 +130,39 @@ def memo_fields(code: str, params: dict | None) -> dict:
 
 def write_entry(account: Account, *, kind: str, amount: int = 0, pending_amount: int = 0, **fields) -> Entry:
     """Append an entry. A key committed meanwhile by another member's request (the replay
-    check only sees keys of this account's serialised requests) is a conflict, not a crash."""
+    check only sees keys of this account's serialised requests) is a conflict, not a crash.
+
+    No savepoint of its own (issue #19: it cost a SAVEPOINT/RELEASE pair per write): every
+    caller is a ledger service under ``transaction.atomic``, and a failed INSERT ends that
+    service anyway. The error raised here leaves the service's atomic block, which rolls back
+    its transaction (or its savepoint, when a caller's transaction encloses it), so nothing
+    the service wrote survives. The clash is told apart from other integrity errors by the
+    constraint it broke, because the aborted transaction can run no query to look the key up.
+    """
     try:
-        with transaction.atomic():
-            entry = Entry.objects.create(
-                account=account,
-                kind=kind,
-                amount=amount,
-                pending_amount=pending_amount,
-                balance_after=account.balance,
-                pending_after=account.pending,
-                **fields,
-            )
-    except IntegrityError:
-        if fields.get("idempotency_key") and Entry.objects.filter(idempotency_key=fields["idempotency_key"]).exists():
+        entry = Entry.objects.create(
+            account=account,
+            kind=kind,
+            amount=amount,
+            pending_amount=pending_amount,
+            balance_after=account.balance,
+            pending_after=account.pending,
+            **fields,
+        )
+    except IntegrityError as error:
+        if fields.get("idempotency_key") and _is_key_clash(error):
             raise IdempotencyConflictError() from None
         raise
     entry_log.entries_logged([EntryLine(entry.pk, account.pk, kind, amount, pending_amount, entry.reference)])
     return entry
+
+
+def _is_key_clash(error: IntegrityError) -> bool:
+    """Whether an entry INSERT failed on the unique idempotency key (not a check or a foreign key)."""
+    diag = getattr(error.__cause__, "diag", None)
+    if diag is not None:  # Postgres names the constraint: points_entry_idempotency_key_<hash>_uniq
+        return "idempotency_key" in (diag.constraint_name or "")
+    return str(error).startswith("UNIQUE constraint failed: points_entry.idempotency_key")
 
 
 def open_lot(
@@ -189,24 +204,56 @@ def spendable_lots(account: Account, now: datetime) -> list[tuple[int, int]]:
 def move(entry: Entry, takes: list[tuple[int, int]], *, sign: int) -> None:
     """Take (sign -1) or put back (sign +1) points on lots, recording each movement.
 
-    The UPDATE is guarded so a lot can never leave 0..amount even if a caller is wrong.
+    One UPDATE for all the lots and one INSERT for all the movements, whatever their number
+    (issue #19: one UPDATE per lot before). The UPDATE is guarded so a lot can never leave
+    0..amount even if a caller is wrong; ``takes`` names each lot once.
     """
-    for lot_id, points in takes:
-        if sign < 0:
-            changed = Lot.objects.filter(pk=lot_id, remaining__gte=points).update(remaining=F("remaining") - points)
-        else:
-            changed = Lot.objects.filter(pk=lot_id, remaining__lte=F("amount") - points).update(
-                remaining=F("remaining") + points
-            )
-        if changed != 1:
-            raise RuntimeError(f"lot {lot_id} cannot move {sign * points} points; ledger invariant broken")
+    if not takes:
+        return
+    changed = _change_remaining([(lot_id, sign * points) for lot_id, points in takes])
+    if changed != len(takes):
+        raise RuntimeError(f"lots {takes} cannot move {sign:+d} × points; ledger invariant broken")
     LotMovement.objects.bulk_create(
         [LotMovement(entry=entry, lot_id=lot_id, amount=sign * points) for lot_id, points in takes]
     )
 
 
-def take_fifo(account: Account, entry: Entry, amount: int, now: datetime) -> None:
-    takes = rules.take_fifo(spendable_lots(account, now), amount)
+# Postgres: one statement whatever the number of lots, its text the same for every size.
+_CHANGE_REMAINING_SQL = """
+UPDATE points_lot AS l SET remaining = l.remaining + t.change
+FROM unnest(%s::bigint[], %s::bigint[]) AS t(id, change)
+WHERE l.id = t.id AND l.remaining + t.change BETWEEN 0 AND l.amount
+"""
+
+
+def _change_remaining(changes: list[tuple[int, int]]) -> int:
+    """Add each change to its lot's ``remaining`` where the result stays in 0..amount; returns
+    the number of lots changed (fewer than given: a guard refused one)."""
+    if len(changes) == 1:
+        ((lot_id, change),) = changes
+        bounds = Q(remaining__gte=-change) if change < 0 else Q(remaining__lte=F("amount") - change)
+        return Lot.objects.filter(bounds, pk=lot_id).update(remaining=F("remaining") + change)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_CHANGE_REMAINING_SQL, [[i for i, _c in changes], [c for _i, c in changes]])
+            return cursor.rowcount
+    guard = Q()
+    for lot_id, change in changes:
+        guard |= (
+            Q(pk=lot_id, remaining__gte=-change) if change < 0 else Q(pk=lot_id, remaining__lte=F("amount") - change)
+        )
+    new_remaining = Case(
+        *[When(pk=lot_id, then=F("remaining") + change) for lot_id, change in changes],
+        output_field=BigIntegerField(),
+    )
+    return Lot.objects.filter(guard).update(remaining=new_remaining)
+
+
+def take_fifo(
+    account: Account, entry: Entry, amount: int, now: datetime, lots: list[tuple[int, int]] | None = None
+) -> None:
+    """Take ``amount`` from ``lots`` (default: the account's spendable lots, read now) in order."""
+    takes = rules.take_fifo(spendable_lots(account, now) if lots is None else lots, amount)
     if sum(points for _lot, points in takes) != amount:
         raise RuntimeError(f"account {account.pk}: lots do not cover the balance; ledger invariant broken")
     move(entry, takes, sign=-1)
@@ -282,17 +329,60 @@ def expire_holds(account: Account, now: datetime) -> int:
     return total
 
 
+def _due(account: Account, now: datetime) -> Q:
+    """The lots that settling at ``now`` changes: available ones past their expiry, and pending
+    ones past ``available_at`` — looked for only when the account has pending points at all
+    (``pending`` is the sum of its pending lots' ``remaining``, an invariant points_verify checks)."""
+    due = Q(status=LotStatus.AVAILABLE, expires_at__lte=now)
+    if account.pending:
+        due |= Q(status=LotStatus.PENDING, available_at__lte=now)
+    return due
+
+
 def settle(account: Account, now: datetime) -> None:
     """Bring a locked account up to ``now``: end overdue holds, vest what is due, expire what
     is due, pay debt. The entries this writes are dated ``now`` (the caller's instant, a past
     one when seeding).
 
-    Every service calls this first, so a member can never spend points that expired a
-    minute ago but were not swept yet, nor miss points that vested a minute ago, and a
-    hold past its ``expires_at`` never keeps points from the member while the hold sweep
-    has not run yet.
+    Every service calls this (or ``settle_for_spend``) first, so a member can never spend
+    points that expired a minute ago but were not swept yet, nor miss points that vested a
+    minute ago, and a hold past its ``expires_at`` never keeps points from the member while
+    the hold sweep has not run yet.
+
+    Settles only when something is due (issue #19): one query finds out, and the account
+    row (``held``, ``pending``) already says when there is nothing to look for.
     """
-    expire_holds(account, now)
+    if account.held:
+        expire_holds(account, now)
+    if Lot.objects.filter(_due(account, now), account=account, remaining__gt=0).exists():
+        _settle_lots(account, now)
+
+
+def settle_for_spend(account: Account, now: datetime) -> list[tuple[int, int]]:
+    """``settle`` the locked account, then return its spendable lots as ``spendable_lots`` does.
+
+    One read serves both when nothing is due, the usual case: the spendable lots, read with
+    the expired and the due pending ones, which sort first or are told by their status. Only
+    when one of those is there does it settle as ``settle`` does and read the lots again.
+    """
+    if account.held:
+        expire_holds(account, now)
+    wanted = Q(status=LotStatus.AVAILABLE)
+    if account.pending:
+        wanted |= Q(status=LotStatus.PENDING, available_at__lte=now)
+    rows = list(
+        Lot.objects.filter(wanted, account=account, remaining__gt=0)
+        .order_by(F("expires_at").asc(nulls_last=True), "pk")
+        .values_list("pk", "remaining", "status", "expires_at")
+    )
+    if any(status != LotStatus.AVAILABLE or (expires and expires <= now) for _pk, _r, status, expires in rows):
+        _settle_lots(account, now)
+        return spendable_lots(account, now)
+    return [(pk, remaining) for pk, remaining, _status, _expires in rows]
+
+
+def _settle_lots(account: Account, now: datetime) -> None:
+    """Vest and expire the locked account's due lots, then pay debt from what vested."""
     vested = vest_account(account, now)
     _lots, expired_points, _members = expiry.expire_accounts([account.pk], now, now=now)
     if expired_points:

@@ -179,8 +179,10 @@ def _capture(hold_id: int, now: datetime, memo: dict) -> tuple[HoldReceipt, Doma
     if hold.status != HoldStatus.ACTIVE:
         raise _not_active(hold)
     # Settling ends this hold as expired when the host is too late (now >= expires_at).
-    _core.settle(account, now)
-    hold.refresh_from_db(fields=["status", "settled_at"])
+    lots = _core.settle_for_spend(account, now)
+    if hold.expires_at <= now:
+        # Read back what the settle wrote; otherwise it left this (locked, active) hold as it was.
+        hold.refresh_from_db(fields=["status", "settled_at"])
     if hold.status == HoldStatus.EXPIRED:
         return _receipt(hold, user_id), _not_active(hold)
     # What the member has beyond their other holds; this hold's own points are counted in ``held``.
@@ -197,6 +199,7 @@ def _capture(hold_id: int, now: datetime, memo: dict) -> tuple[HoldReceipt, Doma
         reference=hold.reference,
         memo=memo,
         now=now,
+        lots=lots,
     )
     hold.status = HoldStatus.CAPTURED
     hold.settled_at = now

@@ -131,7 +131,7 @@ def points_spend(
     if (first := _core.replay(account, key=idempotency_key, kind=EntryKind.SPEND, size=amount)) is not None:
         return first
     now = now or timezone.now()
-    _core.settle(account, now)
+    lots = _core.settle_for_spend(account, now)
     # Points held for a host checkout are the member's but not the mall's to spend (docs/decisions/0033).
     available = max(account.balance - account.held, 0)
     if available < amount:
@@ -144,17 +144,28 @@ def points_spend(
         reference=reference,
         memo=memo,
         now=now,
+        lots=lots,
     )
     return _core.receipt(account, entry)
 
 
 def spend_locked(
-    account: Account, *, user_id: int, amount: int, idempotency_key: str, reference: str, memo: dict, now: datetime
+    account: Account,
+    *,
+    user_id: int,
+    amount: int,
+    idempotency_key: str,
+    reference: str,
+    memo: dict,
+    now: datetime,
+    lots: list[tuple[int, int]] | None = None,
 ) -> Entry:
     """The one spend path: debit ``amount`` from the lots that expire first and write the spend entry.
 
     Shared by ``points_spend`` and a hold's capture (``points.services.holds``). The caller holds
     the account lock, has settled the account at ``now`` and checked that the points are there.
+    ``lots``: the spendable lots as ``_core.settle_for_spend`` returned them under this lock
+    (read here when not given).
     """
     first_spend = account.lifetime_spent == 0
     _core.apply_totals(account, balance=-amount, spent=amount)
@@ -167,9 +178,10 @@ def spend_locked(
         idempotency_key=idempotency_key,
         created_at=now,
     )
-    _core.take_fifo(account, entry, amount, now)
-    # Rewards tied to a first redemption (referrals) vest after the same returns window as purchases.
-    window = timedelta(days=policies.purchase_policy().pending_days)
+    _core.take_fifo(account, entry, amount, now, lots)
+    # Rewards tied to a first redemption (referrals) vest after the same returns window as
+    # purchases. Only a first spend has such rewards: later ones skip reading the policy.
+    available_at = now + timedelta(days=policies.purchase_policy().pending_days) if first_spend else None
     points_spent.send(
         sender=Entry,
         user_id=user_id,
@@ -178,7 +190,7 @@ def spend_locked(
         reference=reference,
         balance_after=account.balance,
         first=first_spend,
-        available_at=now + window,
+        available_at=available_at,
     )
     return entry
 
