@@ -146,7 +146,14 @@ class Entry(models.Model):
         verbose_name = _("ledger entry")
         verbose_name_plural = _("ledger entries")
         indexes = [
-            models.Index(fields=["account", "-id"], name="points_entry_account_recent"),
+            # An account's entries, newest first (scanned backwards). Covering, in ascending id
+            # order: points_verify's per-account sums and running balances read this index alone
+            # (an index-only scan, already in the window's order, no sort).
+            models.Index(
+                fields=["account", "id"],
+                name="points_entry_account_recent",
+                include=["kind", "amount", "pending_amount", "debt_change", "balance_after"],
+            ),
             models.Index(fields=["account", "kind", "created_at"], name="points_entry_account_kind"),
             # Everyone's earnings in a period, for the leaderboard (points.selectors.earned_ranking).
             models.Index(fields=["kind", "created_at"], name="points_entry_kind_time"),
@@ -208,13 +215,24 @@ class Lot(models.Model):
 class LotMovement(models.Model):
     """How much one entry took from (negative) or put into (positive) one lot."""
 
-    entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="movements", verbose_name=_("entry"))
-    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="movements", verbose_name=_("lot"))
+    # Indexed below, with the amount: the foreign keys' own indexes would be the same minus it.
+    entry = models.ForeignKey(
+        Entry, on_delete=models.PROTECT, related_name="movements", verbose_name=_("entry"), db_index=False
+    )
+    lot = models.ForeignKey(
+        Lot, on_delete=models.PROTECT, related_name="movements", verbose_name=_("lot"), db_index=False
+    )
     amount = models.BigIntegerField(_("points"))
 
     class Meta:
         verbose_name = _("lot movement")
         verbose_name_plural = _("lot movements")
+        # Covering: points_verify sums each lot's and each entry's movements from these alone
+        # (movements are never updated, so their pages stay all-visible once vacuumed).
+        indexes = [
+            models.Index(fields=["lot"], include=["amount"], name="points_movement_lot"),
+            models.Index(fields=["entry"], include=["amount"], name="points_movement_entry"),
+        ]
         constraints = [models.CheckConstraint(condition=~Q(amount=0), name="points_movement_not_zero")]
 
     def __str__(self) -> str:

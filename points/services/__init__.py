@@ -9,7 +9,7 @@ from points.services.earning import (
     points_campaigns_switch_off,
     signup_bonus_grant,
 )
-from points.services.expiry import points_expire, points_remind
+from points.services.expiry import ledger_maintain, points_expire, points_remind
 from points.services.holds import (
     HoldReceipt,
     points_hold_capture,
@@ -66,6 +66,7 @@ __all__ = [
     "account_open",
     "claim_identities",
     "identity_hash",
+    "ledger_maintain",
     "points_adjust",
     "points_award",
     "points_campaigns_switch_off",

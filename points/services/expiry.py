@@ -166,13 +166,15 @@ def points_expire(
     dry_run: bool = False,
     use_sql: bool | None = None,
     progress: Callable[[BatchReport], None] | None = None,
+    maintain: bool = True,
 ) -> BatchReport:
     """Expire every lot whose expiry is at or before ``as_of`` (default: now), in batches.
 
     Each batch locks up to ``batch_size`` accounts (pk order, SKIP LOCKED) and expires
     their due lots in one SQL statement on Postgres (``use_sql``), or in a fixed number
-    of ORM queries elsewhere. Raises FutureAsOfError. Safe to run twice and on several workers
-    at once.
+    of ORM queries elsewhere. After a sweep of ``MAINTAIN_AFTER_LOTS`` lots or more,
+    ``maintain`` runs ``ledger_maintain`` (VACUUM ANALYZE of the ledger tables). Raises
+    FutureAsOfError. Safe to run twice and on several workers at once.
     """
     now = timezone.now()
     as_of = as_of or now
@@ -198,7 +200,36 @@ def points_expire(
         report = report.plus(lots, points, members, len(candidates) - len(locked))
         if progress:
             progress(report)
+    if maintain and report.lots >= MAINTAIN_AFTER_LOTS:
+        ledger_maintain()
     return report
+
+
+# A sweep this large leaves the ledger tables in a state that slows every full read of them
+# (docs/decisions/0047): each emptied lot is a new row version (``remaining`` is in an index
+# predicate, so the update cannot be HOT) and a dead one; the new entries and movements fill
+# the free space of old pages, clearing their all-visible bits, so points_verify's index-only
+# scans fall back to the heap; and the statistics still describe the tables before the sweep.
+MAINTAIN_AFTER_LOTS = 10_000
+LEDGER_TABLES = ("points_lot", "points_lotmovement", "points_entry", "points_account")
+
+
+def ledger_maintain() -> str:
+    """Leave the ledger tables as a fresh load would: ``VACUUM (ANALYZE)`` them, or only
+    ``ANALYZE`` inside a transaction (VACUUM cannot run in one). Postgres only; elsewhere a no-op.
+
+    Takes no lock that blocks reads or writes; safe to run at any time and twice. Returns what
+    it ran: ``"vacuum"``, ``"analyze"`` or ``"none"``.
+    """
+    if connection.vendor != "postgresql":
+        return "none"
+    tables = ", ".join(LEDGER_TABLES)
+    with connection.cursor() as cursor:
+        if connection.in_atomic_block:
+            cursor.execute(f"ANALYZE {tables}")
+            return "analyze"
+        cursor.execute(f"VACUUM (ANALYZE) {tables}")
+    return "vacuum"
 
 
 # The widest window an operator may ask for on the command line: a wider one tells members
