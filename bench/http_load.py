@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import re
 import secrets
@@ -70,6 +71,8 @@ ROOT = Path(__file__).resolve().parent.parent
 START_SECONDS = 60
 REQUEST_TIMEOUT = 30.0
 CSRF_COOKIE = "csrftoken"
+# httpx logs every request at INFO: thousands of lines that would bury the benchmark's own.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 SESSION_COOKIE = "sessionid"
 
 
@@ -110,6 +113,7 @@ def server_env(base: dict[str, str] | None = None, *, secret_key: str | None = N
 
     source = dict(base if base is not None else os.environ)
     source.pop("DJANGO_SETTINGS_MODULE", None)
+    source.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return {
         **source,
         "DJANGO_DEBUG": "0",
@@ -135,15 +139,16 @@ def collect_static(env: dict[str, str]) -> Path:
 def server_start(
     *,
     env: dict[str, str],
-    workers: int = 2,
+    workers: int | None = None,
     threads: int | None = None,
     ready: Callable[[Server], bool] | None = None,
     start_seconds: float = START_SECONDS,
 ) -> Server:
     """``gunicorn -c gunicorn.conf.py pointsmall.wsgi`` (the repository's config) on a free 127.0.0.1 port.
 
-    ``env`` is the whole environment (see ``server_env``); ``workers``/``threads`` override the
-    config's defaults (GUNICORN_WORKERS/GUNICORN_THREADS). Waits until ``ready(server)`` is true
+    ``env`` is the whole environment (see ``server_env``); ``workers``/``threads``, when given,
+    override the config's (GUNICORN_WORKERS/GUNICORN_THREADS; default 2 × cores + 1 workers
+    of 2 threads). Waits until ``ready(server)`` is true
     (default: ``GET /healthz`` answers 200), at most ``start_seconds``; raises SystemExit with the
     log's path when gunicorn stops or never answers.
     """
@@ -151,7 +156,9 @@ def server_start(
 
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="bench-gunicorn-", suffix=".log")[1])
-    env = {**env, "GUNICORN_WORKERS": str(workers)}
+    env = dict(env)
+    if workers is not None:
+        env["GUNICORN_WORKERS"] = str(workers)
     if threads is not None:
         env["GUNICORN_THREADS"] = str(threads)
     command = [
@@ -279,12 +286,8 @@ class Browser:
     """Many browsers sharing one connection pool: the cookies live in each ``Session``, never in the pool."""
 
     def __init__(self, base: str, *, connections: int = 64, timeout: float = REQUEST_TIMEOUT):
-        import logging
-
         import httpx
 
-        # httpx logs every request at INFO: thousands of lines that would bury the benchmark's own.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
         if not base.startswith("http://127.0.0.1:"):
             raise ValueError(f"the load generator only talks to 127.0.0.1 over plain HTTP, not {base!r}")
         self.base = base
