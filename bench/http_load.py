@@ -50,7 +50,6 @@ import contextlib
 import logging
 import os
 import re
-import secrets
 import signal
 import socket
 import subprocess
@@ -106,9 +105,11 @@ def server_env(base: dict[str, str] | None = None, *, secret_key: str | None = N
 
     Sets DJANGO_DEBUG=0, ALLOWED_HOSTS 127.0.0.1, one trusted proxy (X-Forwarded-For), the
     secrets this process shares with the server (host clients' keys, PIN peppers) and
-    DJANGO_SECRET_KEY: ``secret_key``, else this process's DJANGO_SECRET_KEY, else a new one.
-    Minting sessions needs this process and the server to share it.
+    DATABASE_URL and DJANGO_SECRET_KEY of this process (Django set up): minting sessions needs the
+    server to read the database and the signatures this process writes.
     """
+    from django.conf import settings
+
     from bench import common
 
     source = dict(base if base is not None else os.environ)
@@ -116,13 +117,26 @@ def server_env(base: dict[str, str] | None = None, *, secret_key: str | None = N
     source.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return {
         **source,
+        # The database this process is connected to (the pytest database in tests).
+        "DATABASE_URL": database_url(),
         "DJANGO_DEBUG": "0",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_SECRET_KEY": secret_key or source.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50),
+        "DJANGO_SECRET_KEY": secret_key or settings.SECRET_KEY,
         "ALLAUTH_TRUSTED_PROXY_COUNT": "1",
         **common.shared_secrets_env(),
         "PYTHONWARNINGS": "ignore:No directory at",
     }
+
+
+def database_url() -> str:
+    """The URL of the database Django is connected to."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    auth = s.get("USER") or ""
+    if s.get("PASSWORD"):
+        auth += f":{s['PASSWORD']}"
+    return f"postgres://{auth}@{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{s['NAME']}"
 
 
 def collect_static(env: dict[str, str]) -> Path:

@@ -102,7 +102,7 @@ def build(sizes: Sizes) -> World:
     a lottery campaign with one limited prize, a host client with linked members."""
     from allauth.account.models import EmailAddress
     from django.contrib.auth import get_user_model
-    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
     from django.core.cache import cache
     from django.utils import timezone
 
@@ -126,9 +126,9 @@ def build(sizes: Sizes) -> World:
         step=lambda name: progress(f"ledger: {name}"),
     )
     user_model = get_user_model()
-    # The server checks the password with the configured hasher: hashed here with the same one and
-    # the same iterations, so the sign-in does not re-hash and save it.
-    password_hash = make_password(PASSWORD)
+    # Hashed as the server hashes (Django's default PBKDF2 and its iterations, whatever this process's
+    # settings say: tests use a fast hasher the server does not know), so a sign-in neither fails nor re-hashes.
+    password_hash = PBKDF2PasswordHasher().encode(PASSWORD, PBKDF2PasswordHasher().salt())
     users = max(sizes.checkin_members, sizes.buyers)
     user_model.objects.filter(pk__lte=users).update(password=password_hash)
     EmailAddress.objects.bulk_create(
@@ -700,13 +700,39 @@ def render(info, sizes: Sizes, args, outcome: Outcome, load: tuple) -> str:
     return "\n".join(lines)
 
 
+def web_run(sizes: Sizes, *, workers: int | None = None) -> tuple[World, Outcome]:
+    """Build the data, count queries in-process, then run every scenario against a gunicorn of its own
+    (started and stopped here, static files collected into a temporary directory removed after)."""
+    world = build(sizes)
+    queries = page_queries()
+    progress(f"SQL per page: {queries}")
+    env = http_load.server_env()
+    static_root = http_load.collect_static(env)
+    # The checks between bursts read the database from the event loop's thread; nothing else runs
+    # there meanwhile, so Django's guard against blocking an event loop does not apply (this process only).
+    unsafe = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with http_load.running_server(env, workers=workers) as server:
+            rows, lines, checks = asyncio.run(scenarios(server, world, sizes))
+    finally:
+        shutil.rmtree(static_root, ignore_errors=True)
+        if unsafe is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = unsafe
+    return world, Outcome(rows, lines, checks, queries, {})
+
+
+PROFILED_PAGES = {"home": "/", "catalog": "/mall/products/", "my points": "/points/", "orders": "/mall/orders/",
+                  "check-in": "/checkin/", "tasks": "/tasks/"}  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     # WhiteNoise warns in this process (DEBUG settings) that no static files were collected there.
     warnings.filterwarnings("ignore", message="No directory at")
     sizes = TINY if args.tiny else QUICK if args.quick else FULL
-    # This process writes sessions the server reads (sessions_mint): both must use one secret key.
-    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
     common.setup()
     from django.test.utils import setup_test_environment
 
@@ -717,29 +743,12 @@ def main(argv: list[str] | None = None) -> None:
     info = common.machine()
     load_start = os.getloadavg()
     progress(f"HTTP benchmark on {info['cpu']} ×{info['cores']}, load {load_start}")
-    world = build(sizes)
-    queries = page_queries()
-    progress(f"SQL per page: {queries}")
-    env = http_load.server_env()
-    static_root = http_load.collect_static(env)
-    # The checks between bursts read the database from the event loop's thread; nothing else runs
-    # there meanwhile, so Django's guard against blocking an event loop does not apply (this process only).
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with http_load.running_server(env, workers=args.workers) as server:
-            rows, lines, checks = asyncio.run(scenarios(server, world, sizes))
-    finally:
-        shutil.rmtree(static_root, ignore_errors=True)
-    profiles: dict[str, str] = {}
+    _world, outcome = web_run(sizes, workers=args.workers)
     if args.profile:
-        for row in rows:
-            if row.met is False and row.scenario.startswith("P8 "):
-                name = row.scenario.removeprefix("P8 ")
-                path = {"home": "/", "catalog": "/mall/products/", "my points": "/points/", "orders": "/mall/orders/",
-                        "check-in": "/checkin/", "tasks": "/tasks/"}.get(name)  # fmt: skip
-                if path:
-                    profiles[path] = profile_page(path)
-    outcome = Outcome(rows, lines, checks, queries, profiles)
+        for row in outcome.rows:
+            name = row.scenario.removeprefix("P8 ")
+            if row.met is False and row.scenario.startswith("P8 ") and name in PROFILED_PAGES:
+                outcome.profiles[PROFILED_PAGES[name]] = profile_page(PROFILED_PAGES[name])
     body = render(info, sizes, args, outcome, (load_start, os.getloadavg()))
     print()
     print(body)
