@@ -22,7 +22,7 @@ Members and sessions::
 
     members = [Member(user_id=7, email="m7@bench.invalid", password="...")]
     sessions = login_many(server.base, members, concurrency=8)   # like a browser, see ``Browser.login``
-    sessions = sessions_mint(server.base, user_ids)               # in-process, for thousands of members
+    sessions = sessions_mint(server.base, members)                # in-process, for thousands of members
 
 ``sessions_mint`` writes the session the sign-in would write (same SECRET_KEY and cache as the
 server: see ``server_env``) without the password hash's ~0.3 s of CPU per member; use it where
@@ -41,6 +41,12 @@ POSTs before the timed burst starts. Each ``Result`` has ``status`` (None when n
 ``seconds``, ``error_kind`` (None when the status was expected; ``"timeout"``, ``"reset"``,
 ``"refused"``, ``"protocol"``, ``"deadline"`` (never sent: the burst's deadline passed) or
 ``"http"`` (an unexpected status)) and the ``Location`` of a redirect.
+
+Django must be set up before ``server_env`` (it passes on the connected database and the secret
+key). ``login_many``, ``form_values`` and ``burst`` each run their own event loop; inside one
+coroutine, share a ``Browser`` (one connection pool) with ``login_many_async``,
+``form_values_async`` and ``burst_async``. ORM calls made from that coroutine (checks between
+bursts) need ``DJANGO_ALLOW_ASYNC_UNSAFE`` in this process only (``bench.web.web_run`` shows how).
 """
 
 from __future__ import annotations
