@@ -625,9 +625,10 @@ async def scenarios(server: http_load.Server, world: World, sizes: Sizes) -> tup
     rows.append(Row("P10 purchases vs floor", f"{ratio:.2f}×", "≥ 0.3×", ratio >= 0.3))
     rows.append(Row("P10 exactly once", checks["P10 exactly once"][1], "exact", checks["P10 exactly once"][0]))
     for name, summary in [("P1 hot", hot), ("P1 spread", spread), ("P4", storm), ("P7", draws), ("P10", bought)]:
-        unexpected = {k: v for k, v in summary.errors.items() if k not in ("http 200", "deadline")}
-        if unexpected and name != "P1 hot":
-            checks[f"{name} errors"] = (False, str(summary.errors))
+        # A 5xx is a defect; a client timeout (30 s) or reset under overload is a figure, shown in the run's lines.
+        server_errors = {k: v for k, v in summary.errors.items() if k.startswith("http 5")}
+        if server_errors:
+            checks[f"{name} server errors"] = (False, str(summary.errors))
     return rows, lines, checks
 
 
