@@ -227,6 +227,63 @@ def header_status(*, user_id: int) -> tuple[int, str] | None:
 
 
 @dataclass(frozen=True)
+class MemberStatus:
+    """What every member page needs of the ledger: the spendable balance (points, an integer)
+    and the tier enjoyed now (``member_tier``'s answer; None only when no tier exists)."""
+
+    balance: int
+    tier: TierView | None
+
+
+_TIER_FIELDS = (
+    "code",
+    "name_zh",
+    "name_en",
+    "rank",
+    "threshold",
+    "price_percent",
+    "earn_multiplier",
+    "monthly_free_draws",
+)
+
+
+def _tier_from(row: dict, prefix: str) -> TierView | None:
+    if row[f"{prefix}rank"] is None:
+        return None
+    return TierView(
+        code=row[f"{prefix}code"],
+        name=pick_language(zh=row[f"{prefix}name_zh"], en=row[f"{prefix}name_en"]),
+        rank=row[f"{prefix}rank"],
+        threshold=row[f"{prefix}threshold"],
+        price_percent=row[f"{prefix}price_percent"],
+        earn_multiplier=row[f"{prefix}earn_multiplier"],
+        monthly_free_draws=row[f"{prefix}monthly_free_draws"],
+    )
+
+
+def member_status(*, user_id: int, now: datetime | None = None) -> MemberStatus | None:
+    """The member's spendable balance and enjoyed tier (the same answers as ``spendable_balance``
+    and ``member_tier``) in ONE query, or None without an account. Every member page's header
+    and prices read it, so it is one round trip: the earned tier is joined, a running trial and
+    the entry tier (for a member not ranked yet) are subqueries on the small tier tables."""
+    now = now or timezone.now()
+    trials = _running_trials(now)
+    entry = Tier.objects.order_by("rank")
+    annotations = {}
+    for name in _TIER_FIELDS:
+        annotations[f"trial_{name}"] = Subquery(trials.values(f"tier__{name}")[:1])
+        annotations[f"entry_{name}"] = Subquery(entry.values(name)[:1])
+    fields = ["spendable", *(f"tier__{name}" for name in _TIER_FIELDS), *annotations]
+    row = _spendable(Account.objects.filter(user_id=user_id), now).annotate(**annotations).values(*fields).first()
+    if row is None:
+        return None
+    earned = _tier_from(row, "tier__") or _tier_from(row, "entry_")
+    trial = _tier_from(row, "trial_")
+    tier = trial if trial is not None and (earned is None or trial.rank > earned.rank) else earned
+    return MemberStatus(balance=row["spendable"], tier=tier)
+
+
+@dataclass(frozen=True)
 class TierTrialView:
     tier: TierView
     starts_at: datetime
