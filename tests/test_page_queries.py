@@ -277,3 +277,20 @@ def test_recently_viewed_follows_the_members_own_views_and_never_another_members
     assert [c.id for c in client.get(reverse("home")).context["home"].recently_viewed] == [product.pk]
     client.force_login(other)
     assert client.get(reverse("home")).context["home"].recently_viewed == []
+
+
+def test_the_cached_calendar_shows_todays_check_in_at_once(client):
+    from tasks import services as tasks_services
+    from tasks.selectors import checkin as checkin_selectors
+
+    member = make_member()
+    client.force_login(member)
+    tasks_services.checkin_rules_seed()
+    today = checkin_selectors.checkin_page(user_id=member.pk).days
+    today = next(cell.day for cell in today if cell.state == "today")
+    cell = f'data-testid="checkin-day-{today.isoformat()}" data-state="'
+    assert cell + 'today"' in client.get(reverse("checkin")).content.decode()
+
+    tasks_services.checkin_record(user_id=member.pk)
+
+    assert cell + 'checked"' in client.get(reverse("checkin")).content.decode()
