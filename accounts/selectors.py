@@ -34,6 +34,7 @@ from accounts.models import (
     PhoneVerification,
     Referral,
 )
+from points import selectors as points_selectors
 from pointsmall.kernel import clock
 from pointsmall.kernel.masking import mask_email, mask_phone
 
@@ -710,3 +711,20 @@ def host_member_view(*, user_id: int) -> HostMemberView:
 def is_active(*, user_id: int) -> bool:
     """True for an account that may sign in (not deactivated)."""
     return get_user_model().objects.filter(pk=user_id, is_active=True).exists()
+
+
+_VIEWER_STATUS = "_pointsmall_viewer_status"
+
+
+def viewer_status(request) -> points_selectors.MemberStatus | None:
+    """The signed-in member's spendable balance and enjoyed tier for this request
+    (``points.selectors.member_status``, one query), read once and kept on the request: the
+    header, the prices and the announcements of one page all ask. None for a visitor or a
+    member without a points account."""
+    if not hasattr(request, _VIEWER_STATUS):
+        user = getattr(request, "user", None)
+        status = None
+        if user is not None and user.is_authenticated:
+            status = points_selectors.member_status(user_id=user.pk)
+        setattr(request, _VIEWER_STATUS, status)
+    return getattr(request, _VIEWER_STATUS)

@@ -6,3 +6,8 @@ class CatalogConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "catalog"
     verbose_name = _("Catalogue and orders")
+
+    def ready(self) -> None:
+        from catalog import receivers
+
+        receivers.connect()

@@ -28,7 +28,7 @@ from catalog import payments, selectors, services
 from catalog.enums import ProductKind
 from catalog.exceptions import OrderNotFoundError, RequestConflictError
 from catalog.forms import CatalogFilterForm, InlineAddressForm, RedeemChoiceForm, RedeemForm, ReviewForm
-from catalog.selectors import ORDER_TABS, CatalogQuery, MemberPricing
+from catalog.selectors import ORDER_TABS, CatalogQuery, MemberPricing, cached
 from points import selectors as points_selectors
 from points.exceptions import ConfirmationInvalidError, InsufficientPointsError
 from pointsmall.kernel.errors import DomainError, form_error, message_error
@@ -44,7 +44,10 @@ ORDER_TAB_LABELS = {
 
 
 def _pricing(request: HttpRequest) -> MemberPricing:
-    return selectors.member_pricing(user_id=request.user.pk if request.user.is_authenticated else None)
+    if not request.user.is_authenticated:
+        return MemberPricing()
+    # One query per request, shared with the header (accounts.selectors.viewer_status).
+    return selectors.pricing_from_status(user_id=request.user.pk, status=accounts_selectors.viewer_status(request))
 
 
 def _is_partial(request: HttpRequest) -> bool:
@@ -59,12 +62,12 @@ def _new_request_key() -> str:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     pricing = _pricing(request)
-    return render(request, "catalog/home.html", {"home": selectors.mall_home(pricing=pricing), "pricing": pricing})
+    return render(request, "catalog/home.html", {"home": cached.mall_home(pricing=pricing), "pricing": pricing})
 
 
 @require_GET
 def product_list(request: HttpRequest) -> HttpResponse:
-    categories = selectors.category_list()
+    categories = cached.category_list()
     form = CatalogFilterForm(request.GET or None, categories=categories)
     filter_errors: list[str] = []
     query = CatalogQuery()
@@ -75,7 +78,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
     pricing = _pricing(request)
     if query.affordable and not pricing.signed_in:
         query = replace(query, affordable=False)
-    page = selectors.product_page(query=query, pricing=pricing, page=request.GET.get("page", 1))
+    page = cached.product_page(query=query, pricing=pricing, page=request.GET.get("page", 1))
     params = request.GET.copy()
     params.pop("page", None)
     context = {
@@ -95,7 +98,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
 
 def _product_page(request: HttpRequest, pk: int, *, address_form: InlineAddressForm | None = None) -> HttpResponse:
     pricing = _pricing(request)
-    detail = selectors.product_detail(product_id=pk, pricing=pricing)
+    detail = cached.product_detail(product_id=pk, pricing=pricing)
     if detail is None:
         raise Http404
     choice = RedeemChoiceForm(request.GET)

@@ -24,10 +24,14 @@ The outage is logged once when it starts and once when it ends.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
+import secrets
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 import redis
@@ -271,3 +275,73 @@ def reset() -> None:
         for outage in _outages.values():
             with outage.lock:
                 outage.down = False
+
+
+# --- Versioned fragments (docs/decisions/0048) -------------------------------------------------
+#
+# What many members see alike (the catalog's cards, the home page's shelves, banners) is cached
+# under a *generation*: a random token per name ("catalog", "content"), kept in the cache. Every
+# write that changes what such a page shows calls ``generation_bump`` (after its commit), which
+# deletes the token, so the next reader draws a new one and every fragment of the old one is
+# never read again (they age out). Two bounds keep a missed bump or a cache outage (each process
+# then keeps its own tokens in memory) from serving stale pages for long: a token lives at most
+# GENERATION_MAX_SECONDS, and never past the next instant the caller says the pages change by
+# themselves (a flash sale opening, a sale price ending); a fragment lives at most
+# FRAGMENT_SECONDS.
+
+GENERATION_MAX_SECONDS = 60
+FRAGMENT_SECONDS = 60
+
+
+def _generation_key(name: str) -> str:
+    return f"pm:generation:{name}"
+
+
+def generation(name: str, *, next_change: Callable[[], datetime | None] | None = None) -> str:
+    """The current token of ``name`` (a short hex string). When there is none (first read, after
+    a bump, or past its time) a new one is drawn and kept until ``next_change()`` (an aware
+    datetime or None; called only then, so it may query) or GENERATION_MAX_SECONDS, whichever
+    comes first."""
+    from django.core.cache import cache
+
+    key = _generation_key(name)
+    now = time.time()
+    held = cache.get(key)
+    if held is not None and held[1] > now:
+        return held[0]
+    until = now + GENERATION_MAX_SECONDS
+    changes = next_change() if next_change is not None else None
+    if changes is not None:
+        until = min(until, changes.timestamp())
+    token = secrets.token_hex(8)
+    if until > now:
+        cache.set(key, (token, until), timeout=max(1, math.ceil(until - now)))
+    return token
+
+
+def generation_bump(name: str) -> None:
+    """Retire ``name``'s token now and again once the current transaction commits, so pages read
+    after the write are rebuilt from it. Now: the writer's own next read (same transaction) sees
+    its write. After the commit: another reader may have drawn a token and cached what it read
+    before the commit in between. Safe to call many times in one write."""
+    from django.core.cache import cache
+    from django.db import transaction
+
+    key = _generation_key(name)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
+
+
+def fragment(name: str, token: str, parts: tuple, build: Callable[[], Any], *, timeout: int = FRAGMENT_SECONDS) -> Any:
+    """``build()``'s result cached under ``name``'s ``token`` and ``parts`` (everything the result
+    depends on besides the generation: the language, the member's price tier, the query...).
+    ``build`` must return something picklable and never None."""
+    from django.core.cache import cache
+
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+    key = f"pm:fragment:{name}:{token}:{digest}"
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        cache.set(key, value, timeout=timeout)
+    return value

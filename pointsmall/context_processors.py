@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-from points import selectors as points_selectors
+from accounts import selectors as accounts_selectors
 
 # The nav lists every section of the mall; an entry shows once its app serves its page,
 # so the nav never links to a page that does not exist yet (docs/decisions/0004).
@@ -34,10 +34,10 @@ def _nav_items(request: HttpRequest) -> list[dict]:
 
 def shell(request: HttpRequest) -> dict:
     header_points = header_tier = None
-    if getattr(request, "user", None) is not None and request.user.is_authenticated:
-        status = points_selectors.header_status(user_id=request.user.pk)
-        if status is not None:
-            header_points, header_tier = status
+    # The same one-query read the page's prices use (kept on the request), not a second one.
+    status = accounts_selectors.viewer_status(request)
+    if status is not None:
+        header_points, header_tier = status.balance, (status.tier.name if status.tier else "")
     return {
         "mall_name": settings.MALL_NAME or _("Points Mall"),
         "nav_items": _nav_items(request),

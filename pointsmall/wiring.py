@@ -24,6 +24,38 @@ def connect() -> None:
     ):
         signal.connect(function, dispatch_uid=f"tasks.{function.__name__}")
     connect_lottery()
+    connect_catalog_cache()
+    connect_content_cache()
+
+
+def connect_content_cache() -> None:
+    """Retire the cached banners and announcements whenever an operator saves or deletes one."""
+    from django.db.models.signals import post_delete, post_save
+
+    from pointsmall import cache as fragments
+    from pointsmall.content.models import Announcement, Banner
+
+    def changed(sender, **kwargs) -> None:
+        fragments.generation_bump("content")
+
+    for model in (Announcement, Banner):
+        post_save.connect(changed, sender=model, dispatch_uid=f"content.cache.save.{model.__name__}", weak=False)
+        post_delete.connect(changed, sender=model, dispatch_uid=f"content.cache.delete.{model.__name__}", weak=False)
+
+
+def connect_catalog_cache() -> None:
+    """A tier renamed or re-priced changes the catalog's cards ("Gold+" badges): retire the
+    cached catalog pages (docs/decisions/0048). The ledger may not import the catalog."""
+    from django.db.models.signals import post_delete, post_save
+
+    from catalog.selectors.cached import catalog_changed
+    from points.models import Tier
+
+    def changed(sender, **kwargs) -> None:
+        catalog_changed()
+
+    post_save.connect(changed, sender=Tier, dispatch_uid="catalog.cache.save.Tier", weak=False)
+    post_delete.connect(changed, sender=Tier, dispatch_uid="catalog.cache.delete.Tier", weak=False)
 
 
 def connect_lottery() -> None:

@@ -126,6 +126,16 @@ def _outage_pauses_off():
     flash_gate.outage_reset()
 
 
+@pytest.fixture(autouse=True)
+def _page_caches_empty():
+    """The pages' cached fragments (docs/decisions/0048) outlive a test's rolled-back rows, and
+    SQLite reuses their ids: every test starts with an empty cache."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def member(db):
     return MemberFactory()

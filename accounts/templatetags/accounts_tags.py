@@ -11,12 +11,15 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def inbox_unread_count(context) -> int:
-    """The signed-in member's unread messages; 0 for visitors. One indexed count query."""
+    """The signed-in member's unread messages; 0 for visitors. One indexed count query per page:
+    the header and the account nav both show it, so it is kept on the request once counted."""
     request = context.get("request")
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return 0
-    return selectors.notification_unread_count(user_id=user.pk)
+    if not hasattr(request, "_pointsmall_unread"):
+        request._pointsmall_unread = selectors.notification_unread_count(user_id=user.pk)
+    return request._pointsmall_unread
 
 
 @register.filter

@@ -27,6 +27,7 @@ from catalog.selectors.orders import (
 from catalog.selectors.pricing import (
     MemberPricing,
     member_pricing,
+    pricing_from_status,
     tier_names,
 )
 from catalog.selectors.products import (
@@ -106,6 +107,7 @@ __all__ = [
     "order_tab_counts",
     "ordering_members_by_day",
     "orders_by_day",
+    "pricing_from_status",
     "product_card",
     "product_detail",
     "product_names",

@@ -46,6 +46,18 @@ def member_pricing(*, user_id: int | None) -> MemberPricing:
     )
 
 
+def pricing_from_status(*, user_id: int, status: points_selectors.MemberStatus | None) -> MemberPricing:
+    """``member_pricing`` from a ``points.selectors.member_status`` already read (no query)."""
+    tier = status.tier if status else None
+    return MemberPricing(
+        user_id=user_id,
+        price_percent=tier.price_percent if tier else 100,
+        tier_rank=tier.rank if tier else 0,
+        tier_name=tier.name if tier else "",
+        balance=status.balance if status else 0,
+    )
+
+
 def tier_names() -> dict[int, str]:
     """Tier name by rank, for "Gold+" badges and tier requirements (one query)."""
     return {tier.rank: tier.name for tier in points_selectors.tier_ladder()}

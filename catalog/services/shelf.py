@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from catalog.models import Product
+from catalog.selectors.cached import catalog_changed
 from catalog.services import privileges
 
 
@@ -34,9 +35,14 @@ def products_shelve(*, product_ids: list[int]) -> ShelfResult:
     refused = [p for p in candidates if not privileges.product_sellable(p)]
     sellable = [p.pk for p in candidates if p not in refused]
     changed = Product.objects.filter(pk__in=sellable, on_shelf=False).update(on_shelf=True)
+    if changed:
+        catalog_changed()  # update() sends no post_save: retire the cached pages here
     return ShelfResult(changed=changed, refused=[p.name for p in refused])
 
 
 def products_unshelve(*, product_ids: list[int]) -> int:
     """Take the products of ``product_ids`` off the shelf; how many were on it. Safe to call twice."""
-    return Product.objects.filter(pk__in=product_ids, on_shelf=True).update(on_shelf=False)
+    changed = Product.objects.filter(pk__in=product_ids, on_shelf=True).update(on_shelf=False)
+    if changed:
+        catalog_changed()  # update() sends no post_save: retire the cached pages here
+    return changed

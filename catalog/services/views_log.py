@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import ProductView
+from catalog.selectors.cached import member_views_changed
 
 
 @transaction.atomic
@@ -21,3 +22,4 @@ def product_view_record(*, member_id: int, product_id: int) -> None:
         unique_fields=["member", "product"],
         update_fields=["viewed_at"],
     )
+    member_views_changed(user_id=member_id)

@@ -13,17 +13,18 @@ other apps get the frozen views (``TierView``, ``TierStatus``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Case, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
+from django.db import connection
+from django.db.models import BigIntegerField, Case, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from points import features, notices, policies, rules
 from points.enums import EntryKind
 from points.models import Account, Entry, Tier, TierGrant
-from points.selectors.balances import _spendable
+from points.selectors.balances import _spendable, spendable_balance
 from pointsmall.kernel import clock
 from pointsmall.kernel.language import pick_language
 
@@ -224,6 +225,91 @@ def header_status(*, user_id: int) -> tuple[int, str] | None:
     if trial_rank is not None and (rank is None or trial_rank > rank):
         name_en, name_zh = trial_en, trial_zh
     return balance, pick_language(zh=name_zh, en=name_en) or ""
+
+
+@dataclass(frozen=True)
+class MemberStatus:
+    """What every member page needs of the ledger: the spendable balance (points, an integer)
+    and the tier enjoyed now (``member_tier``'s answer; None only when no tier exists)."""
+
+    balance: int
+    tier: TierView | None
+
+
+def _member_status_query(user_id: int, now: datetime):
+    """The effective tier's row (a running trial above the earned tier, else the earned tier,
+    else the entry tier) with the account's spendable balance beside it."""
+    trials = _running_trials(now)
+    entry = Tier.objects.order_by("rank").values("pk")[:1]
+    accounts = _spendable(Account.objects.filter(user_id=user_id), now)
+    effective = accounts.annotate(
+        trial_id=Subquery(trials.values("tier_id")[:1]),
+        trial_rank=Subquery(trials.values("tier__rank")[:1]),
+    ).annotate(
+        effective=Case(
+            When(trial_rank__gt=Coalesce(F("tier__rank"), Value(-1)), then=F("trial_id")),
+            default=Coalesce(F("tier_id"), Subquery(entry)),
+            output_field=BigIntegerField(),
+        )
+    )
+    return (
+        Tier.objects.filter(pk=Subquery(effective.values("effective")[:1]))
+        .annotate(spendable=Subquery(accounts.values("spendable")[:1]))
+        .values_list(*_STATUS_COLUMNS)[:1]
+    )
+
+
+_STATUS_COLUMNS = (
+    "code",
+    "name_zh",
+    "name_en",
+    "rank",
+    "threshold",
+    "price_percent",
+    "earn_multiplier",
+    "monthly_free_draws",
+    "spendable",
+)
+# The query above takes the ORM ~10x longer to compile than the database to run, on every page.
+# It is compiled once per process with stand-in values, which are then swapped for the real ones
+# by position: a parameter equal to a stand-in is one (these values occur nowhere else).
+_STAND_IN_USER = -7_319_900_001
+_STAND_IN_NOW = datetime(2000, 2, 29, 0, 0, 7, 654_321, tzinfo=UTC)
+_compiled: dict[str, tuple[str, tuple]] = {}
+
+
+def member_status(*, user_id: int, now: datetime | None = None) -> MemberStatus | None:
+    """The member's spendable balance and enjoyed tier (the same answers as ``spendable_balance``
+    and ``member_tier``) in ONE query, or None without an account. Every member page's header
+    and prices read it. A second query only when no tier exists at all."""
+    now = now or timezone.now()
+    vendor = connection.vendor
+    if vendor not in _compiled:
+        _compiled[vendor] = _member_status_query(_STAND_IN_USER, _STAND_IN_NOW).query.sql_with_params()
+    sql, stand_in_params = _compiled[vendor]
+    adapted_stand_in = connection.ops.adapt_datetimefield_value(_STAND_IN_NOW)
+    adapted_now = connection.ops.adapt_datetimefield_value(now)
+    params = [
+        user_id if value == _STAND_IN_USER else adapted_now if value == adapted_stand_in else value
+        for value in stand_in_params
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is not None:
+        values = dict(zip(_STATUS_COLUMNS, row, strict=True))
+        tier = TierView(
+            code=values["code"],
+            name=pick_language(zh=values["name_zh"], en=values["name_en"]),
+            rank=values["rank"],
+            threshold=values["threshold"],
+            price_percent=values["price_percent"],
+            earn_multiplier=Decimal(str(values["earn_multiplier"])),
+            monthly_free_draws=values["monthly_free_draws"],
+        )
+        return MemberStatus(balance=int(values["spendable"]), tier=tier)
+    balance = spendable_balance(user_id=user_id)
+    return None if balance is None else MemberStatus(balance=balance, tier=None)
 
 
 @dataclass(frozen=True)

@@ -77,8 +77,15 @@ def announcements_for(
 ) -> list[AnnouncementView]:
     """The announcements shown to the viewer now, pinned first, then newest: "all members" ones
     for everyone (visitors too), tier ones only for members enjoying one of those tiers."""
+    return announcements_for_tier(tier_code=_viewer_tier(user_id), limit=limit, now=now)
+
+
+def announcements_for_tier(
+    *, tier_code: str | None, limit: int = HOME_ANNOUNCEMENTS, now: datetime | None = None
+) -> list[AnnouncementView]:
+    """``announcements_for`` a viewer whose enjoyed tier's code is known (None: a visitor)."""
     now = now or timezone.now()
-    tier = _viewer_tier(user_id)
+    tier = tier_code
     shown = []
     for announcement in Announcement.objects.live(now).order_by("-pinned", "-starts_at", "-pk")[:200]:
         if rules.for_audience(announcement.tiers, tier):
