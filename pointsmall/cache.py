@@ -24,6 +24,7 @@ The outage is logged once when it starts and once when it ends.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
@@ -293,6 +294,26 @@ GENERATION_MAX_SECONDS = 60
 FRAGMENT_SECONDS = 60
 
 
+def _cache_get(key: str) -> Any:
+    """``cache.get(key)``, or None when the cache's Redis does not answer. The project's backend
+    (ResilientRedisCache) already falls back; this keeps a page cache from ever failing a page
+    or a write under any backend whose server is away: the page is then built uncached."""
+    from django.core.cache import cache
+
+    try:
+        return cache.get(key)
+    except OUTAGE_ERRORS:
+        return None
+
+
+def _cache_call(method: str, *args: Any, **kwargs: Any) -> None:
+    """``cache.<method>(...)`` (set, delete), skipped when the cache's Redis does not answer."""
+    from django.core.cache import cache
+
+    with contextlib.suppress(*OUTAGE_ERRORS):
+        getattr(cache, method)(*args, **kwargs)
+
+
 def _generation_key(name: str) -> str:
     return f"pm:generation:{name}"
 
@@ -302,11 +323,9 @@ def generation(name: str, *, next_change: Callable[[], datetime | None] | None =
     a bump, or past its time) a new one is drawn and kept until ``next_change()`` (an aware
     datetime or None; called only then, so it may query) or GENERATION_MAX_SECONDS, whichever
     comes first."""
-    from django.core.cache import cache
-
     key = _generation_key(name)
     now = time.time()
-    held = cache.get(key)
+    held = _cache_get(key)
     if held is not None and held[1] > now:
         return held[0]
     until = now + GENERATION_MAX_SECONDS
@@ -315,7 +334,7 @@ def generation(name: str, *, next_change: Callable[[], datetime | None] | None =
         until = min(until, changes.timestamp())
     token = secrets.token_hex(8)
     if until > now:
-        cache.set(key, (token, until), timeout=max(1, math.ceil(until - now)))
+        _cache_call("set", key, (token, until), timeout=max(1, math.ceil(until - now)))
     return token
 
 
@@ -324,24 +343,21 @@ def generation_bump(name: str) -> None:
     after the write are rebuilt from it. Now: the writer's own next read (same transaction) sees
     its write. After the commit: another reader may have drawn a token and cached what it read
     before the commit in between. Safe to call many times in one write."""
-    from django.core.cache import cache
     from django.db import transaction
 
     key = _generation_key(name)
-    cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key))
+    _cache_call("delete", key)
+    transaction.on_commit(lambda: _cache_call("delete", key))
 
 
 def fragment(name: str, token: str, parts: tuple, build: Callable[[], Any], *, timeout: int = FRAGMENT_SECONDS) -> Any:
     """``build()``'s result cached under ``name``'s ``token`` and ``parts`` (everything the result
     depends on besides the generation: the language, the member's price tier, the query...).
     ``build`` must return something picklable and never None."""
-    from django.core.cache import cache
-
     digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
     key = f"pm:fragment:{name}:{token}:{digest}"
-    value = cache.get(key)
+    value = _cache_get(key)
     if value is None:
         value = build()
-        cache.set(key, value, timeout=timeout)
+        _cache_call("set", key, value, timeout=timeout)
     return value
