@@ -4,7 +4,7 @@ Each count is exact and each statement is listed, so a change that adds a query 
 says which. The test runs inside the test's transaction: the service's own ``atomic`` then
 sends SAVEPOINT/RELEASE where in production it sends BEGIN/COMMIT, so the counts are the
 production ones. Postgres sends fewer than SQLite: there the replay read travels with the lot read
-and a write's totals, entry, lots and movements are one statement (docs/decisions/0047), so each
+and a write's totals, entry, lots and movements are one statement (docs/decisions/0046), so each
 test names both counts and the test runs on either.
 
 Before issue #19's change (commit 6060e4c) a spend from one lot sent 16 statements, from two lots
@@ -41,7 +41,7 @@ LOCK = "SELECT points_account" + FOR_UPDATE
 
 POSTGRES = connection.vendor == "postgresql"
 # Postgres: the replay read travels with the lot read, and the totals, the entry, the lots and the
-# movements are one statement (a data-modifying WITH; docs/decisions/0047).
+# movements are one statement (a data-modifying WITH; docs/decisions/0046).
 READS = ["SELECT points_entry"] if POSTGRES else ["SELECT points_entry", "SELECT points_lot"]
 WRITES = (
     ["WITH points_entry"]

@@ -254,7 +254,7 @@ def _change_remaining(changes: list[tuple[int, int]]) -> int:
 
 
 # Postgres: a write's totals, entry, lots and movements in one statement (issue #19's next step,
-# docs/decisions/0047). Every part runs on the statement's one snapshot, so none reads another's
+# docs/decisions/0046). Every part runs on the statement's one snapshot, so none reads another's
 # rows: the entry id reaches the movements through RETURNING, the rest was decided in Python under
 # the account lock. The movements are numbered in the order they are taken (refunds rely on it).
 _BOOK_SQL = """
