@@ -8,10 +8,11 @@ hand-written plpgsql function ``bench_spend`` in that database only, and then:
 
 1. counts the SQL statements of one ``points_spend`` in each case (one lot, two lots, a member's
    first spend, a spend with vesting and expiry due), beside the counts measured before issue #19's
-   change (``STATEMENTS_BEFORE``);
+   changes and after its first pass (``STATEMENTS_BEFORE``);
 2. times one client spending 1–10 points round-robin over the members, through the service and
    through the function, in interleaved runs of equal length; the median of the runs counts, with
-   their spread and the load average at the start of each.
+   their spread, the load average at the start of each and this process's CPU time per spend
+   (Python, the driver: what a quiet machine cannot hide, unlike the waits for round trips).
 
 It prints a table and rewrites the ``## Spend round trips (issues #15 P9, #19)`` section of
 docs/benchmarks.md. It never fails on a timing: the target is reported as met or missed.
@@ -34,10 +35,13 @@ SECTION = "Spend round trips (issues #15 P9, #19)"
 SERVICE_TO_FUNCTION_TARGET = 0.5
 LOTS_PER_MEMBER = 10
 
-# Measured with this script's counting (``count_statements``) on commit 6060e4c, the parent of
-# the change: Postgres, outside any caller's transaction, BEGIN and COMMIT included.
-STATEMENTS_BEFORE_COMMIT = "6060e4c"
-STATEMENTS_BEFORE = {"first spend": 19, "one lot": 16, "two lots": 17, "vesting and expiry due": 31}
+# Measured with this script's counting (``count_statements``): Postgres, outside any caller's
+# transaction, BEGIN and COMMIT included. 6060e4c is the parent of issue #19's first change,
+# 803b402 its first pass (separate replay read; totals, entry, lots and movements four statements).
+STATEMENTS_BEFORE = {
+    "6060e4c": {"first spend": 19, "one lot": 16, "two lots": 17, "vesting and expiry due": 31},
+    "803b402": {"first spend": 14, "one lot": 10, "two lots": 10, "vesting and expiry due": 26},
+}
 
 # The same spend as one round trip: lock the account, answer a replayed key, check the points
 # that are there (balance less held), take FIFO by expiry from the available unexpired lots,
@@ -99,6 +103,7 @@ class Run:
     spends: int
     seconds: float
     load: float
+    cpu_seconds: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -114,6 +119,12 @@ class Contender:
     @property
     def median(self) -> float:
         return statistics.median(run.per_second for run in self.runs)
+
+    @property
+    def cpu_ms(self) -> float:
+        """This process's CPU milliseconds per spend over all runs (failed ones included)."""
+        attempts = sum(run.spends for run in self.runs) + self.errors
+        return 1000 * sum(run.cpu_seconds for run in self.runs) / attempts if attempts else 0.0
 
     def spread(self) -> str:
         rates = [run.per_second for run in self.runs]
@@ -194,6 +205,7 @@ def timed_run(spend, members: list[int], seconds: float, label: str, rng: random
     load = os.getloadavg()[0]
     errors = 0
     done = 0
+    cpu_start = time.process_time()
     start = time.perf_counter()
     deadline = start + seconds
     while time.perf_counter() < deadline:
@@ -204,7 +216,8 @@ def timed_run(spend, members: list[int], seconds: float, label: str, rng: random
         except Exception:
             errors += 1
         done += 1
-    return Run(done - errors, time.perf_counter() - start, load), errors
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    return Run(done - errors, elapsed, load, cpu), errors
 
 
 def bench_rates(members: list[int], seconds: float, runs: int) -> list[Contender]:
@@ -258,18 +271,23 @@ def render(info, args, counts, contenders, verified, load_start, load_end) -> st
         "",
         "SQL statements (each a round trip) one `points_spend` sends outside any caller's transaction, "
         "BEGIN and COMMIT included; one of them is the host-integration webhook's read of the member's host "
-        "ids, and a first spend adds the referral lookup (its own SAVEPOINT/RELEASE pair). Before: measured "
-        f"the same way on commit {STATEMENTS_BEFORE_COMMIT}. `tests/test_ledger_statements.py` pins the "
-        "counts after.",
+        "ids, and a first spend adds the referral lookup (its own SAVEPOINT/RELEASE pair). Earlier columns: "
+        "measured the same way on the commits named. `tests/test_ledger_statements.py` pins the counts now.",
         "",
-        "| case | before | after |",
-        "|---|---:|---:|",
-        *(f"| {case} | {STATEMENTS_BEFORE.get(case, '?')} | {count} |" for case, count in counts.items()),
+        f"| case | {' | '.join(STATEMENTS_BEFORE)} | now |",
+        f"|---|{'---:|' * len(STATEMENTS_BEFORE)}---:|",
+        *(
+            f"| {case} | {' | '.join(str(before.get(case, '?')) for before in STATEMENTS_BEFORE.values())} | {count} |"
+            for case, count in counts.items()
+        ),
         "",
-        "What went: the separate reads for due holds (skipped when nothing is held), due vesting and due",
-        "expiry (the spendable-lots read covers them; the account settles only when that read finds",
-        "something due), the SAVEPOINT/RELEASE pair around the entry INSERT, one UPDATE per lot (now one",
-        "for all), and the purchase-policy read on every spend that is not a member's first.",
+        "What went on 803b402: the separate reads for due holds (skipped when nothing is held), due",
+        "vesting and due expiry (the spendable-lots read covers them; the account settles only when that",
+        "read finds something due), the SAVEPOINT/RELEASE pair around the entry INSERT, one UPDATE per lot",
+        "(now one for all), and the purchase-policy read on every spend that is not a member's first. Since:",
+        "the replay read travels with the lot read (one UNION ALL after the lock), the totals UPDATE, the",
+        "entry INSERT, the lots UPDATE and the movements INSERT are one data-modifying WITH, and the account",
+        "lock's SQL is compiled once per process (client CPU, not round trips).",
         "",
         f"### One client: `points_spend` vs one SQL function, {args.seconds:g} s per run, {args.runs} runs each",
         "",
@@ -278,15 +296,18 @@ def render(info, args, counts, contenders, verified, load_start, load_end) -> st
         "spends). The function `bench_spend` (plpgsql, created in the bench database only) does the same work "
         "in one round trip: lock the account, answer a replayed key, check the points, take FIFO by expiry, "
         "update the lots, insert the entry and its movements, update the totals. Runs interleaved, the "
-        "starting contender alternating; median of the runs, spread min–max, load average at each run's start.",
+        "starting contender alternating; median of the runs, spread min–max, load average at each run's start; "
+        "client CPU: this process's CPU time per spend (Python and the driver; Postgres' own time not included), "
+        "which a busy machine inflates less than it inflates the waits.",
         "",
-        "| contender | median spends/s | spread | runs (load) | errors |",
-        "|---|---:|---|---|---:|",
+        "| contender | median spends/s | spread | runs (load) | client CPU ms/spend | errors |",
+        "|---|---:|---|---|---:|---:|",
     ]
     for contender in contenders:
         runs = ", ".join(f"{run.per_second:,.0f} ({run.load:.1f})" for run in contender.runs)
         lines.append(
-            f"| {contender.name} | {contender.median:,.0f} | {contender.spread()} | {runs} | {contender.errors} |"
+            f"| {contender.name} | {contender.median:,.0f} | {contender.spread()} | {runs} | "
+            f"{contender.cpu_ms:.2f} | {contender.errors} |"
         )
     lines += [
         "",
@@ -304,8 +325,8 @@ def render(info, args, counts, contenders, verified, load_start, load_end) -> st
             f"Why: the service still sends {counts['one lot']} statements per spend where the function sends one, "
             "and it runs Django's ORM, a signal and its receivers in Python between them. On a loaded machine "
             "each round trip also waits for the scheduler twice (client, then backend), so the ratio falls with the "
-            "load average; the next steps (one statement for the entry, totals, lots and movements; a cached host-id "
-            "lookup in the webhook receiver) are listed in docs/decisions/0046-spend-round-trips.md.",
+            "load average; what is left (BEGIN, the account lock, the webhook receiver's host-id read) is listed "
+            "in docs/decisions/0046-spend-round-trips.md.",
         ]
     return "\n".join(lines)
 
@@ -344,8 +365,11 @@ def main(argv: list[str] | None = None) -> None:
         cursor.execute(_FUNCTION_SQL)
     counts = statements_per_case(args.accounts + 1, args.accounts + 2)
     progress(
-        f"statements per spend (before on {STATEMENTS_BEFORE_COMMIT} → now): "
-        + ", ".join(f"{case} {STATEMENTS_BEFORE.get(case, '?')} → {count}" for case, count in counts.items())
+        f"statements per spend ({' → '.join(STATEMENTS_BEFORE)} → now): "
+        + ", ".join(
+            f"{case} {' → '.join(str(before.get(case, '?')) for before in STATEMENTS_BEFORE.values())} → {count}"
+            for case, count in counts.items()
+        )
     )
     progress(f"warming: one spend for each of {args.accounts:,} members")
     warm(args.members)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from django.db import IntegrityError, connection
 from django.db.models import BigIntegerField, Case, F, Q, Sum, When
@@ -88,6 +89,9 @@ def replay(
     return receipt(account, entry, replayed=True)
 
 
+_TOTALS = ("balance", "pending", "debt", "lifetime_earned", "lifetime_spent", "lifetime_expired")
+
+
 def apply_totals(
     account: Account,
     *,
@@ -102,21 +106,21 @@ def apply_totals(
 
     The mirror is exact because every writer holds the account lock.
     """
+    changes = _totals(balance, pending, debt, earned, spent, expired)
     Account.objects.filter(pk=account.pk).update(
-        balance=F("balance") + balance,
-        pending=F("pending") + pending,
-        debt=F("debt") + debt,
-        lifetime_earned=F("lifetime_earned") + earned,
-        lifetime_spent=F("lifetime_spent") + spent,
-        lifetime_expired=F("lifetime_expired") + expired,
-        updated_at=timezone.now(),
+        **{name: F(name) + change for name, change in changes.items()}, updated_at=timezone.now()
     )
-    account.balance = account.balance + balance
-    account.pending = account.pending + pending
-    account.debt = account.debt + debt
-    account.lifetime_earned = account.lifetime_earned + earned
-    account.lifetime_spent = account.lifetime_spent + spent
-    account.lifetime_expired = account.lifetime_expired + expired
+    _mirror(account, changes)
+
+
+def _totals(balance: int, pending: int, debt: int, earned: int, spent: int, expired: int) -> dict[str, int]:
+    """The account columns a write changes, by name, in ``_TOTALS`` order."""
+    return dict(zip(_TOTALS, (balance, pending, debt, earned, spent, expired), strict=True))
+
+
+def _mirror(account: Account, changes: dict[str, int]) -> None:
+    for name, change in changes.items():
+        setattr(account, name, getattr(account, name) + change)
 
 
 def memo_fields(code: str, params: dict | None) -> dict:
@@ -249,14 +253,117 @@ def _change_remaining(changes: list[tuple[int, int]]) -> int:
     return Lot.objects.filter(guard).update(remaining=new_remaining)
 
 
+# Postgres: a write's totals, entry, lots and movements in one statement (issue #19's next step,
+# docs/decisions/0046). Every part runs on the statement's one snapshot, so none reads another's
+# rows: the entry id reaches the movements through RETURNING, the rest was decided in Python under
+# the account lock. The movements are numbered in the order they are taken (refunds rely on it).
+_BOOK_SQL = """
+WITH entry AS (
+    INSERT INTO points_entry ({columns}) VALUES ({values}) RETURNING id
+), totals AS (
+    UPDATE points_account SET {totals}, updated_at = %s WHERE id = %s RETURNING 1
+), lots AS (
+    UPDATE points_lot AS l SET remaining = l.remaining + t.change
+    FROM unnest(%s::bigint[], %s::bigint[]) AS t(id, change)
+    WHERE l.id = t.id AND l.remaining + t.change BETWEEN 0 AND l.amount
+    RETURNING 1
+), movements AS (
+    INSERT INTO points_lotmovement (entry_id, lot_id, amount)
+    SELECT entry.id, t.id, t.change
+    FROM entry, unnest(%s::bigint[], %s::bigint[]) WITH ORDINALITY AS t(id, change, n)
+    ORDER BY t.n
+    RETURNING 1
+)
+SELECT entry.id, (SELECT count(*) FROM totals), (SELECT count(*) FROM lots) FROM entry
+"""
+
+
+@cache
+def _book_sql() -> tuple[list, str]:
+    """The entry's columns (every concrete field but the id, as the model has them) and the statement."""
+    fields = [field for field in Entry._meta.local_concrete_fields if not field.primary_key]
+    return fields, _BOOK_SQL.format(
+        columns=", ".join(connection.ops.quote_name(field.column) for field in fields),
+        values=", ".join(["%s"] * len(fields)),
+        totals=", ".join(f"{name} = {name} + %s" for name in _TOTALS),
+    )
+
+
+def book(
+    account: Account,
+    *,
+    totals: dict[str, int],
+    takes: list[tuple[int, int]],
+    sign: int,
+    kind: str,
+    amount: int = 0,
+    **fields,
+) -> Entry:
+    """``apply_totals``, ``write_entry`` and ``move`` in that order: one write's whole effect.
+
+    ``totals``: keyword arguments of ``apply_totals`` (points by column, e.g. ``balance=-5``);
+    ``takes``/``sign``: as ``move`` takes them (``takes`` may be empty); the rest: the entry's
+    fields, as ``write_entry`` takes them. Returns the entry written.
+
+    On Postgres it is one round trip where the three send four statements; elsewhere it is the
+    three. Raises what they raise: IdempotencyConflictError for a key another request used
+    meanwhile, RuntimeError when a lot would leave 0..amount (the ledger's invariant).
+    """
+    changes = _totals(**{"balance": 0, "pending": 0, "debt": 0, "earned": 0, "spent": 0, "expired": 0, **totals})
+    if connection.vendor != "postgresql":
+        apply_totals(account, **totals)
+        entry = write_entry(account, kind=kind, amount=amount, **fields)
+        move(entry, takes, sign=sign)
+        return entry
+    _mirror(account, changes)
+    entry = Entry(
+        account=account,
+        kind=kind,
+        amount=amount,
+        balance_after=account.balance,
+        pending_after=account.pending,
+        **fields,
+    )
+    entry_fields, sql = _book_sql()
+    values = [field.get_db_prep_save(field.pre_save(entry, True), connection) for field in entry_fields]
+    lot_ids = [lot_id for lot_id, _points in takes]
+    changes_by_lot = [sign * points for _lot_id, points in takes]
+    params = [*values, *changes.values(), timezone.now(), account.pk, lot_ids, changes_by_lot, lot_ids, changes_by_lot]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            entry_id, accounts_changed, lots_changed = cursor.fetchone()
+    except IntegrityError as error:
+        if fields.get("idempotency_key") and _is_key_clash(error):
+            raise IdempotencyConflictError() from None
+        raise
+    if accounts_changed != 1 or lots_changed != len(takes):
+        raise RuntimeError(
+            f"account {account.pk}, lots {takes}: cannot move {sign:+d} × points; ledger invariant broken"
+        )
+    entry.pk = entry_id
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    entry_log.entries_logged([EntryLine(entry.pk, account.pk, kind, amount, entry.pending_amount, entry.reference)])
+    return entry
+
+
+def fifo_takes(
+    account: Account, amount: int, now: datetime, lots: list[tuple[int, int]] | None = None
+) -> list[tuple[int, int]]:
+    """(lot id, points) taking ``amount`` from ``lots`` (default: the account's spendable lots,
+    read now) in order; RuntimeError when they do not cover it (the balance said they would)."""
+    takes = rules.take_fifo(spendable_lots(account, now) if lots is None else lots, amount)
+    if sum(points for _lot, points in takes) != amount:
+        raise RuntimeError(f"account {account.pk}: lots do not cover the balance; ledger invariant broken")
+    return takes
+
+
 def take_fifo(
     account: Account, entry: Entry, amount: int, now: datetime, lots: list[tuple[int, int]] | None = None
 ) -> None:
     """Take ``amount`` from ``lots`` (default: the account's spendable lots, read now) in order."""
-    takes = rules.take_fifo(spendable_lots(account, now) if lots is None else lots, amount)
-    if sum(points for _lot, points in takes) != amount:
-        raise RuntimeError(f"account {account.pk}: lots do not cover the balance; ledger invariant broken")
-    move(entry, takes, sign=-1)
+    move(entry, fifo_takes(account, amount, now, lots), sign=-1)
 
 
 def vest_account(account: Account, now: datetime) -> int:
@@ -375,10 +482,54 @@ def settle_for_spend(account: Account, now: datetime) -> list[tuple[int, int]]:
         .order_by(F("expires_at").asc(nulls_last=True), "pk")
         .values_list("pk", "remaining", "status", "expires_at")
     )
+    return _spendable_unless_due(account, now, rows)
+
+
+def _spendable_unless_due(account: Account, now: datetime, rows: list[tuple]) -> list[tuple[int, int]]:
+    """(lot id, remaining) from ``settle_for_spend``'s read (id, remaining, status, expiry), in its
+    order; when a row is due (pending, or expired) the account settles and the lots are read again."""
     if any(status != LotStatus.AVAILABLE or (expires and expires <= now) for _pk, _r, status, expires in rows):
         _settle_lots(account, now)
         return spendable_lots(account, now)
     return [(pk, remaining) for pk, remaining, _status, _expires in rows]
+
+
+# ``replay``'s read and ``settle_for_spend``'s in one statement: the key's entry, if any, sorts
+# first (part 0), then the lots in ``spendable_lots``' order. Both see one snapshot taken after
+# the account lock was granted, so a concurrent first use of the key has committed or not begun.
+_SPEND_READS_SQL = """
+SELECT 0, id, 0, '', NULL::timestamptz FROM points_entry WHERE idempotency_key = %s
+UNION ALL
+SELECT 1, id, remaining, status, expires_at FROM points_lot
+WHERE account_id = %s AND remaining > 0
+  AND (status = %s OR (%s AND status = %s AND available_at <= %s))
+ORDER BY 1, 5 ASC NULLS LAST, 2
+"""
+
+
+def spend_reads(
+    account: Account, *, key: str, size: int, now: datetime
+) -> tuple[Receipt | None, list[tuple[int, int]]]:
+    """``replay`` for a spend of ``size`` points, then ``settle_for_spend``, on the locked account.
+
+    Returns (the first receipt, []) when ``key`` was used before (IdempotencyConflictError when
+    for another request), else (None, the spendable lots as (lot id, remaining), FIFO by expiry).
+    On Postgres, when the account holds no points (no holds to end between the two), the two
+    reads are one round trip; a replay then reads its entry once more (rare, and not a write).
+    """
+    if connection.vendor != "postgresql" or account.held:
+        if (first := replay(account, key=key, kind=EntryKind.SPEND, size=size)) is not None:
+            return first, []
+        return None, settle_for_spend(account, now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SPEND_READS_SQL,
+            [key, account.pk, LotStatus.AVAILABLE, bool(account.pending), LotStatus.PENDING, now],
+        )
+        rows = cursor.fetchall()
+    if rows and rows[0][0] == 0:
+        return replay(account, key=key, kind=EntryKind.SPEND, size=size), []
+    return None, _spendable_unless_due(account, now, [row[1:] for row in rows])
 
 
 def _settle_lots(account: Account, now: datetime) -> None:

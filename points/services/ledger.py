@@ -128,10 +128,10 @@ def points_spend(
     _core.check_positive(amount)
     memo = _core.memo_fields(memo_code, memo_params)
     account = locks.account_for_update(user_id=user_id)
-    if (first := _core.replay(account, key=idempotency_key, kind=EntryKind.SPEND, size=amount)) is not None:
-        return first
     now = now or timezone.now()
-    lots = _core.settle_for_spend(account, now)
+    first, lots = _core.spend_reads(account, key=idempotency_key, size=amount, now=now)
+    if first is not None:
+        return first
     # Points held for a host checkout are the member's but not the mall's to spend (docs/decisions/0033).
     available = max(account.balance - account.held, 0)
     if available < amount:
@@ -168,9 +168,11 @@ def spend_locked(
     (read here when not given).
     """
     first_spend = account.lifetime_spent == 0
-    _core.apply_totals(account, balance=-amount, spent=amount)
-    entry = _core.write_entry(
+    entry = _core.book(
         account,
+        totals={"balance": -amount, "spent": amount},
+        takes=_core.fifo_takes(account, amount, now, lots),
+        sign=-1,
         kind=EntryKind.SPEND,
         amount=-amount,
         reference=reference,
@@ -178,7 +180,6 @@ def spend_locked(
         idempotency_key=idempotency_key,
         created_at=now,
     )
-    _core.take_fifo(account, entry, amount, now, lots)
     # Rewards tied to a first redemption (referrals) vest after the same returns window as
     # purchases. Only a first spend has such rewards: later ones skip reading the policy.
     available_at = now + timedelta(days=policies.purchase_policy().pending_days) if first_spend else None
@@ -251,9 +252,11 @@ def points_refund(
     now = timezone.now()
     _core.settle(account, now)
     takes = rules.take_fifo(left_per_lot, size)
-    _core.apply_totals(account, balance=size, spent=-size)
-    entry = _core.write_entry(
+    entry = _core.book(
         account,
+        totals={"balance": size, "spent": -size},
+        takes=takes,
+        sign=+1,
         kind=EntryKind.REFUND,
         amount=size,
         reference=reference or spend.reference,
@@ -262,7 +265,6 @@ def points_refund(
         idempotency_key=idempotency_key,
         created_at=now,
     )
-    _core.move(entry, takes, sign=+1)
     expired_lots = set(
         Lot.objects.filter(pk__in=[lot_id for lot_id, _p in takes], expires_at__lte=now).values_list("pk", flat=True)
     )
