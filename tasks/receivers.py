@@ -69,7 +69,10 @@ def undo_first_redemption(sender, user_id: int, reference: str, full: bool, **kw
 def on_checkin_recorded(sender, user_id: int, day, streak: int, at=None, **kwargs) -> None:
     """A check-in streak of N days completes a "check in N days in a row" task (the streak
     counts as reached once: one reference per day), in the task period of the check-in's
-    instant ``at`` (a back-dated check-in, as the demo seeds, counts for its own week)."""
+    instant ``at`` (a back-dated check-in, as the demo seeds, counts for its own week).
+    Without such a task it costs one read and no savepoint (every first check-in comes here)."""
+    if not has_event_tasks(event=TaskEvent.CHECKIN_STREAK):
+        return
     task_event_record(
         user_id=user_id,
         event=TaskEvent.CHECKIN_STREAK,

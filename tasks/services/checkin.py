@@ -66,6 +66,7 @@ MAX_BOOST_DAYS = 366 * 10
 # pays double the default base amount; 10, 20 and 28 check-ins in a month pay a bonus.
 DEFAULT_STREAK_TABLE = {7: 10}
 DEFAULT_CYCLE_BONUSES = {10: 10, 20: 20, 28: 50}
+ONE_PER_DAY = "tasks_checkin_one_per_day"  # Checkin's unique (member, day) constraint
 
 __all__ = [
     "PAY_WITH_CARD",
@@ -158,13 +159,17 @@ def _award_day(*, user_id: int, row: Checkin, points: int, memo: Notice, now: da
     return award.granted
 
 
-def _pay_bonuses(*, user_id: int, policy: CheckinPolicy, cycle_start: date, cycle_end: date, now: datetime) -> int:
+def _pay_bonuses(
+    *, user_id: int, policy: CheckinPolicy, cycle_start: date, cycle_end: date, now: datetime, count: int | None = None
+) -> int:
     """Pay the cycle bonuses the member's latest check-in reached; returns the points granted.
 
-    Each bonus is keyed by member, cycle and threshold, so it is paid once per cycle whatever
-    order (regular, make-up) the check-ins come in.
+    ``count``: the cycle's check-ins including the latest, when the caller has counted them
+    (else one query counts them). Each bonus is keyed by member, cycle and threshold, so it is
+    paid once per cycle whatever order (regular, make-up) the check-ins come in.
     """
-    count = Checkin.objects.filter(member_id=user_id, day__gte=cycle_start, day__lte=cycle_end).count()
+    if count is None:
+        count = Checkin.objects.filter(member_id=user_id, day__gte=cycle_start, day__lte=cycle_end).count()
     bonuses = _bonuses()
     granted = 0
     for days in rules.bonuses_crossed(count - 1, count, bonuses):
@@ -188,7 +193,16 @@ def _active_boost(user_id: int, now: datetime) -> CheckinBoost | None:
     )
 
 
-@transaction.atomic
+def _regular_since(user_id: int, day: date) -> Checkin | None:
+    """The member's latest regular check-in on ``day`` or later (one read on the (member, day) index)."""
+    return (
+        Checkin.objects.filter(member_id=user_id, day__gte=day, kind=CheckinKind.REGULAR)
+        .select_related("boost")
+        .order_by("-day")
+        .first()
+    )
+
+
 def checkin_record(*, user_id: int, now: datetime | None = None) -> CheckinResult:
     """Check the member in for today's business day (the date in ``TIME_ZONE`` at ``now``).
 
@@ -196,46 +210,66 @@ def checkin_record(*, user_id: int, now: datetime | None = None) -> CheckinResul
     times a running check-in boost (rounded down), through ``points_award`` (tier multiplier,
     campaigns and caps apply there), and any cycle bonus this check-in reaches. Sends
     ``tasks.signals.checkin_recorded`` inside the transaction.
-    Locks: the points account, then inserts the check-in row. Safe to call twice: a second
-    call on the same business day returns that check-in with ``already=True`` and pays nothing,
-    and so does a call whose business day is before the member's latest check-in (the mall's
-    ``TIME_ZONE`` moved west: no second check-in for a day already lived).
+    Safe to call twice: a second call on the same business day returns that check-in with
+    ``already=True`` and pays nothing, and so does a call whose business day is before the
+    member's latest check-in (the mall's ``TIME_ZONE`` moved west: no second check-in for a day
+    already lived). A repeat is answered by one indexed read, without a transaction or a lock;
+    a first check-in locks the points account, then inserts the check-in row.
     Raises points' AccountNotFoundError for a member without an account.
     """
     now = now or timezone.now()
     day = clock.business_date(now)
-    points_services.account_lock(user_id=user_id)
-    # The business day never goes back for a member: after the mall's time zone moved west, the
-    # "new" day may be one already checked in (or before it); that is the same check-in again.
-    existing = (
-        Checkin.objects.filter(member_id=user_id, day__gte=day, kind=CheckinKind.REGULAR)
-        .select_related("boost")
-        .order_by("-day")
-        .first()
-    )
+    # The repeat click (a check-in storm is mostly repeats): a committed row is final, so it
+    # needs no lock. A row not seen here is looked for again under the account lock, and the
+    # unique (member, day) constraint stays the last line of defence.
+    existing = _regular_since(user_id, day)
     if existing is not None:
         return _result(existing, already=True)
+    try:
+        return _checkin_record_locked(user_id=user_id, day=day, now=now)
+    except IntegrityError as error:
+        # Only reachable without the account lock (a row written outside this service): the
+        # transaction (or its savepoint, inside a caller's) was rolled back whole, nothing paid.
+        if getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) != ONE_PER_DAY:
+            raise
+        return _result(Checkin.objects.select_related("boost").get(member_id=user_id, day=day), already=True)
+
+
+@transaction.atomic
+def _checkin_record_locked(*, user_id: int, day: date, now: datetime) -> CheckinResult:
+    points_services.account_lock(user_id=user_id)
     policy = CheckinPolicy.load()
-    streak = rules.streak_day(
-        previous_streak=_streak_before(user_id, day), day=day, cycle=policy.cycle, reset=policy.streak_reset
+    cycle_start, cycle_end = rules.cycle_bounds(day, policy.cycle)
+    yesterday = day - timedelta(days=1)
+    # One read for what the check-in depends on: a regular check-in on or after ``day`` (a
+    # click that raced this one, or a time zone moved west), yesterday's streak, the cycle's count.
+    rows = list(
+        Checkin.objects.filter(member_id=user_id, day__gte=min(cycle_start, yesterday))
+        .order_by()
+        .values_list("day", "kind", "streak")
     )
+    if any(d >= day and kind == CheckinKind.REGULAR for d, kind, _streak in rows):
+        existing = _regular_since(user_id, day)
+        assert existing is not None  # the account lock is held: the row seen is still there
+        return _result(existing, already=True)
+    previous_streak = next((streak for d, _kind, streak in rows if d == yesterday), 0)
+    streak = rules.streak_day(previous_streak=previous_streak, day=day, cycle=policy.cycle, reset=policy.streak_reset)
     base = points_selectors.earning_points(source=EarningSource.CHECKIN)
     daily = rules.streak_points(streak, _table(), base=base, after_table=policy.after_table) if base else 0
     boost = _active_boost(user_id, now)
-    daily = rules.boosted_points(daily, boost.multiplier if boost else None)
-    try:
-        with transaction.atomic():
-            row = Checkin.objects.create(
-                member_id=user_id, day=day, kind=CheckinKind.REGULAR, streak=streak, boost=boost, created_at=now
-            )
-    except IntegrityError:
-        # Only reachable without the account lock (a row written outside this service).
-        return _result(Checkin.objects.select_related("boost").get(member_id=user_id, day=day), already=True)
+    daily = rules.boosted_points(daily, boost.multiplier if boost is not None else None)
+    # No savepoint: under the account lock the insert cannot conflict; if a row written outside
+    # this service makes it, checkin_record catches the IntegrityError after the rollback.
+    row = Checkin.objects.create(
+        member_id=user_id, day=day, kind=CheckinKind.REGULAR, streak=streak, boost=boost, created_at=now
+    )
     multiplier = format(boost.multiplier.normalize(), "f") if boost is not None else ""
     memo = notices.checkin_memo(when=day, streak=streak, multiplier=multiplier)
     granted = _award_day(user_id=user_id, row=row, points=daily, memo=memo, now=now)
-    cycle_start, cycle_end = rules.cycle_bounds(day, policy.cycle)
-    bonus = _pay_bonuses(user_id=user_id, policy=policy, cycle_start=cycle_start, cycle_end=cycle_end, now=now)
+    count = 1 + sum(1 for d, _kind, _streak in rows if cycle_start <= d <= cycle_end)
+    bonus = _pay_bonuses(
+        user_id=user_id, policy=policy, cycle_start=cycle_start, cycle_end=cycle_end, now=now, count=count
+    )
     Checkin.objects.filter(pk=row.pk).update(points=granted, bonus_points=bonus)
     row.points, row.bonus_points = granted, bonus
     signals.checkin_recorded.send(sender=Checkin, user_id=user_id, day=day, streak=streak, makeup=False, at=now)
