@@ -713,18 +713,10 @@ def is_active(*, user_id: int) -> bool:
     return get_user_model().objects.filter(pk=user_id, is_active=True).exists()
 
 
-_VIEWER_STATUS = "_pointsmall_viewer_status"
-
-
 def viewer_status(request) -> points_selectors.MemberStatus | None:
     """The signed-in member's spendable balance and enjoyed tier for this request
     (``points.selectors.member_status``, one query), read once and kept on the request: the
     header, the prices and the announcements of one page all ask. None for a visitor or a
-    member without a points account."""
-    if not hasattr(request, _VIEWER_STATUS):
-        user = getattr(request, "user", None)
-        status = None
-        if user is not None and user.is_authenticated:
-            status = points_selectors.member_status(user_id=user.pk)
-        setattr(request, _VIEWER_STATUS, status)
-    return getattr(request, _VIEWER_STATUS)
+    member without a points account. The ledger's own pages (which may not import accounts)
+    read the same kept answer through ``points.selectors.request_member_status``."""
+    return points_selectors.request_member_status(request)

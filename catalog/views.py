@@ -78,9 +78,14 @@ def product_list(request: HttpRequest) -> HttpResponse:
     pricing = _pricing(request)
     if query.affordable and not pricing.signed_in:
         query = replace(query, affordable=False)
-    page = cached.product_page(query=query, pricing=pricing, page=request.GET.get("page", 1))
+    per_page = selectors.page_size(request.GET.get("size"))
+    page = cached.product_page(query=query, pricing=pricing, page=request.GET.get("page", 1), per_page=per_page)
     params = request.GET.copy()
     params.pop("page", None)
+    if per_page == selectors.PAGE_SIZE:
+        params.pop("size", None)  # the default: links carry no "size" (nor an invalid one)
+    else:
+        params["size"] = str(per_page)
     context = {
         "form": form,
         "query": query,
@@ -89,6 +94,8 @@ def product_list(request: HttpRequest) -> HttpResponse:
         "categories": categories,
         "filter_errors": filter_errors,
         "querystring": params.urlencode(),
+        "per_page": per_page,
+        "page_sizes": selectors.PAGE_SIZES,
     }
     template = "catalog/partials/product_results.html" if _is_partial(request) else "catalog/product_list.html"
     response = render(request, template, context)

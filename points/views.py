@@ -10,6 +10,14 @@ from points.forms import HistoryFilterForm
 from pointsmall.kernel.language import pick_language
 
 
+def _enjoyed_tier(request: HttpRequest) -> tuple[str, str] | None:
+    """(code, name) of the tier the member enjoys now, from the status the header reads anyway."""
+    status = selectors.request_member_status(request)
+    if status is None or status.tier is None:
+        return None
+    return status.tier.code, status.tier.name
+
+
 @login_required
 def my_points(request: HttpRequest) -> HttpResponse:
     form = HistoryFilterForm(request.GET or None)
@@ -28,7 +36,7 @@ def my_points(request: HttpRequest) -> HttpResponse:
     dates = query.copy()
     dates.pop("kind", None)
     context = {
-        "summary": selectors.balance_summary(user_id=request.user.pk),
+        "summary": selectors.balance_summary(user_id=request.user.pk, tier=_enjoyed_tier(request)),
         "form": form,
         "entries": entries,
         "current_kind": filters.get("kind", HistoryFilter.ALL),

@@ -26,6 +26,26 @@ def connect() -> None:
     connect_lottery()
     connect_catalog_cache()
     connect_content_cache()
+    connect_checkin_rules_cache()
+
+
+def connect_checkin_rules_cache() -> None:
+    """Retire the check-in page's cached rules whenever an operator saves or deletes the policy,
+    a streak reward, a cycle bonus or an earning rule (the check-in's fixed points)."""
+    from django.db.models.signals import post_delete, post_save
+
+    from points.models import EarningRule
+    from pointsmall import cache as fragments
+    from tasks.models.checkin import CheckinPolicy, CycleBonus, StreakReward
+    from tasks.selectors.checkin import RULES_GENERATION
+
+    def changed(sender, **kwargs) -> None:
+        fragments.generation_bump(RULES_GENERATION)
+
+    for model in (CheckinPolicy, StreakReward, CycleBonus, EarningRule):
+        name = model.__name__
+        post_save.connect(changed, sender=model, dispatch_uid=f"checkin.cache.save.{name}", weak=False)
+        post_delete.connect(changed, sender=model, dispatch_uid=f"checkin.cache.delete.{name}", weak=False)
 
 
 def connect_content_cache() -> None:

@@ -294,3 +294,145 @@ def test_the_cached_calendar_shows_todays_check_in_at_once(client):
     tasks_services.checkin_record(user_id=member.pk)
 
     assert cell + 'checked"' in client.get(reverse("checkin")).content.decode()
+
+
+# --- Exact counts of the member pages (issue #15, P8) -----------------------------------------
+
+
+def test_member_pages_cost_exactly_these_queries_warm(shopper):
+    """user + the member's status (balance and tier, shared with the header) + the unread count,
+    and then each page's own reads."""
+    from tasks import services as tasks_services
+
+    tasks_services.checkin_rules_seed()
+    make_task(title="任务", title_en="Task", completion="visit", visit_url="/mall/", kind="daily")
+    member = shopper._member
+    redeem(member, make_product(points_price=10), address_id=add_address(member))
+    expected = {
+        # history count + page, the account's balances, expiring lots, next pending lot
+        "my_points": 3 + 5,
+        # tab counts, count + page of orders
+        "order_list": 3 + 3,
+        # the cycle's check-ins, the streak, the boosts, the reminder, the make-up cards
+        "checkin": 3 + 5,
+        # the tasks, the member's progress
+        "task_list": 3 + 2,
+    }
+    for name, queries in expected.items():
+        _, warm = _cold_and_warm(shopper, reverse(name))
+        assert warm == queries + SESSION, name
+
+
+def test_the_check_in_page_reads_its_rules_once_for_everyone(client):
+    from tasks import services as tasks_services
+
+    tasks_services.checkin_rules_seed()
+    first, second = make_member(), make_member()
+    client.force_login(first)
+    url = reverse("checkin")
+    client.get(url)  # fills the rules' cache
+    client.force_login(second)
+    connection.queries_log.clear()
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    tables = ("tasks_checkinpolicy", "tasks_streakreward", "tasks_cyclebonus", "points_earningrule")
+    assert not [q["sql"] for q in captured.captured_queries if any(t in q["sql"] for t in tables)]
+
+
+def _tomorrow_points(client) -> int:
+    return client.get(reverse("checkin")).context["page"].tomorrow.points
+
+
+@pytest.mark.parametrize("change", ["streak_reward", "cycle_bonus", "earning_rule", "policy", "delete_reward"])
+def test_a_rule_saved_in_the_admin_shows_on_the_next_check_in_page(client, change):
+    from points.models import EarningRule
+    from tasks import services as tasks_services
+    from tasks.models.checkin import CheckinPolicy, CycleBonus, StreakReward
+
+    tasks_services.checkin_rules_seed()
+    member = make_member()
+    client.force_login(member)
+    before = client.get(reverse("checkin")).context["page"]
+
+    if change == "streak_reward":
+        # A new member's next check-in is day 1 of a streak; update_or_create saves like the admin.
+        StreakReward.objects.update_or_create(day=1, defaults={"points": 777})
+        after = client.get(reverse("checkin")).context["page"]
+        assert after.tomorrow != before.tomorrow
+    elif change == "cycle_bonus":
+        bonus = CycleBonus.objects.order_by("days").first()
+        bonus.points += 7
+        bonus.save()
+        after = client.get(reverse("checkin")).context["page"]
+        assert [b.points for b in after.bonuses] == [b.points + 7 * (i == 0) for i, b in enumerate(before.bonuses)]
+    elif change == "earning_rule":
+        rule = EarningRule.objects.get(source="checkin")
+        rule.points += 3
+        rule.save()
+        after = client.get(reverse("checkin")).context["page"]
+        assert after.base == before.base + 3
+    elif change == "policy":
+        policy = CheckinPolicy.load()
+        policy.makeup_price += 5
+        policy.save()
+        after = client.get(reverse("checkin")).context["page"]
+        assert after.makeup_price == before.makeup_price + 5
+    else:
+        CycleBonus.objects.order_by("days").first().delete()
+        after = client.get(reverse("checkin")).context["page"]
+        assert len(after.bonuses) == len(before.bonuses) - 1
+
+
+def test_the_tasks_page_follows_the_members_own_tier(client):
+    gold, plain = make_gold_member(), make_member(points=10)
+    make_task(title="金卡任务", title_en="Gold only task", completion="visit", visit_url="/mall/", tier_codes=["gold"])
+
+    client.force_login(gold)
+    gold_page = client.get(reverse("task_list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    client.force_login(plain)
+    plain_page = client.get(reverse("task_list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "Gold only task" in gold_page
+    assert "Gold only task" not in plain_page
+
+
+def test_my_points_shows_the_members_own_balance_and_tier(client):
+    gold, plain = make_gold_member(points=2_000), make_member(points=10)
+    client.force_login(gold)
+    gold_summary = client.get(reverse("my_points")).context["summary"]
+    client.force_login(plain)
+    plain_summary = client.get(reverse("my_points")).context["summary"]
+
+    assert gold_summary.tier_code == "gold"
+    assert plain_summary.tier_code != "gold"
+    assert plain_summary.available == 10
+    assert gold_summary.available != plain_summary.available
+
+
+# --- The catalog's page size (issue #15, P3: 48 cards) ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("asked", "shown"),
+    [(None, 24), ("24", 24), ("48", 48), ("12", 24), ("1000000", 24), ("-48", 24), ("abc", 24), ("", 24)],
+)
+def test_the_catalog_shows_24_or_48_cards_and_nothing_else(shopper, asked, shown):
+    _stock_shelves(50)
+    data = {} if asked is None else {"size": asked}
+    response = shopper.get(reverse("product_list"), data)
+
+    assert response.status_code == 200
+    assert len(response.context["page"].object_list) == shown
+    assert response.context["per_page"] == shown
+    next_link = "size=48&amp;page=2" if shown == 48 else "?page=2"
+    assert next_link in response.content.decode()
+
+
+def test_48_cards_cost_the_same_queries_as_24(shopper):
+    _stock_shelves(60)
+    url = reverse("product_list")
+    at_24 = _cold_and_warm(shopper, url)
+    at_48 = _cold_and_warm(shopper, url, {"size": "48"})
+
+    assert at_24 == at_48
+    assert at_48[1] == 4 + SESSION

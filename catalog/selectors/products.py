@@ -46,6 +46,21 @@ from points import selectors as points_selectors
 from points.enums import EarningSource
 
 PAGE_SIZE = 24
+# The page sizes a member may choose on the catalog (issue #15, P3 measures 48 cards); anything
+# else asked for is the default, so a page is never unbounded and never an error.
+PAGE_SIZES = (24, 48)
+
+
+def page_size(asked: object) -> int:
+    """The catalog's cards per page for the ``size`` a request asked for: one of PAGE_SIZES,
+    else PAGE_SIZE (missing, not a number, out of the list)."""
+    try:
+        size = int(str(asked))
+    except (TypeError, ValueError):
+        return PAGE_SIZE
+    return size if size in PAGE_SIZES else PAGE_SIZE
+
+
 SHELF_SIZE = 10  # products in one strip of the home page
 ALSO_LIKE_SIZE = 8
 REVIEWS_SHOWN = 10

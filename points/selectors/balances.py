@@ -106,10 +106,16 @@ def spendable_balance(*, user_id: int) -> int | None:
 
 
 def balance_summary(
-    *, user_id: int, now: datetime | None = None, within_days: int = EXPIRING_SOON_DAYS
+    *,
+    user_id: int,
+    now: datetime | None = None,
+    within_days: int = EXPIRING_SOON_DAYS,
+    tier: tuple[str, str] | object | None = ...,
 ) -> BalanceSummary | None:
     """The member's balance (see BalanceSummary) at ``now`` (default: the clock), or None without
-    an account. ``tier_code``/``tier_name``: the tier enjoyed now (a running trial counts)."""
+    an account. ``tier_code``/``tier_name``: the tier enjoyed now (a running trial counts); a page
+    that already read it for this request (``member_status``) passes it as ``tier``, a
+    ``(code, name)`` pair or None, and saves two queries."""
     from points.selectors.tiers import effective_tier  # tiers imports this module
 
     now = now or timezone.now()
@@ -141,7 +147,9 @@ def balance_summary(
         .values_list("available_at", flat=True)
         .first()
     )
-    tier = effective_tier(account, now)
+    if tier is ...:
+        enjoyed = effective_tier(account, now)
+        tier = (enjoyed.code, pick_language(zh=enjoyed.name_zh, en=enjoyed.name_en)) if enjoyed else None
     return BalanceSummary(
         available=account.spendable,
         pending=account.pending,
@@ -154,8 +162,8 @@ def balance_summary(
         expiring=expiring,
         next_pending_at=next_pending,
         within_days=within_days,
-        tier_code=tier.code if tier else None,
-        tier_name=pick_language(zh=tier.name_zh, en=tier.name_en) if tier else None,
+        tier_code=tier[0] if tier else None,
+        tier_name=tier[1] if tier else None,
     )
 
 

@@ -312,6 +312,22 @@ def member_status(*, user_id: int, now: datetime | None = None) -> MemberStatus 
     return None if balance is None else MemberStatus(balance=balance, tier=None)
 
 
+_REQUEST_STATUS = "_pointsmall_viewer_status"
+
+
+def request_member_status(request) -> MemberStatus | None:
+    """``member_status`` of the request's signed-in member, read once per request and kept on it
+    (the header, the prices, the announcements and the page itself all ask); None for a visitor
+    or a member without a points account. ``accounts.selectors.viewer_status`` is this."""
+    if not hasattr(request, _REQUEST_STATUS):
+        user = getattr(request, "user", None)
+        status = None
+        if user is not None and user.is_authenticated:
+            status = member_status(user_id=user.pk)
+        setattr(request, _REQUEST_STATUS, status)
+    return getattr(request, _REQUEST_STATUS)
+
+
 @dataclass(frozen=True)
 class TierTrialView:
     tier: TierView

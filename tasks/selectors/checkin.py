@@ -138,11 +138,48 @@ def current_streak(*, user_id: int, today: date) -> int:
     return row[1] if row else 0
 
 
-def checkin_page(*, user_id: int, now: datetime | None = None) -> CheckinPage:
-    """Everything the check-in page shows a member, at ``now`` (default: the clock)."""
+@dataclass(frozen=True)
+class _Rules:
+    """The check-in rules every member's page reads alike (the policy, the fixed points a
+    check-in pays, the streak table, the cycle bonuses), cached together (docs/decisions/0048)."""
+
+    policy: CheckinPolicy
+    base: int
+    table: dict[int, int]
+    bonuses: dict[int, int]
+
+
+RULES_GENERATION = "checkin_rules"
+
+
+def _build_rules() -> _Rules:
+    base = points_selectors.earning_points(source=EarningSource.CHECKIN)
+    return _Rules(
+        policy=CheckinPolicy.load(),
+        base=base,
+        # Without a fixed base the streak table pays nothing (rules.tomorrow_gives).
+        table=dict(StreakReward.objects.values_list("day", "points")) if base else {},
+        bonuses=dict(CycleBonus.objects.values_list("days", "points")),
+    )
+
+
+def checkin_rules() -> _Rules:
+    """The check-in rules as of the last admin save: four reads that are the same for every
+    member, cached under the ``checkin_rules`` generation, which every save or delete of a
+    CheckinPolicy, StreakReward, CycleBonus or EarningRule retires (``pointsmall.wiring``).
+    Only the page reads them from here; the check-in services read the tables themselves."""
+    from pointsmall import cache as fragments
+
+    return fragments.fragment(RULES_GENERATION, fragments.generation(RULES_GENERATION), (), _build_rules)
+
+
+def checkin_page(*, user_id: int, now: datetime | None = None, joined_at: datetime | None = None) -> CheckinPage:
+    """Everything the check-in page shows a member, at ``now`` (default: the clock).
+    ``joined_at``: the member's ``date_joined`` when the caller holds it (else one more query)."""
     now = now or timezone.now()
     today = clock.business_date(now)
-    policy = CheckinPolicy.load()
+    rules_now = checkin_rules()
+    policy = rules_now.policy
     start, end = rules.cycle_bounds(today, policy.cycle)
     rows = {
         r.day: r
@@ -150,9 +187,9 @@ def checkin_page(*, user_id: int, now: datetime | None = None) -> CheckinPage:
             "day", "kind", "points", "bonus_points", "streak"
         )
     }
-    joined = clock.business_date(
-        get_user_model().objects.filter(pk=user_id).values_list("date_joined", flat=True).get()
-    )
+    if joined_at is None:
+        joined_at = get_user_model().objects.filter(pk=user_id).values_list("date_joined", flat=True).get()
+    joined = clock.business_date(joined_at)
     used = sum(1 for r in rows.values() if r.kind == CheckinKind.MAKEUP)
     makeup_open = rules.makeup_days(
         today=today,
@@ -182,22 +219,23 @@ def checkin_page(*, user_id: int, now: datetime | None = None) -> CheckinPage:
         else:
             days.append(CalendarDay(current, MISSED))
         current += timedelta(days=1)
-    base = points_selectors.earning_points(source=EarningSource.CHECKIN)
-    table = dict(StreakReward.objects.values_list("day", "points")) if base else {}
-    bonuses = dict(CycleBonus.objects.values_list("days", "points"))
+    base, table, bonuses = rules_now.base, rules_now.table, rules_now.bonuses
     streak = current_streak(user_id=user_id, today=today)
     today_row = rows.get(today)
     if today_row is None and streak and policy.streak_reset == rules.RESET_ON_CYCLE and start == today:
         streak = 0  # a new cycle restarts the streak
-    # The boost the check-in service will find running when tomorrow's business day begins.
-    tomorrow_at = clock.business_day_start(today + timedelta(days=1))
-    tomorrow_boost = (
-        CheckinBoost.objects.filter(
-            member_id=user_id, reversed_at__isnull=True, starts_at__lte=tomorrow_at, ends_at__gt=tomorrow_at
+    # The boosts not over yet, in one query: the list shown, and the boost the check-in service
+    # will find running when tomorrow's business day begins (tomorrow is after now, so it is
+    # among them; the first in the service's order, starts_at then pk).
+    running_boosts = list(
+        CheckinBoost.objects.filter(member_id=user_id, reversed_at__isnull=True, ends_at__gt=now).order_by(
+            "starts_at", "pk"
         )
-        .order_by("starts_at", "pk")
-        .values_list("multiplier", flat=True)
-        .first()
+    )
+    tomorrow_at = clock.business_day_start(today + timedelta(days=1))
+    tomorrow_boost = next(
+        (b.multiplier for b in running_boosts if b.starts_at <= tomorrow_at < b.ends_at),
+        None,
     )
     tomorrow = rules.tomorrow_gives(
         today=today,
@@ -212,12 +250,7 @@ def checkin_page(*, user_id: int, now: datetime | None = None) -> CheckinPage:
         after_table=policy.after_table,
         multiplier=tomorrow_boost,
     )
-    boosts = [
-        BoostView(b.multiplier, b.starts_at, b.ends_at, b.starts_at <= now)
-        for b in CheckinBoost.objects.filter(member_id=user_id, reversed_at__isnull=True, ends_at__gt=now).order_by(
-            "starts_at", "pk"
-        )
-    ]
+    boosts = [BoostView(b.multiplier, b.starts_at, b.ends_at, b.starts_at <= now) for b in running_boosts]
     reminder = CheckinReminder.objects.filter(member_id=user_id).first()
     return CheckinPage(
         today=today,

@@ -162,11 +162,25 @@ def _card(task: Task, row: TaskProgress | None, now: datetime) -> TaskCard:
     )
 
 
-def task_list(*, user_id: int, now: datetime | None = None) -> list[TaskGroup]:
+_NO_TIER = object()
+
+
+def task_list(*, user_id: int, now: datetime | None = None, tier_code: object = _NO_TIER) -> list[TaskGroup]:
     """The member's tasks for the current periods, grouped daily, weekly, one-off (empty groups
-    left out). Three queries plus the tier read."""
+    left out). Two queries (the tasks, the member's progress), plus the tier read unless the
+    caller passes ``tier_code`` (the code of the tier the member enjoys now, or None without one:
+    the page passes the one its header already read, ``accounts.selectors.viewer_status``)."""
     now = now or timezone.now()
-    tasks = list(visible_tasks(user_id=user_id, now=now))
+    tier = _member_tier_code(user_id) if tier_code is _NO_TIER else tier_code
+    # The same tasks as visible_tasks(), in one query: tier_codes filtered here in Python.
+    tasks = [
+        task
+        for task in Task.objects.filter(active=True)
+        .filter(Q(starts_at__isnull=True) | Q(starts_at__lte=now))
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+        .order_by("position", "pk")
+        if rules.tier_allowed(task.tier_codes, tier)
+    ]
     keys = {task.pk: period_of(task, now) for task in tasks}
     rows = {
         (row.task_id, row.period_key): row

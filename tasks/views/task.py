@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.selectors import viewer_status
 from pointsmall.kernel.errors import DomainError, form_error, message_error
 from tasks import selectors, services
 from tasks.exceptions import (
@@ -41,7 +42,9 @@ def _me(request: HttpRequest) -> int:
 
 @login_required
 def task_list(request: HttpRequest) -> HttpResponse:
-    groups = selectors.task_list(user_id=_me(request))
+    status = viewer_status(request)  # read once per request, the header shows it too
+    tier_code = status.tier.code if status is not None and status.tier is not None else None
+    groups = selectors.task_list(user_id=_me(request), tier_code=tier_code)
     return render(request, "tasks/task_list.html", {"groups": groups})
 
 
