@@ -355,8 +355,9 @@ def test_a_rule_saved_in_the_admin_shows_on_the_next_check_in_page(client, chang
     before = client.get(reverse("checkin")).context["page"]
 
     if change == "streak_reward":
-        # A new member's next check-in is day 1 of a streak; update_or_create saves like the admin.
-        StreakReward.objects.update_or_create(day=1, defaults={"points": 777})
+        # The reward of the streak day the page announces for tomorrow; update_or_create saves
+        # like the admin.
+        StreakReward.objects.update_or_create(day=before.tomorrow.streak, defaults={"points": 777})
         after = client.get(reverse("checkin")).context["page"]
         assert after.tomorrow != before.tomorrow
     elif change == "cycle_bonus":

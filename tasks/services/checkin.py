@@ -27,6 +27,7 @@ from points import services as points_services
 from points.confirmation import Totals, confirmation_check
 from points.enums import EarningSource
 from points.notices import Notice
+from pointsmall import cache as fragments
 from pointsmall.kernel import clock
 from pointsmall.kernel.singleton import SINGLETON_PK
 from tasks import signals
@@ -55,7 +56,7 @@ from tasks.models.checkin import (
 )
 from tasks.notices import checkin as notices
 from tasks.rules import checkin as rules
-from tasks.selectors.checkin import makeup_confirmation_read
+from tasks.selectors.checkin import RULES_GENERATION, makeup_confirmation_read
 
 logger = logging.getLogger(__name__)
 
@@ -577,3 +578,6 @@ def checkin_rules_seed() -> None:
         StreakReward.objects.bulk_create([StreakReward(day=d, points=p) for d, p in DEFAULT_STREAK_TABLE.items()])
     if not CycleBonus.objects.exists():
         CycleBonus.objects.bulk_create([CycleBonus(days=d, points=p) for d, p in DEFAULT_CYCLE_BONUSES.items()])
+    # bulk_create sends no save signal, so the check-in page's cached rules (docs/decisions/0048)
+    # are retired here rather than by pointsmall.wiring's receivers.
+    fragments.generation_bump(RULES_GENERATION)
