@@ -1002,8 +1002,8 @@ def render(
         "",
         "Options: `--lots N`, `--clients N`, `--spend-seconds S`, `--batch-sizes 1000,5000`, `--repeat N`, "
         "`--orm-sample N`, `--verify-runs N`, `--skip-spends`, `--skip-expiry`, `--skip-churn`, `--no-report`. "
-        "The script refuses any database that is not Postgres named `pm_bench*`, because it truncates tables; each expiry run works "
-        "on a copy named `<database>_run`, dropped afterwards. It never fails on a timing.",
+        "The script refuses any database that is not Postgres named `pm_bench*`, because it truncates tables; "
+        "each expiry run works on a copy named `<database>_run`, dropped afterwards. It never fails on a timing.",
     ]
     return "\n".join(lines)
 
