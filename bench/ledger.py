@@ -640,9 +640,10 @@ def bench_expiry(
     contenders += [per_member, per_lot]
     churned = None
     if churn:
-        # A day at this scale: 2 % of the lots' count in spends, a tenth of them refunded, and
-        # the next lot of 0.5 % of the members swept (5,000 lots at a million: under the threshold).
-        spends = max(lots // 50, 100)
+        # A day at this scale: 1 % of the lots' count in spends (10,000 at a million), a tenth of
+        # them refunded, and the next lot of 5 % of the members swept (5,000 lots at a million:
+        # under the VACUUM threshold). Bounded: the spends go through the service, one by one.
+        spends = max(lots // 100, 100)
         churned = bench_churn(
             shape,
             built_at,
@@ -655,6 +656,9 @@ def bench_expiry(
 
 
 # --- 2b. A day of churn after the nightly sweep (issue #19) ------------------------------
+
+
+CHURN_CLIENTS = 4
 
 
 @dataclass
@@ -720,7 +724,7 @@ def bench_churn(
     shape: LedgerShape, built_at: datetime, *, spends: int, refunds: int, sweep_members: int, verify_runs: int
 ) -> ChurnResult:
     """On a working copy: ``points_expire`` as the nightly job runs it (its VACUUM ANALYZE step
-    included), then a day: ``spends`` spends by as many members (2 clients), ``refunds`` of them
+    included), then a day: ``spends`` spends by as many members (``CHURN_CLIENTS`` clients), ``refunds`` of them
     refunded, and the lots of ``sweep_members`` members that fell due a month later expired through
     the service's ``expire_accounts`` (fewer than ``MAINTAIN_AFTER_LOTS``, so nothing vacuums, as
     in ``points_expire`` on a small day). Then ``points_verify`` is timed with nothing vacuumed."""
@@ -742,7 +746,7 @@ def bench_churn(
         members = rng.sample(range(1, shape.accounts + 1), min(spends, shape.accounts))
         label = f"bench:churn:{time.time_ns()}"
         with common.timed() as elapsed:
-            done, errors = _churn_spends(members, 2, label)
+            done, errors = _churn_spends(members, CHURN_CLIENTS, label)
             progress(f"churn: {done:,} spends, errors {dict(errors)}")
             refunded = 0
             spend_entries = Entry.objects.filter(idempotency_key__startswith=f"{label}:").order_by("pk")
@@ -962,7 +966,7 @@ def _churn_rows(churn: ChurnResult | None) -> list[str]:
     errors = ", ".join(f"{name} ×{count}" for name, count in churn.errors.items()) or "none"
     return [
         f"| after the nightly sweep (with `ledger_maintain`), then a day of churn — {churn.spends:,} spends "
-        f"(2 clients, errors: {errors}), {churn.refunds:,} refunds, {churn.swept_lots:,} lots expired "
+        f"({CHURN_CLIENTS} clients, errors: {errors}), {churn.refunds:,} refunds, {churn.swept_lots:,} lots expired "
         f"(`expire_accounts`, under the {MAINTAIN_AFTER_LOTS:,}-lot VACUUM threshold), {churn.seconds:.0f} s, "
         f"nothing vacuumed | {len(verify.runs)} | {_spread(verify.runs)}{_cpu_list(verify)} | "
         f"{', '.join(f'{load:.1f}' for load in verify.loads)} |"
