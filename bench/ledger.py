@@ -920,7 +920,12 @@ def _render_expiry(expiry: ExpiryBench, repeat: int) -> list[str]:
         "",
         "Fresh runs: "
         + ", ".join(f"{run:.2f} s" for run in verify.runs)
-        + (f" (Postgres CPU {', '.join(f'{cpu:.2f} s' for cpu in verify.postgres_cpu)})" if verify.postgres_cpu else "")
+        + (
+            f" (Postgres CPU {', '.join(f'{cpu:.2f} s' for cpu in verify.postgres_cpu)}: the backend's own, "
+            "parallel workers not included)"
+            if verify.postgres_cpu
+            else ""
+        )
         + f" — {'ok' if verify.ok else '**FAILED**'}. Each check alone on the fresh set "
         "(`points.services.verify.CHECKS`):",
         "",
@@ -929,7 +934,9 @@ def _render_expiry(expiry: ExpiryBench, repeat: int) -> list[str]:
         *(f"| `{name}` | {seconds:.2f} s |" for name, seconds in verify.per_check),
         f"| total | {sum(seconds for _name, seconds in verify.per_check):.2f} s |",
         "",
-        "What changed to get there (issue #19, docs/decisions/0047): covering indexes, so the checks read "
+        "What changed to get there (issue #19, docs/decisions/0047): every check sums with `points_sum_bigint` "
+        "(migration 0019, an exact bigint sum: `SUM(bigint)` built a numeric per group, a third of the per-lot, "
+        "per-entry and running-balance checks' CPU); covering indexes, so the checks read "
         "indexes in order instead of the heap (`points_entry_account_recent` on (account, id) INCLUDE the "
         "amounts and `balance_after`; the movements' foreign-key indexes replaced by (lot) and (entry) INCLUDE "
         "amount); `work_mem` raised for verify's own transaction; and `points_expire` ends a large sweep with "
