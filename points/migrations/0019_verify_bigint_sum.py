@@ -9,24 +9,32 @@ cached balance is a bigint, so a consistent ledger never overflows it). Postgres
 SQLite's SUM already returns an integer.
 """
 
+from django.db import connection as default_connection
 from django.db import migrations
 
+# OR REPLACE: idempotent, like every function the test suite re-runs after a flush
+# (tests/conftest.py calls the data migrations' functions again, with no schema editor).
 CREATE = """
-CREATE AGGREGATE points_sum_bigint(bigint) (
+CREATE OR REPLACE AGGREGATE points_sum_bigint(bigint) (
     SFUNC = int8pl, STYPE = bigint, COMBINEFUNC = int8pl, PARALLEL = SAFE
 )
 """
 DROP = "DROP AGGREGATE IF EXISTS points_sum_bigint(bigint)"
 
 
+def _run(schema_editor, sql: str) -> None:
+    connection = schema_editor.connection if schema_editor is not None else default_connection
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+
+
 def create(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
+    _run(schema_editor, CREATE)
 
 
 def drop(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
+    _run(schema_editor, DROP)
 
 
 class Migration(migrations.Migration):
