@@ -575,7 +575,14 @@ def bench_verify(runs: int, *, per_check: bool = True) -> VerifyResult:
 
 
 def bench_expiry(
-    *, lots: int, batch_sizes: list[int], orm_sample: int, verify_runs: int, repeat: int, churn: bool = True
+    *,
+    lots: int,
+    batch_sizes: list[int],
+    orm_sample: int,
+    verify_runs: int,
+    repeat: int,
+    churn: bool = True,
+    churn_spends: int | None = None,
 ) -> ExpiryBench:
     from django.db import connection
     from django.utils import timezone
@@ -643,7 +650,7 @@ def bench_expiry(
         # A day at this scale: 1 % of the lots' count in spends (10,000 at a million), a tenth of
         # them refunded, and the next lot of 5 % of the members swept (5,000 lots at a million:
         # under the VACUUM threshold). Bounded: the spends go through the service, one by one.
-        spends = max(lots // 100, 100)
+        spends = churn_spends or max(lots // 100, 100)
         churned = bench_churn(
             shape,
             built_at,
@@ -1012,7 +1019,8 @@ def render(
         "```",
         "",
         "Options: `--lots N`, `--clients N`, `--spend-seconds S`, `--batch-sizes 1000,5000`, `--repeat N`, "
-        "`--orm-sample N`, `--verify-runs N`, `--skip-spends`, `--skip-expiry`, `--skip-churn`, `--no-report`. "
+        "`--orm-sample N`, `--verify-runs N`, `--skip-spends`, `--skip-expiry`, `--skip-churn`, `--churn-spends N`, "
+        "`--no-report`. "
         "The script refuses any database that is not Postgres named `pm_bench*`, because it truncates tables; "
         "each expiry run works on a copy named `<database>_run`, dropped afterwards. It never fails on a timing.",
     ]
@@ -1033,6 +1041,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-spends", action="store_true")
     parser.add_argument("--skip-expiry", action="store_true")
     parser.add_argument("--skip-churn", action="store_true", help="skip the 'after a day of churn' verify state")
+    parser.add_argument("--churn-spends", type=int, help="spends in the day of churn (default 1%% of --lots)")
     parser.add_argument("--no-report", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
     args.lots = args.lots or (100_000 if args.quick else 1_000_000)
@@ -1061,6 +1070,7 @@ def main(argv: list[str] | None = None) -> None:
             verify_runs=args.verify_runs,
             repeat=args.repeat,
             churn=not args.skip_churn,
+            churn_spends=args.churn_spends,
         )
     body = render(info, args, spends, expiry, (load_start, os.getloadavg()))
     print()
