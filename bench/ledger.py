@@ -10,7 +10,8 @@ Each expiry contender runs on its own copy of one freshly built data set
 (``CREATE DATABASE ... TEMPLATE``), so all of them start from byte-identical tables; every
 contender runs ``--repeat`` times (default 3), interleaved, and the report gives medians with
 their spread and the load around each run. ``points_verify`` is timed on the fresh set, right
-after each sweep, and after the service's maintenance step (issue #19).
+after each sweep, after the service's maintenance step, and after a day of churn (the nightly
+sweep, then spends, refunds and a small sweep, nothing vacuumed; issue #19).
 """
 
 from __future__ import annotations
@@ -506,6 +507,7 @@ class ExpiryBench:
     due_points: int
     contenders: list[Contender]
     verify: VerifyResult
+    churn: ChurnResult | None = None
 
     def contender(self, name: str) -> Contender:
         return next(c for c in self.contenders if c.name == name)
@@ -529,11 +531,11 @@ DOES = {
 }
 
 
-def bench_verify(runs: int) -> VerifyResult:
+def bench_verify(runs: int, *, per_check: bool = True) -> VerifyResult:
     from django.db import connection
 
     from points.services import points_verify
-    from points.services.verify import CHECKS
+    from points.services.verify import CHECKS, check_sql
 
     times: list[float] = []
     cpu: list[float] = []
@@ -557,22 +559,31 @@ def bench_verify(runs: int) -> VerifyResult:
             f"verify: run {attempt + 1}/{runs}: {elapsed[0]:.2f} s{used}, "
             f"{'ok' if report.ok else report.violations[:5]} ({entries:,} entries, load {os.getloadavg()[0]:.1f})"
         )
-    per_check = []
+    checks = []
     with connection.cursor() as cursor:
-        for name, _description, sql in CHECKS:
+        for name, _description, sql in CHECKS if per_check else []:
             # The same wrapping points_verify uses, so the parts add up to the whole.
             with common.timed() as elapsed:
                 if sql is None:  # a schema check (introspection), not a query over rows
                     connection.introspection.get_constraints(cursor, "points_entry")
                 else:
-                    cursor.execute(f"SELECT * FROM ({sql}) v LIMIT 50")
+                    cursor.execute(check_sql(sql))
                     cursor.fetchall()
-            per_check.append((name, elapsed[0]))
+            checks.append((name, elapsed[0]))
             progress(f"verify: check {name}: {elapsed[0]:.2f} s")
-    return VerifyResult(entries, times, per_check, ok, cpu, loads)
+    return VerifyResult(entries, times, checks, ok, cpu, loads)
 
 
-def bench_expiry(*, lots: int, batch_sizes: list[int], orm_sample: int, verify_runs: int, repeat: int) -> ExpiryBench:
+def bench_expiry(
+    *,
+    lots: int,
+    batch_sizes: list[int],
+    orm_sample: int,
+    verify_runs: int,
+    repeat: int,
+    churn: bool = True,
+    churn_spends: int | None = None,
+) -> ExpiryBench:
     from django.db import connection
     from django.utils import timezone
 
@@ -634,7 +645,134 @@ def bench_expiry(*, lots: int, batch_sizes: list[int], orm_sample: int, verify_r
         for run in per_member.runs + per_lot.runs:
             run.verify_ok = ok
     contenders += [per_member, per_lot]
-    return ExpiryBench(shape, build_time[0], due_lots, due_points, contenders, verify)
+    churned = None
+    if churn:
+        # A day at this scale: 1 % of the lots' count in spends (10,000 at a million), a tenth of
+        # them refunded, and the next lot of 5 % of the members swept (5,000 lots at a million:
+        # under the VACUUM threshold). Bounded: the spends go through the service, one by one.
+        spends = churn_spends or max(lots // 100, 100)
+        churned = bench_churn(
+            shape,
+            built_at,
+            spends=spends,
+            refunds=spends // 10,
+            sweep_members=max(lots // 200, 10),
+            verify_runs=verify_runs,
+        )
+    return ExpiryBench(shape, build_time[0], due_lots, due_points, contenders, verify, churned)
+
+
+# --- 2b. A day of churn after the nightly sweep (issue #19) ------------------------------
+
+
+CHURN_CLIENTS = 4
+
+
+@dataclass
+class ChurnResult:
+    """The "after a day of churn" state: the nightly sweep (with its VACUUM ANALYZE step), then a
+    day's spends, refunds and a small sweep through the services, and no VACUUM afterwards."""
+
+    spends: int
+    refunds: int
+    swept_lots: int
+    seconds: float
+    load: float
+    load_after: float
+    verify: VerifyResult
+    errors: Counter = field(default_factory=Counter)
+
+
+def _churn_client(index: int, user_ids: list[int], label: str, results) -> None:
+    """One client (own process and connection): one spend of 1-10 points by each of its members."""
+    from django.db import connection
+
+    from points.services import points_spend
+
+    rng = random.Random(index)
+    errors: Counter = Counter()
+    done = 0
+    try:
+        for user_id in user_ids:
+            try:
+                points_spend(user_id=user_id, amount=rng.randint(1, 10), idempotency_key=f"{label}:{user_id}")
+                done += 1
+            # A benchmark counts failures by kind instead of dying on the first one.
+            except Exception as error:
+                errors[type(error).__name__] += 1
+    finally:
+        connection.close()
+    results.put((done, dict(errors)))
+
+
+def _churn_spends(members: list[int], clients: int, label: str) -> tuple[int, Counter]:
+    from django.db import connections
+
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    # A forked child must open its own connection, never reuse the parent's socket.
+    connections.close_all()
+    processes = [
+        context.Process(target=_churn_client, args=(index, members[index::clients], label, results), daemon=True)
+        for index in range(clients)
+    ]
+    for process in processes:
+        process.start()
+    outcomes = [results.get(timeout=3600) for _process in processes]
+    for process in processes:
+        process.join()
+    errors: Counter = Counter()
+    for outcome in outcomes:
+        errors.update(outcome[1])
+    return sum(outcome[0] for outcome in outcomes), errors
+
+
+def bench_churn(
+    shape: LedgerShape, built_at: datetime, *, spends: int, refunds: int, sweep_members: int, verify_runs: int
+) -> ChurnResult:
+    """On a working copy: ``points_expire`` as the nightly job runs it (its VACUUM ANALYZE step
+    included), then a day: ``spends`` spends by as many members (``CHURN_CLIENTS`` clients), ``refunds`` of them
+    refunded, and the lots of ``sweep_members`` members that fell due a month later expired through
+    the service's ``expire_accounts`` (fewer than ``MAINTAIN_AFTER_LOTS``, so nothing vacuums, as
+    in ``points_expire`` on a small day). Then ``points_verify`` is timed with nothing vacuumed."""
+    from datetime import timedelta
+
+    from django.db import transaction
+
+    from points import locks
+    from points.models import Entry
+    from points.services import points_expire, points_refund
+    from points.services.expiry import expire_accounts
+
+    with working_copy():
+        progress("churn: the nightly sweep (points_expire with its maintenance step) ...")
+        swept = points_expire(as_of=built_at, batch_size=5000)
+        progress(f"churn: swept {swept.lots:,} lots; now a day of churn, nothing vacuumed afterwards")
+        load = os.getloadavg()[0]
+        rng = random.Random(19)
+        members = rng.sample(range(1, shape.accounts + 1), min(spends, shape.accounts))
+        label = f"bench:churn:{time.time_ns()}"
+        with common.timed() as elapsed:
+            done, errors = _churn_spends(members, CHURN_CLIENTS, label)
+            progress(f"churn: {done:,} spends, errors {dict(errors)}")
+            refunded = 0
+            spend_entries = Entry.objects.filter(idempotency_key__startswith=f"{label}:").order_by("pk")
+            for entry_id, account_id in spend_entries.values_list("pk", "account__user")[:refunds]:
+                points_refund(user_id=account_id, spend_entry_id=entry_id, idempotency_key=f"{label}:r:{entry_id}")
+                refunded += 1
+            progress(f"churn: {refunded:,} refunds")
+            # A month on, the next lot of every member is due; a day's sweep takes a few thousand of them.
+            day_as_of = built_at + timedelta(days=31)
+            due_members = sorted(rng.sample(range(1, shape.accounts + 1), min(sweep_members, shape.accounts)))
+            swept_lots = 0
+            for start in range(0, len(due_members), 1000):
+                with transaction.atomic():
+                    locked = locks.accounts_for_update_skip_locked(account_ids=due_members[start : start + 1000])
+                    swept_lots += expire_accounts(locked, day_as_of)[0]
+            progress(f"churn: the day's sweep expired {swept_lots:,} lots")
+        load_after = os.getloadavg()[0]
+        verify = bench_verify(verify_runs, per_check=False)
+    return ChurnResult(done, refunded, swept_lots, elapsed[0], load, load_after, verify, errors)
 
 
 # --- Report ---------------------------------------------------------------------------
@@ -770,6 +908,7 @@ def _render_expiry(expiry: ExpiryBench, repeat: int) -> list[str]:
         f"| `points_verify` ≤ {VERIFY_SECONDS_TARGET:g} s after a {expiry.due_lots:,}-lot sweep by `points_expire` "
         f"(its VACUUM ANALYZE step included) | {_spread(after_maintain)} | "
         f"{_met(after_median <= VERIFY_SECONDS_TARGET)} |",
+        *_churn_target(expiry.churn),
         "",
         f"### Verify (`points_verify`): {verify.entries:,} entries, {shape.lots:,} lots and movements, "
         f"{shape.accounts:,} accounts",
@@ -784,10 +923,16 @@ def _render_expiry(expiry: ExpiryBench, repeat: int) -> list[str]:
         f"{len(after_maintain)} | {_spread(after_maintain)} | — |",
         f"| right after the plain SQL's sweep (nothing vacuumed or analyzed) | {len(after_plain)} | "
         f"{_spread(after_plain)} | {', '.join(f'{run.load_after:.1f}' for run in plain.runs)} |",
+        *_churn_rows(expiry.churn),
         "",
         "Fresh runs: "
         + ", ".join(f"{run:.2f} s" for run in verify.runs)
-        + (f" (Postgres CPU {', '.join(f'{cpu:.2f} s' for cpu in verify.postgres_cpu)})" if verify.postgres_cpu else "")
+        + (
+            f" (Postgres CPU {', '.join(f'{cpu:.2f} s' for cpu in verify.postgres_cpu)}: the backend's own, "
+            "parallel workers not included)"
+            if verify.postgres_cpu
+            else ""
+        )
         + f" — {'ok' if verify.ok else '**FAILED**'}. Each check alone on the fresh set "
         "(`points.services.verify.CHECKS`):",
         "",
@@ -796,7 +941,9 @@ def _render_expiry(expiry: ExpiryBench, repeat: int) -> list[str]:
         *(f"| `{name}` | {seconds:.2f} s |" for name, seconds in verify.per_check),
         f"| total | {sum(seconds for _name, seconds in verify.per_check):.2f} s |",
         "",
-        "What changed to get there (issue #19, docs/decisions/0047): covering indexes, so the checks read "
+        "What changed to get there (issue #19, docs/decisions/0047): every check sums with `points_sum_bigint` "
+        "(migration 0019, an exact bigint sum: `SUM(bigint)` built a numeric per group, a third of the per-lot, "
+        "per-entry and running-balance checks' CPU); covering indexes, so the checks read "
         "indexes in order instead of the heap (`points_entry_account_recent` on (account, id) INCLUDE the "
         "amounts and `balance_after`; the movements' foreign-key indexes replaced by (lot) and (entry) INCLUDE "
         "amount); `work_mem` raised for verify's own transaction; and `points_expire` ends a large sweep with "
@@ -808,6 +955,36 @@ def _render_expiry(expiry: ExpiryBench, repeat: int) -> list[str]:
         "",
     ]
     return lines
+
+
+def _cpu_list(verify: VerifyResult) -> str:
+    return f" (Postgres CPU {', '.join(f'{cpu:.2f} s' for cpu in verify.postgres_cpu)})" if verify.postgres_cpu else ""
+
+
+def _churn_target(churn: ChurnResult | None) -> list[str]:
+    if churn is None:
+        return []
+    verify = churn.verify
+    return [
+        f"| `points_verify` ≤ {VERIFY_SECONDS_TARGET:g} s after a day of churn (no VACUUM since the nightly sweep) | "
+        f"{_spread(verify.runs)}{'' if verify.ok else ' **FAILED**'} | {_met(verify.median <= VERIFY_SECONDS_TARGET)} |"
+    ]
+
+
+def _churn_rows(churn: ChurnResult | None) -> list[str]:
+    from points.services.expiry import MAINTAIN_AFTER_LOTS
+
+    if churn is None:
+        return []
+    verify = churn.verify
+    errors = ", ".join(f"{name} ×{count}" for name, count in churn.errors.items()) or "none"
+    return [
+        f"| after the nightly sweep (with `ledger_maintain`), then a day of churn — {churn.spends:,} spends "
+        f"({CHURN_CLIENTS} clients, errors: {errors}), {churn.refunds:,} refunds, {churn.swept_lots:,} lots expired "
+        f"(`expire_accounts`, under the {MAINTAIN_AFTER_LOTS:,}-lot VACUUM threshold), {churn.seconds:.0f} s, "
+        f"nothing vacuumed | {len(verify.runs)} | {_spread(verify.runs)}{_cpu_list(verify)} | "
+        f"{', '.join(f'{load:.1f}' for load in verify.loads)} |"
+    ]
 
 
 def render(
@@ -842,9 +1019,10 @@ def render(
         "```",
         "",
         "Options: `--lots N`, `--clients N`, `--spend-seconds S`, `--batch-sizes 1000,5000`, `--repeat N`, "
-        "`--orm-sample N`, `--verify-runs N`, `--skip-spends`, `--skip-expiry`, `--no-report`. The script refuses "
-        "any database that is not Postgres named `pm_bench*`, because it truncates tables; each expiry run works "
-        "on a copy named `<database>_run`, dropped afterwards. It never fails on a timing.",
+        "`--orm-sample N`, `--verify-runs N`, `--skip-spends`, `--skip-expiry`, `--skip-churn`, `--churn-spends N`, "
+        "`--no-report`. "
+        "The script refuses any database that is not Postgres named `pm_bench*`, because it truncates tables; "
+        "each expiry run works on a copy named `<database>_run`, dropped afterwards. It never fails on a timing.",
     ]
     return "\n".join(lines)
 
@@ -862,6 +1040,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, help="runs of each expiry contender, interleaved (default 3)")
     parser.add_argument("--skip-spends", action="store_true")
     parser.add_argument("--skip-expiry", action="store_true")
+    parser.add_argument("--skip-churn", action="store_true", help="skip the 'after a day of churn' verify state")
+    parser.add_argument("--churn-spends", type=int, help="spends in the day of churn (default 1%% of --lots)")
     parser.add_argument("--no-report", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
     args.lots = args.lots or (100_000 if args.quick else 1_000_000)
@@ -889,6 +1069,8 @@ def main(argv: list[str] | None = None) -> None:
             orm_sample=args.orm_sample,
             verify_runs=args.verify_runs,
             repeat=args.repeat,
+            churn=not args.skip_churn,
+            churn_spends=args.churn_spends,
         )
     body = render(info, args, spends, expiry, (load_start, os.getloadavg()))
     print()

@@ -118,3 +118,19 @@ def test_verify_counts_the_rows_it_checked(ledger):
         "points_lotmovement": LotMovement.objects.count(),
     }
     assert Entry.objects.filter(kind=EntryKind.REFUND).count() == 1
+
+
+@pytest.mark.django_db
+def test_verify_sums_are_exact_bigints_and_refuse_to_overflow():
+    """Migration 0019's ``points_sum_bigint``: exact where a float would round, an error on overflow."""
+    from django.db import DataError, connection, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the aggregate exists on Postgres only; SQLite's SUM is already an integer")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT points_sum_bigint(x) FROM (VALUES (9007199254740993::bigint), (1::bigint)) t(x)")
+        assert cursor.fetchone()[0] == 9007199254740994
+        cursor.execute("SELECT points_sum_bigint(x) FROM (VALUES (NULL::bigint)) t(x)")
+        assert cursor.fetchone()[0] is None
+        with pytest.raises(DataError), transaction.atomic():
+            cursor.execute("SELECT points_sum_bigint(x) FROM (VALUES (9223372036854775807::bigint), (1::bigint)) t(x)")
