@@ -81,6 +81,16 @@ def ttl_seconds() -> int:
 _outage = Pause()
 
 
+def _redis_failed(error: redis.RedisError) -> None:
+    seconds = float(settings.CACHE_REDIS_RETRY_SECONDS)
+    if _outage.start(seconds=seconds, reason=f"{type(error).__name__}: {error}"):
+        logger.warning(
+            "flash gate: Redis unavailable (%s); redemptions go straight to the database for %.0f s",
+            _outage.reason,
+            seconds,
+        )
+
+
 def outage_reset() -> None:
     """End the gate's pause (tests; a process that knows Redis is back)."""
     _outage.reset()
@@ -167,16 +177,29 @@ def take(*, product_id: int, quantity: int) -> Hold:
             if not _rebuild(product_id):
                 return Hold(product_id, quantity, active=False)
     except redis.RedisError as error:
-        seconds = float(settings.CACHE_REDIS_RETRY_SECONDS)
-        if _outage.start(seconds=seconds, reason=f"{type(error).__name__}: {error}"):
-            logger.warning(
-                "flash gate: Redis unavailable (%s); redemptions go straight to the database for %.0f s",
-                _outage.reason,
-                seconds,
-            )
+        _redis_failed(error)
         return Hold(product_id, quantity, active=False)
     # The counter vanished right after it was rebuilt (expired or reset): let the database decide.
     return Hold(product_id, quantity, active=False)
+
+
+def left(*, product_id: int) -> int | None:
+    """The units the gate still lets through for a product (an int, may be 0), or None when it has no
+    say: no counter (not a flash sale, or not built yet), Redis off, or Redis failing.
+
+    One Redis GET, no database work and nothing written: what the redeem view asks before it
+    reads anything else, so a sold-out burst is answered from Redis alone (issue #18). It does
+    not build a missing counter; ``take`` does, on the way to a sale.
+    """
+    connection = client()
+    if connection is None or _outage.active():
+        return None
+    try:
+        value = connection.get(key_for(product_id))
+    except redis.RedisError as error:
+        _redis_failed(error)
+        return None
+    return None if value is None else int(value)
 
 
 @contextmanager

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import replace
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -31,6 +32,8 @@ from catalog.forms import CatalogFilterForm, InlineAddressForm, RedeemChoiceForm
 from catalog.selectors import ORDER_TABS, CatalogQuery, MemberPricing
 from points import selectors as points_selectors
 from points.exceptions import ConfirmationInvalidError, InsufficientPointsError
+from pointsmall.kernel import admission
+from pointsmall.kernel.admission import BusyError
 from pointsmall.kernel.errors import DomainError, form_error, message_error
 
 ORDER_TAB_LABELS = {
@@ -170,15 +173,54 @@ def redeem_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     meanwhile is refused by the service, and the page comes back with the new price and a
     fresh token to confirm.
     """
-    user_id = request.user.pk
+    # A flash item that cannot sell (sold out, not started, ended) is answered first, from Redis
+    # (or one product read): no card, no form, no quote, no PIN for a crowd's losers (issue #18).
+    if (refused := _flash_refusal(request, pk)) is not None:
+        return refused
+    if request.method == "GET":
+        return _confirm_get(request, pk)
+    # Only as many redemptions at work at once as the servers finish in time; the rest are told
+    # at once to come back (503 + Retry-After, pointsmall.admission): docs/decisions/0044.
+    with admission.slot("redeem", limit=settings.ADMISSION_REDEEM_SLOTS):
+        return _redeem_post(request, pk)
+
+
+def _flash_refusal(request: HttpRequest, pk: int) -> HttpResponse | None:
+    """The light "sold out" (or "not started", "ended") page of a flash item, or None to go on."""
+    data = request.POST if request.method == "POST" else request.GET
+    try:
+        quantity = int(data.get("quantity") or 1)
+    except ValueError:
+        return None  # the form says what is wrong with it
+    key = data.get("idempotency_key", "")
+    try:
+        services.redemption_precheck(
+            product_id=pk, quantity=quantity, idempotency_key=f"web:{request.user.pk}:{key}" if key else ""
+        )
+    except DomainError as refusal:
+        return render(request, "catalog/redeem_refused.html", {"refusal": refusal})
+    return None
+
+
+def _confirm_get(request: HttpRequest, pk: int) -> HttpResponse:
     pricing = _pricing(request)
     card = selectors.product_card(product_id=pk, pricing=pricing)
     if card is None:
         raise Http404
-    if request.method == "GET":
-        choice = RedeemChoiceForm(request.GET or {"quantity": 1})
-        choice.is_valid()
-        return _confirm_page(request, card, pricing, choice, key=_new_request_key())
+    choice = RedeemChoiceForm(request.GET or {"quantity": 1})
+    choice.is_valid()
+    return _confirm_page(request, card, pricing, choice, key=_new_request_key())
+
+
+def _redeem_post(request: HttpRequest, pk: int) -> HttpResponse:
+    user_id = request.user.pk
+    pricing = _pricing(request)
+    card = selectors.product_card(product_id=pk, pricing=pricing)
+    if card is None:
+        # The last unit may have sold (and the item left the shelf) since the check above.
+        if (refused := _flash_refusal(request, pk)) is not None:
+            return refused
+        raise Http404
     form = RedeemForm(request.POST)
     refusal: DomainError | None = None
     status = 200
@@ -201,6 +243,8 @@ def redeem_confirm(request: HttpRequest, pk: int) -> HttpResponse:
         except ConfirmationInvalidError as error:
             # A forged or stale token is a bad request; any other refusal re-shows the page (200).
             refusal, status = error, error.http_status
+        except BusyError:
+            raise  # answered by pointsmall.admission.BusyMiddleware (503 + Retry-After)
         except DomainError as error:
             refusal = error
         else:

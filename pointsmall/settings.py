@@ -98,6 +98,10 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "pointsmall.middleware.AdminAccessMiddleware",
     "pointsmall.headers.PrivatePagesMiddleware",
+    # Turns a hot path's BusyError into 503 + Retry-After (docs/decisions/0044). Last: its
+    # process_exception runs first, and the busy page then passes through every middleware above
+    # (the member's language, security headers, no caching of a private page).
+    "pointsmall.admission.BusyMiddleware",
 ]
 
 ROOT_URLCONF = "pointsmall.urls"
@@ -507,6 +511,15 @@ SANDBOX_PAYMENT_SECRET = env.str("SANDBOX_PAYMENT_SECRET", default=SECRET_KEY)
 # started the payment or refund (else the Sites domain); set it when gateways must use another address.
 CATALOG_PAYMENT_CALLBACK_BASE = env.str("CATALOG_PAYMENT_CALLBACK_BASE", default="")
 CATALOG_FLASH_GATE_TTL_SECONDS = env.int("CATALOG_FLASH_GATE_TTL_SECONDS", default=60)
+
+# --- Admission control of hot paths (docs/decisions/0044); fixed knobs, see docs/deploy.md ---------
+# Redemptions at work at once across every server sharing REDIS_URL (per process without Redis);
+# one more is answered 503 at once with Retry-After. Sized by bench/flash_crowd.py.
+ADMISSION_REDEEM_SLOTS = 8
+# What a refused request is told to wait (the Retry-After header and the busy page).
+ADMISSION_RETRY_AFTER_SECONDS = 2
+# A place held by a worker that was killed frees itself after this: gunicorn's timeout.
+ADMISSION_SLOT_SECONDS = 30
 
 # --- Traffic analytics (docs/decisions/0028); fixed knobs, not read from the environment ------------
 # Live counters go to REDIS_URL under this prefix; without Redis (or while it is down) to the database.
