@@ -27,7 +27,7 @@ from accounts import services as accounts_services
 from accounts.exceptions import AddressLimitReachedError, InvalidPhoneError, PinLockedError, PinNotSetError
 from catalog import payments, selectors, services
 from catalog.enums import ProductKind
-from catalog.exceptions import OrderNotFoundError, RequestConflictError
+from catalog.exceptions import OrderNotFoundError, RequestConflictError, SoldOutError
 from catalog.forms import CatalogFilterForm, InlineAddressForm, RedeemChoiceForm, RedeemForm, ReviewForm
 from catalog.selectors import ORDER_TABS, CatalogQuery, MemberPricing
 from points import selectors as points_selectors
@@ -202,11 +202,25 @@ def _flash_refusal(request: HttpRequest, pk: int) -> HttpResponse | None:
     return None
 
 
+def _off_shelf(request: HttpRequest, pk: int) -> HttpResponse:
+    """An item off the shelf: "sold out" when it left because it sold out (``auto_off_shelf``), else 404.
+
+    The buyers who raced for its last unit hear the true reason, not "page not found" (issue #18).
+    """
+    try:
+        services.redemption_quote(user_id=request.user.pk, product_id=pk, quantity=1)
+    except SoldOutError as refusal:
+        return render(request, "catalog/redeem_refused.html", {"refusal": refusal})
+    except DomainError:
+        pass
+    raise Http404
+
+
 def _confirm_get(request: HttpRequest, pk: int) -> HttpResponse:
     pricing = _pricing(request)
     card = selectors.product_card(product_id=pk, pricing=pricing)
     if card is None:
-        raise Http404
+        return _off_shelf(request, pk)
     choice = RedeemChoiceForm(request.GET or {"quantity": 1})
     choice.is_valid()
     return _confirm_page(request, card, pricing, choice, key=_new_request_key())
@@ -218,9 +232,7 @@ def _redeem_post(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.product_card(product_id=pk, pricing=pricing)
     if card is None:
         # The last unit may have sold (and the item left the shelf) since the check above.
-        if (refused := _flash_refusal(request, pk)) is not None:
-            return refused
-        raise Http404
+        return _flash_refusal(request, pk) or _off_shelf(request, pk)
     form = RedeemForm(request.POST)
     refusal: DomainError | None = None
     status = 200
