@@ -1,0 +1,239 @@
+"""A flash sale under a crowd (issue #18): N signed-in buyers for S units of one flash item, within a second.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/pm_bench_flash REDIS_URL=redis://127.0.0.1:6379/4 \\
+        .venv/bin/python -m bench.flash_crowd [--buyers 1000] [--stock 100]
+
+TRUNCATES users, the ledger and the catalog (Postgres named ``pm_bench*`` only). Production profile
+(``bench.http_load``: ``gunicorn -c gunicorn.conf.py``, DJANGO_DEBUG=0, collected static files, the
+project's workers and threads). Each buyer is a browser session (session cookie + CSRF token,
+minted in-process like a sign-in writes it) holding the confirmation page's signed totals; all N
+POST the redeem form at once (one asyncio task each, no client-side limit), so they arrive within
+the first second. A buyer told "busy" (503) waits its Retry-After and sends the same form again
+(the same idempotency key), as the busy page invites; its time runs from its first POST.
+
+Two sales, one command, each on a fresh item: a plain one, and one with a worker restart forced in
+the middle of the burst (SIGHUP to the master 0.3 s in: every worker is replaced gracefully).
+Checks: exactly S orders, 0 resets, 0 timeouts, every buyer answered ("sold out" or an order),
+p99 to "sold out" ≤ 1 s, p99 to an order ≤ 3 s, ``points_verify`` clean. Rewrites the
+``## Flash sale under a crowd (issue #18)`` section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import shutil
+import signal
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+
+from bench import common, http_load
+from bench.common import percentile, progress
+from bench.http_load import Browser, Member, Request, Session
+
+HEADING = "Flash sale under a crowd (issue #18)"
+PIN = "582916"
+RETRIES = 10  # a buyer gives up after this many "busy" answers (counted as not answered)
+DEADLINE_SECONDS = 120.0
+
+
+@dataclass
+class Outcome:
+    kind: str  # "order", "sold_out", another refusal code, or a transport error kind ("reset", "timeout", …)
+    seconds: float  # from the buyer's first POST to the final answer
+    busy: int  # 503 answers received first
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--buyers", type=int, default=1000)
+    parser.add_argument("--stock", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: the config's)")
+    parser.add_argument("--no-report", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    return parser.parse_args(argv)
+
+
+def build(buyers: int) -> list[Member]:
+    """``buyers`` members with 1,000 points each (set-based ledger data) and a payment PIN."""
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from accounts.models import PaymentPin
+    from accounts.pin_hash import pin_hash_make
+    from bench import integration
+    from bench.ledger_data import LedgerShape, build_ledger
+    from bench.web import truncate_catalog
+
+    integration.truncate()
+    truncate_catalog()
+    cache.clear()
+    build_ledger(LedgerShape(accounts=buyers, lots_per_account=1, due_per_account=0), timezone.now(), step=progress)
+    PaymentPin.objects.bulk_create(
+        [PaymentPin(user_id=pk, pin_hash=pin_hash_make(user_id=pk, pin=PIN)) for pk in range(1, buyers + 1)]
+    )
+    return [Member(pk, f"bench-{pk}@bench.invalid", "") for pk in range(1, buyers + 1)]
+
+
+def flash_item(stock: int, n: int) -> int:
+    """A flash-sale code item (virtual) with ``stock`` codes imported: the code pool is raced for too."""
+    from catalog import services
+    from catalog.enums import ProductKind
+    from catalog.models import Category, Product
+
+    category, _ = Category.objects.get_or_create(slug="flash", defaults={"name_zh": "限时", "name_en": "Flash"})
+    product = Product.objects.create(
+        name_zh=f"限时兑换 {n}", name_en=f"Flash item {n}", category=category, kind=ProductKind.VIRTUAL,
+        points_price=10, stock=0, per_order_limit=1, flash_sale=True, low_stock_threshold=0,
+    )  # fmt: skip
+    services.codes_import(product_id=product.pk, text="\n".join(f"F{n}-{i:05d}" for i in range(stock)), actor_id=None)
+    return product.pk
+
+
+def confirmations(members: list[Member], product_id: int) -> list[str]:
+    """The signed totals each buyer's confirmation page carries (computed in-process, same secret key)."""
+    from catalog import services
+
+    tokens = []
+    for member in members:
+        quote = services.redemption_quote(user_id=member.user_id, product_id=product_id, quantity=1)
+        tokens.append(
+            services.redemption_confirmation_sign(
+                user_id=member.user_id, product_id=product_id, quantity=1, totals=quote.totals
+            )
+        )
+    return tokens
+
+
+async def buyer(browser: Browser, session: Session, product_id: int, token: str) -> Outcome:
+    data = {"quantity": "1", "pin": PIN, "idempotency_key": secrets.token_hex(16), "confirmation": token}
+    request = Request("POST", f"/mall/products/{product_id}/redeem/", data, expect=(302, 200))
+    started = time.monotonic()
+    busy = 0
+    while True:
+        result, response = await browser.send(session, request)
+        if response is None:
+            return Outcome(result.error_kind or "none", time.monotonic() - started, busy)
+        if response.status_code == 503 and busy < RETRIES:
+            busy += 1
+            await asyncio.sleep(float(response.headers.get("retry-after", "1")))
+            continue
+        seconds = time.monotonic() - started
+        if response.status_code == 302 and "/mall/orders/" in result.location:
+            return Outcome("order", seconds, busy)
+        text = response.text
+        marker = 'data-code="'
+        if response.status_code == 200 and marker in text:
+            return Outcome(text.split(marker, 1)[1].split('"', 1)[0], seconds, busy)
+        return Outcome(f"http {response.status_code}", seconds, busy)
+
+
+async def sale(server, sessions: list[Session], product_id: int, tokens: list[str], *, restart: bool):
+    browser = Browser(server.base, connections=len(sessions) + 8, timeout=http_load.REQUEST_TIMEOUT)
+
+    async def hup() -> None:
+        await asyncio.sleep(0.3)
+        server.process.send_signal(signal.SIGHUP)  # the master we started: replace every worker gracefully
+        progress("SIGHUP sent to the gunicorn master mid-burst")
+
+    try:
+        jobs = [buyer(browser, s, product_id, t) for s, t in zip(sessions, tokens, strict=True)]
+        extra = [hup()] if restart else []
+        outcomes = await asyncio.wait_for(asyncio.gather(*jobs, *extra), DEADLINE_SECONDS)
+    finally:
+        await browser.aclose()
+    return [o for o in outcomes if isinstance(o, Outcome)]
+
+
+def orders_of(product_id: int) -> int:
+    from catalog.models import Order
+
+    return Order.objects.filter(product_id=product_id).count()
+
+
+def judge(name: str, outcomes: list[Outcome], stock: int, product_id: int):
+    kinds: dict[str, int] = {}
+    for o in outcomes:
+        kinds[o.kind] = kinds.get(o.kind, 0) + 1
+    sold_out = [o.seconds for o in outcomes if o.kind == "sold_out"]
+    ordered = [o.seconds for o in outcomes if o.kind == "order"]
+    orders = orders_of(product_id)
+    answered = sum(kinds.get(k, 0) for k in ("order", "sold_out"))
+    rows = [
+        (f"{name}: orders", f"{orders} ({kinds.get('order', 0)} answered as orders)", f"= {stock}", orders == stock),
+        (f"{name}: resets", str(kinds.get("reset", 0)), "0", kinds.get("reset", 0) == 0),
+        (f"{name}: timeouts", str(kinds.get("timeout", 0)), "0", kinds.get("timeout", 0) == 0),
+        (f"{name}: buyers answered", f"{answered} / {len(outcomes)}", "all", answered == len(outcomes)),
+        (f"{name}: p99 to sold out", f"{percentile(sold_out, 0.99):.3f} s", "≤ 1 s", percentile(sold_out, 0.99) <= 1),
+        (f"{name}: p99 to an order", f"{percentile(ordered, 0.99):.3f} s", "≤ 3 s", percentile(ordered, 0.99) <= 3),
+    ]
+    busy = sum(o.busy for o in outcomes)
+    detail = (
+        f"{name}: answers {dict(sorted(kinds.items()))}; 503 busy answers {busy}; "
+        f"p50 sold out {percentile(sold_out, 0.5):.3f} s, p50 order {percentile(ordered, 0.5):.3f} s"
+    )
+    return rows, detail
+
+
+def render(info, args, rows, details, load) -> str:
+    lines = [
+        common.machine_table(info),
+        "",
+        f"Load average at start {load[0]}, at end {load[1]}. Buyers {args.buyers}, stock {args.stock}, "
+        f"gunicorn workers: {args.workers or 'the config default'}.",
+        "",
+        "| figure | measured | target | met |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {a} | {b} | {c} | {'met' if ok else 'missed'} |" for a, b, c, ok in rows]
+    lines += ["", *[f"- {d}" for d in details], "", f"Reproduce: `{common.command_line()}`"]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    warnings.filterwarnings("ignore", message="No directory at")
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
+    common.setup()
+    from bench import integration
+    from points import services as points_services
+
+    integration.quiet_celery()
+    info = common.machine()
+    load_start = os.getloadavg()
+    progress(f"flash crowd on {info['cpu']} ×{info['cores']}, load {load_start}")
+    members = build(args.buyers)
+    env = http_load.server_env()
+    static_root = http_load.collect_static(env)
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # the checks read the database between sales
+    rows, details = [], []
+    try:
+        with http_load.running_server(env, workers=args.workers) as server:
+            sessions = http_load.sessions_mint(server.base, members)
+            for n, (name, restart) in enumerate([("plain", False), ("worker restart (SIGHUP)", True)]):
+                product_id = flash_item(args.stock, n)
+                tokens = confirmations(members, product_id)
+                progress(f"{name}: {args.buyers} buyers for {args.stock} units of product {product_id}")
+                outcomes = asyncio.run(sale(server, sessions, product_id, tokens, restart=restart))
+                got, detail = judge(name, outcomes, args.stock, product_id)
+                rows += got
+                details.append(detail)
+                progress(detail)
+                time.sleep(3)  # the restarted workers settle before the next sale
+    finally:
+        shutil.rmtree(static_root, ignore_errors=True)
+    report = points_services.points_verify()
+    rows.append(("points_verify", "clean" if report.ok else str(report), "clean", report.ok))
+    body = render(info, args, rows, details, (load_start, os.getloadavg()))
+    print()
+    print(body)
+    if not args.no_report:
+        common.write_section(HEADING, body)
+        progress(f"wrote the {HEADING} section of {common.REPORT_PATH}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
