@@ -44,6 +44,10 @@ from pointsmall.kernel.transactions import after_commit
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "flash:stock:"
+# The request keys (the member's form key: what follows the last ':' of the order's key) that
+# placed an order of a flash product: the early refusal lets them through to get their order back.
+PLACED_PREFIX = "flash:placed:"
+PLACED_TTL_SECONDS = 86_400
 DEFAULT_TTL_SECONDS = 60
 
 # Take the units only if the counter covers them, in one step. The plain sequence
@@ -138,9 +142,12 @@ class Hold:
     quantity: int
     active: bool
 
-    def keep(self) -> None:
-        """The database sold these units: they stay taken."""
-        self.active = False
+    def keep(self, *, idempotency_key: str = "") -> None:
+        """The database sold these units: they stay taken. ``idempotency_key``: the committed order's
+        key, remembered (``placed_key``) so a double click is never refused early (``early_refusal``)."""
+        was_active, self.active = self.active, False
+        if was_active and idempotency_key:
+            _remember_placed(self.product_id, idempotency_key)
 
     def release(self) -> None:
         """The attempt sold nothing: give the units back. Safe to call twice."""
@@ -152,6 +159,55 @@ class Hold:
         except redis.RedisError:
             # The counter is now low by these units until it expires and is rebuilt.
             logger.exception("flash gate: could not give back %s of product %s", self.quantity, self.product_id)
+
+
+def placed_key(idempotency_key: str) -> str:
+    """The part of an order's key the member's request carries: after the last ':' ("web:7:abc" → "abc")."""
+    return idempotency_key.rsplit(":", 1)[-1]
+
+
+def _remember_placed(product_id: int, idempotency_key: str) -> None:
+    # Called once the order committed. Lost (Redis failing) only costs a double click the early
+    # "sold out" page instead of its order, which the member's order list still shows.
+    try:
+        connection = client()
+        if connection is not None:
+            placed = f"{PLACED_PREFIX}{product_id}"
+            connection.pipeline(transaction=False).sadd(placed, placed_key(idempotency_key)).expire(
+                placed, PLACED_TTL_SECONDS
+            ).execute()
+    except redis.RedisError:
+        logger.warning("flash gate: could not remember the order key of product %s", product_id)
+
+
+def early_refusal(*, product_id: int, quantity: int, request_key: str = "") -> SoldOutError | OutOfStockError | None:
+    """The refusal the gate alone can give a redeem request before anything else runs, or None.
+
+    One Redis round trip (GET the counter and, with ``request_key``, ask whether that key placed
+    an order of the product), no database work: what ``catalog.middleware`` asks before the
+    session, the member or CSRF are looked at (issue #18). None when the gate has no say (no
+    counter, Redis off or failing), when units are left, or when ``request_key`` (the member's
+    form key, see ``placed_key``) already placed an order: the full path answers those. A
+    forged key that matches another member's only sends the request down the full path,
+    which refuses it there.
+    """
+    connection = client()
+    if connection is None or _outage.active() or isinstance(quantity, bool) or quantity < 1:
+        return None
+    pipe = connection.pipeline(transaction=False)
+    pipe.get(key_for(product_id))
+    if request_key:
+        pipe.sismember(f"{PLACED_PREFIX}{product_id}", request_key)
+    try:
+        answers = pipe.execute()
+    except redis.RedisError as error:
+        _redis_failed(error)
+        return None
+    value = answers[0]
+    if value is None or int(value) >= quantity or (request_key and answers[1]):
+        return None
+    left_now = int(value)
+    return OutOfStockError(left=left_now) if left_now > 0 else SoldOutError()
 
 
 def take(*, product_id: int, quantity: int) -> Hold:

@@ -82,6 +82,9 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A sold-out flash item's redeem request is answered here, from one Redis round trip, before
+    # the session, the member, CSRF and messages cost anything (issue #18, docs/decisions/0044).
+    "catalog.middleware.FlashSoldOutMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

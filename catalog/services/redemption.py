@@ -329,7 +329,7 @@ def order_redeem(
                 return order
             raise
         if created:
-            held.keep()
+            held.keep(idempotency_key=idempotency_key)
         return order
 
 

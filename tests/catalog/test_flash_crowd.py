@@ -336,3 +336,53 @@ def test_a_redemption_gives_its_place_back_when_it_succeeds_or_is_refused(signed
     assert refusal_code(post(signed_in, refused, pin=WRONG_PIN, key="f" * 32)) == "pin_incorrect"
     assert post(signed_in, sold).status_code == 302
     assert admission.in_use("redeem") == 0
+
+
+# --- 4. the early refusal: before the session, the member, CSRF and messages -----------------------
+
+
+def test_a_sold_out_refusal_runs_no_sql_through_the_whole_middleware_stack(signed_in, buyer, flash_product, gate):
+    gate.set(flash_gate.key_for(flash_product.pk), 0)
+    url = reverse("redeem_confirm", args=[flash_product.pk])
+    with CaptureQueriesContext(connection) as queries:
+        refused = post(signed_in, flash_product, pin=WRONG_PIN)
+        page = signed_in.get(url)
+        csrf_missing = signed_in.post(url, {"quantity": 1, "pin": PIN, "idempotency_key": "e" * 32})
+    assert queries.captured_queries == []  # not even the session or the member
+    for response in (refused, page, csrf_missing):
+        assert response.status_code == 200 and 'data-code="sold_out"' in response.content.decode()
+        assert "no-store" in response["Cache-Control"] and "Set-Cookie" not in response.headers
+    assert failed_attempts(buyer) == 0 and not Order.objects.exists()
+
+
+def test_the_early_refusal_speaks_the_browsers_language(client, flash_product, gate, settings):
+    gate.set(flash_gate.key_for(flash_product.pk), 0)
+    url = reverse("redeem_confirm", args=[flash_product.pk])
+    chinese = client.get(url, headers={"Accept-Language": "zh-hans"})
+    assert "已售罄。" in chinese.content.decode() and chinese["Content-Language"] == "zh-hans"
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the cookie outranks Accept-Language
+    english = client.get(url, headers={"Accept-Language": "zh-hans"})
+    assert "Sold out." in english.content.decode() and 'lang="en"' in english.content.decode()
+
+
+def test_the_early_refusal_lets_through_what_it_cannot_answer(signed_in, flash_product, gate, nothing_written):
+    key = flash_gate.key_for(flash_product.pk)
+    gate.set(key, 2)
+    with nothing_written():
+        # Fewer left than asked: refused early with the units left.
+        assert refusal_code(post(signed_in, flash_product, quantity=3, pin=WRONG_PIN)) == "out_of_stock"
+        # A quantity that is no number is the form's to explain (the full path), never "sold out".
+        bad = signed_in.post(reverse("redeem_confirm", args=[flash_product.pk]), {"quantity": "many", "pin": PIN})
+    assert bad.status_code == 200 and 'data-code="sold_out"' not in bad.content.decode()
+    assert bad.context["form_errors"]  # the form explains the quantity; nothing was sold
+    gate.delete(key)  # no counter: the gate has no say, the full path sells (and builds the counter)
+    assert post(signed_in, flash_product).status_code == 302
+    assert Order.objects.count() == 1
+
+
+def test_a_key_that_placed_an_order_is_remembered_for_the_early_refusal(signed_in, buyer, make_product, gate):
+    last = make_product(flash_sale=True, stock=1, kind=ProductKind.PRIVILEGE, points_price=100)
+    assert post(signed_in, last).status_code == 302
+    assert gate.sismember(f"{flash_gate.PLACED_PREFIX}{last.pk}", KEY)
+    assert flash_gate.early_refusal(product_id=last.pk, quantity=1, request_key=KEY) is None
+    assert isinstance(flash_gate.early_refusal(product_id=last.pk, quantity=1, request_key="x" * 32), SoldOutError)
