@@ -516,14 +516,16 @@ SANDBOX_PAYMENT_SECRET = env.str("SANDBOX_PAYMENT_SECRET", default=SECRET_KEY)
 CATALOG_PAYMENT_CALLBACK_BASE = env.str("CATALOG_PAYMENT_CALLBACK_BASE", default="")
 CATALOG_FLASH_GATE_TTL_SECONDS = env.int("CATALOG_FLASH_GATE_TTL_SECONDS", default=60)
 
-# --- Admission control of hot paths (docs/decisions/0044); fixed knobs, see docs/deploy.md ---------
+# --- Admission control of hot paths (docs/decisions/0044, docs/deploy.md) --------------------------
 # Redemptions at work at once across every server sharing REDIS_URL (per process without Redis);
-# one more is answered 503 at once with Retry-After. Sized by bench/flash_crowd.py.
-ADMISSION_REDEEM_SLOTS = 8
+# one more is answered 503 at once with Retry-After. Measured with bench/flash_crowd.py --slots:
+# a redemption is CPU- and hot-row-bound, so more places than the cores can run only queue inside
+# the workers; keep it below the workers × threads of all servers so cheap requests find a thread.
+ADMISSION_REDEEM_SLOTS = env.int("ADMISSION_REDEEM_SLOTS", default=4)
 # What a refused request is told to wait (the Retry-After header and the busy page).
-ADMISSION_RETRY_AFTER_SECONDS = 2
+ADMISSION_RETRY_AFTER_SECONDS = env.int("ADMISSION_RETRY_AFTER_SECONDS", default=2)
 # A place held by a worker that was killed frees itself after this: gunicorn's timeout.
-ADMISSION_SLOT_SECONDS = 30
+ADMISSION_SLOT_SECONDS = env.int("ADMISSION_SLOT_SECONDS", default=env.int("GUNICORN_TIMEOUT", default=30))
 
 # --- Traffic analytics (docs/decisions/0028); fixed knobs, not read from the environment ------------
 # Live counters go to REDIS_URL under this prefix; without Redis (or while it is down) to the database.
