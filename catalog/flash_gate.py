@@ -72,8 +72,62 @@ return nil
 """
 
 
+# Reservations: a buyer's request key holds units taken from the counter at arrival, before the
+# session, the PIN or the database (catalog.middleware), until its redemption claims them (``take``)
+# or their deadline passes (given back to the counter by the next RESERVE or CLAIM). KEYS: counter,
+# the reservations' units (hash key → units), their deadlines (sorted set key → ms, Redis's clock).
+_SWEEP = """
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+for _, key in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now_ms)) do
+  local units = redis.call('HGET', KEYS[2], key)
+  redis.call('HDEL', KEYS[2], key)
+  redis.call('ZREM', KEYS[3], key)
+  if units and redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCRBY', KEYS[1], units) end
+end
+"""
+# Returns {1, left} reserved now, {2, 0} this key already holds units, {0, left} too few left,
+# {-1, 0} no counter (the full path builds it and decides).
+_RESERVE = (
+    _SWEEP
+    + """
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return {2, 0} end
+local left = redis.call('GET', KEYS[1])
+if not left then return {-1, 0} end
+left = tonumber(left)
+local want = tonumber(ARGV[2])
+if left < want then return {0, left} end
+redis.call('DECRBY', KEYS[1], want)
+redis.call('HSET', KEYS[2], ARGV[1], want)
+redis.call('ZADD', KEYS[3], now_ms + tonumber(ARGV[3]), ARGV[1])
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[3]) * 2)
+redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[3]) * 2)
+return {1, left - want}
+"""
+)
+# The units a key reserved, taken out of the reservations (0 when it holds none).
+_CLAIM = (
+    _SWEEP
+    + """
+local units = redis.call('HGET', KEYS[2], ARGV[1])
+if not units then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return tonumber(units)
+"""
+)
+
+
 def key_for(product_id: int) -> str:
     return f"{KEY_PREFIX}{product_id}"
+
+
+def _reservation_keys(product_id: int) -> list[str]:
+    return [key_for(product_id), f"flash:reserved:{product_id}", f"flash:reserved-until:{product_id}"]
+
+
+def reservation_seconds() -> int:
+    return int(getattr(settings, "CATALOG_FLASH_RESERVATION_SECONDS", 60))
 
 
 def ttl_seconds() -> int:
@@ -180,6 +234,54 @@ def _remember_placed(product_id: int, idempotency_key: str) -> None:
         logger.warning("flash gate: could not remember the order key of product %s", product_id)
 
 
+def reserve(*, product_id: int, quantity: int, request_key: str) -> SoldOutError | OutOfStockError | None:
+    """Take ``quantity`` units for ``request_key`` (the member's form key) as the request arrives, or refuse.
+
+    The first buyers of a crowd take the units in the order they arrive, from Redis alone, so the
+    counter reaches 0 as soon as the stock is spoken for and every later buyer hears "sold out"
+    at once, not after the winners' sales ran (issue #18). The reservation is claimed by the
+    redemption (``take`` with the same key) and given back if it sells nothing; one its buyer
+    never comes back for returns to the counter after ``CATALOG_FLASH_RESERVATION_SECONDS``.
+    A retry of the same key (after "busy, try again") keeps its reservation.
+
+    Returns None to go on (reserved now or before, no counter to ask, Redis off or failing);
+    SoldOutError/OutOfStockError when too few units are left and this key placed no order
+    (``placed_key``). One Redis round trip (two when refused with a key that placed an order),
+    no database work.
+    """
+    connection = client()
+    if connection is None or _outage.active() or isinstance(quantity, bool) or quantity < 1 or not request_key:
+        return early_refusal(product_id=product_id, quantity=quantity, request_key=request_key)
+    try:
+        status, left_now = _script(settings.REDIS_URL, _RESERVE)(
+            keys=_reservation_keys(product_id), args=[request_key, quantity, reservation_seconds() * 1000]
+        )
+        if status != 0:
+            return None
+        if connection.sismember(f"{PLACED_PREFIX}{product_id}", request_key):
+            return None
+    except redis.RedisError as error:
+        _redis_failed(error)
+        return None
+    return OutOfStockError(left=left_now) if left_now > 0 else SoldOutError()
+
+
+def reserved(*, product_id: int, request_key: str) -> bool:
+    """Whether ``request_key`` holds a reservation of the product now (False without Redis)."""
+    connection = client()
+    if connection is None or not request_key or _outage.active():
+        return False
+    try:
+        return bool(connection.hexists(_reservation_keys(product_id)[1], request_key))
+    except redis.RedisError as error:
+        _redis_failed(error)
+        return False
+
+
+def _claim(product_id: int, request_key: str) -> int:
+    return int(_script(settings.REDIS_URL, _CLAIM)(keys=_reservation_keys(product_id), args=[request_key]))
+
+
 def early_refusal(*, product_id: int, quantity: int, request_key: str = "") -> SoldOutError | OutOfStockError | None:
     """The refusal the gate alone can give a redeem request before anything else runs, or None.
 
@@ -210,10 +312,11 @@ def early_refusal(*, product_id: int, quantity: int, request_key: str = "") -> S
     return OutOfStockError(left=left_now) if left_now > 0 else SoldOutError()
 
 
-def take(*, product_id: int, quantity: int) -> Hold:
+def take(*, product_id: int, quantity: int, request_key: str = "") -> Hold:
     """Take ``quantity`` units of a flash product from its counter, or refuse with SoldOutError/OutOfStockError.
 
-    Does no database work when the counter exists. For a product that is not a flash sale,
+    Does no database work when the counter exists. ``request_key``: units it reserved on arrival
+    (``reserve``) are claimed instead of taken again. For a product that is not a flash sale,
     with Redis off or unreachable, or for a quantity the database will refuse anyway, it
     returns an inactive hold and the database decides alone.
     """
@@ -224,6 +327,11 @@ def take(*, product_id: int, quantity: int) -> Hold:
         return Hold(product_id, quantity, active=False)
     key = key_for(product_id)
     try:
+        claimed = _claim(product_id, request_key) if request_key else 0
+        if claimed == quantity:
+            return Hold(product_id, quantity, active=True)
+        if claimed:
+            _run(_GIVE_BACK, key, claimed)  # reserved for another quantity: back, and take afresh
         for _attempt in range(2):
             status, left = _run(_TAKE, key, quantity)
             if status == 1:
@@ -259,9 +367,10 @@ def left(*, product_id: int) -> int | None:
 
 
 @contextmanager
-def hold(*, product_id: int, quantity: int) -> Iterator[Hold]:
-    """Hold units for the block; they are given back when it ends unless ``keep()`` was called."""
-    held = take(product_id=product_id, quantity=quantity)
+def hold(*, product_id: int, quantity: int, request_key: str = "") -> Iterator[Hold]:
+    """Hold units for the block (claiming ``request_key``'s reservation); they are given back when it
+    ends unless ``keep()`` was called."""
+    held = take(product_id=product_id, quantity=quantity, request_key=request_key)
     try:
         yield held
     finally:

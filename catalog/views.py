@@ -10,7 +10,6 @@ import uuid
 from dataclasses import replace
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -32,7 +31,6 @@ from catalog.forms import CatalogFilterForm, InlineAddressForm, RedeemChoiceForm
 from catalog.selectors import ORDER_TABS, CatalogQuery, MemberPricing
 from points import selectors as points_selectors
 from points.exceptions import ConfirmationInvalidError, InsufficientPointsError
-from pointsmall.kernel import admission
 from pointsmall.kernel.admission import BusyError
 from pointsmall.kernel.errors import DomainError, form_error, message_error
 
@@ -179,10 +177,9 @@ def redeem_confirm(request: HttpRequest, pk: int) -> HttpResponse:
         return refused
     if request.method == "GET":
         return _confirm_get(request, pk)
-    # Only as many redemptions at work at once as the servers finish in time; the rest are told
-    # at once to come back (503 + Retry-After, pointsmall.admission): docs/decisions/0044.
-    with admission.slot("redeem", limit=settings.ADMISSION_REDEEM_SLOTS):
-        return _redeem_post(request, pk)
+    # Admission (a place among ADMISSION_REDEEM_SLOTS, else 503 + Retry-After) was taken before
+    # the session by catalog.middleware.RedeemGateMiddleware: docs/decisions/0044.
+    return _redeem_post(request, pk)
 
 
 def _flash_refusal(request: HttpRequest, pk: int) -> HttpResponse | None:

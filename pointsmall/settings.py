@@ -82,9 +82,10 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # A sold-out flash item's redeem request is answered here, from one Redis round trip, before
-    # the session, the member, CSRF and messages cost anything (issue #18, docs/decisions/0044).
-    "catalog.middleware.FlashSoldOutMiddleware",
+    # The redeem request's front door: a flash item's units reserved on arrival, "sold out" and
+    # "busy" (admission) answered from Redis before the session, the member, CSRF and messages
+    # cost anything (issue #18, docs/decisions/0044).
+    "catalog.middleware.RedeemGateMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -515,6 +516,9 @@ SANDBOX_PAYMENT_SECRET = env.str("SANDBOX_PAYMENT_SECRET", default=SECRET_KEY)
 # started the payment or refund (else the Sites domain); set it when gateways must use another address.
 CATALOG_PAYMENT_CALLBACK_BASE = env.str("CATALOG_PAYMENT_CALLBACK_BASE", default="")
 CATALOG_FLASH_GATE_TTL_SECONDS = env.int("CATALOG_FLASH_GATE_TTL_SECONDS", default=60)
+# Units a flash-sale buyer reserved on arrival (catalog.middleware) go back to the gate if their
+# redemption has not claimed them within this: longer than a buyer told "busy" keeps retrying.
+CATALOG_FLASH_RESERVATION_SECONDS = 60
 
 # --- Admission control of hot paths (docs/decisions/0044, docs/deploy.md) --------------------------
 # Redemptions at work at once across every server sharing REDIS_URL (per process without Redis);

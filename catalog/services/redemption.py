@@ -214,7 +214,11 @@ def redemption_precheck(*, product_id: int, quantity: int, idempotency_key: str 
         return
     refusal: DomainError | None = None
     left = flash_gate.left(product_id=product_id)
-    if left is not None and left < quantity:
+    # Units this very request reserved on arrival (catalog.middleware) are its own, not "left".
+    mine = idempotency_key and flash_gate.reserved(
+        product_id=product_id, request_key=flash_gate.placed_key(idempotency_key)
+    )
+    if left is not None and left < quantity and not mine:
         refusal = OutOfStockError(left=left) if left > 0 else SoldOutError()
     else:
         row = (
@@ -237,6 +241,12 @@ def redemption_precheck(*, product_id: int, quantity: int, idempotency_key: str 
     if idempotency_key and Order.objects.filter(idempotency_key=idempotency_key).exists():
         return
     raise refusal
+
+
+def _reserved_by(product_id: int, idempotency_key: str) -> bool:
+    # Units this very request reserved on arrival (catalog.middleware) are its own, not "left".
+    key = flash_gate.placed_key(idempotency_key) if idempotency_key else ""
+    return bool(key) and flash_gate.reserved(product_id=product_id, request_key=key)
 
 
 def _replay(idempotency_key: str, user_id: int, product_id: int, quantity: int) -> Order | None:
@@ -307,10 +317,12 @@ def order_redeem(
     """
     if (order := _replay(idempotency_key, user_id, product_id, quantity)) is not None:
         return order
-    redemption_precheck(product_id=product_id, quantity=quantity)
+    redemption_precheck(product_id=product_id, quantity=quantity, idempotency_key=idempotency_key)
     # A flash sale's Redis gate refuses a sold-out burst before the PIN and the database; the
-    # units it hands out go back unless this call really sold them (catalog/flash_gate.py).
-    with flash_gate.hold(product_id=product_id, quantity=quantity) as held:
+    # units it hands out (or this request reserved on arrival) go back unless this call really
+    # sold them (catalog/flash_gate.py).
+    request_key = flash_gate.placed_key(idempotency_key)
+    with flash_gate.hold(product_id=product_id, quantity=quantity, request_key=request_key) as held:
         if confirmed is not None:
             _price_still_confirmed(user_id=user_id, product_id=product_id, quantity=quantity, confirmed=confirmed)
         accounts_services.pin_verify(user_id=user_id, pin=pin)

@@ -386,3 +386,39 @@ def test_a_key_that_placed_an_order_is_remembered_for_the_early_refusal(signed_i
     assert gate.sismember(f"{flash_gate.PLACED_PREFIX}{last.pk}", KEY)
     assert flash_gate.early_refusal(product_id=last.pk, quantity=1, request_key=KEY) is None
     assert isinstance(flash_gate.early_refusal(product_id=last.pk, quantity=1, request_key="x" * 32), SoldOutError)
+
+
+# --- 5. units reserved on arrival ------------------------------------------------------------------
+
+
+def test_the_first_buyers_reserve_the_units_and_the_rest_hear_sold_out_before_any_sale(
+    signed_in, buyer, make_product, gate
+):
+    item = make_product(flash_sale=True, stock=1, kind=ProductKind.PRIVILEGE, points_price=100)
+    gate.set(flash_gate.key_for(item.pk), 1)
+    assert flash_gate.reserve(product_id=item.pk, quantity=1, request_key=KEY) is None
+    assert int(gate.get(flash_gate.key_for(item.pk))) == 0 and not Order.objects.exists()
+    late = flash_gate.reserve(product_id=item.pk, quantity=1, request_key="b" * 32)
+    assert isinstance(late, SoldOutError)
+    # The same key again (a retry after "busy") keeps its reservation; its sale claims it, not a second unit.
+    assert flash_gate.reserve(product_id=item.pk, quantity=1, request_key=KEY) is None
+    assert post(signed_in, item, key=KEY).status_code == 302
+    assert Order.objects.get().member_id == buyer.pk
+    assert int(gate.get(flash_gate.key_for(item.pk))) == 0
+    assert not flash_gate.reserved(product_id=item.pk, request_key=KEY)
+
+
+def test_a_reservation_whose_sale_fails_or_never_comes_goes_back_to_the_gate(
+    signed_in, buyer, make_product, gate, nothing_written
+):
+    item = make_product(flash_sale=True, stock=2, kind=ProductKind.PRIVILEGE, points_price=100)
+    counter = flash_gate.key_for(item.pk)
+    gate.set(counter, 2)
+    with nothing_written(pins_may_change=True):
+        assert refusal_code(post(signed_in, item, pin=WRONG_PIN)) == "pin_incorrect"
+    assert int(gate.get(counter)) == 2 and failed_attempts(buyer) == 1  # the PIN was checked, the unit came back
+    assert flash_gate.reserve(product_id=item.pk, quantity=2, request_key="gone" * 8) is None
+    assert int(gate.get(counter)) == 0
+    gate.zadd(f"flash:reserved-until:{item.pk}", {"gone" * 8: 0})  # its deadline passed, nobody claimed it
+    assert flash_gate.reserve(product_id=item.pk, quantity=1, request_key="next" * 8) is None
+    assert int(gate.get(counter)) == 1
