@@ -247,15 +247,20 @@ def reserve(*, product_id: int, quantity: int, request_key: str) -> SoldOutError
     Returns None to go on (reserved now or before, no counter to ask, Redis off or failing);
     SoldOutError/OutOfStockError when too few units are left and this key placed no order
     (``placed_key``). One Redis round trip (two when refused with a key that placed an order),
-    no database work.
+    no database work once the counter exists (building it reads the product once).
     """
     connection = client()
     if connection is None or _outage.active() or isinstance(quantity, bool) or quantity < 1 or not request_key:
         return early_refusal(product_id=product_id, quantity=quantity, request_key=request_key)
     try:
-        status, left_now = _script(settings.REDIS_URL, _RESERVE)(
-            keys=_reservation_keys(product_id), args=[request_key, quantity, reservation_seconds() * 1000]
-        )
+        for _attempt in range(2):
+            status, left_now = _script(settings.REDIS_URL, _RESERVE)(
+                keys=_reservation_keys(product_id), args=[request_key, quantity, reservation_seconds() * 1000]
+            )
+            # No counter yet (the sale's first request, or it expired): build it from the database
+            # stock (one product read; nothing for a product that is not a flash sale) and ask again.
+            if status != -1 or not _rebuild(product_id):
+                break
         if status != 0:
             return None
         if connection.sismember(f"{PLACED_PREFIX}{product_id}", request_key):
