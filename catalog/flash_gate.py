@@ -72,10 +72,10 @@ return nil
 """
 
 
-# Reservations: a buyer's request key holds units taken from the counter at arrival, before the
+# Reservations: a signed-in member holds a unit taken from the counter at arrival, before the
 # session, the PIN or the database (catalog.middleware), until its redemption claims them (``take``)
 # or their deadline passes (given back to the counter by the next RESERVE or CLAIM). KEYS: counter,
-# the reservations' units (hash key → units), their deadlines (sorted set key → ms, Redis's clock).
+# the reservations' units (hash member → units), their deadlines (sorted set member → ms, Redis's clock).
 _SWEEP = """
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
@@ -234,15 +234,20 @@ def _remember_placed(product_id: int, idempotency_key: str) -> None:
         logger.warning("flash gate: could not remember the order key of product %s", product_id)
 
 
-def reserve(*, product_id: int, quantity: int, request_key: str) -> SoldOutError | OutOfStockError | None:
-    """Take ``quantity`` units for ``request_key`` (the member's form key) as the request arrives, or refuse.
+def reserve(
+    *, product_id: int, quantity: int, member_id: int | None, request_key: str = ""
+) -> SoldOutError | OutOfStockError | None:
+    """Take one unit for the signed-in member ``member_id`` as the request arrives, or refuse.
 
     The first buyers of a crowd take the units in the order they arrive, from Redis alone, so the
     counter reaches 0 as soon as the stock is spoken for and every later buyer hears "sold out"
     at once, not after the winners' sales ran (issue #18). The reservation is claimed by the
-    redemption (``take`` with the same key) and given back if it sells nothing; one its buyer
+    redemption (``take`` by the same member) and given back if it sells nothing; one its buyer
     never comes back for returns to the counter after ``CATALOG_FLASH_RESERVATION_SECONDS``.
-    A retry of the same key (after "busy, try again") keeps its reservation.
+    A member holds at most one reservation per product (a retry after "busy, try again" keeps
+    it), and only of one unit: a visitor, a forged form or a large quantity reserves nothing (it is
+    only told "sold out" when that is already true, ``early_refusal``), so nobody can hold the
+    stock of a sale by sending requests. ``request_key`` (the form's key): see ``placed_key``.
 
     Returns None to go on (reserved now or before, no counter to ask, Redis off or failing);
     SoldOutError/OutOfStockError when too few units are left and this key placed no order
@@ -250,12 +255,12 @@ def reserve(*, product_id: int, quantity: int, request_key: str) -> SoldOutError
     no database work once the counter exists (building it reads the product once).
     """
     connection = client()
-    if connection is None or _outage.active() or isinstance(quantity, bool) or quantity < 1 or not request_key:
+    if connection is None or _outage.active() or quantity != 1 or not member_id:
         return early_refusal(product_id=product_id, quantity=quantity, request_key=request_key)
     try:
         for _attempt in range(2):
             status, left_now = _script(settings.REDIS_URL, _RESERVE)(
-                keys=_reservation_keys(product_id), args=[request_key, quantity, reservation_seconds() * 1000]
+                keys=_reservation_keys(product_id), args=[str(member_id), quantity, reservation_seconds() * 1000]
             )
             # No counter yet (the sale's first request, or it expired): build it from the database
             # stock (one product read; nothing for a product that is not a flash sale) and ask again.
@@ -263,7 +268,7 @@ def reserve(*, product_id: int, quantity: int, request_key: str) -> SoldOutError
                 break
         if status != 0:
             return None
-        if connection.sismember(f"{PLACED_PREFIX}{product_id}", request_key):
+        if request_key and connection.sismember(f"{PLACED_PREFIX}{product_id}", request_key):
             return None
     except redis.RedisError as error:
         _redis_failed(error)
@@ -271,20 +276,36 @@ def reserve(*, product_id: int, quantity: int, request_key: str) -> SoldOutError
     return OutOfStockError(left=left_now) if left_now > 0 else SoldOutError()
 
 
-def reserved(*, product_id: int, request_key: str) -> bool:
-    """Whether ``request_key`` holds a reservation of the product now (False without Redis)."""
+def reserved(*, product_id: int, member_id: int | None) -> bool:
+    """Whether the member holds a reservation of the product now (False without Redis)."""
     connection = client()
-    if connection is None or not request_key or _outage.active():
+    if connection is None or not member_id or _outage.active():
         return False
     try:
-        return bool(connection.hexists(_reservation_keys(product_id)[1], request_key))
+        return bool(connection.hexists(_reservation_keys(product_id)[1], str(member_id)))
     except redis.RedisError as error:
         _redis_failed(error)
         return False
 
 
-def _claim(product_id: int, request_key: str) -> int:
-    return int(_script(settings.REDIS_URL, _CLAIM)(keys=_reservation_keys(product_id), args=[request_key]))
+def unreserve(*, product_id: int, member_id: int | None) -> None:
+    """Give the member's reservation of the product back to the gate, if it still holds one.
+
+    For a request that reserved and then ended without a sale and without being told to come
+    back (a refusal page, a bad form, an error): its unit is free again at once, not after the
+    reservation's deadline. A sale has already claimed it (nothing to give back)."""
+    if client() is None or not member_id or _outage.active():
+        return
+    try:
+        claimed = _claim(product_id, member_id)
+        if claimed:
+            _run(_GIVE_BACK, key_for(product_id), claimed)
+    except redis.RedisError as error:
+        _redis_failed(error)
+
+
+def _claim(product_id: int, member_id: int) -> int:
+    return int(_script(settings.REDIS_URL, _CLAIM)(keys=_reservation_keys(product_id), args=[str(member_id)]))
 
 
 def early_refusal(*, product_id: int, quantity: int, request_key: str = "") -> SoldOutError | OutOfStockError | None:
@@ -317,11 +338,11 @@ def early_refusal(*, product_id: int, quantity: int, request_key: str = "") -> S
     return OutOfStockError(left=left_now) if left_now > 0 else SoldOutError()
 
 
-def take(*, product_id: int, quantity: int, request_key: str = "") -> Hold:
+def take(*, product_id: int, quantity: int, member_id: int | None = None) -> Hold:
     """Take ``quantity`` units of a flash product from its counter, or refuse with SoldOutError/OutOfStockError.
 
-    Does no database work when the counter exists. ``request_key``: units it reserved on arrival
-    (``reserve``) are claimed instead of taken again. For a product that is not a flash sale,
+    Does no database work when the counter exists. ``member_id``: units that member reserved on
+    arrival (``reserve``) are claimed instead of taken again. For a product that is not a flash sale,
     with Redis off or unreachable, or for a quantity the database will refuse anyway, it
     returns an inactive hold and the database decides alone.
     """
@@ -332,7 +353,7 @@ def take(*, product_id: int, quantity: int, request_key: str = "") -> Hold:
         return Hold(product_id, quantity, active=False)
     key = key_for(product_id)
     try:
-        claimed = _claim(product_id, request_key) if request_key else 0
+        claimed = _claim(product_id, member_id) if member_id else 0
         if claimed == quantity:
             return Hold(product_id, quantity, active=True)
         if claimed:
@@ -372,10 +393,10 @@ def left(*, product_id: int) -> int | None:
 
 
 @contextmanager
-def hold(*, product_id: int, quantity: int, request_key: str = "") -> Iterator[Hold]:
-    """Hold units for the block (claiming ``request_key``'s reservation); they are given back when it
+def hold(*, product_id: int, quantity: int, member_id: int | None = None) -> Iterator[Hold]:
+    """Hold units for the block (claiming ``member_id``'s reservation); they are given back when it
     ends unless ``keep()`` was called."""
-    held = take(product_id=product_id, quantity=quantity, request_key=request_key)
+    held = take(product_id=product_id, quantity=quantity, member_id=member_id)
     try:
         yield held
     finally:

@@ -8,8 +8,9 @@ counter only reached 0 once the winners' sales had run, seconds later.
 
 ``RedeemGateMiddleware`` sits before the session middleware. For the redeem page of a product:
 
-- a POST of a flash item reserves its units in the Redis gate as it arrives
-  (``flash_gate.reserve``: one round trip), so the first buyers take the stock in arrival order
+- a signed-in member's POST of one unit of a flash item reserves it in the Redis gate as it
+  arrives (``flash_gate.reserve``: the session from its cache, then one round trip; one
+  reservation per member), so the first buyers take the stock in arrival order
   and every later one hears "sold out" at once, with no SQL and nothing written; the
   reservation is claimed by the sale (after the PIN, in the database) or given back;
 - a GET of a flash item the gate says is sold out gets the same page (``flash_gate.early_refusal``);
@@ -32,8 +33,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import ExitStack
+from importlib import import_module
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
@@ -56,6 +59,20 @@ def _redeem_product(request: HttpRequest) -> int | None:
     except Resolver404:
         return None
     return match.kwargs.get("pk") if match.url_name == REDEEM_URL_NAME else None
+
+
+def _session_member(request: HttpRequest) -> int | None:
+    """The signed-in member's id from the session, or None: read from the session cache
+    (``cached_db``: a Redis GET, the database only on a miss), without loading the member. Only a
+    reservation is decided on it; the view still checks the session in full (auth hash, CSRF)."""
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if not session_key:
+        return None
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    try:
+        return int(store.get(SESSION_KEY))
+    except (TypeError, ValueError):
+        return None
 
 
 def _private(response: HttpResponse, language: str) -> HttpResponse:
@@ -98,6 +115,7 @@ class RedeemGateMiddleware:
         if product_id is None:
             return self.get_response(request)
         data = request.POST if request.method == "POST" else request.GET
+        member: int | None = None  # the signed-in member who may hold a reservation (POST only)
         try:
             quantity = int(data.get("quantity") or 1)
         except ValueError:
@@ -109,7 +127,10 @@ class RedeemGateMiddleware:
                 if quantity >= 1:
                     key = data.get("idempotency_key", "")
                     if request.method == "POST":
-                        refusal = flash_gate.reserve(product_id=product_id, quantity=quantity, request_key=key)
+                        member = _session_member(request)
+                        refusal = flash_gate.reserve(
+                            product_id=product_id, quantity=quantity, member_id=member, request_key=key
+                        )
                     else:
                         refusal = flash_gate.early_refusal(product_id=product_id, quantity=quantity, request_key=key)
                     if refusal is not None:
@@ -120,5 +141,10 @@ class RedeemGateMiddleware:
                     try:
                         place.enter_context(admission.slot("redeem", limit=settings.ADMISSION_REDEEM_SLOTS))
                     except BusyError as error:
-                        return busy_response(request, error, language)
-            return self.get_response(request)
+                        return busy_response(request, error, language)  # the reservation waits for the retry
+            response = self.get_response(request)
+            if member is not None and response.status_code != 503:
+                # Ended without a sale and without "come back" (a refusal, a bad form, an error): the
+                # unit is free again now. After a sale the reservation was claimed: nothing happens.
+                flash_gate.unreserve(product_id=product_id, member_id=member)
+            return response

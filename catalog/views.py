@@ -192,7 +192,10 @@ def _flash_refusal(request: HttpRequest, pk: int) -> HttpResponse | None:
     key = data.get("idempotency_key", "")
     try:
         services.redemption_precheck(
-            product_id=pk, quantity=quantity, idempotency_key=f"web:{request.user.pk}:{key}" if key else ""
+            product_id=pk,
+            quantity=quantity,
+            idempotency_key=f"web:{request.user.pk}:{key}" if key else "",
+            user_id=request.user.pk,
         )
     except DomainError as refusal:
         return render(request, "catalog/redeem_refused.html", {"refusal": refusal})

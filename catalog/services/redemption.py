@@ -197,7 +197,9 @@ def _price_still_confirmed(*, user_id: int, product_id: int, quantity: int, conf
     confirmation_check(confirmed=confirmed, actual=quote.totals)
 
 
-def redemption_precheck(*, product_id: int, quantity: int, idempotency_key: str = "") -> None:
+def redemption_precheck(
+    *, product_id: int, quantity: int, idempotency_key: str = "", user_id: int | None = None
+) -> None:
     """Refuse a flash-sale request that cannot succeed, before any expensive work (issue #18).
 
     For a flash product (``flash_sale``): SoldOutError (nothing left) or OutOfStockError (fewer
@@ -209,16 +211,14 @@ def redemption_precheck(*, product_id: int, quantity: int, idempotency_key: str 
 
     ``idempotency_key`` (the order's full key): a request that already placed its order is never
     refused here, so a double click after the last unit sold still gets the member's order back.
+    ``user_id``: units that member reserved on arrival (``flash_gate.reserve``) count as theirs.
     """
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
         return
     refusal: DomainError | None = None
     left = flash_gate.left(product_id=product_id)
-    # Units this very request reserved on arrival (catalog.middleware) are its own, not "left".
-    mine = idempotency_key and flash_gate.reserved(
-        product_id=product_id, request_key=flash_gate.placed_key(idempotency_key)
-    )
-    if left is not None and left < quantity and not mine:
+    # Units this member reserved on arrival (catalog.middleware) are theirs, not "left".
+    if left is not None and left < quantity and not flash_gate.reserved(product_id=product_id, member_id=user_id):
         refusal = OutOfStockError(left=left) if left > 0 else SoldOutError()
     else:
         row = (
@@ -241,12 +241,6 @@ def redemption_precheck(*, product_id: int, quantity: int, idempotency_key: str 
     if idempotency_key and Order.objects.filter(idempotency_key=idempotency_key).exists():
         return
     raise refusal
-
-
-def _reserved_by(product_id: int, idempotency_key: str) -> bool:
-    # Units this very request reserved on arrival (catalog.middleware) are its own, not "left".
-    key = flash_gate.placed_key(idempotency_key) if idempotency_key else ""
-    return bool(key) and flash_gate.reserved(product_id=product_id, request_key=key)
 
 
 def _replay(idempotency_key: str, user_id: int, product_id: int, quantity: int) -> Order | None:
@@ -317,12 +311,11 @@ def order_redeem(
     """
     if (order := _replay(idempotency_key, user_id, product_id, quantity)) is not None:
         return order
-    redemption_precheck(product_id=product_id, quantity=quantity, idempotency_key=idempotency_key)
+    redemption_precheck(product_id=product_id, quantity=quantity, idempotency_key=idempotency_key, user_id=user_id)
     # A flash sale's Redis gate refuses a sold-out burst before the PIN and the database; the
     # units it hands out (or this request reserved on arrival) go back unless this call really
     # sold them (catalog/flash_gate.py).
-    request_key = flash_gate.placed_key(idempotency_key)
-    with flash_gate.hold(product_id=product_id, quantity=quantity, request_key=request_key) as held:
+    with flash_gate.hold(product_id=product_id, quantity=quantity, member_id=user_id) as held:
         if confirmed is not None:
             _price_still_confirmed(user_id=user_id, product_id=product_id, quantity=quantity, confirmed=confirmed)
         accounts_services.pin_verify(user_id=user_id, pin=pin)

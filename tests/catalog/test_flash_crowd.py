@@ -135,9 +135,10 @@ def test_a_flash_sale_not_started_or_ended_is_refused_before_the_pin(signed_in, 
         late = post(signed_in, over, pin=WRONG_PIN)
     assert refusal_code(early) == "sale_not_started"
     assert refusal_code(late) == "sale_ended"
-    # One primary-key read of each product, nothing else of the catalog, no PIN, no ledger, no write.
+    # Per product: the gate's counter built (one read), the sale window read (one primary-key read);
+    # nothing else of the catalog, no PIN, no ledger, no write.
     work = expensive(queries.captured_queries)
-    assert len(work) == 2 and all(sql.startswith('SELECT "catalog_product"."stock"') for sql in work)
+    assert len(work) == 4 and all(sql.startswith('SELECT "catalog_product"."') for sql in work)
     assert failed_attempts(buyer) == 0
     with pytest.raises(SaleNotStartedError):
         services.order_redeem(user_id=buyer.pk, product_id=soon.pk, quantity=1, idempotency_key="s", pin=WRONG_PIN)
@@ -314,7 +315,9 @@ def test_a_full_redeem_path_answers_503_with_retry_after_and_does_nothing(
     }
     assert fragment.status_code == 503 and fragment.content.decode().startswith('<div class="alert')
     assert failed_attempts(buyer) == 0
-    assert int(gate.get(flash_gate.key_for(flash_product.pk)) or 5) == 5  # no unit was held
+    # Nothing was sold; the member's one unit stays reserved for the retry (one, however often told "busy").
+    assert int(gate.get(flash_gate.key_for(flash_product.pk))) == 4
+    assert flash_gate.reserved(product_id=flash_product.pk, member_id=buyer.pk)
 
 
 def test_the_busy_page_speaks_the_members_language(signed_in, flash_product, gate, settings):
@@ -396,16 +399,16 @@ def test_the_first_buyers_reserve_the_units_and_the_rest_hear_sold_out_before_an
 ):
     item = make_product(flash_sale=True, stock=1, kind=ProductKind.PRIVILEGE, points_price=100)
     gate.set(flash_gate.key_for(item.pk), 1)
-    assert flash_gate.reserve(product_id=item.pk, quantity=1, request_key=KEY) is None
+    assert flash_gate.reserve(product_id=item.pk, quantity=1, member_id=buyer.pk) is None
     assert int(gate.get(flash_gate.key_for(item.pk))) == 0 and not Order.objects.exists()
-    late = flash_gate.reserve(product_id=item.pk, quantity=1, request_key="b" * 32)
+    late = flash_gate.reserve(product_id=item.pk, quantity=1, member_id=buyer.pk + 1000)
     assert isinstance(late, SoldOutError)
-    # The same key again (a retry after "busy") keeps its reservation; its sale claims it, not a second unit.
-    assert flash_gate.reserve(product_id=item.pk, quantity=1, request_key=KEY) is None
+    # The same member again (a retry after "busy") keeps its reservation; the sale claims it, not a second unit.
+    assert flash_gate.reserve(product_id=item.pk, quantity=1, member_id=buyer.pk) is None
     assert post(signed_in, item, key=KEY).status_code == 302
     assert Order.objects.get().member_id == buyer.pk
     assert int(gate.get(flash_gate.key_for(item.pk))) == 0
-    assert not flash_gate.reserved(product_id=item.pk, request_key=KEY)
+    assert not flash_gate.reserved(product_id=item.pk, member_id=buyer.pk)
 
 
 def test_a_reservation_whose_sale_fails_or_never_comes_goes_back_to_the_gate(
@@ -417,8 +420,28 @@ def test_a_reservation_whose_sale_fails_or_never_comes_goes_back_to_the_gate(
     with nothing_written(pins_may_change=True):
         assert refusal_code(post(signed_in, item, pin=WRONG_PIN)) == "pin_incorrect"
     assert int(gate.get(counter)) == 2 and failed_attempts(buyer) == 1  # the PIN was checked, the unit came back
-    assert flash_gate.reserve(product_id=item.pk, quantity=2, request_key="gone" * 8) is None
+    assert not flash_gate.reserved(product_id=item.pk, member_id=buyer.pk)
+    gone, other, late = 900_001, 900_002, 900_003
+    for member in (gone, other):
+        assert flash_gate.reserve(product_id=item.pk, quantity=1, member_id=member) is None
+    assert isinstance(flash_gate.reserve(product_id=item.pk, quantity=1, member_id=late), SoldOutError)
+    gate.zadd(f"flash:reserved-until:{item.pk}", {str(gone): 0})  # its deadline passed, nobody claimed it
+    assert flash_gate.reserve(product_id=item.pk, quantity=1, member_id=late) is None
+    assert flash_gate.reserved(product_id=item.pk, member_id=late)
+    assert not flash_gate.reserved(product_id=item.pk, member_id=gone)
     assert int(gate.get(counter)) == 0
-    gate.zadd(f"flash:reserved-until:{item.pk}", {"gone" * 8: 0})  # its deadline passed, nobody claimed it
-    assert flash_gate.reserve(product_id=item.pk, quantity=1, request_key="next" * 8) is None
-    assert int(gate.get(counter)) == 1
+
+
+def test_a_visitor_a_forged_session_or_a_large_quantity_reserves_nothing(client, signed_in, make_product, gate):
+    item = make_product(flash_sale=True, stock=5, per_order_limit=5, kind=ProductKind.PRIVILEGE, points_price=100)
+    counter = flash_gate.key_for(item.pk)
+    gate.set(counter, 5)
+    url = reverse("redeem_confirm", args=[item.pk])
+    form = {"quantity": 1, "pin": PIN, "idempotency_key": KEY}
+    client.logout()
+    assert client.post(url, form).status_code == 302  # to sign in
+    client.cookies["sessionid"] = "forged" * 5
+    assert client.post(url, form).status_code == 302
+    assert int(gate.get(counter)) == 5
+    assert flash_gate.reserve(product_id=item.pk, quantity=3, member_id=1) is None  # not refused, not reserved
+    assert int(gate.get(counter)) == 5
