@@ -26,11 +26,12 @@ from accounts import services as accounts_services
 from accounts.exceptions import AddressLimitReachedError, InvalidPhoneError, PinLockedError, PinNotSetError
 from catalog import payments, selectors, services
 from catalog.enums import ProductKind
-from catalog.exceptions import OrderNotFoundError, RequestConflictError
+from catalog.exceptions import OrderNotFoundError, RequestConflictError, SoldOutError
 from catalog.forms import CatalogFilterForm, InlineAddressForm, RedeemChoiceForm, RedeemForm, ReviewForm
 from catalog.selectors import ORDER_TABS, CatalogQuery, MemberPricing, cached
 from points import selectors as points_selectors
 from points.exceptions import ConfirmationInvalidError, InsufficientPointsError
+from pointsmall.kernel.admission import BusyError
 from pointsmall.kernel.errors import DomainError, form_error, message_error
 
 ORDER_TAB_LABELS = {
@@ -180,15 +181,68 @@ def redeem_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     meanwhile is refused by the service, and the page comes back with the new price and a
     fresh token to confirm.
     """
+    # A flash item that cannot sell (sold out, not started, ended) is answered first, from Redis
+    # (or one product read): no card, no form, no quote, no PIN for a crowd's losers (issue #18).
+    if (refused := _flash_refusal(request, pk)) is not None:
+        return refused
+    if request.method == "GET":
+        return _confirm_get(request, pk)
+    # Admission (a place among ADMISSION_REDEEM_SLOTS, else 503 + Retry-After) was taken before
+    # the session by catalog.middleware.RedeemGateMiddleware: docs/decisions/0044.
+    return _redeem_post(request, pk)
+
+
+def _flash_refusal(request: HttpRequest, pk: int) -> HttpResponse | None:
+    """The light "sold out" (or "not started", "ended") page of a flash item, or None to go on."""
+    data = request.POST if request.method == "POST" else request.GET
+    try:
+        quantity = int(data.get("quantity") or 1)
+    except ValueError:
+        return None  # the form says what is wrong with it
+    key = data.get("idempotency_key", "")
+    try:
+        services.redemption_precheck(
+            product_id=pk,
+            quantity=quantity,
+            idempotency_key=f"web:{request.user.pk}:{key}" if key else "",
+            user_id=request.user.pk,
+        )
+    except DomainError as refusal:
+        return render(request, "catalog/redeem_refused.html", {"refusal": refusal})
+    return None
+
+
+def _off_shelf(request: HttpRequest, pk: int) -> HttpResponse:
+    """An item off the shelf: "sold out" when it left because it sold out (``auto_off_shelf``), else 404.
+
+    The buyers who raced for its last unit hear the true reason, not "page not found" (issue #18).
+    """
+    try:
+        services.redemption_quote(user_id=request.user.pk, product_id=pk, quantity=1)
+    except SoldOutError as refusal:
+        return render(request, "catalog/redeem_refused.html", {"refusal": refusal})
+    except DomainError:
+        pass
+    raise Http404
+
+
+def _confirm_get(request: HttpRequest, pk: int) -> HttpResponse:
+    pricing = _pricing(request)
+    card = selectors.product_card(product_id=pk, pricing=pricing)
+    if card is None:
+        return _off_shelf(request, pk)
+    choice = RedeemChoiceForm(request.GET or {"quantity": 1})
+    choice.is_valid()
+    return _confirm_page(request, card, pricing, choice, key=_new_request_key())
+
+
+def _redeem_post(request: HttpRequest, pk: int) -> HttpResponse:
     user_id = request.user.pk
     pricing = _pricing(request)
     card = selectors.product_card(product_id=pk, pricing=pricing)
     if card is None:
-        raise Http404
-    if request.method == "GET":
-        choice = RedeemChoiceForm(request.GET or {"quantity": 1})
-        choice.is_valid()
-        return _confirm_page(request, card, pricing, choice, key=_new_request_key())
+        # The last unit may have sold (and the item left the shelf) since the check above.
+        return _flash_refusal(request, pk) or _off_shelf(request, pk)
     form = RedeemForm(request.POST)
     refusal: DomainError | None = None
     status = 200
@@ -211,6 +265,8 @@ def redeem_confirm(request: HttpRequest, pk: int) -> HttpResponse:
         except ConfirmationInvalidError as error:
             # A forged or stale token is a bad request; any other refusal re-shows the page (200).
             refusal, status = error, error.http_status
+        except BusyError:
+            raise  # answered by pointsmall.admission.BusyMiddleware (503 + Retry-After)
         except DomainError as error:
             refusal = error
         else:

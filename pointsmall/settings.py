@@ -82,6 +82,10 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The redeem request's front door: a flash item's units reserved on arrival, "sold out" and
+    # "busy" (admission) answered from Redis before the session, the member, CSRF and messages
+    # cost anything (issue #18, docs/decisions/0044).
+    "catalog.middleware.RedeemGateMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -98,6 +102,10 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "pointsmall.middleware.AdminAccessMiddleware",
     "pointsmall.headers.PrivatePagesMiddleware",
+    # Turns a hot path's BusyError into 503 + Retry-After (docs/decisions/0044). Last: its
+    # process_exception runs first, and the busy page then passes through every middleware above
+    # (the member's language, security headers, no caching of a private page).
+    "pointsmall.admission.BusyMiddleware",
 ]
 
 ROOT_URLCONF = "pointsmall.urls"
@@ -508,6 +516,20 @@ SANDBOX_PAYMENT_SECRET = env.str("SANDBOX_PAYMENT_SECRET", default=SECRET_KEY)
 # started the payment or refund (else the Sites domain); set it when gateways must use another address.
 CATALOG_PAYMENT_CALLBACK_BASE = env.str("CATALOG_PAYMENT_CALLBACK_BASE", default="")
 CATALOG_FLASH_GATE_TTL_SECONDS = env.int("CATALOG_FLASH_GATE_TTL_SECONDS", default=60)
+# Units a flash-sale buyer reserved on arrival (catalog.middleware) go back to the gate if their
+# redemption has not claimed them within this: longer than a buyer told "busy" keeps retrying.
+CATALOG_FLASH_RESERVATION_SECONDS = 60
+
+# --- Admission control of hot paths (docs/decisions/0044, docs/deploy.md) --------------------------
+# Redemptions at work at once across every server sharing REDIS_URL (per process without Redis);
+# one more is answered 503 at once with Retry-After. Measured with bench/flash_crowd.py --slots:
+# a redemption is CPU- and hot-row-bound, so more places than the cores can run only queue inside
+# the workers; keep it below the workers × threads of all servers so cheap requests find a thread.
+ADMISSION_REDEEM_SLOTS = env.int("ADMISSION_REDEEM_SLOTS", default=4)
+# What a refused request is told to wait (the Retry-After header and the busy page).
+ADMISSION_RETRY_AFTER_SECONDS = env.int("ADMISSION_RETRY_AFTER_SECONDS", default=2)
+# A place held by a worker that was killed frees itself after this: gunicorn's timeout.
+ADMISSION_SLOT_SECONDS = env.int("ADMISSION_SLOT_SECONDS", default=env.int("GUNICORN_TIMEOUT", default=30))
 
 # --- Traffic analytics (docs/decisions/0028); fixed knobs, not read from the environment ------------
 # Live counters go to REDIS_URL under this prefix; without Redis (or while it is down) to the database.

@@ -23,6 +23,7 @@ from catalog.services.redemption import (
     order_redeem,
     redemption_confirmation_read,
     redemption_confirmation_sign,
+    redemption_precheck,
     redemption_quote,
 )
 from catalog.services.refunds import RefundOutcome as RefundOutcome
@@ -69,6 +70,7 @@ __all__ = [
     "product_view_record",
     "redemption_confirmation_read",
     "redemption_confirmation_sign",
+    "redemption_precheck",
     "redemption_quote",
     "review_post",
     "review_remove",

@@ -89,7 +89,9 @@ def _sale_points(product: Product, now) -> int | None:
 
 def _check_on_sale(product: Product, now) -> None:
     if not rules.redeemable(on_shelf=product.on_shelf, category_active=product.category.active):
-        raise ProductUnavailableError()
+        # A sold-out item may leave the shelf by itself (``auto_off_shelf``): the buyers who raced
+        # for its last unit hear the true reason, "sold out", not "not available" (issue #18).
+        raise SoldOutError() if product.stock <= 0 else ProductUnavailableError()
     if product.sale_starts_at and now < product.sale_starts_at:
         raise SaleNotStartedError(start=clock.minute_text(product.sale_starts_at))
     if product.sale_ends_at and now >= product.sale_ends_at:
@@ -195,6 +197,52 @@ def _price_still_confirmed(*, user_id: int, product_id: int, quantity: int, conf
     confirmation_check(confirmed=confirmed, actual=quote.totals)
 
 
+def redemption_precheck(
+    *, product_id: int, quantity: int, idempotency_key: str = "", user_id: int | None = None
+) -> None:
+    """Refuse a flash-sale request that cannot succeed, before any expensive work (issue #18).
+
+    For a flash product (``flash_sale``): SoldOutError (nothing left) or OutOfStockError (fewer
+    left than ``quantity``), SaleNotStartedError, SaleEndedError. Cost: one Redis GET
+    (``flash_gate.left``) when the gate already says "sold out" — no database work at all —
+    otherwise one primary-key read of the product. No PIN check, no transaction, nothing written.
+    Returns None when it has nothing to say (a regular product, an unknown one, or one that may
+    still sell): the full path decides, PIN first (docs/decisions/0010).
+
+    ``idempotency_key`` (the order's full key): a request that already placed its order is never
+    refused here, so a double click after the last unit sold still gets the member's order back.
+    ``user_id``: units that member reserved on arrival (``flash_gate.reserve``) count as theirs.
+    """
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        return
+    refusal: DomainError | None = None
+    left = flash_gate.left(product_id=product_id)
+    # Units this member reserved on arrival (catalog.middleware) are theirs, not "left".
+    if left is not None and left < quantity and not flash_gate.reserved(product_id=product_id, member_id=user_id):
+        refusal = OutOfStockError(left=left) if left > 0 else SoldOutError()
+    else:
+        row = (
+            Product.objects.filter(pk=product_id, flash_sale=True)
+            .values_list("stock", "sale_starts_at", "sale_ends_at")
+            .first()
+        )
+        if row is None:
+            return
+        stock, starts_at, ends_at = row
+        now = timezone.now()
+        if starts_at and now < starts_at:
+            refusal = SaleNotStartedError(start=clock.minute_text(starts_at))
+        elif ends_at and now >= ends_at:
+            refusal = SaleEndedError()
+        elif stock < quantity:
+            refusal = OutOfStockError(left=stock) if stock > 0 else SoldOutError()
+    if refusal is None:
+        return
+    if idempotency_key and Order.objects.filter(idempotency_key=idempotency_key).exists():
+        return
+    raise refusal
+
+
 def _replay(idempotency_key: str, user_id: int, product_id: int, quantity: int) -> Order | None:
     order = Order.objects.filter(idempotency_key=idempotency_key).first()
     if order is None:
@@ -202,6 +250,22 @@ def _replay(idempotency_key: str, user_id: int, product_id: int, quantity: int) 
     if order.member_id != user_id or order.product_id != product_id or order.quantity != quantity:
         raise RequestConflictError()
     return order
+
+
+def _no_free_code(product: Product) -> DomainError:
+    """The refusal when no free code could be locked for a code product.
+
+    Codes and stock move together (an import restocks), so no free code means the codes left
+    are held by redemptions in flight (SKIP LOCKED passed them) or all given out: either way
+    the item is sold out to this buyer, and they hear that, as from the stock row (issue #18).
+    Only a regular item whose stock says units are left while no code at all is left (codes
+    not imported yet) is "out of codes at the moment". A flash-sale item always says sold out.
+    """
+    if product.flash_sale or product.stock <= 0:
+        return SoldOutError()
+    if Code.objects.filter(product_id=product.pk, order__isnull=True).exists():
+        return SoldOutError()
+    return NoCodesLeftError()
 
 
 def _first_status(product: Product) -> str:
@@ -238,15 +302,23 @@ def order_redeem(
     first order at the price it was charged (a double click or a retried POST is one
     redemption), whatever ``confirmed`` says. For a flash sale the Redis gate may refuse
     first (SoldOutError/OutOfStockError), before any database transaction.
+
+    A flash item that is sold out, not started or ended is refused before the PIN check and
+    before any transaction (``redemption_precheck``, then the gate), so a loser of a flash sale
+    costs a Redis call or two, not a redemption (issue #18). The PIN is still checked before
+    anything is sold: the gate's units are only held until then, and go back if it is wrong.
+    Every refusal of a sold-out item says "sold out" (SoldOutError), whichever step found it.
     """
     if (order := _replay(idempotency_key, user_id, product_id, quantity)) is not None:
         return order
-    if confirmed is not None:
-        _price_still_confirmed(user_id=user_id, product_id=product_id, quantity=quantity, confirmed=confirmed)
-    accounts_services.pin_verify(user_id=user_id, pin=pin)
-    # A flash sale's Redis gate refuses a sold-out burst before it reaches the database; the
-    # units it hands out go back unless this call really sold them (catalog/flash_gate.py).
-    with flash_gate.hold(product_id=product_id, quantity=quantity) as held:
+    redemption_precheck(product_id=product_id, quantity=quantity, idempotency_key=idempotency_key, user_id=user_id)
+    # A flash sale's Redis gate refuses a sold-out burst before the PIN and the database; the
+    # units it hands out (or this request reserved on arrival) go back unless this call really
+    # sold them (catalog/flash_gate.py).
+    with flash_gate.hold(product_id=product_id, quantity=quantity, member_id=user_id) as held:
+        if confirmed is not None:
+            _price_still_confirmed(user_id=user_id, product_id=product_id, quantity=quantity, confirmed=confirmed)
+        accounts_services.pin_verify(user_id=user_id, pin=pin)
         try:
             order, created = _redeem(
                 user_id=user_id,
@@ -262,7 +334,7 @@ def order_redeem(
                 return order
             raise
         if created:
-            held.keep()
+            held.keep(idempotency_key=idempotency_key)
         return order
 
 
@@ -331,7 +403,7 @@ def _redeem(
     if product.needs_code:
         code = locks.free_codes_for_update(product_id=product.pk).first()
         if code is None:
-            raise NoCodesLeftError()
+            raise _no_free_code(product)
         valid_until = (
             now + timezone.timedelta(days=product.coupon_valid_days) if product.kind == ProductKind.COUPON else None
         )

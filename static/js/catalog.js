@@ -133,6 +133,36 @@
     }
   });
 
+  function showBusy(source, html) {
+    // Beside the form that was sent (or at the top of the page), and the form usable again: nothing
+    // was done with the request, so sending it again is safe.
+    var form = (source && source.closest && source.closest("form")) || null;
+    var host = form || document.getElementById("content") || document.body;
+    var slot = host.querySelector("[data-busy-slot]");
+    if (!slot) {
+      slot = document.createElement("div");
+      slot.setAttribute("data-busy-slot", "");
+      host.insertBefore(slot, host.firstChild);
+    }
+    var parsed = new DOMParser().parseFromString(html, "text/html").querySelector('[data-code="busy"]');
+    slot.replaceChildren();
+    if (parsed) { slot.appendChild(document.importNode(parsed, true)); }
+    if (form) {
+      delete form.dataset.sent;
+      form.querySelectorAll("button.is-busy").forEach(function (button) { button.classList.remove("is-busy"); });
+    }
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    // A hot path turned the request away (503 + Retry-After, pointsmall/admission.py). htmx swaps
+    // nothing on an error status, so without this the member would see no answer at all.
+    var xhr = event.detail.xhr;
+    if (!xhr || xhr.status !== 503 || xhr.responseText.indexOf('data-code="busy"') < 0) { return; }
+    event.detail.shouldSwap = false;
+    event.detail.isError = false;
+    showBusy(event.detail.requestConfig ? event.detail.requestConfig.elt : event.target, xhr.responseText);
+  });
+
   document.addEventListener("htmx:configRequest", function (event) {
     // Empty filters are left out, so the address bar reads ?category=books rather than a list of blanks.
     var form = event.detail.elt;
