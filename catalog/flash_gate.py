@@ -227,9 +227,10 @@ def _remember_placed(product_id: int, idempotency_key: str) -> None:
         connection = client()
         if connection is not None:
             placed = f"{PLACED_PREFIX}{product_id}"
-            connection.pipeline(transaction=False).sadd(placed, placed_key(idempotency_key)).expire(
-                placed, PLACED_TTL_SECONDS
-            ).execute()
+            pipe = connection.pipeline(transaction=False)
+            pipe.sadd(placed, placed_key(idempotency_key))
+            pipe.expire(placed, PLACED_TTL_SECONDS)
+            pipe.execute()
     except redis.RedisError:
         logger.warning("flash gate: could not remember the order key of product %s", product_id)
 

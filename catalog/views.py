@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from typing import cast
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -218,7 +219,8 @@ def _off_shelf(request: HttpRequest, pk: int) -> HttpResponse:
     The buyers who raced for its last unit hear the true reason, not "page not found" (issue #18).
     """
     try:
-        services.redemption_quote(user_id=request.user.pk, product_id=pk, quantity=1)
+        # The redeem views are login_required: the member has a primary key.
+        services.redemption_quote(user_id=cast(int, request.user.pk), product_id=pk, quantity=1)
     except SoldOutError as refusal:
         return render(request, "catalog/redeem_refused.html", {"refusal": refusal})
     except DomainError:

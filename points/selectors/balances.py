@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from django.db.models import F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
@@ -150,6 +151,7 @@ def balance_summary(
     if tier is ...:
         enjoyed = effective_tier(account, now)
         tier = (enjoyed.code, pick_language(zh=enjoyed.name_zh, en=enjoyed.name_en)) if enjoyed else None
+    tier = cast("tuple[str, str] | None", tier)
     return BalanceSummary(
         available=account.spendable,
         pending=account.pending,

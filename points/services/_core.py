@@ -283,7 +283,7 @@ def _book_sql() -> tuple[list, str]:
     """The entry's columns (every concrete field but the id, as the model has them) and the statement."""
     fields = [field for field in Entry._meta.local_concrete_fields if not field.primary_key]
     return fields, _BOOK_SQL.format(
-        columns=", ".join(connection.ops.quote_name(field.column) for field in fields),
+        columns=", ".join(connection.ops.quote_name(str(field.column)) for field in fields),
         values=", ".join(["%s"] * len(fields)),
         totals=", ".join(f"{name} = {name} + %s" for name in _TOTALS),
     )

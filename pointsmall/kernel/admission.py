@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -80,7 +81,7 @@ def _client_for(url: str) -> redis.Redis:
 
 
 @lru_cache(maxsize=4)
-def _acquire_script(url: str):
+def _acquire_script(url: str) -> Any:
     return _client_for(url).register_script(_ACQUIRE)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -171,7 +172,7 @@ def task_list(*, user_id: int, now: datetime | None = None, tier_code: object = 
     caller passes ``tier_code`` (the code of the tier the member enjoys now, or None without one:
     the page passes the one its header already read, ``accounts.selectors.viewer_status``)."""
     now = now or timezone.now()
-    tier = _member_tier_code(user_id) if tier_code is _NO_TIER else tier_code
+    tier = _member_tier_code(user_id) if tier_code is _NO_TIER else cast("str | None", tier_code)
     # The same tasks as visible_tasks(), in one query: tier_codes filtered here in Python.
     tasks = [
         task

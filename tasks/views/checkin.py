@@ -66,7 +66,7 @@ def _member_id(request: HttpRequest) -> int:
 
 
 def _context(request: HttpRequest, **extra) -> dict:
-    page = selectors.checkin_page(user_id=_member_id(request), joined_at=request.user.date_joined)
+    page = selectors.checkin_page(user_id=_member_id(request), joined_at=getattr(request.user, "date_joined", None))
     reminder_form = extra.pop("reminder_form", None) or ReminderForm(
         initial={"enabled": page.reminder_enabled, "hour": page.reminder_hour}
     )
