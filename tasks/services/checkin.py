@@ -231,9 +231,18 @@ def checkin_record(*, user_id: int, now: datetime | None = None) -> CheckinResul
     except IntegrityError as error:
         # Only reachable without the account lock (a row written outside this service): the
         # transaction (or its savepoint, inside a caller's) was rolled back whole, nothing paid.
-        if getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) != ONE_PER_DAY:
+        if not _is_one_per_day(error):
             raise
         return _result(Checkin.objects.select_related("boost").get(member_id=user_id, day=day), already=True)
+
+
+def _is_one_per_day(error: IntegrityError) -> bool:
+    """Whether the insert broke Checkin's unique (member, day) constraint: Postgres names the
+    constraint; SQLite (the demo's database) names its columns in the message."""
+    diag = getattr(error.__cause__, "diag", None)
+    if diag is not None:
+        return diag.constraint_name == ONE_PER_DAY
+    return str(error).startswith("UNIQUE constraint failed: tasks_checkin.member_id, tasks_checkin.day")
 
 
 @transaction.atomic

@@ -41,6 +41,7 @@ def statements(client: Client, **extra) -> tuple[int, list[str]]:
     return len(captured.captured_queries), [q["sql"] for q in captured.captured_queries]
 
 
+@pytest.mark.postgres  # the counts pinned are Postgres's (the production database)
 @pytest.mark.django_db
 def test_the_first_click_and_the_repeat_cost_a_pinned_number_of_statements(frozen):
     warm, member = joined_member(), joined_member()
