@@ -146,17 +146,17 @@ def _profile_sales(clients, sale_url: str, tokens: list[str], path: str) -> None
     flash_gate.client().delete(flash_gate.key_for(product_id), *flash_gate._reservation_keys(product_id))
     profiler = cProfile.Profile()
     profiler.enable()
+    sold = 0
     for i, client in enumerate(clients):
         response = client.post(sale_url, _redeem_form(0, tokens[i], secrets.token_hex(16)), secure=True)
-        if response.status_code != 302:
-            raise SystemExit(f"profiled sale {i}: unexpected answer {response.status_code}")
+        sold += response.status_code == 302  # a buyer whose points ran out is refused: fewer sales profiled
     profiler.disable()
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("cumulative").print_stats(120)
     stats.sort_stats("tottime").print_stats(60)
     Path(path).write_text(out.getvalue())
-    progress(f"cProfile of {len(clients)} sales written to {path}")
+    progress(f"cProfile of {len(clients)} requests ({sold} sales) written to {path}")
 
 
 def _workers(master: int) -> list[int]:

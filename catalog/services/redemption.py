@@ -138,7 +138,9 @@ def _quote(product: Product, *, user_id: int, quantity: int) -> Quote:
     _check_on_sale(product, now)
     # A privilege that would do nothing is not sold (docs/decisions/0020).
     privileges.privilege_check(product=product, user_id=user_id)
-    tier = points_selectors.member_tier(user_id=user_id)
+    # Tier and spendable balance in one query whose SQL is built once per process (member_status).
+    status = points_selectors.member_status(user_id=user_id)
+    tier = status.tier if status else None
     _check_tier(product, tier.rank if tier else 0)
     _check_limits(product, user_id, quantity, now)
     if product.stock < quantity:
@@ -156,7 +158,7 @@ def _quote(product: Product, *, user_id: int, quantity: int) -> Quote:
         points_total=total,
         points_saved=price.saved_per_unit * quantity,
         cash_total=product.cash_price * quantity,
-        balance=points_selectors.spendable_balance(user_id=user_id) or 0,
+        balance=status.balance if status else 0,
         needs_address=product.kind == ProductKind.PHYSICAL,
     )
 
