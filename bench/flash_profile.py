@@ -49,6 +49,10 @@ def parse_args(argv):
     parser.add_argument("--sales", type=int, default=60, help="sales measured (one buyer each)")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: the config's)")
     parser.add_argument("--no-report", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument(
+        "--cprofile", metavar="FILE", help="cProfile the in-process sales; write the top functions by cumulative time"
+    )
+    parser.add_argument("--in-process-only", action="store_true", help="skip the measures over HTTP")
     return parser.parse_args(argv)
 
 
@@ -65,7 +69,9 @@ def _redeem_form(product_id: int, token: str, key: str) -> dict[str, str]:
     return {"quantity": "1", "pin": PIN, "idempotency_key": key, "confirmation": token}
 
 
-def in_process(product_sold_out: int, product_for_sale: int, buyers: int, n: int, sales: int) -> dict[str, tuple]:
+def in_process(
+    product_sold_out: int, product_for_sale: int, buyers: int, n: int, sales: int, cprofile: str | None = None
+) -> dict[str, tuple]:
     """kind → (queries per request, CPU ms per request), through the whole stack with the test Client."""
     from django.conf import settings
     from django.contrib.auth import get_user_model
@@ -118,7 +124,39 @@ def in_process(product_sold_out: int, product_for_sale: int, buyers: int, n: int
         expect(clients[i].post(sale_url, _redeem_form(0, tokens[i], secrets.token_hex(16)), secure=True), 302)
 
     results["sale"] = measure(sell, sales)
+    if cprofile:
+        _profile_sales(clients, sale_url, tokens, cprofile)
     return results
+
+
+def _profile_sales(clients, sale_url: str, tokens: list[str], path: str) -> None:
+    """Where a sale's CPU goes: the same buyers again (each order a replay-free new key), under cProfile."""
+    import cProfile
+    import io
+    import pstats
+
+    from catalog import flash_gate
+    from catalog.models import Code, Product
+
+    # The sales above used up the item: the same units again (stock, codes, the gate's counter
+    # and reservations), so the profiled requests sell too.
+    product_id = int(sale_url.split("/")[3])
+    Product.objects.filter(pk=product_id).update(stock=len(clients))
+    Code.objects.filter(product_id=product_id).update(order=None, assigned_at=None)
+    flash_gate.client().delete(flash_gate.key_for(product_id), *flash_gate._reservation_keys(product_id))
+    profiler = cProfile.Profile()
+    profiler.enable()
+    sold = 0
+    for i, client in enumerate(clients):
+        response = client.post(sale_url, _redeem_form(0, tokens[i], secrets.token_hex(16)), secure=True)
+        sold += response.status_code == 302  # a buyer whose points ran out is refused: fewer sales profiled
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(120)
+    stats.sort_stats("tottime").print_stats(60)
+    Path(path).write_text(out.getvalue())
+    progress(f"cProfile of {len(clients)} requests ({sold} sales) written to {path}")
 
 
 def _workers(master: int) -> list[int]:
@@ -226,9 +264,11 @@ def main(argv=None) -> None:
     from django.test import override_settings
 
     with override_settings(ALLOWED_HOSTS=["testserver"]):
-        local = in_process(sold_out, for_sale_local, buyers, args.requests, args.sales)
+        local = in_process(sold_out, for_sale_local, buyers, args.requests, args.sales, args.cprofile)
     for kind, figures in local.items():
         progress(f"{kind}: {figures[0]:.1f} queries, {figures[1]:.2f} ms CPU per request")
+    if args.in_process_only:
+        return
     env = http_load.server_env()
     static_root = http_load.collect_static(env)
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import re
@@ -278,6 +279,7 @@ class Result:
     error_kind: str | None  # None, "timeout", "reset", "refused", "protocol", "deadline", "http"
     location: str = ""
     started: float = 0.0  # time.monotonic() when sent
+    busy: int = 0  # 503 + Retry-After answers waited out before this answer (``retry_busy``)
 
     @property
     def ok(self) -> bool:
@@ -504,10 +506,15 @@ async def burst_async(
     concurrency: int,
     deadline: float,
     total: int | None = None,
+    retry_busy: int = 0,
 ) -> list[Result]:
     """``total`` requests (default one per session), request ``i`` built by ``request_factory(sessions[i %
     len(sessions)], i)`` and sent as that session, at most ``concurrency`` in flight. ``deadline``:
-    seconds from now after which nothing more is sent (those count as ``"deadline"``)."""
+    seconds from now after which nothing more is sent (those count as ``"deadline"``).
+
+    ``retry_busy``: a 503 with ``Retry-After`` (admission control's "busy, try again in N s") is
+    waited out and the same request sent again, up to this many times, as a member's browser
+    would; the Result then times the whole attempt, from the first send to the last answer."""
     total = len(sessions) if total is None else total
     until = time.monotonic() + deadline
 
@@ -516,7 +523,18 @@ async def burst_async(
             if time.monotonic() >= until:
                 return Result(None, 0.0, "deadline", started=time.monotonic())
             session = sessions[i % len(sessions)]
-            result, _response = await browser.send(session, request_factory(session, i))
+            request = request_factory(session, i)
+            first = time.monotonic()
+            busy = 0
+            while True:
+                result, response = await browser.send(session, request)
+                retry_after = response.headers.get("retry-after") if response is not None else None
+                if result.status != 503 or retry_after is None or busy >= retry_busy:
+                    break
+                busy += 1
+                await asyncio.sleep(float(retry_after))
+            if busy:
+                result = dataclasses.replace(result, seconds=time.monotonic() - first, started=first, busy=busy)
             return result
 
         return run

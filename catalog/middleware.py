@@ -139,7 +139,14 @@ class RedeemGateMiddleware:
                     # Only as many redemptions at work at once as the servers finish in time; the rest
                     # are told at once to come back (docs/decisions/0044). Held until the response is made.
                     try:
-                        place.enter_context(admission.slot("redeem", limit=settings.ADMISSION_REDEEM_SLOTS))
+                        place.enter_context(
+                            admission.slot(
+                                "redeem",
+                                limit=settings.ADMISSION_REDEEM_SLOTS,
+                                wait=settings.ADMISSION_WAIT_SECONDS,
+                                max_waiters=settings.ADMISSION_MAX_WAITERS,
+                            )
+                        )
                     except BusyError as error:
                         return busy_response(request, error, language)  # the reservation waits for the retry
             response = self.get_response(request)

@@ -240,11 +240,6 @@ def _confirm_get(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _redeem_post(request: HttpRequest, pk: int) -> HttpResponse:
     user_id = request.user.pk
-    pricing = _pricing(request)
-    card = selectors.product_card(product_id=pk, pricing=pricing)
-    if card is None:
-        # The last unit may have sold (and the item left the shelf) since the check above.
-        return _flash_refusal(request, pk) or _off_shelf(request, pk)
     form = RedeemForm(request.POST)
     refusal: DomainError | None = None
     status = 200
@@ -273,6 +268,12 @@ def _redeem_post(request: HttpRequest, pk: int) -> HttpResponse:
             refusal = error
         else:
             return redirect(f"{reverse('order_detail', args=[order.pk])}?placed=1")
+    # The page is built only for a refusal: a sale reads no card (docs/decisions/0049).
+    pricing = _pricing(request)
+    card = selectors.product_card(product_id=pk, pricing=pricing)
+    if card is None:
+        # Off the shelf, or its last unit sold (and the item left the shelf) since the check above.
+        return _flash_refusal(request, pk) or _off_shelf(request, pk)
     # Nothing was written, so the same key may be sent again; a key already spent on another redemption may not.
     key = form.cleaned_data.get("idempotency_key")
     if not key or isinstance(refusal, RequestConflictError):

@@ -526,6 +526,12 @@ CATALOG_FLASH_RESERVATION_SECONDS = 60
 # a redemption is CPU- and hot-row-bound, so more places than the cores can run only queue inside
 # the workers; keep it below the workers × threads of all servers so cheap requests find a thread.
 ADMISSION_REDEEM_SLOTS = env.int("ADMISSION_REDEEM_SLOTS", default=4)
+# While every place is taken, a redeem POST waits up to this for one before it is answered 503
+# (docs/decisions/0049): places refused at once sat idle between the crowd's retry waves. Keep it
+# well below GUNICORN_TIMEOUT. ADMISSION_MAX_WAITERS: threads of one worker that may wait at once
+# (the others stay free for cheap requests: sold-out answers, pages).
+ADMISSION_WAIT_SECONDS = env.float("ADMISSION_WAIT_SECONDS", default=3.0)
+ADMISSION_MAX_WAITERS = env.int("ADMISSION_MAX_WAITERS", default=1)
 # What a refused request is told to wait (the Retry-After header and the busy page).
 ADMISSION_RETRY_AFTER_SECONDS = env.int("ADMISSION_RETRY_AFTER_SECONDS", default=2)
 # A place held by a worker that was killed frees itself after this: gunicorn's timeout.

@@ -130,12 +130,17 @@ def _product(product_id: int) -> Product:
 
 def redemption_quote(*, user_id: int, product_id: int, quantity: int) -> Quote:
     """Everything the confirmation page shows, with every rule checked (stock is re-checked on redeem)."""
-    product = _product(product_id)
+    return _quote(_product(product_id), user_id=user_id, quantity=quantity)
+
+
+def _quote(product: Product, *, user_id: int, quantity: int) -> Quote:
     now = timezone.now()
     _check_on_sale(product, now)
     # A privilege that would do nothing is not sold (docs/decisions/0020).
     privileges.privilege_check(product=product, user_id=user_id)
-    tier = points_selectors.member_tier(user_id=user_id)
+    # Tier and spendable balance in one query whose SQL is built once per process (member_status).
+    status = points_selectors.member_status(user_id=user_id)
+    tier = status.tier if status else None
     _check_tier(product, tier.rank if tier else 0)
     _check_limits(product, user_id, quantity, now)
     if product.stock < quantity:
@@ -153,7 +158,7 @@ def redemption_quote(*, user_id: int, product_id: int, quantity: int) -> Quote:
         points_total=total,
         points_saved=price.saved_per_unit * quantity,
         cash_total=product.cash_price * quantity,
-        balance=points_selectors.spendable_balance(user_id=user_id) or 0,
+        balance=status.balance if status else 0,
         needs_address=product.kind == ProductKind.PHYSICAL,
     )
 
@@ -185,13 +190,17 @@ def redemption_confirmation_read(*, token: str, user_id: int, product_id: int, q
 
 
 def _price_still_confirmed(*, user_id: int, product_id: int, quantity: int, confirmed: Totals) -> None:
-    """Before the PIN: a price that changed since the page was shown is refused without a PIN attempt.
+    """Before the PIN: a price that changed since the page was shown is refused without a PIN attempt,
+    and so is an item no longer on sale at all (off the shelf, or sold out): no PIN is asked for
+    what cannot be had, and the view builds no page before it knows (docs/decisions/0049).
 
     Any other refusal of the quote is left to the transaction, after the PIN, as before
     (docs/decisions/0010); the transaction compares the price again, under the account lock.
     """
     try:
         quote = redemption_quote(user_id=user_id, product_id=product_id, quantity=quantity)
+    except (ProductUnavailableError, SoldOutError):
+        raise
     except DomainError:
         return
     confirmation_check(confirmed=confirmed, actual=quote.totals)
@@ -357,14 +366,14 @@ def _redeem(
     points_services.account_lock(user_id=user_id)
     if (order := _replay(idempotency_key, user_id, product_id, quantity)) is not None:
         return order, False
-    quote = redemption_quote(user_id=user_id, product_id=product_id, quantity=quantity)
+    product = _product(product_id)
+    quote = _quote(product, user_id=user_id, quantity=quantity)
     if confirmed is not None:
         # The price that is charged is the one computed here, under the account lock: it must be
         # the one the member confirmed, or nothing happens (docs/decisions/0016).
         confirmation_check(confirmed=confirmed, actual=quote.totals)
     if quote.balance < quote.points_total:
         raise InsufficientPointsError(available=quote.balance, required=quote.points_total)
-    product = _product(product_id)
     address = None
     if product.kind == ProductKind.PHYSICAL:
         if address_id is None:
@@ -400,6 +409,8 @@ def _redeem(
         reference=rules.order_reference(order.pk),
         **notices.redeemed(product=product, quantity=quantity),
     )
+    Order.objects.filter(pk=order.pk).update(spend_entry_id=receipt.entry_id)
+    order.spend_entry_id = receipt.entry_id
     if product.needs_code:
         code = locks.free_codes_for_update(product_id=product.pk).first()
         if code is None:
@@ -408,11 +419,6 @@ def _redeem(
             now + timezone.timedelta(days=product.coupon_valid_days) if product.kind == ProductKind.COUPON else None
         )
         Code.objects.filter(pk=code.pk).update(order=order, assigned_at=now, valid_until=valid_until)
-    # The flash gate already moved: ``order_redeem`` took these units from the counter before
-    # this transaction, keeps them once it commits and gives them back if it rolls back.
-    stock_take(product_id=product.pk, quantity=quantity, order_id=order.pk, gate_held=True)
-    Order.objects.filter(pk=order.pk).update(spend_entry_id=receipt.entry_id)
-    order.spend_entry_id = receipt.entry_id
     order_event_record(order_id=order.pk, from_status="", to_status=status, created_at=now)
     # A privilege order carries what it delivers, and delivers it when it completes (here, or later).
     privileges.order_effect_record(order=order, product=product)
@@ -424,4 +430,10 @@ def _redeem(
         sender=Order, user_id=user_id, order_id=order.pk, reference=rules.order_reference(order.pk), first=first
     )
     order_created_announce(order=order, source="redemption")
+    # The product's stock row last: a hot item's row is locked from this UPDATE to the commit, so
+    # everything that does not need it (the ledger, the code, the messages, the receivers) comes
+    # first and the crowd behind it waits for one statement and a commit (docs/decisions/0049).
+    # The flash gate already moved: ``order_redeem`` took these units from the counter before
+    # this transaction, keeps them once it commits and gives them back if it rolls back.
+    stock_take(product_id=product.pk, quantity=quantity, order_id=order.pk, gate_held=True)
     return order, True

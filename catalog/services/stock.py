@@ -50,6 +50,15 @@ def _stock_of(product_id: int) -> int:
     return Product.objects.filter(pk=product_id).values_list("stock", flat=True).get()
 
 
+@dataclass(frozen=True)
+class _After:
+    """The product's row right after a stock change: read once, in the same statement."""
+
+    stock: int
+    auto_off_shelf: bool
+    low_stock_threshold: int
+
+
 def _change(
     product_id: int,
     delta: int,
@@ -59,25 +68,28 @@ def _change(
     order_id: int | None = None,
     actor_id: int | None = None,
     note: str = "",
-) -> int | None:
+) -> _After | None:
     """Move the stock by ``delta`` (and ``sold`` by ``sold_delta``) unless it would go below zero,
-    and record the movement. Returns the stock after, or None when refused (nothing written)."""
+    and record the movement. Returns the row after (stock and what decides the shelf and the
+    low-stock alert, one read), or None when refused (nothing written)."""
     updates = {"stock": F("stock") + delta}
     if sold_delta:
         updates["sold"] = F("sold") + sold_delta
     if Product.objects.filter(pk=product_id, stock__gte=max(-delta, 0)).update(**updates) != 1:
         return None
-    stock_after = _stock_of(product_id)
+    after = _After(
+        *Product.objects.filter(pk=product_id).values_list("stock", "auto_off_shelf", "low_stock_threshold").get()
+    )
     StockMovement.objects.create(
         product_id=product_id,
         delta=delta,
-        stock_after=stock_after,
+        stock_after=after.stock,
         reason=reason,
         order_id=order_id,
         actor_id=actor_id,
         note=note[:200],
     )
-    return stock_after
+    return after
 
 
 @transaction.atomic
@@ -100,20 +112,16 @@ def stock_take(
     (``flash_gate.hold``, as a redemption does); otherwise the gate follows on commit.
     Locks the product row (last, after the caller's locks).
     """
-    stock_after = _change(
-        product_id, -quantity, reason, sold_delta=quantity, order_id=order_id, actor_id=actor_id, note=note
-    )
-    if stock_after is None:
+    after = _change(product_id, -quantity, reason, sold_delta=quantity, order_id=order_id, actor_id=actor_id, note=note)
+    if after is None:
         left = _stock_of(product_id)
         raise OutOfStockError(left=left) if left else SoldOutError()
     if not gate_held:
         flash_gate.stock_changed(product_id=product_id, delta=-quantity)
-    auto_off_shelf, threshold = (
-        Product.objects.filter(pk=product_id).values_list("auto_off_shelf", "low_stock_threshold").get()
-    )
-    if stock_after == 0 and auto_off_shelf:
+    stock_after = after.stock
+    if stock_after == 0 and after.auto_off_shelf:
         shelf.products_unshelve(product_ids=[product_id])  # the shelf service is on_shelf's one writer
-    if stock_is_low(stock=stock_after, threshold=threshold):
+    if stock_is_low(stock=stock_after, threshold=after.low_stock_threshold):
         from catalog import jobs  # the job module imports the services
 
         # Held in the job outbox with this stock change: a broker outage delays the alert, never
@@ -136,21 +144,19 @@ def stock_return(
 
     The flash gate gets them back once this commits. Locks the product row.
     """
-    stock_after = _change(
-        product_id, quantity, reason, sold_delta=-quantity, order_id=order_id, actor_id=actor_id, note=note
-    )
-    assert stock_after is not None  # adding never goes below zero
+    after = _change(product_id, quantity, reason, sold_delta=-quantity, order_id=order_id, actor_id=actor_id, note=note)
+    assert after is not None  # adding never goes below zero
     flash_gate.stock_returned(product_id=product_id, quantity=quantity)
-    return stock_after
+    return after.stock
 
 
 def _operator_change(product_id: int, delta: int, reason: str, *, actor_id: int | None, note: str) -> int:
-    stock_after = _change(product_id, delta, reason, actor_id=actor_id, note=note)
-    if stock_after is None:
+    after = _change(product_id, delta, reason, actor_id=actor_id, note=note)
+    if after is None:
         raise InvalidStockChangeError(stock=_stock_of(product_id), delta=delta)
     # A flash sale's Redis gate follows on commit: a restocked item is not "sold out" for a minute.
     flash_gate.stock_changed(product_id=product_id, delta=delta)
-    return stock_after
+    return after.stock
 
 
 @transaction.atomic

@@ -7,7 +7,14 @@ holds one of N places for the block; when all N are taken it raises ``BusyError`
 (503, "busy, try again in N seconds", with ``Retry-After``: ``pointsmall.admission`` answers it).
 
 The places live in Redis (one sorted set per kind, shared by every worker and every host), so
-N is the whole deployment's concurrency, not a per-process guess. Each place carries a deadline
+N is the whole deployment's concurrency, not a per-process guess.
+
+A request that finds every place taken may wait a little for one (``wait``, seconds) before it
+is told to come back: a place frees every few tens of milliseconds under a crowd, and a crowd
+told "come back in 2 s" all at once comes back all at once — measured, 4 places refusing at
+once left them idle between waves and an order took 9–19 s (docs/decisions/0049). The wait
+polls Redis with a growing, jittered pause (5 ms up to 50 ms); at most ``max_waiters`` threads of
+one process wait at a time, so a worker always keeps threads for cheap requests. Each place carries a deadline
 (``ADMISSION_SLOT_SECONDS``, the workers' timeout): a worker killed while holding one (SIGKILL,
 OOM) loses it at the deadline instead of leaking it forever. Deadlines use Redis's clock, so
 hosts with skewed clocks agree. A place is given back on every way out of the block — return,
@@ -21,7 +28,9 @@ never refuses work because Redis is down.
 from __future__ import annotations
 
 import logging
+import random
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,6 +76,10 @@ class BusyError(DomainError):
 _outage = Pause()
 _local_lock = threading.Lock()
 _local: dict[str, threading.BoundedSemaphore] = {}
+_waiting: dict[str, int] = {}  # kind → threads of this process waiting for a place now
+
+FIRST_PAUSE = 0.005  # seconds between two tries for a place: from this…
+LONGEST_PAUSE = 0.05  # …growing by half each time, up to this
 
 
 def outage_reset() -> None:
@@ -131,17 +144,54 @@ def _redis_release(kind: str, token: str) -> None:
 
 
 @contextmanager
-def slot(kind: str, *, limit: int) -> Iterator[None]:
-    """Hold one of ``limit`` places of ``kind`` for the block, or raise BusyError at once.
+def _waiter(kind: str, max_waiters: int) -> Iterator[bool]:
+    """Count this thread among ``kind``'s waiters of this process; False when ``max_waiters`` already wait."""
+    with _local_lock:
+        if _waiting.get(kind, 0) >= max_waiters:
+            allowed = False
+        else:
+            _waiting[kind] = _waiting.get(kind, 0) + 1
+            allowed = True
+    try:
+        yield allowed
+    finally:
+        if allowed:
+            with _local_lock:
+                _waiting[kind] -= 1
+
+
+def _redis_acquire_within(kind: str, limit: int, token: str, wait: float, max_waiters: int) -> bool | None:
+    """``_redis_acquire``, trying again for up to ``wait`` seconds while every place is taken."""
+    taken = _redis_acquire(kind, limit, token)
+    if taken is not False or wait <= 0:
+        return taken
+    with _waiter(kind, max_waiters) as allowed:
+        if not allowed:
+            return False
+        deadline = time.monotonic() + wait
+        pause = FIRST_PAUSE
+        while taken is False and time.monotonic() < deadline:
+            # Jitter: waiters that started together do not all ask again in the same millisecond.
+            time.sleep(min(pause * random.uniform(0.5, 1.0), max(deadline - time.monotonic(), 0)))  # noqa: S311
+            pause = min(pause * 1.5, LONGEST_PAUSE)
+            taken = _redis_acquire(kind, limit, token)
+        return taken
+
+
+@contextmanager
+def slot(kind: str, *, limit: int, wait: float = 0.0, max_waiters: int = 1) -> Iterator[None]:
+    """Hold one of ``limit`` places of ``kind`` for the block, or raise BusyError.
 
     ``limit`` ≥ 1 places across every process sharing REDIS_URL (per process without Redis).
-    The place is given back however the block ends, exceptions included. Not re-entrant: a
-    block that asks again for the same kind takes a second place.
+    ``wait``: seconds to keep trying while every place is taken (0: refuse at once), by at most
+    ``max_waiters`` threads of this process at a time (one more is refused at once). The place is
+    given back however the block ends, exceptions included. Not re-entrant: a block that asks
+    again for the same kind takes a second place.
     """
     if limit < 1:
         raise ValueError("an admission limit is at least 1")
     token = uuid.uuid4().hex
-    taken = _redis_acquire(kind, limit, token)
+    taken = _redis_acquire_within(kind, limit, token, wait, max_waiters)
     if taken is False:
         raise BusyError(seconds=retry_after_seconds())
     if taken:
@@ -151,7 +201,11 @@ def slot(kind: str, *, limit: int) -> Iterator[None]:
             _redis_release(kind, token)
         return
     semaphore = _local_semaphore(kind, limit)
-    if not semaphore.acquire(blocking=False):
+    acquired = semaphore.acquire(blocking=False)
+    if not acquired and wait > 0:
+        with _waiter(kind, max_waiters) as allowed:
+            acquired = allowed and semaphore.acquire(timeout=wait)
+    if not acquired:
         raise BusyError(seconds=retry_after_seconds())
     try:
         yield

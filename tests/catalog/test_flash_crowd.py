@@ -267,6 +267,71 @@ def test_a_slot_over_the_limit_is_refused_at_once_and_every_exit_gives_its_place
         pass
 
 
+def _release_after(seconds: float, block) -> threading.Thread:
+    """Run ``block`` (a context manager holding a place) in a thread, leaving it after ``seconds``."""
+    entered = threading.Event()
+
+    def run() -> None:
+        with block:
+            entered.set()
+            threading.Event().wait(seconds)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert entered.wait(5)
+    return thread
+
+
+def test_a_request_waits_for_a_place_that_frees_during_its_wait():
+    holder = _release_after(0.2, admission.slot("w", limit=1))
+    with admission.slot("w", limit=1, wait=5):
+        assert admission.in_use("w") == 1  # the holder's place, now ours
+    holder.join()
+    assert admission.in_use("w") == 0
+
+
+def test_a_wait_that_ends_with_every_place_still_taken_says_busy():
+    with admission.slot("w", limit=1):
+        with pytest.raises(BusyError), admission.slot("w", limit=1, wait=0.1):
+            pass
+        assert admission.in_use("w") == 1
+
+
+def test_only_max_waiters_threads_of_a_process_wait_the_next_is_told_busy_at_once():
+    waiting = threading.Event()
+    outcome: list[str] = []
+
+    def waiter() -> None:
+        waiting.set()
+        try:
+            with admission.slot("w", limit=1, wait=1.0, max_waiters=1):
+                outcome.append("place")
+        except BusyError:
+            outcome.append("busy")
+
+    with admission.slot("w", limit=1):
+        thread = threading.Thread(target=waiter)
+        thread.start()
+        assert waiting.wait(5)
+        for _ in range(200):  # until the first waiter counts as waiting
+            if admission._waiting.get("w"):
+                break
+            threading.Event().wait(0.005)
+        # A second would-be waiter of the same process is refused without waiting.
+        with pytest.raises(BusyError), admission.slot("w", limit=1, wait=30, max_waiters=1):
+            pass
+    thread.join()
+    assert outcome == ["place"]  # the first waiter got the place once it was given back
+
+
+def test_without_redis_a_request_also_waits_for_a_process_place(settings):
+    settings.REDIS_URL = ""
+    holder = _release_after(0.2, admission.slot("local-w", limit=1))
+    with admission.slot("local-w", limit=1, wait=5):
+        pass
+    holder.join()
+
+
 def test_a_place_held_by_a_killed_worker_frees_itself_at_its_deadline(gate):
     key = admission.key_for("t")
     seconds, micros = gate.time()
@@ -299,6 +364,7 @@ def _fill(gate, kind: str, n: int) -> None:
 def test_a_full_redeem_path_answers_503_with_retry_after_and_does_nothing(
     signed_in, buyer, flash_product, gate, settings, nothing_written
 ):
+    settings.ADMISSION_WAIT_SECONDS = 0.05  # no place frees: the wait ends in "busy"
     _fill(gate, "redeem", settings.ADMISSION_REDEEM_SLOTS)
     with nothing_written():
         page = post(signed_in, flash_product, pin=WRONG_PIN)
@@ -322,6 +388,7 @@ def test_a_full_redeem_path_answers_503_with_retry_after_and_does_nothing(
 
 def test_the_busy_page_speaks_the_members_language(signed_in, flash_product, gate, settings):
     settings.LANGUAGE_CODE = "zh-hans"
+    settings.ADMISSION_WAIT_SECONDS = 0
     _fill(gate, "redeem", settings.ADMISSION_REDEEM_SLOTS)
     page = post(signed_in, flash_product, headers={"Accept-Language": "zh-hans"})
     assert page.status_code == 503 and 'lang="zh' in page.content.decode()
