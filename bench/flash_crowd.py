@@ -146,7 +146,7 @@ def parse_args(argv):
 
 
 def build(buyers: int) -> list[Member]:
-    """``buyers`` members with 1,000 points each (set-based ledger data) and a payment PIN."""
+    """``buyers`` members with 50–2,500 points each (set-based ledger data) and a payment PIN."""
     from django.core.cache import cache
     from django.utils import timezone
 
@@ -159,7 +159,9 @@ def build(buyers: int) -> list[Member]:
     integration.truncate()
     truncate_catalog()
     cache.clear()
-    build_ledger(LedgerShape(accounts=buyers, lots_per_account=1, due_per_account=0), timezone.now(), step=progress)
+    # Five lots (at least 50 points): every buyer can pay for a unit in each of the runs (warm-up,
+    # plain, restart; 10 points each), so "exactly 100 orders" never hangs on a buyer short of points.
+    build_ledger(LedgerShape(accounts=buyers, lots_per_account=5, due_per_account=0), timezone.now(), step=progress)
     PaymentPin.objects.bulk_create(
         [PaymentPin(user_id=pk, pin_hash=pin_hash_make(user_id=pk, pin=PIN)) for pk in range(1, buyers + 1)]
     )
