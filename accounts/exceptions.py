@@ -296,3 +296,33 @@ class SmsError(DomainError):
     def __init__(self, message=None, *, permanent: bool = False) -> None:
         self.permanent = permanent
         super().__init__(message)
+
+
+class AccountDeletedError(DomainError):
+    """The account was deleted already (docs/decisions/0052): nothing more is done to it."""
+
+    code = "account_deleted"
+    http_status = 409
+    default_message = _("This account has already been deleted.")
+
+
+class DeletionPasswordIncorrectError(DomainError):
+    code = "deletion_password_incorrect"
+    default_message = _("Your password is not correct. Your account was not deleted.")
+
+
+class DeletionNotConfirmedError(DomainError):
+    code = "deletion_not_confirmed"
+    default_message = _("Type your e-mail address exactly as shown to confirm. Your account was not deleted.")
+
+
+class DeletionNeedsPasswordError(DomainError):
+    """A member who never set a password (a host system signs them in) deletes their account
+    through that host, which knows who they are."""
+
+    code = "deletion_needs_password"
+    http_status = 409
+    default_message = _(
+        "Your account has no password of its own, so it cannot be deleted here. "
+        "Please ask the shop that signed you in to delete it."
+    )

@@ -60,6 +60,9 @@ class User(AbstractUser):
     avatar = models.ImageField(_("avatar"), upload_to="avatars/%Y/%m/", blank=True)
     avatar_thumbnail = models.ImageField(_("avatar thumbnail"), upload_to="avatars/%Y/%m/", blank=True)
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True)
+    # Set when the member deleted their account: the row stays (orders and the ledger point at it)
+    # with its personal data erased (docs/decisions/0052).
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True, editable=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

@@ -13,6 +13,8 @@ class EntryKind(models.TextChoices):
     EXPIRE = "expire", _("Expired")
     ADJUST = "adjust", _("Adjusted")
     DEBT_REPAY = "debt_repay", _("Owed points repaid")
+    # The member deleted their account: every point they still had ends (docs/decisions/0052).
+    FORFEIT = "forfeit", _("Forfeited")
 
 
 class LotStatus(models.TextChoices):

@@ -226,6 +226,8 @@ SIGNUP_ALREADY_GIVEN = "points.signup_already_given"
 ADJUSTMENT = "points.adjustment"
 # Points a host checkout hold spent when the host's order was paid (积分抵扣, docs/decisions/0033).
 CHECKOUT_PAID = "points.checkout_paid"
+# The points a member gave up by deleting their account (docs/decisions/0052).
+ACCOUNT_DELETED = "points.account_deleted"
 
 
 def purchase(*, order: str) -> Notice:
@@ -246,6 +248,11 @@ def first_purchase_bonus_refund(*, order: str) -> Notice:
 def checkout_paid(*, order: str) -> Notice:
     """History text of the points a hold spent at the host shop's checkout; ``order``: the host's order id."""
     return Notice(CHECKOUT_PAID, {"order": order})
+
+
+def account_deleted() -> Notice:
+    """History text of the points forfeited when the member deleted their account."""
+    return Notice(ACCOUNT_DELETED)
 
 
 def award_capped(*, source: str, granted: int, requested: int) -> Notice:
@@ -327,3 +334,8 @@ def _signup_already_given(params: Params) -> str:
 @register(CHECKOUT_PAID)
 def _checkout_paid(params: Params) -> str:
     return _("Paid with points at the shop, order %(order)s") % {"order": params["order"]}
+
+
+@register(ACCOUNT_DELETED)
+def _account_deleted(params: Params) -> str:
+    return _("Forfeited: the account was deleted")

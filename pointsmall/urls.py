@@ -27,6 +27,7 @@ urlpatterns = [
     # The language switcher also saves a signed-in member's choice in their profile.
     path("i18n/setlang/", accounts_views.set_language, name="set_language"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("pointsmall.privacy.urls")),
     path("me/", include("accounts.urls")),
     path("", include("points.urls")),
     path("mall/", include("catalog.urls")),

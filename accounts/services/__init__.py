@@ -12,6 +12,7 @@ from accounts.services.delivery import (
     unsubscribe_token,
     unsubscribe_token_read,
 )
+from accounts.services.erasure import member_erase, tombstone_email
 from accounts.services.host_members import host_member_create, host_member_email_clean, host_member_update
 from accounts.services.notifications import (
     notification_mark_read,
@@ -49,6 +50,7 @@ __all__ = [
     "host_member_email_clean",
     "host_member_update",
     "invite_code_ensure",
+    "member_erase",
     "notification_mark_read",
     "notification_preferences_set",
     "notification_send",
@@ -71,6 +73,7 @@ __all__ = [
     "referral_hold",
     "signup_bonus_claim",
     "signup_bonus_exemption_register",
+    "tombstone_email",
     "unsubscribe_token",
     "unsubscribe_token_read",
 ]

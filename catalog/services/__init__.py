@@ -12,6 +12,7 @@ from catalog.services.orders import (
     order_reject,
     order_ship,
     orders_cancel_unpaid,
+    orders_close_for_deletion,
 )
 from catalog.services.payments import PaymentOutcome as PaymentOutcome
 from catalog.services.payments import payment_begin as payment_begin
@@ -63,6 +64,7 @@ __all__ = [
     "order_reject",
     "order_ship",
     "orders_cancel_unpaid",
+    "orders_close_for_deletion",
     "prize_capacity",
     "prize_market_value",
     "prize_needs_address",

@@ -222,3 +222,12 @@ def lots(*, user_id: int, include_empty: bool = False) -> list[LotView]:
         # Lots that never expire come last on every database (SQLite sorts NULL first).
         for lot in qs.order_by(F("expires_at").asc(nulls_last=True), "pk")
     ]
+
+
+def forfeitable_points(*, user_id: int, now: datetime | None = None) -> int:
+    """The points deleting the account would forfeit at ``now``: spendable, held by host checkout
+    holds and pending (``points.services.points_forfeit`` takes all three). 0 without an account."""
+    summary = balance_summary(user_id=user_id, now=now, tier=None)
+    if summary is None:
+        return 0
+    return summary.available + summary.held + summary.pending

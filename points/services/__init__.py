@@ -10,6 +10,7 @@ from points.services.earning import (
     signup_bonus_grant,
 )
 from points.services.expiry import ledger_maintain, points_expire, points_remind
+from points.services.forfeit import ForfeitResult, points_forfeit
 from points.services.holds import (
     HoldReceipt,
     points_hold_capture,
@@ -52,6 +53,7 @@ __all__ = [
     "MAX_TRIAL_DAYS",
     "AwardResult",
     "BatchReport",
+    "ForfeitResult",
     "HoldReceipt",
     "ImportReport",
     "PurchaseLine",
@@ -72,6 +74,7 @@ __all__ = [
     "points_campaigns_switch_off",
     "points_earn",
     "points_expire",
+    "points_forfeit",
     "points_hold_capture",
     "points_hold_place",
     "points_hold_release",
