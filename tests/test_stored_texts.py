@@ -42,6 +42,7 @@ UMBRELLA = {"zh": "雨伞", "en": "Umbrella"}
 NOTICES = [
     ("points.purchase", {"order": "A1"}, "Purchase A1", "", "购物订单A1", ""),
     ("points.checkout_paid", {"order": "A1"}, "Paid with points at the shop, order A1", "", "积分抵扣：购物订单A1", ""),
+    ("points.account_deleted", {}, "Forfeited: the account was deleted", "", "作废：账户已删除", ""),
     (
         "points.purchase_refund",
         {"order": "A1"},
