@@ -134,8 +134,12 @@ def test_with_the_broker_away_members_and_operators_succeed_and_held_jobs_arrive
     assert Product.objects.get(pk=product.pk).stock == 3
     assert points_selectors.spendable_balance(user_id=member.pk) == 5000 - quote.points
     [alert] = _held("catalog.low_stock_notify")
-    assert (alert.args, alert.attempts) == ([product.pk], 1)
-    assert alert.last_error  # the relay after commit met the broker away, and said so
+    # Held for the sweep. Whether the relay after commit tried it (1 attempt, the broker's error
+    # noted) depends on what met the broker first: the member's e-mail is published before the
+    # stock change's alert since the stock row went last (decision 0049), and its failure pauses
+    # publishing, so the alert may wait untried. Either way it arrives once (below).
+    assert alert.args == [product.pk]
+    assert (alert.attempts, bool(alert.last_error)) in ((0, False), (1, True))
 
     # --- Still away: the member pays the cash part on the sandbox gateway.
     started = _timed(lambda: client.post(reverse("payment_start", args=[order.pk])))
