@@ -309,3 +309,34 @@ def test_operators_look_at_risk_flags_and_cannot_add_change_or_delete_them(clien
     assert client.get(reverse("admin:accounts_riskflag_add")).status_code == 403
     assert client.post(reverse("admin:accounts_riskflag_delete", args=[flag.pk]), {"post": "yes"}).status_code == 403
     assert RiskFlag.objects.count() == 1
+
+
+def test_pin_checks_on_the_pin_page_count_as_pin_entries(client, settings):
+    settings.PIN_RATE_LIMIT = "1/m"
+    member = make_member()
+    client.force_login(member)
+    client.post(reverse("pin_manage"), {"action": "check", "pin": WRONG_PIN})
+    failures = PaymentPin.objects.get(user=member).failed_attempts
+    assert failures == 1
+
+    _limited(client.post(reverse("pin_manage"), {"action": "check", "pin": WRONG_PIN}, **ZH), "zh")
+
+    assert PaymentPin.objects.get(user=member).failed_attempts == failures
+
+
+def test_confirmation_emails_past_the_rate_are_not_sent_again(client, settings, mailoutbox):
+    """allauth's e-mail verification by link skips the e-mail past ``confirm_email`` instead of a
+    429: the link already sent stays valid (allauth.account.internal.flows.email_verification)."""
+    from allauth.account.models import EmailAddress
+
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "confirm_email": "1/m/key"}
+    member = make_member(pin=False)
+    EmailAddress.objects.update_or_create(
+        user=member, email=member.email, defaults={"verified": False, "primary": True}
+    )
+    client.force_login(member)
+
+    for _ in range(3):
+        client.post(reverse("account_email"), {"action_send": "", "email": member.email})
+
+    assert len(mailoutbox) == 1
