@@ -5,7 +5,7 @@ with 429, ``Retry-After`` and ``Cache-Control: no-store``, in the form the calle
 shapes as ``pointsmall.admission.busy_response``):
 
 - a browser: the "too many attempts" page, in the member's language;
-- htmx: the same 429 and a small fragment (the project's script shows it beside the form);
+- htmx: the same 429 and a small fragment (static/js/mall.js shows it above the form);
 - JSON (``Accept: application/json``): ``{"code": "rate_limited", "message", "params": {"minutes"}}``.
 
 allauth's own limits (sign-up, password reset, e-mail confirmation, sign-in) answer through

@@ -144,7 +144,7 @@
       slot.setAttribute("data-busy-slot", "");
       host.insertBefore(slot, host.firstChild);
     }
-    var parsed = new DOMParser().parseFromString(html, "text/html").querySelector('[data-code="busy"], [data-rate-limited]');
+    var parsed = new DOMParser().parseFromString(html, "text/html").querySelector('[data-code="busy"]');
     slot.replaceChildren();
     if (parsed) { slot.appendChild(document.importNode(parsed, true)); }
     if (form) {
@@ -154,14 +154,10 @@
   }
 
   document.addEventListener("htmx:beforeSwap", function (event) {
-    // A hot path turned the request away (503 + Retry-After, pointsmall/admission.py), or a rate
-    // limit did (429, pointsmall/throttle.py). htmx swaps nothing on an error status, so without
-    // this the member would see no answer at all.
+    // A hot path turned the request away (503 + Retry-After, pointsmall/admission.py). htmx swaps
+    // nothing on an error status, so without this the member would see no answer at all.
     var xhr = event.detail.xhr;
-    if (!xhr) { return; }
-    var busy = xhr.status === 503 && xhr.responseText.indexOf('data-code="busy"') >= 0;
-    var limited = xhr.status === 429 && xhr.responseText.indexOf("data-rate-limited") >= 0;
-    if (!busy && !limited) { return; }
+    if (!xhr || xhr.status !== 503 || xhr.responseText.indexOf('data-code="busy"') < 0) { return; }
     event.detail.shouldSwap = false;
     event.detail.isError = false;
     showBusy(event.detail.requestConfig ? event.detail.requestConfig.elt : event.target, xhr.responseText);
