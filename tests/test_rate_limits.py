@@ -340,3 +340,23 @@ def test_confirmation_emails_past_the_rate_are_not_sent_again(client, settings, 
         client.post(reverse("account_email"), {"action_send": "", "email": member.email})
 
     assert len(mailoutbox) == 1
+
+
+def test_invited_signups_past_the_rate_are_429_and_bind_no_referral(client, settings):
+    """Referral sign-ups go through the sign-up limit (per address); past REFERRAL_IP_HOURLY_LIMIT
+    the ones that pass are held for review (accounts.services.referral_bind), not refused."""
+    from accounts.models import Referral
+    from accounts.services import invite_code_ensure
+
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "signup": "1/m/ip"}
+    code = invite_code_ensure(user_id=make_member(pin=False).pk)
+    data = {"password1": "a-Long-pass-123", "password2": "a-Long-pass-123", "invite_code": code}
+    client.post(reverse("account_signup"), {**data, "email": "f1@example.com"})
+    referrals = Referral.objects.count()
+    assert referrals == 1
+    client.logout()
+
+    _limited(client.post(reverse("account_signup"), {**data, "email": "f2@example.com"}))
+
+    assert Referral.objects.count() == referrals
+    assert not User.objects.filter(email="f2@example.com").exists()
