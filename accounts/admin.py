@@ -33,6 +33,7 @@ from accounts.models import (
     Notification,
     NotificationPreference,
     Referral,
+    RiskFlag,
     User,
 )
 from accounts.services.delivery import message_context
@@ -271,6 +272,20 @@ class InviteCodeAdmin(ReadOnlyAdmin):
     list_select_related = ("user",)
     ordering = ("-created_at",)
     fields = ("user", "code", "created_at")
+
+
+@admin.register(RiskFlag)
+class RiskFlagAdmin(MemberSearchMixin, ReadOnlyAdmin):
+    """Members flagged for review (scripted check-ins, docs/decisions/0051): read-only, never deleted;
+    resolving them is the risk view's (issue #16)."""
+
+    list_display = ("user", "reason", "created_at", "resolved_at", "resolved_by")
+    list_filter = ("reason", ("resolved_at", admin.EmptyFieldListFilter), "created_at")
+    search_fields = ("user__email",)
+    list_select_related = ("user", "resolved_by")
+    ordering = ("-created_at",)
+    date_hierarchy = "created_at"
+    fields = ("user", "reason", "evidence", "created_at", "resolved_at", "resolved_by")
 
 
 @admin.register(Referral)

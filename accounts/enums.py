@@ -23,6 +23,12 @@ class HoldReason(models.TextChoices):
     SAME_IP = "same_ip", _("Many sign-ups from one IP address within an hour")
 
 
+class RiskReason(models.TextChoices):
+    """Why a member was flagged for review (accounts.services.risk_flag_raise)."""
+
+    CHECKIN_BURST = "checkin_burst", _("Many check-ins from one IP address in a short time")
+
+
 class NoRewardReason(models.TextChoices):
     MONTHLY_CAP = "monthly_cap", _("Over the inviter's monthly limit of rewarded invites")
     KNOWN_EMAIL = "known_email", _("This e-mail address was invited before")

@@ -19,6 +19,7 @@ from accounts.enums import (
     NotificationChannel,
     NotificationKind,
     ReferralStatus,
+    RiskReason,
 )
 from points import notices
 from pointsmall.kernel.masking import mask_email
@@ -372,6 +373,46 @@ class Referral(models.Model):
 
     def __str__(self) -> str:
         return f"{self.inviter} → {self.invitee}"
+
+
+class RiskFlag(models.Model):
+    """A member flagged for an operator's review (a scripted check-in run, docs/decisions/0051).
+
+    Written only by ``accounts.services.risk_flag_raise``: at most one open flag per member and
+    reason (a burst that goes on adds nothing). ``evidence`` is what the rule saw, as data
+    (e.g. ``{"ip": ..., "rate": "30/m", "group": "tasks.checkin.ip"}``). Resolving (setting
+    ``resolved_at``/``resolved_by``) is the risk view's, another part of issue #16; a flag is
+    never deleted.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="risk_flags", verbose_name=_("member")
+    )
+    reason = models.CharField(_("reason"), max_length=32, choices=RiskReason.choices)
+    evidence = models.JSONField(_("evidence"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("flagged"), default=timezone.now, editable=False)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("resolved by"),
+    )
+
+    class Meta:
+        verbose_name = _("risk flag")
+        verbose_name_plural = _("risk flags")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "reason"], condition=Q(resolved_at__isnull=True), name="accounts_riskflag_one_open"
+            ),
+        ]
+        indexes = [models.Index(fields=["-created_at"], name="accounts_riskflag_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_reason_display()}"
 
 
 class NotificationPreference(models.Model):

@@ -44,6 +44,7 @@ from accounts.exceptions import (
 )
 from accounts.forms import AddressForm, PhoneCodeForm, PinChangeForm, PinCheckForm, PinSetForm, ProfileForm
 from accounts.middleware import set_language_cookie
+from accounts.rate import pin_rate_hit
 from points import selectors as points_selectors
 from points.enums import EarningSource
 from pointsmall.kernel.errors import error_response, form_error, message_error
@@ -286,6 +287,9 @@ def pin_manage(request: HttpRequest) -> HttpResponse:
         return render(request, "accounts/pin.html", _pin_context(request))
     user_id = request.user.pk
     action = request.POST.get("action")
+    if action in ("check", "change"):
+        # A PIN (or the password) is checked: counted with every PIN entry, before the form (0051).
+        pin_rate_hit(request=request)
     is_set = selectors.pin_is_set(user_id=user_id)
     if action == "set" and not is_set:
         form = PinSetForm(request.POST)

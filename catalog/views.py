@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import cast
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -25,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import selectors as accounts_selectors
 from accounts import services as accounts_services
 from accounts.exceptions import AddressLimitReachedError, InvalidPhoneError, PinLockedError, PinNotSetError
+from accounts.rate import pin_rate_hit
 from catalog import payments, selectors, services
 from catalog.enums import ProductKind
 from catalog.exceptions import OrderNotFoundError, RequestConflictError, SoldOutError
@@ -34,6 +36,10 @@ from points import selectors as points_selectors
 from points.exceptions import ConfirmationInvalidError, InsufficientPointsError
 from pointsmall.kernel.admission import BusyError
 from pointsmall.kernel.errors import DomainError, form_error, message_error
+from pointsmall.kernel.ratelimit import rate_hit
+
+REDEEM_RATE_GROUP = "catalog.redeem"
+REVIEW_RATE_GROUP = "catalog.review"
 
 ORDER_TAB_LABELS = {
     "all": gettext_lazy("All"),
@@ -190,6 +196,11 @@ def redeem_confirm(request: HttpRequest, pk: int) -> HttpResponse:
         return _confirm_get(request, pk)
     # Admission (a place among ADMISSION_REDEEM_SLOTS, else 503 + Retry-After) was taken before
     # the session by catalog.middleware.RedeemGateMiddleware: docs/decisions/0044.
+    # Past a rate: 429 (pointsmall.throttle) before the PIN is checked or anything written. Per
+    # member and generous: a member told "busy" sends again (docs/decisions/0051).
+    rate_hit(request, group=REDEEM_RATE_GROUP, key="user", rate=settings.REDEEM_RATE_LIMIT)
+    if request.POST.get("pin"):
+        pin_rate_hit(request=request)
     return _redeem_post(request, pk)
 
 
@@ -469,6 +480,9 @@ def order_confirm_receipt(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def order_review(request: HttpRequest, pk: int) -> HttpResponse:
+    if request.method == "POST":
+        # Every review POST counts, before the order is read or the photo decoded (docs/decisions/0051).
+        rate_hit(request, group=REVIEW_RATE_GROUP, key="user", rate=settings.REVIEW_RATE_LIMIT)
     user_id = request.user.pk
     detail = selectors.order_detail(member_id=user_id, order_id=pk)
     if detail is None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -29,8 +30,10 @@ from lottery import selectors, services
 from lottery.exceptions import CampaignNotFoundError
 from lottery.member_forms import DrawForm, VerifyForm, client_seed_new, draw_key_new
 from pointsmall.kernel.errors import DomainError
+from pointsmall.kernel.ratelimit import rate_hit
 
 PANEL = "lottery/partials/draw_panel.html"
+DRAW_RATE_GROUP = "lottery.draw"
 GRID_CELLS = 8  # the 9-grid: eight prizes around the button
 # Clockwise around the 3×3 grid, starting top-left: (row, column) of each of the eight cells.
 GRID_RING = [(0, 0), (0, 1), (0, 2), (1, 2), (2, 2), (2, 1), (2, 0), (1, 0)]
@@ -257,6 +260,8 @@ def _result_text(result: services.DrawResult) -> str:
 @login_required
 @require_POST
 def draw(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    # Past the rate: 429 (pointsmall.throttle), nothing drawn nor written (docs/decisions/0051).
+    rate_hit(request, group=DRAW_RATE_GROUP, key="user", rate=settings.DRAW_RATE_LIMIT)
     page = _page(request, campaign_id)
     user_id = _member_id(request)
     form = DrawForm(request.POST)

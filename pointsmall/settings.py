@@ -106,6 +106,8 @@ MIDDLEWARE = [
     # process_exception runs first, and the busy page then passes through every middleware above
     # (the member's language, security headers, no caching of a private page).
     "pointsmall.admission.BusyMiddleware",
+    # Turns a RateLimitedError into 429 + Retry-After (docs/decisions/0051); last for the same reason.
+    "pointsmall.throttle.RateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "pointsmall.urls"
@@ -329,6 +331,15 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 # The sign-up form adds the optional invite code (filled from an invite link).
 ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
+# allauth's rate limits (its syntax: "count/period/per", per = ip, key (the e-mail), user; several
+# comma-separated), made explicit settings here (docs/decisions/0051). Past one, allauth answers 429
+# through handler429 (pointsmall.throttle). The others (sign-in, login codes...) keep allauth's defaults.
+ACCOUNT_RATE_LIMITS = {
+    "signup": env.str("SIGNUP_RATE_LIMIT", default="10/m/ip,60/h/ip"),
+    "reset_password": env.str("PASSWORD_RESET_RATE_LIMIT", default="20/m/ip,5/m/key,20/h/key"),
+    "reset_password_from_key": env.str("PASSWORD_RESET_FROM_KEY_RATE_LIMIT", default="20/m/ip"),
+    "confirm_email": env.str("EMAIL_CONFIRMATION_RATE_LIMIT", default="1/3m/key,20/h/ip"),
+}
 # Rewarded invitations per inviter and month; sign-ups from one IP in an hour before they are held for review.
 REFERRAL_MONTHLY_CAP = env.int("REFERRAL_MONTHLY_CAP", default=20)
 REFERRAL_IP_HOURLY_LIMIT = env.int("REFERRAL_IP_HOURLY_LIMIT", default=5)
@@ -402,6 +413,26 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10_485_760
 UPLOAD_RATE_LIMIT = env.str("UPLOAD_RATE_LIMIT", default="20/h")
 # Feedback (意见反馈) one member may send, django-ratelimit's "count/period" (a fixed window per member).
 FEEDBACK_RATE_LIMIT = env.str("FEEDBACK_RATE_LIMIT", default="5/h")
+
+# --- Rate limits (pointsmall.kernel.ratelimit, docs/decisions/0051) -------------------------
+# django-ratelimit's "count/period" (a fixed window per key), counted in the default cache; past
+# one a request is answered 429 before it writes anything. "" turns a limit off.
+# Payment PIN entries (the redeem form's PIN): per member and per client address, besides the
+# lock-out after 5 wrong PINs in a row (accounts.services.pin).
+PIN_RATE_LIMIT = env.str("PIN_RATE_LIMIT", default="10/10m")
+PIN_IP_RATE_LIMIT = env.str("PIN_IP_RATE_LIMIT", default="60/10m")
+# Redemption POSTs per member: generous, a member told "busy" (503) by a flash sale retries.
+REDEEM_RATE_LIMIT = env.str("REDEEM_RATE_LIMIT", default="60/m")
+# Check-in POSTs (check-in and make-up) per member, and per client address: past the address's
+# rate the members checking in from it are flagged for review (accounts RiskFlag "checkin_burst").
+CHECKIN_RATE_LIMIT = env.str("CHECKIN_RATE_LIMIT", default="10/m")
+CHECKIN_IP_RATE_LIMIT = env.str("CHECKIN_IP_RATE_LIMIT", default="30/m")
+# Lottery draw POSTs per member.
+DRAW_RATE_LIMIT = env.str("DRAW_RATE_LIMIT", default="30/m")
+# Review POSTs per member.
+REVIEW_RATE_LIMIT = env.str("REVIEW_RATE_LIMIT", default="10/h")
+# Host API calls per client key (X-Mall-Key), after the signature is checked.
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/m")
 
 # --- E-mail -----------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

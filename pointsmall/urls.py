@@ -44,3 +44,5 @@ if settings.DEBUG:
 handler403 = "pointsmall.views.permission_denied"
 handler404 = "pointsmall.views.page_not_found"
 handler500 = "pointsmall.views.server_error"
+# allauth answers its own rate limits (sign-up, password reset, e-mail confirmation) with this.
+handler429 = "pointsmall.throttle.too_many_requests"

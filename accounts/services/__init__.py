@@ -33,6 +33,7 @@ from accounts.services.referrals import (
     referral_first_order_withdraw,
     referral_hold,
 )
+from accounts.services.risk import risk_flag_raise
 from accounts.services.signup import signup_bonus_claim, signup_bonus_exemption_register
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "referral_first_order_record",
     "referral_first_order_withdraw",
     "referral_hold",
+    "risk_flag_raise",
     "signup_bonus_claim",
     "signup_bonus_exemption_register",
     "tombstone_email",

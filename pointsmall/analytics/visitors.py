@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import re
 import secrets
 
-from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.core import signing
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest, HttpResponse
+
+from pointsmall.kernel import ratelimit
 
 COOKIE_NAME = "pm_vid"
 COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -83,18 +82,5 @@ def signed_value(value: str) -> str:
 
 
 def client_network(request: HttpRequest) -> str:
-    """The client's address for a rate limit, as sign-ups see it (allauth: behind a proxy,
-    ``ALLAUTH_TRUSTED_PROXY_COUNT`` decides which X-Forwarded-For entry to trust), an IPv6
-    address cut to its /64 like django-ratelimit's ``ip`` key (one client holds a whole /64).
-    "" when unknown. Read for a transient cache counter only; never stored."""
-    try:
-        ip = get_adapter(request).get_client_ip(request)
-    except (PermissionDenied, ImproperlyConfigured):  # no address, or X-Forwarded-For shorter than promised
-        return ""
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return ""
-    if address.version == 6:
-        return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
-    return str(address)
+    """The client's network for a rate limit: ``pointsmall.kernel.ratelimit.client_network``."""
+    return ratelimit.client_network(request)

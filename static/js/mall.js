@@ -51,4 +51,25 @@
       });
     }
   });
+
+  // A rate limit turned an htmx request away (429, pointsmall/throttle.py). htmx swaps nothing on
+  // an error status, so the message goes above the form that was sent (or the page's content).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (!xhr || xhr.status !== 429 || xhr.responseText.indexOf("data-rate-limited") < 0) { return; }
+    event.detail.shouldSwap = false;
+    event.detail.isError = false;
+    var source = event.detail.requestConfig ? event.detail.requestConfig.elt : event.target;
+    var form = (source && source.closest && source.closest("form")) || null;
+    var host = form || document.getElementById("content") || document.body;
+    var slot = host.querySelector("[data-rate-limited-slot]");
+    if (!slot) {
+      slot = document.createElement("div");
+      slot.setAttribute("data-rate-limited-slot", "");
+      host.insertBefore(slot, host.firstChild);
+    }
+    var parsed = new DOMParser().parseFromString(xhr.responseText, "text/html").querySelector("[data-rate-limited]");
+    slot.replaceChildren();
+    if (parsed) { slot.appendChild(document.importNode(parsed, true)); }
+  });
 })();

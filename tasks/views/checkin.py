@@ -20,6 +20,7 @@ from points.exceptions import ConfirmationInvalidError
 from pointsmall.kernel.errors import DomainError
 from tasks import selectors, services
 from tasks.exceptions import MakeupDayError, MakeupPaymentError
+from tasks.rate import checkin_rate_hit
 
 PANEL = "tasks/partials/checkin_panel.html"
 REMINDER = "tasks/partials/checkin_reminder.html"
@@ -123,6 +124,8 @@ def _done(request: HttpRequest, result: services.CheckinResult) -> HttpResponse:
 @login_required
 @require_POST
 def checkin_record(request: HttpRequest) -> HttpResponse:
+    # Past a rate: 429 (pointsmall.throttle), nothing written; a scripted run is flagged (tasks.rate).
+    checkin_rate_hit(request=request, user_id=_member_id(request))
     try:
         result = services.checkin_record(user_id=_member_id(request))
     except DomainError as error:
@@ -133,6 +136,7 @@ def checkin_record(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def checkin_makeup(request: HttpRequest) -> HttpResponse:
+    checkin_rate_hit(request=request, user_id=_member_id(request))
     form = MakeupForm(request.POST)
     if not form.is_valid():
         return _refused(request, form.refusal())

@@ -36,7 +36,7 @@ def test_operators_manage_members_but_only_look_at_and_review_referrals(db):
             for model in ("user", "address", "paymentpin", "notification")
         }
         - {"delete_user"}
-    ) | {"view_invitecode", "view_referral", "review_referral"} | {
+    ) | {"view_invitecode", "view_referral", "review_referral", "view_riskflag"} | {
         "view_identitypolicy",
         "change_identitypolicy",
         "view_emailproviderrule",

@@ -21,6 +21,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import URLPattern, URLResolver
@@ -44,6 +45,9 @@ from pointsmall.integration.exceptions import (
 )
 from pointsmall.integration.models import Client
 from pointsmall.kernel.errors import DomainError
+from pointsmall.kernel.ratelimit import RateLimitedError, rate_hit
+
+API_RATE_GROUP = "integration.api"
 
 
 class HostSignature(APIKeyHeader):
@@ -71,9 +75,18 @@ class HostSignature(APIKeyHeader):
             nonce=nonce,
             body=request.body,
         )
-        return services.signed_call_verify(
+        client = services.signed_call_verify(
             key_id=key_id, timestamp=timestamp, nonce=nonce, signature=key, message=message, ip=client_ip(request)
         )
+        # Per client key, once the signature is good (an unsigned flood never reaches a client's
+        # budget): past API_RATE_LIMIT a 429 ``rate_limited`` with Retry-After (docs/decisions/0051).
+        rate_hit(
+            request,
+            group=API_RATE_GROUP,
+            key=lambda group, request: f"client:{client.pk}",
+            rate=settings.API_RATE_LIMIT,
+        )
+        return client
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -141,7 +154,10 @@ api = HostNinjaAPI(
 
 @api.exception_handler(DomainError)
 def on_domain_error(request: HttpRequest, error: DomainError) -> HttpResponse:
-    return api.create_response(request, error_body(error.code, error.message), status=domain_status(error))
+    response = api.create_response(request, error_body(error.code, error.message), status=domain_status(error))
+    if isinstance(error, RateLimitedError) and error.retry_after is not None:
+        response["Retry-After"] = str(error.retry_after)
+    return response
 
 
 @api.exception_handler(NinjaValidationError)
