@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0015_delivery_reason_resend'),
+        ('accounts', '0016_risk_flag'),
     ]
 
     operations = [
