@@ -9,7 +9,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from allauth.socialaccount.models import SocialApp
 from django.apps import apps
+from django.contrib.sites.models import Site
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -136,13 +138,21 @@ def objects(member_a) -> dict:
     feedback = Feedback.objects.get(member=member_a)
     assert feedback.screenshot
     campaign = lottery_services.lottery_campaign_create(
-        name="春季转盘", starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=7), cost_points=50,
-        tier_free_draws=False,
+        name="春季转盘", description="春季抽奖规则", starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=7),
+        cost_points=50, tier_free_draws=False,
     )  # fmt: skip
     LotteryPrize.objects.create(
-        campaign=campaign, position=0, name="谢谢参与", name_en="Thanks for playing", kind="none", weight_bp=10000
+        campaign=campaign, position=0, name="20积分", name_en="20 points", kind="points", points=20,
+        weight_bp=3000, quantity=100,
+    )  # fmt: skip
+    LotteryPrize.objects.create(
+        campaign=campaign, position=1, name="谢谢参与", name_en="Thanks for playing", kind="none", weight_bp=7000
     )
-    lottery_services.lottery_campaign_publish(campaign_id=campaign.pk, now=now - timedelta(minutes=30))
+    lottery_services.lottery_campaign_publish(campaign_id=campaign.pk, now=now - timedelta(hours=2))
+    # A configured deployment: each social sign-in has its app (without one, allauth answers 500).
+    for provider in ("weixin", "github", "google"):
+        app = SocialApp.objects.create(provider=provider, name=provider, client_id=f"{provider}-id", secret="secret")
+        app.sites.add(Site.objects.get_current())
     task = Task.objects.create(title="设置密码", completion="event", event="pin_set", reward_points=5)
     announcement = Announcement.objects.create(
         title_zh="公告", title_en="Notice", body_zh="正文", body_en="Body", starts_at=now - timedelta(hours=1)

@@ -133,7 +133,9 @@ ROUTES: dict[str, Route] = {
     # --- catalog -----------------------------------------------------------------------------
     "mall/": Route(P),
     "mall/products/": Route(P),
-    "mall/products/<int:pk>/": Route(P, _product),
+    "mall/products/<int:pk>/": Route(
+        P, _product, get_writes="remembers a signed-in member's view of the product (recently viewed, one upsert)"
+    ),
     "mall/products/<int:pk>/redeem/": Route(M, _product),
     "mall/products/<int:pk>/address/": Route(M, _product),
     "mall/orders/": Route(M),
