@@ -73,9 +73,7 @@ def database_state() -> dict[str, list[dict]]:
 def differences(before: dict, after: dict) -> list[str]:
     """The tables whose rows changed, each with its row counts before and after."""
     return [
-        f"{label}: {len(before[label])} → {len(after[label])} rows"
-        for label in before
-        if before[label] != after[label]
+        f"{label}: {len(before[label])} → {len(after[label])} rows" for label in before if before[label] != after[label]
     ]
 
 
@@ -138,9 +136,13 @@ def objects(member_a) -> dict:
     feedback = Feedback.objects.get(member=member_a)
     assert feedback.screenshot
     campaign = lottery_services.lottery_campaign_create(
-        name="春季转盘", description="春季抽奖规则", starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=7),
-        cost_points=50, tier_free_draws=False,
-    )  # fmt: skip
+        name="春季转盘",
+        description="春季抽奖规则",
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(days=7),
+        cost_points=50,
+        tier_free_draws=False,
+    )
     LotteryPrize.objects.create(
         campaign=campaign, position=0, name="20积分", name_en="20 points", kind="points", points=20,
         weight_bp=3000, quantity=100,

@@ -11,9 +11,7 @@ from tests.security.routes import ROUTES, Kind, all_patterns, classify, model_ad
 
 def test_every_url_pattern_is_classified():
     unclassified = sorted({p.route + f"  (name: {p.name})" for p in all_patterns() if classify(p.route) is None})
-    assert not unclassified, "URL patterns with no kind in tests/security/routes.py ROUTES:\n" + "\n".join(
-        unclassified
-    )
+    assert not unclassified, "URL patterns with no kind in tests/security/routes.py ROUTES:\n" + "\n".join(unclassified)
 
 
 def test_the_table_names_no_route_that_is_gone():
