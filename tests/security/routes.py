@@ -106,6 +106,7 @@ ROUTES: dict[str, Route] = {
     "^media/(?P<path>.*)$": Route(P),  # DEBUG only: uploaded pictures, as the web server serves them
     "i18n/setlang/": Route(P),
     "rules/": Route(P),
+    "privacy/": Route(P),
     # --- accounts (mounted at /me/) ------------------------------------------------------------
     "me/": Route(M),
     "me/profile/": Route(M),
@@ -125,6 +126,8 @@ ROUTES: dict[str, Route] = {
         csrf_exempt="a link in an e-mail (and RFC 8058 one-click POST from the mail client); the signed token "
         "is the authentication",
     ),
+    "me/data/": Route(M),  # the member's own data as a file (POST: the download)
+    "me/delete/": Route(M),  # deleting the member's own account (password and typed confirmation)
     "me/invite/": Route(M),
     "me/invite/qr.svg": Route(M),
     # --- points ------------------------------------------------------------------------------
