@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter, get_adapter
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialApp
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 
 from accounts import rules, services
 from accounts.exceptions import InvalidTextError
@@ -26,6 +28,21 @@ class AccountAdapter(DefaultAccountAdapter):
         except rules.UnsafeTextError:
             raise validation_error(InvalidTextError()) from None
         return super().clean_email(email)
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    """The mall's social-login adapter: a provider with no app configured is not found (404).
+
+    The weixin, github and google providers are installed whatever the deployment configured;
+    allauth raised ``SocialApp.DoesNotExist`` (a 500) for a provider without a ``SocialApp`` row
+    when anyone opened its login, callback or token URL (issue #16: no request ends in a 500).
+    """
+
+    def get_provider(self, request: HttpRequest, provider, client_id=None):
+        try:
+            return super().get_provider(request, provider, client_id=client_id)
+        except SocialApp.DoesNotExist:
+            raise Http404(f"social login {provider!r} is not configured") from None
 
 
 def client_ip(request: HttpRequest) -> str | None:

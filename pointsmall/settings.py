@@ -348,6 +348,7 @@ NOTIFY_POINTS_EARNED_MIN = env.int("NOTIFY_POINTS_EARNED_MIN", default=500)
 # Behind the reverse proxy set this to 1, or every visitor has the proxy's IP (holds, rate limits).
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Points Mall")
 ADMIN_REQUIRE_MFA = env.bool("ADMIN_REQUIRE_MFA", default=not DEBUG)
