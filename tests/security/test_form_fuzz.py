@@ -24,10 +24,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from django.apps import apps
 from django.contrib import messages
 from django.core.cache import cache
-from django.db import connection
 from django.forms import BaseForm
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -42,6 +40,7 @@ from lottery import services as lottery_services
 from lottery.models import LotteryPrize
 from points import services as points_services
 from tests.factories import MemberFactory, StaffFactory
+from tests.table_digest import changed_tables, table_digest, watched_tables
 from tests.tasks.task_helpers import make_survey, make_task
 
 pytestmark = pytest.mark.postgres
@@ -419,27 +418,6 @@ def form_data(specs: list[FormSpec]) -> st.SearchStrategy:
 
 # --- What a refusal must be ------------------------------------------------------------------
 
-# Tables any request may write whatever it says (sessions and the like are not in these apps).
-WATCHED_APPS = {"accounts", "account", "mfa", "points", "catalog", "tasks", "lottery", "content", "integration"}
-
-
-def _watched_tables() -> list[str]:
-    return sorted(
-        model._meta.db_table
-        for model in apps.get_models()
-        if model._meta.app_label in WATCHED_APPS and model._meta.managed and not model._meta.proxy
-    )
-
-
-def table_digest(tables: list[str]) -> dict[str, str]:
-    """Every watched table's rows, as one md5 per table (one query)."""
-    parts = [
-        f"SELECT '{t}', md5(coalesce(string_agg(r::text, '|' ORDER BY r::text), '')) FROM \"{t}\" r" for t in tables
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts))
-        return dict(cursor.fetchall())
-
 
 def _forms_with_errors(response) -> list[BaseForm]:
     found = []
@@ -491,7 +469,7 @@ def test_no_member_form_breaks_or_writes_on_refusal(name, world, _no_throttle, s
     got = client.get(page)
     assert got.status_code < 500
     specs = forms_posting_to(got.content.decode(), urlsplit(page).path, urlsplit(url).path)
-    tables = _watched_tables()
+    tables = watched_tables()
 
     @FUZZ_SETTINGS
     @given(data=form_data(specs))
@@ -503,7 +481,7 @@ def test_no_member_form_breaks_or_writes_on_refusal(name, world, _no_throttle, s
         if said is not None:
             assert said.strip(), f"{name}: refused without a word ({response.status_code})"
             after = table_digest(tables)
-            changed = sorted(t for t in tables if before[t] != after[t])
+            changed = changed_tables(before, after)
             assert changed == [], f"{name}: refused ({said[:200]!r}) but wrote {changed}; sent {data!r}"
 
     run()
