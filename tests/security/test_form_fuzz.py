@@ -39,13 +39,13 @@ from catalog.models import Category, Product
 from lottery import services as lottery_services
 from lottery.models import LotteryPrize
 from points import services as points_services
+from tests.catalog.factories import PIN, delivered_order, shipped_order
 from tests.factories import MemberFactory, StaffFactory
 from tests.table_digest import changed_tables, table_digest, watched_tables
 from tests.tasks.task_helpers import make_survey, make_task
 
 pytestmark = pytest.mark.postgres
 
-PIN = "258014"
 PASSWORD = "fuzz-Pass-w0rd-31"
 
 # --- The tables ------------------------------------------------------------------------------
@@ -92,9 +92,10 @@ FUZZED: dict[str, Target] = {
         kwargs=lambda w: {"pk": w.order_id}, page=lambda w: reverse("order_detail", args=[w.order_id])
     ),
     "order_confirm_receipt": Target(
-        kwargs=lambda w: {"pk": w.order_id}, page=lambda w: reverse("order_detail", args=[w.order_id])
+        kwargs=lambda w: {"pk": w.shipped_order_id},
+        page=lambda w: reverse("order_detail", args=[w.shipped_order_id]),
     ),
-    "order_review": Target(kwargs=lambda w: {"pk": w.order_id}),
+    "order_review": Target(kwargs=lambda w: {"pk": w.delivered_order_id}),
     "payment_start": Target(kwargs=lambda w: {"order_pk": w.order_id}),
     # tasks
     "checkin_record": Target(page=lambda w: reverse("checkin")),
@@ -219,6 +220,8 @@ class World:
     member: Any
     product_id: int
     order_id: int
+    shipped_order_id: int
+    delivered_order_id: int
     address_id: int
     spare_address_id: int
     message_id: int
@@ -275,6 +278,8 @@ def world(db) -> World:
         member=member,
         product_id=product.pk,
         order_id=order.pk,
+        shipped_order_id=shipped_order(member).pk,
+        delivered_order_id=delivered_order(member).pk,
         address_id=address_id,
         spare_address_id=spare_address_id,
         message_id=message_id,
