@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +30,7 @@ from django.core.cache import cache
 from django.forms import BaseForm
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -264,7 +266,7 @@ def world(db) -> World:
     campaign = lottery_services.lottery_campaign_create(
         name="春季转盘", name_en="Spring wheel", description="规则", description_en="Rules", cost_points=50,
         style="wheel", tier_free_draws=False,
-        starts_at=_now() - _hours(1), ends_at=_now() + _hours(24 * 7),
+        starts_at=timezone.now() - timedelta(hours=1), ends_at=timezone.now() + timedelta(days=7),
     )  # fmt: skip
     LotteryPrize.objects.create(
         campaign=campaign, position=0, name="20积分", name_en="20 points", kind="points", points=20,
@@ -273,7 +275,7 @@ def world(db) -> World:
     LotteryPrize.objects.create(
         campaign=campaign, position=1, name="谢谢参与", name_en="Thanks for playing", kind="none", weight_bp=7000
     )
-    lottery_services.lottery_campaign_publish(campaign_id=campaign.pk, now=_now() - _hours(2))
+    lottery_services.lottery_campaign_publish(campaign_id=campaign.pk, now=timezone.now() - timedelta(hours=2))
     return World(
         member=member,
         product_id=product.pk,
@@ -288,18 +290,6 @@ def world(db) -> World:
         survey_id=survey.pk,
         campaign_id=campaign.pk,
     )
-
-
-def _now():
-    from django.utils import timezone
-
-    return timezone.now()
-
-
-def _hours(n: int):
-    from datetime import timedelta
-
-    return timedelta(hours=n)
 
 
 # --- Reading a form from its page ------------------------------------------------------------
