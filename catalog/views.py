@@ -123,7 +123,10 @@ def _product_page(request: HttpRequest, pk: int, *, address_form: InlineAddressF
         address_id = choice.cleaned_data["address"]
     addresses = []
     if request.user.is_authenticated:
-        services.product_view_record(member_id=request.user.pk, product_id=pk)
+        if request.method == "GET":
+            # The page shown again for a refused inline address form (a POST) is not a new look
+            # at the product, and a refused form writes nothing.
+            services.product_view_record(member_id=request.user.pk, product_id=pk)
         if detail.needs_address:
             addresses = accounts_selectors.address_list(user_id=request.user.pk)
     if address_id is None and addresses:

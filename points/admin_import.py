@@ -8,7 +8,10 @@ between nor replayed after an hour.
 
 from __future__ import annotations
 
+import csv
+
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,33 +23,41 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from points import services
+from pointsmall.kernel.csv import csv_data_rows, csv_size_text
 from pointsmall.kernel.errors import DomainError, form_error
 
 IMPORT_PERMISSION = "points.add_purchase"
-FILE_MAX_BYTES = 2 * 1024 * 1024
-# The confirm runs inside one web request, which the server ends after 30 s (gunicorn.conf.py):
-# a row is one purchase transaction (tens of milliseconds), so a page import stays far below
-# that. Bigger files go through `manage.py points_import_purchases`, which has no such limit.
-ROWS_MAX = 300
+# Bytes and rows: settings.CSV_IMPORT_MAX_BYTES and CSV_IMPORT_MAX_ROWS_PURCHASES. The confirm
+# runs inside one web request, which the server ends after 30 s (gunicorn.conf.py): a row is
+# one purchase transaction (tens of milliseconds), so a page import stays far below that.
+# Bigger files go through `manage.py points_import_purchases`, which has no such limit.
 SIGNING_SALT = "points.admin.purchases-import"
 PREVIEW_MAX_AGE = 3600  # seconds a preview may be confirmed in
 REPORT_ROWS_SHOWN = 200
+UNREADABLE_CSV = gettext_lazy(
+    "This file can't be read as CSV: a cell is longer than 128 KB, or a quote is not closed. "
+    "Check the file and try again."
+)
 
 
 class PurchaseUploadForm(forms.Form):
-    file = forms.FileField(
-        label=gettext_lazy("CSV file"),
-        widget=forms.FileInput(attrs={"accept": ".csv,text/csv"}),
-        help_text=gettext_lazy(
+    file = forms.FileField(label=gettext_lazy("CSV file"), widget=forms.FileInput(attrs={"accept": ".csv,text/csv"}))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = _(
             "UTF-8 with a header row: order_id, member_email, amount, purchased_at (ISO date-time, "
-            "optional), sku, category (optional). At most 300 rows; bigger files: manage.py points_import_purchases."
-        ),
-    )
+            "optional), sku, category (optional). At most %(max)s rows; bigger files: "
+            "manage.py points_import_purchases."
+        ) % {"max": settings.CSV_IMPORT_MAX_ROWS_PURCHASES}
 
     def clean_file(self) -> str:
         upload = self.cleaned_data["file"]
-        if upload.size > FILE_MAX_BYTES:
-            raise ValidationError(_("The file is too large: at most 2 MB per import."))
+        if upload.size > settings.CSV_IMPORT_MAX_BYTES:
+            raise ValidationError(
+                _("The file is too large: at most %(size)s per import.")
+                % {"size": csv_size_text(settings.CSV_IMPORT_MAX_BYTES)}
+            )
         raw = upload.read()
         if b"\x00" in raw:
             raise ValidationError(_("This is not a text file. Upload a UTF-8 CSV file."))
@@ -54,14 +65,17 @@ class PurchaseUploadForm(forms.Form):
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ValidationError(_("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")) from None
-        rows = sum(1 for line in text.splitlines()[1:] if line.strip())
-        if rows > ROWS_MAX:
+        try:
+            rows = csv_data_rows(text, header=True)
+        except csv.Error:
+            raise ValidationError(UNREADABLE_CSV) from None
+        if rows > settings.CSV_IMPORT_MAX_ROWS_PURCHASES:
             raise ValidationError(
                 _(
                     "The file has %(rows)s rows; a page import takes at most %(max)s. Split it, or import it "
                     "with manage.py points_import_purchases."
                 )
-                % {"rows": rows, "max": ROWS_MAX}
+                % {"rows": rows, "max": settings.CSV_IMPORT_MAX_ROWS_PURCHASES}
             )
         return text
 

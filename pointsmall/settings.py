@@ -409,6 +409,18 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # files are bounded by REQUEST_BODY_MAX_BYTES above. Each picture's own rules (5 MB,
 # 20 megapixels, decoding cost) are checked by accounts.uploads.images.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10_485_760
+# Fields in one request (Django's default, set here so it is a decision, docs/decisions/0054):
+# the largest form is the admin's bulk shipping page (two fields per order, 100 orders a
+# page); over it Django answers 400 before any view runs. Files per request likewise.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+DATA_UPLOAD_MAX_NUMBER_FILES = 100
+# CSV imports in the admin (docs/decisions/0054): the file (or pasted list) in bytes, and its
+# data rows. Purchases: each row is its own transaction inside one web request, which the
+# server ends after 30 s (bigger files: manage.py points_import_purchases). Codes: one
+# bulk insert, so many more rows fit.
+CSV_IMPORT_MAX_BYTES = env.int("CSV_IMPORT_MAX_BYTES", default=2 * 1024 * 1024)
+CSV_IMPORT_MAX_ROWS_PURCHASES = env.int("CSV_IMPORT_MAX_ROWS_PURCHASES", default=300)
+CSV_IMPORT_MAX_ROWS_CODES = env.int("CSV_IMPORT_MAX_ROWS_CODES", default=20_000)
 # Pictures one member may upload (avatar, review photos), django-ratelimit's "count/period",
 # counted in the default cache (Redis in production: shared by every process).
 UPLOAD_RATE_LIMIT = env.str("UPLOAD_RATE_LIMIT", default="20/h")

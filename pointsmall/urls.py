@@ -41,6 +41,7 @@ urlpatterns = [
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
+handler400 = "pointsmall.views.bad_request"
 handler403 = "pointsmall.views.permission_denied"
 handler404 = "pointsmall.views.page_not_found"
 handler500 = "pointsmall.views.server_error"

@@ -7,6 +7,11 @@ from django.shortcuts import render
 from django.templatetags.static import static
 
 
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """400: a request Django would not read (too many fields or files, a broken multipart body)."""
+    return render(request, "errors/400.html", status=400)
+
+
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return render(request, "errors/403.html", status=403)
 

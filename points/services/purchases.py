@@ -397,17 +397,25 @@ def points_import_purchases(*, text: str, dry_run: bool = False, now: datetime |
     future date is a mistake in it (the host API, by contrast, treats the shop's clock as
     skewed and records such a purchase as made now). ``dry_run``: check every row as the
     import would (member, amount, duplicates, conflicts, also within the file) and write
-    nothing: the same report. Raises InvalidPurchaseError when a column is missing.
+    nothing: the same report. Raises InvalidPurchaseError, writing nothing, when a column is
+    missing or the text is not readable as CSV.
     """
     report = ImportReport()
     now = now or timezone.now()
     reader = csv.DictReader(io.StringIO(text))
+    try:
+        # Read in full first: a file the csv module cannot read is refused before a row is written.
+        records = list(reader)
+    except csv.Error:
+        raise InvalidPurchaseError(
+            reason=_("the file can't be read as CSV (a cell is longer than 128 KB, or a quote is not closed)")
+        ) from None
     missing = [c for c in ("order_id", "member_email", "amount") if c not in (reader.fieldnames or [])]
     if missing:
         raise InvalidPurchaseError(reason=_("missing columns: %(columns)s") % {"columns": ", ".join(missing)})
     users = get_user_model().objects
     seen: dict[str, tuple[int, Decimal]] = {}  # dry run: the rows this file would have recorded
-    for line_number, row in enumerate(reader, start=2):
+    for line_number, row in enumerate(records, start=2):
         order_id = (row.get("order_id") or "").strip()
         try:
             order_id, email, amount, when, sku, category = _parse_row(row)

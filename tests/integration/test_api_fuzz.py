@@ -3,7 +3,8 @@ document lists, so endpoints added later are fuzzed too without touching this fi
 
 Each generated request (valid and deliberately invalid ones) is signed with the host's secret
 exactly as sent (path with query, body bytes) and goes through Django's test client. The API
-must never answer 5xx, and every 4xx must be JSON ``{"code", "message", …}``. Known ids (a
+must never answer 5xx, every 4xx must be JSON ``{"code", "message", …}``, and a 4xx writes
+nothing (every table of the project's apps compared, tests/table_digest.py). Known ids (a
 linked member "u1", a purchase "SO-1") are swapped in now and then, so cases reach real rows.
 """
 
@@ -24,6 +25,7 @@ from schemathesis.core import NOT_SET
 from points import services as points_services
 from pointsmall.integration.models import HostMember
 from tests.factories import MemberFactory
+from tests.table_digest import changed_tables, table_digest, watched_tables
 
 # Ids the fixture data answers to, by the name of the parameter or body field that carries them.
 KNOWN = {"external_id": "u1", "member": "u1", "external_order_id": "SO-1"}
@@ -116,10 +118,19 @@ def api_operations():
 
 
 def fuzz(operation, mode: GenerationMode, host) -> None:
+    # A signed call's nonce is spent whatever the answer (replay protection): not a write of the call's.
+    tables = [t for t in watched_tables() if t != "integration_usednonce"]
+
     @FUZZ_SETTINGS
     @given(case=operation.as_strategy(generation_mode=mode), data=st.data())
     def run(case, data):
-        check_response(case, send_signed(host, case, data))
+        before = table_digest(tables)
+        response = send_signed(host, case, data)
+        check_response(case, response)
+        if response.status_code >= 400:
+            # A refusal writes nothing (docs/decisions/0054), whatever table it could have touched.
+            changed = changed_tables(before, table_digest(tables))
+            assert changed == [], f"{case.method} {case.formatted_path} -> {response.status_code} wrote {changed}"
 
     run()
 
