@@ -76,6 +76,8 @@ FUZZED: dict[str, Target] = {
     "inbox_mark_all_read": Target(page=lambda w: reverse("inbox")),
     "notification_preferences": Target(),
     "notification_unsubscribe": Target(kwargs=lambda w: {"token": w.unsubscribe_token}, anonymous=True),
+    "data_export": Target(),
+    "account_delete": Target(),
     # allauth's member forms, as the project configures them
     "account_login": Target(anonymous=True),
     "account_signup": Target(anonymous=True),
@@ -124,6 +126,7 @@ NOT_FUZZED: dict[str, str] = {
     **dict.fromkeys(
         [
             "home",
+            "privacy_policy",
             "mall_home",
             "product_list",
             "product_detail",
