@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -199,6 +200,7 @@ class UserAdmin(DjangoUserAdmin):
         return super().has_delete_permission(request, obj)
 
     def get_fieldsets(self, request, obj=None):
+        fieldsets: Any
         if obj is None or request.user.is_superuser:
             fieldsets = super().get_fieldsets(request, obj)
         else:

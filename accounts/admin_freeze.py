@@ -56,13 +56,15 @@ def freeze_action(
     if form.is_valid():
         service = services.account_freeze if freezing else services.account_unfreeze
         reason = form.cleaned_data["reason"]
+        actor_id = request.user.pk
+        assert actor_id is not None  # logged-in staff: has_perm above passed
         apply_to_selected(
             modeladmin,
             request,
             members,
-            lambda member: service(user_id=member.pk, actor_id=request.user.pk, reason=reason),
+            lambda member: service(user_id=member.pk, actor_id=actor_id, reason=reason),
             refuse=lambda member: (
-                _("this is your own account; another operator must do it.") if member.pk == request.user.pk else None
+                str(_("this is your own account; another operator must do it.")) if member.pk == actor_id else None
             ),
             refused_message=lambda member, why: f"{member}: {why}",
             done_message=lambda n: (

@@ -432,6 +432,10 @@ class AccountFreezeAdmin(MemberSearchMixin, ReadOnlyAdmin):
     fields = ("account", "action", "state_change", "reason", "actor", "created_at")
     readonly_fields = fields
 
+    def lookup_allowed(self, lookup: str, value: str, request=None) -> bool:
+        # The member admin links a member's freeze history by user id (it does not know the account's).
+        return lookup == "account__user__id__exact" or super().lookup_allowed(lookup, value, request)
+
     @admin.display(description=_("old → new"))
     def state_change(self, freeze: AccountFreeze) -> str:
         # The services refuse a change to the state the account is in: every row flips it.
