@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -14,14 +15,17 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied
-from django.db.models import Max
-from django.utils import translation
+from django.db.models import F, Max
+from django.urls import reverse
+from django.utils import formats, timezone, translation
+from django.utils.html import format_html
 from django.utils.text import Truncator, format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import message_templates, rules, selectors, services
+from accounts.admin_freeze import FREEZE_PERMISSION, freeze_action
 from accounts.exceptions import InvalidPhoneError, InvalidTextError
 from accounts.models import (
     Address,
@@ -38,6 +42,7 @@ from accounts.models import (
 )
 from accounts.services.delivery import message_context
 from points import notices
+from points import selectors as points_selectors
 from pointsmall.kernel.admin import MemberSearchMixin, ReadOnlyAdmin, SingletonAdminMixin, apply_to_selected
 from pointsmall.kernel.errors import validation_error
 
@@ -115,6 +120,7 @@ class UserAdmin(DjangoUserAdmin):
             {"fields": ("display_name", "phone", "phone_verified_at", "language", "avatar", "avatar_thumbnail")},
         ),
         (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        (_("Points account"), {"fields": ("points_frozen",)}),
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     # What other staff change on a member: the service fields (name, language, blocked or not).
@@ -123,7 +129,7 @@ class UserAdmin(DjangoUserAdmin):
     member_fieldsets = (
         (None, {"fields": ("email",)}),
         (_("Profile"), {"fields": ("display_name", "phone", "language", "avatar_thumbnail")}),
-        (_("Status"), {"fields": ("is_active",)}),
+        (_("Status"), {"fields": ("is_active", "points_frozen")}),
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     staff_fieldsets = (
@@ -132,12 +138,46 @@ class UserAdmin(DjangoUserAdmin):
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "usable_password", "password1", "password2")}),)
-    readonly_fields = ("avatar_thumbnail", "phone_verified_at", "last_login", "date_joined")
+    readonly_fields = (
+        "avatar_thumbnail",
+        "phone_verified_at",
+        "points_frozen",
+        "points_frozen_with_history",
+        "last_login",
+        "date_joined",
+    )
     list_display = ("email", "display_name", "phone", "is_staff", "is_active", "date_joined")
+    actions = ("freeze_members", "unfreeze_members")
     list_filter = ("is_staff", "is_superuser", "is_active", "date_joined", "groups")
     search_fields = ("email", "display_name", "phone")
     ordering = ("-date_joined",)
     show_full_result_count = False
+
+    @admin.display(description=_("points account"))
+    def points_frozen(self, obj: User) -> str:
+        """Frozen or not (docs/decisions/0055)."""
+        since = points_selectors.account_frozen_since(user_id=obj.pk) if obj.pk else None
+        if since is None:
+            return str(_("Not frozen."))
+        when = formats.date_format(timezone.localtime(since), "DATETIME_FORMAT")
+        return str(_("Frozen since %(when)s: no earning, no spending.") % {"when": when})
+
+    @admin.display(description=_("points account"))
+    def points_frozen_with_history(self, obj: User) -> str:
+        """``points_frozen`` and a link to the account's freeze history (for those who may read it)."""
+        url = reverse("admin:points_accountfreeze_changelist") + f"?account__user__id__exact={obj.pk}"
+        return format_html('{} <a href="{}">{}</a>', self.points_frozen(obj), url, _("Freeze history"))
+
+    def has_freeze_permission(self, request) -> bool:
+        return request.user.has_perm(FREEZE_PERMISSION)
+
+    @admin.action(description=_("Freeze the selected members' points accounts"), permissions=["freeze"])
+    def freeze_members(self, request, queryset):
+        return freeze_action(self, request, queryset.values_list("pk", flat=True), freezing=True)
+
+    @admin.action(description=_("Unfreeze the selected members' points accounts"), permissions=["freeze"])
+    def unfreeze_members(self, request, queryset):
+        return freeze_action(self, request, queryset.values_list("pk", flat=True), freezing=False)
 
     @staticmethod
     def _is_staff_account(obj: User | None) -> bool:
@@ -160,9 +200,26 @@ class UserAdmin(DjangoUserAdmin):
         return super().has_delete_permission(request, obj)
 
     def get_fieldsets(self, request, obj=None):
+        fieldsets: Any
         if obj is None or request.user.is_superuser:
-            return super().get_fieldsets(request, obj)
-        return self.staff_fieldsets if self._is_staff_account(obj) else self.member_fieldsets
+            fieldsets = super().get_fieldsets(request, obj)
+        else:
+            fieldsets = self.staff_fieldsets if self._is_staff_account(obj) else self.member_fieldsets
+        if not request.user.has_perm("points.view_accountfreeze"):
+            return fieldsets
+        # Only a link this user may follow: the same field with the freeze history's link.
+        return [
+            (
+                name,
+                {
+                    **opts,
+                    "fields": tuple(
+                        "points_frozen_with_history" if f == "points_frozen" else f for f in opts["fields"]
+                    ),
+                },
+            )
+            for name, opts in fieldsets
+        ]
 
     def get_readonly_fields(self, request, obj=None) -> tuple[str, ...]:
         if obj is None or request.user.is_superuser:
@@ -276,16 +333,58 @@ class InviteCodeAdmin(ReadOnlyAdmin):
 
 @admin.register(RiskFlag)
 class RiskFlagAdmin(MemberSearchMixin, ReadOnlyAdmin):
-    """Members flagged for review (scripted check-ins, docs/decisions/0051): read-only, never deleted;
-    resolving them is the risk view's (issue #16)."""
+    """The risk view (docs/decisions/0051, 0055): flagged members with the reason and the evidence.
+    Rows are never edited or deleted; those with ``accounts.freeze_account`` freeze or unfreeze the
+    flagged members' points accounts (a reason asked on a page of its own) and resolve flags."""
 
-    list_display = ("user", "reason", "created_at", "resolved_at", "resolved_by")
+    list_display = ("user", "reason", "shown_evidence", "is_open", "points_frozen", "created_at", "resolved_by")
     list_filter = ("reason", ("resolved_at", admin.EmptyFieldListFilter), "created_at")
     search_fields = ("user__email",)
     list_select_related = ("user", "resolved_by")
     ordering = ("-created_at",)
     date_hierarchy = "created_at"
-    fields = ("user", "reason", "evidence", "created_at", "resolved_at", "resolved_by")
+    fields = ("user", "reason", "evidence", "points_frozen", "created_at", "resolved_at", "resolved_by")
+    readonly_fields = ("points_frozen",)
+    actions = ("freeze_members", "unfreeze_members", "resolve_flags")
+
+    def get_queryset(self, request):
+        # One join for the list's "frozen" column (a reverse one-to-one: at most one account).
+        return super().get_queryset(request).annotate(frozen_at=F("user__points_account__frozen_at"))
+
+    @admin.display(description=_("evidence"))
+    def shown_evidence(self, flag: RiskFlag) -> str:
+        # What the rule saw, as "key: value" pairs; the change page shows the whole JSON.
+        return Truncator("; ".join(f"{key}: {value}" for key, value in sorted(flag.evidence.items()))).chars(120)
+
+    @admin.display(description=_("open"), boolean=True, ordering="resolved_at")
+    def is_open(self, flag: RiskFlag) -> bool:
+        return flag.resolved_at is None
+
+    @admin.display(description=_("points account frozen"), boolean=True)
+    def points_frozen(self, flag: RiskFlag) -> bool:
+        return getattr(flag, "frozen_at", None) is not None
+
+    def has_freeze_permission(self, request) -> bool:
+        return request.user.has_perm(FREEZE_PERMISSION)
+
+    @admin.action(description=_("Freeze the flagged members' points accounts"), permissions=["freeze"])
+    def freeze_members(self, request, queryset):
+        return freeze_action(self, request, queryset.values_list("user_id", flat=True), freezing=True)
+
+    @admin.action(description=_("Unfreeze the flagged members' points accounts"), permissions=["freeze"])
+    def unfreeze_members(self, request, queryset):
+        return freeze_action(self, request, queryset.values_list("user_id", flat=True), freezing=False)
+
+    @admin.action(description=_("Resolve the selected flags (reviewed)"), permissions=["freeze"])
+    def resolve_flags(self, request, queryset) -> None:
+        resolved = services.risk_flags_resolve(
+            flag_ids=list(queryset.values_list("pk", flat=True)), actor_id=request.user.pk
+        )
+        self.message_user(
+            request,
+            ngettext("%(n)s flag resolved.", "%(n)s flags resolved.", resolved) % {"n": resolved},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(Referral)

@@ -404,6 +404,8 @@ class RiskFlag(models.Model):
     class Meta:
         verbose_name = _("risk flag")
         verbose_name_plural = _("risk flags")
+        # The risk view's action (docs/decisions/0055); on this model because freezing is decided here.
+        permissions = [("freeze_account", _("Can freeze and unfreeze members' points accounts"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "reason"], condition=Q(resolved_at__isnull=True), name="accounts_riskflag_one_open"

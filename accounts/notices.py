@@ -46,6 +46,8 @@ REFERRAL_APPROVED = "accounts.referral_approved"
 REFERRAL_DENIED = "accounts.referral_denied"
 REFERRAL_KNOWN_EMAIL = "accounts.referral_known_email"
 REFERRAL_SELF = "accounts.referral_self"
+ACCOUNT_FROZEN = "accounts.account_frozen"
+ACCOUNT_UNFROZEN = "accounts.account_unfrozen"
 
 
 # --- History texts ------------------------------------------------------------------------
@@ -258,6 +260,27 @@ def _referral_signup_reward(params: Params) -> Text:
 )
 def _referral_signup_no_reward(params: Params) -> Text:
     return Text(_joined(params["friend"]), render_nested(params["reason"]))
+
+
+@register(ACCOUNT_FROZEN, inbox=True, sample={"reason": "Many check-ins from one network"})
+def _account_frozen(params: Params) -> Text:
+    """``reason``: the operator's words, shown as written (not translated)."""
+    return Text(
+        _("Your points account is frozen"),
+        _(
+            "You cannot earn or spend points until it is unfrozen. If you think this is a mistake, "
+            "please contact support. Reason: %(reason)s"
+        )
+        % {"reason": params["reason"]},
+    )
+
+
+@register(ACCOUNT_UNFROZEN, inbox=True, sample={})
+def _account_unfrozen(params: Params) -> Text:
+    return Text(
+        _("Your points account is unfrozen"),
+        _("You can earn and spend points again."),
+    )
 
 
 @register(REFERRAL_SELF, inbox=True, sample={"friend": "Li Lei"})
@@ -480,3 +503,13 @@ def phone_code_sms(*, code: str, minutes: int, language: str) -> str:
             "Never share it with anyone.",
             minutes,
         ) % {"code": code, "minutes": minutes}
+
+
+def account_frozen(*, reason: str) -> Notice:
+    """Inbox: an operator froze the member's points account, for ``reason`` (their words)."""
+    return Notice(ACCOUNT_FROZEN, {"reason": reason})
+
+
+def account_unfrozen() -> Notice:
+    """Inbox: the member's points account is unfrozen."""
+    return Notice(ACCOUNT_UNFROZEN, {})

@@ -16,9 +16,11 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from points import admin_import, selectors, services, signals
 from points.admin_forms import CampaignForm, TierForm
+from points.enums import FreezeAction
 from points.forms import AdjustPointsForm
 from points.models import (
     Account,
+    AccountFreeze,
     Campaign,
     EarningRule,
     Entry,
@@ -73,10 +75,12 @@ class AccountAdmin(ReadOnlyAdmin):
         "lifetime_earned",
         "lifetime_spent",
         "lifetime_expired",
+        "frozen_at",
         "created_at",
         "updated_at",
     )
     fields = readonly_fields
+    list_filter = (("frozen_at", admin.EmptyFieldListFilter),)
     ordering = ("-pk",)
 
     def get_urls(self):
@@ -413,3 +417,28 @@ class IdentityClaimAdmin(ReadOnlyAdmin):
     ordering = ("-pk",)
     readonly_fields = ("reward", "identity_hash", "account", "created_at")
     fields = readonly_fields
+
+
+@admin.register(AccountFreeze)
+class AccountFreezeAdmin(MemberSearchMixin, ReadOnlyAdmin):
+    """Every freeze and unfreeze of a points account (docs/decisions/0055): who, when, why, which
+    way. Written by the services only; nobody edits or deletes a row."""
+
+    list_display = ("created_at", "account", "action", "state_change", "reason", "actor")
+    list_filter = ("action", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("account__user__email",)
+    list_select_related = ("account__user", "actor")
+    ordering = ("-created_at", "-pk")
+    fields = ("account", "action", "state_change", "reason", "actor", "created_at")
+    readonly_fields = fields
+
+    def lookup_allowed(self, lookup: str, value: str, request=None) -> bool:
+        # The member admin links a member's freeze history by user id (it does not know the account's).
+        return lookup == "account__user__id__exact" or super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description=_("old → new"))
+    def state_change(self, freeze: AccountFreeze) -> str:
+        # The services refuse a change to the state the account is in: every row flips it.
+        if freeze.action == FreezeAction.FREEZE:
+            return str(_("not frozen → frozen"))
+        return str(_("frozen → not frozen"))

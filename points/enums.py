@@ -83,3 +83,10 @@ class HoldStatus(models.TextChoices):
     CAPTURED = "captured", _("Captured")
     RELEASED = "released", _("Released")
     EXPIRED = "expired", _("Expired")
+
+
+class FreezeAction(models.TextChoices):
+    """What an operator did to a points account (points.models.AccountFreeze)."""
+
+    FREEZE = "freeze", _("Frozen")
+    UNFREEZE = "unfreeze", _("Unfrozen")

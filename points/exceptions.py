@@ -20,6 +20,39 @@ class AccountNotFoundError(DomainError):
     default_message = _("This member has no points account.")
 
 
+class AccountFrozenError(DomainError):
+    """The member's account is frozen by an operator (docs/decisions/0055): no earning, no spending."""
+
+    code = "account_frozen"
+    http_status = 403
+    default_message = _(
+        "Your points account is frozen: you cannot earn or spend points for now. Please contact support."
+    )
+
+
+class AccountAlreadyFrozenError(DomainError):
+    code = "account_already_frozen"
+    http_status = 409
+    default_message = _("This points account is already frozen.")
+
+
+class AccountNotFrozenError(DomainError):
+    code = "account_not_frozen"
+    http_status = 409
+    default_message = _("This points account is not frozen.")
+
+
+class FreezeReasonRequiredError(DomainError):
+    code = "freeze_reason_required"
+    default_message = _("A reason is required to freeze or unfreeze an account (at most %(max)s characters).")
+
+
+class SelfFreezeError(DomainError):
+    code = "self_freeze"
+    http_status = 403
+    default_message = _("Nobody may freeze or unfreeze their own account: ask another operator to do it.")
+
+
 class InsufficientPointsError(DomainError):
     code = "insufficient_points"
     default_message = _("Not enough points: you have %(available)s, this needs %(required)s.")

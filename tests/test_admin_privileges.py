@@ -45,7 +45,7 @@ from django_celery_beat.models import (
 
 from accounts import selectors as accounts_selectors
 from accounts import services as accounts_services
-from accounts.enums import NotificationKind
+from accounts.enums import NotificationKind, RiskReason
 from accounts.models import MessageTemplate, Referral, User
 from catalog import services as catalog_services
 from catalog.enums import ProductKind
@@ -193,6 +193,12 @@ def _one_of_everything(staff: dict[str, User]) -> dict:
     )
     WebhookEndpoint.objects.create(client=shop, url="https://hooks.example.com/walk", events=["points.earned"])
     webhooks.webhook_event_record(user_id=host_user_id, event_type="points.earned", data={"points": 1})
+    # Risk: a flag, and a freeze undone (bob's account is open again for the walk's writes).
+    accounts_services.risk_flag_raise(
+        user_ids=[bob.pk], reason=RiskReason.CHECKIN_BURST, evidence={"ip": "203.0.113.9"}
+    )
+    accounts_services.account_freeze(user_id=bob.pk, actor_id=staff["superuser"].pk, reason="Review")
+    accounts_services.account_unfreeze(user_id=bob.pk, actor_id=staff["superuser"].pk, reason="Cleared")
     return {"members": [alice, bob]}
 
 

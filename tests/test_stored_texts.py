@@ -282,6 +282,23 @@ NOTICES = [
         "该账号使用的是您本人的邮箱或手机号，因此本次邀请不获得积分。",
     ),
     (
+        "accounts.account_frozen",
+        {"reason": "Scripted check-ins"},
+        "Your points account is frozen",
+        "You cannot earn or spend points until it is unfrozen. If you think this is a mistake, please contact support. "
+        "Reason: Scripted check-ins",
+        "您的积分账户已冻结",
+        "账户解冻前，您不能获得或使用积分。如有疑问，请联系客服。原因：Scripted check-ins",
+    ),
+    (
+        "accounts.account_unfrozen",
+        {},
+        "Your points account is unfrozen",
+        "You can earn and spend points again.",
+        "您的积分账户已解冻",
+        "您可以重新获得和使用积分了。",
+    ),
+    (
         "accounts.referral_approved",
         {"friend": "fr***@example.com"},
         "Your invitation of fr***@example.com was approved",

@@ -13,6 +13,7 @@ from accounts.services.delivery import (
     unsubscribe_token_read,
 )
 from accounts.services.erasure import member_erase, tombstone_email
+from accounts.services.freeze import account_freeze, account_unfreeze, risk_flags_resolve
 from accounts.services.host_members import host_member_create, host_member_email_clean, host_member_update
 from accounts.services.notifications import (
     notification_mark_read,
@@ -39,6 +40,8 @@ from accounts.services.signup import signup_bonus_claim, signup_bonus_exemption_
 __all__ = [
     "PhoneCodeSent",
     "PreparedAvatar",
+    "account_freeze",
+    "account_unfreeze",
     "address_create",
     "address_delete",
     "address_set_default",
@@ -73,6 +76,7 @@ __all__ = [
     "referral_first_order_withdraw",
     "referral_hold",
     "risk_flag_raise",
+    "risk_flags_resolve",
     "signup_bonus_claim",
     "signup_bonus_exemption_register",
     "tombstone_email",

@@ -279,6 +279,10 @@ def _pay_due(referral: Referral, now: datetime) -> None:
     """
     if referral.status != ReferralStatus.APPROVED or referral.verified_at is None or referral.no_reward_reason:
         return
+    if points_selectors.account_frozen_since(user_id=referral.inviter_id) is not None:
+        # A frozen inviter earns nothing (docs/decisions/0055); the friend's own step (confirming
+        # an e-mail, a first order) must not fail for it. The reward stays undecided, not refused.
+        return
     if referral.rewarded_at is None:
         _pay_signup_reward(referral, now)
         if referral.no_reward_reason:

@@ -79,6 +79,10 @@ class Account(models.Model):
     tier_changed_at = models.DateTimeField(_("tier since"), null=True, blank=True)
     # The recalculation date a "keep your tier" warning was last sent for, so it is sent once.
     tier_warned_for = models.DateField(_("downgrade warning sent for"), null=True, blank=True)
+    # Set while an operator has frozen the account (docs/decisions/0055): it can neither earn nor
+    # spend. Here, on the row every ledger writer locks and reads anyway, the check costs no query.
+    # Written only by points.services.points_account_freeze/unfreeze, with an AccountFreeze row each.
+    frozen_at = models.DateTimeField(_("frozen since"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("opened"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

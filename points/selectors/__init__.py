@@ -32,6 +32,7 @@ from points.selectors.balances import (
 )
 from points.selectors.earning import earning_points
 from points.selectors.entries import EntriesPage, EntryView, HistoryRow, entries_page, entry_description, history
+from points.selectors.freezes import account_frozen_since, frozen_user_ids
 from points.selectors.holds import HoldView, hold_get
 from points.selectors.identities import identity_hash, identity_known_elsewhere
 from points.selectors.rankings import earned_ranking
@@ -80,6 +81,7 @@ __all__ = [
     "TierStatus",
     "TierTrialView",
     "TierView",
+    "account_frozen_since",
     "balance_summary",
     "earned_ranking",
     "earned_tier",
@@ -90,6 +92,7 @@ __all__ = [
     "expiry_policy_text",
     "fast_earners",
     "forfeitable_points",
+    "frozen_user_ids",
     "header_status",
     "history",
     "hold_get",

@@ -11,6 +11,8 @@ from points.services.earning import (
 )
 from points.services.expiry import ledger_maintain, points_expire, points_remind
 from points.services.forfeit import ForfeitResult, points_forfeit
+from points.services.freeze import MAX_REASON_CHARS as MAX_FREEZE_REASON_CHARS
+from points.services.freeze import points_account_freeze, points_account_unfreeze
 from points.services.holds import (
     HoldReceipt,
     points_hold_capture,
@@ -50,6 +52,7 @@ from points.services.vesting import points_vest
 
 __all__ = [
     "CHECKS",
+    "MAX_FREEZE_REASON_CHARS",
     "MAX_TRIAL_DAYS",
     "AwardResult",
     "BatchReport",
@@ -69,6 +72,8 @@ __all__ = [
     "claim_identities",
     "identity_hash",
     "ledger_maintain",
+    "points_account_freeze",
+    "points_account_unfreeze",
     "points_adjust",
     "points_award",
     "points_campaigns_switch_off",

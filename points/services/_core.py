@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from points import notices, rules
 from points.enums import EntryKind, HoldStatus, LotStatus
-from points.exceptions import IdempotencyConflictError, InvalidAmountError, InvalidMessageError
+from points.exceptions import AccountFrozenError, IdempotencyConflictError, InvalidAmountError, InvalidMessageError
 from points.models import Account, Entry, Hold, Lot, LotMovement
 from points.services import entry_log, expiry, tiers
 from points.services.entry_log import EntryLine
@@ -39,6 +39,18 @@ def check_positive(amount: object) -> int:
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise InvalidAmountError()
     return amount
+
+
+def check_not_frozen(account: Account) -> None:
+    """Refuse earning or spending on a frozen account (docs/decisions/0055): AccountFrozenError.
+
+    Called on the locked row, after the key's replay (a retry of what was done before the freeze
+    answers what was done) and before anything is written, or inside the service's atomic block
+    so its rollback takes back what settling wrote. Under the lock, a freeze either committed
+    before (this sees it) or waits for this write to end: no earn or spend slips past one.
+    """
+    if account.frozen_at is not None:
+        raise AccountFrozenError()
 
 
 def receipt(account: Account, entry: Entry, *, replayed: bool = False) -> Receipt:

@@ -146,6 +146,7 @@ def points_award(
             raise IdempotencyConflictError()
         points = existing.amount + existing.pending_amount
         return AwardResult(points, points, _core.receipt(account, existing, replayed=True), replayed=True)
+    _core.check_not_frozen(account)
     rule = EarningRule.objects.filter(source=source).first()
     if rule is None or not rule.active:
         return _short(0, 0, None, notices.award_switched_off(source=source))

@@ -112,6 +112,7 @@ def points_hold_place(
         if earlier.account_id != account.pk or earlier.amount != amount:
             raise IdempotencyConflictError()
         return _receipt(earlier, user_id, replayed=True)
+    _core.check_not_frozen(account)
     if expires_at <= now:
         raise InvalidHoldExpiryError()
     available = max(account.balance - account.held, 0)
@@ -178,6 +179,8 @@ def _capture(hold_id: int, now: datetime, memo: dict) -> tuple[HoldReceipt, Doma
         return _receipt(hold, user_id, replayed=True), None
     if hold.status != HoldStatus.ACTIVE:
         raise _not_active(hold)
+    # A capture is a spend: refused while frozen; the hold stays active until released or expired.
+    _core.check_not_frozen(account)
     # Settling ends this hold as expired when the host is too late (now >= expires_at).
     lots = _core.settle_for_spend(account, now)
     if hold.expires_at <= now:

@@ -65,6 +65,7 @@ def points_earn(
     account = locks.account_for_update(user_id=user_id)
     if (first := _core.replay(account, key=idempotency_key, kind=kind, size=amount)) is not None:
         return first
+    _core.check_not_frozen(account)
     now = now or timezone.now()
     available_at = available_at or now
     if expires_at is not None and expires_at <= max(now, available_at):
@@ -132,6 +133,8 @@ def points_spend(
     first, lots = _core.spend_reads(account, key=idempotency_key, size=amount, now=now)
     if first is not None:
         return first
+    # After the reads: a replay answers; what settling wrote is rolled back with the refusal.
+    _core.check_not_frozen(account)
     # Points held for a host checkout are the member's but not the mall's to spend (docs/decisions/0033).
     available = max(account.balance - account.held, 0)
     if available < amount:

@@ -31,6 +31,7 @@ from points.exceptions import (
     UnknownItemError,
 )
 from points.models import Account, EarningRule, Purchase, PurchaseItem, PurchaseRate, PurchaseRefund
+from points.services import _core
 from points.services.earning import award_amount, points_award
 from points.services.ledger import points_earn, points_reverse
 from points.signals import purchase_recorded, purchase_refunded
@@ -131,6 +132,7 @@ def purchase_record(
             raise IdempotencyConflictError()
         bonus = existing.bonus_entry.pending_amount + existing.bonus_entry.amount if existing.bonus_entry else 0
         return PurchaseResult(external_id, existing.points, bonus, existing.occurred_at, replayed=True)
+    _core.check_not_frozen(account)
     now = now or timezone.now()
     occurred_at = min(occurred_at or now, now)
     available_at = occurred_at + timedelta(days=policies.purchase_policy().pending_days)

@@ -36,7 +36,7 @@ def test_operators_manage_members_but_only_look_at_and_review_referrals(db):
             for model in ("user", "address", "paymentpin", "notification")
         }
         - {"delete_user"}
-    ) | {"view_invitecode", "view_referral", "review_referral", "view_riskflag"} | {
+    ) | {"view_invitecode", "view_referral", "review_referral", "view_riskflag", "freeze_account"} | {
         "view_identitypolicy",
         "change_identitypolicy",
         "view_emailproviderrule",
@@ -73,7 +73,7 @@ def test_customer_service_keeps_its_points_permissions(db):
             "codename", flat=True
         )
     )
-    assert points == {"view_account", "view_entry", "view_lot"}
+    assert points == {"view_account", "view_entry", "view_lot", "view_accountfreeze"}
 
 
 def test_user_admin_is_configured_for_email_login():
