@@ -35,7 +35,7 @@ def _logged(func, name: str, description: Any):
         # queryset may no longer match them afterwards).
         pks = list(queryset.values_list("pk", flat=True))
         response = func(modeladmin, request, queryset)
-        if pks and (response is None or isinstance(response, HttpResponseRedirectBase)):
+        if pks and request.user.pk is not None and (response is None or isinstance(response, HttpResponseRedirectBase)):
             LogEntry.objects.log_actions(
                 user_id=request.user.pk,
                 queryset=queryset.model._default_manager.filter(pk__in=pks).order_by("pk"),

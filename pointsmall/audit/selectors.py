@@ -23,6 +23,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model, OuterRef, QuerySet, Subquery
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from catalog.models import CashRefund, OrderEvent, Product, SalePrice, StockMovement
 from points import selectors as points_selectors
@@ -111,7 +112,7 @@ def _ledger(user_id: int, limit: int) -> Iterator[AuditRow]:
             what += f" ({entry.staff_note})"
         yield AuditRow(
             at=entry.created_at,
-            kind=_("Ledger"),
+            kind=pgettext("audit record", "Ledger"),
             what=what,
             old=str(entry.balance_after - entry.amount),
             new=str(entry.balance_after),
@@ -126,7 +127,7 @@ def _order_events(events: QuerySet[OrderEvent], limit: int) -> Iterator[AuditRow
         note = f": {event.note}" if event.note else ""
         yield AuditRow(
             at=event.created_at,
-            kind=_("Order"),
+            kind=pgettext("audit record", "Order"),
             what=_("Order %(number)s, %(product)s") % {"number": order.pk, "product": order.product_name} + note,
             old=event.get_from_status_display() if event.from_status else "—",
             new=event.get_to_status_display(),
@@ -144,7 +145,7 @@ def _cash_refunds(user_id: int, limit: int) -> Iterator[AuditRow]:
     for refund in refunds:
         yield AuditRow(
             at=refund.created_at,
-            kind=_("Refund"),
+            kind=pgettext("audit record", "Refund"),
             what=_("Cash refund of ¥%(amount)s for order %(order)s (%(reason)s)")
             % {"amount": refund.amount, "order": refund.order_id, "reason": refund.get_reason_display()},
             old="—",
@@ -158,7 +159,7 @@ def _privileges(changes: QuerySet[PrivilegeChange], limit: int) -> Iterator[Audi
     for change in changes.select_related("actor").order_by("-created_at", "-pk")[:limit]:
         yield AuditRow(
             at=change.created_at,
-            kind=_("Privilege"),
+            kind=pgettext("audit record", "Privilege"),
             what=f"{change.subject}: {change.get_field_display()}",
             old=_value(change.old),
             new=_value(change.new),
@@ -185,7 +186,7 @@ def _admin_log(model: type[Model], object_id: Any, limit: int) -> Iterator[Audit
             action = _("Changed")
         yield AuditRow(
             at=entry.action_time,
-            kind=_("Admin"),
+            kind=pgettext("audit record", "Admin"),
             what=f"{action}: {entry.object_repr}",
             old="",
             new=entry.get_change_message(),
@@ -204,7 +205,7 @@ def _stock(product_id: int, limit: int) -> Iterator[AuditRow]:
         order = _(" (order %(number)s)") % {"number": movement.order_id} if movement.order_id else ""
         yield AuditRow(
             at=movement.created_at,
-            kind=_("Stock"),
+            kind=pgettext("audit record", "Stock"),
             what=f"{movement.get_reason_display()} {movement.delta:+d}{order}{note}",
             old=str(movement.stock_after - movement.delta),
             new=str(movement.stock_after),
@@ -232,10 +233,13 @@ def _history(history: QuerySet, limit: int) -> Iterator[AuditRow]:
     label = str(model.instance_type._meta.verbose_name)
     for version in versions:
         before = previous.get(version.previous_id)
-        if version.history_type == "+" or before is None:
+        if version.history_type == "+":
             what, old, new = _("Created %(what)s") % {"what": label}, "—", str(version.instance)
         elif version.history_type == "-":
-            what, old, new = _("Deleted %(what)s") % {"what": label}, str(before.instance), "—"
+            what, old, new = _("Deleted %(what)s") % {"what": label}, str(before.instance if before else "—"), "—"
+        elif before is None:  # a row older than its history (made by a migration, say)
+            what = _("Changed %(what)s (its earlier version is not recorded)") % {"what": label}
+            old, new = "—", str(version.instance)
         else:
             changed = [f for f in fields if getattr(before, f.attname) != getattr(version, f.attname)]
             what = _("Changed %(what)s: %(fields)s") % {
@@ -247,7 +251,7 @@ def _history(history: QuerySet, limit: int) -> Iterator[AuditRow]:
         reason = f" ({version.history_change_reason})" if version.history_change_reason else ""
         yield AuditRow(
             at=version.history_date,
-            kind=_("History"),
+            kind=pgettext("audit record", "History"),
             what=f"{what}{reason}",
             old=old,
             new=new,
@@ -304,7 +308,7 @@ def object_timeline(*, obj: Model, page: int = 1, size: int = PAGE_SIZE) -> Time
     of it, newest first. 4 queries per page."""
     limit = page * size + 1
     model = type(obj)
-    manager = getattr(model, model._meta.simple_history_manager_attribute)
+    manager = getattr(model, model._meta.simple_history_manager_attribute)  # type: ignore[attr-defined]
     return _timeline(
         [_history(manager.filter(id=obj.pk), limit), _admin_log(model, obj.pk, limit)],
         page=page,

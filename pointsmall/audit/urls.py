@@ -5,6 +5,7 @@ from pointsmall.audit import views
 
 app_name = "audit"
 
+# Not /admin/audit/: that is the admin's own prefix for this app's models (the privilege changes).
 urlpatterns = [
     path("member/<int:user_id>/", admin.site.admin_view(views.member_audit), name="member"),
     path(

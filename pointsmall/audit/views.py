@@ -44,7 +44,7 @@ def _render(request: HttpRequest, *, obj, title: str, timeline: selectors.Timeli
 
 
 def member_audit(request: HttpRequest, user_id: int) -> HttpResponse:
-    """``/admin/audit/member/<id>/``: everything recorded about a member, newest first."""
+    """``/admin/audit-trail/member/<id>/``: everything recorded about a member, newest first."""
     if not audit_allowed(request.user):
         raise PermissionDenied
     member = get_object_or_404(get_user_model(), pk=user_id)
@@ -53,7 +53,7 @@ def member_audit(request: HttpRequest, user_id: int) -> HttpResponse:
 
 
 def object_audit(request: HttpRequest, app_label: str, model_name: str, object_id: str) -> HttpResponse:
-    """``/admin/audit/<app>/<model>/<id>/``: a product's or a rule's, campaign's or policy's
+    """``/admin/audit-trail/<app>/<model>/<id>/``: a product's or a rule's, campaign's or policy's
     recorded changes. Only models the admin shows and that keep a history (404 otherwise)."""
     if not audit_allowed(request.user):
         raise PermissionDenied

@@ -30,3 +30,14 @@ def auditor(db):
 @pytest.fixture
 def plain_staff(db):
     return MemberFactory(email="clerk@staff.example.com", is_staff=True)
+
+
+# The catalog's product and buyer fixtures (tests/catalog/conftest.py), for orders and stock.
+from tests.catalog.conftest import (  # noqa: E402, F401
+    category,
+    fund,
+    make_address,
+    make_buyer,
+    make_product,
+    operator,
+)
