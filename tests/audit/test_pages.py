@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from catalog import services as catalog_services
 from catalog.models import StockMovement
+from lottery.models import LotteryCampaign, LotteryPrize, PrizeKind
 from points import services as points_services
 from points.models import EarningRule
 from pointsmall.audit import selectors
@@ -146,7 +149,47 @@ def test_a_timeline_page_costs_the_same_queries_however_many_rows(superuser, sto
         points_services.points_adjust(
             user_id=member.pk, amount=1, reason="Bonus", actor_id=superuser.pk, idempotency_key=f"audit:q:{n}"
         )
-    assert queries(1) == queries(3) == few <= 7
+    assert queries(1) == queries(3) == few <= 6  # 5 sources (+ the user content type, once)
+
+
+def test_a_product_page_costs_the_same_queries_however_many_rows(superuser, story):
+    product = story["product"]
+
+    def queries(page: int) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            selectors.product_timeline(product_id=product.pk, page=page, size=2)
+        return len(captured)
+
+    few = queries(1)
+    for n in range(5):
+        catalog_services.stock_restock(product_id=product.pk, quantity=1, actor_id=superuser.pk, note=f"n{n}")
+        product.refresh_from_db()
+        product.points_price += 1
+        product.save()
+    assert queries(1) == queries(4) == few <= 8
+
+
+def test_a_campaign_page_shows_its_prizes_versions_too(client, auditor):
+    campaign = LotteryCampaign.objects.create(
+        name="春季抽奖", starts_at=timezone.now(), ends_at=timezone.now() + timedelta(days=7), cost_points=10
+    )
+    prize = LotteryPrize.objects.create(
+        campaign=campaign, name="十积分", kind=PrizeKind.POINTS, points=10, weight_bp=100
+    )
+    prize.weight_bp = 200
+    prize.save()
+    client.force_login(auditor)
+    rows = _rows(client.get(reverse("audit:object", args=["lottery", "lotterycampaign", campaign.pk])))
+    assert len(rows) == 3
+    changed, created_prize, created_campaign = (row.split(" | ")[1:5] for row in rows)
+    assert changed == [
+        "History",
+        "Changed prize: probability, basis points",
+        "probability, basis points: 100",
+        "probability, basis points: 200",
+    ]
+    assert created_prize[1:] == ["Created prize", "—", "十积分"]
+    assert created_campaign[1:] == ["Created lottery campaign", "—", "春季抽奖"]
 
 
 def test_pages_follow_on_without_losing_or_repeating_a_row(superuser, story):
