@@ -74,8 +74,13 @@ def _names(model, pks) -> list[str]:
     return sorted(model._default_manager.filter(pk__in=pks).values_list("name", flat=True))
 
 
+def _attribute(field: str) -> str:
+    """The model's m2m field behind a PrivilegeField: a group's permissions are ``permissions``."""
+    return "permissions" if field == PrivilegeField.GROUP_PERMISSIONS else field
+
+
 def _current(owner, field: str) -> list[str]:
-    related = getattr(owner, field if field != PrivilegeField.GROUP_PERMISSIONS else "permissions").all()
+    related = getattr(owner, _attribute(field)).all()
     if related.model is Permission:
         return _permission_names(related)
     return sorted(related.values_list("name", flat=True))
@@ -115,10 +120,15 @@ def _set_changed(field: str, owner_model, related_model):
             changed = _names(related_model, pk_set or ())
         else:
             # group.user_set.add(user): the users are the owners whose sets changed.
-            if action == "post_clear" or action == "pre_clear":
-                return  # a cleared reverse side is a deleted permission or group: Django's own cascade
-            owners = list(owner_model._default_manager.filter(pk__in=pk_set or ()))
             changed = _names(related_model, [instance.pk])
+            if action == "pre_clear":  # group.user_set.clear(): remember who is about to leave
+                instance._audit_leaving = list(owner_model._default_manager.filter(**{_attribute(field): instance.pk}))
+                return
+            if action == "post_clear":
+                for owner in instance.__dict__.pop("_audit_leaving", []):
+                    _record_set_change(owner, field, "post_remove", changed)
+                return
+            owners = list(owner_model._default_manager.filter(pk__in=pk_set or ()))
         if action == "pre_clear":
             for owner in owners:
                 setattr(owner, f"_audit_{field}", _current(owner, field))

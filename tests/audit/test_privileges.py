@@ -88,3 +88,15 @@ def test_a_login_or_an_unchanged_save_records_nothing(client, db):
     client.force_login(user)  # saves last_login only
     user.groups.add()  # nothing to add
     assert not PrivilegeChange.objects.exists()
+
+
+def test_emptying_a_group_from_its_side_records_each_member_who_left(db):
+    group = Group.objects.create(name="Temps")
+    first, second = MemberFactory(is_staff=True), MemberFactory(is_staff=True)
+    group.user_set.add(first, second)
+    PrivilegeChange.objects.all().delete()
+
+    group.user_set.clear()
+
+    rows = PrivilegeChange.objects.order_by("user_id").values_list("user_id", "field", "old", "new")
+    assert list(rows) == [(first.pk, "groups", ["Temps"], []), (second.pk, "groups", ["Temps"], [])]
