@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
@@ -14,7 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog import services as catalog_services
-from catalog.models import StockMovement
+from catalog.enums import PaymentBackendName, RefundReason, RefundStatus
+from catalog.models import CashRefund, StockMovement
 from lottery.models import LotteryCampaign, LotteryPrize, PrizeKind
 from points import services as points_services
 from points.models import EarningRule
@@ -212,3 +214,24 @@ def test_a_page_number_that_is_not_one_shows_the_first_page(client, auditor, sto
     client.force_login(auditor)
     response = client.get(reverse("audit:member", args=[story["member"].pk]) + "?page=abc")
     assert response.status_code == 200
+
+
+def test_the_member_page_shows_a_cash_refund_and_who_recorded_it(client, auditor, superuser, story):
+    # The row as catalog.services.refunds leaves it once an operator records the bank transfer.
+    CashRefund.objects.create(
+        order=story["order"],
+        member=story["member"],
+        reason=RefundReason.CANCELLED,
+        backend=PaymentBackendName.OFFLINE,
+        payment_reference="PAY-audit",
+        amount=Decimal("9.90"),
+        status=RefundStatus.REFUNDED,
+        reference="RF-audit",
+        refunded_at=timezone.now(),
+        recorded_by=superuser,
+    )
+    client.force_login(auditor)
+    rows = _rows(client.get(reverse("audit:member", args=[story["member"].pk])))
+    refund = next(row for row in rows if row.split(" | ")[1] == "Refund")
+    assert "Cash refund of ¥9.90 for order" in refund
+    assert refund.endswith("| — | Refunded | root@staff.example.com")
