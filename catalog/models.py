@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from simple_history.models import HistoricalRecords
 
 from catalog.enums import (
     OrderStatus,
@@ -173,6 +174,8 @@ class Product(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     objects = ProductQuerySet.as_manager()
+    # Stock and sold move with every redemption (guarded UPDATEs): StockMovement records them.
+    history = HistoricalRecords(excluded_fields=["stock", "sold"])
 
     class Meta:
         verbose_name = _("product")
@@ -293,6 +296,7 @@ class SalePrice(models.Model):
     )
     starts_at = models.DateTimeField(_("starts"))
     ends_at = models.DateTimeField(_("ends"))
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("sale price")

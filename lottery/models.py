@@ -17,6 +17,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from pointsmall.kernel.singleton import SingletonModel
 
@@ -61,6 +62,7 @@ class LotteryPolicy(SingletonModel):
         default=TOP_PRIZE_CAP,
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(TOP_PRIZE_CAP)],
     )
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("lottery policy")
@@ -124,6 +126,7 @@ class LotteryCampaign(models.Model):
     published_at = models.DateTimeField(_("published"), null=True, blank=True, editable=False)
     revealed_at = models.DateTimeField(_("seed revealed"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("lottery campaign")
@@ -170,6 +173,8 @@ class LotteryPrize(models.Model):
         _("market value, yuan"), max_digits=10, decimal_places=2, default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0"))],
     )  # fmt: skip
+    # ``remaining`` moves with every draw (a guarded UPDATE): the draws record it, not the history.
+    history = HistoricalRecords(excluded_fields=["remaining"])
 
     class Meta:
         verbose_name = _("prize")

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "pointsmall.analytics",
     "pointsmall.dashboard",
     "pointsmall.integration",
+    "pointsmall.audit",
     # The job outbox (docs/decisions/0038): like the kernel it imports no app; every app may use it.
     "pointsmall.outbox",
     "ninja",  # the host API's OpenAPI document and its browsable docs (static Swagger UI, no CDN)

@@ -20,6 +20,7 @@ urlpatterns = [
     # Admin sign-in goes through allauth so two-factor authentication applies to it.
     path("admin/login/", RedirectView.as_view(pattern_name="account_login", query_string=True)),
     path("admin/dashboard/", include("pointsmall.dashboard.urls")),
+    path("admin/audit-trail/", include("pointsmall.audit.urls")),
     path("admin/", admin.site.urls),
     # allauth's e-mail page, minus filing a host member's stand-in address as theirs (decision 0035).
     path("accounts/email/", accounts_views.email_addresses),

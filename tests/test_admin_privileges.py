@@ -28,6 +28,7 @@ from allauth.mfa.models import Authenticator
 from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from django.contrib import admin
 from django.contrib.admin import helpers
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Group, Permission
 from django.contrib.sites.models import Site
 from django.db import transaction
@@ -199,6 +200,13 @@ def _one_of_everything(staff: dict[str, User]) -> dict:
     )
     accounts_services.account_freeze(user_id=bob.pk, actor_id=staff["superuser"].pk, reason="Review")
     accounts_services.account_unfreeze(user_id=bob.pk, actor_id=staff["superuser"].pk, reason="Cleared")
+    # The audit trail: the admin's own log (read-only; the privilege changes came with the staff).
+    LogEntry.objects.log_actions(
+        user_id=staff["superuser"].pk,
+        queryset=User.objects.filter(pk=bob.pk),
+        action_flag=CHANGE,
+        change_message="Walked",
+    )
     return {"members": [alice, bob]}
 
 

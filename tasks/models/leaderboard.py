@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from pointsmall.kernel.singleton import SingletonModel
 
@@ -59,6 +60,7 @@ class LeaderboardPolicy(SingletonModel):
         default=False,
         help_text=_("On the 1st, members placed in a prize band of last month's board get its points."),
     )
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("leaderboard policy")
@@ -85,6 +87,7 @@ class LeaderboardExclusion(models.Model):
         editable=False,
         verbose_name=_("added by"),
     )
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("leaderboard exclusion")
@@ -131,6 +134,7 @@ class LeaderboardPrize(models.Model):
     points = models.PositiveIntegerField(
         _("points"), validators=[MinValueValidator(1), MaxValueValidator(MAX_PRIZE_POINTS)]
     )
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("monthly leaderboard prize")

@@ -14,6 +14,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from points import selectors as points_selectors
 from pointsmall.kernel.language import pick_language
@@ -103,6 +104,7 @@ class Task(models.Model):
     position = models.PositiveIntegerField(_("position"), default=0)
     # When members were told it is available (tasks.services.announce); set once, never cleared.
     announced_at = models.DateTimeField(_("announced"), null=True, blank=True, editable=False)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ("position", "pk")
@@ -153,6 +155,7 @@ class SurveyQuestion(models.Model):
         help_text=_('A list: ["Yes", "No"] or [{"zh": "是", "en": "Yes"}, …]. Empty for free text.'),
     )
     required = models.BooleanField(_("required"), default=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ("position", "pk")

@@ -1,0 +1,102 @@
+"""Privilege changes are recorded: whose, what, old → new, who and when (PrivilegeChange)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import time_machine
+from django.contrib.auth.models import Group, Permission
+from django.urls import reverse
+
+from accounts.models import User
+from pointsmall.audit.models import PrivilegeChange, PrivilegeField
+from tests.factories import MemberFactory
+from tests.test_admin_privileges import _form_data
+
+NOON = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
+
+
+def test_a_superuser_making_a_member_staff_in_a_group_is_recorded_with_old_and_new(client, superuser):
+    member = MemberFactory(email="promoted@example.com")
+    operators = Group.objects.get(name="Operators")
+    client.force_login(superuser)
+    url = reverse("admin:accounts_user_change", args=[member.pk])
+    data = _form_data(client.get(url), User)
+    data.update({"is_staff": ["on"], "groups": [str(operators.pk)], "_save": "Save"})
+    with time_machine.travel(NOON, tick=False):
+        assert client.post(url, data).status_code == 302
+
+    changes = {c.field: c for c in PrivilegeChange.objects.filter(user=member)}
+    assert set(changes) == {PrivilegeField.IS_STAFF, PrivilegeField.GROUPS}
+    assert (changes["is_staff"].old, changes["is_staff"].new) == (False, True)
+    assert (changes["groups"].old, changes["groups"].new) == ([], ["Operators"])
+    for change in changes.values():
+        assert change.actor == superuser
+        assert change.subject == "promoted@example.com"
+        assert change.created_at == NOON
+
+
+def test_taking_a_group_and_superuser_status_away_is_recorded(db):
+    operators = Group.objects.get(name="Operators")
+    user = MemberFactory(is_staff=True, is_superuser=True)
+    user.groups.add(operators)
+    PrivilegeChange.objects.all().delete()
+
+    user.groups.remove(operators)
+    user.is_superuser = False
+    user.save()
+
+    groups = PrivilegeChange.objects.get(user=user, field=PrivilegeField.GROUPS)
+    assert (groups.old, groups.new, groups.actor) == (["Operators"], [], None)  # no request: no actor
+    flag = PrivilegeChange.objects.get(user=user, field=PrivilegeField.IS_SUPERUSER)
+    assert (flag.old, flag.new) == (True, False)
+
+
+def test_a_user_created_as_staff_is_recorded_and_a_plain_member_is_not(db):
+    staff = MemberFactory(is_staff=True)
+    MemberFactory()
+    assert list(PrivilegeChange.objects.values_list("user_id", "field", "old", "new")) == [
+        (staff.pk, "is_staff", False, True)
+    ]
+
+
+def test_permissions_cleared_set_and_given_through_a_group_are_recorded(db):
+    change_product = Permission.objects.get(content_type__app_label="catalog", codename="change_product")
+    view_order = Permission.objects.get(content_type__app_label="catalog", codename="view_order")
+    user = MemberFactory(is_staff=True)
+    user.user_permissions.set([change_product, view_order])
+    user.user_permissions.clear()
+    group = Group.objects.create(name="Auditors")
+    group.permissions.add(view_order)
+    group.user_set.add(user)  # from the group's side
+
+    rows = list(PrivilegeChange.objects.order_by("pk").values_list("subject", "field", "old", "new"))
+    email = user.email
+    assert rows[1:] == [
+        (email, "user_permissions", [], ["catalog.change_product", "catalog.view_order"]),
+        (email, "user_permissions", ["catalog.change_product", "catalog.view_order"], []),
+        ("Auditors", "group_permissions", [], ["catalog.view_order"]),
+        (email, "groups", [], ["Auditors"]),
+    ]
+
+
+def test_a_login_or_an_unchanged_save_records_nothing(client, db):
+    user = MemberFactory(is_staff=True)
+    PrivilegeChange.objects.all().delete()
+    user.display_name = "Renamed"
+    user.save()
+    client.force_login(user)  # saves last_login only
+    user.groups.add()  # nothing to add
+    assert not PrivilegeChange.objects.exists()
+
+
+def test_emptying_a_group_from_its_side_records_each_member_who_left(db):
+    group = Group.objects.create(name="Temps")
+    first, second = MemberFactory(is_staff=True), MemberFactory(is_staff=True)
+    group.user_set.add(first, second)
+    PrivilegeChange.objects.all().delete()
+
+    group.user_set.clear()
+
+    rows = PrivilegeChange.objects.order_by("user_id").values_list("user_id", "field", "old", "new")
+    assert list(rows) == [(first.pk, "groups", ["Temps"], []), (second.pk, "groups", ["Temps"], [])]
