@@ -250,9 +250,11 @@ ROUTES: dict[str, Route] = {
     "admin/jsi18n/": Route(A),
     "admin/r/<path:content_type_id>/<path:object_id>/": Route(A),
     "admin/^(?P<app_label>django_celery_beat|accounts|points|catalog|tasks|lottery|content|analytics|integration"
-    "|outbox|auth|sites|account|socialaccount|mfa)/$": Route(A),
+    "|audit|admin|outbox|auth|sites|account|socialaccount|mfa)/$": Route(A),
     "admin/(?P<url>.*)$": Route(A),
     "admin/dashboard/<slug:chart>.csv": Route(A),
+    "admin/audit-trail/member/<int:user_id>/": Route(A),  # a member's audit timeline (audit.view_audit)
+    "admin/audit-trail/<slug:app_label>/<slug:model_name>/<str:object_id>/": Route(A),  # an object's timeline
     "admin/accounts/user/<id>/password/": Route(A),
     "admin/points/account/<int:account_id>/adjust/": Route(A),
     "admin/points/purchase/import/": Route(A),
