@@ -339,7 +339,7 @@ ACCOUNT_RATE_LIMITS = {
     "signup": env.str("SIGNUP_RATE_LIMIT", default="10/m/ip,60/h/ip"),
     "reset_password": env.str("PASSWORD_RESET_RATE_LIMIT", default="20/m/ip,5/m/key,20/h/key"),
     "reset_password_from_key": env.str("PASSWORD_RESET_FROM_KEY_RATE_LIMIT", default="20/m/ip"),
-    "confirm_email": env.str("EMAIL_CONFIRMATION_RATE_LIMIT", default="1/3m/key,20/h/ip"),
+    "confirm_email": env.str("EMAIL_CONFIRMATION_RATE_LIMIT", default="1/3m/key,60/h/ip"),
 }
 # Rewarded invitations per inviter and month; sign-ups from one IP in an hour before they are held for review.
 REFERRAL_MONTHLY_CAP = env.int("REFERRAL_MONTHLY_CAP", default=20)
