@@ -44,7 +44,7 @@ class PrivilegeChange(models.Model):
         verbose_name=_("group"),
     )
     subject = models.CharField(_("whose"), max_length=254)
-    field = models.CharField(_("what"), max_length=20, choices=PrivilegeField.choices)
+    field = models.CharField(_("what"), max_length=20, choices=PrivilegeField)
     old = models.JSONField(_("before"), null=True)
     new = models.JSONField(_("after"), null=True)
     # Empty: no signed-in request (a shell, a migration, a management command).
