@@ -20,7 +20,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from accounts import services
+from accounts import selectors, services
 from accounts.models import User
 from points.services import MAX_FREEZE_REASON_CHARS
 from pointsmall.kernel.admin import apply_to_selected
@@ -43,6 +43,17 @@ class FreezeReasonForm(forms.Form):
         return reason
 
 
+def _refusal(request: HttpRequest, member: User, actor_id: int) -> str | None:
+    """Why this operator may not freeze or unfreeze ``member``, or None. Nobody acts on their own
+    account; only a superuser acts on a back-office account (``selectors.privileged_q``: the member
+    admin lets only a superuser edit, block or delete one, docs/decisions/0013)."""
+    if member.pk == actor_id:
+        return str(_("this is your own account; another operator must do it."))
+    if not request.user.is_superuser and User.objects.filter(selectors.privileged_q(), pk=member.pk).exists():
+        return str(_("this is a staff account; only a superuser may do it."))
+    return None
+
+
 def freeze_action(
     modeladmin: admin.ModelAdmin[Any], request: HttpRequest, user_ids: Iterable[int], *, freezing: bool
 ) -> TemplateResponse | None:
@@ -63,9 +74,7 @@ def freeze_action(
             request,
             members,
             lambda member: service(user_id=member.pk, actor_id=actor_id, reason=reason),
-            refuse=lambda member: (
-                str(_("this is your own account; another operator must do it.")) if member.pk == actor_id else None
-            ),
+            refuse=lambda member: _refusal(request, member, actor_id),
             refused_message=lambda member, why: f"{member}: {why}",
             done_message=lambda n: (
                 (

@@ -445,6 +445,9 @@ CHECKIN_IP_RATE_LIMIT = env.str("CHECKIN_IP_RATE_LIMIT", default="30/m")
 DRAW_RATE_LIMIT = env.str("DRAW_RATE_LIMIT", default="30/m")
 # Review POSTs per member.
 REVIEW_RATE_LIMIT = env.str("REVIEW_RATE_LIMIT", default="10/h")
+# Account-deletion attempts per member (the form checks the password): a stolen session may not
+# guess the password through it.
+ACCOUNT_DELETE_RATE_LIMIT = env.str("ACCOUNT_DELETE_RATE_LIMIT", default="5/10m")
 # Host API calls per client key (X-Mall-Key), after the signature is checked.
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/m")
 

@@ -38,10 +38,15 @@ def _flagged_key(network: str) -> str:
 
 
 def checkin_rate_hit(*, request: HttpRequest, user_id: int) -> None:
-    """Count one check-in POST by ``user_id`` from the request's address; raise RateLimitedError
-    (429) past either rate, before anything is written. Past the address's rate, flag the
-    members checking in from it (one open flag per member; repeated refusals write nothing more).
-    Writes the counters and the seen list in the cache, and risk flags in the database."""
+    """Count one check-in POST by ``user_id``, then (if the member is within their own rate) from
+    the request's address; raise RateLimitedError (429) past either rate, before anything is
+    written. Past the address's rate, flag the members checking in from it (one open flag per
+    member; repeated refusals write nothing more). Writes the counters and the seen list in the
+    cache, and risk flags in the database."""
+    # The member's own rate first: one account repeating its click is refused here and never
+    # counts against its address, so it cannot get the neighbours on a shared address (an office,
+    # a campus, a carrier's NAT) refused and flagged (found by review, docs/decisions/0051).
+    rate_hit(request, group=GROUP, key="user", rate=settings.CHECKIN_RATE_LIMIT)
     rate = settings.CHECKIN_IP_RATE_LIMIT
     network = client_network(request)
     if rate and network:
@@ -54,7 +59,6 @@ def checkin_rate_hit(*, request: HttpRequest, user_id: int) -> None:
         seen = cache.get(_seen_key(network)) or []
         if user_id not in seen and len(seen) < SEEN_MAX:
             cache.set(_seen_key(network), [*seen, user_id], timeout=window)
-    rate_hit(request, group=GROUP, key="user", rate=settings.CHECKIN_RATE_LIMIT)
 
 
 def _flag(*, network: str, user_id: int, rate: str, window: int) -> None:

@@ -360,3 +360,21 @@ def test_invited_signups_past_the_rate_are_429_and_bind_no_referral(client, sett
 
     assert Referral.objects.count() == referrals
     assert not User.objects.filter(email="f2@example.com").exists()
+
+
+def test_one_account_repeating_its_check_in_cannot_lock_its_address_out(client, settings, _checkin_clock):
+    """The member's own rate is counted first: its refused clicks never count against the address,
+    so one account on a shared address (an office, a carrier's NAT) cannot get the others refused
+    or flagged."""
+    settings.CHECKIN_RATE_LIMIT = "2/m"
+    settings.CHECKIN_IP_RATE_LIMIT = "5/m"
+    attacker, neighbour = joined_member(), joined_member()
+    client.force_login(attacker)
+    for _ in range(20):
+        client.post(reverse("checkin_record"))
+    client.force_login(neighbour)
+
+    assert client.post(reverse("checkin_record")).status_code == 302
+
+    assert Checkin.objects.filter(member=neighbour).count() == 1
+    assert not RiskFlag.objects.exists()

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from points import locks, notices
 from points.enums import EntryKind, HoldStatus, LotStatus
-from points.models import Hold, Lot
+from points.models import Account, Hold, Lot
 from points.services import _core
 from points.services.holds import _settle_hold
 
@@ -50,6 +50,12 @@ def points_forfeit(*, user_id: int, idempotency_key: str, now: datetime | None =
         )
     now = now or timezone.now()
     _core.settle(account, now)
+    # A deleted member's account earns and spends nothing more (a referral reward, a host's late
+    # purchase): frozen for good by the deletion itself, with no operator's freeze record — the
+    # forfeit entry is the record (found by review; docs/decisions/0052, 0055).
+    if account.frozen_at is None:
+        Account.objects.filter(pk=account.pk).update(frozen_at=now)
+        account.frozen_at = now
     for hold in Hold.objects.filter(account=account, status=HoldStatus.ACTIVE).order_by("pk"):
         _settle_hold(account, hold, HoldStatus.RELEASED, now)
     available, pending = account.balance, account.pending

@@ -170,3 +170,22 @@ def test_operators_hold_the_freeze_permission_and_customer_service_reads_the_his
     ).exists()
     assert service.filter(codename="view_accountfreeze").exists()
     assert not service.filter(codename="freeze_account").exists()
+
+
+def test_an_operator_cannot_freeze_another_staff_account_only_a_superuser_can(operator_client, client, settings):
+    colleague = staff_in("Operators")
+    points_services.account_open(user_id=colleague.pk)
+    response = operator_client.post(
+        reverse("admin:accounts_user_changelist"),
+        {"action": "freeze_members", "_selected_action": [colleague.pk], "apply": "1", "reason": "x"},
+        follow=True,
+    )
+    assert "only a superuser may do it" in response.content.decode()
+    assert AccountFreeze.objects.count() == 0
+    superuser = MemberFactory(is_staff=True, is_superuser=True)
+    client.force_login(superuser)
+    client.post(
+        reverse("admin:accounts_user_changelist"),
+        {"action": "freeze_members", "_selected_action": [colleague.pk], "apply": "1", "reason": "x"},
+    )
+    assert AccountFreeze.objects.filter(account__user=colleague).count() == 1

@@ -176,3 +176,28 @@ def test_other_sessions_of_a_deleted_member_end(client, buyer):
     _delete(buyer)
 
     assert client.get(reverse("account_overview")).status_code == 302
+
+
+def test_the_delete_form_is_rate_limited_so_a_stolen_session_cannot_guess_the_password(client, buyer, settings):
+    settings.ACCOUNT_DELETE_RATE_LIMIT = "3/10m"
+    client.force_login(buyer)
+    for n in range(3):
+        wrong = client.post(reverse("account_delete"), {"password": f"guess{n}", "confirmation": buyer.email})
+        assert wrong.status_code == 400
+
+    refused = client.post(reverse("account_delete"), {"password": PASSWORD, "confirmation": buyer.email})
+
+    assert refused.status_code == 429 and refused["Retry-After"]
+    assert not Entry.objects.filter(kind=EntryKind.FORFEIT).exists()
+    assert get_user_model().objects.get(pk=buyer.pk).deleted_at is None
+
+
+def test_a_deleted_account_earns_nothing_more(buyer):
+    from points.exceptions import AccountFrozenError
+
+    _delete(buyer)
+
+    with pytest.raises(AccountFrozenError):
+        points_services.points_earn(user_id=buyer.pk, amount=10, idempotency_key="late-earn")
+    assert Account.objects.get(user=buyer).balance == 0
+    assert points_services.points_verify().ok
