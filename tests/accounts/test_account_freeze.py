@@ -43,6 +43,15 @@ def operator_client(client, settings, operator):
     return client
 
 
+def freeze_from_member_admin(client, member):
+    """The member admin's "freeze" action on ``member``, with a reason (the page that asks for it answered)."""
+    return client.post(
+        reverse("admin:accounts_user_changelist"),
+        {"action": "freeze_members", "_selected_action": [member.pk], "apply": "1", "reason": "x"},
+        follow=True,
+    )
+
+
 def inbox(user, language):
     with translation.override(language):
         return [
@@ -118,11 +127,7 @@ def test_freezing_from_the_risk_view_asks_for_a_reason_then_freezes(operator_cli
 
 def test_an_operator_cannot_freeze_their_own_account_from_the_member_admin(operator_client, operator):
     points_services.account_open(user_id=operator.pk)
-    response = operator_client.post(
-        reverse("admin:accounts_user_changelist"),
-        {"action": "freeze_members", "_selected_action": [operator.pk], "apply": "1", "reason": "x"},
-        follow=True,
-    )
+    response = freeze_from_member_admin(operator_client, operator)
     assert "another operator must do it" in response.content.decode()
     assert AccountFreeze.objects.count() == 0
 
@@ -175,17 +180,9 @@ def test_operators_hold_the_freeze_permission_and_customer_service_reads_the_his
 def test_an_operator_cannot_freeze_another_staff_account_only_a_superuser_can(operator_client, client, settings):
     colleague = staff_in("Operators")
     points_services.account_open(user_id=colleague.pk)
-    response = operator_client.post(
-        reverse("admin:accounts_user_changelist"),
-        {"action": "freeze_members", "_selected_action": [colleague.pk], "apply": "1", "reason": "x"},
-        follow=True,
-    )
+    response = freeze_from_member_admin(operator_client, colleague)
     assert "only a superuser may do it" in response.content.decode()
     assert AccountFreeze.objects.count() == 0
-    superuser = MemberFactory(is_staff=True, is_superuser=True)
-    client.force_login(superuser)
-    client.post(
-        reverse("admin:accounts_user_changelist"),
-        {"action": "freeze_members", "_selected_action": [colleague.pk], "apply": "1", "reason": "x"},
-    )
+    client.force_login(MemberFactory(is_staff=True, is_superuser=True))
+    freeze_from_member_admin(client, colleague)
     assert AccountFreeze.objects.filter(account__user=colleague).count() == 1
