@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 
 from accounts import rules, services
+from accounts.devices import device_hash
 from accounts.exceptions import InvalidTextError
 from pointsmall.kernel.errors import DomainError, message_error, validation_error
 
@@ -57,6 +58,8 @@ def bind_invite(request: HttpRequest, *, user_id: int, code: str) -> None:
     """Bind a member who has just signed up to their inviter. A refusal never stops the sign-up:
     the member is told why on the next page and is simply not bound."""
     try:
-        services.referral_bind(invitee_id=user_id, code=code, signup_ip=client_ip(request))
+        services.referral_bind(
+            invitee_id=user_id, code=code, signup_ip=client_ip(request), device_hash=device_hash(request)
+        )
     except DomainError as error:
         message_error(request, error, level=messages.WARNING)

@@ -15,7 +15,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Max
+from django.db.models import Count, F, Max, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.html import format_html
@@ -26,6 +26,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import message_templates, rules, selectors, services
 from accounts.admin_freeze import FREEZE_PERMISSION, freeze_action
+from accounts.enums import ReferralStatus
 from accounts.exceptions import InvalidPhoneError, InvalidTextError
 from accounts.models import (
     Address,
@@ -331,30 +332,75 @@ class InviteCodeAdmin(ReadOnlyAdmin):
     fields = ("user", "code", "created_at")
 
 
+def _evidence_text(evidence: dict[str, Any] | None) -> str:
+    """What a rule saw, as "key: value" pairs for a change list; the change page shows the whole JSON."""
+    return Truncator("; ".join(f"{key}: {value}" for key, value in sorted((evidence or {}).items()))).chars(120)
+
+
 @admin.register(RiskFlag)
 class RiskFlagAdmin(MemberSearchMixin, ReadOnlyAdmin):
     """The risk view (docs/decisions/0051, 0055): flagged members with the reason and the evidence.
     Rows are never edited or deleted; those with ``accounts.freeze_account`` freeze or unfreeze the
     flagged members' points accounts (a reason asked on a page of its own) and resolve flags."""
 
-    list_display = ("user", "reason", "shown_evidence", "is_open", "points_frozen", "created_at", "resolved_by")
+    list_display = (
+        "user",
+        "reason",
+        "shown_evidence",
+        "held_referrals",
+        "is_open",
+        "points_frozen",
+        "created_at",
+        "resolved_by",
+    )
     list_filter = ("reason", ("resolved_at", admin.EmptyFieldListFilter), "created_at")
     search_fields = ("user__email",)
     list_select_related = ("user", "resolved_by")
     ordering = ("-created_at",)
     date_hierarchy = "created_at"
-    fields = ("user", "reason", "evidence", "points_frozen", "created_at", "resolved_at", "resolved_by")
-    readonly_fields = ("points_frozen",)
+    fields = (
+        "user",
+        "reason",
+        "evidence",
+        "held_referrals",
+        "points_frozen",
+        "created_at",
+        "resolved_at",
+        "resolved_by",
+    )
+    readonly_fields = ("points_frozen", "held_referrals")
     actions = ("freeze_members", "unfreeze_members", "resolve_flags")
 
     def get_queryset(self, request):
         # One join for the list's "frozen" column (a reverse one-to-one: at most one account).
-        return super().get_queryset(request).annotate(frozen_at=F("user__points_account__frozen_at"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                frozen_at=F("user__points_account__frozen_at"),
+                # The member's invitations held for review (as inviter or as the friend), shown with a link.
+                held_count=Subquery(
+                    Referral.objects.filter(status=ReferralStatus.HELD)
+                    .filter(Q(inviter_id=OuterRef("user_id")) | Q(invitee_id=OuterRef("user_id")))
+                    .values("status")
+                    .annotate(n=Count("pk"))
+                    .values("n")[:1]
+                ),
+            )
+        )
+
+    @admin.display(description=_("held referral rewards"))
+    def held_referrals(self, flag: RiskFlag) -> str:
+        # Release (approve: pays) or reject (deny) them on the referrals page (docs/decisions/0056).
+        count = getattr(flag, "held_count", None) or 0
+        if not count:
+            return "—"
+        url = reverse("admin:accounts_referral_changelist") + f"?status__exact=held&q={flag.user.email}"
+        return format_html('<a href="{}">{}</a>', url, ngettext("%(n)s held", "%(n)s held", count) % {"n": count})
 
     @admin.display(description=_("evidence"))
     def shown_evidence(self, flag: RiskFlag) -> str:
-        # What the rule saw, as "key: value" pairs; the change page shows the whole JSON.
-        return Truncator("; ".join(f"{key}: {value}" for key, value in sorted(flag.evidence.items()))).chars(120)
+        return _evidence_text(flag.evidence)
 
     @admin.display(description=_("open"), boolean=True, ordering="resolved_at")
     def is_open(self, flag: RiskFlag) -> bool:
@@ -395,6 +441,8 @@ class ReferralAdmin(ReadOnlyAdmin):
         "invitee",
         "inviter",
         "status",
+        "held_reason",
+        "shown_hold_evidence",
         "signup_ip",
         "created_at",
         "verified_at",
@@ -409,7 +457,7 @@ class ReferralAdmin(ReadOnlyAdmin):
         "created_at",
         ("verified_at", admin.EmptyFieldListFilter),
     )
-    search_fields = ("inviter__email", "invitee__email", "=signup_ip")
+    search_fields = ("inviter__email", "invitee__email", "=signup_ip", "=signup_network")
     list_select_related = ("inviter", "invitee", "reviewed_by")
     ordering = ("-created_at",)
     date_hierarchy = "created_at"
@@ -420,8 +468,10 @@ class ReferralAdmin(ReadOnlyAdmin):
         "inviter",
         "created_at",
         "signup_ip",
+        "signup_network",
         "status",
         "held_reason",
+        "hold_evidence",
         "reviewed_by",
         "reviewed_at",
         "verified_at",
@@ -436,6 +486,10 @@ class ReferralAdmin(ReadOnlyAdmin):
 
     def has_review_permission(self, request) -> bool:
         return request.user.has_perm("accounts.review_referral")
+
+    @admin.display(description=_("evidence of the hold"))
+    def shown_hold_evidence(self, referral: Referral) -> str:
+        return _evidence_text(referral.hold_evidence) or "—"
 
     def _review(self, request, queryset, service, done_message) -> int:
         """Run ``service`` on each selected referral; refusals are listed, the rest counted.

@@ -21,18 +21,25 @@ class ReferralStatus(models.TextChoices):
 
 class HoldReason(models.TextChoices):
     SAME_IP = "same_ip", _("Many sign-ups from one IP address within an hour")
+    SAME_DEVICE = "same_device", _("Signed up on the inviter's device, or on a device another friend used")
+    INVITE_BURST = "invite_burst", _("Many sign-ups through one invite link in a short time")
+    REDEEM_CANCEL = "redeem_cancel", _("The friend redeems and cancels again and again")
 
 
 class RiskReason(models.TextChoices):
     """Why a member was flagged for review (accounts.services.risk_flag_raise)."""
 
     CHECKIN_BURST = "checkin_burst", _("Many check-ins from one IP address in a short time")
+    REFERRAL_DEVICE = "referral_device", _("Invited friends signed up on one device")
+    REFERRAL_BURST = "referral_burst", _("A burst of invited sign-ups")
+    REDEEM_CANCEL_LOOP = "redeem_cancel_loop", _("Redeems and cancels again and again")
 
 
 class NoRewardReason(models.TextChoices):
     MONTHLY_CAP = "monthly_cap", _("Over the inviter's monthly limit of rewarded invites")
     KNOWN_EMAIL = "known_email", _("This e-mail address was invited before")
     SELF_REFERRAL = "self_referral", _("The friend's e-mail or phone is the inviter's own")
+    INVITER_DELETED = "inviter_deleted", _("The inviter deleted their account before the reward was paid")
 
 
 class NotificationChannel(models.TextChoices):

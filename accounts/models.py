@@ -323,10 +323,18 @@ class Referral(models.Model):
     )
     created_at = models.DateTimeField(_("signed up"), default=timezone.now, editable=False)
     signup_ip = models.GenericIPAddressField(_("sign-up IP address"), null=True, blank=True)
+    # What sign-up bursts count by: the IPv4 address or the IPv6 /64 (pointsmall.kernel.ratelimit.ip_network_key).
+    signup_network = models.CharField(_("sign-up network"), max_length=45, blank=True, default="")
+    # Keyed hash of the device cookie the friend signed up with (accounts.devices); never the raw id.
+    signup_device = models.CharField(
+        _("sign-up device (hashed)"), max_length=64, blank=True, default="", editable=False
+    )
     status = models.CharField(
         _("status"), max_length=12, choices=ReferralStatus.choices, default=ReferralStatus.PENDING
     )
     held_reason = models.CharField(_("why held"), max_length=20, choices=HoldReason.choices, blank=True)
+    # What the rule saw when it held the referral (other referrals, the network, a device hash's prefix).
+    hold_evidence = models.JSONField(_("evidence of the hold"), default=dict, blank=True)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -368,11 +376,37 @@ class Referral(models.Model):
             models.Index(fields=["inviter", "-created_at"], name="accounts_referral_inviter"),
             models.Index(fields=["inviter", "rewarded_at"], name="accounts_referral_rewarded"),
             models.Index(fields=["signup_ip", "created_at"], name="accounts_referral_ip_recent"),
+            models.Index(fields=["signup_network", "created_at"], name="accounts_referral_net_recent"),
+            models.Index(fields=["inviter", "signup_device"], name="accounts_referral_device"),
             models.Index(fields=["invitee_identity"], name="accounts_referral_identity"),
         ]
 
     def __str__(self) -> str:
         return f"{self.inviter} → {self.invitee}"
+
+
+class MemberDevice(models.Model):
+    """A device (browser) a member signed up or signed in on, by the keyed hash of its device cookie
+    (accounts.devices, docs/decisions/0056): a friend who signs up on the inviter's device is seen.
+
+    Written only by ``accounts.services.member_device_record``; one row per member and device.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="devices", verbose_name=_("member")
+    )
+    device_hash = models.CharField(_("device (hashed)"), max_length=64)
+    first_seen = models.DateTimeField(_("first seen"), default=timezone.now)
+    last_seen = models.DateTimeField(_("last seen"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("member device")
+        verbose_name_plural = _("member devices")
+        constraints = [models.UniqueConstraint(fields=["user", "device_hash"], name="accounts_memberdevice_once")]
+        indexes = [models.Index(fields=["device_hash"], name="accounts_memberdevice_hash")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} · {self.device_hash[:12]}"
 
 
 class RiskFlag(models.Model):

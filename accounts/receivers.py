@@ -13,6 +13,7 @@ from django.utils import translation
 
 from accounts import notices, rules, services
 from accounts.adapters import bind_invite
+from accounts.devices import device_hash
 from accounts.enums import NotificationKind
 from accounts.middleware import set_language_cookie
 from points import notices as notices_base
@@ -123,6 +124,14 @@ def reward_confirmed_email(sender, request, email_address, **kwargs) -> None:
     services.referral_confirm(invitee_id=email_address.user_id, email=email_address.email)
 
 
+@receiver(user_signed_up, dispatch_uid="accounts.record_signup_device")
+@receiver(user_logged_in, dispatch_uid="accounts.record_login_device")
+def record_device(sender, request, user, **kwargs) -> None:
+    """The device a member signs up or signs in on (its cookie's keyed hash): a friend who later signs
+    up on it through this member's invite is held for review (docs/decisions/0056)."""
+    services.member_device_record(user_id=user.pk, device_hash=device_hash(request))
+
+
 @receiver(user_signed_up, dispatch_uid="accounts.bind_invite_from_session")
 def bind_invite_from_session(sender, request, user, **kwargs) -> None:
     """Sign-ups that skip the sign-up form (a social account) still honour the invite link they
@@ -227,3 +236,11 @@ def withdraw_first_redemption_reward(sender, user_id: int, reference: str, full:
     with the refund or not at all."""
     if full:
         services.referral_first_order_withdraw(invitee_id=user_id, reference=reference)
+
+
+@receiver(points_refunded, dispatch_uid="accounts.flag_redeem_cancel_loop")
+def flag_redeem_cancel_loop(sender, user_id: int, reference: str, full: bool, **kwargs) -> None:
+    """A redemption given back in full counts towards a redeem-and-cancel loop (docs/decisions/0056).
+    Inside the refund's transaction: the flag and the hold commit with the refund."""
+    if full:
+        services.redeem_cancel_check(user_id=user_id)

@@ -133,16 +133,32 @@ def is_referral_burst(*, recent_signups: int, limit: int) -> bool:
 
 
 def signup_reward_available_at(
-    *, created_at: datetime, signup_ip: str | None, reviewed: bool, now: datetime
+    *,
+    created_at: datetime,
+    signup_ip: str | None,
+    reviewed: bool,
+    now: datetime,
+    window: timedelta = REFERRAL_IP_WINDOW,
 ) -> datetime | None:
     """When the inviter's sign-up reward becomes spendable, or None: at once.
 
-    Pending while a burst from the friend's IP address could still turn up (the first
-    ``REFERRAL_IP_WINDOW`` after the sign-up); an operator's approval is final.
+    Pending while a burst could still turn up (the first ``window`` after the sign-up:
+    ``referral_hold_window``); an operator's approval is final.
     """
-    if signup_ip and not reviewed and created_at + REFERRAL_IP_WINDOW > now:
-        return created_at + REFERRAL_IP_WINDOW
+    if signup_ip and not reviewed and created_at + window > now:
+        return created_at + window
     return None
+
+
+def referral_hold_window(*, burst_minutes: int) -> timedelta:
+    """How long after a sign-up a burst can still hold its referral: the longer of the IP window
+    and the invite-link burst window (``REFERRAL_BURST_MINUTES``)."""
+    return max(REFERRAL_IP_WINDOW, timedelta(minutes=max(burst_minutes, 0)))
+
+
+def is_redeem_cancel_loop(*, cancels: int, limit: int) -> bool:
+    """Whether ``cancels`` redemptions given back within the look-back window make a loop (0: rule off)."""
+    return limit > 0 and cancels >= limit
 
 
 def is_same_person(friend: set[str], inviter: set[str]) -> bool:

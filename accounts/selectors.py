@@ -28,6 +28,7 @@ from accounts.models import (
     EmailProviderRule,
     IdentityPolicy,
     InviteCode,
+    MemberDevice,
     Notification,
     NotificationPreference,
     PaymentPin,
@@ -436,6 +437,28 @@ def referral_monthly_cap() -> int:
 def referral_ip_hourly_limit() -> int:
     """Sign-ups through invites from one IP address within an hour at which they are held for review."""
     return int(getattr(settings, "REFERRAL_IP_HOURLY_LIMIT", DEFAULT_REFERRAL_IP_HOURLY_LIMIT))
+
+
+def referral_burst_limit() -> tuple[int, int]:
+    """(count, minutes): sign-ups through one inviter's link within ``minutes`` at which they are held
+    and the inviter flagged (``REFERRAL_BURST_COUNT``, ``REFERRAL_BURST_MINUTES``; count 0: off)."""
+    return int(getattr(settings, "REFERRAL_BURST_COUNT", 10)), int(getattr(settings, "REFERRAL_BURST_MINUTES", 60))
+
+
+def redeem_cancel_loop_limit() -> tuple[int, int]:
+    """(count, days): redemptions given back within ``days`` at which the member is flagged
+    (``REDEEM_CANCEL_LOOP_COUNT``, ``REDEEM_CANCEL_LOOP_DAYS``; count 0: off)."""
+    return int(getattr(settings, "REDEEM_CANCEL_LOOP_COUNT", 5)), int(getattr(settings, "REDEEM_CANCEL_LOOP_DAYS", 7))
+
+
+def user_deleted(*, user_id: int) -> bool:
+    """Whether the member deleted their account (``deleted_at`` set by the erasure; the row stays)."""
+    return get_user_model().objects.filter(pk=user_id, deleted_at__isnull=False).exists()
+
+
+def member_has_device(*, user_id: int, device_hash: str) -> bool:
+    """Whether the member signed up or signed in on the device with this hash (accounts.devices)."""
+    return bool(device_hash) and MemberDevice.objects.filter(user_id=user_id, device_hash=device_hash).exists()
 
 
 def _rewarded_this_month(now: datetime) -> Q:

@@ -93,6 +93,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.ProfileLanguageMiddleware",
+    # The device cookie, a fraud signal for referrals (docs/decisions/0056). After auth: members get one.
+    "accounts.devices.DeviceCookieMiddleware",
     "pointsmall.limits.RequestBodyLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -344,6 +346,12 @@ ACCOUNT_RATE_LIMITS = {
 # Rewarded invitations per inviter and month; sign-ups from one IP in an hour before they are held for review.
 REFERRAL_MONTHLY_CAP = env.int("REFERRAL_MONTHLY_CAP", default=20)
 REFERRAL_IP_HOURLY_LIMIT = env.int("REFERRAL_IP_HOURLY_LIMIT", default=5)
+# Loyalty-fraud signals (docs/decisions/0056): a burst of sign-ups through one inviter's link, and
+# redeem-and-cancel loops.
+REFERRAL_BURST_COUNT = env.int("REFERRAL_BURST_COUNT", default=10)
+REFERRAL_BURST_MINUTES = env.int("REFERRAL_BURST_MINUTES", default=60)
+REDEEM_CANCEL_LOOP_COUNT = env.int("REDEEM_CANCEL_LOOP_COUNT", default=5)
+REDEEM_CANCEL_LOOP_DAYS = env.int("REDEEM_CANCEL_LOOP_DAYS", default=7)
 # One earning of at least this many points (a purchase, an award) puts a message in the member's inbox.
 NOTIFY_POINTS_EARNED_MIN = env.int("NOTIFY_POINTS_EARNED_MIN", default=500)
 # Behind the reverse proxy set this to 1, or every visitor has the proxy's IP (holds, rate limits).

@@ -13,6 +13,7 @@ from accounts.services.delivery import (
     unsubscribe_token_read,
 )
 from accounts.services.erasure import member_erase, tombstone_email
+from accounts.services.fraud import member_device_record, redeem_cancel_check
 from accounts.services.freeze import account_freeze, account_unfreeze, risk_flags_resolve
 from accounts.services.host_members import host_member_create, host_member_email_clean, host_member_update
 from accounts.services.notifications import (
@@ -33,6 +34,7 @@ from accounts.services.referrals import (
     referral_first_order_record,
     referral_first_order_withdraw,
     referral_hold,
+    referral_rewards_pay_due,
 )
 from accounts.services.risk import risk_flag_raise
 from accounts.services.signup import signup_bonus_claim, signup_bonus_exemption_register
@@ -54,6 +56,7 @@ __all__ = [
     "host_member_email_clean",
     "host_member_update",
     "invite_code_ensure",
+    "member_device_record",
     "member_erase",
     "notification_mark_read",
     "notification_preferences_set",
@@ -68,6 +71,7 @@ __all__ = [
     "pin_verify",
     "profile_language_set",
     "profile_update",
+    "redeem_cancel_check",
     "referral_approve",
     "referral_bind",
     "referral_confirm",
@@ -75,6 +79,7 @@ __all__ = [
     "referral_first_order_record",
     "referral_first_order_withdraw",
     "referral_hold",
+    "referral_rewards_pay_due",
     "risk_flag_raise",
     "risk_flags_resolve",
     "signup_bonus_claim",

@@ -10,6 +10,7 @@ from accounts import notices
 from accounts.enums import NotificationKind
 from accounts.models import RiskFlag
 from accounts.services.notifications import notification_send
+from accounts.services.referrals import referral_rewards_pay_due
 from points import services as points_services
 from points.notices import Notice
 
@@ -31,10 +32,13 @@ def account_freeze(*, user_id: int, actor_id: int, reason: str) -> int:
 
 @transaction.atomic
 def account_unfreeze(*, user_id: int, actor_id: int, reason: str) -> int:
-    """Unfreeze the member's points account and tell them. Returns the ``AccountFreeze`` row's id.
-    Raises as ``account_freeze`` does, with AccountNotFrozenError for an account that is not frozen."""
+    """Unfreeze the member's points account, tell them, and pay the referral rewards kept back while
+    it was frozen (``referral_rewards_pay_due``, docs/decisions/0056). Returns the ``AccountFreeze``
+    row's id. Raises as ``account_freeze`` does, with AccountNotFrozenError for an account that is
+    not frozen. Locks: the points account, then the member's referrals as inviter, in pk order."""
     freeze_id = points_services.points_account_unfreeze(user_id=user_id, actor_id=actor_id, reason=reason)
     _tell(user_id, freeze_id, notices.account_unfrozen())
+    referral_rewards_pay_due(inviter_id=user_id)
     return freeze_id
 
 

@@ -17,14 +17,17 @@ sign-ups from the friend's IP address found within that hour can still cancel it
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts import locks, notices, rules, selectors, signals
-from accounts.enums import HoldReason, NoRewardReason, NotificationKind, ReferralStatus
+from accounts.enums import HoldReason, NoRewardReason, NotificationKind, ReferralStatus, RiskReason
 from accounts.exceptions import (
     InviteCodeUnknownError,
     ReferralAlreadyBoundError,
@@ -35,12 +38,14 @@ from accounts.exceptions import (
 )
 from accounts.models import InviteCode, Referral
 from accounts.services.notifications import notification_send
+from accounts.services.risk import risk_flag_raise
 from points import selectors as points_selectors
 from points import services as points_services
 from points.enums import EarningSource
 from points.notices import Notice
 from pointsmall.kernel import clock
 from pointsmall.kernel.masking import mask_email
+from pointsmall.kernel.ratelimit import ip_network_key
 
 CODE_ATTEMPTS = 5
 
@@ -85,14 +90,20 @@ def _tell_inviter(referral: Referral, event: str, notice: Notice) -> None:
     )
 
 
-def referral_bind(*, invitee_id: int, code: str, signup_ip: str | None = None) -> str:
+def referral_bind(*, invitee_id: int, code: str, signup_ip: str | None = None, device_hash: str = "") -> str:
     """Bind a member who is signing up to the member whose invite code they used; returns the status.
 
     Once per member, never to oneself, never changed: raises InviteCodeUnknownError, ReferralSelfError
-    or ReferralAlreadyBoundError and writes nothing. When this sign-up makes
-    ``REFERRAL_IP_HOURLY_LIMIT`` or more through invites from one IP address within an hour,
-    it is held for review, and so are the others from that address in that hour whose
-    rewards are not final yet (their pending sign-up rewards are cancelled).
+    or ReferralAlreadyBoundError and writes nothing. The sign-up is held for review, with the
+    others of its kind whose rewards are not final yet (their pending rewards are cancelled), and
+    the inviters flagged (``RiskFlag``, docs/decisions/0056), when:
+
+    - ``device_hash`` (accounts.devices) is one the inviter signed up or signed in on, or one
+      another friend of this inviter signed up on (``SAME_DEVICE``);
+    - it makes ``REFERRAL_IP_HOURLY_LIMIT`` sign-ups through invites from one network (an IPv4
+      address, an IPv6 /64) within an hour (``SAME_IP``);
+    - it makes ``REFERRAL_BURST_COUNT`` sign-ups through this inviter's link within
+      ``REFERRAL_BURST_MINUTES`` (``INVITE_BURST``), from anywhere.
 
     The binding is one transaction of its own (durable: RuntimeError inside another one);
     each earlier referral held is another, which locks that inviter's points account and
@@ -100,14 +111,66 @@ def referral_bind(*, invitee_id: int, code: str, signup_ip: str | None = None) -
     (the sign-up does). Not repeatable: a second call for the same member raises
     ReferralAlreadyBoundError.
     """
-    status, burst = _bind(invitee_id=invitee_id, code=code, signup_ip=signup_ip)
-    for referral_id in burst:
-        referral_hold(referral_id=referral_id)
+    status, hold = _bind(invitee_id=invitee_id, code=code, signup_ip=signup_ip, device_hash=device_hash)
+    if hold is not None:
+        for referral_id in hold.others:
+            referral_hold(referral_id=referral_id, reason=hold.reason, evidence=hold.evidence)
+        risk_flag_raise(user_ids=hold.flagged, reason=hold.flag, evidence=hold.evidence)
     return status
 
 
+@dataclass(frozen=True)
+class _Hold:
+    """A sign-up that a fraud signal holds: why, what the rule saw, the earlier referrals held with it,
+    and whom to flag for what."""
+
+    reason: HoldReason
+    evidence: dict[str, Any]
+    others: list[int]
+    flag: RiskReason
+    flagged: list[int]
+
+
+def _not_final(referrals: QuerySet[Referral]) -> list[int]:
+    return list(
+        referrals.filter(status__in=[ReferralStatus.PENDING, ReferralStatus.APPROVED], reviewed_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _hold_signal(*, inviter_id: int, network: str, device_hash: str, now: datetime) -> _Hold | None:
+    """The first fraud signal this sign-up shows (device, then network burst, then link burst), or None."""
+    if device_hash:
+        same_device = Referral.objects.filter(inviter_id=inviter_id, signup_device=device_hash)
+        on_inviter_device = selectors.member_has_device(user_id=inviter_id, device_hash=device_hash)
+        if on_inviter_device or same_device.exists():
+            others = _not_final(same_device)
+            evidence = {
+                "device": device_hash[:12],
+                "inviter_device": on_inviter_device,
+                "referrals": list(same_device.order_by("pk").values_list("pk", flat=True)[:50]),
+            }
+            return _Hold(HoldReason.SAME_DEVICE, evidence, others, RiskReason.REFERRAL_DEVICE, [inviter_id])
+    if network:
+        by_network = Referral.objects.filter(signup_network=network, created_at__gt=now - rules.REFERRAL_IP_WINDOW)
+        if rules.is_referral_burst(recent_signups=by_network.count(), limit=selectors.referral_ip_hourly_limit()):
+            others = _not_final(by_network)
+            inviters = {inviter_id, *by_network.values_list("inviter_id", flat=True)}
+            evidence = {"network": network, "window_minutes": 60, "referrals": others[:50]}
+            return _Hold(HoldReason.SAME_IP, evidence, others, RiskReason.REFERRAL_BURST, sorted(inviters))
+    count, minutes = selectors.referral_burst_limit()
+    if count > 0:
+        by_link = Referral.objects.filter(inviter_id=inviter_id, created_at__gt=now - timedelta(minutes=minutes))
+        if rules.is_referral_burst(recent_signups=by_link.count(), limit=count):
+            others = _not_final(by_link)
+            evidence = {"window_minutes": minutes, "limit": count, "referrals": others[:50]}
+            return _Hold(HoldReason.INVITE_BURST, evidence, others, RiskReason.REFERRAL_BURST, [inviter_id])
+    return None
+
+
 @transaction.atomic(durable=True)
-def _bind(*, invitee_id: int, code: str, signup_ip: str | None) -> tuple[str, list[int]]:
+def _bind(*, invitee_id: int, code: str, signup_ip: str | None, device_hash: str) -> tuple[str, _Hold | None]:
     inviter = selectors.invite_code_owner(code=code)
     if inviter is None:
         raise InviteCodeUnknownError()
@@ -116,17 +179,9 @@ def _bind(*, invitee_id: int, code: str, signup_ip: str | None) -> tuple[str, li
     if Referral.objects.filter(invitee_id=invitee_id).exists():
         raise ReferralAlreadyBoundError()
     now = timezone.now()
-    status, held_reason = ReferralStatus.PENDING, ""
-    burst: list[int] = []
-    if signup_ip:
-        recent = Referral.objects.filter(signup_ip=signup_ip, created_at__gt=now - rules.REFERRAL_IP_WINDOW)
-        if rules.is_referral_burst(recent_signups=recent.count(), limit=selectors.referral_ip_hourly_limit()):
-            status, held_reason = ReferralStatus.HELD, HoldReason.SAME_IP
-            burst = list(
-                recent.filter(status__in=[ReferralStatus.PENDING, ReferralStatus.APPROVED], reviewed_at__isnull=True)
-                .order_by("pk")
-                .values_list("pk", flat=True)
-            )
+    network = ip_network_key(signup_ip)
+    hold = _hold_signal(inviter_id=inviter.user_id, network=network, device_hash=device_hash, now=now)
+    status = ReferralStatus.HELD if hold else ReferralStatus.PENDING
     try:
         with transaction.atomic():
             referral = Referral.objects.create(
@@ -134,20 +189,27 @@ def _bind(*, invitee_id: int, code: str, signup_ip: str | None) -> tuple[str, li
                 inviter_id=inviter.user_id,
                 created_at=now,
                 signup_ip=signup_ip or None,
+                signup_network=network,
+                signup_device=device_hash,
                 status=status,
-                held_reason=held_reason,
+                held_reason=hold.reason if hold else "",
+                hold_evidence=hold.evidence if hold else {},
             )
     except IntegrityError:
         # The same member bound concurrently (a double-submitted sign-up).
         raise ReferralAlreadyBoundError() from None
-    if status == ReferralStatus.HELD:
+    if hold is not None:
+        hold.evidence["referrals"] = [*hold.evidence["referrals"], referral.pk]
+        _save(referral, "hold_evidence")
         _tell_inviter(referral, "held", notices.referral_held(friend=_friend(referral)))
-    return status, burst
+    return status, hold
 
 
 @transaction.atomic
-def referral_hold(*, referral_id: int) -> bool:
-    """Hold a referral for review because of a burst of sign-ups from its IP address: its
+def referral_hold(
+    *, referral_id: int, reason: HoldReason = HoldReason.SAME_IP, evidence: dict[str, Any] | None = None
+) -> bool:
+    """Hold a referral for review for ``reason`` (with ``evidence``, what the rule saw): its
     rewards that are still pending are cancelled (paid again, in full, if an operator
     approves). Returns whether it was held.
 
@@ -176,7 +238,8 @@ def referral_hold(*, referral_id: int) -> bool:
     elif referral.status != ReferralStatus.PENDING:
         return False
     referral.status = ReferralStatus.HELD
-    referral.held_reason = HoldReason.SAME_IP
+    referral.held_reason = reason
+    referral.hold_evidence = evidence or {}
     referral.save()
     _tell_inviter(referral, "held", notices.referral_held(friend=_friend(referral)))
     return True
@@ -211,7 +274,11 @@ def _pay_signup_reward(referral: Referral, now: datetime) -> None:
         _tell_inviter(referral, "monthly_cap", notices.referral_monthly_cap(friend=_friend(referral), cap=cap))
         return
     pending_until = rules.signup_reward_available_at(
-        created_at=referral.created_at, signup_ip=referral.signup_ip, reviewed=referral.reviewed_at is not None, now=now
+        created_at=referral.created_at,
+        signup_ip=referral.signup_ip,
+        reviewed=referral.reviewed_at is not None,
+        now=now,
+        window=rules.referral_hold_window(burst_minutes=selectors.referral_burst_limit()[1]),
     )
     result = points_services.points_award(
         user_id=referral.inviter_id,
@@ -281,7 +348,12 @@ def _pay_due(referral: Referral, now: datetime) -> None:
         return
     if points_selectors.account_frozen_since(user_id=referral.inviter_id) is not None:
         # A frozen inviter earns nothing (docs/decisions/0055); the friend's own step (confirming
-        # an e-mail, a first order) must not fail for it. The reward stays undecided, not refused.
+        # an e-mail, a first order) must not fail for it. The reward stays undecided, kept for the
+        # unfreeze (referral_rewards_pay_due, 0056) — unless the inviter deleted their account: a
+        # deletion freezes it for good, and forfeits what was not paid.
+        if selectors.user_deleted(user_id=referral.inviter_id):
+            referral.no_reward_reason = NoRewardReason.INVITER_DELETED
+            _save(referral, "no_reward_reason")
         return
     if referral.rewarded_at is None:
         _pay_signup_reward(referral, now)
@@ -293,6 +365,39 @@ def _pay_due(referral: Referral, now: datetime) -> None:
         and referral.first_order_withdrawn_at is None
     ):
         _pay_first_order_reward(referral, now)
+
+
+@transaction.atomic
+def referral_rewards_pay_due(*, inviter_id: int) -> int:
+    """Pay the inviter every referral reward that fell due and was kept back (the inviter's points
+    account was frozen when the friend confirmed or ordered, docs/decisions/0056); returns how many
+    referrals paid something. Call it when the account is unfrozen (``account_unfreeze`` does).
+
+    Nothing for an inviter still frozen; a deleted inviter's kept rewards are forfeited instead
+    (``INVITER_DELETED``). Locks: the inviter's points account, then each referral in pk order.
+    Safe to call twice and concurrently: a paid reward is recorded on its referral (and its ledger
+    entry keyed), so a second call pays nothing.
+    """
+    points_services.account_lock(user_id=inviter_id)
+    due = Referral.objects.filter(
+        inviter_id=inviter_id, status=ReferralStatus.APPROVED, verified_at__isnull=False, no_reward_reason=""
+    ).filter(
+        Q(rewarded_at__isnull=True)
+        | (
+            ~Q(first_order_reference="")
+            & Q(first_order_rewarded_at__isnull=True, first_order_withdrawn_at__isnull=True)
+        )
+    )
+    now, paid = timezone.now(), 0
+    for referral_id in due.order_by("pk").values_list("pk", flat=True):
+        referral = locks.referral_by_id_for_update(referral_id=referral_id)
+        if referral is None:
+            continue
+        before = (referral.rewarded_at, referral.first_order_rewarded_at)
+        _pay_due(referral, now)
+        if (referral.rewarded_at, referral.first_order_rewarded_at) != before:
+            paid += 1
+    return paid
 
 
 def _locked_referral_of(invitee_id: int) -> Referral | None:

@@ -31,7 +31,15 @@ from points.selectors.balances import (
     spendable_balance,
 )
 from points.selectors.earning import earning_points
-from points.selectors.entries import EntriesPage, EntryView, HistoryRow, entries_page, entry_description, history
+from points.selectors.entries import (
+    EntriesPage,
+    EntryView,
+    HistoryRow,
+    entries_page,
+    entry_description,
+    history,
+    spends_refunded_since,
+)
 from points.selectors.freezes import account_frozen_since, frozen_user_ids
 from points.selectors.holds import HoldView, hold_get
 from points.selectors.identities import identity_hash, identity_known_elsewhere
@@ -109,6 +117,7 @@ __all__ = [
     "refund_outcome",
     "request_member_status",
     "spendable_balance",
+    "spends_refunded_since",
     "tier_choices",
     "tier_ladder",
     "tier_member_ids",

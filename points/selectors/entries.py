@@ -200,3 +200,16 @@ def entries_page(*, user_id: int, page: int = 1, page_size: int = 50) -> Entries
             for entry in rows
         ],
     )
+
+
+def spends_refunded_since(*, user_id: int, since: datetime) -> list[str]:
+    """The references of the member's spends given back (cancelled, rejected, timed out) since
+    ``since``, newest first, one per spend: what a redeem-and-cancel loop is counted from
+    (docs/decisions/0056). One query."""
+    rows = (
+        Entry.objects.filter(account__user_id=user_id, kind=EntryKind.REFUND, created_at__gte=since)
+        .exclude(reference="")
+        .order_by("-created_at", "-pk")
+        .values_list("reference", flat=True)
+    )
+    return list(dict.fromkeys(rows))

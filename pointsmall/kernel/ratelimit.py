@@ -81,11 +81,21 @@ def client_network(request: HttpRequest) -> str:
         ip = get_adapter(request).get_client_ip(request)
     except (PermissionDenied, ImproperlyConfigured):  # no address, or X-Forwarded-For shorter than promised
         return ""
+    return ip_network_key(ip)
+
+
+def ip_network_key(ip: str | None) -> str:
+    """What one client is counted as: an IPv4 address exactly, an IPv6 address by its /64
+    (the network address, ``2001:db8:1:2::``), the same cut as allauth's own limits
+    (``ALLAUTH_RATE_LIMIT_IPV6_PREFIX``, 64) and django-ratelimit's ``ip`` key: one home or phone
+    is given a whole /64 and picks any address in it. "" for no or a malformed address. Pure."""
     try:
-        address = ipaddress.ip_address(ip)
+        address = ipaddress.ip_address(ip or "")
     except ValueError:
         return ""
     if address.version == 6:
+        if address.ipv4_mapped is not None:  # ::ffff:192.0.2.1 is the IPv4 client 192.0.2.1
+            return str(address.ipv4_mapped)
         return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
     return str(address)
 
