@@ -105,6 +105,9 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        # Phones, e-mails and addresses are masked for staff; this reveals one record, audited
+        # (pointsmall/kernel/pii.py, decision 0057).
+        permissions = [("unmask_pii", _("Can reveal a member's full phone, e-mail and address"))]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
             # One verified holder per number; unverified numbers are not unique (nobody can squat one).

@@ -15,7 +15,8 @@ from django.db.models.signals import m2m_changed, post_save, pre_delete, pre_sav
 from simple_history.models import HistoricalRecords
 
 from accounts.signals import privilege_flags_updated
-from pointsmall.audit.models import PrivilegeChange, PrivilegeField
+from pointsmall.audit.models import PiiReveal, PrivilegeChange, PrivilegeField
+from pointsmall.kernel.pii import pii_revealed
 
 FLAGS = (PrivilegeField.IS_STAFF, PrivilegeField.IS_SUPERUSER)
 
@@ -182,6 +183,15 @@ def _record_change(owner, field: str, old: list[str], new: list[str]) -> None:
     )
 
 
+def pii_reveal_record(
+    sender, *, actor_id: int, user_id: int | None, target: str, object_id: str, fields: list[str], reason: str, **kwargs
+) -> None:
+    """The kernel's ``pii_revealed``: one row per reveal (a full export sends one per record)."""
+    PiiReveal.objects.create(
+        actor_id=actor_id, user_id=user_id, target=target, object_id=object_id, fields=fields, reason=reason[:200]
+    )
+
+
 _RECEIVERS: list = []
 
 
@@ -193,6 +203,7 @@ def connect() -> None:
     pre_save.connect(user_flags_remember, sender=user_model, dispatch_uid="audit_user_flags_remember")
     post_save.connect(user_flags_record, sender=user_model, dispatch_uid="audit_user_flags_record")
     privilege_flags_updated.connect(flags_updated_record, dispatch_uid="audit_flags_updated_record")
+    pii_revealed.connect(pii_reveal_record, dispatch_uid="audit_pii_reveal_record")
     pre_delete.connect(group_delete_record, sender=Group, dispatch_uid="audit_group_delete_record")
     pre_delete.connect(permission_delete_record, sender=Permission, dispatch_uid="audit_permission_delete_record")
     for through, field, owner_model, related_model in (

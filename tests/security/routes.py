@@ -292,6 +292,11 @@ ROUTES: dict[str, Route] = {
         lambda o: {"app_label": "catalog", "model_name": "product", "object_id": o["product"]},
         permissions=("audit.view_audit",),
     ),
+    "admin/audit-trail/reveal/<slug:app_label>/<slug:model_name>/<str:object_id>/": Route(  # one record's contact data
+        A,
+        lambda o: {"app_label": "accounts", "model_name": "address", "object_id": o["address"]},
+        permissions=("accounts.unmask_pii",),
+    ),
     "admin/accounts/user/<id>/password/": Route(
         A, _member, superuser_only="setting someone's password takes over their account (decision 0013)"
     ),
