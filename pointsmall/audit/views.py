@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from catalog.models import Product
 from pointsmall.audit import selectors
@@ -96,9 +96,9 @@ REVEALABLE = {
 
 class RevealForm(forms.Form):
     reason = forms.CharField(
-        label=_lazy("Why do you need the full data?"),
+        label=gettext_lazy("Why do you need the full data?"),
         max_length=200,
-        help_text=_lazy("Recorded in the member's audit trail with your name, e.g. “shipping order #123”."),
+        help_text=gettext_lazy("Recorded in the member's audit trail with your name, e.g. “shipping order #123”."),
     )
 
     def clean_reason(self) -> str:

@@ -9,6 +9,8 @@ the audit trail (``pointsmall.audit``: the apps may not import it). Docs: decisi
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.dispatch import Signal
 
 UNMASK_PERMISSION = "accounts.unmask_pii"
@@ -19,6 +21,6 @@ UNMASK_PERMISSION = "accounts.unmask_pii"
 pii_revealed = Signal()
 
 
-def may_unmask(user) -> bool:
+def may_unmask(user: Any) -> bool:
     """Active staff holding the unmask permission (superusers hold every permission)."""
     return bool(user.is_active and user.is_staff and user.has_perm(UNMASK_PERMISSION))
