@@ -44,8 +44,15 @@ from accounts.models import (
 from accounts.services.delivery import message_context
 from points import notices
 from points import selectors as points_selectors
-from pointsmall.kernel.admin import MemberSearchMixin, ReadOnlyAdmin, SingletonAdminMixin, apply_to_selected
+from pointsmall.kernel.admin import (
+    ContactRevealMixin,
+    MemberSearchMixin,
+    ReadOnlyAdmin,
+    SingletonAdminMixin,
+    apply_to_selected,
+)
 from pointsmall.kernel.errors import validation_error
+from pointsmall.kernel.masking import mask_address, mask_email, mask_name, mask_phone
 
 
 def _admin_clean_phone(form: forms.ModelForm) -> str | None:
@@ -104,7 +111,7 @@ PRIVILEGE_FIELDS = frozenset({"is_superuser", "is_staff", "groups", "user_permis
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ContactRevealMixin, DjangoUserAdmin):
     """Members and staff. Superusers manage everything; other staff edit members' service fields.
 
     Staff and superuser accounts are read-only for everyone but superusers, and only
@@ -128,18 +135,20 @@ class UserAdmin(DjangoUserAdmin):
     # E-mail, phone and password are how a member signs in and proves who they are: the member
     # changes them, with verification; a superuser only when the member cannot.
     member_fieldsets = (
-        (None, {"fields": ("email",)}),
-        (_("Profile"), {"fields": ("display_name", "phone", "language", "avatar_thumbnail")}),
+        (None, {"fields": ("masked_email",)}),
+        (_("Profile"), {"fields": ("display_name", "masked_phone", "language", "avatar_thumbnail")}),
         (_("Status"), {"fields": ("is_active", "points_frozen")}),
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     staff_fieldsets = (
-        (None, {"fields": ("email",), "description": _("Staff accounts can be changed only by a superuser.")}),
-        (_("Profile"), {"fields": ("display_name", "phone", "language", "avatar_thumbnail")}),
+        (None, {"fields": ("masked_email",), "description": _("Staff accounts can be changed only by a superuser.")}),
+        (_("Profile"), {"fields": ("display_name", "masked_phone", "language", "avatar_thumbnail")}),
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "usable_password", "password1", "password2")}),)
     readonly_fields = (
+        "masked_email",
+        "masked_phone",
         "avatar_thumbnail",
         "phone_verified_at",
         "points_frozen",
@@ -147,12 +156,24 @@ class UserAdmin(DjangoUserAdmin):
         "last_login",
         "date_joined",
     )
-    list_display = ("email", "display_name", "phone", "is_staff", "is_active", "date_joined")
+    # Masked (decision 0057); the search still matches a full e-mail address or phone number.
+    list_display = ("masked_email", "display_name", "masked_phone", "is_staff", "is_active", "date_joined")
     actions = ("freeze_members", "unfreeze_members")
     list_filter = ("is_staff", "is_superuser", "is_active", "date_joined", "groups")
     search_fields = ("email", "display_name", "phone")
     ordering = ("-date_joined",)
     show_full_result_count = False
+
+    def masked_repr(self, obj: User) -> str:
+        return obj.display_name or mask_email(obj.email)
+
+    @admin.display(description=_("e-mail address"), ordering="email")
+    def masked_email(self, obj: User) -> str:
+        return mask_email(obj.email)
+
+    @admin.display(description=_("phone"))
+    def masked_phone(self, obj: User) -> str:
+        return mask_phone(obj.phone or "") or "—"
 
     @admin.display(description=_("points account"))
     def points_frozen(self, obj: User) -> str:
@@ -269,25 +290,58 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Address)
-class AddressAdmin(ReadOnlyAdmin):
-    list_display = ("user", "recipient", "phone", "province", "city", "district", "is_default", "created_at")
+class AddressAdmin(ContactRevealMixin, ReadOnlyAdmin):
+    """Shipping addresses, masked (decision 0057): recipient, phone and street; the search still
+    matches a full phone number or name. "Show full contact data" reveals one, audited."""
+
+    list_display = (
+        "member",
+        "masked_recipient",
+        "masked_phone",
+        "province",
+        "city",
+        "district",
+        "is_default",
+        "created_at",
+    )
     list_filter = ("is_default", "province")
     search_fields = ("user__email", "recipient", "phone")
     list_select_related = ("user",)
     ordering = ("-created_at",)
     fields = (
-        "user",
-        "recipient",
-        "phone",
+        "member",
+        "masked_recipient",
+        "masked_phone",
         "province",
         "city",
         "district",
-        "detail",
+        "masked_detail",
         "postal_code",
         "is_default",
         "created_at",
         "updated_at",
     )
+    readonly_fields = ("member", "masked_recipient", "masked_phone", "masked_detail")
+
+    def masked_repr(self, obj: Address) -> str:
+        region = " ".join(part for part in (obj.province, obj.city, obj.district) if part)
+        return f"{mask_name(obj.recipient)} · {region} {mask_address(obj.detail)}"
+
+    @admin.display(description=_("member"), ordering="user__email")
+    def member(self, obj: Address) -> str:
+        return mask_email(obj.user.email)
+
+    @admin.display(description=_("recipient"))
+    def masked_recipient(self, obj: Address) -> str:
+        return mask_name(obj.recipient)
+
+    @admin.display(description=_("phone"))
+    def masked_phone(self, obj: Address) -> str:
+        return mask_phone(obj.phone)
+
+    @admin.display(description=_("address"))
+    def masked_detail(self, obj: Address) -> str:
+        return mask_address(obj.detail)
 
 
 @admin.register(Notification)

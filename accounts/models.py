@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -25,8 +25,40 @@ from points import notices
 from pointsmall.kernel.masking import mask_email
 from pointsmall.kernel.singleton import SingletonModel
 
+# The flags that give power; their changes are audited (pointsmall/audit, decision 0057).
+PRIVILEGE_FLAGS = ("is_staff", "is_superuser")
 
-class UserManager(BaseUserManager["User"]):
+
+class UserQuerySet(models.QuerySet):
+    def update(self, **kwargs) -> int:
+        """Django's update; one that sets ``is_staff`` or ``is_superuser`` (also through
+        ``bulk_update``) announces every flag it really changed (``privilege_flags_updated``),
+        since an update sends no post_save. It locks the matched rows, reads the flags before
+        and after (the new value may be an expression: F(), Case()) and compares them."""
+        flags = [flag for flag in PRIVILEGE_FLAGS if flag in kwargs]
+        if not flags:
+            return super().update(**kwargs)
+        from accounts.signals import privilege_flags_updated
+
+        plain = self.model._base_manager.using(self.db)  # a plain QuerySet: no recursion
+        with transaction.atomic(using=self.db):
+            pks = list(self.values_list("pk", flat=True))
+            locked = plain.select_for_update().filter(pk__in=pks).order_by("pk")
+            before = {row["pk"]: row for row in locked.values("pk", "email", *flags)}
+            count = plain.filter(pk__in=before).update(**kwargs)
+            changes = [
+                {"user_id": row["pk"], "subject": before[row["pk"]]["email"], "field": flag}
+                | {"old": before[row["pk"]][flag], "new": row[flag]}
+                for row in plain.filter(pk__in=before).order_by("pk").values("pk", *flags)
+                for flag in flags
+                if before[row["pk"]][flag] != row[flag]
+            ]
+            if changes:
+                privilege_flags_updated.send(sender=self.model, changes=changes)
+        return count
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
     use_in_migrations = True
 
     def _create_user(self, email: str, password: str | None, **extra_fields) -> User:
@@ -73,6 +105,9 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        # Phones, e-mails and addresses are masked for staff; this reveals one record, audited
+        # (pointsmall/kernel/pii.py, decision 0057).
+        permissions = [("unmask_pii", _("Can reveal a member's full phone, e-mail and address"))]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
             # One verified holder per number; unverified numbers are not unique (nobody can squat one).

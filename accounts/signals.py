@@ -20,3 +20,9 @@ address_added = Signal()
 # A friend the member invited signed up and was rewarded (the referral is real). Sent to the
 # inviter. Arguments: user_id (the inviter), reference ("referral:<id>").
 friend_signed_up = Signal()
+
+# ``QuerySet.update()`` (or ``bulk_update``) changed the staff or superuser flag of users: a
+# change of power that sends no post_save. Sent inside the update's transaction, once per
+# update, only when a flag really changed. Argument: changes, a list of dicts with user_id,
+# subject (the e-mail address), field ("is_staff" / "is_superuser"), old and new (booleans).
+privilege_flags_updated = Signal()

@@ -37,8 +37,10 @@ from catalog.models import (
 from catalog.order_states import Action, Actor
 from catalog.selectors import backoffice
 from pointsmall.kernel import clock
-from pointsmall.kernel.admin import MemberSearchMixin, ReadOnlyInline, apply_to_selected
+from pointsmall.kernel.admin import ContactRevealMixin, MemberSearchMixin, ReadOnlyInline, apply_to_selected
 from pointsmall.kernel.csv import csv_cell
+from pointsmall.kernel.masking import mask_address, mask_email, mask_name, mask_phone
+from pointsmall.kernel.pii import may_unmask, pii_revealed
 
 
 class OrderEventInline(ReadOnlyInline):
@@ -74,33 +76,51 @@ class _Echo:
         return value
 
 
-EXPORT_COLUMNS: list[tuple[str, Callable[[Order], object]]] = [
-    (_("Order"), lambda o: o.pk),
-    (_("ordered"), lambda o: clock.business_time(o.created_at).strftime("%Y-%m-%d %H:%M:%S")),
-    (_("member"), lambda o: o.member.email),
-    (_("product"), lambda o: o.product_name),
-    (_("type"), lambda o: o.get_kind_display()),
-    (_("quantity"), lambda o: o.quantity),
-    (_("points each"), lambda o: o.unit_points),
-    (_("points"), lambda o: o.points_total),
-    (_("points saved by tier"), lambda o: o.points_saved),
-    (_("cash, yuan"), lambda o: o.cash_total),
-    (_("status"), lambda o: o.get_status_display()),
-    (_("payment"), lambda o: o.get_payment_backend_display()),
-    (_("payment reference"), lambda o: o.payment_reference),
-    (_("paid"), lambda o: clock.business_time(o.paid_at).strftime("%Y-%m-%d %H:%M:%S") if o.paid_at else ""),
-    (_("recipient"), lambda o: o.recipient),
-    (_("phone"), lambda o: o.phone),
-    (_("address"), lambda o: o.address),
-    (_("postal code"), lambda o: o.postal_code),
-    (_("carrier"), lambda o: o.carrier),
-    (_("tracking number"), lambda o: o.tracking_number),
-    (_("reason"), lambda o: o.reject_reason),
-]
+SHIPPING_FIELDS = ("recipient", "phone", "address")
+_MASKS: dict[str, Callable[[str], str]] = {"recipient": mask_name, "phone": mask_phone, "address": mask_address}
+
+
+def _shipping(field: str, *, full: bool) -> Callable[[Order], object]:
+    if full:
+        return lambda o: getattr(o, field)
+    return lambda o: _MASKS[field](getattr(o, field))
+
+
+def _export_columns(*, full: bool) -> list[tuple[str, Callable[[Order], object]]]:
+    """The CSV's columns: the delivery details masked, or in full for the shipping list a holder
+    of the unmask permission exports (operators ship from it; each order's export is recorded as
+    a reveal, decision 0057). The member's e-mail address is masked in both."""
+    return [
+        (_("Order"), lambda o: o.pk),
+        (_("ordered"), lambda o: clock.business_time(o.created_at).strftime("%Y-%m-%d %H:%M:%S")),
+        (_("member"), lambda o: mask_email(o.member.email)),
+        (_("product"), lambda o: o.product_name),
+        (_("type"), lambda o: o.get_kind_display()),
+        (_("quantity"), lambda o: o.quantity),
+        (_("points each"), lambda o: o.unit_points),
+        (_("points"), lambda o: o.points_total),
+        (_("points saved by tier"), lambda o: o.points_saved),
+        (_("cash, yuan"), lambda o: o.cash_total),
+        (_("status"), lambda o: o.get_status_display()),
+        (_("payment"), lambda o: o.get_payment_backend_display()),
+        (_("payment reference"), lambda o: o.payment_reference),
+        (_("paid"), lambda o: clock.business_time(o.paid_at).strftime("%Y-%m-%d %H:%M:%S") if o.paid_at else ""),
+        (_("recipient"), _shipping("recipient", full=full)),
+        (_("phone"), _shipping("phone", full=full)),
+        (_("address"), _shipping("address", full=full)),
+        (_("postal code"), lambda o: o.postal_code),
+        (_("carrier"), lambda o: o.carrier),
+        (_("tracking number"), lambda o: o.tracking_number),
+        (_("reason"), lambda o: o.reject_reason),
+    ]
+
+
+EXPORT_COLUMNS = _export_columns(full=False)
+FULL_EXPORT_COLUMNS = _export_columns(full=True)
 
 
 @admin.register(Order)
-class OrderAdmin(MemberSearchMixin, admin.ModelAdmin):
+class OrderAdmin(ContactRevealMixin, MemberSearchMixin, admin.ModelAdmin):
     list_display = ("number", "status_badge", "ordered", "item", "price", "shipping")
     list_display_links = ("number",)
     list_filter = (
@@ -111,8 +131,9 @@ class OrderAdmin(MemberSearchMixin, admin.ModelAdmin):
         "payment_backend",
         ("created_at", admin.DateFieldListFilter),
     )
-    search_fields = ("member__email", "product_name", "tracking_number", "payment_reference")
-    search_help_text = _("Search by member e-mail, product, tracking number or payment reference.")
+    # The recipient's phone is searchable in full and shown masked (decision 0057).
+    search_fields = ("member__email", "product_name", "tracking_number", "payment_reference", "phone")
+    search_help_text = _("Search by member e-mail, product, tracking number, payment reference or recipient's phone.")
     date_hierarchy = "created_at"
     list_select_related = ("member",)
     ordering = ("-created_at", "-pk")
@@ -134,6 +155,9 @@ class OrderAdmin(MemberSearchMixin, admin.ModelAdmin):
     )
     readonly_fields = (
         "number",
+        "masked_recipient",
+        "masked_phone",
+        "masked_address",
         "member_link",
         "product_link",
         "code_info",
@@ -168,7 +192,17 @@ class OrderAdmin(MemberSearchMixin, admin.ModelAdmin):
         (_("Payment"), {"fields": ("payment_backend", "payment_reference", "paid_at", "pay_by", "cash_refunds")}),
         (
             _("Shipping"),
-            {"fields": ("recipient", "phone", "address", "postal_code", "carrier", "tracking_number")},
+            # Masked (decision 0057): "Show full contact data" reveals them, audited.
+            {
+                "fields": (
+                    "masked_recipient",
+                    "masked_phone",
+                    "masked_address",
+                    "postal_code",
+                    "carrier",
+                    "tracking_number",
+                )
+            },
         ),
         (_("Technical"), {"fields": ("idempotency_key",), "classes": ("collapse",)}),
     )
@@ -217,7 +251,7 @@ class OrderAdmin(MemberSearchMixin, admin.ModelAdmin):
             '<div class="pm-cell-item">{} ×{}<br><span class="pm-quiet">{}</span></div>',
             obj.product_name,
             obj.quantity,
-            obj.member.email,
+            mask_email(obj.member.email),
         )
 
     @admin.display(description=_("paid with"), ordering="points_total")
@@ -248,7 +282,19 @@ class OrderAdmin(MemberSearchMixin, admin.ModelAdmin):
     def shipping(self, obj: Order) -> str:
         if obj.tracking_number:
             return f"{obj.carrier} {obj.tracking_number}"
-        return obj.recipient or "—"
+        return mask_name(obj.recipient) or "—"
+
+    @admin.display(description=_("recipient"))
+    def masked_recipient(self, obj: Order) -> str:
+        return mask_name(obj.recipient) or "—"
+
+    @admin.display(description=_("phone"))
+    def masked_phone(self, obj: Order) -> str:
+        return mask_phone(obj.phone) or "—"
+
+    @admin.display(description=_("address"))
+    def masked_address(self, obj: Order) -> str:
+        return mask_address(obj.address) or "—"
 
     @admin.display(description=_("effect"))
     def effect_info(self, obj: Order) -> str:
@@ -273,7 +319,7 @@ class OrderAdmin(MemberSearchMixin, admin.ModelAdmin):
     @admin.display(description=_("member"))
     def member_link(self, obj: Order) -> str:
         url = reverse("admin:accounts_user_change", args=[obj.member_id])
-        return format_html('<a href="{}">{}</a>', url, obj.member.email)
+        return format_html('<a href="{}">{}</a>', url, mask_email(obj.member.email))
 
     @admin.display(description=_("product"))
     def product_link(self, obj: Order) -> str:
@@ -588,12 +634,25 @@ class OrderAdmin(MemberSearchMixin, admin.ModelAdmin):
     def export_csv(self, request: HttpRequest, queryset: QuerySet) -> StreamingHttpResponse:
         writer = csv.writer(_Echo())
         orders = queryset.select_related("member").order_by("pk")
+        columns = EXPORT_COLUMNS
+        if may_unmask(request.user):
+            columns = FULL_EXPORT_COLUMNS
+            for order_id, member_id in orders.values_list("pk", "member_id"):
+                pii_revealed.send(
+                    sender=Order,
+                    actor_id=request.user.pk,
+                    user_id=member_id,
+                    target="catalog.order",
+                    object_id=str(order_id),
+                    fields=list(SHIPPING_FIELDS),
+                    reason="CSV export",
+                )
 
         def lines() -> Iterator[str]:
             yield "\ufeff"  # so spreadsheet programs read the Chinese names as UTF-8
-            yield writer.writerow([str(title) for title, _value in EXPORT_COLUMNS])
+            yield writer.writerow([str(title) for title, _value in columns])
             for order in orders.iterator(chunk_size=500):
-                yield writer.writerow([csv_cell(value(order)) for _title, value in EXPORT_COLUMNS])
+                yield writer.writerow([csv_cell(value(order)) for _title, value in columns])
 
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
         stamp = clock.business_time(timezone.now()).strftime("%Y%m%d-%H%M")

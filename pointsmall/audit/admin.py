@@ -11,7 +11,7 @@ from django.contrib.admin.models import LogEntry
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from pointsmall.audit.models import PrivilegeChange
+from pointsmall.audit.models import PiiReveal, PrivilegeChange
 from pointsmall.kernel.admin import ReadOnlyAdmin
 
 
@@ -43,3 +43,16 @@ class LogEntryAdmin(ReadOnlyAdmin):
     @admin.display(description=_("change message"))
     def message(self, entry: LogEntry) -> str:
         return entry.get_change_message()
+
+
+@admin.register(PiiReveal)
+class PiiRevealAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "actor", "target", "object_id", "fields", "reason")
+    list_filter = ("target",)
+    list_select_related = ("actor",)
+    search_fields = ("reason", "object_id")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        return {}

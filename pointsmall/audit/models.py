@@ -71,3 +71,40 @@ class PrivilegeChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject}: {self.field} {self.old} → {self.new}"
+
+
+class PiiReveal(models.Model):
+    """A staff member was shown a member's full contact data (decision 0057): who, whose, which
+    record and fields, why, when. Written only by ``pointsmall.audit.receivers`` (the kernel's
+    ``pii_revealed``); never changed or deleted."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="+",
+        verbose_name=_("whose"),
+    )
+    target = models.CharField(_("record"), max_length=100)  # "app_label.model_name"
+    object_id = models.CharField(_("record id"), max_length=64)
+    fields = models.JSONField(_("fields"), default=list)
+    reason = models.CharField(_("reason"), max_length=200)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("contact data reveal")
+        verbose_name_plural = _("contact data reveals")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="audit_reveal_user_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.target}:{self.object_id} {', '.join(self.fields)}"

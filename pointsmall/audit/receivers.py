@@ -11,10 +11,12 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.db.models.signals import m2m_changed, post_save, pre_save
+from django.db.models.signals import m2m_changed, post_save, pre_delete, pre_save
 from simple_history.models import HistoricalRecords
 
-from pointsmall.audit.models import PrivilegeChange, PrivilegeField
+from accounts.signals import privilege_flags_updated
+from pointsmall.audit.models import PiiReveal, PrivilegeChange, PrivilegeField
+from pointsmall.kernel.pii import pii_revealed
 
 FLAGS = (PrivilegeField.IS_STAFF, PrivilegeField.IS_SUPERUSER)
 
@@ -95,18 +97,7 @@ def _record_set_change(owner, field: str, action: str, changed: list[str]) -> No
         old = sorted(set(now) - set(changed))
     else:  # post_remove
         old = sorted(set(now) | set(changed))
-    if old == now:
-        return
-    is_group = isinstance(owner, Group)
-    PrivilegeChange.objects.create(
-        user_id=None if is_group else owner.pk,
-        group_id=owner.pk if is_group else None,
-        subject=owner.name[:254] if is_group else _user_label(owner),
-        field=field,
-        old=old,
-        new=now,
-        actor_id=_actor_id(),
-    )
+    _record_change(owner, field, old, now)
 
 
 def _set_changed(field: str, owner_model, related_model):
@@ -142,6 +133,65 @@ def _set_changed(field: str, owner_model, related_model):
     return receiver
 
 
+def flags_updated_record(sender, changes: list[dict], **kwargs) -> None:
+    """accounts' ``privilege_flags_updated``: a ``QuerySet.update()`` changed staff or superuser
+    flags; one row per user and flag, as a save would have written."""
+    actor_id = _actor_id()
+    PrivilegeChange.objects.bulk_create(PrivilegeChange(**change, actor_id=actor_id) for change in changes)
+
+
+def group_delete_record(sender, instance: Group, **kwargs) -> None:
+    """pre_delete of a group: the deletion cascades to its memberships and permissions without an
+    m2m_changed signal, so record here what each member loses (their groups before → after) and
+    the group's own permissions (before → none). Runs inside the deletion's transaction."""
+    user_model = get_user_model()
+    for user in user_model._default_manager.filter(groups=instance).order_by("pk"):
+        old = _current(user, PrivilegeField.GROUPS)
+        _record_change(user, PrivilegeField.GROUPS, old, [name for name in old if name != instance.name])
+    old = _current(instance, PrivilegeField.GROUP_PERMISSIONS)
+    _record_change(instance, PrivilegeField.GROUP_PERMISSIONS, old, [])
+
+
+def permission_delete_record(sender, instance: Permission, **kwargs) -> None:
+    """pre_delete of a permission (also when its content type is deleted): every user and group
+    holding it loses it without an m2m_changed signal; record each loss."""
+    name = _permission_names(Permission.objects.filter(pk=instance.pk))
+    user_model = get_user_model()
+    for owner, field in (
+        *(
+            (user, PrivilegeField.USER_PERMISSIONS)
+            for user in user_model._default_manager.filter(user_permissions=instance)
+        ),
+        *((group, PrivilegeField.GROUP_PERMISSIONS) for group in Group.objects.filter(permissions=instance)),
+    ):
+        old = _current(owner, field)
+        _record_change(owner, field, old, [held for held in old if held not in name])
+
+
+def _record_change(owner, field: str, old: list[str], new: list[str]) -> None:
+    if old == new:
+        return
+    is_group = isinstance(owner, Group)
+    PrivilegeChange.objects.create(
+        user_id=None if is_group else owner.pk,
+        group_id=owner.pk if is_group else None,
+        subject=owner.name[:254] if is_group else _user_label(owner),
+        field=field,
+        old=old,
+        new=new,
+        actor_id=_actor_id(),
+    )
+
+
+def pii_reveal_record(
+    sender, *, actor_id: int, user_id: int | None, target: str, object_id: str, fields: list[str], reason: str, **kwargs
+) -> None:
+    """The kernel's ``pii_revealed``: one row per reveal (a full export sends one per record)."""
+    PiiReveal.objects.create(
+        actor_id=actor_id, user_id=user_id, target=target, object_id=object_id, fields=fields, reason=reason[:200]
+    )
+
+
 _RECEIVERS: list = []
 
 
@@ -152,6 +202,10 @@ def connect() -> None:
     user_model = get_user_model()
     pre_save.connect(user_flags_remember, sender=user_model, dispatch_uid="audit_user_flags_remember")
     post_save.connect(user_flags_record, sender=user_model, dispatch_uid="audit_user_flags_record")
+    privilege_flags_updated.connect(flags_updated_record, dispatch_uid="audit_flags_updated_record")
+    pii_revealed.connect(pii_reveal_record, dispatch_uid="audit_pii_reveal_record")
+    pre_delete.connect(group_delete_record, sender=Group, dispatch_uid="audit_group_delete_record")
+    pre_delete.connect(permission_delete_record, sender=Permission, dispatch_uid="audit_permission_delete_record")
     for through, field, owner_model, related_model in (
         (user_model.groups.through, PrivilegeField.GROUPS, user_model, Group),
         (user_model.user_permissions.through, PrivilegeField.USER_PERMISSIONS, user_model, Permission),

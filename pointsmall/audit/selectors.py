@@ -30,7 +30,8 @@ from django.utils.translation import pgettext
 from catalog.models import CashRefund, OrderEvent, Product, StockMovement
 from points import selectors as points_selectors
 from points.models import Entry
-from pointsmall.audit.models import PrivilegeChange
+from pointsmall.audit.models import PiiReveal, PrivilegeChange
+from pointsmall.kernel.masking import mask_contacts_in, mask_email
 
 PAGE_SIZE = 50
 MAX_PAGE = 200  # 10,000 rows deep at most: older records are in each table's own admin list
@@ -162,11 +163,28 @@ def _privileges(changes: QuerySet[PrivilegeChange], limit: int) -> Iterator[Audi
         yield AuditRow(
             at=change.created_at,
             kind=pgettext("audit record", "Privilege"),
-            what=f"{change.subject}: {change.get_field_display()}",
+            # A member's e-mail address is masked like everywhere in the back office (decision 0057).
+            what=f"{mask_email(change.subject) if '@' in change.subject else change.subject}: "
+            f"{change.get_field_display()}",
             old=_value(change.old),
             new=_value(change.new),
             actor=_who(change.actor),
             url=_admin_url(change),
+        )
+
+
+def _reveals(user_id: int, limit: int) -> Iterator[AuditRow]:
+    for reveal in (
+        PiiReveal.objects.filter(user_id=user_id).select_related("actor").order_by("-created_at", "-pk")[:limit]
+    ):
+        yield AuditRow(
+            at=reveal.created_at,
+            kind=pgettext("audit record", "Contact data shown"),
+            what=f"{reveal.target} #{reveal.object_id}: {', '.join(reveal.fields)}",
+            old="",
+            new=reveal.reason,
+            actor=_who(reveal.actor),
+            url=_admin_url(reveal),
         )
 
 
@@ -189,7 +207,7 @@ def _admin_log(model: type[Model], object_id: Any, limit: int) -> Iterator[Audit
         yield AuditRow(
             at=entry.action_time,
             kind=pgettext("audit record", "Admin"),
-            what=f"{action}: {entry.object_repr}",
+            what=f"{action}: {mask_contacts_in(entry.object_repr)}",
             old="",
             new=entry.get_change_message(),
             actor=_who(entry.user),
@@ -267,7 +285,8 @@ def _history(history: QuerySet, limit: int) -> Iterator[AuditRow]:
 def member_timeline(*, user_id: int, page: int = 1, size: int = PAGE_SIZE) -> Timeline:
     """Everything recorded about member ``user_id``, newest first: ledger entries (balance
     before → after), order status changes, cash refunds, privilege changes to them and admin
-    edits and actions on their user row. 5 queries whatever the page (content types cached)."""
+    edits and actions on their user row, and every reveal of their contact data. 6 queries
+    whatever the page (content types cached)."""
     limit = page * size + 1
     return _timeline(
         [
@@ -276,6 +295,7 @@ def member_timeline(*, user_id: int, page: int = 1, size: int = PAGE_SIZE) -> Ti
             _cash_refunds(user_id, limit),
             _privileges(PrivilegeChange.objects.filter(user_id=user_id), limit),
             _admin_log(get_user_model(), user_id, limit),
+            _reveals(user_id, limit),
         ],
         page=page,
         size=size,

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.contrib import admin, messages
 from django.db.models import Model
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from pointsmall.kernel.errors import DomainError
 
@@ -166,3 +167,40 @@ class MemberSearchMixin:
             return cast(tuple[Any, bool], super().get_search_results(request, queryset, search_term))  # type: ignore[misc]
         finally:
             request._member_search = False  # type: ignore[attr-defined]
+
+
+class ContactRevealMixin:
+    """A change page whose record holds a member's contact data (masked on the page, decision
+    0057). The page's title and breadcrumb show ``masked_repr(obj)``, not ``str(obj)``; staff who
+    may unmask get a "Show full contact data" tool (``pii_reveal_url``), which asks for a reason
+    and records the reveal. Others get no link (it would end in a 403). The change form template
+    extends ``admin/masked_change_form.html``."""
+
+    def masked_repr(self, obj: Any) -> str:
+        from pointsmall.kernel.masking import mask_contacts_in
+
+        return mask_contacts_in(str(obj))
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Model | None = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            context["subtitle"] = context["masked_original"] = self.masked_repr(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)  # type: ignore[misc,no-any-return]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        from pointsmall.kernel.pii import may_unmask
+
+        extra_context = dict(extra_context or {})
+        if may_unmask(request.user) and str(object_id).isdigit():
+            meta = self.model._meta  # type: ignore[attr-defined]
+            extra_context["pii_reveal_url"] = reverse("audit:reveal", args=[meta.app_label, meta.model_name, object_id])
+        return super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc,no-any-return]

@@ -94,3 +94,14 @@ def mask_contacts_in(text: str) -> str:
 def _mask_phone_match(match: re.Match[str]) -> str:
     found = match.group(0)
     return mask_phone(found) if sum(character.isdigit() for character in found) >= _PHONE_MIN_DIGITS else found
+
+
+def mask_address(detail: str) -> str:
+    """The street part of a shipping address (``detail``: road, building, room) as staff see it
+    by default: its first 3 characters and a fixed ``****`` that hides the length of the rest:
+    ``幸福路88号3栋502`` → ``幸福路****``. Province, city and district are shown as they are (they
+    locate a warehouse's route, not a door). 3 characters or fewer show only the stars."""
+    detail = detail.strip()
+    if not detail:
+        return ""
+    return (detail[:3] if len(detail) > 3 else "") + MASK * 4

@@ -159,7 +159,14 @@ def objects(member_a) -> dict:
     announcement = Announcement.objects.create(
         title_zh="公告", title_en="Notice", body_zh="正文", body_en="Body", starts_at=now - timedelta(hours=1)
     )
+    from points.models import Account
+    from pointsmall.integration import services as integration_services
+
+    host_client, _secret = integration_services.client_create(name="The shop")
     return {
+        "member": member_a.pk,
+        "account": Account.objects.get(user=member_a).pk,
+        "client": host_client.pk,
         "address": address,
         "notification": notification,
         "order": order.pk,

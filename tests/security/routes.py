@@ -42,6 +42,12 @@ class Route:
     ``owned=True`` means the parameters name A's own object, so member B must get 404 for every
     method. ``get_writes`` is the reason a GET may write (empty: a GET must write nothing).
     ``csrf_exempt`` is the reason a POST needs no CSRF token (only API and SIGNED routes).
+
+    A custom admin view (an ``ADMIN`` row) and a ``STAFF`` page declare what it asks of staff: ``permissions``, every
+    one of which a GET needs, and ``post_permissions`` when a POST needs more (default: the same);
+    or ``any_staff``, the reason any staff member may open it (the index, the sign-out); or
+    ``superuser_only``, why no permission is enough. ``post_only``: a GET answers 405.
+    ``tests/security/test_admin_permissions.py`` holds the view to its declaration.
     """
 
     kind: Kind
@@ -49,6 +55,11 @@ class Route:
     owned: bool = False
     get_writes: str = ""
     csrf_exempt: str = ""
+    permissions: tuple[str, ...] = ()
+    post_permissions: tuple[str, ...] | None = None
+    any_staff: str = ""
+    superuser_only: str = ""
+    post_only: bool = False
 
 
 def _address(o: dict) -> dict:
@@ -83,6 +94,10 @@ def _product(o: dict) -> dict:
     return {"pk": o["product"]}
 
 
+def _product_id(o: dict) -> dict:
+    return {"product_id": o["product"]}
+
+
 def _campaign(o: dict) -> dict:
     return {"campaign_id": o["campaign"]}
 
@@ -93,6 +108,18 @@ def _task(o: dict) -> dict:
 
 def _announcement(o: dict) -> dict:
     return {"pk": o["announcement"]}
+
+
+def _account(o: dict) -> dict:
+    return {"account_id": o["account"]}
+
+
+def _member(o: dict) -> dict:
+    return {"id": o["member"]}
+
+
+def _client(o: dict) -> dict:
+    return {"client_id": o["client"]}
 
 
 P, M, S, A = Kind.PUBLIC, Kind.MEMBER, Kind.STAFF, Kind.ADMIN
@@ -146,7 +173,7 @@ ROUTES: dict[str, Route] = {
     "mall/orders/<int:pk>/cancel/": Route(M, _order, owned=True),
     "mall/orders/<int:pk>/confirm-receipt/": Route(M, _delivered, owned=True),
     "mall/orders/<int:pk>/review/": Route(M, _delivered, owned=True),
-    "mall/staff/coupons/": Route(S),
+    "mall/staff/coupons/": Route(S, permissions=("catalog.verify_coupon",)),
     "mall/pay/<int:order_pk>/": Route(M, _cash, owned=True),
     "mall/pay/<int:order_pk>/status/": Route(M, _cash, owned=True),
     "mall/pay/sandbox/<str:reference>/": Route(M, _reference, owned=True),
@@ -242,29 +269,61 @@ ROUTES: dict[str, Route] = {
     ),
     # --- Django admin: the site's own views and the custom ones ------------------------------
     "admin/login/": Route(P),  # ours: a redirect to allauth's sign-in, so two-factor applies
-    "admin/": Route(A),
-    "admin/logout/": Route(A),
-    "admin/password_change/": Route(A),
-    "admin/password_change/done/": Route(A),
-    "admin/autocomplete/": Route(A),
-    "admin/jsi18n/": Route(A),
-    "admin/r/<path:content_type_id>/<path:object_id>/": Route(A),
+    "admin/": Route(A, any_staff="the index lists only the models the user may see"),
+    "admin/logout/": Route(A, any_staff="signing out"),
+    "admin/password_change/": Route(A, any_staff="one's own password"),
+    "admin/password_change/done/": Route(A, any_staff="one's own password"),
+    "admin/autocomplete/": Route(A, any_staff="Django checks the view permission of the field's model"),
+    "admin/jsi18n/": Route(A, any_staff="the admin's JavaScript translations"),
+    "admin/r/<path:content_type_id>/<path:object_id>/": Route(A, any_staff="a redirect to the object's own page"),
     "admin/^(?P<app_label>django_celery_beat|accounts|points|catalog|tasks|lottery|content|analytics|integration"
-    "|audit|admin|outbox|auth|sites|account|socialaccount|mfa)/$": Route(A),
-    "admin/(?P<url>.*)$": Route(A),
-    "admin/dashboard/<slug:chart>.csv": Route(A),
-    "admin/audit-trail/member/<int:user_id>/": Route(A),  # a member's audit timeline (audit.view_audit)
-    "admin/audit-trail/<slug:app_label>/<slug:model_name>/<str:object_id>/": Route(A),  # an object's timeline
-    "admin/accounts/user/<id>/password/": Route(A),
-    "admin/points/account/<int:account_id>/adjust/": Route(A),
-    "admin/points/purchase/import/": Route(A),
-    "admin/catalog/product/<int:product_id>/stock/": Route(A),
-    "admin/catalog/product/<int:product_id>/codes/": Route(A),
-    "admin/lottery/lotterycampaign/<int:campaign_id>/publish/": Route(A),
-    "admin/lottery/lotterycampaign/<int:campaign_id>/report/": Route(A),
-    "admin/lottery/lotterycampaign/<int:campaign_id>/report.csv": Route(A),
-    "admin/lottery/lotterycampaign/<int:campaign_id>/draws.csv": Route(A),
-    "admin/integration/client/<int:client_id>/rotate/": Route(A),
+    "|audit|admin|outbox|auth|sites|account|socialaccount|mfa)/$": Route(
+        A, any_staff="an app's index lists only the models the user may see (404 with none)"
+    ),
+    "admin/(?P<url>.*)$": Route(A, any_staff="the admin's catch-all: a redirect or 404"),
+    "admin/dashboard/<slug:chart>.csv": Route(
+        A, lambda o: {"chart": "points"}, permissions=("dashboard.view_dashboard",)
+    ),
+    "admin/audit-trail/member/<int:user_id>/": Route(  # a member's audit timeline
+        A, lambda o: {"user_id": o["member"]}, permissions=("audit.view_audit",)
+    ),
+    "admin/audit-trail/<slug:app_label>/<slug:model_name>/<str:object_id>/": Route(  # an object's timeline
+        A,
+        lambda o: {"app_label": "catalog", "model_name": "product", "object_id": o["product"]},
+        permissions=("audit.view_audit",),
+    ),
+    "admin/audit-trail/reveal/<slug:app_label>/<slug:model_name>/<str:object_id>/": Route(  # one record's contact data
+        A,
+        lambda o: {"app_label": "accounts", "model_name": "address", "object_id": o["address"]},
+        permissions=("accounts.unmask_pii",),
+    ),
+    "admin/accounts/user/<id>/password/": Route(
+        A, _member, superuser_only="setting someone's password takes over their account (decision 0013)"
+    ),
+    "admin/points/account/<int:account_id>/adjust/": Route(A, _account, permissions=("points.change_account",)),
+    "admin/points/purchase/import/": Route(A, permissions=("points.add_purchase",)),
+    "admin/catalog/product/<int:product_id>/stock/": Route(
+        A,
+        _product_id,
+        permissions=("catalog.view_product",),
+        post_permissions=("catalog.change_product",),  # Django: who may change may view
+    ),
+    "admin/catalog/product/<int:product_id>/codes/": Route(
+        A, _product_id, permissions=("catalog.view_product", "catalog.add_code")
+    ),
+    "admin/lottery/lotterycampaign/<int:campaign_id>/publish/": Route(
+        A, _campaign, permissions=("lottery.change_lotterycampaign",), post_only=True
+    ),
+    "admin/lottery/lotterycampaign/<int:campaign_id>/report/": Route(
+        A, _campaign, permissions=("lottery.view_lotterycampaign",)
+    ),
+    "admin/lottery/lotterycampaign/<int:campaign_id>/report.csv": Route(
+        A, _campaign, permissions=("lottery.view_lotterycampaign",)
+    ),
+    "admin/lottery/lotterycampaign/<int:campaign_id>/draws.csv": Route(
+        A, _campaign, permissions=("lottery.view_lotterycampaign",)
+    ),
+    "admin/integration/client/<int:client_id>/rotate/": Route(A, _client, permissions=("integration.change_client",)),
 }
 
 # What Django's ModelAdmin.get_urls() (and simple_history's) generate for every registered model.
