@@ -281,6 +281,7 @@ class AddressAdmin(ReadOnlyAdmin):
         "province",
         "city",
         "district",
+        "region_code",
         "detail",
         "postal_code",
         "is_default",
