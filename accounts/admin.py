@@ -315,6 +315,7 @@ class AddressAdmin(ContactRevealMixin, ReadOnlyAdmin):
         "province",
         "city",
         "district",
+        "region_code",
         "masked_detail",
         "postal_code",
         "is_default",

@@ -7,15 +7,43 @@ from allauth.core import context
 from django import forms
 from django.conf import settings
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from accounts import rules, selectors
+from accounts import regions, rules, selectors
 from accounts.adapters import bind_invite
 from accounts.exceptions import InvalidPhoneError, InviteCodeUnknownError
 from accounts.fields import InvisibleFreeField, MemberTextField, PinField
 from accounts.services import avatar_prepare
 from accounts.uploads.forms import picture_clean, picture_lost
 from pointsmall.kernel.errors import validation_error
+
+# The first option of each region select: "prompt" when there is a choice to make, "wait" while
+# the level above is not chosen, "none" for a city with no districts (济源市).
+REGION_TEXTS = {
+    "province": {"prompt": _("Choose a province")},
+    "city": {"prompt": _("Choose a city"), "wait": _("Choose a province first")},
+    "district": {"prompt": _("Choose a district"), "wait": _("Choose a city first"), "none": _("No district")},
+}
+
+
+class RegionSelect(forms.Select):
+    """A select of one level of the region picker (``accounts.regions``). Its options are the
+    names under the level above as the form was sent; ``static/js/region-picker.js`` refills the
+    lower levels from ``address_regions`` when the member changes a level above."""
+
+    def __init__(self, *, level: str) -> None:
+        # The first option's texts, for the script to use as it refills the select.
+        texts = {f"data-region-{key}": text for key, text in REGION_TEXTS[level].items()}
+        super().__init__(attrs={"data-region-level": level, **texts})
+
+    def options_for(self, names: list[str], *, empty: str) -> None:
+        self.choices = [("", empty), *((name, name) for name in names)]
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["attrs"]["data-region-url"] = reverse("address_regions")
+        return context
 
 
 def _clean_phone(value: str) -> str:
@@ -92,17 +120,19 @@ class AddressFieldsForm(forms.Form):
         max_length=24,
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
     )
-    province = MemberTextField(
-        label=_("Province"), max_length=40, widget=forms.TextInput(attrs={"placeholder": "浙江省"})
-    )
-    city = MemberTextField(label=_("City"), max_length=40, widget=forms.TextInput(attrs={"placeholder": "杭州市"}))
+    # Names, not codes, are posted: an address is written with them, and a form posted without
+    # the picker (a script, an old page) reads the same. clean() checks that they are one chain.
+    province = MemberTextField(label=_("Province"), max_length=40, widget=RegionSelect(level="province"))
+    city = MemberTextField(label=_("City"), max_length=40, widget=RegionSelect(level="city"))
     district = MemberTextField(
-        label=_("District"), max_length=40, required=False, widget=forms.TextInput(attrs={"placeholder": "西湖区"})
+        label=_("District"), max_length=40, required=False, widget=RegionSelect(level="district")
     )
     detail = MemberTextField(
         label=_("Street address"),
         max_length=200,
-        widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "street-address", "placeholder": _("e.g. 90 Wensan Road, building 3, room 501")}
+        ),
         help_text=_("Street, building, unit and room."),
     )
     postal_code = InvisibleFreeField(
@@ -113,8 +143,60 @@ class AddressFieldsForm(forms.Form):
         help_text=_("6 digits."),
     )
 
+    def __init__(self, *args, saved: bool = False, **kwargs) -> None:
+        """``saved``: the initial values are an address saved before (the edit page)."""
+        super().__init__(*args, **kwargs)
+        values = self.data if self.is_bound else self.initial
+        province = self._region_value(values, "province")
+        city = self._region_value(values, "city")
+        district = self._region_value(values, "district")
+        self.saved_region = ""
+        if not self.is_bound:
+            # A level that is not under the one above (the province changed without the script)
+            # starts over. A saved address whose names are not one chain of the data (saved before
+            # the picker, or through the host API) is shown as saved, to choose again (decision 0061).
+            typed = (province, city, district)
+            province = province if province in regions.provinces() else ""
+            city = city if city in regions.cities(province=province) else ""
+            district = district if district in regions.districts(province=province, city=city) else ""
+            if saved and (province, city, district) != typed:
+                self.saved_region = " ".join(part for part in typed if part)
+            self.initial = {**self.initial, "province": province, "city": city, "district": district}
+        city_names = regions.cities(province=province)
+        district_names = regions.districts(province=province, city=city)
+        self.fields["province"].widget.options_for(regions.provinces(), empty=REGION_TEXTS["province"]["prompt"])
+        city_texts = REGION_TEXTS["city"]
+        self.fields["city"].widget.options_for(city_names, empty=city_texts["prompt" if city_names else "wait"])
+        district_texts = REGION_TEXTS["district"]
+        district_empty = "prompt" if district_names else ("none" if city in city_names else "wait")
+        self.fields["district"].widget.options_for(district_names, empty=district_texts[district_empty])
+
+    def _region_value(self, values, name: str) -> str:
+        value = values.get(self.add_prefix(name) if self.is_bound else name) or ""
+        return value if isinstance(value, str) else ""
+
     def clean_phone(self) -> str:
         return _clean_phone(self.cleaned_data["phone"])
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        province, city, district = data.get("province"), data.get("city"), data.get("district")
+        if not province or city is None or district is None:
+            return data  # a level already has its own error
+        if province not in regions.provinces():
+            self.add_error("province", _("Choose a province from the list."))
+        elif not city:
+            return data
+        elif city not in regions.cities(province=province):
+            self.add_error("city", _("%(city)s is not a city of %(province)s.") % {"city": city, "province": province})
+        elif district and district not in regions.districts(province=province, city=city):
+            self.add_error(
+                "district", _("%(district)s is not a district of %(city)s.") % {"district": district, "city": city}
+            )
+        elif not district and regions.districts(province=province, city=city):
+            self.add_error("district", _("Choose a district."))
+        return data
 
     def clean_postal_code(self) -> str:
         code = self.cleaned_data["postal_code"]

@@ -155,6 +155,9 @@ class Address(models.Model):
     province = models.CharField(_("province"), max_length=40)
     city = models.CharField(_("city"), max_length=40)
     district = models.CharField(_("district"), max_length=40, blank=True)
+    # The division code of the district (or of a city with none), from accounts.regions; empty
+    # when the names are not one chain of that data (an address saved before the picker).
+    region_code = models.CharField(_("region code"), max_length=6, blank=True)
     detail = models.CharField(_("street address"), max_length=200)
     postal_code = models.CharField(_("postal code"), max_length=6, blank=True)
     is_default = models.BooleanField(_("default"), default=False)

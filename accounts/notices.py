@@ -48,6 +48,7 @@ REFERRAL_KNOWN_EMAIL = "accounts.referral_known_email"
 REFERRAL_SELF = "accounts.referral_self"
 ACCOUNT_FROZEN = "accounts.account_frozen"
 ACCOUNT_UNFROZEN = "accounts.account_unfrozen"
+PIN_LOCKED = "accounts.pin_locked"
 
 
 # --- History texts ------------------------------------------------------------------------
@@ -283,6 +284,24 @@ def _account_unfrozen(params: Params) -> Text:
     )
 
 
+@register(PIN_LOCKED, inbox=True, sample={"attempts": 5, "locked_until": "2026-03-01T08:15:00+00:00"})
+def _pin_locked(params: Params) -> Text:
+    """``attempts``: wrong PINs in a row; ``locked_until``: ISO date-time when PIN use unlocks."""
+    local = datetime.fromisoformat(params["locked_until"]).astimezone(clock.business_zone())
+    attempts = int(params["attempts"])
+    return Text(
+        _("Your payment PIN is locked"),
+        ngettext(
+            "A wrong payment PIN was entered %(attempts)s time in a row, so redeeming with it is locked "
+            "until %(time)s. If this was not you, change your password and your payment PIN now.",
+            "A wrong payment PIN was entered %(attempts)s times in a row, so redeeming with it is locked "
+            "until %(time)s. If this was not you, change your password and your payment PIN now.",
+            attempts,
+        )
+        % {"attempts": attempts, "time": local.strftime("%Y-%m-%d %H:%M")},
+    )
+
+
 @register(REFERRAL_SELF, inbox=True, sample={"friend": "Li Lei"})
 def _referral_self(params: Params) -> Text:
     return Text(
@@ -513,3 +532,8 @@ def account_frozen(*, reason: str) -> Notice:
 def account_unfrozen() -> Notice:
     """Inbox: the member's points account is unfrozen."""
     return Notice(ACCOUNT_UNFROZEN, {})
+
+
+def pin_locked(*, attempts: int, locked_until: datetime) -> Notice:
+    """Inbox and e-mail (security): ``attempts`` wrong PINs in a row locked PIN use until ``locked_until``."""
+    return Notice(PIN_LOCKED, {"attempts": attempts, "locked_until": locked_until.isoformat()})

@@ -7,6 +7,7 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("profile/phone/", views.phone_verify, name="phone_verify"),
     path("addresses/", views.address_list, name="address_list"),
+    path("addresses/regions/", views.address_regions, name="address_regions"),
     path("addresses/new/", views.address_create, name="address_create"),
     path("addresses/<int:pk>/edit/", views.address_update, name="address_update"),
     path("addresses/<int:pk>/delete/", views.address_delete, name="address_delete"),

@@ -7,7 +7,7 @@ from allauth.account import views as allauth_views
 from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -16,10 +16,10 @@ from django.utils.translation import gettext as _
 from django.views import i18n
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from qrcode.image.svg import SvgPathFillImage
 
-from accounts import rules, selectors, services
+from accounts import regions, rules, selectors, services
 from accounts.enums import NotificationKind
 from accounts.exceptions import (
     AddressLimitReachedError,
@@ -172,10 +172,40 @@ def address_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _region_refresh(request: HttpRequest, **kwargs) -> AddressForm | None:
+    """Without scripts, the address form's "show cities and districts" button posts the form to
+    fill the lower region selects: it is shown again with what was typed, saving nothing."""
+    if request.method == "POST" and "region_refresh" in request.POST:
+        return AddressForm(initial=request.POST.dict(), **kwargs)
+    return None
+
+
+@login_required
+@require_GET
+@cache_control(private=True, max_age=3600)
+def address_regions(request: HttpRequest) -> JsonResponse:
+    """The region picker's options (accounts.regions): ``?province=`` gives its cities,
+    ``?province=&city=`` the city's districts, nothing the provinces, as ``{"options": [names]}``.
+    A province or city that is not in the data is a 404 with a message."""
+    province, city = request.GET.get("province", ""), request.GET.get("city", "")
+    if not province:
+        return JsonResponse({"options": regions.provinces()})
+    if province not in regions.provinces():
+        return JsonResponse({"error": _("Choose a province from the list.")}, status=404)
+    if not city:
+        return JsonResponse({"options": regions.cities(province=province)})
+    if city not in regions.cities(province=province):
+        message = _("%(city)s is not a city of %(province)s.") % {"city": city, "province": province}
+        return JsonResponse({"error": message}, status=404)
+    return JsonResponse({"options": regions.districts(province=province, city=city)})
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def address_create(request: HttpRequest) -> HttpResponse:
     user_id = request.user.pk
+    if refreshed := _region_refresh(request):
+        return render(request, "accounts/address_form.html", {"form": refreshed, "address": None})
     if request.method == "POST":
         form = AddressForm(request.POST)
         if form.is_valid():
@@ -210,6 +240,8 @@ def _own_address(request: HttpRequest, pk: int) -> selectors.AddressView:
 @require_http_methods(["GET", "POST"])
 def address_update(request: HttpRequest, pk: int) -> HttpResponse:
     address = _own_address(request, pk)
+    if refreshed := _region_refresh(request, is_current_default=address.is_default):
+        return render(request, "accounts/address_form.html", {"form": refreshed, "address": address})
     if request.method == "POST":
         form = AddressForm(request.POST, is_current_default=address.is_default)
         if form.is_valid():
@@ -238,7 +270,7 @@ def address_update(request: HttpRequest, pk: int) -> HttpResponse:
             "postal_code": address.postal_code,
             "is_default": address.is_default,
         }
-        form = AddressForm(initial=initial, is_current_default=address.is_default)
+        form = AddressForm(initial=initial, is_current_default=address.is_default, saved=True)
     return render(request, "accounts/address_form.html", {"form": form, "address": address})
 
 

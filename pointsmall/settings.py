@@ -328,6 +328,11 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="mandatory")
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+# Confirming the e-mail signs the newcomer in (issue #17), but only in the browser session that
+# signed up: allauth keeps the pending sign-in in that session, so a link opened elsewhere (another
+# browser, a mail app's viewer, a forwarded mail) confirms the address and leads to the sign-in form
+# with a notice. A leaked link never signs anyone in (docs/decisions/0061).
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""

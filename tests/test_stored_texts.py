@@ -291,6 +291,15 @@ NOTICES = [
         "账户解冻前，您不能获得或使用积分。如有疑问，请联系客服。原因：Scripted check-ins",
     ),
     (
+        "accounts.pin_locked",
+        {"attempts": 5, "locked_until": "2026-03-01T08:15:00+00:00"},
+        "Your payment PIN is locked",
+        "A wrong payment PIN was entered 5 times in a row, so redeeming with it is locked until 2026-03-01 16:15. "
+        "If this was not you, change your password and your payment PIN now.",
+        "您的支付密码已锁定",
+        "支付密码已连续输错5次，2026-03-01 16:15前无法用它兑换。如果不是您本人操作，请立即修改登录密码和支付密码。",
+    ),
+    (
         "accounts.account_unfrozen",
         {},
         "Your points account is unfrozen",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from accounts import locks, rules, signals
+from accounts import locks, regions, rules, signals
 from accounts.exceptions import AddressLimitReachedError, AddressNotFoundError, InvalidPhoneError, InvalidTextError
 from accounts.models import Address
 from accounts.selectors import AddressView, address_get
@@ -25,6 +25,11 @@ def _cleaned(**fields: str) -> dict[str, str]:
         return {name: rules.clean_member_text(value or "") for name, value in fields.items()}
     except rules.UnsafeTextError:
         raise InvalidTextError() from None
+
+
+def _region_code(text: dict[str, str]) -> str:
+    # The service stores what the host API or the form sends; the form has checked the chain.
+    return regions.region_code(province=text["province"], city=text["city"], district=text["district"]) or ""
 
 
 def _locked_address(*, user_id: int, address_id: int) -> Address:
@@ -70,7 +75,9 @@ def address_create(
     make_default = is_default or count == 0
     if make_default:
         _clear_default(user_id=user_id)
-    address = Address.objects.create(user_id=user_id, phone=normalized, is_default=make_default, **text)
+    address = Address.objects.create(
+        user_id=user_id, phone=normalized, is_default=make_default, region_code=_region_code(text), **text
+    )
     signals.address_added.send(sender=Address, user_id=user_id, reference=f"accounts.address:{address.pk}")
     return address_get(user_id=user_id, address_id=address.pk)
 
@@ -106,6 +113,7 @@ def address_update(
         address.is_default = True
     for name, value in text.items():
         setattr(address, name, value)
+    address.region_code = _region_code(text)
     address.phone = normalized
     address.save()
     return address_get(user_id=user_id, address_id=address.pk)

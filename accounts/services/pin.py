@@ -14,9 +14,11 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import check_password
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from accounts import locks, rules, signals
+from accounts import locks, notices, rules, signals
+from accounts.enums import NotificationKind
 from accounts.exceptions import (
     PasswordIncorrectError,
     PinAlreadySetError,
@@ -28,6 +30,7 @@ from accounts.exceptions import (
 )
 from accounts.models import PaymentPin
 from accounts.pin_hash import pin_hash_check, pin_hash_make
+from accounts.services.notifications import notification_send
 from pointsmall.kernel.errors import DomainError
 
 
@@ -77,9 +80,23 @@ def _record_failure(row: PaymentPin, now: datetime) -> DomainError:
     if attempts >= rules.PIN_MAX_FAILURES:
         locked_until = now + rules.PIN_LOCK_DURATION
         PaymentPin.objects.filter(pk=row.pk).update(failed_attempts=attempts, locked_until=locked_until)
+        _tell_locked(row, attempts=attempts, locked_until=locked_until)
         return PinLockedError(locked_until=locked_until, now=now)
     PaymentPin.objects.filter(pk=row.pk).update(failed_attempts=attempts, locked_until=None)
     return PinIncorrectError(attempts_left=rules.PIN_MAX_FAILURES - attempts)
+
+
+def _tell_locked(row: PaymentPin, *, attempts: int, locked_until: datetime) -> None:
+    """A security notice (issue #17): in the inbox and by e-mail as the member's preferences for
+    account messages say. Written in the attempt's own transaction, so it is committed with the
+    lock; keyed by the lock's end, so one lock sends one notice however the attempts race."""
+    notification_send(
+        user_id=row.user_id,
+        kind=NotificationKind.ACCOUNT,
+        **notices.pin_locked(attempts=attempts, locked_until=locked_until).message,
+        link=reverse("pin_manage"),
+        dedupe_key=f"accounts.pin_locked:{row.user_id}:{locked_until.isoformat()}",
+    )
 
 
 def _reset(row: PaymentPin, **changes: object) -> None:

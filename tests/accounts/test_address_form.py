@@ -56,10 +56,59 @@ def test_a_longer_postal_code_is_refused_by_its_length(make):
     assert list(form.errors) == ["postal_code"]
 
 
-def test_the_postal_code_and_district_may_be_left_empty(make):
-    form = make(ADDRESS | {"postal_code": "", "district": ""})
+def test_the_postal_code_may_be_left_empty(make):
+    form = make(ADDRESS | {"postal_code": ""})
     assert form.is_valid(), form.errors
-    assert (form.cleaned_data["postal_code"], form.cleaned_data["district"]) == ("", "")
+    assert form.cleaned_data["postal_code"] == ""
+
+
+def test_the_district_may_be_left_empty_only_for_a_city_without_districts(make):
+    assert make(ADDRESS | {"province": "河南省", "city": "济源市", "district": ""}).is_valid()
+    form = make(ADDRESS | {"district": ""})
+    assert form.errors == {"district": ["Choose a district."]}
+
+
+@pytest.mark.parametrize(
+    ("region", "field", "message"),
+    [
+        pytest.param({"province": "火星省"}, "province", "Choose a province from the list.", id="no-such-province"),
+        pytest.param({"city": "广州市"}, "city", "广州市 is not a city of 浙江省.", id="city-of-another-province"),
+        pytest.param(
+            {"district": "浦东新区"}, "district", "浦东新区 is not a district of 杭州市.", id="district-elsewhere"
+        ),
+    ],
+)
+def test_a_region_that_is_no_chain_is_refused_on_its_field(make, region, field, message):
+    form = make(ADDRESS | region)
+    assert not form.is_valid()
+    assert form.errors == {field: [message]}
+
+
+def test_a_municipality_is_its_own_city():
+    assert AddressForm(data=ADDRESS | {"province": "上海市", "city": "上海市", "district": "浦东新区"}).is_valid()
+    assert AddressForm(data=ADDRESS | {"province": "重庆市", "city": "重庆市", "district": "城口县"}).is_valid()
+
+
+def test_the_selects_offer_what_is_under_the_level_above():
+    form = AddressForm(initial={"province": "浙江省", "city": "杭州市"})
+    assert [value for value, _ in form.fields["city"].widget.choices][:3] == ["", "杭州市", "宁波市"]
+    assert "西湖区" in dict(form.fields["district"].widget.choices)
+    empty = AddressForm()
+    assert [label for _, label in empty.fields["city"].widget.choices] == ["Choose a province first"]
+    assert len(empty.fields["province"].widget.choices) == 32
+
+
+def test_a_city_left_from_another_province_starts_over():
+    form = AddressForm(initial={"province": "江苏省", "city": "杭州市", "district": "西湖区"})
+    assert (form.initial["city"], form.initial["district"]) == ("", "")
+    assert form.saved_region == ""
+
+
+def test_a_saved_region_outside_the_data_is_shown_to_choose_again():
+    form = AddressForm(initial={"province": "上海", "city": "上海", "district": "浦东"}, saved=True)
+    assert form.saved_region == "上海 上海 浦东"
+    assert form.initial["province"] == ""
+    assert AddressForm(initial=ADDRESS, saved=True).saved_region == ""
 
 
 def test_only_the_address_book_asks_about_the_default_and_only_the_product_page_about_the_quantity():

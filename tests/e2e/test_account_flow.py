@@ -11,7 +11,7 @@ from accounts.models import Address, PaymentPin, User
 PASSWORD = "Lantern-river-2026"
 
 
-def test_sign_up_verify_login_profile_address_and_pin(page, live_server, mailoutbox, login, shot):
+def test_sign_up_verify_login_profile_address_and_pin(page, live_server, mailoutbox, shot):
     page.goto("/accounts/signup/")
     shot(page, "01-signup")
     form = page.locator("form").filter(has=page.locator("input[name=password1]"))
@@ -27,10 +27,9 @@ def test_sign_up_verify_login_profile_address_and_pin(page, live_server, mailout
     link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", mailoutbox[0].body).group(0)
     page.goto(link)
     page.locator("form button[type=submit]").click()
-    assert User.objects.get(email="newcomer@example.com").emailaddress_set.get().verified
-
-    login(page, "newcomer@example.com", PASSWORD)
+    # Confirming in the browser that signed up signs in (tests/e2e/test_login_on_confirm.py).
     expect(page.locator("[data-testid=header-points]")).to_be_visible()
+    assert User.objects.get(email="newcomer@example.com").emailaddress_set.get().verified
 
     page.goto("/me/profile/")
     profile = page.locator("[data-testid=profile-form]")
@@ -44,9 +43,9 @@ def test_sign_up_verify_login_profile_address_and_pin(page, live_server, mailout
     address = page.locator("[data-testid=address-form]")
     address.locator("input[name=recipient]").fill("王小明")
     address.locator("input[name=phone]").fill("13912345678")
-    address.locator("input[name=province]").fill("上海市")
-    address.locator("input[name=city]").fill("上海市")
-    address.locator("input[name=district]").fill("浦东新区")
+    address.locator("select[name=province]").select_option("上海市")
+    address.locator("select[name=city]").select_option("上海市")
+    address.locator("select[name=district]").select_option("浦东新区")
     address.locator("[name=detail]").fill("世纪大道 100 号 8 楼")
     address.locator("input[name=postal_code]").fill("200120")
     address.get_by_role("button", name="Save address").click()

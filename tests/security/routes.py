@@ -139,6 +139,7 @@ ROUTES: dict[str, Route] = {
     "me/profile/": Route(M),
     "me/profile/phone/": Route(M),
     "me/addresses/": Route(M),
+    "me/addresses/regions/": Route(M),
     "me/addresses/new/": Route(M),
     "me/addresses/<int:pk>/edit/": Route(M, _address, owned=True),
     "me/addresses/<int:pk>/delete/": Route(M, _address, owned=True),
