@@ -207,6 +207,17 @@ def _one_of_everything(staff: dict[str, User]) -> dict:
         action_flag=CHANGE,
         change_message="Walked",
     )
+    from pointsmall.kernel.pii import pii_revealed
+
+    pii_revealed.send(  # a reveal of alice's address (audit.PiiReveal, decision 0057)
+        sender=User,
+        actor_id=staff["superuser"].pk,
+        user_id=alice.pk,
+        target="accounts.address",
+        object_id="1",
+        fields=["phone"],
+        reason="Walk",
+    )
     return {"members": [alice, bob]}
 
 

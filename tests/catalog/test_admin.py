@@ -24,6 +24,7 @@ from catalog.enums import PaymentBackendName, ProductKind, StockReason
 from catalog.models import Category, Order, OrderEvent, Product, ProductImage, Review, SalePrice, StockMovement
 from points import services as points_services
 from points.models import Account, Entry
+from pointsmall.kernel.masking import mask_email
 from tests.catalog.conftest import PIN
 from tests.factories import MemberFactory
 
@@ -474,7 +475,7 @@ def test_csv_export_streams_every_selected_order_with_formulas_defused(
     row = dict(zip(rows[0], rows[1], strict=True))
     assert (row["Order"], row["member"], row["product"], row["quantity"], row["points"], row["status"]) == (
         str(order.pk),
-        buyer.email,
+        mask_email(buyer.email),  # masked even in the full shipping list (decision 0057)
         order.product_name,
         "2",
         "1000",

@@ -12,15 +12,15 @@ from accounts.models import User
 from catalog.models import Order
 from points import selectors as points_selectors
 from points import services as points_services
-from tests.catalog.factories import add_address, make_product, redeem
-from tests.factories import PASSWORD, MemberFactory
+from tests.catalog.factories import add_address, make_member, make_product, redeem
+from tests.factories import PASSWORD
 
 
 def test_export_then_delete_the_account_in_the_browser(page, live_server, login, shot, tmp_path):
-    member = MemberFactory(email="leaving@example.com")
-    points_services.points_earn(user_id=member.pk, amount=900, idempotency_key="e2e:privacy:earn")
+    member = make_member(points=900)  # with a payment PIN, for the redemption
     order = redeem(member, make_product(points_price=300, stock=5), address_id=add_address(member))
-    assert points_selectors.forfeitable_points(user_id=member.pk) == 600
+    left = 900 - order.points_total
+    assert left > 0 and points_selectors.forfeitable_points(user_id=member.pk) == left
 
     login(page, member.email, PASSWORD)
     page.goto("/me/data/")
@@ -32,13 +32,13 @@ def test_export_then_delete_the_account_in_the_browser(page, live_server, login,
     path = tmp_path / download.suggested_filename
     download.save_as(path)
     data = json.loads(path.read_text(encoding="utf-8"))
-    assert data["profile"]["email"] == "leaving@example.com"
+    assert data["profile"]["email"] == member.email
     assert [row["id"] for row in data["orders"]] == [order.pk]
-    assert sorted(row["amount"] for row in data["ledger"]) == [-300, 900]
-    assert data["points"]["balance"] == 600
+    assert sorted(row["amount"] for row in data["ledger"]) == [-order.points_total, 900]
+    assert data["points"]["balance"] == left
 
     page.goto("/me/delete/")
-    expect(page.locator("[data-testid=forfeit-warning]")).to_contain_text("600 points")
+    expect(page.locator("[data-testid=forfeit-warning]")).to_contain_text(f"{left} points")
     shot(page, "01-delete-page")
     form = page.locator("[data-testid=delete-form]")
     # A wrong confirmation is refused with a message and deletes nothing.
@@ -50,11 +50,12 @@ def test_export_then_delete_the_account_in_the_browser(page, live_server, login,
 
     form = page.locator("[data-testid=delete-form]")
     form.locator("input[name=password]").fill(PASSWORD)
-    form.locator("input[name=confirmation]").fill("leaving@example.com")
+    form.locator("input[name=confirmation]").fill(member.email)
     form.locator("button[type=submit]").click()
     expect(page.locator(".header-user form[action='/accounts/logout/']")).to_have_count(0)
     shot(page, "02-deleted")
 
+    email = member.email
     member.refresh_from_db()
     assert member.deleted_at is not None and not member.is_active
     assert Order.objects.get(pk=order.pk).status == "cancelled"  # not shipped yet: cancelled
@@ -63,7 +64,7 @@ def test_export_then_delete_the_account_in_the_browser(page, live_server, login,
 
     # Signing in again with the old address and password fails.
     form = page.locator("form").filter(has=page.locator("input[name=password]"))
-    form.locator("input[name=login]").fill("leaving@example.com")
+    form.locator("input[name=login]").fill(email)
     form.locator("input[name=password]").fill(PASSWORD)
     form.locator("button[type=submit]").click()
     expect(page.locator(".errorlist, .alert").first).to_be_visible()
