@@ -225,7 +225,12 @@ def referral_hold(
         if referral.signup_available_at is not None and referral.signup_available_at <= now:
             return False
         _cancel_pending(referral, referral.signup_entry_id, "signup")
-        if referral.first_order_available_at is not None and referral.first_order_available_at > now:
+        if (
+            referral.first_order_available_at is not None
+            and referral.first_order_available_at > now
+            # A first order undone took its reward back already (referral_first_order_withdraw).
+            and referral.first_order_withdrawn_at is None
+        ):
             _cancel_pending(referral, referral.first_order_entry_id, "first_order")
             referral.first_order_rewarded_at = None
             referral.first_order_points = 0
