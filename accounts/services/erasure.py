@@ -49,8 +49,9 @@ def member_erase(*, user_id: int, now: datetime | None = None) -> None:
     ``deleted_at``. Deleted with it: addresses, payment PIN, phone codes, inbox messages (and their
     pending e-mails and texts), notification preferences, the invite code, allauth's e-mail
     addresses, social accounts, two-factor authenticators and the devices signed in on. Referrals
-    stay (the inviter's rewards are booked against them) without the sign-up IP address and network. Identity claims of the
-    once-per-person rewards are kept: they hold only keyed hashes (decision 0008).
+    stay (the inviter's rewards are booked against them) without the sign-up IP address and
+    network. Identity claims of the once-per-person rewards are kept: they hold only keyed hashes
+    (decision 0008).
 
     Raises AccountDeletedError when the account was deleted before (nothing is written).
     Locks: the member's row. Not safe to call twice: the second call is refused.
