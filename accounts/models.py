@@ -448,7 +448,8 @@ class MemberDevice(models.Model):
 
 
 class RiskFlag(models.Model):
-    """A member flagged for an operator's review (a scripted check-in run, docs/decisions/0051).
+    """A member flagged for an operator's review (a scripted check-in run, docs/decisions/0051; referral
+    bursts, friends on one device, redeem-and-cancel loops, 0056).
 
     Written only by ``accounts.services.risk_flag_raise``: at most one open flag per member and
     reason (a burst that goes on adds nothing). ``evidence`` is what the rule saw, as data

@@ -21,6 +21,7 @@ from accounts.exceptions import AccountDeletedError
 from accounts.models import (
     Address,
     InviteCode,
+    MemberDevice,
     Notification,
     NotificationPreference,
     PaymentPin,
@@ -47,9 +48,10 @@ def member_erase(*, user_id: int, now: datetime | None = None) -> None:
     session check at its next request: the password hash it was made with is gone), and
     ``deleted_at``. Deleted with it: addresses, payment PIN, phone codes, inbox messages (and their
     pending e-mails and texts), notification preferences, the invite code, allauth's e-mail
-    addresses, social accounts and two-factor authenticators. Referrals stay (the inviter's
-    rewards are booked against them) without the sign-up IP address. Identity claims of the
-    once-per-person rewards are kept: they hold only keyed hashes (decision 0008).
+    addresses, social accounts, two-factor authenticators and the devices signed in on. Referrals
+    stay (the inviter's rewards are booked against them) without the sign-up IP address and
+    network. Identity claims of the once-per-person rewards are kept: they hold only keyed hashes
+    (decision 0008).
 
     Raises AccountDeletedError when the account was deleted before (nothing is written).
     Locks: the member's row. Not safe to call twice: the second call is refused.
@@ -81,7 +83,9 @@ def member_erase(*, user_id: int, now: datetime | None = None) -> None:
     Notification.objects.filter(user_id=user_id).delete()
     NotificationPreference.objects.filter(user_id=user_id).delete()
     InviteCode.objects.filter(user_id=user_id).delete()
-    Referral.objects.filter(invitee_id=user_id).update(signup_ip=None)
+    # The network goes with the address; the device stays a keyed hash (like the identity claims, 0056).
+    Referral.objects.filter(invitee_id=user_id).update(signup_ip=None, signup_network="")
+    MemberDevice.objects.filter(user_id=user_id).delete()
     EmailAddress.objects.filter(user_id=user_id).delete()
     SocialAccount.objects.filter(user_id=user_id).delete()
     Authenticator.objects.filter(user_id=user_id).delete()

@@ -139,6 +139,11 @@ def _not_final(referrals: QuerySet[Referral]) -> list[int]:
     )
 
 
+def _ids(referrals: QuerySet[Referral]) -> list[int]:
+    """The evidence's referrals: every one the rule counted (held already or not), at most 50."""
+    return list(referrals.order_by("pk").values_list("pk", flat=True)[:50])
+
+
 def _hold_signal(*, inviter_id: int, network: str, device_hash: str, now: datetime) -> _Hold | None:
     """The first fraud signal this sign-up shows (device, then network burst, then link burst), or None."""
     if device_hash:
@@ -149,7 +154,7 @@ def _hold_signal(*, inviter_id: int, network: str, device_hash: str, now: dateti
             evidence = {
                 "device": device_hash[:12],
                 "inviter_device": on_inviter_device,
-                "referrals": list(same_device.order_by("pk").values_list("pk", flat=True)[:50]),
+                "referrals": _ids(same_device),
             }
             return _Hold(HoldReason.SAME_DEVICE, evidence, others, RiskReason.REFERRAL_DEVICE, [inviter_id])
     if network:
@@ -157,14 +162,14 @@ def _hold_signal(*, inviter_id: int, network: str, device_hash: str, now: dateti
         if rules.is_referral_burst(recent_signups=by_network.count(), limit=selectors.referral_ip_hourly_limit()):
             others = _not_final(by_network)
             inviters = {inviter_id, *by_network.values_list("inviter_id", flat=True)}
-            evidence = {"network": network, "window_minutes": 60, "referrals": others[:50]}
+            evidence = {"network": network, "window_minutes": 60, "referrals": _ids(by_network)}
             return _Hold(HoldReason.SAME_IP, evidence, others, RiskReason.REFERRAL_BURST, sorted(inviters))
     count, minutes = selectors.referral_burst_limit()
     if count > 0:
         by_link = Referral.objects.filter(inviter_id=inviter_id, created_at__gt=now - timedelta(minutes=minutes))
         if rules.is_referral_burst(recent_signups=by_link.count(), limit=count):
             others = _not_final(by_link)
-            evidence = {"window_minutes": minutes, "limit": count, "referrals": others[:50]}
+            evidence = {"window_minutes": minutes, "limit": count, "referrals": _ids(by_link)}
             return _Hold(HoldReason.INVITE_BURST, evidence, others, RiskReason.REFERRAL_BURST, [inviter_id])
     return None
 
@@ -225,7 +230,12 @@ def referral_hold(
         if referral.signup_available_at is not None and referral.signup_available_at <= now:
             return False
         _cancel_pending(referral, referral.signup_entry_id, "signup")
-        if referral.first_order_available_at is not None and referral.first_order_available_at > now:
+        if (
+            referral.first_order_available_at is not None
+            and referral.first_order_available_at > now
+            # A first order undone took its reward back already (referral_first_order_withdraw).
+            and referral.first_order_withdrawn_at is None
+        ):
             _cancel_pending(referral, referral.first_order_entry_id, "first_order")
             referral.first_order_rewarded_at = None
             referral.first_order_points = 0

@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from allauth.core.internal.ratelimit import truncate_ip
 from django.test import RequestFactory
+from django.urls import reverse
 
 from accounts import selectors, services
 from accounts.enums import HoldReason, ReferralStatus, RiskReason
@@ -17,7 +18,10 @@ from accounts.models import Referral, RiskFlag
 from points import selectors as points_selectors
 from points import services as points_services
 from pointsmall.kernel.ratelimit import client_network, ip_network_key
+from tasks.models import Checkin
 from tests.factories import MemberFactory
+from tests.tasks.checkin_support import T0 as CHECKIN_T0
+from tests.tasks.checkin_support import joined_member
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 12, 10, 10, tzinfo=SHANGHAI)
@@ -165,3 +169,17 @@ def test_an_operator_approves_a_burst_and_the_rewards_are_paid_once(inviter, clo
     summary = points_selectors.balance_summary(user_id=inviter.pk)
     assert (summary.available, summary.pending) == (100, 0)
     assert points_services.points_verify().ok
+
+
+def test_scripted_check_ins_from_two_addresses_in_one_64_are_one_client(client, db, settings):
+    """1,000 check-ins from one home are not spread over its /64 to pass the per-address limit."""
+    settings.CHECKIN_IP_RATE_LIMIT = "1/m"
+    with time_machine.travel(CHECKIN_T0, tick=False):
+        first, second = joined_member(), joined_member()
+        client.force_login(first)
+        assert client.post(reverse("checkin_record"), REMOTE_ADDR="2001:db8:1:2::1").status_code == 302
+        client.force_login(second)
+        assert client.post(reverse("checkin_record"), REMOTE_ADDR="2001:db8:1:2:ffff::9").status_code == 429
+    assert Checkin.objects.count() == 1
+    flag = RiskFlag.objects.get(user=second, reason=RiskReason.CHECKIN_BURST)
+    assert flag.evidence["ip"] == HOME

@@ -29,7 +29,7 @@ def revoke(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0018_freeze_permission'),
+        ('accounts', '0019_address_region_code'),
     ]
 
     operations = [

@@ -23,7 +23,7 @@ def fill_signup_network(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0018_freeze_permission'),
+        ('accounts', '0020_unmask_pii_permission'),
     ]
 
     operations = [
