@@ -3,6 +3,43 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 
+class CategoryIcon(models.TextChoices):
+    """The icons an operator may give a category: a curated few of the vendored Tabler set
+    (static/vendor/tabler-icons-3.52.0/, the value is the icon's file name). An unset icon draws
+    ``CATEGORY_ICON_FALLBACK``."""
+
+    GIFT = "gift", _("Gift")
+    DEVICE_MOBILE = "device-mobile", _("Phone and electronics")
+    DEVICE_LAPTOP = "device-laptop", _("Computer")
+    HEADPHONES = "headphones", _("Headphones and audio")
+    DEVICE_GAMEPAD = "device-gamepad-2", _("Games")
+    HOME = "home", _("Home and living")
+    ARMCHAIR = "armchair", _("Furniture")
+    SHIRT = "shirt", _("Clothing")
+    SHOE = "shoe", _("Shoes")
+    TOOLS_KITCHEN = "tools-kitchen-2", _("Food and kitchen")
+    COFFEE = "coffee", _("Drinks")
+    BOOK = "book", _("Books")
+    PENCIL = "pencil", _("Stationery")
+    BALL = "ball-basketball", _("Sports")
+    BIKE = "bike", _("Outdoors")
+    SPARKLES = "sparkles", _("Beauty")
+    PERFUME = "perfume", _("Fragrance")
+    BABY = "baby-carriage", _("Mother and baby")
+    PAW = "paw", _("Pets")
+    HEART = "heart", _("Health")
+    CAR = "car", _("Car")
+    BOLT = "bolt", _("Top-ups")
+    CREDIT_CARD = "credit-card", _("Cards and vouchers")
+    PLANE = "plane", _("Travel")
+    TICKET = "ticket", _("Tickets")
+    DISCOUNT = "discount", _("Coupons")
+    CATEGORY = "category", _("Other")
+
+
+CATEGORY_ICON_FALLBACK = CategoryIcon.GIFT
+
+
 class ProductKind(models.TextChoices):
     PHYSICAL = "physical", _("Physical goods")
     VIRTUAL = "virtual", _("Virtual (code)")

@@ -20,6 +20,8 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from catalog.enums import (
+    CATEGORY_ICON_FALLBACK,
+    CategoryIcon,
     OrderStatus,
     PaymentBackendName,
     PrivilegeEffect,
@@ -47,6 +49,13 @@ class Category(models.Model):
     )
     sort = models.PositiveSmallIntegerField(_("order"), default=0, validators=[MaxValueValidator(SMALL_INT_MAX)])
     active = models.BooleanField(_("shown"), default=True)
+    icon = models.CharField(
+        _("icon"),
+        max_length=40,
+        choices=CategoryIcon.choices,
+        blank=True,
+        help_text=_("Shown on the category tile. Empty: a gift."),
+    )
 
     class Meta:
         verbose_name = _("category")
@@ -59,6 +68,11 @@ class Category(models.Model):
     @property
     def name(self) -> str:
         return pick_language(zh=self.name_zh, en=self.name_en)
+
+    @property
+    def icon_name(self) -> str:
+        """The icon to draw: the chosen one, or the fallback (catalog.enums.CATEGORY_ICON_FALLBACK)."""
+        return self.icon or CATEGORY_ICON_FALLBACK
 
 
 def stock_is_low(*, stock: int, threshold: int) -> bool:

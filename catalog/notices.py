@@ -15,6 +15,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from catalog import order_states
 from catalog.enums import OrderStatus
 from points.notices import Notice, Params, Text, bilingual, check, localized, register, render
 from pointsmall.kernel import clock
@@ -355,6 +356,16 @@ def _title(params: Params, text: str) -> str:
     return text % {"order": params["order"], "name": localized(params["name"])}
 
 
+def _status_title(params: Params, status: str) -> str:
+    """ "Order #12 · To ship: <item>": the status in the member's words (catalog.order_states), the
+    same word the order list and the order page show."""
+    return _("Order #%(order)s · %(status)s: %(name)s") % {
+        "order": params["order"],
+        "status": order_states.member_status_label(status),
+        "name": localized(params["name"]),
+    }
+
+
 def _given_back(params: Params) -> str:
     """What comes back to the member of a cancelled or rejected order."""
     parts = []
@@ -405,7 +416,7 @@ def _order_paid(params: Params) -> Text:
 @register(ORDER_APPROVED, inbox=True, sample=_ORDER_SAMPLE)
 def _order_approved(params: Params) -> Text:
     return Text(
-        _title(params, _("Order #%(order)s approved: %(name)s")),
+        _status_title(params, OrderStatus.APPROVED),
         _("Your order is being packed and will ship soon."),
     )
 
@@ -413,13 +424,13 @@ def _order_approved(params: Params) -> Text:
 @register(ORDER_REJECTED, inbox=True, sample={**_ORDER_SAMPLE, "reason": "out of stock", "points": 800, "cash": ""})
 def _order_rejected(params: Params) -> Text:
     body = _("The mall could not accept this order: %(reason)s.") % {"reason": params["reason"]}
-    return Text(_title(params, _("Order #%(order)s rejected: %(name)s")), sentences(body, _given_back(params)))
+    return Text(_status_title(params, OrderStatus.REJECTED), sentences(body, _given_back(params)))
 
 
 @register(ORDER_SHIPPED, inbox=True, sample={**_ORDER_SAMPLE, "carrier": "SF Express", "tracking": "SF1234567890"})
 def _order_shipped(params: Params) -> Text:
     return Text(
-        _title(params, _("Order #%(order)s shipped: %(name)s")),
+        _status_title(params, OrderStatus.SHIPPED),
         _("Carrier: %(carrier)s. Tracking number: %(tracking)s. Confirm receipt once it arrives.")
         % {"carrier": params["carrier"], "tracking": params["tracking"]},
     )
@@ -428,7 +439,7 @@ def _order_shipped(params: Params) -> Text:
 @register(ORDER_DELIVERED, inbox=True, sample=_ORDER_SAMPLE)
 def _order_delivered(params: Params) -> Text:
     return Text(
-        _title(params, _("Order #%(order)s delivered: %(name)s")),
+        _status_title(params, OrderStatus.DELIVERED),
         _("Confirm receipt and tell other members what you think."),
     )
 

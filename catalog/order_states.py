@@ -152,15 +152,48 @@ TERMINAL: frozenset[str] = frozenset(OrderStatus.values) - frozenset().union(
     *(t.sources for t in TRANSITIONS.values() if t.target is not None and t.requires is None)
 )
 
-# The tabs of "My orders": tab value -> statuses (empty: all). Labels live with the view.
+# The tabs of "My orders" (and the order row of the member's page): tab value -> statuses
+# (empty: all), in the words members of other malls know (待付款 / 待发货 / 待收货 / 待评价 / 退款).
+# "to_review" also needs the order to have no review yet (``TABS_UNREVIEWED``). Labels live with the view.
 ORDER_TABS: dict[str, tuple[str, ...]] = {
     "all": (),
-    "unpaid": (S.AWAITING_PAYMENT,),
-    "processing": (S.PENDING_REVIEW, S.APPROVED),
-    "shipped": (S.SHIPPED,),
-    "done": (S.DELIVERED, S.COMPLETED),
-    "closed": tuple(sorted(CLOSED)),  # cancelled, rejected
+    "to_pay": tuple(sorted(AWAITING_PAYMENT)),
+    "to_ship": (S.PENDING_REVIEW, S.APPROVED),
+    "to_receive": tuple(sorted(RECEIVABLE)),  # shipped, or delivered and not yet confirmed
+    # Reviewable once receipt is confirmed: a delivered parcel waits in "to_receive".
+    "to_review": tuple(sorted(REVIEWABLE - RECEIVABLE)),
+    "done": tuple(sorted(COMPLETED)),
+    # A closed order gave its points (and any cash paid) back: the member's "refunds".
+    "refund": tuple(sorted(CLOSED)),  # cancelled, rejected
 }
+TABS_UNREVIEWED: frozenset[str] = frozenset({"to_review"})
+
+# What a member reads for a status, in the words of the malls they know: the one mapping every
+# member-facing page and message uses (the admin keeps ``OrderStatus``'s operator words).
+MEMBER_STATUS_LABELS: dict[str, Promise] = {
+    S.AWAITING_PAYMENT: gettext_lazy("To pay"),
+    S.PENDING_REVIEW: gettext_lazy("To ship"),
+    S.APPROVED: gettext_lazy("To ship"),
+    S.SHIPPED: gettext_lazy("To receive"),
+    S.DELIVERED: gettext_lazy("Delivered"),
+    S.COMPLETED: gettext_lazy("Completed"),
+    S.CANCELLED: gettext_lazy("Cancelled"),
+    S.REJECTED: gettext_lazy("Declined"),
+}
+REFUNDING_LABEL: Promise = gettext_lazy("Refund in progress")
+
+
+def member_status_label(status: str, *, refund_owed: bool = False) -> str:
+    """The member's word for ``status`` in the current language ("To ship", not "Approved").
+
+    ``refund_owed``: a closed order whose cash is still being refunded reads "Refund in progress".
+    An unknown status is returned as it is.
+    """
+    if refund_owed and status in CLOSED:
+        return str(REFUNDING_LABEL)
+    label = MEMBER_STATUS_LABELS.get(status)
+    return str(label) if label is not None else status
+
 
 # The happy path, for the member's progress stepper (and the demo, which walks orders along it).
 ROAD = (S.AWAITING_PAYMENT, S.PENDING_REVIEW, S.APPROVED, S.SHIPPED, S.DELIVERED, S.COMPLETED)

@@ -43,11 +43,12 @@ REVIEW_RATE_GROUP = "catalog.review"
 
 ORDER_TAB_LABELS = {
     "all": gettext_lazy("All"),
-    "unpaid": gettext_lazy("To pay"),
-    "processing": gettext_lazy("Processing"),
-    "shipped": gettext_lazy("Shipped"),
+    "to_pay": gettext_lazy("To pay"),
+    "to_ship": gettext_lazy("To ship"),
+    "to_receive": gettext_lazy("To receive"),
+    "to_review": gettext_lazy("To review"),
     "done": gettext_lazy("Completed"),
-    "closed": gettext_lazy("Cancelled"),
+    "refund": gettext_lazy("Refunds"),
 }
 
 
@@ -351,6 +352,8 @@ def _confirm_page(
 def order_list(request: HttpRequest) -> HttpResponse:
     tab = request.GET.get("status", "all")
     if tab not in ORDER_TABS:
+        # A stale or mistyped link still shows the orders, and says which filter it dropped.
+        messages.info(request, _("There is no order filter “%(value)s”: showing all orders.") % {"value": tab[:40]})
         tab = "all"
     counts = selectors.order_tab_counts(member_id=request.user.pk)
     tabs = [(value, ORDER_TAB_LABELS[value], counts[value]) for value in ORDER_TABS]

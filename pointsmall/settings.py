@@ -386,6 +386,10 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
+# Our Chinese number format groups in threes with commas, as English does (12,345): decision 0058.
+# USE_THOUSAND_SEPARATOR stays off: it would group every number a template prints (ids in links,
+# years, widths in style attributes); member pages group amounts with humanize's intcomma.
+FORMAT_MODULE_PATH = ["pointsmall.formats"]
 
 # --- Static and media -------------------------------------------------------------
 STATIC_URL = "static/"

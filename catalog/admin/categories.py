@@ -30,14 +30,14 @@ class CategoryTreeChangeList(ChangeList):
 @admin.register(Category)
 class CategoryAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     form = CategoryForm
-    list_display = ("tree_name", "name_en", "slug", "sort", "active", "product_count")
+    list_display = ("tree_name", "name_en", "slug", "icon", "sort", "active", "product_count")
     list_display_links = ("tree_name",)
     list_editable = ("sort", "active")
     list_filter = ("active",)
     search_fields = ("name_zh", "name_en", "slug")
     prepopulated_fields = {"slug": ("name_en",)}
     list_select_related = ("parent__parent",)
-    fields = ("name_zh", "name_en", "slug", "parent", "sort", "active")
+    fields = ("name_zh", "name_en", "slug", "parent", "icon", "sort", "active")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # Children listed right under their parent: order by the root's position first.

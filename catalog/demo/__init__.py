@@ -34,10 +34,12 @@ def seed_catalog(stdout) -> None:
     # One transaction for the catalog (one commit instead of hundreds); the orders below are
     # placed one by one, as members would, because the PIN check must commit on its own.
     with transaction.atomic():
-        for sort, (slug, zh, en, hue, icon) in enumerate(CATEGORIES):
+        for sort, (slug, zh, en, hue, icon, tile_icon) in enumerate(CATEGORIES):
             category, _created = Category.objects.get_or_create(
-                slug=slug, defaults={"name_zh": zh, "name_en": en, "sort": (sort + 1) * 10}
+                slug=slug, defaults={"name_zh": zh, "name_en": en, "sort": (sort + 1) * 10, "icon": tile_icon}
             )
+            if not category.icon:  # a demo seeded before categories had icons gets its own
+                Category.objects.filter(pk=category.pk).update(icon=tile_icon)
             for item in (i for i in ITEMS if i.category == slug):
                 created += seed_product(item, category, hue, icon, admin_id, now)
     stdout.write(f"Catalog: {len(ITEMS)} products in {len(CATEGORIES)} categories ({created} new).")

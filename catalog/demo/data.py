@@ -27,6 +27,7 @@ class DemoCategory(NamedTuple):
     name_en: str
     hue: float  # 0-1, the base hue of the category's pictures
     icon: str  # drawn on the pictures: catalog.demo.pictures
+    tile_icon: str  # the category's icon on the mall's tiles (catalog.enums.CategoryIcon)
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ from catalog.selectors.products import (
     product_page,
     recently_viewed,
     recommended_for,
+    tier_exclusive_counts,
 )
 from catalog.selectors.reports import (
     FastRedeemer,
@@ -121,6 +122,7 @@ __all__ = [
     "redemptions_by_category",
     "redemptions_by_product",
     "review_view",
+    "tier_exclusive_counts",
     "tier_names",
     "unused_privilege_order_ids",
 ]

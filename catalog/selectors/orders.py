@@ -11,13 +11,14 @@ from django.db.models import (
     Count,
     Exists,
     OuterRef,
+    Q,
     Subquery,
 )
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog import notices, order_states, payments, refund_states
-from catalog.enums import OrderStatus, ProductKind, RefundReason
+from catalog.enums import ProductKind, RefundReason
 from catalog.models import (
     CashRefund,
     Code,
@@ -27,7 +28,7 @@ from catalog.models import (
     ProductImage,
     Review,
 )
-from catalog.order_states import ORDER_TABS, Action
+from catalog.order_states import ORDER_TABS, TABS_UNREVIEWED, Action
 from catalog.selectors.common import ReviewView, media_url, review_view
 from catalog.services import privileges
 from pointsmall.kernel.masking import mask_phone
@@ -102,8 +103,13 @@ def _order_thumb() -> Subquery:
     )
 
 
+def _refund_owed() -> Exists:
+    return Exists(CashRefund.objects.filter(order=OuterRef("pk"), status__in=refund_states.OWED))
+
+
 def _order_base(order: Order) -> dict:
-    """The fields of :class:`_OrderBase` from an order loaded with its product and ``thumb``."""
+    """The fields of :class:`_OrderBase` from an order loaded with its product, ``thumb`` and
+    ``refund_owed``."""
     return {
         "id": order.pk,
         "product_id": order.product_id,
@@ -114,7 +120,9 @@ def _order_base(order: Order) -> dict:
         "points_total": order.points_total,
         "cash_total": order.cash_total,
         "status": order.status,
-        "status_label": order.get_status_display(),
+        "status_label": order_states.member_status_label(
+            order.status, refund_owed=bool(getattr(order, "refund_owed", False))
+        ),
         "created_at": order.created_at,
         "pay_by": order.pay_by,
         "paid_at": order.paid_at,
@@ -122,16 +130,27 @@ def _order_base(order: Order) -> dict:
     }
 
 
-def order_page(*, member_id: int, tab: str = "all", page: int | str = 1, per_page: int = ORDERS_PAGE_SIZE) -> Page:
-    """A page of the member's orders, newest first, as OrderRow objects (two queries)."""
-    orders = Order.objects.filter(member_id=member_id)
+def _tab_filter(tab: str) -> Q:
+    """The orders ``tab`` of ORDER_TABS holds (an unknown tab: all of them)."""
     statuses = ORDER_TABS.get(tab, ())
-    if statuses:
-        orders = orders.filter(status__in=statuses)
+    condition = Q(status__in=statuses) if statuses else Q()
+    if tab in TABS_UNREVIEWED:
+        condition &= Q(review__isnull=True)
+    return condition
+
+
+def order_page(*, member_id: int, tab: str = "all", page: int | str = 1, per_page: int = ORDERS_PAGE_SIZE) -> Page:
+    """A page of the member's orders in ``tab`` (a key of ORDER_TABS; unknown: all), newest first,
+    as OrderRow objects (two queries)."""
     orders = (
-        orders.select_related("product")
+        Order.objects.filter(_tab_filter(tab), member_id=member_id)
+        .select_related("product")
         .defer("product__description_zh", "product__description_en")
-        .annotate(thumb=_order_thumb(), reviewed=Exists(Review.objects.filter(order=OuterRef("pk"))))
+        .annotate(
+            thumb=_order_thumb(),
+            reviewed=Exists(Review.objects.filter(order=OuterRef("pk"))),
+            refund_owed=_refund_owed(),
+        )
         .order_by("-created_at", "-pk")
     )
     result = Paginator(orders, per_page).get_page(page)
@@ -140,14 +159,20 @@ def order_page(*, member_id: int, tab: str = "all", page: int | str = 1, per_pag
 
 
 def order_tab_counts(*, member_id: int) -> dict[str, int]:
-    """How many of the member's orders each tab holds (one query)."""
-    by_status = dict(
-        Order.objects.filter(member_id=member_id).values("status").annotate(n=Count("pk")).values_list("status", "n")
+    """How many of the member's orders each tab of ORDER_TABS holds (one query): tab -> count."""
+    rows = (
+        Order.objects.filter(member_id=member_id)
+        .values("status")
+        .annotate(n=Count("pk"), unreviewed=Count("pk", filter=Q(review__isnull=True)))
+        .values_list("status", "n", "unreviewed")
     )
-    return {
-        tab: sum(by_status.values()) if not statuses else sum(by_status.get(s, 0) for s in statuses)
-        for tab, statuses in ORDER_TABS.items()
-    }
+    total = {status: n for status, n, _unreviewed in rows}
+    unreviewed = {status: u for status, _n, u in rows}
+    counts = {}
+    for tab, statuses in ORDER_TABS.items():
+        by_status = unreviewed if tab in TABS_UNREVIEWED else total
+        counts[tab] = sum(by_status.get(s, 0) for s in statuses) if statuses else sum(total.values())
+    return counts
 
 
 @dataclass(frozen=True)
@@ -261,7 +286,7 @@ def order_detail(*, member_id: int, order_id: int) -> OrderDetail | None:
     order = (
         Order.objects.filter(pk=order_id, member_id=member_id)
         .select_related("product")
-        .annotate(thumb=_order_thumb())
+        .annotate(thumb=_order_thumb(), refund_owed=_refund_owed())
         .first()
     )
     if order is None:
@@ -269,7 +294,7 @@ def order_detail(*, member_id: int, order_id: int) -> OrderDetail | None:
     events = [
         OrderEventView(
             status=e.to_status,
-            status_label=str(OrderStatus(e.to_status).label),
+            status_label=order_states.member_status_label(e.to_status),
             note=notices.note_text(e.note),
             created_at=e.created_at,
             by_member=e.actor_id == member_id,

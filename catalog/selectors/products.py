@@ -29,7 +29,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from catalog import order_states, rules
-from catalog.enums import ProductKind, SortOrder
+from catalog.enums import CATEGORY_ICON_FALLBACK, ProductKind, SortOrder
 from catalog.models import (
     Category,
     Order,
@@ -187,6 +187,18 @@ def _cards(products, pricing: MemberPricing, tiers: dict[int, str], now: datetim
     return [_card(product, pricing, tiers, now) for product in products]
 
 
+def tier_exclusive_counts() -> dict[int, int]:
+    """How many listed items only members of a tier and above may redeem: {min_tier_rank: count},
+    ranks above 0 only (an item for everyone is nobody's exclusive). One query."""
+    rows = (
+        Product.objects.filter(_listed(timezone.now()), min_tier_rank__gt=0)
+        .values("min_tier_rank")
+        .annotate(n=Count("pk"))
+        .values_list("min_tier_rank", "n")
+    )
+    return dict(rows)
+
+
 # --- Categories and the catalog page ---------------------------------------------------------
 
 
@@ -196,12 +208,13 @@ class CategoryView:
     slug: str
     name: str
     parent_id: int | None
+    icon: str = CATEGORY_ICON_FALLBACK  # a vendored icon's name (catalog.enums.CategoryIcon)
 
 
 def category_list() -> list[CategoryView]:
     """The shown categories in the operators' order (one query)."""
     return [
-        CategoryView(id=c.pk, slug=c.slug, name=c.name, parent_id=c.parent_id)
+        CategoryView(id=c.pk, slug=c.slug, name=c.name, parent_id=c.parent_id, icon=c.icon_name)
         for c in Category.objects.filter(active=True).order_by("sort", "pk")
     ]
 

@@ -23,12 +23,21 @@ def test_a_new_member_sees_what_is_still_to_do(member_client, member):
     body = response.content.decode()
     assert response.status_code == 200
     assert member.email in body
-    assert 'data-testid="points-summary"' in body
-    assert "No unread messages" in body
-    assert "No address yet" in body
-    assert "Not set" in body
-    assert "No display name yet" in body
+    assert 'data-testid="member-card"' in body
+    assert 'data-testid="grid-unread"' not in body
+    assert 'ig-badge ig-warn">None yet<' in body  # no address
+    assert 'ig-badge ig-warn">Not set<' in body  # no PIN
+    # Sign-out is a real button on the page, not only the footer's link.
+    assert 'data-testid="me-sign-out"' in body
     for name in [
+        "my_points",
+        "my_tier",
+        "notification_preferences",
+        "invite",
+        "feedback",
+        "data_export",
+        "account_delete",
+        "order_list",
         "profile",
         "address_list",
         "pin_manage",
@@ -59,10 +68,9 @@ def test_a_set_up_member_sees_their_state(member_client, member):
     body = response.content.decode()
     assert response.context["summary"].available == 321
     assert "Alice 王" in body
-    assert "138****5678" in body
-    assert "3 unread" in body
-    assert "1 address · Default: Alice, 杭州市" in body
-    assert 'badge-ok">Set<' in body
+    assert 'data-testid="available-points">321<' in body
+    assert 'data-testid="grid-unread">3 unread<' in body
+    assert "None yet" not in body and "Not set" not in body
     assert response.context["unread_count"] == 3
     assert response.context["address_count"] == 1
 
@@ -83,3 +91,35 @@ def test_the_account_nav_links_every_account_page(member_client):
     body = member_client.get(reverse("my_points")).content.decode()
     for name in ["account_overview", "profile", "address_list", "pin_manage", "inbox", "account_email", "mfa_index"]:
         assert f'href="{reverse(name)}"' in body, name
+
+
+def test_the_member_card_groups_the_balance_and_names_the_next_expiry(member_client, member):
+    points_services.points_earn(user_id=member.pk, amount=12345, idempotency_key="big")
+
+    en = member_client.get(URL).content.decode()
+    zh = member_client.get(URL, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    assert 'data-testid="available-points">12,345<' in en
+    assert 'data-testid="available-points">12,345<' in zh  # grouped in Chinese too
+    assert 'data-testid="member-card-tier"' in en
+
+
+def test_the_order_row_counts_each_state_and_links_its_filtered_list(client, db):
+    from tests.catalog.factories import delivered_order, make_member, make_product, redeem
+
+    member = make_member(points=5000)  # with a payment PIN and an address
+    client.force_login(member)
+    redeem(member, make_product(points_price=100))  # to ship
+    redeem(member, make_product(points_price=100))  # to ship
+    delivered_order(member)  # to receive
+
+    body = client.get(URL).content.decode()
+
+    order_list = reverse("order_list")
+    for tab, count in (("to_ship", 2), ("to_receive", 1)):
+        assert f'href="{order_list}?status={tab}" data-testid="order-status-{tab}">' in body
+        block = body.split(f'data-testid="order-status-{tab}">', 1)[1].split("</a>", 1)[0]
+        assert f'data-testid="order-status-count">{count}<' in block
+    for tab in ("to_pay", "to_review", "refund"):
+        block = body.split(f'data-testid="order-status-{tab}">', 1)[1].split("</a>", 1)[0]
+        assert "order-status-count" not in block

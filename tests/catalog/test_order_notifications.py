@@ -98,7 +98,7 @@ def test_a_parcel_placed_without_review_is_approved_at_once(member):
     assert_order_message(message, order)
     assert message.dedupe_key == f"order:{order.pk}:approved"
     assert read(message) == (
-        f"Order #{order.pk} approved: Tea set",
+        f"Order #{order.pk} · To ship: Tea set",
         "Your order is being packed and will ship soon.",
     )
     # The reader's language picks the item's name too.
@@ -116,7 +116,7 @@ def test_an_order_under_review_says_a_message_comes_when_it_is_approved(member, 
     )
     # The promise is kept.
     services.order_approve(order_id=order.pk, actor_id=operator.pk)
-    assert read(only(member, "catalog.order_approved"))[0] == f"Order #{order.pk} approved: Lamp"
+    assert read(only(member, "catalog.order_approved"))[0] == f"Order #{order.pk} · To ship: Lamp"
 
 
 def test_a_code_order_says_the_code_is_ready_without_the_code_itself(member):
@@ -249,7 +249,7 @@ def test_a_rejected_order_gives_the_operators_reason(member, operator):
     message = only(member, "catalog.order_rejected")
     assert_order_message(message, order)
     assert read(message) == (
-        f"Order #{order.pk} rejected: Lamp",
+        f"Order #{order.pk} · Declined: Lamp",
         "The mall could not accept this order: Out of season. Your 500 points were refunded.",
     )
     assert "Out of season" in read(message, "zh-hans")[1]
@@ -271,7 +271,7 @@ def test_a_shipped_parcel_names_its_carrier_and_tracking_number(member, operator
     assert_order_message(message, order)
     assert message.dedupe_key == f"order:{order.pk}:shipped"
     assert read(message) == (
-        f"Order #{order.pk} shipped: Tea set",
+        f"Order #{order.pk} · To receive: Tea set",
         "Carrier: SF Express. Tracking number: SF1234567. Confirm receipt once it arrives.",
     )
     zh_title, zh_body = read(message, "zh-hans")
@@ -299,7 +299,7 @@ def test_delivered_by_the_mall_is_told_the_members_own_confirmation_is_not(membe
     message = only(member, "catalog.order_delivered")
     assert_order_message(message, order)
     assert read(message) == (
-        f"Order #{order.pk} delivered: Tea set",
+        f"Order #{order.pk} · Delivered: Tea set",
         "Confirm receipt and tell other members what you think.",
     )
     count = len(messages(member))

@@ -22,7 +22,9 @@ def test_the_derived_sets_are_the_ones_every_layer_used_before():
     assert {OrderStatus.SHIPPED, OrderStatus.DELIVERED} == order_states.RECEIVABLE
     assert {OrderStatus.DELIVERED, OrderStatus.COMPLETED} == order_states.REVIEWABLE
     assert {OrderStatus.COMPLETED, OrderStatus.CANCELLED, OrderStatus.REJECTED} == order_states.TERMINAL
-    assert order_states.ORDER_TABS["closed"] == (OrderStatus.CANCELLED, OrderStatus.REJECTED)
+    assert order_states.ORDER_TABS["refund"] == (OrderStatus.CANCELLED, OrderStatus.REJECTED)
+    assert order_states.ORDER_TABS["to_receive"] == (OrderStatus.DELIVERED, OrderStatus.SHIPPED)
+    assert order_states.ORDER_TABS["to_review"] == (OrderStatus.COMPLETED,)
 
 
 def test_a_transition_names_its_target_and_refuses_other_statuses_and_other_people():

@@ -56,15 +56,55 @@ def test_order_list_tabs_filter_by_status_and_count(client, member):
     cancelled = redeem(member, make_product(points_price=100))
     services.order_cancel(order_id=cancelled.pk, member_id=member.pk)
 
-    closed = client.get(reverse("order_list"), {"status": "closed"})
-    processing = client.get(reverse("order_list"), {"status": "processing"})
-    unknown = client.get(reverse("order_list"), {"status": "everything"})
+    refunds = client.get(reverse("order_list"), {"status": "refund"})
+    to_ship = client.get(reverse("order_list"), {"status": "to_ship"})
 
-    assert [row.status for row in closed.context["page"].object_list] == [OrderStatus.CANCELLED]
-    assert [row.status for row in processing.context["page"].object_list] == [OrderStatus.APPROVED]
-    assert unknown.context["tab"] == "all"
-    assert ("processing", "Processing", 1) in [(v, str(label), n) for v, label, n in closed.context["tabs"]]
-    assert 'data-testid="order-tab-closed"' in closed.content.decode()
+    assert [row.status for row in refunds.context["page"].object_list] == [OrderStatus.CANCELLED]
+    assert [row.status for row in to_ship.context["page"].object_list] == [OrderStatus.APPROVED]
+    assert ("to_ship", "To ship", 1) in [(v, str(label), n) for v, label, n in refunds.context["tabs"]]
+    assert 'data-testid="order-tab-refund"' in refunds.content.decode()
+    # Exactly one chip is highlighted: the one asked for.
+    assert refunds.content.decode().count('aria-current="page" data-testid="order-tab-') == 1
+    assert 'class="order-tab active" href="/mall/orders/?status=refund"' in refunds.content.decode()
+
+
+def test_an_unknown_order_filter_says_so_and_shows_every_order(client, member):
+    redeem(member, make_product(points_price=100))
+
+    response = client.get(reverse("order_list"), {"status": "<everything>"})
+
+    assert response.status_code == 200
+    assert response.context["tab"] == "all"
+    assert len(response.context["page"].object_list) == 1
+    assert [str(m) for m in response.context["messages"]] == [
+        "There is no order filter “<everything>”: showing all orders."
+    ]
+    assert "“&lt;everything&gt;”" in response.content.decode()  # escaped, never markup
+
+
+def test_the_to_review_tab_holds_completed_orders_not_reviewed_yet(client, member):
+    completed = services.order_confirm_receipt(order_id=delivered_order(member).pk, member_id=member.pk)
+
+    before = client.get(reverse("order_list"), {"status": "to_review"})
+    services.review_post(order_id=completed.pk, member_id=member.pk, rating=5, text="Lovely, thank you")
+    after = client.get(reverse("order_list"), {"status": "to_review"})
+
+    assert [row.id for row in before.context["page"].object_list] == [completed.pk]
+    assert list(after.context["page"].object_list) == []
+    assert ("to_review", "To review", 0) in [(v, str(label), n) for v, label, n in after.context["tabs"]]
+
+
+def test_order_statuses_read_in_the_members_words(client, member):
+    approved = redeem(member, make_product(points_price=100))
+
+    en = client.get(reverse("order_list")).content.decode()
+    zh = client.get(reverse("order_list"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    detail = client.get(reverse("order_detail", args=[approved.pk])).content.decode()
+
+    assert 'data-status="approved">To ship<' in en
+    assert 'data-status="approved">待发货<' in zh
+    assert "<h2>To ship</h2>" in detail
+    assert "Approved" not in en and "已审核" not in zh
 
 
 def test_order_list_links_a_points_and_cash_order_to_its_payment(client, member):

@@ -50,7 +50,7 @@ def test_a_redemption_puts_a_message_in_the_inbox_that_opens_the_order(page, pho
     expect(page.locator("[data-testid=header-unread]")).to_have_text("1")
     page.locator("[data-testid=header-inbox]").click()
     expect(page).to_have_url(re.compile(r"/inbox/"))
-    item = page.locator("[data-testid=inbox-item]").filter(has_text=f"Order #{order.pk} approved: Ceramic mug")
+    item = page.locator("[data-testid=inbox-item]").filter(has_text=f"Order #{order.pk} · To ship: Ceramic mug")
     expect(item).to_have_count(1)
     expect(item).to_have_attribute("data-read", "false")
     expect(item).to_contain_text("Your order is being packed and will ship soon.")

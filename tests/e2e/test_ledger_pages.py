@@ -209,7 +209,7 @@ def test_phone_width_shows_the_tab_bar_and_hides_the_desktop_nav(phone_page, sho
 
     expect(phone_page.locator("nav.tabbar")).to_be_visible()
     expect(phone_page.locator("nav.main-nav")).to_be_hidden()
-    expect(phone_page.locator("nav.tabbar a").first).to_have_text("Mall")
+    expect(phone_page.locator("nav.tabbar a").first).to_have_text("Home")
     shot(phone_page, "home-phone")
 
 
@@ -218,5 +218,5 @@ def test_desktop_width_shows_the_nav_and_hides_the_tab_bar(page, shot):
 
     expect(page.locator("nav.main-nav")).to_be_visible()
     expect(page.locator("nav.tabbar")).to_be_hidden()
-    expect(page.locator("nav.main-nav a").first).to_have_text("Mall")
+    expect(page.locator("nav.main-nav a").first).to_have_text("Home")
     shot(page, "home-desktop")
