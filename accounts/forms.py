@@ -125,13 +125,17 @@ class AddressFieldsForm(forms.Form):
     province = MemberTextField(label=_("Province"), max_length=40, widget=RegionSelect(level="province"))
     city = MemberTextField(label=_("City"), max_length=40, widget=RegionSelect(level="city"))
     district = MemberTextField(
-        label=_("District"), max_length=40, required=False, widget=RegionSelect(level="district")
+        label=_("District"),
+        max_length=40,
+        required=False,
+        widget=RegionSelect(level="district"),
+        error_messages={"required": _("Choose a district.")},
     )
     detail = MemberTextField(
         label=_("Street address"),
         max_length=200,
         widget=forms.TextInput(
-            attrs={"autocomplete": "street-address", "placeholder": _("e.g. 90 Wensan Road, building 3, room 501")}
+            attrs={"autocomplete": "street-address", "placeholder": _("e.g. 90 Wensan Road, room 501")}
         ),
         help_text=_("Street, building, unit and room."),
     )
@@ -170,6 +174,9 @@ class AddressFieldsForm(forms.Form):
         district_texts = REGION_TEXTS["district"]
         district_empty = "prompt" if district_names else ("none" if city in city_names else "wait")
         self.fields["district"].widget.options_for(district_names, empty=district_texts[district_empty])
+        # Needed when the city has districts; on a blank form too (shown as needed), unless the
+        # city chosen has none (济源市). A bad city sent is the city's error alone.
+        self.fields["district"].required = bool(district_names) or (not self.is_bound and district_empty != "none")
 
     def _region_value(self, values, name: str) -> str:
         value = values.get(self.add_prefix(name) if self.is_bound else name) or ""
@@ -194,8 +201,6 @@ class AddressFieldsForm(forms.Form):
             self.add_error(
                 "district", _("%(district)s is not a district of %(city)s.") % {"district": district, "city": city}
             )
-        elif not district and regions.districts(province=province, city=city):
-            self.add_error("district", _("Choose a district."))
         return data
 
     def clean_postal_code(self) -> str:

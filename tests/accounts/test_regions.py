@@ -108,3 +108,21 @@ def test_the_edit_page_shows_a_saved_region_outside_the_data(member, member_clie
     )
     response = member_client.get(reverse("address_update", args=[address.id]))
     assert "Saved as “上海 上海”" in response.content.decode()
+
+
+def test_the_migration_fills_the_code_where_the_names_match_and_keeps_the_text_otherwise(member):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("accounts.migrations.0019_address_region_code")
+    base = {"recipient": "王小明", "phone": "13812345678", "detail": "文三路 90 号"}
+    services.address_create(user_id=member.pk, province="浙江省", city="杭州市", district="西湖区", **base)
+    services.address_create(user_id=member.pk, province="Zhejiang", city="Hangzhou", district="", **base)
+    Address.objects.update(region_code="")  # as they were before the migration
+
+    migration.fill_region_codes(apps, None)
+    migration.fill_region_codes(apps, None)  # a second run changes nothing
+
+    rows = list(Address.objects.filter(user=member).order_by("pk").values_list("province", "city", "region_code"))
+    assert rows == [("浙江省", "杭州市", "330106"), ("Zhejiang", "Hangzhou", "")]

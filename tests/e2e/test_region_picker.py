@@ -2,6 +2,8 @@
 with its script (cascading selects filled from address_regions) and without it (the form's
 "show the cities and districts" button)."""
 
+import re
+
 from playwright.sync_api import expect
 
 from accounts.models import Address
@@ -66,3 +68,24 @@ def test_without_script_the_button_fills_the_selects(browser, live_server, login
     form.get_by_role("button", name="Save address").click()
     expect(page.locator("[data-testid=address-item]")).to_have_count(1)
     assert Address.objects.get(user=member).region_code == "419001"
+
+
+def test_the_product_pages_new_address_has_the_same_picker(page, live_server, login, shot):
+    from points import services as points_services
+    from tests.catalog.factories import make_category, make_product
+
+    member = MemberFactory()
+    points_services.points_earn(user_id=member.pk, amount=900, idempotency_key="e2e:region:earn")
+    product = make_product(make_category(name_en="Home", name_zh="家居", slug="home-region"), name_en="Ceramic mug")
+    login(page, member.email, PASSWORD)
+    page.goto(product.get_absolute_url())
+    form = page.locator("[data-testid=address-add] [data-testid=address-form]")
+    form.locator("select[name=province]").select_option("广东省")
+    form.locator("select[name=city]").select_option("深圳市")
+    form.locator("select[name=district]").select_option("南山区")
+    _fill_the_rest(form)
+    shot(page, "product-page-address")
+    form.locator("[data-testid=address-save]").click()
+    # Saved, and the redemption goes on with it.
+    expect(page).to_have_url(re.compile(r"/redeem/\?quantity=1&address=\d+"))
+    assert Address.objects.get(user=member).region_code == "440305"
