@@ -54,6 +54,7 @@ from catalog.selectors.products import (
     recently_viewed,
     recommended_for,
 )
+from catalog.selectors.quota import redemption_quota
 from catalog.selectors.reports import (
     FastRedeemer,
     LowStockRow,
@@ -118,6 +119,7 @@ __all__ = [
     "product_page",
     "recently_viewed",
     "recommended_for",
+    "redemption_quota",
     "redemptions_by_category",
     "redemptions_by_product",
     "review_view",
