@@ -113,8 +113,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
         "per_page": per_page,
         "page_sizes": selectors.PAGE_SIZES,
         "points_ranges": points_range_chips(params=params, query=query),
-        # An htmx answer also sends the points filter (out of band): its chips and boxes show the
-        # range applied, an ignored value cleared.
+        # An htmx answer also sends the points-range chips (out of band), so they show the range applied.
         "oob": _is_partial(request),
     }
     template = "catalog/partials/product_results.html" if context["oob"] else "catalog/product_list.html"

@@ -180,7 +180,7 @@
 
   function pickPointsRange(chip) {
     // A range chip fills the two boxes and lets htmx ask, like typing them; the answer sends the
-    // points filter back with the chip highlighted. Without htmx the link is followed.
+    // chips back with the range applied highlighted. Without htmx the link is followed.
     var group = chip.closest("#points-filter");
     var form = chip.closest("form");
     if (!window.htmx || !group || !form) { return false; }
