@@ -44,6 +44,7 @@ def test_the_phone_buy_bar_stays_in_view_and_redeems(make_page, login, shot, set
     expect(page.locator("[data-testid=buy-bar-price]")).to_contain_text("¥9.90")
     assert _in_viewport(page, button)
     assert bar.evaluate("el => getComputedStyle(el).position") == "fixed"
+    expect(page.locator("nav.tabbar")).to_be_hidden()  # the bar takes its place on this page (decision 0059)
     page.locator("[data-testid=description]").scroll_into_view_if_needed()
     page.mouse.wheel(0, 3000)
     assert _in_viewport(page, button)  # still in reach at the bottom of the page
