@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.core.validators import RegexValidator
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import InvisibleFreeField, MemberTextField, PinField
@@ -18,6 +19,17 @@ from catalog.selectors import CatalogQuery, CategoryView
 from catalog.services.reviews import REVIEW_MAX_LENGTH
 
 MAX_POINTS_FILTER = 100_000_000
+# The catalog's points-range chips, (min, max) inclusive, None an open side. Their own group beside
+# the typed minimum and maximum: a chip is just those two values filled in.
+POINTS_RANGES: tuple[tuple[int | None, int | None], ...] = ((None, 999), (1000, 4999), (5000, 9999), (10000, None))
+_POINTS_ERRORS = {
+    "invalid": _("not a whole number."),
+    "min_value": _("points can't be negative."),
+    "max_value": _("more than any item costs (at most 100,000,000)."),
+}
+_CHOICE_ERRORS = {"invalid_choice": _("not one of the choices.")}
+# How much of a refused value the message repeats.
+_SHOWN_VALUE_LENGTH = 24
 
 
 class CatalogFilterForm(forms.Form):
@@ -29,13 +41,19 @@ class CatalogFilterForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Search the mall"), "autocomplete": "off"}),
     )
-    category = forms.ChoiceField(label=_("Category"), required=False)
-    kind = forms.ChoiceField(label=_("Type"), required=False, choices=[("", _("All types")), *ProductKind.choices])
+    category = forms.ChoiceField(label=_("Category"), required=False, error_messages=_CHOICE_ERRORS)
+    kind = forms.ChoiceField(
+        label=_("Type"),
+        required=False,
+        choices=[("", _("All types")), *ProductKind.choices],
+        error_messages=_CHOICE_ERRORS,
+    )
     min_points = forms.IntegerField(
         label=_("Minimum points"),
         required=False,
         min_value=0,
         max_value=MAX_POINTS_FILTER,
+        error_messages=_POINTS_ERRORS,
         widget=forms.NumberInput(attrs={"placeholder": _("Min"), "inputmode": "numeric"}),
     )
     max_points = forms.IntegerField(
@@ -43,10 +61,13 @@ class CatalogFilterForm(forms.Form):
         required=False,
         min_value=0,
         max_value=MAX_POINTS_FILTER,
+        error_messages=_POINTS_ERRORS,
         widget=forms.NumberInput(attrs={"placeholder": _("Max"), "inputmode": "numeric"}),
     )
     affordable = forms.BooleanField(label=_("Only what I can afford"), required=False)
-    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SortOrder.choices)
+    sort = forms.ChoiceField(
+        label=_("Sort by"), required=False, choices=SortOrder.choices, error_messages=_CHOICE_ERRORS
+    )
 
     def __init__(self, *args, categories: list[CategoryView], **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -59,7 +80,7 @@ class CatalogFilterForm(forms.Form):
         data = super().clean()
         low, high = data.get("min_points"), data.get("max_points")
         if low is not None and high is not None and low > high:
-            self.add_error("max_points", _("The maximum must not be below the minimum."))
+            self.add_error("max_points", _("below the minimum (%(min)s).") % {"min": f"{low:,}"})
         return data
 
     def query(self) -> CatalogQuery:
@@ -76,7 +97,72 @@ class CatalogFilterForm(forms.Form):
         )
 
     def error_summary(self) -> list[str]:
-        return [f"{self.fields[name].label}: {' '.join(errors)}" for name, errors in self.errors.items()]
+        """One line per refused filter, naming the field and the value given, which was ignored:
+        "Maximum points “200” ignored: below the minimum (500)."."""
+        lines = []
+        for name, errors in self.errors.items():
+            value = str(self.data.get(name, ""))
+            if len(value) > _SHOWN_VALUE_LENGTH:
+                value = value[: _SHOWN_VALUE_LENGTH - 1] + "…"
+            lines.append(
+                _("%(field)s “%(value)s” ignored: %(reason)s")
+                % {"field": self.fields[name].label, "value": value, "reason": " ".join(errors)}
+            )
+        return lines
+
+
+@dataclass(frozen=True)
+class PointsRangeChip:
+    """One chip of the catalog's points-range group: its label, the query string it links to
+    (the other filters kept, no page) and whether it is the range applied."""
+
+    label: str
+    min_points: int | None
+    max_points: int | None
+    querystring: str
+    current: bool
+
+
+def _points_range_label(low: int | None, high: int | None) -> str:
+    if low is None and high is None:
+        return str(_("Any points"))
+    if low is None:
+        return str(_("Under %(n)s")) % {"n": f"{(high or 0) + 1:,}"}
+    if high is None:
+        return str(_("%(n)s and up")) % {"n": f"{low:,}"}
+    return f"{low:,}–{high:,}"
+
+
+def points_range_chips(*, params: QueryDict, query: CatalogQuery) -> list[PointsRangeChip]:
+    """The points-range group for the catalog page: "any", each of POINTS_RANGES, and, when the
+    applied range is none of them, a chip for that custom range. Exactly one is ``current``:
+    the range the results were filtered by (an ignored value counts as absent)."""
+    applied = (query.min_points, query.max_points)
+    ranges = [(None, None), *POINTS_RANGES]
+    if applied not in ranges:
+        ranges.append(applied)
+    chips = []
+    for low, high in ranges:
+        linked = params.copy()
+        for name in ("page", "min_points", "max_points"):
+            linked.pop(name, None)
+        if low is not None:
+            linked["min_points"] = str(low)
+        if high is not None:
+            linked["max_points"] = str(high)
+        label = _points_range_label(low, high)
+        if (low, high) not in [(None, None), *POINTS_RANGES]:
+            label = str(_("Custom: %(range)s")) % {"range": label}
+        chips.append(
+            PointsRangeChip(
+                label=label,
+                min_points=low,
+                max_points=high,
+                querystring=linked.urlencode(),
+                current=(low, high) == applied,
+            )
+        )
+    return chips
 
 
 class RedeemChoiceForm(forms.Form):

@@ -164,13 +164,16 @@ def product_image_attach(*, image: ProductImage, prepared: PreparedImage) -> Non
 
 
 @transaction.atomic
-def product_image_create(*, product_id: int, upload: File, sort: int = 0) -> ProductImage:
-    """Validate and store a new picture of a product. Raises InvalidProductImageError (nothing is written then).
+def product_image_create(
+    *, product_id: int, upload: File, sort: int = 0, alt_zh: str = "", alt_en: str = ""
+) -> ProductImage:
+    """Validate and store a new picture of a product, ``sort`` placing it in the gallery and
+    ``alt_*`` saying what it shows. Raises InvalidProductImageError (nothing is written then).
 
     Not idempotent: calling twice adds two pictures.
     """
     prepared = product_image_prepare(upload=upload)
-    image = ProductImage(product_id=product_id, sort=sort)
+    image = ProductImage(product_id=product_id, sort=sort, alt_zh=alt_zh, alt_en=alt_en)
     product_image_attach(image=image, prepared=prepared)
     image.save()
     return image

@@ -289,6 +289,9 @@ class ProductImage(models.Model):
     thumb_list = models.ImageField(_("list thumbnail"), upload_to="products/%Y/%m/")
     thumb_detail = models.ImageField(_("detail image"), upload_to="products/%Y/%m/")
     sort = models.PositiveSmallIntegerField(_("order"), default=0)
+    # What the picture shows, for members who can't see it; empty: the product's name stands in.
+    alt_zh = models.CharField(_("alt text (Chinese)"), max_length=120, blank=True, validators=[validate_operator_text])
+    alt_en = models.CharField(_("alt text (English)"), max_length=120, blank=True, validators=[validate_operator_text])
 
     class Meta:
         verbose_name = _("product image")
@@ -297,6 +300,11 @@ class ProductImage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id}#{self.sort}"
+
+    @property
+    def alt(self) -> str:
+        """The alt text in the reader's language, else the other one ("" when the operator wrote none)."""
+        return pick_language(zh=self.alt_zh, en=self.alt_en, fallback=True)
 
 
 class SalePrice(models.Model):

@@ -52,3 +52,42 @@ def order_reference(order_id: int) -> str:
     """The ledger reference of everything an order books (its spend, refund, effect, review points):
     "catalog.order:<id>". Idempotency keys add the step: ``f"{order_reference(pk)}:spend"``."""
     return f"catalog.order:{order_id}"
+
+
+@dataclass(frozen=True)
+class RedemptionQuota:
+    """What is left of a member's limits on one product (每人限兑 / 每日限兑), in items.
+
+    ``None`` limits are no limit. ``used_*`` count the items of the member's live orders
+    (``order_states.LIVE``): today's (the business day) and all of them.
+    """
+
+    per_day_limit: int | None
+    lifetime_limit: int | None
+    used_today: int = 0
+    used_total: int = 0
+
+    @property
+    def left_today(self) -> int | None:
+        return None if self.per_day_limit is None else max(self.per_day_limit - self.used_today, 0)
+
+    @property
+    def left_total(self) -> int | None:
+        return None if self.lifetime_limit is None else max(self.lifetime_limit - self.used_total, 0)
+
+    @property
+    def left(self) -> int | None:
+        """Items the member may still redeem now (today), or None when nothing limits them."""
+        lefts = [n for n in (self.left_today, self.left_total) if n is not None]
+        return min(lefts) if lefts else None
+
+    @property
+    def binding(self) -> str:
+        """Which limit ``left`` comes from: "total" (it never comes back), "day" (tomorrow it does), or ""."""
+        if self.left_total is not None and self.left == self.left_total:
+            return "total"
+        return "day" if self.left_today is not None else ""
+
+    @property
+    def exhausted(self) -> bool:
+        return self.left == 0

@@ -30,7 +30,15 @@ from accounts.rate import pin_rate_hit
 from catalog import payments, selectors, services
 from catalog.enums import ProductKind
 from catalog.exceptions import OrderNotFoundError, RequestConflictError, SoldOutError
-from catalog.forms import CatalogFilterForm, InlineAddressForm, RedeemChoiceForm, RedeemForm, ReviewForm
+from catalog.forms import (
+    CatalogFilterForm,
+    InlineAddressForm,
+    RedeemChoiceForm,
+    RedeemForm,
+    ReviewForm,
+    points_range_chips,
+)
+from catalog.rules import RedemptionQuota
 from catalog.selectors import ORDER_TABS, CatalogQuery, MemberPricing, cached
 from points import selectors as points_selectors
 from points.exceptions import ConfirmationInvalidError, InsufficientPointsError
@@ -105,8 +113,11 @@ def product_list(request: HttpRequest) -> HttpResponse:
         "querystring": params.urlencode(),
         "per_page": per_page,
         "page_sizes": selectors.PAGE_SIZES,
+        "points_ranges": points_range_chips(params=params, query=query),
+        # An htmx answer also sends the points-range chips (out of band), so they show the range applied.
+        "oob": _is_partial(request),
     }
-    template = "catalog/partials/product_results.html" if _is_partial(request) else "catalog/product_list.html"
+    template = "catalog/partials/product_results.html" if context["oob"] else "catalog/product_list.html"
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
@@ -117,10 +128,21 @@ def _product_page(request: HttpRequest, pk: int, *, address_form: InlineAddressF
     detail = cached.product_detail(product_id=pk, pricing=pricing)
     if detail is None:
         raise Http404
+    quota = RedemptionQuota(per_day_limit=detail.per_day_limit, lifetime_limit=detail.lifetime_limit)
+    if request.user.is_authenticated:
+        # Read fresh on every view (never cached): it moves with the member's own orders.
+        quota = selectors.redemption_quota(
+            user_id=request.user.pk,
+            product_id=pk,
+            per_day_limit=detail.per_day_limit,
+            lifetime_limit=detail.lifetime_limit,
+            now=timezone.now(),
+        )
+    max_quantity = detail.quantity_cap(quota)
     choice = RedeemChoiceForm(request.GET)
     quantity, address_id = 1, None
     if choice.is_valid():
-        quantity = min(choice.cleaned_data["quantity"], detail.max_quantity)
+        quantity = min(choice.cleaned_data["quantity"], max_quantity)
         address_id = choice.cleaned_data["address"]
     addresses = []
     if request.user.is_authenticated:
@@ -137,6 +159,8 @@ def _product_page(request: HttpRequest, pk: int, *, address_form: InlineAddressF
         "card": detail.card,
         "pricing": pricing,
         "quantity": quantity,
+        "max_quantity": max_quantity,
+        "quota": quota,
         "addresses": addresses,
         "address_id": address_id,
         "address_form": address_form or InlineAddressForm(initial={"quantity": quantity}, auto_id="addr_%s"),

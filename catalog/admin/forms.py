@@ -174,7 +174,7 @@ class ProductImageForm(forms.ModelForm):
 
     class Meta:
         model = ProductImage
-        fields = ("sort",)
+        fields = ("sort", "alt_zh", "alt_en")
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

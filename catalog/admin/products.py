@@ -52,7 +52,7 @@ def _pool_text(free: int, given: int, used: int) -> str:
 class ProductImageInline(BoundedNumbersMixin, admin.TabularInline):
     model = ProductImage
     form = ProductImageForm
-    fields = ("preview", "upload", "sort")
+    fields = ("preview", "upload", "sort", "alt_zh", "alt_en")
     readonly_fields = ("preview",)
     extra = 1
 

@@ -156,21 +156,29 @@ def _mask_bytes(font, char: str) -> tuple:
     return mask.size, bytes(Image.Image()._new(mask).tobytes())
 
 
-def product_picture(name: str, hue: float, icon: str) -> bytes:
-    """A distinct, recognisable product picture: a two-tone gradient, soft circles, an icon and the name."""
-    rng = random.Random(hashlib.sha256(name.encode()).digest())  # noqa: S311 (decoration, not security)
+def product_picture(name: str, hue: float, icon: str, view: int = 0) -> bytes:
+    """A distinct, recognisable product picture: a two-tone gradient, soft circles, an icon and the name.
+
+    ``view`` > 0 draws another picture of the same product for its gallery (another light, the
+    icon closer up), so a member swiping through sees each picture change.
+    """
+    seed = name if view == 0 else f"{name}#{view}"
+    rng = random.Random(hashlib.sha256(seed.encode()).digest())  # noqa: S311 (decoration, not security)
     side = PICTURE_SIDE
-    hue += rng.uniform(-0.05, 0.05)
-    top = Image.new("RGB", (side, side), _rgb(hue, 0.55, 0.98))
-    bottom = Image.new("RGB", (side, side), _rgb(hue + 0.08, 0.85, 0.72))
-    picture = Image.composite(bottom, top, Image.linear_gradient("L").resize((side, side))).convert("RGBA")
+    hue += rng.uniform(-0.05, 0.05) + 0.06 * view
+    top = Image.new("RGB", (side, side), _rgb(hue, 0.55 - 0.1 * (view % 2), 0.98))
+    bottom = Image.new("RGB", (side, side), _rgb(hue + 0.08, 0.85, 0.72 - 0.06 * view))
+    gradient = Image.linear_gradient("L").resize((side, side))
+    if view % 2:
+        gradient = gradient.transpose(Image.Transpose.ROTATE_90)
+    picture = Image.composite(bottom, top, gradient).convert("RGBA")
     overlay = Image.new("RGBA", (side, side), (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
     for _ in range(5):
         radius = rng.randint(side // 10, side // 3)
         x, y = rng.randint(0, side), rng.randint(0, side)
         draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=(255, 255, 255, rng.randint(18, 40)))
-    _icon(draw, icon, side // 2, int(side * 0.4), side // 5)
+    _icon(draw, icon, side // 2, int(side * 0.4), side // (5 - min(view, 2)))
     font = _picture_font(side // 14)
     lines = textwrap.wrap(_drawable(name, font), width=22)[:2]
     y = int(side * 0.72)

@@ -15,6 +15,9 @@ from catalog.enums import ProductKind
 from catalog.images import product_image_create
 from catalog.models import Category, Product, SalePrice, StockMovement
 
+# The demo gallery's pictures, in order: what each one shows (its alt text after the name).
+PICTURE_VIEWS = (("正面", "front"), ("细节", "close-up"), ("侧面", "side"), ("包装", "in its box"))
+
 
 def _codes(product: Product, count: int) -> str:
     """Stable codes, so importing them again on a second run adds nothing."""
@@ -60,8 +63,17 @@ def seed_product(item: Item, category: Category, hue: float, icon: str, admin_id
         name_en=item.name_en, category=category, defaults=_product_fields(item, category, now)
     )
     if not product.images.exists():
-        picture = ContentFile(product_picture(item.name_en, hue, icon), name="demo.png")
-        product_image_create(product_id=product.pk, upload=picture)
+        # 2 to 4 pictures, the same number for the same name, each saying what it shows.
+        count = 2 + hashlib.sha256(item.name_en.encode()).digest()[0] % 3
+        for view, (zh, en) in enumerate(PICTURE_VIEWS[:count]):
+            picture = ContentFile(product_picture(item.name_en, hue, icon, view), name="demo.png")
+            product_image_create(
+                product_id=product.pk,
+                upload=picture,
+                sort=view,
+                alt_zh=f"{item.name_zh}：{zh}",
+                alt_en=f"{item.name_en}: {en}",
+            )
     if product.needs_code:
         services.codes_import(product_id=product.pk, text=_codes(product, item.stock), actor_id=admin_id)
     elif item.stock and not StockMovement.objects.filter(product=product).exists():

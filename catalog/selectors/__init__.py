@@ -55,6 +55,7 @@ from catalog.selectors.products import (
     recommended_for,
     tier_exclusive_counts,
 )
+from catalog.selectors.quota import redemption_quota
 from catalog.selectors.reports import (
     FastRedeemer,
     LowStockRow,
@@ -119,6 +120,7 @@ __all__ = [
     "product_page",
     "recently_viewed",
     "recommended_for",
+    "redemption_quota",
     "redemptions_by_category",
     "redemptions_by_product",
     "review_view",

@@ -90,6 +90,11 @@ def _overlay(cards: list[ProductCard], live: dict[int, tuple[int, int]]) -> list
     return shown
 
 
+def _in_stock(cards: list[ProductCard]) -> list[ProductCard]:
+    """The recommendation strips leave out what sold out since they were cached (stock is live)."""
+    return [card for card in cards if not card.sold_out]
+
+
 # --- The catalog page ---------------------------------------------------------------------------
 
 
@@ -182,7 +187,7 @@ def mall_home(*, pricing: MemberPricing) -> MallHome:
     return replace(
         home,
         flash_sales=_overlay(home.flash_sales, live),
-        recommended=_overlay(home.recommended, live),
+        recommended=_in_stock(_overlay(home.recommended, live)),
         recently_viewed=_overlay(home.recently_viewed, live),
         new_arrivals=_overlay(home.new_arrivals, live),
         popular=_overlay(home.popular, live),
@@ -213,6 +218,6 @@ def product_detail(*, product_id: int, pricing: MemberPricing) -> ProductDetail 
     return replace(
         detail,
         card=_overlay([detail.card], live)[0],
-        same_category=_overlay(detail.same_category, live),
-        co_redeemed=_overlay(detail.co_redeemed, live),
+        same_category=_in_stock(_overlay(detail.same_category, live)),
+        co_redeemed=_in_stock(_overlay(detail.co_redeemed, live)),
     )

@@ -96,6 +96,8 @@ class ProductCard:
     sale_price_ends_at: datetime | None  # the end of a running 折扣 price
     upcoming: bool  # the sale window has not opened yet
     ended: bool
+    # The member's price once an upcoming window opens, when a sale price (a flash price) runs then.
+    opening_price: rules.Price | None = None
 
     @property
     def sold_out(self) -> bool:
@@ -109,6 +111,12 @@ class ProductCard:
     @property
     def has_cash(self) -> bool:
         return self.cash_price > 0
+
+    @property
+    def shown_price(self) -> rules.Price:
+        """The price a card shows: an upcoming flash sale's own price, not the regular one it
+        replaces at the opening; otherwise the price of now."""
+        return self.opening_price if self.upcoming and self.opening_price is not None else self.price
 
     @property
     def countdown_to(self) -> datetime | None:
@@ -132,6 +140,10 @@ def _cards_queryset(now: datetime, pricing: MemberPricing) -> QuerySet[Product]:
     running_sale = SalePrice.objects.filter(product=OuterRef("pk"), starts_at__lte=now, ends_at__gt=now).order_by(
         "points_price", "pk"
     )
+    # The sale price that will run when the product's window opens: an upcoming flash sale's price.
+    opening_sale = SalePrice.objects.filter(
+        product=OuterRef("pk"), starts_at__lte=OuterRef("sale_starts_at"), ends_at__gt=OuterRef("sale_starts_at")
+    ).order_by("points_price", "pk")
     listed = Case(
         When(sale_points__lt=F("points_price"), then=F("sale_points")),
         default=F("points_price"),
@@ -144,6 +156,11 @@ def _cards_queryset(now: datetime, pricing: MemberPricing) -> QuerySet[Product]:
             thumb=Subquery(first_image.values("thumb_list")[:1]),
             sale_points=Subquery(running_sale.values("points_price")[:1]),
             sale_points_ends=Subquery(running_sale.values("ends_at")[:1]),
+            opening_points=Case(
+                When(sale_starts_at__gt=now, then=Subquery(opening_sale.values("points_price")[:1])),
+                default=None,
+                output_field=IntegerField(),
+            ),
         )
         # The same arithmetic as rules.tier_price, so filters and sorting match the cards.
         .annotate(
@@ -156,6 +173,7 @@ def _cards_queryset(now: datetime, pricing: MemberPricing) -> QuerySet[Product]:
 
 def _card(product: Product, pricing: MemberPricing, tiers: dict[int, str], now: datetime) -> ProductCard:
     price = rules.price_for(regular=product.points_price, sale=product.sale_points, price_percent=pricing.price_percent)
+    opening: int | None = product.opening_points  # type: ignore[attr-defined]  # _cards_queryset annotates it
     tier_name = tiers.get(product.min_tier_rank, "")
     return ProductCard(
         id=product.pk,
@@ -180,6 +198,11 @@ def _card(product: Product, pricing: MemberPricing, tiers: dict[int, str], now: 
         sale_price_ends_at=product.sale_points_ends if price.on_sale else None,
         upcoming=product.sale_starts_at is not None and now < product.sale_starts_at,
         ended=product.sale_ends_at is not None and now >= product.sale_ends_at,
+        opening_price=(
+            rules.price_for(regular=product.points_price, sale=opening, price_percent=pricing.price_percent)
+            if opening is not None and opening < product.points_price
+            else None
+        ),
     )
 
 
@@ -326,7 +349,8 @@ def recently_viewed(*, user_id: int, pricing: MemberPricing, limit: int = SHELF_
 
 
 def recommended_for(*, user_id: int, pricing: MemberPricing, limit: int = SHELF_SIZE, tiers=None) -> list[ProductCard]:
-    """Best sellers of the categories the member looked at or redeemed from lately, minus what they looked at."""
+    """Best sellers of the categories the member looked at or redeemed from lately, minus what they
+    looked at and what is sold out (or off the shelf)."""
     now = timezone.now()
     viewed = ProductView.objects.filter(member_id=user_id).order_by("-viewed_at")
     redeemed = Order.objects.filter(member_id=user_id).order_by("-created_at")
@@ -336,7 +360,7 @@ def recommended_for(*, user_id: int, pricing: MemberPricing, limit: int = SHELF_
     products = (
         _cards_queryset(now, pricing)
         .filter(_listed(now))
-        .filter(categories)
+        .filter(categories, stock__gt=0)
         .exclude(pk__in=ProductView.objects.filter(member_id=user_id).values("product_id"))
         .order_by("-sold", "-sort_weight", "-pk")[:limit]
     )
@@ -369,6 +393,7 @@ class ImageView:
     url: str
     detail_url: str
     thumb_url: str
+    alt: str  # the operator's alt text, else the product's name and the picture's number
 
 
 @dataclass(frozen=True)
@@ -391,6 +416,12 @@ class ProductDetail:
     @property
     def max_quantity(self) -> int:
         return max(min(self.per_order_limit, self.card.stock), 1)
+
+    def quantity_cap(self, quota: rules.RedemptionQuota) -> int:
+        """The most one order of this member may ask for: the order limit, the stock and what is
+        left of their quota (at least 1, so the field stays valid; an exhausted quota disables it)."""
+        left = quota.left
+        return self.max_quantity if left is None else max(min(self.max_quantity, left), 1)
 
     @property
     def redeemable(self) -> bool:
@@ -425,13 +456,15 @@ def product_detail(*, product_id: int, pricing: MemberPricing) -> ProductDetail 
             url=image.image.url if image.image else "",
             detail_url=image.thumb_detail.url if image.thumb_detail else "",
             thumb_url=image.thumb_list.url if image.thumb_list else "",
+            alt=image.alt or (product.name if number == 1 else f"{product.name} ({number})"),
         )
-        for image in ProductImage.objects.filter(product_id=product.pk).order_by("sort", "pk")
+        for number, image in enumerate(ProductImage.objects.filter(product_id=product.pk).order_by("sort", "pk"), 1)
     ]
     reviews = Review.objects.filter(product_id=product.pk)
     summary = reviews.aggregate(average=Avg("rating"), count=Count("pk"))
     latest_reviews = reviews.select_related("member").order_by("-created_at", "-pk")[:REVIEWS_SHOWN]
-    shelf = _cards_queryset(now, pricing).filter(_listed(now)).exclude(pk=product.pk)
+    # "You may also like": only what the member could redeem now, never a sold-out item.
+    shelf = _cards_queryset(now, pricing).filter(_listed(now), stock__gt=0).exclude(pk=product.pk)
     same_category = shelf.filter(category_id=product.category_id).order_by("-sold", "-sort_weight", "-pk")
     buyers = (
         Order.objects.filter(product_id=product.pk, status__in=order_states.LIVE)

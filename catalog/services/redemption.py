@@ -13,7 +13,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from accounts import selectors as accounts_selectors
@@ -36,6 +35,7 @@ from catalog.exceptions import (
     TierRequiredError,
 )
 from catalog.models import Code, Order, Product, SalePrice
+from catalog.selectors.quota import redemption_quota
 from catalog.services import order_messages, privileges
 from catalog.services.orders import order_created_announce, order_event_record
 from catalog.services.stock import stock_take
@@ -107,18 +107,17 @@ def _check_tier(product: Product, tier_rank: int) -> None:
 def _check_limits(product: Product, user_id: int, quantity: int, now) -> None:
     if quantity < 1 or quantity > product.per_order_limit:
         raise InvalidQuantityError(limit=product.per_order_limit)
-    if product.per_day_limit is None and product.lifetime_limit is None:
-        return
-    orders = Order.objects.filter(member_id=user_id, product=product, status__in=order_states.LIVE)
-    if product.per_day_limit is not None:
-        today = clock.period_start(now, "day")
-        used = orders.filter(created_at__gte=today).aggregate(n=Sum("quantity"))["n"] or 0
-        if used + quantity > product.per_day_limit:
-            raise DailyLimitReachedError(limit=product.per_day_limit, left=max(product.per_day_limit - used, 0))
-    if product.lifetime_limit is not None:
-        used = orders.aggregate(n=Sum("quantity"))["n"] or 0
-        if used + quantity > product.lifetime_limit:
-            raise LifetimeLimitReachedError(limit=product.lifetime_limit, left=max(product.lifetime_limit - used, 0))
+    quota = redemption_quota(
+        user_id=user_id,
+        product_id=product.pk,
+        per_day_limit=product.per_day_limit,
+        lifetime_limit=product.lifetime_limit,
+        now=now,
+    )
+    if quota.left_today is not None and quantity > quota.left_today:
+        raise DailyLimitReachedError(limit=quota.per_day_limit, left=quota.left_today)
+    if quota.left_total is not None and quantity > quota.left_total:
+        raise LifetimeLimitReachedError(limit=quota.lifetime_limit, left=quota.left_total)
 
 
 def _product(product_id: int) -> Product:

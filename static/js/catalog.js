@@ -83,18 +83,64 @@
     });
   }
 
-  function showImage(link) {
-    var main = document.querySelector("[data-gallery-main]");
-    if (!main) { return false; }
-    var img = main.querySelector("img");
-    img.src = link.getAttribute("data-detail");
-    main.href = link.href;
-    document.querySelectorAll("[data-gallery-thumb]").forEach(function (other) { other.removeAttribute("aria-current"); });
-    link.setAttribute("aria-current", "true");
-    return true;
+  // The product gallery. Without script it is a row of pictures that snaps one at a time (swipe,
+  // scroll, or the dots' and thumbnails' #links); this adds the arrows, the arrow keys and the
+  // counter, and keeps the dots and thumbnails on the picture shown.
+  function galleryTrack(gallery) { return gallery.querySelector("[data-gallery-track]"); }
+
+  function galleryShown(track) {
+    return track.clientWidth ? Math.round(track.scrollLeft / track.clientWidth) : 0;
+  }
+
+  function gallerySync(gallery, index) {
+    var track = galleryTrack(gallery);
+    if (!track) { return; }
+    var count = track.children.length;
+    if (index === undefined) { index = galleryShown(track); }
+    index = Math.max(0, Math.min(count - 1, index));
+    gallery.querySelectorAll("[data-gallery-dot], [data-gallery-thumb]").forEach(function (link) {
+      var n = parseInt(link.getAttribute("href").split("-").pop(), 10) - 1;
+      if (n === index) { link.setAttribute("aria-current", "true"); } else { link.removeAttribute("aria-current"); }
+    });
+    var counter = gallery.querySelector("[data-gallery-count]");
+    var text = (index + 1) + " / " + count;
+    if (counter && counter.textContent !== text) { counter.textContent = text; }
+    gallery.querySelectorAll("[data-gallery-step]").forEach(function (button) {
+      var step = parseInt(button.getAttribute("data-gallery-step"), 10);
+      button.disabled = step < 0 ? index === 0 : index === count - 1;
+    });
+  }
+
+  function galleryGo(gallery, index) {
+    var track = galleryTrack(gallery);
+    if (!track) { return; }
+    index = Math.max(0, Math.min(track.children.length - 1, index));
+    track.scrollTo({ left: index * track.clientWidth });
+    gallerySync(gallery, index);
+  }
+
+  function galleryInit(gallery) {
+    var track = galleryTrack(gallery);
+    if (!track || gallery.dataset.galleryReady) { return; }
+    gallery.dataset.galleryReady = "1";
+    gallery.querySelectorAll("[data-gallery-step]").forEach(function (button) { button.hidden = false; });
+    var settle = null;
+    track.addEventListener("scroll", function () {
+      clearTimeout(settle);
+      settle = setTimeout(function () { gallerySync(gallery); }, 60);
+    }, { passive: true });
+    track.addEventListener("keydown", function (event) {
+      var shown = galleryShown(track);
+      var to = { ArrowLeft: shown - 1, ArrowRight: shown + 1, Home: 0, End: track.children.length - 1 }[event.key];
+      if (to === undefined) { return; }
+      event.preventDefault();
+      galleryGo(gallery, to);
+    });
+    gallerySync(gallery);
   }
 
   function init(root) {
+    root.querySelectorAll("[data-gallery]").forEach(galleryInit);
     root.querySelectorAll(".copy-btn[hidden]").forEach(function (button) { button.hidden = false; });
     root.querySelectorAll("[data-stepper] input").forEach(syncStepper);
     root.querySelectorAll("[data-count-for]").forEach(function (counter) {
@@ -108,12 +154,57 @@
     if (copy) { copyText(copy); return; }
     var step = event.target.closest("[data-step]");
     if (step) { stepQuantity(step); return; }
-    var thumb = event.target.closest("[data-gallery-thumb]");
-    if (thumb && showImage(thumb)) { event.preventDefault(); }
+    var gallery = event.target.closest("[data-gallery]");
+    if (gallery && galleryTrack(gallery)) {
+      var arrow = event.target.closest("[data-gallery-step]");
+      if (arrow) { galleryGo(gallery, galleryShown(galleryTrack(gallery)) + parseInt(arrow.getAttribute("data-gallery-step"), 10)); return; }
+      var link = event.target.closest("[data-gallery-dot], [data-gallery-thumb]");
+      if (link) {
+        // The picture scrolls into the gallery; the page itself stays where it is.
+        event.preventDefault();
+        galleryGo(gallery, parseInt(link.getAttribute("href").split("-").pop(), 10) - 1);
+      }
+    }
+  });
+
+  function syncChips(radio) {
+    // One chip highlighted per group: the page's own marks (is-checked) follow the radio chosen,
+    // since an htmx answer replaces the results, not the chips.
+    var form = radio.form;
+    if (!form || !radio.name) { return; }
+    form.querySelectorAll('input[type=radio][name="' + radio.name + '"]').forEach(function (other) {
+      var chip = other.closest(".option, .sort-chip");
+      if (chip) { chip.classList.toggle("is-checked", other.checked); }
+    });
+  }
+
+  function pickPointsRange(chip) {
+    // A range chip fills the two boxes and lets htmx ask, like typing them; the answer sends the
+    // chips back with the range applied highlighted. Without htmx the link is followed.
+    var group = chip.closest("#points-filter");
+    var form = chip.closest("form");
+    if (!window.htmx || !group || !form) { return false; }
+    var low = group.querySelector("input[name=min_points]");
+    var high = group.querySelector("input[name=max_points]");
+    if (!low || !high) { return false; }
+    low.value = chip.getAttribute("data-min");
+    high.value = chip.getAttribute("data-max");
+    group.querySelectorAll("[data-points-range]").forEach(function (other) {
+      other.classList.toggle("is-checked", other === chip);
+      if (other === chip) { other.setAttribute("aria-current", "true"); } else { other.removeAttribute("aria-current"); }
+    });
+    high.dispatchEvent(new Event("change", { bubbles: true }));
+    return true;
+  }
+
+  document.addEventListener("click", function (event) {
+    var chip = event.target.closest("[data-points-range]");
+    if (chip && pickPointsRange(chip)) { event.preventDefault(); }
   });
 
   document.addEventListener("change", function (event) {
     if (event.target.matches("[data-stepper] input")) { syncStepper(event.target); }
+    if (event.target.matches("input[type=radio]")) { syncChips(event.target); }
   });
 
   document.addEventListener("input", function (event) {
