@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
@@ -21,7 +23,8 @@ def _enjoyed_tier(request: HttpRequest) -> tuple[str, str] | None:
 
 @login_required
 def my_points(request: HttpRequest) -> HttpResponse:
-    filters = history_filters(request.GET, today=clock.business_date())
+    today = clock.business_date()
+    filters = history_filters(request.GET, today=today)
     entries = selectors.history(
         user_id=request.user.pk,
         kind=filters.kind,
@@ -42,13 +45,15 @@ def my_points(request: HttpRequest) -> HttpResponse:
     context = {
         "summary": selectors.balance_summary(user_id=request.user.pk, tier=_enjoyed_tier(request)),
         "filters": filters,
-        "dates_form": HistoryDatesForm(
-            initial={"date_from": filters.date_from, "date_to": filters.date_to} if filters.range == "custom" else {}
-        ),
+        "dates_form": HistoryDatesForm(),
+        # The custom range starts from what applies now (else the last 30 days): real dates in the
+        # browser's own format, never an empty "mm/dd/yyyy" to decipher.
+        "custom_from": (filters.date_from or today - timedelta(days=29)).isoformat(),
+        "custom_to": (filters.date_to or today).isoformat(),
         "ranges": list(HISTORY_RANGES.items()),
         "range_label": HISTORY_RANGES.get(filters.range, ""),
         "sheet_open": request.GET.get("sheet") == "dates",
-        "today": clock.business_date().isoformat(),
+        "today": today.isoformat(),
         "entries": entries,
         "current_kind": filters.kind,
         "kinds": HistoryFilter.choices,

@@ -149,6 +149,7 @@ def review_remove(*, review_id: int, actor_id: int) -> int:
     review.delete()  # its ReviewPhoto rows go with it
     if files:
         storage = ReviewPhoto._meta.get_field("photo").storage
+
         # After commit: a rollback must not lose the photos; a failed delete only leaves a file behind.
         def delete_files() -> None:
             for name in files:

@@ -27,10 +27,10 @@
     dialog.querySelector(".dialog-title").textContent =
       form.getAttribute("data-confirm-title") || dialog.getAttribute("data-default-title");
     dialog.querySelector(".dialog-text").textContent = form.getAttribute("data-confirm");
-    var ok = dialog.querySelector("[value=ok]");
+    var ok = dialog.querySelector("[data-dialog-ok]");
     ok.textContent = form.getAttribute("data-confirm-ok") || dialog.getAttribute("data-default-ok");
     ok.classList.toggle("btn-danger-solid", form.hasAttribute("data-confirm-danger"));
-    dialog.returnValue = "";
+    dialog.returnValue = "";  // Esc and the backdrop close without a value: not "ok"
     dialog.onclose = function () {
       dialog.onclose = null;
       if (dialog.returnValue !== "ok") { return; }
@@ -64,6 +64,11 @@
     var trigger = event.target.closest("[data-dialog-open]");
     if (trigger) {
       if (open(document.getElementById(trigger.getAttribute("data-dialog-open")), trigger)) { event.preventDefault(); }
+      return;
+    }
+    var okButton = event.target.closest("[data-dialog-ok]");
+    if (okButton && okButton.closest("dialog")) {
+      okButton.closest("dialog").close("ok");
       return;
     }
     var closer = event.target.closest("[data-dialog-close]");
