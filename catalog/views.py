@@ -558,6 +558,7 @@ def _next_or_order(request: HttpRequest, pk: int) -> str:
         target
         and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
         and target.startswith(reverse("order_list"))
+        and ".." not in target  # no way out of the list by a dotted path
     ):
         return target
     return reverse("order_detail", args=[pk])

@@ -119,7 +119,10 @@ def test_confirming_from_the_list_goes_back_to_the_list(client, member):
     assert Order.objects.get(pk=order.pk).status == OrderStatus.COMPLETED
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/mall/orders/", "//evil.example/", "/accounts/logout/"])
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example/mall/orders/", "//evil.example/", "/accounts/logout/", "/mall/orders/../../accounts/"],
+)
 def test_a_next_outside_the_order_list_is_ignored(client, member, target):
     order = shipped_order(member, make_product(points_price=100))
 

@@ -8,6 +8,7 @@ from django.urls import reverse
 from PIL import Image
 
 from catalog import services
+from catalog.images import review_photo_prepare
 from catalog.models import Review, ReviewPhoto
 from catalog.rules import REVIEW_PHOTOS_MAX
 from points.models import EarningRule
@@ -142,3 +143,16 @@ def test_reviewers_names_are_masked_on_the_product_page(client, member):
 
     assert '<strong data-testid="review-author">A***r</strong>' in html
     assert "Alexander" not in html
+
+
+def test_the_admin_lists_and_shows_a_reviews_photos(admin_client, tmp_path):
+    buyer = make_member(points=900)
+    order = delivered_order(buyer, make_product(points_price=100))
+    photos = [review_photo_prepare(upload=upload) for upload in _photos(2)]
+    review = services.review_post(order_id=order.pk, member_id=buyer.pk, rating=5, text="Two.", photos=photos)
+
+    listing = admin_client.get(reverse("admin:catalog_review_changelist"))
+    page = admin_client.get(reverse("admin:catalog_review_change", args=[review.review_id]))
+
+    assert listing.status_code == 200 and page.status_code == 200
+    assert page.content.decode().count('class="pm-review-photo"') == 2
