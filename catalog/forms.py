@@ -8,13 +8,15 @@ from typing import Any
 from django import forms
 from django.core.validators import RegexValidator
 from django.http import HttpRequest, QueryDict
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import InvisibleFreeField, MemberTextField, PinField
 from accounts.forms import AddressFieldsForm
-from accounts.uploads.forms import picture_clean, picture_lost
+from accounts.uploads.forms import picture_lost, pictures_clean
 from catalog.enums import ProductKind, SortOrder
 from catalog.images import review_photo_prepare
+from catalog.rules import REVIEW_PHOTOS_MAX
 from catalog.selectors import CatalogQuery, CategoryView
 from catalog.services.reviews import REVIEW_MAX_LENGTH
 
@@ -204,6 +206,23 @@ class InlineAddressForm(AddressFieldsForm):
 RATING_CHOICES = [(5, _("5 stars")), (4, _("4 stars")), (3, _("3 stars")), (2, _("2 stars")), (1, _("1 star"))]
 
 
+class PhotosInput(forms.FileInput):
+    """A file input that takes several files (``multiple``)."""
+
+    allow_multiple_selected = True
+
+
+class PhotosField(forms.FileField):
+    """Several uploaded files: ``clean`` gives a list (``[]`` for none), each file checked as one."""
+
+    def clean(self, data, initial=None) -> list:
+        files = data if isinstance(data, list | tuple) else ([data] if data else [])
+        files = [file for file in files if file]
+        if not files:
+            return list(super().clean(None, initial) or [])
+        return [super(PhotosField, self).clean(file, initial) for file in files]
+
+
 class ReviewForm(forms.Form):
     rating = forms.TypedChoiceField(
         label=_("Your rating"),
@@ -225,26 +244,40 @@ class ReviewForm(forms.Form):
         ),
         error_messages={"required": _("Write a few words about the item.")},
     )
-    photo = forms.FileField(
-        label=_("Photo"),
+    photos = PhotosField(
+        label=_("Photos"),
         required=False,
-        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
-        help_text=_("PNG, JPEG or WebP, up to 5 MB. Large photos work best as JPEG (up to 20 megapixels)."),
+        widget=PhotosInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
     )
 
     def __init__(self, *args, request: HttpRequest | None = None, **kwargs) -> None:
         # The member's request, to count their uploads (accounts.uploads.rate); None counts nothing.
         self.request = request
         super().__init__(*args, **kwargs)
+        self.fields["photos"].help_text = gettext(
+            "Up to %(max)s photos. PNG, JPEG or WebP, up to 5 MB each. Large photos work best as JPEG "
+            "(up to 20 megapixels)."
+        ) % {"max": REVIEW_PHOTOS_MAX}
 
     @property
-    def photo_lost(self) -> bool:
-        """Sent back with a mistake elsewhere after a photo was sent: the page asks for it again."""
-        return picture_lost(self, "photo")
+    def photos_lost(self) -> bool:
+        """Sent back with a mistake elsewhere after photos were sent: the page asks for them again."""
+        return picture_lost(self, "photos")
+
+    def clean_photos(self) -> list:
+        photos = self.cleaned_data["photos"]
+        if len(photos) > REVIEW_PHOTOS_MAX:
+            # Refused before any is decoded or counted (the tile picker never sends more).
+            raise forms.ValidationError(
+                _("A review can have up to %(max)s photos; you sent %(sent)s. Choose again."),
+                code="too_many_photos",
+                params={"max": REVIEW_PHOTOS_MAX, "sent": len(photos)},
+            )
+        return photos
 
     def clean(self) -> dict[str, Any]:
         super().clean()
-        # Decoded (and counted against the member's upload budget) only once the rating and the
-        # text are valid: a typo costs no upload (accounts.uploads.forms).
-        picture_clean(self, "photo", prepare=review_photo_prepare, request=self.request)
+        # Decoded (and counted against the member's upload budget, one per photo) only once the
+        # rating and the text are valid: a typo costs no upload (accounts.uploads.forms).
+        pictures_clean(self, "photos", prepare=review_photo_prepare, request=self.request)
         return self.cleaned_data

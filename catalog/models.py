@@ -592,7 +592,6 @@ class Review(models.Model):
     )
     rating = models.PositiveSmallIntegerField(_("stars"))
     text = models.TextField(_("review"), max_length=1000)
-    photo = models.ImageField(_("photo"), upload_to="reviews/%Y/%m/", blank=True)
     # The ledger entry of the review points (none when a cap or a switched-off rule gave none):
     # what is taken back when an operator removes the review.
     points_entry_id = models.BigIntegerField(_("review points entry"), null=True, blank=True, editable=False)
@@ -607,6 +606,23 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id}: {self.rating}★"
+
+
+class ReviewPhoto(models.Model):
+    """One of a review's photos (at most ``rules.REVIEW_PHOTOS_MAX``), in the order the member chose them."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="photos", verbose_name=_("review"))
+    photo = models.ImageField(_("photo"), upload_to="reviews/%Y/%m/")
+    sort = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("review photo")
+        verbose_name_plural = _("review photos")
+        ordering = ["sort", "pk"]
+        constraints = [models.UniqueConstraint(fields=["review", "sort"], name="catalog_reviewphoto_position")]
+
+    def __str__(self) -> str:
+        return f"{self.review_id}#{self.sort}"
 
 
 class ProductView(models.Model):

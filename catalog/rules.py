@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+# Photos one review may carry (issue #17; the form, the service and the tile picker all read it).
+REVIEW_PHOTOS_MAX = 6
+
 
 @dataclass(frozen=True)
 class Price:

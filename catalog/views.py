@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -38,9 +39,10 @@ from catalog.forms import (
     ReviewForm,
     points_range_chips,
 )
-from catalog.rules import RedemptionQuota
+from catalog.rules import REVIEW_PHOTOS_MAX, RedemptionQuota
 from catalog.selectors import ORDER_TABS, CatalogQuery, MemberPricing, cached
 from points import selectors as points_selectors
+from points.enums import EarningSource
 from points.exceptions import ConfirmationInvalidError, InsufficientPointsError
 from pointsmall.kernel.admission import BusyError
 from pointsmall.kernel.errors import DomainError, form_error, message_error
@@ -390,6 +392,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
             "rows": [(row, _payment_url(row.id) if row.awaiting_payment else None) for row in page],
             "tab": tab,
             "tabs": tabs,
+            "receipt_question": RECEIPT_QUESTION,
         },
     )
 
@@ -408,21 +411,84 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     detail = selectors.order_detail(member_id=request.user.pk, order_id=pk)
     if detail is None:
         raise Http404
+    cash = selectors.order_cash(member_id=request.user.pk, order_id=pk)
     return render(
         request,
         "catalog/order_detail.html",
         {
             "order": detail,
-            "cash": selectors.order_cash(member_id=request.user.pk, order_id=pk),
+            "cash": cash,
             "placed": request.GET.get("placed") == "1",
             "payment_url": _payment_url(pk) if detail.awaiting_payment else None,
+            "cancel_question": _cancel_question(detail, cash),
+            "receipt_question": RECEIPT_QUESTION,
         },
     )
+
+
+RECEIPT_QUESTION = gettext_lazy(
+    "Have you received this item? Confirm only once it has arrived: the order is then completed and can't be undone."
+)
+
+
+def _cancel_question(order: selectors.OrderDetail, cash: selectors.OrderCash | None) -> str:
+    """What the cancel button asks first (the dialog, or the server's page without JavaScript)."""
+    paid_cash = cash if order.paid_at and cash else None
+    if order.can_cancel_unused:
+        if paid_cash is None:
+            return _(
+                "Cancel this order? The privilege is taken back and your points come back at once. "
+                "This works only while you haven't used it."
+            )
+        return ngettext(
+            "Cancel this order? The privilege is taken back, your points come back at once, and the cash "
+            "¥%(amount)s will be refunded to your original payment method within %(days)s working day. "
+            "This works only while you haven't used it.",
+            "Cancel this order? The privilege is taken back, your points come back at once, and the cash "
+            "¥%(amount)s will be refunded to your original payment method within %(days)s working days. "
+            "This works only while you haven't used it.",
+            paid_cash.refund_working_days,
+        ) % {"amount": paid_cash.amount, "days": paid_cash.refund_working_days}
+    if paid_cash is None:
+        return _("Cancel this order? Your points come back at once.")
+    return ngettext(
+        "Cancel this order? Your points come back at once, and the cash ¥%(amount)s will be refunded to "
+        "your original payment method within %(days)s working day.",
+        "Cancel this order? Your points come back at once, and the cash ¥%(amount)s will be refunded to "
+        "your original payment method within %(days)s working days.",
+        paid_cash.refund_working_days,
+    ) % {"amount": paid_cash.amount, "days": paid_cash.refund_working_days}
+
+
+def _ask_first(request: HttpRequest, pk: int, *, action: str) -> HttpResponse | None:
+    """The server's own confirmation, for a POST the dialog did not confirm (no JavaScript, an old
+    bookmark): a page with the question and one button that sends ``confirmed=1``. None: go ahead."""
+    if request.POST.get("confirmed") == "1":
+        return None
+    member_id = cast(int, request.user.pk)
+    detail = selectors.order_detail(member_id=member_id, order_id=pk)
+    if detail is None:
+        raise Http404
+    if action == "cancel":
+        if not detail.can_cancel:
+            return None  # the service refuses it with its own message
+        question = _cancel_question(detail, selectors.order_cash(member_id=member_id, order_id=pk))
+        url, label, testid = reverse("order_cancel", args=[pk]), _("Cancel order"), "cancel-order"
+    else:
+        if not detail.can_confirm_receipt:
+            return None  # already confirmed, or not shipped: the view answers as for any repeat
+        question = str(RECEIPT_QUESTION)
+        url, label, testid = reverse("order_confirm_receipt", args=[pk]), _("Confirm receipt"), "confirm-receipt"
+    context = {"order": detail, "question": question, "action_url": url, "action_label": label, "testid": testid}
+    return render(request, "catalog/order_confirm_action.html", context)
 
 
 @login_required
 @require_POST
 def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    question = _ask_first(request, pk, action="cancel")
+    if question is not None:
+        return question
     try:
         order = services.order_cancel(
             order_id=pk,
@@ -496,7 +562,11 @@ def _tell_cash_back(request: HttpRequest, order_id: int) -> None:
 @login_required
 @require_POST
 def order_confirm_receipt(request: HttpRequest, pk: int) -> HttpResponse:
+    question = _ask_first(request, pk, action="receipt")
+    if question is not None:
+        return question
     try:
+        # Safe to send twice (a double tap, a second tab): the order completes once.
         services.order_confirm_receipt(order_id=pk, member_id=request.user.pk)
     except OrderNotFoundError:
         raise Http404 from None
@@ -504,7 +574,20 @@ def order_confirm_receipt(request: HttpRequest, pk: int) -> HttpResponse:
         message_error(request, error)
     else:
         messages.success(request, _("Thanks for confirming. How was it? Write a review and earn points."))
-    return redirect("order_detail", pk=pk)
+    return redirect(_next_or_order(request, pk))
+
+
+def _next_or_order(request: HttpRequest, pk: int) -> str:
+    """Back to the order list the form was sent from (``next``, same site only), else the order page."""
+    target = request.POST.get("next", "")
+    if (
+        target
+        and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
+        and target.startswith(reverse("order_list"))
+        and ".." not in target  # no way out of the list by a dotted path
+    ):
+        return target
+    return reverse("order_detail", args=[pk])
 
 
 @login_required
@@ -528,7 +611,7 @@ def order_review(request: HttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             result = services.review_post(
-                order_id=pk, member_id=user_id, rating=data["rating"], text=data["text"], photo=data["photo"]
+                order_id=pk, member_id=user_id, rating=data["rating"], text=data["text"], photos=data["photos"]
             )
         except OrderNotFoundError:
             raise Http404 from None
@@ -551,4 +634,10 @@ def order_review(request: HttpRequest, pk: int) -> HttpResponse:
         if result.message:
             messages.info(request, result.message)
         return redirect("order_detail", pk=pk)
-    return render(request, "catalog/order_review.html", {"order": detail, "form": form})
+    context = {
+        "order": detail,
+        "form": form,
+        "review_points": points_selectors.earning_points_for(user_id=cast(int, user_id), source=EarningSource.REVIEW),
+        "photos_max": REVIEW_PHOTOS_MAX,
+    }
+    return render(request, "catalog/order_review.html", context)

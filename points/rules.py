@@ -204,3 +204,15 @@ def campaign_sources(raw: object) -> frozenset[str] | None:
         return frozenset()
     known = set(EarningSource.values)
     return frozenset(item for item in items if isinstance(item, str) and item in known)
+
+
+def history_range(*, today: date, key: str) -> tuple[date, date]:
+    """The first and last day of a quick history range ending ``today``: ``7d`` and ``30d`` are
+    that many days counting today; ``3m`` starts on the same day 3 months back (the month's last
+    day when it is shorter) plus one. Raises KeyError for another key."""
+    if key == "3m":
+        year, month = (today.year, today.month - 3) if today.month > 3 else (today.year - 1, today.month + 9)
+        day = min(today.day, calendar.monthrange(year, month)[1])
+        return date(year, month, day) + timedelta(days=1), today
+    days = {"7d": 7, "30d": 30}[key]
+    return today - timedelta(days=days - 1), today

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 
 from points import policies, selectors
 from points.enums import HistoryFilter
-from points.forms import HistoryFilterForm
+from points.forms import HISTORY_RANGES, HistoryDatesForm, history_filters
+from pointsmall.kernel import clock
 from pointsmall.kernel.language import pick_language
 
 
@@ -20,26 +23,39 @@ def _enjoyed_tier(request: HttpRequest) -> tuple[str, str] | None:
 
 @login_required
 def my_points(request: HttpRequest) -> HttpResponse:
-    form = HistoryFilterForm(request.GET or None)
-    filters: dict = {}
-    if form.is_bound and form.is_valid():
-        filters = {k: v for k, v in form.cleaned_data.items() if v}
+    today = clock.business_date()
+    filters = history_filters(request.GET, today=today)
     entries = selectors.history(
         user_id=request.user.pk,
-        kind=filters.get("kind", HistoryFilter.ALL),
-        date_from=filters.get("date_from"),
-        date_to=filters.get("date_to"),
-        page=filters.get("page", 1),
+        kind=filters.kind,
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+        page=filters.page,
     )
-    query = request.GET.copy()
-    query.pop("page", None)
-    dates = query.copy()
-    dates.pop("kind", None)
+    # Links keep what applied and drop what was ignored: a bad date is said once, not carried along.
+    dates = QueryDict(mutable=True)
+    if filters.range in HISTORY_RANGES:
+        dates["range"] = filters.range
+    else:
+        for name in ("date_from", "date_to"):
+            if value := getattr(filters, name):
+                dates[name] = value.isoformat()
+    query = dates.copy()
+    query["kind"] = filters.kind
     context = {
         "summary": selectors.balance_summary(user_id=request.user.pk, tier=_enjoyed_tier(request)),
-        "form": form,
+        "filters": filters,
+        "dates_form": HistoryDatesForm(),
+        # The custom range starts from what applies now (else the last 30 days): real dates in the
+        # browser's own format, never an empty "mm/dd/yyyy" to decipher.
+        "custom_from": (filters.date_from or today - timedelta(days=29)).isoformat(),
+        "custom_to": (filters.date_to or today).isoformat(),
+        "ranges": list(HISTORY_RANGES.items()),
+        "range_label": HISTORY_RANGES.get(filters.range, ""),
+        "sheet_open": request.GET.get("sheet") == "dates",
+        "today": today.isoformat(),
         "entries": entries,
-        "current_kind": filters.get("kind", HistoryFilter.ALL),
+        "current_kind": filters.kind,
         "kinds": HistoryFilter.choices,
         "query": query.urlencode(),
         "dates_query": dates.urlencode(),

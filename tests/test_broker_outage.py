@@ -36,6 +36,9 @@ from tests.catalog.conftest import SECRET
 from tests.catalog.factories import PIN, add_address, make_member, make_product
 from tests.factories import StaffFactory
 
+# The dialog's answer (static/js/dialogs.js); without it the server asks first.
+CONFIRMED = {"confirmed": "1"}
+
 # A page answered with the broker away may take this long (a liveness bound, not a timing claim:
 # the defaults spent ~20 s per job published, see the decision).
 ANSWERED_WITHIN_SECONDS = 5.0
@@ -172,7 +175,7 @@ def test_with_the_broker_away_members_and_operators_succeed_and_held_jobs_arrive
 
     # --- Away again: the member cancels the paid order (a cash refund), an operator rejects another.
     broker.stop()
-    cancelled = _timed(lambda: client.post(reverse("order_cancel", args=[order.pk])))
+    cancelled = _timed(lambda: client.post(reverse("order_cancel", args=[order.pk]), CONFIRMED))
     assert cancelled.status_code == 302
     refund = CashRefund.objects.get(order=order)
     assert refund.status == RefundStatus.DUE

@@ -24,6 +24,9 @@ from points import services as points_services
 from points.models import Account
 from tests.factories import StaffFactory
 
+# The dialog's answer (static/js/dialogs.js); without it the server asks first.
+CONFIRMED = {"confirmed": "1"}
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 3, 2, 10, tzinfo=SHANGHAI)
 PIN = "258014"
@@ -66,7 +69,7 @@ def test_a_cancellation_says_how_many_points_came_back_spendable(client, member,
     order = redeem(member, 120)
     client.force_login(member)
 
-    response = client.post(reverse("order_cancel", args=[order.pk]), follow=True)
+    response = client.post(reverse("order_cancel", args=[order.pk]), CONFIRMED, follow=True)
 
     assert messages_of(response) == ["Order cancelled. 120 points are back in your account."]
     assert points_selectors.spendable_balance(user_id=member.pk) == 300
@@ -82,7 +85,7 @@ def test_points_refunded_into_lots_that_expired_meanwhile_are_not_called_back(cl
     client.force_login(member)
     clock.move_to(T0 + timedelta(days=3))
 
-    response = client.post(reverse("order_cancel", args=[order.pk]), follow=True)
+    response = client.post(reverse("order_cancel", args=[order.pk]), CONFIRMED, follow=True)
 
     # Before: "Order cancelled. 120 points are back in your account." with 20 back.
     assert messages_of(response) == [

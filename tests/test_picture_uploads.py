@@ -11,7 +11,7 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from catalog.models import Review
+from catalog.models import Review, ReviewPhoto
 from tests.catalog.factories import delivered_order, image_upload, make_member, make_product, written
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
@@ -53,29 +53,29 @@ def test_a_refused_review_does_not_spend_the_photo_upload(client, reviewer, medi
     order = delivered_order(reviewer, make_product(points_price=100))
     before = written()
     for _ in range(3):
-        response = review(client, order, photo=image_upload(), **refused)
+        response = review(client, order, photos=image_upload(), **refused)
         assert response.status_code == 200
         page = response.content.decode()
         assert UPLOAD_LIMITED not in page
-        assert "photo" not in response.context["form"].errors
+        assert "photos" not in response.context["form"].errors
         assert 'data-testid="review-reattach"' in page
         assert "Attach your picture again" in page
     assert written() == before and files_under(media_root) == []
 
-    assert review(client, order, photo=image_upload()).status_code == 302
-    assert Review.objects.filter(order=order).exclude(photo="").count() == 1
+    assert review(client, order, photos=image_upload()).status_code == 302
+    assert ReviewPhoto.objects.filter(review__order=order).count() == 1
 
 
 def test_an_accepted_review_counts_its_photo_once(client, reviewer, media_root, settings):
     settings.UPLOAD_RATE_LIMIT = "1/h"
     first = delivered_order(reviewer, make_product(points_price=100))
     second = delivered_order(reviewer, make_product(points_price=100))
-    assert review(client, first, photo=image_upload()).status_code == 302
+    assert review(client, first, photos=image_upload()).status_code == 302
 
-    response = review(client, second, photo=image_upload())
+    response = review(client, second, photos=image_upload())
 
     assert response.status_code == 200
-    assert response.context["form"].errors["photo"][0].startswith(UPLOAD_LIMITED)
+    assert response.context["form"].errors["photos"][0].startswith(UPLOAD_LIMITED)
     # The refusal is the photo's own: no "attach it again" note beside it.
     assert 'data-testid="review-reattach"' not in response.content.decode()
     assert not Review.objects.filter(order=second).exists()
@@ -84,12 +84,12 @@ def test_an_accepted_review_counts_its_photo_once(client, reviewer, media_root, 
 def test_a_refused_review_photo_counts_as_an_upload(client, reviewer, media_root, settings):
     settings.UPLOAD_RATE_LIMIT = "1/h"
     order = delivered_order(reviewer, make_product(points_price=100))
-    response = review(client, order, photo=image_upload(b"not an image at all", name="x.png"))
-    assert response.context["form"].errors["photo"][0].startswith("This file is not an image we can use.")
+    response = review(client, order, photos=image_upload(b"not an image at all", name="x.png"))
+    assert response.context["form"].errors["photos"][0].startswith("This file is not an image we can use.")
 
-    response = review(client, order, photo=image_upload())
+    response = review(client, order, photos=image_upload())
 
-    assert response.context["form"].errors["photo"][0].startswith(UPLOAD_LIMITED)
+    assert response.context["form"].errors["photos"][0].startswith(UPLOAD_LIMITED)
     assert not Review.objects.filter(order=order).exists() and files_under(media_root) == []
 
 
@@ -179,6 +179,6 @@ def test_avatar_and_review_photo_refusals_elsewhere_leave_the_shared_budget_whol
     order = delivered_order(reviewer, make_product(points_price=100))
     for _ in range(3):
         assert profile(client, phone="12", avatar=image_upload()).status_code == 200
-        assert review(client, order, text="", photo=image_upload()).status_code == 200
-    assert review(client, order, photo=image_upload()).status_code == 302
+        assert review(client, order, text="", photos=image_upload()).status_code == 200
+    assert review(client, order, photos=image_upload()).status_code == 302
     assert profile(client, avatar=image_upload()).context["form"].errors["avatar"][0].startswith(UPLOAD_LIMITED)

@@ -241,10 +241,10 @@ def test_avatars_and_review_photos_share_one_budget(client, rf, member, media_ro
     request = rf.post("/mall/orders/1/review/")
     request.user = member
 
-    form = ReviewForm({"rating": "5", "text": "Nice"}, {"photo": SimpleUploadedFile("p.png", png())}, request=request)
+    form = ReviewForm({"rating": "5", "text": "Nice"}, {"photos": SimpleUploadedFile("p.png", png())}, request=request)
 
     assert not form.is_valid()
-    assert form.errors["photo"] == [_wait_message(member)]
+    assert form.errors["photos"] == [_wait_message(member)]
 
 
 def test_another_members_uploads_do_not_count(client, member, other_member, media_root, settings):

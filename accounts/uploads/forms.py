@@ -19,7 +19,7 @@ from django.http import HttpRequest
 
 from accounts.uploads.exceptions import ImageRefusedError, UploadRateLimitedError
 from accounts.uploads.rate import upload_count
-from pointsmall.kernel.errors import form_error
+from pointsmall.kernel.errors import error_text, form_error
 
 
 def picture_clean(
@@ -57,3 +57,40 @@ def picture_lost(form: forms.BaseForm, field: str) -> bool:
     """The form came back with a mistake elsewhere after a picture was sent in ``field``: the page
     asks the member to attach it again (a browser can't refill a file input)."""
     return form.is_bound and bool(form.errors) and bool(form.files.get(field)) and field not in form.errors
+
+
+def pictures_clean(
+    form: forms.BaseForm,
+    field: str,
+    *,
+    prepare: Callable[..., Any],
+    request: HttpRequest | None,
+) -> None:
+    """``picture_clean`` for a field of several pictures: ``cleaned_data[field]`` becomes the list of
+    prepared pictures, in the order sent (``[]`` for none).
+
+    Call at the end of ``clean()``; a cap on how many belongs in the field's own ``clean_<field>``
+    (refused there, nothing is decoded or counted). Each picture counts one upload and is decoded
+    in turn; the first refusal is shown under ``field`` (naming the file when several were sent)
+    and stops there: the pictures before it and the refused one have counted.
+    """
+    data = form.cleaned_data
+    uploads = data.get(field) or []
+    if not uploads:
+        data[field] = []
+        return
+    if form.errors:
+        return
+    prepared = []
+    for upload in uploads:
+        try:
+            if request is not None:
+                upload_count(request=request)
+            prepared.append(prepare(upload=upload))
+        except (UploadRateLimitedError, ImageRefusedError) as error:
+            if len(uploads) == 1:
+                form_error(form, error, field)
+            else:
+                form.add_error(field, forms.ValidationError(f"{upload.name}: {error_text(error)}", code=error.code))
+            return
+    data[field] = prepared

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from catalog import exceptions, services
@@ -22,7 +22,7 @@ class ReviewAdmin(MemberSearchMixin, ReadOnlyAdmin):
     Deleting goes through ``services.review_remove``: the review points go with the review.
     """
 
-    list_display = ("created_at", "product", "member", "stars", "excerpt", "has_photo")
+    list_display = ("created_at", "product", "member", "stars", "excerpt", "photo_count")
     list_filter = ("rating", ("created_at", admin.DateFieldListFilter))
     search_fields = ("product__name_zh", "product__name_en", "member__email", "text")
     list_select_related = ("product", "member")
@@ -59,12 +59,18 @@ class ReviewAdmin(MemberSearchMixin, ReadOnlyAdmin):
     def excerpt(self, obj: Review) -> str:
         return obj.text if len(obj.text) <= 80 else obj.text[:79] + "…"
 
-    @admin.display(description=_("photo"), boolean=True)
-    def has_photo(self, obj: Review) -> bool:
-        return bool(obj.photo)
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).prefetch_related("photos")
 
-    @admin.display(description=_("photo"))
+    @admin.display(description=_("photos"))
+    def photo_count(self, obj: Review) -> int:
+        return len(obj.photos.all())
+
+    @admin.display(description=_("photos"))
     def photo_preview(self, obj: Review) -> str:
-        if not obj.photo:
+        photos = obj.photos.all()
+        if not photos:
             return "—"
-        return format_html('<img src="{}" alt="" class="pm-review-photo">', obj.photo.url)
+        return format_html_join(
+            " ", '<img src="{}" alt="" class="pm-review-photo">', ((photo.photo.url,) for photo in photos)
+        )

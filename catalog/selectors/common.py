@@ -9,6 +9,7 @@ from catalog.models import (
     ProductImage,
     Review,
 )
+from pointsmall.kernel.masking import mask_name
 
 
 def media_url(file_field_name: str, name: str | None) -> str:
@@ -21,7 +22,7 @@ def media_url(file_field_name: str, name: str | None) -> str:
 class ReviewView:
     rating: int
     text: str
-    photo_url: str
+    photo_urls: tuple[str, ...]
     author: str
     created_at: datetime
 
@@ -38,7 +39,9 @@ def review_view(review: Review) -> ReviewView:
     return ReviewView(
         rating=review.rating,
         text=review.text,
-        photo_url=review.photo.url if review.photo else "",
-        author=review.member.public_name,
+        # Prefetch "photos" when reading many reviews; one query per review otherwise.
+        photo_urls=tuple(photo.photo.url for photo in review.photos.all()),
+        # Other members see a masked name (pointsmall/kernel/masking.py); the author sees the page too.
+        author=mask_name(review.member.public_name),
         created_at=review.created_at,
     )

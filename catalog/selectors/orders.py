@@ -66,6 +66,10 @@ class _OrderFlags:
     def can_review(self) -> bool:
         return order_states.allows(Action.REVIEW, self.status) and not self.reviewed
 
+    @property
+    def can_confirm_receipt(self) -> bool:
+        return self.status in order_states.RECEIVABLE
+
 
 @dataclass(frozen=True)
 class _OrderBase(_OrderFlags):
@@ -245,10 +249,6 @@ class OrderDetail(_OrderBase):
         return order_states.allows(
             Action.CANCEL_UNUSED, self.status, by=order_states.Actor.MEMBER, conditions=conditions
         )
-
-    @property
-    def can_confirm_receipt(self) -> bool:
-        return self.status in order_states.RECEIVABLE
 
     @property
     def physical(self) -> bool:

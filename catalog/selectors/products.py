@@ -462,7 +462,9 @@ def product_detail(*, product_id: int, pricing: MemberPricing) -> ProductDetail 
     ]
     reviews = Review.objects.filter(product_id=product.pk)
     summary = reviews.aggregate(average=Avg("rating"), count=Count("pk"))
-    latest_reviews = reviews.select_related("member").order_by("-created_at", "-pk")[:REVIEWS_SHOWN]
+    latest_reviews = (
+        reviews.select_related("member").prefetch_related("photos").order_by("-created_at", "-pk")[:REVIEWS_SHOWN]
+    )
     # "You may also like": only what the member could redeem now, never a sold-out item.
     shelf = _cards_queryset(now, pricing).filter(_listed(now), stock__gt=0).exclude(pk=product.pk)
     same_category = shelf.filter(category_id=product.category_id).order_by("-sold", "-sort_weight", "-pk")

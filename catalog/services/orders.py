@@ -238,8 +238,15 @@ def order_deliver(*, order_id: int, actor_id: int | None) -> Order:
 
 @transaction.atomic
 def order_confirm_receipt(*, order_id: int, member_id: int) -> Order:
-    """The member confirms they received a shipped parcel: delivered, then completed."""
+    """The member confirms they received a shipped parcel: delivered, then completed.
+
+    Locks the order row. Safe to call twice (a double tap, two tabs): an order already completed
+    is returned unchanged, with no second event. Raises OrderNotFoundError (not the member's
+    order) or the transition refusal (not shipped yet, cancelled), and then writes nothing.
+    """
     order = _lock(order_id, member_id=member_id)
+    if order.status in order_states.COMPLETED:
+        return order
     if order_states.allows(Action.DELIVER, order.status, by=Actor.MEMBER):
         order = order_transition(order, Action.DELIVER, by=Actor.MEMBER, actor_id=member_id)
     return order_transition(order, Action.COMPLETE, by=Actor.MEMBER, actor_id=member_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
@@ -23,7 +24,7 @@ from catalog.exceptions import (
     ReviewNotFoundError,
 )
 from catalog.images import PreparedPhoto
-from catalog.models import Order, Review
+from catalog.models import Order, Review, ReviewPhoto
 from catalog.order_states import Action
 from points import services as points_services
 from points.enums import EarningSource
@@ -51,11 +52,13 @@ def _check(rating: int, text: str) -> str:
 
 @transaction.atomic
 def review_post(
-    *, order_id: int, member_id: int, rating: int, text: str, photo: PreparedPhoto | None = None
+    *, order_id: int, member_id: int, rating: int, text: str, photos: Sequence[PreparedPhoto] = ()
 ) -> ReviewResult:
     """Post the member's review of a delivered or completed order and award the review points.
 
-    ``photo`` is a picture already checked and re-encoded by ``catalog.images.review_photo_prepare``.
+    ``photos`` are at most ``rules.REVIEW_PHOTOS_MAX`` pictures already checked and re-encoded by
+    ``catalog.images.review_photo_prepare``, kept in that order (more raise ValueError: the form
+    refuses them first).
     Refuses with InvalidReviewError, OrderNotFoundError (not the member's order), ReviewNotAllowedError
     (not delivered yet) or AlreadyReviewedError, and then writes nothing. Locks the member's
     points account, then the order row. Safe to call twice: the second call raises
@@ -64,6 +67,8 @@ def review_post(
     paid before (its first review was removed) earns 0 and says so.
     """
     text = _check(rating, text)
+    if len(photos) > rules.REVIEW_PHOTOS_MAX:
+        raise ValueError(f"a review has at most {rules.REVIEW_PHOTOS_MAX} photos, got {len(photos)}")
     if not Order.objects.filter(pk=order_id, member_id=member_id).exists():
         raise OrderNotFoundError()
     points_services.account_lock(user_id=member_id)
@@ -73,8 +78,6 @@ def review_post(
     if Review.objects.filter(order_id=order.pk).exists():
         raise AlreadyReviewedError()
     review = Review(order=order, product_id=order.product_id, member_id=member_id, rating=rating, text=text)
-    if photo is not None:
-        review.photo.save(f"{uuid.uuid4().hex}.{photo.extension}", ContentFile(photo.image), save=False)
     award = points_services.points_award(
         user_id=member_id,
         source=EarningSource.REVIEW,
@@ -85,12 +88,21 @@ def review_post(
     if award.replayed:
         # Paid for an earlier review of this order (removed since): nothing new is credited.
         review.save()
+        _attach(review, photos)
         _announce(signals.review_posted, review)
         return ReviewResult(review_id=review.pk, points=0, message=_("This order's review points were paid before."))
     review.points_entry_id = award.receipt.entry_id if award.receipt else None
     review.save()
+    _attach(review, photos)
     _announce(signals.review_posted, review)
     return ReviewResult(review_id=review.pk, points=award.granted, message=award.message)
+
+
+def _attach(review: Review, photos: Sequence[PreparedPhoto]) -> None:
+    for position, photo in enumerate(photos):
+        row = ReviewPhoto(review=review, sort=position)
+        row.photo.save(f"{uuid.uuid4().hex}.{photo.extension}", ContentFile(photo.image), save=False)
+        row.save()
 
 
 def _announce(signal, review: Review) -> None:
@@ -131,12 +143,18 @@ def review_remove(*, review_id: int, actor_id: int) -> int:
             **notices.review_points_removed(product=review.order.product),
         )
         taken = -receipt.amount - receipt.pending_amount + receipt.debt_change
-    order_id, photo = review.order_id, review.photo.name
+    order_id = review.order_id
+    files = list(review.photos.values_list("photo", flat=True))
     _announce(signals.review_removed, review)
-    review.delete()
-    if photo:
-        storage = Review._meta.get_field("photo").storage
-        # After commit: a rollback must not lose the photo; a failed delete only leaves a file behind.
-        after_commit(lambda: storage.delete(photo))
+    review.delete()  # its ReviewPhoto rows go with it
+    if files:
+        storage = ReviewPhoto._meta.get_field("photo").storage
+
+        # After commit: a rollback must not lose the photos; a failed delete only leaves a file behind.
+        def delete_files() -> None:
+            for name in files:
+                storage.delete(name)
+
+        after_commit(delete_files)
     logger.info("review %s of order %s removed by user %s; %s points taken back", review_id, order_id, actor_id, taken)
     return taken

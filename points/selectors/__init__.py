@@ -30,7 +30,7 @@ from points.selectors.balances import (
     refund_outcome,
     spendable_balance,
 )
-from points.selectors.earning import earning_points
+from points.selectors.earning import earning_points, earning_points_for
 from points.selectors.entries import (
     EntriesPage,
     EntryView,
@@ -94,6 +94,7 @@ __all__ = [
     "earned_ranking",
     "earned_tier",
     "earning_points",
+    "earning_points_for",
     "entries_page",
     "entry_description",
     "expiry_forecast",

@@ -214,8 +214,7 @@
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    var question = form.getAttribute("data-confirm");
-    if (question && !window.confirm(question)) { event.preventDefault(); return; }
+    // A question (data-confirm) was asked and answered before this runs: static/js/dialogs.js.
     if (form.hasAttribute("data-once")) {
       // A second click would only replay the same request (the server is idempotent); don't send it.
       if (form.dataset.sent) { event.preventDefault(); return; }

@@ -25,6 +25,9 @@ from points.models import Entry, TierGrant
 from tests.catalog.conftest import PIN, balance
 from tests.concurrency import outcome_counts, run_together
 
+# The dialog's answer (static/js/dialogs.js); without it the server asks first.
+CONFIRMED = {"confirmed": "1"}
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 4, 10, 12, 0, tzinfo=SHANGHAI)
 LATER = T0 + timedelta(hours=3)
@@ -390,7 +393,7 @@ def test_the_order_page_offers_to_cancel_an_unused_card_without_asking_the_rever
 def test_cancelling_an_unused_card_from_the_order_page(buyer, card, cards, member_client):
     order = redeem(buyer, card)
 
-    response = member_client.post(reverse("order_cancel", args=[order.pk]), follow=True)
+    response = member_client.post(reverse("order_cancel", args=[order.pk]), CONFIRMED, follow=True)
 
     assert [str(m) for m in response.context["messages"]] == ["Order cancelled. 300 points are back in your account."]
     assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
@@ -403,7 +406,7 @@ def test_a_used_card_cancelled_from_the_order_page_says_why(buyer, card, cards, 
     order = redeem(buyer, card)
     cards.unused = False
 
-    response = member_client.post(reverse("order_cancel", args=[order.pk]), follow=True)
+    response = member_client.post(reverse("order_cancel", args=[order.pk]), CONFIRMED, follow=True)
 
     assert [str(m) for m in response.context["messages"]] == [
         "This privilege has already been used, so the order can't be cancelled."

@@ -43,6 +43,9 @@ from points import services as points_services
 from tests.catalog.conftest import PIN, balance, signed, urlopen_through
 from tests.factories import MemberFactory
 
+# The dialog's answer (static/js/dialogs.js); without it the server asks first.
+CONFIRMED = {"confirmed": "1"}
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2025, 6, 1, 10, 0, tzinfo=SHANGHAI)
 PAYMENT_CALLBACK = "/mall/pay/callback/sandbox/"
@@ -208,7 +211,7 @@ def test_a_member_cancelling_a_paid_order_gets_points_and_cash_back_through_the_
     assert balance(buyer) == 1500
 
     with django_capture_on_commit_callbacks(execute=True) as committed:
-        response = member_client.post(reverse("order_cancel", args=[order.pk]), follow=True)
+        response = member_client.post(reverse("order_cancel", args=[order.pk]), CONFIRMED, follow=True)
 
     # The refund is asked of the gateway only once the cancellation committed (with Redis, the
     # flash-sale gate's stock update is another on-commit callback).
@@ -326,7 +329,7 @@ def test_a_broker_outage_does_not_fail_the_cancellation_and_the_sweep_asks_again
 
     monkeypatch.setattr(payment_jobs.cash_refund_request, "delay", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
-        response = member_client.post(reverse("order_cancel", args=[order.pk]))
+        response = member_client.post(reverse("order_cancel", args=[order.pk]), CONFIRMED)
     assert response.status_code == 302
     refund = CashRefund.objects.get()
     assert (refund.status, refund.requested_at) == (RefundStatus.DUE, None)

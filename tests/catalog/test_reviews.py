@@ -166,7 +166,7 @@ def test_the_review_page_shows_the_form(client, member):
     assert 'data-testid="review-form"' in html
     assert html.count('name="rating"') == 5
     assert 'name="text"' in html
-    assert 'name="photo"' in html
+    assert 'name="photos"' in html and "multiple" in html
 
 
 def test_posting_the_review_form_thanks_with_the_points_earned(client, member, media):
@@ -174,7 +174,7 @@ def test_posting_the_review_form_thanks_with_the_points_earned(client, member, m
 
     response = client.post(
         reverse("order_review", args=[order.pk]),
-        {"rating": "4", "text": "Solid.", "photo": image_upload(png_bytes((2400, 1200)))},
+        {"rating": "4", "text": "Solid.", "photos": image_upload(png_bytes((2400, 1200)))},
         follow=True,
     )
 
@@ -182,7 +182,7 @@ def test_posting_the_review_form_thanks_with_the_points_earned(client, member, m
     assert _messages(response) == ["Thanks for your review! You earned 5 points."]
     assert response.redirect_chain[-1][0] == reverse("order_detail", args=[order.pk])
     assert 'data-testid="order-review"' in response.content.decode()
-    with Image.open(review.photo.path) as stored:
+    with Image.open(review.photos.get().photo.path) as stored:
         assert stored.size == (1000, 500)  # re-encoded and scaled down
         assert not stored.info.get("exif")
     product_page = client.get(reverse("product_detail", args=[order.product_id])).content.decode()
@@ -214,10 +214,10 @@ def test_a_bad_photo_is_refused_with_a_message_and_nothing_written(client, membe
     order = delivered_order(member, make_product(points_price=100))
     before = written()
 
-    response = client.post(reverse("order_review", args=[order.pk]), {"rating": "5", "text": "Nice", "photo": photo})
+    response = client.post(reverse("order_review", args=[order.pk]), {"rating": "5", "text": "Nice", "photos": photo})
 
     assert response.status_code == 200
-    assert response.context["form"].errors["photo"][0].startswith(error)
+    assert response.context["form"].errors["photos"][0].startswith(error)
     assert written() == before
     assert list(media.rglob("*")) == []
 
@@ -229,10 +229,11 @@ def test_a_picture_with_too_many_pixels_is_refused(client, member, media):
     before = written()
 
     response = client.post(
-        reverse("order_review", args=[order.pk]), {"rating": "5", "text": "Nice", "photo": image_upload(out.getvalue())}
+        reverse("order_review", args=[order.pk]),
+        {"rating": "5", "text": "Nice", "photos": image_upload(out.getvalue())},
     )
 
-    assert response.context["form"].errors["photo"] == [
+    assert response.context["form"].errors["photos"] == [
         "The picture has too many pixels. Upload one of at most 20 megapixels."
     ]
     assert written() == before

@@ -20,6 +20,9 @@ from tests.catalog.factories import (
 )
 from tests.factories import StaffFactory
 
+# The dialog's answer (static/js/dialogs.js); without it the server asks first.
+CONFIRMED = {"confirmed": "1"}
+
 pytestmark = pytest.mark.django_db
 
 
@@ -156,7 +159,7 @@ def test_cancelling_before_shipping_refunds_the_points_and_returns_the_stock(cli
     product = make_product(points_price=300, stock=5)
     order = redeem(member, product)
 
-    response = client.post(reverse("order_cancel", args=[order.pk]), follow=True)
+    response = client.post(reverse("order_cancel", args=[order.pk]), CONFIRMED, follow=True)
 
     order.refresh_from_db()
     product.refresh_from_db()
@@ -170,7 +173,7 @@ def test_cancelling_a_shipped_order_is_refused_and_writes_nothing(client, member
     order = shipped_order(member, make_product(points_price=100))
     before = written()
 
-    response = client.post(reverse("order_cancel", args=[order.pk]), follow=True)
+    response = client.post(reverse("order_cancel", args=[order.pk]), CONFIRMED, follow=True)
 
     assert _messages(response) == ["This order can't be cancelled in its current state (Shipped)."]
     assert written() == before
@@ -188,7 +191,7 @@ def test_cancel_needs_a_post(client, member):
 def test_confirming_receipt_completes_a_shipped_order(client, member):
     order = shipped_order(member, make_product(points_price=100))
 
-    response = client.post(reverse("order_confirm_receipt", args=[order.pk]), follow=True)
+    response = client.post(reverse("order_confirm_receipt", args=[order.pk]), CONFIRMED, follow=True)
 
     order.refresh_from_db()
     assert order.status == OrderStatus.COMPLETED
@@ -200,7 +203,7 @@ def test_confirming_receipt_before_shipping_is_refused_and_writes_nothing(client
     order = redeem(member, make_product(points_price=100))
     before = written()
 
-    response = client.post(reverse("order_confirm_receipt", args=[order.pk]), follow=True)
+    response = client.post(reverse("order_confirm_receipt", args=[order.pk]), CONFIRMED, follow=True)
 
     assert _messages(response) == ["This order can't be completed in its current state (Approved)."]
     assert written() == before
@@ -235,7 +238,7 @@ def test_another_members_order_cannot_be_cancelled(client, member):
     theirs = redeem(make_member(points=900), make_product(points_price=100))
     before = written()
 
-    response = client.post(reverse("order_cancel", args=[theirs.pk]))
+    response = client.post(reverse("order_cancel", args=[theirs.pk]), CONFIRMED)
 
     assert response.status_code == 404
     assert written() == before
@@ -245,7 +248,7 @@ def test_another_members_receipt_cannot_be_confirmed(client, member):
     theirs = shipped_order(make_member(points=900), make_product(points_price=100))
     before = written()
 
-    response = client.post(reverse("order_confirm_receipt", args=[theirs.pk]))
+    response = client.post(reverse("order_confirm_receipt", args=[theirs.pk]), CONFIRMED)
 
     assert response.status_code == 404
     assert written() == before
@@ -264,8 +267,8 @@ def test_another_members_order_cannot_be_reviewed(client, member, their_delivere
 
 def test_an_unknown_order_is_404_everywhere(client, member):
     assert client.get(reverse("order_detail", args=[424242])).status_code == 404
-    assert client.post(reverse("order_cancel", args=[424242])).status_code == 404
-    assert client.post(reverse("order_confirm_receipt", args=[424242])).status_code == 404
+    assert client.post(reverse("order_cancel", args=[424242]), CONFIRMED).status_code == 404
+    assert client.post(reverse("order_confirm_receipt", args=[424242]), CONFIRMED).status_code == 404
     assert client.get(reverse("order_review", args=[424242])).status_code == 404
 
 
@@ -280,7 +283,7 @@ def test_order_pages_need_a_signed_in_member(client):
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("account_login"))
-    assert client.post(reverse("order_cancel", args=[order.pk])).status_code == 302
+    assert client.post(reverse("order_cancel", args=[order.pk]), CONFIRMED).status_code == 302
 
 
 def test_a_staff_user_gets_no_special_view_of_members_orders(client):

@@ -70,8 +70,8 @@ def test_browse_redeem_ship_confirm_review(page, make_page, live_server, login, 
 
     page.goto(f"/mall/orders/{order.pk}/")
     expect(page.locator("[data-testid=order-tracking]")).to_contain_text("SF1234567890")
-    page.once("dialog", lambda dialog: dialog.accept())
     page.locator("[data-testid=confirm-receipt]").click()
+    page.locator("[data-testid=confirm-dialog-ok]").click()  # the page's own dialog (static/js/dialogs.js)
     expect(page.locator("[data-testid=write-review]")).to_be_visible()
     page.locator("[data-testid=write-review]").click()
     page.locator("label[for=rating-5]").click()

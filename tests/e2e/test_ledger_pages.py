@@ -139,12 +139,17 @@ def test_reversed_date_range_shows_an_error_in_place(page, login, shot, member_w
     login(page, member_with_history.email, PASSWORD, next_url="/points/")
     _mark_document(page)
 
+    page.get_by_test_id("date-trigger").click()  # the date sheet (docs/decisions/0060)
     page.get_by_label("From").fill("2026-03-10")
     page.get_by_label("To").fill("2026-03-01")
     page.get_by_role("button", name="Apply").click()
 
-    expect(page.locator("#history-body .errorlist")).to_have_text("The start date must be on or before the end date.")
+    # The start is ignored and said; the end still applies.
+    expect(page.locator("#history-body .errorlist")).to_have_text(
+        "The start date 2026-03-10 is after the end date 2026-03-01, so the start date was ignored."
+    )
     expect(page).to_have_url(re.compile(r"date_from=2026-03-10&date_to=2026-03-01"))
+    expect(page.get_by_test_id("date-summary")).to_have_text("… – 2026-03-01")
     _assert_same_document(page)
     shot(page, "reversed-date-range")
 

@@ -46,14 +46,14 @@ def test_a_typo_asks_for_the_avatar_and_the_review_photo_again(
 
         page.goto(f"/mall/orders/{order.pk}/review/")
         form = page.get_by_test_id("review-form")
-        form.locator("input[name=photo]").set_input_files(str(picture))
+        form.locator("input[name=photos]").set_input_files(str(picture))
         form.locator("textarea[name=text]").fill("Sturdy and well made.")
         page.get_by_test_id("post-review").click()  # no stars chosen
         expect(page.get_by_test_id("review-reattach")).to_be_visible()
         shot(page, f"review-again-{width}")
         form = page.get_by_test_id("review-form")
         form.locator("label[for=rating-5]").click()
-        form.locator("input[name=photo]").set_input_files(str(picture))
+        form.locator("input[name=photos]").set_input_files(str(picture))
         page.get_by_test_id("post-review").click()
         expect(page.get_by_test_id("review-reattach")).to_have_count(0)
         expect(page.get_by_text("Thanks for your review")).to_be_visible()

@@ -85,8 +85,12 @@ def test_bad_filters_show_a_message_and_still_render(client, member):
     )
     body = response.content.decode()
     assert response.status_code == 200
-    assert "Select a valid choice." in body
-    assert "The start date must be on or before the end date." in body
+    # The range is refused by its start (said, and left out); the unknown kind and page fall back.
+    assert response.context["filters"].ignored == (
+        "The start date 2026-05-01 is after the end date 2026-01-01, so the start date was ignored.",
+    )
+    assert (response.context["filters"].kind, response.context["filters"].page) == ("all", 1)
+    assert 'data-testid="history-ignored"' in body
     assert Entry.objects.count() == before
 
 
