@@ -15,6 +15,25 @@
     return days > 0 ? days + (dayLabel || "d") + " " + clock : clock;
   }
 
+  // What a screen reader reads for a countdown: rewritten when the minute changes and at the end,
+  // never on the first tick (the server's text is current then), so a live one speaks once a minute.
+  function speak(el, left) {
+    var spoken = el.querySelector(".cd-spoken");
+    if (!spoken) { return; }
+    var minute = left <= 0 ? "done" : String(Math.floor(left / 60000));
+    var last = el.getAttribute("data-spoken-minute");
+    el.setAttribute("data-spoken-minute", minute);
+    if (last === null || last === minute) { return; }
+    if (left <= 0) { spoken.textContent = el.getAttribute("data-countdown-done") || ""; return; }
+    var words = (el.getAttribute("data-countdown-words") || "d|h|min").split("|");
+    var total = Math.floor(left / 60000);
+    var parts = [];
+    if (total >= 1440) { parts.push(Math.floor(total / 1440) + " " + words[0]); }
+    if (total >= 60) { parts.push(Math.floor((total % 1440) / 60) + " " + words[1]); }
+    parts.push((total % 60) + " " + words[2]);
+    spoken.textContent = parts.join(" ");
+  }
+
   function tick() {
     var now = Date.now();
     document.querySelectorAll("[data-countdown-to]").forEach(function (el) {
@@ -22,6 +41,7 @@
       var value = el.querySelector(".cd-value");
       if (isNaN(target) || !value) { return; }
       var left = target - now;
+      speak(el, left);
       if (left <= 0) {
         value.textContent = el.getAttribute("data-countdown-done") || "";
         el.classList.add("is-done");

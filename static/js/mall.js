@@ -52,6 +52,36 @@
     }
   });
 
+  // A table wider than the phone scrolls inside its .table-wrap; keyboard users scroll it with the
+  // arrow keys once it can take focus (WCAG 2.1.1), so a wrap that overflows joins the tab order.
+  function tableScrollers() {
+    document.querySelectorAll(".table-wrap").forEach(function (wrap) {
+      if (wrap.scrollWidth > wrap.clientWidth + 1) {
+        wrap.setAttribute("tabindex", "0");
+      } else {
+        wrap.removeAttribute("tabindex");
+      }
+    });
+  }
+  ready(tableScrollers);
+  window.addEventListener("resize", tableScrollers);
+  document.addEventListener("htmx:load", tableScrollers);
+
+  // A region htmx is about to refill is busy until the new content is in: a screen reader then
+  // reads the polite live region (aria-live="polite" on the target) once, not its half-swapped state.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var target = event.detail.target;
+    if (target && target.setAttribute) { target.setAttribute("aria-busy", "true"); }
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail.target;
+    if (target && target.removeAttribute) { target.removeAttribute("aria-busy"); }
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var target = event.detail.target;
+    if (target && target.removeAttribute && !event.detail.successful) { target.removeAttribute("aria-busy"); }
+  });
+
   // A rate limit turned an htmx request away (429, pointsmall/throttle.py). htmx swaps nothing on
   // an error status, so the message goes above the form that was sent (or the page's content).
   document.addEventListener("htmx:beforeSwap", function (event) {
