@@ -117,6 +117,7 @@ NOT_CRAWLED: dict[str, str] = {
     "mall/orders/<int:pk>/cancel/": POST_ONLY,
     "mall/orders/<int:pk>/confirm-receipt/": POST_ONLY,
     "mall/pay/<int:order_pk>/status/": "an htmx fragment of the payment page",
+    "me/addresses/regions/": "JSON for the address form's region picker (the form is crawled on its own)",
     "mall/pay/sandbox/<str:reference>/": "the sandbox gateway's stand-in page (a development tool, not the mall's)",
     "mall/pay/sandbox/<str:reference>/pay/": POST_ONLY,
     "mall/pay/sandbox/<str:reference>/cancel/": POST_ONLY,
