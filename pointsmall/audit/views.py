@@ -103,7 +103,8 @@ class RevealForm(forms.Form):
 
     def clean_reason(self) -> str:
         reason = " ".join(self.cleaned_data["reason"].split())
-        if not reason:
+        # Not only punctuation or invisible characters ("\u200b", "."): the record must say why.
+        if not any(character.isalnum() for character in reason):
             raise forms.ValidationError(_("A reason is required."))
         return reason
 

@@ -260,11 +260,13 @@ def test_a_reveal_of_a_garbage_id_is_404_and_writes_nothing(object_id):
     assert not PiiReveal.objects.exists()
 
 
-def test_a_reveal_with_a_huge_reason_is_refused_and_writes_nothing(member):
+@pytest.mark.parametrize("reason", ["x" * 10_000, "\u200b\u200b", "...", "\u3000", "a\x00b"])
+def test_a_reveal_with_a_huge_or_empty_looking_reason_is_refused_and_writes_nothing(member, reason):
     operator = _staff("accounts.unmask_pii")
     url = reverse("audit:reveal", args=["accounts", "user", member.pk])
-    response = operator.post(url, {"reason": "x" * 10_000})
+    response = operator.post(url, {"reason": reason})
     assert response.status_code == 200
+    assert 'class="errorlist' in response.content.decode()
     assert EMAIL not in response.content.decode()
     assert not PiiReveal.objects.exists()
 
