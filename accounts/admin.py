@@ -156,11 +156,13 @@ class UserAdmin(ContactRevealMixin, DjangoUserAdmin):
         "last_login",
         "date_joined",
     )
-    # Masked (decision 0057); the search still matches a full e-mail address or phone number.
+    # Masked (decision 0057); the search still matches a full e-mail address or phone number. The phone
+    # only in full ("="): a part of it ("1391") would be an oracle spelling out the masked digits.
     list_display = ("masked_email", "display_name", "masked_phone", "is_staff", "is_active", "date_joined")
+    masked_fields = ("email", "phone")
     actions = ("freeze_members", "unfreeze_members")
     list_filter = ("is_staff", "is_superuser", "is_active", "date_joined", "groups")
-    search_fields = ("email", "display_name", "phone")
+    search_fields = ("email", "display_name", "=phone")
     ordering = ("-date_joined",)
     show_full_result_count = False
 
@@ -305,7 +307,8 @@ class AddressAdmin(ContactRevealMixin, ReadOnlyAdmin):
         "created_at",
     )
     list_filter = ("is_default", "province")
-    search_fields = ("user__email", "recipient", "phone")
+    search_fields = ("user__email", "recipient", "=phone")  # the phone in full only (see UserAdmin)
+    masked_fields = ("recipient", "phone", "detail")
     list_select_related = ("user",)
     ordering = ("-created_at",)
     fields = (

@@ -57,6 +57,25 @@ class UserQuerySet(models.QuerySet):
                 privilege_flags_updated.send(sender=self.model, changes=changes)
         return count
 
+    def bulk_create(self, objs, *args, **kwargs):  # type: ignore[override]
+        """Django's bulk_create; it sends no post_save, so a member created as staff or superuser
+        is announced here (``privilege_flags_updated``, each flag False → True), as a save would be
+        (rows left without a pk, ``ignore_conflicts``, are not: nothing says they were written)."""
+        from accounts.signals import privilege_flags_updated
+
+        with transaction.atomic(using=self.db):
+            created = super().bulk_create(objs, *args, **kwargs)
+            changes = [
+                {"user_id": user.pk, "subject": str(user.email), "field": flag, "old": False, "new": True}  # type: ignore[attr-defined]
+                for user in created
+                if user.pk is not None
+                for flag in PRIVILEGE_FLAGS
+                if getattr(user, flag)
+            ]
+            if changes:
+                privilege_flags_updated.send(sender=self.model, changes=changes)
+        return created
+
 
 class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
     use_in_migrations = True

@@ -64,7 +64,7 @@ class AccountAdmin(ReadOnlyAdmin):
         "lifetime_spent",
         "lifetime_expired",
     )
-    search_fields = ("user__email", "user__display_name", "user__phone")
+    search_fields = ("user__email", "user__display_name", "=user__phone")  # the phone in full only (0057)
     list_select_related = ("user",)
     readonly_fields = (
         "user",
@@ -205,7 +205,7 @@ class HoldAdmin(ReadOnlyAdmin):
 
     list_display = ("id", "account", "key", "reference", "amount", "status", "created_at", "expires_at", "settled_at")
     list_filter = ("status", ("created_at", admin.DateFieldListFilter))
-    search_fields = ("key", "reference", "account__user__email", "account__user__phone", "account__user__display_name")
+    search_fields = ("key", "reference", "account__user__email", "=account__user__phone", "account__user__display_name")
     list_select_related = ("account__user",)
     ordering = ("-pk",)
     readonly_fields = (

@@ -132,7 +132,9 @@ class OrderAdmin(ContactRevealMixin, MemberSearchMixin, admin.ModelAdmin):
         ("created_at", admin.DateFieldListFilter),
     )
     # The recipient's phone is searchable in full and shown masked (decision 0057).
-    search_fields = ("member__email", "product_name", "tracking_number", "payment_reference", "phone")
+    # In full only ("="): a part of the number would spell out the masked digits.
+    search_fields = ("member__email", "product_name", "tracking_number", "payment_reference", "=phone")
+    masked_fields = ("recipient", "phone", "address")
     search_help_text = _("Search by member e-mail, product, tracking number, payment reference or recipient's phone.")
     date_hierarchy = "created_at"
     list_select_related = ("member",)

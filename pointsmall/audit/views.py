@@ -103,7 +103,8 @@ class RevealForm(forms.Form):
 
     def clean_reason(self) -> str:
         reason = " ".join(self.cleaned_data["reason"].split())
-        if not reason:
+        # Not only punctuation or invisible characters ("\u200b", "."): the record must say why.
+        if not any(character.isalnum() for character in reason):
             raise forms.ValidationError(_("A reason is required."))
         return reason
 
@@ -119,7 +120,7 @@ def pii_reveal(request: HttpRequest, app_label: str, model_name: str, object_id:
         raise Http404
     owner_field, fields = REVEALABLE[app_label, model_name]
     model = apps.get_model(app_label, model_name)
-    if not str(object_id).isdigit():
+    if not (object_id.isascii() and object_id.isdigit()):  # "²" and "١" are digits to isdigit(), not to int()
         raise Http404
     obj = get_object_or_404(model, pk=object_id)
     form = RevealForm(request.POST if request.method == "POST" else None)

@@ -92,6 +92,38 @@ def test_a_forged_cookie_is_replaced_and_never_recorded(client, inviter):
     assert Referral.objects.get(invitee=friend).signup_device != forged
 
 
+def _signed(value: str, salt: str = devices.COOKIE_SALT) -> str:
+    from django.core import signing
+
+    return signing.get_cookie_signer(salt=devices.COOKIE_NAME + salt).sign(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "A" * 4000,  # oversized
+        "x:y:z",  # signer-shaped garbage
+        "\u00e9\u0000",
+        "a" * 24 + ":",
+        "__wrong_salt__",  # validly signed for another purpose
+        "__too_short__",  # validly signed, but no id of ours
+        "__too_long__",
+    ],
+)
+def test_a_garbage_or_misused_cookie_is_replaced_not_an_error(client, db, value):
+    value = {
+        "__wrong_salt__": _signed("w" * 24, salt="accounts.other"),
+        "__too_short__": _signed("short"),
+        "__too_long__": _signed("L" * 65),
+    }.get(value, value)
+    client.cookies[devices.COOKIE_NAME] = value
+    response = client.get(reverse("account_signup"))
+    assert response.status_code == 200
+    given = response.cookies[devices.COOKIE_NAME].value
+    assert given != value
+    assert 16 <= len(device_id(client)) <= 64
+
+
 def test_only_a_keyed_hash_of_the_device_is_stored(client, inviter):
     friend = sign_up(client, "friend@example.com", inviter, "198.51.100.1")
     raw = device_id(client)

@@ -207,3 +207,75 @@ def test_the_members_audit_timeline_masks_their_e_mail(member):
     body = _shown(auditor.get(reverse("audit:member", args=[member.pk])))
     _absent(body, EMAIL)
     assert "na***@example.com" in body
+
+
+# An attacker's review (issue #16): a clerk without the permission tries to spell a masked value
+# out of the admin, and the reveal page is fed garbage.
+def _rows(client, url: str, params: dict) -> tuple[int, str]:
+    response = client.get(url, params)
+    return response.status_code, response.content.decode()
+
+
+def test_a_clerk_cannot_spell_out_a_masked_phone_with_field_lookups_in_the_query_string(member):
+    """``?phone__startswith=13700`` on the list is a yes/no oracle: digit by digit it spells the
+    number the page masks. Django's admin allows any lookup on a local field; the masked ones
+    must refuse it."""
+    clerk = _staff("accounts.view_user")
+    url = reverse("admin:accounts_user_changelist")
+    for lookup in ("phone__startswith", "phone__contains", "phone__regex", "phone", "email__startswith", "email"):
+        status, body = _rows(clerk, url, {lookup: "137"})
+        assert status == 400, lookup
+        assert f"/admin/accounts/user/{member.pk}/change/" not in body, lookup
+    assert _rows(clerk, url, {"is_active__exact": "1"})[0] == 200  # the list's own filters still work
+
+
+def test_a_clerk_cannot_spell_out_a_masked_phone_with_partial_searches(member):
+    """A search for a part of the number is the same oracle; the full number still finds it."""
+    clerk = _staff("accounts.view_user")
+    url = reverse("admin:accounts_user_changelist")
+    _status, body = _rows(clerk, url, {"q": "1370000"})
+    assert f"/admin/accounts/user/{member.pk}/change/" not in body
+    _status, body = _rows(clerk, url, {"q": "13700001111"})
+    assert f"/admin/accounts/user/{member.pk}/change/" in body
+
+
+def test_the_address_list_refuses_lookups_on_the_masked_columns(address):
+    clerk = _staff("accounts.view_address")
+    url = reverse("admin:accounts_address_changelist")
+    for lookup in ("phone__startswith", "recipient__startswith", "detail__contains"):
+        status, body = _rows(clerk, url, {lookup: PHONE[:4]})
+        assert status == 400, lookup
+        assert f"/admin/accounts/address/{address.pk}/change/" not in body, lookup
+    _status, body = _rows(clerk, url, {"q": PHONE[:7]})
+    assert f"/admin/accounts/address/{address.pk}/change/" not in body
+    _status, body = _rows(clerk, url, {"q": PHONE})
+    assert f"/admin/accounts/address/{address.pk}/change/" in body
+
+
+@pytest.mark.parametrize("object_id", ["²", "١", "99999999999999999999999", "0", "-1", "1.0"])
+def test_a_reveal_of_a_garbage_id_is_404_and_writes_nothing(object_id):
+    operator = _staff("accounts.unmask_pii")
+    url = f"/admin/audit-trail/reveal/accounts/user/{object_id}/"
+    assert operator.post(url, {"reason": "shipping"}).status_code == 404
+    assert not PiiReveal.objects.exists()
+
+
+@pytest.mark.parametrize("reason", ["x" * 10_000, "\u200b\u200b", "...", "\u3000", "a\x00b"])
+def test_a_reveal_with_a_huge_or_empty_looking_reason_is_refused_and_writes_nothing(member, reason):
+    operator = _staff("accounts.unmask_pii")
+    url = reverse("audit:reveal", args=["accounts", "user", member.pk])
+    response = operator.post(url, {"reason": reason})
+    assert response.status_code == 200
+    assert 'class="errorlist' in response.content.decode()
+    assert EMAIL not in response.content.decode()
+    assert not PiiReveal.objects.exists()
+
+
+def test_the_member_autocomplete_does_not_show_the_full_e_mail(member):
+    clerk = _staff("accounts.view_user", "catalog.view_order")
+    response = clerk.get(
+        "/admin/autocomplete/",
+        {"app_label": "catalog", "model_name": "order", "field_name": "member", "term": "na"},
+    )
+    assert response.status_code == 404
+    assert EMAIL not in response.content.decode()

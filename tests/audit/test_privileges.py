@@ -192,6 +192,22 @@ def test_bulk_update_and_expression_updates_of_flags_are_recorded(db):
     ]
 
 
+def test_bulk_create_of_staff_or_superusers_is_recorded(db):
+    """``bulk_create`` sends no post_save: a superuser made that way left no record."""
+    User.objects.bulk_create(
+        [
+            User(email="bulk-root@example.com", is_staff=True, is_superuser=True),
+            User(email="bulk-member@example.com"),
+        ]
+    )
+    root = User.objects.get(email="bulk-root@example.com")
+    rows = list(PrivilegeChange.objects.order_by("pk").values_list("user_id", "subject", "field", "old", "new"))
+    assert rows == [
+        (root.pk, "bulk-root@example.com", "is_staff", False, True),
+        (root.pk, "bulk-root@example.com", "is_superuser", False, True),
+    ]
+
+
 def test_a_flag_update_in_an_admin_request_names_the_actor(client, db):
     from tests.factories import StaffFactory
 
