@@ -180,7 +180,14 @@ class AddressFieldsForm(forms.Form):
 
     def _region_value(self, values, name: str) -> str:
         value = values.get(self.add_prefix(name) if self.is_bound else name) or ""
-        return value if isinstance(value, str) else ""
+        if not isinstance(value, str):
+            return ""
+        # Tidied as the field will clean it: a padded "浙江省 " is 浙江省 here too, or its city's
+        # districts would be missed and the district not be needed.
+        try:
+            return self.fields[name].to_python(value) or ""
+        except forms.ValidationError:
+            return ""
 
     def clean_phone(self) -> str:
         return _clean_phone(self.cleaned_data["phone"])

@@ -139,7 +139,8 @@ def points_range_chips(*, params: QueryDict, query: CatalogQuery) -> list[Points
     """The points-range group for the catalog page: "any", each of POINTS_RANGES, and, when the
     applied range is none of them, a chip for that custom range. Exactly one is ``current``:
     the range the results were filtered by (an ignored value counts as absent)."""
-    applied = (query.min_points, query.max_points)
+    # A minimum of 0 is no minimum (points are never negative): the same chip as none typed.
+    applied = (query.min_points or None, query.max_points)
     ranges = [(None, None), *POINTS_RANGES]
     if applied not in ranges:
         ranges.append(applied)
@@ -154,6 +155,9 @@ def points_range_chips(*, params: QueryDict, query: CatalogQuery) -> list[Points
             linked["max_points"] = str(high)
         label = _points_range_label(low, high)
         if (low, high) not in [(None, None), *POINTS_RANGES]:
+            if low is None and high is not None:
+                # Named as typed: a maximum of 4,321 is "up to 4,321", not "under 4,322".
+                label = str(_("up to %(n)s")) % {"n": f"{high:,}"}
             label = str(_("Custom: %(range)s")) % {"range": label}
         chips.append(
             PointsRangeChip(

@@ -376,7 +376,8 @@ def _confirm_page(
 @login_required
 @require_GET
 def order_list(request: HttpRequest) -> HttpResponse:
-    tab = request.GET.get("status", "all")
+    # An empty filter (a form sent with nothing chosen, a hand-trimmed link) is no filter, not a bad one.
+    tab = request.GET.get("status", "").strip() or "all"
     if tab not in ORDER_TABS:
         # A stale or mistyped link still shows the orders, and says which filter it dropped.
         messages.info(request, _("There is no order filter “%(value)s”: showing all orders.") % {"value": tab[:40]})

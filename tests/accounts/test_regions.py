@@ -126,3 +126,20 @@ def test_the_migration_fills_the_code_where_the_names_match_and_keeps_the_text_o
 
     rows = list(Address.objects.filter(user=member).order_by("pk").values_list("province", "city", "region_code"))
     assert rows == [("浙江省", "杭州市", "330106"), ("Zhejiang", "Hangzhou", "")]
+
+
+@pytest.mark.parametrize(
+    "region",
+    [
+        {"province": "浙江省 ", "city": "杭州市"},  # padded: tidied to a real province
+        {"province": "浙江省", "city": " 杭州市"},
+        {"province": "浙江\u200b省", "city": "杭州市"},  # an invisible character, removed
+    ],
+)
+def test_a_padded_region_without_its_district_is_refused_and_saves_nothing(member, member_client, region):
+    # The district is needed when the city has districts, whatever spacing the names were sent with.
+    data = {"recipient": "王小明", "phone": "13812345678", "district": "", "detail": "文三路 90 号", **region}
+    response = member_client.post(reverse("address_create"), data)
+    assert response.status_code == 200
+    assert "Choose a district." in response.content.decode()
+    assert not Address.objects.filter(user=member).exists()

@@ -85,8 +85,24 @@ def _names(response) -> list[str]:
             },
         ),
         ({"min_points": "500", "max_points": "200"}, {"filter-points-ranges": "Custom: 500 and up"}),
+        # No minimum is a minimum of 0 (points are never negative): the "any" chip, no custom one.
+        ({"min_points": "0"}, {"filter-points-ranges": "Any points"}),
+        ({"min_points": "0", "max_points": "999"}, {"filter-points-ranges": "Under 1,000"}),
+        # A typed maximum is named as typed, not as "under" the next number.
+        ({"max_points": "4321"}, {"filter-points-ranges": "Custom: up to 4,321"}),
     ],
-    ids=["nothing", "every-group", "under", "and-up", "custom", "all-invalid", "min-above-max"],
+    ids=[
+        "nothing",
+        "every-group",
+        "under",
+        "and-up",
+        "custom",
+        "all-invalid",
+        "min-above-max",
+        "min-zero",
+        "min-zero-under",
+        "custom-max",
+    ],
 )
 def test_exactly_one_chip_is_highlighted_in_every_group(client, shelf, query, expected):
     html = client.get(reverse("product_list"), query).content.decode()

@@ -85,6 +85,18 @@ def test_an_unknown_order_filter_says_so_and_shows_every_order(client, member):
     assert "“&lt;everything&gt;”" in response.content.decode()  # escaped, never markup
 
 
+@pytest.mark.parametrize("value", ["", "   ", " to_ship "])
+def test_an_empty_or_padded_order_filter_is_no_filter_and_no_message(client, member, value):
+    redeem(member, make_product(points_price=100))
+
+    response = client.get(reverse("order_list") + f"?status={value}")
+
+    assert response.status_code == 200
+    assert response.context["tab"] == ("to_ship" if value.strip() else "all")
+    assert len(response.context["page"].object_list) == 1
+    assert _messages(response) == []
+
+
 def test_the_to_review_tab_holds_completed_orders_not_reviewed_yet(client, member):
     completed = services.order_confirm_receipt(order_id=delivered_order(member).pk, member_id=member.pk)
 

@@ -137,3 +137,16 @@ def test_the_csp_recorder_catches_an_inline_script(make_page, db):
     )
     page.wait_for_function("window.__cspViolations.length > 0")
     assert page.evaluate("window.__ran") is None
+
+
+def test_a_40_character_display_name_takes_two_lines_of_the_member_card_at_most(make_page, login, db):
+    """The longest display name allowed (40 characters, no spaces to break at) is cut to two lines
+    with an ellipsis, not stacked ten lines high over the card; the whole name is its title."""
+    member = MemberFactory(display_name="张" * 40)
+    page = make_page(**PHONE_360, mobile=True, locale="zh-CN")
+    login(page, member.email, PASSWORD)
+    page.goto(reverse("account_overview"))
+    name = page.locator(".member-card h1")
+    line = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.member-card h1')).lineHeight)")
+    assert name.bounding_box()["height"] <= 2 * line + 1
+    assert name.get_attribute("title") == "张" * 40
