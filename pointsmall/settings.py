@@ -465,6 +465,9 @@ REVIEW_RATE_LIMIT = env.str("REVIEW_RATE_LIMIT", default="10/h")
 # Account-deletion attempts per member (the form checks the password): a stolen session may not
 # guess the password through it.
 ACCOUNT_DELETE_RATE_LIMIT = env.str("ACCOUNT_DELETE_RATE_LIMIT", default="5/10m")
+# Searches of the admin lists that show members' contact data masked (decision 0057), per staff
+# member: an exact phone search answers yes or no, and the masked middle is four digits.
+ADMIN_CONTACT_SEARCH_RATE_LIMIT = env.str("ADMIN_CONTACT_SEARCH_RATE_LIMIT", default="200/h")
 # Host API calls per client key (X-Mall-Key), after the signature is checked.
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/m")
 

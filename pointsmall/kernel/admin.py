@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Model
 from django.db.models.constants import LOOKUP_SEP
@@ -17,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from pointsmall.kernel.errors import DomainError
+from pointsmall.kernel.ratelimit import rate_hit
 
 Row = TypeVar("Row")
 
@@ -193,6 +195,13 @@ class ContactRevealMixin:
         if match is not None and match.url_name == "autocomplete":
             return ()
         return tuple(super().get_search_fields(request))  # type: ignore[misc]
+
+    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> tuple[Any, bool]:
+        # Each search of these lists answers "is there a member with this exact phone?": counted per
+        # staff member, so the four masked digits cannot be guessed in an afternoon (10,000 tries).
+        if search_term.strip():
+            rate_hit(request, group="admin.contact_search", key="user", rate=settings.ADMIN_CONTACT_SEARCH_RATE_LIMIT)
+        return super().get_search_results(request, queryset, search_term)  # type: ignore[misc,no-any-return]
 
     def masked_repr(self, obj: Any) -> str:
         from pointsmall.kernel.masking import mask_contacts_in

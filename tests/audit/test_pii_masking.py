@@ -239,6 +239,24 @@ def test_a_clerk_cannot_spell_out_a_masked_phone_with_partial_searches(member):
     assert f"/admin/accounts/user/{member.pk}/change/" in body
 
 
+def test_a_clerk_guessing_exact_phone_numbers_is_stopped_by_a_search_limit(member, settings):
+    """The full number is an exact yes/no oracle too (four masked digits: 10,000 guesses): searches of
+    these lists are counted per staff member (``ADMIN_CONTACT_SEARCH_RATE_LIMIT``), answered 429 past it,
+    and the list without a search, and another clerk's searches, go on."""
+    settings.ADMIN_CONTACT_SEARCH_RATE_LIMIT = "3/h"
+    clerk, other = _staff("accounts.view_user"), _staff("accounts.view_user")
+    url = reverse("admin:accounts_user_changelist")
+    for guess in ("13700000000", "13700000001", "13700000002"):
+        assert _rows(clerk, url, {"q": guess})[0] == 200
+    status, body = _rows(clerk, url, {"q": "13700001111"})
+    assert status == 429
+    assert "Too many attempts" in body
+    assert f"/admin/accounts/user/{member.pk}/change/" not in body
+    assert _rows(clerk, url, {"is_active__exact": "1"})[0] == 200
+    status, body = _rows(other, url, {"q": "13700001111"})
+    assert status == 200 and f"/admin/accounts/user/{member.pk}/change/" in body
+
+
 def test_the_address_list_refuses_lookups_on_the_masked_columns(address):
     clerk = _staff("accounts.view_address")
     url = reverse("admin:accounts_address_changelist")
