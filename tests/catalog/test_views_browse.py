@@ -312,7 +312,7 @@ def test_product_page_shows_price_savings_stock_limits_window_and_tier(client, m
     assert response.status_code == 200
     assert 'data-testid="unit-points">1,700</strong>' in html
     assert "You save 300 points with your Gold discount" in html
-    assert "In stock: 8" in html
+    assert "8 available" in html
     assert "Up to 2 per order · 1 a day · 3 per member in total" in html
     assert "Gold members and above" in html
     assert html.count("data-gallery-thumb") == 2
