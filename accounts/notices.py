@@ -20,6 +20,7 @@ from django.utils.translation import ngettext
 from points import features as points_features
 from points.notices import Notice, Params, Text, day, localized, register, render_nested
 from pointsmall.kernel import clock
+from pointsmall.kernel.language import tier_discount_text
 
 # History texts (ledger entries) of referral rewards.
 REFERRAL_SIGNUP_MEMO = "accounts.referral_signup"
@@ -117,19 +118,30 @@ def _expiry_reminder(params: Params) -> Text:
 )
 def _tier_upgraded(params: Params) -> Text:
     draws = int(params["draws"])
-    values = {"percent": params["percent"], "multiplier": params["multiplier"], "draws": draws}
-    if draws and points_features.feature_live(points_features.LOTTERY):
+    # The member price as members read it, in the reader's language: 8.5折 / 15% off (0058).
+    percent = int(params["percent"])
+    values = {"discount": tier_discount_text(percent), "multiplier": params["multiplier"], "draws": draws}
+    with_draws = bool(draws) and points_features.feature_live(points_features.LOTTERY)
+    # No prize draws until the lottery exists: the notice promises only what the mall gives
+    # (decided when it is read, so the draws appear once the lottery is live).
+    if percent < 100 and with_draws:
         body = ngettext(
-            "Your benefits: redeem at %(percent)s%% of the points price, earn points ×%(multiplier)s "
+            "Your benefits: %(discount)s the points price, earn points ×%(multiplier)s "
             "and draw %(draws)s free prize a month.",
-            "Your benefits: redeem at %(percent)s%% of the points price, earn points ×%(multiplier)s "
+            "Your benefits: %(discount)s the points price, earn points ×%(multiplier)s "
             "and draw %(draws)s free prizes a month.",
             draws,
         )
+    elif percent < 100:
+        body = _("Your benefits: %(discount)s the points price and earn points ×%(multiplier)s.")
+    elif with_draws:
+        body = ngettext(
+            "Your benefits: earn points ×%(multiplier)s and draw %(draws)s free prize a month.",
+            "Your benefits: earn points ×%(multiplier)s and draw %(draws)s free prizes a month.",
+            draws,
+        )
     else:
-        # No prize draws until the lottery exists: the notice promises only what the mall gives
-        # (decided when it is read, so the draws appear once the lottery is live).
-        body = _("Your benefits: redeem at %(percent)s%% of the points price and earn points ×%(multiplier)s.")
+        body = _("Your benefits: earn points ×%(multiplier)s.")
     return Text(_("Congratulations, you are now %(tier)s") % {"tier": localized(params["tier"])}, body % values)
 
 

@@ -124,7 +124,7 @@ def test_the_tier_upgrade_notice_names_the_free_draws(db, settings):
     member = MemberFactory()
     points_services.points_earn(user_id=member.pk, amount=1000, idempotency_key="phantom:silver")
     assert Notification.objects.filter(user=member).get().text().body == (
-        "Your benefits: redeem at 95% of the points price, earn points ×1.1 and draw 1 free prize a month."
+        "Your benefits: 5% off the points price, earn points ×1.1 and draw 1 free prize a month."
     )
 
 

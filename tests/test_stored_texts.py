@@ -147,9 +147,9 @@ NOTICES = [
         {"tier": {"zh": "金牌会员", "en": "Gold"}, "percent": 85, "multiplier": "1.2", "draws": 2},
         "Congratulations, you are now Gold",
         # The lottery exists: the free draws are promised (docs/decisions/0020).
-        "Your benefits: redeem at 85% of the points price, earn points ×1.2 and draw 2 free prizes a month.",
+        "Your benefits: 15% off the points price, earn points ×1.2 and draw 2 free prizes a month.",
         "恭喜您，已成为金牌会员",
-        "您的权益：按积分价的85%兑换，获得积分×1.2，每月可免费抽奖2次。",
+        "您的权益：积分价8.5折，获得积分×1.2，每月可免费抽奖2次。",
     ),
     (
         "accounts.tier_downgraded",

@@ -7,10 +7,12 @@ field, everything else (``zh-hans``, no language active) the Chinese one, the ma
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TypeVar
 
 from django.conf import settings
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 T = TypeVar("T")
 
@@ -43,3 +45,22 @@ def sentences(*parts: str) -> str:
     nothing between Chinese ones (their full stop "。" already separates them). Empty parts are left out."""
     separator = " " if reader_is_english() else ""
     return separator.join(part for part in parts if part)
+
+
+def tier_discount_text(price_percent: int | str | None) -> str:
+    """A tier's redemption price (``price_percent``, the share of the price paid, 1–100) as
+    members read a discount: "8.5折" in Chinese (tenths paid), "15% off" in English (share
+    taken off); 100 (or nothing): "full price" / "原价".
+
+    The two languages count different things, so this is not one sentence translated.
+    """
+    try:
+        percent = int(price_percent or 100)
+    except (TypeError, ValueError):
+        return ""
+    if percent >= 100:
+        return _("full price")
+    if (get_language() or "").startswith("zh"):
+        tenths = Decimal(percent) / 10  # exact: 85 -> 8.5, 80 -> 8
+        return f"{tenths.normalize():f}折"
+    return _("%(percent)s%% off") % {"percent": 100 - percent}

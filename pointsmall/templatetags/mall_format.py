@@ -7,13 +7,13 @@ groups in Chinese too since ``pointsmall/formats/zh_Hans`` (docs/decisions/0058)
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from django import template
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pointsmall.kernel import clock
+from pointsmall.kernel.language import tier_discount_text
 
 register = template.Library()
 
@@ -43,19 +43,6 @@ def moment(value: datetime | None, now: datetime | None = None) -> str:
 
 @register.filter
 def tier_discount(price_percent: int | str | None) -> str:
-    """A tier's redemption price (``price_percent``, the share of the price paid, 1–100) as
-    members read a discount: "8.5折" in Chinese (tenths paid), "15% off" in English (share
-    taken off); 100 (or nothing): "full price" / "原价".
-
-    The two languages count different things, so this is not one sentence translated.
-    """
-    try:
-        percent = int(price_percent or 100)
-    except (TypeError, ValueError):
-        return ""
-    if percent >= 100:
-        return _("full price")
-    if (translation.get_language() or "").startswith("zh"):
-        tenths = Decimal(percent) / 10  # exact: 85 -> 8.5, 80 -> 8
-        return f"{tenths.normalize():f}折"
-    return _("%(percent)s%% off") % {"percent": 100 - percent}
+    """A tier's redemption price as members read a discount (``language.tier_discount_text``):
+    "8.5折" in Chinese, "15% off" in English, "原价" / "full price" at 100."""
+    return tier_discount_text(price_percent)

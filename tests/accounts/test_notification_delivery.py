@@ -317,8 +317,8 @@ def test_a_delivery_fails_for_good_after_the_last_attempt(member, settings):
 @pytest.mark.parametrize(
     ("member_language", "sender_language", "subject", "body"),
     [
-        ("en", "zh-hans", "【Points Mall】Congratulations, you are now Gold", "redeem at 90% of the points price"),
-        ("zh-hans", "en", "【积分商城】恭喜您，已成为金卡", "按积分价的90%兑换"),
+        ("en", "zh-hans", "【Points Mall】Congratulations, you are now Gold", "10% off the points price"),
+        ("zh-hans", "en", "【积分商城】恭喜您，已成为金卡", "积分价9折"),
     ],
 )
 def test_the_email_is_in_the_members_language_not_the_senders(member, member_language, sender_language, subject, body):

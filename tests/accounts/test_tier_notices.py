@@ -27,7 +27,7 @@ def test_an_upgrade_congratulates_with_the_new_benefits(member):
     assert inbox(member) == [
         (
             "Congratulations, you are now Silver",
-            "Your benefits: redeem at 95% of the points price, earn points ×1.1 and draw 1 free prize a month.",
+            "Your benefits: 5% off the points price, earn points ×1.1 and draw 1 free prize a month.",
             "/points/tier/",
         )
     ]
@@ -38,7 +38,7 @@ def test_a_jump_of_two_tiers_is_one_message_about_the_tier_reached(member):
     assert inbox(member) == [
         (
             "Congratulations, you are now Gold",
-            "Your benefits: redeem at 85% of the points price, earn points ×1.2 and draw 2 free prizes a month.",
+            "Your benefits: 15% off the points price, earn points ×1.2 and draw 2 free prizes a month.",
             "/points/tier/",
         )
     ]
