@@ -194,7 +194,7 @@ def test_an_earn_is_15_statements(member):
     ]
 
 
-def test_a_refund_is_13_statements_on_postgres_16_elsewhere(member):
+def test_a_refund_is_16_statements_on_postgres_19_elsewhere(member):
     receipt = services.points_spend(user_id=member.pk, amount=150, idempotency_key="s1")
     sent = statements(
         lambda: services.points_refund(user_id=member.pk, spend_entry_id=receipt.entry_id, idempotency_key="r1")
@@ -212,9 +212,12 @@ def test_a_refund_is_13_statements_on_postgres_16_elsewhere(member):
         BEGIN,  # the referral withdrawal's own atomic (a full refund of a first spend)
         "SELECT accounts_referral",
         END,
+        BEGIN,  # the redeem-and-cancel loop check (decision 0056): its own atomic,
+        "SELECT points_entry",  # the member's spends given back in the window
+        END,
         END,
     ]
-    assert len(sent) == (13 if POSTGRES else 16)
+    assert len(sent) == (16 if POSTGRES else 19)
 
 
 def test_a_hold_capture_is_11_statements_on_postgres_14_elsewhere(member, clock):
