@@ -208,3 +208,31 @@ def test_the_date_sheets_quick_range_filters_the_history(make_page, login, shot,
         expect(page.get_by_test_id("date-sheet").locator(".chip.active")).to_have_text("Last 30 days")
         page.keyboard.press("Escape")
         expect(page.get_by_test_id("date-sheet")).to_be_hidden()
+
+
+def test_a_photo_picked_again_gets_one_tile_and_removing_all_posts_none(
+    make_page, login, transactional_db, tmp_path, settings
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    member = make_member(points=900)
+    order = delivered_order(member, make_product(points_price=100))
+    pictures = _pictures(tmp_path, 2)
+    page = make_page(width=360, height=780, mobile=True)
+    login(page, member.email, PASSWORD)
+    page.goto(f"/mall/orders/{order.pk}/review/")
+    photos = page.locator("input[name=photos]")
+    tiles = page.get_by_test_id("photo-tile")
+
+    photos.set_input_files(pictures)
+    expect(tiles).to_have_count(2)
+    photos.set_input_files([pictures[1], pictures[1]])
+    expect(tiles).to_have_count(2)
+    for _ in range(2):
+        tiles.first.get_by_test_id("photo-remove").click()
+    expect(tiles).to_have_count(0)
+    page.locator("label[for=rating-4]").click()
+    page.locator("[data-testid=review-form] [name=text]").fill("No pictures after all.")
+    page.get_by_test_id("post-review").click()
+
+    expect(page.get_by_test_id("order-review")).to_be_visible()
+    assert ReviewPhoto.objects.filter(review__order=order).count() == 0
