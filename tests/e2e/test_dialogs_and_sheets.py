@@ -236,3 +236,58 @@ def test_a_photo_picked_again_gets_one_tile_and_removing_all_posts_none(
 
     expect(page.get_by_test_id("order-review")).to_be_visible()
     assert ReviewPhoto.objects.filter(review__order=order).count() == 0
+
+
+INSIDE_OR_BROWSER = (
+    "() => document.activeElement === document.body || !!document.activeElement.closest('#confirm-dialog')"
+)
+
+
+def _tab_to(page, testid: str) -> None:
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement && document.activeElement.dataset.testid") == testid:
+            return
+    pytest.fail(f"Tab never reached {testid}")
+
+
+def test_a_cancel_and_a_receipt_by_keyboard_alone(make_page, login, transactional_db):
+    member = make_member(points=900)
+    waiting = redeem(member, make_product(points_price=300, name_en="Kettle"))
+    shipped = shipped_order(member, make_product(points_price=100, name_en="Lamp"))
+    page = make_page(width=360, height=780, mobile=True)
+    login(page, member.email, PASSWORD)
+    dialog = page.get_by_test_id("confirm-dialog")
+
+    page.goto(f"/mall/orders/{waiting.pk}/")
+    _tab_to(page, "cancel-order")
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_have_accessible_name("Cancel order")
+    expect(page.get_by_role("button", name="Not now")).to_be_focused()
+    expect(page.get_by_test_id("confirm-dialog-ok")).to_have_accessible_name("Cancel order")
+    for _ in range(4):  # Tab never reaches the page behind (Chromium passes through its own UI)
+        page.keyboard.press("Tab")
+        assert page.evaluate(INSIDE_OR_BROWSER)
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_test_id("cancel-order")).to_be_focused()
+    assert Order.objects.get(pk=waiting.pk).status == OrderStatus.APPROVED
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("confirm-dialog-cancel")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator(".messages")).to_contain_text("Order cancelled.")
+    assert Order.objects.get(pk=waiting.pk).status == OrderStatus.CANCELLED
+
+    page.goto("/mall/orders/?status=shipped")
+    _tab_to(page, "order-confirm-receipt")
+    page.keyboard.press("Enter")
+    expect(dialog).to_contain_text("Have you received this item?")
+    expect(page.get_by_test_id("confirm-dialog-ok")).to_have_accessible_name("Yes, received")
+    page.keyboard.press("Shift+Tab")  # nor backwards
+    assert page.evaluate(INSIDE_OR_BROWSER)
+    page.get_by_test_id("confirm-dialog-ok").focus()
+    page.keyboard.press("Space")
+    expect(page.locator(".messages")).to_contain_text("Thanks for confirming.")
+    assert Order.objects.get(pk=shipped.pk).status == OrderStatus.COMPLETED
