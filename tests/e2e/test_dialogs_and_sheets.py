@@ -222,6 +222,10 @@ def test_a_photo_picked_again_gets_one_tile_and_removing_all_posts_none(
     page.goto(f"/mall/orders/{order.pk}/review/")
     photos = page.locator("input[name=photos]")
     tiles = page.get_by_test_id("photo-tile")
+    # The add tile stacks its plus over its words (a form label's own style once laid them side by side).
+    add = page.locator("[data-tile-add]")
+    expect(add).to_have_css("display", "flex")
+    expect(add).to_have_css("flex-direction", "column")
 
     photos.set_input_files(pictures)
     expect(tiles).to_have_count(2)
