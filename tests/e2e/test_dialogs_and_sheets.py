@@ -295,3 +295,16 @@ def test_a_cancel_and_a_receipt_by_keyboard_alone(make_page, login, transactiona
     page.keyboard.press("Space")
     expect(page.locator(".messages")).to_contain_text("Thanks for confirming.")
     assert Order.objects.get(pk=shipped.pk).status == OrderStatus.COMPLETED
+
+
+def test_the_date_sheet_fits_a_360_px_phone(make_page, login, transactional_db):
+    member = make_member(points=900)
+    page = make_page(width=360, height=780, mobile=True)
+    login(page, member.email, PASSWORD)
+
+    page.goto("/points/?sheet=dates&date_from=2026-11-20&date_to=2026-11-01")
+
+    expect(page.locator("input[name=date_to]")).to_be_visible()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+    box = page.locator("input[name=date_to]").bounding_box()
+    assert box["x"] + box["width"] <= 360
