@@ -284,4 +284,10 @@ class ReviewForm(forms.Form):
         # Decoded (and counted against the member's upload budget, one per photo) only once the
         # rating and the text are valid: a typo costs no upload (accounts.uploads.forms).
         pictures_clean(self, "photos", prepare=review_photo_prepare, request=self.request)
+        if self.cleaned_data.get("photos"):
+            # The same picture chosen twice (picked again, or a copy under another name) shows once.
+            unique: dict[bytes, Any] = {}
+            for photo in self.cleaned_data["photos"]:
+                unique.setdefault(photo.image, photo)
+            self.cleaned_data["photos"] = list(unique.values())
         return self.cleaned_data

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from typing import cast
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -585,7 +585,8 @@ def _next_or_order(request: HttpRequest, pk: int) -> str:
         target
         and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
         and target.startswith(reverse("order_list"))
-        and ".." not in target  # no way out of the list by a dotted path
+        # No way out of the list by a dotted path: browsers read %2e%2e as ".." too.
+        and ".." not in unquote(target)
     ):
         return target
     return reverse("order_detail", args=[pk])

@@ -54,7 +54,7 @@
     var submit = form && form.querySelector("button[type=submit]");
     var max = parseInt(root.getAttribute("data-max"), 10) || 6;
     if (!input || !list || !addSlot || typeof DataTransfer === "undefined") { return; }
-    var chosen = [];  // {file, url}
+    var chosen = [];  // {file, url, key}
     var busy = 0;
 
     function sync() {
@@ -95,8 +95,15 @@
     input.addEventListener("change", function () {
       var picked = Array.prototype.slice.call(input.files || []);
       // The input now holds only the new pick; the tiles keep the earlier ones.
-      var known = chosen.map(function (item) { return item.file; });
-      picked = picked.filter(function (file) { return known.indexOf(file) < 0; });
+      // A photo picked again is a new File object: know it by name, size and date, and by what
+      // this pick already holds, so it gets one tile.
+      var known = chosen.map(function (item) { return item.key; });
+      picked = picked.filter(function (file) {
+        var key = [file.name, file.size, file.lastModified].join("|");
+        if (known.indexOf(key) >= 0) { return false; }
+        known.push(key);
+        return true;
+      });
       var room = max - chosen.length;
       note.textContent = picked.length > room ? root.getAttribute("data-too-many") : "";
       picked = picked.slice(0, Math.max(room, 0));
@@ -104,7 +111,9 @@
       sync();
       Promise.all(picked.map(function (file) {
         return shrink(file).then(function (small) {
-          return preview(small).then(function (url) { return { file: small, url: url }; });
+          return preview(small).then(function (url) {
+            return { file: small, url: url, key: [file.name, file.size, file.lastModified].join("|") };
+          });
         });
       })).then(function (items) {
         busy -= 1;

@@ -121,7 +121,16 @@ def test_confirming_from_the_list_goes_back_to_the_list(client, member):
 
 @pytest.mark.parametrize(
     "target",
-    ["https://evil.example/mall/orders/", "//evil.example/", "/accounts/logout/", "/mall/orders/../../accounts/"],
+    [
+        "https://evil.example/mall/orders/",
+        "//evil.example/",
+        "/\\evil.example/",
+        "javascript:alert(1)",
+        "/accounts/logout/",
+        "/mall/orders/../../accounts/",
+        # Browsers resolve an encoded dot segment like a plain one: this would leave the list too.
+        "/mall/orders/%2e%2e/%2E%2E/accounts/logout/",
+    ],
 )
 def test_a_next_outside_the_order_list_is_ignored(client, member, target):
     order = shipped_order(member, make_product(points_price=100))

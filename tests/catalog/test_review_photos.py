@@ -156,3 +156,19 @@ def test_the_admin_lists_and_shows_a_reviews_photos(admin_client, tmp_path):
 
     assert listing.status_code == 200 and page.status_code == 200
     assert page.content.decode().count('class="pm-review-photo"') == 2
+
+
+def test_the_same_photo_sent_twice_is_kept_once(client, member, media):
+    order = delivered_order(member, make_product(points_price=100))
+    same = png_bytes((60, 40), (200, 80, 40))
+    photos = [image_upload(same, name="a.png"), _photos(1)[0], image_upload(same, name="a copy.png")]
+
+    response = client.post(
+        reverse("order_review", args=[order.pk]), {"rating": "5", "text": "Twice.", "photos": photos}
+    )
+
+    assert response.status_code == 302
+    kept = [row.photo.path for row in ReviewPhoto.objects.filter(review__order=order).order_by("sort")]
+    assert len(kept) == 2
+    with Image.open(kept[0]) as first:
+        assert first.convert("RGB").getpixel((5, 5))[0] > 150  # the repeated photo keeps its first place

@@ -208,3 +208,103 @@ def test_the_date_sheets_quick_range_filters_the_history(make_page, login, shot,
         expect(page.get_by_test_id("date-sheet").locator(".chip.active")).to_have_text("Last 30 days")
         page.keyboard.press("Escape")
         expect(page.get_by_test_id("date-sheet")).to_be_hidden()
+
+
+def test_a_photo_picked_again_gets_one_tile_and_removing_all_posts_none(
+    make_page, login, transactional_db, tmp_path, settings
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    member = make_member(points=900)
+    order = delivered_order(member, make_product(points_price=100))
+    pictures = _pictures(tmp_path, 2)
+    page = make_page(width=360, height=780, mobile=True)
+    login(page, member.email, PASSWORD)
+    page.goto(f"/mall/orders/{order.pk}/review/")
+    photos = page.locator("input[name=photos]")
+    tiles = page.get_by_test_id("photo-tile")
+    # The add tile stacks its plus over its words (a form label's own style once laid them side by side).
+    add = page.locator("[data-tile-add]")
+    expect(add).to_have_css("display", "flex")
+    expect(add).to_have_css("flex-direction", "column")
+
+    photos.set_input_files(pictures)
+    expect(tiles).to_have_count(2)
+    photos.set_input_files([pictures[1], pictures[1]])
+    expect(tiles).to_have_count(2)
+    for _ in range(2):
+        tiles.first.get_by_test_id("photo-remove").click()
+    expect(tiles).to_have_count(0)
+    page.locator("label[for=rating-4]").click()
+    page.locator("[data-testid=review-form] [name=text]").fill("No pictures after all.")
+    page.get_by_test_id("post-review").click()
+
+    expect(page.get_by_test_id("order-review")).to_be_visible()
+    assert ReviewPhoto.objects.filter(review__order=order).count() == 0
+
+
+INSIDE_OR_BROWSER = (
+    "() => document.activeElement === document.body || !!document.activeElement.closest('#confirm-dialog')"
+)
+
+
+def _tab_to(page, testid: str) -> None:
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement && document.activeElement.dataset.testid") == testid:
+            return
+    pytest.fail(f"Tab never reached {testid}")
+
+
+def test_a_cancel_and_a_receipt_by_keyboard_alone(make_page, login, transactional_db):
+    member = make_member(points=900)
+    waiting = redeem(member, make_product(points_price=300, name_en="Kettle"))
+    shipped = shipped_order(member, make_product(points_price=100, name_en="Lamp"))
+    page = make_page(width=360, height=780, mobile=True)
+    login(page, member.email, PASSWORD)
+    dialog = page.get_by_test_id("confirm-dialog")
+
+    page.goto(f"/mall/orders/{waiting.pk}/")
+    _tab_to(page, "cancel-order")
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_have_accessible_name("Cancel order")
+    expect(page.get_by_role("button", name="Not now")).to_be_focused()
+    expect(page.get_by_test_id("confirm-dialog-ok")).to_have_accessible_name("Cancel order")
+    for _ in range(4):  # Tab never reaches the page behind (Chromium passes through its own UI)
+        page.keyboard.press("Tab")
+        assert page.evaluate(INSIDE_OR_BROWSER)
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_test_id("cancel-order")).to_be_focused()
+    assert Order.objects.get(pk=waiting.pk).status == OrderStatus.APPROVED
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("confirm-dialog-cancel")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator(".messages")).to_contain_text("Order cancelled.")
+    assert Order.objects.get(pk=waiting.pk).status == OrderStatus.CANCELLED
+
+    page.goto("/mall/orders/?status=shipped")
+    _tab_to(page, "order-confirm-receipt")
+    page.keyboard.press("Enter")
+    expect(dialog).to_contain_text("Have you received this item?")
+    expect(page.get_by_test_id("confirm-dialog-ok")).to_have_accessible_name("Yes, received")
+    page.keyboard.press("Shift+Tab")  # nor backwards
+    assert page.evaluate(INSIDE_OR_BROWSER)
+    page.get_by_test_id("confirm-dialog-ok").focus()
+    page.keyboard.press("Space")
+    expect(page.locator(".messages")).to_contain_text("Thanks for confirming.")
+    assert Order.objects.get(pk=shipped.pk).status == OrderStatus.COMPLETED
+
+
+def test_the_date_sheet_fits_a_360_px_phone(make_page, login, transactional_db):
+    member = make_member(points=900)
+    page = make_page(width=360, height=780, mobile=True)
+    login(page, member.email, PASSWORD)
+
+    page.goto("/points/?sheet=dates&date_from=2026-11-20&date_to=2026-11-01")
+
+    expect(page.locator("input[name=date_to]")).to_be_visible()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+    box = page.locator("input[name=date_to]").bounding_box()
+    assert box["x"] + box["width"] <= 360
