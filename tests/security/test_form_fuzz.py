@@ -167,6 +167,7 @@ NOT_FUZZED: dict[str, str] = {
         "pages only: nothing posted to them is read",
     ),
     "account_logout": "no fields: it signs the member out",
+    "address_regions": "GET only (require_GET: a POST is 405); the JSON of the address form's region picker",
     "account_set_password": "only for members without a password (social sign-ups); they have none here",
     "account_confirm_login_code": "login by code is off (ACCOUNT_LOGIN_BY_CODE_ENABLED)",
     "account_confirm_email": "a key from an e-mail: a wrong one is allauth's 'invalid link' page",
