@@ -284,7 +284,9 @@ class ReviewForm(forms.Form):
         # Decoded (and counted against the member's upload budget, one per photo) only once the
         # rating and the text are valid: a typo costs no upload (accounts.uploads.forms).
         pictures_clean(self, "photos", prepare=review_photo_prepare, request=self.request)
-        if self.cleaned_data.get("photos"):
+        photos = self.cleaned_data.get("photos") or []
+        # Only decoded photos carry ``image`` (a refused rating or text leaves them undecoded).
+        if photos and all(hasattr(photo, "image") for photo in photos):
             # The same picture chosen twice (picked again, or a copy under another name) shows once.
             unique: dict[bytes, Any] = {}
             for photo in self.cleaned_data["photos"]:
