@@ -97,7 +97,7 @@ def test_confirm_receipt_from_the_order_list_asks_once_and_completes_once(make_p
         page = make_page(width=width, height=height, mobile=mobile)
         native = _no_native_dialogs(page)
         login(page, member.email, PASSWORD)
-        page.goto("/mall/orders/?status=shipped")
+        page.goto("/mall/orders/?status=to_receive")
         row = page.locator(f"[data-testid=order-row][data-order-id='{order.pk}']")
         # Submitting the form twice (a double tap): it is sent once, after one answer.
         row.locator("form").evaluate("form => { form.requestSubmit(); form.requestSubmit(); }")
@@ -284,7 +284,7 @@ def test_a_cancel_and_a_receipt_by_keyboard_alone(make_page, login, transactiona
     expect(page.locator(".messages")).to_contain_text("Order cancelled.")
     assert Order.objects.get(pk=waiting.pk).status == OrderStatus.CANCELLED
 
-    page.goto("/mall/orders/?status=shipped")
+    page.goto("/mall/orders/?status=to_receive")
     _tab_to(page, "order-confirm-receipt")
     page.keyboard.press("Enter")
     expect(dialog).to_contain_text("Have you received this item?")
